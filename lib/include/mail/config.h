@@ -1,0 +1,186 @@
+/*
+ * config.h - the configuration file, server URLs, and password sources.
+ *
+ * File: $XDG_CONFIG_HOME/mail/config (else ~/.config/mail/config) or -C
+ * FILE.  git-config-like INI, see mail.conf(5):
+ *
+ *     # comment
+ *     [account "work"]
+ *         address = Alice Example <alice@example.com>
+ *         imap = imaps://imap.example.com      # inline comment
+ *         smtp = smtp://smtp.example.com:587
+ *         user = alice@example.com
+ *         password-command = pass show mail/work
+ *         store = ~/Mail/work
+ *         default = true
+ *
+ * Every error names the file and line: "FILE:LINE: unknown key 'foo'".
+ */
+#ifndef MAIL_CONFIG_H
+#define MAIL_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "buf.h"
+#include "error.h"
+#include "sasl.h"
+
+enum mail_proto {
+    MAIL_PROTO_SMTP,
+    MAIL_PROTO_IMAP,
+    MAIL_PROTO_POP3,
+};
+
+/* How TLS is used on a connection. */
+enum mail_tls {
+    MAIL_TLS_IMPLICIT,   /* TLS from the first byte: smtps, imaps, pop3s */
+    MAIL_TLS_STARTTLS,   /* plain, then STARTTLS/STLS which must succeed */
+    MAIL_TLS_NONE,       /* no TLS at all: only with tls = none-i-know */
+};
+
+/*
+ * A server URL: scheme://[user@]host[:port][/]
+ * Schemes: smtp (STARTTLS, 587), smtps (465), imap (STARTTLS, 143),
+ * imaps (993), pop3 (STLS, 110), pop3s (995).  host may be an IPv6
+ * literal in brackets: imaps://[::1]:9993.  Any other path, query or
+ * fragment is an error.
+ */
+struct mail_url {
+    enum mail_proto proto;
+    enum mail_tls tls;
+    char *host;          /* without brackets */
+    unsigned port;       /* the default port of the scheme when not given */
+    char *user;          /* NULL unless given in the URL (percent-decoded) */
+};
+
+/* Parse; on error (MAIL_ERR_CONFIG) the message names the URL and what is
+ * wrong with it ("bad port", "unknown scheme 'http'"). */
+int mail_url_parse(const char *s, struct mail_url *u, struct mail_error *err);
+void mail_url_release(struct mail_url *u);
+const char *mail_proto_name(enum mail_proto p);        /* "smtp" ... */
+unsigned mail_proto_default_port(enum mail_proto p, enum mail_tls tls);
+
+struct mail_account {
+    char *name;
+    char *file;               /* where it was defined (NULL: command line) */
+    int line;                 /* line of its [account] header */
+
+    char *address;            /* "Alice <alice@example.com>" */
+    bool has_imap, has_pop3, has_smtp;
+    struct mail_url imap, pop3, smtp;
+    char *user;
+    char *password_command;
+    char *password;           /* literal; only accepted from a 0600 file */
+    char *store;              /* "~" expanded; "mbox:PATH" for mbox */
+    bool is_default;
+
+    enum mail_sasl_mech auth; /* MAIL_SASL_NONE: choose automatically */
+    char *tls_ca_file;        /* "~" expanded */
+    char *tls_fingerprint;    /* "sha256:HEX" normalised to lowercase hex
+                                 without colons, 64 chars */
+    bool tls_set;             /* tls = ... was given: overrides the URLs */
+    enum mail_tls tls;
+    int timeout;              /* seconds, default 30 */
+
+    bool fetch_delete;
+    char *fetch_folders;      /* "INBOX Lists/*" */
+    long long fetch_max_size; /* bytes, 0 = no limit; accepts 10M, 512k */
+    char *signature_file;     /* "~" expanded */
+    char *html_command;
+    bool queue;
+    char *sent_folder;
+    char *trash_folder;
+    char *drafts_folder;
+};
+
+struct mail_config {
+    char *path;                    /* file read, or NULL if none */
+    struct mail_account *accounts; /* in file order */
+    size_t naccounts;
+};
+
+/*
+ * The default config path: $XDG_CONFIG_HOME/mail/config, else
+ * $HOME/.config/mail/config.  Returns a malloc'd string or NULL with err.
+ */
+char *mail_config_default_path(struct mail_error *err);
+
+/*
+ * Load a config file.  path NULL: the default path, and a missing default
+ * file is not an error (empty config).  An explicit path that does not
+ * exist is MAIL_ERR_CONFIG.  A literal `password` is refused unless the
+ * file is owned by the user and not readable or writable by group/others.
+ */
+int mail_config_load(struct mail_config *cfg, const char *path,
+                     struct mail_error *err);
+
+/*
+ * Parse text already in memory (used by _load, unit tests and the fuzz
+ * target).  filename is used in messages.  private_file says whether a
+ * literal password is allowed.
+ */
+int mail_config_parse(struct mail_config *cfg, const char *text, size_t len,
+                      const char *filename, bool private_file,
+                      struct mail_error *err);
+
+void mail_config_release(struct mail_config *cfg);
+
+/*
+ * Find an account: by name, or with name NULL the one marked default, else
+ * the only one, else the first.  MAIL_ERR_CONFIG "no account 'x' in FILE"
+ * or "no account configured (create FILE or give --smtp/--imap/--pop3)".
+ */
+struct mail_account *mail_config_account(struct mail_config *cfg,
+                                         const char *name,
+                                         struct mail_error *err);
+
+/* Command-line server settings; any may be NULL. */
+struct mail_overrides {
+    const char *imap, *pop3, *smtp, *user;
+};
+
+/*
+ * Apply overrides to the chosen account.  If the config has no account
+ * and at least one server override is given, an account named
+ * "command-line" is created in cfg and returned in *acct.  With no account
+ * and no overrides: the same error as mail_config_account.
+ */
+int mail_config_select(struct mail_config *cfg, const char *name,
+                       const struct mail_overrides *ov,
+                       struct mail_account **acct, struct mail_error *err);
+
+/* Asks the user for a password without echo; returns 0 and appends to out,
+ * or -1 with err.  Provided by the program (the library never prompts). */
+typedef int (*mail_prompt_fn)(void *arg, const char *prompt,
+                              struct mail_buf *out, struct mail_error *err);
+
+/*
+ * Get the password (or OAuth2 token) for a server of the account, in this
+ * order: password-command (first line of its output; a crash, a non-zero
+ * exit and empty output are reported separately, and stderr is passed
+ * through), literal password, ~/.netrc (machine host, login user, else
+ * default), then prompt (if not NULL) with "Password for USER@HOST: ".
+ * MAIL_ERR_AUTH "no password for USER@HOST" when nothing gives one.
+ * out should be released with mail_buf_release_secret.
+ * The password is never included in an error message.
+ */
+int mail_account_password(const struct mail_account *acct, const char *host,
+                          const char *user, mail_prompt_fn prompt,
+                          void *prompt_arg, struct mail_buf *out,
+                          struct mail_error *err);
+
+/* The user name for a server: URL user, else account user, else the
+ * address's addr-spec.  Never NULL for a loaded account (may be ""). */
+const char *mail_account_user(const struct mail_account *acct,
+                              const struct mail_url *url);
+
+/* Look up ~/.netrc-format text (exposed for unit tests): fills login and
+ * password for host (or the default entry).  Returns 1 found, 0 not. */
+int mail_netrc_lookup(const char *text, size_t len, const char *host,
+                      const char *user, struct mail_buf *password);
+
+/* Expand a leading "~" or "~/" with $HOME; malloc'd, NULL on ENOMEM. */
+char *mail_expand_home(const char *path);
+
+#endif
