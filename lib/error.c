@@ -49,7 +49,21 @@ int mail_error_prefix(struct mail_error *err, const char *fmt, ...)
         prefix[0] = '\0';
     va_end(ap);
     memcpy(old, err->msg, sizeof old);
-    snprintf(err->msg, sizeof err->msg, "%s: %s", prefix, old);
+    old[sizeof old - 1] = '\0';
+    /* Assemble by hand: the result is cut at the buffer's end. */
+    {
+        size_t n = 0, cap = sizeof err->msg - 1;
+        const char *parts[3] = { prefix, ": ", old };
+
+        for (int i = 0; i < 3; i++) {
+            size_t l = strlen(parts[i]);
+            if (l > cap - n)
+                l = cap - n;
+            memcpy(err->msg + n, parts[i], l);
+            n += l;
+        }
+        err->msg[n] = '\0';
+    }
     return -1;
 }
 
