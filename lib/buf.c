@@ -1,5 +1,6 @@
 /* buf.c - growable, capped byte buffers and small string helpers. */
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
