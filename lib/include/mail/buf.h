@@ -41,7 +41,8 @@ int mail_buf_addstr(struct mail_buf *b, const char *s);
 int mail_buf_addch(struct mail_buf *b, char c);
 int mail_buf_printf(struct mail_buf *b, const char *fmt, ...)
     MAIL_PRINTF(2, 3);
-int mail_buf_vprintf(struct mail_buf *b, const char *fmt, va_list ap);
+int mail_buf_vprintf(struct mail_buf *b, const char *fmt, va_list ap)
+    MAIL_PRINTF(2, 0);
 /* Drop the first n bytes. */
 void mail_buf_consume(struct mail_buf *b, size_t n);
 /* Hand the data over to the caller (free() it); the buffer becomes empty.

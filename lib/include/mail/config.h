@@ -84,7 +84,8 @@ struct mail_account {
     int timeout;              /* seconds, default 30 */
 
     bool fetch_delete;
-    char *fetch_folders;      /* "INBOX Lists/*" */
+    char *fetch_folders;      /* names and patterns, space-separated:
+                                 INBOX, Lists/ followed by a '*' glob */
     long long fetch_max_size; /* bytes, 0 = no limit; accepts 10M, 512k */
     char *signature_file;     /* "~" expanded */
     char *html_command;
@@ -92,6 +93,10 @@ struct mail_account {
     char *sent_folder;
     char *trash_folder;
     char *drafts_folder;
+
+    char *addr_spec;          /* the addr-spec of address ("alice@example.com"),
+                                 or NULL: what mail_account_user falls back
+                                 to, kept here so it can return a pointer */
 };
 
 struct mail_config {

@@ -57,7 +57,7 @@ void mail_error_clear(struct mail_error *err);
 int mail_error_set(struct mail_error *err, enum mail_error_kind kind,
                    const char *fmt, ...) MAIL_PRINTF(3, 4);
 int mail_error_setv(struct mail_error *err, enum mail_error_kind kind,
-                    const char *fmt, va_list ap);
+                    const char *fmt, va_list ap) MAIL_PRINTF(3, 0);
 
 /* Prepend "prefix: " to the message, keeping the kind.  Returns -1. */
 int mail_error_prefix(struct mail_error *err, const char *fmt, ...)

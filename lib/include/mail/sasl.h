@@ -105,8 +105,12 @@ int mail_sasl_finish(struct mail_sasl *s, const unsigned char *extra,
 
 void mail_sasl_free(struct mail_sasl *s);
 
+/* XOAUTH2/OAUTHBEARER: the error the server sent as a challenge (its JSON,
+ * made terminal-safe and shortened), or NULL if none.  Lets the driver name
+ * the reason when the server then fails the exchange. */
+const char *mail_sasl_server_error(const struct mail_sasl *s);
+
 /* For tests: make SCRAM use this client nonce instead of a random one. */
 void mail_sasl_set_test_nonce(struct mail_sasl *s, const char *nonce);
-/* For tests: make CRAM-MD5 etc. deterministic; nothing else needs it. */
 
 #endif
