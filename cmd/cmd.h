@@ -1,0 +1,108 @@
+/*
+ * cmd.h - what the subcommands of `mail` share.
+ *
+ * Adding a command:
+ *   1. write cmd/NAME.c with `int cmd_NAME(struct cmd_ctx *ctx, int argc,
+ *      char **argv)` returning an exit code (0, or EX_* from sysexits.h);
+ *   2. declare it below and add it to the table in main.c, with its flags
+ *      and one-line usage;
+ *   3. list NAME.c in cmd/meson.build;
+ *   4. write man/mail-NAME.1, add it to man/meson.build, and teach the
+ *      bash, zsh and fish completions its options;
+ *   5. add tests/bats/NNNN-NAME.bats (and register it in
+ *      tests/bats/meson.build).
+ * tests/bats/0000-cli.bats checks that every command answers -h and that
+ * each has a man page and completions.
+ */
+#ifndef MAIL_CMD_H
+#define MAIL_CMD_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "mail/buf.h"
+#include "mail/config.h"
+#include "mail/conn.h"
+#include "mail/error.h"
+
+enum color_when { COLOR_AUTO, COLOR_ALWAYS, COLOR_NEVER };
+
+struct cmd_ctx {
+    const char *argv0;
+    const char *config_path;       /* -C */
+    const char *account_name;      /* -a */
+    struct mail_overrides ov;      /* --imap --pop3 --smtp --user */
+    int verbose;                   /* -v, repeatable */
+    bool quiet;                    /* -q */
+    enum color_when color;
+    struct mail_config cfg;
+    bool cfg_loaded;
+};
+
+/* Options every command accepts, for getopt_long tables.  Use
+ * CMD_COMMON_SHORT in the short string and CMD_COMMON_LONG in the long
+ * table, then pass unknown-to-you options to cmd_common_option. */
+#define CMD_COMMON_SHORT "a:C:vqh"
+enum {
+    OPT_COLOR = 1000, OPT_IMAP, OPT_POP3, OPT_SMTP, OPT_USER, OPT_JSON,
+    OPT_FIRST_COMMAND_OPTION = 1100,
+};
+#define CMD_COMMON_LONG                                   \
+    { "account", required_argument, NULL, 'a' },          \
+    { "config", required_argument, NULL, 'C' },           \
+    { "verbose", no_argument, NULL, 'v' },                \
+    { "quiet", no_argument, NULL, 'q' },                  \
+    { "help", no_argument, NULL, 'h' },                   \
+    { "color", required_argument, NULL, OPT_COLOR },      \
+    { "imap", required_argument, NULL, OPT_IMAP },        \
+    { "pop3", required_argument, NULL, OPT_POP3 },        \
+    { "smtp", required_argument, NULL, OPT_SMTP },        \
+    { "user", required_argument, NULL, OPT_USER }
+
+/* Handle a common option.  Returns 0 if handled, 1 if not common, or an
+ * exit code > 1 (64 for a bad value; for -h, prints usage and returns
+ * -1 meaning "exit 0"). */
+int cmd_common_option(struct cmd_ctx *ctx, const char *cmdname, int opt,
+                      const char *arg);
+
+/* Load the config (once) and pick the account with -a and the overrides.
+ * Prints the error and returns its exit code, or 0. */
+int cmd_load_account(struct cmd_ctx *ctx, struct mail_account **acct);
+
+/* Print "mail: <message>" (terminal-safe) and return the exit code for
+ * the error's kind. */
+int cmd_fail(const struct mail_error *err);
+/* Print "mail: <formatted>" and return code. */
+int cmd_failf(int code, const char *fmt, ...) MAIL_PRINTF(2, 3);
+/* A usage error: "mail CMD: what" plus a hint, exit 64. */
+int cmd_usage_error(const char *cmdname, const char *fmt, ...)
+    MAIL_PRINTF(2, 3);
+/* Print the usage of a command (to f). */
+void cmd_print_usage(FILE *f, const char *cmdname);
+
+/* The -v trace: writes "proto> line" to stderr, terminal-safe. */
+struct cmd_trace {
+    const char *proto;
+};
+void cmd_trace_fn(void *arg, char dir, const char *data, size_t len);
+
+/* Ask for a password on /dev/tty without echo (mail_prompt_fn). */
+int cmd_prompt_password(void *arg, const char *prompt, struct mail_buf *out,
+                        struct mail_error *err);
+
+/* Print untrusted text safely. */
+void out_safe(FILE *f, const char *s, size_t len, int flags);
+void out_safe_str(FILE *f, const char *s);
+/* JSON helpers: a string value (escaped, invalid UTF-8 replaced), or null
+ * for NULL. */
+void json_str(FILE *f, const char *s);
+void json_strn(FILE *f, const char *s, size_t len);
+
+/* Are we allowed to use color on f? */
+bool cmd_use_color(const struct cmd_ctx *ctx, FILE *f);
+
+/* The commands. */
+int cmd_check(struct cmd_ctx *ctx, int argc, char **argv);
+int cmd_help(struct cmd_ctx *ctx, int argc, char **argv);
+
+#endif

@@ -1,0 +1,254 @@
+/*
+ * common.c - what every subcommand uses: common options, loading the
+ * account, printing errors, the -v trace, the password prompt, safe and
+ * JSON output.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "cmd.h"
+#include "mail/termsafe.h"
+
+int cmd_common_option(struct cmd_ctx *ctx, const char *cmdname, int opt,
+                      const char *arg)
+{
+    switch (opt) {
+    case 'a':
+        ctx->account_name = arg;
+        return 0;
+    case 'C':
+        ctx->config_path = arg;
+        return 0;
+    case 'v':
+        ctx->verbose++;
+        return 0;
+    case 'q':
+        ctx->quiet = true;
+        return 0;
+    case 'h':
+        if (cmdname)
+            cmd_print_usage(stdout, cmdname);
+        return -1;
+    case OPT_COLOR:
+        if (strcmp(arg, "auto") == 0)
+            ctx->color = COLOR_AUTO;
+        else if (strcmp(arg, "always") == 0)
+            ctx->color = COLOR_ALWAYS;
+        else if (strcmp(arg, "never") == 0)
+            ctx->color = COLOR_NEVER;
+        else
+            return cmd_usage_error(cmdname, "--color takes auto, always or "
+                                            "never, not '%s'", arg);
+        return 0;
+    case OPT_IMAP:
+        ctx->ov.imap = arg;
+        return 0;
+    case OPT_POP3:
+        ctx->ov.pop3 = arg;
+        return 0;
+    case OPT_SMTP:
+        ctx->ov.smtp = arg;
+        return 0;
+    case OPT_USER:
+        ctx->ov.user = arg;
+        return 0;
+    }
+    return 1;
+}
+
+int cmd_load_account(struct cmd_ctx *ctx, struct mail_account **acct)
+{
+    struct mail_error err;
+
+    mail_error_clear(&err);
+    if (!ctx->cfg_loaded) {
+        if (mail_config_load(&ctx->cfg, ctx->config_path, &err) < 0)
+            return cmd_fail(&err);
+        ctx->cfg_loaded = true;
+    }
+    if (mail_config_select(&ctx->cfg, ctx->account_name, &ctx->ov, acct,
+                           &err) < 0)
+        return cmd_fail(&err);
+    return 0;
+}
+
+void out_safe(FILE *f, const char *s, size_t len, int flags)
+{
+    struct mail_buf b = MAIL_BUF_INIT;
+
+    if (mail_term_safe(&b, s, len, flags) == 0 && b.len)
+        fwrite(b.data, 1, b.len, f);
+    mail_buf_release(&b);
+}
+
+void out_safe_str(FILE *f, const char *s)
+{
+    out_safe(f, s, strlen(s), MAIL_SAFE_ONELINE);
+}
+
+int cmd_fail(const struct mail_error *err)
+{
+    fputs("mail: ", stderr);
+    out_safe_str(stderr, err->msg[0] ? err->msg : "unknown error");
+    fputc('\n', stderr);
+    return mail_error_exit_code(err->kind ? err->kind : MAIL_ERR_INTERNAL);
+}
+
+int cmd_failf(int code, const char *fmt, ...)
+{
+    struct mail_error err;
+    va_list ap;
+
+    va_start(ap, fmt);
+    mail_error_setv(&err, MAIL_ERR_INTERNAL, fmt, ap);
+    va_end(ap);
+    fputs("mail: ", stderr);
+    out_safe_str(stderr, err.msg);
+    fputc('\n', stderr);
+    return code;
+}
+
+int cmd_usage_error(const char *cmdname, const char *fmt, ...)
+{
+    struct mail_error err;
+    va_list ap;
+
+    va_start(ap, fmt);
+    mail_error_setv(&err, MAIL_ERR_USAGE, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "mail%s%s: ", cmdname ? " " : "", cmdname ? cmdname : "");
+    out_safe_str(stderr, err.msg);
+    fprintf(stderr, " (see 'mail help %s')\n", cmdname ? cmdname : "");
+    return EX_USAGE;
+}
+
+void cmd_trace_fn(void *arg, char dir, const char *data, size_t len)
+{
+    const struct cmd_trace *t = arg;
+
+    fprintf(stderr, "%s%c ", t && t->proto ? t->proto : "", dir);
+    out_safe(stderr, data, len, MAIL_SAFE_ONELINE);
+    fputc('\n', stderr);
+}
+
+int cmd_prompt_password(void *arg, const char *prompt, struct mail_buf *out,
+                        struct mail_error *err)
+{
+    struct termios old, quiet;
+    char line[1024];
+    int fd, rc = 0;
+    FILE *tty;
+    size_t n;
+
+    (void)arg;
+    /* Standard input may carry a message: ask the terminal itself. */
+    fd = open("/dev/tty", O_RDWR | O_CLOEXEC | O_NOCTTY);
+    if (fd < 0)
+        return mail_error_set(err, MAIL_ERR_AUTH, "no terminal to ask for "
+                              "the password on");
+    tty = fdopen(fd, "r+");
+    if (!tty) {
+        close(fd);
+        return mail_error_set(err, MAIL_ERR_IO, "/dev/tty: %s",
+                              strerror(errno));
+    }
+    fputs(prompt, tty);
+    fflush(tty);
+    if (tcgetattr(fd, &old) == 0) {
+        quiet = old;
+        quiet.c_lflag &= ~(tcflag_t)ECHO;
+        quiet.c_lflag |= ECHONL;
+        tcsetattr(fd, TCSAFLUSH, &quiet);
+    }
+    if (!fgets(line, sizeof line, tty)) {
+        rc = mail_error_set(err, MAIL_ERR_AUTH, "no password given");
+    } else {
+        n = strcspn(line, "\r\n");
+        if (mail_buf_add(out, line, n) < 0)
+            rc = mail_error_set(err, MAIL_ERR_INTERNAL, "out of memory");
+    }
+    tcsetattr(fd, TCSAFLUSH, &old);
+    mail_wipe(line, sizeof line);
+    fclose(tty);
+    return rc;
+}
+
+/* JSON: escape, and replace invalid UTF-8 with U+FFFD so that the
+ * document is always valid. */
+void json_strn(FILE *f, const char *s, size_t len)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    size_t i = 0;
+
+    fputc('"', f);
+    while (i < len) {
+        unsigned char c = p[i];
+        size_t n = 0;
+
+        if (c == '"' || c == '\\') {
+            fputc('\\', f);
+            fputc(c, f);
+            i++;
+            continue;
+        }
+        if (c < 0x20 || c == 0x7f) {
+            fprintf(f, "\\u%04x", c);
+            i++;
+            continue;
+        }
+        if (c < 0x80) {
+            fputc(c, f);
+            i++;
+            continue;
+        }
+        /* Validate one UTF-8 sequence. */
+        if (c >= 0xc2 && c <= 0xdf)
+            n = 2;
+        else if (c >= 0xe0 && c <= 0xef)
+            n = 3;
+        else if (c >= 0xf0 && c <= 0xf4)
+            n = 4;
+        if (n && i + n <= len) {
+            size_t k;
+            for (k = 1; k < n; k++)
+                if ((p[i + k] & 0xc0) != 0x80)
+                    break;
+            if (k == n && !(c == 0xe0 && p[i + 1] < 0xa0) &&
+                !(c == 0xed && p[i + 1] >= 0xa0) &&
+                !(c == 0xf0 && p[i + 1] < 0x90) &&
+                !(c == 0xf4 && p[i + 1] >= 0x90)) {
+                fwrite(p + i, 1, n, f);
+                i += n;
+                continue;
+            }
+        }
+        fputs("\xef\xbf\xbd", f);
+        i++;
+    }
+    fputc('"', f);
+}
+
+void json_str(FILE *f, const char *s)
+{
+    if (!s)
+        fputs("null", f);
+    else
+        json_strn(f, s, strlen(s));
+}
+
+bool cmd_use_color(const struct cmd_ctx *ctx, FILE *f)
+{
+    const char *nc = getenv("NO_COLOR");
+
+    if (ctx->color == COLOR_NEVER || (nc && *nc))
+        return false;
+    if (ctx->color == COLOR_ALWAYS)
+        return true;
+    return isatty(fileno(f));
+}

@@ -1,0 +1,156 @@
+/*
+ * main.c - the `mail` program: global options, then one subcommand from
+ * the table below.  Every command runs through run_command(), which also
+ * checks that standard output was really written (a full disk is an
+ * error, not a silent success).
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <locale.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include "cmd.h"
+#include "mail_build_config.h"
+
+struct command {
+    const char *name;
+    int (*fn)(struct cmd_ctx *ctx, int argc, char **argv);
+    const char *usage;     /* after "mail NAME " */
+    const char *summary;
+};
+
+static const struct command commands[] = {
+    { "check", cmd_check, "[-a ACCOUNT] [--json] [-v]",
+      "connect to each server of an account and report TLS, capabilities "
+      "and login" },
+    { "help", cmd_help, "[COMMAND]", "show help for a command" },
+};
+
+#define NCOMMANDS (sizeof commands / sizeof commands[0])
+
+static const struct command *find_command(const char *name)
+{
+    for (size_t i = 0; i < NCOMMANDS; i++)
+        if (strcmp(commands[i].name, name) == 0)
+            return &commands[i];
+    return NULL;
+}
+
+void cmd_print_usage(FILE *f, const char *cmdname)
+{
+    const struct command *c = find_command(cmdname);
+
+    if (c)
+        fprintf(f, "usage: mail %s %s\n", c->name, c->usage);
+}
+
+static void print_help(FILE *f)
+{
+    fputs("usage: mail [-a ACCOUNT] [-C FILE] [-v] [-q] [--color WHEN]\n"
+          "            [--imap URL] [--pop3 URL] [--smtp URL] [--user NAME]\n"
+          "            COMMAND [ARGS]\n\n"
+          "commands:\n", f);
+    for (size_t i = 0; i < NCOMMANDS; i++)
+        fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].summary);
+    fputs("\nmail help COMMAND shows a command's options; see mail(1), "
+          "mail.conf(5).\n", f);
+}
+
+int cmd_help(struct cmd_ctx *ctx, int argc, char **argv)
+{
+    const struct command *c;
+
+    (void)ctx;
+    if (argc < 2) {
+        print_help(stdout);
+        return 0;
+    }
+    if (argc > 2)
+        return cmd_usage_error("help", "too many arguments");
+    c = find_command(argv[1]);
+    if (!c)
+        return cmd_failf(EX_USAGE, "unknown command '%s' (see 'mail --help')",
+                         argv[1]);
+    printf("usage: mail %s %s\n\n%s.\n\nSee mail-%s(1) for details.\n",
+           c->name, c->usage, c->summary, c->name);
+    return 0;
+}
+
+static int run_command(struct cmd_ctx *ctx, const struct command *c,
+                       int argc, char **argv)
+{
+    int rc;
+
+    optind = 0;   /* GNU getopt: start afresh for the command's options */
+    rc = c->fn(ctx, argc, argv);
+    /* Standard output must have been written in full (git does the same):
+     * ENOSPC or EIO on a redirected stdout is an error. */
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        if (errno != EPIPE)
+            return cmd_failf(EX_IOERR, "standard output: %s",
+                             strerror(errno));
+    }
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        CMD_COMMON_LONG,
+        { "version", no_argument, NULL, 'V' },
+        { NULL, 0, NULL, 0 },
+    };
+    struct cmd_ctx ctx = { .argv0 = argv[0], .color = COLOR_AUTO };
+    const struct command *c;
+    int opt, rc;
+
+    setlocale(LC_CTYPE, "");
+    /* A server that hangs up must give an error, not kill us. */
+    signal(SIGPIPE, SIG_IGN);
+
+    opterr = 0;
+    while ((opt = getopt_long(argc, argv, "+" CMD_COMMON_SHORT "V", longopts,
+                              NULL)) != -1) {
+        if (opt == 'V') {
+            printf("mail %s\n", MAIL_VERSION);
+            return 0;
+        }
+        if (opt == 'h') {
+            print_help(stdout);
+            return 0;
+        }
+        if (opt == '?' || opt == ':') {
+            if (optopt && optopt < 256)
+                fprintf(stderr, "mail: unknown option '-%c' (see 'mail "
+                                "--help')\n", optopt);
+            else
+                fprintf(stderr, "mail: unknown or incomplete option '%s' "
+                                "(see 'mail --help')\n", argv[optind - 1]);
+            return EX_USAGE;
+        }
+        rc = cmd_common_option(&ctx, NULL, opt, optarg);
+        if (rc > 1)
+            return rc;
+    }
+    if (optind >= argc) {
+        /* The reader opens here once the TUI is built. */
+        print_help(stderr);
+        return EX_USAGE;
+    }
+    c = find_command(argv[optind]);
+    if (!c) {
+        fprintf(stderr, "mail: unknown command '");
+        out_safe_str(stderr, argv[optind]);
+        fprintf(stderr, "' (see 'mail --help')\n");
+        return EX_USAGE;
+    }
+    rc = run_command(&ctx, c, argc - optind, argv + optind);
+    if (ctx.cfg_loaded)
+        mail_config_release(&ctx.cfg);
+    return rc;
+}

@@ -1,0 +1,27 @@
+/*
+ * termsafe.h - the one place that makes untrusted text safe for a terminal.
+ *
+ * Every byte that came from a server or a message passes through here
+ * before it is printed.  Valid UTF-8 printable text is kept.  C0 controls
+ * and DEL are shown in caret notation (^[ for ESC), C1 controls and the
+ * bidirectional overrides and isolates (U+202A-U+202E, U+2066-U+2069) as
+ * <U+XXXX>, and bytes that are not valid UTF-8 as \xNN.  Nothing that a
+ * terminal would interpret survives.
+ */
+#ifndef MAIL_TERMSAFE_H
+#define MAIL_TERMSAFE_H
+
+#include <stddef.h>
+
+#include "buf.h"
+
+enum {
+    MAIL_SAFE_ONELINE = 1,   /* show \n, \r and \t too (as ^J, ^M, ^I);
+                                otherwise \n and \t are kept */
+};
+
+/* Append the safe form of s[0..len) to out.  -1 on ENOMEM or cap. */
+int mail_term_safe(struct mail_buf *out, const char *s, size_t len,
+                   int flags);
+
+#endif

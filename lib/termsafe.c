@@ -1,0 +1,86 @@
+/* termsafe.c - make untrusted text safe to print; see mail/termsafe.h. */
+#include <stdio.h>
+
+#include "mail/termsafe.h"
+
+/* Length of the valid UTF-8 sequence at s (1..4), its code point in *cp;
+ * 0 if invalid (overlong, surrogate, > U+10FFFF, truncated). */
+static size_t utf8_decode(const unsigned char *s, size_t len, unsigned *cp)
+{
+    unsigned c = s[0], min;
+    size_t n;
+
+    if (c < 0x80) {
+        *cp = c;
+        return 1;
+    }
+    if (c >= 0xc2 && c <= 0xdf) {
+        n = 2;
+        c &= 0x1f;
+        min = 0x80;
+    } else if (c >= 0xe0 && c <= 0xef) {
+        n = 3;
+        c &= 0x0f;
+        min = 0x800;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+        n = 4;
+        c &= 0x07;
+        min = 0x10000;
+    } else {
+        return 0;
+    }
+    if (len < n)
+        return 0;
+    for (size_t i = 1; i < n; i++) {
+        if ((s[i] & 0xc0) != 0x80)
+            return 0;
+        c = (c << 6) | (s[i] & 0x3f);
+    }
+    if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
+        return 0;
+    *cp = c;
+    return n;
+}
+
+static int is_bidi_control(unsigned cp)
+{
+    return (cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069) ||
+           cp == 0x200e || cp == 0x200f || cp == 0x061c;
+}
+
+int mail_term_safe(struct mail_buf *out, const char *str, size_t len,
+                   int flags)
+{
+    const unsigned char *s = (const unsigned char *)str;
+    size_t i = 0;
+
+    while (i < len) {
+        unsigned cp;
+        size_t n = utf8_decode(s + i, len - i, &cp);
+        char tmp[16];
+        int r;
+
+        if (n == 0) {
+            snprintf(tmp, sizeof tmp, "\\x%02X", s[i]);
+            r = mail_buf_addstr(out, tmp);
+            n = 1;
+        } else if (cp < 0x20 || cp == 0x7f) {
+            if ((cp == '\n' || cp == '\t') && !(flags & MAIL_SAFE_ONELINE)) {
+                r = mail_buf_addch(out, (char)cp);
+            } else {
+                tmp[0] = '^';
+                tmp[1] = cp == 0x7f ? '?' : (char)(cp + 0x40);
+                r = mail_buf_add(out, tmp, 2);
+            }
+        } else if ((cp >= 0x80 && cp < 0xa0) || is_bidi_control(cp)) {
+            snprintf(tmp, sizeof tmp, "<U+%04X>", cp);
+            r = mail_buf_addstr(out, tmp);
+        } else {
+            r = mail_buf_add(out, s + i, n);
+        }
+        if (r < 0)
+            return -1;
+        i += n;
+    }
+    return 0;
+}

@@ -1,0 +1,122 @@
+#!/usr/bin/env bats
+# The command line itself: version, help, usage errors, and that every
+# command has its man page and completions.
+
+load helpers
+
+setup() {
+    isolate_home
+}
+
+@test "--version prints the version" {
+    run "$MAIL" --version
+    [ "$status" -eq 0 ]
+    [[ "$output" =~ ^mail\ [0-9]+\.[0-9]+\.[0-9]+$ ]]
+}
+
+@test "--help lists the commands and exits 0" {
+    run "$MAIL" --help
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"usage: mail"* ]]
+    [[ "$output" == *"check"* ]]
+}
+
+@test "help COMMAND shows its usage" {
+    run "$MAIL" help check
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"usage: mail check"* ]]
+}
+
+@test "help for an unknown command exits 64" {
+    run "$MAIL" help nosuch
+    [ "$status" -eq 64 ]
+    [[ "$output" == *"unknown command 'nosuch'"* ]]
+}
+
+@test "an unknown command exits 64 with a one-line hint" {
+    run "$MAIL" frobnicate
+    [ "$status" -eq 64 ]
+    [ "${#lines[@]}" -eq 1 ]
+    [[ "$output" == "mail: unknown command 'frobnicate' (see 'mail --help')" ]]
+}
+
+@test "an unknown global option exits 64" {
+    run "$MAIL" --frob check
+    [ "$status" -eq 64 ]
+    [ "${#lines[@]}" -eq 1 ]
+    [[ "$output" == *"--frob"* ]]
+}
+
+@test "an unknown command option exits 64 naming it" {
+    run "$MAIL" check --frob
+    [ "$status" -eq 64 ]
+    [ "${#lines[@]}" -eq 1 ]
+    [[ "$output" == *"--frob"* ]]
+}
+
+@test "no command, not on a terminal: usage on stderr, 64" {
+    run "$MAIL"
+    [ "$status" -eq 64 ]
+    [[ "$output" == *"usage: mail"* ]]
+}
+
+@test "control characters in a bad command name are not echoed raw" {
+    run "$MAIL" $'bad\033[31mred'
+    [ "$status" -eq 64 ]
+    [[ "$output" != *$'\033'* ]]
+    [[ "$output" == *'^['* ]]
+}
+
+# The list of commands from --help.
+commands() {
+    "$MAIL" --help | awk '/^commands:/{on=1; next} on && /^  [a-z]/{print $1}'
+}
+
+@test "every command answers -h with its usage" {
+    for c in $(commands); do
+        run "$MAIL" "$c" -h
+        [ "$status" -eq 0 ] || { echo "$c -h: $status"; false; }
+        [[ "$output" == "usage: mail $c"* ]] || { echo "$c: $output"; false; }
+    done
+}
+
+@test "every command has a man page whose SYNOPSIS names it" {
+    for c in $(commands); do
+        [ "$c" = help ] && continue
+        f="$MAIL_SOURCE_ROOT/man/mail-$c.1"
+        [ -f "$f" ] || { echo "missing $f"; false; }
+        grep -q "mail $c\|mail\\\\fR \\\\fB$c\|^\.B mail $c\|$c" "$f"
+    done
+    [ -f "$MAIL_SOURCE_ROOT/man/mail.1" ]
+    [ -f "$MAIL_SOURCE_ROOT/man/mail.conf.5" ]
+}
+
+@test "every command is in the bash, zsh and fish completions" {
+    for c in $(commands); do
+        for f in "$MAIL_SOURCE_ROOT"/completions/mail.bash \
+                 "$MAIL_SOURCE_ROOT"/completions/_mail \
+                 "$MAIL_SOURCE_ROOT"/completions/mail.fish; do
+            grep -qw "$c" "$f" || { echo "$c not in $f"; false; }
+        done
+    done
+}
+
+@test "bash completion completes commands and account names" {
+    command -v bash >/dev/null
+    mkdir -p "$XDG_CONFIG_HOME/mail"
+    cat > "$XDG_CONFIG_HOME/mail/config" <<'CFG'
+[account "work"]
+    address = w@example.test
+[account "home"]
+    address = h@example.test
+CFG
+    run bash -c "source '$MAIL_SOURCE_ROOT/completions/mail.bash'
+        COMP_WORDS=(mail ch); COMP_CWORD=1; _mail; printf '%s\n' \"\${COMPREPLY[@]}\""
+    [ "$status" -eq 0 ]
+    [[ "$output" == *check* ]]
+    run bash -c "source '$MAIL_SOURCE_ROOT/completions/mail.bash'
+        COMP_WORDS=(mail -a ''); COMP_CWORD=2; _mail; printf '%s\n' \"\${COMPREPLY[@]}\""
+    [ "$status" -eq 0 ]
+    [[ "$output" == *work* ]]
+    [[ "$output" == *home* ]]
+}
