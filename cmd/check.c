@@ -160,8 +160,11 @@ static void print_human(const struct mail_account *acct,
 {
     const struct mail_url *u = r->url;
 
-    printf("%s %s:%u (%s TLS)\n", mail_proto_name(u->proto), u->host, u->port,
-           tls_mode_name(acct->tls_set ? acct->tls : u->tls));
+    enum mail_tls t = acct->tls_set ? acct->tls : u->tls;
+
+    printf("%s %s:%u (%s)\n", mail_proto_name(u->proto), u->host, u->port,
+           t == MAIL_TLS_IMPLICIT ? "implicit TLS"
+           : t == MAIL_TLS_STARTTLS ? "STARTTLS" : "no TLS");
     if (r->tls) {
         printf("  tls:          %s, %s\n", r->ti.version, r->ti.cipher);
         fputs("  certificate:  ", stdout);

@@ -66,6 +66,11 @@ int cmd_help(struct cmd_ctx *ctx, int argc, char **argv)
     const struct command *c;
 
     (void)ctx;
+    if (argc >= 2 && (strcmp(argv[1], "-h") == 0 ||
+                      strcmp(argv[1], "--help") == 0)) {
+        cmd_print_usage(stdout, "help");
+        return 0;
+    }
     if (argc < 2) {
         print_help(stdout);
         return 0;

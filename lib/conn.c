@@ -40,7 +40,8 @@ struct mail_conn {
     char name[300];              /* "host:port" */
     int timeout_ms;
     char *ca_file;
-    char fingerprint[65];
+    char fingerprint[65];        /* the pin, or "" */
+    char peer_sha256[65];        /* the server's certificate, once seen */
     mail_trace_fn trace;
     void *trace_arg;
 
@@ -284,16 +285,6 @@ static bool is_ip_literal(const char *s)
     return inet_pton(AF_INET, s, tmp) == 1 || inet_pton(AF_INET6, s, tmp) == 1;
 }
 
-/* With a pin, the chain is not what we trust: the fingerprint is,
- * checked after the handshake in check_pin().  The peer is still asked
- * for its certificate (SSL_VERIFY_PEER). */
-static int verify_accept_for_pin(int preverify, X509_STORE_CTX *ctx)
-{
-    (void)preverify;
-    (void)ctx;
-    return 1;
-}
-
 static int cert_sha256(X509 *cert, char out[65])
 {
     unsigned char md[EVP_MAX_MD_SIZE];
@@ -304,6 +295,28 @@ static int cert_sha256(X509 *cert, char out[65])
     for (unsigned i = 0; i < n; i++)
         snprintf(out + 2 * i, 3, "%02x", md[i]);
     return 0;
+}
+
+/*
+ * Verification callback: records the server certificate's fingerprint (so
+ * that an error can show it, for pinning), and with a pin accepts any
+ * chain: the fingerprint is what we trust then, checked after the
+ * handshake in check_pin().  The peer is still asked for its certificate
+ * (SSL_VERIFY_PEER).
+ */
+static int verify_cb(int preverify, X509_STORE_CTX *ctx)
+{
+    SSL *ssl = X509_STORE_CTX_get_ex_data(ctx,
+                   SSL_get_ex_data_X509_STORE_CTX_idx());
+    struct mail_conn *c = ssl ? SSL_get_app_data(ssl) : NULL;
+    X509 *cert = X509_STORE_CTX_get_current_cert(ctx);
+
+    if (c && cert && X509_STORE_CTX_get_error_depth(ctx) == 0 &&
+        cert_sha256(cert, c->peer_sha256) < 0)
+        c->peer_sha256[0] = '\0';
+    if (c && c->fingerprint[0])
+        return 1;
+    return preverify;
 }
 
 static int check_pin(struct mail_conn *c, struct mail_error *err)
@@ -335,10 +348,8 @@ static int tls_setup(struct mail_conn *c, struct mail_error *err)
     SSL_CTX_set_min_proto_version(c->ctx, TLS1_2_VERSION);
     SSL_CTX_set_mode(c->ctx, SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
                                  SSL_MODE_ENABLE_PARTIAL_WRITE);
-    if (c->fingerprint[0]) {
-        SSL_CTX_set_verify(c->ctx, SSL_VERIFY_PEER, verify_accept_for_pin);
-    } else {
-        SSL_CTX_set_verify(c->ctx, SSL_VERIFY_PEER, NULL);
+    SSL_CTX_set_verify(c->ctx, SSL_VERIFY_PEER, verify_cb);
+    if (!c->fingerprint[0]) {
         if (c->ca_file) {
             if (access(c->ca_file, R_OK) < 0)
                 return mail_error_set(err, MAIL_ERR_CONFIG,
@@ -356,6 +367,7 @@ static int tls_setup(struct mail_conn *c, struct mail_error *err)
     c->ssl = SSL_new(c->ctx);
     if (!c->ssl || !SSL_set_fd(c->ssl, c->fd))
         goto ssl_fail;
+    SSL_set_app_data(c->ssl, c);
     if (is_ip_literal(c->host)) {
         /* No SNI for addresses (RFC 6066 3); check the IP SAN. */
         if (!X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(c->ssl), c->host))
@@ -404,10 +416,15 @@ static int handshake_error(struct mail_conn *c, int ret,
             why = "certificate is signed by an untrusted authority";
             break;
         }
+        /* The fingerprint lets a user who knows this certificate pin it
+         * (tls-fingerprint) after checking it out of band. */
+        const char *fp = c->peer_sha256;
+
         ERR_clear_error();
         return mail_error_set(err, MAIL_ERR_TLS,
-                              "%s: TLS certificate verification failed: %s",
-                              c->name, why);
+                              "%s: TLS certificate verification failed: %s%s%s%s",
+                              c->name, why, fp[0] ? " (certificate sha256:" : "",
+                              fp, fp[0] ? ")" : "");
     }
     if (e == SSL_ERROR_SYSCALL || e == SSL_ERROR_ZERO_RETURN) {
         ERR_clear_error();

@@ -239,7 +239,7 @@ static int imap_login_cmd(struct mail_session *s, const char *secret,
     rc = 0;
     goto done;
 refused:
-    mail_session_reply_error(s, &r, MAIL_ERR_AUTH, "LOGIN", err);
+    mail_session_reply_error(s, &r, MAIL_ERR_AUTH, "login with the LOGIN command failed", err);
     goto done;
 oom:
     mail_error_set(err, MAIL_ERR_INTERNAL, "out of memory");

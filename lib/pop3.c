@@ -135,7 +135,7 @@ static int pop3_apop(struct mail_session *s, const char *ts,
     if (rc == 0)
         rc = mail_session_read_reply(s, &r, err);
     if (rc == 0 && r.status != MAIL_REPLY_OK)
-        rc = mail_session_reply_error(s, &r, MAIL_ERR_AUTH, "APOP", err);
+        rc = mail_session_reply_error(s, &r, MAIL_ERR_AUTH, "login with APOP failed", err);
     mail_reply_release(&r);
     if (rc == 0)
         s->login_method = "APOP";
@@ -154,7 +154,7 @@ static int pop3_userpass(struct mail_session *s, const char *secret,
     if (rc == 0)
         rc = mail_session_read_reply(s, &r, err);
     if (rc == 0 && r.status != MAIL_REPLY_OK)
-        rc = mail_session_reply_error(s, &r, MAIL_ERR_AUTH, "USER", err);
+        rc = mail_session_reply_error(s, &r, MAIL_ERR_AUTH, "login with USER/PASS failed", err);
     if (rc == 0) {
         if (mail_buf_printf(&cmd, "PASS %s\r\n", secret) < 0)
             rc = mail_error_set(err, MAIL_ERR_INTERNAL, "out of memory");
@@ -164,7 +164,7 @@ static int pop3_userpass(struct mail_session *s, const char *secret,
     if (rc == 0)
         rc = mail_session_read_reply(s, &r, err);
     if (rc == 0 && r.status != MAIL_REPLY_OK)
-        rc = mail_session_reply_error(s, &r, MAIL_ERR_AUTH, "PASS", err);
+        rc = mail_session_reply_error(s, &r, MAIL_ERR_AUTH, "login with USER/PASS failed", err);
     mail_buf_release_secret(&cmd);
     mail_reply_release(&r);
     if (rc == 0)

@@ -593,7 +593,11 @@ int mail_session_auth(struct mail_session *s, const char *secret,
         mail_buf_release_secret(&b64);
     }
     if (r.status != MAIL_REPLY_OK) {
-        mail_session_reply_error(s, &r, MAIL_ERR_AUTH, name, err);
+        char what[256];
+
+        snprintf(what, sizeof what, "login as %.100s with %s failed",
+                 srv->user, name);
+        mail_session_reply_error(s, &r, MAIL_ERR_AUTH, what, err);
         if (!r.temporary)
             err->kind = MAIL_ERR_AUTH;
         goto done;

@@ -85,7 +85,14 @@ commands() {
         [ "$c" = help ] && continue
         f="$MAIL_SOURCE_ROOT/man/mail-$c.1"
         [ -f "$f" ] || { echo "missing $f"; false; }
-        grep -q "mail $c\|mail\\\\fR \\\\fB$c\|^\.B mail $c\|$c" "$f"
+        # The SYNOPSIS starts with the command's name.
+        sed -n '/^\.SH SYNOPSIS/,/^\.SH/p' "$f" | grep -q "^\.B mail $c\$" ||
+            { echo "$f: SYNOPSIS does not start with mail $c"; false; }
+        # Every long option of the command is documented.
+        for o in $("$MAIL" "$c" -h | grep -o -- '--[a-z][a-z-]*' | sort -u); do
+            roff=$(printf '%s' "$o" | sed 's/-/\\-/g')
+            grep -qF -- "$roff" "$f" || { echo "$f lacks $o"; false; }
+        done
     done
     [ -f "$MAIL_SOURCE_ROOT/man/mail.1" ]
     [ -f "$MAIL_SOURCE_ROOT/man/mail.conf.5" ]
