@@ -1,0 +1,514 @@
+/*
+ * password.c - where a password comes from: password-command, a literal
+ * password in a private config, ~/.netrc, or the program's prompt.
+ *
+ * Secrets are kept out of argv (the command is run by /bin/sh -c with the
+ * user's own command string; the password only comes back through a
+ * pipe), out of error messages, and wiped from every buffer that held them.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "mail/buf.h"
+#include "mail/config.h"
+
+/* The first line is the password; a longer one is surely not a password. */
+#define PASSWORD_MAX 4096
+/* What we read of the rest of the output before giving up on the command
+ * (`yes` as a password-command should not hang us). */
+#define COMMAND_OUTPUT_MAX ((size_t)1 << 20)
+#define NETRC_MAX ((size_t)1 << 20)
+
+/* ------------------------------------------------------------------ */
+/* password-command                                                    */
+
+/* A name for messages: account names come from the config file and could
+ * hold anything printable; control characters never reach here (the
+ * parser refuses them), but a command-line account name might. */
+static const char *show(char *dst, size_t size, const char *s)
+{
+    size_t n = 0;
+
+    if (!s)
+        s = "";
+    while (*s && n + 4 < size) {
+        unsigned char c = (unsigned char)*s++;
+
+        dst[n++] = c < 0x20 || c == 0x7f ? '?' : (char)c;
+    }
+    if (*s) {
+        memcpy(dst + n, "...", 3);
+        n += 3;
+    }
+    dst[n] = '\0';
+    return dst;
+}
+
+/*
+ * The child: stdout to the pipe, stdin and stderr inherited (gpg's
+ * pinentry may need the terminal, and the command's own complaints should
+ * reach the user).  Only async-signal-safe calls between fork and exec.
+ */
+static void run_child(int wfd, const char *command)
+{
+    struct sigaction sa;
+    sigset_t none;
+
+    if (wfd == STDOUT_FILENO) {
+        int fl = fcntl(wfd, F_GETFD);
+
+        if (fl < 0 || fcntl(wfd, F_SETFD, fl & ~FD_CLOEXEC) < 0)
+            _exit(127);
+    } else if (dup2(wfd, STDOUT_FILENO) < 0) {
+        _exit(127);
+    }
+    /* A program that talks to servers ignores SIGPIPE; the command should
+     * not inherit that, nor a blocked signal mask. */
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = SIG_DFL;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGPIPE, &sa, NULL);
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    execl("/bin/sh", "sh", "-c", command, (char *)NULL);
+    _exit(127);
+}
+
+static int run_password_command(const struct mail_account *acct,
+                                struct mail_buf *out, struct mail_error *err)
+{
+    char name[80], chunk[512], line[PASSWORD_MAX + 1];
+    size_t linelen = 0, total = 0;
+    bool line_done = false, too_long = false, too_much = false;
+    int fds[2], status, rc = -1;
+    pid_t pid;
+
+    show(name, sizeof name, acct->name);
+    if (pipe2(fds, O_CLOEXEC) < 0)
+        return mail_error_set(err, MAIL_ERR_IO, "password-command for "
+                              "account '%s': cannot run: %s", name,
+                              strerror(errno));
+    pid = fork();
+    if (pid < 0) {
+        int e = errno;
+
+        close(fds[0]);
+        close(fds[1]);
+        return mail_error_set(err, MAIL_ERR_IO, "password-command for "
+                              "account '%s': cannot run: %s", name,
+                              strerror(e));
+    }
+    if (pid == 0)
+        run_child(fds[1], acct->password_command);
+    close(fds[1]);
+
+    /* Read to EOF, so that the command does not die of SIGPIPE, keeping
+     * only the first line. */
+    for (;;) {
+        ssize_t r = read(fds[0], chunk, sizeof chunk);
+        size_t i;
+
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            break;
+        total += (size_t)r;
+        for (i = 0; i < (size_t)r && !line_done; i++) {
+            if (chunk[i] == '\n') {
+                line_done = true;
+            } else if (linelen < PASSWORD_MAX) {
+                line[linelen++] = chunk[i];
+            } else {
+                too_long = true;
+                line_done = true;
+            }
+        }
+        if (total > COMMAND_OUTPUT_MAX) {
+            too_much = true;
+            break;
+        }
+    }
+    mail_wipe(chunk, sizeof chunk);
+    close(fds[0]);   /* if we stopped early the command gets SIGPIPE */
+
+    while (waitpid(pid, &status, 0) < 0) {
+        if (errno != EINTR) {
+            mail_error_set(err, MAIL_ERR_IO, "password-command for account "
+                           "'%s': %s", name, strerror(errno));
+            goto out;
+        }
+    }
+    if (too_much) {
+        mail_error_set(err, MAIL_ERR_AUTH, "password-command for account "
+                       "'%s' printed more than %zu bytes", name,
+                       COMMAND_OUTPUT_MAX);
+        goto out;
+    }
+    if (WIFSIGNALED(status)) {
+        int sig = WTERMSIG(status);
+        const char *desc = strsignal(sig);
+
+        mail_error_set(err, MAIL_ERR_AUTH, "password-command for account "
+                       "'%s' was killed by signal %d%s%s%s", name, sig,
+                       desc ? " (" : "", desc ? desc : "", desc ? ")" : "");
+        goto out;
+    }
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        int code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+
+        /* sh says why on stderr; 127 and 126 are worth naming. */
+        mail_error_set(err, MAIL_ERR_AUTH, "password-command for account "
+                       "'%s' exited with status %d%s", name, code,
+                       code == 127 ? " (command not found)"
+                       : code == 126 ? " (command not executable)" : "");
+        goto out;
+    }
+    if (too_long) {
+        mail_error_set(err, MAIL_ERR_AUTH, "password-command for account "
+                       "'%s' printed a line longer than %d bytes", name,
+                       PASSWORD_MAX);
+        goto out;
+    }
+    while (linelen > 0 && line[linelen - 1] == '\r')
+        linelen--;
+    if (linelen == 0) {
+        mail_error_set(err, MAIL_ERR_AUTH, "password-command for account "
+                       "'%s' printed nothing", name);
+        goto out;
+    }
+    if (mail_buf_add(out, line, linelen) < 0) {
+        mail_error_set(err, MAIL_ERR_INTERNAL, "out of memory");
+        goto out;
+    }
+    rc = 0;
+out:
+    mail_wipe(line, sizeof line);
+    return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* ~/.netrc                                                            */
+
+struct netrc_lexer {
+    const char *p, *end;
+};
+
+/*
+ * The next token into tok (cleared first): whitespace-separated, or
+ * "double quoted" with backslash escapes.  Returns 0 at the end.
+ */
+static int netrc_token(struct netrc_lexer *lx, struct mail_buf *tok)
+{
+    const char *p = lx->p, *end = lx->end;
+
+    mail_buf_reset(tok);
+    while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
+        p++;
+    if (p == end) {
+        lx->p = p;
+        return 0;
+    }
+    if (*p == '"') {
+        for (p++; p < end && *p != '"'; p++) {
+            if (*p == '\\' && p + 1 < end)
+                p++;
+            if (mail_buf_addch(tok, *p) < 0)
+                break;
+        }
+        if (p < end)
+            p++;            /* the closing quote */
+    } else {
+        for (; p < end && *p != ' ' && *p != '\t' && *p != '\n' &&
+               *p != '\r'; p++) {
+            if (*p == '\\' && p + 1 < end)
+                p++;
+            if (mail_buf_addch(tok, *p) < 0)
+                break;
+        }
+    }
+    lx->p = p;
+    return 1;
+}
+
+/* macdef NAME: the macro body runs from the next line to an empty line. */
+static void netrc_skip_macro(struct netrc_lexer *lx)
+{
+    const char *p = memchr(lx->p, '\n', (size_t)(lx->end - lx->p));
+
+    while (p && p < lx->end) {
+        const char *q = p + 1;
+
+        if (q < lx->end && *q == '\r')
+            q++;
+        if (q >= lx->end || *q == '\n') {
+            lx->p = q < lx->end ? q + 1 : lx->end;
+            return;
+        }
+        p = memchr(q, '\n', (size_t)(lx->end - q));
+    }
+    lx->p = lx->end;
+}
+
+/* Skip a '#' comment to the end of the line, where a keyword would be. */
+static void netrc_skip_line(struct netrc_lexer *lx)
+{
+    const char *nl = memchr(lx->p, '\n', (size_t)(lx->end - lx->p));
+
+    lx->p = nl ? nl + 1 : lx->end;
+}
+
+int mail_netrc_lookup(const char *text, size_t len, const char *host,
+                      const char *user, struct mail_buf *password)
+{
+    struct netrc_lexer lx = { text, text + len };
+    struct mail_buf tok, login, pass, dflt;
+    /* State of the entry being read. */
+    bool in_entry = false, is_default = false, match_host = false;
+    bool has_login = false, has_pass = false, has_dflt = false;
+    int found = 0;
+
+    if (!text || !host)
+        return 0;
+    /* Room for the longest token up front: a realloc would leave copies
+     * of a password behind in freed memory. */
+    mail_buf_init(&tok, PASSWORD_MAX);
+    mail_buf_init(&login, PASSWORD_MAX);
+    mail_buf_init(&pass, PASSWORD_MAX);
+    mail_buf_init(&dflt, PASSWORD_MAX);
+    if (mail_buf_reserve(&tok, PASSWORD_MAX) < 0 ||
+        mail_buf_reserve(&pass, PASSWORD_MAX) < 0 ||
+        mail_buf_reserve(&dflt, PASSWORD_MAX) < 0)
+        goto out;
+
+    for (;;) {
+        int more;
+        bool entry_ends;
+
+        while (lx.p < lx.end && (*lx.p == ' ' || *lx.p == '\t' ||
+                                 *lx.p == '\n' || *lx.p == '\r'))
+            lx.p++;
+        if (lx.p < lx.end && *lx.p == '#') {
+            netrc_skip_line(&lx);
+            continue;
+        }
+        more = netrc_token(&lx, &tok);
+        entry_ends = !more || strcmp(tok.data, "machine") == 0 ||
+                     strcmp(tok.data, "default") == 0 ||
+                     strcmp(tok.data, "macdef") == 0;
+
+        if (entry_ends && in_entry) {
+            /* Does the entry just read fit?  A login in the entry must be
+             * the user's; an entry without one fits any user. */
+            bool user_ok = !has_login || !user || !*user ||
+                           strcmp(login.data, user) == 0;
+
+            if (match_host && user_ok && has_pass) {
+                if (mail_buf_add(password, pass.data, pass.len) == 0)
+                    found = 1;
+                break;
+            }
+            /* default is the fallback wherever it is in the file. */
+            if (is_default && user_ok && has_pass && !has_dflt) {
+                mail_buf_add(&dflt, pass.data, pass.len);
+                has_dflt = true;
+            }
+            in_entry = false;
+        }
+        if (!more)
+            break;
+
+        if (strcmp(tok.data, "machine") == 0) {
+            if (!netrc_token(&lx, &tok))
+                break;
+            in_entry = true;
+            is_default = false;
+            match_host = mail_strcasecmp(tok.data, host) == 0;
+            has_login = has_pass = false;
+            mail_buf_reset(&login);
+            mail_buf_reset(&pass);
+        } else if (strcmp(tok.data, "default") == 0) {
+            in_entry = true;
+            is_default = true;
+            match_host = false;
+            has_login = has_pass = false;
+            mail_buf_reset(&login);
+            mail_buf_reset(&pass);
+        } else if (strcmp(tok.data, "macdef") == 0) {
+            netrc_token(&lx, &tok);     /* the macro name */
+            netrc_skip_macro(&lx);
+        } else if (strcmp(tok.data, "login") == 0) {
+            if (!netrc_token(&lx, &tok))
+                break;
+            mail_buf_reset(&login);
+            mail_buf_add(&login, tok.data, tok.len);
+            has_login = true;
+        } else if (strcmp(tok.data, "password") == 0) {
+            if (!netrc_token(&lx, &tok))
+                break;
+            mail_buf_reset(&pass);
+            mail_buf_add(&pass, tok.data, tok.len);
+            has_pass = true;
+        } else if (strcmp(tok.data, "account") == 0 ||
+                   strcmp(tok.data, "port") == 0) {
+            netrc_token(&lx, &tok);     /* its value, unused */
+        }
+        /* Anything else is skipped, as ftp(1) does. */
+    }
+    if (!found && has_dflt && mail_buf_add(password, dflt.data, dflt.len) == 0)
+        found = 1;
+out:
+    mail_buf_release_secret(&tok);
+    mail_buf_release_secret(&dflt);
+    mail_buf_release(&login);
+    mail_buf_release_secret(&pass);
+    return found;
+}
+
+/*
+ * Look in $HOME/.netrc.  Returns 1 found, 0 not, -1 on an error worth
+ * reporting (a netrc with our password that others can read, like ftp(1)
+ * refuses).
+ */
+static int netrc_password(const char *host, const char *user,
+                          struct mail_buf *out, struct mail_error *err)
+{
+    const char *home = getenv("HOME");
+    struct mail_buf path = MAIL_BUF_INIT, text = MAIL_BUF_INIT,
+                    pw = MAIL_BUF_INIT;
+    struct stat st;
+    int fd = -1, rc = 0;
+
+    if (!home || !*home)
+        return 0;
+    mail_buf_init(&text, NETRC_MAX);
+    if (mail_buf_printf(&path, "%s/.netrc", home) < 0) {
+        rc = mail_error_set(err, MAIL_ERR_INTERNAL, "out of memory");
+        goto out;
+    }
+    fd = open(path.data, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    if (fd < 0)
+        goto out;                       /* no netrc: nothing to find */
+    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
+        goto out;
+    if (st.st_size >= (off_t)NETRC_MAX ||
+        mail_buf_reserve(&text, (size_t)st.st_size + 1) < 0) {
+        rc = mail_error_set(err, MAIL_ERR_CONFIG, "%s: file too large",
+                            path.data);
+        goto out;
+    }
+    for (;;) {
+        char chunk[4096];
+        ssize_t r = read(fd, chunk, sizeof chunk);
+
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0) {
+            rc = mail_error_set(err, MAIL_ERR_CONFIG, "%s: %s", path.data,
+                                strerror(errno));
+            goto out;
+        }
+        if (r == 0)
+            break;
+        if (mail_buf_add(&text, chunk, (size_t)r) < 0) {
+            mail_wipe(chunk, sizeof chunk);
+            rc = mail_error_set(err, MAIL_ERR_CONFIG, "%s: file too large",
+                                path.data);
+            goto out;
+        }
+        mail_wipe(chunk, sizeof chunk);
+    }
+    if (!mail_netrc_lookup(text.data ? text.data : "", text.len, host, user,
+                           &pw))
+        goto out;
+    if (st.st_uid != geteuid() || (st.st_mode & 077) != 0) {
+        rc = mail_error_set(err, MAIL_ERR_CONFIG, "%s: refusing a password "
+                            "in a file readable by others (chmod 600 %s)",
+                            path.data, path.data);
+        goto out;
+    }
+    if (mail_buf_add(out, pw.data, pw.len) < 0) {
+        rc = mail_error_set(err, MAIL_ERR_INTERNAL, "out of memory");
+        goto out;
+    }
+    rc = 1;
+out:
+    if (fd >= 0)
+        close(fd);
+    mail_buf_release(&path);
+    mail_buf_release_secret(&text);
+    mail_buf_release_secret(&pw);
+    return rc;
+}
+
+/* ------------------------------------------------------------------ */
+
+int mail_account_password(const struct mail_account *acct, const char *host,
+                          const char *user, mail_prompt_fn prompt,
+                          void *prompt_arg, struct mail_buf *out,
+                          struct mail_error *err)
+{
+    struct mail_buf pw = MAIL_BUF_INIT, msg = MAIL_BUF_INIT;
+    char shown_name[80], shown_user[128], shown_host[300];
+    int rc = -1, r;
+
+    if (!host)
+        host = "";
+    if (!user)
+        user = "";
+    show(shown_name, sizeof shown_name, acct ? acct->name : "");
+    show(shown_user, sizeof shown_user, user);
+    show(shown_host, sizeof shown_host, host);
+    /* Reserved up front so that no realloc leaves a copy behind. */
+    mail_buf_init(&pw, PASSWORD_MAX);
+    if (mail_buf_reserve(&pw, PASSWORD_MAX) < 0) {
+        mail_error_set(err, MAIL_ERR_INTERNAL, "out of memory");
+        goto out;
+    }
+
+    /* Collect into a buffer of our own so that a failure leaves nothing
+     * behind in out, and the copy is wiped either way. */
+    if (acct && acct->password_command) {
+        if (run_password_command(acct, &pw, err) < 0)
+            goto out;
+    } else if (acct && acct->password) {
+        if (mail_buf_addstr(&pw, acct->password) < 0) {
+            mail_error_set(err, MAIL_ERR_CONFIG, "the password of account "
+                           "'%s' is longer than %d bytes", shown_name,
+                           PASSWORD_MAX);
+            goto out;
+        }
+    } else if ((r = netrc_password(host, user, &pw, err)) != 0) {
+        if (r < 0)
+            goto out;
+    } else if (prompt) {
+        if (mail_buf_printf(&msg, "Password for %s%s%s: ", shown_user,
+                            *user ? "@" : "", shown_host) < 0) {
+            mail_error_set(err, MAIL_ERR_INTERNAL, "out of memory");
+            goto out;
+        }
+        if (prompt(prompt_arg, msg.data, &pw, err) < 0)
+            goto out;
+    } else {
+        mail_error_set(err, MAIL_ERR_AUTH, "no password for %s%s%s (set "
+                       "password-command in the config, or use ~/.netrc)",
+                       shown_user, *user ? "@" : "", shown_host);
+        goto out;
+    }
+    if (mail_buf_add(out, pw.data ? pw.data : "", pw.len) < 0) {
+        mail_error_set(err, MAIL_ERR_INTERNAL, "out of memory");
+        goto out;
+    }
+    rc = 0;
+out:
+    mail_buf_release_secret(&pw);
+    mail_buf_release(&msg);
+    return rc;
+}
