@@ -104,5 +104,7 @@ bool cmd_use_color(const struct cmd_ctx *ctx, FILE *f);
 /* The commands. */
 int cmd_check(struct cmd_ctx *ctx, int argc, char **argv);
 int cmd_help(struct cmd_ctx *ctx, int argc, char **argv);
+/* --- ls, folders, flag, mv, rm --- */
+/* --- read --- */
 
 #endif

@@ -28,6 +28,8 @@ static const struct command commands[] = {
     { "check", cmd_check, "[-a ACCOUNT] [--json] [-v]",
       "connect to each server of an account and report TLS, capabilities "
       "and login" },
+    /* --- ls, folders, flag, mv, rm --- */
+    /* --- read --- */
     { "help", cmd_help, "[COMMAND]", "show help for a command" },
 };
 

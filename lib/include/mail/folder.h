@@ -1,0 +1,233 @@
+/*
+ * folder.h - one interface to a folder of messages, whatever holds it.
+ *
+ * Drivers: Maildir (maildir.c), mbox (mbox.c), and IMAP later (imap
+ * folder driver).  `mail ls`, `read`, `flag`, `mv`, `rm`, the reader and
+ * `fetch` are written once against this interface.  The driver table is
+ * struct mail_folder_driver below; a driver fills it and folder.c
+ * dispatches.
+ *
+ *     f = mail_folder_open("~/Mail/INBOX", MAIL_FOLDER_RDWR, &err);
+ *     mail_folder_list(f, &list, &err);           // envelopes, cached
+ *     mail_folder_message_fd(f, &list.v[3], &fd, &err);  // the raw bytes
+ *     mail_folder_set_flags(f, &list.v[3], MAIL_FLAG_SEEN, 0, &err);
+ *     mail_folder_close(f, &err);                 // mbox: writes changes
+ *
+ * Delivery (append) is a stream, so a message is never held in memory:
+ *
+ *     a = mail_folder_append_begin(f, MAIL_FLAG_SEEN, when, &err);
+ *     mail_append_write(a, chunk, n, &err); ...
+ *     mail_append_commit(a, &key, &err);   // durable when this returns 0
+ *
+ * Maildir: written in tmp/, fsynced, renamed into new/ (cur/ when it has
+ * flags), and the directory fsynced.  mbox: appended under an fcntl lock
+ * plus a dot-lock, with mboxrd ">From " quoting, fsynced; a failed append
+ * truncates the file back to its old size.
+ */
+#ifndef MAIL_FOLDER_H
+#define MAIL_FOLDER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "buf.h"
+#include "error.h"
+#include "sink.h"
+
+/* Message flags, as in IMAP (RFC 9051 2.3.2) and Maildir's info. */
+enum {
+    MAIL_FLAG_SEEN     = 1 << 0,   /* Maildir S, mbox Status: R, \Seen */
+    MAIL_FLAG_ANSWERED = 1 << 1,   /* R, A, \Answered */
+    MAIL_FLAG_FLAGGED  = 1 << 2,   /* F, F, \Flagged */
+    MAIL_FLAG_DRAFT    = 1 << 3,   /* D, X-Status: T, \Draft */
+    MAIL_FLAG_DELETED  = 1 << 4,   /* T, D, \Deleted */
+    MAIL_FLAG_PASSED   = 1 << 5,   /* P (forwarded), $Forwarded */
+    /* Not stored as a flag: the message is new (Maildir new/, mbox
+     * without Status: O, IMAP \Recent).  Reported by list, cleared by
+     * set_flags when SEEN is added. */
+    MAIL_FLAG_NEW      = 1 << 8,
+};
+
+enum mail_folder_kind {
+    MAIL_FOLDER_MAILDIR,
+    MAIL_FOLDER_MBOX,
+    MAIL_FOLDER_IMAP,
+};
+
+enum {
+    MAIL_FOLDER_RDONLY = 0,
+    MAIL_FOLDER_RDWR = 1,
+    MAIL_FOLDER_CREATE = 2,   /* create a missing Maildir (cur/new/tmp) or
+                                 an empty mbox file */
+};
+
+/*
+ * One message as a listing shows it.  Strings are owned by the envelope
+ * list (freed by mail_envelope_list_release).  Header values are as in
+ * the message, unfolded but not decoded (callers decode with rfc2047.h
+ * and address.h), or NULL when absent.
+ */
+struct mail_envelope {
+    char *key;            /* stable within the folder: Maildir unique name
+                             (the file name before ":2,"), mbox byte offset
+                             of the From_ line in decimal, IMAP UID */
+    char *path;           /* Maildir: the file now; else NULL */
+    uint64_t offset;      /* mbox: offset of the From_ line */
+    uint32_t uid;         /* IMAP */
+    unsigned flags;       /* MAIL_FLAG_* */
+    uint64_t size;        /* bytes of the message (mbox: unquoted) */
+    time_t date;          /* Date: header; see has_date */
+    int date_offset;      /* its zone, minutes east of UTC */
+    bool has_date;        /* false when Date: is missing or unparseable */
+    time_t received;      /* delivery time: Maildir file mtime or name,
+                             mbox From_ line, IMAP INTERNALDATE */
+    char *from, *to, *cc, *subject;
+    char *message_id, *in_reply_to, *references;
+    char *content_type;   /* for has-attachment without a body parse */
+    unsigned attachments; /* parts with a file name or disposition
+                             attachment (0 when not known: see
+                             MAIL_FOLDER_LIST_ATTACHMENTS) */
+};
+
+struct mail_envelope_list {
+    struct mail_envelope *v;
+    size_t n, alloc;
+    char *arena;          /* drivers may put all strings in one block */
+};
+
+#define MAIL_ENVELOPE_LIST_INIT { NULL, 0, 0, NULL }
+void mail_envelope_list_release(struct mail_envelope_list *l);
+
+enum {
+    /* Count attachments (needs a body parse of each message the cache
+     * does not know yet). */
+    MAIL_FOLDER_LIST_ATTACHMENTS = 1,
+};
+
+struct mail_folder;
+struct mail_append;
+
+/*
+ * Open a folder by path: a directory with cur/ new/ tmp/ is a Maildir, a
+ * regular file (empty, or starting with "From ") is an mbox.  A path
+ * starting with "mbox:" forces mbox (for CREATE).  "~" is expanded.
+ * MAIL_ERR_NOTFOUND when missing (and no CREATE), MAIL_ERR_DATA when it
+ * is neither kind, MAIL_ERR_IO otherwise.  RDWR on an mbox takes no lock
+ * yet; changes lock when they are written.
+ */
+struct mail_folder *mail_folder_open(const char *path, int mode,
+                                     struct mail_error *err);
+enum mail_folder_kind mail_folder_kind(const struct mail_folder *f);
+const char *mail_folder_path(const struct mail_folder *f);
+
+/*
+ * List the messages, oldest delivery first (Maildir: by delivery time,
+ * then name; mbox: file order).  Uses the header cache in
+ * $XDG_CACHE_HOME/mail/ (keyed by Maildir file name, size and mtime; by
+ * mbox offset and the file's size and mtime), so a second listing of an
+ * unchanged large folder costs about a stat() per message.  Envelopes are
+ * appended to out.
+ */
+int mail_folder_list(struct mail_folder *f, struct mail_envelope_list *out,
+                     int flags, struct mail_error *err);
+
+/*
+ * Stream the raw message (exactly its bytes; mbox: without the From_ line
+ * and with ">From " unquoted) to sink.
+ */
+int mail_folder_fetch(struct mail_folder *f, const struct mail_envelope *e,
+                      mail_sink_fn sink, void *ctx, struct mail_error *err);
+
+/*
+ * A file descriptor that reads exactly the message from offset 0, for
+ * parsers that need to seek (MIME part offsets).  Maildir: the file
+ * itself; mbox and IMAP: an unlinked temporary file.  The caller closes
+ * it.
+ */
+int mail_folder_message_fd(struct mail_folder *f,
+                           const struct mail_envelope *e, int *fd,
+                           struct mail_error *err);
+
+/*
+ * Add and remove flags.  Maildir: renames the file (new/ to cur/ as
+ * well) and updates e->path and e->flags.  mbox: updates Status and
+ * X-Status, written on mail_folder_sync or close.
+ */
+int mail_folder_set_flags(struct mail_folder *f, struct mail_envelope *e,
+                          unsigned add, unsigned remove,
+                          struct mail_error *err);
+
+/* Remove a message for good (Maildir: unlink; mbox: on sync). */
+int mail_folder_expunge(struct mail_folder *f, struct mail_envelope *e,
+                        struct mail_error *err);
+
+/*
+ * Copy a message into another folder (any kinds) and, when it is durable
+ * there, expunge it here.  The key in the destination is returned when
+ * new_key is not NULL (caller frees).
+ */
+int mail_folder_move(struct mail_folder *from, struct mail_envelope *e,
+                     struct mail_folder *to, char **new_key,
+                     struct mail_error *err);
+
+/* Begin delivering a message; received is its delivery time (0: now). */
+struct mail_append *mail_folder_append_begin(struct mail_folder *f,
+                                             unsigned flags, time_t received,
+                                             struct mail_error *err);
+int mail_append_write(struct mail_append *a, const char *data, size_t len,
+                      struct mail_error *err);
+/* Make the message durable (fsync) and visible; frees a.  key: its key in
+ * the folder (caller frees), may be NULL. */
+int mail_append_commit(struct mail_append *a, char **key,
+                       struct mail_error *err);
+/* Throw the partial message away (nothing is left behind); frees a. */
+void mail_append_abort(struct mail_append *a);
+
+/* Write pending mbox changes (atomically: a new file renamed over the old
+ * under the lock; nothing to do for Maildir). */
+int mail_folder_sync(struct mail_folder *f, struct mail_error *err);
+
+/* Sync and free.  Returns the sync's result; f is freed either way. */
+int mail_folder_close(struct mail_folder *f, struct mail_error *err);
+
+/*
+ * Subfolders of a local store, for `mail folders`: Maildir++ (".Sent",
+ * ".Lists.dev" under the top Maildir, shown as "Sent", "Lists/dev") or a
+ * directory of mbox files.  Each name is passed to cb with the folder's
+ * path; the store itself is passed first with name "INBOX".
+ */
+typedef int (*mail_folder_each_fn)(void *ctx, const char *name,
+                                   const char *path);
+int mail_store_folders(const char *store, mail_folder_each_fn cb, void *ctx,
+                       struct mail_error *err);
+
+/* The path of folder NAME in a store ("Sent" -> STORE/.Sent for Maildir++,
+ * STORE/Sent for an mbox directory; "INBOX" -> the store itself).
+ * malloc'd. */
+char *mail_store_folder_path(const char *store, const char *name,
+                             struct mail_error *err);
+
+/* ---- for drivers ---- */
+
+struct mail_folder_driver {
+    const char *name;
+    int (*list)(struct mail_folder *f, struct mail_envelope_list *out,
+                int flags, struct mail_error *err);
+    int (*fetch)(struct mail_folder *f, const struct mail_envelope *e,
+                 mail_sink_fn sink, void *ctx, struct mail_error *err);
+    int (*message_fd)(struct mail_folder *f, const struct mail_envelope *e,
+                      int *fd, struct mail_error *err);
+    int (*set_flags)(struct mail_folder *f, struct mail_envelope *e,
+                     unsigned add, unsigned remove, struct mail_error *err);
+    int (*expunge)(struct mail_folder *f, struct mail_envelope *e,
+                   struct mail_error *err);
+    struct mail_append *(*append_begin)(struct mail_folder *f, unsigned flags,
+                                        time_t received,
+                                        struct mail_error *err);
+    int (*sync)(struct mail_folder *f, struct mail_error *err);
+    void (*close)(struct mail_folder *f);
+};
+
+#endif
