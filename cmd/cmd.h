@@ -105,6 +105,39 @@ bool cmd_use_color(const struct cmd_ctx *ctx, FILE *f);
 int cmd_check(struct cmd_ctx *ctx, int argc, char **argv);
 int cmd_help(struct cmd_ctx *ctx, int argc, char **argv);
 /* --- ls, folders, flag, mv, rm --- */
+int cmd_ls(struct cmd_ctx *ctx, int argc, char **argv);
+int cmd_folders(struct cmd_ctx *ctx, int argc, char **argv);
+int cmd_flag(struct cmd_ctx *ctx, int argc, char **argv);
+int cmd_mv(struct cmd_ctx *ctx, int argc, char **argv);
+int cmd_rm(struct cmd_ctx *ctx, int argc, char **argv);
+/* select.c: finish with folder f after changing it (flags, moves,
+ * deletions): close it, which writes an mbox, and keep the numbers of
+ * its last `mail ls` pointing at the same messages.  before is the
+ * listing the change worked on (cmd_selection.all), removed[i] true for
+ * the messages that left the folder; both may be NULL for a Maildir,
+ * whose keys never change.  Prints any error and returns its exit code,
+ * or 0. */
+struct mail_folder;
+struct mail_envelope_list;
+int cmd_folder_done(struct mail_folder *f,
+                    const struct mail_envelope_list *before,
+                    const bool *removed);
+/* mv.c: move the selected messages of `from` to `to`, then close both
+ * folders (also for rm).  Prints errors; returns an exit code. */
+struct cmd_selection;
+int cmd_move_selected(struct mail_folder *from, struct cmd_selection *sel,
+                      struct mail_folder *to);
+/* select.c: are a and b the same folder on disk? */
+bool cmd_same_folder(struct mail_folder *a, struct mail_folder *b);
 /* --- read --- */
+int cmd_read(struct cmd_ctx *ctx, int argc, char **argv);
+/* An envelope as a JSON object (DESIGN.md's fields: id (null when
+ * number is 0), folder, path or uid, flags, date, from, to, cc, subject,
+ * message_id, size, attachments), for every --json that shows messages.
+ * Needs mail/folder.h. */
+struct mail_envelope;
+void cmd_json_envelope(FILE *f, const struct mail_envelope *e,
+                       size_t number, const char *folder);
+/* --- send --- */
 
 #endif

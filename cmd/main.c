@@ -29,7 +29,24 @@ static const struct command commands[] = {
       "connect to each server of an account and report TLS, capabilities "
       "and login" },
     /* --- ls, folders, flag, mv, rm --- */
+    { "ls", cmd_ls, "[FOLDER] [-n N] [--unread] [--since DATE] [--thread] "
+      "[-F FORMAT] [--json] [QUERY...]",
+      "list the messages of a folder, numbered for the other commands" },
+    { "folders", cmd_folders, "[--json]",
+      "list the folders of the account's store with message counts" },
+    { "flag", cmd_flag, "[-f FOLDER] MSG... +seen|-seen|+flagged|-flagged|"
+      "+answered|-answered|+draft|-draft...",
+      "set or clear flags of messages" },
+    { "mv", cmd_mv, "[-f FOLDER] MSG... DEST",
+      "move messages to another folder" },
+    { "rm", cmd_rm, "[-f FOLDER] [--expunge] MSG...",
+      "move messages to the trash folder, or delete them for good" },
     /* --- read --- */
+    { "read", cmd_read,
+      "[--raw] [--peek] [--headers all] [--part N] [--save DIR] [--json] "
+      "[-f|--folder FOLDER] MSG...",
+      "show messages: headers, readable text, attachments" },
+    /* --- send --- */
     { "help", cmd_help, "[COMMAND]", "show help for a command" },
 };
 
@@ -43,6 +60,7 @@ static const struct command *find_command(const char *name)
     return NULL;
 }
 
+/* --- send --- */
 void cmd_print_usage(FILE *f, const char *cmdname)
 {
     const struct command *c = find_command(cmdname);

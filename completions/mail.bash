@@ -4,7 +4,7 @@
 # ~/.bashrc.  Works with or without the bash-completion package.
 
 # The commands, and the options of each (besides the common ones).
-_mail_commands='check help'
+_mail_commands='check ls read folders flag mv rm help'
 _mail_common_opts='-a --account -C --config -v --verbose -q --quiet
     --color --imap --pop3 --smtp --user -h --help'
 _mail_global_opts="$_mail_common_opts --version"
@@ -13,15 +13,28 @@ _mail_command_opts()
 {
     case $1 in
         check) printf '%s\n' '--json' ;;
+        ls) printf '%s\n' -f --folder -n -u --unread --since -t --thread \
+            -F --format --json ;;
+        read) printf '%s\n' -f --folder --raw --peek --headers --part \
+            --save --json ;;
+        folders) printf '%s\n' --json --remote ;;
+        flag) printf '%s\n' -f --folder ;;
+        mv) printf '%s\n' -f --folder ;;
+        rm) printf '%s\n' -f --folder --expunge ;;
     esac
 }
+
+# The flag words of `mail flag`.
+_mail_flag_words='+seen -seen +flagged -flagged +answered -answered +draft
+    -draft'
 
 # Options that take an argument (the next word, or after '=').
 _mail_opt_takes_arg()
 {
     case $1 in
         -a | --account | -C | --config | --color | --imap | --pop3 | \
-            --smtp | --user) return 0 ;;
+            --smtp | --user | -f | --folder | -n | --since | -F | \
+            --format | --headers | --part | --save) return 0 ;;
     esac
     return 1
 }
@@ -90,6 +103,98 @@ _mail_accounts()
         }' "$f" 2>/dev/null
 }
 
+# The store of the account in use (-a NAME, else the one with
+# default = true, else the first), "~" expanded; "mbox:" kept.
+_mail_store()
+{
+    local f i w acct=
+    f=$(_mail_config_file)
+    [[ -r $f && ! -d $f ]] || return 0
+    for ((i = 1; i < ${#words[@]}; i++)); do
+        ((i == cword)) && continue
+        w=${words[i]}
+        case $w in
+            -a | --account) acct=${words[i + 1]-} ;;
+            --account=*) acct=${w#--account=} ;;
+            -a?*) acct=${w#-a} ;;
+        esac
+    done
+    awk -v want="$acct" -v home="${HOME-}" '
+        function flush() {
+            if (name == "") return
+            if (want != "" && name == want) chosen = store
+            if (want == "" && isdef && def == "") def = store
+            if (!seenfirst) { first = store; seenfirst = 1 }
+        }
+        /^[ \t]*\[/ {
+            flush()
+            name = $0
+            sub(/^[^"]*"/, "", name)
+            sub(/".*$/, "", name)
+            store = ""
+            isdef = 0
+            next
+        }
+        /^[ \t]*store[ \t]*=/ {
+            v = $0
+            sub(/^[^=]*=[ \t]*/, "", v)
+            sub(/[ \t]+#.*$/, "", v)
+            sub(/[ \t]+$/, "", v)
+            store = v
+        }
+        /^[ \t]*default[ \t]*=[ \t]*(true|yes|1)/ { isdef = 1 }
+        END {
+            flush()
+            s = want != "" ? chosen : (def != "" ? def : first)
+            p = ""
+            if (s ~ /^mbox:/) { p = "mbox:"; s = substr(s, 6) }
+            if (s == "~" || s ~ /^~\//) s = home substr(s, 2)
+            if (s != "") print p s
+        }' "$f" 2>/dev/null
+}
+
+# The folders of the store, as =NAME.
+_mail_store_folders()
+{
+    local store d n
+    store=$(_mail_store)
+    [[ -n $store ]] || return 0
+    if [[ $store == mbox:* ]]; then
+        store=${store#mbox:}
+        [[ -d $store ]] || return 0
+        (cd "$store" 2>/dev/null &&
+            find . -type f ! -name '.*' ! -name '*.lock' 2>/dev/null) |
+            sed 's|^\./|=|'
+    else
+        printf '%s\n' =INBOX
+        for d in "$store"/.[!.]*/; do
+            [[ -d ${d}cur ]] || continue
+            n=${d%/}
+            n=${n##*/}
+            n=${n#.}
+            printf '=%s\n' "${n//./\/}"
+        done
+    fi
+}
+
+# A FOLDER argument: =NAME from the store, else files and directories.
+_mail_complete_folder()
+{
+    if [[ $cur == =* ]]; then
+        _mail_add_matching < <(_mail_store_folders)
+        [[ -n $before ]] && COMPREPLY=("${COMPREPLY[@]/#/$before}")
+        # Without bash-completion, "=" is a word of its own: the reply
+        # replaces only what follows it.
+        [[ -n ${eqsplit-} ]] && COMPREPLY=("${COMPREPLY[@]#=}")
+    else
+        compopt -o filenames 2>/dev/null
+        local f
+        while IFS= read -r f; do
+            COMPREPLY+=("$before$f")
+        done < <(compgen -f -- "$cur")
+    fi
+}
+
 # Add to COMPREPLY the lines of standard input that start with $cur,
 # quoted for the shell if they need it.
 _mail_add_matching()
@@ -116,7 +221,7 @@ _mail()
 {
     # split is set by _init_completion -s.
     # shellcheck disable=SC2034
-    local cur prev words cword split=false before=''
+    local cur prev words cword split=false before='' eqsplit=''
     COMPREPLY=()
     if [[ -n ${COMP_LINE-} ]] && declare -F _init_completion >/dev/null; then
         _init_completion -s || return
@@ -127,10 +232,16 @@ _mail()
         prev=${COMP_WORDS[COMP_CWORD - 1]-}
         # "--color=al" arrives as "--color" "=" "al" (or "--color" "="
         # when nothing follows the '=').
-        if [[ $cur == = ]] && _mail_opt_takes_arg "$prev"; then
+        if [[ $cur == = && $prev == --* ]] && _mail_opt_takes_arg "$prev"; then
             cur=
         elif [[ $prev == = ]] && ((cword >= 2)); then
             prev=${COMP_WORDS[COMP_CWORD - 2]}
+            # "=Sent" split the same way: a folder of the store, unless
+            # the '=' joins a long option to its value.
+            if [[ $prev != --* ]]; then
+                cur="=$cur"
+                eqsplit=1
+            fi
         elif [[ $cur == --*=* ]]; then
             # '=' removed from COMP_WORDBREAKS: the reply replaces the
             # whole word, so keep the option in it.
@@ -175,7 +286,24 @@ _mail()
             fi
             return 0
             ;;
-        --user)
+        --user | -n | --since | -F | --format | --part)
+            return 0
+            ;;
+        -f | --folder)
+            _mail_complete_folder
+            return 0
+            ;;
+        --headers)
+            _mail_add_words 'all'
+            [[ -n $before ]] && COMPREPLY=("${COMPREPLY[@]/#/$before}")
+            return 0
+            ;;
+        --save)
+            compopt -o filenames 2>/dev/null
+            local f
+            while IFS= read -r f; do
+                COMPREPLY+=("$before$f")
+            done < <(compgen -d -- "$cur")
             return 0
             ;;
     esac
@@ -218,9 +346,35 @@ _mail()
                 _mail_add_words '-h --help'
             fi
             ;;
+        flag)
+            if [[ $cur == +* ]]; then
+                _mail_add_words "$_mail_flag_words"
+            elif [[ $cur == -* ]]; then
+                _mail_add_words "$_mail_flag_words $_mail_common_opts $(_mail_command_opts "$cmd")"
+            elif [[ $cur == */* || $cur == [.~]* ]]; then
+                _mail_complete_folder
+            fi
+            ;;
+        ls | mv)
+            if [[ $cur == -* ]]; then
+                _mail_add_words "$_mail_common_opts $(_mail_command_opts "$cmd")"
+            elif [[ $cur == =* || $cur == */* || $cur == [.~]* ]]; then
+                _mail_complete_folder
+            elif [[ $cmd == ls ]]; then
+                _mail_add_words 'from: to: subject:'
+                compopt -o nospace 2>/dev/null
+            fi
+            ;;
         *)
             if [[ $cur == -* ]]; then
                 _mail_add_words "$_mail_common_opts $(_mail_command_opts "$cmd")"
+            elif [[ $cmd != check && ($cur == */* || $cur == [.~]*) ]]; then
+                # read, rm: message file paths.
+                compopt -o filenames 2>/dev/null
+                local f
+                while IFS= read -r f; do
+                    COMPREPLY+=("$f")
+                done < <(compgen -f -- "$cur")
             fi
             ;;
     esac

@@ -12,7 +12,8 @@ function __mail_command
             continue
         end
         switch $t
-            case -a --account -C --config --color --imap --pop3 --smtp --user
+            case -a --account -C --config --color --imap --pop3 --smtp --user \
+                -f --folder -n --since -F --format --headers --part --save
                 set skip 1
             case '-*'
             case '*'
@@ -44,7 +45,8 @@ function __mail_help_wants_command
             continue
         end
         switch $t
-            case -a --account -C --config --color --imap --pop3 --smtp --user
+            case -a --account -C --config --color --imap --pop3 --smtp --user \
+                -f --folder -n --since -F --format --headers --part --save
                 set skip 1
             case '-*'
             case '*'
@@ -113,14 +115,98 @@ function __mail_accounts
         }' $file 2>/dev/null
 end
 
+# The store of the account in use (-a, else default = true, else the
+# first account): "~" expanded, "mbox:" kept.
+function __mail_store
+    set -l file (__mail_config_file)
+    test -r "$file"; and not test -d "$file"; or return 0
+    set -l tokens (commandline -opc)
+    set -l acct
+    set -l i 2
+    while test $i -le (count $tokens)
+        switch $tokens[$i]
+            case -a --account
+                set -l j (math $i + 1)
+                test $j -le (count $tokens); and set acct $tokens[$j]
+            case '--account=*'
+                set acct (string replace -- '--account=' '' $tokens[$i])
+        end
+        set i (math $i + 1)
+    end
+    awk -v want="$acct" -v home="$HOME" '
+        function flush() {
+            if (name == "") return
+            if (want != "" && name == want) chosen = store
+            if (want == "" && isdef && def == "") def = store
+            if (!seenfirst) { first = store; seenfirst = 1 }
+        }
+        /^[ \t]*\[/ {
+            flush()
+            name = $0
+            sub(/^[^"]*"/, "", name)
+            sub(/".*$/, "", name)
+            store = ""
+            isdef = 0
+            next
+        }
+        /^[ \t]*store[ \t]*=/ {
+            v = $0
+            sub(/^[^=]*=[ \t]*/, "", v)
+            sub(/[ \t]+#.*$/, "", v)
+            sub(/[ \t]+$/, "", v)
+            store = v
+        }
+        /^[ \t]*default[ \t]*=[ \t]*(true|yes|1)/ { isdef = 1 }
+        END {
+            flush()
+            s = want != "" ? chosen : (def != "" ? def : first)
+            p = ""
+            if (s ~ /^mbox:/) { p = "mbox:"; s = substr(s, 6) }
+            if (s == "~" || s ~ /^~\//) s = home substr(s, 2)
+            if (s != "") print p s
+        }' $file 2>/dev/null
+end
+
+# The folders of the store, as =NAME.
+function __mail_folders
+    set -l store (__mail_store)
+    test -n "$store"; or return 0
+    if string match -q -- 'mbox:*' $store
+        set store (string sub -s 6 -- $store)
+        test -d "$store"; or return 0
+        for f in (find $store -type f ! -name '.*' ! -name '*.lock' 2>/dev/null)
+            echo =(string replace -- "$store/" '' $f)
+        end
+    else
+        echo =INBOX
+        for d in $store/.*/
+            test -d $d/cur; or continue
+            set -l n (basename $d)
+            echo =(string replace -a . / (string sub -s 2 -- $n))
+        end
+    end
+end
+
 complete -c mail -e
 complete -c mail -f
 
 # Commands.
 complete -c mail -n __mail_no_command -a check \
     -d 'Check the servers of an account: TLS, capabilities, login'
+complete -c mail -n __mail_no_command -a ls \
+    -d 'List the messages of a folder'
+complete -c mail -n __mail_no_command -a read -d 'Show messages'
+complete -c mail -n __mail_no_command -a folders \
+    -d 'List the folders of the store with counts'
+complete -c mail -n __mail_no_command -a flag \
+    -d 'Set or clear flags of messages'
+complete -c mail -n __mail_no_command -a mv \
+    -d 'Move messages to another folder'
+complete -c mail -n __mail_no_command -a rm \
+    -d 'Move messages to the trash, or delete them'
 complete -c mail -n __mail_no_command -a help -d 'Show help for a command'
-complete -c mail -n __mail_help_wants_command -a 'check help'
+complete -c mail -n __mail_help_wants_command \
+    -a 'check ls read folders flag mv rm help'
 
 # Accepted before the command and by every command.
 complete -c mail -s a -l account -x -a '(__mail_accounts)' \
@@ -139,3 +225,60 @@ complete -c mail -n __mail_no_command -l version -d 'Print the version'
 # check
 complete -c mail -n '__mail_command_is check' -l json \
     -d 'Print one JSON document'
+
+# ls
+complete -c mail -n '__mail_command_is ls' -a '(__mail_folders)' \
+    -d 'Folder of the store'
+complete -c mail -n '__mail_command_is ls' -a 'from: to: subject:' \
+    -d 'Query'
+complete -c mail -n '__mail_command_is ls' -s n -x -d 'Only the last N messages'
+complete -c mail -n '__mail_command_is ls' -s u -l unread \
+    -d 'Only unread messages'
+complete -c mail -n '__mail_command_is ls' -l since -x \
+    -d 'Only since YYYY-MM-DD or 7d, 12h, 2w'
+complete -c mail -n '__mail_command_is ls' -s t -l thread \
+    -d 'Group messages into threads'
+complete -c mail -n '__mail_command_is ls' -s F -l format -x \
+    -d 'Print with a format (%n %f %d %D %F %t %s %S %i)'
+complete -c mail -n '__mail_command_is ls' -l json \
+    -d 'Print one JSON document'
+
+# read
+complete -c mail -n '__mail_command_is read' -l raw \
+    -d 'Print the message as it is'
+complete -c mail -n '__mail_command_is read' -l peek \
+    -d 'Do not mark the message as seen'
+complete -c mail -n '__mail_command_is read' -l headers -x -a all \
+    -d 'Show every header'
+complete -c mail -n '__mail_command_is read' -l part -x \
+    -d 'Show one part (1, 1.2)'
+complete -c mail -n '__mail_command_is read' -l save -x -a '(__fish_complete_directories)' \
+    -d 'Save the attachments into a directory'
+complete -c mail -n '__mail_command_is read' -l json \
+    -d 'Print one JSON document'
+
+# folders
+complete -c mail -n '__mail_command_is folders' -l json \
+    -d 'Print one JSON document'
+complete -c mail -n '__mail_command_is folders' -l remote \
+    -d 'The folders on the IMAP server'
+
+# flag
+complete -c mail -n '__mail_command_is flag' \
+    -a '+seen -seen +flagged -flagged +answered -answered +draft -draft' \
+    -d 'Flag'
+
+# mv
+complete -c mail -n '__mail_command_is mv' -a '(__mail_folders)' \
+    -d 'Destination folder'
+
+# rm
+complete -c mail -n '__mail_command_is rm' -l expunge \
+    -d 'Delete for good instead of moving to the trash'
+
+# -f/--folder for the commands that work on messages.
+for c in ls read flag mv rm
+    complete -c mail -n "__mail_command_is $c" -s f -l folder -x \
+        -a '(__mail_folders; __fish_complete_path (commandline -ct))' \
+        -d 'The folder'
+end

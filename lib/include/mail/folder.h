@@ -228,6 +228,48 @@ struct mail_folder_driver {
                                         struct mail_error *err);
     int (*sync)(struct mail_folder *f, struct mail_error *err);
     void (*close)(struct mail_folder *f);
+    /* The rest of an append (a->folder->drv is the driver). */
+    int (*append_write)(struct mail_append *a, const char *data, size_t len,
+                        struct mail_error *err);
+    int (*append_commit)(struct mail_append *a, char **key,
+                         struct mail_error *err);
+    void (*append_abort)(struct mail_append *a);
+    /* Optional (may be NULL): move e into `to` without copying the bytes
+     * (Maildir to Maildir: a link and an unlink).  Returns 0 when done,
+     * 1 when it cannot (another kind, another file system: folder.c then
+     * copies), -1 on error. */
+    int (*move)(struct mail_folder *from, struct mail_envelope *e,
+                struct mail_folder *to, char **new_key,
+                struct mail_error *err);
 };
+
+/*
+ * The part of every open folder and append that folder.c reads.  A
+ * driver puts it first in its own struct (an embedded base), sets it with
+ * mail_folder_base_init, and frees its own struct and base.path in close.
+ */
+struct mail_folder {
+    const struct mail_folder_driver *drv;
+    enum mail_folder_kind kind;
+    char *path;     /* as opened: "~" expanded, "mbox:" removed; owned */
+    int mode;       /* the MAIL_FOLDER_* bits given to open */
+};
+
+struct mail_append {
+    struct mail_folder *folder;
+};
+
+/* Fill the base; path is copied.  -1 (MAIL_ERR_INTERNAL) on ENOMEM. */
+int mail_folder_base_init(struct mail_folder *f,
+                          const struct mail_folder_driver *drv,
+                          enum mail_folder_kind kind, const char *path,
+                          int mode, struct mail_error *err);
+
+/*
+ * How long an mbox append or sync waits for another process's lock
+ * (fcntl or dot-lock) before failing with MAIL_ERR_TEMP, in milliseconds
+ * (default 10,000).  Process-wide; for tests and impatient callers.
+ */
+void mail_mbox_set_lock_timeout(unsigned ms);
 
 #endif

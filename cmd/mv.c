@@ -1,0 +1,116 @@
+/*
+ * mv.c - `mail mv MSG... FOLDER`: move messages to another folder, of
+ * any kind (Maildir, mbox).  A message is removed from its folder only
+ * once its copy is durable in the other.  A =NAME destination of the
+ * store is created when missing; a path is not (a typo would otherwise
+ * make a new folder).
+ */
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+
+#include "cmd.h"
+#include "select.h"
+
+int cmd_move_selected(struct mail_folder *from, struct cmd_selection *sel,
+                      struct mail_folder *to)
+{
+    bool *removed = calloc(sel->all.n ? sel->all.n : 1, sizeof *removed);
+    struct mail_error err;
+    int rc = 0, rc2;
+
+    mail_error_clear(&err);
+    if (!removed) {
+        rc = cmd_failf(EX_OSERR, "out of memory");
+    } else {
+        for (size_t i = 0; i < sel->n; i++) {
+            if (mail_folder_move(from, &sel->all.v[sel->idx[i]], to, NULL,
+                                 &err) < 0) {
+                rc = cmd_fail(&err);
+                break;
+            }
+            removed[sel->idx[i]] = true;
+        }
+    }
+    /* The destination first: what is there is durable already. */
+    if (mail_folder_close(to, &err) < 0 && !rc)
+        rc = cmd_fail(&err);
+    rc2 = cmd_folder_done(from, &sel->all, removed);
+    free(removed);
+    return rc ? rc : rc2;
+}
+
+int cmd_mv(struct cmd_ctx *ctx, int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        CMD_COMMON_LONG,
+        { "folder", required_argument, NULL, 'f' },
+        { NULL, 0, NULL, 0 },
+    };
+    struct cmd_selection sel = { 0 };
+    struct mail_folder *from = NULL, *to = NULL;
+    struct mail_error err;
+    const char *folder = NULL, *dest;
+    int opt, rc, nmsg;
+
+    mail_error_clear(&err);
+    opterr = 0;
+    while ((opt = getopt_long(argc, argv, CMD_COMMON_SHORT "f:", longopts,
+                              NULL)) != -1) {
+        switch (opt) {
+        case 'f':
+            folder = optarg;
+            break;
+        case '?':
+        case ':':
+            return cmd_usage_error("mv", "unknown option or missing value: "
+                                   "%s", argv[optind - 1]);
+        default:
+            rc = cmd_common_option(ctx, "mv", opt, optarg);
+            if (rc == -1)
+                return 0;
+            if (rc > 1)
+                return rc;
+        }
+    }
+    nmsg = argc - optind - 1;
+    if (nmsg < 1)
+        return cmd_usage_error("mv", nmsg < 0 ? "no message and no "
+                               "destination folder given" :
+                               "no destination folder given (it comes "
+                               "last: mail mv 3 =Archive)");
+    dest = argv[argc - 1];
+    rc = 0;
+    if (!folder)
+        rc = cmd_folder_from_paths(ctx, nmsg, argv + optind,
+                                   MAIL_FOLDER_RDWR, &from);
+    if (rc == 1)
+        rc = 0;
+    else if (rc == 0)
+        rc = cmd_open_folder(ctx, folder, MAIL_FOLDER_RDWR, &from, NULL);
+    if (rc)
+        goto done;
+    rc = cmd_open_folder(ctx, dest, MAIL_FOLDER_RDWR |
+                         (dest[0] == '=' ? MAIL_FOLDER_CREATE : 0), &to,
+                         NULL);
+    if (rc)
+        goto done;
+    if (cmd_same_folder(from, to)) {
+        rc = cmd_usage_error("mv", "'%s' is the folder the messages are "
+                             "already in", dest);
+        goto done;
+    }
+    rc = cmd_select_messages(ctx, from, nmsg, argv + optind, &sel);
+    if (rc)
+        goto done;
+    rc = cmd_move_selected(from, &sel, to);
+    from = to = NULL;
+done:
+    if (to)
+        mail_folder_close(to, &err);
+    if (from)
+        mail_folder_close(from, &err);
+    cmd_selection_release(&sel);
+    return rc;
+}

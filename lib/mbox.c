@@ -1,0 +1,1774 @@
+/*
+ * mbox.c - the mbox folder driver: one file, messages separated by From_
+ * lines, read as mboxrd (RFC 4155 and the mboxrd convention).
+ *
+ * Reading.  A message starts at a line beginning "From " that is at the
+ * start of the file or follows an empty line; a "From " line without the
+ * empty line before it starts a message only if it looks like a real
+ * From_ line ("From sender Www Mmm dd hh:mm..."), as some writers forget
+ * the blank line.  Content-Length is not trusted (it is wrong as often as
+ * not).  Lines matching /^>+From / lose one '>' (mboxrd); the empty line
+ * before the next From_ line is the separator, not part of the message.
+ * Flags come from Status: (R seen, O old: not new) and X-Status: (A
+ * answered, F flagged, T draft, D deleted).  doc/VIOLATIONS.md lists the
+ * leniencies.
+ *
+ * Writing.  Appends take an fcntl lock and a dot-lock (FILE.lock), each
+ * waited for at most lock_timeout_ms, write "From sender date" and the
+ * message with every /^>*From / line quoted, make sure the previous
+ * message ends with an empty line, and fsync; a failure truncates the file
+ * back.  Flag changes and expunges are kept in memory until sync, which
+ * writes a whole new file beside the old one (unchanged messages copied
+ * byte for byte), fsyncs it and renames it over the original under both
+ * locks, refusing if anyone else changed the file since it was listed.
+ *
+ * Memory never grows with message size: everything is read through one
+ * 64 KiB buffer in pieces (a long line comes in several; only its first
+ * piece is looked at for From_ and quoting), and only headers (bounded by
+ * MAIL_HEADER_MAX) are kept.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "hcache.h"
+#include "mail/address.h"
+#include "mail/date.h"
+#include "mail/folder.h"
+
+#define RBUF 65536
+/* A dot-lock older than this is left over from a crash (as mutt and
+ * procmail assume). */
+#define DOTLOCK_STALE 300
+/* Bytes hashed at the old end of a grown mbox to trust its cached part. */
+#define TAIL_CHECK 4096
+
+static unsigned lock_timeout_ms = 10000;
+
+/*
+ * Open file description locks where there are some (Linux): they
+ * conflict with other processes' fcntl locks just the same, but belong to
+ * our descriptor, so that closing another descriptor of the same file
+ * (a listing while an append is open) does not drop them, as it would a
+ * classic POSIX lock.
+ */
+#ifdef F_OFD_SETLK
+#define SETLK F_OFD_SETLK
+#else
+#define SETLK F_SETLK
+#endif
+
+void mail_mbox_set_lock_timeout(unsigned ms)
+{
+    lock_timeout_ms = ms;
+}
+
+/* One message of the last listing. */
+struct mbox_msg {
+    uint64_t offset;    /* the From_ line */
+    uint64_t start;     /* the header, after the From_ line */
+    uint64_t end;       /* end of the message (before the separator) */
+    uint64_t raw_end;   /* the next From_ line, or the end of the file */
+    uint64_t size;      /* bytes once unquoted */
+    unsigned flags;     /* as in the file (MAIL_FLAG_*, NEW included) */
+    unsigned want;      /* as they are to be written */
+    bool expunge;
+};
+
+struct mbox {
+    struct mail_folder base;
+    struct mbox_msg *v;     /* the last listing, by offset */
+    size_t n;
+    bool listed;
+    struct stat known;      /* the file as listed (and as we appended) */
+    uint64_t listed_end;    /* end of the last listed message */
+    bool dirty;             /* changes wait for sync */
+};
+
+struct mbox_append {
+    struct mail_append base;
+    int fd;
+    char *lock;             /* our dot-lock, NULL if none */
+    off_t old_size;
+    uint64_t from_offset;   /* where the From_ line goes */
+    const char *pad;        /* to end the previous message with "\n\n" */
+    unsigned flags;
+    time_t received;
+    bool header_done;
+    struct mail_buf hdr;    /* the header, held until its end is seen */
+    /* quoting state: at a line start, '>' seen and "From " matched */
+    bool bol;
+    size_t gt;
+    size_t fmatch;
+    char last;              /* last byte of the message written */
+    bool empty;             /* nothing of the message written yet */
+    size_t outlen;
+    char out[32768];
+};
+
+static const struct mail_folder_driver mbox_driver;
+
+/* ---- reading in pieces ---- */
+
+struct reader {
+    int fd;
+    const char *path;
+    uint64_t base;      /* file offset of buf[0] */
+    uint64_t limit;     /* read no further */
+    char *buf;
+    size_t len, off;
+    bool bol;           /* the next piece starts a line */
+    bool eof;
+};
+
+static int rd_init(struct reader *r, int fd, const char *path, uint64_t from,
+                   uint64_t limit, struct mail_error *err)
+{
+    memset(r, 0, sizeof *r);
+    r->fd = fd;
+    r->path = path;
+    r->base = from;
+    r->limit = limit;
+    r->bol = true;
+    r->buf = malloc(RBUF);
+    if (!r->buf)
+        return mail_error_set(err, MAIL_ERR_INTERNAL, "out of memory");
+    return 0;
+}
+
+static void rd_release(struct reader *r)
+{
+    free(r->buf);
+    r->buf = NULL;
+}
+
+static int rd_fill(struct reader *r, struct mail_error *err)
+{
+    size_t want;
+    ssize_t n;
+
+    if (r->off > 0) {
+        memmove(r->buf, r->buf + r->off, r->len - r->off);
+        r->base += r->off;
+        r->len -= r->off;
+        r->off = 0;
+    }
+    want = RBUF - r->len;
+    if (r->limit - (r->base + r->len) < want)
+        want = (size_t)(r->limit - (r->base + r->len));
+    if (want == 0) {
+        r->eof = true;
+        return 0;
+    }
+    do
+        n = pread(r->fd, r->buf + r->len, want, (off_t)(r->base + r->len));
+    while (n < 0 && errno == EINTR);
+    if (n < 0)
+        return mail_error_set(err, MAIL_ERR_IO, "%s: read: %s", r->path,
+                              strerror(errno));
+    if (n == 0)
+        r->eof = true;
+    r->len += (size_t)n;
+    return 0;
+}
+
+/*
+ * The next piece: a whole line (with its "\n") or, for a line longer than
+ * the buffer, a part of it; the first part of a line has *bol set and is
+ * at least 64 KiB or the whole line.  *at is its file offset.  Returns 1,
+ * 0 at the end, -1 on a read error.
+ */
+static int rd_next(struct reader *r, const char **p, size_t *n, bool *bol,
+                   uint64_t *at, struct mail_error *err)
+{
+    for (;;) {
+        char *nl = r->off < r->len
+                       ? memchr(r->buf + r->off, '\n', r->len - r->off)
+                       : NULL;
+        size_t take;
+
+        if (nl) {
+            take = (size_t)(nl - (r->buf + r->off)) + 1;
+        } else if (r->eof || (r->off == 0 && r->len == RBUF)) {
+            take = r->len - r->off;
+            if (take == 0)
+                return 0;
+        } else {
+            if (rd_fill(r, err) < 0)
+                return -1;
+            continue;
+        }
+        *p = r->buf + r->off;
+        *n = take;
+        *at = r->base + r->off;
+        *bol = r->bol;
+        r->bol = nl != NULL;
+        r->off += take;
+        return 1;
+    }
+}
+
+/* ---- what lines are ---- */
+
+static bool is_empty_line(const char *p, size_t n)
+{
+    return (n == 1 && p[0] == '\n') || (n == 2 && p[0] == '\r' &&
+                                        p[1] == '\n');
+}
+
+/* A line that mboxrd quoted: /^>+From /. */
+static bool is_quoted_from(const char *p, size_t n)
+{
+    size_t i = 0;
+
+    while (i < n && p[i] == '>')
+        i++;
+    return i > 0 && n - i >= 5 && memcmp(p + i, "From ", 5) == 0;
+}
+
+static bool in_list(const char *p, const char *list)
+{
+    for (; *list; list += 4)
+        if (memcmp(p, list, 3) == 0)
+            return true;
+    return false;
+}
+
+/*
+ * Does the line look like a real From_ line: "From " sender, blanks, then
+ * an asctime(3) date "Www Mmm dd hh:mm" (seconds, zone and year follow in
+ * any of the forms seen)?  For "From " lines that lack the empty line
+ * before them, where body text "From here on..." must not split a
+ * message.
+ */
+static bool looks_like_from(const char *p, size_t n)
+{
+    static const char days[] = "Mon Tue Wed Thu Fri Sat Sun ";
+    static const char months[] =
+        "Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec ";
+    size_t i = 5;
+
+    if (n < 5 || memcmp(p, "From ", 5) != 0)
+        return false;
+    while (i < n && p[i] != ' ' && p[i] != '\t' && p[i] != '\n')
+        i++;
+    while (i < n && (p[i] == ' ' || p[i] == '\t'))
+        i++;
+    if (n - i < 16)
+        return false;
+    p += i;
+    return in_list(p, days) && p[3] == ' ' && in_list(p + 4, months) &&
+           p[7] == ' ' && (p[8] == ' ' || (p[8] >= '0' && p[8] <= '3')) &&
+           p[9] >= '0' && p[9] <= '9' && p[10] == ' ' &&
+           p[11] >= '0' && p[11] <= '2' && p[12] >= '0' && p[12] <= '9' &&
+           p[13] == ':' && p[14] >= '0' && p[14] <= '5' && p[15] >= '0' &&
+           p[15] <= '9';
+}
+
+/* The date of a From_ line, or 0. */
+static time_t from_line_date(const char *p, size_t n)
+{
+    char buf[128];
+    size_t i = 5, l;
+    time_t t;
+
+    while (i < n && p[i] != ' ' && p[i] != '\t' && p[i] != '\n')
+        i++;
+    while (i < n && (p[i] == ' ' || p[i] == '\t'))
+        i++;
+    l = n - i;
+    if (l >= sizeof buf)
+        l = sizeof buf - 1;
+    memcpy(buf, p + i, l);
+    while (l > 0 && (buf[l - 1] == '\n' || buf[l - 1] == '\r'))
+        l--;
+    buf[l] = '\0';
+    if (mail_date_parse(buf, &t, NULL) == 0)
+        return t;
+    /* "Tue Nov  3 10:00:00 2026 remote from x" and the like: the
+     * asctime part alone. */
+    if (l > 24) {
+        buf[24] = '\0';
+        if (mail_date_parse(buf, &t, NULL) == 0)
+            return t;
+    }
+    return 0;
+}
+
+static unsigned flags_from_header(const struct mail_header *h)
+{
+    const char *status = mail_header_get(h, "status");
+    const char *xstatus = mail_header_get(h, "x-status");
+    unsigned f = MAIL_FLAG_NEW;
+
+    for (; status && *status; status++) {
+        if (*status == 'R')
+            f |= MAIL_FLAG_SEEN;
+        else if (*status == 'O')
+            f &= ~(unsigned)MAIL_FLAG_NEW;
+    }
+    for (; xstatus && *xstatus; xstatus++) {
+        if (*xstatus == 'A')
+            f |= MAIL_FLAG_ANSWERED;
+        else if (*xstatus == 'F')
+            f |= MAIL_FLAG_FLAGGED;
+        else if (*xstatus == 'T')
+            f |= MAIL_FLAG_DRAFT;
+        else if (*xstatus == 'D')
+            f |= MAIL_FLAG_DELETED;
+    }
+    return f;
+}
+
+/* ---- open ---- */
+
+static int make_parents(const char *path, struct mail_error *err)
+{
+    char *p = strdup(path);
+    char *s;
+
+    if (!p)
+        return mail_error_set(err, MAIL_ERR_INTERNAL, "out of memory");
+    for (s = p + 1; *s; s++) {
+        if (*s != '/')
+            continue;
+        *s = '\0';
+        if (mkdir(p, 0700) < 0 && errno != EEXIST) {
+            mail_error_set(err, MAIL_ERR_CANTCREAT, "%s: %s", p,
+                           strerror(errno));
+            free(p);
+            return -1;
+        }
+        *s = '/';
+    }
+    free(p);
+    return 0;
+}
+
+struct mail_folder *mail_mbox_open(const char *path, int mode,
+                                   struct mail_error *err)
+{
+    struct mbox *mb;
+    char head[5];
+    ssize_t n;
+    int fd;
+
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0 && errno == ENOENT && (mode & MAIL_FOLDER_CREATE)) {
+        if (make_parents(path, err) < 0)
+            return NULL;
+        fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        if (fd < 0 && errno == EEXIST)
+            fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0) {
+            mail_error_set(err, MAIL_ERR_CANTCREAT, "%s: %s", path,
+                           strerror(errno));
+            return NULL;
+        }
+    }
+    if (fd < 0) {
+        mail_error_set(err, errno == ENOENT ? MAIL_ERR_NOTFOUND : MAIL_ERR_IO,
+                       "%s: %s", path, strerror(errno));
+        return NULL;
+    }
+    do
+        n = pread(fd, head, sizeof head, 0);
+    while (n < 0 && errno == EINTR);
+    if (n < 0) {
+        mail_error_set(err, errno == EISDIR ? MAIL_ERR_DATA : MAIL_ERR_IO,
+                       "%s: %s", path, strerror(errno));
+        close(fd);
+        return NULL;
+    }
+    close(fd);
+    if (n > 0 && (n < 5 || memcmp(head, "From ", 5) != 0)) {
+        mail_error_set(err, MAIL_ERR_DATA,
+                       "%s: not an mbox (does not start with \"From \")",
+                       path);
+        return NULL;
+    }
+    mb = calloc(1, sizeof *mb);
+    if (!mb) {
+        mail_error_set(err, MAIL_ERR_INTERNAL, "out of memory");
+        return NULL;
+    }
+    if (mail_folder_base_init(&mb->base, &mbox_driver, MAIL_FOLDER_MBOX, path,
+                              mode, err) < 0) {
+        free(mb);
+        return NULL;
+    }
+    return &mb->base;
+}
+
+/* ---- list ---- */
+
+/* The parse of (a stretch of) the file into messages and cache records. */
+struct parse {
+    struct mbox_msg *v;
+    struct hcache_rec *recs;
+    size_t n, alloc;
+    int flags;              /* MAIL_FOLDER_LIST_* */
+    /* the message being read */
+    bool open;
+    struct mbox_msg cur;
+    struct hcache_rec rec;
+    bool prev_empty;        /* the line before was empty (or none) */
+    size_t last_empty;      /* length of the last line if it was empty */
+    bool in_from;           /* in the rest of a long From_ line */
+    bool in_header;
+    struct mail_buf hdr;
+    struct folder_attach att;
+    bool att_on;
+};
+
+static void parse_release(struct parse *ps)
+{
+    size_t i;
+
+    for (i = 0; i < ps->n; i++)
+        hcache_rec_release(&ps->recs[i]);
+    free(ps->v);
+    free(ps->recs);
+    hcache_rec_release(&ps->rec);
+    mail_buf_release(&ps->hdr);
+    if (ps->att_on)
+        folder_attach_abort(&ps->att);
+    memset(ps, 0, sizeof *ps);
+}
+
+static int parse_push(struct parse *ps, const struct mbox_msg *m,
+                      const struct hcache_rec *r, struct mail_error *err)
+{
+    if (ps->n == ps->alloc) {
+        size_t na = ps->alloc ? ps->alloc * 2 : 64;
+        struct mbox_msg *nv = realloc(ps->v, na * sizeof *nv);
+        struct hcache_rec *nr;
+
+        if (!nv)
+            return mail_error_set(err, MAIL_ERR_INTERNAL, "out of memory");
+        ps->v = nv;
+        nr = realloc(ps->recs, na * sizeof *nr);
+        if (!nr)
+            return mail_error_set(err, MAIL_ERR_INTERNAL, "out of memory");
+        ps->recs = nr;
+        ps->alloc = na;
+    }
+    ps->v[ps->n] = *m;
+    ps->recs[ps->n++] = *r;
+    return 0;
+}
+
+/* The header collected so far is complete: parse it. */
+static int end_header(struct parse *ps, struct mail_error *err)
+{
+    struct mail_header h = MAIL_HEADER_INIT;
+
+    ps->in_header = false;
+    if (mail_header_parse(&h, ps->hdr.data ? ps->hdr.data : "", ps->hdr.len,
+                          err) < 0)
+        return -1;
+    if (folder_rec_from_header(&ps->rec, &h, err) < 0) {
+        mail_header_release(&h);
+        return -1;
+    }
+    ps->cur.flags = ps->cur.want = flags_from_header(&h);
+    mail_header_release(&h);
+    mail_buf_reset(&ps->hdr);
+    return 0;
+}
+
+/* The message ends where the next one starts (or the file ends). */
+static int close_message(struct parse *ps, uint64_t at, struct mail_error *err)
+{
+    if (!ps->open)
+        return 0;
+    ps->open = false;
+    if (ps->in_header && end_header(ps, err) < 0)
+        return -1;
+    ps->cur.raw_end = at;
+    ps->cur.end = at - ps->last_empty;
+    ps->cur.size -= ps->last_empty;
+    if (ps->att_on) {
+        ps->att_on = false;
+        if (folder_attach_end(&ps->att, &ps->rec.attachments) < 0)
+            return -1;
+        ps->rec.bits |= HC_ATTACH_KNOWN;
+    }
+    ps->rec.num[0] = ps->cur.offset;
+    ps->rec.num[1] = ps->cur.start;
+    ps->rec.num[2] = ps->cur.end;
+    ps->rec.num[3] = ps->cur.raw_end;
+    ps->rec.num[4] = ps->cur.size;
+    ps->rec.num[5] = ps->cur.flags;
+    if (parse_push(ps, &ps->cur, &ps->rec, err) < 0)
+        return -1;
+    memset(&ps->rec, 0, sizeof ps->rec);
+    return 0;
+}
+
+static int open_message(struct parse *ps, const char *p, size_t n,
+                        uint64_t at, struct mail_error *err)
+{
+    memset(&ps->cur, 0, sizeof ps->cur);
+    memset(&ps->rec, 0, sizeof ps->rec);
+    ps->open = true;
+    ps->cur.offset = at;
+    ps->cur.start = at + n;
+    ps->cur.flags = ps->cur.want = MAIL_FLAG_NEW;
+    ps->rec.num[6] = (uint64_t)from_line_date(p, n);
+    ps->in_from = p[n - 1] != '\n';
+    ps->in_header = true;
+    ps->last_empty = 0;
+    mail_buf_reset(&ps->hdr);
+    if (ps->flags & MAIL_FOLDER_LIST_ATTACHMENTS) {
+        if (folder_attach_begin(&ps->att, err) < 0)
+            return -1;
+        ps->att_on = true;
+    }
+    return 0;
+}
+
+/* Parse [from, limit) of the file; from is the start of a From_ line (or
+ * of the file). */
+static int parse_range(struct parse *ps, int fd, const char *path,
+                       uint64_t from, uint64_t limit, struct mail_error *err)
+{
+    struct reader r;
+    const char *p;
+    size_t n;
+    bool bol;
+    uint64_t at;
+    int got;
+
+    if (rd_init(&r, fd, path, from, limit, err) < 0)
+        return -1;
+    mail_buf_init(&ps->hdr, MAIL_HEADER_MAX);
+    ps->prev_empty = true;
+    while ((got = rd_next(&r, &p, &n, &bol, &at, err)) > 0) {
+        if (bol && n >= 5 && memcmp(p, "From ", 5) == 0 &&
+            (ps->prev_empty || looks_like_from(p, n))) {
+            if (close_message(ps, at, err) < 0 ||
+                open_message(ps, p, n, at, err) < 0)
+                goto fail;
+            ps->prev_empty = false;
+            continue;
+        }
+        if (!ps->open)
+            continue;   /* junk before the first From_ line */
+        if (ps->in_from) {
+            /* the rest of a From_ line longer than the buffer */
+            ps->cur.start = at + n;
+            ps->in_from = p[n - 1] != '\n';
+            continue;
+        }
+        {
+            bool quoted = bol && is_quoted_from(p, n);
+            const char *u = quoted ? p + 1 : p;
+            size_t un = quoted ? n - 1 : n;
+            bool empty = bol && is_empty_line(p, n);
+
+            ps->cur.size += un;
+            if (ps->in_header) {
+                /* The header is cut at MAIL_HEADER_MAX: the rest is
+                 * taken as body. */
+                if (mail_buf_add(&ps->hdr, u, un) < 0 || empty)
+                    if (end_header(ps, err) < 0)
+                        goto fail;
+            }
+            if (ps->att_on && folder_attach_sink(&ps->att, u, un) < 0)
+                goto fail;
+            ps->last_empty = empty ? n : 0;
+            ps->prev_empty = empty;
+        }
+    }
+    if (got < 0 || close_message(ps, limit, err) < 0)
+        goto fail;
+    rd_release(&r);
+    return 0;
+fail:
+    rd_release(&r);
+    return -1;
+}
+
+/* Hash of the bytes the cache's check covers, for an mbox that grew. */
+static int tail_hash(int fd, uint64_t last, uint64_t size, uint64_t *h)
+{
+    char buf[TAIL_CHECK];
+    uint64_t from[2], to[2];
+    int i;
+
+    *h = HCACHE_HASH_INIT;
+    from[0] = last;
+    to[0] = size - last > TAIL_CHECK ? last + TAIL_CHECK : size;
+    from[1] = size - last > TAIL_CHECK ? size - TAIL_CHECK : last;
+    to[1] = size;
+    for (i = 0; i < 2; i++) {
+        size_t len = (size_t)(to[i] - from[i]);
+        ssize_t n;
+
+        do
+            n = pread(fd, buf, len, (off_t)from[i]);
+        while (n < 0 && errno == EINTR);
+        if (n < 0 || (size_t)n != len)
+            return -1;
+        *h = hcache_hash(*h, buf, len);
+    }
+    return 0;
+}
+
+/*
+ * Take what the cache knows: everything when the file is as cached, or
+ * all but the last message when it only grew and the bytes at the old
+ * end are the same.  Returns where parsing must go on (the file size when
+ * there is nothing left to parse).  Cached numbers are checked before use.
+ */
+static uint64_t use_cache(struct parse *ps, const struct hcache *c, int fd,
+                          const struct stat *st, int flags,
+                          struct mail_error *err)
+{
+    uint64_t size = (uint64_t)st->st_size, old = c->meta[1], last, h;
+    bool same;
+    size_t i, take;
+
+    if (c->n == 0 || c->meta[0] != (uint64_t)st->st_ino || old > size)
+        return 0;
+    same = old == size && c->meta[2] == (uint64_t)st->st_mtim.tv_sec &&
+           c->meta[3] == (uint64_t)st->st_mtim.tv_nsec;
+    last = c->v[c->n - 1].num[0];
+    if (!same) {
+        char head[5];
+
+        if (old == size || last >= old || tail_hash(fd, last, old, &h) < 0 ||
+            h != c->meta[4] || pread(fd, head, 5, (off_t)last) != 5 ||
+            memcmp(head, "From ", 5) != 0)
+            return 0;
+    }
+    take = same ? c->n : c->n - 1;
+    for (i = 0; i < take; i++) {
+        const struct hcache_rec *r = &c->v[i];
+        struct mbox_msg m;
+        struct hcache_rec copy;
+
+        memset(&m, 0, sizeof m);
+        m.offset = r->num[0];
+        m.start = r->num[1];
+        m.end = r->num[2];
+        m.raw_end = r->num[3];
+        m.size = r->num[4];
+        m.flags = m.want = (unsigned)r->num[5];
+        if (m.offset >= m.start || m.start > m.end || m.end > m.raw_end ||
+            m.raw_end > old || (i > 0 && m.offset != ps->v[i - 1].raw_end) ||
+            m.size > m.end - m.start ||
+            ((flags & MAIL_FOLDER_LIST_ATTACHMENTS) &&
+             !(r->bits & HC_ATTACH_KNOWN)))
+            goto bad;
+        copy = *r;
+        copy.owned = 0;
+        if (parse_push(ps, &m, &copy, err) < 0)
+            goto bad;
+    }
+    return same ? size : last;
+bad:
+    ps->n = 0;   /* no owned strings were taken */
+    return 0;
+}
+
+static int cmp_offset(const void *a, const void *b)
+{
+    const struct mbox_msg *x = a, *y = b;
+
+    return x->offset < y->offset ? -1 : x->offset > y->offset;
+}
+
+static struct mbox_msg *find_msg(struct mbox *mb, uint64_t offset)
+{
+    struct mbox_msg key;
+
+    if (!mb->v)
+        return NULL;
+    key.offset = offset;
+    return bsearch(&key, mb->v, mb->n, sizeof key, cmp_offset);
+}
+
+/* Parse the file (with the cache) into mb->v; with out, add envelopes. */
+static int mbox_scan(struct mbox *mb, struct mail_envelope_list *out,
+                     int flags, struct mail_error *err)
+{
+    const char *path = mb->base.path;
+    struct parse ps;
+    struct hcache cache;
+    struct stat st;
+    uint64_t from, meta[HC_NNUM] = { 0 };
+    size_t i, first = out ? out->n : 0;
+    int fd, ret = -1;
+
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return mail_error_set(err,
+                              errno == ENOENT ? MAIL_ERR_NOTFOUND
+                                              : MAIL_ERR_IO,
+                              "%s: %s", path, strerror(errno));
+    if (fstat(fd, &st) < 0) {
+        mail_error_set(err, MAIL_ERR_IO, "%s: %s", path, strerror(errno));
+        close(fd);
+        return -1;
+    }
+    memset(&ps, 0, sizeof ps);
+    ps.flags = flags;
+    hcache_open(&cache, path, MAIL_FOLDER_MBOX);
+    from = use_cache(&ps, &cache, fd, &st, flags, err);
+    if (from < (uint64_t)st.st_size &&
+        parse_range(&ps, fd, path, from, (uint64_t)st.st_size, err) < 0)
+        goto out;
+
+    /* Changes not yet synced stay, when the messages are the same ones:
+     * the file is as listed, or only grew. */
+    if (mb->dirty && st.st_ino == mb->known.st_ino &&
+        st.st_size >= mb->known.st_size) {
+        for (i = 0; i < ps.n; i++) {
+            struct mbox_msg *old = find_msg(mb, ps.v[i].offset);
+
+            if (old && old->start == ps.v[i].start) {
+                ps.v[i].want = old->want;
+                ps.v[i].expunge = old->expunge;
+            }
+        }
+    }
+    mb->dirty = false;
+    for (i = 0; i < ps.n; i++)
+        if (ps.v[i].expunge || ps.v[i].want != ps.v[i].flags)
+            mb->dirty = true;
+
+    for (i = 0; out && i < ps.n; i++) {
+        const struct mbox_msg *m = &ps.v[i];
+        struct mail_envelope *e;
+        char key[24];
+
+        if (m->expunge)
+            continue;
+        e = folder_env_push(out, err);
+        if (!e)
+            goto out;
+        snprintf(key, sizeof key, "%" PRIu64, m->offset);
+        e->key = strdup(key);
+        if (!e->key) {
+            mail_error_set(err, MAIL_ERR_INTERNAL, "out of memory");
+            goto out;
+        }
+        e->offset = m->offset;
+        e->flags = m->want;
+        e->size = m->size;
+        e->received = (time_t)ps.recs[i].num[6];
+        if (folder_env_from_rec(e, &ps.recs[i], err) < 0)
+            goto out;
+    }
+
+    if (from != (uint64_t)st.st_size || cache.n != ps.n) {
+        meta[0] = (uint64_t)st.st_ino;
+        meta[1] = (uint64_t)st.st_size;
+        meta[2] = (uint64_t)st.st_mtim.tv_sec;
+        meta[3] = (uint64_t)st.st_mtim.tv_nsec;
+        if (ps.n > 0 && tail_hash(fd, ps.v[ps.n - 1].offset,
+                                  (uint64_t)st.st_size, &meta[4]) == 0)
+            hcache_save(&cache, meta, ps.recs, ps.n);
+        else if (ps.n == 0)
+            hcache_save(&cache, meta, ps.recs, 0);
+    }
+
+    free(mb->v);
+    mb->v = ps.v;
+    mb->n = ps.n;
+    ps.v = NULL;
+    mb->listed = true;
+    mb->known = st;
+    mb->listed_end = mb->n > 0 ? mb->v[mb->n - 1].raw_end : 0;
+    ret = 0;
+out:
+    if (ret < 0 && out)
+        folder_env_truncate(out, first);
+    parse_release(&ps);
+    hcache_close(&cache);
+    close(fd);
+    return ret;
+}
+
+static int mbox_list(struct mail_folder *f, struct mail_envelope_list *out,
+                     int flags, struct mail_error *err)
+{
+    return mbox_scan((struct mbox *)f, out, flags, err);
+}
+
+/* ---- fetch ---- */
+
+/* The listed message for e, checked against the file as it is now. */
+static struct mbox_msg *lookup(struct mbox *mb, const struct mail_envelope *e,
+                               int fd, struct mail_error *err)
+{
+    struct mbox_msg *m;
+    struct stat st;
+    char head[5];
+
+    if (!mb->listed && mbox_scan(mb, NULL, 0, err) < 0)
+        return NULL;
+    m = find_msg(mb, e->offset);
+    if (!m || m->expunge || m->size != e->size) {
+        mail_error_set(err, MAIL_ERR_NOTFOUND,
+                       "%s: no message at offset %" PRIu64
+                       " (list the folder again)",
+                       mb->base.path, e->offset);
+        return NULL;
+    }
+    /* Someone may have rewritten the file since: the offsets then mean
+     * nothing.  A file that only grew is fine. */
+    if (fd >= 0 &&
+        (fstat(fd, &st) < 0 || st.st_ino != mb->known.st_ino ||
+         (uint64_t)st.st_size < mb->listed_end ||
+         pread(fd, head, 5, (off_t)m->offset) != 5 ||
+         memcmp(head, "From ", 5) != 0)) {
+        mail_error_set(err, MAIL_ERR_TEMP,
+                       "%s: the mbox was changed by another program; list "
+                       "it again", mb->base.path);
+        return NULL;
+    }
+    return m;
+}
+
+static int mbox_fetch(struct mail_folder *f, const struct mail_envelope *e,
+                      mail_sink_fn sink, void *ctx, struct mail_error *err)
+{
+    struct mbox *mb = (struct mbox *)f;
+    struct mbox_msg *m;
+    struct reader r;
+    const char *p;
+    size_t n;
+    bool bol;
+    uint64_t at;
+    int fd, got, ret = -1;
+
+    fd = open(f->path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return mail_error_set(err,
+                              errno == ENOENT ? MAIL_ERR_NOTFOUND
+                                              : MAIL_ERR_IO,
+                              "%s: %s", f->path, strerror(errno));
+    m = lookup(mb, e, fd, err);
+    if (!m || rd_init(&r, fd, f->path, m->start, m->end, err) < 0) {
+        close(fd);
+        return -1;
+    }
+    while ((got = rd_next(&r, &p, &n, &bol, &at, err)) > 0) {
+        if (bol && is_quoted_from(p, n)) {
+            p++;
+            n--;
+        }
+        if (sink(ctx, p, n) < 0) {
+            mail_error_set(err, MAIL_ERR_IO, "%s: output failed", f->path);
+            goto out;
+        }
+    }
+    if (got == 0)
+        ret = 0;
+out:
+    rd_release(&r);
+    close(fd);
+    return ret;
+}
+
+struct fd_sink {
+    int fd;
+    int err;
+};
+
+static int write_sink(void *ctx, const char *data, size_t len)
+{
+    struct fd_sink *s = ctx;
+
+    if (folder_write_all(s->fd, data, len) < 0) {
+        s->err = errno;
+        return -1;
+    }
+    return 0;
+}
+
+static int mbox_message_fd(struct mail_folder *f,
+                           const struct mail_envelope *e, int *fd,
+                           struct mail_error *err)
+{
+    struct fd_sink s;
+
+    s.fd = folder_tmpfile(err);
+    s.err = 0;
+    if (s.fd < 0)
+        return -1;
+    if (mbox_fetch(f, e, write_sink, &s, err) < 0) {
+        if (s.err)
+            mail_error_set(err, MAIL_ERR_IO, "temporary file: %s",
+                           strerror(s.err));
+        close(s.fd);
+        return -1;
+    }
+    if (lseek(s.fd, 0, SEEK_SET) < 0) {
+        mail_error_set(err, MAIL_ERR_IO, "temporary file: %s",
+                       strerror(errno));
+        close(s.fd);
+        return -1;
+    }
+    *fd = s.fd;
+    return 0;
+}
+
+/* ---- flags and expunge: in memory until sync ---- */
+
+static int mbox_set_flags(struct mail_folder *f, struct mail_envelope *e,
+                          unsigned add, unsigned remove,
+                          struct mail_error *err)
+{
+    struct mbox *mb = (struct mbox *)f;
+    struct mbox_msg *m = lookup(mb, e, -1, err);
+    const unsigned stored = MAIL_FLAG_SEEN | MAIL_FLAG_ANSWERED |
+                            MAIL_FLAG_FLAGGED | MAIL_FLAG_DRAFT |
+                            MAIL_FLAG_DELETED | MAIL_FLAG_NEW;
+
+    if (!m)
+        return -1;
+    m->want = ((m->want | add) & ~remove) & stored;
+    if (add & MAIL_FLAG_SEEN)
+        m->want &= ~(unsigned)MAIL_FLAG_NEW;
+    if (m->want != m->flags)
+        mb->dirty = true;
+    e->flags = m->want;
+    return 0;
+}
+
+static int mbox_expunge(struct mail_folder *f, struct mail_envelope *e,
+                        struct mail_error *err)
+{
+    struct mbox *mb = (struct mbox *)f;
+    struct mbox_msg *m = lookup(mb, e, -1, err);
+
+    if (!m)
+        return -1;
+    m->expunge = true;
+    mb->dirty = true;
+    return 0;
+}
+
+/* ---- locking ---- */
+
+static void sleep_ms(unsigned ms)
+{
+    struct timespec ts;
+
+    ts.tv_sec = ms / 1000;
+    ts.tv_nsec = (long)(ms % 1000) * 1000000L;
+    while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+        ;
+}
+
+static uint64_t now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/*
+ * fcntl write lock on the whole file, polled with F_SETLK until the
+ * deadline: F_SETLKW cannot be given a timeout without signals, and a
+ * library must not take over SIGALRM.
+ */
+static int lock_fcntl(int fd, const char *path, uint64_t deadline,
+                      struct mail_error *err)
+{
+    struct flock fl;
+
+    for (;;) {
+        memset(&fl, 0, sizeof fl);
+        fl.l_type = F_WRLCK;
+        fl.l_whence = SEEK_SET;
+        if (fcntl(fd, SETLK, &fl) == 0)
+            return 0;
+        if (errno == EINTR)
+            continue;
+        if (errno != EACCES && errno != EAGAIN)
+            return mail_error_set(err, MAIL_ERR_IO, "%s: lock: %s", path,
+                                  strerror(errno));
+        if (now_ms() >= deadline)
+            return mail_error_set(err, MAIL_ERR_TEMP,
+                                  "%s: mbox is locked by another process",
+                                  path);
+        sleep_ms(50);
+    }
+}
+
+/*
+ * The dot-lock PATH.lock, made with O_EXCL.  A lock older than five
+ * minutes is stale and removed.  Where the directory does not let us
+ * create it (a mail spool without write permission for users), *lock
+ * stays NULL and the fcntl lock alone protects us, as with most
+ * clients that have no set-gid helper.
+ */
+static int lock_dot(const char *path, char **lock, uint64_t deadline,
+                    struct mail_error *err)
+{
+    struct mail_buf b = MAIL_BUF_INIT;
+
+    *lock = NULL;
+    if (mail_buf_printf(&b, "%s.lock", path) < 0)
+        return mail_error_set(err, MAIL_ERR_INTERNAL, "out of memory");
+    for (;;) {
+        int fd = open(b.data, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+        struct stat st;
+
+        if (fd >= 0) {
+            char pid[32];
+            int l = snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
+
+            /* The pid is for humans; the lock is the file itself. */
+            if (l > 0)
+                (void)folder_write_all(fd, pid, (size_t)l);
+            close(fd);
+            *lock = mail_buf_detach(&b);
+            return 0;
+        }
+        if (errno == EACCES || errno == EPERM) {
+            mail_buf_release(&b);
+            return 0;
+        }
+        if (errno != EEXIST) {
+            mail_error_set(err, MAIL_ERR_IO, "%s: %s", b.data,
+                           strerror(errno));
+            mail_buf_release(&b);
+            return -1;
+        }
+        if (stat(b.data, &st) == 0 &&
+            time(NULL) - st.st_mtime > DOTLOCK_STALE) {
+            unlink(b.data);
+            continue;
+        }
+        if (now_ms() >= deadline) {
+            mail_error_set(err, MAIL_ERR_TEMP,
+                           "%s: mbox is locked by another process (%s "
+                           "exists)", path, b.data);
+            mail_buf_release(&b);
+            return -1;
+        }
+        sleep_ms(50);
+    }
+}
+
+static void unlock_dot(char *lock)
+{
+    if (lock)
+        unlink(lock);
+    free(lock);
+}
+
+/* Both locks on an open mbox; on failure neither is held. */
+static int lock_both(int fd, const char *path, char **lock,
+                     struct mail_error *err)
+{
+    uint64_t deadline = now_ms() + lock_timeout_ms;
+
+    if (lock_fcntl(fd, path, deadline, err) < 0)
+        return -1;
+    if (lock_dot(path, lock, deadline, err) < 0) {
+        struct flock fl;
+
+        memset(&fl, 0, sizeof fl);
+        fl.l_type = F_UNLCK;
+        fl.l_whence = SEEK_SET;
+        fcntl(fd, SETLK, &fl);
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- append ---- */
+
+static int out_flush(struct mbox_append *a, struct mail_error *err)
+{
+    if (a->outlen > 0 && folder_write_all(a->fd, a->out, a->outlen) < 0)
+        return mail_error_set(err, MAIL_ERR_IO, "%s: write: %s",
+                              a->base.folder->path, strerror(errno));
+    a->outlen = 0;
+    return 0;
+}
+
+static int out_add(struct mbox_append *a, const char *p, size_t n,
+                   struct mail_error *err)
+{
+    while (n > 0) {
+        size_t k = sizeof a->out - a->outlen;
+
+        if (k == 0) {
+            if (out_flush(a, err) < 0)
+                return -1;
+            continue;
+        }
+        if (k > n)
+            k = n;
+        memcpy(a->out + a->outlen, p, k);
+        a->outlen += k;
+        p += k;
+        n -= k;
+    }
+    return 0;
+}
+
+/* Write message bytes with mboxrd quoting: a line matching /^>*From /
+ * gets one more '>'.  The prefix of a line is held back (as counts) until
+ * it is known whether it matches, so chunks may split lines anywhere. */
+static int quote_write(struct mbox_append *a, const char *p, size_t n,
+                       struct mail_error *err)
+{
+    static const char from[] = "From ";
+    size_t i = 0;
+
+    while (i < n) {
+        size_t s;
+
+        if (a->bol) {
+            char c = p[i];
+
+            if (c == '>' && a->fmatch == 0) {
+                a->gt++;
+                i++;
+                continue;
+            }
+            if (c == from[a->fmatch]) {
+                i++;
+                if (++a->fmatch < 5)
+                    continue;
+                /* matched: one '>' more, then what was held */
+                if (out_add(a, ">", 1, err) < 0)
+                    return -1;
+            }
+            if (a->gt > 0) {
+                a->last = '>';
+                a->empty = false;
+            }
+            for (; a->gt > 0; a->gt--)
+                if (out_add(a, ">", 1, err) < 0)
+                    return -1;
+            if (a->fmatch > 0) {
+                if (out_add(a, from, a->fmatch, err) < 0)
+                    return -1;
+                a->last = from[a->fmatch - 1];
+                a->empty = false;
+            }
+            a->fmatch = 0;
+            a->bol = false;
+            continue;
+        }
+        /* the rest of the line, in one copy */
+        s = i;
+        while (i < n && p[i] != '\n')
+            i++;
+        if (i < n)
+            i++;   /* the newline */
+        if (out_add(a, p + s, i - s, err) < 0)
+            return -1;
+        a->empty = false;
+        a->last = p[i - 1];
+        a->bol = a->last == '\n';
+    }
+    return 0;
+}
+
+/* Write a held line prefix (at the end of the message). */
+static int quote_end(struct mbox_append *a, struct mail_error *err)
+{
+    if (!a->bol || (a->gt == 0 && a->fmatch == 0))
+        return 0;
+    a->last = a->fmatch ? "From "[a->fmatch - 1] : '>';
+    for (; a->gt > 0; a->gt--)
+        if (out_add(a, ">", 1, err) < 0)
+            return -1;
+    if (out_add(a, "From ", a->fmatch, err) < 0)
+        return -1;
+    a->fmatch = 0;
+    a->empty = false;
+    a->bol = false;
+    return 0;
+}
+
+/* The envelope sender for the From_ line: Return-Path, else the first
+ * From address, else MAILER-DAEMON (what mutt and Postfix write when
+ * there is none); never with blanks, which would break the line. */
+static void sender_of(const struct mail_header *h, char *buf, size_t size)
+{
+    const char *rp = mail_header_get(h, "return-path");
+    struct mail_addrlist l = MAIL_ADDRLIST_INIT;
+    const char *s = NULL;
+    size_t n = 0, i;
+
+    if (rp) {
+        while (*rp == ' ' || *rp == '<')
+            rp++;
+        n = strcspn(rp, "> \t");
+        s = rp;
+    }
+    if ((!s || n == 0) &&
+        mail_addrlist_parse(&l, mail_header_get(h, "from"), NULL) == 0) {
+        for (i = 0; i < l.n; i++)
+            if (l.v[i].addr && *l.v[i].addr) {
+                s = l.v[i].addr;
+                n = strlen(s);
+                break;
+            }
+    }
+    for (i = 0; s && i < n; i++)
+        if ((unsigned char)s[i] <= ' ' || (unsigned char)s[i] == 127)
+            s = NULL;
+    if (!s || n == 0 || n >= size) {
+        s = "MAILER-DAEMON";
+        n = strlen(s);
+    }
+    memcpy(buf, s, n);
+    buf[n] = '\0';
+    mail_addrlist_release(&l);
+}
+
+/* "Tue Nov  3 10:00:00 2026" in UTC: asctime(3) with C-locale names
+ * (strftime would follow the program's locale). */
+static void asctime_utc(time_t t, char *buf, size_t size)
+{
+    static const char days[][4] = { "Sun", "Mon", "Tue", "Wed", "Thu",
+                                    "Fri", "Sat" };
+    static const char months[][4] = { "Jan", "Feb", "Mar", "Apr", "May",
+                                      "Jun", "Jul", "Aug", "Sep", "Oct",
+                                      "Nov", "Dec" };
+    struct tm tm;
+
+    if (!gmtime_r(&t, &tm) || tm.tm_wday < 0 || tm.tm_wday > 6 ||
+        tm.tm_mon < 0 || tm.tm_mon > 11) {
+        t = 0;
+        gmtime_r(&t, &tm);
+    }
+    snprintf(buf, size, "%s %s %2d %02d:%02d:%02d %d", days[tm.tm_wday],
+             months[tm.tm_mon], tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+             tm.tm_year + 1900);
+}
+
+static bool is_status_field(const char *p, size_t n)
+{
+    return (n >= 7 && mail_strncasecmp(p, "status:", 7) == 0) ||
+           (n >= 9 && mail_strncasecmp(p, "x-status:", 9) == 0);
+}
+
+/* How write_head finds the header in hdr. */
+enum head_mode {
+    HEAD_COMPLETE,   /* hdr[0..hlen) ends with the empty line */
+    HEAD_ALL,        /* the message ended: hdr is all header, no body */
+    HEAD_OVERFLOW,   /* the bound was reached: write it as it is */
+};
+
+/* Append "Status: RO" and "X-Status: AF..." lines for flags to b. */
+static size_t status_lines(char *b, size_t size, unsigned flags, bool crlf,
+                           bool appended)
+{
+    const char *eol = crlf ? "\r\n" : "\n";
+    char st[4], xs[8];
+    size_t ns = 0, nx = 0;
+    int l1 = 0, l2 = 0;
+
+    if (flags & MAIL_FLAG_SEEN)
+        st[ns++] = 'R';
+    /* "O": a client has seen it arrive.  A fresh delivery (no flags at
+     * all) is new mail. */
+    if (!(flags & MAIL_FLAG_NEW) && (!appended || flags != 0))
+        st[ns++] = 'O';
+    if (flags & MAIL_FLAG_ANSWERED)
+        xs[nx++] = 'A';
+    if (flags & MAIL_FLAG_FLAGGED)
+        xs[nx++] = 'F';
+    if (flags & MAIL_FLAG_DRAFT)
+        xs[nx++] = 'T';
+    if (flags & MAIL_FLAG_DELETED)
+        xs[nx++] = 'D';
+    if (ns > 0)
+        l1 = snprintf(b, size, "Status: %.*s%s", (int)ns, st, eol);
+    if (nx > 0 && l1 >= 0)
+        l2 = snprintf(b + l1, size - (size_t)l1, "X-Status: %.*s%s", (int)nx,
+                      xs, eol);
+    return l1 < 0 || l2 < 0 ? 0 : (size_t)l1 + (size_t)l2;
+}
+
+/*
+ * The header is in hdr (up to hlen bytes; the rest of hdr is body): write
+ * the padding, the From_ line, the header without any Status/X-Status
+ * (the flags given to append are the truth) plus ours, and the body bytes
+ * that came with it.
+ */
+static int write_head(struct mbox_append *a, size_t hlen,
+                      enum head_mode mode, struct mail_error *err)
+{
+    struct mail_header h = MAIL_HEADER_INIT;
+    char sender[256], date[64], line[600];
+    const char *p = a->hdr.data ? a->hdr.data : "";
+    size_t pos = 0, blank = hlen, l;
+    bool skip = false, crlf = false;
+    int n;
+
+    a->header_done = true;
+    if (mail_header_parse(&h, p, hlen, err) < 0)
+        return -1;
+    sender_of(&h, sender, sizeof sender);
+    mail_header_release(&h);
+    asctime_utc(a->received ? a->received : time(NULL), date, sizeof date);
+    n = snprintf(line, sizeof line, "%sFrom %s %s\n", a->pad, sender, date);
+    if (n < 0 || (size_t)n >= sizeof line)
+        return mail_error_set(err, MAIL_ERR_INTERNAL, "From_ line too long");
+    if (out_add(a, line, (size_t)n, err) < 0)
+        return -1;
+
+    if (mode == HEAD_COMPLETE) {
+        /* the empty line is the last line of hdr[0..hlen) */
+        crlf = hlen >= 2 && p[hlen - 2] == '\r';
+        blank = hlen - (crlf ? 2 : 1);
+    }
+    while (pos < blank) {
+        const char *nl = memchr(p + pos, '\n', blank - pos);
+        size_t k = nl ? (size_t)(nl - (p + pos)) + 1 : blank - pos;
+
+        if (p[pos] != ' ' && p[pos] != '\t')
+            skip = mode != HEAD_OVERFLOW && is_status_field(p + pos, k);
+        if (!skip && quote_write(a, p + pos, k, err) < 0)
+            return -1;
+        pos += k;
+    }
+    if (mode != HEAD_OVERFLOW) {
+        /* a last header line without its newline (a message that is
+         * all header) gets one before our fields */
+        if (!a->bol && quote_write(a, "\n", 1, err) < 0)
+            return -1;
+        l = status_lines(line, sizeof line, a->flags, crlf, true);
+        if (l > 0 && quote_write(a, line, l, err) < 0)
+            return -1;
+    }
+    /* the empty line and the body bytes that came with the header */
+    if (quote_write(a, p + blank, a->hdr.len - blank, err) < 0)
+        return -1;
+    mail_buf_release(&a->hdr);
+    return 0;
+}
+
+static void append_free(struct mbox_append *a)
+{
+    struct flock fl;
+
+    if (a->fd >= 0) {
+        memset(&fl, 0, sizeof fl);
+        fl.l_type = F_UNLCK;
+        fl.l_whence = SEEK_SET;
+        fcntl(a->fd, SETLK, &fl);
+        close(a->fd);
+    }
+    unlock_dot(a->lock);
+    mail_buf_release(&a->hdr);
+    free(a);
+}
+
+static struct mail_append *mbox_append_begin(struct mail_folder *f,
+                                             unsigned flags, time_t received,
+                                             struct mail_error *err)
+{
+    struct mbox_append *a = calloc(1, sizeof *a);
+    struct stat st;
+    char tail[2];
+    ssize_t n;
+
+    if (!a) {
+        mail_error_set(err, MAIL_ERR_INTERNAL, "out of memory");
+        return NULL;
+    }
+    a->base.folder = f;
+    a->flags = flags;
+    a->received = received;
+    a->bol = true;
+    a->empty = true;
+    mail_buf_init(&a->hdr, MAIL_HEADER_MAX);
+    a->fd = open(f->path, O_RDWR | O_CLOEXEC);
+    if (a->fd < 0) {
+        mail_error_set(err, errno == ENOENT ? MAIL_ERR_NOTFOUND : MAIL_ERR_IO,
+                       "%s: %s", f->path, strerror(errno));
+        goto fail;
+    }
+    if (lock_both(a->fd, f->path, &a->lock, err) < 0)
+        goto fail;
+    if (fstat(a->fd, &st) < 0) {
+        mail_error_set(err, MAIL_ERR_IO, "%s: %s", f->path, strerror(errno));
+        goto fail;
+    }
+    a->old_size = st.st_size;
+    /* The previous message must end with an empty line, or our From_
+     * line would not be seen as one. */
+    a->pad = "";
+    if (st.st_size > 0) {
+        do
+            n = pread(a->fd, tail, 2, st.st_size >= 2 ? st.st_size - 2 : 0);
+        while (n < 0 && errno == EINTR);
+        if (n < 0) {
+            mail_error_set(err, MAIL_ERR_IO, "%s: read: %s", f->path,
+                           strerror(errno));
+            goto fail;
+        }
+        if (n == 2 && tail[0] == '\n' && tail[1] == '\n')
+            a->pad = "";
+        else if (n >= 1 && tail[n - 1] == '\n')
+            a->pad = "\n";
+        else
+            a->pad = "\n\n";
+    }
+    a->from_offset = (uint64_t)st.st_size + strlen(a->pad);
+    if (lseek(a->fd, 0, SEEK_END) < 0) {
+        mail_error_set(err, MAIL_ERR_IO, "%s: %s", f->path, strerror(errno));
+        goto fail;
+    }
+    return &a->base;
+fail:
+    append_free(a);
+    return NULL;
+}
+
+static int mbox_append_write(struct mail_append *base, const char *data,
+                             size_t len, struct mail_error *err)
+{
+    struct mbox_append *a = (struct mbox_append *)base;
+    size_t end;
+    bool found;
+
+    if (a->header_done)
+        return quote_write(a, data, len, err);
+    /* Hold the header (bounded) to find the sender for the From_ line
+     * and to replace Status; past the bound it is written as it is. */
+    if (mail_buf_add(&a->hdr, data, len) < 0) {
+        size_t room = MAIL_HEADER_MAX - a->hdr.len;
+
+        if (room > len || mail_buf_add(&a->hdr, data, room) < 0)
+            return mail_error_set(err, MAIL_ERR_INTERNAL, "out of memory");
+        end = mail_header_end(a->hdr.data, a->hdr.len, &found);
+        if (write_head(a, found ? end : a->hdr.len,
+                       found ? HEAD_COMPLETE : HEAD_OVERFLOW, err) < 0)
+            return -1;
+        return quote_write(a, data + room, len - room, err);
+    }
+    /* Only a chunk with a newline can end the header; the scan is over
+     * the whole held header because the empty line may straddle two
+     * writes. */
+    if (!memchr(data, '\n', len))
+        return 0;
+    end = mail_header_end(a->hdr.data, a->hdr.len, &found);
+    if (found)
+        return write_head(a, end, HEAD_COMPLETE, err);
+    return 0;
+}
+
+static void mbox_append_abort(struct mail_append *base)
+{
+    struct mbox_append *a = (struct mbox_append *)base;
+
+    /* Nothing of ours must stay; the locks are still held. */
+    if (a->fd >= 0 && ftruncate(a->fd, a->old_size) == 0)
+        (void)fsync(a->fd);
+    append_free(a);
+}
+
+static int mbox_append_commit(struct mail_append *base, char **key,
+                              struct mail_error *err)
+{
+    struct mbox_append *a = (struct mbox_append *)base;
+    struct mbox *mb = (struct mbox *)a->base.folder;
+    struct stat st;
+    bool was_known;
+
+    if (!a->header_done && write_head(a, a->hdr.len, HEAD_ALL, err) < 0)
+        goto fail;
+    if (quote_end(a, err) < 0)
+        goto fail;
+    /* the message ends with a newline, then the empty separator line */
+    if (!a->empty && a->last != '\n' && out_add(a, "\n", 1, err) < 0)
+        goto fail;
+    if (out_add(a, "\n", 1, err) < 0 || out_flush(a, err) < 0)
+        goto fail;
+    if (fsync(a->fd) < 0) {
+        mail_error_set(err, MAIL_ERR_IO, "%s: fsync: %s", mb->base.path,
+                       strerror(errno));
+        goto fail;
+    }
+    if (key) {
+        char k[24];
+
+        snprintf(k, sizeof k, "%" PRIu64, a->from_offset);
+        *key = strdup(k);
+        if (!*key) {
+            mail_error_set(err, MAIL_ERR_INTERNAL, "out of memory");
+            goto fail;
+        }
+    }
+    /* Our own append must not make a later sync think someone else
+     * changed the file. */
+    was_known = mb->listed && mb->known.st_ino != 0 &&
+                a->old_size == mb->known.st_size;
+    if (was_known && fstat(a->fd, &st) == 0 && st.st_ino == mb->known.st_ino)
+        mb->known = st;
+    append_free(a);
+    return 0;
+fail:
+    if (key && *key) {
+        free(*key);
+        *key = NULL;
+    }
+    mbox_append_abort(base);
+    return -1;
+}
+
+/* ---- sync ---- */
+
+struct copier {
+    int in, out;
+    const char *path, *tmp;
+    char *buf;
+};
+
+static int copy_range(struct copier *c, uint64_t from, uint64_t to,
+                      struct mail_error *err)
+{
+    while (from < to) {
+        size_t want = to - from > RBUF ? RBUF : (size_t)(to - from);
+        ssize_t n = pread(c->in, c->buf, want, (off_t)from);
+
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return mail_error_set(err, MAIL_ERR_IO, "%s: read: %s", c->path,
+                                  n == 0 ? "file shrank"
+                                         : strerror(errno));
+        if (folder_write_all(c->out, c->buf, (size_t)n) < 0)
+            return mail_error_set(err, MAIL_ERR_IO, "%s: write: %s", c->tmp,
+                                  strerror(errno));
+        from += (uint64_t)n;
+    }
+    return 0;
+}
+
+/* Copy one message with its Status and X-Status replaced. */
+static int copy_reflagged(struct copier *c, const struct mbox_msg *m,
+                          struct mail_error *err)
+{
+    struct reader r;
+    const char *p;
+    size_t n;
+    bool bol, skip = false, crlf = false;
+    uint64_t at, body = m->end;
+    char line[64];
+    size_t l;
+    int got;
+
+    if (copy_range(c, m->offset, m->start, err) < 0 ||
+        rd_init(&r, c->in, c->path, m->start, m->end, err) < 0)
+        return -1;
+    while ((got = rd_next(&r, &p, &n, &bol, &at, err)) > 0) {
+        if (bol && is_empty_line(p, n)) {
+            body = at;
+            crlf = n == 2;
+            break;
+        }
+        if (bol && p[0] != ' ' && p[0] != '\t')
+            skip = is_status_field(p, n);
+        if (!skip && folder_write_all(c->out, p, n) < 0) {
+            rd_release(&r);
+            return mail_error_set(err, MAIL_ERR_IO, "%s: write: %s", c->tmp,
+                                  strerror(errno));
+        }
+        /* a header without an empty line that ends without a newline */
+        if (at + n == m->end && p[n - 1] != '\n' &&
+            folder_write_all(c->out, "\n", 1) < 0) {
+            rd_release(&r);
+            return mail_error_set(err, MAIL_ERR_IO, "%s: write: %s", c->tmp,
+                                  strerror(errno));
+        }
+    }
+    rd_release(&r);
+    if (got < 0)
+        return -1;
+    l = status_lines(line, sizeof line, m->want, crlf, false);
+    if (l > 0 && folder_write_all(c->out, line, l) < 0)
+        return mail_error_set(err, MAIL_ERR_IO, "%s: write: %s", c->tmp,
+                              strerror(errno));
+    return copy_range(c, body, m->raw_end, err);
+}
+
+/*
+ * Write the pending changes: a new file beside the old one, renamed over
+ * it under both locks.  A crash leaves either the old file or the new
+ * one, never half of each.  The price: a delivery agent that opened the
+ * old file before our rename and only then waits for the fcntl lock
+ * (without the dot-lock, and without checking the inode once it has the
+ * lock) appends to the replaced file.  Agents that take the dot-lock
+ * before they open the file are safe.
+ */
+static int mbox_sync(struct mail_folder *f, struct mail_error *err)
+{
+    struct mbox *mb = (struct mbox *)f;
+    struct mail_buf tmp = MAIL_BUF_INIT;
+    struct copier c = { -1, -1, f->path, NULL, NULL };
+    char *lock = NULL, *dir = NULL, *slash;
+    struct stat st;
+    uint64_t pos = 0;
+    size_t i;
+    int ret = -1;
+
+    if (!mb->dirty)
+        return 0;
+    c.in = open(f->path, O_RDWR | O_CLOEXEC);
+    if (c.in < 0)
+        return mail_error_set(err,
+                              errno == ENOENT ? MAIL_ERR_NOTFOUND
+                                              : MAIL_ERR_IO,
+                              "%s: %s", f->path, strerror(errno));
+    if (lock_both(c.in, f->path, &lock, err) < 0) {
+        close(c.in);
+        return -1;
+    }
+    if (fstat(c.in, &st) < 0) {
+        mail_error_set(err, MAIL_ERR_IO, "%s: %s", f->path, strerror(errno));
+        goto out;
+    }
+    /* New mail (or another program's changes) since we listed: writing
+     * our picture of the file would lose them. */
+    if (st.st_ino != mb->known.st_ino || st.st_size != mb->known.st_size ||
+        st.st_mtim.tv_sec != mb->known.st_mtim.tv_sec ||
+        st.st_mtim.tv_nsec != mb->known.st_mtim.tv_nsec) {
+        mail_error_set(err, MAIL_ERR_TEMP,
+                       "%s: changed by another program since it was read; "
+                       "changes not written (list it again)", f->path);
+        goto out;
+    }
+    slash = strrchr(f->path, '/');
+    dir = slash ? strndup(f->path, (size_t)(slash - f->path)) : strdup(".");
+    if (!dir || mail_buf_printf(&tmp, "%s/.%s.XXXXXX", dir,
+                                slash ? slash + 1 : f->path) < 0) {
+        mail_error_set(err, MAIL_ERR_INTERNAL, "out of memory");
+        goto out;
+    }
+    if (!*dir) {
+        free(dir);
+        dir = strdup("/");
+        if (!dir) {
+            mail_error_set(err, MAIL_ERR_INTERNAL, "out of memory");
+            goto out;
+        }
+    }
+    c.out = mkostemp(tmp.data, O_CLOEXEC);
+    if (c.out < 0) {
+        mail_error_set(err, MAIL_ERR_IO, "%s: %s", tmp.data, strerror(errno));
+        goto out;
+    }
+    c.tmp = tmp.data;
+    c.buf = malloc(RBUF);
+    if (!c.buf) {
+        mail_error_set(err, MAIL_ERR_INTERNAL, "out of memory");
+        goto out;
+    }
+    /* The new file keeps the old one's mode (and owner, where allowed). */
+    if (fchmod(c.out, st.st_mode & 07777) < 0) {
+        mail_error_set(err, MAIL_ERR_IO, "%s: chmod: %s", tmp.data,
+                       strerror(errno));
+        goto out;
+    }
+    if (fchown(c.out, st.st_uid, st.st_gid) < 0) {
+        /* not ours to give away: it stays ours */
+    }
+    for (i = 0; i < mb->n; i++) {
+        const struct mbox_msg *m = &mb->v[i];
+
+        /* anything before a message that is not one (junk at the start) */
+        if (m->offset > pos && copy_range(&c, pos, m->offset, err) < 0)
+            goto out;
+        pos = m->raw_end;
+        if (m->expunge)
+            continue;
+        if (m->want == m->flags) {
+            if (copy_range(&c, m->offset, m->raw_end, err) < 0)
+                goto out;
+        } else if (copy_reflagged(&c, m, err) < 0) {
+            goto out;
+        }
+    }
+    /* what was appended since the listing, as it is */
+    if (copy_range(&c, pos, (uint64_t)st.st_size, err) < 0)
+        goto out;
+    if (fsync(c.out) < 0) {
+        mail_error_set(err, MAIL_ERR_IO, "%s: fsync: %s", tmp.data,
+                       strerror(errno));
+        goto out;
+    }
+    if (close(c.out) < 0) {
+        c.out = -1;
+        mail_error_set(err, MAIL_ERR_IO, "%s: close: %s", tmp.data,
+                       strerror(errno));
+        goto out;
+    }
+    c.out = -1;
+    if (rename(tmp.data, f->path) < 0) {
+        mail_error_set(err, MAIL_ERR_IO, "%s: rename to %s: %s", tmp.data,
+                       f->path, strerror(errno));
+        goto out;
+    }
+    c.tmp = NULL;
+    /* The offsets are those of the old file now: the next use lists
+     * again. */
+    free(mb->v);
+    mb->v = NULL;
+    mb->n = 0;
+    mb->listed = false;
+    mb->dirty = false;
+    if (folder_fsync_dir(dir, err) < 0)
+        goto out;
+    ret = 0;
+out:
+    if (c.out >= 0)
+        close(c.out);
+    if (c.tmp)
+        unlink(c.tmp);
+    free(c.buf);
+    unlock_dot(lock);
+    close(c.in);   /* and with it the fcntl lock */
+    free(dir);
+    mail_buf_release(&tmp);
+    return ret;
+}
+
+static void mbox_close(struct mail_folder *f)
+{
+    struct mbox *mb = (struct mbox *)f;
+
+    free(mb->v);
+    free(f->path);
+    free(mb);
+}
+
+static const struct mail_folder_driver mbox_driver = {
+    .name = "mbox",
+    .list = mbox_list,
+    .fetch = mbox_fetch,
+    .message_fd = mbox_message_fd,
+    .set_flags = mbox_set_flags,
+    .expunge = mbox_expunge,
+    .append_begin = mbox_append_begin,
+    .sync = mbox_sync,
+    .close = mbox_close,
+    .append_write = mbox_append_write,
+    .append_commit = mbox_append_commit,
+    .append_abort = mbox_append_abort,
+    .move = NULL,
+};

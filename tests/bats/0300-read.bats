@@ -1,0 +1,564 @@
+#!/usr/bin/env bats
+# mail read: the readable text of plain, quoted-printable, base64,
+# alternative, HTML-only and non-ASCII messages; --raw, --part and --save
+# byte for byte; --json checked against Python's email package; the seen
+# flag; terminal safety; html-command, mailcap and the pager.
+
+if [ -f "$BATS_TEST_DIRNAME/helpers.bash" ]; then
+    load helpers
+fi
+
+setup() {
+    if declare -F isolate_home >/dev/null; then
+        isolate_home
+    else
+        export HOME="$BATS_TEST_TMPDIR/home"
+        export XDG_CONFIG_HOME="$HOME/.config" XDG_STATE_HOME="$HOME/.state"
+        export XDG_CACHE_HOME="$HOME/.cache" XDG_DATA_HOME="$HOME/.data"
+        mkdir -p "$HOME"
+    fi
+    unset COLUMNS NO_COLOR PAGER LESS
+    # No mailcap of the machine: the built-in renderer unless a test says.
+    export MAILCAPS=/dev/null
+    T="$BATS_TEST_TMPDIR"
+    make_messages "$T/Mail"
+    mkdir -p "$XDG_CONFIG_HOME/mail"
+    printf '[account "t"]\n    address = Bob <bob@example.org>\n    store = %s\n' \
+        "$T/Mail" > "$XDG_CONFIG_HOME/mail/config"
+}
+
+# Write the test messages into Maildir $1 (all unseen, in cur/), and the
+# original attachment bytes next to it.
+make_messages() {
+    python3 - "$1" "$T" <<'PY'
+import base64, os, quopri, sys
+md, t = sys.argv[1], sys.argv[2]
+for d in ('cur', 'new', 'tmp'):
+    os.makedirs(os.path.join(md, d), exist_ok=True)
+msgs = {}
+hdr = (b'Date: Tue, 3 Nov 2026 09:00:00 +0000\n'
+       b'From: Alice Example <alice@example.com>\n'
+       b'To: Bob <bob@example.org>\n')
+msgs['plain'] = hdr + (b'Subject: Plain\nMessage-ID: <plain@example.com>\n\n'
+                       b'Hello Bob,\nthis is plain text.\n\n-- \nAlice\n')
+msgs['qp'] = hdr + (b'Subject: QP\nMIME-Version: 1.0\n'
+                    b'Content-Type: text/plain; charset=iso-8859-1\n'
+                    b'Content-Transfer-Encoding: quoted-printable\n\n'
+                    + quopri.encodestring(('Café crème, a soft=\nbreak '
+                      'and a long line ' + 'x' * 90 + '\nend\n')
+                      .encode('latin-1')))
+body = 'Grüße aus Köln – ✓\nzweite Zeile\n'.encode()
+msgs['b64'] = hdr + (b'Subject: =?utf-8?b?' + base64.b64encode('Grüße'.encode())
+                     + b'?=\nMIME-Version: 1.0\n'
+                     b'Content-Type: text/plain; charset=utf-8\n'
+                     b'Content-Transfer-Encoding: base64\n\n'
+                     + base64.encodebytes(body))
+msgs['alt'] = hdr + (b'Subject: Alternative\nMIME-Version: 1.0\n'
+    b'Content-Type: multipart/alternative; boundary="b1"\n\n'
+    b'--b1\nContent-Type: text/plain; charset=us-ascii\n\nplain version\n'
+    b'--b1\nContent-Type: text/html; charset=us-ascii\n\n'
+    b'<p>html version</p>\n--b1--\n')
+msgs['html'] = hdr + (b'Subject: HTML only\nMIME-Version: 1.0\n'
+    b'Content-Type: text/html; charset=utf-8\n'
+    b'Content-Transfer-Encoding: quoted-printable\n\n'
+    + quopri.encodestring(
+      '<html><head><title>T</title><style>p { color: red }</style></head>'
+      '<body><p>Hello <b>World</b> &amp; caf&eacute; \u2713</p>'
+      '<p><a href="https://example.com/x?a=1&amp;b=2">a link</a></p>'
+      '<ul><li>one</li><li>two</li></ul>'
+      '<script>alert(1)</script></body></html>\n'.encode()))
+blob = bytes((i * 7 + 3) % 256 for i in range(5000)) + b'\r\n\x00end'
+open(os.path.join(t, 'blob.bin'), 'wb').write(blob)
+notes = 'Notizen: Übung\n'.encode('latin-1')
+open(os.path.join(t, 'notes.txt'), 'wb').write(notes)
+msgs['attach'] = hdr + (b'Subject: Attachments\nMIME-Version: 1.0\n'
+    b'Content-Type: multipart/mixed; boundary="mx"\n\n'
+    b'--mx\nContent-Type: text/plain\n\nsee attached\n'
+    b'--mx\nContent-Type: application/octet-stream; name="blob.bin"\n'
+    b'Content-Disposition: attachment; filename="blob.bin"\n'
+    b'Content-Transfer-Encoding: base64\n\n' + base64.encodebytes(blob) +
+    b'--mx\nContent-Type: text/plain; charset=iso-8859-1\n'
+    b'Content-Disposition: attachment; filename="notes.txt"\n'
+    b'Content-Transfer-Encoding: quoted-printable\n\n'
+    + quopri.encodestring(notes) + b'\n--mx--\n')
+# Hostile: escape sequences and bidi overrides everywhere, file names
+# that try to leave the directory or hide.
+esc = '\x1b]0;pwned\x07\x1b[31m'
+def att(name_hdr, data=b'data\n'):
+    return (b'--hx\nContent-Type: application/octet-stream\n'
+            b'Content-Disposition: attachment; ' + name_hdr + b'\n'
+            b'Content-Transfer-Encoding: base64\n\n'
+            + base64.encodebytes(data))
+msgs['hostile'] = (b'Date: Tue, 3 Nov 2026 09:00:00 +0000\n'
+    b'From: =?utf-8?q?Mallory=1B=5B2J=E2=80=AE?= <mallory@example.com>\n'
+    b'To: bob@example.org\n'
+    b'Subject: =?utf-8?q?=1B]0;title=07red=1B[31m?= \xe2\x80\xae reversed\n'
+    b'MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary="hx"\n\n'
+    b'--hx\nContent-Type: text/plain; charset=utf-8\n\n'
+    + ('body ' + esc + ' and \u202e reversed \u2066 text\n').encode()
+    + att(b'filename="../../etc/passwd"', b'root:x:0:0\n')
+    + att(b"filename*=utf-8''x%1B%5B31m%E2%80%AEevil.txt")
+    + att(b'filename="/abs/olute.txt"')
+    + att(b'filename=".hidden"')
+    + att(b'filename=""')
+    + att(b'filename="-rf"')
+    + att(b'filename="' + b'a' * 300 + b'.txt"')
+    + att(b'filename="same.txt"', b'one\n')
+    + att(b'filename="same.txt"', b'two\n')
+    + att(b'filename="' + 'é'.encode() * 200 + b'"')
+    + b'--hx--\n')
+msgs['nonascii'] = (b'Date: Wed, 4 Nov 2026 10:00:00 +0100\n'
+    b'From: =?iso-8859-1?q?Ren=E9_Fran=E7ois?= <rene@example.fr>\n'
+    b'To: =?utf-8?b?' + base64.b64encode('Jürgen'.encode()) +
+    b'?= <j@example.de>, plain@example.net\n'
+    b'Cc: "Doe, John" <john@example.com>\n'
+    b'Subject: =?utf-8?q?=C3=9Cbersicht?= =?utf-8?q?_=E2=82=AC?=\n'
+    b'MIME-Version: 1.0\nContent-Type: text/plain; charset=utf-8\n'
+    b'Content-Transfer-Encoding: 8bit\n\n'
+    + 'Ελληνικά, 日本語, emoji 😀\n'.encode())
+for i, (k, v) in enumerate(msgs.items()):
+    name = '17900000%02d.M%dP1.test:2,' % (i, i)
+    open(os.path.join(md, 'cur', name), 'wb').write(v)
+    open(os.path.join(t, k + '.eml'), 'wb').write(v)
+PY
+}
+
+# The Maildir file of test message $1 (by its position in make_messages).
+msgfile() {
+    local f
+    for f in "$T"/Mail/cur/17900000"$1".* "$T"/Mail/new/17900000"$1".*; do
+        [ -e "$f" ] && printf '%s\n' "$f"
+    done
+    return 0
+}
+
+# Run "$@" with its output on a pseudo-terminal; print what it showed.
+on_tty() {
+    python3 - "$@" <<'PY'
+import os, pty, sys
+pid, fd = pty.fork()
+if pid == 0:
+    os.execvp(sys.argv[1], sys.argv[1:])
+out = b''
+while True:
+    try:
+        d = os.read(fd, 65536)
+    except OSError:
+        break
+    if not d:
+        break
+    out += d
+_, st = os.waitpid(pid, 0)
+sys.stdout.buffer.write(out.replace(b'\r\n', b'\n'))
+sys.exit(os.waitstatus_to_exitcode(st))
+PY
+}
+
+# The text Python's email package reads as the plain body of file $1.
+py_text() {
+    python3 - "$1" <<'PY'
+import email, sys
+from email import policy
+m = email.message_from_binary_file(open(sys.argv[1], 'rb'),
+                                   policy=policy.default)
+sys.stdout.write(m.get_body(preferencelist=('plain',)).get_content())
+PY
+}
+
+# The "text" of the only message in mail read --json output on stdin.
+json_text() {
+    python3 -c 'import json, sys; d = json.load(sys.stdin); assert len(d) == 1; sys.stdout.write(d[0]["text"])'
+}
+
+# ---- the readable text ----
+
+@test "read: a plain message by path: headers, a blank line, the body" {
+    run "$MAIL" read "$(msgfile 00)"
+    [ "$status" -eq 0 ]
+    [[ "${lines[0]}" == "Date: "*"2026"* ]]
+    [ "${lines[1]}" = "From: Alice Example <alice@example.com>" ]
+    [ "${lines[2]}" = "To: Bob <bob@example.org>" ]
+    [ "${lines[3]}" = "Subject: Plain" ]
+    [[ "$output" == *$'Subject: Plain\n\nHello Bob,\nthis is plain text.\n\n-- \nAlice' ]]
+}
+
+@test "read: the Date is shown in local time" {
+    TZ=UTC run "$MAIL" read --peek "$T/nonascii.eml"
+    [ "${lines[0]}" = "Date: Wed, 4 Nov 2026 09:00:00 +0000" ]
+    TZ=Asia/Tokyo run "$MAIL" read --peek "$T/nonascii.eml"
+    [ "${lines[0]}" = "Date: Wed, 4 Nov 2026 18:00:00 +0900" ]
+}
+
+@test "read: quoted-printable Latin-1 comes out as UTF-8" {
+    run "$MAIL" read "$T/qp.eml"
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"Café crème, a soft=
+break and a long line xxxx"* ]]
+    [[ "$output" == *"x"$'\n'"end" ]]
+}
+
+@test "read: base64 UTF-8 body and an encoded-word subject" {
+    run "$MAIL" read "$T/b64.eml"
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"Subject: Grüße"* ]]
+    [[ "$output" == *$'Grüße aus Köln – ✓\nzweite Zeile' ]]
+}
+
+@test "read: multipart/alternative shows the plain part only" {
+    run "$MAIL" read "$T/alt.eml"
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"plain version"* ]]
+    [[ "$output" != *"html version"* ]]
+    [[ "$output" != *"Attachments"* ]]
+}
+
+@test "read: HTML only, built-in renderer: text, list, numbered links" {
+    run "$MAIL" read "$T/html.eml"
+    [ "$status" -eq 0 ]
+    [[ "$output" == *$'Subject: HTML only\n\nHello World & café ✓\n\na link [1]\n\n* one\n* two\n\n[1] https://example.com/x?a=1&b=2' ]]
+    [[ "$output" != *"alert"* ]]
+    [[ "$output" != *"color"* ]]
+}
+
+@test "read: html-command from the config renders HTML, fed on stdin" {
+    printf '    html-command = tr a-z A-Z\n' >> "$XDG_CONFIG_HOME/mail/config"
+    run "$MAIL" read "$T/html.eml"
+    [ "$status" -eq 0 ]
+    [[ "$output" == *'<P>HELLO <B>WORLD</B>'* ]]
+}
+
+@test "read: a failing html-command is reported; the built-in text is shown" {
+    printf '    html-command = exit 3\n' >> "$XDG_CONFIG_HOME/mail/config"
+    run "$MAIL" read "$T/html.eml"
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"html-command failed (exit status 3)"* ]]
+    [[ "$output" == *"Hello World & café"* ]]
+}
+
+@test "read: a mailcap copiousoutput entry for text/html is used" {
+    printf 'text/html; xdg-open %%s\n' > "$T/mailcap"
+    printf 'text/html; sed -e "s/<[^>]*>//g" %%s; copiousoutput; test=true\n' >> "$T/mailcap"
+    mkdir -p "$T/tmp"
+    MAILCAPS="$T/nonexistent:$T/mailcap" TMPDIR="$T/tmp" run "$MAIL" read "$T/html.eml"
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"Hello World &amp; caf&eacute;"* ]]
+    # The temporary file is gone.
+    [ -z "$(ls -A "$T/tmp")" ]
+    # A failing test= skips the entry.
+    printf 'text/html; echo WRONG; copiousoutput; test=false\n' > "$T/mailcap"
+    MAILCAPS="$T/mailcap" run "$MAIL" read "$T/html.eml"
+    [[ "$output" != *WRONG* ]]
+    [[ "$output" == *"Hello World & café"* ]]
+}
+
+@test "read: the attachment list: number, type, size, name" {
+    run "$MAIL" read "$T/attach.eml"
+    [ "$status" -eq 0 ]
+    [[ "$output" == *$'see attached\n\nAttachments:\n'* ]]
+    [[ "$output" =~ \ 2\ +application/octet-stream\ +4\.9\ KiB\ +blob\.bin ]]
+    [[ "$output" =~ \ 3\ +text/plain\ +15\ B\ +notes\.txt ]]
+}
+
+@test "read: non-ASCII names, subject and body" {
+    run "$MAIL" read "$T/nonascii.eml"
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"From: René François <rene@example.fr>"* ]]
+    [[ "$output" == *"To: Jürgen <j@example.de>, plain@example.net"* ]]
+    [[ "$output" == *'Cc: "Doe, John" <john@example.com>'* ]]
+    [[ "$output" == *"Subject: Übersicht €"* ]]
+    [[ "$output" == *"Ελληνικά, 日本語, emoji 😀"* ]]
+}
+
+@test "read: --headers all prints every header, decoded and unfolded" {
+    run "$MAIL" read --headers all "$T/b64.eml"
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"Subject: Grüße"* ]]
+    [[ "$output" == *"Content-Transfer-Encoding: base64"* ]]
+    [[ "$output" == *"MIME-Version: 1.0"* ]]
+    run "$MAIL" read --headers some "$T/b64.eml"
+    [ "$status" -eq 64 ]
+}
+
+@test "read: several messages are separated" {
+    run "$MAIL" read "$T/plain.eml" "$T/alt.eml"
+    [ "$status" -eq 0 ]
+    [[ "$output" == *$'Alice\n\n========================================================================\n\nDate:'* ]]
+}
+
+# ---- folders, numbers, flags ----
+
+@test "read: by number after mail ls, and the seen flag" {
+    "$MAIL" ls > /dev/null
+    n=$("$MAIL" ls | grep -n 'Plain' | head -1 | cut -d: -f1)
+    num=$("$MAIL" ls | sed -n "${n}p" | awk '{print $1}')
+    [ -n "$num" ]
+    [[ "$(msgfile 00)" == *":2," ]]
+    run "$MAIL" read --peek "$num"
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"this is plain text."* ]]
+    [[ "$(msgfile 00)" == *":2," ]]
+    run "$MAIL" read "$num"
+    [ "$status" -eq 0 ]
+    [[ "$(msgfile 00)" == *":2,S" ]]
+}
+
+@test "read: a path in a Maildir is marked seen, unless --peek" {
+    f=$(msgfile 01)
+    run "$MAIL" read --peek "$f"
+    [ "$status" -eq 0 ]
+    [ -f "$f" ]
+    run "$MAIL" read "$f"
+    [ "$status" -eq 0 ]
+    [[ "$(msgfile 01)" == *":2,S" ]]
+    # A message in new/ moves to cur/.
+    mv "$(msgfile 02)" "$T/Mail/new/1790000002.M2P1.test"
+    run "$MAIL" read --raw "$T/Mail/new/1790000002.M2P1.test" > /dev/null
+    [ "$status" -eq 0 ]
+    [[ "$(msgfile 02)" == "$T/Mail/cur/"*":2,S" ]]
+}
+
+@test "read: a plain file outside any Maildir needs no config" {
+    rm -rf "$XDG_CONFIG_HOME/mail"
+    cp "$T/plain.eml" "$T/x.eml"
+    run "$MAIL" read "$T/x.eml"
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"this is plain text."* ]]
+    cd "$T"
+    run "$MAIL" read x.eml
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"this is plain text."* ]]
+    run "$MAIL" read - < "$T/x.eml"
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"this is plain text."* ]]
+}
+
+@test "read: errors: no message 66, usage 64" {
+    run "$MAIL" read
+    [ "$status" -eq 64 ]
+    run "$MAIL" read "$T/nonexistent.eml"
+    [ "$status" -eq 66 ]
+    "$MAIL" ls > /dev/null
+    run "$MAIL" read 999
+    [ "$status" -eq 66 ]
+    run "$MAIL" read --raw --json 1
+    [ "$status" -eq 64 ]
+    run "$MAIL" read --part x 1
+    [ "$status" -eq 64 ]
+    run "$MAIL" read --part 9 "$T/plain.eml"
+    [ "$status" -eq 66 ]
+    run "$MAIL" read --frob 1
+    [ "$status" -eq 64 ]
+}
+
+# ---- bytes for programs ----
+
+@test "read --raw: byte-identical to the file" {
+    for m in plain qp b64 attach hostile nonascii; do
+        "$MAIL" read --raw --peek "$T/$m.eml" > "$T/out"
+        cmp "$T/$m.eml" "$T/out"
+    done
+    f=$(msgfile 04)
+    "$MAIL" read --raw "$f" > "$T/out"
+    cmp "$T/html.eml" "$T/out"
+    [[ "$(msgfile 04)" == *":2,S" ]]
+}
+
+@test "read --part: byte-identical to the original attachment" {
+    "$MAIL" read --part 2 "$T/attach.eml" > "$T/blob.out"
+    [ "$(sha256sum < "$T/blob.out")" = "$(sha256sum < "$T/blob.bin")" ]
+    # Transfer decoding only: the Latin-1 text stays Latin-1.
+    "$MAIL" read --part 3 "$T/attach.eml" > "$T/notes.out"
+    cmp "$T/notes.txt" "$T/notes.out"
+    # A 1.2-style number in a nested message.
+    run "$MAIL" read --part 1 "$T/alt.eml"
+    [ "$status" -eq 0 ]
+    run "$MAIL" read --part 2 "$T/alt.eml"
+    [ "$output" = "<p>html version</p>" ]
+}
+
+@test "read --save: attachments decoded into DIR" {
+    mkdir "$T/out"
+    run "$MAIL" read --save "$T/out" "$T/attach.eml"
+    [ "$status" -eq 0 ]
+    [ "${lines[0]}" = "$T/out/blob.bin" ]
+    [ "${lines[1]}" = "$T/out/notes.txt" ]
+    cmp "$T/blob.bin" "$T/out/blob.bin"
+    cmp "$T/notes.txt" "$T/out/notes.txt"
+    # Never overwrites: the second time gets " (1)".
+    run "$MAIL" read --save "$T/out" "$T/attach.eml"
+    [ "$status" -eq 0 ]
+    [ "${lines[0]}" = "$T/out/blob (1).bin" ]
+    cmp "$T/blob.bin" "$T/out/blob.bin"
+    # DIR must exist.
+    run "$MAIL" read --save "$T/missing" "$T/attach.eml"
+    [ "$status" -eq 73 ]
+}
+
+@test "read --save: hostile file names stay inside DIR, safe and distinct" {
+    mkdir -p "$T/w/out"
+    echo keep > "$T/w/out/passwd"
+    cd "$T/w"
+    run "$MAIL" read --save out "$T/hostile.eml"
+    echo "$output"
+    [ "$status" -eq 0 ]
+    [ "$(cat out/passwd)" = keep ]
+    [ "$(cat 'out/passwd (1)')" = "root:x:0:0" ]
+    [ ! -e "$T/etc" ] && [ ! -e /abs/olute.txt ]
+    [ -f out/olute.txt ] && [ -f out/hidden ] && [ -f out/rf ]
+    [ "$(cat out/same.txt)" = one ] && [ "$(cat 'out/same (1).txt')" = two ]
+    ls out/attachment-* > /dev/null
+    # Every file is directly in out/, none hidden, no control bytes, no
+    # bidi override, no name over 255 bytes.
+    [ -z "$(find out -mindepth 1 -not -type f)" ]
+    [ -z "$(find out -mindepth 1 -name '.*')" ]
+    [ -z "$(find out -mindepth 1 -name '-*')" ]
+    python3 - out <<'PY'
+import os, sys
+names = os.listdir(sys.argv[1])
+assert len(names) == 11, names
+for n in names:
+    b = os.fsencode(n)
+    assert len(b) <= 255, (len(b), n)
+    assert not any(c < 0x20 or c == 0x7f for c in b), n
+    assert '\u202e' not in n, n
+    b.decode('utf-8')
+long = [n for n in names if n.startswith('aaaa')]
+assert len(long) == 1 and long[0].endswith('.txt'), long
+PY
+    # The printed paths are terminal-safe.
+    [[ "$output" != *$'\033'* ]]
+    [[ "$output" != *$'\u202e'* ]]
+}
+
+@test "read --json: valid, the envelope, the parts, text as Python reads it" {
+    for m in plain qp b64 alt nonascii attach; do
+        "$MAIL" read --json --peek "$T/$m.eml" > "$T/j"
+        python3 -m json.tool "$T/j" > /dev/null
+        json_text < "$T/j" > "$T/got"
+        py_text "$T/$m.eml" > "$T/want"
+        cmp "$T/want" "$T/got" || { echo "$m differs"; diff "$T/want" "$T/got"; false; }
+    done
+    "$MAIL" read --json "$T/attach.eml" "$T/nonascii.eml" | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+assert len(d) == 2
+a, n = d
+assert a["subject"] == "Attachments" and a["attachments"] == 2, a
+assert a["date"] == "2026-11-03T09:00:00+00:00", a["date"]
+assert a["from"] == [{"name": "Alice Example", "address": "alice@example.com"}]
+assert [p["part"] for p in a["parts"]] == ["1", "2", "3"], a["parts"]
+p = a["parts"][1]
+assert p == {"part": "2", "type": "application/octet-stream", "charset": None,
+             "filename": "blob.bin", "disposition": "attachment",
+             "size": 5006}, p
+assert a["parts"][2]["charset"] == "iso-8859-1"
+assert n["subject"] == "Übersicht €", n["subject"]
+assert n["cc"] == [{"name": "Doe, John", "address": "john@example.com"}]
+assert n["to"][0] == {"name": "Jürgen", "address": "j@example.de"}
+assert n["text"] == "Ελληνικά, 日本語, emoji 😀\n"
+assert n["message_id"] is None and a["flags"] == []
+'
+}
+
+@test "read --json: folder messages carry id, folder, path and flags" {
+    "$MAIL" ls > /dev/null
+    run "$MAIL" read --json 1 2
+    [ "$status" -eq 0 ]
+    echo "$output" | python3 -c '
+import json, sys, os
+d = json.load(sys.stdin)
+assert [m["id"] for m in d] == [1, 2], d
+for m in d:
+    assert m["folder"] and os.path.exists(m["path"]), m
+    assert "seen" in m["flags"], m
+'
+    run "$MAIL" read --json --peek 3
+    echo "$output" | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+assert "seen" not in d[0]["flags"], d
+'
+}
+
+# ---- terminal safety ----
+
+@test "read: no raw escape or bidi control reaches the output" {
+    run "$MAIL" read "$T/hostile.eml"
+    [ "$status" -eq 0 ]
+    [[ "$output" != *$'\033'* ]]
+    [[ "$output" != *$'\a'* ]]
+    [[ "$output" != *$'\u202e'* ]]
+    [[ "$output" != *$'\u2066'* ]]
+    [[ "$output" == *'body ^[]0;pwned^G^[[31m and <U+202E> reversed'* ]]
+    [[ "$output" == *"Subject: ^[]0;title^Gred^[[31m <U+202E> reversed"* ]]
+    [[ "$output" == *'From: "Mallory'*'[2J<U+202E>" <mallory@example.com>'* ]]
+    [[ "$output" == *'x^[[31m<U+202E>evil.txt'* ]]
+    run on_tty env PAGER=cat NO_COLOR=1 "$MAIL" read "$T/hostile.eml"
+    [ "$status" -eq 0 ]
+    [[ "$output" != *$'\033'* ]]
+    [[ "$output" == *'body ^[]0;pwned'* ]]
+    run on_tty env PAGER=cat NO_COLOR=1 "$MAIL" read --raw "$T/hostile.eml"
+    [ "$status" -eq 0 ]
+    [[ "$output" != *$'\033'* ]]
+    [[ "$output" == *'Subject: =?utf-8?q?=1B]0;title=07red=1B[31m?= <U+202E> reversed'* ]]
+}
+
+@test "read --part: refuses binary to a terminal, shows text safely" {
+    run on_tty "$MAIL" read --part 2 "$T/attach.eml"
+    [ "$status" -eq 64 ]
+    [[ "$output" == *"--save"* ]]
+    run on_tty "$MAIL" read --part 3 "$T/attach.eml"
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"Notizen: Übung"* ]]
+}
+
+@test "read: the pager gets the output on a terminal, not in a pipe" {
+    export NO_COLOR=1
+    run on_tty env PAGER='sed -e s/^/PAGED:/' "$MAIL" read "$T/plain.eml"
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"PAGED:Subject: Plain"* ]]
+    run env PAGER='sed -e s/^/PAGED:/' "$MAIL" read "$T/plain.eml"
+    [[ "$output" != *PAGED* ]]
+    run on_tty env PAGER= "$MAIL" read "$T/plain.eml"
+    [[ "$output" != *PAGED* ]]
+    [[ "$output" == *"Subject: Plain"* ]]
+    # A pager that quits early is no error.
+    python3 -c 'print("Subject: long\n\n" + "line\n" * 200000, end="")' > "$T/long.eml"
+    run on_tty env PAGER='head -n 1' "$MAIL" read "$T/long.eml"
+    [ "$status" -eq 0 ]
+    [[ "$output" != *"mail:"* ]]
+}
+
+@test "read: output into a closed pipe is not an error" {
+    python3 -c 'print("Subject: long\n\n" + "line\n" * 200000, end="")' > "$T/long.eml"
+    run bash -c '"$MAIL" read "$1" | head -n 1; echo "rc=${PIPESTATUS[0]}"' _ "$T/long.eml"
+    [[ "$output" == *"rc=0"* ]]
+    [[ "$output" != *"mail:"* ]]
+}
+
+# ---- the sample Maildir and mbox ----
+
+@test "read: every message of examples/ reads, as text and as JSON" {
+    [ -d "$MAIL_SOURCE_ROOT/examples/Maildir" ] || skip "no examples/Maildir"
+    cp -R "$MAIL_SOURCE_ROOT/examples/Maildir" "$T/ex"
+    n=$("$MAIL" ls "$T/ex" | grep -c .)
+    [ "$n" -gt 0 ]
+    for i in $(seq 1 "$n"); do
+        run "$MAIL" read -f "$T/ex" --peek "$i"
+        [ "$status" -eq 0 ] || { echo "message $i: $output"; false; }
+        [[ "$output" != *$'\033'* ]]
+        "$MAIL" read -f "$T/ex" --json --peek "$i" | python3 -m json.tool > /dev/null
+    done
+    [ -f "$MAIL_SOURCE_ROOT/examples/inbox.mbox" ] || return 0
+    cp "$MAIL_SOURCE_ROOT/examples/inbox.mbox" "$T/inbox.mbox"
+    "$MAIL" ls "$T/inbox.mbox" > /dev/null
+    run "$MAIL" read -f "$T/inbox.mbox" 1
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"Subject: "* ]]
+    "$MAIL" read -f "$T/inbox.mbox" --raw --peek 1 > "$T/m1"
+    [ -s "$T/m1" ]
+    run "$MAIL" read -f "$T/inbox.mbox" --json 1
+    echo "$output" | python3 -c '
+import json, sys
+assert "seen" in json.load(sys.stdin)[0]["flags"]'
+}

@@ -1,0 +1,263 @@
+# tests/bats/helpers.bash: shared helpers for the bats suites.
+#
+#   load helpers
+#
+#   setup_file()    { servers_start; }      # real Dovecot + Postfix
+#   teardown_file() { servers_stop; }
+#   setup()         { write_config "$BATS_TEST_TMPDIR/config"; }
+#   teardown()      { fake_stop; }
+#
+#   @test "send" {
+#       run mail -C "$BATS_TEST_TMPDIR/config" send -s hi "$MAIL_TEST_ADDR2" <<<"body"
+#       [ "$status" -eq 0 ]
+#       mail_wait "$MAIL_TEST_MAILDIR2" 1
+#   }
+#
+# Loading this file also points HOME and the XDG directories at a private
+# temporary directory (see isolate_home), so that no test ever reads or
+# writes the real home directory.
+#
+# Variables (after servers_start; see tests/servers/start for the full list):
+#   MAIL_TEST_HOST (127.0.0.1), MAIL_TEST_HOSTNAME (localhost; the
+#   certificates are valid for localhost, 127.0.0.1 and ::1), MAIL_TEST_CA,
+#   MAIL_TEST_{SUBMISSION,SUBMISSIONS,IMAP,IMAPS,POP3,POP3S}_PORT,
+#   MAIL_TEST_IMAPS_{EXPIRED,WRONGHOST,SELFSIGNED}_PORT,
+#   MAIL_TEST_{CERT,EXPIRED_CERT,WRONGHOST_CERT,SELFSIGNED_CERT,CA}_SHA256,
+#   MAIL_TEST_{USER,PASS,ADDR,MAILDIR}{1,2} (alice, bob), MAIL_TEST_SINK_*
+#   (receives everything relayed to other domains), MAIL_TEST_DOMAIN,
+#   MAIL_TEST_POSTFIX_LOG, MAIL_TEST_DOVECOT_LOG.
+
+HELPERS_TOP=$(cd -- "$BATS_TEST_DIRNAME/../.." && pwd)
+SERVERS_DIR=$HELPERS_TOP/tests/servers
+
+# ---------------------------------------------------------------------------
+# The program under test: $MAIL (meson's test() sets it), else the default
+# build directory.
+# ---------------------------------------------------------------------------
+MAIL=${MAIL:-$HELPERS_TOP/build/cmd/mail}
+export MAIL
+
+# mail_bin: prints the path of the program under test.
+mail_bin() {
+	printf '%s\n' "$MAIL"
+}
+
+# mail ARGS...: runs the program under test (shadows any system `mail`).
+mail() {
+	"$MAIL" "$@"
+}
+
+# ---------------------------------------------------------------------------
+# A private home.
+# ---------------------------------------------------------------------------
+
+# isolate_home [DIR]: HOME, XDG_CONFIG_HOME, XDG_STATE_HOME, XDG_CACHE_HOME,
+# XDG_DATA_HOME and XDG_RUNTIME_DIR below DIR (default: the test's, else
+# the file's temporary directory).  Done on load; call it again to reset.
+# shellcheck disable=SC2120 # optional argument
+isolate_home() {
+	local dir=${1:-${BATS_TEST_TMPDIR:-${BATS_FILE_TMPDIR:-}}}
+	[[ -n $dir ]] || dir=$(mktemp -d)
+	export HOME=$dir/home
+	export XDG_CONFIG_HOME=$HOME/.config
+	export XDG_STATE_HOME=$HOME/.local/state
+	export XDG_CACHE_HOME=$HOME/.cache
+	export XDG_DATA_HOME=$HOME/.local/share
+	export XDG_RUNTIME_DIR=$dir/run
+	mkdir -p "$XDG_CONFIG_HOME" "$XDG_STATE_HOME" "$XDG_CACHE_HOME" "$XDG_DATA_HOME"
+	mkdir -p "$XDG_RUNTIME_DIR"
+	chmod 700 "$XDG_RUNTIME_DIR"
+	# No editor may pop up, no personal mail settings leak in.
+	unset MAILRC VISUAL EDITOR
+}
+# shellcheck disable=SC2119
+isolate_home
+
+# ---------------------------------------------------------------------------
+# Real servers.
+# ---------------------------------------------------------------------------
+
+# servers_start: for setup_file.  Starts tests/servers/start in a fresh
+# state directory (or in $MAIL_TEST_SERVERS_DIR if set) on a free block of
+# ports (or on $MAIL_TEST_PORT_BASE if set), then exports the variables of
+# its env file.  Each bats file gets its own servers and empty mailboxes;
+# starting takes a few seconds.
+servers_start() {
+	local dir=${MAIL_TEST_SERVERS_DIR:-}
+	if [[ -z $dir ]]; then
+		# Short (Unix socket paths) and searchable by the server users,
+		# unlike BATS_*TMPDIR (mode 0700).
+		dir=$(mktemp -d /tmp/mail-srv.XXXXXX) || return 1
+		chmod 755 "$dir"
+		HELPERS_OWN_SERVERS_DIR=$dir
+	fi
+	MAIL_TEST_PORT_BASE=${MAIL_TEST_PORT_BASE:-auto} \
+		"$SERVERS_DIR/start" "$dir" 3>&- || return 1
+	# shellcheck source=/dev/null
+	. "$dir/env"
+	HELPERS_SERVERS_DIR=$dir
+	export HELPERS_SERVERS_DIR HELPERS_OWN_SERVERS_DIR
+}
+
+# servers_stop: for teardown_file.  Stops the servers; removes the state
+# directory servers_start made (set MAIL_TEST_KEEP=1 to keep it and its
+# logs for a look).
+servers_stop() {
+	[[ -n ${HELPERS_SERVERS_DIR:-} ]] || return 0
+	"$SERVERS_DIR/stop" "$HELPERS_SERVERS_DIR" 3>&- || true
+	if [[ -n ${HELPERS_OWN_SERVERS_DIR:-} && ${MAIL_TEST_KEEP:-0} != 1 ]]; then
+		rm -rf -- "$HELPERS_OWN_SERVERS_DIR"
+	fi
+	unset HELPERS_SERVERS_DIR HELPERS_OWN_SERVERS_DIR
+}
+
+# maildir_count MAILDIR [FOLDER]: prints the number of messages in new/ and
+# cur/ of MAILDIR (or of its sub-folder .FOLDER).
+maildir_count() {
+	local d=$1
+	[[ -n ${2:-} ]] && d=$d/.$2
+	find "$d/new" "$d/cur" -maxdepth 1 -type f 2>/dev/null | wc -l
+}
+
+# mail_wait MAILDIR [COUNT] [SECONDS]: waits until MAILDIR holds at least
+# COUNT (default 1) messages; Postfix delivers after it has answered the
+# client, so a test must wait before looking.  Fails after SECONDS
+# (default 10), showing the end of the Postfix log.
+mail_wait() {
+	local dir=$1 want=${2:-1} secs=${3:-10} i
+	for ((i = 0; i < secs * 20; i++)); do
+		(($(maildir_count "$dir") >= want)) && return 0
+		sleep 0.05
+	done
+	echo "mail_wait: $dir has $(maildir_count "$dir") message(s), wanted $want" >&2
+	tail -n 20 "${MAIL_TEST_POSTFIX_LOG:-/dev/null}" >&2
+	return 1
+}
+
+# maildir_files MAILDIR: prints the paths of the messages in new/ and cur/,
+# oldest first.
+maildir_files() {
+	ls -1tr -d "$1"/new/* "$1"/cur/* 2>/dev/null || true
+}
+
+# maildir_add MAILDIR FILE [FOLDER] [FLAGS]: puts the message FILE into
+# MAILDIR (or its sub-folder .FOLDER, created if needed) as Dovecot would,
+# owned by the mail user so that Dovecot can manage it.  With FLAGS (e.g.
+# "S" for seen) it goes to cur/, else to new/.  Prints the new path.
+maildir_add() {
+	local md=$1 file=$2 folder=${3:-} flags=${4:-} d name owner
+	owner=$(stat -c %u:%g "$md")
+	d=$md
+	if [[ -n $folder ]]; then
+		d=$md/.$folder
+		install -d -o "${owner%:*}" -g "${owner#*:}" -m 700 "$d" "$d/cur" "$d/new" "$d/tmp"
+	fi
+	name=$(date +%s).M${RANDOM}${RANDOM}P$$.helpers
+	install -o "${owner%:*}" -g "${owner#*:}" -m 600 "$file" "$d/tmp/$name"
+	if [[ -n $flags ]]; then
+		mv "$d/tmp/$name" "$d/cur/$name:2,$flags"
+		printf '%s\n' "$d/cur/$name:2,$flags"
+	else
+		mv "$d/tmp/$name" "$d/new/$name"
+		printf '%s\n' "$d/new/$name"
+	fi
+}
+
+# mail_reset: empties the Maildirs of every test user (between tests that
+# count messages).  No IMAP/POP3 session may be open.
+mail_reset() {
+	local md owner
+	for md in "$MAIL_TEST_MAILDIR1" "$MAIL_TEST_MAILDIR2" "$MAIL_TEST_SINK_MAILDIR"; do
+		[[ -d $md ]] || continue
+		owner=$(stat -c %u:%g "$md")
+		find "$md" -mindepth 1 -delete
+		install -d -o "${owner%:*}" -g "${owner#*:}" -m 700 "$md/cur" "$md/new" "$md/tmp"
+	done
+}
+
+# ---------------------------------------------------------------------------
+# The configuration file.
+# ---------------------------------------------------------------------------
+
+# write_config FILE [KEY=VALUE]...: writes a mail configuration with one
+# account "test" for alice on the harness: IMAPS, POP3S and submission with
+# STARTTLS on localhost, the harness CA, the password from a mode-0600 file
+# through password-command, a local Maildir store under HOME.  Each
+# KEY=VALUE replaces (or adds) a key of the account; KEY= with nothing
+# after the = removes it.  The file is made mode 0600.
+write_config() {
+	local file=$1 passfile kv key
+	shift
+	mkdir -p "$(dirname -- "$file")"
+	passfile=$(dirname -- "$file")/alice.pass
+	(umask 077 && printf '%s\n' "$MAIL_TEST_PASS1" >"$passfile")
+	local -a keys=(address imap pop3 smtp user password-command tls-ca-file store default)
+	local -A val=(
+		[address]="Alice Example <$MAIL_TEST_ADDR1>"
+		[imap]="imaps://localhost:$MAIL_TEST_IMAPS_PORT"
+		[pop3]="pop3s://localhost:$MAIL_TEST_POP3S_PORT"
+		[smtp]="smtp://localhost:$MAIL_TEST_SUBMISSION_PORT"
+		[user]="$MAIL_TEST_USER1"
+		[password-command]="cat $passfile"
+		[tls-ca-file]="$MAIL_TEST_CA"
+		[store]="$HOME/Mail/test"
+		[default]=true
+	)
+	for kv in "$@"; do
+		key=${kv%%=*}
+		[[ -v val[$key] ]] || keys+=("$key")
+		val[$key]=${kv#*=}
+	done
+	{
+		echo '[account "test"]'
+		for key in "${keys[@]}"; do
+			[[ -n ${val[$key]} ]] && printf '    %s = %s\n' "$key" "${val[$key]}"
+		done
+	} >"$file"
+	chmod 600 "$file"
+}
+
+# ---------------------------------------------------------------------------
+# Fake servers (tests/servers/fake-server) for faults real servers never
+# produce.
+# ---------------------------------------------------------------------------
+
+# fake_start MODE: starts a fake server in the background and waits for
+# it to listen.  Sets and exports FAKE_PORT, FAKE_HOST (127.0.0.1), FAKE_LOG
+# (every line the client sent, "CONN LINE") and FAKE_PID, and prints the
+# port.  Call it directly, not in $(...), or the variables are lost.
+# Several may run at once; fake_stop stops them all.
+fake_start() {
+	local mode=$1 dir portfile i
+	dir=${BATS_TEST_TMPDIR:-${BATS_FILE_TMPDIR:-/tmp}}
+	portfile=$(mktemp -u "$dir/fake-$mode.XXXXXX")
+	# 3>&-: bats waits for every process holding its fd 3.
+	"$SERVERS_DIR/fake-server" "$mode" "$portfile" 3>&- &
+	FAKE_PID=$!
+	FAKE_PIDS="${FAKE_PIDS:-} $FAKE_PID"
+	for ((i = 0; i < 200; i++)); do
+		[[ -s $portfile ]] && break
+		kill -0 "$FAKE_PID" 2>/dev/null || break
+		sleep 0.025
+	done
+	if [[ ! -s $portfile ]]; then
+		echo "fake_start: fake-server $mode did not start" >&2
+		return 1
+	fi
+	FAKE_PORT=$(<"$portfile")
+	FAKE_HOST=127.0.0.1
+	FAKE_LOG=$portfile.log
+	export FAKE_PORT FAKE_HOST FAKE_LOG FAKE_PID FAKE_PIDS
+	printf '%s\n' "$FAKE_PORT"
+}
+
+# fake_stop: stops every fake server this test (or file) started.
+fake_stop() {
+	local pid
+	for pid in ${FAKE_PIDS:-}; do
+		# (wait reports the SIGTERM: 143.)
+		{ kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null; } || true
+	done
+	FAKE_PIDS=
+	return 0
+}

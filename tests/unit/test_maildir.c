@@ -1,0 +1,502 @@
+/* test_maildir.c - the Maildir driver, folder.c's move and store names. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "mail/folder.h"
+#include "test.h"
+
+static char *root;
+
+static int rm_one(const char *p, const struct stat *st, int flag,
+                  struct FTW *ftw)
+{
+    (void)st;
+    (void)flag;
+    (void)ftw;
+    return remove(p);
+}
+
+static char *path_of(const char *rel)
+{
+    static char buf[4][1024];
+    static int i;
+
+    i = (i + 1) % 4;
+    snprintf(buf[i], sizeof buf[i], "%s/%s", root, rel);
+    return buf[i];
+}
+
+static void write_file(const char *rel, const char *data)
+{
+    FILE *f = fopen(path_of(rel), "w");
+
+    if (!f) {
+        printf("# cannot write %s\n", rel);
+        return;
+    }
+    fputs(data, f);
+    fclose(f);
+}
+
+static int count_files(const char *rel)
+{
+    DIR *d = opendir(path_of(rel));
+    struct dirent *de;
+    int n = 0;
+
+    if (!d)
+        return -1;
+    while ((de = readdir(d)) != NULL)
+        if (de->d_name[0] != '.')
+            n++;
+    closedir(d);
+    return n;
+}
+
+static bool exists(const char *rel)
+{
+    return access(path_of(rel), F_OK) == 0;
+}
+
+static char *fetch(struct mail_folder *f, const struct mail_envelope *e)
+{
+    struct mail_buf b = MAIL_BUF_INIT;
+    struct mail_error err;
+
+    if (mail_folder_fetch(f, e, mail_sink_buf, &b, &err) < 0) {
+        printf("# fetch: %s\n", err.msg);
+        mail_buf_release(&b);
+        return NULL;
+    }
+    return mail_buf_detach(&b);
+}
+
+static const struct mail_envelope *find_key(const struct mail_envelope_list *l,
+                                            const char *key)
+{
+    size_t i;
+
+    for (i = 0; i < l->n; i++)
+        if (strcmp(l->v[i].key, key) == 0)
+            return &l->v[i];
+    return NULL;
+}
+
+#define MSG_A "From: Alice <alice@example.com>\nTo: bob@example.com\n" \
+              "Subject: a\nDate: Tue, 3 Nov 2026 10:00:00 +0100\n" \
+              "Message-ID: <a@x>\n\nbody a\n"
+
+static void setup_maildir(void)
+{
+    struct mail_error err;
+    struct mail_folder *f;
+
+    f = mail_folder_open(path_of("Mail"), MAIL_FOLDER_RDWR |
+                         MAIL_FOLDER_CREATE, &err);
+    CHECK(f != NULL);
+    CHECK(mail_folder_kind(f) == MAIL_FOLDER_MAILDIR);
+    CHECK(exists("Mail/cur") && exists("Mail/new") && exists("Mail/tmp"));
+    mail_folder_close(f, &err);
+    write_file("Mail/new/1000.A.host", MSG_A);
+    write_file("Mail/cur/999.B.host:2,S",
+               "From: b@x\nSubject: b\n\nbody b\n");
+    write_file("Mail/cur/1001.C.host:2,FRa",
+               "From: c@x\nSubject: c\nIn-Reply-To: <a@x>\n"
+               "References: <a@x>\n\nbody c\n");
+    write_file("Mail/cur/1002.D.host;2,RS", "Subject: d\n\nd\n");
+    write_file("Mail/cur/.hidden", "not a message\n");
+    write_file("Mail/new/notanumber.E.host",
+               "Subject: e (no header end)");
+}
+
+static void test_list(void)
+{
+    struct mail_envelope_list l = MAIL_ENVELOPE_LIST_INIT;
+    struct mail_error err;
+    struct mail_folder *f;
+    const struct mail_envelope *e;
+    char *s;
+
+    setup_maildir();
+    f = mail_folder_open(path_of("Mail"), MAIL_FOLDER_RDONLY, &err);
+    CHECK(f != NULL);
+    if (!f)
+        return;
+    CHECK(mail_folder_list(f, &l, 0, &err) == 0);
+    CHECK(l.n == 5);
+    if (l.n == 5) {
+        /* by delivery time: names first, the mtime for "notanumber" */
+        CHECK_STR(l.v[0].key, "999.B.host");
+        CHECK_STR(l.v[1].key, "1000.A.host");
+        CHECK_STR(l.v[2].key, "1001.C.host");
+        CHECK_STR(l.v[3].key, "1002.D.host");
+        CHECK_STR(l.v[4].key, "notanumber.E.host");
+    }
+    e = find_key(&l, "1000.A.host");
+    CHECK(e && e->flags == MAIL_FLAG_NEW);
+    CHECK(e && e->size == strlen(MSG_A));
+    CHECK(e && e->has_date && e->date == 1793696400 && e->date_offset == 60);
+    CHECK(e && e->received == 1000);
+    CHECK_STR(e ? e->from : NULL, "Alice <alice@example.com>");
+    CHECK_STR(e ? e->to : NULL, "bob@example.com");
+    CHECK_STR(e ? e->subject : NULL, "a");
+    CHECK_STR(e ? e->message_id : NULL, "<a@x>");
+    CHECK(e && e->cc == NULL);
+    CHECK_STR(e ? e->path : NULL, path_of("Mail/new/1000.A.host"));
+    e = find_key(&l, "999.B.host");
+    CHECK(e && e->flags == MAIL_FLAG_SEEN && !e->has_date);
+    e = find_key(&l, "1001.C.host");
+    CHECK(e && e->flags == (MAIL_FLAG_FLAGGED | MAIL_FLAG_ANSWERED));
+    CHECK_STR(e ? e->references : NULL, "<a@x>");
+    CHECK_STR(e ? e->in_reply_to : NULL, "<a@x>");
+    e = find_key(&l, "1002.D.host");
+    CHECK(e && e->flags == (MAIL_FLAG_ANSWERED | MAIL_FLAG_SEEN));
+    e = find_key(&l, "notanumber.E.host");
+    CHECK_STR(e ? e->subject : NULL, "e (no header end)");
+    e = find_key(&l, "1000.A.host");
+    s = e ? fetch(f, e) : NULL;
+    CHECK_STR(s, MSG_A);
+    free(s);
+    /* read-only: no changes */
+    CHECK(mail_folder_set_flags(f, &l.v[0], MAIL_FLAG_SEEN, 0, &err) < 0);
+    CHECK(err.kind == MAIL_ERR_USAGE);
+    mail_envelope_list_release(&l);
+    CHECK(mail_folder_close(f, &err) == 0);
+}
+
+static void test_flags(void)
+{
+    struct mail_envelope_list l = MAIL_ENVELOPE_LIST_INIT;
+    struct mail_error err;
+    struct mail_folder *f;
+    struct mail_envelope *e;
+    char *s;
+    int fd;
+
+    f = mail_folder_open(path_of("Mail"), MAIL_FOLDER_RDWR, &err);
+    CHECK(f && mail_folder_list(f, &l, 0, &err) == 0);
+    if (!f || l.n != 5)
+        return;
+    /* new/ to cur/ when seen, keeping the unique name */
+    e = &l.v[1];
+    CHECK(mail_folder_set_flags(f, e, MAIL_FLAG_SEEN, 0, &err) == 0);
+    CHECK(e->flags == MAIL_FLAG_SEEN);
+    CHECK_STR(e->path, path_of("Mail/cur/1000.A.host:2,S"));
+    CHECK(!exists("Mail/new/1000.A.host"));
+    CHECK(exists("Mail/cur/1000.A.host:2,S"));
+    /* sorted letters, custom lowercase flag kept */
+    e = &l.v[2];
+    CHECK(mail_folder_set_flags(f, e, MAIL_FLAG_SEEN | MAIL_FLAG_DRAFT,
+                                MAIL_FLAG_FLAGGED, &err) == 0);
+    CHECK(exists("Mail/cur/1001.C.host:2,DRSa"));
+    CHECK(e->flags == (MAIL_FLAG_DRAFT | MAIL_FLAG_ANSWERED | MAIL_FLAG_SEEN));
+    /* the Windows separator is kept */
+    e = &l.v[3];
+    CHECK(mail_folder_set_flags(f, e, MAIL_FLAG_PASSED | MAIL_FLAG_DELETED, 0,
+                                &err) == 0);
+    CHECK(exists("Mail/cur/1002.D.host;2,PRST"));
+    /* renamed behind our back: found again by its unique name */
+    CHECK(rename(path_of("Mail/cur/999.B.host:2,S"),
+                 path_of("Mail/cur/999.B.host:2,FS")) == 0);
+    e = &l.v[0];
+    s = fetch(f, e);
+    CHECK_STR(s, "From: b@x\nSubject: b\n\nbody b\n");
+    free(s);
+    CHECK(mail_folder_message_fd(f, e, &fd, &err) == 0);
+    if (fd >= 0) {
+        char buf[64];
+        ssize_t n = read(fd, buf, sizeof buf);
+
+        CHECK(n == 29 && memcmp(buf, "From: b@x", 9) == 0);
+        close(fd);
+    }
+    CHECK(mail_folder_set_flags(f, e, 0, MAIL_FLAG_SEEN, &err) == 0);
+    CHECK(exists("Mail/cur/999.B.host:2,F"));
+    CHECK(e->flags == MAIL_FLAG_FLAGGED);
+    /* expunge */
+    CHECK(mail_folder_expunge(f, &l.v[4], &err) == 0);
+    CHECK(!exists("Mail/new/notanumber.E.host"));
+    CHECK(mail_folder_expunge(f, &l.v[4], &err) < 0 &&
+          err.kind == MAIL_ERR_NOTFOUND);
+    mail_envelope_list_release(&l);
+    CHECK(mail_folder_list(f, &l, 0, &err) == 0 && l.n == 4);
+    CHECK(l.n == 4 && l.v[1].flags == MAIL_FLAG_SEEN);
+    mail_envelope_list_release(&l);
+    mail_folder_close(f, &err);
+}
+
+static void test_append(void)
+{
+    struct mail_envelope_list l = MAIL_ENVELOPE_LIST_INIT;
+    struct mail_error err;
+    struct mail_folder *f;
+    struct mail_append *a;
+    const struct mail_envelope *e;
+    const char *msg = "From: z@x\nSubject: appended\n\nline 1\nline 2\n";
+    char *key = NULL, *s;
+    struct stat st;
+    size_t i;
+
+    f = mail_folder_open(path_of("Mail"), MAIL_FOLDER_RDWR, &err);
+    if (!f)
+        return;
+    a = mail_folder_append_begin(f, 0, 1234567890, &err);
+    CHECK(a != NULL);
+    if (!a)
+        return;
+    for (i = 0; i < strlen(msg); i += 7)
+        CHECK(mail_append_write(a, msg + i, strlen(msg + i) < 7 ?
+                                strlen(msg + i) : 7, &err) == 0);
+    /* not visible before the commit */
+    CHECK(count_files("Mail/new") == 0);
+    CHECK(count_files("Mail/tmp") == 1);
+    CHECK(mail_append_commit(a, &key, &err) == 0);
+    CHECK(count_files("Mail/tmp") == 0);
+    CHECK(count_files("Mail/new") == 1);
+    CHECK(key && strncmp(key, "1234567890.M", 12) == 0 &&
+          strchr(key, 'P') && strchr(key, 'Q'));
+    CHECK(mail_folder_list(f, &l, 0, &err) == 0);
+    e = key ? find_key(&l, key) : NULL;
+    CHECK(e && e->flags == MAIL_FLAG_NEW && e->received == 1234567890);
+    CHECK(e && stat(e->path, &st) == 0 && st.st_mtime == 1234567890);
+    s = e ? fetch(f, e) : NULL;
+    CHECK_STR(s, msg);
+    free(s);
+    free(key);
+    mail_envelope_list_release(&l);
+
+    /* with flags: straight into cur/ */
+    a = mail_folder_append_begin(f, MAIL_FLAG_SEEN | MAIL_FLAG_FLAGGED, 0,
+                                 &err);
+    CHECK(a && mail_append_write(a, msg, strlen(msg), &err) == 0);
+    CHECK(a && mail_append_commit(a, &key, &err) == 0);
+    CHECK(mail_folder_list(f, &l, 0, &err) == 0);
+    e = key ? find_key(&l, key) : NULL;
+    CHECK(e && e->flags == (MAIL_FLAG_SEEN | MAIL_FLAG_FLAGGED));
+    CHECK(e && strstr(e->path, "/cur/") && strstr(e->path, ":2,FS"));
+    free(key);
+    mail_envelope_list_release(&l);
+
+    /* abort leaves nothing */
+    a = mail_folder_append_begin(f, 0, 0, &err);
+    CHECK(a && mail_append_write(a, msg, strlen(msg), &err) == 0);
+    mail_append_abort(a);
+    CHECK(count_files("Mail/tmp") == 0);
+    CHECK(count_files("Mail/new") == 1);
+    mail_folder_close(f, &err);
+}
+
+static void test_move(void)
+{
+    struct mail_envelope_list l = MAIL_ENVELOPE_LIST_INIT, l2 =
+        MAIL_ENVELOPE_LIST_INIT;
+    struct mail_error err;
+    struct mail_folder *f, *g, *m;
+    char *key = NULL, *s;
+    size_t n;
+
+    f = mail_folder_open(path_of("Mail"), MAIL_FOLDER_RDWR, &err);
+    g = mail_folder_open(path_of("Mail/.Archive"), MAIL_FOLDER_RDWR |
+                         MAIL_FOLDER_CREATE, &err);
+    CHECK(f && g);
+    if (!f || !g)
+        return;
+    CHECK(exists("Mail/.Archive/maildirfolder"));
+    CHECK(mail_folder_list(f, &l, 0, &err) == 0 && l.n > 2);
+    n = l.n;
+    /* Maildir to Maildir: a link, same name */
+    CHECK(mail_folder_move(f, &l.v[0], g, &key, &err) == 0);
+    CHECK_STR(key, l.v[0].key);
+    CHECK(mail_folder_list(g, &l2, 0, &err) == 0 && l2.n == 1);
+    CHECK(l2.n == 1 && l2.v[0].flags == l.v[0].flags);
+    s = l2.n ? fetch(g, &l2.v[0]) : NULL;
+    CHECK_STR(s, "From: b@x\nSubject: b\n\nbody b\n");
+    free(s);
+    free(key);
+    mail_envelope_list_release(&l2);
+    /* Maildir to mbox: copy, then expunge */
+    m = mail_folder_open("mbox:" "/dev/null/x", MAIL_FOLDER_RDWR |
+                         MAIL_FOLDER_CREATE, &err);
+    CHECK(m == NULL && err.kind == MAIL_ERR_CANTCREAT);
+    m = mail_folder_open(path_of("archive.mbox"), MAIL_FOLDER_RDWR, &err);
+    CHECK(m == NULL && err.kind == MAIL_ERR_NOTFOUND);
+    {
+        char p[1100];
+
+        snprintf(p, sizeof p, "mbox:%s", path_of("archive.mbox"));
+        m = mail_folder_open(p, MAIL_FOLDER_RDWR | MAIL_FOLDER_CREATE, &err);
+    }
+    CHECK(m && mail_folder_kind(m) == MAIL_FOLDER_MBOX);
+    if (m) {
+        CHECK(mail_folder_move(f, &l.v[1], m, &key, &err) == 0);
+        CHECK_STR(key, "0");
+        free(key);
+        CHECK(mail_folder_list(m, &l2, 0, &err) == 0 && l2.n == 1);
+        CHECK(l2.n == 1 && l2.v[0].flags == MAIL_FLAG_SEEN);
+        s = l2.n ? fetch(m, &l2.v[0]) : NULL;
+        /* the flags travel as Status: in an mbox */
+        CHECK_STR(s, "From: Alice <alice@example.com>\nTo: bob@example.com\n"
+                     "Subject: a\nDate: Tue, 3 Nov 2026 10:00:00 +0100\n"
+                     "Message-ID: <a@x>\nStatus: RO\n\nbody a\n");
+        free(s);
+        mail_envelope_list_release(&l2);
+        CHECK(mail_folder_close(m, &err) == 0);
+    }
+    mail_envelope_list_release(&l);
+    CHECK(mail_folder_list(f, &l, 0, &err) == 0 && l.n == n - 2);
+    mail_envelope_list_release(&l);
+    mail_folder_close(f, &err);
+    mail_folder_close(g, &err);
+}
+
+static void test_attachments(void)
+{
+    struct mail_envelope_list l = MAIL_ENVELOPE_LIST_INIT;
+    struct mail_error err;
+    struct mail_folder *f;
+
+    f = mail_folder_open(path_of("Att"), MAIL_FOLDER_RDWR |
+                         MAIL_FOLDER_CREATE, &err);
+    if (!f)
+        return;
+    write_file("Att/cur/1.X.h:2,S",
+               "Subject: att\nMIME-Version: 1.0\n"
+               "Content-Type: multipart/mixed; boundary=b\n\n"
+               "--b\nContent-Type: text/plain\n\nhi\n"
+               "--b\nContent-Type: application/pdf\n"
+               "Content-Disposition: attachment; filename=x.pdf\n\nxx\n"
+               "--b--\n");
+    CHECK(mail_folder_list(f, &l, MAIL_FOLDER_LIST_ATTACHMENTS, &err) == 0);
+    CHECK(l.n == 1 && l.v[0].attachments == 1);
+    CHECK(l.n == 1 && strncmp(l.v[0].content_type, "multipart/mixed", 15) ==
+          0);
+    mail_envelope_list_release(&l);
+    mail_folder_close(f, &err);
+}
+
+/* A file that is gone by the time it is stat'ed (here: a dangling link,
+ * as good as a rename by another client) sends the listing through its
+ * one re-scan, which must not duplicate or lose anything. */
+static void test_vanished(void)
+{
+    struct mail_envelope_list l = MAIL_ENVELOPE_LIST_INIT;
+    struct mail_error err;
+    struct mail_folder *f;
+
+    f = mail_folder_open(path_of("Race"), MAIL_FOLDER_RDWR |
+                         MAIL_FOLDER_CREATE, &err);
+    if (!f)
+        return;
+    write_file("Race/cur/1.a.h:2,S", "Subject: a\n\n");
+    write_file("Race/new/2.b.h", "Subject: b\n\n");
+    CHECK(symlink(path_of("Race/nowhere"), path_of("Race/cur/3.c.h:2,")) ==
+          0);
+    CHECK(mail_folder_list(f, &l, 0, &err) == 0 && l.n == 2);
+    CHECK(l.n == 2 && strcmp(l.v[0].subject, "a") == 0 &&
+          strcmp(l.v[1].subject, "b") == 0);
+    mail_envelope_list_release(&l);
+    mail_folder_close(f, &err);
+}
+
+static int collect(void *ctx, const char *name, const char *path)
+{
+    struct mail_buf *b = ctx;
+
+    mail_buf_printf(b, "%s=%s\n", name, path + strlen(root) + 1);
+    return 0;
+}
+
+static void test_store(void)
+{
+    struct mail_buf b = MAIL_BUF_INIT;
+    struct mail_error err;
+    struct mail_folder *f;
+    char *p, store[1100];
+
+    f = mail_folder_open(path_of("Mail/.Lists.dev"), MAIL_FOLDER_RDWR |
+                         MAIL_FOLDER_CREATE, &err);
+    mail_folder_close(f, &err);
+    mkdir(path_of("Mail/.NotAFolder"), 0700);
+    CHECK(mail_store_folders(path_of("Mail"), collect, &b, &err) == 0);
+    CHECK_STR(b.data, "INBOX=Mail\nArchive=Mail/.Archive\n"
+                      "Lists/dev=Mail/.Lists.dev\n");
+    mail_buf_release(&b);
+    p = mail_store_folder_path(path_of("Mail"), "Lists/dev", &err);
+    CHECK_STR(p, path_of("Mail/.Lists.dev"));
+    free(p);
+    p = mail_store_folder_path(path_of("Mail"), "inbox", &err);
+    CHECK_STR(p, path_of("Mail"));
+    free(p);
+    p = mail_store_folder_path(path_of("Mail"), "../etc", &err);
+    CHECK(p == NULL && err.kind == MAIL_ERR_USAGE);
+    p = mail_store_folder_path(path_of("Mail"), "a.b", &err);
+    CHECK(p == NULL && err.kind == MAIL_ERR_USAGE);
+
+    /* a directory of mboxes */
+    mkdir(path_of("mboxes"), 0700);
+    mkdir(path_of("mboxes/lists"), 0700);
+    write_file("mboxes/INBOX", "");
+    write_file("mboxes/Sent", "");
+    write_file("mboxes/lists/dev", "");
+    write_file("mboxes/Sent.lock", "");
+    write_file("mboxes/.hidden", "");
+    CHECK(mail_store_folders(path_of("mboxes"), collect, &b, &err) == 0);
+    CHECK_STR(b.data, "INBOX=mboxes/INBOX\nSent=mboxes/Sent\n"
+                      "lists/dev=mboxes/lists/dev\n");
+    mail_buf_release(&b);
+    snprintf(store, sizeof store, "mbox:%s", path_of("mboxes"));
+    p = mail_store_folder_path(store, "lists/dev", &err);
+    {
+        char want[1100];
+
+        snprintf(want, sizeof want, "mbox:%s", path_of("mboxes/lists/dev"));
+        CHECK_STR(p, want);
+    }
+    free(p);
+}
+
+static void test_errors(void)
+{
+    struct mail_error err;
+    struct mail_folder *f;
+
+    f = mail_folder_open(path_of("nope"), MAIL_FOLDER_RDONLY, &err);
+    CHECK(f == NULL && err.kind == MAIL_ERR_NOTFOUND);
+    CHECK(strstr(err.msg, path_of("nope")) != NULL);
+    mkdir(path_of("plain"), 0700);
+    write_file("plain/file", "x");
+    f = mail_folder_open(path_of("plain"), MAIL_FOLDER_RDONLY, &err);
+    CHECK(f == NULL && err.kind == MAIL_ERR_DATA);
+    f = mail_folder_open(path_of("plain/file"), MAIL_FOLDER_RDONLY, &err);
+    CHECK(f == NULL && err.kind == MAIL_ERR_DATA);
+    CHECK(strstr(err.msg, "not an mbox") != NULL);
+}
+
+int main(void)
+{
+    char tmpl[] = "/tmp/mail-test-maildir-XXXXXX";
+    char cache[1100];
+
+    root = mkdtemp(tmpl);
+    if (!root)
+        return 1;
+    /* the header cache goes into the test directory, not $HOME */
+    snprintf(cache, sizeof cache, "%s/cache", root);
+    setenv("XDG_CACHE_HOME", cache, 1);
+    RUN(test_list);
+    RUN(test_flags);
+    RUN(test_append);
+    RUN(test_move);
+    RUN(test_attachments);
+    RUN(test_vanished);
+    RUN(test_store);
+    RUN(test_errors);
+    nftw(root, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+    return test_done();
+}

@@ -1,0 +1,474 @@
+/* test_mbox.c - the mbox driver: From_ lines, mboxrd, flags, locks. */
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "mail/folder.h"
+#include "test.h"
+
+static char *root;
+
+static int rm_one(const char *p, const struct stat *st, int flag,
+                  struct FTW *ftw)
+{
+    (void)st;
+    (void)flag;
+    (void)ftw;
+    return remove(p);
+}
+
+static char *path_of(const char *rel)
+{
+    static char buf[4][1024];
+    static int i;
+
+    i = (i + 1) % 4;
+    snprintf(buf[i], sizeof buf[i], "%s/%s", root, rel);
+    return buf[i];
+}
+
+static void write_file(const char *rel, const char *data)
+{
+    FILE *f = fopen(path_of(rel), "w");
+
+    if (!f)
+        return;
+    fputs(data, f);
+    fclose(f);
+}
+
+static char *read_file(const char *rel)
+{
+    struct mail_buf b = MAIL_BUF_INIT;
+    char chunk[4096];
+    size_t n;
+    FILE *f = fopen(path_of(rel), "r");
+
+    if (!f)
+        return NULL;
+    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
+        mail_buf_add(&b, chunk, n);
+    fclose(f);
+    return mail_buf_detach(&b);
+}
+
+static char *fetch(struct mail_folder *f, const struct mail_envelope *e)
+{
+    struct mail_buf b = MAIL_BUF_INIT;
+    struct mail_error err;
+
+    if (mail_folder_fetch(f, e, mail_sink_buf, &b, &err) < 0) {
+        printf("# fetch: %s\n", err.msg);
+        mail_buf_release(&b);
+        return NULL;
+    }
+    return mail_buf_detach(&b);
+}
+
+static struct mail_folder *open_rw(const char *rel)
+{
+    struct mail_error err;
+    struct mail_folder *f = mail_folder_open(path_of(rel), MAIL_FOLDER_RDWR,
+                                             &err);
+
+    if (!f)
+        printf("# open %s: %s\n", rel, err.msg);
+    return f;
+}
+
+#define TRICKY \
+    "From alice@example.com Tue Nov  3 10:00:00 2026\n" \
+    "From: Alice <alice@example.com>\n" \
+    "Subject: one\n" \
+    "Status: RO\n" \
+    "\n" \
+    "Body line\n" \
+    "From here on, not a separator (no blank line, no date)\n" \
+    ">From quoted\n" \
+    ">>From double\n" \
+    ">not From\n" \
+    "\n" \
+    "From bob Wed Nov  4 11:00:00 2026\n" \
+    "Subject: two\n" \
+    "X-Status: AF\n" \
+    "\n" \
+    "text\n" \
+    "From carol@example.com Thu Nov  5 12:00:00 2026\n" \
+    "Subject: three (a From_ line without the blank line)\n" \
+    "Status: O\n" \
+    "\n" \
+    "last\n"
+
+static void test_parse(void)
+{
+    struct mail_envelope_list l = MAIL_ENVELOPE_LIST_INIT;
+    struct mail_error err;
+    struct mail_folder *f;
+    char *s;
+    int fd;
+
+    write_file("tricky", TRICKY);
+    f = mail_folder_open(path_of("tricky"), MAIL_FOLDER_RDONLY, &err);
+    CHECK(f && mail_folder_kind(f) == MAIL_FOLDER_MBOX);
+    if (!f)
+        return;
+    CHECK(mail_folder_list(f, &l, 0, &err) == 0);
+    CHECK(l.n == 3);
+    if (l.n != 3)
+        return;
+    CHECK_STR(l.v[0].key, "0");
+    CHECK(l.v[0].offset == 0);
+    CHECK_STR(l.v[0].subject, "one");
+    CHECK_STR(l.v[0].from, "Alice <alice@example.com>");
+    CHECK(l.v[0].flags == MAIL_FLAG_SEEN);
+    CHECK(l.v[0].received == 1793700000);
+    CHECK(l.v[0].path == NULL);
+    s = fetch(f, &l.v[0]);
+    CHECK_STR(s, "From: Alice <alice@example.com>\nSubject: one\n"
+                 "Status: RO\n\nBody line\n"
+                 "From here on, not a separator (no blank line, no date)\n"
+                 "From quoted\n>From double\n>not From\n");
+    CHECK(s && l.v[0].size == strlen(s));
+    free(s);
+    CHECK_STR(l.v[1].subject, "two");
+    CHECK(l.v[1].flags == (MAIL_FLAG_NEW | MAIL_FLAG_ANSWERED |
+                           MAIL_FLAG_FLAGGED));
+    s = fetch(f, &l.v[1]);
+    CHECK_STR(s, "Subject: two\nX-Status: AF\n\ntext\n");
+    CHECK(s && l.v[1].size == strlen(s));
+    free(s);
+    CHECK_STR(l.v[2].subject, "three (a From_ line without the blank line)");
+    CHECK(l.v[2].flags == 0);
+    CHECK(mail_folder_message_fd(f, &l.v[2], &fd, &err) == 0);
+    if (fd >= 0) {
+        char buf[256];
+        ssize_t n = read(fd, buf, sizeof buf);
+
+        CHECK(n == (ssize_t)l.v[2].size && memcmp(buf + n - 5, "last\n", 5)
+              == 0);
+        close(fd);
+    }
+    mail_envelope_list_release(&l);
+    mail_folder_close(f, &err);
+
+    /* CRLF line ends, and a header-only last message */
+    write_file("crlf", "From a Tue Nov  3 10:00:00 2026\r\nSubject: x\r\n\r\n"
+                       "body\r\n\r\nFrom b Tue Nov  3 10:00:01 2026\r\n"
+                       "Subject: y\r\n");
+    f = mail_folder_open(path_of("crlf"), MAIL_FOLDER_RDONLY, &err);
+    CHECK(f && mail_folder_list(f, &l, 0, &err) == 0 && l.n == 2);
+    if (f && l.n == 2) {
+        s = fetch(f, &l.v[0]);
+        CHECK_STR(s, "Subject: x\r\n\r\nbody\r\n");
+        free(s);
+        CHECK_STR(l.v[1].subject, "y");
+    }
+    mail_envelope_list_release(&l);
+    mail_folder_close(f, &err);
+
+    /* empty, and not an mbox */
+    write_file("empty", "");
+    f = mail_folder_open(path_of("empty"), MAIL_FOLDER_RDONLY, &err);
+    CHECK(f && mail_folder_list(f, &l, 0, &err) == 0 && l.n == 0);
+    mail_folder_close(f, &err);
+    write_file("notmbox", "Subject: hi\n\n");
+    f = mail_folder_open(path_of("notmbox"), MAIL_FOLDER_RDONLY, &err);
+    CHECK(f == NULL && err.kind == MAIL_ERR_DATA);
+}
+
+#define RD_MSG \
+    "From: me@example.com\n" \
+    "Subject: quoting\n" \
+    "\n" \
+    "From the start\n" \
+    ">From quoted once\n" \
+    ">>From quoted twice\n" \
+    "> From not quoted\n" \
+    ">>>\n" \
+    "From\n" \
+    "Fro\n" \
+    "last line From \n"
+
+static void test_roundtrip(void)
+{
+    struct mail_envelope_list l = MAIL_ENVELOPE_LIST_INIT;
+    struct mail_error err;
+    struct mail_folder *f;
+    struct mail_append *a;
+    const char *msg = RD_MSG;
+    char *key = NULL, *s, *raw;
+    size_t step, i, len = strlen(msg);
+
+    write_file("rd", "From x Tue Nov  3 10:00:00 2026\nSubject: first\n\n"
+                     "no final newline");
+    f = open_rw("rd");
+    if (!f)
+        return;
+    /* every chunk size, so that "From " is split every way */
+    for (step = 1; step <= 8; step++) {
+        a = mail_folder_append_begin(f, 0, 1793700000, &err);
+        CHECK(a != NULL);
+        if (!a)
+            return;
+        for (i = 0; i < len; i += step)
+            CHECK(mail_append_write(a, msg + i,
+                                    len - i < step ? len - i : step,
+                                    &err) == 0);
+        CHECK(mail_append_commit(a, step == 1 ? &key : NULL, &err) == 0);
+    }
+    raw = read_file("rd");
+    CHECK(raw && strstr(raw, "no final newline\n\nFrom me@example.com "
+                             "Tue Nov  3 10:00:00 2026\n"));
+    CHECK(raw && strstr(raw, "\n>From the start\n>>From quoted once\n"
+                             ">>>From quoted twice\n> From not quoted\n"));
+    free(raw);
+    CHECK(mail_folder_list(f, &l, 0, &err) == 0 && l.n == 9);
+    if (l.n == 9) {
+        s = fetch(f, &l.v[0]);
+        CHECK_STR(s, "Subject: first\n\nno final newline\n");
+        free(s);
+        CHECK_STR(key, l.v[1].key);
+        for (i = 1; i < 9; i++) {
+            s = fetch(f, &l.v[i]);
+            CHECK_STR(s, RD_MSG);
+            CHECK(l.v[i].size == len);
+            CHECK(l.v[i].flags == MAIL_FLAG_NEW);
+            free(s);
+        }
+    }
+    free(key);
+    mail_envelope_list_release(&l);
+
+    /* flags given to append become Status and X-Status, replacing any */
+    a = mail_folder_append_begin(f, MAIL_FLAG_SEEN | MAIL_FLAG_FLAGGED, 0,
+                                 &err);
+    CHECK(a && mail_append_write(a, "Subject: s\nStatus: U\n\nb\n", 24,
+                                 &err) == 0);
+    CHECK(a && mail_append_commit(a, NULL, &err) == 0);
+    /* a message without a body or a final newline */
+    a = mail_folder_append_begin(f, MAIL_FLAG_SEEN, 0, &err);
+    CHECK(a && mail_append_write(a, "Subject: bare", 13, &err) == 0);
+    CHECK(a && mail_append_commit(a, NULL, &err) == 0);
+    /* aborted: nothing stays */
+    raw = read_file("rd");
+    a = mail_folder_append_begin(f, 0, 0, &err);
+    CHECK(a && mail_append_write(a, RD_MSG, len, &err) == 0);
+    mail_append_abort(a);
+    s = read_file("rd");
+    CHECK(raw && s && strcmp(raw, s) == 0);
+    free(raw);
+    free(s);
+    CHECK(mail_folder_list(f, &l, 0, &err) == 0 && l.n == 11);
+    if (l.n == 11) {
+        CHECK(l.v[9].flags == (MAIL_FLAG_SEEN | MAIL_FLAG_FLAGGED));
+        s = fetch(f, &l.v[9]);
+        CHECK_STR(s, "Subject: s\nStatus: RO\nX-Status: F\n\nb\n");
+        free(s);
+        s = fetch(f, &l.v[10]);
+        CHECK_STR(s, "Subject: bare\nStatus: RO\n");
+        free(s);
+    }
+    mail_envelope_list_release(&l);
+    mail_folder_close(f, &err);
+}
+
+static void test_sync(void)
+{
+    struct mail_envelope_list l = MAIL_ENVELOPE_LIST_INIT;
+    struct mail_error err;
+    struct mail_folder *f;
+    struct mail_append *a;
+    char *s, *raw;
+    FILE *fp;
+
+    write_file("sync", TRICKY);
+    f = open_rw("sync");
+    if (!f)
+        return;
+    CHECK(mail_folder_list(f, &l, 0, &err) == 0 && l.n == 3);
+    if (l.n != 3)
+        return;
+    CHECK(mail_folder_set_flags(f, &l.v[1], MAIL_FLAG_SEEN,
+                                MAIL_FLAG_FLAGGED, &err) == 0);
+    CHECK(l.v[1].flags == (MAIL_FLAG_SEEN | MAIL_FLAG_ANSWERED));
+    CHECK(mail_folder_expunge(f, &l.v[2], &err) == 0);
+    /* our own append in between is not "someone else" */
+    a = mail_folder_append_begin(f, 0, 0, &err);
+    CHECK(a && mail_append_write(a, "Subject: four\n\n4\n", 17, &err) == 0);
+    CHECK(a && mail_append_commit(a, NULL, &err) == 0);
+    /* not written before sync */
+    raw = read_file("sync");
+    CHECK(raw && strncmp(raw, TRICKY, strlen(TRICKY)) == 0);
+    free(raw);
+    CHECK(mail_folder_sync(f, &err) == 0);
+    raw = read_file("sync");
+    /* the unchanged message byte for byte, the changed one with its new
+     * Status and X-Status, the expunged one gone, the appended one kept */
+    CHECK(raw && strncmp(raw, TRICKY, 208) == 0);
+    CHECK(raw && strstr(raw, "\nFrom bob Wed Nov  4 11:00:00 2026\n"
+                             "Subject: two\nStatus: RO\nX-Status: A\n\n"
+                             "text\n"));
+    CHECK(raw && !strstr(raw, "carol"));
+    CHECK(raw && strstr(raw, "Subject: four"));
+    free(raw);
+    mail_envelope_list_release(&l);
+    CHECK(mail_folder_list(f, &l, 0, &err) == 0 && l.n == 3);
+    if (l.n == 3) {
+        CHECK(l.v[1].flags == (MAIL_FLAG_SEEN | MAIL_FLAG_ANSWERED));
+        CHECK_STR(l.v[2].subject, "four");
+        s = fetch(f, &l.v[0]);
+        CHECK(s && strstr(s, "From quoted\n>From double\n"));
+        free(s);
+    }
+    CHECK(mail_folder_close(f, &err) == 0);
+    mail_envelope_list_release(&l);
+
+    /* someone else delivers meanwhile: the sync refuses */
+    f = open_rw("sync");
+    if (!f)
+        return;
+    CHECK(mail_folder_list(f, &l, 0, &err) == 0 && l.n == 3);
+    CHECK(l.n && mail_folder_set_flags(f, &l.v[0], MAIL_FLAG_FLAGGED, 0,
+                                       &err) == 0);
+    fp = fopen(path_of("sync"), "a");
+    if (fp) {
+        fputs("From other Tue Nov  3 10:00:00 2026\nSubject: x\n\nx\n\n", fp);
+        fclose(fp);
+    }
+    CHECK(mail_folder_sync(f, &err) < 0 && err.kind == MAIL_ERR_TEMP);
+    raw = read_file("sync");
+    CHECK(raw && strstr(raw, "From other"));
+    free(raw);
+    mail_envelope_list_release(&l);
+    /* listing again keeps the change, which then syncs */
+    CHECK(mail_folder_list(f, &l, 0, &err) == 0 && l.n == 4);
+    CHECK(l.n == 4 && (l.v[0].flags & MAIL_FLAG_FLAGGED));
+    CHECK(mail_folder_close(f, &err) == 0);
+    mail_envelope_list_release(&l);
+    raw = read_file("sync");
+    CHECK(raw && strstr(raw, "Subject: one\nStatus: RO\nX-Status: F\n\n"));
+    CHECK(raw && strstr(raw, "From other"));
+    free(raw);
+    CHECK(access(path_of("sync.lock"), F_OK) < 0);
+}
+
+static void test_locks(void)
+{
+    struct mail_error err;
+    struct mail_folder *f;
+    struct mail_append *a;
+    struct timespec t0, t1;
+    struct timespec old[2];
+    int pfd[2], fd, status;
+    pid_t pid;
+    char c;
+    long ms;
+
+    write_file("locked", "");
+    f = open_rw("locked");
+    if (!f || pipe(pfd) < 0)
+        return;
+    mail_mbox_set_lock_timeout(300);
+    pid = fork();
+    if (pid == 0) {
+        struct flock fl;
+
+        fd = open(path_of("locked"), O_RDWR);
+        memset(&fl, 0, sizeof fl);
+        fl.l_type = F_WRLCK;
+        fl.l_whence = SEEK_SET;
+        if (fd < 0 || fcntl(fd, F_SETLK, &fl) < 0)
+            _exit(1);
+        if (write(pfd[1], "x", 1) != 1)
+            _exit(1);
+        pause();
+        _exit(0);
+    }
+    CHECK(pid > 0 && read(pfd[0], &c, 1) == 1);
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    a = mail_folder_append_begin(f, 0, 0, &err);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+    CHECK(a == NULL && err.kind == MAIL_ERR_TEMP);
+    CHECK(strstr(err.msg, "locked by another process") != NULL);
+    CHECK(ms >= 250 && ms < 3000);
+    if (a)
+        mail_append_abort(a);
+    kill(pid, SIGTERM);
+    waitpid(pid, &status, 0);
+    close(pfd[0]);
+    close(pfd[1]);
+
+    /* a fresh dot-lock is respected; a stale one (over 5 minutes) is
+     * removed */
+    write_file("locked.lock", "12345\n");
+    a = mail_folder_append_begin(f, 0, 0, &err);
+    CHECK(a == NULL && err.kind == MAIL_ERR_TEMP);
+    CHECK(strstr(err.msg, "locked.lock") != NULL);
+    old[0].tv_sec = old[1].tv_sec = time(NULL) - 600;
+    old[0].tv_nsec = old[1].tv_nsec = 0;
+    utimensat(AT_FDCWD, path_of("locked.lock"), old, 0);
+    a = mail_folder_append_begin(f, 0, 0, &err);
+    CHECK(a != NULL);
+    /* held during the append */
+    CHECK(access(path_of("locked.lock"), F_OK) == 0);
+    CHECK(a && mail_append_write(a, "Subject: l\n\nl\n", 14, &err) == 0);
+    CHECK(a && mail_append_commit(a, NULL, &err) == 0);
+    CHECK(access(path_of("locked.lock"), F_OK) < 0);
+    mail_mbox_set_lock_timeout(10000);
+    mail_folder_close(f, &err);
+}
+
+static void test_create(void)
+{
+    struct mail_envelope_list l = MAIL_ENVELOPE_LIST_INIT;
+    struct mail_error err;
+    struct mail_folder *f;
+    struct mail_append *a;
+    char p[1100];
+    struct stat st;
+
+    snprintf(p, sizeof p, "mbox:%s", path_of("new/dir/box"));
+    f = mail_folder_open(p, MAIL_FOLDER_RDWR | MAIL_FOLDER_CREATE, &err);
+    CHECK(f && mail_folder_kind(f) == MAIL_FOLDER_MBOX);
+    CHECK(stat(path_of("new/dir/box"), &st) == 0 && st.st_size == 0);
+    if (!f)
+        return;
+    CHECK_STR(mail_folder_path(f), path_of("new/dir/box"));
+    a = mail_folder_append_begin(f, 0, 0, &err);
+    CHECK(a && mail_append_commit(a, NULL, &err) == 0);
+    CHECK(mail_folder_list(f, &l, 0, &err) == 0 && l.n == 1);
+    CHECK(l.n == 1 && l.v[0].size == 0);
+    mail_envelope_list_release(&l);
+    mail_folder_close(f, &err);
+    /* a directory is not an mbox, even when asked for one */
+    snprintf(p, sizeof p, "mbox:%s", path_of("new"));
+    f = mail_folder_open(p, MAIL_FOLDER_RDONLY, &err);
+    CHECK(f == NULL && err.kind == MAIL_ERR_DATA);
+}
+
+int main(void)
+{
+    char tmpl[] = "/tmp/mail-test-mbox-XXXXXX";
+    char cache[1100];
+
+    root = mkdtemp(tmpl);
+    if (!root)
+        return 1;
+    snprintf(cache, sizeof cache, "%s/cache", root);
+    setenv("XDG_CACHE_HOME", cache, 1);
+    RUN(test_parse);
+    RUN(test_roundtrip);
+    RUN(test_sync);
+    RUN(test_locks);
+    RUN(test_create);
+    nftw(root, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+    return test_done();
+}
