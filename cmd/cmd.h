@@ -139,5 +139,55 @@ struct mail_envelope;
 void cmd_json_envelope(FILE *f, const struct mail_envelope *e,
                        size_t number, const char *folder);
 /* --- send --- */
+int cmd_send(struct cmd_ctx *ctx, int argc, char **argv);
+/* The sendmail(8) interface; argv[0] is "sendmail". */
+int cmd_sendmail(struct cmd_ctx *ctx, int argc, char **argv);
+/* main.c calls this first: when the program is called as `sendmail` or
+ * `mail sendmail`, or
+ * in mailx's sending form (`mail -s SUBJ ADDR...`: mailx options, or an
+ * address where a command would be), it runs the send and returns true
+ * with the exit code in *rc.  is_command tells the command names. */
+bool cmd_send_compat(struct cmd_ctx *ctx, int argc, char **argv,
+                     bool (*is_command)(const char *name), int *rc);
+
+/* send.c: what `mail send`, sendmail and mailx share. */
+struct send_strv {
+    const char **v;
+    size_t n, alloc;
+};
+#define SEND_STRV_INIT { NULL, 0, 0 }
+int send_strv_push(struct send_strv *v, const char *s);
+void send_strv_release(struct send_strv *v);
+
+struct send_opts {
+    const char *subject;
+    struct send_strv to, cc, bcc, attach, headers;
+    const char *from;        /* -f: From and envelope sender */
+    const char *from_name;   /* -F */
+    bool extract;            /* -t */
+    bool dots;               /* a line "." ends the input (sendmail) */
+    bool dry_run, flush, no_flush, interactive;
+    bool skip_empty;         /* mailx -E */
+    int queue;               /* 1 --queue, -1 --no-queue, 0 the account */
+    const char *batch;       /* --batch MBOX */
+    char *owned_subject;     /* set by the prompts */
+    struct send_strv owned;  /* strings the prompts allocated */
+};
+void send_opts_release(struct send_opts *o);
+/* Run a send; prints errors; returns the exit code. */
+int send_run(struct cmd_ctx *ctx, struct send_opts *o);
+struct mail_account;
+int send_batch(struct cmd_ctx *ctx, struct send_opts *o,
+               struct mail_account *acct);
+/* An unlinked temporary file, read-write. */
+int send_tmpfile(struct mail_error *err);
+/* Standard input into a temporary file (dots: sendmail's "." line). */
+int send_spool_stdin(bool dots, int *fd, struct mail_error *err);
+/* compose_ui.c: on a terminal, prompt for missing To and Subject, run
+ * the editor on the body, then send / edit / abort.  *body gets the body
+ * file.  Returns 0 to send, -1 when the user aborted (the draft is
+ * kept; exit 0), or an exit code. */
+int send_interactive(struct cmd_ctx *ctx, struct send_opts *o,
+                     const struct mail_account *acct, int *body);
 
 #endif

@@ -47,6 +47,11 @@ static const struct command commands[] = {
       "[-f|--folder FOLDER] MSG...",
       "show messages: headers, readable text, attachments" },
     /* --- send --- */
+    { "send", cmd_send, "[-s SUBJECT] [-c ADDR]... [-b ADDR]... "
+      "[-A FILE]... [-f FROM] [-F NAME] [-t] [-i] [--header 'NAME: VALUE']... "
+      "[--dry-run] [--queue | --no-queue] [--no-flush] [--flush] "
+      "[--batch MBOX] [ADDR]...",
+      "send a message (body on standard input), or the queue" },
     { "help", cmd_help, "[COMMAND]", "show help for a command" },
 };
 
@@ -61,6 +66,11 @@ static const struct command *find_command(const char *name)
 }
 
 /* --- send --- */
+static bool is_command(const char *name)
+{
+    return find_command(name) != NULL;
+}
+
 void cmd_print_usage(FILE *f, const char *cmdname)
 {
     const struct command *c = find_command(cmdname);
@@ -137,6 +147,17 @@ int main(int argc, char **argv)
     setlocale(LC_CTYPE, "");
     /* A server that hangs up must give an error, not kill us. */
     signal(SIGPIPE, SIG_IGN);
+
+    /* --- send: called as `sendmail` or `mail sendmail`, or mailx's
+     * `mail -s SUBJ ADDR...` (mailx options, or an address where a
+     * command would be): hand over to the send code (cmd/sendmail.c). */
+    if (cmd_send_compat(&ctx, argc, argv, is_command, &rc)) {
+        if (fflush(stdout) != 0 && errno != EPIPE)
+            rc = cmd_failf(EX_IOERR, "standard output: %s", strerror(errno));
+        if (ctx.cfg_loaded)
+            mail_config_release(&ctx.cfg);
+        return rc;
+    }
 
     opterr = 0;
     while ((opt = getopt_long(argc, argv, "+" CMD_COMMON_SHORT "V", longopts,

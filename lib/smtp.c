@@ -1,11 +1,18 @@
 /*
  * smtp.c - SMTP submission client; see mail/smtp.h.
  */
+#include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "mail/smtp.h"
+#include "mail/termsafe.h"
+
+/* Commands in flight at most when pipelining (RFC 2920 5: the client must
+ * not fill the server's receive window while it is not reading ours). */
+#define SMTP_PIPELINE_WINDOW 100
 
 /* Capabilities from an EHLO reply: every line after the first. */
 static int smtp_parse_ehlo(struct mail_session *s, const struct mail_reply *r,
@@ -123,6 +130,427 @@ int mail_smtp_login(struct mail_session *s, const char *secret,
     if (!secret)
         return 0;
     return mail_session_auth(s, secret, err);
+}
+
+uint64_t mail_smtp_size_limit(const struct mail_session *s)
+{
+    char v[32];
+    char *end;
+    unsigned long long n;
+
+    if (!mail_session_cap_value(s, "SIZE", v, sizeof v) || !v[0])
+        return 0;
+    errno = 0;
+    n = strtoull(v, &end, 10);
+    if (errno || *end != '\0')
+        return 0;
+    return n;
+}
+
+/* An address that goes into "MAIL FROM:<%s>" or "RCPT TO:<%s>": no
+ * control characters (CR LF would inject a command), no blanks or angle
+ * brackets outside a quoted local part. */
+static int check_envelope_addr(const char *a, bool utf8, bool *nonascii,
+                               struct mail_error *err)
+{
+    bool quoted = false;
+
+    for (const unsigned char *p = (const unsigned char *)a; *p; p++) {
+        if (*p < 0x20 || *p == 0x7f)
+            goto bad;
+        if (*p >= 0x80)
+            *nonascii = true;
+        if (*p == '"')
+            quoted = !quoted;
+        else if (*p == '\\' && quoted && p[1])
+            p++;
+        else if (!quoted && (*p == ' ' || *p == '<' || *p == '>'))
+            goto bad;
+    }
+    if (*nonascii && !utf8)
+        return mail_error_set(err, MAIL_ERR_DATA, "address %.200s is not "
+                              "ASCII: it needs SMTPUTF8", a);
+    return 0;
+bad:
+    {
+        struct mail_buf q = MAIL_BUF_INIT;
+
+        mail_term_safe(&q, a, strlen(a) > 200 ? 200 : strlen(a),
+                       MAIL_SAFE_ONELINE);
+        mail_error_set(err, MAIL_ERR_USAGE, "bad address '%s'",
+                       q.data ? q.data : "");
+        mail_buf_release(&q);
+    }
+    return -1;
+}
+
+/* The reply made one safe line for a per-recipient report. */
+static void reply_line(const struct mail_reply *r, char *out, size_t size)
+{
+    struct mail_buf q = MAIL_BUF_INIT;
+    size_t len = r->text.len > 200 ? 200 : r->text.len;
+
+    mail_buf_printf(&q, "%d ", r->code);
+    mail_term_safe(&q, r->text.data ? r->text.data : "", len,
+                   MAIL_SAFE_ONELINE);
+    if (len < r->text.len)
+        mail_buf_addstr(&q, "...");
+    mail_strlcpy(out, q.data ? q.data : "", size);
+    mail_buf_release(&q);
+}
+
+static int smtp_command(struct mail_session *s, struct mail_smtp_envelope *env,
+                        size_t i, struct mail_error *err)
+{
+    if (i == 0) {
+        struct mail_buf cmd = MAIL_BUF_INIT;
+        int rc;
+
+        rc = mail_buf_printf(&cmd, "MAIL FROM:<%s>", env->from);
+        if (rc == 0 && env->size && mail_session_has_cap(s, "SIZE"))
+            rc = mail_buf_printf(&cmd, " SIZE=%llu",
+                                 (unsigned long long)env->size);
+        if (rc == 0 && env->body_8bit)
+            rc = mail_buf_addstr(&cmd, " BODY=8BITMIME");
+        if (rc == 0 && env->smtputf8)
+            rc = mail_buf_addstr(&cmd, " SMTPUTF8");
+        if (rc == 0)
+            rc = mail_buf_addstr(&cmd, "\r\n");
+        if (rc < 0) {
+            mail_buf_release(&cmd);
+            return mail_error_set(err, MAIL_ERR_INTERNAL, "out of memory");
+        }
+        rc = mail_conn_write(s->conn, cmd.data, cmd.len, err);
+        mail_buf_release(&cmd);
+        return rc;
+    }
+    if (i <= env->nrcpts)
+        return mail_conn_printf(s->conn, err, "RCPT TO:<%s>\r\n",
+                                env->rcpts[i - 1].addr);
+    return mail_conn_printf(s->conn, err, "DATA\r\n");
+}
+
+int mail_smtp_rset(struct mail_session *s, struct mail_error *err)
+{
+    struct mail_reply r;
+    int rc = 0;
+
+    mail_reply_init(&r);
+    if (mail_conn_printf(s->conn, err, "RSET\r\n") < 0 ||
+        mail_conn_flush(s->conn, err) < 0 ||
+        mail_session_read_reply(s, &r, err) < 0)
+        rc = -1;
+    else if (r.status != MAIL_REPLY_OK)
+        rc = mail_session_reply_error(s, &r, MAIL_ERR_UNAVAIL, "RSET", err);
+    mail_reply_release(&r);
+    return rc;
+}
+
+int mail_smtp_envelope(struct mail_session *s, struct mail_smtp_envelope *env,
+                       struct mail_error *err)
+{
+    bool pipelining = mail_session_has_cap(s, "PIPELINING");
+    size_t window = pipelining ? SMTP_PIPELINE_WINDOW : 1;
+    size_t total = env->nrcpts + 2;   /* MAIL, RCPT..., DATA */
+    size_t sent = 0, got = 0, accepted = 0, temp = 0;
+    uint64_t limit = mail_smtp_size_limit(s);
+    bool nonascii = false, stop = false, data_open = false;
+    struct mail_reply r;
+    struct mail_error mail_err, data_err;
+    int rc = -1;
+
+    if (env->nrcpts == 0)
+        return mail_error_set(err, MAIL_ERR_USAGE, "no recipients");
+    if (limit && env->size > limit)
+        return mail_error_set(err, MAIL_ERR_UNAVAIL,
+                              "%s: the message (%llu bytes) is larger than "
+                              "the server accepts (SIZE %llu bytes)", s->name,
+                              (unsigned long long)env->size,
+                              (unsigned long long)limit);
+    if (env->body_8bit && !mail_session_has_cap(s, "8BITMIME"))
+        return mail_error_set(err, MAIL_ERR_DATA, "%s: the message needs "
+                              "8BITMIME, which the server does not offer",
+                              s->name);
+    if (env->smtputf8 && !mail_session_has_cap(s, "SMTPUTF8"))
+        return mail_error_set(err, MAIL_ERR_DATA, "%s: the message needs "
+                              "SMTPUTF8, which the server does not offer",
+                              s->name);
+    if (check_envelope_addr(env->from, env->smtputf8, &nonascii, err) < 0)
+        return -1;
+    for (size_t i = 0; i < env->nrcpts; i++) {
+        struct mail_smtp_rcpt *rc_ = &env->rcpts[i];
+
+        rc_->accepted = rc_->temporary = false;
+        rc_->code = 0;
+        rc_->reply[0] = '\0';
+        if (check_envelope_addr(rc_->addr, env->smtputf8, &nonascii, err) < 0)
+            return -1;
+    }
+
+    mail_reply_init(&r);
+    mail_error_clear(&mail_err);
+    mail_error_clear(&data_err);
+    /* A send cursor and a receive cursor over MAIL, RCPT..., DATA.
+     * Without PIPELINING the window is one command, and we stop as soon
+     * as the answers make the rest pointless. */
+    while (got < total) {
+        while (!stop && sent < total && sent - got < window) {
+            /* Without pipelining, DATA only when someone was accepted. */
+            if (!pipelining && sent == total - 1 && accepted == 0) {
+                stop = true;
+                break;
+            }
+            if (smtp_command(s, env, sent, err) < 0)
+                goto done;
+            sent++;
+        }
+        if (got == sent)
+            break;
+        if (mail_conn_flush(s->conn, err) < 0 ||
+            mail_session_read_reply(s, &r, err) < 0)
+            goto done;
+        if (got == 0) {
+            if (r.status != MAIL_REPLY_OK) {
+                char what[300];
+
+                snprintf(what, sizeof what, "sender <%.200s> refused",
+                         env->from);
+                mail_session_reply_error(s, &r, MAIL_ERR_UNAVAIL, what,
+                                         &mail_err);
+                if (!pipelining)
+                    stop = true;
+            }
+        } else if (got <= env->nrcpts) {
+            struct mail_smtp_rcpt *rc_ = &env->rcpts[got - 1];
+
+            /* After a refused MAIL FROM the replies say nothing about
+             * the recipients (503): leave them unanswered. */
+            if (mail_err.kind != MAIL_OK) {
+                got++;
+                continue;
+            }
+            rc_->code = r.code;
+            if (r.status == MAIL_REPLY_OK) {
+                rc_->accepted = true;
+                accepted++;
+            } else {
+                rc_->temporary = r.temporary;
+                temp += rc_->temporary;
+                reply_line(&r, rc_->reply, sizeof rc_->reply);
+            }
+        } else {
+            if (r.code == 354) {
+                data_open = true;
+            } else {
+                mail_session_reply_error(s, &r, MAIL_ERR_UNAVAIL,
+                                         "DATA refused", &data_err);
+            }
+        }
+        got++;
+    }
+
+    if (data_open && (accepted == 0 || mail_err.kind != MAIL_OK)) {
+        /* RFC 2920 3.1: the server opened DATA although nobody may
+         * receive the message; end it empty, it will be refused. */
+        if (mail_conn_printf(s->conn, err, ".\r\n") < 0 ||
+            mail_conn_flush(s->conn, err) < 0 ||
+            mail_session_read_reply(s, &r, err) < 0)
+            goto done;
+        data_open = false;
+    }
+    if (data_open) {
+        rc = 0;
+        goto done;
+    }
+    if (mail_err.kind != MAIL_OK) {
+        *err = mail_err;
+    } else if (accepted == 0) {
+        if (temp == env->nrcpts)
+            mail_error_set(err, MAIL_ERR_TEMP, "%s: every recipient was "
+                           "refused for now (try again later)", s->name);
+        else
+            mail_error_set(err, MAIL_ERR_RECIPIENT, "%s: every recipient "
+                           "was refused", s->name);
+    } else if (data_err.kind != MAIL_OK) {
+        *err = data_err;
+    } else {
+        mail_error_set(err, MAIL_ERR_PROTOCOL, "%s: DATA was not answered",
+                       s->name);
+    }
+    /* Leave the session ready for another message. */
+    mail_smtp_rset(s, NULL);
+done:
+    mail_reply_release(&r);
+    return rc;
+}
+
+/* ---- the data phase ---- */
+
+enum { ST_BOL, ST_MID, ST_CR };
+
+void mail_smtp_stuffer_init(struct mail_smtp_stuffer *st, mail_sink_fn sink,
+                            void *ctx)
+{
+    st->sink = sink;
+    st->ctx = ctx;
+    st->state = ST_BOL;
+    st->in_bytes = 0;
+    st->outlen = 0;
+}
+
+static int stuff_flush(struct mail_smtp_stuffer *st)
+{
+    int rc = 0;
+
+    if (st->outlen)
+        rc = st->sink(st->ctx, st->out, st->outlen);
+    st->outlen = 0;
+    return rc;
+}
+
+static int stuff_put(struct mail_smtp_stuffer *st, const char *p, size_t n)
+{
+    if (st->outlen + n > sizeof st->out && stuff_flush(st) < 0)
+        return -1;
+    memcpy(st->out + st->outlen, p, n);
+    st->outlen += n;
+    return 0;
+}
+
+int mail_smtp_stuff(struct mail_smtp_stuffer *st, const char *data,
+                    size_t len)
+{
+    size_t i = 0;
+
+    st->in_bytes += len;
+    while (i < len) {
+        char c = data[i];
+
+        if (st->state == ST_CR) {
+            /* CR CRLF or bare CR: the CR was held back. */
+            if (c == '\n') {
+                if (stuff_put(st, "\r\n", 2) < 0)
+                    return -1;
+                st->state = ST_BOL;
+                i++;
+                continue;
+            }
+            if (stuff_put(st, "\r", 1) < 0)
+                return -1;
+            st->state = ST_MID;
+            continue;   /* c again, in the middle of a line */
+        }
+        if (c == '\r') {
+            st->state = ST_CR;
+            i++;
+            continue;
+        }
+        if (c == '\n') {
+            if (stuff_put(st, "\r\n", 2) < 0)
+                return -1;
+            st->state = ST_BOL;
+            i++;
+            continue;
+        }
+        if (st->state == ST_BOL && c == '.' && stuff_put(st, ".", 1) < 0)
+            return -1;
+        /* The rest of the run up to the next CR or LF, in one copy. */
+        {
+            size_t j = i;
+
+            while (j < len && data[j] != '\r' && data[j] != '\n')
+                j++;
+            if (stuff_put(st, data + i, j - i) < 0)
+                return -1;
+            i = j;
+        }
+        st->state = ST_MID;
+    }
+    return 0;
+}
+
+int mail_smtp_stuff_end(struct mail_smtp_stuffer *st)
+{
+    if (st->state == ST_CR || st->state == ST_MID) {
+        if (stuff_put(st, "\r\n", 2) < 0)
+            return -1;
+    }
+    st->state = ST_BOL;
+    if (stuff_put(st, ".\r\n", 3) < 0)
+        return -1;
+    return stuff_flush(st);
+}
+
+static int data_sink(void *ctx, const char *data, size_t len)
+{
+    struct mail_smtp_data *d = ctx;
+
+    return mail_conn_write_quiet(d->s->conn, data, len, d->err);
+}
+
+void mail_smtp_data_begin(struct mail_smtp_data *d, struct mail_session *s)
+{
+    d->s = s;
+    d->err = NULL;
+    mail_smtp_stuffer_init(&d->st, data_sink, d);
+}
+
+int mail_smtp_data_write(struct mail_smtp_data *d, const char *data,
+                         size_t len, struct mail_error *err)
+{
+    d->err = err;
+    return mail_smtp_stuff(&d->st, data, len);
+}
+
+int mail_smtp_data_write_fd(struct mail_smtp_data *d, int fd, off_t offset,
+                            struct mail_error *err)
+{
+    char buf[65536];
+
+    for (;;) {
+        ssize_t n = pread(fd, buf, sizeof buf, offset);
+
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return mail_error_set(err, MAIL_ERR_IO, "reading the message: %s",
+                                  strerror(errno));
+        if (n == 0)
+            return 0;
+        if (mail_smtp_data_write(d, buf, (size_t)n, err) < 0)
+            return -1;
+        offset += n;
+    }
+}
+
+int mail_smtp_data_end(struct mail_smtp_data *d, struct mail_buf *reply,
+                       struct mail_error *err)
+{
+    struct mail_session *s = d->s;
+    struct mail_reply r;
+    int rc = -1;
+
+    d->err = err;
+    if (mail_smtp_stuff_end(&d->st) < 0)
+        return -1;
+    mail_conn_note(s->conn, "(message: %llu bytes)",
+                   (unsigned long long)d->st.in_bytes);
+    mail_reply_init(&r);
+    if (mail_conn_flush(s->conn, err) < 0 ||
+        mail_session_read_reply(s, &r, err) < 0)
+        goto done;
+    if (r.status != MAIL_REPLY_OK) {
+        mail_session_reply_error(s, &r, MAIL_ERR_UNAVAIL,
+                                 "the message was refused", err);
+        goto done;
+    }
+    if (reply)
+        mail_term_safe(reply, r.text.data ? r.text.data : "", r.text.len,
+                       MAIL_SAFE_ONELINE);
+    rc = 0;
+done:
+    mail_reply_release(&r);
+    return rc;
 }
 
 void mail_smtp_quit(struct mail_session *s)

@@ -1,0 +1,368 @@
+/*
+ * test_compose.c - the composer, -t completion, scanning, re-encoding to
+ * 7 bits, mime.types lookup and the queue.
+ */
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "mail/codec.h"
+#include "mail/compose.h"
+#include "mail/header.h"
+#include "mail/mimetypes.h"
+#include "mail/queue.h"
+#include "test.h"
+
+static int tmpfd_with(const char *s)
+{
+    char path[] = "/tmp/test_compose.XXXXXX";
+    int fd = mkstemp(path);
+
+    unlink(path);
+    if (fd >= 0 && s && write(fd, s, strlen(s)) != (ssize_t)strlen(s)) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+static bool has_line(const char *text, const char *line)
+{
+    size_t n = strlen(line);
+
+    for (const char *p = text; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL)
+        if (strncmp(p, line, n) == 0 && (p[n] == '\n' || p[n] == '\0'))
+            return true;
+    return false;
+}
+
+static void test_check_value(void)
+{
+    struct mail_error err;
+
+    CHECK(mail_compose_check_value("s", "fine", 4, &err) == 0);
+    CHECK(mail_compose_check_value("s", "a\nBcc: x", 8, &err) < 0);
+    CHECK(err.kind == MAIL_ERR_USAGE);
+    CHECK(mail_compose_check_value("s", "a\rb", 3, &err) < 0);
+}
+
+static void test_parse_addrs(void)
+{
+    struct mail_addrlist l = MAIL_ADDRLIST_INIT;
+    struct mail_error err;
+
+    CHECK(mail_compose_parse_addrs(&l, "Bob <bob@x.test>, c@y.test", &err)
+          == 0);
+    CHECK(l.n == 2);
+    CHECK_STR(l.v[1].addr, "c@y.test");
+    CHECK(mail_compose_parse_addrs(&l, "Just A Name", &err) < 0);
+    CHECK(err.kind == MAIL_ERR_USAGE);
+    CHECK(mail_compose_parse_addrs(&l, "a@x\nBcc: evil@y", &err) < 0);
+    CHECK(mail_compose_parse_addrs(&l, "", &err) < 0);
+    mail_addrlist_release(&l);
+    CHECK_STR(mail_compose_domain("a@b.example"), "b.example");
+    CHECK_STR(mail_compose_domain("root"), "localhost");
+}
+
+static void test_fold(void)
+{
+    struct mail_buf b = MAIL_BUF_INIT;
+
+    mail_compose_fold(&b, "Subject", "short");
+    CHECK_STR(b.data, "Subject: short\n");
+    mail_buf_reset(&b);
+    mail_compose_fold(&b, "To", "aaaaaaaaaaaaaaaaaaaa@example.com, "
+                      "bbbbbbbbbbbbbbbbbbbb@example.com, "
+                      "cccccccccccccccccccc@example.com");
+    CHECK_STR(b.data, "To: aaaaaaaaaaaaaaaaaaaa@example.com, "
+              "bbbbbbbbbbbbbbbbbbbb@example.com,\n"
+              " cccccccccccccccccccc@example.com\n");
+    mail_buf_release(&b);
+}
+
+static void test_compose_plain(void)
+{
+    const char *to[] = { "Zoë <zoe@x.test>" };
+    int body = tmpfd_with("hello\n.dot line\n");
+    struct mail_compose c = {
+        .from = "Alice <alice@a.test>", .to = to, .nto = 1,
+        .subject = "Grüße", .body_fd = body, .date = 1700000000,
+        .message_id = "<fixed@a.test>",
+    };
+    struct mail_buf out = MAIL_BUF_INIT;
+    struct mail_error err;
+
+    CHECK(mail_compose_write(&c, mail_sink_buf, &out, &err) == 0);
+    CHECK(has_line(out.data, "From: Alice <alice@a.test>"));
+    CHECK(has_line(out.data, "To: =?UTF-8?Q?Zo=C3=AB?= <zoe@x.test>"));
+    CHECK(has_line(out.data, "Subject: =?UTF-8?Q?Gr=C3=BC=C3=9Fe?="));
+    CHECK(has_line(out.data, "Message-ID: <fixed@a.test>"));
+    CHECK(has_line(out.data, "MIME-Version: 1.0"));
+    CHECK(has_line(out.data, "Content-Transfer-Encoding: 7bit"));
+    CHECK(strstr(out.data, "\n\nhello\n.dot line\n") != NULL);
+    CHECK(!strstr(out.data, "multipart"));
+    close(body);
+
+    /* UTF-8 body: quoted-printable, '.' at a line start encoded. */
+    body = tmpfd_with("caf\xc3\xa9\n.x\n");
+    c.body_fd = body;
+    c.subject = NULL;
+    mail_buf_reset(&out);
+    CHECK(mail_compose_write(&c, mail_sink_buf, &out, &err) == 0);
+    CHECK(has_line(out.data, "Content-Type: text/plain; charset=utf-8"));
+    CHECK(has_line(out.data, "Content-Transfer-Encoding: quoted-printable"));
+    CHECK(strstr(out.data, "caf=C3=A9\n=2Ex\n") != NULL);
+    CHECK(!strstr(out.data, "Subject:"));
+    close(body);
+
+    /* Injection through the subject is refused. */
+    c.subject = "x\r\nBcc: evil@y";
+    CHECK(mail_compose_write(&c, mail_sink_buf, &out, &err) < 0);
+    CHECK(err.kind == MAIL_ERR_USAGE);
+    mail_buf_release(&out);
+}
+
+static void test_compose_attach(void)
+{
+    char path[] = "/tmp/test_compose_r\xc3\xa9sum\xc3\xa9.XXXXXX";
+    const char *to[] = { "b@x.test" };
+    const char *att[1];
+    int afd = mkstemp(path);
+    int body = tmpfd_with("see attached\n");
+    struct mail_compose c = {
+        .from = "a@a.test", .to = to, .nto = 1, .body_fd = body,
+        .attach = att, .nattach = 1,
+    };
+    struct mail_buf out = MAIL_BUF_INIT;
+    struct mail_error err;
+
+    CHECK(afd >= 0 && write(afd, "\x00\x01\x02\xff", 4) == 4);
+    close(afd);
+    att[0] = path;
+    CHECK(mail_compose_write(&c, mail_sink_buf, &out, &err) == 0);
+    CHECK(strstr(out.data, "Content-Type: multipart/mixed;") != NULL);
+    CHECK(strstr(out.data, "Content-Transfer-Encoding: base64\n\nAAEC/w==\n")
+          != NULL);
+    CHECK(strstr(out.data, "filename*=UTF-8''") != NULL);
+    unlink(path);
+    /* A missing attachment is found before anything is written. */
+    att[0] = "/nonexistent/file";
+    mail_buf_reset(&out);
+    CHECK(mail_compose_write(&c, mail_sink_buf, &out, &err) < 0);
+    CHECK(err.kind == MAIL_ERR_NOTFOUND);
+    CHECK(out.len == 0);
+    close(body);
+    mail_buf_release(&out);
+}
+
+static void test_complete(void)
+{
+    const char *msg = "To: \"Doe, John\" <j@x.test>, team: a@x.test, "
+                      "b@x.test;\nBcc: hidden@x.test\nSubject: hi\n\nbody\n";
+    int fd = tmpfd_with(msg);
+    struct mail_complete_opts o = { .from = "Me <me@m.test>" };
+    struct mail_complete_result res;
+    struct mail_buf out = MAIL_BUF_INIT;
+    struct mail_error err;
+
+    memset(&res, 0, sizeof res);
+    CHECK(mail_message_complete(fd, &o, mail_sink_buf, &out, &res, &err)
+          == 0);
+    CHECK(res.rcpts.n == 4);
+    CHECK_STR(res.rcpts.v[3].addr, "hidden@x.test");
+    CHECK(!strstr(out.data, "Bcc"));
+    CHECK(!strstr(out.data, "hidden"));
+    CHECK_STR(res.bcc.data, "Bcc: hidden@x.test\n");
+    /* The original fields byte for byte, then what was added. */
+    {
+        static const char want[] = "To: \"Doe, John\" <j@x.test>, team: "
+            "a@x.test, b@x.test;\nSubject: hi\nFrom: Me <me@m.test>\nDate: ";
+
+        CHECK(strncmp(out.data, want, sizeof want - 1) == 0);
+    }
+    CHECK(has_line(out.data, "MIME-Version: 1.0"));
+    CHECK(has_line(out.data, "Content-Type: text/plain; charset=us-ascii"));
+    CHECK(strstr(out.data, "\n\nbody\n") != NULL);
+    CHECK_STR(res.from_addr, "me@m.test");
+    mail_complete_result_release(&res);
+    close(fd);
+    mail_buf_release(&out);
+}
+
+static void test_scan(void)
+{
+    struct mail_message_info in;
+    struct mail_error err;
+    int fd = tmpfd_with("Subject: \xc3\xa9\n\nascii\nline\n");
+
+    CHECK(mail_message_scan(fd, 0, &in, &err) == 0);
+    CHECK(in.header_8bit && !in.body_8bit && !in.body_binary);
+    CHECK(in.wire_size == in.size + 4);
+    close(fd);
+    fd = tmpfd_with("A: b\n\nx\ry\n");
+    CHECK(mail_message_scan(fd, 0, &in, &err) == 0);
+    CHECK(in.body_binary && !in.header_8bit);
+    close(fd);
+}
+
+static void test_to_7bit(void)
+{
+    const char *msg =
+        "From: Ren\xc3\xa9 <r@x.test>\n"
+        "Subject: caf\xc3\xa9\n"
+        "MIME-Version: 1.0\n"
+        "Content-Type: multipart/mixed; boundary=\"B\"\n"
+        "\n"
+        "pre\n"
+        "--B\n"
+        "Content-Type: text/plain; charset=utf-8\n"
+        "Content-Transfer-Encoding: 8bit\n"
+        "\n"
+        "na\xc3\xafve\n"
+        "--B\n"
+        "Content-Type: application/octet-stream\n"
+        "Content-Transfer-Encoding: base64\n"
+        "\n"
+        "AAEC\n"
+        "--B--\n";
+    int fd = tmpfd_with(msg);
+    struct mail_buf out = MAIL_BUF_INIT;
+    struct mail_message_info in;
+    struct mail_error err;
+    int fd2;
+
+    CHECK(mail_message_to_7bit(fd, 0, MAIL_7BIT_HEADERS | MAIL_7BIT_BODY,
+                               mail_sink_buf, &out, &err) == 0);
+    CHECK(has_line(out.data, "From: =?UTF-8?Q?Ren=C3=A9?= <r@x.test>"));
+    CHECK(has_line(out.data, "Subject: =?UTF-8?Q?caf=C3=A9?="));
+    /* The line break before a boundary belongs to the boundary, so the
+     * part's text ends without one: a soft break. */
+    CHECK(strstr(out.data, "Content-Transfer-Encoding: quoted-printable\n\n"
+                 "na=C3=AFve=\n\n--B\n") != NULL);
+    CHECK(strstr(out.data, "base64\n\nAAEC\n--B--\n") != NULL);
+    fd2 = tmpfd_with(out.data);
+    CHECK(mail_message_scan(fd2, 0, &in, &err) == 0);
+    CHECK(!in.header_8bit && !in.body_8bit && !in.long_lines);
+    close(fd2);
+    close(fd);
+
+    /* Not multipart, no MIME-Version, a line over 998 octets. */
+    {
+        struct mail_buf m = MAIL_BUF_INIT;
+
+        mail_buf_addstr(&m, "Subject: long\n\n");
+        for (int i = 0; i < 1500; i++)
+            mail_buf_addch(&m, 'x');
+        mail_buf_addstr(&m, "\nend\n");
+        fd = tmpfd_with(m.data);
+        mail_buf_reset(&out);
+        CHECK(mail_message_to_7bit(fd, 0, MAIL_7BIT_BODY, mail_sink_buf,
+                                   &out, &err) == 0);
+        CHECK(has_line(out.data, "MIME-Version: 1.0"));
+        CHECK(has_line(out.data, "Content-Transfer-Encoding: "
+                       "quoted-printable"));
+        fd2 = tmpfd_with(out.data);
+        CHECK(mail_message_scan(fd2, 0, &in, &err) == 0);
+        CHECK(!in.long_lines);
+        close(fd2);
+        close(fd);
+        /* Decoded, the body is what it was. */
+        {
+            const char *b = strstr(out.data, "\n\n") + 2;
+            struct mail_buf dec = MAIL_BUF_INIT;
+
+            mail_decode(&dec, MAIL_CTE_QP, b, strlen(b));
+            CHECK(dec.len == m.len - 15);
+            CHECK(memcmp(dec.data, m.data + 15, dec.len) == 0);
+            mail_buf_release(&dec);
+        }
+        mail_buf_release(&m);
+    }
+
+    /* A non-ASCII address cannot be encoded: only SMTPUTF8 carries it. */
+    fd = tmpfd_with("To: j\xc3\xb6rg@x.test\n\nhi\n");
+    mail_buf_reset(&out);
+    CHECK(mail_message_to_7bit(fd, 0, MAIL_7BIT_HEADERS, mail_sink_buf, &out,
+                               &err) < 0);
+    CHECK(err.kind == MAIL_ERR_DATA);
+    close(fd);
+    mail_buf_release(&out);
+}
+
+static void test_mimetypes(void)
+{
+    char buf[128];
+    char path[] = "/tmp/test_mimetypes.XXXXXX";
+    int fd = mkstemp(path);
+    const char *t = "# comment\napplication/x-test\ttst foo\ntext/x-y yy\n";
+
+    CHECK(fd >= 0 && write(fd, t, strlen(t)) == (ssize_t)strlen(t));
+    close(fd);
+    CHECK_STR(mail_mimetype_lookup("/a/b.FOO", path, buf, sizeof buf),
+              "application/x-test");
+    CHECK_STR(mail_mimetype_lookup("x.pdf", path, buf, sizeof buf),
+              "application/pdf");
+    CHECK_STR(mail_mimetype_lookup("noext", path, buf, sizeof buf),
+              "application/octet-stream");
+    CHECK_STR(mail_mimetype_lookup("x.unknownext", "/nonexistent", buf,
+                                   sizeof buf), "application/octet-stream");
+    unlink(path);
+}
+
+static void test_queue(void)
+{
+    char dir[] = "/tmp/test_queue.XXXXXX";
+    const char *rcpts[] = { "a@x.test", "b@x.test" };
+    struct mail_queue_entry e, e2;
+    struct mail_error err;
+    char **names;
+    size_t n;
+    char *id = NULL;
+    char buf[64];
+    int fd = tmpfd_with("Subject: q\n\nbody\n");
+
+    CHECK(mkdtemp(dir) != NULL);
+    CHECK(mail_queue_add(dir, "work", "me@x.test", rcpts, 2, fd, 0, &id,
+                         &err) == 0);
+    CHECK(mail_queue_list(dir, &names, &n, &err) == 0);
+    CHECK(n == 1 && strcmp(names[0], id) == 0);
+    CHECK(mail_queue_open(dir, names[0], &e, &err) == 0);
+    CHECK_STR(e.account, "work");
+    CHECK_STR(e.from, "me@x.test");
+    CHECK(e.nrcpts == 2);
+    CHECK_STR(e.rcpts[1], "b@x.test");
+    CHECK(pread(e.fd, buf, 17, e.offset) == 17);
+    CHECK(memcmp(buf, "Subject: q\n\nbody\n", 17) == 0);
+    /* Locked: a second flush skips it. */
+    CHECK(mail_queue_open(dir, names[0], &e2, &err) == 1);
+    CHECK(mail_queue_done(&e, &err) == 0);
+    mail_queue_names_free(names, n);
+    CHECK(mail_queue_list(dir, &names, &n, &err) == 0);
+    CHECK(n == 0);
+    mail_queue_names_free(names, n);
+    free(id);
+    close(fd);
+    {
+        char cmd[128];
+
+        snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+        CHECK(system(cmd) == 0);
+    }
+}
+
+int main(void)
+{
+    RUN(test_check_value);
+    RUN(test_parse_addrs);
+    RUN(test_fold);
+    RUN(test_compose_plain);
+    RUN(test_compose_attach);
+    RUN(test_complete);
+    RUN(test_scan);
+    RUN(test_to_7bit);
+    RUN(test_mimetypes);
+    RUN(test_queue);
+    return test_done();
+}
