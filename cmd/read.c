@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "cmd.h"
+#include "mail/fsutil.h"
 #include "pager.h"
 #include "select.h"
 #include "mail/address.h"
@@ -556,25 +557,9 @@ static int make_temp(char *path, size_t size)
     return mkostemps(path, 5, O_CLOEXEC);
 }
 
-static int write_all(int fd, const char *data, size_t len)
-{
-    while (len) {
-        ssize_t n = write(fd, data, len);
-
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            return -1;
-        }
-        data += n;
-        len -= (size_t)n;
-    }
-    return 0;
-}
-
 static int fd_sink(void *ctx, const char *data, size_t len)
 {
-    return write_all(*(int *)ctx, data, len);
+    return mail_write_all(*(int *)ctx, data, len);
 }
 
 /* Start `/bin/sh -c cmd` with stdin from in_fd and stdout to out_fd. */
@@ -1638,7 +1623,7 @@ static int spool(int fd, const char *label)
 
         if (n < 0 && errno == EINTR)
             continue;
-        if (n < 0 || (n > 0 && write_all(out, buf, (size_t)n) < 0)) {
+        if (n < 0 || (n > 0 && mail_write_all(out, buf, (size_t)n) < 0)) {
             cmd_failf(0, "%s: %s", label, strerror(errno));
             close(out);
             return -1;

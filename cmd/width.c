@@ -15,6 +15,7 @@
 #include <wchar.h>
 
 #include "width.h"
+#include "mail/termsafe.h"
 
 locale_t cmd_utf8_locale(void)
 {
@@ -35,45 +36,6 @@ locale_t cmd_utf8_locale(void)
     if (!loc)
         loc = newlocale(LC_CTYPE_MASK, "en_US.UTF-8", (locale_t)0);
     return loc;
-}
-
-/* The code point of the valid UTF-8 sequence at s, and its length; 0 when
- * s does not start with one. */
-static size_t utf8_get(const unsigned char *s, size_t len, uint32_t *cp)
-{
-    uint32_t c = s[0], min;
-    size_t n;
-
-    if (c < 0x80) {
-        *cp = c;
-        return 1;
-    }
-    if (c >= 0xc2 && c <= 0xdf) {
-        n = 2;
-        c &= 0x1f;
-        min = 0x80;
-    } else if (c >= 0xe0 && c <= 0xef) {
-        n = 3;
-        c &= 0x0f;
-        min = 0x800;
-    } else if (c >= 0xf0 && c <= 0xf4) {
-        n = 4;
-        c &= 0x07;
-        min = 0x10000;
-    } else {
-        return 0;
-    }
-    if (len < n)
-        return 0;
-    for (size_t i = 1; i < n; i++) {
-        if ((s[i] & 0xc0) != 0x80)
-            return 0;
-        c = (c << 6) | (s[i] & 0x3f);
-    }
-    if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
-        return 0;
-    *cp = c;
-    return n;
 }
 
 /* Without any UTF-8 locale: the common combining and wide ranges. */
@@ -116,7 +78,7 @@ int cmd_char_width(const char *s, size_t len, size_t *n)
         *n = 0;
         return 0;
     }
-    *n = utf8_get((const unsigned char *)s, len, &cp);
+    *n = mail_utf8_decode(s, len, &cp);
     if (*n == 0) {
         *n = 1;
         return 1;

@@ -22,6 +22,7 @@
 
 #include "mail/error.h"
 #include "mail/folder.h"
+#include "mail/fsutil.h"
 #include "mail/header.h"
 
 /* The strings of a record; HC_KEY is the Maildir unique name (NULL for
@@ -124,11 +125,6 @@ int folder_attach_sink(void *ctx, const char *data, size_t len);
 int folder_attach_end(struct folder_attach *a, unsigned *count);
 void folder_attach_abort(struct folder_attach *a);
 
-/* write(2) all of data, retrying on EINTR and short writes; -1 with errno. */
-int folder_write_all(int fd, const void *data, size_t len);
-
-/* fsync a directory; -1 with err set (MAIL_ERR_IO) naming it. */
-int folder_fsync_dir(const char *dir, struct mail_error *err);
 
 /* Open the file for a message fd: an unlinked temporary file in $TMPDIR
  * (O_TMPFILE where it works).  -1 with err set. */

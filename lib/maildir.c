@@ -1026,7 +1026,7 @@ static struct mail_append *md_append_begin(struct mail_folder *f,
 
 static int md_flush(struct maildir_append *a, struct mail_error *err)
 {
-    if (a->buflen > 0 && folder_write_all(a->fd, a->buf, a->buflen) < 0)
+    if (a->buflen > 0 && mail_write_all(a->fd, a->buf, a->buflen) < 0)
         return mail_error_set(err, MAIL_ERR_IO, "%s: write: %s", a->tmp,
                               strerror(errno));
     a->buflen = 0;
@@ -1041,7 +1041,7 @@ static int md_append_write(struct mail_append *base, const char *data,
     if (len >= sizeof a->buf) {
         if (md_flush(a, err) < 0)
             return -1;
-        if (folder_write_all(a->fd, data, len) < 0)
+        if (mail_write_all(a->fd, data, len) < 0)
             return mail_error_set(err, MAIL_ERR_IO, "%s: write: %s", a->tmp,
                                   strerror(errno));
         return 0;
@@ -1121,7 +1121,7 @@ static int md_append_commit(struct mail_append *base, char **key,
     }
     free(a->tmp);
     a->tmp = NULL;
-    if (folder_fsync_dir(dir, err) < 0) {
+    if (mail_fsync_dir(dir, err) < 0) {
         /* The message is there but may not survive a crash: say so, and
          * leave it (removing it now could lose the only copy). */
         goto fail;
@@ -1217,14 +1217,14 @@ static int md_move(struct mail_folder *from, struct mail_envelope *e,
         goto out;
     }
     /* Durable in the destination before it goes from the source. */
-    if (folder_fsync_dir(dstdir, err) < 0)
+    if (mail_fsync_dir(dstdir, err) < 0)
         goto out;
     if (unlink(src) < 0 && errno != ENOENT) {
         mail_error_set(err, MAIL_ERR_IO, "%s: %s (copied to %s)", src,
                        strerror(errno), dst);
         goto out;
     }
-    if (folder_fsync_dir(srcdir, err) < 0)
+    if (mail_fsync_dir(srcdir, err) < 0)
         goto out;
     if (new_key) {
         const char *fl;

@@ -889,7 +889,7 @@ static int write_sink(void *ctx, const char *data, size_t len)
 {
     struct fd_sink *s = ctx;
 
-    if (folder_write_all(s->fd, data, len) < 0) {
+    if (mail_write_all(s->fd, data, len) < 0) {
         s->err = errno;
         return -1;
     }
@@ -1033,7 +1033,7 @@ static int lock_dot(const char *path, char **lock, uint64_t deadline,
 
             /* The pid is for humans; the lock is the file itself. */
             if (l > 0)
-                (void)folder_write_all(fd, pid, (size_t)l);
+                (void)mail_write_all(fd, pid, (size_t)l);
             close(fd);
             *lock = mail_buf_detach(&b);
             return 0;
@@ -1095,7 +1095,7 @@ static int lock_both(int fd, const char *path, char **lock,
 
 static int out_flush(struct mbox_append *a, struct mail_error *err)
 {
-    if (a->outlen > 0 && folder_write_all(a->fd, a->out, a->outlen) < 0)
+    if (a->outlen > 0 && mail_write_all(a->fd, a->out, a->outlen) < 0)
         return mail_error_set(err, MAIL_ERR_IO, "%s: write: %s",
                               a->base.folder->path, strerror(errno));
     a->outlen = 0;
@@ -1552,7 +1552,7 @@ static int copy_range(struct copier *c, uint64_t from, uint64_t to,
             return mail_error_set(err, MAIL_ERR_IO, "%s: read: %s", c->path,
                                   n == 0 ? "file shrank"
                                          : strerror(errno));
-        if (folder_write_all(c->out, c->buf, (size_t)n) < 0)
+        if (mail_write_all(c->out, c->buf, (size_t)n) < 0)
             return mail_error_set(err, MAIL_ERR_IO, "%s: write: %s", c->tmp,
                                   strerror(errno));
         from += (uint64_t)n;
@@ -1584,14 +1584,14 @@ static int copy_reflagged(struct copier *c, const struct mbox_msg *m,
         }
         if (bol && p[0] != ' ' && p[0] != '\t')
             skip = is_status_field(p, n);
-        if (!skip && folder_write_all(c->out, p, n) < 0) {
+        if (!skip && mail_write_all(c->out, p, n) < 0) {
             rd_release(&r);
             return mail_error_set(err, MAIL_ERR_IO, "%s: write: %s", c->tmp,
                                   strerror(errno));
         }
         /* a header without an empty line that ends without a newline */
         if (at + n == m->end && p[n - 1] != '\n' &&
-            folder_write_all(c->out, "\n", 1) < 0) {
+            mail_write_all(c->out, "\n", 1) < 0) {
             rd_release(&r);
             return mail_error_set(err, MAIL_ERR_IO, "%s: write: %s", c->tmp,
                                   strerror(errno));
@@ -1601,7 +1601,7 @@ static int copy_reflagged(struct copier *c, const struct mbox_msg *m,
     if (got < 0)
         return -1;
     l = status_lines(line, sizeof line, m->want, crlf, false);
-    if (l > 0 && folder_write_all(c->out, line, l) < 0)
+    if (l > 0 && mail_write_all(c->out, line, l) < 0)
         return mail_error_set(err, MAIL_ERR_IO, "%s: write: %s", c->tmp,
                               strerror(errno));
     return copy_range(c, body, m->raw_end, err);
@@ -1732,7 +1732,7 @@ static int mbox_sync(struct mail_folder *f, struct mail_error *err)
     mb->n = 0;
     mb->listed = false;
     mb->dirty = false;
-    if (folder_fsync_dir(dir, err) < 0)
+    if (mail_fsync_dir(dir, err) < 0)
         goto out;
     ret = 0;
 out:

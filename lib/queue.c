@@ -16,6 +16,7 @@
 
 #include "mail/buf.h"
 #include "mail/queue.h"
+#include "mail/fsutil.h"
 
 #define QUEUE_MAGIC "mail-queue 1\n"
 #define ENVELOPE_MAX (1024 * 1024)
@@ -65,39 +66,6 @@ static int make_dirs(const char *path, struct mail_error *err)
             if (!c)
                 break;
         }
-    }
-    return 0;
-}
-
-static int fsync_dir(const char *dir, struct mail_error *err)
-{
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-
-    if (fd < 0)
-        return mail_error_set(err, MAIL_ERR_IO, "%s: %s", dir,
-                              strerror(errno));
-    if (fsync(fd) < 0 && errno != EINVAL) {
-        int e = errno;
-
-        close(fd);
-        return mail_error_set(err, MAIL_ERR_IO, "%s: fsync: %s", dir,
-                              strerror(e));
-    }
-    close(fd);
-    return 0;
-}
-
-static int write_all(int fd, const char *p, size_t n)
-{
-    while (n) {
-        ssize_t w = write(fd, p, n);
-
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w < 0)
-            return -1;
-        p += w;
-        n -= (size_t)w;
     }
     return 0;
 }
@@ -154,7 +122,7 @@ int mail_queue_add(const char *dir, const char *account, const char *from,
                        strerror(errno));
         goto done;
     }
-    if (write_all(out, env.data, env.len) < 0)
+    if (mail_write_all(out, env.data, env.len) < 0)
         goto ioerr;
     for (;;) {
         ssize_t n = pread(fd, buf, sizeof buf, offset);
@@ -168,7 +136,7 @@ int mail_queue_add(const char *dir, const char *account, const char *from,
         }
         if (n == 0)
             break;
-        if (write_all(out, buf, (size_t)n) < 0)
+        if (mail_write_all(out, buf, (size_t)n) < 0)
             goto ioerr;
         offset += n;
     }
@@ -181,7 +149,7 @@ int mail_queue_add(const char *dir, const char *account, const char *from,
     out = -1;
     if (rename(tmp.data, final.data) < 0)
         goto ioerr;
-    if (fsync_dir(dir, err) < 0) {
+    if (mail_fsync_dir(dir, err) < 0) {
         /* It is in the queue, but maybe not durably: say so. */
         goto done;
     }
@@ -305,7 +273,7 @@ static int move_to_failed(const char *dir, const char *name,
                        strerror(errno));
         goto done;
     }
-    rc = fsync_dir(dir, err);
+    rc = mail_fsync_dir(dir, err);
 done:
     mail_buf_release(&from);
     mail_buf_release(&to);
@@ -431,7 +399,7 @@ int mail_queue_done(struct mail_queue_entry *e, struct mail_error *err)
                             strerror(errno));
     if (rc == 0 && slash) {
         *slash = '\0';
-        rc = fsync_dir(*dir ? dir : "/", err);
+        rc = mail_fsync_dir(*dir ? dir : "/", err);
     }
     free(dir);
     mail_queue_entry_release(e);

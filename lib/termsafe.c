@@ -3,11 +3,10 @@
 
 #include "mail/termsafe.h"
 
-/* Length of the valid UTF-8 sequence at s (1..4), its code point in *cp;
- * 0 if invalid (overlong, surrogate, > U+10FFFF, truncated). */
-static size_t utf8_decode(const unsigned char *s, size_t len, unsigned *cp)
+size_t mail_utf8_decode(const char *str, size_t len, uint32_t *cp)
 {
-    unsigned c = s[0], min;
+    const unsigned char *s = (const unsigned char *)str;
+    uint32_t c = s[0], min;
     size_t n;
 
     if (c < 0x80) {
@@ -42,7 +41,7 @@ static size_t utf8_decode(const unsigned char *s, size_t len, unsigned *cp)
     return n;
 }
 
-static int is_bidi_control(unsigned cp)
+static int is_bidi_control(uint32_t cp)
 {
     return (cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069) ||
            cp == 0x200e || cp == 0x200f || cp == 0x061c;
@@ -55,8 +54,8 @@ int mail_term_safe(struct mail_buf *out, const char *str, size_t len,
     size_t i = 0;
 
     while (i < len) {
-        unsigned cp;
-        size_t n = utf8_decode(s + i, len - i, &cp);
+        uint32_t cp;
+        size_t n = mail_utf8_decode(str + i, len - i, &cp);
         char tmp[16];
         int r;
 

@@ -12,6 +12,7 @@
 #define MAIL_TERMSAFE_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "buf.h"
 
@@ -19,6 +20,11 @@ enum {
     MAIL_SAFE_ONELINE = 1,   /* show \n, \r and \t too (as ^J, ^M, ^I);
                                 otherwise \n and \t are kept */
 };
+
+/* Length (1..4) of the valid UTF-8 sequence at s, its code point in *cp;
+ * 0 when s does not start with one (overlong, surrogate, > U+10FFFF,
+ * truncated).  len must be at least 1. */
+size_t mail_utf8_decode(const char *s, size_t len, uint32_t *cp);
 
 /* Append the safe form of s[0..len) to out.  -1 on ENOMEM or cap. */
 int mail_term_safe(struct mail_buf *out, const char *s, size_t len,

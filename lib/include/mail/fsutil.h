@@ -1,0 +1,21 @@
+/*
+ * fsutil.h - the few file-system steps that durability depends on, written
+ * once: every write finished, and a rename made durable.
+ */
+#ifndef MAIL_FSUTIL_H
+#define MAIL_FSUTIL_H
+
+#include <stddef.h>
+
+#include "error.h"
+
+/* write(2) until all len bytes are written; -1 with errno set (EIO for a
+ * write that makes no progress). */
+int mail_write_all(int fd, const void *data, size_t len);
+
+/* fsync a directory so that a rename or unlink in it survives a crash.
+ * File systems that cannot fsync a directory (EINVAL) are accepted.
+ * MAIL_ERR_IO naming the directory otherwise. */
+int mail_fsync_dir(const char *dir, struct mail_error *err);
+
+#endif
