@@ -300,7 +300,8 @@ static int thread_rows(const struct mail_envelope_list *list, struct row *rows,
         if (first_id(list->v[rows[i].idx].message_id, &s, &len))
             ids[nids++] = (struct id_ref){ s, len, i };
     }
-    qsort(ids, nids, sizeof *ids, cmp_id);
+    if (nids > 1)
+        qsort(ids, nids, sizeof *ids, cmp_id);
     for (size_t i = 0; i < n; i++)
         parent[i] = -1;
     for (size_t i = 0; i < n; i++) {
@@ -349,8 +350,9 @@ static int thread_rows(const struct mail_envelope_list *list, struct row *rows,
             child[nchild[parent[i]] + fill[parent[i]]++] = i;
     cmp_rows = rows;
     for (size_t i = 0; i < n; i++)
-        qsort(child + nchild[i], nchild[i + 1] - nchild[i], sizeof *child,
-              cmp_child);
+        if (nchild[i + 1] - nchild[i] > 1)
+            qsort(child + nchild[i], nchild[i + 1] - nchild[i], sizeof *child,
+                  cmp_child);
     /* The date of each thread's first message. */
     for (size_t i = 0; i < n; i++)
         first[i] = rows[i].when;
@@ -366,7 +368,8 @@ static int thread_rows(const struct mail_envelope_list *list, struct row *rows,
         if (parent[i] < 0)
             roots[nroots++] = i;
     cmp_first = first;
-    qsort(roots, nroots, sizeof *roots, cmp_root);
+    if (nroots > 1)
+        qsort(roots, nroots, sizeof *roots, cmp_root);
     /* Depth-first, without recursion. */
     for (size_t k = 0; k < nroots; k++) {
         size_t sp = 0;

@@ -648,7 +648,8 @@ int cmd_select_messages(struct cmd_ctx *ctx, struct mail_folder *f,
     for (size_t i = 0; i < sel->all.n; i++)
         r.by_key[i] = i;
     sort_list = &sel->all;
-    qsort(r.by_key, sel->all.n, sizeof *r.by_key, cmp_key);
+    if (sel->all.n > 1)
+        qsort(r.by_key, sel->all.n, sizeof *r.by_key, cmp_key);
     sort_list = NULL;
 
     for (int i = 0; i < argc && rc == 0; i++) {
@@ -792,7 +793,8 @@ int cmd_folder_done(struct mail_folder *f,
     for (size_t k = 0; k < l.n; k++)
         pos[k] = k;
     sort_keys = l.keys;
-    qsort(pos, l.n, sizeof *pos, cmp_listing_key);
+    if (l.n > 1)
+        qsort(pos, l.n, sizeof *pos, cmp_listing_key);
     sort_keys = NULL;
     /* The kept messages are in the same order before and after. */
     for (size_t i = 0; i < before->n; i++) {

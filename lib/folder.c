@@ -401,7 +401,8 @@ static char **read_names(const char *dir, size_t *n, struct mail_error *err)
         return v;
     }
     v[*n] = NULL;
-    qsort(v, *n, sizeof *v, cmp_str);
+    if (*n > 1)
+        qsort(v, *n, sizeof *v, cmp_str);
     return v;
 nomem:
     mail_error_set(err, MAIL_ERR_INTERNAL, "out of memory");

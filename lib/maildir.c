@@ -153,7 +153,8 @@ static char *make_name(const char *unique, size_t ulen, bool cur,
         if (!memchr(letters, c, n))
             letters[n++] = (char)c;
     }
-    qsort(letters, n, 1, cmp_char);
+    if (n > 1)
+        qsort(letters, n, 1, cmp_char);
     /* drop duplicates (the spec forbids them) */
     for (i = j = 0; i < n; i++)
         if (j == 0 || letters[j - 1] != letters[i])
@@ -695,7 +696,8 @@ static int md_list(struct mail_folder *f, struct mail_envelope_list *out,
     /* Drop duplicates (the same message in new/ and cur/ during another
      * client's rename) and vanished files; then look once more for
      * vanished files under their new names. */
-    qsort(l.v, l.n, sizeof *l.v, cmp_unique);
+    if (l.n > 1)
+        qsort(l.v, l.n, sizeof *l.v, cmp_unique);
     for (i = j = 0; i < l.n; i++) {
         if (l.v[i].gone ||
             (j > 0 && l.v[j - 1].ulen == l.v[i].ulen &&
@@ -749,7 +751,8 @@ static int md_list(struct mail_folder *f, struct mail_envelope_list *out,
         }
     }
 
-    qsort(l.v, l.n, sizeof *l.v, cmp_received);
+    if (l.n > 1)
+        qsort(l.v, l.n, sizeof *l.v, cmp_received);
     for (i = 0; i < l.n; i++) {
         struct entry *en = &l.v[i];
         struct mail_envelope *e = folder_env_push(out, err);

@@ -227,7 +227,8 @@ int mail_queue_list(const char *dir, char ***names, size_t *n,
     }
     closedir(d);
     if (cnt)
-        qsort(v, cnt, sizeof *v, cmp_names);
+        if (cnt > 1)
+            qsort(v, cnt, sizeof *v, cmp_names);
     *names = v;
     *n = cnt;
     return 0;
