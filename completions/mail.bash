@@ -4,7 +4,7 @@
 # ~/.bashrc.  Works with or without the bash-completion package.
 
 # The commands, and the options of each (besides the common ones).
-_mail_commands='check ls read folders flag mv rm help'
+_mail_commands='check ls read folders flag mv rm send help'
 _mail_common_opts='-a --account -C --config -v --verbose -q --quiet
     --color --imap --pop3 --smtp --user -h --help'
 _mail_global_opts="$_mail_common_opts --version"
@@ -21,6 +21,9 @@ _mail_command_opts()
         flag) printf '%s\n' -f --folder ;;
         mv) printf '%s\n' -f --folder ;;
         rm) printf '%s\n' -f --folder --expunge ;;
+        send) printf '%s\n' -s --subject -c --cc -b --bcc -A --attach -f -r \
+            --from -F --name -t --extract -i -o --header --dry-run --queue \
+            --no-queue --flush --no-flush --batch ;;
     esac
 }
 
@@ -34,7 +37,9 @@ _mail_opt_takes_arg()
     case $1 in
         -a | --account | -C | --config | --color | --imap | --pop3 | \
             --smtp | --user | -f | --folder | -n | --since | -F | \
-            --format | --headers | --part | --save) return 0 ;;
+            --format | --headers | --part | --save | -s | --subject | \
+            -c | --cc | -b | --bcc | -A | --attach | -r | --from | \
+            --name | -o | --header | --batch) return 0 ;;
     esac
     return 1
 }
@@ -251,6 +256,27 @@ _mail()
         fi
     fi
 
+    # Find the command: the first word that is not an option or an
+    # option's argument.  It decides what some options mean (-f is a
+    # folder for ls, the sender for send).
+    local i w cmd='' cmd_at=0
+    for ((i = 1; i < cword; i++)); do
+        w=${words[i]}
+        if [[ $w == = ]]; then
+            continue
+        elif _mail_opt_takes_arg "$w"; then
+            if [[ ${words[i + 1]-} == = ]]; then
+                ((i += 2))
+            else
+                ((i++))
+            fi
+        elif [[ $w != -* ]]; then
+            cmd=$w
+            cmd_at=$i
+            break
+        fi
+    done
+
     # The value of an option.
     case $prev in
         -a | --account)
@@ -286,11 +312,22 @@ _mail()
             fi
             return 0
             ;;
-        --user | -n | --since | -F | --format | --part)
+        --user | -n | --since | -F | --format | --part | -s | --subject | \
+            -c | --cc | -b | --bcc | -r | --from | --name | -o | --header)
+            # Free text or addresses: nothing to offer.
             return 0
             ;;
         -f | --folder)
-            _mail_complete_folder
+            # For send, -f is the sender's address.
+            [[ $cmd == send ]] || _mail_complete_folder
+            return 0
+            ;;
+        -A | --attach | --batch)
+            compopt -o filenames 2>/dev/null
+            local f
+            while IFS= read -r f; do
+                COMPREPLY+=("$before$f")
+            done < <(compgen -f -- "$cur")
             return 0
             ;;
         --headers)
@@ -307,26 +344,6 @@ _mail()
             return 0
             ;;
     esac
-
-    # Find the command: the first word that is not an option or an
-    # option's argument.
-    local i w cmd='' cmd_at=0
-    for ((i = 1; i < cword; i++)); do
-        w=${words[i]}
-        if [[ $w == = ]]; then
-            continue
-        elif _mail_opt_takes_arg "$w"; then
-            if [[ ${words[i + 1]-} == = ]]; then
-                ((i += 2))
-            else
-                ((i++))
-            fi
-        elif [[ $w != -* ]]; then
-            cmd=$w
-            cmd_at=$i
-            break
-        fi
-    done
 
     if [[ -z $cmd ]]; then
         if [[ $cur == -* ]]; then
@@ -353,6 +370,12 @@ _mail()
                 _mail_add_words "$_mail_flag_words $_mail_common_opts $(_mail_command_opts "$cmd")"
             elif [[ $cur == */* || $cur == [.~]* ]]; then
                 _mail_complete_folder
+            fi
+            ;;
+        send)
+            # The other words are addresses: nothing to offer.
+            if [[ $cur == -* ]]; then
+                _mail_add_words "$_mail_common_opts $(_mail_command_opts "$cmd")"
             fi
             ;;
         ls | mv)

@@ -13,7 +13,9 @@ function __mail_command
         end
         switch $t
             case -a --account -C --config --color --imap --pop3 --smtp --user \
-                -f --folder -n --since -F --format --headers --part --save
+                -f --folder -n --since -F --format --headers --part --save \
+                -s --subject -c --cc -b --bcc -A --attach -r --from --name \
+                -o --header --batch
                 set skip 1
             case '-*'
             case '*'
@@ -46,7 +48,9 @@ function __mail_help_wants_command
         end
         switch $t
             case -a --account -C --config --color --imap --pop3 --smtp --user \
-                -f --folder -n --since -F --format --headers --part --save
+                -f --folder -n --since -F --format --headers --part --save \
+                -s --subject -c --cc -b --bcc -A --attach -r --from --name \
+                -o --header --batch
                 set skip 1
             case '-*'
             case '*'
@@ -204,9 +208,11 @@ complete -c mail -n __mail_no_command -a mv \
     -d 'Move messages to another folder'
 complete -c mail -n __mail_no_command -a rm \
     -d 'Move messages to the trash, or delete them'
+complete -c mail -n __mail_no_command -a send \
+    -d 'Send a message (body on standard input), or the queue'
 complete -c mail -n __mail_no_command -a help -d 'Show help for a command'
 complete -c mail -n __mail_help_wants_command \
-    -a 'check ls read folders flag mv rm help'
+    -a 'check ls read folders flag mv rm send help'
 
 # Accepted before the command and by every command.
 complete -c mail -s a -l account -x -a '(__mail_accounts)' \
@@ -275,6 +281,42 @@ complete -c mail -n '__mail_command_is mv' -a '(__mail_folders)' \
 # rm
 complete -c mail -n '__mail_command_is rm' -l expunge \
     -d 'Delete for good instead of moving to the trash'
+
+# send
+complete -c mail -n '__mail_command_is send' -s s -l subject -x \
+    -d 'The subject'
+complete -c mail -n '__mail_command_is send' -s c -l cc -x \
+    -d 'Add Cc recipients'
+complete -c mail -n '__mail_command_is send' -s b -l bcc -x \
+    -d 'Add Bcc recipients'
+complete -c mail -n '__mail_command_is send' -s A -l attach -r -F \
+    -d 'Attach a file'
+complete -c mail -n '__mail_command_is send' -s f -l from -x \
+    -d 'The sender (From and envelope)'
+complete -c mail -n '__mail_command_is send' -s r -x \
+    -d 'The sender, as -f'
+complete -c mail -n '__mail_command_is send' -s F -l name -x \
+    -d "The sender's name"
+complete -c mail -n '__mail_command_is send' -s t -l extract \
+    -d 'Standard input is a whole message'
+complete -c mail -n '__mail_command_is send' -s i \
+    -d 'Accepted for sendmail compatibility'
+complete -c mail -n '__mail_command_is send' -s o -x \
+    -d 'A sendmail option (ignored)'
+complete -c mail -n '__mail_command_is send' -l header -x \
+    -d "Add a header field ('NAME: VALUE')"
+complete -c mail -n '__mail_command_is send' -l dry-run \
+    -d 'Print the message instead of sending it'
+complete -c mail -n '__mail_command_is send' -l queue \
+    -d 'Queue the message if the server cannot take it now'
+complete -c mail -n '__mail_command_is send' -l no-queue \
+    -d 'Never queue, even with queue = true'
+complete -c mail -n '__mail_command_is send' -l flush \
+    -d 'Send the queued messages, nothing else'
+complete -c mail -n '__mail_command_is send' -l no-flush \
+    -d 'Do not send the queue before this message'
+complete -c mail -n '__mail_command_is send' -l batch -r -F \
+    -d 'Send every message of an mbox over one connection'
 
 # -f/--folder for the commands that work on messages.
 for c in ls read flag mv rm
