@@ -29,10 +29,11 @@ static const struct command commands[] = {
       "connect to each server of an account and report TLS, capabilities "
       "and login" },
     /* --- ls, folders, flag, mv, rm --- */
-    { "ls", cmd_ls, "[FOLDER] [-n N] [--unread] [--since DATE] [--thread] "
+    { "ls", cmd_ls, "[FOLDER | -f FOLDER] [-n N] [--unread] [--since DATE] "
+      "[--thread] "
       "[-F FORMAT] [--json] [QUERY...]",
       "list the messages of a folder, numbered for the other commands" },
-    { "folders", cmd_folders, "[--json]",
+    { "folders", cmd_folders, "[--json] [--remote]",
       "list the folders of the account's store with message counts" },
     { "flag", cmd_flag, "[-f FOLDER] MSG... +seen|-seen|+flagged|-flagged|"
       "+answered|-answered|+draft|-draft...",

@@ -579,10 +579,17 @@ static void save_sent(struct sender *snd, int fd, const struct mail_buf *bcc)
     if (!a->sent_folder || !*a->sent_folder)
         return;
     mail_error_clear(&err);
-    if (a->sent_folder[0] == '=' && a->store)
-        path = mail_store_folder_path(a->store, a->sent_folder + 1, &err);
-    else
+    /* As trash-folder: a path when it starts with / or ~, else a folder
+     * of the store ("=Sent" or "Sent"). */
+    if (a->sent_folder[0] == '/' || a->sent_folder[0] == '~')
         path = mail_expand_home(a->sent_folder);
+    else if (a->store && *a->store)
+        path = mail_store_folder_path(a->store, a->sent_folder +
+                                      (a->sent_folder[0] == '='), &err);
+    else
+        mail_error_set(&err, MAIL_ERR_CONFIG, "sent-folder '%s' is a folder "
+                       "of the store, but account '%s' has no store",
+                       a->sent_folder, a->name);
     if (!path) {
         if (err.kind == MAIL_OK)
             mail_error_set(&err, MAIL_ERR_INTERNAL, "out of memory");
