@@ -657,6 +657,22 @@ ssize_t mail_conn_read_some(struct mail_conn *c, void *buf, size_t max,
     return (ssize_t)n;
 }
 
+ssize_t mail_conn_peek(struct mail_conn *c, const char **data,
+                       struct mail_error *err)
+{
+    if (c->rend == c->rstart && fill(c, err) < 0)
+        return -1;
+    *data = c->rbuf + c->rstart;
+    return (ssize_t)(c->rend - c->rstart);
+}
+
+void mail_conn_consume(struct mail_conn *c, size_t n)
+{
+    if (n > c->rend - c->rstart)
+        n = c->rend - c->rstart;
+    c->rstart += n;
+}
+
 int mail_conn_read_exact(struct mail_conn *c, void *buf, size_t n,
                          struct mail_error *err)
 {

@@ -89,6 +89,16 @@ int mail_conn_read_exact(struct mail_conn *c, void *buf, size_t n,
 ssize_t mail_conn_read_some(struct mail_conn *c, void *buf, size_t max,
                             struct mail_error *err);
 
+/* Zero-copy reading for streamed bodies: make at least one unread byte
+ * available (waiting for the server only when none is buffered) and point
+ * *data at all the buffered unread bytes, without consuming them.  Returns
+ * their count, or -1 with err (end of stream is an error).  *data stays
+ * valid until the next read call.  mail_conn_consume then marks the first
+ * n of them as read (at most what mail_conn_peek showed). */
+ssize_t mail_conn_peek(struct mail_conn *c, const char **data,
+                       struct mail_error *err);
+void mail_conn_consume(struct mail_conn *c, size_t n);
+
 /* Bytes received and not yet consumed. */
 size_t mail_conn_pending(const struct mail_conn *c);
 
