@@ -190,4 +190,7 @@ int send_spool_stdin(bool dots, int *fd, struct mail_error *err);
 int send_interactive(struct cmd_ctx *ctx, struct send_opts *o,
                      const struct mail_account *acct, int *body);
 
+/* --- fetch --- */
+int cmd_fetch(struct cmd_ctx *ctx, int argc, char **argv);
+
 #endif

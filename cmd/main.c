@@ -53,6 +53,10 @@ static const struct command commands[] = {
       "[--dry-run] [--queue | --no-queue] [--no-flush] [--flush] "
       "[--batch MBOX] [ADDR]...",
       "send a message (body on standard input), or the queue" },
+    /* --- fetch --- */
+    { "fetch", cmd_fetch, "[--all] [--keep | --delete] [--folder NAME]... "
+      "[--catch-up] [--mda CMD] [--wait] [-a ACCOUNT] [-v] [-q]",
+      "download new mail from the POP3 or IMAP server into the store" },
     { "help", cmd_help, "[COMMAND]", "show help for a command" },
 };
 

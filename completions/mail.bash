@@ -4,7 +4,7 @@
 # ~/.bashrc.  Works with or without the bash-completion package.
 
 # The commands, and the options of each (besides the common ones).
-_mail_commands='check ls read folders flag mv rm send help'
+_mail_commands='check ls read folders flag mv rm send fetch help'
 _mail_common_opts='-a --account -C --config -v --verbose -q --quiet
     --color --imap --pop3 --smtp --user -h --help'
 _mail_global_opts="$_mail_common_opts --version"
@@ -24,6 +24,8 @@ _mail_command_opts()
         send) printf '%s\n' -s --subject -c --cc -b --bcc -A --attach -f -r \
             --from -F --name -t --extract -i -o --header --dry-run --queue \
             --no-queue --flush --no-flush --batch ;;
+        fetch) printf '%s\n' --all --keep --delete --folder --catch-up \
+            --mda --wait ;;
     esac
 }
 
@@ -39,7 +41,7 @@ _mail_opt_takes_arg()
             --smtp | --user | -f | --folder | -n | --since | -F | \
             --format | --headers | --part | --save | -s | --subject | \
             -c | --cc | -b | --bcc | -A | --attach | -r | --from | \
-            --name | -o | --header | --batch) return 0 ;;
+            --name | -o | --header | --batch | --mda) return 0 ;;
     esac
     return 1
 }
@@ -318,8 +320,17 @@ _mail()
             return 0
             ;;
         -f | --folder)
-            # For send, -f is the sender's address.
-            [[ $cmd == send ]] || _mail_complete_folder
+            # For send, -f is the sender's address; for fetch, --folder
+            # is a folder (or pattern) on the IMAP server.
+            [[ $cmd == send || $cmd == fetch ]] || _mail_complete_folder
+            return 0
+            ;;
+        --mda)
+            # A shell command: offer the command names.
+            local c
+            while IFS= read -r c; do
+                COMPREPLY+=("$before$c")
+            done < <(compgen -c -- "$cur" | sort -u)
             return 0
             ;;
         -A | --attach | --batch)
@@ -372,8 +383,8 @@ _mail()
                 _mail_complete_folder
             fi
             ;;
-        send)
-            # The other words are addresses: nothing to offer.
+        send | fetch)
+            # send: the other words are addresses; fetch takes none.
             if [[ $cur == -* ]]; then
                 _mail_add_words "$_mail_common_opts $(_mail_command_opts "$cmd")"
             fi

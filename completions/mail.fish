@@ -15,7 +15,7 @@ function __mail_command
             case -a --account -C --config --color --imap --pop3 --smtp --user \
                 -f --folder -n --since -F --format --headers --part --save \
                 -s --subject -c --cc -b --bcc -A --attach -r --from --name \
-                -o --header --batch
+                -o --header --batch --mda
                 set skip 1
             case '-*'
             case '*'
@@ -50,7 +50,7 @@ function __mail_help_wants_command
             case -a --account -C --config --color --imap --pop3 --smtp --user \
                 -f --folder -n --since -F --format --headers --part --save \
                 -s --subject -c --cc -b --bcc -A --attach -r --from --name \
-                -o --header --batch
+                -o --header --batch --mda
                 set skip 1
             case '-*'
             case '*'
@@ -210,9 +210,11 @@ complete -c mail -n __mail_no_command -a rm \
     -d 'Move messages to the trash, or delete them'
 complete -c mail -n __mail_no_command -a send \
     -d 'Send a message (body on standard input), or the queue'
+complete -c mail -n __mail_no_command -a fetch \
+    -d 'Download new mail from the POP3 or IMAP server into the store'
 complete -c mail -n __mail_no_command -a help -d 'Show help for a command'
 complete -c mail -n __mail_help_wants_command \
-    -a 'check ls read folders flag mv rm send help'
+    -a 'check ls read folders flag mv rm send fetch help'
 
 # Accepted before the command and by every command.
 complete -c mail -s a -l account -x -a '(__mail_accounts)' \
@@ -317,6 +319,23 @@ complete -c mail -n '__mail_command_is send' -l no-flush \
     -d 'Do not send the queue before this message'
 complete -c mail -n '__mail_command_is send' -l batch -r -F \
     -d 'Send every message of an mbox over one connection'
+
+# fetch
+complete -c mail -n '__mail_command_is fetch' -l all \
+    -d 'Fetch every account with a POP3 or IMAP server'
+complete -c mail -n '__mail_command_is fetch' -l keep \
+    -d 'Leave the messages on the server'
+complete -c mail -n '__mail_command_is fetch' -l delete \
+    -d 'Delete the fetched messages on the server'
+complete -c mail -n '__mail_command_is fetch' -l folder -x \
+    -d 'IMAP: fetch this folder (* and % patterns; repeatable)'
+complete -c mail -n '__mail_command_is fetch' -l catch-up \
+    -d 'Record everything on the server as fetched, without downloading'
+complete -c mail -n '__mail_command_is fetch' -l mda -x \
+    -a '(__fish_complete_command)' \
+    -d 'Pipe each message to this command instead of the store'
+complete -c mail -n '__mail_command_is fetch' -l wait \
+    -d 'Wait for another mail fetch of the account instead of exiting 75'
 
 # -f/--folder for the commands that work on messages.
 for c in ls read flag mv rm

@@ -2,10 +2,16 @@
  * imap.c - IMAP client; see mail/imap.h.
  */
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
+#include "mail/folder.h"
 #include "mail/imap.h"
+#include "mail/termsafe.h"
+#include "mail/utf7.h"
 
 #define IMAP_CAPS_MAX 4096
 
@@ -287,4 +293,1048 @@ void mail_imap_logout(struct mail_session *s)
     mail_imap_command(s, &r, NULL, "LOGOUT");
     mail_reply_release(&r);
     mail_session_free(s);
+}
+
+/* ==== commands on the streaming parser ==== */
+
+#define MAILBOXES_MAX 100000
+#define UIDS_MAX (16u << 20)
+#define CMD_UIDS_MAX 500        /* UIDs per STORE/EXPUNGE/MOVE command */
+#define FETCH_WINDOW 4          /* UID FETCH commands in flight */
+#define FETCH_BATCH 100
+
+/* Errors from the parser or the connection, prefixed with the server and
+ * the command unless they already name the server. */
+static int cmd_error(struct mail_session *s, const char *what,
+                     struct mail_error *err)
+{
+    size_t nlen = strlen(s->name);
+    char rest[MAIL_ERROR_MSG_MAX];
+
+    if (!err)
+        return -1;
+    if (strncmp(err->msg, s->name, nlen) != 0 || err->msg[nlen] != ':')
+        return mail_error_prefix(err, "%s: %s", s->name, what);
+    /* "host:port: connection closed" -> "host:port: WHAT: connection..." */
+    mail_strlcpy(rest, err->msg + nlen + 1 + (err->msg[nlen + 1] == ' '),
+                 sizeof rest);
+    return mail_error_set(err, err->kind, "%s: %s: %s", s->name, what, rest);
+}
+
+static const char *const temp_codes[] = {
+    "SYS/TEMP", "INUSE", "IN-USE", "UNAVAILABLE", "LIMIT", "SERVERBUG",
+};
+
+/* The tagged reply as a mail_reply, for mail_session_reply_error. */
+static void resp_to_reply(const struct mail_imap_resp *r,
+                          struct mail_reply *rep)
+{
+    mail_buf_reset(&rep->text);
+    rep->status = r->status == MAIL_IMAP_ST_OK   ? MAIL_REPLY_OK
+                : r->status == MAIL_IMAP_ST_BAD ? MAIL_REPLY_BAD
+                                                : MAIL_REPLY_NO;
+    rep->temporary = false;
+    if (*r->code) {
+        mail_buf_printf(&rep->text, "[%s%s%s] ", r->code,
+                        *r->code_args ? " " : "", r->code_args);
+        for (size_t i = 0; i < sizeof temp_codes / sizeof temp_codes[0]; i++)
+            if (strcmp(r->code, temp_codes[i]) == 0)
+                rep->temporary = rep->status == MAIL_REPLY_NO;
+    }
+    mail_buf_addstr(&rep->text, r->text);
+}
+
+typedef int (*untagged_fn)(void *arg, const struct mail_imap_resp *r,
+                           struct mail_error *err);
+
+struct waiter {
+    struct mail_session *s;
+    struct mail_imap_parser *p;
+    const char *what;           /* for messages: "UID FETCH" */
+    untagged_fn fn;
+    void *arg;
+    struct mail_buf bye;        /* text of an untagged BYE */
+};
+
+static void imap_caps_from_resp(struct mail_session *s,
+                                const struct mail_imap_resp *r)
+{
+    struct mail_buf b = MAIL_BUF_INIT;
+
+    for (const struct mail_imap_node *c = r->args.child; c; c = c->next)
+        if (mail_imap_node_str(c)) {
+            mail_buf_addstr(&b, c->data);
+            mail_buf_addch(&b, ' ');
+        }
+    if (b.data)
+        imap_set_caps(s, b.data);
+    mail_buf_release(&b);
+}
+
+/* Read one response; untagged ones are handled here and return 0 with
+ * *tagged NULL; a tagged one returns 0 with *tagged set. */
+static int wait_one(struct waiter *w, const struct mail_imap_resp **tagged,
+                    struct mail_error *err)
+{
+    const struct mail_imap_resp *r;
+
+    *tagged = NULL;
+    if (mail_imap_read_response(w->p, w->s->conn, err) < 0) {
+        if (w->bye.len && err && err->kind == MAIL_ERR_UNAVAIL)
+            return mail_error_set(err, MAIL_ERR_UNAVAIL,
+                                  "%s: %s: the server closed the connection: "
+                                  "%.200s", w->s->name, w->what, w->bye.data);
+        return cmd_error(w->s, w->what, err);
+    }
+    r = &w->p->resp;
+    if (r->kind == MAIL_IMAP_RESP_CONT)
+        return mail_error_set(err, MAIL_ERR_PROTOCOL,
+                              "%s: %s: unexpected continuation request",
+                              w->s->name, w->what);
+    if (r->kind == MAIL_IMAP_RESP_TAGGED) {
+        *tagged = r;
+        return 0;
+    }
+    if (r->type == MAIL_IMAP_T_STATUS && r->status == MAIL_IMAP_ST_BYE) {
+        mail_buf_reset(&w->bye);
+        mail_term_safe(&w->bye, r->text, strlen(r->text), MAIL_SAFE_ONELINE);
+    }
+    if (r->type == MAIL_IMAP_T_CAPABILITY)
+        imap_caps_from_resp(w->s, r);
+    if (r->type == MAIL_IMAP_T_STATUS && strcmp(r->code, "CAPABILITY") == 0)
+        imap_set_caps(w->s, r->code_args);
+    if (w->fn && w->fn(w->arg, r, err) < 0)
+        return -1;
+    return 0;
+}
+
+static void waiter_init(struct waiter *w, struct mail_session *s,
+                        struct mail_imap_parser *p, const char *what,
+                        untagged_fn fn, void *arg)
+{
+    w->s = s;
+    w->p = p;
+    w->what = what;
+    w->fn = fn;
+    w->arg = arg;
+    mail_buf_init(&w->bye, 1024);
+}
+
+/*
+ * Send one command (already formatted, without tag and CRLF), read its
+ * responses (untagged to fn), and check the tagged reply: OK gives 0;
+ * NO/BAD give -1 with the server's words and kind no_kind.  When code is
+ * not NULL the tagged reply's code name and args are copied there.
+ */
+static int run_cmd(struct mail_session *s, const char *what,
+                   enum mail_error_kind no_kind, untagged_fn fn, void *arg,
+                   struct mail_buf *code, struct mail_error *err,
+                   const char *cmd)
+{
+    struct mail_imap_parser p;
+    struct waiter w;
+    const struct mail_imap_resp *t = NULL;
+    char tag[sizeof s->curtag];
+    int rc = -1;
+
+    mail_imap_parser_init(&p, NULL, NULL, NULL);
+    waiter_init(&w, s, &p, what, fn, arg);
+    if (mail_imap_send(s, err, "%s", cmd) < 0 ||
+        mail_conn_flush(s->conn, err) < 0) {
+        cmd_error(s, what, err);
+        goto done;
+    }
+    memcpy(tag, s->curtag, sizeof tag);
+    while (!t)
+        if (wait_one(&w, &t, err) < 0)
+            goto done;
+    if (strcmp(t->tag, tag) != 0) {
+        mail_error_set(err, MAIL_ERR_PROTOCOL,
+                       "%s: %s: reply with an unknown tag", s->name, what);
+        goto done;
+    }
+    if (code) {
+        mail_buf_reset(code);
+        mail_buf_printf(code, "%s %s", t->code, t->code_args);
+    }
+    if (t->status != MAIL_IMAP_ST_OK) {
+        struct mail_reply rep;
+
+        mail_reply_init(&rep);
+        resp_to_reply(t, &rep);
+        if (strcmp(t->code, "TRYCREATE") == 0 ||
+            strcmp(t->code, "NONEXISTENT") == 0)
+            no_kind = MAIL_ERR_NOTFOUND;
+        mail_session_reply_error(s, &rep, no_kind, what, err);
+        mail_reply_release(&rep);
+        goto done;
+    }
+    rc = 0;
+done:
+    mail_buf_release(&w.bye);
+    mail_imap_parser_release(&p);
+    return rc;
+}
+
+/* ---- helpers ---- */
+
+static const struct {
+    const char *name;
+    unsigned flag;
+} flag_names[] = {
+    { "\\Seen", MAIL_FLAG_SEEN },
+    { "\\Answered", MAIL_FLAG_ANSWERED },
+    { "\\Flagged", MAIL_FLAG_FLAGGED },
+    { "\\Draft", MAIL_FLAG_DRAFT },
+    { "\\Deleted", MAIL_FLAG_DELETED },
+    { "$Forwarded", MAIL_FLAG_PASSED },
+    { "\\Recent", MAIL_FLAG_NEW },
+};
+
+static unsigned flag_of(const char *s)
+{
+    for (size_t i = 0; i < sizeof flag_names / sizeof flag_names[0]; i++)
+        if (mail_strcasecmp(s, flag_names[i].name) == 0)
+            return flag_names[i].flag;
+    return 0;
+}
+
+unsigned mail_imap_flags_from_list(const struct mail_imap_node *list)
+{
+    unsigned f = 0;
+
+    if (!list || list->type != MAIL_IMAP_LIST)
+        return 0;
+    for (const struct mail_imap_node *c = list->child; c; c = c->next)
+        if (mail_imap_node_str(c))
+            f |= flag_of(c->data);
+    return f;
+}
+
+int mail_imap_flags_format(struct mail_buf *b, unsigned flags)
+{
+    bool first = true;
+
+    for (size_t i = 0; i < sizeof flag_names / sizeof flag_names[0]; i++) {
+        if (!(flags & flag_names[i].flag) ||
+            flag_names[i].flag == MAIL_FLAG_NEW)
+            continue;
+        if ((!first && mail_buf_addch(b, ' ') < 0) ||
+            mail_buf_addstr(b, flag_names[i].name) < 0)
+            return -1;
+        first = false;
+    }
+    return 0;
+}
+
+int mail_imap_uid_set(struct mail_buf *b, const uint32_t *uids, size_t n)
+{
+    for (size_t i = 0; i < n;) {
+        size_t j = i;
+
+        while (j + 1 < n && uids[j] != UINT32_MAX && uids[j + 1] == uids[j] + 1)
+            j++;
+        if ((i > 0 && mail_buf_addch(b, ',') < 0) ||
+            (j > i ? mail_buf_printf(b, "%u:%u", (unsigned)uids[i],
+                                     (unsigned)uids[j])
+                   : mail_buf_printf(b, "%u", (unsigned)uids[i])) < 0)
+            return -1;
+        i = j + 1;
+    }
+    return 0;
+}
+
+int mail_imap_parse_date(const char *s, time_t *t)
+{
+    static const char months[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
+    struct tm tm;
+    int day, year, hh, mm, ss, zone, n = 0;
+    char mon[4];
+    const char *m;
+    time_t v;
+
+    memset(&tm, 0, sizeof tm);
+    while (*s == ' ')
+        s++;
+    if (sscanf(s, "%2d-%3[A-Za-z]-%4d %2d:%2d:%2d %5d%n", &day, mon, &year,
+               &hh, &mm, &ss, &zone, &n) != 7 || s[n] != '\0' ||
+        strlen(mon) != 3)
+        return -1;
+    m = strstr(months, mon);
+    if (!m || (m - months) % 3 || day < 1 || day > 31 || year < 1900 ||
+        hh > 23 || mm > 59 || ss > 60 || zone < -2400 || zone > 2400 ||
+        hh < 0 || mm < 0 || ss < 0 || (zone < 0 ? -zone : zone) % 100 > 59)
+        return -1;
+    tm.tm_mday = day;
+    tm.tm_mon = (int)(m - months) / 3;
+    tm.tm_year = year - 1900;
+    tm.tm_hour = hh;
+    tm.tm_min = mm;
+    tm.tm_sec = ss;
+    v = timegm(&tm);
+    if (v == (time_t)-1)
+        return -1;
+    {
+        int sign = zone < 0 ? -1 : 1, az = zone * sign;
+
+        *t = v - sign * ((az / 100) * 3600 + (az % 100) * 60);
+    }
+    return 0;
+}
+
+int mail_imap_mailbox_arg(struct mail_buf *b, const char *utf8)
+{
+    struct mail_buf enc = MAIL_BUF_INIT;
+    int rc = -1;
+
+    if (mail_mutf7_encode(&enc, utf8, strlen(utf8)) < 0 ||
+        mail_buf_addch(b, '"') < 0)
+        goto done;
+    for (size_t i = 0; i < enc.len; i++)
+        if (((enc.data[i] == '"' || enc.data[i] == '\\') &&
+             mail_buf_addch(b, '\\') < 0) ||
+            mail_buf_addch(b, enc.data[i]) < 0)
+            goto done;
+    rc = mail_buf_addch(b, '"');
+done:
+    mail_buf_release(&enc);
+    return rc;
+}
+
+/* A command line into cmd, with "out of memory" as the only failure. */
+static int fmt_cmd(struct mail_buf *cmd, struct mail_error *err,
+                   const char *fmt, ...) MAIL_PRINTF(3, 4);
+static int fmt_cmd(struct mail_buf *cmd, struct mail_error *err,
+                   const char *fmt, ...)
+{
+    va_list ap;
+    int rc;
+
+    va_start(ap, fmt);
+    rc = mail_buf_vprintf(cmd, fmt, ap);
+    va_end(ap);
+    return rc < 0 ? mail_error_set(err, MAIL_ERR_INTERNAL, "out of memory")
+                  : 0;
+}
+
+/* ---- LIST ---- */
+
+static const struct {
+    const char *name;
+    unsigned attr;
+} mbx_attrs[] = {
+    { "\\Noselect", MAIL_IMAP_MBX_NOSELECT },
+    { "\\NoInferiors", MAIL_IMAP_MBX_NOINFERIORS },
+    { "\\HasChildren", MAIL_IMAP_MBX_HASCHILDREN },
+    { "\\HasNoChildren", MAIL_IMAP_MBX_HASNOCHILDREN },
+    { "\\Marked", MAIL_IMAP_MBX_MARKED },
+    { "\\Unmarked", MAIL_IMAP_MBX_UNMARKED },
+    { "\\NonExistent", MAIL_IMAP_MBX_NONEXISTENT | MAIL_IMAP_MBX_NOSELECT },
+    { "\\All", MAIL_IMAP_MBX_ALL },
+    { "\\Archive", MAIL_IMAP_MBX_ARCHIVE },
+    { "\\Drafts", MAIL_IMAP_MBX_DRAFTS },
+    { "\\Flagged", MAIL_IMAP_MBX_FLAGGED },
+    { "\\Junk", MAIL_IMAP_MBX_JUNK },
+    { "\\Sent", MAIL_IMAP_MBX_SENT },
+    { "\\Trash", MAIL_IMAP_MBX_TRASH },
+    { "\\Important", MAIL_IMAP_MBX_IMPORTANT },
+};
+
+static int list_untagged(void *arg, const struct mail_imap_resp *r,
+                         struct mail_error *err)
+{
+    struct mail_imap_mailboxes *l = arg;
+    const struct mail_imap_node *attrs = mail_imap_node_at(&r->args, 0),
+                                *delim = mail_imap_node_at(&r->args, 1),
+                                *name = mail_imap_node_at(&r->args, 2);
+    struct mail_imap_mailbox *m, *v;
+    struct mail_buf dec = MAIL_BUF_INIT;
+    const char *raw = mail_imap_node_str(name);
+
+    if (r->type != MAIL_IMAP_T_LIST)
+        return 0;
+    if (!attrs || attrs->type != MAIL_IMAP_LIST || !delim || !raw ||
+        (delim->type != MAIL_IMAP_NIL && !mail_imap_node_str(delim)))
+        return mail_error_set(err, MAIL_ERR_PROTOCOL,
+                              "malformed LIST response");
+    if (l->n >= MAILBOXES_MAX)
+        return mail_error_set(err, MAIL_ERR_PROTOCOL, "too many mailboxes");
+    v = realloc(l->v, (l->n + 1) * sizeof *l->v);
+    if (!v)
+        return mail_error_set(err, MAIL_ERR_INTERNAL, "out of memory");
+    l->v = v;
+    m = &l->v[l->n];
+    memset(m, 0, sizeof *m);
+    for (const struct mail_imap_node *c = attrs->child; c; c = c->next)
+        for (size_t i = 0; i < sizeof mbx_attrs / sizeof mbx_attrs[0]; i++)
+            if (mail_imap_node_is(c, mbx_attrs[i].name))
+                m->attrs |= mbx_attrs[i].attr;
+    m->delim = delim->type == MAIL_IMAP_NIL ? '\0' : delim->data[0];
+    if (mail_strcasecmp(raw, "INBOX") == 0)
+        raw = "INBOX";
+    m->raw = strdup(raw);
+    if (mail_mutf7_decode(&dec, raw, strlen(raw)) == 0)
+        m->name = mail_buf_detach(&dec);
+    else
+        m->name = strdup(raw);
+    mail_buf_release(&dec);
+    if (!m->raw || !m->name) {
+        free(m->raw);
+        free(m->name);
+        return mail_error_set(err, MAIL_ERR_INTERNAL, "out of memory");
+    }
+    l->n++;
+    return 0;
+}
+
+void mail_imap_mailboxes_release(struct mail_imap_mailboxes *l)
+{
+    for (size_t i = 0; i < l->n; i++) {
+        free(l->v[i].name);
+        free(l->v[i].raw);
+    }
+    free(l->v);
+    l->v = NULL;
+    l->n = 0;
+}
+
+int mail_imap_list(struct mail_session *s, struct mail_imap_mailboxes *out,
+                   struct mail_error *err)
+{
+    bool special = mail_session_has_cap(s, "LIST-EXTENDED") &&
+                   mail_session_has_cap(s, "SPECIAL-USE");
+
+    out->v = NULL;
+    out->n = 0;
+    if (run_cmd(s, "LIST", MAIL_ERR_UNAVAIL, list_untagged, out, NULL, err,
+                special ? "LIST \"\" \"*\" RETURN (SPECIAL-USE)"
+                        : "LIST \"\" \"*\"") < 0) {
+        mail_imap_mailboxes_release(out);
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- SELECT / EXAMINE ---- */
+
+static int u32_arg(const char *s, uint32_t *v)
+{
+    char *end;
+    unsigned long long x;
+
+    if (*s < '0' || *s > '9')
+        return -1;
+    x = strtoull(s, &end, 10);
+    if (x > UINT32_MAX || (*end && *end != ' '))
+        return -1;
+    *v = (uint32_t)x;
+    return 0;
+}
+
+static int select_untagged(void *arg, const struct mail_imap_resp *r,
+                           struct mail_error *err)
+{
+    struct mail_imap_mailbox_state *st = arg;
+
+    (void)err;
+    switch (r->type) {
+    case MAIL_IMAP_T_EXISTS:
+        st->exists = r->number;
+        break;
+    case MAIL_IMAP_T_RECENT:
+        st->recent = r->number;
+        break;
+    case MAIL_IMAP_T_FLAGS:
+        st->flags = mail_imap_flags_from_list(r->args.child);
+        break;
+    case MAIL_IMAP_T_STATUS:
+        if (strcmp(r->code, "UIDVALIDITY") == 0)
+            u32_arg(r->code_args, &st->uidvalidity);
+        else if (strcmp(r->code, "UIDNEXT") == 0)
+            u32_arg(r->code_args, &st->uidnext);
+        else if (strcmp(r->code, "HIGHESTMODSEQ") == 0)
+            st->highestmodseq = strtoull(r->code_args, NULL, 10);
+        else if (strcmp(r->code, "NOMODSEQ") == 0)
+            st->highestmodseq = 0;
+        else if (strcmp(r->code, "PERMANENTFLAGS") == 0) {
+            /* "(\Seen \Deleted \*)": split on spaces and parentheses */
+            const char *p = r->code_args;
+
+            st->permanentflags = 0;
+            while (*p) {
+                size_t k = strcspn(p, " ()");
+                char f[32];
+
+                if (k > 0 && k < sizeof f) {
+                    memcpy(f, p, k);
+                    f[k] = '\0';
+                    st->permanentflags |= flag_of(f);
+                }
+                p += k;
+                if (*p)
+                    p++;
+            }
+        }
+        break;
+    default:
+        break;
+    }
+    return 0;
+}
+
+static int imap_select_cmd(struct mail_session *s, const char *verb,
+                           const char *name,
+                           struct mail_imap_mailbox_state *st,
+                           struct mail_error *err)
+{
+    struct mail_buf cmd = MAIL_BUF_INIT, what = MAIL_BUF_INIT,
+                    code = MAIL_BUF_INIT;
+    int rc = -1;
+
+    memset(st, 0, sizeof *st);
+    if (fmt_cmd(&cmd, err, "%s ", verb) < 0)
+        goto done;
+    if (mail_imap_mailbox_arg(&cmd, name) < 0) {
+        mail_error_set(err, MAIL_ERR_USAGE,
+                       "%s: mailbox name is not valid UTF-8", s->name);
+        goto done;
+    }
+    if (mail_session_has_cap(s, "CONDSTORE") &&
+        fmt_cmd(&cmd, err, " (CONDSTORE)") < 0)
+        goto done;
+    mail_buf_printf(&what, "%s ", verb);
+    mail_term_safe(&what, name, strlen(name), MAIL_SAFE_ONELINE);
+    if (!what.data) {
+        mail_error_set(err, MAIL_ERR_INTERNAL, "out of memory");
+        goto done;
+    }
+    rc = run_cmd(s, what.data, MAIL_ERR_NOTFOUND, select_untagged, st, &code,
+                 err, cmd.data);
+    if (rc == 0)
+        st->read_only =
+            strncmp(code.data ? code.data : "", "READ-ONLY", 9) == 0;
+done:
+    mail_buf_release(&cmd);
+    mail_buf_release(&what);
+    mail_buf_release(&code);
+    return rc;
+}
+
+int mail_imap_select(struct mail_session *s, const char *name,
+                     struct mail_imap_mailbox_state *st,
+                     struct mail_error *err)
+{
+    return imap_select_cmd(s, "SELECT", name, st, err);
+}
+
+int mail_imap_examine(struct mail_session *s, const char *name,
+                      struct mail_imap_mailbox_state *st,
+                      struct mail_error *err)
+{
+    return imap_select_cmd(s, "EXAMINE", name, st, err);
+}
+
+/* ---- UIDs ---- */
+
+void mail_imap_uids_release(struct mail_imap_uids *u)
+{
+    free(u->v);
+    u->v = NULL;
+    u->n = u->alloc = 0;
+}
+
+static int uids_add(struct mail_imap_uids *u, uint32_t uid,
+                    struct mail_error *err)
+{
+    if (u->n == u->alloc) {
+        size_t na = u->alloc ? u->alloc * 2 : 256;
+        uint32_t *v;
+
+        if (na > UIDS_MAX)
+            return mail_error_set(err, MAIL_ERR_PROTOCOL, "too many messages");
+        v = realloc(u->v, na * sizeof *v);
+        if (!v)
+            return mail_error_set(err, MAIL_ERR_INTERNAL, "out of memory");
+        u->v = v;
+        u->alloc = na;
+    }
+    u->v[u->n++] = uid;
+    return 0;
+}
+
+struct uids_ctx {
+    struct mail_imap_uids *out;
+    uint32_t after;
+};
+
+static int uids_untagged(void *arg, const struct mail_imap_resp *r,
+                         struct mail_error *err)
+{
+    struct uids_ctx *c = arg;
+    uint32_t uid;
+
+    if (r->type != MAIL_IMAP_T_FETCH ||
+        mail_imap_node_u32(mail_imap_fetch_item(r, "UID"), &uid) < 0 ||
+        uid <= c->after)
+        return 0;
+    return uids_add(c->out, uid, err);
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+    return x < y ? -1 : x > y;
+}
+
+int mail_imap_uids_after(struct mail_session *s, uint32_t after,
+                         struct mail_imap_uids *out, struct mail_error *err)
+{
+    struct uids_ctx c = { out, after };
+    char cmd[64];
+    size_t k = 0;
+
+    memset(out, 0, sizeof *out);
+    if (after == UINT32_MAX)
+        return 0;
+    snprintf(cmd, sizeof cmd, "UID FETCH %u:* (UID)", (unsigned)after + 1);
+    if (run_cmd(s, "UID FETCH", MAIL_ERR_UNAVAIL, uids_untagged, &c, NULL, err,
+                cmd) < 0) {
+        mail_imap_uids_release(out);
+        return -1;
+    }
+    if (out->n) {
+        qsort(out->v, out->n, sizeof *out->v, cmp_u32);
+        for (size_t i = 1; i < out->n; i++)
+            if (out->v[i] != out->v[k])
+                out->v[++k] = out->v[i];
+        out->n = k + 1;
+    }
+    return 0;
+}
+
+/* ---- FETCH of whole messages ---- */
+
+struct fetch_ctx {
+    struct mail_session *s;
+    mail_imap_body_begin_fn begin;
+    mail_imap_body_end_fn end;
+    void *arg;
+    struct mail_imap_msg msg;
+    bool in_body;          /* this response's body was routed */
+    bool failed;           /* a command failed: drain, report nothing */
+    bool sink_failed;
+    mail_sink_fn usink;
+    void *uctx;
+};
+
+static void msg_from_list(struct mail_imap_msg *m, uint32_t seq,
+                          const struct mail_imap_node *list)
+{
+    memset(m, 0, sizeof *m);
+    m->seq = seq;
+    m->internaldate = (time_t)-1;
+    if (!list || list->type != MAIL_IMAP_LIST)
+        return;
+    for (const struct mail_imap_node *c = list->child; c && c->next;
+         c = c->next->next) {
+        const struct mail_imap_node *v = c->next;
+
+        if (mail_imap_node_is(c, "UID"))
+            m->has_uid = mail_imap_node_u32(v, &m->uid) == 0;
+        else if (mail_imap_node_is(c, "FLAGS")) {
+            m->flags = mail_imap_flags_from_list(v);
+            m->has_flags = v->type == MAIL_IMAP_LIST;
+        } else if (mail_imap_node_is(c, "INTERNALDATE"))
+            m->has_date = mail_imap_node_str(v) &&
+                          mail_imap_parse_date(v->data, &m->internaldate) == 0;
+        else if (mail_imap_node_is(c, "RFC822.SIZE"))
+            m->has_size = mail_imap_node_u64(v, &m->size) == 0;
+        else if (v->type == MAIL_IMAP_STREAMED)
+            m->body_size = v->len;
+    }
+}
+
+static bool is_body_item(const struct mail_imap_node *n)
+{
+    return mail_imap_node_is(n, "BODY[]") ||
+           mail_imap_node_is(n, "BODY.PEEK[]") ||
+           mail_imap_node_is(n, "RFC822");
+}
+
+static int fetch_sink(void *ctx, const char *data, size_t len)
+{
+    struct fetch_ctx *c = ctx;
+
+    if (c->usink && c->usink(c->uctx, data, len) < 0) {
+        c->sink_failed = true;
+        return -1;
+    }
+    return 0;
+}
+
+static int fetch_route(void *arg, const struct mail_imap_resp *resp,
+                       const struct mail_imap_node *list,
+                       const struct mail_imap_node *prev, uint64_t size,
+                       mail_sink_fn *sink, void **sink_ctx,
+                       struct mail_error *err)
+{
+    struct fetch_ctx *c = arg;
+
+    if (resp->type != MAIL_IMAP_T_FETCH || list != resp->args.child ||
+        !is_body_item(prev))
+        return 0;   /* small literals stay in the tree */
+    msg_from_list(&c->msg, resp->number, list);
+    c->msg.body_size = size;
+    c->in_body = true;
+    c->usink = NULL;
+    c->uctx = NULL;
+    *sink = fetch_sink;
+    *sink_ctx = c;
+    if (c->failed || !c->begin)
+        return 0;
+    return c->begin(c->arg, &c->msg, &c->usink, &c->uctx, err);
+}
+
+static int fetch_untagged(void *arg, const struct mail_imap_resp *r,
+                          struct mail_error *err)
+{
+    struct fetch_ctx *c = arg;
+    bool had = c->in_body;
+
+    c->in_body = false;
+    if (r->type != MAIL_IMAP_T_FETCH || !had || c->failed)
+        return 0;
+    msg_from_list(&c->msg, r->number, r->args.child);
+    return c->end ? c->end(c->arg, &c->msg, err) : 0;
+}
+
+int mail_imap_fetch_messages(struct mail_session *s, const uint32_t *uids,
+                             size_t n, size_t batch,
+                             mail_imap_body_begin_fn begin,
+                             mail_imap_body_end_fn end, void *arg,
+                             struct mail_error *err)
+{
+    struct fetch_ctx c;
+    struct mail_imap_parser p;
+    struct waiter w;
+    struct mail_buf cmd = MAIL_BUF_INIT;
+    struct mail_error saved;
+    char tags[FETCH_WINDOW][sizeof s->curtag];
+    size_t head = 0, inflight = 0, next = 0;
+    int rc = -1;
+
+    memset(&c, 0, sizeof c);
+    c.s = s;
+    c.begin = begin;
+    c.end = end;
+    c.arg = arg;
+    mail_error_clear(&saved);
+    if (err)
+        mail_error_clear(err);
+    if (batch == 0)
+        batch = FETCH_BATCH;
+    mail_imap_parser_init(&p, NULL, fetch_route, &c);
+    waiter_init(&w, s, &p, "UID FETCH", fetch_untagged, &c);
+    for (;;) {
+        const struct mail_imap_resp *t;
+        bool sent = false;
+
+        while (!c.failed && next < n && inflight < FETCH_WINDOW) {
+            size_t k = n - next < batch ? n - next : batch;
+
+            mail_buf_reset(&cmd);
+            if (fmt_cmd(&cmd, err, "UID FETCH ") < 0)
+                goto done;
+            if (mail_imap_uid_set(&cmd, uids + next, k) < 0 ||
+                fmt_cmd(&cmd, err, " (UID FLAGS INTERNALDATE RFC822.SIZE "
+                                   "BODY.PEEK[])") < 0) {
+                mail_error_set(err, MAIL_ERR_INTERNAL, "out of memory");
+                goto done;
+            }
+            if (mail_imap_send(s, err, "%s", cmd.data) < 0) {
+                cmd_error(s, "UID FETCH", err);
+                goto done;
+            }
+            memcpy(tags[(head + inflight) % FETCH_WINDOW], s->curtag,
+                   sizeof s->curtag);
+            inflight++;
+            next += k;
+            sent = true;
+        }
+        if (sent && mail_conn_flush(s->conn, err) < 0) {
+            cmd_error(s, "UID FETCH", err);
+            goto done;
+        }
+        if (inflight == 0)
+            break;
+        if (wait_one(&w, &t, err) < 0) {
+            if (c.sink_failed)
+                mail_error_set(err, MAIL_ERR_IO,
+                               "%s: UID FETCH: could not store the body of "
+                               "UID %u", s->name, (unsigned)c.msg.uid);
+            goto done;
+        }
+        if (!t)
+            continue;
+        if (strcmp(t->tag, tags[head]) != 0) {
+            mail_error_set(err, MAIL_ERR_PROTOCOL,
+                           "%s: UID FETCH: reply with an unknown tag", s->name);
+            goto done;
+        }
+        if (t->status != MAIL_IMAP_ST_OK && !c.failed) {
+            struct mail_reply rep;
+
+            mail_reply_init(&rep);
+            resp_to_reply(t, &rep);
+            mail_session_reply_error(s, &rep, MAIL_ERR_UNAVAIL, "UID FETCH",
+                                     &saved);
+            mail_reply_release(&rep);
+            c.failed = true;   /* drain what is in flight, then report */
+        }
+        head = (head + 1) % FETCH_WINDOW;
+        inflight--;
+    }
+    if (c.failed) {
+        if (err)
+            *err = saved;
+        goto done;
+    }
+    rc = 0;
+done:
+    mail_buf_release(&cmd);
+    mail_buf_release(&w.bye);
+    mail_imap_parser_release(&p);
+    return rc;
+}
+
+/* ---- STORE, EXPUNGE, MOVE, ENABLE ---- */
+
+/* Run "<verb> <uid-set><suffix>" for uids in chunks of CMD_UIDS_MAX. */
+static int per_chunk(struct mail_session *s, const char *what,
+                     enum mail_error_kind no_kind, const uint32_t *uids,
+                     size_t n, const char *verb, const char *suffix,
+                     struct mail_error *err)
+{
+    struct mail_buf cmd = MAIL_BUF_INIT;
+    int rc = 0;
+
+    for (size_t i = 0; i < n && rc == 0; i += CMD_UIDS_MAX) {
+        size_t k = n - i < CMD_UIDS_MAX ? n - i : CMD_UIDS_MAX;
+
+        mail_buf_reset(&cmd);
+        if (mail_buf_printf(&cmd, "%s ", verb) < 0 ||
+            mail_imap_uid_set(&cmd, uids + i, k) < 0 ||
+            mail_buf_addstr(&cmd, suffix) < 0) {
+            rc = mail_error_set(err, MAIL_ERR_INTERNAL, "out of memory");
+            break;
+        }
+        rc = run_cmd(s, what, no_kind, NULL, NULL, NULL, err, cmd.data);
+    }
+    mail_buf_release(&cmd);
+    return rc;
+}
+
+int mail_imap_store_flags(struct mail_session *s, const uint32_t *uids,
+                          size_t n, unsigned add, unsigned remove,
+                          struct mail_error *err)
+{
+    struct mail_buf f = MAIL_BUF_INIT;
+    int rc = 0;
+
+    add &= ~(unsigned)MAIL_FLAG_NEW;
+    remove &= ~(unsigned)MAIL_FLAG_NEW;
+    for (int pass = 0; pass < 2 && rc == 0; pass++) {
+        unsigned which = pass == 0 ? add : remove;
+
+        if (!which)
+            continue;
+        mail_buf_reset(&f);
+        if (mail_buf_addstr(&f, pass == 0 ? " +FLAGS.SILENT ("
+                                          : " -FLAGS.SILENT (") < 0 ||
+            mail_imap_flags_format(&f, which) < 0 ||
+            mail_buf_addch(&f, ')') < 0) {
+            rc = mail_error_set(err, MAIL_ERR_INTERNAL, "out of memory");
+            break;
+        }
+        rc = per_chunk(s, "UID STORE", MAIL_ERR_UNAVAIL, uids, n, "UID STORE",
+                       f.data, err);
+    }
+    mail_buf_release(&f);
+    return rc;
+}
+
+int mail_imap_capability(struct mail_session *s, struct mail_error *err)
+{
+    struct mail_reply r;
+    struct mail_buf mechs = MAIL_BUF_INIT;
+    int rc;
+
+    mail_reply_init(&r);
+    if (mail_buf_add(&mechs, s->mechs.data ? s->mechs.data : "",
+                     s->mechs.len) < 0) {
+        mail_reply_release(&r);
+        return mail_error_set(err, MAIL_ERR_INTERNAL, "out of memory");
+    }
+    rc = imap_capability(s, &r, err);
+    if (s->mechs.len == 0) {
+        /* after login the server no longer lists AUTH=: keep what it
+         * offered before */
+        mail_buf_reset(&s->mechs);
+        mail_buf_add(&s->mechs, mechs.data, mechs.len);
+    }
+    mail_buf_release(&mechs);
+    mail_reply_release(&r);
+    return rc;
+}
+
+/* Is the extension offered?  Capabilities read before login may lack
+ * it (servers list more once authenticated): ask once more then. */
+static int has_cap_fresh(struct mail_session *s, const char *name,
+                         struct mail_error *err)
+{
+    if (mail_session_has_cap(s, name))
+        return 1;
+    if (!s->authenticated)
+        return 0;
+    if (mail_imap_capability(s, err) < 0)
+        return -1;
+    return mail_session_has_cap(s, name);
+}
+
+static int need_uidplus(struct mail_session *s, const char *what,
+                        struct mail_error *err)
+{
+    int has = has_cap_fresh(s, "UIDPLUS", err);
+
+    if (has != 0)
+        return has > 0 ? 0 : -1;
+    return mail_error_set(err, MAIL_ERR_UNAVAIL,
+                          "%s: %s: the server does not offer UIDPLUS, and a "
+                          "plain EXPUNGE would also remove every other "
+                          "message marked deleted; refusing", s->name, what);
+}
+
+int mail_imap_expunge_uids(struct mail_session *s, const uint32_t *uids,
+                           size_t n, struct mail_error *err)
+{
+    if (n == 0)
+        return 0;
+    if (need_uidplus(s, "UID EXPUNGE", err) < 0 ||
+        mail_imap_store_flags(s, uids, n, MAIL_FLAG_DELETED, 0, err) < 0)
+        return -1;
+    return per_chunk(s, "UID EXPUNGE", MAIL_ERR_UNAVAIL, uids, n,
+                     "UID EXPUNGE", "", err);
+}
+
+int mail_imap_move(struct mail_session *s, const uint32_t *uids, size_t n,
+                   const char *dest, struct mail_error *err)
+{
+    struct mail_buf arg = MAIL_BUF_INIT;
+    int move, rc = -1;
+
+    if (n == 0)
+        return 0;
+    move = has_cap_fresh(s, "MOVE", err);
+    if (move < 0)
+        return -1;
+    if (!move && need_uidplus(s, "MOVE", err) < 0)
+        return -1;
+    if (mail_buf_addch(&arg, ' ') < 0 ||
+        mail_imap_mailbox_arg(&arg, dest) < 0) {
+        mail_buf_release(&arg);
+        return mail_error_set(err, MAIL_ERR_USAGE,
+                              "%s: mailbox name is not valid UTF-8", s->name);
+    }
+    if (move)
+        rc = per_chunk(s, "UID MOVE", MAIL_ERR_UNAVAIL, uids, n, "UID MOVE",
+                       arg.data, err);
+    else if (per_chunk(s, "UID COPY", MAIL_ERR_UNAVAIL, uids, n, "UID COPY",
+                       arg.data, err) == 0)
+        rc = mail_imap_expunge_uids(s, uids, n, err);
+    mail_buf_release(&arg);
+    return rc;
+}
+
+struct enable_ctx {
+    const char *ext;
+    bool on;
+};
+
+static int enable_untagged(void *arg, const struct mail_imap_resp *r,
+                           struct mail_error *err)
+{
+    struct enable_ctx *c = arg;
+
+    (void)err;
+    if (r->type == MAIL_IMAP_T_ENABLED)
+        for (const struct mail_imap_node *n = r->args.child; n; n = n->next)
+            if (mail_imap_node_is(n, c->ext))
+                c->on = true;
+    return 0;
+}
+
+int mail_imap_enable(struct mail_session *s, const char *ext,
+                     struct mail_error *err)
+{
+    struct enable_ctx c = { ext, false };
+    char cmd[128];
+
+    if (!mail_session_has_cap(s, "ENABLE") || !mail_session_has_cap(s, ext) ||
+        mail_snprintf(cmd, sizeof cmd, "ENABLE %s", ext) < 0 ||
+        strcspn(ext, " \r\n\"(){") != strlen(ext))
+        return 0;
+    if (run_cmd(s, "ENABLE", MAIL_ERR_UNAVAIL, enable_untagged, &c, NULL, err,
+                cmd) < 0)
+        return -1;
+    return c.on ? 1 : 0;
+}
+
+struct ns_ctx {
+    struct mail_buf *prefix;
+    char *delim;
+    bool found;
+    bool bad;
+};
+
+static int ns_untagged(void *arg, const struct mail_imap_resp *r,
+                       struct mail_error *err)
+{
+    struct ns_ctx *c = arg;
+    const struct mail_imap_node *first, *pfx, *dl;
+
+    (void)err;
+    if (r->type != MAIL_IMAP_T_NAMESPACE || c->found)
+        return 0;
+    first = mail_imap_node_at(mail_imap_node_at(&r->args, 0), 0);
+    pfx = mail_imap_node_at(first, 0);
+    dl = mail_imap_node_at(first, 1);
+    if (!mail_imap_node_str(pfx))
+        return 0;   /* NIL: no personal namespace */
+    c->found = true;
+    *c->delim = mail_imap_node_str(dl) ? dl->data[0] : '\0';
+    if (mail_mutf7_decode(c->prefix, pfx->data, (size_t)pfx->len) < 0) {
+        mail_buf_reset(c->prefix);
+        c->bad = mail_buf_add(c->prefix, pfx->data, (size_t)pfx->len) < 0;
+    }
+    return 0;
+}
+
+int mail_imap_namespace(struct mail_session *s, struct mail_buf *prefix,
+                        char *delim, struct mail_error *err)
+{
+    struct ns_ctx c = { prefix, delim, false, false };
+    int has;
+
+    mail_buf_reset(prefix);
+    *delim = '\0';
+    has = has_cap_fresh(s, "NAMESPACE", err);
+    if (has <= 0)
+        return has;
+    if (run_cmd(s, "NAMESPACE", MAIL_ERR_UNAVAIL, ns_untagged, &c, NULL, err,
+                "NAMESPACE") < 0)
+        return -1;
+    if (c.bad)
+        return mail_error_set(err, MAIL_ERR_INTERNAL, "out of memory");
+    return c.found ? 1 : 0;
 }

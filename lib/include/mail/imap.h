@@ -2,12 +2,31 @@
  * imap.h - IMAP client (RFC 3501, RFC 9051).
  *
  * Call sequence: mail_imap_open (greeting, CAPABILITY, STARTTLS,
- * CAPABILITY again), mail_imap_login, ... mail_imap_logout.
+ * CAPABILITY again), mail_imap_login, mail_imap_list, mail_imap_select,
+ * mail_imap_uids_after, mail_imap_fetch_messages, ... mail_imap_logout.
+ *
+ * Everything blocks (each wait bounded by the session's timeout).  The
+ * commands below read the server's responses with the streaming parser of
+ * imap_parse.h, so message bodies are never held in memory.  Errors name
+ * the server and the command ("imap.example.com:993: SELECT Archive: NO
+ * Mailbox doesn't exist"), with the server's own text; kinds:
+ * MAIL_ERR_PROTOCOL (malformed or oversized responses), MAIL_ERR_UNAVAIL
+ * (connection closed, BYE, a needed extension is missing),
+ * MAIL_ERR_NOTFOUND (no such mailbox), MAIL_ERR_TEMP (timeouts, [INUSE]
+ * and the like), MAIL_ERR_IO (a body sink failed), MAIL_ERR_INTERNAL.
+ * After an error other than the server refusing a command (NO/BAD), the
+ * session is in an unknown state: log out.
  */
 #ifndef MAIL_IMAP_H
 #define MAIL_IMAP_H
 
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "imap_parse.h"
 #include "session.h"
+#include "sink.h"
 
 /* A PREAUTH greeting on a connection that should have used STARTTLS is
  * refused (MAIL_ERR_TLS): the server could never be made to encrypt. */
@@ -26,5 +45,184 @@ int mail_imap_command(struct mail_session *s, struct mail_reply *r,
     MAIL_PRINTF(4, 5);
 
 void mail_imap_logout(struct mail_session *s);
+
+/* CAPABILITY again, replacing s->caps (s->mechs is kept when the new
+ * list has no AUTH=).  Call it after mail_imap_login: servers offer more
+ * once authenticated, and LIST (SPECIAL-USE), SELECT (CONDSTORE) and
+ * ENABLE use only what s->caps lists.  MOVE and UIDPLUS are re-checked
+ * by mail_imap_move and mail_imap_expunge_uids themselves. */
+int mail_imap_capability(struct mail_session *s, struct mail_error *err);
+
+/* ---- mailboxes ---- */
+
+/* LIST attributes (RFC 3501 7.2.2, RFC 5258, RFC 6154 SPECIAL-USE). */
+enum {
+    MAIL_IMAP_MBX_NOSELECT      = 1 << 0,
+    MAIL_IMAP_MBX_NOINFERIORS   = 1 << 1,
+    MAIL_IMAP_MBX_HASCHILDREN   = 1 << 2,
+    MAIL_IMAP_MBX_HASNOCHILDREN = 1 << 3,
+    MAIL_IMAP_MBX_MARKED        = 1 << 4,
+    MAIL_IMAP_MBX_UNMARKED      = 1 << 5,
+    MAIL_IMAP_MBX_NONEXISTENT   = 1 << 6,
+    MAIL_IMAP_MBX_ALL           = 1 << 8,
+    MAIL_IMAP_MBX_ARCHIVE       = 1 << 9,
+    MAIL_IMAP_MBX_DRAFTS        = 1 << 10,
+    MAIL_IMAP_MBX_FLAGGED       = 1 << 11,
+    MAIL_IMAP_MBX_JUNK          = 1 << 12,
+    MAIL_IMAP_MBX_SENT          = 1 << 13,
+    MAIL_IMAP_MBX_TRASH         = 1 << 14,
+    MAIL_IMAP_MBX_IMPORTANT     = 1 << 15,
+};
+
+struct mail_imap_mailbox {
+    char *name;         /* UTF-8 (decoded from modified UTF-7; the raw
+                           name when that fails); "INBOX" in any case is
+                           reported as "INBOX" */
+    char *raw;          /* as the server sent it, for commands */
+    char delim;         /* hierarchy delimiter, '\0' when NIL */
+    unsigned attrs;     /* MAIL_IMAP_MBX_* */
+};
+
+struct mail_imap_mailboxes {
+    struct mail_imap_mailbox *v;
+    size_t n;
+};
+
+/* LIST "" "*" (with RETURN (SPECIAL-USE) when the server offers
+ * LIST-EXTENDED and SPECIAL-USE).  out is filled in the server's order
+ * and owned by the caller (mail_imap_mailboxes_release).  At most 100000
+ * mailboxes. */
+int mail_imap_list(struct mail_session *s, struct mail_imap_mailboxes *out,
+                   struct mail_error *err);
+void mail_imap_mailboxes_release(struct mail_imap_mailboxes *l);
+
+/* What SELECT/EXAMINE reported.  Zero for whatever the server left out. */
+struct mail_imap_mailbox_state {
+    uint32_t uidvalidity;
+    uint32_t uidnext;
+    uint32_t exists;
+    uint32_t recent;
+    uint64_t highestmodseq;     /* CONDSTORE; 0 with NOMODSEQ */
+    unsigned flags;             /* FLAGS, as MAIL_FLAG_* */
+    unsigned permanentflags;    /* PERMANENTFLAGS, as MAIL_FLAG_* */
+    bool read_only;
+};
+
+/* SELECT / EXAMINE a mailbox by its UTF-8 name (encoded to modified
+ * UTF-7 here).  With CONDSTORE offered, "(CONDSTORE)" is added so that
+ * HIGHESTMODSEQ is reported.  A NO is MAIL_ERR_NOTFOUND. */
+int mail_imap_select(struct mail_session *s, const char *name,
+                     struct mail_imap_mailbox_state *st,
+                     struct mail_error *err);
+int mail_imap_examine(struct mail_session *s, const char *name,
+                      struct mail_imap_mailbox_state *st,
+                      struct mail_error *err);
+
+/* ---- messages in the selected mailbox ---- */
+
+struct mail_imap_uids {
+    uint32_t *v;        /* ascending, no duplicates */
+    size_t n, alloc;
+};
+void mail_imap_uids_release(struct mail_imap_uids *u);
+
+/* The UIDs greater than `after` (0: all), by UID FETCH after+1:* (UID).
+ * RFC 3501 makes "*" the highest UID even when that is below after+1, so
+ * the server may return the last message: UIDs <= after are dropped. */
+int mail_imap_uids_after(struct mail_session *s, uint32_t after,
+                         struct mail_imap_uids *out, struct mail_error *err);
+
+/* One message of a FETCH. */
+struct mail_imap_msg {
+    uint32_t seq;
+    uint32_t uid;             /* 0 when not (yet) known */
+    unsigned flags;           /* MAIL_FLAG_*; \Recent gives MAIL_FLAG_NEW */
+    time_t internaldate;      /* (time_t)-1 when not known or bad */
+    uint64_t size;            /* RFC822.SIZE; 0 when not known */
+    uint64_t body_size;       /* the size of the BODY[] literal */
+    bool has_uid, has_flags, has_date, has_size;
+};
+
+/*
+ * Called when a message's body is about to stream, with what the server
+ * sent before it (servers send UID, FLAGS, INTERNALDATE and RFC822.SIZE
+ * in the order asked, i.e. before the body, but a field that comes after
+ * the body is missing here: see the has_* bits).  Set *sink and
+ * *sink_ctx to receive the body in pieces of at most MAIL_IMAP_CHUNK
+ * bytes; leave *sink NULL to skip the body.  Return -1 with err to stop.
+ */
+typedef int (*mail_imap_body_begin_fn)(void *arg, const struct mail_imap_msg *m,
+                                       mail_sink_fn *sink, void **sink_ctx,
+                                       struct mail_error *err);
+/* Called after the message's whole FETCH response, with every field the
+ * server sent; return -1 with err to stop. */
+typedef int (*mail_imap_body_end_fn)(void *arg, const struct mail_imap_msg *m,
+                                     struct mail_error *err);
+
+/*
+ * UID FETCH uids (UID FLAGS INTERNALDATE RFC822.SIZE BODY.PEEK[]) in
+ * batches of `batch` UIDs (0: 100), with up to 4 commands in flight.
+ * Each body streams straight from the connection into the sink begin
+ * supplies; end follows.  Messages expunged meanwhile are simply not
+ * reported.  A sink that fails gives MAIL_ERR_IO "... could not store the
+ * body of UID N" (the sink's owner knows more).  When the call fails after
+ * a begin without its end, that body is incomplete: discard it.  A NO to
+ * one batch is reported after the batches in flight are drained (their
+ * messages are then not reported).
+ */
+int mail_imap_fetch_messages(struct mail_session *s, const uint32_t *uids,
+                             size_t n, size_t batch,
+                             mail_imap_body_begin_fn begin,
+                             mail_imap_body_end_fn end, void *arg,
+                             struct mail_error *err);
+
+/* UID STORE uids +FLAGS.SILENT (add) and -FLAGS.SILENT (remove); flags
+ * are MAIL_FLAG_* (SEEN ANSWERED FLAGGED DRAFT DELETED PASSED). */
+int mail_imap_store_flags(struct mail_session *s, const uint32_t *uids,
+                          size_t n, unsigned add, unsigned remove,
+                          struct mail_error *err);
+
+/* Delete exactly these messages: +FLAGS.SILENT (\Deleted), then UID
+ * EXPUNGE (RFC 4315 UIDPLUS).  Without UIDPLUS it refuses
+ * (MAIL_ERR_UNAVAIL) rather than EXPUNGE every \Deleted message. */
+int mail_imap_expunge_uids(struct mail_session *s, const uint32_t *uids,
+                           size_t n, struct mail_error *err);
+
+/* Move messages to the mailbox `dest` (UTF-8): UID MOVE (RFC 6851) when
+ * offered, else UID COPY + \Deleted + UID EXPUNGE (needs UIDPLUS;
+ * refused with MAIL_ERR_UNAVAIL before anything is copied otherwise).
+ * A missing destination ([TRYCREATE]) is MAIL_ERR_NOTFOUND. */
+int mail_imap_move(struct mail_session *s, const uint32_t *uids, size_t n,
+                   const char *dest, struct mail_error *err);
+
+/* ENABLE ext (RFC 5161), e.g. "CONDSTORE" or "QRESYNC".  Returns 1 when
+ * the server enabled it, 0 when it does not offer ENABLE or ext, -1 on
+ * error. */
+int mail_imap_enable(struct mail_session *s, const char *ext,
+                     struct mail_error *err);
+
+/* NAMESPACE (RFC 2342): the first personal namespace, its prefix
+ * (decoded to UTF-8, e.g. "" or "INBOX.") into prefix and its delimiter
+ * into *delim.  Returns 1, or 0 when the server has no NAMESPACE or no
+ * personal namespace (prefix "" and delim '\0'), or -1. */
+int mail_imap_namespace(struct mail_session *s, struct mail_buf *prefix,
+                        char *delim, struct mail_error *err);
+
+/* ---- helpers (also for the folder driver and mail fetch) ---- */
+
+/* MAIL_FLAG_* from a LIST node of flag atoms (case-insensitive; unknown
+ * keywords are ignored). */
+unsigned mail_imap_flags_from_list(const struct mail_imap_node *list);
+/* Append "\Seen \Flagged ..." for MAIL_FLAG_* (NEW is not a flag). */
+int mail_imap_flags_format(struct mail_buf *b, unsigned flags);
+/* Append a UID set "1:3,7" for uids (runs of consecutive UIDs in the
+ * given order become ranges). */
+int mail_imap_uid_set(struct mail_buf *b, const uint32_t *uids, size_t n);
+/* "17-Jul-1996 02:44:25 -0700" (day may be space-padded) to time_t;
+ * -1 when malformed. */
+int mail_imap_parse_date(const char *s, time_t *t);
+/* Append a mailbox name as a quoted modified UTF-7 string; -1 on bad
+ * UTF-8 or when out cannot grow. */
+int mail_imap_mailbox_arg(struct mail_buf *b, const char *utf8);
 
 #endif

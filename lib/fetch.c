@@ -1,0 +1,1556 @@
+/*
+ * fetch.c - the engine of `mail fetch`: state, journal, lock, delivery.
+ * See mail/fetch.h for the files and the crash-safety protocol.
+ *
+ * Why its own Maildir writer rather than mail_folder_append: the journal
+ * must name the file before it exists (the P record), so that after a
+ * crash the file can be looked for by name instead of by content.  The
+ * steps are those of maildir.c (O_EXCL in tmp/, fsync, link into new/ or
+ * cur/, fsync the directory) but the directory fsync is done once per
+ * batch, in mail_fetch_batch_commit, before anything is recorded.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+
+#include "mail/buf.h"
+#include "mail/config.h"
+#include "mail/fetch.h"
+#include "mail/folder.h"
+#include "mail/fsutil.h"
+
+#define HASH_HEX 32            /* 128 bits of SHA-256, in hex */
+#define WBUF_SIZE (64 * 1024)
+#define UID_MAX_LEN 200
+
+static int nomem(struct mail_error *err)
+{
+    return mail_error_set(err, MAIL_ERR_INTERNAL, "out of memory");
+}
+
+/* ---- paths ---- */
+
+static int mkdir_p(char *path, mode_t mode)
+{
+    for (char *p = path + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        if (mkdir(path, mode) < 0 && errno != EEXIST) {
+            *p = '/';
+            return -1;
+        }
+        *p = '/';
+    }
+    if (mkdir(path, mode) < 0 && errno != EEXIST)
+        return -1;
+    return 0;
+}
+
+char *mail_fetch_state_dir(struct mail_error *err)
+{
+    const char *xdg = getenv("XDG_STATE_HOME");
+    const char *home = getenv("HOME");
+    struct mail_buf b = MAIL_BUF_INIT;
+    int r;
+
+    if (xdg && xdg[0] == '/')
+        r = mail_buf_printf(&b, "%s/mail/fetch", xdg);
+    else if (home && home[0] == '/')
+        r = mail_buf_printf(&b, "%s/.local/state/mail/fetch", home);
+    else {
+        mail_error_set(err, MAIL_ERR_CONFIG, "neither XDG_STATE_HOME nor "
+                       "HOME is set: nowhere to keep the fetch state");
+        return NULL;
+    }
+    if (r < 0) {
+        nomem(err);
+        return NULL;
+    }
+    if (mkdir_p(b.data, 0700) < 0) {
+        mail_error_set(err, MAIL_ERR_CANTCREAT, "%s: %s", b.data,
+                       strerror(errno));
+        mail_buf_release(&b);
+        return NULL;
+    }
+    return mail_buf_detach(&b);
+}
+
+static int add_encoded(struct mail_buf *b, const char *s)
+{
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        int r;
+
+        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+            (c >= '0' && c <= '9') || c == '.' || c == '-' || c == '_' ||
+            c == '@')
+            r = mail_buf_addch(b, (char)c);
+        else if (c == ' ')
+            r = mail_buf_addch(b, ',');
+        else
+            r = mail_buf_printf(b, "%%%02X", c);
+        if (r < 0)
+            return -1;
+    }
+    return 0;
+}
+
+char *mail_fetch_file_name(const char *account, const char *key,
+                           const char *suffix)
+{
+    struct mail_buf b = MAIL_BUF_INIT;
+
+    /* A leading '.' would hide the file and ".." would escape. */
+    if ((account[0] == '.' && mail_buf_addstr(&b, "%2E") < 0) ||
+        add_encoded(&b, account[0] == '.' ? account + 1 : account) < 0 ||
+        (key && (mail_buf_addch(&b, ',') < 0 || add_encoded(&b, key) < 0)) ||
+        mail_buf_addstr(&b, suffix) < 0) {
+        mail_buf_release(&b);
+        return NULL;
+    }
+    return mail_buf_detach(&b);
+}
+
+static char *join(const char *dir, const char *name)
+{
+    struct mail_buf b = MAIL_BUF_INIT;
+
+    if (mail_buf_printf(&b, "%s/%s", dir, name) < 0) {
+        mail_buf_release(&b);
+        return NULL;
+    }
+    return mail_buf_detach(&b);
+}
+
+/* ---- the lock ---- */
+
+int mail_fetch_lock(const char *dir, const char *account, bool wait,
+                    struct mail_error *err)
+{
+    char *name = mail_fetch_file_name(account, NULL, ".lock");
+    char *path = name ? join(dir, name) : NULL;
+    int fd;
+
+    free(name);
+    if (!path)
+        return nomem(err);
+    fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        mail_error_set(err, MAIL_ERR_CANTCREAT, "%s: %s", path,
+                       strerror(errno));
+        free(path);
+        return -1;
+    }
+    while (flock(fd, LOCK_EX | (wait ? 0 : LOCK_NB)) < 0) {
+        if (errno == EINTR)
+            continue;
+        if (errno == EWOULDBLOCK)
+            mail_error_set(err, MAIL_ERR_TEMP, "another mail fetch for "
+                           "account %s is running (lock %s)", account, path);
+        else
+            mail_error_set(err, MAIL_ERR_IO, "%s: lock: %s", path,
+                           strerror(errno));
+        close(fd);
+        free(path);
+        return -1;
+    }
+    free(path);
+    return fd;
+}
+
+void mail_fetch_unlock(int fd)
+{
+    if (fd >= 0)
+        close(fd);   /* closing the only descriptor drops the flock */
+}
+
+/* ---- a string set with a value (uid -> hash) ---- */
+
+struct entry {
+    char *key;
+    char hash[HASH_HEX + 1];   /* "" when not known */
+};
+
+struct set {
+    struct entry *v;
+    size_t n, cap;             /* cap: 0 or a power of two */
+};
+
+static size_t str_hash(const char *s)
+{
+    size_t h = 14695981039346656037ull & (size_t)-1;
+
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * (size_t)1099511628211ull;
+    return h;
+}
+
+static struct entry *set_slot(const struct set *t, const char *key)
+{
+    size_t i;
+
+    if (!t->cap)
+        return NULL;
+    i = str_hash(key) & (t->cap - 1);
+    while (t->v[i].key && strcmp(t->v[i].key, key) != 0)
+        i = (i + 1) & (t->cap - 1);
+    return &t->v[i];
+}
+
+static struct entry *set_find(const struct set *t, const char *key)
+{
+    struct entry *e = set_slot(t, key);
+
+    return e && e->key ? e : NULL;
+}
+
+static int set_grow(struct set *t)
+{
+    struct set n = { NULL, 0, t->cap ? t->cap * 2 : 64 };
+
+    n.v = calloc(n.cap, sizeof *n.v);
+    if (!n.v)
+        return -1;
+    for (size_t i = 0; i < t->cap; i++) {
+        if (t->v[i].key) {
+            *set_slot(&n, t->v[i].key) = t->v[i];
+            n.n++;
+        }
+    }
+    free(t->v);
+    *t = n;
+    return 0;
+}
+
+/* Insert or update; hash may be NULL or "". */
+static int set_put(struct set *t, const char *key, const char *hash)
+{
+    struct entry *e;
+
+    if ((t->n + 1) * 2 > t->cap && set_grow(t) < 0)
+        return -1;
+    e = set_slot(t, key);
+    if (!e->key) {
+        e->key = strdup(key);
+        if (!e->key)
+            return -1;
+        e->hash[0] = '\0';
+        t->n++;
+    }
+    if (hash && *hash && strcmp(hash, "-") != 0)
+        mail_strlcpy(e->hash, hash, sizeof e->hash);
+    return 0;
+}
+
+static void set_clear(struct set *t)
+{
+    for (size_t i = 0; i < t->cap; i++)
+        free(t->v[i].key);
+    free(t->v);
+    t->v = NULL;
+    t->n = t->cap = 0;
+}
+
+/* ---- destinations ---- */
+
+struct mail_fetch_dest {
+    enum mail_fetch_dest_kind kind;
+    char *path;                 /* Maildir or mbox path; the MDA command */
+    struct mail_folder *mbox;   /* open mbox folder */
+};
+
+struct mail_fetch_dest *mail_fetch_dest_open(const char *path,
+                                             const char *mda,
+                                             struct mail_error *err)
+{
+    struct mail_fetch_dest *d = calloc(1, sizeof *d);
+    struct mail_folder *f;
+    struct stat st;
+    char *exp = NULL;
+
+    if (!d) {
+        nomem(err);
+        return NULL;
+    }
+    if (mda) {
+        d->kind = MAIL_FETCH_MDA;
+        d->path = strdup(mda);
+        if (!d->path)
+            goto oom;
+        return d;
+    }
+    exp = mail_expand_home(strncmp(path, "mbox:", 5) == 0 ? path + 5 : path);
+    if (!exp)
+        goto oom;
+    if (strncmp(path, "mbox:", 5) == 0 ||
+        (stat(exp, &st) == 0 && S_ISREG(st.st_mode))) {
+        struct mail_buf b = MAIL_BUF_INIT;
+
+        if (mail_buf_printf(&b, "mbox:%s", exp) < 0)
+            goto oom;
+        f = mail_folder_open(b.data, MAIL_FOLDER_RDWR | MAIL_FOLDER_CREATE,
+                             err);
+        mail_buf_release(&b);
+        if (!f)
+            goto fail;
+        d->kind = MAIL_FETCH_MBOX;
+        d->mbox = f;
+    } else {
+        /* Make the Maildir ourselves, each part idempotently, so that a
+         * crash half-way through creating it is finished next time. */
+        static const char *const sub[] = { "tmp", "new", "cur" };
+
+        if (mkdir_p(exp, 0700) < 0) {
+            mail_error_set(err, MAIL_ERR_CANTCREAT, "%s: %s", exp,
+                           strerror(errno));
+            goto fail;
+        }
+        for (size_t i = 0; i < 3; i++) {
+            char *p = join(exp, sub[i]);
+
+            if (!p)
+                goto oom;
+            if (mkdir(p, 0700) < 0 && errno != EEXIST) {
+                mail_error_set(err, MAIL_ERR_CANTCREAT, "%s: %s", p,
+                               strerror(errno));
+                free(p);
+                goto fail;
+            }
+            free(p);
+        }
+        f = mail_folder_open(exp, MAIL_FOLDER_RDWR | MAIL_FOLDER_CREATE, err);
+        if (!f)
+            goto fail;
+        if (mail_folder_kind(f) != MAIL_FOLDER_MAILDIR) {
+            mail_folder_close(f, NULL);
+            mail_error_set(err, MAIL_ERR_CANTCREAT, "%s: not a Maildir", exp);
+            goto fail;
+        }
+        mail_folder_close(f, NULL);
+        d->kind = MAIL_FETCH_MAILDIR;
+    }
+    d->path = exp;
+    return d;
+oom:
+    nomem(err);
+fail:
+    free(exp);
+    free(d->path);
+    free(d);
+    return NULL;
+}
+
+enum mail_fetch_dest_kind mail_fetch_dest_kind(const struct mail_fetch_dest *d)
+{
+    return d->kind;
+}
+
+const char *mail_fetch_dest_path(const struct mail_fetch_dest *d)
+{
+    return d->path;
+}
+
+void mail_fetch_dest_close(struct mail_fetch_dest *d)
+{
+    if (!d)
+        return;
+    if (d->mbox)
+        mail_folder_close(d->mbox, NULL);
+    free(d->path);
+    free(d);
+}
+
+char *mail_fetch_local_folder(const char *store, const char *remote,
+                              char sep, struct mail_error *err)
+{
+    char *name = strdup(remote), *path;
+
+    if (!name) {
+        nomem(err);
+        return NULL;
+    }
+    for (char *p = name; *p; p++) {
+        if (sep && *p == sep)
+            *p = '/';
+        else if (*p == '.' && sep != '.')
+            *p = '_';   /* a '.' would be a level in Maildir++ */
+    }
+    path = mail_store_folder_path(store, name, err);
+    free(name);
+    return path;
+}
+
+static bool match_at(const char *p, const char *n, char sep)
+{
+    for (; *p; p++, n++) {
+        if (*p == '*' || *p == '%') {
+            for (const char *k = n;; k++) {
+                if (match_at(p + 1, k, sep))
+                    return true;
+                if (!*k || (*p == '%' && *k == sep))
+                    return false;
+            }
+        }
+        if (*p != *n)
+            return false;
+    }
+    return *n == '\0';
+}
+
+bool mail_fetch_pattern_match(const char *pattern, const char *name,
+                              char sep)
+{
+    if (mail_strcasecmp(pattern, "INBOX") == 0)
+        return mail_strcasecmp(name, "INBOX") == 0;
+    if (mail_strncasecmp(name, "INBOX", 5) == 0 &&
+        (name[5] == '\0' || name[5] == sep) &&
+        mail_strncasecmp(pattern, "INBOX", 5) == 0) {
+        /* INBOX is case-insensitive, also as a prefix */
+        return match_at(pattern + 5, name + 5, sep);
+    }
+    return match_at(pattern, name, sep);
+}
+
+/* ---- sources ---- */
+
+struct item {
+    char *uid;
+    char *name;              /* Maildir unique name */
+    bool delivered;          /* renamed into place / appended / MDA ok */
+    bool dropped;            /* a known duplicate, not delivered */
+    char hash[HASH_HEX + 1];
+};
+
+struct mail_fetch_src {
+    struct mail_fetch_dest *dest;
+    char *dir, *state_path, *journal_path, *key;
+    bool hashes;
+    struct set seen;           /* uid -> hash */
+    struct set known;          /* hashes from before a UIDVALIDITY change */
+    uint32_t uidvalidity;
+    uint32_t last_uid;
+    int jfd;                   /* journal, -1 until written */
+    struct mail_buf jbuf;      /* journal records not yet written */
+    bool dirty;                /* the state file is out of date */
+
+    struct item *batch;
+    size_t nbatch;
+    bool used_new, used_cur;
+
+    /* the message being delivered */
+    struct item *cur;
+    int fd;                    /* Maildir tmp file or MDA pipe */
+    pid_t pid;
+    char *tmp;
+    struct mail_append *app;
+    EVP_MD_CTX *md;
+    char *wbuf;
+    size_t wlen;
+    unsigned curflags;
+    time_t curtime;
+    bool pending_cr;           /* _write_crlf: a CR ended the last piece */
+    bool failed;
+    struct mail_error werr;
+
+    struct mail_fetch_stats stats;
+};
+
+static void update_last(struct mail_fetch_src *s, const char *uid)
+{
+    char *end;
+    unsigned long v;
+
+    errno = 0;
+    v = strtoul(uid, &end, 10);
+    if (!errno && *end == '\0' && end != uid && v <= UINT32_MAX &&
+        v > s->last_uid)
+        s->last_uid = (uint32_t)v;
+}
+
+static int mark_seen(struct mail_fetch_src *s, const char *uid,
+                     const char *hash)
+{
+    if (set_put(&s->seen, uid, s->hashes ? hash : NULL) < 0)
+        return -1;
+    update_last(s, uid);
+    return 0;
+}
+
+static void forget_uids(struct mail_fetch_src *s)
+{
+    for (size_t i = 0; i < s->seen.cap; i++)
+        if (s->seen.v[i].key && s->seen.v[i].hash[0])
+            set_put(&s->known, s->seen.v[i].hash, NULL);
+    set_clear(&s->seen);
+    s->last_uid = 0;
+}
+
+static int journal_add(struct mail_fetch_src *s, struct mail_error *err,
+                       const char *fmt, ...) MAIL_PRINTF(3, 4);
+static int journal_add(struct mail_fetch_src *s, struct mail_error *err,
+                       const char *fmt, ...)
+{
+    va_list ap;
+    int r;
+
+    va_start(ap, fmt);
+    r = mail_buf_vprintf(&s->jbuf, fmt, ap);
+    va_end(ap);
+    if (r < 0)
+        return nomem(err);
+    return 0;
+}
+
+/* Write the pending records and fsync: after this they survive a crash. */
+static int journal_sync(struct mail_fetch_src *s, struct mail_error *err)
+{
+    if (!s->jbuf.len)
+        return 0;
+    if (s->jfd < 0) {
+        s->jfd = open(s->journal_path,
+                      O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+        if (s->jfd < 0)
+            return mail_error_set(err, MAIL_ERR_IO, "%s: %s",
+                                  s->journal_path, strerror(errno));
+        /* the journal's own name must be durable too */
+        if (mail_fsync_dir(s->dir, err) < 0)
+            return -1;
+    }
+    if (mail_write_all(s->jfd, s->jbuf.data, s->jbuf.len) < 0 ||
+        fdatasync(s->jfd) < 0)
+        return mail_error_set(err, MAIL_ERR_IO, "%s: %s", s->journal_path,
+                              strerror(errno));
+    mail_buf_reset(&s->jbuf);
+    s->dirty = true;
+    return 0;
+}
+
+static bool valid_uid(const char *u)
+{
+    size_t n = strlen(u);
+
+    if (n == 0 || n > UID_MAX_LEN)
+        return false;
+    for (; *u; u++)
+        if ((unsigned char)*u <= 0x20 || (unsigned char)*u >= 0x7f)
+            return false;
+    return true;
+}
+
+/* Parse "WORD WORD WORD" in place; returns the number of words. */
+static int split3(char *line, char *w[3])
+{
+    int n = 0;
+    char *p = line;
+
+    while (*p && n < 3) {
+        while (*p == ' ')
+            p++;
+        if (!*p)
+            break;
+        w[n++] = p;
+        p += strcspn(p, " ");
+        if (*p)
+            *p++ = '\0';
+    }
+    return n;
+}
+
+static int load_state(struct mail_fetch_src *s, struct mail_error *err)
+{
+    FILE *f = fopen(s->state_path, "re");
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t n;
+    int lineno = 0, rc = 0;
+
+    if (!f) {
+        if (errno == ENOENT)
+            return 0;
+        return mail_error_set(err, MAIL_ERR_IO, "%s: %s", s->state_path,
+                              strerror(errno));
+    }
+    while ((n = getline(&line, &cap, f)) > 0) {
+        char *w[3] = { NULL, NULL, NULL };
+        int nw;
+
+        lineno++;
+        if (line[n - 1] == '\n')
+            line[--n] = '\0';
+        nw = split3(line, w);
+        if (lineno == 1) {
+            if (nw != 2 || strcmp(w[0], "mail-fetch") != 0 ||
+                strcmp(w[1], "1") != 0) {
+                rc = mail_error_set(err, MAIL_ERR_DATA, "%s: not a mail "
+                                    "fetch state file (version 1)",
+                                    s->state_path);
+                break;
+            }
+            continue;
+        }
+        if (nw >= 2 && strcmp(w[0], "=") == 0 && valid_uid(w[1])) {
+            if (mark_seen(s, w[1], nw == 3 ? w[2] : NULL) < 0) {
+                rc = nomem(err);
+                break;
+            }
+        } else if (nw == 2 && strcmp(w[0], "h") == 0) {
+            if (set_put(&s->known, w[1], NULL) < 0) {
+                rc = nomem(err);
+                break;
+            }
+        } else if (nw == 2 && strcmp(w[0], "uidvalidity") == 0) {
+            s->uidvalidity = (uint32_t)strtoul(w[1], NULL, 10);
+        } else {
+            rc = mail_error_set(err, MAIL_ERR_DATA, "%s:%d: bad line",
+                                s->state_path, lineno);
+            break;
+        }
+    }
+    if (rc == 0 && ferror(f))
+        rc = mail_error_set(err, MAIL_ERR_IO, "%s: %s", s->state_path,
+                            strerror(errno));
+    free(line);
+    fclose(f);
+    return rc;
+}
+
+/* ---- recovery of pending deliveries ---- */
+
+struct pending {
+    char *uid, *where;
+    long long offset;          /* mbox: -1 unknown */
+};
+
+/* The content hash of a file, or "" when it cannot be read. */
+static void hash_file(EVP_MD_CTX *md, const char *path,
+                      char out[HASH_HEX + 1])
+{
+    static const char hex[] = "0123456789abcdef";
+    unsigned char d[EVP_MAX_MD_SIZE];
+    unsigned dlen = 0;
+    char buf[16384];
+    ssize_t n;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+    out[0] = '\0';
+    if (fd < 0 || EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1)
+        goto out;
+    while ((n = read(fd, buf, sizeof buf)) > 0)
+        EVP_DigestUpdate(md, buf, (size_t)n);
+    if (n < 0 || EVP_DigestFinal_ex(md, d, &dlen) != 1 || dlen < HASH_HEX / 2)
+        goto out;
+    for (int i = 0; i < HASH_HEX / 2; i++) {
+        out[2 * i] = hex[d[i] >> 4];
+        out[2 * i + 1] = hex[d[i] & 15];
+    }
+    out[HASH_HEX] = '\0';
+out:
+    if (fd >= 0)
+        close(fd);
+}
+
+/* Does a Maildir file with this unique name exist (new/ or cur/, any
+ * flags)?  Fills hash with its content hash.  Removes our leftover tmp/
+ * file. */
+static bool maildir_has(EVP_MD_CTX *md, const char *dir, const char *name,
+                        char hash[HASH_HEX + 1])
+{
+    struct mail_buf b = MAIL_BUF_INIT;
+    size_t nlen = strlen(name);
+    bool found = false;
+
+    if (mail_buf_printf(&b, "%s/tmp/%s", dir, name) == 0)
+        unlink(b.data);
+    for (int i = 0; i < 2 && !found; i++) {
+        const char *sub = i ? "cur" : "new";
+        DIR *d;
+        struct dirent *de;
+
+        mail_buf_reset(&b);
+        if (mail_buf_printf(&b, "%s/%s", dir, sub) < 0)
+            break;
+        d = opendir(b.data);
+        if (!d)
+            continue;
+        while ((de = readdir(d))) {
+            if (strncmp(de->d_name, name, nlen) == 0 &&
+                (de->d_name[nlen] == '\0' || de->d_name[nlen] == ':')) {
+                found = true;
+                mail_buf_printf(&b, "/%s", de->d_name);
+                break;
+            }
+        }
+        closedir(d);
+    }
+    hash[0] = '\0';
+    if (found && b.data)
+        hash_file(md, b.data, hash);
+    mail_buf_release(&b);
+    return found;
+}
+
+static bool mbox_has(const char *path, long long offset)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    char buf[5];
+    bool found = false;
+
+    if (fd < 0 || offset < 0)
+        goto out;
+    if (pread(fd, buf, 5, (off_t)offset) == 5 && memcmp(buf, "From ", 5) == 0)
+        found = true;
+out:
+    if (fd >= 0)
+        close(fd);
+    return found;
+}
+
+static int replay_journal(struct mail_fetch_src *s, bool *had,
+                          struct mail_error *err)
+{
+    FILE *f = fopen(s->journal_path, "re");
+    struct pending *pv = NULL;
+    size_t np = 0, pcap = 0;
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t n;
+    int rc = 0;
+
+    *had = false;
+    if (!f) {
+        if (errno == ENOENT)
+            return 0;
+        return mail_error_set(err, MAIL_ERR_IO, "%s: %s", s->journal_path,
+                              strerror(errno));
+    }
+    *had = true;
+    while ((n = getline(&line, &cap, f)) > 0) {
+        char *w[3] = { NULL, NULL, NULL };
+        int nw;
+
+        if (line[n - 1] != '\n')
+            break;          /* torn by a crash: never fsynced as a whole */
+        line[--n] = '\0';
+        nw = split3(line, w);
+        if (nw == 2 && strcmp(w[0], "V") == 0) {
+            uint32_t v = (uint32_t)strtoul(w[1], NULL, 10);
+
+            if (s->uidvalidity && v != s->uidvalidity)
+                forget_uids(s);
+            s->uidvalidity = v;
+            continue;
+        }
+        if (nw < 2 || !valid_uid(w[1]))
+            continue;       /* unknown record: ignore */
+        if (strcmp(w[0], "P") == 0 && nw == 3) {
+            if (np == pcap) {
+                size_t nc = pcap ? pcap * 2 : 16;
+                struct pending *t = realloc(pv, nc * sizeof *pv);
+
+                if (!t) {
+                    rc = nomem(err);
+                    break;
+                }
+                pv = t;
+                pcap = nc;
+            }
+            pv[np].uid = strdup(w[1]);
+            pv[np].where = strdup(w[2]);
+            pv[np].offset = -1;
+            if (!pv[np].uid || !pv[np].where) {
+                free(pv[np].uid);
+                free(pv[np].where);
+                rc = nomem(err);
+                break;
+            }
+            np++;
+        } else if (strcmp(w[0], "O") == 0 && nw == 3) {
+            for (size_t i = np; i-- > 0;)
+                if (strcmp(pv[i].uid, w[1]) == 0) {
+                    pv[i].offset = strtoll(w[2], NULL, 10);
+                    break;
+                }
+        } else if (strcmp(w[0], "D") == 0) {
+            if (mark_seen(s, w[1], nw == 3 ? w[2] : NULL) < 0) {
+                rc = nomem(err);
+                break;
+            }
+        }
+    }
+    free(line);
+    fclose(f);
+    /* Settle what was begun and not recorded as done. */
+    for (size_t i = 0; i < np; i++) {
+        bool done = false;
+        char hash[HASH_HEX + 1] = "";
+
+        if (rc == 0 && !set_find(&s->seen, pv[i].uid)) {
+            switch (s->dest->kind) {
+            case MAIL_FETCH_MAILDIR:
+                done = maildir_has(s->md, s->dest->path, pv[i].where, hash);
+                break;
+            case MAIL_FETCH_MBOX:
+                done = mbox_has(s->dest->path, pv[i].offset);
+                break;
+            case MAIL_FETCH_MDA:
+                done = false;   /* deliver again: never lose */
+                break;
+            }
+            if (done) {
+                if (mark_seen(s, pv[i].uid, hash) < 0)
+                    rc = nomem(err);
+                s->stats.recovered++;
+            }
+        }
+        free(pv[i].uid);
+        free(pv[i].where);
+    }
+    free(pv);
+    return rc;
+}
+
+/* Write the state file atomically, then drop the journal. */
+static int write_state(struct mail_fetch_src *s, struct mail_error *err)
+{
+    struct mail_buf tmp = MAIL_BUF_INIT, b = MAIL_BUF_INIT;
+    int fd = -1, rc = -1;
+
+    if (mail_buf_printf(&tmp, "%s.tmp", s->state_path) < 0 ||
+        mail_buf_addstr(&b, "mail-fetch 1\n") < 0 ||
+        (s->uidvalidity &&
+         mail_buf_printf(&b, "uidvalidity %u\n", s->uidvalidity) < 0))
+        goto oom;
+    fd = open(tmp.data, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        mail_error_set(err, MAIL_ERR_IO, "%s: %s", tmp.data, strerror(errno));
+        goto out;
+    }
+    for (size_t i = 0; i < s->known.cap; i++)
+        if (s->known.v[i].key &&
+            mail_buf_printf(&b, "h %s\n", s->known.v[i].key) < 0)
+            goto oom;
+    for (size_t i = 0; i < s->seen.cap; i++) {
+        const struct entry *e = &s->seen.v[i];
+
+        if (!e->key)
+            continue;
+        if (mail_buf_printf(&b, "= %s %s\n", e->key,
+                            e->hash[0] ? e->hash : "-") < 0)
+            goto oom;
+        if (b.len >= WBUF_SIZE) {
+            if (mail_write_all(fd, b.data, b.len) < 0)
+                goto ioerr;
+            mail_buf_reset(&b);
+        }
+    }
+    if (mail_write_all(fd, b.data, b.len) < 0 || fsync(fd) < 0)
+        goto ioerr;
+    if (close(fd) < 0) {
+        fd = -1;
+        goto ioerr;
+    }
+    fd = -1;
+    if (rename(tmp.data, s->state_path) < 0)
+        goto ioerr;
+    if (mail_fsync_dir(s->dir, err) < 0)
+        goto out;
+    /* The state holds everything the journal said: drop it.  Should the
+     * unlink be lost in a crash, replaying it again changes nothing. */
+    if (s->jfd >= 0) {
+        close(s->jfd);
+        s->jfd = -1;
+    }
+    if (unlink(s->journal_path) < 0 && errno != ENOENT) {
+        mail_error_set(err, MAIL_ERR_IO, "%s: %s", s->journal_path,
+                       strerror(errno));
+        goto out;
+    }
+    s->dirty = false;
+    rc = 0;
+    goto out;
+oom:
+    nomem(err);
+    goto out;
+ioerr:
+    mail_error_set(err, MAIL_ERR_IO, "%s: %s", tmp.data, strerror(errno));
+out:
+    if (fd >= 0) {
+        close(fd);
+        unlink(tmp.data);
+    }
+    mail_buf_release(&tmp);
+    mail_buf_release(&b);
+    return rc;
+}
+
+struct mail_fetch_src *mail_fetch_src_open(const char *dir,
+                                           const char *account,
+                                           const char *key,
+                                           struct mail_fetch_dest *dest,
+                                           bool hashes,
+                                           struct mail_error *err)
+{
+    struct mail_fetch_src *s = calloc(1, sizeof *s);
+    char *sn = NULL, *jn = NULL;
+    bool had;
+
+    if (!s) {
+        nomem(err);
+        return NULL;
+    }
+    s->jfd = -1;
+    s->fd = -1;
+    s->dest = dest;
+    s->hashes = hashes;
+    mail_buf_init(&s->jbuf, 0);
+    sn = mail_fetch_file_name(account, key, ".state");
+    jn = mail_fetch_file_name(account, key, ".journal");
+    s->dir = strdup(dir);
+    s->key = strdup(key);
+    s->state_path = sn ? join(dir, sn) : NULL;
+    s->journal_path = jn ? join(dir, jn) : NULL;
+    free(sn);
+    free(jn);
+    s->md = EVP_MD_CTX_new();
+    s->wbuf = malloc(WBUF_SIZE);
+    if (!s->dir || !s->key || !s->state_path || !s->journal_path || !s->md ||
+        !s->wbuf) {
+        nomem(err);
+        goto fail;
+    }
+    if (load_state(s, err) < 0 || replay_journal(s, &had, err) < 0)
+        goto fail;
+    if (had && write_state(s, err) < 0)
+        goto fail;
+    return s;
+fail:
+    mail_fetch_src_free(s);
+    return NULL;
+}
+
+bool mail_fetch_seen(const struct mail_fetch_src *s, const char *uid)
+{
+    return set_find(&s->seen, uid) != NULL;
+}
+
+size_t mail_fetch_seen_count(const struct mail_fetch_src *s)
+{
+    return s->seen.n;
+}
+
+uint32_t mail_fetch_last_uid(const struct mail_fetch_src *s)
+{
+    return s->last_uid;
+}
+
+uint32_t mail_fetch_uidvalidity(const struct mail_fetch_src *s)
+{
+    return s->uidvalidity;
+}
+
+int mail_fetch_set_uidvalidity(struct mail_fetch_src *s, uint32_t v,
+                               struct mail_error *err)
+{
+    int changed = s->uidvalidity && s->uidvalidity != v;
+
+    if (s->uidvalidity == v)
+        return 0;
+    if (journal_add(s, err, "V %u\n", v) < 0 || journal_sync(s, err) < 0)
+        return -1;
+    if (changed)
+        forget_uids(s);
+    s->uidvalidity = v;
+    return changed;
+}
+
+int mail_fetch_mark(struct mail_fetch_src *s, const char *const *uids,
+                    size_t n, struct mail_error *err)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (!valid_uid(uids[i]) || mail_fetch_seen(s, uids[i]))
+            continue;
+        if (journal_add(s, err, "D %s -\n", uids[i]) < 0)
+            return -1;
+        if (mark_seen(s, uids[i], NULL) < 0)
+            return nomem(err);
+    }
+    return journal_sync(s, err);
+}
+
+/* ---- batches ---- */
+
+static void batch_free(struct mail_fetch_src *s)
+{
+    for (size_t i = 0; i < s->nbatch; i++) {
+        free(s->batch[i].uid);
+        free(s->batch[i].name);
+    }
+    free(s->batch);
+    s->batch = NULL;
+    s->nbatch = 0;
+    s->used_new = s->used_cur = false;
+}
+
+static int host_part(struct mail_buf *b)
+{
+    char host[256];
+
+    if (gethostname(host, sizeof host) < 0)
+        mail_strlcpy(host, "localhost", sizeof host);
+    host[sizeof host - 1] = '\0';
+    for (const char *h = host; *h; h++) {
+        int r = *h == '/' ? mail_buf_addstr(b, "\\057")
+              : *h == ':' ? mail_buf_addstr(b, "\\072")
+              : mail_buf_addch(b, *h);
+        if (r < 0)
+            return -1;
+    }
+    return 0;
+}
+
+static char *unique_name(void)
+{
+    static unsigned counter;
+    struct mail_buf b = MAIL_BUF_INIT;
+    struct timeval tv;
+
+    gettimeofday(&tv, NULL);
+    if (mail_buf_printf(&b, "%lld.M%ldP%ldQ%uF.", (long long)tv.tv_sec,
+                        (long)tv.tv_usec, (long)getpid(), ++counter) < 0 ||
+        host_part(&b) < 0) {
+        mail_buf_release(&b);
+        return NULL;
+    }
+    return mail_buf_detach(&b);
+}
+
+int mail_fetch_batch_begin(struct mail_fetch_src *s, const char *const *uids,
+                           size_t n, struct mail_error *err)
+{
+    if (s->nbatch)
+        return mail_error_set(err, MAIL_ERR_INTERNAL, "fetch: a batch is "
+                              "still open");
+    s->batch = calloc(n ? n : 1, sizeof *s->batch);
+    if (!s->batch)
+        return nomem(err);
+    s->nbatch = n;
+    for (size_t i = 0; i < n; i++) {
+        struct item *it = &s->batch[i];
+
+        if (!valid_uid(uids[i])) {
+            batch_free(s);
+            return mail_error_set(err, MAIL_ERR_PROTOCOL, "unusable message "
+                                  "id from the server");
+        }
+        it->uid = strdup(uids[i]);
+        it->name = s->dest->kind == MAIL_FETCH_MAILDIR ? unique_name()
+                                                         : strdup("-");
+        if (!it->uid || !it->name ||
+            journal_add(s, err, "P %s %s\n", it->uid, it->name) < 0) {
+            batch_free(s);
+            return nomem(err);
+        }
+    }
+    if (journal_sync(s, err) < 0) {
+        batch_free(s);
+        return -1;
+    }
+    return 0;
+}
+
+static int mda_start(struct mail_fetch_src *s, struct mail_error *err)
+{
+    int p[2];
+    pid_t pid;
+
+    if (pipe2(p, O_CLOEXEC) < 0)
+        return mail_error_set(err, MAIL_ERR_IO, "pipe: %s", strerror(errno));
+    fflush(NULL);
+    pid = fork();
+    if (pid < 0) {
+        close(p[0]);
+        close(p[1]);
+        return mail_error_set(err, MAIL_ERR_TEMP, "fork: %s",
+                              strerror(errno));
+    }
+    if (pid == 0) {
+        dup2(p[0], 0);
+        /* the MDA's chatter goes to our stderr, not into our output */
+        dup2(2, 1);
+        signal(SIGPIPE, SIG_DFL);
+        execl("/bin/sh", "sh", "-c", s->dest->path, (char *)NULL);
+        _exit(127);
+    }
+    close(p[0]);
+    s->fd = p[1];
+    s->pid = pid;
+    return 0;
+}
+
+static int mda_finish(struct mail_fetch_src *s, struct mail_error *err)
+{
+    int st;
+
+    if (s->fd >= 0)
+        close(s->fd);
+    s->fd = -1;
+    while (waitpid(s->pid, &st, 0) < 0) {
+        if (errno != EINTR)
+            return mail_error_set(err, MAIL_ERR_INTERNAL, "waitpid: %s",
+                                  strerror(errno));
+    }
+    s->pid = 0;
+    if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
+        return 0;
+    if (WIFEXITED(st))
+        return mail_error_set(err, WEXITSTATUS(st) == 75 ? MAIL_ERR_TEMP
+                              : MAIL_ERR_UNAVAIL, "mda '%s' exited with %d",
+                              s->dest->path, WEXITSTATUS(st));
+    return mail_error_set(err, MAIL_ERR_UNAVAIL, "mda '%s' killed by signal "
+                          "%d", s->dest->path, WTERMSIG(st));
+}
+
+int mail_fetch_msg_begin(struct mail_fetch_src *s, size_t i, unsigned flags,
+                         time_t received, struct mail_error *err)
+{
+    struct item *it;
+
+    if (i >= s->nbatch || s->cur)
+        return mail_error_set(err, MAIL_ERR_INTERNAL, "fetch: bad message "
+                              "index");
+    it = &s->batch[i];
+    s->cur = it;
+    s->failed = false;
+    s->pending_cr = false;
+    s->wlen = 0;
+    mail_error_clear(&s->werr);
+    if (EVP_DigestInit_ex(s->md, EVP_sha256(), NULL) != 1)
+        return nomem(err);
+    (void)received;
+    switch (s->dest->kind) {
+    case MAIL_FETCH_MAILDIR: {
+        struct mail_buf b = MAIL_BUF_INIT;
+
+        if (mail_buf_printf(&b, "%s/tmp/%s", s->dest->path, it->name) < 0) {
+            mail_buf_release(&b);
+            s->cur = NULL;
+            return nomem(err);
+        }
+        s->tmp = mail_buf_detach(&b);
+        s->fd = open(s->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        if (s->fd < 0) {
+            mail_error_set(err, MAIL_ERR_IO, "%s: %s", s->tmp,
+                           strerror(errno));
+            free(s->tmp);
+            s->tmp = NULL;
+            s->cur = NULL;
+            return -1;
+        }
+        /* remember the flags for the name */
+        it->hash[0] = '\0';
+        s->used_cur |= (flags & ~(unsigned)MAIL_FLAG_NEW) != 0;
+        s->used_new |= (flags & ~(unsigned)MAIL_FLAG_NEW) == 0;
+        break;
+    }
+    case MAIL_FETCH_MBOX: {
+        struct stat st;
+
+        if (stat(s->dest->path, &st) < 0) {
+            s->cur = NULL;
+            return mail_error_set(err, MAIL_ERR_IO, "%s: %s", s->dest->path,
+                                  strerror(errno));
+        }
+        if (journal_add(s, err, "O %s %lld\n", it->uid,
+                        (long long)st.st_size) < 0 ||
+            journal_sync(s, err) < 0) {
+            s->cur = NULL;
+            return -1;
+        }
+        s->app = mail_folder_append_begin(s->dest->mbox, flags & ~
+                                          (unsigned)MAIL_FLAG_NEW, received,
+                                          err);
+        if (!s->app) {
+            s->cur = NULL;
+            return -1;
+        }
+        break;
+    }
+    case MAIL_FETCH_MDA:
+        if (mda_start(s, err) < 0) {
+            s->cur = NULL;
+            return -1;
+        }
+        break;
+    }
+    s->curflags = flags;
+    s->curtime = received;
+    return 0;
+}
+
+static int wflush(struct mail_fetch_src *s)
+{
+    if (!s->wlen)
+        return 0;
+    if (mail_write_all(s->fd, s->wbuf, s->wlen) < 0) {
+        mail_error_set(&s->werr, s->dest->kind == MAIL_FETCH_MDA ?
+                       MAIL_ERR_UNAVAIL : MAIL_ERR_IO, "%s: %s",
+                       s->dest->kind == MAIL_FETCH_MDA ? s->dest->path
+                                                       : s->tmp,
+                       strerror(errno));
+        return -1;
+    }
+    s->wlen = 0;
+    return 0;
+}
+
+int mail_fetch_msg_write(void *ctx, const char *data, size_t len)
+{
+    struct mail_fetch_src *s = ctx;
+
+    if (s->failed || !s->cur)
+        return -1;
+    if (EVP_DigestUpdate(s->md, data, len) != 1) {
+        nomem(&s->werr);
+        s->failed = true;
+        return -1;
+    }
+    s->stats.bytes += len;
+    if (s->dest->kind == MAIL_FETCH_MBOX) {
+        if (mail_append_write(s->app, data, len, &s->werr) < 0) {
+            s->failed = true;
+            return -1;
+        }
+        return 0;
+    }
+    if (s->wlen + len > WBUF_SIZE && wflush(s) < 0) {
+        s->failed = true;
+        return -1;
+    }
+    if (len >= WBUF_SIZE) {
+        if (mail_write_all(s->fd, data, len) < 0) {
+            mail_error_set(&s->werr, MAIL_ERR_IO, "%s: %s",
+                           s->tmp ? s->tmp : s->dest->path, strerror(errno));
+            s->failed = true;
+            return -1;
+        }
+        return 0;
+    }
+    memcpy(s->wbuf + s->wlen, data, len);
+    s->wlen += len;
+    return 0;
+}
+
+int mail_fetch_msg_write_crlf(void *ctx, const char *data, size_t len)
+{
+    struct mail_fetch_src *s = ctx;
+    size_t start = 0;
+
+    if (s->pending_cr) {
+        s->pending_cr = false;
+        if (len && data[0] != '\n' && mail_fetch_msg_write(s, "\r", 1) < 0)
+            return -1;
+        if (!len)
+            s->pending_cr = true;
+    }
+    for (size_t i = 0; i < len; i++) {
+        if (data[i] != '\r')
+            continue;
+        if (i + 1 == len) {
+            /* decided by the next piece (or the end: see _msg_end) */
+            if (mail_fetch_msg_write(s, data + start, i - start) < 0)
+                return -1;
+            s->pending_cr = true;
+            return 0;
+        }
+        if (data[i + 1] == '\n') {
+            if (mail_fetch_msg_write(s, data + start, i - start) < 0)
+                return -1;
+            start = i + 1;
+        }
+    }
+    return mail_fetch_msg_write(s, data + start, len - start);
+}
+
+/* The Maildir info for flags: ":2,FRS" (letters in ASCII order). */
+static void info_of(unsigned flags, char *out, size_t size)
+{
+    size_t n = 0;
+
+    out[0] = '\0';
+    if (!(flags & ~(unsigned)MAIL_FLAG_NEW))
+        return;
+    n = (size_t)snprintf(out, size, ":2,");
+    if (flags & MAIL_FLAG_DRAFT)
+        out[n++] = 'D';
+    if (flags & MAIL_FLAG_FLAGGED)
+        out[n++] = 'F';
+    if (flags & MAIL_FLAG_PASSED)
+        out[n++] = 'P';
+    if (flags & MAIL_FLAG_ANSWERED)
+        out[n++] = 'R';
+    if (flags & MAIL_FLAG_SEEN)
+        out[n++] = 'S';
+    if (flags & MAIL_FLAG_DELETED)
+        out[n++] = 'T';
+    out[n] = '\0';
+}
+
+static void finish_hash(struct mail_fetch_src *s, char out[HASH_HEX + 1])
+{
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned mdlen = 0;
+    static const char hex[] = "0123456789abcdef";
+
+    if (EVP_DigestFinal_ex(s->md, md, &mdlen) != 1 || mdlen < HASH_HEX / 2) {
+        out[0] = '\0';
+        return;
+    }
+    for (int i = 0; i < HASH_HEX / 2; i++) {
+        out[2 * i] = hex[md[i] >> 4];
+        out[2 * i + 1] = hex[md[i] & 15];
+    }
+    out[HASH_HEX] = '\0';
+}
+
+static int maildir_place(struct mail_fetch_src *s, struct item *it,
+                         struct mail_error *err)
+{
+    char info[16];
+    struct mail_buf dst = MAIL_BUF_INIT;
+    int fd = s->fd;
+
+    s->fd = -1;
+    if (fsync(fd) < 0) {
+        close(fd);
+        return mail_error_set(err, MAIL_ERR_IO, "%s: fsync: %s", s->tmp,
+                              strerror(errno));
+    }
+    if (close(fd) < 0)
+        return mail_error_set(err, MAIL_ERR_IO, "%s: close: %s", s->tmp,
+                              strerror(errno));
+    if (s->curtime > 0) {
+        struct timespec ts[2];
+
+        ts[0].tv_sec = ts[1].tv_sec = s->curtime;
+        ts[0].tv_nsec = ts[1].tv_nsec = 0;
+        utimensat(AT_FDCWD, s->tmp, ts, 0);   /* cosmetic only */
+    }
+    info_of(s->curflags, info, sizeof info);
+    if (mail_buf_printf(&dst, "%s/%s/%s%s", s->dest->path,
+                        info[0] ? "cur" : "new", it->name, info) < 0)
+        return nomem(err);
+    if (link(s->tmp, dst.data) == 0) {
+        unlink(s->tmp);
+    } else if ((errno == EPERM || errno == ENOSYS || errno == EOPNOTSUPP ||
+                errno == EMLINK) && rename(s->tmp, dst.data) == 0) {
+        /* moved */
+    } else {
+        mail_error_set(err, MAIL_ERR_IO, "%s: %s", dst.data, strerror(errno));
+        mail_buf_release(&dst);
+        return -1;
+    }
+    mail_buf_release(&dst);
+    return 0;
+}
+
+int mail_fetch_msg_end(struct mail_fetch_src *s, bool ok,
+                       struct mail_error *err)
+{
+    struct item *it = s->cur;
+    int rc = 0;
+
+    if (!it)
+        return mail_error_set(err, MAIL_ERR_INTERNAL, "fetch: no message");
+    if (s->pending_cr) {
+        s->pending_cr = false;
+        mail_fetch_msg_write(s, "\r", 1);
+    }
+    if (s->failed && ok) {
+        *err = s->werr;
+        ok = false;
+        rc = -1;
+    }
+    finish_hash(s, it->hash);
+    switch (s->dest->kind) {
+    case MAIL_FETCH_MAILDIR:
+        if (ok && wflush(s) < 0) {
+            *err = s->werr;
+            ok = false;
+            rc = -1;
+        }
+        if (ok && it->hash[0] && set_find(&s->known, it->hash)) {
+            /* fetched before a UIDVALIDITY change: already here */
+            it->dropped = true;
+            ok = false;
+        }
+        if (ok && maildir_place(s, it, err) < 0) {
+            ok = false;
+            rc = -1;
+        }
+        if (s->fd >= 0) {
+            close(s->fd);
+            s->fd = -1;
+        }
+        if (!ok)
+            unlink(s->tmp);
+        free(s->tmp);
+        s->tmp = NULL;
+        break;
+    case MAIL_FETCH_MBOX:
+        if (ok) {
+            struct mail_append *a = s->app;
+
+            s->app = NULL;
+            if (mail_append_commit(a, NULL, err) < 0) {
+                ok = false;
+                rc = -1;
+            }
+        } else if (s->app) {
+            mail_append_abort(s->app);
+            s->app = NULL;
+        }
+        break;
+    case MAIL_FETCH_MDA:
+        if (ok && wflush(s) < 0) {
+            *err = s->werr;
+            ok = false;
+            rc = -1;
+        }
+        if (!ok && s->pid > 0) {
+            /* a partial message must not be delivered */
+            kill(s->pid, SIGTERM);
+        }
+        if (mda_finish(s, ok ? err : NULL) < 0 && ok) {
+            ok = false;
+            rc = -1;
+        }
+        break;
+    }
+    if (ok) {
+        it->delivered = true;
+        s->stats.delivered++;
+    } else if (it->dropped) {
+        s->stats.duplicates++;
+    }
+    s->cur = NULL;
+    return rc;
+}
+
+long mail_fetch_batch_commit(struct mail_fetch_src *s, struct mail_error *err)
+{
+    long n = 0;
+    int rc = 0;
+
+    if (s->cur) {
+        struct mail_error e2;
+
+        mail_fetch_msg_end(s, false, &e2);
+    }
+    if (s->dest->kind == MAIL_FETCH_MAILDIR) {
+        struct mail_buf d = MAIL_BUF_INIT;
+
+        if (s->used_new &&
+            (mail_buf_printf(&d, "%s/new", s->dest->path) < 0 ||
+             mail_fsync_dir(d.data, err) < 0))
+            rc = -1;
+        mail_buf_reset(&d);
+        if (rc == 0 && s->used_cur &&
+            (mail_buf_printf(&d, "%s/cur", s->dest->path) < 0 ||
+             mail_fsync_dir(d.data, err) < 0))
+            rc = -1;
+        mail_buf_release(&d);
+    }
+    for (size_t i = 0; rc == 0 && i < s->nbatch; i++) {
+        struct item *it = &s->batch[i];
+
+        if (!it->delivered && !it->dropped)
+            continue;
+        if (journal_add(s, err, "D %s %s\n", it->uid,
+                        it->hash[0] ? it->hash : "-") < 0 ||
+            mark_seen(s, it->uid, it->hash) < 0)
+            rc = -1;
+        n++;
+    }
+    if (rc == 0 && journal_sync(s, err) < 0)
+        rc = -1;
+    batch_free(s);
+    return rc < 0 ? -1 : n;
+}
+
+int mail_fetch_src_close(struct mail_fetch_src *s, const char *const *present,
+                         size_t npresent, struct mail_error *err)
+{
+    int rc = 0;
+
+    if (s->nbatch && mail_fetch_batch_commit(s, err) < 0)
+        rc = -1;
+    if (rc == 0 && present) {
+        struct set keep = { NULL, 0, 0 };
+
+        for (size_t i = 0; i < npresent; i++) {
+            const struct entry *e = set_find(&s->seen, present[i]);
+
+            if (e && set_put(&keep, e->key, e->hash) < 0) {
+                set_clear(&keep);
+                rc = nomem(err);
+                break;
+            }
+        }
+        if (rc == 0) {
+            if (keep.n != s->seen.n)
+                s->dirty = true;
+            set_clear(&s->seen);
+            s->seen = keep;
+        }
+    }
+    if (rc == 0 && (s->dirty || s->jbuf.len) && write_state(s, err) < 0)
+        rc = -1;
+    mail_fetch_src_free(s);
+    return rc;
+}
+
+void mail_fetch_src_free(struct mail_fetch_src *s)
+{
+    if (!s)
+        return;
+    if (s->cur) {
+        struct mail_error e2;
+
+        mail_fetch_msg_end(s, false, &e2);
+    }
+    batch_free(s);
+    if (s->jfd >= 0)
+        close(s->jfd);
+    if (s->fd >= 0)
+        close(s->fd);
+    set_clear(&s->seen);
+    set_clear(&s->known);
+    mail_buf_release(&s->jbuf);
+    EVP_MD_CTX_free(s->md);
+    free(s->wbuf);
+    free(s->tmp);
+    free(s->dir);
+    free(s->key);
+    free(s->state_path);
+    free(s->journal_path);
+    free(s);
+}
+
+void mail_fetch_stats(const struct mail_fetch_src *s,
+                      struct mail_fetch_stats *out)
+{
+    *out = s->stats;
+}

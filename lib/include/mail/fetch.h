@@ -1,0 +1,180 @@
+/*
+ * fetch.h - the protocol-independent engine of `mail fetch`: where
+ * fetched messages go, what has been fetched, and how a crash at any
+ * moment neither loses nor duplicates a message.
+ *
+ * Files, in the state directory ($XDG_STATE_HOME/mail/fetch, else
+ * ~/.local/state/mail/fetch), names percent-encoded:
+ *
+ *   ACCOUNT.lock           flock(2)ed for the whole run of one account
+ *   SOURCE.state           what was fetched from one source (a POP3
+ *                          maildrop, or one IMAP folder): "mail-fetch 1",
+ *                          "uidvalidity N" (IMAP), then one "= UID HASH"
+ *                          line per message; replaced atomically (temp
+ *                          file, fsync, rename, fsync the directory)
+ *   SOURCE.journal         appended (and fsynced) during a run:
+ *                            P UID WHERE   about to deliver UID; WHERE is
+ *                                          the Maildir unique name we
+ *                                          will use ("-" for an MDA)
+ *                            O UID OFFSET  mbox: its size before appending
+ *                            D UID HASH    UID is delivered and durable
+ *
+ * The protocol, per batch of messages:
+ *   1. mail_fetch_batch_begin: P records for the batch, fsynced;
+ *   2. each message: mail_fetch_msg_begin / _write / _end (Maildir: the
+ *      file in tmp/, fsynced, renamed into new/ or cur/; mbox: appended
+ *      under its locks and fsynced; MDA: counted only on exit 0);
+ *   3. mail_fetch_batch_commit: the Maildir directories fsynced, then D
+ *      records, fsynced.  Only now do the UIDs count as fetched, and only
+ *      now may the caller delete them on the server.
+ * On the next open, a P without D is settled by looking: a Maildir file of
+ * that unique name (in new/ or cur/, any flags) means delivered; an mbox
+ * that grew past the recorded offset and has a From_ line there means
+ * delivered; otherwise the message is fetched again (an MDA message too:
+ * an MDA may get a message twice after a crash, never lose one).  Leftover
+ * tmp/ files of ours are removed.  mail_fetch_src_close folds the journal
+ * into the state file and removes the journal.
+ *
+ * A UIDVALIDITY change keeps the content hashes (SHA-256, first 128 bits)
+ * of everything fetched before, and a message re-fetched whose hash is
+ * known is dropped instead of delivered again.
+ */
+#ifndef MAIL_FETCH_H
+#define MAIL_FETCH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "error.h"
+
+/* The state directory, created (mode 0700) if missing.  malloc'd. */
+char *mail_fetch_state_dir(struct mail_error *err);
+
+/*
+ * Take the per-account lock (dir/ACCOUNT.lock).  wait false: another
+ * holder gives MAIL_ERR_TEMP "another mail fetch for account X is
+ * running" at once; wait true blocks until it is free.  Returns the lock
+ * descriptor (>= 0) or -1; mail_fetch_unlock releases it.
+ */
+int mail_fetch_lock(const char *dir, const char *account, bool wait,
+                    struct mail_error *err);
+void mail_fetch_unlock(int fd);
+
+/* ---- destinations ---- */
+
+enum mail_fetch_dest_kind {
+    MAIL_FETCH_MAILDIR,
+    MAIL_FETCH_MBOX,
+    MAIL_FETCH_MDA,
+};
+
+struct mail_fetch_dest;
+
+/*
+ * A Maildir (created if missing), an mbox file ("mbox:PATH", or an
+ * existing regular file; created if missing), or with mda not NULL a
+ * command run by /bin/sh -c with each message on its standard input.
+ */
+struct mail_fetch_dest *mail_fetch_dest_open(const char *path,
+                                             const char *mda,
+                                             struct mail_error *err);
+enum mail_fetch_dest_kind mail_fetch_dest_kind(const struct mail_fetch_dest *d);
+const char *mail_fetch_dest_path(const struct mail_fetch_dest *d);
+void mail_fetch_dest_close(struct mail_fetch_dest *d);
+
+/*
+ * The local folder for a remote folder name: "INBOX" -> the store;
+ * "Lists/dev" -> STORE/.Lists.dev (Maildir++); for an mbox store, the
+ * mbox file itself for INBOX and an error otherwise.  sep is the server's
+ * hierarchy separator.  malloc'd.
+ */
+char *mail_fetch_local_folder(const char *store, const char *remote,
+                              char sep, struct mail_error *err);
+
+/* Does name match an IMAP LIST-style pattern ('*' anything, '%' anything
+ * but sep)?  "INBOX" matches case-insensitively. */
+bool mail_fetch_pattern_match(const char *pattern, const char *name,
+                              char sep);
+
+/* ---- sources ---- */
+
+struct mail_fetch_src;
+
+/*
+ * Open the state of one source: key names it uniquely, e.g.
+ * "pop3 alice@pop.example.com:995" or "imap alice@host:993 INBOX",
+ * together with the account.  Loads the state, replays the journal and
+ * settles pending messages against dest (see above).  hashes: keep
+ * content hashes (IMAP, for a UIDVALIDITY change).
+ */
+struct mail_fetch_src *mail_fetch_src_open(const char *dir,
+                                           const char *account,
+                                           const char *key,
+                                           struct mail_fetch_dest *dest,
+                                           bool hashes,
+                                           struct mail_error *err);
+
+/* Has uid been fetched (durably)? */
+bool mail_fetch_seen(const struct mail_fetch_src *s, const char *uid);
+size_t mail_fetch_seen_count(const struct mail_fetch_src *s);
+/* The highest numeric UID fetched (IMAP), 0 when none. */
+uint32_t mail_fetch_last_uid(const struct mail_fetch_src *s);
+
+/* IMAP: the UIDVALIDITY recorded (0: none yet). */
+uint32_t mail_fetch_uidvalidity(const struct mail_fetch_src *s);
+/* Record v.  When another value was recorded, forget the UIDs (their
+ * content hashes stay, so that the re-fetch drops known messages) and
+ * return 1; else 0.  -1 on error (the journal could not be written). */
+int mail_fetch_set_uidvalidity(struct mail_fetch_src *s, uint32_t v,
+                               struct mail_error *err);
+
+/* Mark uids as fetched without fetching them (--catch-up). */
+int mail_fetch_mark(struct mail_fetch_src *s, const char *const *uids,
+                    size_t n, struct mail_error *err);
+
+/* Step 1: the next n messages to deliver, in the order they will be
+ * delivered.  A batch must be committed before the next begins. */
+int mail_fetch_batch_begin(struct mail_fetch_src *s, const char *const *uids,
+                           size_t n, struct mail_error *err);
+
+/* Step 2: message i of the batch.  flags: MAIL_FLAG_* (folder.h) for the
+ * Maildir info; received: its delivery time (0: now). */
+int mail_fetch_msg_begin(struct mail_fetch_src *s, size_t i, unsigned flags,
+                         time_t received, struct mail_error *err);
+/* A mail_sink_fn: ctx is the source.  Errors are kept for _msg_end. */
+int mail_fetch_msg_write(void *ctx, const char *data, size_t len);
+/* The same, turning CRLF into LF (IMAP sends CRLF; Maildir files and
+ * mbox hold LF). */
+int mail_fetch_msg_write_crlf(void *ctx, const char *data, size_t len);
+/* ok false: the download failed; throw the partial message away.
+ * Returns 0 when delivered (or dropped as a known duplicate), -1. */
+int mail_fetch_msg_end(struct mail_fetch_src *s, bool ok,
+                       struct mail_error *err);
+
+/* Step 3: everything delivered in the batch becomes durable and fetched.
+ * Returns the number of messages delivered, or -1. */
+long mail_fetch_batch_commit(struct mail_fetch_src *s, struct mail_error *err);
+
+/* Fold the journal into the state file.  present (may be NULL): the UIDs
+ * now on the server; others are forgotten (POP3, once a listing is
+ * complete).  Frees s (also on error). */
+int mail_fetch_src_close(struct mail_fetch_src *s, const char *const *present,
+                         size_t npresent, struct mail_error *err);
+/* Free without writing anything more (the journal keeps what is done). */
+void mail_fetch_src_free(struct mail_fetch_src *s);
+
+/* Counters of a source since open (delivered, dropped duplicates, bytes). */
+struct mail_fetch_stats {
+    size_t delivered, duplicates, recovered;
+    uint64_t bytes;
+};
+void mail_fetch_stats(const struct mail_fetch_src *s,
+                      struct mail_fetch_stats *out);
+
+/* Percent-encode a name for a file name (exposed for tests). malloc'd. */
+char *mail_fetch_file_name(const char *account, const char *key,
+                           const char *suffix);
+
+#endif

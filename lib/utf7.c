@@ -1,0 +1,203 @@
+/*
+ * utf7.c - modified UTF-7 (RFC 3501 5.1.3); see mail/utf7.h.
+ */
+#include <stdint.h>
+
+#include "mail/utf7.h"
+
+static const char b64[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+,";
+
+static int b64val(unsigned char c)
+{
+    if (c >= 'A' && c <= 'Z')
+        return c - 'A';
+    if (c >= 'a' && c <= 'z')
+        return c - 'a' + 26;
+    if (c >= '0' && c <= '9')
+        return c - '0' + 52;
+    if (c == '+')
+        return 62;
+    if (c == ',')
+        return 63;
+    return -1;
+}
+
+static int put_utf8(struct mail_buf *out, uint32_t cp)
+{
+    char u[4];
+    size_t n;
+
+    if (cp < 0x80) {
+        u[0] = (char)cp;
+        n = 1;
+    } else if (cp < 0x800) {
+        u[0] = (char)(0xc0 | (cp >> 6));
+        u[1] = (char)(0x80 | (cp & 0x3f));
+        n = 2;
+    } else if (cp < 0x10000) {
+        u[0] = (char)(0xe0 | (cp >> 12));
+        u[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
+        u[2] = (char)(0x80 | (cp & 0x3f));
+        n = 3;
+    } else {
+        u[0] = (char)(0xf0 | (cp >> 18));
+        u[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
+        u[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
+        u[3] = (char)(0x80 | (cp & 0x3f));
+        n = 4;
+    }
+    return mail_buf_add(out, u, n);
+}
+
+int mail_mutf7_decode(struct mail_buf *out, const char *in, size_t len)
+{
+    size_t i = 0;
+
+    while (i < len) {
+        unsigned char c = (unsigned char)in[i++];
+        uint32_t bits = 0, hi = 0;
+        int nbits = 0;
+        size_t units = 0;
+
+        if (c < 0x20 || c > 0x7e)
+            return -1;
+        if (c != '&') {
+            if (mail_buf_addch(out, (char)c) < 0)
+                return -1;
+            continue;
+        }
+        if (i < len && in[i] == '-') {
+            i++;
+            if (mail_buf_addch(out, '&') < 0)
+                return -1;
+            continue;
+        }
+        for (;;) {
+            int v;
+
+            if (i >= len)
+                return -1;          /* unterminated shift */
+            c = (unsigned char)in[i++];
+            if (c == '-')
+                break;
+            v = b64val(c);
+            if (v < 0)
+                return -1;
+            bits = (bits << 6) | (uint32_t)v;
+            nbits += 6;
+            if (nbits >= 16) {
+                uint32_t u = (bits >> (nbits - 16)) & 0xffff;
+
+                nbits -= 16;
+                bits &= (1u << nbits) - 1;
+                units++;
+                if (hi) {
+                    if (u < 0xdc00 || u > 0xdfff)
+                        return -1;
+                    if (put_utf8(out, 0x10000 + ((hi - 0xd800) << 10) +
+                                          (u - 0xdc00)) < 0)
+                        return -1;
+                    hi = 0;
+                } else if (u >= 0xd800 && u <= 0xdbff) {
+                    hi = u;
+                } else if (u >= 0xdc00 && u <= 0xdfff) {
+                    return -1;
+                } else if (u >= 0x20 && u <= 0x7e) {
+                    return -1;      /* must have been sent directly */
+                } else if (put_utf8(out, u) < 0) {
+                    return -1;
+                }
+            }
+        }
+        if (units == 0 || hi || nbits >= 6 || bits != 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* Next code point of UTF-8 at in[*i]; -1 when invalid. */
+static int32_t next_cp(const unsigned char *in, size_t len, size_t *i)
+{
+    unsigned char c = in[(*i)++];
+    uint32_t cp, min;
+    int more;
+
+    if (c < 0x80)
+        return c;
+    if (c >= 0xc2 && c <= 0xdf) {
+        cp = c & 0x1f;
+        more = 1;
+        min = 0x80;
+    } else if (c >= 0xe0 && c <= 0xef) {
+        cp = c & 0x0f;
+        more = 2;
+        min = 0x800;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+        cp = c & 0x07;
+        more = 3;
+        min = 0x10000;
+    } else {
+        return -1;
+    }
+    while (more--) {
+        if (*i >= len || (in[*i] & 0xc0) != 0x80)
+            return -1;
+        cp = (cp << 6) | (in[(*i)++] & 0x3f);
+    }
+    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+        return -1;
+    return (int32_t)cp;
+}
+
+int mail_mutf7_encode(struct mail_buf *out, const char *in, size_t len)
+{
+    const unsigned char *s = (const unsigned char *)in;
+    size_t i = 0;
+
+    while (i < len) {
+        uint32_t bits = 0;
+        int nbits = 0;
+
+        if (s[i] >= 0x20 && s[i] <= 0x7e) {
+            if (s[i] == '&' ? mail_buf_addstr(out, "&-") < 0
+                            : mail_buf_addch(out, (char)s[i]) < 0)
+                return -1;
+            i++;
+            continue;
+        }
+        if (mail_buf_addch(out, '&') < 0)
+            return -1;
+        while (i < len && (s[i] < 0x20 || s[i] > 0x7e)) {
+            int32_t cp = next_cp(s, len, &i);
+            uint32_t u[2];
+            int nu = 1;
+
+            if (cp < 0)
+                return -1;
+            if (cp >= 0x10000) {
+                u[0] = 0xd800 + (((uint32_t)cp - 0x10000) >> 10);
+                u[1] = 0xdc00 + (((uint32_t)cp - 0x10000) & 0x3ff);
+                nu = 2;
+            } else {
+                u[0] = (uint32_t)cp;
+            }
+            for (int k = 0; k < nu; k++) {
+                bits = (bits << 16) | u[k];
+                nbits += 16;
+                while (nbits >= 6) {
+                    nbits -= 6;
+                    if (mail_buf_addch(out, b64[(bits >> nbits) & 0x3f]) < 0)
+                        return -1;
+                }
+                bits &= (1u << nbits) - 1;
+            }
+        }
+        if (nbits > 0 &&
+            mail_buf_addch(out, b64[(bits << (6 - nbits)) & 0x3f]) < 0)
+            return -1;
+        if (mail_buf_addch(out, '-') < 0)
+            return -1;
+    }
+    return 0;
+}

@@ -1,0 +1,112 @@
+/*
+ * fuzz_imap.c - libFuzzer target for the IMAP response parser, the
+ * BODYSTRUCTURE reader and modified UTF-7.
+ *
+ * The input is server output.  It is parsed twice, whole and in pieces
+ * whose size comes from the first byte; both runs must agree on the number
+ * of responses and streamed bytes.  Every FETCH BODYSTRUCTURE is read, and
+ * every LIST name is decoded from modified UTF-7 and, when that works,
+ * encoded back to the same bytes.
+ */
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mail/imap_parse.h"
+#include "mail/utf7.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static int count_sink(void *ctx, const char *d, size_t n)
+{
+    (void)d;
+    if (n > MAIL_IMAP_CHUNK)
+        abort();
+    *(uint64_t *)ctx += n;
+    return 0;
+}
+
+static int route(void *arg, const struct mail_imap_resp *resp,
+                 const struct mail_imap_node *list,
+                 const struct mail_imap_node *prev, uint64_t size,
+                 mail_sink_fn *sink, void **sink_ctx, struct mail_error *err)
+{
+    (void)resp;
+    (void)list;
+    (void)err;
+    if (size > 64 || (prev && prev->type == MAIL_IMAP_ATOM &&
+                      mail_strncasecmp(prev->data, "BODY[", 5) == 0)) {
+        *sink = count_sink;
+        *sink_ctx = arg;
+    }
+    return 0;
+}
+
+static void check_resp(const struct mail_imap_resp *r)
+{
+    const struct mail_imap_node *n;
+
+    if (r->type == MAIL_IMAP_T_FETCH) {
+        struct mail_error err;
+        struct mail_imap_bodypart *b =
+            mail_imap_bodystructure(mail_imap_fetch_item(r, "BODYSTRUCTURE"),
+                                    &err);
+        mail_imap_bodypart_free(b);
+    }
+    if (r->type == MAIL_IMAP_T_LIST && (n = mail_imap_node_at(&r->args, 2)) &&
+        mail_imap_node_str(n)) {
+        struct mail_buf a = MAIL_BUF_INIT, b = MAIL_BUF_INIT;
+
+        if (mail_mutf7_decode(&a, n->data, (size_t)n->len) == 0) {
+            if (mail_mutf7_encode(&b, a.data ? a.data : "", a.len) < 0 ||
+                b.len != n->len || memcmp(b.data ? b.data : "", n->data, b.len))
+                abort();
+        }
+        mail_buf_release(&a);
+        mail_buf_release(&b);
+    }
+}
+
+static void parse(const uint8_t *data, size_t size, size_t step,
+                  size_t *nresp, uint64_t *streamed)
+{
+    struct mail_imap_parser p;
+    struct mail_imap_limits lim;
+    struct mail_error err;
+    size_t off = 0;
+
+    mail_imap_limits_default(&lim);
+    lim.literal_max = 1 << 20;
+    lim.inline_literal_max = 4096;
+    mail_imap_parser_init(&p, &lim, route, streamed);
+    *nresp = 0;
+    while (off < size) {
+        size_t n = size - off < step ? size - off : step, used;
+        int r = mail_imap_parser_feed(&p, (const char *)data + off, n, &used,
+                                      &err);
+
+        if (r < 0)
+            break;
+        off += used;
+        if (r == 1) {
+            ++*nresp;
+            check_resp(&p.resp);
+        }
+    }
+    mail_imap_parser_release(&p);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    size_t n1, n2;
+    uint64_t s1 = 0, s2 = 0;
+
+    if (size == 0)
+        return 0;
+    parse(data + 1, size - 1, size, &n1, &s1);
+    parse(data + 1, size - 1, (size_t)data[0] % 17 + 1, &n2, &s2);
+    if (n1 != n2 || s1 != s2)
+        abort();
+    return 0;
+}

@@ -1,0 +1,253 @@
+/* test_fetch.c - the fetch engine: names, patterns, the lock, the state,
+ * the journal and its recovery after a crash, destinations. */
+#include <dirent.h>
+#include <ftw.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "mail/fetch.h"
+#include "mail/folder.h"
+#include "test.h"
+
+static char root[256];
+static char statedir[300], md[300];
+
+static int rm_one(const char *p, const struct stat *st, int flag,
+                  struct FTW *ftw)
+{
+    (void)st;
+    (void)flag;
+    (void)ftw;
+    return remove(p);
+}
+
+static size_t count_dir(const char *dir, const char *sub)
+{
+    char p[400];
+    DIR *d;
+    struct dirent *de;
+    size_t n = 0;
+
+    snprintf(p, sizeof p, "%s/%s", dir, sub);
+    d = opendir(p);
+    if (!d)
+        return 0;
+    while ((de = readdir(d)))
+        if (de->d_name[0] != '.')
+            n++;
+    closedir(d);
+    return n;
+}
+
+static void fresh(void)
+{
+    nftw(root, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+    mkdir(root, 0700);
+    snprintf(statedir, sizeof statedir, "%s/state", root);
+    snprintf(md, sizeof md, "%s/Maildir", root);
+    mkdir(statedir, 0700);
+}
+
+static void test_names(void)
+{
+    char *n = mail_fetch_file_name("work", "pop3 a/b@h:995", ".state");
+
+    CHECK_STR(n, "work,pop3,a%2Fb@h%3A995.state");
+    free(n);
+    n = mail_fetch_file_name("..", NULL, ".lock");
+    CHECK(n && strchr(n, '/') == NULL && n[0] != '.');
+    free(n);
+}
+
+static void test_patterns(void)
+{
+    CHECK(mail_fetch_pattern_match("INBOX", "inbox", '/'));
+    CHECK(!mail_fetch_pattern_match("INBOX", "INBOX/x", '/'));
+    CHECK(mail_fetch_pattern_match("Lists/*", "Lists/dev", '/'));
+    CHECK(mail_fetch_pattern_match("Lists/*", "Lists/dev/x", '/'));
+    CHECK(mail_fetch_pattern_match("Lists/%", "Lists/dev", '/'));
+    CHECK(!mail_fetch_pattern_match("Lists/%", "Lists/dev/x", '/'));
+    CHECK(mail_fetch_pattern_match("*", "anything/at/all", '/'));
+    CHECK(!mail_fetch_pattern_match("Lists/*", "Other", '/'));
+    CHECK(mail_fetch_pattern_match("%", "Sent", '.'));
+}
+
+static void test_lock(void)
+{
+    struct mail_error err;
+    int a, b;
+
+    fresh();
+    a = mail_fetch_lock(statedir, "acct", false, &err);
+    CHECK(a >= 0);
+    b = mail_fetch_lock(statedir, "acct", false, &err);
+    CHECK(b < 0 && err.kind == MAIL_ERR_TEMP);
+    CHECK(strstr(err.msg, "another mail fetch for account acct") != NULL);
+    b = mail_fetch_lock(statedir, "other", false, &err);
+    CHECK(b >= 0);
+    mail_fetch_unlock(b);
+    mail_fetch_unlock(a);
+    a = mail_fetch_lock(statedir, "acct", false, &err);
+    CHECK(a >= 0);
+    mail_fetch_unlock(a);
+}
+
+static int deliver(struct mail_fetch_src *s, size_t i, const char *body,
+                   unsigned flags)
+{
+    struct mail_error err;
+
+    if (mail_fetch_msg_begin(s, i, flags, 0, &err) < 0)
+        return -1;
+    mail_fetch_msg_write(s, body, strlen(body));
+    return mail_fetch_msg_end(s, true, &err);
+}
+
+static void test_state(void)
+{
+    struct mail_error err;
+    struct mail_fetch_dest *d;
+    struct mail_fetch_src *s;
+    const char *uids[] = { "u1", "u2", "u3" };
+    const char *present[] = { "u2", "u3" };
+
+    fresh();
+    d = mail_fetch_dest_open(md, NULL, &err);
+    CHECK(d != NULL);
+    s = mail_fetch_src_open(statedir, "a", "pop3 x@h:1", d, false, &err);
+    CHECK(s != NULL);
+    CHECK(!mail_fetch_seen(s, "u1"));
+    CHECK(mail_fetch_batch_begin(s, uids, 3, &err) == 0);
+    CHECK(deliver(s, 0, "Subject: 1\n\none\n", 0) == 0);
+    CHECK(deliver(s, 1, "Subject: 2\n\ntwo\n", MAIL_FLAG_SEEN) == 0);
+    CHECK(deliver(s, 2, "Subject: 3\n\nthree\n", 0) == 0);
+    CHECK(!mail_fetch_seen(s, "u1"));   /* not before the commit */
+    CHECK(mail_fetch_batch_commit(s, &err) == 3);
+    CHECK(mail_fetch_seen(s, "u1") && mail_fetch_seen(s, "u3"));
+    CHECK(count_dir(md, "new") == 2 && count_dir(md, "cur") == 1);
+    CHECK(count_dir(md, "tmp") == 0);
+    CHECK(mail_fetch_src_close(s, present, 2, &err) == 0);
+
+    s = mail_fetch_src_open(statedir, "a", "pop3 x@h:1", d, false, &err);
+    CHECK(s != NULL);
+    CHECK(!mail_fetch_seen(s, "u1"));   /* pruned: gone from the server */
+    CHECK(mail_fetch_seen(s, "u2") && mail_fetch_seen(s, "u3"));
+    CHECK(mail_fetch_seen_count(s) == 2);
+    mail_fetch_src_free(s);
+    mail_fetch_dest_close(d);
+}
+
+/* A crash after delivery, before the D records: the file is found by its
+ * name.  A crash before the rename: fetched again, no tmp file left. */
+static void test_recovery(void)
+{
+    struct mail_error err;
+    struct mail_fetch_dest *d;
+    struct mail_fetch_src *s;
+    struct mail_fetch_stats st;
+    const char *uids[] = { "10", "11" };
+
+    fresh();
+    d = mail_fetch_dest_open(md, NULL, &err);
+    s = mail_fetch_src_open(statedir, "a", "imap x@h:1 INBOX", d, true, &err);
+    CHECK(mail_fetch_set_uidvalidity(s, 7, &err) == 0);
+    CHECK(mail_fetch_batch_begin(s, uids, 2, &err) == 0);
+    CHECK(deliver(s, 0, "Subject: a\n\nA\n", 0) == 0);
+    CHECK(mail_fetch_msg_begin(s, 1, 0, 0, &err) == 0);
+    mail_fetch_msg_write(s, "Subject: partial", 16);
+    CHECK(count_dir(md, "tmp") == 1);
+    mail_fetch_src_free(s);        /* "kill -9" (free drops the partial) */
+
+    s = mail_fetch_src_open(statedir, "a", "imap x@h:1 INBOX", d, true, &err);
+    CHECK(s != NULL);
+    mail_fetch_stats(s, &st);
+    CHECK(st.recovered == 1);
+    CHECK(mail_fetch_seen(s, "10"));
+    CHECK(!mail_fetch_seen(s, "11"));
+    CHECK(mail_fetch_uidvalidity(s) == 7);
+    CHECK(mail_fetch_last_uid(s) == 10);
+    CHECK(count_dir(md, "new") == 1 && count_dir(md, "tmp") == 0);
+
+    /* UIDVALIDITY changes: the re-fetch of a known message is dropped. */
+    CHECK(mail_fetch_set_uidvalidity(s, 8, &err) == 1);
+    CHECK(!mail_fetch_seen(s, "10"));
+    {
+        const char *u2[] = { "1", "2" };
+
+        CHECK(mail_fetch_batch_begin(s, u2, 2, &err) == 0);
+        CHECK(deliver(s, 0, "Subject: a\n\nA\n", 0) == 0);
+        CHECK(deliver(s, 1, "Subject: b\n\nB\n", 0) == 0);
+        CHECK(mail_fetch_batch_commit(s, &err) == 2);
+    }
+    mail_fetch_stats(s, &st);
+    CHECK(st.duplicates == 1 && st.delivered == 1);
+    CHECK(count_dir(md, "new") == 2);
+    CHECK(mail_fetch_src_close(s, NULL, 0, &err) == 0);
+    s = mail_fetch_src_open(statedir, "a", "imap x@h:1 INBOX", d, true, &err);
+    CHECK(mail_fetch_uidvalidity(s) == 8);
+    CHECK(mail_fetch_seen(s, "1") && mail_fetch_seen(s, "2"));
+    mail_fetch_src_free(s);
+    mail_fetch_dest_close(d);
+}
+
+static void test_mbox_and_mda(void)
+{
+    struct mail_error err;
+    struct mail_fetch_dest *d;
+    struct mail_fetch_src *s;
+    const char *uids[] = { "a", "b" };
+    char path[400], cmd[800];
+    struct stat st;
+
+    fresh();
+    snprintf(path, sizeof path, "mbox:%s/box", root);
+    d = mail_fetch_dest_open(path, NULL, &err);
+    CHECK(d != NULL && mail_fetch_dest_kind(d) == MAIL_FETCH_MBOX);
+    s = mail_fetch_src_open(statedir, "m", "pop3 x@h:1", d, false, &err);
+    CHECK(mail_fetch_batch_begin(s, uids, 2, &err) == 0);
+    CHECK(deliver(s, 0, "Subject: a\n\nFrom me\n", 0) == 0);
+    mail_fetch_src_free(s);     /* crash before the commit */
+    s = mail_fetch_src_open(statedir, "m", "pop3 x@h:1", d, false, &err);
+    CHECK(mail_fetch_seen(s, "a"));
+    CHECK(!mail_fetch_seen(s, "b"));
+    mail_fetch_src_free(s);
+    mail_fetch_dest_close(d);
+
+    snprintf(cmd, sizeof cmd, "cat >> %s/mda.out", root);
+    d = mail_fetch_dest_open(NULL, cmd, &err);
+    s = mail_fetch_src_open(statedir, "x", "pop3 x@h:1", d, false, &err);
+    CHECK(mail_fetch_batch_begin(s, uids, 2, &err) == 0);
+    CHECK(deliver(s, 0, "one\n", 0) == 0);
+    CHECK(mail_fetch_batch_commit(s, &err) == 1);
+    mail_fetch_src_free(s);
+    mail_fetch_dest_close(d);
+    snprintf(path, sizeof path, "%s/mda.out", root);
+    CHECK(stat(path, &st) == 0 && st.st_size == 4);
+
+    d = mail_fetch_dest_open(NULL, "cat >/dev/null; exit 3", &err);
+    s = mail_fetch_src_open(statedir, "y", "pop3 x@h:1", d, false, &err);
+    CHECK(mail_fetch_batch_begin(s, uids, 1, &err) == 0);
+    CHECK(deliver(s, 0, "one\n", 0) < 0);
+    CHECK(mail_fetch_batch_commit(s, &err) == 0);
+    CHECK(!mail_fetch_seen(s, "a"));
+    mail_fetch_src_free(s);
+    mail_fetch_dest_close(d);
+}
+
+int main(void)
+{
+    const char *t = getenv("TMPDIR");
+
+    snprintf(root, sizeof root, "%s/test_fetch.%ld", t && *t ? t : "/tmp",
+             (long)getpid());
+    RUN(test_names);
+    RUN(test_patterns);
+    RUN(test_lock);
+    RUN(test_state);
+    RUN(test_recovery);
+    RUN(test_mbox_and_mda);
+    nftw(root, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+    return test_done();
+}
