@@ -87,7 +87,7 @@ static const char *home_dir(void)
 char *mail_expand_home(const char *path)
 {
     const char *home;
-    size_t hl;
+    size_t hl, rest;
     char *out;
 
     if (!path)
@@ -104,11 +104,12 @@ char *mail_expand_home(const char *path)
     hl = strlen(home);
     while (hl > 0 && home[hl - 1] == '/')
         hl--;                           /* HOME=/home/a/ gives no "//" */
-    out = malloc(hl + strlen(path + 1) + 1);
+    rest = strlen(path + 1);
+    out = malloc(hl + rest + 1);
     if (!out)
         return NULL;
     memcpy(out, home, hl);
-    strcpy(out + hl, path + 1);
+    memcpy(out + hl, path + 1, rest + 1);
     return out;
 }
 
@@ -327,7 +328,7 @@ static int set_store(struct parser *p, const struct key *k,
     *f = malloc(strlen(path) + 6);
     if (*f) {
         memcpy(*f, "mbox:", 5);
-        strcpy(*f + 5, path);
+        memcpy(*f + 5, path, strlen(path) + 1);
     }
     free(path);
     return *f ? 0 : nomem(p);
