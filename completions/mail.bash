@@ -4,7 +4,7 @@
 # ~/.bashrc.  Works with or without the bash-completion package.
 
 # The commands, and the options of each (besides the common ones).
-_mail_commands='check ls read folders flag mv rm send fetch help'
+_mail_commands='check ls read folders flag mv rm send sendmail fetch help'
 _mail_common_opts='-a --account -C --config -v --verbose -q --quiet
     --color --imap --pop3 --smtp --user -h --help'
 _mail_global_opts="$_mail_common_opts --version"
@@ -21,6 +21,7 @@ _mail_command_opts()
         flag) printf '%s\n' -f --folder ;;
         mv) printf '%s\n' -f --folder ;;
         rm) printf '%s\n' -f --folder --expunge ;;
+        sendmail) printf '%s\n' -t -i -oi -f -r -F -C -v -q -odi -oem ;;
         send) printf '%s\n' -s --subject -c --cc -b --bcc -A --attach -f -r \
             --from -F --name -t --extract -i -o --header --dry-run --queue \
             --no-queue --flush --no-flush --batch ;;

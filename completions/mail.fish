@@ -210,6 +210,8 @@ complete -c mail -n __mail_no_command -a rm \
     -d 'Move messages to the trash, or delete them'
 complete -c mail -n __mail_no_command -a send \
     -d 'Send a message (body on standard input), or the queue'
+complete -c mail -n __mail_no_command -a sendmail \
+    -d 'The sendmail(8) interface, for cron and scripts'
 complete -c mail -n __mail_no_command -a fetch \
     -d 'Download new mail from the POP3 or IMAP server into the store'
 complete -c mail -n __mail_no_command -a help -d 'Show help for a command'
