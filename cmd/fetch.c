@@ -122,13 +122,94 @@ static int pop3_end(void *ctx, size_t i, const struct mail_reply *refused,
 
 static const struct mail_pop3_retr_ops pop3_ops = { pop3_begin, pop3_end };
 
+/*
+ * fetch-oversized = headers: keep the header of each message over
+ * fetch-max-size (TOP n 0) as a local message of its own, under the key
+ * "UID/header", with a first line saying what was left out.  A message
+ * whose msgno is 0 has its header here already.  A -ERR (the message went
+ * away, or no TOP) skips the message; -1 leaves the session unusable.
+ */
+static int fetch_pop3_headers(struct fetch_run *r, struct mail_session *s,
+                              const struct mail_pop3_msg *big,
+                              char *const *keys, size_t nbig,
+                              struct mail_error *err)
+{
+    const char **k = calloc(nbig + 1, sizeof *k);
+    const struct mail_pop3_msg **m = calloc(nbig + 1, sizeof *m);
+    size_t n = 0;
+    int rc = -1;
+
+    if (!k || !m) {
+        mail_error_set(err, MAIL_ERR_INTERNAL, "out of memory");
+        goto out;
+    }
+    for (size_t i = 0; i < nbig; i++) {
+        if (!big[i].msgno)
+            continue;
+        k[n] = keys[i];
+        m[n++] = &big[i];
+    }
+    if (!n) {
+        rc = 0;
+        goto out;
+    }
+    if (mail_fetch_batch_begin(r->src, k, n, err) < 0)
+        goto out;
+    for (size_t i = 0; i < n; i++) {
+        char line[120];
+        int x;
+
+        if (mail_fetch_msg_begin(r->src, i, 0, 0, err) < 0)
+            goto fail;
+        snprintf(line, sizeof line, "X-Mail-Fetch-Truncated: %llu bytes "
+                 "not downloaded (over fetch-max-size)\n",
+                 (unsigned long long)m[i]->size);
+        mail_fetch_msg_write(r->src, line, strlen(line));
+        x = mail_pop3_top(s, m[i]->msgno, 0, 0, true, mail_fetch_msg_write,
+                          r->src, err);
+        if (x != 0) {
+            struct mail_error e2;
+
+            mail_fetch_msg_end(r->src, false, &e2);
+            if (x < 0) {
+                if (err->kind == MAIL_ERR_UNAVAIL)
+                    err->kind = MAIL_ERR_TEMP;
+                mail_fetch_batch_commit(r->src, &e2);
+                goto out;
+            }
+            continue;           /* -ERR: gone, or no TOP; try next time */
+        }
+        if (mail_fetch_msg_end(r->src, true, err) < 0)
+            goto fail;
+        if (!r->ctx->quiet)
+            fprintf(stderr, "mail: %s: message %u is %llu bytes, over "
+                    "fetch-max-size: its header is kept here, the message "
+                    "left on the server\n", s->name, m[i]->msgno,
+                    (unsigned long long)m[i]->size);
+    }
+    if (mail_fetch_batch_commit(r->src, err) >= 0)
+        rc = 0;
+    goto out;
+fail: {
+        struct mail_error e2;
+
+        mail_fetch_batch_commit(r->src, &e2);   /* keep what is whole */
+    }
+out:
+    free(k);
+    free(m);
+    return rc;
+}
+
 static int fetch_pop3(struct fetch_run *r, struct mail_error *err)
 {
     struct mail_pop3_msgs m = MAIL_POP3_MSGS_INIT;
-    struct mail_pop3_msg *todo = NULL;
+    struct mail_pop3_msg *todo = NULL, *big = NULL;
     const char **present = NULL, **uids = NULL;
+    char **bigkeys = NULL;
     unsigned *dele = NULL;
-    size_t ntodo = 0, npresent = 0, ndele = 0, ndup = 0;
+    size_t ntodo = 0, npresent = 0, ndele = 0, ndup = 0, nbig = 0;
+    bool headers = r->acct->fetch_oversized == MAIL_FETCH_OVERSIZED_HEADERS;
     struct mail_session *s = NULL;
     struct mail_buf key = MAIL_BUF_INIT;
     struct mail_fetch_stats st;
@@ -163,11 +244,15 @@ static int fetch_pop3(struct fetch_run *r, struct mail_error *err)
                                  r->dest, false, err);
     if (!r->src)
         goto out;
-    present = calloc(m.n + 1, sizeof *present);
+    /* present: each UID, and for an oversized message whose header is
+     * kept, its header's key too (so that the state keeps it). */
+    present = calloc(2 * m.n + 1, sizeof *present);
     todo = calloc(m.n + 1, sizeof *todo);
+    big = calloc(m.n + 1, sizeof *big);
+    bigkeys = calloc(m.n + 1, sizeof *bigkeys);
     uids = calloc(m.n + 1, sizeof *uids);
     dele = calloc(m.n + 1, sizeof *dele);
-    if (!present || !todo || !uids || !dele)
+    if (!present || !todo || !big || !bigkeys || !uids || !dele)
         goto oom;
     for (size_t i = 0; i < m.n; i++) {
         const struct mail_pop3_msg *p = &m.v[i];
@@ -177,6 +262,25 @@ static int fetch_pop3(struct fetch_run *r, struct mail_error *err)
         present[npresent++] = p->uid;
         if (mail_fetch_seen(r->src, p->uid))
             continue;
+        if (maxsize > 0 && p->size > (uint64_t)maxsize && headers) {
+            /* Its header is kept as a message of its own, under the key
+             * "UID/header": the UID itself stays unfetched, so that the
+             * message is neither deleted on the server (--delete) nor
+             * kept from a later run with a larger fetch-max-size. */
+            struct mail_buf k = MAIL_BUF_INIT;
+
+            if (mail_buf_printf(&k, "%s/header", p->uid) < 0) {
+                mail_buf_release(&k);
+                goto oom;
+            }
+            bigkeys[nbig] = mail_buf_detach(&k);
+            present[npresent++] = bigkeys[nbig];
+            big[nbig] = *p;
+            if (mail_fetch_seen(r->src, bigkeys[nbig]))
+                big[nbig].msgno = 0;    /* its header is here already */
+            nbig++;
+            continue;
+        }
         if (maxsize > 0 && p->size > (uint64_t)maxsize) {
             if (!r->ctx->quiet) {
                 fprintf(stderr, "mail: %s: message %u is %llu bytes, over "
@@ -193,9 +297,12 @@ static int fetch_pop3(struct fetch_run *r, struct mail_error *err)
     if (r->o->catch_up) {
         for (size_t i = 0; i < ntodo; i++)
             uids[i] = todo[i].uid;
-        if (mail_fetch_mark(r->src, uids, ntodo, err) < 0)
+        if (mail_fetch_mark(r->src, uids, ntodo, err) < 0 ||
+            mail_fetch_mark(r->src, (const char *const *)bigkeys, nbig,
+                            err) < 0)
             goto out;
         ntodo = 0;
+        nbig = 0;
     }
     r->total = ntodo;
     for (size_t b = 0; b < ntodo; b += BATCH) {
@@ -221,6 +328,11 @@ static int fetch_pop3(struct fetch_run *r, struct mail_error *err)
         }
         if (mail_fetch_batch_commit(r->src, err) < 0)
             goto out;
+    }
+    if (nbig && fetch_pop3_headers(r, s, big, bigkeys, nbig, err) < 0) {
+        mail_session_free(s);
+        s = NULL;
+        goto out;
     }
     progress(r, true);
     if (del) {
@@ -264,6 +376,11 @@ out:
     free(todo);
     free(uids);
     free(dele);
+    free(big);
+    if (bigkeys)                /* NULL-terminated: calloc'd m.n + 1 */
+        for (size_t i = 0; bigkeys[i]; i++)
+            free(bigkeys[i]);
+    free(bigkeys);
     return rc;
 }
 
@@ -317,6 +434,48 @@ static int imap_end(void *arg, const struct mail_imap_msg *m,
         return -1;
     progress(b->r, false);
     return 0;
+}
+
+/*
+ * Delete the fetched messages uids of the selected folder name: UID
+ * EXPUNGE (UIDPLUS) removes exactly them.  A server without UIDPLUS but
+ * with MOVE gets them moved to the server's trash folder (trash-folder,
+ * else "Trash") instead: a plain EXPUNGE would also remove whatever else is
+ * marked \Deleted there.  Neither: refused (MAIL_ERR_UNAVAIL, exit 69).
+ */
+static int delete_imap(struct fetch_run *r, struct mail_session *s,
+                       const char *name, const uint32_t *uids, size_t n,
+                       struct mail_error *err)
+{
+    const char *trash = r->acct->trash_folder;
+
+    /* trash-folder names a local folder (=NAME, NAME or a path); the
+     * server's folder of that name, or Trash for a path. */
+    if (trash && trash[0] == '=')
+        trash++;
+    if (!trash || !*trash || trash[0] == '/' || trash[0] == '~')
+        trash = "Trash";
+
+    /* What the server offers after login (mail_imap_open saw less). */
+    if (!mail_session_has_cap(s, "UIDPLUS") &&
+        mail_imap_capability(s, err) < 0)
+        return -1;
+    if (mail_session_has_cap(s, "UIDPLUS"))
+        return mail_imap_expunge_uids(s, uids, n, err);
+    if (!mail_session_has_cap(s, "MOVE"))
+        return mail_error_set(err, MAIL_ERR_UNAVAIL, "%s: --delete: the "
+                              "server offers neither UIDPLUS nor MOVE, so "
+                              "deleting only the fetched messages is not "
+                              "possible (a plain EXPUNGE would remove every "
+                              "message marked deleted); refusing: use "
+                              "--keep", s->name);
+    if (mail_strcasecmp(trash, name) == 0)
+        return mail_error_set(err, MAIL_ERR_UNAVAIL, "%s: --delete: the "
+                              "server offers no UIDPLUS, and the messages "
+                              "would be moved to the trash folder '%s', which "
+                              "is the folder fetched; refusing", s->name,
+                              trash);
+    return mail_imap_move(s, uids, n, trash, err);
 }
 
 /* Fetch one folder; name is its UTF-8 name on the server. */
@@ -419,7 +578,7 @@ static int fetch_imap_folder(struct fetch_run *r, struct mail_session *s,
             if (mail_fetch_seen(r->src, u))
                 dele[ndele++] = all.v[i];
         }
-        if (ndele && mail_imap_expunge_uids(s, dele, ndele, err) < 0)
+        if (ndele && delete_imap(r, s, name, dele, ndele, err) < 0)
             goto out;
     }
     mail_fetch_stats(r->src, &fs);
@@ -441,10 +600,11 @@ out:
         r->src = NULL;
     }
     mail_fetch_dest_close(dest);
-    mail_imap_uids_release(&all);
+    /* (before all is released: its count bounds strs) */
     if (strs)
         for (size_t i = 0; i < all.n && strs[i]; i++)
             free(strs[i]);
+    mail_imap_uids_release(&all);
     free(strs);
     free(todo);
     free(dele);

@@ -493,6 +493,22 @@ static int set_tls(struct parser *p, const struct key *k,
     return 0;
 }
 
+static int set_oversized(struct parser *p, const struct key *k,
+                         struct mail_account *a, const char *val)
+{
+    char shown[80];
+
+    (void)k;
+    if (mail_strcasecmp(val, "skip") == 0)
+        a->fetch_oversized = MAIL_FETCH_OVERSIZED_SKIP;
+    else if (mail_strcasecmp(val, "headers") == 0)
+        a->fetch_oversized = MAIL_FETCH_OVERSIZED_HEADERS;
+    else
+        return perr(p, "bad fetch-oversized value '%s' (use skip or "
+                    "headers)", show(shown, sizeof shown, val));
+    return 0;
+}
+
 static int set_fingerprint(struct parser *p, const struct key *k,
                            struct mail_account *a, const char *val)
 {
@@ -605,6 +621,7 @@ static const struct key keys[] = {
     { "fetch-delete",     set_bool,        F(fetch_delete), 0, 0 },
     { "fetch-folders",    set_string,      F(fetch_folders), 0, 0 },
     { "fetch-max-size",   set_size,        F(fetch_max_size), 0, 0 },
+    { "fetch-oversized",  set_oversized,   F(fetch_oversized), 0, 0 },
     { "signature-file",   set_path,        F(signature_file), 0, 0 },
     { "html-command",     set_string,      F(html_command), 0, 0 },
     { "queue",            set_bool,        F(queue), 0, 0 },

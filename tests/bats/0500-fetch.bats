@@ -16,23 +16,37 @@ setup() {
 }
 teardown() { fake_stop; }
 
-# add_messages N [PREFIX]: N distinct messages of mixed shapes on the server.
+# add_messages N [PREFIX]: N distinct messages of mixed shapes on the
+# server, put into the Maildir as Dovecot would (tmp/, then new/, owned by
+# the mail user) by one python3: a few processes per message made the
+# 1000-message test take over a minute.
 add_messages() {
-	local n=$1 p=${2:-m} i f=$BATS_TEST_TMPDIR/msg
-	for ((i = 1; i <= n; i++)); do
-		{
-			printf 'From: Sender %s <s@example.test>\nTo: alice@example.test\n' "$i"
-			printf 'Subject: %s-%d\nMessage-ID: <%s-%d@example.test>\n\n' "$p" "$i" "$p" "$i"
-			case $((i % 5)) in
-			0) printf '.leading dot\n..two dots\n.\nFrom the start\n' ;;
-			1) head -c $((i * 37 % 20000 + 1)) /dev/zero | tr '\0' 'x'; echo ;;
-			2) printf 'caf\xc3\xa9 8-bit \xff bytes\n' ;;
-			3) for ((k = 0; k < 50; k++)); do echo "line $k of $p-$i"; done ;;
-			4) printf '\n\n\nblank lines\n\n' ;;
-			esac
-		} >"$f"
-		maildir_add "$MAIL_TEST_MAILDIR1" "$f" >/dev/null
-	done
+	python3 - "$MAIL_TEST_MAILDIR1" "$1" "${2:-m}" <<'PY'
+import os, sys, time
+md, n, p = sys.argv[1], int(sys.argv[2]), sys.argv[3].encode()
+st = os.stat(md)
+for i in range(1, n + 1):
+    msg = (b"From: Sender %d <s@example.test>\nTo: alice@example.test\n" % i
+           + b"Subject: %s-%d\nMessage-ID: <%s-%d@example.test>\n\n" % (p, i, p, i))
+    k = i % 5
+    if k == 0:
+        msg += b".leading dot\n..two dots\n.\nFrom the start\n"
+    elif k == 1:
+        msg += b"x" * (i * 37 % 20000 + 1) + b"\n"
+    elif k == 2:
+        msg += b"caf\xc3\xa9 8-bit \xff bytes\n"
+    elif k == 3:
+        msg += b"".join(b"line %d of %s-%d\n" % (j, p, i) for j in range(50))
+    else:
+        msg += b"\n\n\nblank lines\n\n"
+    name = "%d.M%dP%d.%s.helpers" % (time.time(), i, os.getpid(), p.decode())
+    tmp = os.path.join(md, "tmp", name)
+    with open(tmp, "wb") as f:
+        f.write(msg)
+    os.chown(tmp, st.st_uid, st.st_gid)
+    os.chmod(tmp, 0o600)
+    os.rename(tmp, os.path.join(md, "new", name))
+PY
 }
 
 # sums DIR...: sorted content hashes of the messages in the Maildirs.
@@ -231,4 +245,109 @@ time.sleep(1.5)
 	[ "$status" -eq 75 ]
 	[ "$(maildir_count "$STORE")" -eq 0 ]
 	[ -z "$(ls -A "$STORE/tmp")" ]
+}
+
+# uidvalidity: the INBOX's UIDVALIDITY as Dovecot reports it (EXAMINE).
+uidvalidity() {
+	python3 - "$MAIL_TEST_IMAPS_PORT" "$MAIL_TEST_CA" "$MAIL_TEST_USER1" "$MAIL_TEST_PASS1" <<'PY'
+import imaplib, ssl, sys
+port, ca, user, pw = sys.argv[1:]
+ctx = ssl.create_default_context(cafile=ca)
+m = imaplib.IMAP4_SSL("localhost", int(port), ssl_context=ctx)
+m.login(user, pw)
+m.select("INBOX", readonly=True)
+print(m.untagged_responses["UIDVALIDITY"][0].decode())
+m.logout()
+PY
+}
+
+@test "fetch: IMAP UIDVALIDITY changed by Dovecot: no duplicates, new mail fetched" {
+	write_config "$CONF" pop3= "imap=imaps://localhost:$MAIL_TEST_IMAPS_PORT"
+	add_messages 5 before
+	run mail -C "$CONF" fetch
+	[ "$status" -eq 0 ]
+	[ "$(maildir_count "$STORE")" -eq 5 ]
+	v1=$(uidvalidity)
+	# Dovecot keeps UIDVALIDITY and the UIDs in dovecot-uidlist and its
+	# index; without them it numbers the folder afresh, with a new
+	# UIDVALIDITY (from dovecot-uidvalidity, never reused).
+	rm -f "$MAIL_TEST_MAILDIR1"/dovecot-uidlist "$MAIL_TEST_MAILDIR1"/dovecot.index*
+	add_messages 2 after
+	v2=$(uidvalidity)
+	echo "UIDVALIDITY $v1 -> $v2"
+	[ -n "$v1" ] && [ -n "$v2" ] && [ "$v1" != "$v2" ]
+	run mail -C "$CONF" -v fetch
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ $output == "test/INBOX: 2 new, "*", 5 already here" ]]
+	[ "$(maildir_count "$STORE")" -eq 7 ]
+	diff <(sums "$MAIL_TEST_MAILDIR1") <(sums "$STORE")
+	run mail -C "$CONF" -v fetch
+	[[ $output == "test/INBOX: 0 new, 0.0 MB" ]]
+	[ "$(maildir_count "$STORE")" -eq 7 ]
+}
+
+@test "fetch-max-size over POP3: skip by default; fetch-oversized = headers keeps the header" {
+	add_messages 2 small
+	{
+		printf 'From: big@example.test\nSubject: the big one\nMessage-ID: <big@example.test>\n\n'
+		head -c 6000 /dev/zero | tr '\0' 'y'
+		echo
+	} >"$BATS_TEST_TMPDIR/big"
+	maildir_add "$MAIL_TEST_MAILDIR1" "$BATS_TEST_TMPDIR/big" >/dev/null
+	base=(imap= "pop3=pop3s://localhost:$MAIL_TEST_POP3S_PORT" fetch-max-size=2k)
+	write_config "$CONF" "${base[@]}"
+	run mail -C "$CONF" fetch --delete
+	[ "$status" -eq 0 ]
+	[[ $output == *"over fetch-max-size: left on the server"* ]]
+	[ "$(maildir_count "$STORE")" -eq 2 ]
+	[ "$(maildir_count "$MAIL_TEST_MAILDIR1")" -eq 1 ]
+	write_config "$CONF" "${base[@]}" fetch-oversized=headers
+	run mail -C "$CONF" fetch --delete
+	[ "$status" -eq 0 ]
+	[[ $output == *"over fetch-max-size: its header is kept here"* ]]
+	[ "$(maildir_count "$STORE")" -eq 3 ]
+	[ "$(maildir_count "$MAIL_TEST_MAILDIR1")" -eq 1 ]   # not deleted
+	stub=$(grep -l '^Subject: the big one' "$STORE"/new/*)
+	head -n 1 "$stub" | grep -qx "X-Mail-Fetch-Truncated: [0-9]* bytes not downloaded (over fetch-max-size)"
+	grep -q '^Message-ID: <big@example.test>$' "$stub"
+	! grep -q yyyy "$stub"
+	[ "$(wc -c <"$stub")" -lt 300 ]
+	# Once only.
+	run mail -C "$CONF" fetch --delete
+	[ "$status" -eq 0 ]
+	[ -z "$output" ]
+	[ "$(maildir_count "$STORE")" -eq 3 ]
+	# A larger limit fetches the whole message after all.
+	write_config "$CONF" imap= "pop3=pop3s://localhost:$MAIL_TEST_POP3S_PORT" fetch-oversized=headers
+	run mail -C "$CONF" fetch --delete
+	[ "$status" -eq 0 ]
+	[ "$(maildir_count "$STORE")" -eq 4 ]
+	[ "$(maildir_count "$MAIL_TEST_MAILDIR1")" -eq 0 ]
+	grep -q yyyy "$STORE"/new/*
+}
+
+@test "fetch --delete over IMAP without UIDPLUS: MOVE to the trash, else refused (69)" {
+	fake_start imap-no-uidplus
+	write_config "$CONF" pop3= "imap=imap://127.0.0.1:$FAKE_PORT" tls=none-i-know tls-ca-file=
+	run mail -C "$CONF" fetch --delete
+	echo "$output"
+	[ "$status" -eq 69 ]
+	[[ $output == *"neither UIDPLUS nor MOVE"* ]]
+	[ "$(maildir_count "$STORE")" -eq 1 ]   # fetched, just not deleted
+	! grep -q 'EXPUNGE\|STORE' "$FAKE_LOG"
+	fake_stop
+	fake_start imap-move-no-uidplus
+	write_config "$CONF" pop3= "imap=imap://127.0.0.1:$FAKE_PORT" tls=none-i-know tls-ca-file= trash-folder=Bin
+	run mail -C "$CONF" fetch --delete
+	echo "$output"
+	[ "$status" -eq 0 ]
+	grep -q ' UID MOVE 1 "\?Bin"\?$' "$FAKE_LOG"
+	! grep -q 'EXPUNGE\|STORE' "$FAKE_LOG"
+	# (another port, another server: its message is fetched too)
+	[ "$(maildir_count "$STORE")" -eq 2 ]
+	run mail -C "$CONF" fetch --delete
+	[ "$status" -eq 0 ]
+	[ "$(maildir_count "$STORE")" -eq 2 ]
+	[ "$(grep -c 'UID MOVE' "$FAKE_LOG")" -eq 1 ]
 }

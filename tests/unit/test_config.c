@@ -209,7 +209,8 @@ static void test_values(void)
                 "0000000000000000000000000000000000000000000000000000000000000000\n"
                 "fetch-delete = off\nqueue = FALSE\n"
                 "[account \"c d\\\"\"]\ntls = implicit\n"
-                "fetch-max-size = 2G\n", true, &err) == 0);
+                "fetch-max-size = 2G\nfetch-oversized = Headers\n", true,
+                &err) == 0);
     CHECK(cfg.naccounts == 2);
     CHECK(cfg.accounts[0].fetch_max_size == 0);
     CHECK(cfg.accounts[0].tls == MAIL_TLS_STARTTLS);
@@ -219,6 +220,8 @@ static void test_values(void)
     CHECK(cfg.accounts[1].line == 9);
     CHECK(cfg.accounts[1].tls == MAIL_TLS_IMPLICIT);
     CHECK(cfg.accounts[1].fetch_max_size == 2LL << 30);
+    CHECK(cfg.accounts[0].fetch_oversized == MAIL_FETCH_OVERSIZED_SKIP);
+    CHECK(cfg.accounts[1].fetch_oversized == MAIL_FETCH_OVERSIZED_HEADERS);
     /* An account with no server at all is fine (reading a local store). */
     CHECK(!cfg.accounts[1].has_imap && !cfg.accounts[1].has_smtp);
     CHECK_STR(mail_account_user(&cfg.accounts[1], NULL), "");
@@ -327,6 +330,8 @@ static void test_errors(void)
     check_err("[account \"x\"]\nfetch-max-size = -1\n", false,
               F ":2: bad size '-1' for 'fetch-max-size' (bytes, or a "
               "number with k, M or G)");
+    check_err("[account \"x\"]\nfetch-oversized = all\n", false,
+              F ":2: bad fetch-oversized value 'all' (use skip or headers)");
     check_err("[account \"x\"]\nstore = mbox:\n", false,
               F ":2: empty path after 'mbox:' in store");
 }

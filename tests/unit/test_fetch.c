@@ -139,6 +139,39 @@ static void test_state(void)
     mail_fetch_dest_close(d);
 }
 
+/* fetch-oversized = headers: the header of UID is kept under the key
+ * "UID/header", which survives pruning when listed as present and does
+ * not make UID itself count as fetched. */
+static void test_header_keys(void)
+{
+    struct mail_error err;
+    struct mail_fetch_dest *d;
+    struct mail_fetch_src *s;
+    const char *keys[] = { "big1/header" };
+    const char *present[] = { "big1", "big1/header" };
+
+    fresh();
+    d = mail_fetch_dest_open(md, NULL, &err);
+    CHECK(d != NULL);
+    s = mail_fetch_src_open(statedir, "a", "pop3 x@h:1", d, false, &err);
+    CHECK(s != NULL);
+    CHECK(mail_fetch_batch_begin(s, keys, 1, &err) == 0);
+    CHECK(deliver(s, 0, "X-Mail-Fetch-Truncated: 9 bytes not downloaded\n"
+                  "Subject: big\n\n", 0) == 0);
+    CHECK(mail_fetch_batch_commit(s, &err) == 1);
+    CHECK(mail_fetch_seen(s, "big1/header") && !mail_fetch_seen(s, "big1"));
+    CHECK(mail_fetch_src_close(s, present, 2, &err) == 0);
+    s = mail_fetch_src_open(statedir, "a", "pop3 x@h:1", d, false, &err);
+    CHECK(s != NULL);
+    CHECK(mail_fetch_seen(s, "big1/header") && !mail_fetch_seen(s, "big1"));
+    CHECK(mail_fetch_src_close(s, present, 1, &err) == 0);   /* pruned */
+    s = mail_fetch_src_open(statedir, "a", "pop3 x@h:1", d, false, &err);
+    CHECK(s != NULL);
+    CHECK(!mail_fetch_seen(s, "big1/header"));
+    mail_fetch_src_free(s);
+    mail_fetch_dest_close(d);
+}
+
 /* A crash after delivery, before the D records: the file is found by its
  * name.  A crash before the rename: fetched again, no tmp file left. */
 static void test_recovery(void)
@@ -246,6 +279,7 @@ int main(void)
     RUN(test_patterns);
     RUN(test_lock);
     RUN(test_state);
+    RUN(test_header_keys);
     RUN(test_recovery);
     RUN(test_mbox_and_mda);
     nftw(root, rm_one, 16, FTW_DEPTH | FTW_PHYS);

@@ -61,6 +61,13 @@ void mail_url_release(struct mail_url *u);
 const char *mail_proto_name(enum mail_proto p);        /* "smtp" ... */
 unsigned mail_proto_default_port(enum mail_proto p, enum mail_tls tls);
 
+/* What mail fetch does with a message over fetch-max-size (POP3). */
+enum mail_fetch_oversized {
+    MAIL_FETCH_OVERSIZED_SKIP,    /* leave it on the server, say so */
+    MAIL_FETCH_OVERSIZED_HEADERS, /* also store its header (TOP n 0),
+                                     marked X-Mail-Fetch-Truncated */
+};
+
 struct mail_account {
     char *name;
     char *file;               /* where it was defined (NULL: command line) */
@@ -97,6 +104,7 @@ struct mail_account {
     char *addr_spec;          /* the addr-spec of address ("alice@example.com"),
                                  or NULL: what mail_account_user falls back
                                  to, kept here so it can return a pointer */
+    enum mail_fetch_oversized fetch_oversized; /* default: skip */
 };
 
 struct mail_config {
