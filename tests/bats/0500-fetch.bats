@@ -4,6 +4,7 @@
 # per-account lock, and a connection dropped in the middle of RETR.
 
 load helpers
+bats_require_minimum_version 1.5.0   # run --separate-stderr
 
 setup_file() { servers_start; }
 teardown_file() { servers_stop; }
@@ -16,12 +17,12 @@ setup() {
 }
 teardown() { fake_stop; }
 
-# add_messages N [PREFIX]: N distinct messages of mixed shapes on the
-# server, put into the Maildir as Dovecot would (tmp/, then new/, owned by
-# the mail user) by one python3: a few processes per message made the
-# 1000-message test take over a minute.
+# add_messages N [PREFIX] [MAILDIR]: N distinct messages of mixed shapes on
+# the server (alice's Maildir unless MAILDIR), put into the Maildir as
+# Dovecot would (tmp/, then new/, owned by the mail user) by one python3: a
+# few processes per message made the 1000-message test take over a minute.
 add_messages() {
-	python3 - "$MAIL_TEST_MAILDIR1" "$1" "${2:-m}" <<'PY'
+	python3 - "${3:-$MAIL_TEST_MAILDIR1}" "$1" "${2:-m}" <<'PY'
 import os, sys, time
 md, n, p = sys.argv[1], int(sys.argv[2]), sys.argv[3].encode()
 st = os.stat(md)
@@ -203,7 +204,7 @@ time.sleep(1.5)
 
 @test "fetch: IMAP over TLS byte-identical, flags mapped, rerun fetches nothing" {
 	write_config "$CONF" pop3= "imap=imaps://localhost:$MAIL_TEST_IMAPS_PORT"
-	add_messages 200
+	add_messages 1000
 	printf 'Subject: seen\n\nread already\n' >"$BATS_TEST_TMPDIR/seen"
 	maildir_add "$MAIL_TEST_MAILDIR1" "$BATS_TEST_TMPDIR/seen" "" S >/dev/null
 	run mail -C "$CONF" fetch
@@ -217,7 +218,7 @@ time.sleep(1.5)
 	add_messages 2 later
 	run mail -C "$CONF" -v fetch
 	[[ $output == "test/INBOX: 2 new,"* ]]
-	[ "$(maildir_count "$STORE")" -eq 203 ]
+	[ "$(maildir_count "$STORE")" -eq 1003 ]
 }
 
 @test "fetch: IMAP with STARTTLS, folders by pattern, --delete" {
@@ -350,4 +351,136 @@ PY
 	[ "$status" -eq 0 ]
 	[ "$(maildir_count "$STORE")" -eq 2 ]
 	[ "$(grep -c 'UID MOVE' "$FAKE_LOG")" -eq 1 ]
+}
+
+# write_two FILE ALICE_URL BOB_URL: a configuration with two accounts,
+# alice (the default) and bob, each with its own store under HOME and the
+# server of its URL (imap or pop3 by the scheme).
+write_two() {
+	local file=$1 dir ka=${2%%s:*} kb=${3%%s:*}
+	ka=${ka%%:*} kb=${kb%%:*}
+	dir=$(dirname -- "$file")
+	(umask 077 && printf '%s\n' "$MAIL_TEST_PASS1" >"$dir/alice.pass" &&
+		printf '%s\n' "$MAIL_TEST_PASS2" >"$dir/bob.pass")
+	cat >"$file" <<-EOF
+	[account "alice"]
+	    address = $MAIL_TEST_ADDR1
+	    $ka = $2
+	    user = $MAIL_TEST_USER1
+	    password-command = cat $dir/alice.pass
+	    tls-ca-file = $MAIL_TEST_CA
+	    store = $HOME/Mail/alice
+	    default = true
+	[account "bob"]
+	    address = $MAIL_TEST_ADDR2
+	    $kb = $3
+	    user = $MAIL_TEST_USER2
+	    password-command = cat $dir/bob.pass
+	    tls-ca-file = $MAIL_TEST_CA
+	    store = $HOME/Mail/bob
+	EOF
+	chmod 600 "$file"
+}
+
+@test "fetch --all over STARTTLS: alice by IMAP, bob by POP3, 1000 mixed each, byte-identical" {
+	a="imap://localhost:$MAIL_TEST_IMAP_PORT" b="pop3://localhost:$MAIL_TEST_POP3_PORT"
+	write_two "$CONF" "$a" "$b"
+	add_messages 1000 a
+	add_messages 1000 b "$MAIL_TEST_MAILDIR2"
+	run --separate-stderr mail -C "$CONF" fetch --all
+	[ "$status" -eq 0 ]
+	[ -z "$output" ]
+	[ -z "$stderr" ]
+	[ "$(maildir_count "$HOME/Mail/alice")" -eq 1000 ]
+	[ "$(maildir_count "$HOME/Mail/bob")" -eq 1000 ]
+	diff <(sums "$MAIL_TEST_MAILDIR1") <(sums "$HOME/Mail/alice")
+	diff <(sums "$MAIL_TEST_MAILDIR2") <(sums "$HOME/Mail/bob")
+	run mail -C "$CONF" -v fetch --all
+	[ "$status" -eq 0 ]
+	[ "$output" = "alice/INBOX: 0 new, 0.0 MB
+bob/INBOX: 0 new, 0.0 MB" ]
+}
+
+@test "fetch --all: one account's server unreachable, the other still fetched; exit 69, one line" {
+	# A port nothing listens on.
+	bad=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+	add_messages 3 a
+	add_messages 4 b "$MAIL_TEST_MAILDIR2"
+	# The first account unreachable: the second is fetched all the same.
+	write_two "$CONF" "imaps://localhost:$bad" "pop3s://localhost:$MAIL_TEST_POP3S_PORT"
+	run --separate-stderr mail -C "$CONF" fetch --all
+	echo "$stderr"
+	[ "$status" -eq 69 ]
+	[ -z "$output" ]
+	[ "${#stderr_lines[@]}" -eq 1 ]
+	[[ $stderr == "mail: fetch alice"*"localhost"*"$bad"* ]]
+	[[ ${stderr,,} == *refused* ]]
+	[ "$(maildir_count "$HOME/Mail/bob")" -eq 4 ]
+	diff <(sums "$MAIL_TEST_MAILDIR2") <(sums "$HOME/Mail/bob")
+	[ "$(maildir_count "$HOME/Mail/alice")" -eq 0 ]
+	# The other way round: alice is fetched, bob's line names bob.
+	write_two "$CONF" "imaps://localhost:$MAIL_TEST_IMAPS_PORT" "pop3s://localhost:$bad"
+	run --separate-stderr mail -C "$CONF" fetch --all
+	echo "$stderr"
+	[ "$status" -eq 69 ]
+	[ -z "$output" ]
+	[ "${#stderr_lines[@]}" -eq 1 ]
+	[[ $stderr == "mail: fetch bob"*"localhost"*"$bad"* ]]
+	[[ ${stderr,,} == *refused* ]]
+	[ "$(maildir_count "$HOME/Mail/alice")" -eq 3 ]
+	diff <(sums "$MAIL_TEST_MAILDIR1") <(sums "$HOME/Mail/alice")
+}
+
+@test "fetch: an IMAP literal announced as {99999999999}: exit 76 at once, nothing allocated, nothing stored" {
+	[ -x /usr/bin/time ] || skip "no /usr/bin/time"
+	fake_start imap-huge-literal
+	write_config "$CONF" pop3= "imap=imap://127.0.0.1:$FAKE_PORT" tls=none-i-know tls-ca-file=
+	rss=$BATS_TEST_TMPDIR/rss
+	start=$(date +%s%N)
+	run --separate-stderr timeout 20 /usr/bin/time -o "$rss" -f %M "$MAIL" -C "$CONF" fetch
+	end=$(date +%s%N)
+	echo "status $status, $(((end - start) / 1000000)) ms, $(cat "$rss") KB; stderr: $stderr"
+	[ "$status" -eq 76 ]
+	(((end - start) < 3000000000))
+	[ -z "$output" ]
+	[ "${#stderr_lines[@]}" -eq 1 ]
+	[[ $stderr == "mail: fetch test"* ]]
+	[ "$(tail -n 1 "$rss")" -lt 50000 ]
+	grep -q 'UID FETCH 1' "$FAKE_LOG"
+	for d in tmp new cur; do
+		[ -d "$STORE/$d" ]
+		[ -z "$(ls -A "$STORE/$d")" ]
+	done
+}
+
+@test "fetch: silent on success (cron); -v: one line per folder, ACCOUNT/FOLDER: N new, X.Y MB" {
+	write_config "$CONF" pop3= "imap=imaps://localhost:$MAIL_TEST_IMAPS_PORT" "fetch-folders=INBOX Lists/*"
+	add_messages 3 a
+	printf 'Subject: dev\n\nlist mail\n' >"$BATS_TEST_TMPDIR/dev"
+	maildir_add "$MAIL_TEST_MAILDIR1" "$BATS_TEST_TMPDIR/dev" Lists.dev >/dev/null
+	run --separate-stderr mail -C "$CONF" fetch
+	[ "$status" -eq 0 ]
+	[ -z "$output" ]
+	[ -z "$stderr" ]
+	add_messages 2 b
+	run --separate-stderr mail -C "$CONF" -v fetch
+	printf '%s\n' "$output" "--" "$stderr"
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	[ "${#lines[@]}" -eq 2 ]   # in the server's LIST order
+	[[ $output =~ (^|$'\n')test/INBOX:\ 2\ new,\ [0-9]+\.[0-9]\ MB($|$'\n') ]]
+	[[ $output =~ (^|$'\n')test/Lists/dev:\ 0\ new,\ 0\.0\ MB($|$'\n') ]]
+	# POP3 too.
+	mail_reset
+	write_config "$CONF" imap= "pop3=pop3s://localhost:$MAIL_TEST_POP3S_PORT" store="$HOME/Mail/p"
+	add_messages 20 c
+	run --separate-stderr mail -C "$CONF" fetch
+	[ "$status" -eq 0 ]
+	[ -z "$output" ]
+	[ -z "$stderr" ]
+	add_messages 1 d
+	run --separate-stderr mail -C "$CONF" -v fetch
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	[[ $output =~ ^test/INBOX:\ 1\ new,\ [0-9]+\.[0-9]\ MB$ ]]
 }
