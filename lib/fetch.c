@@ -432,6 +432,8 @@ struct item {
     bool delivered;          /* renamed into place / appended / MDA ok */
     bool dropped;            /* a known duplicate, not delivered */
     char hash[HASH_HEX + 1];
+    char *tmp;               /* Maildir: written in tmp/, not yet placed */
+    char info[16];           /* Maildir: the ":2,FLAGS" it will get */
 };
 
 struct mail_fetch_src {
@@ -997,6 +999,10 @@ static void batch_free(struct mail_fetch_src *s)
     for (size_t i = 0; i < s->nbatch; i++) {
         free(s->batch[i].uid);
         free(s->batch[i].name);
+        if (s->batch[i].tmp) {
+            unlink(s->batch[i].tmp);   /* never placed: fetched again */
+            free(s->batch[i].tmp);
+        }
     }
     free(s->batch);
     s->batch = NULL;
@@ -1325,19 +1331,20 @@ static void finish_hash(struct mail_fetch_src *s, char out[HASH_HEX + 1])
     out[HASH_HEX] = '\0';
 }
 
-static int maildir_place(struct mail_fetch_src *s, struct item *it,
-                         struct mail_error *err)
+/*
+ * Message end: close the file in tmp/ and keep it for the batch.  Its data
+ * is made durable for the whole batch at once (one syncfs in
+ * mail_fetch_batch_commit instead of an fsync per message, which is most
+ * of a fetch's time), and only then is it linked into new/ or cur/: a
+ * crash before that leaves only tmp/ files, which are removed and fetched
+ * again.
+ */
+static int maildir_hold(struct mail_fetch_src *s, struct item *it,
+                        struct mail_error *err)
 {
-    char info[16];
-    struct mail_buf dst = MAIL_BUF_INIT;
     int fd = s->fd;
 
     s->fd = -1;
-    if (fsync(fd) < 0) {
-        close(fd);
-        return mail_error_set(err, MAIL_ERR_IO, "%s: fsync: %s", s->tmp,
-                              strerror(errno));
-    }
     if (close(fd) < 0)
         return mail_error_set(err, MAIL_ERR_IO, "%s: close: %s", s->tmp,
                               strerror(errno));
@@ -1348,14 +1355,57 @@ static int maildir_place(struct mail_fetch_src *s, struct item *it,
         ts[0].tv_nsec = ts[1].tv_nsec = 0;
         utimensat(AT_FDCWD, s->tmp, ts, 0);   /* cosmetic only */
     }
-    info_of(s->curflags, info, sizeof info);
+    info_of(s->curflags, it->info, sizeof it->info);
+    it->tmp = s->tmp;
+    s->tmp = NULL;
+    return 0;
+}
+
+/* Make the batch's tmp/ files durable: one syncfs for the file system,
+ * else an fsync per file. */
+static int maildir_sync_held(struct mail_fetch_src *s, struct mail_error *err)
+{
+    int dfd = open(s->dest->path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+    if (dfd >= 0 && syncfs(dfd) == 0) {
+        close(dfd);
+        return 0;
+    }
+    if (dfd >= 0)
+        close(dfd);
+    for (size_t i = 0; i < s->nbatch; i++) {
+        const char *t = s->batch[i].tmp;
+        int fd;
+
+        if (!t)
+            continue;
+        fd = open(t, O_RDONLY | O_CLOEXEC);
+        if (fd < 0 || fsync(fd) < 0) {
+            int e = errno;
+
+            if (fd >= 0)
+                close(fd);
+            return mail_error_set(err, MAIL_ERR_IO, "%s: fsync: %s", t,
+                                  strerror(e));
+        }
+        close(fd);
+    }
+    return 0;
+}
+
+/* Link a durable tmp/ file into new/ or cur/. */
+static int maildir_place(struct mail_fetch_src *s, struct item *it,
+                         struct mail_error *err)
+{
+    struct mail_buf dst = MAIL_BUF_INIT;
+
     if (mail_buf_printf(&dst, "%s/%s/%s%s", s->dest->path,
-                        info[0] ? "cur" : "new", it->name, info) < 0)
+                        it->info[0] ? "cur" : "new", it->name, it->info) < 0)
         return nomem(err);
-    if (link(s->tmp, dst.data) == 0) {
-        unlink(s->tmp);
+    if (link(it->tmp, dst.data) == 0) {
+        unlink(it->tmp);
     } else if ((errno == EPERM || errno == ENOSYS || errno == EOPNOTSUPP ||
-                errno == EMLINK) && rename(s->tmp, dst.data) == 0) {
+                errno == EMLINK) && rename(it->tmp, dst.data) == 0) {
         /* moved */
     } else {
         mail_error_set(err, MAIL_ERR_IO, "%s: %s", dst.data, strerror(errno));
@@ -1363,6 +1413,8 @@ static int maildir_place(struct mail_fetch_src *s, struct item *it,
         return -1;
     }
     mail_buf_release(&dst);
+    free(it->tmp);
+    it->tmp = NULL;
     return 0;
 }
 
@@ -1396,7 +1448,7 @@ int mail_fetch_msg_end(struct mail_fetch_src *s, bool ok,
             it->dropped = true;
             ok = false;
         }
-        if (ok && maildir_place(s, it, err) < 0) {
+        if (ok && maildir_hold(s, it, err) < 0) {
             ok = false;
             rc = -1;
         }
@@ -1404,10 +1456,12 @@ int mail_fetch_msg_end(struct mail_fetch_src *s, bool ok,
             close(s->fd);
             s->fd = -1;
         }
-        if (!ok)
-            unlink(s->tmp);
-        free(s->tmp);
-        s->tmp = NULL;
+        if (s->tmp) {
+            if (!ok)
+                unlink(s->tmp);
+            free(s->tmp);
+            s->tmp = NULL;
+        }
         break;
     case MAIL_FETCH_MBOX:
         if (ok) {
@@ -1461,8 +1515,22 @@ long mail_fetch_batch_commit(struct mail_fetch_src *s, struct mail_error *err)
     }
     if (s->dest->kind == MAIL_FETCH_MAILDIR) {
         struct mail_buf d = MAIL_BUF_INIT;
+        bool held = false;
 
-        if (s->used_new &&
+        for (size_t i = 0; i < s->nbatch; i++)
+            held |= s->batch[i].tmp != NULL;
+        if (held && maildir_sync_held(s, err) < 0)
+            rc = -1;
+        for (size_t i = 0; rc == 0 && i < s->nbatch; i++) {
+            struct item *it = &s->batch[i];
+
+            if (it->tmp && maildir_place(s, it, err) < 0) {
+                it->delivered = false;
+                s->stats.delivered--;
+                rc = -1;
+            }
+        }
+        if (rc == 0 && s->used_new &&
             (mail_buf_printf(&d, "%s/new", s->dest->path) < 0 ||
              mail_fsync_dir(d.data, err) < 0))
             rc = -1;
