@@ -804,9 +804,20 @@ static int replay_journal(struct mail_fetch_src *s, bool *had,
             case MAIL_FETCH_MAILDIR:
                 done = maildir_has(s->md, s->dest->path, pv[i].where, hash);
                 break;
-            case MAIL_FETCH_MBOX:
-                done = mbox_has(s->dest->path, pv[i].offset);
+            case MAIL_FETCH_MBOX: {
+                /* Begun, not recorded as done: it may be cut short.
+                 * Remove it and deliver it again; only when someone
+                 * delivered after it is it left (and counted when it
+                 * starts right). */
+                int t = pv[i].offset < 0 ? 0 :
+                        mail_mbox_truncate_after(s->dest->path,
+                                                 (uint64_t)pv[i].offset, err);
+
+                if (t < 0)
+                    rc = -1;
+                done = t == 0 && mbox_has(s->dest->path, pv[i].offset);
                 break;
+            }
             case MAIL_FETCH_MDA:
                 done = false;   /* deliver again: never lose */
                 break;

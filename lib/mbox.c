@@ -30,6 +30,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1009,6 +1011,35 @@ static int lock_fcntl(int fd, const char *path, uint64_t deadline,
 }
 
 /*
+ * Is the dot-lock ours from a process that died (kill -9, a crash)?  Only
+ * a lock holding the pid of a process that no longer exists counts; a
+ * lock from another program (no pid, or a live one) waits for the
+ * five-minute rule.  Pids are per host: a lock on a shared spool written
+ * by another machine may name a pid that is free here, so only our own
+ * format ("PID\n", written by lock_dot below) is trusted.
+ */
+static bool dotlock_owner_dead(const char *lock)
+{
+    char buf[32];
+    ssize_t n;
+    long pid;
+    char *end;
+    int fd = open(lock, O_RDONLY | O_CLOEXEC);
+
+    if (fd < 0)
+        return false;
+    n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 1 || buf[n - 1] != '\n')
+        return false;
+    buf[n - 1] = '\0';
+    pid = strtol(buf, &end, 10);
+    if (*end || pid <= 1 || pid == (long)getpid())
+        return false;
+    return kill((pid_t)pid, 0) < 0 && errno == ESRCH;
+}
+
+/*
  * The dot-lock PATH.lock, made with O_EXCL.  A lock older than five
  * minutes is stale and removed.  Where the directory does not let us
  * create it (a mail spool without write permission for users), *lock
@@ -1048,8 +1079,9 @@ static int lock_dot(const char *path, char **lock, uint64_t deadline,
             mail_buf_release(&b);
             return -1;
         }
-        if (stat(b.data, &st) == 0 &&
-            time(NULL) - st.st_mtime > DOTLOCK_STALE) {
+        if ((stat(b.data, &st) == 0 &&
+             time(NULL) - st.st_mtime > DOTLOCK_STALE) ||
+            dotlock_owner_dead(b.data)) {
             unlink(b.data);
             continue;
         }
@@ -1089,6 +1121,67 @@ static int lock_both(int fd, const char *path, char **lock,
         return -1;
     }
     return 0;
+}
+
+int mail_mbox_truncate_after(const char *path, uint64_t offset,
+                             struct mail_error *err)
+{
+    char buf[65536], *lock = NULL;
+    struct stat st;
+    uint64_t pos;
+    int fd, rc = 1;
+    bool nl = false;
+    struct flock fl;
+
+    fd = open(path, O_RDWR | O_CLOEXEC);
+    if (fd < 0)
+        return errno == ENOENT ? 1 : mail_error_set(err, MAIL_ERR_IO,
+                                                    "%s: %s", path,
+                                                    strerror(errno));
+    if (lock_both(fd, path, &lock, err) < 0) {
+        close(fd);
+        return -1;
+    }
+    if (fstat(fd, &st) < 0) {
+        rc = mail_error_set(err, MAIL_ERR_IO, "%s: %s", path,
+                            strerror(errno));
+        goto out;
+    }
+    if ((uint64_t)st.st_size <= offset)
+        goto out;               /* nothing was written */
+    /* Another message after ours (a From_ line after a newline) means
+     * someone delivered since: leave the file alone. */
+    for (pos = offset + 1; rc == 1 && pos < (uint64_t)st.st_size;) {
+        ssize_t n = pread(fd, buf, sizeof buf, (off_t)pos);
+
+        if (n <= 0)
+            break;
+        for (ssize_t i = 0; i < n; i++) {
+            if (nl && buf[i] == 'F' && (uint64_t)(pos + (uint64_t)i + 5) <=
+                    (uint64_t)st.st_size) {
+                char f[5];
+
+                if (pread(fd, f, 5, (off_t)(pos + (uint64_t)i)) == 5 &&
+                    memcmp(f, "From ", 5) == 0) {
+                    rc = 0;
+                    break;
+                }
+            }
+            nl = buf[i] == '\n';
+        }
+        pos += (uint64_t)n;
+    }
+    if (rc == 1 && (ftruncate(fd, (off_t)offset) < 0 || fsync(fd) < 0))
+        rc = mail_error_set(err, MAIL_ERR_IO, "%s: truncate: %s", path,
+                            strerror(errno));
+out:
+    unlock_dot(lock);
+    memset(&fl, 0, sizeof fl);
+    fl.l_type = F_UNLCK;
+    fl.l_whence = SEEK_SET;
+    fcntl(fd, SETLK, &fl);
+    close(fd);
+    return rc;
 }
 
 /* ---- append ---- */

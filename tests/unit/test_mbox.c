@@ -406,9 +406,24 @@ static void test_locks(void)
     close(pfd[0]);
     close(pfd[1]);
 
-    /* a fresh dot-lock is respected; a stale one (over 5 minutes) is
-     * removed */
-    write_file("locked.lock", "12345\n");
+    /* a fresh dot-lock of a live process is respected; one whose
+     * process is gone, or one over 5 minutes old, is removed */
+    {
+        char pidline[32];
+        pid_t dead = fork();
+
+        if (dead == 0)
+            _exit(0);
+        waitpid(dead, &status, 0);
+        snprintf(pidline, sizeof pidline, "%ld\n", (long)dead);
+        write_file("locked.lock", pidline);
+        a = mail_folder_append_begin(f, 0, 0, &err);
+        CHECK(a != NULL);       /* its owner died: stale */
+        if (a)
+            mail_append_abort(a);
+        snprintf(pidline, sizeof pidline, "%ld\n", (long)getppid());
+        write_file("locked.lock", pidline);
+    }
     a = mail_folder_append_begin(f, 0, 0, &err);
     CHECK(a == NULL && err.kind == MAIL_ERR_TEMP);
     CHECK(strstr(err.msg, "locked.lock") != NULL);

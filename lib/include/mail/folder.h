@@ -272,4 +272,14 @@ int mail_folder_base_init(struct mail_folder *f,
  */
 void mail_mbox_set_lock_timeout(unsigned ms);
 
+/*
+ * Crash recovery for a delivery that began at byte `offset` of an mbox and
+ * was never recorded as finished: under the mbox locks, when no other
+ * message follows it, cut the file back to offset (the message will be
+ * delivered again).  Returns 1 when the file now ends at offset, 0 when
+ * another message follows (left alone), -1 with err.
+ */
+int mail_mbox_truncate_after(const char *path, uint64_t offset,
+                             struct mail_error *err);
+
 #endif
