@@ -1040,6 +1040,43 @@ static bool dotlock_owner_dead(const char *lock)
 }
 
 /*
+ * Create the dot-lock `lock` holding our pid: write it under a private
+ * name and link() that to the lock name, which fails if the lock exists.
+ * Returns 1 when we hold the lock, -1 with errno EEXIST (or another
+ * error) when it could not be made, 0 when this directory has no hard
+ * links (then the caller uses O_EXCL).
+ */
+static int dot_create(const char *lock)
+{
+    char tmp[4200], pid[32];
+    int fd, l, e;
+
+    l = snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
+    if (l < 0 || snprintf(tmp, sizeof tmp, "%s.%ld", lock,
+                          (long)getpid()) >= (int)sizeof tmp)
+        return 0;
+    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return errno == EACCES || errno == EPERM ? (errno = EACCES, -1) : 0;
+    if (mail_write_all(fd, pid, (size_t)l) < 0) {
+        close(fd);
+        unlink(tmp);
+        return 0;
+    }
+    close(fd);
+    if (link(tmp, lock) == 0) {
+        unlink(tmp);
+        return 1;
+    }
+    e = errno;
+    unlink(tmp);
+    if (e == EPERM || e == ENOSYS || e == EOPNOTSUPP || e == EMLINK)
+        return 0;
+    errno = e;
+    return -1;
+}
+
+/*
  * The dot-lock PATH.lock, made with O_EXCL.  A lock older than five
  * minutes is stale and removed.  Where the directory does not let us
  * create it (a mail spool without write permission for users), *lock
@@ -1055,20 +1092,33 @@ static int lock_dot(const char *path, char **lock, uint64_t deadline,
     if (mail_buf_printf(&b, "%s.lock", path) < 0)
         return mail_error_set(err, MAIL_ERR_INTERNAL, "out of memory");
     for (;;) {
-        int fd = open(b.data, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+        int fd;
         struct stat st;
 
+        /* The lock appears with its pid already in it (written to a
+         * private name, then linked), so that a lock left by a killed
+         * process can always be told stale. */
+        switch (dot_create(b.data)) {
+        case 1:
+            *lock = mail_buf_detach(&b);
+            return 0;
+        case 0:
+            break;              /* fall back to a plain O_EXCL file */
+        default:
+            goto exists;
+        }
+        fd = open(b.data, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
         if (fd >= 0) {
             char pid[32];
             int l = snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
 
-            /* The pid is for humans; the lock is the file itself. */
             if (l > 0)
                 (void)mail_write_all(fd, pid, (size_t)l);
             close(fd);
             *lock = mail_buf_detach(&b);
             return 0;
         }
+exists:
         if (errno == EACCES || errno == EPERM) {
             mail_buf_release(&b);
             return 0;
