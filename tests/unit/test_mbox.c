@@ -376,6 +376,7 @@ static void test_locks(void)
     if (!f || pipe(pfd) < 0)
         return;
     mail_mbox_set_lock_timeout(300);
+    fflush(stdout);
     pid = fork();
     if (pid == 0) {
         struct flock fl;
@@ -410,7 +411,10 @@ static void test_locks(void)
      * process is gone, or one over 5 minutes old, is removed */
     {
         char pidline[32];
-        pid_t dead = fork();
+        pid_t dead;
+
+        fflush(stdout);         /* the child must not print our TAP twice */
+        dead = fork();
 
         if (dead == 0)
             _exit(0);
