@@ -25,6 +25,7 @@
 
 #include "cmd.h"
 #include "select.h"
+#include "mail/fsutil.h"
 
 #define LISTING_MAGIC "mail-listing 1"
 
@@ -162,23 +163,6 @@ static char *state_dir(void)
     return d;
 }
 
-static int mkdir_p(char *path, mode_t mode)
-{
-    for (char *p = path + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        if (mkdir(path, mode) < 0 && errno != EEXIST) {
-            *p = '/';
-            return -1;
-        }
-        *p = '/';
-    }
-    if (mkdir(path, mode) < 0 && errno != EEXIST)
-        return -1;
-    return 0;
-}
-
 static uint64_t fnv1a(const char *s)
 {
     uint64_t h = 0xcbf29ce484222325ULL;
@@ -224,9 +208,13 @@ static int write_listing(struct mail_folder *f, const char *const *keys,
         goto done;
     }
     *strrchr(dir, '/') = '\0';
-    if (mkdir_p(dir, 0700) < 0) {
-        rc = cmd_failf(EX_CANTCREAT, "%s: %s", dir, strerror(errno));
-        goto done;
+    {
+        struct mail_error merr;
+
+        if (mail_mkdirs(dir, &merr) < 0) {
+            rc = cmd_fail(&merr);
+            goto done;
+        }
     }
     fd = mkstemp(tmp);
     if (fd < 0 || !(out = fdopen(fd, "w"))) {

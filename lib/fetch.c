@@ -42,23 +42,6 @@ static int nomem(struct mail_error *err)
 
 /* ---- paths ---- */
 
-static int mkdir_p(char *path, mode_t mode)
-{
-    for (char *p = path + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        if (mkdir(path, mode) < 0 && errno != EEXIST) {
-            *p = '/';
-            return -1;
-        }
-        *p = '/';
-    }
-    if (mkdir(path, mode) < 0 && errno != EEXIST)
-        return -1;
-    return 0;
-}
-
 char *mail_fetch_state_dir(struct mail_error *err)
 {
     const char *xdg = getenv("XDG_STATE_HOME");
@@ -79,9 +62,7 @@ char *mail_fetch_state_dir(struct mail_error *err)
         nomem(err);
         return NULL;
     }
-    if (mkdir_p(b.data, 0700) < 0) {
-        mail_error_set(err, MAIL_ERR_CANTCREAT, "%s: %s", b.data,
-                       strerror(errno));
+    if (mail_mkdirs(b.data, err) < 0) {
         mail_buf_release(&b);
         return NULL;
     }
@@ -313,9 +294,7 @@ struct mail_fetch_dest *mail_fetch_dest_open(const char *path,
          * crash half-way through creating it is finished next time. */
         static const char *const sub[] = { "tmp", "new", "cur" };
 
-        if (mkdir_p(exp, 0700) < 0) {
-            mail_error_set(err, MAIL_ERR_CANTCREAT, "%s: %s", exp,
-                           strerror(errno));
+        if (mail_mkdirs(exp, err) < 0) {
             goto fail;
         }
         for (size_t i = 0; i < 3; i++) {

@@ -1,8 +1,12 @@
 /* fsutil.c - durable writes and renames; see mail/fsutil.h. */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
+
+#include <stdbool.h>
 
 #include "mail/fsutil.h"
 
@@ -46,4 +50,46 @@ int mail_fsync_dir(const char *dir, struct mail_error *err)
     }
     close(fd);
     return 0;
+}
+
+/* Create the directories of path up to (but not including) its last
+ * component when `last` is false, or all of it. */
+static int mkdirs(const char *path, bool last, struct mail_error *err)
+{
+    char *p = strdup(path);
+
+    if (!p)
+        return mail_error_set(err, MAIL_ERR_INTERNAL, "out of memory");
+    for (char *s = p + 1; ; s++) {
+        if (*s != '/' && *s != '\0')
+            continue;
+        if (*s == '\0' && !last)
+            break;
+        {
+            char c = *s;
+
+            *s = '\0';
+            if (mkdir(p, 0700) < 0 && errno != EEXIST) {
+                mail_error_set(err, MAIL_ERR_CANTCREAT, "%s: %s", p,
+                               strerror(errno));
+                free(p);
+                return -1;
+            }
+            *s = c;
+            if (!c)
+                break;
+        }
+    }
+    free(p);
+    return 0;
+}
+
+int mail_mkdirs(const char *path, struct mail_error *err)
+{
+    return mkdirs(path, true, err);
+}
+
+int mail_mkdir_parents(const char *path, struct mail_error *err)
+{
+    return mkdirs(path, false, err);
 }

@@ -290,40 +290,13 @@ static int is_dir(const char *base, const char *sub)
     return r;
 }
 
-/* mkdir, and the parents that are missing. */
-static int make_dirs(const char *path, struct mail_error *err)
-{
-    char *p = strdup(path);
-    char *s;
-
-    if (!p)
-        return mail_error_set(err, MAIL_ERR_INTERNAL, "out of memory");
-    for (s = p + 1; *s; s++) {
-        if (*s != '/')
-            continue;
-        *s = '\0';
-        if (mkdir(p, 0700) < 0 && errno != EEXIST) {
-            mail_error_set(err, MAIL_ERR_CANTCREAT, "%s: %s", p,
-                           strerror(errno));
-            free(p);
-            return -1;
-        }
-        *s = '/';
-    }
-    free(p);
-    if (mkdir(path, 0700) < 0 && errno != EEXIST)
-        return mail_error_set(err, MAIL_ERR_CANTCREAT, "%s: %s", path,
-                              strerror(errno));
-    return 0;
-}
-
 static int create_maildir(const char *path, struct mail_error *err)
 {
     static const char *const subs[] = { "cur", "new", "tmp" };
     char *p, *slash;
     int i;
 
-    if (make_dirs(path, err) < 0)
+    if (mail_mkdirs(path, err) < 0)
         return -1;
     for (i = 0; i < 3; i++) {
         p = join3(path, subs[i], "");

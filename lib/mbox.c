@@ -330,29 +330,6 @@ static unsigned flags_from_header(const struct mail_header *h)
 
 /* ---- open ---- */
 
-static int make_parents(const char *path, struct mail_error *err)
-{
-    char *p = strdup(path);
-    char *s;
-
-    if (!p)
-        return mail_error_set(err, MAIL_ERR_INTERNAL, "out of memory");
-    for (s = p + 1; *s; s++) {
-        if (*s != '/')
-            continue;
-        *s = '\0';
-        if (mkdir(p, 0700) < 0 && errno != EEXIST) {
-            mail_error_set(err, MAIL_ERR_CANTCREAT, "%s: %s", p,
-                           strerror(errno));
-            free(p);
-            return -1;
-        }
-        *s = '/';
-    }
-    free(p);
-    return 0;
-}
-
 struct mail_folder *mail_mbox_open(const char *path, int mode,
                                    struct mail_error *err)
 {
@@ -363,7 +340,7 @@ struct mail_folder *mail_mbox_open(const char *path, int mode,
 
     fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0 && errno == ENOENT && (mode & MAIL_FOLDER_CREATE)) {
-        if (make_parents(path, err) < 0)
+        if (mail_mkdir_parents(path, err) < 0)
             return NULL;
         fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
         if (fd < 0 && errno == EEXIST)

@@ -45,31 +45,6 @@ char *mail_queue_default_dir(struct mail_error *err)
     return mail_buf_detach(&b);
 }
 
-/* mkdir -p with mode 0700 for what we create. */
-static int make_dirs(const char *path, struct mail_error *err)
-{
-    char buf[4096];
-    size_t len = mail_strlcpy(buf, path, sizeof buf);
-
-    if (len >= sizeof buf)
-        return mail_error_set(err, MAIL_ERR_CANTCREAT, "%.200s: path too "
-                              "long", path);
-    for (char *p = buf + 1; ; p++) {
-        if (*p == '/' || *p == '\0') {
-            char c = *p;
-
-            *p = '\0';
-            if (mkdir(buf, 0700) < 0 && errno != EEXIST)
-                return mail_error_set(err, MAIL_ERR_CANTCREAT, "%s: %s", buf,
-                                      strerror(errno));
-            *p = c;
-            if (!c)
-                break;
-        }
-    }
-    return 0;
-}
-
 /* An envelope value must be one line. */
 static bool one_line(const char *s)
 {
@@ -95,7 +70,7 @@ int mail_queue_add(const char *dir, const char *account, const char *from,
             return mail_error_set(err, MAIL_ERR_USAGE, "bad envelope");
     if (mail_buf_printf(&tmpdir, "%s/tmp", dir) < 0)
         goto nomem;
-    if (make_dirs(tmpdir.data, err) < 0)
+    if (mail_mkdirs(tmpdir.data, err) < 0)
         goto done;
     clock_gettime(CLOCK_REALTIME, &ts);
     if (getrandom(rnd, sizeof rnd, 0) < 0)
@@ -267,7 +242,7 @@ static int move_to_failed(const char *dir, const char *name,
         mail_error_set(err, MAIL_ERR_INTERNAL, "out of memory");
         goto done;
     }
-    if (make_dirs(fdir.data, err) < 0)
+    if (mail_mkdirs(fdir.data, err) < 0)
         goto done;
     if (rename(from.data, to.data) < 0) {
         mail_error_set(err, MAIL_ERR_IO, "%s: %s", from.data,

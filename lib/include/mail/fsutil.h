@@ -18,4 +18,11 @@ int mail_write_all(int fd, const void *data, size_t len);
  * MAIL_ERR_IO naming the directory otherwise. */
 int mail_fsync_dir(const char *dir, struct mail_error *err);
 
+/* mkdir -p: create path and the directories above it that are missing
+ * (mode 0700).  MAIL_ERR_CANTCREAT naming the directory that failed. */
+int mail_mkdirs(const char *path, struct mail_error *err);
+
+/* The same for the directories above path only (for a file to create). */
+int mail_mkdir_parents(const char *path, struct mail_error *err);
+
 #endif
