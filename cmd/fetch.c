@@ -2,7 +2,7 @@
  * fetch.c - `mail fetch`: download new mail from the account's POP3 or
  * IMAP server into its store (or an MDA), exactly once, from cron.
  *
- * The durable bookkeeping lives in lib/fetch.c (state, journal, lock);
+ * The durable bookkeeping lives in lib/service/fetch.c (state, journal, lock);
  * this file drives the protocols through it: list what the server has,
  * fetch what the state has not seen in batches (each batch delivered and
  * recorded durably before the next), delete on the server only what is

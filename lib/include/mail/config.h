@@ -25,19 +25,8 @@
 #include "buf.h"
 #include "error.h"
 #include "sasl.h"
-
-enum mail_proto {
-    MAIL_PROTO_SMTP,
-    MAIL_PROTO_IMAP,
-    MAIL_PROTO_POP3,
-};
-
-/* How TLS is used on a connection. */
-enum mail_tls {
-    MAIL_TLS_IMPLICIT,   /* TLS from the first byte: smtps, imaps, pop3s */
-    MAIL_TLS_STARTTLS,   /* plain, then STARTTLS/STLS which must succeed */
-    MAIL_TLS_NONE,       /* no TLS at all: only with tls = none-i-know */
-};
+#include "server.h"
+#include "session.h"
 
 /*
  * A server URL: scheme://[user@]host[:port][/]
@@ -58,8 +47,6 @@ struct mail_url {
  * wrong with it ("bad port", "unknown scheme 'http'"). */
 int mail_url_parse(const char *s, struct mail_url *u, struct mail_error *err);
 void mail_url_release(struct mail_url *u);
-const char *mail_proto_name(enum mail_proto p);        /* "smtp" ... */
-unsigned mail_proto_default_port(enum mail_proto p, enum mail_tls tls);
 
 /* What mail fetch does with a message over fetch-max-size (POP3). */
 enum mail_fetch_oversized {
@@ -185,6 +172,12 @@ int mail_account_password(const struct mail_account *acct, const char *host,
 
 /* The user name for a server: URL user, else account user, else the
  * address's addr-spec.  Never NULL for a loaded account (may be ""). */
+/* Fill a server description from an account and one of its URLs; the
+ * pointers refer into acct and url. */
+void mail_server_from_account(struct mail_server *srv,
+                              const struct mail_account *acct,
+                              const struct mail_url *url);
+
 const char *mail_account_user(const struct mail_account *acct,
                               const struct mail_url *url);
 

@@ -20,7 +20,7 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-#include "config.h"
+#include "server.h"
 #include "error.h"
 
 /* Trace hook for -v.  dir: '<' from the server, '>' to the server,

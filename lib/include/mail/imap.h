@@ -24,6 +24,7 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "flags.h"
 #include "imap_parse.h"
 #include "session.h"
 #include "sink.h"

@@ -18,10 +18,10 @@
 #include <stdbool.h>
 
 #include "buf.h"
-#include "config.h"
 #include "conn.h"
 #include "error.h"
 #include "sasl.h"
+#include "server.h"
 
 /* Everything needed to reach and log in to one server. */
 struct mail_server {
@@ -38,11 +38,6 @@ struct mail_server {
     void *trace_arg;
 };
 
-/* Fill a server description from an account and one of its URLs; the
- * pointers refer into acct and url. */
-void mail_server_from_account(struct mail_server *srv,
-                              const struct mail_account *acct,
-                              const struct mail_url *url);
 
 enum mail_reply_status {
     MAIL_REPLY_OK,     /* 2xx, +OK, tagged OK */

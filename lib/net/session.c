@@ -15,27 +15,6 @@
 #define REPLY_MAX_BYTES (1024 * 1024)
 #define QUOTE_MAX 200   /* bytes of a server reply quoted in an error */
 
-void mail_server_from_account(struct mail_server *srv,
-                              const struct mail_account *acct,
-                              const struct mail_url *url)
-{
-    memset(srv, 0, sizeof *srv);
-    srv->proto = url->proto;
-    srv->host = url->host;
-    srv->port = url->port;
-    srv->tls = url->tls;
-    if (acct->tls_set) {
-        srv->tls = acct->tls;
-        /* tls = implicit/starttls given without a port in the URL keeps
-         * the URL's port: the user said both. */
-    }
-    srv->timeout = acct->timeout > 0 ? acct->timeout : 30;
-    srv->ca_file = acct->tls_ca_file;
-    srv->fingerprint = acct->tls_fingerprint;
-    srv->auth = acct->auth;
-    srv->user = mail_account_user(acct, url);
-}
-
 void mail_reply_init(struct mail_reply *r)
 {
     memset(r, 0, sizeof *r);

@@ -8,7 +8,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "mail/folder.h"
+#include "mail/flags.h"
 #include "mail/imap.h"
 #include "mail/termsafe.h"
 #include "mail/utf7.h"

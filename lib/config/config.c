@@ -1221,6 +1221,27 @@ fail:
     return -1;
 }
 
+void mail_server_from_account(struct mail_server *srv,
+                              const struct mail_account *acct,
+                              const struct mail_url *url)
+{
+    memset(srv, 0, sizeof *srv);
+    srv->proto = url->proto;
+    srv->host = url->host;
+    srv->port = url->port;
+    srv->tls = url->tls;
+    if (acct->tls_set) {
+        srv->tls = acct->tls;
+        /* tls = implicit/starttls given without a port in the URL keeps
+         * the URL's port: the user said both. */
+    }
+    srv->timeout = acct->timeout > 0 ? acct->timeout : 30;
+    srv->ca_file = acct->tls_ca_file;
+    srv->fingerprint = acct->tls_fingerprint;
+    srv->auth = acct->auth;
+    srv->user = mail_account_user(acct, url);
+}
+
 const char *mail_account_user(const struct mail_account *acct,
                               const struct mail_url *url)
 {

@@ -28,28 +28,6 @@ static const struct scheme {
 /* Longest URL we accept; also bounds what an error message repeats. */
 #define URL_MAX 2048
 
-const char *mail_proto_name(enum mail_proto p)
-{
-    switch (p) {
-    case MAIL_PROTO_SMTP: return "smtp";
-    case MAIL_PROTO_IMAP: return "imap";
-    case MAIL_PROTO_POP3: return "pop3";
-    }
-    return "?";
-}
-
-unsigned mail_proto_default_port(enum mail_proto p, enum mail_tls tls)
-{
-    bool implicit = tls == MAIL_TLS_IMPLICIT;
-
-    switch (p) {
-    case MAIL_PROTO_SMTP: return implicit ? 465 : 587;
-    case MAIL_PROTO_IMAP: return implicit ? 993 : 143;
-    case MAIL_PROTO_POP3: return implicit ? 995 : 110;
-    }
-    return 0;
-}
-
 void mail_url_release(struct mail_url *u)
 {
     if (!u)
