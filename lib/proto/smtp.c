@@ -492,6 +492,7 @@ void mail_smtp_data_begin(struct mail_smtp_data *d, struct mail_session *s)
 {
     d->s = s;
     d->err = NULL;
+    d->outcome_unknown = false;
     mail_smtp_stuffer_init(&d->st, data_sink, d);
 }
 

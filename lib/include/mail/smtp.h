@@ -115,6 +115,11 @@ struct mail_smtp_data {
     struct mail_session *s;
     struct mail_error *err;       /* where a write error went */
     struct mail_smtp_stuffer st;
+    /* Set by mail_smtp_data_end when the whole message went out but no
+     * reply to the final dot came (timeout, connection dropped): the
+     * server may or may not have taken the message.  Sending it again
+     * may deliver it twice; the caller should keep it and tell the user. */
+    bool outcome_unknown;
 };
 
 void mail_smtp_data_begin(struct mail_smtp_data *d, struct mail_session *s);
@@ -132,7 +137,10 @@ int mail_smtp_data_write_fd(struct mail_smtp_data *d, int fd, off_t offset,
  * on; reply (may be NULL) then gets the server's text ("2.0.0 Ok: queued
  * as 4Xy..."), terminal-safe.  -1 with err otherwise: MAIL_ERR_TEMP for
  * a 4xx, MAIL_ERR_UNAVAIL for a 5xx (the message was refused), or the
- * connection's error.
+ * connection's error.  When the message was sent but no reply to the
+ * final dot arrived (timeout, connection closed), d->outcome_unknown is
+ * set and err is MAIL_ERR_TEMP "HOST:PORT: no reply after the end of the
+ * message: it may or may not have been delivered".
  */
 int mail_smtp_data_end(struct mail_smtp_data *d, struct mail_buf *reply,
                        struct mail_error *err);
