@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "cmd.h"
+#include "send.h"
 #include "mail/compose.h"
 #include "mail/folder.h"
 #include "mail/queue.h"
@@ -781,7 +782,8 @@ static int load_account(struct cmd_ctx *ctx, const struct send_opts *o,
     return cmd_load_account(ctx, acct);
 }
 
-int send_run(struct cmd_ctx *ctx, struct send_opts *o)
+/* whole: sendmail without -t (send.h). */
+static int send_run_mode(struct cmd_ctx *ctx, struct send_opts *o, bool whole)
 {
     struct mail_account *acct = NULL;
     struct mail_error err;
@@ -876,7 +878,7 @@ int send_run(struct cmd_ctx *ctx, struct send_opts *o)
             mail_error_set(&err, MAIL_ERR_USAGE, "bad sender address");
             goto fail;
         }
-        if (o->extract) {
+        if (o->extract || whole) {
             struct mail_complete_opts co = {
                 .from = fromhdr.len ? fromhdr.data : NULL,
             };
@@ -886,7 +888,8 @@ int send_run(struct cmd_ctx *ctx, struct send_opts *o)
                 fd_sink_explain(&fs, &err);
                 goto fail;
             }
-            for (size_t i = 0; i < res.rcpts.n; i++)
+            /* Without -t the command line names the recipients. */
+            for (size_t i = 0; !whole && i < res.rcpts.n; i++)
                 if (send_strv_push(&rcpts, res.rcpts.v[i].addr) < 0)
                     goto nomem;
             if (rcpts.n == 0) {
@@ -986,6 +989,16 @@ out:
     mail_buf_release(&fromhdr);
     mail_complete_result_release(&res);
     return code;
+}
+
+int send_run(struct cmd_ctx *ctx, struct send_opts *o)
+{
+    return send_run_mode(ctx, o, false);
+}
+
+int send_run_whole(struct cmd_ctx *ctx, struct send_opts *o)
+{
+    return send_run_mode(ctx, o, true);
 }
 
 /* ---- --batch: every message of an mbox over one connection ---- */

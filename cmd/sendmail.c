@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "cmd.h"
+#include "send.h"
 
 /* sendmail options that take a value we ignore (-B 8BITMIME from cron,
  * -N dsn, -R ret, -V envid, -X logfile, -L tag, -h hops, -O option). */
@@ -120,8 +121,10 @@ int cmd_sendmail(struct cmd_ctx *ctx, int argc, char **argv)
         if (!o.extract && !o.flush && o.to.n == 0)
             rc = cmd_usage_error("sendmail", "no recipients (give addresses "
                                  "or -t)");
-        else
+        else if (o.extract || o.flush)
             rc = send_run(ctx, &o);
+        else
+            rc = send_run_whole(ctx, &o);   /* a whole message on input */
     }
     send_opts_release(&o);
     return rc;

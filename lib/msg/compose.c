@@ -917,7 +917,8 @@ int mail_message_complete(int fd, const struct mail_complete_opts *o,
 
     /* Copy the header without Bcc, then what we add, then the rest. */
     while (next_field(raw.data, raw.len, &pos, &fs, &fe)) {
-        if (!o->keep_bcc && field_is(raw.data + fs, fe - fs, "bcc")) {
+        if (!o->keep_bcc && (field_is(raw.data + fs, fe - fs, "bcc") ||
+                             field_is(raw.data + fs, fe - fs, "resent-bcc"))) {
             if (mail_buf_add(&res->bcc, raw.data + fs, fe - fs) < 0)
                 goto nomem;
             if (raw.data[fe - 1] != '\n' && mail_buf_addch(&res->bcc, '\n') < 0)

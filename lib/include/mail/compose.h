@@ -12,7 +12,8 @@
  *     multipart/mixed only when there are attachments.  The result is
  *     always 7-bit, so it is valid for any server as it is.
  *   - completing a message given whole (`mail send -t`,
- *     mail_message_complete): recipients from To, Cc and Bcc, Bcc removed,
+ *     mail_message_complete): recipients from To, Cc and Bcc, Bcc and
+ *     Resent-Bcc removed,
  *     missing From, Date, Message-ID and MIME headers added, everything
  *     else copied byte for byte.
  *   - scanning a message (mail_message_scan): what a server must support
