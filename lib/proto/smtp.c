@@ -408,15 +408,34 @@ static int stuff_flush(struct mail_smtp_stuffer *st)
     return rc;
 }
 
+/* Queue n bytes for the sink, in pieces of at most sizeof st->out: a
+ * run of any length (a 1 MB line) streams through the fixed buffer. */
 static int stuff_put(struct mail_smtp_stuffer *st, const char *p, size_t n)
 {
-    if (st->outlen + n > sizeof st->out && stuff_flush(st) < 0)
-        return -1;
-    memcpy(st->out + st->outlen, p, n);
-    st->outlen += n;
+    while (n > 0) {
+        size_t room = sizeof st->out - st->outlen, k;
+
+        if (room == 0) {
+            if (stuff_flush(st) < 0)
+                return -1;
+            room = sizeof st->out;
+        }
+        k = n < room ? n : room;
+        memcpy(st->out + st->outlen, p, k);
+        st->outlen += k;
+        p += k;
+        n -= k;
+    }
     return 0;
 }
 
+/*
+ * Line ends: CRLF stays CRLF, and a bare LF or a bare CR becomes CRLF.
+ * Nothing but CRLF ever leaves as a line break, so no "\n.\n", "\r.\r",
+ * "\r\n.\r" or "\n.\r\n" can reach a server that would take it for the
+ * end of the data (SMTP smuggling, CVE-2023-51764 and its kin), and every
+ * '.' that starts a line in any server's reading is doubled.
+ */
 int mail_smtp_stuff(struct mail_smtp_stuffer *st, const char *data,
                     size_t len)
 {
@@ -427,18 +446,13 @@ int mail_smtp_stuff(struct mail_smtp_stuffer *st, const char *data,
         char c = data[i];
 
         if (st->state == ST_CR) {
-            /* CR CRLF or bare CR: the CR was held back. */
-            if (c == '\n') {
-                if (stuff_put(st, "\r\n", 2) < 0)
-                    return -1;
-                st->state = ST_BOL;
-                i++;
-                continue;
-            }
-            if (stuff_put(st, "\r", 1) < 0)
+            /* The CR was held back: CRLF, or a bare CR made a line end. */
+            if (stuff_put(st, "\r\n", 2) < 0)
                 return -1;
-            st->state = ST_MID;
-            continue;   /* c again, in the middle of a line */
+            st->state = ST_BOL;
+            if (c == '\n')
+                i++;
+            continue;   /* else c again, at the start of a line */
         }
         if (c == '\r') {
             st->state = ST_CR;
@@ -454,7 +468,7 @@ int mail_smtp_stuff(struct mail_smtp_stuffer *st, const char *data,
         }
         if (st->state == ST_BOL && c == '.' && stuff_put(st, ".", 1) < 0)
             return -1;
-        /* The rest of the run up to the next CR or LF, in one copy. */
+        /* The rest of the run up to the next CR or LF, in one go. */
         {
             size_t j = i;
 

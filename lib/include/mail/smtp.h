@@ -88,10 +88,12 @@ int mail_smtp_envelope(struct mail_session *s, struct mail_smtp_envelope *env,
 
 /*
  * The SMTP data transformation as a streaming filter (RFC 5321 4.5.2,
- * 2.3.8): every line end becomes CRLF (a bare LF gets its CR; a bare CR
- * not followed by LF is passed through), a '.' at the start of a line is
- * doubled, and the end adds a CRLF when the text did not end with a line
- * break, then ".\r\n".  Output goes to sink in pieces of at most 8 KiB.
+ * 2.3.8): every line end becomes CRLF (a bare LF and a bare CR each
+ * become CRLF, so no bare CR or LF is ever sent: the SMTP smuggling
+ * shapes cannot form), a '.' at the start of a line is doubled, and the
+ * end adds a CRLF when the text did not end with a line break, then
+ * ".\r\n".  Lines of any length stream through: output goes to sink in
+ * pieces of at most 8 KiB.
  * Exposed for the unit tests; mail_smtp_data_* use it.
  */
 struct mail_smtp_stuffer {
