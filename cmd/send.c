@@ -199,6 +199,9 @@ struct sender {
      * wait for the same timeout again. */
     bool unreachable;
     struct mail_error unreachable_err;
+    /* The server asked for AUTH and no password source was there: the
+     * message may wait in the queue (--queue) for a run that has one. */
+    bool no_password;
 };
 
 /* Failures to reach the server are temporary for sending: the network or
@@ -253,14 +256,23 @@ static int sender_open(struct sender *snd, struct mail_error *err)
         if (mail_account_password(a, snd->srv.host, snd->srv.user,
                                   cmd_prompt_password, NULL, &pw,
                                   &perr) < 0) {
-            /* Nothing configured to log in with: try without, the server
-             * says whether it relays for us. */
-            if (has_credentials(a)) {
-                *err = perr;
-                goto fail;
+            /* The server wants a login and nothing gives a password (no
+             * password-command, no ~/.netrc entry, no terminal, as under
+             * cron): sending without AUTH would only be refused after the
+             * recipients.  Fail before the message, or queue it. */
+            *err = perr;
+            if (!has_credentials(a) && perr.kind == MAIL_ERR_AUTH) {
+                mail_error_set(err, MAIL_ERR_AUTH, "no password available "
+                               "for %.100s at %.200s (set password-command, "
+                               "add it to ~/.netrc, or run on a terminal)",
+                               snd->srv.user ? snd->srv.user : "",
+                               snd->srv.host ? snd->srv.host : "");
+                snd->no_password = true;
+                /* The queue first, then the message: ask once. */
+                snd->unreachable = true;
+                snd->unreachable_err = *err;
             }
-            mail_buf_release_secret(&pw);
-            return 0;
+            goto fail;
         }
         rc = mail_smtp_login(snd->s, pw.data ? pw.data : "", err);
         mail_buf_release_secret(&pw);
@@ -955,7 +967,8 @@ static int send_run_mode(struct cmd_ctx *ctx, struct send_opts *o, bool whole)
             if (ctx->verbose && oc.reply[0])
                 fprintf(stderr, "mail: sent: %s\n", oc.reply);
             outcome_release(&oc);
-        } else if (oc.err.kind == MAIL_ERR_TEMP && queue) {
+        } else if ((oc.err.kind == MAIL_ERR_TEMP || snd.no_password) &&
+                   queue) {
             code = queue_message(&snd, msg, 0, from, rcpts.v, rcpts.n,
                                  &oc.err);
             outcome_release(&oc);

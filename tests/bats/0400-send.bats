@@ -434,3 +434,25 @@ EOF
     grep -q 'BODY=8BITMIME' "$SMTPD_DIR/log"
     grep -q 'naïve' "$SMTPD_DIR/msg.1"
 }
+
+@test "send: no password source and no terminal (cron) fails before sending, exit 77; --queue keeps it" {
+    write_config "$CONF" "timeout=5" "password-command="
+    # setsid: no controlling terminal to ask on, as under cron.
+    run setsid -w "$MAIL" -C "$CONF" -v send -s "cron job" "$MAIL_TEST_ADDR2" <<<"output"
+    echo "$output"
+    [ "$status" -eq 77 ]
+    [[ "$output" == *"no password available for $MAIL_TEST_USER1 at localhost (set password-command, add it to ~/.netrc, or run on a terminal)"* ]]
+    ! grep -q '^smtp> MAIL FROM' <<<"$output"
+    run setsid -w "$MAIL" -C "$CONF" send --queue -s "cron job" "$MAIL_TEST_ADDR2" <<<"output"
+    echo "$output"
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"queued as"* ]]
+    [ "$(ls "$XDG_DATA_HOME/mail/queue" | grep -vc tmp)" -eq 1 ]
+    # With a password again, the queued message goes.
+    write_config "$CONF" "timeout=5"
+    run "$MAIL" -C "$CONF" send --flush
+    echo "$output"
+    [ "$status" -eq 0 ]
+    mail_wait "$MAIL_TEST_MAILDIR2" 1
+    [ "$(maildir_count "$MAIL_TEST_MAILDIR2")" -eq 1 ]
+}
