@@ -65,6 +65,10 @@ struct mail_mime {
     char peek[PEEK_MAX];
     struct mail_buf hdr;
     struct mail_decoder dec;
+    struct mail_buf replay;     /* a line that ended a header: read again
+                                   as the first line of the body */
+    int replay_eol;
+    bool replay_pending;
 };
 
 static const struct mail_mime_limits default_limits = {
@@ -501,6 +505,8 @@ static long match_boundary(struct mail_mime *m, bool *close)
     return -1;
 }
 
+static void content_byte(struct mail_mime *m, char c);
+
 static void reset_line(struct mail_mime *m)
 {
     m->line_len = 0;
@@ -510,7 +516,78 @@ static void reset_line(struct mail_mime *m)
     m->line_start = m->off;
 }
 
+/* Is this line (without its line break) part of a header section?  As
+ * python's email package decides (its headerRE): a continuation line (it
+ * starts with a blank), an mbox "From " line, or a field name of
+ * printable ASCII followed by a colon.  We also accept blanks between the
+ * name and the colon (obsolete syntax).  Any other line ends the header
+ * and is the first line of the body. */
+static bool header_line(const char *s, size_t n)
+{
+    size_t i = 0;
+
+    if (n == 0 || s[0] == ' ' || s[0] == '\t')
+        return true;
+    if (n >= 5 && memcmp(s, "From ", 5) == 0)
+        return true;
+    while (i < n && (unsigned char)s[i] > 32 && (unsigned char)s[i] < 127 &&
+           s[i] != ':')
+        i++;
+    while (i > 0 && i < n && (s[i] == ' ' || s[i] == '\t'))
+        i++;
+    return i < n && s[i] == ':';
+}
+
+/* The line just read (its bytes are the end of m->hdr) is not a header
+ * line: the header ends before it, and the line is read again as body. */
+static void body_from_here(struct mail_mime *m, int eol)
+{
+    const char *line = m->hdr.data + m->hdr.len - m->line_len;
+
+    mail_buf_reset(&m->replay);
+    if (mail_buf_add(&m->replay, line, m->line_len) < 0) {
+        m->failed = true;
+        return;
+    }
+    m->hdr.len -= m->line_len;
+    m->cur->flags |= MAIL_PART_NO_SEPARATOR;
+    m->replay_eol = eol;
+    m->replay_pending = true;
+    /* The body starts where the line starts. */
+    m->off = m->line_start;
+    header_done(m, true);
+    reset_line(m);
+}
+
+static void end_line1(struct mail_mime *m, int eol);
+
+/* End a line, then read again any line that ended a header (a loop, not
+ * recursion: an encapsulated message may end its header on it too, at
+ * most once per level). */
 static void end_line(struct mail_mime *m, int eol)
+{
+    struct mail_buf line = MAIL_BUF_INIT;
+
+    end_line1(m, eol);
+    while (m->replay_pending && !m->failed) {
+        struct mail_buf t = line;
+        size_t i;
+        int e = m->replay_eol;
+
+        line = m->replay;
+        m->replay = t;
+        m->replay_pending = false;
+        for (i = 0; i < line.len; i++) {
+            m->off++;
+            content_byte(m, line.data[i]);
+        }
+        m->off += (uint64_t)e;
+        end_line1(m, e);
+    }
+    mail_buf_release(&line);
+}
+
+static void end_line1(struct mail_mime *m, int eol)
 {
     bool empty = m->line_len == 0;
 
@@ -531,6 +608,12 @@ static void end_line(struct mail_mime *m, int eol)
     case ST_HEADER:
         if (m->held_eol)
             release_held(m);
+        if (!empty && !m->hdr_over && m->hdr.len >= m->line_len &&
+            !header_line(m->hdr.data + m->hdr.len - m->line_len,
+                         m->line_len)) {
+            body_from_here(m, eol);
+            return;
+        }
         hdr_add(m, eol == 2 ? "\r\n" : "\n", (size_t)eol);
         if (empty || m->hdr_over)
             header_done(m, true);
@@ -628,6 +711,7 @@ void mail_mime_free(struct mail_mime *m)
     free(m->levels);
     tree_free(m->root);
     mail_buf_release(&m->hdr);
+    mail_buf_release(&m->replay);
     free(m);
 }
 

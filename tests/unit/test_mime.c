@@ -556,9 +556,49 @@ static void test_big_attachment(void)
     fclose(f);
 }
 
+/* A line with no colon in a header section ends the header and is the
+ * first line of the body (python's email package, mutt): for the message
+ * and for each part; parsed whole and byte by byte alike. */
+static void test_no_separator(void)
+{
+    TEXT("no-separator.eml", "1", MAIL_DECODE_TEXT,
+         "This body line follows the header without an empty line\n"
+         "and: this line looks like a field but is body\n\n"
+         "Last paragraph.\n");
+    TEXT("part-no-separator.eml", "1", MAIL_DECODE_TEXT,
+         "The part text starts right after its header\nand goes on here.");
+    TEXT("part-no-separator.eml", "2", MAIL_DECODE_TEXT, "Second part.");
+    TEXT("first-line-continuation.eml", "1", MAIL_DECODE_TEXT,
+         "The body is all here.\n");
+    check_tree("no-separator.eml",
+        "[1] text/plain us-ascii 7bit - - 0-74-193 119 32\n");
+    {
+        const char *s = "Subject: x\r\nno colon here\r\n"
+                        "Content-Type: text/html\r\n\r\nrest\r\n";
+        struct mail_mime *m = mail_mime_parse_mem(s, strlen(s), NULL, NULL);
+        const struct mail_part *p = mail_mime_root(m);
+
+        CHECK(p && strcmp(p->type, "text/plain") == 0);
+        CHECK(p && p->body_start == 12);
+        CHECK(p && (p->flags & MAIL_PART_NO_SEPARATOR));
+        CHECK_STR(p ? mail_header_get(&p->header, "subject") : NULL, "x");
+        mail_mime_free(m);
+        /* A boundary right after a part's header still ends the part. */
+        s = "Content-Type: multipart/mixed; boundary=b\n\n--b\n"
+            "Content-Type: text/plain\nhello\n--b\n\nworld\n--b--\n";
+        m = mail_mime_parse_mem(s, strlen(s), NULL, NULL);
+        CHECK(mail_mime_count(m) == 3);
+        p = mail_mime_find(m, "1");
+        CHECK(p && p->decoded_size == 5);
+        CHECK(p && (p->flags & MAIL_PART_NO_SEPARATOR));
+        mail_mime_free(m);
+    }
+}
+
 int main(void)
 {
     RUN(test_corpus_trees);
+    RUN(test_no_separator);
     RUN(test_decode);
     RUN(test_headers_of_parts);
     RUN(test_readable);

@@ -66,6 +66,9 @@ enum {
                                        boundary, treated as text/plain */
     MAIL_PART_TOO_DEEP = 8,         /* children not parsed: depth limit */
     MAIL_PART_TOO_MANY = 16,        /* later parts not split: part limit */
+    MAIL_PART_NO_SEPARATOR = 32,    /* header ended by a line that is not
+                                       a field (no empty line); that line
+                                       starts the body */
 };
 
 struct mail_part {
