@@ -444,6 +444,9 @@ struct mail_fetch_src {
     time_t curtime;
     bool pending_cr;           /* _write_crlf: a CR ended the last piece */
     bool failed;
+    bool discard;              /* a UID already delivered in this batch */
+    bool spool;                /* mbox/MDA: s->fd is a spool file, the
+                                  delivery starts once the hash is known */
     struct mail_error werr;
 
     struct mail_fetch_stats stats;
@@ -1119,10 +1122,61 @@ static int mda_finish(struct mail_fetch_src *s, struct mail_error *err)
                           "%d", s->dest->path, WTERMSIG(st));
 }
 
+/* mbox: journal the size before appending, then start the append. */
+static int mbox_start(struct mail_fetch_src *s, struct item *it,
+                      struct mail_error *err)
+{
+    struct stat st;
+
+    if (stat(s->dest->path, &st) < 0)
+        return mail_error_set(err, MAIL_ERR_IO, "%s: %s", s->dest->path,
+                              strerror(errno));
+    if (journal_add(s, err, "O %s %lld\n", it->uid,
+                    (long long)st.st_size) < 0 ||
+        journal_sync(s, err) < 0)
+        return -1;
+    s->app = mail_folder_append_begin(s->dest->mbox, s->curflags & ~
+                                      (unsigned)MAIL_FLAG_NEW, s->curtime,
+                                      err);
+    return s->app ? 0 : -1;
+}
+
+/*
+ * An unlinked spool file in the state directory.  Used for mbox and MDA
+ * deliveries while content hashes from before a UIDVALIDITY change are
+ * known: whether a message is one of them is known only at its end, and
+ * an mbox append or an MDA must not see a duplicate at all.
+ */
+static int spool_open(struct mail_fetch_src *s, struct mail_error *err)
+{
+    struct mail_buf b = MAIL_BUF_INIT;
+    int fd;
+
+    fd = open(s->dir, O_RDWR | O_TMPFILE | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        if (mail_buf_printf(&b, "%s/spool.XXXXXX", s->dir) < 0)
+            return nomem(err);
+        fd = mkostemp(b.data, O_CLOEXEC);
+        if (fd >= 0)
+            unlink(b.data);
+    }
+    if (fd < 0) {
+        mail_error_set(err, MAIL_ERR_IO, "%s: spool file: %s", s->dir,
+                       strerror(errno));
+        mail_buf_release(&b);
+        return -1;
+    }
+    mail_buf_release(&b);
+    s->fd = fd;
+    s->spool = true;
+    return 0;
+}
+
 int mail_fetch_msg_begin(struct mail_fetch_src *s, size_t i, unsigned flags,
                          time_t received, struct mail_error *err)
 {
     struct item *it;
+    int r = 0;
 
     if (i >= s->nbatch || s->cur)
         return mail_error_set(err, MAIL_ERR_INTERNAL, "fetch: bad message "
@@ -1132,10 +1186,18 @@ int mail_fetch_msg_begin(struct mail_fetch_src *s, size_t i, unsigned flags,
     s->failed = false;
     s->pending_cr = false;
     s->wlen = 0;
+    s->spool = false;
+    s->curflags = flags;
+    s->curtime = received;
     mail_error_clear(&s->werr);
+    /* The same UID twice (a server that sends one message twice in a
+     * reply): the first copy is the one; the second is read and dropped,
+     * so that it is neither stored twice nor blocks the batch. */
+    s->discard = it->delivered || it->dropped || it->tmp;
+    if (s->discard)
+        return 0;
     if (EVP_DigestInit_ex(s->md, EVP_sha256(), NULL) != 1)
         return nomem(err);
-    (void)received;
     switch (s->dest->kind) {
     case MAIL_FETCH_MAILDIR: {
         struct mail_buf b = MAIL_BUF_INIT;
@@ -1161,39 +1223,16 @@ int mail_fetch_msg_begin(struct mail_fetch_src *s, size_t i, unsigned flags,
         s->used_new |= (flags & ~(unsigned)MAIL_FLAG_NEW) == 0;
         break;
     }
-    case MAIL_FETCH_MBOX: {
-        struct stat st;
-
-        if (stat(s->dest->path, &st) < 0) {
-            s->cur = NULL;
-            return mail_error_set(err, MAIL_ERR_IO, "%s: %s", s->dest->path,
-                                  strerror(errno));
-        }
-        if (journal_add(s, err, "O %s %lld\n", it->uid,
-                        (long long)st.st_size) < 0 ||
-            journal_sync(s, err) < 0) {
-            s->cur = NULL;
-            return -1;
-        }
-        s->app = mail_folder_append_begin(s->dest->mbox, flags & ~
-                                          (unsigned)MAIL_FLAG_NEW, received,
-                                          err);
-        if (!s->app) {
-            s->cur = NULL;
-            return -1;
-        }
+    case MAIL_FETCH_MBOX:
+        r = s->known.n ? spool_open(s, err) : mbox_start(s, it, err);
         break;
-    }
     case MAIL_FETCH_MDA:
-        if (mda_start(s, err) < 0) {
-            s->cur = NULL;
-            return -1;
-        }
+        r = s->known.n ? spool_open(s, err) : mda_start(s, err);
         break;
     }
-    s->curflags = flags;
-    s->curtime = received;
-    return 0;
+    if (r < 0)
+        s->cur = NULL;
+    return r;
 }
 
 static int wflush(struct mail_fetch_src *s)
@@ -1201,11 +1240,11 @@ static int wflush(struct mail_fetch_src *s)
     if (!s->wlen)
         return 0;
     if (mail_write_all(s->fd, s->wbuf, s->wlen) < 0) {
-        mail_error_set(&s->werr, s->dest->kind == MAIL_FETCH_MDA ?
-                       MAIL_ERR_UNAVAIL : MAIL_ERR_IO, "%s: %s",
-                       s->dest->kind == MAIL_FETCH_MDA ? s->dest->path
-                                                       : s->tmp,
-                       strerror(errno));
+        bool mda = s->dest->kind == MAIL_FETCH_MDA && !s->spool;
+
+        mail_error_set(&s->werr, mda ? MAIL_ERR_UNAVAIL : MAIL_ERR_IO,
+                       "%s%s: %s", s->tmp ? s->tmp : s->dest->path,
+                       s->spool ? " (spool file)" : "", strerror(errno));
         return -1;
     }
     s->wlen = 0;
@@ -1218,13 +1257,15 @@ int mail_fetch_msg_write(void *ctx, const char *data, size_t len)
 
     if (s->failed || !s->cur)
         return -1;
+    if (s->discard)
+        return 0;
     if (EVP_DigestUpdate(s->md, data, len) != 1) {
         nomem(&s->werr);
         s->failed = true;
         return -1;
     }
     s->stats.bytes += len;
-    if (s->dest->kind == MAIL_FETCH_MBOX) {
+    if (s->dest->kind == MAIL_FETCH_MBOX && !s->spool) {
         if (mail_append_write(s->app, data, len, &s->werr) < 0) {
             s->failed = true;
             return -1;
@@ -1237,8 +1278,10 @@ int mail_fetch_msg_write(void *ctx, const char *data, size_t len)
     }
     if (len >= WBUF_SIZE) {
         if (mail_write_all(s->fd, data, len) < 0) {
-            mail_error_set(&s->werr, MAIL_ERR_IO, "%s: %s",
-                           s->tmp ? s->tmp : s->dest->path, strerror(errno));
+            mail_error_set(&s->werr, s->dest->kind == MAIL_FETCH_MDA &&
+                           !s->spool ? MAIL_ERR_UNAVAIL : MAIL_ERR_IO,
+                           "%s%s: %s", s->tmp ? s->tmp : s->dest->path,
+                           s->spool ? " (spool file)" : "", strerror(errno));
             s->failed = true;
             return -1;
         }
@@ -1408,6 +1451,51 @@ static int maildir_place(struct mail_fetch_src *s, struct item *it,
     return 0;
 }
 
+/* The spooled message (s->fd) to its real destination, started now. */
+static int spool_deliver(struct mail_fetch_src *s, struct item *it,
+                         struct mail_error *err)
+{
+    int fd = s->fd;
+    ssize_t n;
+
+    s->fd = -1;
+    s->spool = false;
+    if (lseek(fd, 0, SEEK_SET) < 0) {
+        mail_error_set(err, MAIL_ERR_IO, "%s: spool file: %s", s->dir,
+                       strerror(errno));
+        close(fd);
+        return -1;
+    }
+    if ((s->dest->kind == MAIL_FETCH_MBOX ? mbox_start(s, it, err)
+                                          : mda_start(s, err)) < 0) {
+        close(fd);
+        return -1;
+    }
+    while ((n = read(fd, s->wbuf, WBUF_SIZE)) != 0) {
+        int r;
+
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            mail_error_set(err, MAIL_ERR_IO, "%s: spool file: %s", s->dir,
+                           strerror(errno));
+            close(fd);
+            return -1;
+        }
+        if (s->dest->kind == MAIL_FETCH_MBOX)
+            r = mail_append_write(s->app, s->wbuf, (size_t)n, err);
+        else if ((r = mail_write_all(s->fd, s->wbuf, (size_t)n)) < 0)
+            mail_error_set(err, MAIL_ERR_UNAVAIL, "%s: %s", s->dest->path,
+                           strerror(errno));
+        if (r < 0) {
+            close(fd);
+            return -1;
+        }
+    }
+    close(fd);
+    return 0;
+}
+
 int mail_fetch_msg_end(struct mail_fetch_src *s, bool ok,
                        struct mail_error *err)
 {
@@ -1416,6 +1504,13 @@ int mail_fetch_msg_end(struct mail_fetch_src *s, bool ok,
 
     if (!it)
         return mail_error_set(err, MAIL_ERR_INTERNAL, "fetch: no message");
+    if (s->discard) {
+        /* a second copy of a UID of this batch: nothing to do */
+        s->discard = false;
+        s->pending_cr = false;
+        s->cur = NULL;
+        return 0;
+    }
     if (s->pending_cr) {
         s->pending_cr = false;
         mail_fetch_msg_write(s, "\r", 1);
@@ -1426,6 +1521,27 @@ int mail_fetch_msg_end(struct mail_fetch_src *s, bool ok,
         rc = -1;
     }
     finish_hash(s, it->hash);
+    if (s->spool) {
+        /* mbox or MDA with known hashes: decide, then deliver */
+        if (ok && wflush(s) < 0) {
+            *err = s->werr;
+            ok = false;
+            rc = -1;
+        }
+        if (ok && it->hash[0] && set_find(&s->known, it->hash)) {
+            it->dropped = true;
+            ok = false;
+        }
+        if (ok && spool_deliver(s, it, err) < 0) {
+            ok = false;
+            rc = -1;
+        }
+        if (s->fd >= 0 && s->spool) {
+            close(s->fd);
+            s->fd = -1;
+        }
+        s->spool = false;
+    }
     switch (s->dest->kind) {
     case MAIL_FETCH_MAILDIR:
         if (ok && wflush(s) < 0) {
@@ -1454,7 +1570,7 @@ int mail_fetch_msg_end(struct mail_fetch_src *s, bool ok,
         }
         break;
     case MAIL_FETCH_MBOX:
-        if (ok) {
+        if (ok && s->app) {
             struct mail_append *a = s->app;
 
             s->app = NULL;
@@ -1473,7 +1589,13 @@ int mail_fetch_msg_end(struct mail_fetch_src *s, bool ok,
             ok = false;
             rc = -1;
         }
-        if (!ok && s->pid > 0) {
+        if (s->pid <= 0) {
+            if (s->fd >= 0)
+                close(s->fd);
+            s->fd = -1;
+            break;
+        }
+        if (!ok) {
             /* a partial message must not be delivered */
             kill(s->pid, SIGTERM);
         }

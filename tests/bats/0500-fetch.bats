@@ -288,6 +288,46 @@ PY
 	[ "$(maildir_count "$STORE")" -eq 7 ]
 }
 
+@test "fetch: IMAP UIDVALIDITY changed by Dovecot: no re-delivery into an mbox store or through --mda" {
+	out=$BATS_TEST_TMPDIR/mda
+	mkdir -p "$out"
+	mda="cat > \$(mktemp $out/m.XXXXXX)"
+	add_messages 5 before
+	write_config "$CONF" pop3= "imap=imaps://localhost:$MAIL_TEST_IMAPS_PORT" "store=mbox:$HOME/mbox"
+	run mail -C "$CONF" fetch
+	[ "$status" -eq 0 ]
+	[ "$(grep -c '^From ' "$HOME/mbox")" -eq 5 ]
+	# the MDA as another account's destination (its own state)
+	sed 's/^\[account "test"\]/[account "viamda"]/' "$CONF" >"$CONF.mda"
+	chmod 600 "$CONF.mda"
+	run mail -C "$CONF.mda" fetch --mda "$mda"
+	[ "$status" -eq 0 ]
+	[ "$(ls "$out" | wc -l)" -eq 5 ]
+	v1=$(uidvalidity)
+	rm -f "$MAIL_TEST_MAILDIR1"/dovecot-uidlist "$MAIL_TEST_MAILDIR1"/dovecot.index*
+	add_messages 2 after
+	v2=$(uidvalidity)
+	[ -n "$v1" ] && [ -n "$v2" ] && [ "$v1" != "$v2" ]
+	run mail -C "$CONF" -v fetch
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ $output == "test/INBOX: 2 new, "*", 5 already here" ]]
+	[ "$(grep -c '^From ' "$HOME/mbox")" -eq 7 ]
+	[ "$(grep -c '^Subject: before-' "$HOME/mbox")" -eq 5 ]
+	run mail -C "$CONF.mda" -v fetch --mda "$mda"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ $output == "viamda/INBOX: 2 new, "*", 5 already here" ]]
+	[ "$(ls "$out" | wc -l)" -eq 7 ]
+	[ "$(cat "$out"/* | grep -c '^Subject: before-')" -eq 5 ]
+	diff <(sums "$MAIL_TEST_MAILDIR1") <(for f in "$out"/*; do sha256sum "$f"; done | awk '{print $1}' | sort)
+	# and nothing more the next time
+	run mail -C "$CONF" fetch
+	run mail -C "$CONF.mda" fetch --mda "$mda"
+	[ "$(grep -c '^From ' "$HOME/mbox")" -eq 7 ]
+	[ "$(ls "$out" | wc -l)" -eq 7 ]
+}
+
 @test "fetch-max-size over POP3: skip by default; fetch-oversized = headers keeps the header" {
 	add_messages 2 small
 	{

@@ -291,6 +291,115 @@ static void test_mbox_and_mda(void)
     mail_fetch_dest_close(d);
 }
 
+/* The same UID twice in one reply (a server bug, or a proto layer that
+ * passes it on): delivered once, the batch goes on, for every kind of
+ * destination. */
+static void test_same_uid_twice(void)
+{
+    struct mail_error err;
+    const char *uids[] = { "5", "6" };
+    char path[420], cmd[800], box[400];
+
+    for (int k = 0; k < 3; k++) {
+        struct mail_fetch_dest *d;
+        struct mail_fetch_src *s;
+        struct mail_fetch_stats st;
+
+        fresh();
+        snprintf(box, sizeof box, "%s/box", root);
+        snprintf(path, sizeof path, "mbox:%s", box);
+        snprintf(cmd, sizeof cmd, "cat >> %s/mda.out", root);
+        d = k == 0 ? mail_fetch_dest_open(md, NULL, &err)
+          : k == 1 ? mail_fetch_dest_open(path, NULL, &err)
+                   : mail_fetch_dest_open(NULL, cmd, &err);
+        CHECK(d != NULL);
+        s = mail_fetch_src_open(statedir, "a", "imap x@h:1 INBOX", d, true,
+                                &err);
+        CHECK(s != NULL);
+        CHECK(mail_fetch_batch_begin(s, uids, 2, &err) == 0);
+        CHECK(deliver(s, 0, "Subject: five\n\nFive\n", 0) == 0);
+        CHECK(deliver(s, 0, "Subject: five\n\nFive\n", 0) == 0);
+        CHECK(deliver(s, 1, "Subject: six\n\nSix\n", 0) == 0);
+        CHECK(deliver(s, 1, "Subject: six\n\nSix\n", 0) == 0);
+        CHECK(mail_fetch_batch_commit(s, &err) == 2);
+        mail_fetch_stats(s, &st);
+        CHECK(st.delivered == 2);
+        CHECK(mail_fetch_seen(s, "5") && mail_fetch_seen(s, "6"));
+        CHECK(mail_fetch_src_close(s, NULL, 0, &err) == 0);
+        mail_fetch_dest_close(d);
+        if (k == 0) {
+            CHECK(count_dir(md, "new") == 2 && count_dir(md, "tmp") == 0);
+        } else {
+            char f[400], line[200];
+            FILE *fp;
+            int n = 0;
+
+            snprintf(f, sizeof f, k == 1 ? "%s/box" : "%s/mda.out", root);
+            fp = fopen(f, "r");
+            CHECK(fp != NULL);
+            while (fp && fgets(line, sizeof line, fp))
+                n += strncmp(line, "Subject: ", 9) == 0;
+            if (fp)
+                fclose(fp);
+            CHECK(n == 2);
+        }
+    }
+}
+
+/* After a UIDVALIDITY change, a message delivered before is dropped for
+ * an mbox and an MDA too (not only a Maildir), before the mbox or the
+ * MDA sees any of it. */
+static void test_uidvalidity_all_dests(void)
+{
+    struct mail_error err;
+    char path[420], cmd[800], out[400];
+
+    for (int k = 0; k < 2; k++) {
+        struct mail_fetch_dest *d;
+        struct mail_fetch_src *s;
+        struct mail_fetch_stats st;
+        const char *u1[] = { "1", "2" };
+        const char *u2[] = { "1", "2", "3" };
+        struct stat sb;
+        off_t size1;
+
+        fresh();
+        snprintf(out, sizeof out, k ? "%s/mda.out" : "%s/box", root);
+        snprintf(path, sizeof path, "mbox:%s", out);
+        snprintf(cmd, sizeof cmd, "cat >> %s", out);
+        d = k ? mail_fetch_dest_open(NULL, cmd, &err)
+              : mail_fetch_dest_open(path, NULL, &err);
+        CHECK(d != NULL);
+        s = mail_fetch_src_open(statedir, "a", "imap x@h:1 INBOX", d, true,
+                                &err);
+        CHECK(mail_fetch_set_uidvalidity(s, 7, &err) == 0);
+        CHECK(mail_fetch_batch_begin(s, u1, 2, &err) == 0);
+        CHECK(deliver(s, 0, "Subject: a\n\nA\n", 0) == 0);
+        CHECK(deliver(s, 1, "Subject: b\n\nB\n", 0) == 0);
+        CHECK(mail_fetch_batch_commit(s, &err) == 2);
+        CHECK(mail_fetch_src_close(s, NULL, 0, &err) == 0);
+        CHECK(stat(out, &sb) == 0);
+        size1 = sb.st_size;
+
+        s = mail_fetch_src_open(statedir, "a", "imap x@h:1 INBOX", d, true,
+                                &err);
+        CHECK(mail_fetch_set_uidvalidity(s, 8, &err) == 1);
+        CHECK(mail_fetch_batch_begin(s, u2, 3, &err) == 0);
+        CHECK(deliver(s, 0, "Subject: b\n\nB\n", 0) == 0);
+        CHECK(deliver(s, 1, "Subject: c\n\nC\n", 0) == 0);
+        CHECK(deliver(s, 2, "Subject: a\n\nA\n", 0) == 0);
+        CHECK(mail_fetch_batch_commit(s, &err) == 3);
+        mail_fetch_stats(s, &st);
+        CHECK(st.delivered == 1 && st.duplicates == 2);
+        CHECK(mail_fetch_seen(s, "1") && mail_fetch_seen(s, "3"));
+        CHECK(mail_fetch_src_close(s, NULL, 0, &err) == 0);
+        mail_fetch_dest_close(d);
+        /* only "c" was added */
+        CHECK(stat(out, &sb) == 0);
+        CHECK(sb.st_size > size1 && sb.st_size < 2 * size1);
+    }
+}
+
 int main(void)
 {
     const char *t = getenv("TMPDIR");
@@ -304,6 +413,8 @@ int main(void)
     RUN(test_header_keys);
     RUN(test_recovery);
     RUN(test_mbox_and_mda);
+    RUN(test_same_uid_twice);
+    RUN(test_uidvalidity_all_dests);
     nftw(root, rm_one, 16, FTW_DEPTH | FTW_PHYS);
     return test_done();
 }
