@@ -1,12 +1,14 @@
 /*
  * imap.c - IMAP client; see mail/imap.h.
  */
+#include <errno.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "mail/flags.h"
 #include "mail/imap.h"
@@ -68,6 +70,199 @@ static int imap_caps_from(struct mail_session *s, const char *text)
     return 0;
 }
 
+static const char *const temp_codes[] = {
+    "SYS/TEMP", "INUSE", "IN-USE", "UNAVAILABLE", "LIMIT", "SERVERBUG",
+};
+
+/* The tagged reply as a mail_reply, for mail_session_reply_error. */
+static void resp_to_reply(const struct mail_imap_resp *r,
+                          struct mail_reply *rep)
+{
+    mail_buf_reset(&rep->text);
+    rep->status = r->status == MAIL_IMAP_ST_OK   ? MAIL_REPLY_OK
+                : r->status == MAIL_IMAP_ST_BAD ? MAIL_REPLY_BAD
+                                                : MAIL_REPLY_NO;
+    rep->temporary = false;
+    if (*r->code) {
+        mail_buf_printf(&rep->text, "[%s%s%s] ", r->code,
+                        *r->code_args ? " " : "", r->code_args);
+        for (size_t i = 0; i < sizeof temp_codes / sizeof temp_codes[0]; i++)
+            if (strcmp(r->code, temp_codes[i]) == 0)
+                rep->temporary = rep->status == MAIL_REPLY_NO;
+    }
+    mail_buf_addstr(&rep->text, r->text);
+}
+
+/* ---- the session's reply reader (installed as s->read_reply) ---- */
+
+#define READER_LINE_MAX (64 * 1024)
+#define READER_RESP_MAX (1024 * 1024)
+#define READER_RESPS_MAX 1000
+
+/* State of the IMAP side of a session (s->proto_data). */
+struct imap_state {
+    /* Mailboxes of the last LIST whose UTF-8 name does not encode back
+     * to the server's name: SELECT/EXAMINE of that name send raw. */
+    struct mail_imap_mailbox *alias;
+    size_t nalias;
+};
+
+static void imap_state_free(void *arg)
+{
+    struct imap_state *st = arg;
+
+    if (!st)
+        return;
+    for (size_t i = 0; i < st->nalias; i++) {
+        free(st->alias[i].name);
+        free(st->alias[i].raw);
+    }
+    free(st->alias);
+    free(st);
+}
+
+/* Errors from the parser or the connection, prefixed with the server
+ * unless they already name it. */
+static int name_error(struct mail_session *s, struct mail_error *err)
+{
+    size_t nlen = strlen(s->name);
+
+    if (err && (strncmp(err->msg, s->name, nlen) != 0 ||
+                err->msg[nlen] != ':'))
+        mail_error_prefix(err, "%s", s->name);
+    return -1;
+}
+
+/* Tokens of a response back as text (for the untagged lines of a
+ * mail_reply: CAPABILITY, greetings).  Line breaks inside strings become
+ * spaces. */
+static void nodes_text(struct mail_buf *b, const struct mail_imap_node *n)
+{
+    for (; n; n = n->next) {
+        switch (n->type) {
+        case MAIL_IMAP_ATOM:
+            mail_buf_addstr(b, n->data);
+            break;
+        case MAIL_IMAP_NIL:
+            mail_buf_addstr(b, "NIL");
+            break;
+        case MAIL_IMAP_STRING:
+            mail_buf_addch(b, '"');
+            for (uint64_t i = 0; i < n->len; i++) {
+                char c = n->data[i];
+
+                if (c == '"' || c == '\\')
+                    mail_buf_addch(b, '\\');
+                mail_buf_addch(b, c == '\r' || c == '\n' || c == '\0' ? ' '
+                                                                     : c);
+            }
+            mail_buf_addch(b, '"');
+            break;
+        case MAIL_IMAP_LIST:
+            mail_buf_addch(b, '(');
+            nodes_text(b, n->child);
+            mail_buf_addch(b, ')');
+            break;
+        case MAIL_IMAP_STREAMED:
+            mail_buf_printf(b, "{%llu}", (unsigned long long)n->len);
+            break;
+        }
+        if (n->next)
+            mail_buf_addch(b, ' ');
+    }
+}
+
+/* One untagged response as a line of r->untagged: "OK [CODE args] text",
+ * "CAPABILITY IMAP4rev1 ...", "3 EXISTS". */
+static int untagged_line(struct mail_buf *u, const struct mail_imap_resp *x)
+{
+    size_t before = u->len;
+
+    if (x->has_number)
+        mail_buf_printf(u, "%u ", (unsigned)x->number);
+    mail_buf_addstr(u, x->keyword);
+    if (x->type == MAIL_IMAP_T_STATUS) {
+        if (*x->code)
+            mail_buf_printf(u, " [%s%s%s]", x->code, *x->code_args ? " " : "",
+                            x->code_args);
+        if (*x->text)
+            mail_buf_printf(u, " %s", x->text);
+    } else if (x->args.child) {
+        mail_buf_addch(u, ' ');
+        nodes_text(u, x->args.child);
+    }
+    mail_buf_addch(u, '\n');
+    /* a full buffer refuses additions: then the line is incomplete */
+    return u->len > before && u->data[u->len - 1] == '\n' ? 0 : -1;
+}
+
+static int imap_read_reply(struct mail_session *s, struct mail_reply *r,
+                           struct mail_error *err)
+{
+    struct mail_imap_limits lim;
+    struct mail_imap_parser p;
+    const struct mail_imap_resp *x = &p.resp;
+    int rc = -1;
+
+    mail_imap_limits_default(&lim);
+    lim.line_max = READER_LINE_MAX;
+    lim.response_max = READER_RESP_MAX;
+    lim.inline_literal_max = READER_RESP_MAX;
+    mail_imap_parser_init(&p, &lim, NULL, NULL);
+    for (int n = 0;; n++) {
+        if (n >= READER_RESPS_MAX) {
+            mail_error_set(err, MAIL_ERR_PROTOCOL,
+                           "%s: reply from the server is too large", s->name);
+            break;
+        }
+        if (mail_imap_read_response(&p, s->conn, err) < 0) {
+            name_error(s, err);
+            break;
+        }
+        if (x->kind == MAIL_IMAP_RESP_CONT) {
+            r->status = MAIL_REPLY_CONT;
+            if (*x->code)
+                mail_buf_printf(&r->text, "[%s%s%s] ", x->code,
+                                *x->code_args ? " " : "", x->code_args);
+            rc = mail_buf_addstr(&r->text, x->text) < 0
+                     ? mail_error_set(err, MAIL_ERR_PROTOCOL,
+                                      "%s: reply from the server is too "
+                                      "large", s->name)
+                     : 0;
+            break;
+        }
+        if (x->kind == MAIL_IMAP_RESP_UNTAGGED) {
+            if (untagged_line(&r->untagged, x) < 0) {
+                mail_error_set(err, MAIL_ERR_PROTOCOL,
+                               "%s: reply from the server is too large",
+                               s->name);
+                break;
+            }
+            if (!s->curtag[0]) {
+                r->status = MAIL_REPLY_OK;   /* the greeting */
+                rc = 0;
+                break;
+            }
+            continue;
+        }
+        if (!s->curtag[0] || strcmp(x->tag, s->curtag) != 0) {
+            struct mail_buf q = MAIL_BUF_INIT;
+
+            mail_term_safe(&q, x->tag, strlen(x->tag), MAIL_SAFE_ONELINE);
+            mail_error_set(err, MAIL_ERR_PROTOCOL,
+                           "%s: reply with an unknown tag \"%s\"", s->name,
+                           q.data ? q.data : "");
+            mail_buf_release(&q);
+            break;
+        }
+        resp_to_reply(x, r);
+        rc = 0;
+        break;
+    }
+    mail_imap_parser_release(&p);
+    return rc;
+}
+
 int mail_imap_command(struct mail_session *s, struct mail_reply *r,
                       struct mail_error *err, const char *fmt, ...)
 {
@@ -111,6 +306,14 @@ struct mail_session *mail_imap_open(const struct mail_server *srv,
 
     if (!s)
         return NULL;
+    s->proto_data = calloc(1, sizeof(struct imap_state));
+    if (!s->proto_data) {
+        mail_session_free(s);
+        mail_error_set(err, MAIL_ERR_INTERNAL, "out of memory");
+        return NULL;
+    }
+    s->proto_free = imap_state_free;
+    s->read_reply = imap_read_reply;
     mail_reply_init(&r);
     s->curtag[0] = '\0';   /* read the greeting */
     if (mail_session_read_reply(s, &r, err) < 0)
@@ -318,30 +521,9 @@ static int cmd_error(struct mail_session *s, const char *what,
     /* "host:port: connection closed" -> "host:port: WHAT: connection..." */
     mail_strlcpy(rest, err->msg + nlen + 1 + (err->msg[nlen + 1] == ' '),
                  sizeof rest);
+    if (strncmp(rest, what, strlen(what)) == 0 && rest[strlen(what)] == ':')
+        return -1;   /* names the command already */
     return mail_error_set(err, err->kind, "%s: %s: %s", s->name, what, rest);
-}
-
-static const char *const temp_codes[] = {
-    "SYS/TEMP", "INUSE", "IN-USE", "UNAVAILABLE", "LIMIT", "SERVERBUG",
-};
-
-/* The tagged reply as a mail_reply, for mail_session_reply_error. */
-static void resp_to_reply(const struct mail_imap_resp *r,
-                          struct mail_reply *rep)
-{
-    mail_buf_reset(&rep->text);
-    rep->status = r->status == MAIL_IMAP_ST_OK   ? MAIL_REPLY_OK
-                : r->status == MAIL_IMAP_ST_BAD ? MAIL_REPLY_BAD
-                                                : MAIL_REPLY_NO;
-    rep->temporary = false;
-    if (*r->code) {
-        mail_buf_printf(&rep->text, "[%s%s%s] ", r->code,
-                        *r->code_args ? " " : "", r->code_args);
-        for (size_t i = 0; i < sizeof temp_codes / sizeof temp_codes[0]; i++)
-            if (strcmp(r->code, temp_codes[i]) == 0)
-                rep->temporary = rep->status == MAIL_REPLY_NO;
-    }
-    mail_buf_addstr(&rep->text, r->text);
 }
 
 typedef int (*untagged_fn)(void *arg, const struct mail_imap_resp *r,
@@ -915,17 +1097,39 @@ int mail_imap_uids_after(struct mail_session *s, uint32_t after,
 
 /* ---- FETCH of whole messages ---- */
 
+/*
+ * RFC 3501 7.4.2 fixes no order of the items of a FETCH response: the UID
+ * may come after the body.  A body whose UID is known when its literal
+ * starts streams straight into the caller's sink; one whose UID is not yet
+ * known is spooled to an unlinked temporary file and handed over once the
+ * whole response is read.  A body whose UID is missing or was not asked
+ * for is a protocol error; a UID already delivered in this call is not
+ * delivered again.
+ */
+
+enum body_route {
+    BODY_NONE,      /* no body in this response (yet) */
+    BODY_DIRECT,    /* streaming into the caller's sink */
+    BODY_SPOOL,     /* into the spool file: UID not yet known */
+    BODY_SKIP,      /* discarded: a duplicate, or a command failed */
+};
+
 struct fetch_ctx {
     struct mail_session *s;
     mail_imap_body_begin_fn begin;
     mail_imap_body_end_fn end;
     void *arg;
+    uint32_t *want;        /* the UIDs asked for: ascending, unique */
+    unsigned char *got;    /* per want[]: delivered already */
+    size_t nwant;
     struct mail_imap_msg msg;
-    bool in_body;          /* this response's body was routed */
+    enum body_route body;  /* of the response being read */
     bool failed;           /* a command failed: drain, report nothing */
     bool sink_failed;
+    int spool_errno;       /* the spool file failed */
     mail_sink_fn usink;
     void *uctx;
+    FILE *spool;
 };
 
 static void msg_from_list(struct mail_imap_msg *m, uint32_t seq,
@@ -962,6 +1166,38 @@ static bool is_body_item(const struct mail_imap_node *n)
            mail_imap_node_is(n, "RFC822");
 }
 
+/* Index of uid in c->want, or -1. */
+static long want_index(const struct fetch_ctx *c, uint32_t uid)
+{
+    size_t lo = 0, hi = c->nwant;
+
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+
+        if (c->want[mid] < uid)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < c->nwant && c->want[lo] == uid ? (long)lo : -1;
+}
+
+static int unasked(struct fetch_ctx *c, uint32_t uid, struct mail_error *err)
+{
+    return mail_error_set(err, MAIL_ERR_PROTOCOL,
+                          "%s: UID FETCH: the server sent the body of UID %u, "
+                          "which was not asked for", c->s->name,
+                          (unsigned)uid);
+}
+
+static int discard_sink(void *ctx, const char *data, size_t len)
+{
+    (void)ctx;
+    (void)data;
+    (void)len;
+    return 0;
+}
+
 static int fetch_sink(void *ctx, const char *data, size_t len)
 {
     struct fetch_ctx *c = ctx;
@@ -973,6 +1209,25 @@ static int fetch_sink(void *ctx, const char *data, size_t len)
     return 0;
 }
 
+static int spool_sink(void *ctx, const char *data, size_t len)
+{
+    struct fetch_ctx *c = ctx;
+
+    if (fwrite(data, 1, len, c->spool) != len) {
+        c->spool_errno = errno ? errno : EIO;
+        return -1;
+    }
+    return 0;
+}
+
+static int spool_error(struct fetch_ctx *c, struct mail_error *err)
+{
+    return mail_error_set(err, MAIL_ERR_IO,
+                          "%s: UID FETCH: could not spool a message body to a "
+                          "temporary file: %s", c->s->name,
+                          strerror(c->spool_errno ? c->spool_errno : EIO));
+}
+
 static int fetch_route(void *arg, const struct mail_imap_resp *resp,
                        const struct mail_imap_node *list,
                        const struct mail_imap_node *prev, uint64_t size,
@@ -980,34 +1235,121 @@ static int fetch_route(void *arg, const struct mail_imap_resp *resp,
                        struct mail_error *err)
 {
     struct fetch_ctx *c = arg;
+    long k;
 
     if (resp->type != MAIL_IMAP_T_FETCH || list != resp->args.child ||
         !is_body_item(prev))
         return 0;   /* small literals stay in the tree */
+    *sink_ctx = c;
+    if (c->body != BODY_NONE || c->failed) {
+        /* a second body in one response, or draining after a NO */
+        if (c->body == BODY_NONE)
+            c->body = BODY_SKIP;
+        *sink = discard_sink;
+        return 0;
+    }
     msg_from_list(&c->msg, resp->number, list);
     c->msg.body_size = size;
-    c->in_body = true;
+    if (!c->msg.has_uid) {
+        /* The UID may still come: keep the body until it does. */
+        errno = 0;
+        if (!c->spool)
+            c->spool = tmpfile();
+        if (!c->spool || fseeko(c->spool, 0, SEEK_SET) != 0 ||
+            ftruncate(fileno(c->spool), 0) != 0) {
+            c->spool_errno = errno ? errno : EIO;
+            return spool_error(c, err);
+        }
+        c->body = BODY_SPOOL;
+        *sink = spool_sink;
+        return 0;
+    }
+    k = want_index(c, c->msg.uid);
+    if (k < 0)
+        return unasked(c, c->msg.uid, err);
+    if (c->got[k]) {
+        c->body = BODY_SKIP;   /* the same UID twice: delivered once */
+        *sink = discard_sink;
+        return 0;
+    }
+    c->got[k] = 1;
+    c->body = BODY_DIRECT;
     c->usink = NULL;
     c->uctx = NULL;
     *sink = fetch_sink;
-    *sink_ctx = c;
-    if (c->failed || !c->begin)
-        return 0;
-    return c->begin(c->arg, &c->msg, &c->usink, &c->uctx, err);
+    return c->begin ? c->begin(c->arg, &c->msg, &c->usink, &c->uctx, err) : 0;
+}
+
+/* The whole response of a spooled body is in: deliver it. */
+static int spool_deliver(struct fetch_ctx *c, struct mail_error *err)
+{
+    char buf[MAIL_IMAP_CHUNK];
+    uint64_t left = c->msg.body_size;
+    long k;
+
+    if (!c->msg.has_uid)
+        return mail_error_set(err, MAIL_ERR_PROTOCOL,
+                              "%s: UID FETCH: the server sent the body of "
+                              "message %u without its UID", c->s->name,
+                              (unsigned)c->msg.seq);
+    k = want_index(c, c->msg.uid);
+    if (k < 0)
+        return unasked(c, c->msg.uid, err);
+    if (c->got[k])
+        return 0;   /* the same UID twice: delivered once */
+    c->got[k] = 1;
+    errno = 0;
+    if (fflush(c->spool) != 0 || fseeko(c->spool, 0, SEEK_SET) != 0) {
+        c->spool_errno = errno;
+        return spool_error(c, err);
+    }
+    c->usink = NULL;
+    c->uctx = NULL;
+    if (c->begin && c->begin(c->arg, &c->msg, &c->usink, &c->uctx, err) < 0)
+        return -1;
+    while (c->usink && left > 0) {
+        size_t want = left < sizeof buf ? (size_t)left : sizeof buf;
+        size_t got = fread(buf, 1, want, c->spool);
+
+        if (got != want) {
+            c->spool_errno = ferror(c->spool) ? errno : EIO;
+            return spool_error(c, err);
+        }
+        if (c->usink(c->uctx, buf, got) < 0) {
+            c->sink_failed = true;
+            if (err && err->kind == MAIL_OK)
+                mail_error_set(err, MAIL_ERR_IO, "sink failed");
+            return -1;
+        }
+        left -= got;
+    }
+    return c->end ? c->end(c->arg, &c->msg, err) : 0;
 }
 
 static int fetch_untagged(void *arg, const struct mail_imap_resp *r,
                           struct mail_error *err)
 {
     struct fetch_ctx *c = arg;
-    bool had = c->in_body;
+    enum body_route body = c->body;
 
-    c->in_body = false;
-    if (r->type != MAIL_IMAP_T_FETCH || !had || c->failed)
+    c->body = BODY_NONE;
+    /* EXISTS, EXPUNGE, FLAGS updates of other messages, OK [ALERT], ...:
+     * nothing to deliver. */
+    if (r->type != MAIL_IMAP_T_FETCH || body == BODY_NONE ||
+        body == BODY_SKIP || c->failed)
         return 0;
-    msg_from_list(&c->msg, r->number, r->args.child);
+    {
+        uint64_t size = c->msg.body_size;
+
+        msg_from_list(&c->msg, r->number, r->args.child);
+        c->msg.body_size = size;
+    }
+    if (body == BODY_SPOOL)
+        return spool_deliver(c, err);
     return c->end ? c->end(c->arg, &c->msg, err) : 0;
 }
+
+static int cmp_u32(const void *a, const void *b);
 
 int mail_imap_fetch_messages(struct mail_session *s, const uint32_t *uids,
                              size_t n, size_t batch,
@@ -1021,7 +1363,7 @@ int mail_imap_fetch_messages(struct mail_session *s, const uint32_t *uids,
     struct mail_buf cmd = MAIL_BUF_INIT;
     struct mail_error saved;
     char tags[FETCH_WINDOW][sizeof s->curtag];
-    size_t head = 0, inflight = 0, next = 0;
+    size_t inflight = 0, next = 0;
     int rc = -1;
 
     memset(&c, 0, sizeof c);
@@ -1036,9 +1378,24 @@ int mail_imap_fetch_messages(struct mail_session *s, const uint32_t *uids,
         batch = FETCH_BATCH;
     mail_imap_parser_init(&p, NULL, fetch_route, &c);
     waiter_init(&w, s, &p, "UID FETCH", fetch_untagged, &c);
+    c.want = malloc((n ? n : 1) * sizeof *c.want);
+    c.got = calloc(n ? n : 1, 1);
+    if (!c.want || !c.got) {
+        mail_error_set(err, MAIL_ERR_INTERNAL, "out of memory");
+        goto done;
+    }
+    if (n) {
+        memcpy(c.want, uids, n * sizeof *uids);
+        qsort(c.want, n, sizeof *c.want, cmp_u32);
+        c.nwant = 1;
+        for (size_t i = 1; i < n; i++)
+            if (c.want[i] != c.want[c.nwant - 1])
+                c.want[c.nwant++] = c.want[i];
+    }
     for (;;) {
         const struct mail_imap_resp *t;
         bool sent = false;
+        size_t i;
 
         while (!c.failed && next < n && inflight < FETCH_WINDOW) {
             size_t k = n - next < batch ? n - next : batch;
@@ -1056,8 +1413,7 @@ int mail_imap_fetch_messages(struct mail_session *s, const uint32_t *uids,
                 cmd_error(s, "UID FETCH", err);
                 goto done;
             }
-            memcpy(tags[(head + inflight) % FETCH_WINDOW], s->curtag,
-                   sizeof s->curtag);
+            memcpy(tags[inflight], s->curtag, sizeof s->curtag);
             inflight++;
             next += k;
             sent = true;
@@ -1073,11 +1429,16 @@ int mail_imap_fetch_messages(struct mail_session *s, const uint32_t *uids,
                 mail_error_set(err, MAIL_ERR_IO,
                                "%s: UID FETCH: could not store the body of "
                                "UID %u", s->name, (unsigned)c.msg.uid);
+            else if (c.spool_errno)
+                spool_error(&c, err);
             goto done;
         }
         if (!t)
             continue;
-        if (strcmp(t->tag, tags[head]) != 0) {
+        /* Completions of pipelined commands may come in any order. */
+        for (i = 0; i < inflight && strcmp(t->tag, tags[i]) != 0; i++)
+            ;
+        if (i == inflight) {
             mail_error_set(err, MAIL_ERR_PROTOCOL,
                            "%s: UID FETCH: reply with an unknown tag", s->name);
             goto done;
@@ -1092,7 +1453,7 @@ int mail_imap_fetch_messages(struct mail_session *s, const uint32_t *uids,
             mail_reply_release(&rep);
             c.failed = true;   /* drain what is in flight, then report */
         }
-        head = (head + 1) % FETCH_WINDOW;
+        memmove(tags[i], tags[inflight - 1], sizeof tags[i]);
         inflight--;
     }
     if (c.failed) {
@@ -1102,6 +1463,10 @@ int mail_imap_fetch_messages(struct mail_session *s, const uint32_t *uids,
     }
     rc = 0;
 done:
+    if (c.spool)
+        fclose(c.spool);
+    free(c.want);
+    free(c.got);
     mail_buf_release(&cmd);
     mail_buf_release(&w.bye);
     mail_imap_parser_release(&p);

@@ -212,7 +212,8 @@ static void test_fake_fetch(void)
         CHECK(strstr(err.msg, "127.0.0.1:") == err.msg &&
               strstr(err.msg, "UID FETCH: [SERVERBUG] oops") != NULL);
         printf("# %s\n", err.msg);
-        CHECK(f.nb == 2 && f.begin_uid[0] == 5 && f.begin_uid[1] == 0);
+        /* UID 6 came after its body: begin is called once it is known */
+        CHECK(f.nb == 2 && f.begin_uid[0] == 5 && f.begin_uid[1] == 6);
         CHECK(f.ne == 2 && f.end_uid[0] == 5 && f.end_uid[1] == 6);
         CHECK(f.end_flags[0] == MAIL_FLAG_SEEN && f.end_flags[1] == 0);
         CHECK_MEM(f.body.data, f.body.len, "abcxy", 5);
@@ -279,6 +280,163 @@ static void test_fake_faults(void)
         printf("# %s\n", err.msg);
         CHECK(mail_imap_expunge_uids(s, &uid, 1, &err) < 0 &&
               err.kind == MAIL_ERR_UNAVAIL && strstr(err.msg, "UIDPLUS"));
+        mail_session_free(s);
+    }
+    fake_stop();
+}
+
+/* Run one fetch of uids against a one-reply script; returns its result. */
+static int fake_fetch_run(const char *greeting, const char *const *script,
+                          size_t nscript, const uint32_t *uids, size_t n,
+                          size_t batch, struct fake_msgs *f,
+                          struct mail_error *err)
+{
+    struct mail_server srv;
+    struct mail_session *s;
+    unsigned port = fake_start(greeting, script, nscript);
+    int rc = -2;
+
+    memset(f, 0, sizeof *f);
+    mail_error_clear(err);
+    s = port ? fake_open(port, &srv, err) : NULL;
+    if (s) {
+        rc = mail_imap_fetch_messages(s, uids, n, batch, fk_begin, fk_end, f,
+                                      err);
+        mail_session_free(s);
+    }
+    fake_stop();
+    return rc;
+}
+
+#define HI "* OK [CAPABILITY IMAP4rev1] hi\r\n"
+
+/* RFC 3501 7.4.2: BODY[] before UID and FLAGS; the body still reaches the
+ * right message, with its flags. */
+static void test_fetch_item_order(void)
+{
+    static const char *const script[] = {
+        "* 1 FETCH (BODY[] {3}\r\nabc UID 5 FLAGS (\\Seen))\r\n"
+        "* 2 FETCH (RFC822.SIZE 2 BODY[] {2}\r\nxy FLAGS (\\Flagged) UID 6 "
+        "INTERNALDATE \"17-Jul-1996 02:44:25 -0700\")\r\n"
+        "A1 OK done\r\n",
+    };
+    const uint32_t uids[] = { 5, 6 };
+    struct fake_msgs f;
+    struct mail_error err;
+
+    CHECK(fake_fetch_run(HI, script, 1, uids, 2, 0, &f, &err) == 0);
+    printf("# %s\n", err.msg);
+    CHECK(f.nb == 2 && f.begin_uid[0] == 5 && f.begin_uid[1] == 6);
+    CHECK(f.ne == 2 && f.end_uid[0] == 5 && f.end_uid[1] == 6);
+    CHECK(f.end_flags[0] == MAIL_FLAG_SEEN &&
+          f.end_flags[1] == MAIL_FLAG_FLAGGED);
+    CHECK_MEM(f.body.data, f.body.len, "abcxy", 5);
+    mail_buf_release(&f.body);
+}
+
+/* Pipelined commands completed out of order, with untagged responses
+ * (EXISTS, EXPUNGE, FLAGS of another message, OK [ALERT] whose text ends
+ * in {5}) in between. */
+static void test_fetch_tag_order(void)
+{
+    static const char *const script[] = {
+        "* 3 EXISTS\r\n* 3 FETCH (FLAGS (\\Seen))\r\n",
+        "* 2 FETCH (UID 6 BODY[] {2}\r\nxy)\r\n"
+        "* OK [ALERT] maintenance at 5 {5}\r\n"
+        "A2 OK done {5}\r\n"
+        "* 3 EXPUNGE\r\n"
+        "* 1 FETCH (UID 5 BODY[] {3}\r\nabc)\r\n"
+        "* 1 FETCH (UID 5 FLAGS (\\Seen))\r\n"
+        "A1 OK done\r\n",
+    };
+    const uint32_t uids[] = { 5, 6 };
+    struct fake_msgs f;
+    struct mail_error err;
+
+    CHECK(fake_fetch_run(HI, script, 2, uids, 2, 1, &f, &err) == 0);
+    printf("# %s\n", err.msg);
+    CHECK(f.nb == 2 && f.begin_uid[0] == 6 && f.begin_uid[1] == 5);
+    CHECK(f.ne == 2 && f.end_uid[0] == 6 && f.end_uid[1] == 5);
+    CHECK_MEM(f.body.data, f.body.len, "xyabc", 5);
+    mail_buf_release(&f.body);
+}
+
+/* A body without a UID, or with a UID not asked for: MAIL_ERR_PROTOCOL,
+ * never a silent skip; the same UID twice: delivered once. */
+static void test_fetch_bad_uids(void)
+{
+    static const char *const nouid[] = {
+        "* 1 FETCH (BODY[] {3}\r\nabc FLAGS ())\r\nA1 OK done\r\n",
+    };
+    static const char *const other[] = {
+        "* 1 FETCH (UID 9 BODY[] {3}\r\nabc)\r\nA1 OK done\r\n",
+    };
+    static const char *const other_late[] = {
+        "* 1 FETCH (BODY[] {3}\r\nabc UID 9)\r\nA1 OK done\r\n",
+    };
+    static const char *const twice[] = {
+        "* 1 FETCH (UID 5 BODY[] {3}\r\nabc)\r\n"
+        "* 1 FETCH (UID 5 BODY[] {3}\r\nabc)\r\n"
+        "* 1 FETCH (BODY[] {3}\r\nabc UID 5)\r\nA1 OK done\r\n",
+    };
+    const uint32_t uid = 5;
+    struct fake_msgs f;
+    struct mail_error err;
+
+    CHECK(fake_fetch_run(HI, nouid, 1, &uid, 1, 0, &f, &err) < 0);
+    printf("# %s\n", err.msg);
+    CHECK(err.kind == MAIL_ERR_PROTOCOL && strstr(err.msg, "without its UID"));
+    CHECK(f.nb == 0 && f.ne == 0);
+    mail_buf_release(&f.body);
+
+    CHECK(fake_fetch_run(HI, other, 1, &uid, 1, 0, &f, &err) < 0);
+    printf("# %s\n", err.msg);
+    CHECK(err.kind == MAIL_ERR_PROTOCOL && strstr(err.msg, "UID 9") &&
+          strstr(err.msg, "not asked for"));
+    CHECK(f.nb == 0 && f.ne == 0);
+    mail_buf_release(&f.body);
+
+    CHECK(fake_fetch_run(HI, other_late, 1, &uid, 1, 0, &f, &err) < 0);
+    printf("# %s\n", err.msg);
+    CHECK(err.kind == MAIL_ERR_PROTOCOL && strstr(err.msg, "UID 9"));
+    CHECK(f.nb == 0 && f.ne == 0);
+    mail_buf_release(&f.body);
+
+    CHECK(fake_fetch_run(HI, twice, 1, &uid, 1, 0, &f, &err) == 0);
+    CHECK(f.nb == 1 && f.ne == 1 && f.end_uid[0] == 5);
+    CHECK_MEM(f.body.data, f.body.len, "abc", 3);
+    mail_buf_release(&f.body);
+}
+
+/* Response text ending in {5} is text, not a literal: in the greeting, an
+ * untagged OK [ALERT] and a tagged OK (the session's reader). */
+static void test_text_not_literal(void)
+{
+    static const char *const script[] = {
+        "* OK [ALERT] read this {5}\r\n"
+        "* CAPABILITY IMAP4rev1 X-AFTER\r\n"
+        "A1 OK done {5}\r\n",
+        "A2 OK [CAPABILITY IMAP4rev1 X-LOGGED] welcome {3}\r\n",
+    };
+    struct mail_server srv;
+    struct mail_error err;
+    struct mail_session *s;
+    unsigned port = fake_start("* OK [CAPABILITY IMAP4rev1 AUTH=PLAIN] "
+                               "ready {5}\r\n", script, 2);
+
+    mail_error_clear(&err);
+    s = port ? fake_open(port, &srv, &err) : NULL;
+    if (s)
+        s->srv = &srv;
+    CHECK(s != NULL);
+    if (s) {
+        srv.timeout = 3;
+        CHECK(mail_session_has_cap(s, "AUTH=PLAIN"));
+        CHECK(mail_imap_capability(s, &err) == 0);
+        printf("# %s\n", err.msg);
+        CHECK(mail_session_has_cap(s, "X-AFTER"));
+        CHECK(mail_imap_login(s, "secret", &err) == 0);
+        printf("# %s\n", err.msg);
         mail_session_free(s);
     }
     fake_stop();
@@ -583,6 +741,10 @@ int main(void)
     RUN(test_mailbox_arg);
     RUN(test_fake_fetch);
     RUN(test_fake_faults);
+    RUN(test_fetch_item_order);
+    RUN(test_fetch_tag_order);
+    RUN(test_fetch_bad_uids);
+    RUN(test_text_not_literal);
     RUN(test_dovecot);
     return test_done();
 }

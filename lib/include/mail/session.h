@@ -2,12 +2,14 @@
  * session.h - the line-protocol engine shared by SMTP, POP3 and IMAP.
  *
  * A session is a connection plus what the server told us: its greeting,
- * its capabilities and the SASL mechanisms it offers.  One reply reader
- * knows the three reply syntaxes (SMTP "250-"/"250 " lines with codes,
- * POP3 "+OK"/"-ERR"/"+ ", IMAP untagged "* " lines, "+ " continuations,
- * and "TAG OK/NO/BAD", with literals), with bounds on line length, line
- * count and total size.  One SASL driver (mail_session_auth) runs every
- * mechanism of sasl.h over any of the three protocols.
+ * its capabilities and the SASL mechanisms it offers.  The reply reader
+ * knows the SMTP ("250-"/"250 " lines with codes) and POP3 ("+OK"/"-ERR"/
+ * "+ ") reply syntaxes, with bounds on line length, line count and total
+ * size.  IMAP replies are read by the protocol module: imap.c installs
+ * its reader (built on the resumable parser of imap_parse.h) as
+ * s->read_reply, since this layer may not know IMAP syntax.  One SASL
+ * driver (mail_session_auth) runs every mechanism of sasl.h over any of
+ * the three protocols.
  *
  * Protocol modules (smtp.h, pop3.h, imap.h) open sessions and add their
  * own commands on top.
@@ -77,6 +79,12 @@ struct mail_session {
     unsigned tag;           /* IMAP: last tag number used */
     char curtag[16];        /* IMAP: tag of the command in flight */
     const struct mail_server *srv;
+    /* Set by a protocol module whose replies this layer cannot read
+     * (IMAP): mail_session_read_reply calls it, with r already reset. */
+    int (*read_reply)(struct mail_session *s, struct mail_reply *r,
+                      struct mail_error *err);
+    void *proto_data;                     /* the module's own state */
+    void (*proto_free)(void *proto_data); /* called by mail_session_free */
 };
 
 /* Connect (TLS for implicit) and allocate; used by the protocol opens. */
@@ -85,9 +93,10 @@ struct mail_session *mail_session_connect(const struct mail_server *srv,
 void mail_session_free(struct mail_session *s);
 
 /*
- * Read one complete reply.  For IMAP, untagged lines are collected until
- * the tagged line of s->curtag or a "+" continuation (or, when curtag is
- * empty, the greeting: one untagged line).  Bounds: 64 KiB per line, 1000
+ * Read one complete reply (through s->read_reply when set).  For IMAP
+ * (imap.c's reader), untagged responses are collected until the tagged
+ * response of s->curtag or a "+" continuation (or, when curtag is empty,
+ * the greeting: one untagged response).  Bounds: 64 KiB per line, 1000
  * lines, 1 MiB in all; beyond them MAIL_ERR_PROTOCOL.
  */
 int mail_session_read_reply(struct mail_session *s, struct mail_reply *r,
