@@ -179,59 +179,18 @@ int cmd_prompt_password(void *arg, const char *prompt, struct mail_buf *out,
     return rc;
 }
 
-/* JSON: escape, and replace invalid UTF-8 with U+FFFD so that the
- * document is always valid. */
+/* JSON through the one terminal-safe path (mail/termsafe.h): controls,
+ * C1, bidi controls and U+2028/2029 as \uXXXX, invalid UTF-8 as
+ * U+FFFD, so that the document is always valid and shows nothing raw. */
 void json_strn(FILE *f, const char *s, size_t len)
 {
-    const unsigned char *p = (const unsigned char *)s;
-    size_t i = 0;
+    struct mail_buf b = MAIL_BUF_INIT;
 
-    fputc('"', f);
-    while (i < len) {
-        unsigned char c = p[i];
-        size_t n = 0;
-
-        if (c == '"' || c == '\\') {
-            fputc('\\', f);
-            fputc(c, f);
-            i++;
-            continue;
-        }
-        if (c < 0x20 || c == 0x7f) {
-            fprintf(f, "\\u%04x", c);
-            i++;
-            continue;
-        }
-        if (c < 0x80) {
-            fputc(c, f);
-            i++;
-            continue;
-        }
-        /* Validate one UTF-8 sequence. */
-        if (c >= 0xc2 && c <= 0xdf)
-            n = 2;
-        else if (c >= 0xe0 && c <= 0xef)
-            n = 3;
-        else if (c >= 0xf0 && c <= 0xf4)
-            n = 4;
-        if (n && i + n <= len) {
-            size_t k;
-            for (k = 1; k < n; k++)
-                if ((p[i + k] & 0xc0) != 0x80)
-                    break;
-            if (k == n && !(c == 0xe0 && p[i + 1] < 0xa0) &&
-                !(c == 0xed && p[i + 1] >= 0xa0) &&
-                !(c == 0xf0 && p[i + 1] < 0x90) &&
-                !(c == 0xf4 && p[i + 1] >= 0x90)) {
-                fwrite(p + i, 1, n, f);
-                i += n;
-                continue;
-            }
-        }
-        fputs("\xef\xbf\xbd", f);
-        i++;
-    }
-    fputc('"', f);
+    if (mail_json_escape(&b, s, len) == 0)
+        fwrite(b.data, 1, b.len, f);
+    else
+        fputs("\"\"", f);
+    mail_buf_release(&b);
 }
 
 void json_str(FILE *f, const char *s)

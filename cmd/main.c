@@ -179,9 +179,11 @@ int main(int argc, char **argv)
             if (optopt && optopt < 256)
                 fprintf(stderr, "mail: unknown option '-%c' (see 'mail "
                                 "--help')\n", optopt);
-            else
-                fprintf(stderr, "mail: unknown or incomplete option '%s' "
-                                "(see 'mail --help')\n", argv[optind - 1]);
+            else {
+                fputs("mail: unknown or incomplete option '", stderr);
+                out_safe_str(stderr, argv[optind - 1]);
+                fputs("' (see 'mail --help')\n", stderr);
+            }
             return EX_USAGE;
         }
         rc = cmd_common_option(&ctx, NULL, opt, optarg);

@@ -1176,22 +1176,8 @@ static bool bad_name_char(uint32_t cp)
 {
     return cp < 0x20 || cp == 0x7f || (cp >= 0x80 && cp < 0xa0) ||
            (cp >= 0x200b && cp <= 0x200f) || (cp >= 0x202a && cp <= 0x202e) ||
-           (cp >= 0x2066 && cp <= 0x2069) || cp == 0x61c || cp == 0xfeff;
-}
-
-static uint32_t utf8_cp(const char *s, size_t n)
-{
-    const unsigned char *u = (const unsigned char *)s;
-
-    if (n == 1)
-        return u[0];
-    if (n == 2)
-        return ((uint32_t)(u[0] & 0x1f) << 6) | (u[1] & 0x3f);
-    if (n == 3)
-        return ((uint32_t)(u[0] & 0x0f) << 12) | ((uint32_t)(u[1] & 0x3f) << 6) |
-               (u[2] & 0x3f);
-    return ((uint32_t)(u[0] & 0x07) << 18) | ((uint32_t)(u[1] & 0x3f) << 12) |
-           ((uint32_t)(u[2] & 0x3f) << 6) | (u[3] & 0x3f);
+           (cp >= 0x2066 && cp <= 0x2069) || cp == 0x61c || cp == 0xfeff ||
+           cp == 0x2028 || cp == 0x2029;
 }
 
 /* The longest prefix of s[0..n) of at most max bytes that does not cut a
@@ -1225,13 +1211,14 @@ static int safe_name(const struct mail_part *p, char **stem, char **ext)
             base = q + 1;
     len = strlen(base);
     for (i = 0; i < len;) {
-        size_t n = mail_utf8_seqlen(base + i, len - i);
+        uint32_t cp;
+        size_t n = mail_utf8_decode(base + i, len - i, &cp);
 
         if (n == 0) {
             mail_buf_addch(&b, '_');
             i++;
         } else {
-            if (bad_name_char(utf8_cp(base + i, n)))
+            if (bad_name_char(cp))
                 mail_buf_addch(&b, '_');
             else
                 mail_buf_add(&b, base + i, n);

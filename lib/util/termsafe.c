@@ -47,6 +47,13 @@ static int is_bidi_control(uint32_t cp)
            cp == 0x200e || cp == 0x200f || cp == 0x061c;
 }
 
+/* Code points a terminal or a viewer may act on: never shown raw. */
+static int is_unsafe(uint32_t cp)
+{
+    return cp < 0x20 || cp == 0x7f || (cp >= 0x80 && cp < 0xa0) ||
+           is_bidi_control(cp) || cp == 0x2028 || cp == 0x2029;
+}
+
 int mail_term_safe(struct mail_buf *out, const char *str, size_t len,
                    int flags)
 {
@@ -71,7 +78,7 @@ int mail_term_safe(struct mail_buf *out, const char *str, size_t len,
                 tmp[1] = cp == 0x7f ? '?' : (char)(cp + 0x40);
                 r = mail_buf_add(out, tmp, 2);
             }
-        } else if ((cp >= 0x80 && cp < 0xa0) || is_bidi_control(cp)) {
+        } else if (is_unsafe(cp)) {
             snprintf(tmp, sizeof tmp, "<U+%04X>", cp);
             r = mail_buf_addstr(out, tmp);
         } else {
@@ -82,4 +89,47 @@ int mail_term_safe(struct mail_buf *out, const char *str, size_t len,
         i += n;
     }
     return 0;
+}
+
+int mail_json_escape(struct mail_buf *out, const char *str, size_t len)
+{
+    const unsigned char *s = (const unsigned char *)str;
+    size_t i = 0, run = 0;
+
+    if (mail_buf_addch(out, '"') < 0)
+        return -1;
+    while (i < len) {
+        uint32_t cp;
+        size_t n = mail_utf8_decode(str + i, len - i, &cp);
+        char tmp[8];
+        int r = 0;
+
+        if (n == 1 && cp >= 0x20 && cp != 0x7f && cp != '"' && cp != '\\') {
+            i++;
+            run++;
+            continue;
+        }
+        if (run && mail_buf_add(out, s + i - run, run) < 0)
+            return -1;
+        run = 0;
+        if (n == 0) {
+            r = mail_buf_addstr(out, "\\ufffd");
+            n = 1;
+        } else if (cp == '"' || cp == '\\') {
+            tmp[0] = '\\';
+            tmp[1] = (char)cp;
+            r = mail_buf_add(out, tmp, 2);
+        } else if (is_unsafe(cp)) {
+            snprintf(tmp, sizeof tmp, "\\u%04x", (unsigned)cp);
+            r = mail_buf_addstr(out, tmp);
+        } else {
+            r = mail_buf_add(out, s + i, n);
+        }
+        if (r < 0)
+            return -1;
+        i += n;
+    }
+    if (run && mail_buf_add(out, s + i - run, run) < 0)
+        return -1;
+    return mail_buf_addch(out, '"');
 }

@@ -562,3 +562,64 @@ assert "seen" not in d[0]["flags"], d
 import json, sys
 assert "seen" in json.load(sys.stdin)[0]["flags"]'
 }
+
+# A message whose subject, From name and attachment name carry U+202E,
+# U+009B (CSI), U+2028 and ESC, in encoded words and RFC 2231.
+make_evil() {
+    mkdir -p "$1/cur" "$1/new" "$1/tmp"
+    python3 - "$1/cur/evil:2," <<'PY'
+import base64, sys, urllib.parse
+bad = '\u202e\u009b31m\u2028\x1b]2;x\x07'
+def ew(s):
+    return '=?utf-8?b?' + base64.b64encode(s.encode()).decode() + '?='
+msg = ('Date: Tue, 3 Nov 2026 09:00:00 +0000\n'
+       'From: ' + ew('Eve' + bad) + ' <eve@example.com>\n'
+       'To: bob@example.org\n'
+       'Subject: ' + ew('Hi' + bad + 'there') + '\n'
+       'MIME-Version: 1.0\n'
+       'Content-Type: multipart/mixed; boundary="b"\n\n'
+       '--b\nContent-Type: text/plain\n\nbody\n'
+       '--b\nContent-Type: application/octet-stream\n'
+       "Content-Disposition: attachment; filename*=utf-8''"
+       + urllib.parse.quote('f' + bad + '.txt') + '\n\nxyz\n--b--\n')
+open(sys.argv[1], 'w').write(msg)
+PY
+}
+
+# No raw U+202E, U+009B, U+2028 or ESC in file $1.
+no_raw_controls() {
+    python3 - "$1" <<'PY'
+import sys
+b = open(sys.argv[1], 'rb').read()
+for bad in ('\u202e', '\u009b', '\u2028', '\x1b'):
+    assert bad.encode() not in b, (bad, b[:400])
+PY
+}
+
+@test "read, ls: --json escapes U+202E, C1, U+2028 and ESC; human output is safe" {
+    make_evil "$T/Evil"
+    "$MAIL" read --peek --json "$T/Evil/cur/evil:2," > "$T/read.json"
+    no_raw_controls "$T/read.json"
+    grep -q '\\u202e' "$T/read.json"
+    grep -q '\\u009b' "$T/read.json"
+    grep -q '\\u2028' "$T/read.json"
+    python3 - "$T/read.json" <<'PY'
+import json, sys
+m = json.load(open(sys.argv[1]))[0]
+bad = '\u202e\u009b31m\u2028\x1b]2;x\x07'
+assert m['subject'] == 'Hi' + bad + 'there', m['subject']
+assert m['from'][0]['name'].startswith('Eve\u202e\u009b31m\u2028'), m['from']
+names = [p.get('filename') for p in m['parts']]
+assert 'f' + bad + '.txt' in names, names
+PY
+    "$MAIL" ls --json "$T/Evil" > "$T/ls.json"
+    no_raw_controls "$T/ls.json"
+    python3 -c 'import json,sys; m=json.load(open(sys.argv[1]))[0]; assert "\u202e" in m["subject"]' "$T/ls.json"
+    "$MAIL" read --peek "$T/Evil/cur/evil:2," > "$T/read.txt"
+    no_raw_controls "$T/read.txt"
+    grep -q '<U+202E><U+009B>31m' "$T/read.txt"
+    "$MAIL" ls "$T/Evil" > "$T/ls.txt"
+    no_raw_controls "$T/ls.txt"
+    "$MAIL" ls -F '%s %f\n' "$T/Evil" > "$T/lsf.txt"
+    no_raw_controls "$T/lsf.txt"
+}

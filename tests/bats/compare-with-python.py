@@ -6,7 +6,8 @@ independent judge, for every message file given: subject, first sender
 The known, deliberate differences are normalised before comparing, each
 for a reason written in doc/VIOLATIONS.md or DESIGN.md:
 - `text` is what a person sees, so it went through the terminal-safe
-  printer: C0 controls become ^X, C1 controls and bidi controls <U+XXXX>
+  printer: C0 controls become ^X, C1 controls, bidi controls and
+  U+2028/U+2029 <U+XXXX>
   (JSON strings such as the subject keep them, JSON-escaped);
 - a NUL in a header is shown as a space;
 - where python gives up (U+FFFD in its result) there is no judgement;
@@ -42,7 +43,8 @@ def term_safe(s):
         elif c == 0x7F:
             out.append("^?")
         elif 0x80 <= c < 0xA0 or 0x202A <= c <= 0x202E or \
-                0x2066 <= c <= 0x2069 or c in (0x200E, 0x200F, 0x061C):
+                0x2066 <= c <= 0x2069 or \
+                c in (0x200E, 0x200F, 0x061C, 0x2028, 0x2029):
             out.append("<U+%04X>" % c)
         else:
             out.append(ch)

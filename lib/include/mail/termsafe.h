@@ -3,10 +3,12 @@
  *
  * Every byte that came from a server or a message passes through here
  * before it is printed.  Valid UTF-8 printable text is kept.  C0 controls
- * and DEL are shown in caret notation (^[ for ESC), C1 controls and the
- * bidirectional overrides and isolates (U+202A-U+202E, U+2066-U+2069) as
- * <U+XXXX>, and bytes that are not valid UTF-8 as \xNN.  Nothing that a
- * terminal would interpret survives.
+ * and DEL are shown in caret notation (^[ for ESC), C1 controls, the
+ * bidirectional marks, overrides and isolates (U+061C, U+200E, U+200F,
+ * U+202A-U+202E, U+2066-U+2069) and the line and paragraph separators
+ * (U+2028, U+2029) as <U+XXXX>, and bytes that are not valid UTF-8 as \xNN.  Nothing that a
+ * terminal would interpret survives.  JSON output goes through
+ * mail_json_escape, which shares the decoder and the dangerous set.
  */
 #ifndef MAIL_TERMSAFE_H
 #define MAIL_TERMSAFE_H
@@ -29,5 +31,14 @@ size_t mail_utf8_decode(const char *s, size_t len, uint32_t *cp);
 /* Append the safe form of s[0..len) to out.  -1 on ENOMEM or cap. */
 int mail_term_safe(struct mail_buf *out, const char *s, size_t len,
                    int flags);
+
+/* Append s[0..len) to out as a JSON string, quotes included.  The same
+ * decoder and the same set of dangerous code points as mail_term_safe:
+ * C0 and C1 controls, DEL, the bidirectional controls and U+2028/U+2029
+ * are written as \uXXXX (so that the document shows nothing raw that a
+ * terminal or a viewer would act on), '"' and '\' are escaped, and a byte
+ * that is not valid UTF-8 becomes \ufffd (U+FFFD).  The result is always
+ * valid JSON and pure printable text.  -1 on ENOMEM or cap. */
+int mail_json_escape(struct mail_buf *out, const char *s, size_t len);
 
 #endif
