@@ -50,9 +50,30 @@ struct fetch_run {
     const struct mail_pop3_msg *batch;
 };
 
+/* A byte count in human units: "512 B", "9.9 KB", "1.2 MB", "3.4 GB"
+ * (powers of 1000, one decimal). */
+static void human_size(char *out, size_t size, uint64_t n)
+{
+    static const char *const unit[] = { "KB", "MB", "GB", "TB" };
+    double v = (double)n;
+    size_t u = 0;
+
+    if (n < 1000) {
+        snprintf(out, size, "%u B", (unsigned)n);
+        return;
+    }
+    v /= 1000;
+    while (v >= 999.95 && u + 1 < sizeof unit / sizeof *unit) {
+        v /= 1000;
+        u++;
+    }
+    snprintf(out, size, "%.1f %s", v, unit[u]);
+}
+
 static void progress(struct fetch_run *r, bool end)
 {
     struct mail_fetch_stats st;
+    char sz[32];
 
     if (!r->progress)
         return;
@@ -61,19 +82,30 @@ static void progress(struct fetch_run *r, bool end)
         return;
     }
     mail_fetch_stats(r->src, &st);
-    fprintf(stderr, "\r%s/%s: %zu/%zu messages, %.1f MB\033[K",
-            r->acct->name, r->folder, r->done, r->total,
-            (double)st.bytes / 1e6);
+    human_size(sz, sizeof sz, st.bytes);
+    /* the names come from the config and the server: never raw */
+    fputc('\r', stderr);
+    out_safe_str(stderr, r->acct->name);
+    fputc('/', stderr);
+    out_safe_str(stderr, r->folder);
+    fprintf(stderr, ": %zu/%zu messages, %s\033[K",
+            r->done < r->total ? r->done : r->total, r->total, sz);
 }
 
 static void summary(struct fetch_run *r, const struct mail_fetch_stats *st)
 {
+    char sz[32];
+
     if (r->ctx->verbose < 1 || r->ctx->quiet)
         return;
+    human_size(sz, sizeof sz, st->bytes);
     out_safe_str(stdout, r->acct->name);
     fputc('/', stdout);
     out_safe_str(stdout, r->folder);
-    printf(": %zu new, %.1f MB", st->delivered, (double)st->bytes / 1e6);
+    fputc(':', stdout);
+    if (r->o->catch_up)
+        printf(" %zu marked as fetched without downloading,", st->marked);
+    printf(" %zu new, %s", st->delivered, sz);
     if (st->duplicates)
         printf(", %zu already here", st->duplicates);
     if (st->recovered)

@@ -981,6 +981,7 @@ int mail_fetch_mark(struct mail_fetch_src *s, const char *const *uids,
             return -1;
         if (mark_seen(s, uids[i], NULL) < 0)
             return nomem(err);
+        s->stats.marked++;
     }
     return journal_sync(s, err);
 }

@@ -70,7 +70,7 @@ sums() {
 	run mail -C "$CONF" -v fetch
 	end=$(date +%s%N)
 	[ "$status" -eq 0 ]
-	[[ $output == "test/INBOX: 0 new, 0.0 MB" ]]
+	[[ $output == "test/INBOX: 0 new, 0 B" ]]
 	[ "$(maildir_count "$STORE")" -eq 1000 ]
 	(((end - start) < 2000000000))
 }
@@ -214,7 +214,7 @@ time.sleep(1.5)
 	ls "$STORE"/cur/*:2,S
 	run mail -C "$CONF" -v fetch
 	[ "$status" -eq 0 ]
-	[[ $output == "test/INBOX: 0 new, 0.0 MB" ]]
+	[[ $output == "test/INBOX: 0 new, 0 B" ]]
 	add_messages 2 later
 	run mail -C "$CONF" -v fetch
 	[[ $output == "test/INBOX: 2 new,"* ]]
@@ -284,7 +284,7 @@ PY
 	[ "$(maildir_count "$STORE")" -eq 7 ]
 	diff <(sums "$MAIL_TEST_MAILDIR1") <(sums "$STORE")
 	run mail -C "$CONF" -v fetch
-	[[ $output == "test/INBOX: 0 new, 0.0 MB" ]]
+	[[ $output == "test/INBOX: 0 new, 0 B" ]]
 	[ "$(maildir_count "$STORE")" -eq 7 ]
 }
 
@@ -437,8 +437,8 @@ write_two() {
 	diff <(sums "$MAIL_TEST_MAILDIR2") <(sums "$HOME/Mail/bob")
 	run mail -C "$CONF" -v fetch --all
 	[ "$status" -eq 0 ]
-	[ "$output" = "alice/INBOX: 0 new, 0.0 MB
-bob/INBOX: 0 new, 0.0 MB" ]
+	[ "$output" = "alice/INBOX: 0 new, 0 B
+bob/INBOX: 0 new, 0 B" ]
 }
 
 @test "fetch --all: one account's server unreachable, the other still fetched; exit 69, one line" {
@@ -493,7 +493,7 @@ bob/INBOX: 0 new, 0.0 MB" ]
 	done
 }
 
-@test "fetch: silent on success (cron); -v: one line per folder, ACCOUNT/FOLDER: N new, X.Y MB" {
+@test "fetch: silent on success (cron); -v: one line per folder, ACCOUNT/FOLDER: N new, SIZE" {
 	write_config "$CONF" pop3= "imap=imaps://localhost:$MAIL_TEST_IMAPS_PORT" "fetch-folders=INBOX Lists/*"
 	add_messages 3 a
 	printf 'Subject: dev\n\nlist mail\n' >"$BATS_TEST_TMPDIR/dev"
@@ -508,8 +508,8 @@ bob/INBOX: 0 new, 0.0 MB" ]
 	[ "$status" -eq 0 ]
 	[ -z "$stderr" ]
 	[ "${#lines[@]}" -eq 2 ]   # in the server's LIST order
-	[[ $output =~ (^|$'\n')test/INBOX:\ 2\ new,\ [0-9]+\.[0-9]\ MB($|$'\n') ]]
-	[[ $output =~ (^|$'\n')test/Lists/dev:\ 0\ new,\ 0\.0\ MB($|$'\n') ]]
+	[[ $output =~ (^|$'\n')test/INBOX:\ 2\ new,\ [0-9]+\ B($|$'\n') ]]
+	[[ $output =~ (^|$'\n')test/Lists/dev:\ 0\ new,\ 0\ B($|$'\n') ]]
 	# POP3 too.
 	mail_reset
 	write_config "$CONF" imap= "pop3=pop3s://localhost:$MAIL_TEST_POP3S_PORT" store="$HOME/Mail/p"
@@ -522,5 +522,42 @@ bob/INBOX: 0 new, 0.0 MB" ]
 	run --separate-stderr mail -C "$CONF" -v fetch
 	[ "$status" -eq 0 ]
 	[ -z "$stderr" ]
-	[[ $output =~ ^test/INBOX:\ 1\ new,\ [0-9]+\.[0-9]\ MB$ ]]
+	[[ $output =~ ^test/INBOX:\ 1\ new,\ [0-9]+\ B$ ]]
+	# Human units: a message of 9,900 bytes is 9.9 KB (was "0.0 MB").
+	{
+		printf 'Subject: ten\n\n'
+		head -c 9886 /dev/zero | tr '\0' 'z'
+	} >"$BATS_TEST_TMPDIR/ten"
+	[ "$(wc -c <"$BATS_TEST_TMPDIR/ten")" -eq 9900 ]
+	maildir_add "$MAIL_TEST_MAILDIR1" "$BATS_TEST_TMPDIR/ten" >/dev/null
+	run --separate-stderr mail -C "$CONF" -v fetch
+	[ "$status" -eq 0 ]
+	[ "$output" = "test/INBOX: 1 new, 9.9 KB" ]
+	# --catch-up -v says how many it marked.
+	add_messages 3 e
+	run --separate-stderr mail -C "$CONF" -v fetch --catch-up
+	[ "$status" -eq 0 ]
+	[ "$output" = "test/INBOX: 3 marked as fetched without downloading, 0 new, 0 B" ]
+}
+
+@test "fetch: a server folder named with ESC ] 2 ; ... BEL never reaches the terminal raw (progress line on a tty)" {
+	command -v script >/dev/null || skip "no script(1) (util-linux)"
+	# The folder "evil ESC ]2;pwned BEL x" with one message in it, made in
+	# Dovecot's mail directory under its modified UTF-7 name (Dovecot's
+	# CREATE refuses control characters; its LIST shows what is there).
+	printf 'Subject: evil\n\nbody\n' >"$BATS_TEST_TMPDIR/evil"
+	maildir_add "$MAIL_TEST_MAILDIR1" "$BATS_TEST_TMPDIR/evil" 'evil&ABs-]2;pwned&AAc-x' >/dev/null
+	write_config "$CONF" pop3= "imap=imaps://localhost:$MAIL_TEST_IMAPS_PORT" "fetch-folders=*"
+	tty=$BATS_TEST_TMPDIR/tty
+	# script(1) gives mail a terminal, so that it draws its progress line
+	run script -qec "'$MAIL' -C '$CONF' fetch" /dev/null
+	printf '%s' "$output" >"$tty"
+	od -c "$tty" | head -n 20
+	[ "$status" -eq 0 ]
+	# the progress line was drawn, with the name in caret notation ...
+	grep -qF 'evil^[]2;pwned^Gx: 1/1 messages' "$tty"
+	# ... and no OSC sequence or BEL reached the terminal
+	! grep -q $'\e]' "$tty"
+	! grep -q $'\a' "$tty"
+	[ "$(grep -c '^Subject: evil' "$STORE"/.evil*/new/*)" -eq 1 ]
 }

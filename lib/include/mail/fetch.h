@@ -165,9 +165,10 @@ int mail_fetch_src_close(struct mail_fetch_src *s, const char *const *present,
 /* Free without writing anything more (the journal keeps what is done). */
 void mail_fetch_src_free(struct mail_fetch_src *s);
 
-/* Counters of a source since open (delivered, dropped duplicates, bytes). */
+/* Counters of a source since open (delivered, dropped duplicates,
+ * recovered after a crash, marked by mail_fetch_mark, bytes). */
 struct mail_fetch_stats {
-    size_t delivered, duplicates, recovered;
+    size_t delivered, duplicates, recovered, marked;
     uint64_t bytes;
 };
 void mail_fetch_stats(const struct mail_fetch_src *s,
