@@ -10,6 +10,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -85,6 +86,20 @@ const char *mail_conn_host(const struct mail_conn *c)
 bool mail_conn_is_tls(const struct mail_conn *c)
 {
     return c->ssl != NULL;
+}
+
+void mail_conn_set_timeout(struct mail_conn *c, int seconds)
+{
+    if (seconds <= 0)
+        seconds = 1;
+    if (seconds > INT_MAX / 1000)
+        seconds = INT_MAX / 1000;
+    c->timeout_ms = seconds * 1000;
+}
+
+int mail_conn_timeout(const struct mail_conn *c)
+{
+    return c->timeout_ms / 1000;
 }
 
 size_t mail_conn_pending(const struct mail_conn *c)
@@ -183,7 +198,8 @@ static int connect_one(const struct addrinfo *ai, int timeout_ms)
 fail:
     {
         int e = errno;
-        close(fd);
+        if (fd >= 0)
+            close(fd);
         errno = e;
     }
     return -1;
@@ -248,13 +264,19 @@ struct mail_conn *mail_conn_open(const struct mail_conn_opts *o,
 {
     struct mail_conn *c = calloc(1, sizeof *c);
 
-    if (!c || !(c->host = strdup(o->host)) ||
+    if (!c) {
+        mail_error_set(err, MAIL_ERR_INTERNAL, "out of memory");
+        return NULL;
+    }
+    /* Before anything can fail: calloc's 0 is standard input, and the
+     * failure path closes c->fd. */
+    c->fd = -1;
+    if (!(c->host = strdup(o->host)) ||
         !(c->rbuf = malloc(RBUF_SIZE + 1)) ||
         (o->ca_file && !(c->ca_file = strdup(o->ca_file)))) {
         mail_error_set(err, MAIL_ERR_INTERNAL, "out of memory");
         goto fail;
     }
-    c->fd = -1;
     c->port = o->port;
     c->timeout_ms = (o->timeout > 0 ? o->timeout : 30) * 1000;
     c->trace = o->trace;

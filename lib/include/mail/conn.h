@@ -118,6 +118,13 @@ int mail_conn_write_quiet(struct mail_conn *c, const void *data, size_t len,
 /* Send everything queued. */
 int mail_conn_flush(struct mail_conn *c, struct mail_error *err);
 
+/* The timeout of each wait from now on, in seconds (> 0; the value from
+ * mail_conn_opts until changed), and the current one.  A protocol sets it
+ * around a command whose reply may take longer than the connection's
+ * timeout (SMTP's final dot: RFC 5321 4.5.3.2.6) and puts it back after. */
+void mail_conn_set_timeout(struct mail_conn *c, int seconds);
+int mail_conn_timeout(const struct mail_conn *c);
+
 /* Emit a '*' note through the trace hook, if any. */
 void mail_conn_note(struct mail_conn *c, const char *fmt, ...)
     MAIL_PRINTF(2, 3);
