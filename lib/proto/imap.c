@@ -500,7 +500,9 @@ void mail_imap_logout(struct mail_session *s)
 
 /* ==== commands on the streaming parser ==== */
 
-#define MAILBOXES_MAX 100000
+#define MAILBOXES_MAX 10000
+#define MAILBOXES_BYTES_MAX (16u << 20)
+#define MAILBOX_NAME_MAX 1024
 #define UIDS_MAX (16u << 20)
 #define CMD_UIDS_MAX 500        /* UIDs per STORE/EXPUNGE/MOVE command */
 #define FETCH_WINDOW 4          /* UID FETCH commands in flight */
@@ -536,6 +538,8 @@ struct waiter {
     untagged_fn fn;
     void *arg;
     struct mail_buf bye;        /* text of an untagged BYE */
+    bool cont_ok;               /* a "+" is expected (a literal to send) */
+    bool got_cont;
 };
 
 static void imap_caps_from_resp(struct mail_session *s,
@@ -569,6 +573,11 @@ static int wait_one(struct waiter *w, const struct mail_imap_resp **tagged,
         return cmd_error(w->s, w->what, err);
     }
     r = &w->p->resp;
+    if (r->kind == MAIL_IMAP_RESP_CONT && w->cont_ok) {
+        w->cont_ok = false;
+        w->got_cont = true;
+        return 0;
+    }
     if (r->kind == MAIL_IMAP_RESP_CONT)
         return mail_error_set(err, MAIL_ERR_PROTOCOL,
                               "%s: %s: unexpected continuation request",
@@ -599,6 +608,7 @@ static void waiter_init(struct waiter *w, struct mail_session *s,
     w->what = what;
     w->fn = fn;
     w->arg = arg;
+    w->cont_ok = w->got_cont = false;
     mail_buf_init(&w->bye, 1024);
 }
 
@@ -608,10 +618,34 @@ static void waiter_init(struct waiter *w, struct mail_session *s,
  * NO/BAD give -1 with the server's words and kind no_kind.  When code is
  * not NULL the tagged reply's code name and args are copied there.
  */
+/* What a command needs beyond its text: a route for the literals of its
+ * responses, and one literal argument sent after the server's "+"
+ * (the command is then cmd, "{N}", the literal, tail). */
+struct cmd_extra {
+    mail_imap_route_fn route;
+    void *route_arg;
+    const char *lit;
+    size_t litlen;
+    const char *tail;
+};
+
+static int run_cmd_x(struct mail_session *s, const char *what,
+                     enum mail_error_kind no_kind, untagged_fn fn, void *arg,
+                     struct mail_buf *code, struct mail_error *err,
+                     const char *cmd, const struct cmd_extra *x);
+
 static int run_cmd(struct mail_session *s, const char *what,
                    enum mail_error_kind no_kind, untagged_fn fn, void *arg,
                    struct mail_buf *code, struct mail_error *err,
                    const char *cmd)
+{
+    return run_cmd_x(s, what, no_kind, fn, arg, code, err, cmd, NULL);
+}
+
+static int run_cmd_x(struct mail_session *s, const char *what,
+                     enum mail_error_kind no_kind, untagged_fn fn, void *arg,
+                     struct mail_buf *code, struct mail_error *err,
+                     const char *cmd, const struct cmd_extra *x)
 {
     struct mail_imap_parser p;
     struct waiter w;
@@ -619,12 +653,30 @@ static int run_cmd(struct mail_session *s, const char *what,
     char tag[sizeof s->curtag];
     int rc = -1;
 
-    mail_imap_parser_init(&p, NULL, NULL, NULL);
+    mail_imap_parser_init(&p, NULL, x ? x->route : NULL,
+                          x ? x->route_arg : NULL);
     waiter_init(&w, s, &p, what, fn, arg);
-    if (mail_imap_send(s, err, "%s", cmd) < 0 ||
+    if ((x && x->lit ? mail_imap_send(s, err, "%s{%zu}", cmd, x->litlen)
+                     : mail_imap_send(s, err, "%s", cmd)) < 0 ||
         mail_conn_flush(s->conn, err) < 0) {
         cmd_error(s, what, err);
         goto done;
+    }
+    if (x && x->lit) {
+        /* a synchronizing literal: wait for "+" (or the refusal) */
+        w.cont_ok = true;
+        while (!t && !w.got_cont)
+            if (wait_one(&w, &t, err) < 0)
+                goto done;
+        if (w.got_cont &&
+            (mail_conn_write(s->conn, x->lit, x->litlen, err) < 0 ||
+             mail_conn_write(s->conn, x->tail ? x->tail : "",
+                             x->tail ? strlen(x->tail) : 0, err) < 0 ||
+             mail_conn_write(s->conn, "\r\n", 2, err) < 0 ||
+             mail_conn_flush(s->conn, err) < 0)) {
+            cmd_error(s, what, err);
+            goto done;
+        }
     }
     memcpy(tag, s->curtag, sizeof tag);
     while (!t)
@@ -822,49 +874,133 @@ static const struct {
     { "\\Important", MAIL_IMAP_MBX_IMPORTANT },
 };
 
+/*
+ * Every name of a LIST reply is kept until the command ends: bound it.  A
+ * name longer than MAILBOX_NAME_MAX (or holding a NUL) is skipped and
+ * counted; more than MAILBOXES_MAX names or MAILBOXES_BYTES_MAX bytes of
+ * names is a protocol error.
+ */
+struct list_ctx {
+    struct mail_session *s;
+    struct mail_imap_mailboxes *l;
+    size_t bytes;
+    size_t skipped;
+};
+
+static int list_discard(void *ctx, const char *data, size_t len)
+{
+    (void)ctx;
+    (void)data;
+    (void)len;
+    return 0;
+}
+
+/* A literal longer than a mailbox name may be is not kept in memory. */
+static int list_route(void *arg, const struct mail_imap_resp *resp,
+                      const struct mail_imap_node *list,
+                      const struct mail_imap_node *prev, uint64_t size,
+                      mail_sink_fn *sink, void **sink_ctx,
+                      struct mail_error *err)
+{
+    (void)arg;
+    (void)list;
+    (void)prev;
+    (void)err;
+    if ((resp->type == MAIL_IMAP_T_LIST || resp->type == MAIL_IMAP_T_LSUB) &&
+        size > MAILBOX_NAME_MAX) {
+        *sink = list_discard;
+        *sink_ctx = NULL;
+    }
+    return 0;
+}
+
+/* A name that is not modified UTF-7 (or does not encode back to the same
+ * bytes) is shown as its bytes, printable ASCII as is and the rest as
+ * \xHH: two server names never give the same local name. */
+static int mailbox_display_name(struct mail_buf *out, const char *raw,
+                                size_t len)
+{
+    struct mail_buf back = MAIL_BUF_INIT;
+    bool ok;
+
+    mail_buf_reset(out);
+    ok = mail_mutf7_decode(out, raw, len) == 0 &&
+         mail_mutf7_encode(&back, out->data ? out->data : "", out->len) == 0 &&
+         back.len == len && memcmp(back.data ? back.data : "", raw, len) == 0;
+    mail_buf_release(&back);
+    if (ok)
+        return 1;
+    mail_buf_reset(out);
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)raw[i];
+
+        if (c >= 0x20 && c < 0x7f && c != '\\' ? mail_buf_addch(out, (char)c)
+                                               : mail_buf_printf(out, "\\x%02x",
+                                                                 c))
+            return -1;
+    }
+    return out->data ? 0 : mail_buf_addstr(out, "");
+}
+
 static int list_untagged(void *arg, const struct mail_imap_resp *r,
                          struct mail_error *err)
 {
-    struct mail_imap_mailboxes *l = arg;
+    struct list_ctx *c = arg;
+    struct mail_imap_mailboxes *l = c->l;
     const struct mail_imap_node *attrs = mail_imap_node_at(&r->args, 0),
                                 *delim = mail_imap_node_at(&r->args, 1),
                                 *name = mail_imap_node_at(&r->args, 2);
     struct mail_imap_mailbox *m, *v;
     struct mail_buf dec = MAIL_BUF_INIT;
-    const char *raw = mail_imap_node_str(name);
+    const char *raw;
+    size_t rawlen;
+    int d;
 
     if (r->type != MAIL_IMAP_T_LIST)
         return 0;
-    if (!attrs || attrs->type != MAIL_IMAP_LIST || !delim || !raw ||
+    if (!attrs || attrs->type != MAIL_IMAP_LIST || !delim || !name ||
         (delim->type != MAIL_IMAP_NIL && !mail_imap_node_str(delim)))
         return mail_error_set(err, MAIL_ERR_PROTOCOL,
-                              "malformed LIST response");
-    if (l->n >= MAILBOXES_MAX)
-        return mail_error_set(err, MAIL_ERR_PROTOCOL, "too many mailboxes");
+                              "%s: LIST: malformed LIST response", c->s->name);
+    raw = mail_imap_node_str(name);
+    if (!raw && name->type != MAIL_IMAP_STREAMED)
+        return mail_error_set(err, MAIL_ERR_PROTOCOL,
+                              "%s: LIST: malformed LIST response", c->s->name);
+    if (!raw || name->len > MAILBOX_NAME_MAX || name->len == 0 ||
+        strlen(raw) != name->len) {
+        c->skipped++;   /* too long, empty or with a NUL: not usable */
+        return 0;
+    }
+    rawlen = (size_t)name->len;
+    if (l->n >= MAILBOXES_MAX || c->bytes > MAILBOXES_BYTES_MAX - 8 * rawlen)
+        return mail_error_set(err, MAIL_ERR_PROTOCOL,
+                              "%s: LIST: more than %u mailboxes or %u MiB of "
+                              "names in the server's reply", c->s->name,
+                              (unsigned)MAILBOXES_MAX,
+                              (unsigned)(MAILBOXES_BYTES_MAX >> 20));
     v = realloc(l->v, (l->n + 1) * sizeof *l->v);
     if (!v)
         return mail_error_set(err, MAIL_ERR_INTERNAL, "out of memory");
     l->v = v;
     m = &l->v[l->n];
     memset(m, 0, sizeof *m);
-    for (const struct mail_imap_node *c = attrs->child; c; c = c->next)
+    for (const struct mail_imap_node *a = attrs->child; a; a = a->next)
         for (size_t i = 0; i < sizeof mbx_attrs / sizeof mbx_attrs[0]; i++)
-            if (mail_imap_node_is(c, mbx_attrs[i].name))
+            if (mail_imap_node_is(a, mbx_attrs[i].name))
                 m->attrs |= mbx_attrs[i].attr;
     m->delim = delim->type == MAIL_IMAP_NIL ? '\0' : delim->data[0];
     if (mail_strcasecmp(raw, "INBOX") == 0)
         raw = "INBOX";
     m->raw = strdup(raw);
-    if (mail_mutf7_decode(&dec, raw, strlen(raw)) == 0)
-        m->name = mail_buf_detach(&dec);
-    else
-        m->name = strdup(raw);
+    d = mailbox_display_name(&dec, raw, rawlen);
+    m->name = d < 0 ? NULL : mail_buf_detach(&dec);
     mail_buf_release(&dec);
     if (!m->raw || !m->name) {
         free(m->raw);
         free(m->name);
         return mail_error_set(err, MAIL_ERR_INTERNAL, "out of memory");
     }
+    c->bytes += strlen(m->raw) + strlen(m->name) + 2 + sizeof *m;
     l->n++;
     return 0;
 }
@@ -880,21 +1016,89 @@ void mail_imap_mailboxes_release(struct mail_imap_mailboxes *l)
     l->n = 0;
 }
 
-int mail_imap_list(struct mail_session *s, struct mail_imap_mailboxes *out,
-                   struct mail_error *err)
+/* Does a mailbox argument for name (modified UTF-7, quoted) give
+ * exactly raw?  If not, SELECT/EXAMINE of name must send raw. */
+static bool name_gives_raw(const char *name, const char *raw)
+{
+    struct mail_buf enc = MAIL_BUF_INIT;
+    bool same = mail_mutf7_encode(&enc, name, strlen(name)) == 0 &&
+                strcmp(enc.data ? enc.data : "", raw) == 0;
+
+    mail_buf_release(&enc);
+    return same;
+}
+
+/* Remember the mailboxes whose display name does not lead back to the
+ * server's name. */
+static int remember_aliases(struct mail_session *s,
+                            const struct mail_imap_mailboxes *l)
+{
+    struct imap_state *st = s->proto_data;
+    struct mail_imap_mailbox *v;
+    size_t n = 0;
+
+    if (!st)
+        return 0;
+    for (size_t i = 0; i < st->nalias; i++) {
+        free(st->alias[i].name);
+        free(st->alias[i].raw);
+    }
+    free(st->alias);
+    st->alias = NULL;
+    st->nalias = 0;
+    for (size_t i = 0; i < l->n; i++)
+        n += !name_gives_raw(l->v[i].name, l->v[i].raw);
+    if (n == 0)
+        return 0;
+    v = calloc(n, sizeof *v);
+    if (!v)
+        return -1;
+    st->alias = v;
+    for (size_t i = 0; i < l->n; i++) {
+        if (name_gives_raw(l->v[i].name, l->v[i].raw))
+            continue;
+        v->name = strdup(l->v[i].name);
+        v->raw = strdup(l->v[i].raw);
+        st->nalias++;
+        if (!v->name || !v->raw)
+            return -1;
+        v++;
+    }
+    return 0;
+}
+
+int mail_imap_list_counted(struct mail_session *s,
+                           struct mail_imap_mailboxes *out, size_t *skipped,
+                           struct mail_error *err)
 {
     bool special = mail_session_has_cap(s, "LIST-EXTENDED") &&
                    mail_session_has_cap(s, "SPECIAL-USE");
+    struct list_ctx c = { s, out, 0, 0 };
+    struct cmd_extra x = { list_route, NULL, NULL, 0, NULL };
 
     out->v = NULL;
     out->n = 0;
-    if (run_cmd(s, "LIST", MAIL_ERR_UNAVAIL, list_untagged, out, NULL, err,
-                special ? "LIST \"\" \"*\" RETURN (SPECIAL-USE)"
-                        : "LIST \"\" \"*\"") < 0) {
+    if (skipped)
+        *skipped = 0;
+    if (run_cmd_x(s, "LIST", MAIL_ERR_UNAVAIL, list_untagged, &c, NULL, err,
+                  special ? "LIST \"\" \"*\" RETURN (SPECIAL-USE)"
+                          : "LIST \"\" \"*\"", &x) < 0) {
         mail_imap_mailboxes_release(out);
         return -1;
     }
+    if (remember_aliases(s, out) < 0) {
+        mail_imap_mailboxes_release(out);
+        return mail_error_set(err, MAIL_ERR_INTERNAL, "out of memory");
+    }
+    if (skipped)
+        *skipped = c.skipped;
     return 0;
+}
+
+int mail_imap_list(struct mail_session *s, struct mail_imap_mailboxes *out,
+                   struct mail_error *err)
+{
+    return mail_imap_list_counted(s, out, NULL, err);
 }
 
 /* ---- SELECT / EXAMINE ---- */
@@ -964,25 +1168,71 @@ static int select_untagged(void *arg, const struct mail_imap_resp *r,
     return 0;
 }
 
+/* The server's name for a display name from the last LIST, or NULL. */
+static const char *alias_raw(const struct mail_session *s, const char *name)
+{
+    const struct imap_state *st = s->proto_data;
+
+    for (size_t i = 0; st && i < st->nalias; i++)
+        if (strcmp(st->alias[i].name, name) == 0)
+            return st->alias[i].raw;
+    return NULL;
+}
+
+static bool quotable(const char *raw)
+{
+    for (const unsigned char *p = (const unsigned char *)raw; *p; p++)
+        if (*p < 0x20 || *p >= 0x7f)
+            return false;
+    return true;
+}
+
+/* "VERB name" with name as UTF-8 (raw NULL) or as the server's own bytes
+ * (raw: quoted when it can be, else a literal). */
 static int imap_select_cmd(struct mail_session *s, const char *verb,
-                           const char *name,
+                           const char *name, const char *raw,
                            struct mail_imap_mailbox_state *st,
                            struct mail_error *err)
 {
     struct mail_buf cmd = MAIL_BUF_INIT, what = MAIL_BUF_INIT,
                     code = MAIL_BUF_INIT;
+    struct cmd_extra x = { NULL, NULL, NULL, 0, NULL };
+    const char *tail = mail_session_has_cap(s, "CONDSTORE") ? " (CONDSTORE)"
+                                                            : "";
     int rc = -1;
 
     memset(st, 0, sizeof *st);
+    if (!raw)
+        raw = alias_raw(s, name);
     if (fmt_cmd(&cmd, err, "%s ", verb) < 0)
         goto done;
-    if (mail_imap_mailbox_arg(&cmd, name) < 0) {
+    if (!raw && mail_imap_mailbox_arg(&cmd, name) < 0) {
         mail_error_set(err, MAIL_ERR_USAGE,
                        "%s: mailbox name is not valid UTF-8", s->name);
         goto done;
     }
-    if (mail_session_has_cap(s, "CONDSTORE") &&
-        fmt_cmd(&cmd, err, " (CONDSTORE)") < 0)
+    if (raw && quotable(raw)) {
+        int r = mail_buf_addch(&cmd, '"');
+
+        for (const char *p = raw; *p && r == 0; p++)
+            r = ((*p == '"' || *p == '\\') ? mail_buf_addch(&cmd, '\\') : 0) |
+                mail_buf_addch(&cmd, *p);
+        if (r < 0 || mail_buf_addch(&cmd, '"') < 0) {
+            mail_error_set(err, MAIL_ERR_INTERNAL, "out of memory");
+            goto done;
+        }
+    } else if (raw && (mail_session_has_cap(s, "LITERAL+") ||
+                       (mail_session_has_cap(s, "LITERAL-") &&
+                        strlen(raw) <= 4096))) {
+        if (fmt_cmd(&cmd, err, "{%zu+}\r\n%s", strlen(raw), raw) < 0)
+            goto done;
+    } else if (raw) {
+        x.lit = raw;       /* "{N}", wait for "+", then the name */
+        x.litlen = strlen(raw);
+        x.tail = tail;
+        tail = "";
+    }
+    if (fmt_cmd(&cmd, err, "%s", tail) < 0)
         goto done;
     mail_buf_printf(&what, "%s ", verb);
     mail_term_safe(&what, name, strlen(name), MAIL_SAFE_ONELINE);
@@ -990,8 +1240,8 @@ static int imap_select_cmd(struct mail_session *s, const char *verb,
         mail_error_set(err, MAIL_ERR_INTERNAL, "out of memory");
         goto done;
     }
-    rc = run_cmd(s, what.data, MAIL_ERR_NOTFOUND, select_untagged, st, &code,
-                 err, cmd.data);
+    rc = run_cmd_x(s, what.data, MAIL_ERR_NOTFOUND, select_untagged, st,
+                   &code, err, cmd.data, &x);
     if (rc == 0)
         st->read_only =
             strncmp(code.data ? code.data : "", "READ-ONLY", 9) == 0;
@@ -1006,14 +1256,23 @@ int mail_imap_select(struct mail_session *s, const char *name,
                      struct mail_imap_mailbox_state *st,
                      struct mail_error *err)
 {
-    return imap_select_cmd(s, "SELECT", name, st, err);
+    return imap_select_cmd(s, "SELECT", name, NULL, st, err);
 }
 
 int mail_imap_examine(struct mail_session *s, const char *name,
                       struct mail_imap_mailbox_state *st,
                       struct mail_error *err)
 {
-    return imap_select_cmd(s, "EXAMINE", name, st, err);
+    return imap_select_cmd(s, "EXAMINE", name, NULL, st, err);
+}
+
+int mail_imap_select_mailbox(struct mail_session *s,
+                             const struct mail_imap_mailbox *m, bool rw,
+                             struct mail_imap_mailbox_state *st,
+                             struct mail_error *err)
+{
+    return imap_select_cmd(s, rw ? "SELECT" : "EXAMINE", m->name, m->raw, st,
+                           err);
 }
 
 /* ---- UIDs ---- */

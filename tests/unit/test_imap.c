@@ -91,6 +91,7 @@ static void test_mailbox_arg(void)
  * next reply of the script; after the script it closes the connection. */
 
 static pid_t fake_pid;
+static int fake_log_fd = -1;   /* >= 0: the child writes what it reads */
 
 static unsigned fake_start(const char *greeting, const char *const *replies,
                            size_t n)
@@ -114,8 +115,12 @@ static unsigned fake_start(const char *greeting, const char *const *replies,
         if (c < 0 || write(c, greeting, strlen(greeting)) < 0)
             _exit(1);
         for (size_t i = 0; i < n; i++) {
-            while (read(c, &ch, 1) == 1 && ch != '\n')
-                ;
+            while (read(c, &ch, 1) == 1) {
+                if (fake_log_fd >= 0 && write(fake_log_fd, &ch, 1) != 1)
+                    _exit(1);
+                if (ch == '\n')
+                    break;
+            }
             if (write(c, replies[i], strlen(replies[i])) < 0)
                 _exit(1);
         }
@@ -442,6 +447,131 @@ static void test_text_not_literal(void)
     fake_stop();
 }
 
+/* What the client sent to the fake server (fake_log_fd), or "". */
+static void fake_log_read(struct mail_buf *b)
+{
+    char buf[4096];
+    ssize_t k;
+
+    mail_buf_reset(b);
+    if (fake_log_fd < 0 || lseek(fake_log_fd, 0, SEEK_SET) < 0)
+        return;
+    while ((k = read(fake_log_fd, buf, sizeof buf)) > 0)
+        mail_buf_add(b, buf, (size_t)k);
+    mail_buf_addstr(b, "");
+}
+
+/* LIST with names that are not modified UTF-7 or do not round-trip, one
+ * too long, one with control characters: no abort; display names are
+ * safe; EXAMINE of the display name sends the server's own bytes back
+ * (quoted, or as a synchronizing literal after "+"). */
+static void test_list_names(void)
+{
+    static char lit_name[] = "evil\x1b]2;x\x07y";
+    static char list_reply[8192];
+    static const char *script[4];
+    struct mail_buf sent = MAIL_BUF_INIT, big = MAIL_BUF_INIT;
+    struct mail_imap_mailboxes l = { NULL, 0 };
+    struct mail_imap_mailbox_state st;
+    struct mail_server srv;
+    struct mail_error err;
+    struct mail_session *s;
+    char tmpl[] = "/tmp/test_imap.XXXXXX";
+    size_t skipped = 99;
+    unsigned port;
+
+    for (int i = 0; i < 2000; i++)
+        mail_buf_addch(&big, 'n');
+    snprintf(list_reply, sizeof list_reply,
+             "* LIST (\\HasNoChildren) \"/\" \"&AOk-&AOk-\"\r\n"
+             "* LIST () \"/\" {%zu}\r\n%s\r\n"
+             "* LIST () \"/\" \"Entw&APw-rfe\"\r\n"
+             "* LIST () \"/\" {2000}\r\n%s\r\n"
+             "* LIST () \"/\" \"bad&Zm9v\"\r\n"
+             "* LIST () \"/\" inbox\r\n"
+             "A1 OK done\r\n", strlen(lit_name), lit_name, big.data);
+    script[0] = list_reply;
+    script[1] = "A2 OK [READ-ONLY] done\r\n";
+    script[2] = "+ go on\r\n";
+    script[3] = "A3 OK [READ-ONLY] done\r\n";
+    fake_log_fd = mkstemp(tmpl);
+    CHECK(fake_log_fd >= 0);
+    unlink(tmpl);
+    mail_error_clear(&err);
+    port = fake_start(HI, script, 4);
+    s = port ? fake_open(port, &srv, &err) : NULL;
+    CHECK(s != NULL);
+    if (s) {
+        CHECK(mail_imap_list_counted(s, &l, &skipped, &err) == 0);
+        printf("# %s\n", err.msg);
+        CHECK(skipped == 1);
+        CHECK(l.n == 5);
+        if (l.n == 5) {
+            CHECK_STR(l.v[0].raw, "&AOk-&AOk-");
+            CHECK_STR(l.v[0].name, "&AOk-&AOk-");
+            CHECK_STR(l.v[1].raw, lit_name);
+            CHECK_STR(l.v[1].name, "evil\\x1b]2;x\\x07y");
+            CHECK_STR(l.v[2].name, "Entw\xc3\xbcrfe");
+            CHECK_STR(l.v[3].name, "bad&Zm9v");
+            CHECK_STR(l.v[4].name, "INBOX");
+            CHECK(mail_imap_examine(s, l.v[0].name, &st, &err) == 0);
+            printf("# %s\n", err.msg);
+            CHECK(st.read_only);
+            CHECK(mail_imap_examine(s, l.v[1].name, &st, &err) == 0);
+            printf("# %s\n", err.msg);
+        }
+        mail_session_free(s);
+    }
+    fake_stop();
+    fake_log_read(&sent);
+    CHECK(strstr(sent.data, "A2 EXAMINE \"&AOk-&AOk-\"\r\n") != NULL);
+    {
+        char want[64];
+
+        snprintf(want, sizeof want, "A3 EXAMINE {%zu}\r\n%s\r\n",
+                 strlen(lit_name), lit_name);
+        CHECK(strstr(sent.data, want) != NULL);
+    }
+    close(fake_log_fd);
+    fake_log_fd = -1;
+    mail_imap_mailboxes_release(&l);
+    mail_buf_release(&sent);
+    mail_buf_release(&big);
+}
+
+/* More than 10000 mailboxes: MAIL_ERR_PROTOCOL, not unbounded memory. */
+static void test_list_bounds(void)
+{
+    struct mail_buf reply = MAIL_BUF_INIT;
+    struct mail_imap_mailboxes l = { NULL, 0 };
+    const char *script[1];
+    struct mail_error err;
+
+    for (int i = 0; i <= 10000; i++)
+        mail_buf_printf(&reply, "* LIST () \"/\" \"box%d\"\r\n", i);
+    mail_buf_addstr(&reply, "A1 OK done\r\n");
+    script[0] = reply.data;
+    {
+        struct mail_server srv;
+        struct mail_session *s;
+        unsigned port = fake_start(HI, script, 1);
+
+        mail_error_clear(&err);
+        s = port ? fake_open(port, &srv, &err) : NULL;
+        CHECK(s != NULL);
+        if (s) {
+            CHECK(mail_imap_list(s, &l, &err) < 0);
+            printf("# %s\n", err.msg);
+            CHECK(err.kind == MAIL_ERR_PROTOCOL &&
+                  strstr(err.msg, "more than 10000 mailboxes"));
+            CHECK(l.n == 0 && l.v == NULL);
+            mail_session_free(s);
+        }
+        fake_stop();
+    }
+    mail_buf_release(&reply);
+}
+
 /* ---- against Dovecot ---- */
 
 #define NMSG 6
@@ -745,6 +875,8 @@ int main(void)
     RUN(test_fetch_tag_order);
     RUN(test_fetch_bad_uids);
     RUN(test_text_not_literal);
+    RUN(test_list_names);
+    RUN(test_list_bounds);
     RUN(test_dovecot);
     return test_done();
 }

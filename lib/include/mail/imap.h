@@ -76,10 +76,14 @@ enum {
 };
 
 struct mail_imap_mailbox {
-    char *name;         /* UTF-8 (decoded from modified UTF-7; the raw
-                           name when that fails); "INBOX" in any case is
-                           reported as "INBOX" */
-    char *raw;          /* as the server sent it, for commands */
+    char *name;         /* UTF-8, for display and local folder names:
+                           decoded from modified UTF-7 when the name is
+                           valid and encodes back to the same bytes, else
+                           the server's bytes with anything but printable
+                           ASCII (and '\\') as \xHH; "INBOX" in any case
+                           is reported as "INBOX" */
+    char *raw;          /* as the server sent it (quoted or literal), for
+                           commands: sent back unchanged */
     char delim;         /* hierarchy delimiter, '\0' when NIL */
     unsigned attrs;     /* MAIL_IMAP_MBX_* */
 };
@@ -91,10 +95,17 @@ struct mail_imap_mailboxes {
 
 /* LIST "" "*" (with RETURN (SPECIAL-USE) when the server offers
  * LIST-EXTENDED and SPECIAL-USE).  out is filled in the server's order
- * and owned by the caller (mail_imap_mailboxes_release).  At most 100000
- * mailboxes. */
+ * and owned by the caller (mail_imap_mailboxes_release).  The reply is
+ * bounded: a name longer than 1 KiB (or empty, or holding a NUL) is
+ * skipped (counted in *skipped by mail_imap_list_counted, for a warning);
+ * more than 10000 mailboxes or 16 MiB of names is MAIL_ERR_PROTOCOL.
+ * The session remembers which names do not lead back to the server's
+ * bytes, so that mail_imap_select/examine of such a name send raw. */
 int mail_imap_list(struct mail_session *s, struct mail_imap_mailboxes *out,
                    struct mail_error *err);
+int mail_imap_list_counted(struct mail_session *s,
+                           struct mail_imap_mailboxes *out, size_t *skipped,
+                           struct mail_error *err);
 void mail_imap_mailboxes_release(struct mail_imap_mailboxes *l);
 
 /* What SELECT/EXAMINE reported.  Zero for whatever the server left out. */
@@ -110,14 +121,22 @@ struct mail_imap_mailbox_state {
 };
 
 /* SELECT / EXAMINE a mailbox by its UTF-8 name (encoded to modified
- * UTF-7 here).  With CONDSTORE offered, "(CONDSTORE)" is added so that
- * HIGHESTMODSEQ is reported.  A NO is MAIL_ERR_NOTFOUND. */
+ * UTF-7 here; a name from the last mail_imap_list that does not encode
+ * back to the server's bytes is sent as those bytes).  With CONDSTORE
+ * offered, "(CONDSTORE)" is added so that HIGHESTMODSEQ is reported.  A NO
+ * is MAIL_ERR_NOTFOUND.  mail_imap_select_mailbox selects (rw) or
+ * examines a LIST entry by its raw name: quoted when it is printable
+ * ASCII, else a literal (LITERAL+ when offered). */
 int mail_imap_select(struct mail_session *s, const char *name,
                      struct mail_imap_mailbox_state *st,
                      struct mail_error *err);
 int mail_imap_examine(struct mail_session *s, const char *name,
                       struct mail_imap_mailbox_state *st,
                       struct mail_error *err);
+int mail_imap_select_mailbox(struct mail_session *s,
+                             const struct mail_imap_mailbox *m, bool rw,
+                             struct mail_imap_mailbox_state *st,
+                             struct mail_error *err);
 
 /* ---- messages in the selected mailbox ---- */
 
