@@ -23,6 +23,7 @@
 
 #include "cmd.h"
 #include "send.h"
+#include "mail/aliases.h"
 #include "mail/compose.h"
 #include "mail/folder.h"
 #include "mail/queue.h"
@@ -733,25 +734,95 @@ static int header_from(const struct send_opts *o,
     return mail_buf_addstr(out, src);
 }
 
-/* Collect the addr-specs of address arguments into rcpts (strings owned
- * by lists, kept alive in *keep). */
-static int add_rcpts(const struct send_strv *args, struct send_strv *rcpts,
-                     struct mail_addrlist **keep, size_t *nkeep,
-                     struct mail_error *err)
+/* How recipients are resolved (aliases, the account's domain), and the
+ * parsed lists their strings live in. */
+struct rcpt_keep {
+    struct mail_aliases aliases;
+    const char *domain;
+    struct mail_addrlist *keep;
+    size_t nkeep;
+    struct send_strv *owned;    /* resolved strings (freed with o) */
+};
+
+static int rcpt_keep_init(struct rcpt_keep *rk, struct send_opts *o,
+                          const struct mail_account *acct,
+                          struct mail_error *err)
+{
+    char *path;
+
+    memset(rk, 0, sizeof *rk);
+    rk->owned = &o->owned;
+    rk->domain = acct ? acct->domain : NULL;
+    path = mail_aliases_default_path(err);
+    if (!path) {
+        mail_error_clear(err);      /* no home: no aliases file */
+        return 0;
+    }
+    if (mail_aliases_load(&rk->aliases, path, err) < 0) {
+        free(path);
+        return -1;
+    }
+    free(path);
+    return 0;
+}
+
+static void rcpt_keep_release(struct rcpt_keep *rk)
+{
+    for (size_t i = 0; i < rk->nkeep; i++)
+        mail_addrlist_release(&rk->keep[i]);
+    free(rk->keep);
+    mail_aliases_release(&rk->aliases);
+}
+
+/* Resolve address arguments (aliases, the domain, strict syntax: see
+ * aliases.h), replace each by its resolved text (what the header shows)
+ * and collect the addr-specs into rcpts (strings owned by rk). */
+static int add_rcpts(struct rcpt_keep *rk, struct send_strv *args,
+                     struct send_strv *rcpts, struct mail_error *err)
 {
     for (size_t i = 0; i < args->n; i++) {
-        struct mail_addrlist *nk = realloc(*keep, (*nkeep + 1) * sizeof *nk);
+        struct mail_addrlist *nk = realloc(rk->keep,
+                                           (rk->nkeep + 1) * sizeof *nk);
+        struct mail_buf b = MAIL_BUF_INIT;
 
         if (!nk)
             return mail_error_set(err, MAIL_ERR_INTERNAL, "out of memory");
-        *keep = nk;
-        nk[*nkeep] = (struct mail_addrlist)MAIL_ADDRLIST_INIT;
-        (*nkeep)++;
-        if (mail_compose_parse_addrs(&nk[*nkeep - 1], args->v[i], err) < 0)
+        rk->keep = nk;
+        nk[rk->nkeep] = (struct mail_addrlist)MAIL_ADDRLIST_INIT;
+        nk += rk->nkeep++;
+        if (mail_compose_check_value("an address", args->v[i],
+                                     strlen(args->v[i]), err) < 0 ||
+            mail_rcpt_resolve(&rk->aliases, rk->domain, args->v[i], false,
+                              &b, err) < 0)
             return -1;
-        for (size_t k = 0; k < nk[*nkeep - 1].n; k++)
-            if (send_strv_push(rcpts, nk[*nkeep - 1].v[k].addr) < 0)
+        if (b.data && send_strv_push(rk->owned, b.data) < 0) {
+            mail_buf_release(&b);
+            return mail_error_set(err, MAIL_ERR_INTERNAL, "out of memory");
+        }
+        if (mail_compose_parse_addrs(nk, b.data ? b.data : args->v[i],
+                                     err) < 0)
+            return -1;
+        if (b.data)
+            args->v[i] = b.data;
+        for (size_t k = 0; k < nk->n; k++)
+            if (send_strv_push(rcpts, nk->v[k].addr) < 0)
                 return mail_error_set(err, MAIL_ERR_INTERNAL, "oom");
+    }
+    return 0;
+}
+
+/* The recipients of a message given whole (-t, --batch): each address
+ * resolved as an argument would be. */
+static int add_msg_rcpts(struct rcpt_keep *rk,
+                         const struct mail_complete_result *res,
+                         struct send_strv *rcpts, struct mail_error *err)
+{
+    for (size_t k = 0; k < res->rcpts.n; k++) {
+        const char *one = res->rcpts.v[k].addr;
+        struct send_strv v = { &one, 1, 1 };
+
+        if (add_rcpts(rk, &v, rcpts, err) < 0)
+            return -1;
     }
     return 0;
 }
@@ -802,15 +873,15 @@ static int send_run_mode(struct cmd_ctx *ctx, struct send_opts *o, bool whole)
     struct sender snd;
     struct mail_complete_result res;
     struct send_strv rcpts = SEND_STRV_INIT;
-    struct mail_addrlist *keep = NULL;
+    struct rcpt_keep rk;
     struct mail_buf fromhdr = MAIL_BUF_INIT;
-    size_t nkeep = 0;
     char *from = NULL;
     int in = -1, msg = -1, code;
     bool queue;
 
     memset(&res, 0, sizeof res);
     memset(&snd, 0, sizeof snd);
+    memset(&rk, 0, sizeof rk);
     mail_error_clear(&err);
     if ((code = load_account(ctx, o, &acct)) != 0)
         goto out;
@@ -829,6 +900,8 @@ static int send_run_mode(struct cmd_ctx *ctx, struct send_opts *o, bool whole)
         return send_batch(ctx, o, acct);
 
     /* Check the command line before reading anything. */
+    if (rcpt_keep_init(&rk, o, acct, &err) < 0)
+        goto fail;
     if (o->subject && mail_compose_check_value("the subject (-s)", o->subject,
                                                strlen(o->subject), &err) < 0)
         goto fail;
@@ -837,9 +910,9 @@ static int send_run_mode(struct cmd_ctx *ctx, struct send_opts *o, bool whole)
                                                  strlen(o->from_name),
                                                  &err) < 0)
         goto fail;
-    if (add_rcpts(&o->to, &rcpts, &keep, &nkeep, &err) < 0 ||
-        add_rcpts(&o->cc, &rcpts, &keep, &nkeep, &err) < 0 ||
-        add_rcpts(&o->bcc, &rcpts, &keep, &nkeep, &err) < 0)
+    if (add_rcpts(&rk, &o->to, &rcpts, &err) < 0 ||
+        add_rcpts(&rk, &o->cc, &rcpts, &err) < 0 ||
+        add_rcpts(&rk, &o->bcc, &rcpts, &err) < 0)
         goto fail;
     if (o->from) {
         struct mail_addrlist l = MAIL_ADDRLIST_INIT;
@@ -863,9 +936,9 @@ static int send_run_mode(struct cmd_ctx *ctx, struct send_opts *o, bool whole)
         }
         /* The prompts may have added recipients. */
         rcpts.n = 0;
-        if (add_rcpts(&o->to, &rcpts, &keep, &nkeep, &err) < 0 ||
-            add_rcpts(&o->cc, &rcpts, &keep, &nkeep, &err) < 0 ||
-            add_rcpts(&o->bcc, &rcpts, &keep, &nkeep, &err) < 0)
+        if (add_rcpts(&rk, &o->to, &rcpts, &err) < 0 ||
+            add_rcpts(&rk, &o->cc, &rcpts, &err) < 0 ||
+            add_rcpts(&rk, &o->bcc, &rcpts, &err) < 0)
             goto fail;
         if (rcpts.n == 0) {
             code = cmd_usage_error("send", "no recipients");
@@ -893,6 +966,7 @@ static int send_run_mode(struct cmd_ctx *ctx, struct send_opts *o, bool whole)
         if (o->extract || whole) {
             struct mail_complete_opts co = {
                 .from = fromhdr.len ? fromhdr.data : NULL,
+                .check_rcpts = !whole,
             };
 
             if (mail_message_complete(in, &co, fd_sink_write, &fs, &res,
@@ -901,9 +975,8 @@ static int send_run_mode(struct cmd_ctx *ctx, struct send_opts *o, bool whole)
                 goto fail;
             }
             /* Without -t the command line names the recipients. */
-            for (size_t i = 0; !whole && i < res.rcpts.n; i++)
-                if (send_strv_push(&rcpts, res.rcpts.v[i].addr) < 0)
-                    goto nomem;
+            if (!whole && add_msg_rcpts(&rk, &res, &rcpts, &err) < 0)
+                goto fail;
             if (rcpts.n == 0) {
                 code = cmd_failf(EX_USAGE, "no recipients: the message has "
                                  "no To, Cc or Bcc and none were given");
@@ -994,9 +1067,7 @@ out:
         close(in);
     if (msg >= 0)
         close(msg);
-    for (size_t i = 0; i < nkeep; i++)
-        mail_addrlist_release(&keep[i]);
-    free(keep);
+    rcpt_keep_release(&rk);
     free(from);
     send_strv_release(&rcpts);
     mail_buf_release(&fromhdr);
@@ -1024,8 +1095,7 @@ int send_batch(struct cmd_ctx *ctx, struct send_opts *o,
     struct mail_error err;
     struct sender snd;
     bool queue = o->queue > 0 || (o->queue == 0 && acct->queue);
-    struct mail_addrlist *keep = NULL;
-    size_t nkeep = 0;
+    struct rcpt_keep rk;
     size_t sent = 0, failed = 0;
     int code = 0;
 
@@ -1033,17 +1103,19 @@ int send_batch(struct cmd_ctx *ctx, struct send_opts *o,
     memset(&snd, 0, sizeof snd);
     snd.ctx = ctx;
     snd.acct = acct;
+    if (rcpt_keep_init(&rk, o, acct, &err) < 0)
+        return cmd_fail(&err);
     f = mail_folder_open(o->batch, MAIL_FOLDER_RDONLY, &err);
-    if (!f)
+    if (!f) {
+        rcpt_keep_release(&rk);
         return cmd_fail(&err);
+    }
     if (mail_folder_kind(f) != MAIL_FOLDER_MBOX) {
-        mail_folder_close(f, NULL);
-        return cmd_failf(EX_USAGE, "--batch takes an mbox file");
+        mail_error_set(&err, MAIL_ERR_USAGE, "--batch takes an mbox file");
+        goto early;
     }
-    if (mail_folder_list(f, &list, 0, &err) < 0) {
-        mail_folder_close(f, NULL);
-        return cmd_fail(&err);
-    }
+    if (mail_folder_list(f, &list, 0, &err) < 0)
+        goto early;
     if (!o->no_flush && !o->dry_run)
         flush_queue(&snd, false);
     for (size_t i = 0; i < list.n; i++) {
@@ -1066,6 +1138,7 @@ int send_batch(struct cmd_ctx *ctx, struct send_opts *o,
         {
             struct mail_complete_opts co = {
                 .from = fromhdr.len ? fromhdr.data : NULL,
+                .check_rcpts = true,
             };
 
             if (mail_message_complete(in, &co, fd_sink_write, &fs, &res,
@@ -1074,9 +1147,8 @@ int send_batch(struct cmd_ctx *ctx, struct send_opts *o,
                 goto one_failed;
             }
         }
-        for (size_t k = 0; k < res.rcpts.n; k++)
-            send_strv_push(&rcpts, res.rcpts.v[k].addr);
-        if (add_rcpts(&o->to, &rcpts, &keep, &nkeep, &err) < 0)
+        if (add_msg_rcpts(&rk, &res, &rcpts, &err) < 0 ||
+            add_rcpts(&rk, &o->to, &rcpts, &err) < 0)
             goto one_failed;
         dedup(&rcpts);
         if (rcpts.n == 0) {
@@ -1132,15 +1204,17 @@ one_done:
         mail_complete_result_release(&res);
     }
     sender_close(&snd);
-    for (size_t k = 0; k < nkeep; k++)
-        mail_addrlist_release(&keep[k]);
-    free(keep);
+    rcpt_keep_release(&rk);
     if (failed && !ctx->quiet)
         fprintf(stderr, "mail: %zu of %zu messages sent, %zu failed\n", sent,
                 list.n, failed);
     mail_envelope_list_release(&list);
     mail_folder_close(f, NULL);
     return code;
+early:
+    rcpt_keep_release(&rk);
+    mail_folder_close(f, NULL);
+    return cmd_fail(&err);
 }
 
 /* ---- mail send ---- */

@@ -183,6 +183,7 @@ static void account_release(struct mail_account *a)
     free(a->sent_folder);
     free(a->trash_folder);
     free(a->drafts_folder);
+    free(a->domain);
     free(a->addr_spec);
     account_init(a);
 }
@@ -628,6 +629,7 @@ static const struct key keys[] = {
     { "sent-folder",      set_string,      F(sent_folder), 0, 0 },
     { "trash-folder",     set_string,      F(trash_folder), 0, 0 },
     { "drafts-folder",    set_string,      F(drafts_folder), 0, 0 },
+    { "domain",           set_string,      F(domain), 0, 0 },
 };
 
 #define NKEYS (sizeof keys / sizeof keys[0])

@@ -672,3 +672,153 @@ int mail_addrlist_format(struct mail_buf *out, const struct mail_addrlist *l)
         return -1;
     return 0;
 }
+
+/* --- strict checking ---------------------------------------------------- */
+
+struct check {
+    const char *s;
+    size_t len, pos;
+    struct tok t;       /* the current token (comments skipped) */
+    bool have;          /* t is valid; false at the end */
+    const char *why;    /* the first problem */
+};
+
+static bool atom_ok(const char *s, const struct tok *t)
+{
+    for (size_t i = t->start; i < t->end; i++)
+        if (!is_atext((unsigned char)s[i]) && s[i] != '.')
+            return false;
+    return true;
+}
+
+/* Advance to the next token that is not a comment. */
+static void check_next(struct check *c)
+{
+    for (;;) {
+        c->have = next_token(c->s, c->len, &c->pos, &c->t);
+        if (!c->have)
+            return;
+        if (c->t.type == T_COMMENT) {
+            if (c->s[c->t.end - 1] != ')' && !c->why)
+                c->why = "an unclosed comment";
+            continue;
+        }
+        if ((c->t.type == T_QUOTED || c->t.type == T_DLIT) &&
+            !token_closed(c->s, &c->t) && !c->why)
+            c->why = "an unclosed quote or bracket";
+        if (c->t.type == T_ATOM && !atom_ok(c->s, &c->t) && !c->why)
+            c->why = "a character not allowed in an address";
+        return;
+    }
+}
+
+static bool at_special(const struct check *c, char sp)
+{
+    return c->have && c->t.type == T_SPECIAL && c->t.special == sp;
+}
+
+static bool at_word(const struct check *c)
+{
+    return c->have && (c->t.type == T_ATOM || c->t.type == T_QUOTED);
+}
+
+/* addr-spec: local-part ["@" domain]. */
+static bool check_addr_spec(struct check *c, bool *has_at)
+{
+    if (!at_word(c))
+        return false;
+    check_next(c);
+    *has_at = false;
+    if (!at_special(c, '@'))
+        return true;
+    *has_at = true;
+    check_next(c);
+    if (!c->have || (c->t.type != T_ATOM && c->t.type != T_DLIT))
+        return false;
+    check_next(c);
+    return true;
+}
+
+/* mailbox: addr-spec | [phrase] "<" addr-spec ">".  At the start of an
+ * item the words may be a phrase or a local part: decided by what
+ * follows. */
+static bool check_mailbox(struct check *c, bool groups, bool *group_open)
+{
+    size_t words = 0;
+    bool has_at;
+    struct check save = *c;
+
+    while (at_word(c) || (c->have && c->t.type == T_ATOM)) {
+        words++;
+        check_next(c);
+    }
+    if (at_special(c, '<')) {
+        check_next(c);
+        /* An obsolete route (@a,@b:) is not accepted from users. */
+        if (!check_addr_spec(c, &has_at) || !at_special(c, '>'))
+            return false;
+        check_next(c);
+        return true;
+    }
+    if (words && at_special(c, ':') && groups && !*group_open) {
+        *group_open = true;
+        check_next(c);
+        return true;
+    }
+    /* Not a phrase: the words must be one addr-spec. */
+    *c = save;
+    return check_addr_spec(c, &has_at);
+}
+
+int mail_address_check(const char *value, bool groups, struct mail_error *err)
+{
+    struct check c;
+    bool group_open = false, item_done = false;
+
+    memset(&c, 0, sizeof c);
+    c.s = value ? value : "";
+    c.len = strlen(c.s);
+    for (size_t i = 0; i < c.len; i++)
+        if ((unsigned char)c.s[i] < 0x20 && c.s[i] != '\t') {
+            c.why = "a control character";
+            goto bad;
+        }
+    check_next(&c);
+    while (c.have && !c.why) {
+        if (at_special(&c, ',')) {
+            item_done = false;
+            check_next(&c);
+            continue;
+        }
+        if (at_special(&c, ';') && group_open) {
+            group_open = false;
+            item_done = true;
+            check_next(&c);
+            continue;
+        }
+        if (item_done) {
+            c.why = "text after the address (spaces or parameters are not "
+                    "part of an address)";
+            break;
+        }
+        {
+            bool was_open = group_open;
+
+            if (!check_mailbox(&c, groups, &group_open)) {
+                if (!c.why)
+                    c.why = "not a valid address (spaces, parameters or "
+                            "stray brackets are not part of an address)";
+                break;
+            }
+            /* A group's name is followed by its members directly. */
+            item_done = was_open == group_open;
+        }
+    }
+    if (!c.why && group_open)
+        c.why = "a group without its closing ';'";
+    if (!c.why)
+        return 0;
+bad:
+    return mail_error_set(err, MAIL_ERR_USAGE, "'%.200s' is not a valid "
+                          "address: %s", c.s, c.why);
+}

@@ -75,6 +75,10 @@ int mail_compose_parse_addrs(struct mail_addrlist *l, const char *arg,
 {
     if (mail_compose_check_value("an address", arg, strlen(arg), err) < 0)
         return -1;
+    /* What the forgiving parser would repair (blanks, ESMTP parameters,
+     * stray brackets) is refused, never guessed at. */
+    if (mail_address_check(arg, false, err) < 0)
+        return -1;
     if (mail_addrlist_parse(l, arg, err) < 0)
         return -1;
     if (l->n == 0)
@@ -569,6 +573,44 @@ done:
     return rc;
 }
 
+/*
+ * An extra header (--header) may not be one the composer writes or one
+ * that changes who gets the message or how it is read: Bcc would be
+ * written into the message and never given a RCPT, a second From or
+ * Content-Type makes the message ambiguous.  The name must be printable
+ * ASCII without blanks (RFC 5322 ftext).
+ */
+static int check_extra_header(const char *h, size_t namelen,
+                              struct mail_error *err)
+{
+    static const char *const refused[] = {
+        "from", "to", "cc", "bcc", "resent-bcc", "subject", "date",
+        "message-id", "mime-version",
+    };
+    char name[80];
+
+    for (size_t i = 0; i < namelen; i++)
+        if ((unsigned char)h[i] <= 32 || (unsigned char)h[i] >= 127)
+            return mail_error_set(err, MAIL_ERR_USAGE, "bad header field "
+                                  "name in '%.100s' (printable ASCII, no "
+                                  "blanks)", h);
+    if (namelen >= sizeof name)
+        return mail_error_set(err, MAIL_ERR_USAGE, "header field name too "
+                              "long in '%.100s'", h);
+    memcpy(name, h, namelen);
+    name[namelen] = '\0';
+    for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++)
+        if (mail_strcasecmp(name, refused[i]) == 0)
+            return mail_error_set(err, MAIL_ERR_USAGE, "a %s header cannot "
+                                  "be given with --header (use the option "
+                                  "for it)", name);
+    if (mail_strncasecmp(name, "content-", 8) == 0)
+        return mail_error_set(err, MAIL_ERR_USAGE, "a %s header cannot be "
+                              "given with --header (the MIME structure is "
+                              "the composer's)", name);
+    return 0;
+}
+
 int mail_compose_write(const struct mail_compose *c, mail_sink_fn sink,
                        void *ctx, struct mail_error *err)
 {
@@ -601,6 +643,9 @@ int mail_compose_write(const struct mail_compose *c, mail_sink_fn sink,
                            "Name: value)", c->headers[i]);
             goto done;
         }
+        if (check_extra_header(c->headers[i], (size_t)(colon - c->headers[i]),
+                               err) < 0)
+            goto done;
     }
     for (size_t i = 0; i < c->nattach; i++)
         if (access(c->attach[i], R_OK) < 0) {
@@ -831,9 +876,12 @@ int mail_message_complete(int fd, const struct mail_complete_opts *o,
         for (size_t i = 0; i < 3; i++) {
             size_t p = 0;
 
-            while ((val = mail_header_next(&h, names[i], &p)) != NULL)
+            while ((val = mail_header_next(&h, names[i], &p)) != NULL) {
+                if (o->check_rcpts && mail_address_check(val, true, err) < 0)
+                    goto done;
                 if (collect_rcpts(&rcpts, val) < 0)
                     goto nomem;
+            }
         }
         if (mail_addrlist_parse(&res->rcpts, rcpts.data, err) < 0)
             goto done;

@@ -456,3 +456,98 @@ EOF
     mail_wait "$MAIL_TEST_MAILDIR2" 1
     [ "$(maildir_count "$MAIL_TEST_MAILDIR2")" -eq 1 ]
 }
+
+@test "send: addresses with blanks or ESMTP parameters are refused with 64, naming them" {
+    for a in 'bob@example.test ORCPT=rfc822;alice@example.test' 'bob@example.test> NOTIFY=NEVER' 'bob@example.test SIZE=1'; do
+        run "$MAIL" -C "$CONF" send -s x "$a" <<<"x"
+        echo "$output"
+        [ "$status" -eq 64 ]
+        [[ "$output" == *"'$a' is not a valid address"* ]]
+        run "$MAIL" -C "$CONF" send -s x -c "$a" "$MAIL_TEST_ADDR2" <<<"x"
+        [ "$status" -eq 64 ]
+        [[ "$output" == *"'$a'"* ]]
+        run "$MAIL" -C "$CONF" send -s x -b "$a" "$MAIL_TEST_ADDR2" <<<"x"
+        [ "$status" -eq 64 ]
+        printf 'To: %s\nSubject: x\n\nx\n' "$a" > "$BATS_TEST_TMPDIR/m"
+        run "$MAIL" -C "$CONF" send -t < "$BATS_TEST_TMPDIR/m"
+        echo "$output"
+        [ "$status" -eq 64 ]
+        [[ "$output" == *"'$a' is not a valid address"* ]]
+        run "$MAIL" -C "$CONF" sendmail -oi "$a" < "$BATS_TEST_TMPDIR/m"
+        [ "$status" -eq 64 ]
+    done
+    sleep 0.5
+    [ "$(maildir_count "$MAIL_TEST_MAILDIR1")" -eq 0 ]
+    [ "$(maildir_count "$MAIL_TEST_MAILDIR2")" -eq 0 ]
+}
+
+@test "send --header: Bcc, From, MIME fields and bad names are refused with 64" {
+    for h in "Bcc: $MAIL_TEST_ADDR1" "From: Mallory <$MAIL_TEST_ADDR1>" 'Content-Type: text/html' \
+             'MIME-Version: 1.0' 'Content-Transfer-Encoding: base64' 'X Bad: 1' 'Resent-Bcc: x@example.test'; do
+        run "$MAIL" -C "$CONF" send -s x --header "$h" "$MAIL_TEST_ADDR2" <<<"x"
+        echo "$output"
+        [ "$status" -eq 64 ]
+    done
+    run "$MAIL" -C "$CONF" send -s x --header 'X-Ok: fine' "$MAIL_TEST_ADDR2" <<<"x"
+    [ "$status" -eq 0 ]
+    mail_wait "$MAIL_TEST_MAILDIR2" 1
+    grep -q '^X-Ok: fine' "$(last_msg "$MAIL_TEST_MAILDIR2")"
+    [ "$(maildir_count "$MAIL_TEST_MAILDIR1")" -eq 0 ]
+}
+
+@test "send -t strips Resent-Bcc as well as Bcc" {
+    printf 'To: %s\nBcc: %s\nResent-Bcc: %s\nSubject: resent\n\nx\n' \
+        "$MAIL_TEST_ADDR2" "$MAIL_TEST_ADDR1" "$MAIL_TEST_ADDR1" > "$BATS_TEST_TMPDIR/m"
+    run "$MAIL" -C "$CONF" send -t < "$BATS_TEST_TMPDIR/m"
+    echo "$output"
+    [ "$status" -eq 0 ]
+    mail_wait "$MAIL_TEST_MAILDIR2" 1
+    mail_wait "$MAIL_TEST_MAILDIR1" 1
+    for f in $(maildir_files "$MAIL_TEST_MAILDIR2") $(maildir_files "$MAIL_TEST_MAILDIR1"); do
+        ! grep -qi '^Resent-Bcc:' "$f"
+        ! grep -qi '^Bcc:' "$f"
+    done
+}
+
+@test "send: bare names are expanded from the aliases file or refused; domain qualifies them" {
+    # No alias, no domain: refused, nothing sent.
+    run "$MAIL" -C "$CONF" send -s x root <<<"x"
+    echo "$output"
+    [ "$status" -eq 64 ]
+    [[ "$output" == *"'root' is not an address: no alias 'root' and no domain to add (set domain in the account)"* ]]
+    # mutt's alias format, in $XDG_CONFIG_HOME/mail/aliases.
+    mkdir -p "$XDG_CONFIG_HOME/mail"
+    printf '# aliases\nalias root Bob Admin <%s>\nalias both %s, root\n' \
+        "$MAIL_TEST_ADDR2" "$MAIL_TEST_ADDR1" > "$XDG_CONFIG_HOME/mail/aliases"
+    run "$MAIL" -C "$CONF" send -s "to root" root <<<"x"
+    echo "$output"
+    [ "$status" -eq 0 ]
+    mail_wait "$MAIL_TEST_MAILDIR2" 1
+    grep -q "^To: Bob Admin <$MAIL_TEST_ADDR2>" "$(last_msg "$MAIL_TEST_MAILDIR2")"
+    # -c, -b and the mailx form, and -t headers.
+    run "$MAIL" -C "$CONF" send -s "cc both" -c both "$MAIL_TEST_ADDR2" <<<"x"
+    [ "$status" -eq 0 ]
+    mail_wait "$MAIL_TEST_MAILDIR1" 1
+    printf 'To: root\nSubject: via -t\n\nx\n' > "$BATS_TEST_TMPDIR/m"
+    run "$MAIL" -C "$CONF" send -t < "$BATS_TEST_TMPDIR/m"
+    echo "$output"
+    [ "$status" -eq 0 ]
+    # sendmail as cron calls it: MAILTO=root.
+    printf 'Subject: cron\n\nx\n' | "$MAIL" -C "$CONF" sendmail -i root
+    mail_wait "$MAIL_TEST_MAILDIR2" 4
+    # HOME's ~/.config when XDG_CONFIG_HOME is unset.
+    rm "$XDG_CONFIG_HOME/mail/aliases"
+    printf 'alias root %s\n' "$MAIL_TEST_ADDR1" > "$HOME/.config/mail/aliases"
+    run env -u XDG_CONFIG_HOME "$MAIL" -C "$CONF" send -s home root <<<"x"
+    echo "$output"
+    [ "$status" -eq 0 ]
+    mail_wait "$MAIL_TEST_MAILDIR1" 2
+    # domain = in the account qualifies a name that no alias resolves.
+    rm "$HOME/.config/mail/aliases"
+    write_config "$CONF" "timeout=5" "domain=example.test"
+    run "$MAIL" -C "$CONF" send -s "qualified" bob <<<"x"
+    echo "$output"
+    [ "$status" -eq 0 ]
+    mail_wait "$MAIL_TEST_MAILDIR2" 5
+    grep -q '^To: bob@example.test' "$(last_msg "$MAIL_TEST_MAILDIR2")"
+}

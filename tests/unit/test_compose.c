@@ -66,6 +66,76 @@ static void test_parse_addrs(void)
     CHECK_STR(mail_compose_domain("root"), "localhost");
 }
 
+/* Arguments are refused, not repaired (issue 8 item 13). */
+static void test_strict_addrs(void)
+{
+    static const char *const good[] = {
+        "bob@x.test", "Bob <bob@x.test>", "\"Doe, John\" <j@x.test>",
+        "\"john doe\"@x.test", "a@x.test (comment), b@y.test", "root",
+        "Zo\xc3\xab <z@x.test>", "a@[127.0.0.1]", " a@x.test , b@y.test ",
+    };
+    static const char *const bad[] = {
+        "bob@x ORCPT=rfc822;z@z", "bob@x> NOTIFY=NEVER", "bob@x NOTIFY=NEVER",
+        "Bob Smith", "<bob@x", "bob@x>", "\"open@x", "a@x.test (open",
+        "a@x.test <b@y.test>", "team: a@x.test;", "a@x\tb", "bob@x SIZE=1",
+        "<a@x> b@y",
+    };
+    struct mail_addrlist l = MAIL_ADDRLIST_INIT;
+    struct mail_error err;
+
+    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+        mail_error_clear(&err);
+        CHECK(mail_address_check(good[i], false, &err) == 0);
+        CHECK_STR(err.msg, "");
+    }
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        CHECK(mail_address_check(bad[i], false, &err) < 0);
+        CHECK(err.kind == MAIL_ERR_USAGE);
+        CHECK(strstr(err.msg, bad[i]) != NULL);
+        CHECK(mail_compose_parse_addrs(&l, bad[i], &err) < 0);
+    }
+    /* Groups in header fields only. */
+    CHECK(mail_address_check("team: a@x.test, b@y.test;, c@z.test", true,
+                             &err) == 0);
+    CHECK(mail_address_check("undisclosed-recipients:;", true, &err) == 0);
+    CHECK(mail_address_check("team: a@x.test", true, &err) < 0);
+    CHECK(mail_address_check("bob@x ORCPT=rfc822;z@z", true, &err) < 0);
+    mail_addrlist_release(&l);
+}
+
+/* --header may not add what the composer writes or what changes who
+ * gets the message. */
+static void test_extra_headers(void)
+{
+    static const char *const refused[] = {
+        "Bcc: x@y.test", "bcc : x@y.test", "From: other@y.test",
+        "Content-Type: text/html", "MIME-Version: 1.0",
+        "Content-Transfer-Encoding: base64", "Resent-Bcc: x@y.test",
+        "X Bad: 1", "X\x01: 1", "Message-ID: <a@b>", "To: x@y.test",
+    };
+    const char *to[] = { "b@x.test" };
+    const char *h[1];
+    struct mail_compose c = {
+        .from = "a@a.test", .to = to, .nto = 1, .body_fd = -1,
+        .headers = h, .nheaders = 1,
+    };
+    struct mail_buf out = MAIL_BUF_INIT;
+    struct mail_error err;
+
+    for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
+        h[0] = refused[i];
+        mail_buf_reset(&out);
+        CHECK(mail_compose_write(&c, mail_sink_buf, &out, &err) < 0);
+        CHECK(err.kind == MAIL_ERR_USAGE);
+        CHECK(out.len == 0);
+    }
+    h[0] = "In-Reply-To: <x@y.test>";
+    mail_buf_reset(&out);
+    CHECK(mail_compose_write(&c, mail_sink_buf, &out, &err) == 0);
+    CHECK(has_line(out.data, "In-Reply-To: <x@y.test>"));
+    mail_buf_release(&out);
+}
+
 static void test_fold(void)
 {
     struct mail_buf b = MAIL_BUF_INIT;
@@ -186,6 +256,26 @@ static void test_complete(void)
     CHECK(has_line(out.data, "Content-Type: text/plain; charset=us-ascii"));
     CHECK(strstr(out.data, "\n\nbody\n") != NULL);
     CHECK_STR(res.from_addr, "me@m.test");
+    mail_complete_result_release(&res);
+    close(fd);
+
+    /* Resent-Bcc goes too; with check_rcpts a recipient field carrying
+     * ESMTP parameters is refused. */
+    fd = tmpfd_with("To: a@x.test\nResent-Bcc: r@x.test\n\nbody\n");
+    memset(&res, 0, sizeof res);
+    mail_buf_reset(&out);
+    o.check_rcpts = true;
+    CHECK(mail_message_complete(fd, &o, mail_sink_buf, &out, &res, &err)
+          == 0);
+    CHECK(!strstr(out.data, "Resent-Bcc"));
+    CHECK(!strstr(out.data, "r@x.test"));
+    mail_complete_result_release(&res);
+    close(fd);
+    fd = tmpfd_with("To: bob@x ORCPT=rfc822;z@z\n\nbody\n");
+    memset(&res, 0, sizeof res);
+    CHECK(mail_message_complete(fd, &o, mail_sink_buf, &out, &res, &err)
+          < 0);
+    CHECK(err.kind == MAIL_ERR_USAGE);
     mail_complete_result_release(&res);
     close(fd);
     mail_buf_release(&out);
@@ -356,6 +446,8 @@ int main(void)
 {
     RUN(test_check_value);
     RUN(test_parse_addrs);
+    RUN(test_strict_addrs);
+    RUN(test_extra_headers);
     RUN(test_fold);
     RUN(test_compose_plain);
     RUN(test_compose_attach);

@@ -1,10 +1,12 @@
 /* test_config.c - the config file parser, loading and account selection. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "mail/aliases.h"
 #include "mail/config.h"
 #include "test.h"
 
@@ -116,7 +118,8 @@ static void test_all_keys(void)
         "queue = 1\n"
         "sent-folder = Sent Items\n"
         "trash-folder = Trash\n"
-        "drafts-folder = Drafts#1\n";
+        "drafts-folder = Drafts#1\n"
+        "domain = example.org\n";
     struct mail_config cfg;
     struct mail_error err;
     struct mail_account *a;
@@ -151,6 +154,7 @@ static void test_all_keys(void)
     CHECK_STR(a->sent_folder, "Sent Items");
     CHECK_STR(a->trash_folder, "Trash");
     CHECK_STR(a->drafts_folder, "Drafts#1");
+    CHECK_STR(a->domain, "example.org");
     /* User: URL user, then account user, then the address. */
     CHECK_STR(mail_account_user(a, &a->smtp), "bob+x");
     CHECK_STR(mail_account_user(a, &a->imap), "bob@example.org");
@@ -621,6 +625,105 @@ static void test_load(void)
     rmdir(dir);
 }
 
+static int resolve(const struct mail_aliases *al, const char *domain,
+                   const char *arg, struct mail_buf *out,
+                   struct mail_error *err)
+{
+    mail_buf_reset(out);
+    mail_error_clear(err);
+    return mail_rcpt_resolve(al, domain, arg, false, out, err);
+}
+
+static void test_aliases(void)
+{
+    char path[] = "/tmp/test_aliases.XXXXXX";
+    int fd = mkstemp(path);
+    static const char text[] =
+        "# mutt's format\n"
+        "alias bob Bob Example <bob@example.com>\n"
+        "  alias\tteam   alice@example.com, bob  \n"
+        "alias -group friends carol \"Carol C.\" <carol@example.com>\n"
+        "set sort=threads\n"
+        "\n"
+        "alias loop1 loop2\n"
+        "alias loop2 loop1\n"
+        "alias root admin@example.net\n"
+        "alias Root Other <other@example.net>\n";
+    struct mail_aliases al = MAIL_ALIASES_INIT;
+    struct mail_buf out = MAIL_BUF_INIT;
+    struct mail_error err;
+
+    CHECK(fd >= 0 && write(fd, text, sizeof text - 1) ==
+          (ssize_t)(sizeof text - 1));
+    close(fd);
+    CHECK(mail_aliases_load(&al, path, &err) == 0);
+    CHECK(al.n == 7);
+    CHECK_STR(mail_aliases_lookup(&al, "bob"),
+              "Bob Example <bob@example.com>");
+    CHECK_STR(mail_aliases_lookup(&al, "carol"),
+              "\"Carol C.\" <carol@example.com>");
+    CHECK(mail_aliases_lookup(&al, "friends") == NULL);
+    /* The later definition wins, names in any case. */
+    CHECK_STR(mail_aliases_lookup(&al, "ROOT"),
+              "Other <other@example.net>");
+
+    CHECK(resolve(&al, NULL, "bob", &out, &err) == 0);
+    CHECK_STR(out.data, "Bob Example <bob@example.com>");
+    CHECK(resolve(&al, NULL, "team, x@y.test", &out, &err) == 0);
+    CHECK_STR(out.data, "alice@example.com, Bob Example <bob@example.com>, "
+              "x@y.test");
+    CHECK(resolve(&al, NULL, "carol", &out, &err) == 0);
+    CHECK_STR(out.data, "\"Carol C.\" <carol@example.com>");
+    /* Not an alias, no domain: refused, named. */
+    CHECK(resolve(&al, NULL, "nobody", &out, &err) < 0);
+    CHECK(err.kind == MAIL_ERR_USAGE);
+    CHECK_STR(err.msg, "'nobody' is not an address: no alias 'nobody' and "
+              "no domain to add (set domain in the account)");
+    /* With a domain it is qualified; an alias still comes first. */
+    CHECK(resolve(&al, "example.org", "nobody", &out, &err) == 0);
+    CHECK_STR(out.data, "nobody@example.org");
+    CHECK(resolve(&al, "example.org", "Name <nobody>", &out, &err) == 0);
+    CHECK_STR(out.data, "Name <nobody@example.org>");
+    CHECK(resolve(&al, "example.org", "root", &out, &err) == 0);
+    CHECK_STR(out.data, "Other <other@example.net>");
+    CHECK(resolve(&al, NULL, "loop1", &out, &err) < 0);
+    CHECK(err.kind == MAIL_ERR_USAGE);
+    CHECK(strstr(err.msg, "loop") != NULL);
+    /* Malformed input is refused before any lookup. */
+    CHECK(resolve(&al, "example.org", "bob@x ORCPT=rfc822;z@z", &out,
+                  &err) < 0);
+    CHECK(err.kind == MAIL_ERR_USAGE);
+    CHECK(resolve(&al, "example.org", "bob NOTIFY=NEVER", &out, &err) < 0);
+    /* Header fields: groups allowed, an empty one dropped. */
+    mail_buf_reset(&out);
+    CHECK(mail_rcpt_resolve(&al, NULL, "undisclosed-recipients:;, bob",
+                            true, &out, &err) == 0);
+    CHECK_STR(out.data, "Bob Example <bob@example.com>");
+    mail_aliases_release(&al);
+
+    /* No file: no aliases.  A broken alias line names its place. */
+    CHECK(mail_aliases_load(&al, "/nonexistent/aliases", &err) == 0);
+    CHECK(al.n == 0);
+    fd = open(path, O_WRONLY | O_TRUNC);
+    CHECK(fd >= 0 && write(fd, "alias x\n", 8) == 8);
+    close(fd);
+    CHECK(mail_aliases_load(&al, path, &err) < 0);
+    CHECK(err.kind == MAIL_ERR_CONFIG);
+    CHECK(strstr(err.msg, ":1:") != NULL);
+    CHECK(al.n == 0);
+    unlink(path);
+    /* The default path is beside the config file. */
+    setenv("XDG_CONFIG_HOME", "/xdg", 1);
+    {
+        char *p = mail_aliases_default_path(&err);
+
+        CHECK_STR(p, "/xdg/mail/aliases");
+        free(p);
+    }
+    unsetenv("XDG_CONFIG_HOME");
+    mail_buf_release(&out);
+}
+
 int main(void)
 {
     RUN(test_design_example);
@@ -632,5 +735,6 @@ int main(void)
     RUN(test_select);
     RUN(test_paths);
     RUN(test_load);
+    RUN(test_aliases);
     return test_done();
 }

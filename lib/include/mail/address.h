@@ -15,6 +15,7 @@
 #ifndef MAIL_ADDRESS_H
 #define MAIL_ADDRESS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "buf.h"
@@ -71,5 +72,18 @@ int mail_address_format(struct mail_buf *out, const char *name,
  * `name: a, b;` (an empty group as `name:;`).  -1 on ENOMEM or cap.
  */
 int mail_addrlist_format(struct mail_buf *out, const struct mail_addrlist *l);
+
+/*
+ * Check that value is a well-formed address list, not one the forgiving
+ * parser above would repair: each item an addr-spec or
+ * `[phrase] <addr-spec>` with comments allowed, items separated by ','.
+ * groups: `name: a, b;` allowed too (header fields; not for command-line
+ * arguments).  A local part without '@' passes (aliases and a default
+ * domain deal with it).  MAIL_ERR_USAGE naming value for anything else:
+ * blanks or ESMTP parameters after an address ("bob@x ORCPT=rfc822;z@z",
+ * "bob@x> NOTIFY=NEVER"), stray brackets, unclosed quotes, control
+ * characters.
+ */
+int mail_address_check(const char *value, bool groups, struct mail_error *err);
 
 #endif

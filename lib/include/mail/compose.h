@@ -110,6 +110,9 @@ struct mail_complete_opts {
                                     "Name <addr>"; NULL: none added */
     time_t date;                 /* 0: now */
     bool keep_bcc;               /* copy Bcc instead of removing it */
+    bool check_rcpts;            /* To, Cc and Bcc must pass
+                                    mail_address_check (groups allowed):
+                                    MAIL_ERR_USAGE otherwise */
 };
 
 struct mail_complete_result {

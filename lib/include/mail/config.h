@@ -87,6 +87,8 @@ struct mail_account {
     char *sent_folder;
     char *trash_folder;
     char *drafts_folder;
+    char *domain;             /* qualifies bare recipient names ("root"
+                                 becomes root@DOMAIN), or NULL */
 
     char *addr_spec;          /* the addr-spec of address ("alice@example.com"),
                                  or NULL: what mail_account_user falls back
