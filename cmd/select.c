@@ -8,9 +8,14 @@
  * key per line, in the order shown: line 3 is number 1.  Keys, not file
  * names, so a message that moved from new/ to cur/ or changed flags is
  * still found; a message that is gone leaves its number unresolvable
- * without shifting the others.  An mbox key is a byte offset, which
- * changes when the file is rewritten: cmd_folder_done maps the old keys
- * to the new ones after such a rewrite.
+ * without shifting the others.  An mbox key is "OFFSET:ID", the byte
+ * offset of the message and a hash of its From_ line, header and body
+ * length (see mbox.c): a number names that message and no other.  When
+ * another program rewrote the mbox, a message whose offset changed is
+ * found again by its ID; one that is gone (or changed) is refused with
+ * "the folder changed: run mail ls again", never taken for the message
+ * now at its old offset.  After our own rewrite cmd_folder_done maps the
+ * old keys to the new ones.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -432,6 +437,36 @@ static int add(struct resolver *r, size_t idx, size_t number)
     return 0;
 }
 
+/*
+ * An mbox message not at the offset it was listed at: the one message
+ * with the same identity (the part of the key after ':'), wherever it is
+ * now; none, or more than one, means the folder changed too much to be
+ * sure.
+ */
+static int add_moved(struct resolver *r, size_t num, const char *key)
+{
+    const struct mail_envelope_list *l = &r->sel->all;
+    const char *id = strchr(key, ':');
+    long found = -1;
+
+    for (size_t i = 0; id && id[1] && i < l->n; i++) {
+        const char *k = l->v[i].key ? strchr(l->v[i].key, ':') : NULL;
+
+        if (k && strcmp(k, id) == 0) {
+            if (found >= 0) {
+                found = -1;
+                break;
+            }
+            found = (long)i;
+        }
+    }
+    if (found < 0)
+        return cmd_failf(EX_NOINPUT, "message %zu of the last listing of "
+                         "%s: the folder changed: run mail ls again", num,
+                         r->folder_name);
+    return add(r, (size_t)found, num);
+}
+
 static int add_number(struct resolver *r, size_t num)
 {
     long idx;
@@ -453,6 +488,8 @@ static int add_number(struct resolver *r, size_t num)
                          r->listing.n);
     idx = r->listing.keys[num - 1][0] ?
           find_key(r, r->listing.keys[num - 1]) : -1;
+    if (idx < 0 && mail_folder_kind(r->f) == MAIL_FOLDER_MBOX)
+        return add_moved(r, num, r->listing.keys[num - 1]);
     if (idx < 0)
         return cmd_failf(EX_NOINPUT, "message %zu of the last listing is "
                          "no longer in %s", num, r->folder_name);
@@ -732,9 +769,49 @@ bool cmd_same_folder(struct mail_folder *a, struct mail_folder *b)
 
 static char **sort_keys;
 
+/* The identity part of an mbox key "OFFSET:ID" (the whole key if none). */
+static const char *key_id_part(const char *k)
+{
+    const char *c = strchr(k, ':');
+
+    return c ? c : k;
+}
+
+/* By identity, then by the whole key. */
 static int cmp_listing_key(const void *a, const void *b)
 {
-    return strcmp(sort_keys[*(const size_t *)a], sort_keys[*(const size_t *)b]);
+    const char *x = sort_keys[*(const size_t *)a];
+    const char *y = sort_keys[*(const size_t *)b];
+    int c = strcmp(key_id_part(x), key_id_part(y));
+
+    return c ? c : strcmp(x, y);
+}
+
+/* The listing entry (index into l->keys) for the message with key old:
+ * the one with that very key, else the only one with its identity; or
+ * -1.  pos holds the listing's indexes sorted by cmp_listing_key. */
+static long listing_match(const struct listing *l, const size_t *pos,
+                          const char *old)
+{
+    const char *id = key_id_part(old);
+    size_t lo = 0, hi = l->n, first, n = 0;
+
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+
+        if (strcmp(key_id_part(l->keys[pos[mid]]), id) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    first = lo;
+    for (size_t k = first; k < l->n &&
+         strcmp(key_id_part(l->keys[pos[k]]), id) == 0; k++) {
+        if (strcmp(l->keys[pos[k]], old) == 0)
+            return (long)pos[k];
+        n++;
+    }
+    return n == 1 && *id == ':' ? (long)pos[first] : -1;
 }
 
 int cmd_folder_done(struct mail_folder *f,
@@ -778,8 +855,12 @@ int cmd_folder_done(struct mail_folder *f,
     pos = malloc((l.n ? l.n : 1) * sizeof *pos);
     if (!keys || !pos)
         goto close;
-    for (size_t k = 0; k < l.n; k++)
+    /* A number whose message is not found below keeps its key: it may
+     * still be found by its identity (mbox) later. */
+    for (size_t k = 0; k < l.n; k++) {
         pos[k] = k;
+        keys[k] = l.keys[k][0] ? l.keys[k] : NULL;
+    }
     sort_keys = l.keys;
     if (l.n > 1)
         qsort(pos, l.n, sizeof *pos, cmp_listing_key);
@@ -787,24 +868,12 @@ int cmd_folder_done(struct mail_folder *f,
     /* The kept messages are in the same order before and after. */
     for (size_t i = 0; i < before->n; i++) {
         const char *old = before->v[i].key;
-        size_t lo = 0, hi = l.n;
+        long at = old ? listing_match(&l, pos, old) : -1;
+        bool gone = removed && removed[i];
 
-        if (removed && removed[i])
-            continue;
-        while (old && lo < hi) {
-            size_t mid = lo + (hi - lo) / 2;
-            int c = strcmp(old, l.keys[pos[mid]]);
-
-            if (c == 0) {
-                keys[pos[mid]] = after.v[j].key;
-                break;
-            }
-            if (c < 0)
-                hi = mid;
-            else
-                lo = mid + 1;
-        }
-        j++;
+        if (at >= 0)
+            keys[at] = gone ? NULL : after.v[j].key;
+        j += !gone;
     }
     write_listing(g, keys, l.n);
 close:

@@ -18,9 +18,12 @@
  * message with every /^>*From / line quoted, make sure the previous
  * message ends with an empty line, and fsync; a failure truncates the file
  * back.  Flag changes and expunges are kept in memory until sync, which
- * writes a whole new file beside the old one (unchanged messages copied
- * byte for byte), fsyncs it and renames it over the original under both
- * locks, refusing if anyone else changed the file since it was listed.
+ * rewrites the file in place from the first changed message on, under
+ * both locks, after saving the old tail to a backup file that the next
+ * open uses to undo a rewrite cut short (see "sync" below); it refuses if
+ * anyone else changed the file since it was listed.  Messages are keyed
+ * by offset and identity (see id_final), so that a listing number never
+ * names another message after some other program rewrote the file.
  *
  * Memory never grows with message size: everything is read through one
  * 64 KiB buffer in pieces (a long line comes in several; only its first
@@ -50,6 +53,9 @@
 #define DOTLOCK_STALE 300
 /* Bytes hashed at the old end of a grown mbox to trust its cached part. */
 #define TAIL_CHECK 4096
+/* meta[5] of the header cache: the format of the numbers (num[7], the
+ * identity, came in version 2). */
+#define CACHE_VERSION 0x6d626f7802ULL
 
 static unsigned lock_timeout_ms = 10000;
 
@@ -78,6 +84,8 @@ struct mbox_msg {
     uint64_t end;       /* end of the message (before the separator) */
     uint64_t raw_end;   /* the next From_ line, or the end of the file */
     uint64_t size;      /* bytes once unquoted */
+    uint64_t body;      /* the body, after the empty line (0: none) */
+    uint64_t id;        /* identity: see ID_ below (never 0) */
     unsigned flags;     /* as in the file (MAIL_FLAG_*, NEW included) */
     unsigned want;      /* as they are to be written */
     bool expunge;
@@ -115,6 +123,9 @@ struct mbox_append {
 };
 
 static const struct mail_folder_driver mbox_driver;
+/* Undo a sync that did not finish (see "sync" below). */
+static int recover(int fd, const char *path, struct mail_error *err);
+static int recover_at_open(const char *path, struct mail_error *err);
 
 /* ---- reading in pieces ---- */
 
@@ -328,6 +339,54 @@ static unsigned flags_from_header(const struct mail_header *h)
     return f;
 }
 
+/*
+ * A message's identity, to tell it from another one at the same offset
+ * after some other program rewrote the file: a hash of its From_ line,
+ * its header without the fields that flag changes rewrite (Status,
+ * X-Status, X-Keywords, X-UID, Content-Length: mutt, Dovecot and python
+ * rewrite those) and the length of its body.  Envelope keys are
+ * "OFFSET:ID" (ID in hex), so a saved listing names a message by both.
+ */
+static bool is_volatile_field(const char *p, size_t n)
+{
+    static const char *const names[] = { "status:", "x-status:",
+                                         "x-keywords:", "x-uid:",
+                                         "content-length:" };
+
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        size_t l = strlen(names[i]);
+
+        if (n >= l && mail_strncasecmp(p, names[i], l) == 0)
+            return true;
+    }
+    return false;
+}
+
+static uint64_t id_final(uint64_t h, const struct mbox_msg *m)
+{
+    unsigned char b[8];
+    uint64_t body = m->body && m->end > m->body ? m->end - m->body : 0;
+
+    for (int i = 0; i < 8; i++)
+        b[i] = (unsigned char)(body >> (8 * i));
+    h = hcache_hash(h, b, sizeof b);
+    return h ? h : 1;
+}
+
+/* The identity in an envelope key "OFFSET:ID", or 0. */
+static uint64_t key_id(const char *key)
+{
+    const char *c = key ? strchr(key, ':') : NULL;
+    char *end;
+    uint64_t id;
+
+    if (!c || !c[1])
+        return 0;
+    errno = 0;
+    id = strtoull(c + 1, &end, 16);
+    return errno || *end ? 0 : id;
+}
+
 /* ---- open ---- */
 
 struct mail_folder *mail_mbox_open(const char *path, int mode,
@@ -366,6 +425,10 @@ struct mail_folder *mail_mbox_open(const char *path, int mode,
         return NULL;
     }
     close(fd);
+    /* A sync that did not finish is undone before anything reads the
+     * file. */
+    if (recover_at_open(path, err) < 0)
+        return NULL;
     if (n > 0 && (n < 5 || memcmp(head, "From ", 5) != 0)) {
         mail_error_set(err, MAIL_ERR_DATA,
                        "%s: not an mbox (does not start with \"From \")",
@@ -401,6 +464,9 @@ struct parse {
     size_t last_empty;      /* length of the last line if it was empty */
     bool in_from;           /* in the rest of a long From_ line */
     bool in_header;
+    uint64_t idh;           /* the identity hash so far */
+    bool id_hdr;            /* still in the header for the identity */
+    bool id_skip;           /* in a field the identity leaves out */
     struct mail_buf hdr;
     struct folder_attach att;
     bool att_on;
@@ -485,6 +551,8 @@ static int close_message(struct parse *ps, uint64_t at, struct mail_error *err)
     ps->rec.num[3] = ps->cur.raw_end;
     ps->rec.num[4] = ps->cur.size;
     ps->rec.num[5] = ps->cur.flags;
+    ps->cur.id = id_final(ps->idh, &ps->cur);
+    ps->rec.num[7] = ps->cur.id;
     if (parse_push(ps, &ps->cur, &ps->rec, err) < 0)
         return -1;
     memset(&ps->rec, 0, sizeof ps->rec);
@@ -501,6 +569,9 @@ static int open_message(struct parse *ps, const char *p, size_t n,
     ps->cur.start = at + n;
     ps->cur.flags = ps->cur.want = MAIL_FLAG_NEW;
     ps->rec.num[6] = (uint64_t)from_line_date(p, n);
+    ps->idh = hcache_hash(HCACHE_HASH_INIT, p, n);
+    ps->id_hdr = true;
+    ps->id_skip = false;
     ps->in_from = p[n - 1] != '\n';
     ps->in_header = true;
     ps->last_empty = 0;
@@ -544,7 +615,19 @@ static int parse_range(struct parse *ps, int fd, const char *path,
             /* the rest of a From_ line longer than the buffer */
             ps->cur.start = at + n;
             ps->in_from = p[n - 1] != '\n';
+            ps->idh = hcache_hash(ps->idh, p, n);
             continue;
+        }
+        if (ps->id_hdr) {
+            if (bol && is_empty_line(p, n)) {
+                ps->id_hdr = false;
+                ps->cur.body = at + n;
+            } else {
+                if (bol && p[0] != ' ' && p[0] != '\t')
+                    ps->id_skip = is_volatile_field(p, n);
+                if (!ps->id_skip)
+                    ps->idh = hcache_hash(ps->idh, p, n);
+            }
         }
         {
             bool quoted = bol && is_quoted_from(p, n);
@@ -615,7 +698,8 @@ static uint64_t use_cache(struct parse *ps, const struct hcache *c, int fd,
     bool same;
     size_t i, take;
 
-    if (c->n == 0 || c->meta[0] != (uint64_t)st->st_ino || old > size)
+    if (c->n == 0 || c->meta[0] != (uint64_t)st->st_ino || old > size ||
+        c->meta[5] != CACHE_VERSION)
         return 0;
     same = old == size && c->meta[2] == (uint64_t)st->st_mtim.tv_sec &&
            c->meta[3] == (uint64_t)st->st_mtim.tv_nsec;
@@ -641,7 +725,8 @@ static uint64_t use_cache(struct parse *ps, const struct hcache *c, int fd,
         m.raw_end = r->num[3];
         m.size = r->num[4];
         m.flags = m.want = (unsigned)r->num[5];
-        if (m.offset >= m.start || m.start > m.end || m.end > m.raw_end ||
+        m.id = r->num[7];
+        if (m.id == 0 || m.offset >= m.start || m.start > m.end || m.end > m.raw_end ||
             m.raw_end > old || (i > 0 && m.offset != ps->v[i - 1].raw_end) ||
             m.size > m.end - m.start ||
             ((flags & MAIL_FOLDER_LIST_ATTACHMENTS) &&
@@ -727,14 +812,15 @@ static int mbox_scan(struct mbox *mb, struct mail_envelope_list *out,
     for (i = 0; out && i < ps.n; i++) {
         const struct mbox_msg *m = &ps.v[i];
         struct mail_envelope *e;
-        char key[24];
+        char key[48];
 
         if (m->expunge)
             continue;
         e = folder_env_push(out, err);
         if (!e)
             goto out;
-        snprintf(key, sizeof key, "%" PRIu64, m->offset);
+        snprintf(key, sizeof key, "%" PRIu64 ":%016" PRIx64, m->offset,
+                 m->id);
         e->key = strdup(key);
         if (!e->key) {
             mail_error_set(err, MAIL_ERR_INTERNAL, "out of memory");
@@ -753,6 +839,7 @@ static int mbox_scan(struct mbox *mb, struct mail_envelope_list *out,
         meta[1] = (uint64_t)st.st_size;
         meta[2] = (uint64_t)st.st_mtim.tv_sec;
         meta[3] = (uint64_t)st.st_mtim.tv_nsec;
+        meta[5] = CACHE_VERSION;
         if (ps.n > 0 && tail_hash(fd, ps.v[ps.n - 1].offset,
                                   (uint64_t)st.st_size, &meta[4]) == 0)
             hcache_save(&cache, meta, ps.recs, ps.n);
@@ -785,34 +872,61 @@ static int mbox_list(struct mail_folder *f, struct mail_envelope_list *out,
 
 /* ---- fetch ---- */
 
+/* Is the message at m->offset of the file still m (same identity and
+ * end)?  1 yes, 0 no, -1 on a read error. */
+static int verify_msg(int fd, const char *path, const struct mbox_msg *m,
+                      struct mail_error *err)
+{
+    struct parse ps;
+    int same;
+
+    memset(&ps, 0, sizeof ps);
+    if (parse_range(&ps, fd, path, m->offset, m->raw_end, err) < 0) {
+        parse_release(&ps);
+        return -1;
+    }
+    same = ps.n == 1 && ps.v[0].offset == m->offset &&
+           ps.v[0].id == m->id && ps.v[0].end == m->end;
+    parse_release(&ps);
+    return same;
+}
+
 /* The listed message for e, checked against the file as it is now. */
 static struct mbox_msg *lookup(struct mbox *mb, const struct mail_envelope *e,
                                int fd, struct mail_error *err)
 {
     struct mbox_msg *m;
     struct stat st;
-    char head[5];
+    uint64_t id = key_id(e->key);
+    int same;
 
     if (!mb->listed && mbox_scan(mb, NULL, 0, err) < 0)
         return NULL;
     m = find_msg(mb, e->offset);
-    if (!m || m->expunge || m->size != e->size) {
+    if (!m || m->expunge || m->size != e->size || (id && m->id != id)) {
         mail_error_set(err, MAIL_ERR_NOTFOUND,
-                       "%s: no message at offset %" PRIu64
-                       " (list the folder again)",
-                       mb->base.path, e->offset);
+                       "%s: the message listed at offset %" PRIu64
+                       " is not there (the folder changed: run mail ls "
+                       "again)", mb->base.path, e->offset);
         return NULL;
     }
-    /* Someone may have rewritten the file since: the offsets then mean
-     * nothing.  A file that only grew is fine. */
-    if (fd >= 0 &&
-        (fstat(fd, &st) < 0 || st.st_ino != mb->known.st_ino ||
-         (uint64_t)st.st_size < mb->listed_end ||
-         pread(fd, head, 5, (off_t)m->offset) != 5 ||
-         memcmp(head, "From ", 5) != 0)) {
-        mail_error_set(err, MAIL_ERR_TEMP,
-                       "%s: the mbox was changed by another program; list "
-                       "it again", mb->base.path);
+    /* Someone may have rewritten the file since (in place, as mutt and
+     * we do, or as a new file): the offsets then mean nothing.  A file
+     * that only grew is fine. */
+    if (fd < 0)
+        return m;
+    same = 0;
+    if (fstat(fd, &st) == 0 && st.st_ino == mb->known.st_ino &&
+        (uint64_t)st.st_size >= mb->listed_end) {
+        same = verify_msg(fd, mb->base.path, m, err);
+        if (same < 0)
+            return NULL;
+    }
+    if (!same) {
+        mail_error_set(err, MAIL_ERR_NOTFOUND,
+                       "%s: changed by another program since it was "
+                       "listed (the folder changed: run mail ls again)",
+                       mb->base.path);
         return NULL;
     }
     return m;
@@ -1169,6 +1283,10 @@ int mail_mbox_truncate_after(const char *path, uint64_t offset,
         close(fd);
         return -1;
     }
+    if (recover(fd, path, err) < 0) {
+        rc = -1;
+        goto out;
+    }
     if (fstat(fd, &st) < 0) {
         rc = mail_error_set(err, MAIL_ERR_IO, "%s: %s", path,
                             strerror(errno));
@@ -1524,6 +1642,8 @@ static struct mail_append *mbox_append_begin(struct mail_folder *f,
     }
     if (lock_both(a->fd, f->path, &a->lock, err) < 0)
         goto fail;
+    if (recover(a->fd, f->path, err) < 0)
+        goto fail;
     if (fstat(a->fd, &st) < 0) {
         mail_error_set(err, MAIL_ERR_IO, "%s: %s", f->path, strerror(errno));
         goto fail;
@@ -1625,9 +1745,24 @@ static int mbox_append_commit(struct mail_append *base, char **key,
         goto fail;
     }
     if (key) {
-        char k[24];
+        char k[48];
+        struct parse ps;
+        uint64_t id = 0;
 
-        snprintf(k, sizeof k, "%" PRIu64, a->from_offset);
+        /* the key a listing gives it: its offset and identity */
+        memset(&ps, 0, sizeof ps);
+        if (fstat(a->fd, &st) == 0 &&
+            parse_range(&ps, a->fd, mb->base.path, a->from_offset,
+                        (uint64_t)st.st_size, err) == 0 && ps.n == 1)
+            id = ps.v[0].id;
+        parse_release(&ps);
+        if (id == 0) {
+            mail_error_set(err, MAIL_ERR_IO, "%s: the message just "
+                           "written cannot be read back", mb->base.path);
+            goto fail;
+        }
+        snprintf(k, sizeof k, "%" PRIu64 ":%016" PRIx64, a->from_offset,
+                 id);
         *key = strdup(k);
         if (!*key) {
             mail_error_set(err, MAIL_ERR_INTERNAL, "out of memory");
@@ -1651,30 +1786,476 @@ fail:
     return -1;
 }
 
-/* ---- sync ---- */
+/* ---- sync: in place, with a backup of the tail ---- */
 
+/*
+ * The plan (the inode stays, as with mutt: a symlink to the mbox, an MDA
+ * waiting for the fcntl lock on it and a root:mail /var/mail all keep
+ * working):
+ *  1. Under the fcntl lock and the dot-lock, recover an unfinished sync
+ *     first (below), then check that the file is as it was listed.
+ *  2. O = the From_ line of the first changed message, L0 = size - O (the
+ *     old tail), L1 = the length of the new tail (a counting pass).
+ *  3. Backup: "mail-mbox-sync 1 DEV INO O L0 L1\n" and the old tail,
+ *     written to BACKUP.tmp, fsynced and renamed to BACKUP (beside the
+ *     real file: DIR/.NAME.mail-sync; where that directory is not ours to
+ *     write, $XDG_STATE_HOME/mail/mbox-sync-HASH), directory fsynced.
+ *  4. When L1 > L0 the file is extended to O + L1 and fsynced, so that a
+ *     crash leaves a known footprint [O, O + max(L0, L1)).
+ *  5. The new tail is written at O, read from the backup (nothing is
+ *     overwritten before it is read); ftruncate to O + L1; fsync.
+ *  6. The backup is removed (and its directory fsynced): done.
+ * Recovery, at open and after taking the locks for a sync, an append or a
+ * fetch's truncation: a backup of this inode puts the old tail back at O
+ * (the pending flag changes are lost, no mail is), keeping what someone
+ * appended after the footprint, and is removed.
+ */
+
+#define BACKUP_MAGIC "mail-mbox-sync 1"
+
+struct backup {
+    uint64_t dev, ino, off, len0, len1;
+    size_t hdr;             /* bytes of the header line */
+};
+
+/* Where the backup of the mbox at path lives: [0] beside the real file,
+ * [1] in the state directory.  Both malloc'd. */
+static int backup_paths(const char *path, char *bp[2], struct mail_error *err)
+{
+    struct mail_buf a = MAIL_BUF_INIT, b = MAIL_BUF_INIT;
+    const char *x = getenv("XDG_STATE_HOME"), *home = getenv("HOME");
+    char *real = realpath(path, NULL), *slash;
+    uint64_t h;
+    int bad;
+
+    bp[0] = bp[1] = NULL;
+    if (!real)
+        real = strdup(path);
+    if (!real)
+        return mail_error_set(err, MAIL_ERR_INTERNAL, "out of memory");
+    slash = strrchr(real, '/');
+    h = hcache_hash(HCACHE_HASH_INIT, real, strlen(real));
+    bad = slash ? mail_buf_printf(&a, "%.*s/.%s.mail-sync",
+                                  (int)(slash - real), real, slash + 1)
+                : mail_buf_printf(&a, ".%s.mail-sync", real);
+    if (x && x[0] == '/')
+        bad |= mail_buf_printf(&b, "%s/mail/mbox-sync-%016" PRIx64, x, h);
+    else
+        bad |= mail_buf_printf(&b, "%s/.local/state/mail/mbox-sync-%016"
+                               PRIx64, home && *home ? home : "", h);
+    free(real);
+    if (bad < 0) {
+        mail_buf_release(&a);
+        mail_buf_release(&b);
+        return mail_error_set(err, MAIL_ERR_INTERNAL, "out of memory");
+    }
+    bp[0] = mail_buf_detach(&a);
+    bp[1] = mail_buf_detach(&b);
+    return 0;
+}
+
+static int fsync_parent(const char *p, struct mail_error *err)
+{
+    const char *slash = strrchr(p, '/');
+    char *dir = slash ? strndup(p, slash == p ? 1 : (size_t)(slash - p))
+                      : strdup(".");
+    int rc;
+
+    if (!dir)
+        return mail_error_set(err, MAIL_ERR_INTERNAL, "out of memory");
+    rc = mail_fsync_dir(dir, err);
+    free(dir);
+    return rc;
+}
+
+static int pwrite_all(int fd, const char *p, size_t n, uint64_t at)
+{
+    while (n > 0) {
+        ssize_t w = pwrite(fd, p, n, (off_t)at);
+
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return -1;
+        p += w;
+        n -= (size_t)w;
+        at += (uint64_t)w;
+    }
+    return 0;
+}
+
+/* Copy len bytes from in at from to out at to (through buf, RBUF). */
+static int copy_fd(int in, uint64_t from, int out, uint64_t to, uint64_t len,
+                   char *buf, const char *path, struct mail_error *err)
+{
+    while (len > 0) {
+        size_t want = len > RBUF ? RBUF : (size_t)len;
+        ssize_t n = pread(in, buf, want, (off_t)from);
+
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return mail_error_set(err, MAIL_ERR_IO, "%s: read: %s", path,
+                                  n == 0 ? "file shrank" : strerror(errno));
+        if (pwrite_all(out, buf, (size_t)n, to) < 0)
+            return mail_error_set(err, MAIL_ERR_IO, "%s: write: %s", path,
+                                  strerror(errno));
+        from += (uint64_t)n;
+        to += (uint64_t)n;
+        len -= (uint64_t)n;
+    }
+    return 0;
+}
+
+static int backup_header(int bfd, struct backup *b)
+{
+    char buf[256], *nl;
+    ssize_t n;
+
+    do
+        n = pread(bfd, buf, sizeof buf - 1, 0);
+    while (n < 0 && errno == EINTR);
+    if (n <= 0)
+        return -1;
+    buf[n] = '\0';
+    nl = memchr(buf, '\n', (size_t)n);
+    if (!nl)
+        return -1;
+    *nl = '\0';
+    if (sscanf(buf, BACKUP_MAGIC " %" SCNu64 " %" SCNu64 " %" SCNu64
+               " %" SCNu64 " %" SCNu64, &b->dev, &b->ino, &b->off, &b->len0,
+               &b->len1) != 5)
+        return -1;
+    b->hdr = (size_t)(nl - buf) + 1;
+    return 0;
+}
+
+/* The header cache may hold offsets of the file before a rewrite of the
+ * same inode: forget it. */
+static void cache_forget(const char *path)
+{
+    struct hcache c;
+    uint64_t meta[HC_NNUM] = { 0 };
+
+    hcache_open(&c, path, MAIL_FOLDER_MBOX);
+    hcache_save(&c, meta, NULL, 0);
+    hcache_close(&c);
+}
+
+/* Do the bytes of fd at [at, at+len) equal those of bfd at bat? */
+static int same_bytes(int fd, uint64_t at, int bfd, uint64_t bat,
+                      uint64_t len, char *buf)
+{
+    char *b2 = buf + RBUF / 2;
+
+    while (len > 0) {
+        size_t want = len > RBUF / 2 ? RBUF / 2 : (size_t)len;
+
+        if (pread(fd, buf, want, (off_t)at) != (ssize_t)want ||
+            pread(bfd, b2, want, (off_t)bat) != (ssize_t)want)
+            return 0;
+        if (memcmp(buf, b2, want) != 0)
+            return 0;
+        at += want;
+        bat += want;
+        len -= want;
+    }
+    return 1;
+}
+
+/*
+ * Put the old tail of an unfinished sync back (under both locks).  1 when
+ * it did, 0 when the backup is another file's (left alone), -1 on error.
+ */
+static int restore(int fd, const char *path, int bfd, const char *bpath,
+                   struct mail_error *err)
+{
+    struct backup b;
+    struct stat st, bst;
+    uint64_t size, foot, end, extra;
+    char *buf;
+    int tmp = -1, rc = -1;
+
+    if (fstat(fd, &st) < 0 || fstat(bfd, &bst) < 0)
+        return mail_error_set(err, MAIL_ERR_IO, "%s: %s", path,
+                              strerror(errno));
+    if (backup_header(bfd, &b) < 0 ||
+        (uint64_t)bst.st_size != b.hdr + b.len0)
+        return mail_error_set(err, MAIL_ERR_DATA,
+                              "%s: a damaged backup of an unfinished rewrite "
+                              "of %s: look at it, then remove it", bpath,
+                              path);
+    if (b.dev != (uint64_t)st.st_dev || b.ino != (uint64_t)st.st_ino)
+        return 0;
+    buf = malloc(RBUF);
+    if (!buf)
+        return mail_error_set(err, MAIL_ERR_INTERNAL, "out of memory");
+    /* How far the rewrite reached: anything after that was appended by
+     * someone else after the crash and is kept. */
+    size = (uint64_t)st.st_size;
+    end = b.off + (b.len0 > b.len1 ? b.len0 : b.len1);
+    if (size >= end) {
+        foot = end;
+        /* cut to O + L1 and then appended to? the old bytes after the
+         * new tail tell */
+        if (b.len1 < b.len0 &&
+            !same_bytes(fd, b.off + b.len1, bfd, b.hdr + b.len1,
+                        b.len0 - b.len1, buf))
+            foot = b.off + b.len1;
+    } else if (size >= b.off + b.len1) {
+        foot = b.off + b.len1;
+    } else {
+        foot = size;
+    }
+    extra = size > foot ? size - foot : 0;
+    if (extra > 0 && foot != b.off + b.len0) {
+        tmp = folder_tmpfile(err);
+        if (tmp < 0 || copy_fd(fd, foot, tmp, 0, extra, buf, path, err) < 0)
+            goto out;
+    }
+    if (copy_fd(bfd, b.hdr, fd, b.off, b.len0, buf, path, err) < 0 ||
+        (tmp >= 0 && copy_fd(tmp, 0, fd, b.off + b.len0, extra, buf, path,
+                             err) < 0))
+        goto out;
+    if (ftruncate(fd, (off_t)(b.off + b.len0 + extra)) < 0 || fsync(fd) < 0) {
+        mail_error_set(err, MAIL_ERR_IO, "%s: %s", path, strerror(errno));
+        goto out;
+    }
+    if (unlink(bpath) < 0 && errno != ENOENT) {
+        mail_error_set(err, MAIL_ERR_IO, "%s: %s", bpath, strerror(errno));
+        goto out;
+    }
+    if (fsync_parent(bpath, err) < 0)
+        goto out;
+    cache_forget(path);
+    rc = 1;
+out:
+    if (tmp >= 0)
+        close(tmp);
+    free(buf);
+    return rc;
+}
+
+/*
+ * Recover an unfinished sync of the mbox open as fd (both locks held).
+ * 1 when the file was changed back, 0 when there was nothing to do.
+ */
+static int recover(int fd, const char *path, struct mail_error *err)
+{
+    char *bp[2];
+    int rc = 0;
+
+    if (backup_paths(path, bp, err) < 0)
+        return -1;
+    for (int i = 0; i < 2 && rc >= 0; i++) {
+        struct mail_buf t = MAIL_BUF_INIT;
+        int bfd, r;
+
+        /* a backup being written when we died: the file was untouched */
+        if (mail_buf_printf(&t, "%s.tmp", bp[i]) == 0)
+            (void)unlink(t.data);
+        mail_buf_release(&t);
+        bfd = open(bp[i], O_RDONLY | O_CLOEXEC);
+        if (bfd < 0) {
+            if (errno != ENOENT && errno != ENOTDIR && errno != EACCES)
+                rc = mail_error_set(err, MAIL_ERR_IO, "%s: %s", bp[i],
+                                    strerror(errno));
+            continue;
+        }
+        r = restore(fd, path, bfd, bp[i], err);
+        close(bfd);
+        if (r != 0)
+            rc = r;
+    }
+    free(bp[0]);
+    free(bp[1]);
+    return rc;
+}
+
+/* Is there a backup of an unfinished sync, or one half written (cheap:
+ * four stats)? */
+static bool backup_exists(const char *path)
+{
+    char *bp[2];
+    struct mail_error err;
+    bool yes = false;
+
+    if (backup_paths(path, bp, &err) < 0)
+        return false;
+    for (int i = 0; i < 2 && !yes; i++) {
+        struct mail_buf t = MAIL_BUF_INIT;
+
+        yes = access(bp[i], F_OK) == 0 ||
+              (mail_buf_printf(&t, "%s.tmp", bp[i]) == 0 &&
+               access(t.data, F_OK) == 0);
+        mail_buf_release(&t);
+    }
+    free(bp[0]);
+    free(bp[1]);
+    return yes;
+}
+
+/* At open: recover under the locks when a sync did not finish. */
+static int recover_at_open(const char *path, struct mail_error *err)
+{
+    char *lock = NULL;
+    struct flock fl;
+    int fd, rc;
+
+    if (!backup_exists(path))
+        return 0;
+    fd = open(path, O_RDWR | O_CLOEXEC);
+    if (fd < 0)
+        return mail_error_set(err, MAIL_ERR_IO,
+                              "%s: an unfinished rewrite needs recovery, "
+                              "which needs write access: %s", path,
+                              strerror(errno));
+    if (lock_both(fd, path, &lock, err) < 0) {
+        close(fd);
+        return -1;
+    }
+    rc = recover(fd, path, err);
+    unlock_dot(lock);
+    memset(&fl, 0, sizeof fl);
+    fl.l_type = F_UNLCK;
+    fl.l_whence = SEEK_SET;
+    fcntl(fd, SETLK, &fl);
+    close(fd);
+    return rc < 0 ? -1 : 0;
+}
+
+/* Write the old tail to the backup; returns its fd (for reading) and
+ * path, or -1. */
+static int write_backup(int fd, const char *path, const struct stat *st,
+                        uint64_t off, uint64_t len0, uint64_t len1,
+                        char *buf, char **bpath, size_t *hdrlen,
+                        struct mail_error *err)
+{
+    struct mail_buf t = MAIL_BUF_INIT;
+    char *bp[2], hdr[200];
+    int bfd = -1, l, i;
+
+    *bpath = NULL;
+    if (backup_paths(path, bp, err) < 0)
+        return -1;
+    l = snprintf(hdr, sizeof hdr, BACKUP_MAGIC " %" PRIu64 " %" PRIu64
+                 " %" PRIu64 " %" PRIu64 " %" PRIu64 "\n",
+                 (uint64_t)st->st_dev, (uint64_t)st->st_ino, off, len0, len1);
+    for (i = 0; i < 2; i++) {
+        mail_buf_reset(&t);
+        if (mail_buf_printf(&t, "%s.tmp", bp[i]) < 0) {
+            mail_error_set(err, MAIL_ERR_INTERNAL, "out of memory");
+            goto fail;
+        }
+        if (i == 1 && mail_mkdir_parents(bp[1], err) < 0)
+            goto fail;
+        bfd = open(t.data, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+        if (bfd >= 0)
+            break;
+        if (i == 0 && (errno == EACCES || errno == EPERM || errno == EROFS))
+            continue;
+        mail_error_set(err, MAIL_ERR_CANTCREAT, "%s: %s", t.data,
+                       strerror(errno));
+        goto fail;
+    }
+    if (l < 0 || pwrite_all(bfd, hdr, (size_t)l, 0) < 0) {
+        mail_error_set(err, MAIL_ERR_IO, "%s: write: %s", t.data,
+                       strerror(errno));
+        goto fail;
+    }
+    if (copy_fd(fd, off, bfd, (uint64_t)l, len0, buf, t.data, err) < 0)
+        goto fail;
+    if (fsync(bfd) < 0 || rename(t.data, bp[i]) < 0) {
+        mail_error_set(err, MAIL_ERR_IO, "%s: %s", t.data, strerror(errno));
+        goto fail;
+    }
+    if (fsync_parent(bp[i], err) < 0) {
+        unlink(bp[i]);
+        goto fail;
+    }
+    *bpath = bp[i];
+    bp[i] = NULL;
+    *hdrlen = (size_t)l;
+    free(bp[0]);
+    free(bp[1]);
+    mail_buf_release(&t);
+    return bfd;
+fail:
+    if (bfd >= 0) {
+        close(bfd);
+        unlink(t.data);
+    }
+    free(bp[0]);
+    free(bp[1]);
+    mail_buf_release(&t);
+    return -1;
+}
+
+/* Writes the new tail: reads the old bytes at file offset x from
+ * in at x - base + inbase; writes at pos (counts only when out < 0). */
 struct copier {
     int in, out;
-    const char *path, *tmp;
-    char *buf;
+    uint64_t base, inbase;
+    uint64_t pos;           /* where obuf[0] goes */
+    size_t olen;
+    const char *path;
+    char *buf, *obuf;
 };
+
+static int c_flush(struct copier *c, struct mail_error *err)
+{
+    if (c->out >= 0 && c->olen > 0 &&
+        pwrite_all(c->out, c->obuf, c->olen, c->pos) < 0)
+        return mail_error_set(err, MAIL_ERR_IO, "%s: write: %s", c->path,
+                              strerror(errno));
+    c->pos += c->olen;
+    c->olen = 0;
+    return 0;
+}
+
+static int c_put(struct copier *c, const char *p, size_t n,
+                 struct mail_error *err)
+{
+    if (c->out < 0) {
+        c->pos += n;
+        return 0;
+    }
+    if (c->olen + n > RBUF && c_flush(c, err) < 0)
+        return -1;
+    if (n > RBUF) {
+        if (pwrite_all(c->out, p, n, c->pos) < 0)
+            return mail_error_set(err, MAIL_ERR_IO, "%s: write: %s",
+                                  c->path, strerror(errno));
+        c->pos += n;
+        return 0;
+    }
+    memcpy(c->obuf + c->olen, p, n);
+    c->olen += n;
+    return 0;
+}
 
 static int copy_range(struct copier *c, uint64_t from, uint64_t to,
                       struct mail_error *err)
 {
     while (from < to) {
         size_t want = to - from > RBUF ? RBUF : (size_t)(to - from);
-        ssize_t n = pread(c->in, c->buf, want, (off_t)from);
+        ssize_t n;
 
+        if (c->out < 0) {
+            /* counting: nothing to read */
+            c->pos += want;
+            from += want;
+            continue;
+        }
+        n = pread(c->in, c->buf, want, (off_t)(from - c->base + c->inbase));
         if (n < 0 && errno == EINTR)
             continue;
         if (n <= 0)
             return mail_error_set(err, MAIL_ERR_IO, "%s: read: %s", c->path,
                                   n == 0 ? "file shrank"
                                          : strerror(errno));
-        if (mail_write_all(c->out, c->buf, (size_t)n) < 0)
-            return mail_error_set(err, MAIL_ERR_IO, "%s: write: %s", c->tmp,
-                                  strerror(errno));
+        if (c_put(c, c->buf, (size_t)n, err) < 0)
+            return -1;
         from += (uint64_t)n;
     }
     return 0;
@@ -1688,15 +2269,17 @@ static int copy_reflagged(struct copier *c, const struct mbox_msg *m,
     const char *p;
     size_t n;
     bool bol, skip = false, crlf = false;
-    uint64_t at, body = m->end;
+    uint64_t at, body = m->end, d = c->inbase - c->base;
     char line[64];
     size_t l;
     int got;
 
+    /* (file offset x is at x + d in c->in; d wraps, as unsigned does) */
     if (copy_range(c, m->offset, m->start, err) < 0 ||
-        rd_init(&r, c->in, c->path, m->start, m->end, err) < 0)
+        rd_init(&r, c->in, c->path, m->start + d, m->end + d, err) < 0)
         return -1;
     while ((got = rd_next(&r, &p, &n, &bol, &at, err)) > 0) {
+        at -= d;
         if (bol && is_empty_line(p, n)) {
             body = at;
             crlf = n == 2;
@@ -1704,68 +2287,88 @@ static int copy_reflagged(struct copier *c, const struct mbox_msg *m,
         }
         if (bol && p[0] != ' ' && p[0] != '\t')
             skip = is_status_field(p, n);
-        if (!skip && mail_write_all(c->out, p, n) < 0) {
+        if (!skip && c_put(c, p, n, err) < 0) {
             rd_release(&r);
-            return mail_error_set(err, MAIL_ERR_IO, "%s: write: %s", c->tmp,
-                                  strerror(errno));
+            return -1;
         }
         /* a header without an empty line that ends without a newline */
-        if (at + n == m->end && p[n - 1] != '\n' &&
-            mail_write_all(c->out, "\n", 1) < 0) {
+        if (at + n == m->end && p[n - 1] != '\n' && c_put(c, "\n", 1, err)) {
             rd_release(&r);
-            return mail_error_set(err, MAIL_ERR_IO, "%s: write: %s", c->tmp,
-                                  strerror(errno));
+            return -1;
         }
     }
     rd_release(&r);
     if (got < 0)
         return -1;
     l = status_lines(line, sizeof line, m->want, crlf, false);
-    if (l > 0 && mail_write_all(c->out, line, l) < 0)
-        return mail_error_set(err, MAIL_ERR_IO, "%s: write: %s", c->tmp,
-                              strerror(errno));
+    if (l > 0 && c_put(c, line, l, err) < 0)
+        return -1;
     return copy_range(c, body, m->raw_end, err);
 }
 
-/*
- * Write the pending changes: a new file beside the old one, renamed over
- * it under both locks.  A crash leaves either the old file or the new
- * one, never half of each.  The price: a delivery agent that opened the
- * old file before our rename and only then waits for the fcntl lock
- * (without the dot-lock, and without checking the inode once it has the
- * lock) appends to the replaced file.  Agents that take the dot-lock
- * before they open the file are safe.
- */
+/* The new tail from message k on (the file is size bytes). */
+static int emit_tail(struct mbox *mb, size_t k, struct copier *c,
+                     uint64_t size, struct mail_error *err)
+{
+    uint64_t pos = mb->v[k].offset;
+
+    for (size_t i = k; i < mb->n; i++) {
+        const struct mbox_msg *m = &mb->v[i];
+
+        /* anything before a message that is not one (junk at the start) */
+        if (m->offset > pos && copy_range(c, pos, m->offset, err) < 0)
+            return -1;
+        pos = m->raw_end;
+        if (m->expunge)
+            continue;
+        if (m->want == m->flags) {
+            if (copy_range(c, m->offset, m->raw_end, err) < 0)
+                return -1;
+        } else if (copy_reflagged(c, m, err) < 0) {
+            return -1;
+        }
+    }
+    /* what was appended since the listing, as it is */
+    if (copy_range(c, pos, size, err) < 0)
+        return -1;
+    return c_flush(c, err);
+}
+
+/* Write the pending changes in place; see the plan above. */
 static int mbox_sync(struct mail_folder *f, struct mail_error *err)
 {
     struct mbox *mb = (struct mbox *)f;
-    struct mail_buf tmp = MAIL_BUF_INIT;
-    struct copier c = { -1, -1, f->path, NULL, NULL };
-    char *lock = NULL, *dir = NULL, *slash;
+    struct copier c;
+    char *lock = NULL, *bpath = NULL;
     struct stat st;
-    uint64_t pos = 0;
-    size_t i;
-    int ret = -1;
+    uint64_t off, len0, len1, size;
+    size_t k, hdrlen = 0;
+    int fd, bfd = -1, ret = -1, rc;
 
     if (!mb->dirty)
         return 0;
-    c.in = open(f->path, O_RDWR | O_CLOEXEC);
-    if (c.in < 0)
+    memset(&c, 0, sizeof c);
+    fd = open(f->path, O_RDWR | O_CLOEXEC);
+    if (fd < 0)
         return mail_error_set(err,
                               errno == ENOENT ? MAIL_ERR_NOTFOUND
                                               : MAIL_ERR_IO,
                               "%s: %s", f->path, strerror(errno));
-    if (lock_both(c.in, f->path, &lock, err) < 0) {
-        close(c.in);
+    if (lock_both(fd, f->path, &lock, err) < 0) {
+        close(fd);
         return -1;
     }
-    if (fstat(c.in, &st) < 0) {
+    rc = recover(fd, f->path, err);
+    if (rc < 0)
+        goto out;
+    if (fstat(fd, &st) < 0) {
         mail_error_set(err, MAIL_ERR_IO, "%s: %s", f->path, strerror(errno));
         goto out;
     }
     /* New mail (or another program's changes) since we listed: writing
      * our picture of the file would lose them. */
-    if (st.st_ino != mb->known.st_ino || st.st_size != mb->known.st_size ||
+    if (rc == 1 || st.st_ino != mb->known.st_ino ||
+        st.st_size != mb->known.st_size ||
         st.st_mtim.tv_sec != mb->known.st_mtim.tv_sec ||
         st.st_mtim.tv_nsec != mb->known.st_mtim.tv_nsec) {
         mail_error_set(err, MAIL_ERR_TEMP,
@@ -1773,98 +2376,90 @@ static int mbox_sync(struct mail_folder *f, struct mail_error *err)
                        "changes not written (list it again)", f->path);
         goto out;
     }
-    slash = strrchr(f->path, '/');
-    dir = slash ? strndup(f->path, (size_t)(slash - f->path)) : strdup(".");
-    if (!dir || mail_buf_printf(&tmp, "%s/.%s.XXXXXX", dir,
-                                slash ? slash + 1 : f->path) < 0) {
-        mail_error_set(err, MAIL_ERR_INTERNAL, "out of memory");
+    for (k = 0; k < mb->n; k++)
+        if (mb->v[k].expunge || mb->v[k].want != mb->v[k].flags)
+            break;
+    if (k == mb->n) {
+        mb->dirty = false;
+        ret = 0;
         goto out;
     }
-    if (!*dir) {
-        free(dir);
-        dir = strdup("/");
-        if (!dir) {
-            mail_error_set(err, MAIL_ERR_INTERNAL, "out of memory");
-            goto out;
-        }
-    }
-    c.out = mkostemp(tmp.data, O_CLOEXEC);
-    if (c.out < 0) {
-        mail_error_set(err, MAIL_ERR_IO, "%s: %s", tmp.data, strerror(errno));
-        goto out;
-    }
-    c.tmp = tmp.data;
+    size = (uint64_t)st.st_size;
+    off = mb->v[k].offset;
+    len0 = size - off;
     c.buf = malloc(RBUF);
-    if (!c.buf) {
+    c.obuf = malloc(RBUF);
+    if (!c.buf || !c.obuf) {
         mail_error_set(err, MAIL_ERR_INTERNAL, "out of memory");
         goto out;
     }
-    /* The new file keeps the old one's mode (and owner, where allowed). */
-    if (fchmod(c.out, st.st_mode & 07777) < 0) {
-        mail_error_set(err, MAIL_ERR_IO, "%s: chmod: %s", tmp.data,
-                       strerror(errno));
-        goto out;
-    }
-    if (fchown(c.out, st.st_uid, st.st_gid) < 0) {
-        /* not ours to give away: it stays ours */
-    }
-    for (i = 0; i < mb->n; i++) {
-        const struct mbox_msg *m = &mb->v[i];
-
-        /* anything before a message that is not one (junk at the start) */
-        if (m->offset > pos && copy_range(&c, pos, m->offset, err) < 0)
-            goto out;
-        pos = m->raw_end;
-        if (m->expunge)
-            continue;
-        if (m->want == m->flags) {
-            if (copy_range(&c, m->offset, m->raw_end, err) < 0)
-                goto out;
-        } else if (copy_reflagged(&c, m, err) < 0) {
-            goto out;
-        }
-    }
-    /* what was appended since the listing, as it is */
-    if (copy_range(&c, pos, (uint64_t)st.st_size, err) < 0)
-        goto out;
-    if (fsync(c.out) < 0) {
-        mail_error_set(err, MAIL_ERR_IO, "%s: fsync: %s", tmp.data,
-                       strerror(errno));
-        goto out;
-    }
-    if (close(c.out) < 0) {
-        c.out = -1;
-        mail_error_set(err, MAIL_ERR_IO, "%s: close: %s", tmp.data,
-                       strerror(errno));
-        goto out;
-    }
+    c.path = f->path;
+    c.in = fd;
     c.out = -1;
-    if (rename(tmp.data, f->path) < 0) {
-        mail_error_set(err, MAIL_ERR_IO, "%s: rename to %s: %s", tmp.data,
-                       f->path, strerror(errno));
+    c.pos = 0;
+    if (emit_tail(mb, k, &c, size, err) < 0)
         goto out;
+    len1 = c.pos;
+    bfd = write_backup(fd, f->path, &st, off, len0, len1, c.buf, &bpath,
+                       &hdrlen, err);
+    if (bfd < 0)
+        goto out;
+    /* From here a failure puts the old tail back at once (or, after a
+     * crash, the next open does). */
+    if (len1 > len0 &&
+        (ftruncate(fd, (off_t)(off + len1)) < 0 || fsync(fd) < 0)) {
+        mail_error_set(err, MAIL_ERR_IO, "%s: %s", f->path, strerror(errno));
+        goto undo;
     }
-    c.tmp = NULL;
+    c.in = bfd;
+    c.base = off;
+    c.inbase = hdrlen;
+    c.out = fd;
+    c.pos = off;
+    c.olen = 0;
+    if (emit_tail(mb, k, &c, size, err) < 0)
+        goto undo;
+    if (c.pos != off + len1) {
+        mail_error_set(err, MAIL_ERR_INTERNAL, "%s: the rewrite came out "
+                       "at %" PRIu64 " bytes, not %" PRIu64, f->path,
+                       c.pos - off, len1);
+        goto undo;
+    }
+    if (ftruncate(fd, (off_t)(off + len1)) < 0 || fsync(fd) < 0) {
+        mail_error_set(err, MAIL_ERR_IO, "%s: %s", f->path, strerror(errno));
+        goto undo;
+    }
     /* The offsets are those of the old file now: the next use lists
      * again. */
+    cache_forget(f->path);
     free(mb->v);
     mb->v = NULL;
     mb->n = 0;
     mb->listed = false;
     mb->dirty = false;
-    if (mail_fsync_dir(dir, err) < 0)
+    /* Durable: the backup goes. */
+    if (unlink(bpath) < 0) {
+        mail_error_set(err, MAIL_ERR_IO, "%s: %s", bpath, strerror(errno));
+        goto out;
+    }
+    if (fsync_parent(bpath, err) < 0)
         goto out;
     ret = 0;
+    goto out;
+undo:
+    {
+        struct mail_error e2;
+
+        (void)restore(fd, f->path, bfd, bpath, &e2);
+    }
 out:
-    if (c.out >= 0)
-        close(c.out);
-    if (c.tmp)
-        unlink(c.tmp);
+    if (bfd >= 0)
+        close(bfd);
+    free(bpath);
     free(c.buf);
+    free(c.obuf);
     unlock_dot(lock);
-    close(c.in);   /* and with it the fcntl lock */
-    free(dir);
-    mail_buf_release(&tmp);
+    close(fd);   /* and with it the fcntl lock */
     return ret;
 }
 

@@ -123,7 +123,8 @@ static void test_parse(void)
     CHECK(l.n == 3);
     if (l.n != 3)
         return;
-    CHECK_STR(l.v[0].key, "0");
+    /* the key: the offset and the message's identity */
+    CHECK(strncmp(l.v[0].key, "0:", 2) == 0 && strlen(l.v[0].key) == 18);
     CHECK(l.v[0].offset == 0);
     CHECK_STR(l.v[0].subject, "one");
     CHECK_STR(l.v[0].from, "Alice <alice@example.com>");
@@ -473,6 +474,168 @@ static void test_create(void)
     CHECK(f == NULL && err.kind == MAIL_ERR_DATA);
 }
 
+
+/* A sync that died after writing its backup: write the backup as
+ * mbox.c does, damage the tail as a half-done rewrite would, and see
+ * that the next open puts the file back, keeping mail appended since. */
+static void crash_case(const char *name, long delta, bool cut,
+                       const char *appended)
+{
+    struct mail_envelope_list l = MAIL_ENVELOPE_LIST_INIT;
+    struct mail_error err;
+    struct mail_folder *f;
+    struct stat st;
+    char bpath[1200], hdr[200], *raw, *garbage;
+    unsigned long long off, len0, len1;
+    FILE *fp;
+    int fd, hl;
+
+    write_file(name, TRICKY);
+    f = open_rw(name);
+    CHECK(f && mail_folder_list(f, &l, 0, &err) == 0 && l.n == 3);
+    if (!f || l.n != 3)
+        return;
+    off = l.v[1].offset;
+    mail_envelope_list_release(&l);
+    mail_folder_close(f, &err);
+    CHECK(stat(path_of(name), &st) == 0);
+    len0 = (unsigned long long)st.st_size - off;
+    len1 = (unsigned long long)((long)len0 + delta);
+    snprintf(bpath, sizeof bpath, "%s/.%s.mail-sync", root, name);
+    hl = snprintf(hdr, sizeof hdr, "mail-mbox-sync 1 %llu %llu %llu %llu "
+                  "%llu\n", (unsigned long long)st.st_dev,
+                  (unsigned long long)st.st_ino, off, len0, len1);
+    fp = fopen(bpath, "w");
+    if (!fp)
+        return;
+    fwrite(hdr, 1, (size_t)hl, fp);
+    fwrite(TRICKY + off, 1, (size_t)len0, fp);
+    fclose(fp);
+    /* the half-done rewrite */
+    garbage = malloc(len1);
+    if (!garbage)
+        return;
+    memset(garbage, 'Z', len1);
+    fd = open(path_of(name), O_WRONLY);
+    CHECK(fd >= 0 && pwrite(fd, garbage, len1, (off_t)off) == (ssize_t)len1);
+    if (cut)
+        CHECK(ftruncate(fd, (off_t)(off + len1)) == 0);
+    if (appended) {
+        struct stat now;
+
+        CHECK(fstat(fd, &now) == 0);
+        CHECK(pwrite(fd, appended, strlen(appended), now.st_size) ==
+              (ssize_t)strlen(appended));
+    }
+    close(fd);
+    free(garbage);
+    /* the next open (a listing) recovers */
+    f = mail_folder_open(path_of(name), MAIL_FOLDER_RDONLY, &err);
+    CHECK(f != NULL);
+    if (f)
+        mail_folder_close(f, &err);
+    raw = read_file(name);
+    CHECK(raw && strncmp(raw, TRICKY, strlen(TRICKY)) == 0);
+    CHECK(raw && strcmp(raw + strlen(TRICKY), appended ? appended : "") ==
+                 0);
+    free(raw);
+    CHECK(access(bpath, F_OK) < 0);
+    {
+        struct stat now;
+
+        CHECK(stat(path_of(name), &now) == 0 && now.st_ino == st.st_ino);
+    }
+}
+
+#define APPENDED "From mda Fri Nov  6 09:00:00 2026\nSubject: late\n\nlate\n\n"
+
+static void test_recover(void)
+{
+    crash_case("crash1", -7, false, NULL);   /* shorter, not yet cut */
+    crash_case("crash2", -7, true, NULL);    /* shorter, cut */
+    crash_case("crash3", -7, false, APPENDED);
+    crash_case("crash4", -7, true, APPENDED);
+    crash_case("crash5", 9, false, NULL);    /* longer */
+    crash_case("crash6", 9, false, APPENDED);
+    crash_case("crash7", 0, false, APPENDED);
+}
+
+/* Sync writes in place: same inode, and a symlink stays a symlink. */
+static void test_in_place(void)
+{
+    struct mail_envelope_list l = MAIL_ENVELOPE_LIST_INIT;
+    struct mail_error err;
+    struct mail_folder *f;
+    struct stat before, after;
+    char *raw;
+
+    write_file("inplace", TRICKY);
+    CHECK(symlink(path_of("inplace"), path_of("link")) == 0);
+    CHECK(stat(path_of("inplace"), &before) == 0);
+    f = open_rw("link");
+    CHECK(f && mail_folder_list(f, &l, 0, &err) == 0 && l.n == 3);
+    if (!f || l.n != 3)
+        return;
+    CHECK(mail_folder_set_flags(f, &l.v[0], MAIL_FLAG_FLAGGED, 0, &err) == 0);
+    CHECK(mail_folder_expunge(f, &l.v[1], &err) == 0);
+    CHECK(mail_folder_close(f, &err) == 0);
+    mail_envelope_list_release(&l);
+    CHECK(stat(path_of("inplace"), &after) == 0);
+    CHECK(before.st_ino == after.st_ino);
+    CHECK(lstat(path_of("link"), &after) == 0 && S_ISLNK(after.st_mode));
+    raw = read_file("inplace");
+    CHECK(raw && strstr(raw, "Subject: one\nStatus: RO\nX-Status: F\n\n"));
+    CHECK(raw && !strstr(raw, "Subject: two"));
+    CHECK(raw && strstr(raw, "Subject: three"));
+    free(raw);
+    CHECK(access(path_of(".inplace.mail-sync"), F_OK) < 0);
+}
+
+/* Two messages of the same size swapped in place by another program: the
+ * offset now holds the other one, which must not be taken for it. */
+static void test_identity(void)
+{
+    static const char a[] = "From a Tue Nov  3 10:00:00 2026\n"
+                            "Subject: aaa\n\nx\n\n";
+    static const char b[] = "From b Tue Nov  3 10:00:00 2026\n"
+                            "Subject: bbb\n\nx\n";
+    struct mail_envelope_list l = MAIL_ENVELOPE_LIST_INIT;
+    struct mail_error err;
+    struct mail_folder *f;
+    char buf[256], *s;
+    FILE *fp;
+
+    snprintf(buf, sizeof buf, "%s%s", a, b);
+    write_file("ident", buf);
+    f = open_rw("ident");
+    CHECK(f && mail_folder_list(f, &l, 0, &err) == 0 && l.n == 2);
+    if (!f || l.n != 2)
+        return;
+    CHECK(strcmp(l.v[0].key, l.v[1].key) != 0);
+    s = fetch(f, &l.v[0]);
+    CHECK_STR(s, "Subject: aaa\n\nx\n");
+    free(s);
+    /* rewritten in place, same size, b first */
+    fp = fopen(path_of("ident"), "r+");
+    if (fp) {
+        fprintf(fp, "From b Tue Nov  3 10:00:00 2026\nSubject: bbb\n\nx\n\n"
+                    "From a Tue Nov  3 10:00:00 2026\nSubject: aaa\n\nx\n");
+        fclose(fp);
+    }
+    {
+        struct mail_buf out = MAIL_BUF_INIT;
+
+        mail_error_clear(&err);
+        CHECK(mail_folder_fetch(f, &l.v[0], mail_sink_buf, &out, &err) < 0);
+        CHECK(err.kind == MAIL_ERR_NOTFOUND &&
+              strstr(err.msg, "the folder changed"));
+        CHECK(out.len == 0);
+        mail_buf_release(&out);
+    }
+    mail_envelope_list_release(&l);
+    mail_folder_close(f, &err);
+}
+
 int main(void)
 {
     char tmpl[] = "/tmp/mail-test-mbox-XXXXXX";
@@ -483,11 +646,16 @@ int main(void)
         return 1;
     snprintf(cache, sizeof cache, "%s/cache", root);
     setenv("XDG_CACHE_HOME", cache, 1);
+    snprintf(cache, sizeof cache, "%s/state", root);
+    setenv("XDG_STATE_HOME", cache, 1);
     RUN(test_parse);
     RUN(test_roundtrip);
     RUN(test_sync);
     RUN(test_locks);
     RUN(test_create);
+    RUN(test_recover);
+    RUN(test_in_place);
+    RUN(test_identity);
     nftw(root, rm_one, 16, FTW_DEPTH | FTW_PHYS);
     return test_done();
 }

@@ -58,8 +58,10 @@ enum {
  */
 struct mail_envelope {
     char *key;            /* stable within the folder: Maildir unique name
-                             (the file name before ":2,"), mbox byte offset
-                             of the From_ line in decimal, IMAP UID */
+                             (the file name before ":2,"), mbox
+                             "OFFSET:ID" (byte offset of the From_ line in
+                             decimal, a hash of the From_ line, header and
+                             body length in hex), IMAP UID */
     char *path;           /* Maildir: the file now; else NULL */
     uint64_t offset;      /* mbox: offset of the From_ line */
     uint32_t uid;         /* IMAP */
@@ -172,8 +174,10 @@ int mail_append_commit(struct mail_append *a, char **key,
 /* Throw the partial message away (nothing is left behind); frees a. */
 void mail_append_abort(struct mail_append *a);
 
-/* Write pending mbox changes (atomically: a new file renamed over the old
- * under the lock; nothing to do for Maildir). */
+/* Write pending mbox changes: in place under the locks, from the first
+ * changed message on, with a backup of the old tail until the rewrite is
+ * durable (the next open undoes a rewrite cut short by a crash); the
+ * inode, and a symlink to it, stay.  Nothing to do for Maildir. */
 int mail_folder_sync(struct mail_folder *f, struct mail_error *err);
 
 /* Sync and free.  Returns the sync's result; f is freed either way. */
