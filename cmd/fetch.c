@@ -39,6 +39,7 @@ struct fetch_run {
     char *statedir;
     struct mail_fetch_dest *dest;
     struct mail_fetch_src *src;
+    struct mail_fetch_watchdog *wd;   /* the run's deadline */
     struct mail_server srv;
     struct cmd_trace tr;
     struct mail_buf secret;
@@ -276,6 +277,7 @@ static int fetch_pop3(struct fetch_run *r, struct mail_error *err)
                                  r->dest, false, err);
     if (!r->src)
         goto out;
+    mail_fetch_src_watch(r->src, r->wd);
     /* present: each UID, and for an oversized message whose header is
      * kept, its header's key too (so that the state keeps it). */
     present = calloc(2 * m.n + 1, sizeof *present);
@@ -544,6 +546,7 @@ static int fetch_imap_folder(struct fetch_run *r, struct mail_session *s,
                                  true, err);
     if (!r->src)
         goto out;
+    mail_fetch_src_watch(r->src, r->wd);
     if ((del ? mail_imap_select(s, name, &st, err)
              : mail_imap_examine(s, name, &st, err)) < 0)
         goto out;
@@ -618,6 +621,7 @@ static int fetch_imap_folder(struct fetch_run *r, struct mail_session *s,
     r->src = NULL;
     if (x < 0)
         goto out;
+    mail_fetch_watchdog_progress(r->wd);   /* a folder done */
     summary(r, &fs);
     rc = 0;
     goto out;
@@ -647,6 +651,14 @@ out:
     return rc;
 }
 
+/* An error of one folder only (the session is still good): a name the
+ * server listed that cannot be selected, or has no local equivalent. */
+static bool folder_only(const struct mail_error *err)
+{
+    return err->kind == MAIL_ERR_NOTFOUND || err->kind == MAIL_ERR_DATA ||
+           err->kind == MAIL_ERR_USAGE;
+}
+
 static bool has_wildcard(const char *p)
 {
     return strchr(p, '*') || strchr(p, '%');
@@ -658,7 +670,7 @@ static int fetch_imap(struct fetch_run *r, struct mail_error *err)
     struct mail_session *s = NULL;
     char *conf = NULL, *save = NULL;
     const char **pat = NULL;
-    size_t npat = 0;
+    size_t npat = 0, nbad = 0;
     bool wild = false;
     int rc = -1;
 
@@ -716,8 +728,23 @@ static int fetch_imap(struct fetch_run *r, struct mail_error *err)
                 continue;
             for (size_t i = 0; i < npat && !want; i++)
                 want = mail_fetch_pattern_match(pat[i], m->name, m->delim);
-            if (want && fetch_imap_folder(r, s, m->name, m->delim, err) < 0)
+            if (!want || fetch_imap_folder(r, s, m->name, m->delim, err) == 0)
+                continue;
+            if (!folder_only(err))
                 goto out;
+            /* This folder's name or state is bad (the server listed it):
+             * say so and go on with the others; 76 at the end. */
+            mail_error_prefix(err, "fetch %s", r->acct->name);
+            cmd_fail(err);
+            nbad++;
+        }
+        if (nbad) {
+            mail_error_set(err, MAIL_ERR_PROTOCOL, "%zu of the server's "
+                           "folders could not be fetched (see above); the "
+                           "others were", nbad);
+            mail_imap_logout(s);
+            s = NULL;
+            goto out;
         }
     } else {
         for (size_t i = 0; i < npat; i++)
@@ -774,6 +801,13 @@ static int fetch_account(struct cmd_ctx *ctx, const struct fetch_opts *o,
     lock = mail_fetch_lock(r.statedir, acct->name, o->wait, &err);
     if (lock < 0)
         goto fail;
+    /* The deadline: no progress for 10 x the timeout (5 minutes by
+     * default) and the connection is cut, the lock freed. */
+    r.wd = mail_fetch_watchdog_start(10u * (unsigned)(acct->timeout > 0 ?
+                                                      acct->timeout : 30),
+                                     u->port, &err);
+    if (!r.wd)
+        goto fail;
     if (use_pop3) {
         r.dest = mail_fetch_dest_open(acct->store, o->mda, &err);
         if (!r.dest)
@@ -789,6 +823,7 @@ static int fetch_account(struct cmd_ctx *ctx, const struct fetch_opts *o,
     }
     if (rc < 0)
         goto fail;
+    mail_fetch_watchdog_stop(r.wd);
     mail_fetch_dest_close(r.dest);
     mail_fetch_unlock(lock);
     mail_buf_release_secret(&r.secret);
@@ -799,6 +834,13 @@ fail:
     {
         struct mail_error e2 = err;
         char where[300];
+
+        if (mail_fetch_watchdog_fired(r.wd))
+            mail_error_set(&e2, MAIL_ERR_TEMP, "no progress for %u s (10 "
+                           "times the timeout): gave up so as not to hold "
+                           "the account's lock; what arrived whole is kept, "
+                           "try again later", mail_fetch_watchdog_limit(r.wd));
+        mail_fetch_watchdog_stop(r.wd);
 
         if (acct->has_pop3 || acct->has_imap) {
             u = use_pop3 ? &acct->pop3 : &acct->imap;

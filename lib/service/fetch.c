@@ -12,12 +12,15 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <sys/wait.h>
@@ -34,6 +37,7 @@
 #define HASH_HEX 32            /* 128 bits of SHA-256, in hex */
 #define WBUF_SIZE (64 * 1024)
 #define UID_MAX_LEN 200
+#define WATCHDOG_BYTES (1024 * 1024)   /* this much data is progress */
 
 static int nomem(struct mail_error *err)
 {
@@ -450,6 +454,8 @@ struct mail_fetch_src {
     struct mail_error werr;
 
     struct mail_fetch_stats stats;
+    struct mail_fetch_watchdog *wd;   /* told of progress, or NULL */
+    uint64_t wd_bytes;                /* bytes since the last telling */
 };
 
 static void update_last(struct mail_fetch_src *s, const char *uid)
@@ -1266,6 +1272,11 @@ int mail_fetch_msg_write(void *ctx, const char *data, size_t len)
         return -1;
     }
     s->stats.bytes += len;
+    s->wd_bytes += len;
+    if (s->wd && s->wd_bytes >= WATCHDOG_BYTES) {
+        s->wd_bytes = 0;
+        mail_fetch_watchdog_progress(s->wd);
+    }
     if (s->dest->kind == MAIL_FETCH_MBOX && !s->spool) {
         if (mail_append_write(s->app, data, len, &s->werr) < 0) {
             s->failed = true;
@@ -1612,6 +1623,8 @@ int mail_fetch_msg_end(struct mail_fetch_src *s, bool ok,
     } else if (it->dropped) {
         s->stats.duplicates++;
     }
+    if (ok || it->dropped)
+        mail_fetch_watchdog_progress(s->wd);
     s->cur = NULL;
     return rc;
 }
@@ -1734,4 +1747,158 @@ void mail_fetch_stats(const struct mail_fetch_src *s,
                       struct mail_fetch_stats *out)
 {
     *out = s->stats;
+}
+
+/* ---- the deadline ---- */
+
+struct mail_fetch_watchdog {
+    pthread_t thread;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    unsigned limit;            /* seconds without progress */
+    unsigned port;             /* the server's port: whose socket to cut */
+    struct timespec last;      /* CLOCK_MONOTONIC of the last progress */
+    bool stop, fired;
+};
+
+static void mono_now(struct timespec *t)
+{
+    clock_gettime(CLOCK_MONOTONIC, t);
+}
+
+static unsigned sock_peer_port(int fd)
+{
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof ss;
+
+    if (getpeername(fd, (struct sockaddr *)&ss, &len) < 0)
+        return 0;
+    if (ss.ss_family == AF_INET)
+        return ntohs(((struct sockaddr_in *)&ss)->sin_port);
+    if (ss.ss_family == AF_INET6)
+        return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+    return 0;
+}
+
+/*
+ * Cut the connection to the server: shutdown(2) on every connected TCP
+ * socket of ours whose peer has the server's port.  The blocked read in
+ * the protocol layer then sees the end of the stream and fails, and the
+ * run unwinds as after a dropped connection (what arrived whole is kept).
+ * One fetch talks to one server at a time, so no other socket matches.
+ */
+static void cut_connection(unsigned port)
+{
+    long max = sysconf(_SC_OPEN_MAX);
+
+    if (max < 0 || max > 65536)
+        max = 65536;
+    for (int fd = 3; fd < max; fd++) {
+        struct stat st;
+
+        if (fstat(fd, &st) < 0 || !S_ISSOCK(st.st_mode))
+            continue;
+        if (sock_peer_port(fd) == port)
+            shutdown(fd, SHUT_RDWR);
+    }
+}
+
+static void *watchdog_main(void *arg)
+{
+    struct mail_fetch_watchdog *w = arg;
+
+    pthread_mutex_lock(&w->mu);
+    while (!w->stop) {
+        struct timespec due = w->last, now;
+
+        due.tv_sec += w->limit;
+        mono_now(&now);
+        if (now.tv_sec > due.tv_sec ||
+            (now.tv_sec == due.tv_sec && now.tv_nsec >= due.tv_nsec)) {
+            w->fired = true;
+            cut_connection(w->port);
+            break;
+        }
+        pthread_cond_timedwait(&w->cv, &w->mu, &due);
+    }
+    pthread_mutex_unlock(&w->mu);
+    return NULL;
+}
+
+struct mail_fetch_watchdog *mail_fetch_watchdog_start(unsigned limit,
+                                                      unsigned port,
+                                                      struct mail_error *err)
+{
+    struct mail_fetch_watchdog *w = calloc(1, sizeof *w);
+    pthread_condattr_t ca;
+    int r;
+
+    if (!w) {
+        nomem(err);
+        return NULL;
+    }
+    w->limit = limit ? limit : 1;
+    w->port = port;
+    mono_now(&w->last);
+    pthread_mutex_init(&w->mu, NULL);
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&w->cv, &ca);
+    pthread_condattr_destroy(&ca);
+    r = pthread_create(&w->thread, NULL, watchdog_main, w);
+    if (r != 0) {
+        mail_error_set(err, MAIL_ERR_INTERNAL, "pthread_create: %s",
+                       strerror(r));
+        pthread_cond_destroy(&w->cv);
+        pthread_mutex_destroy(&w->mu);
+        free(w);
+        return NULL;
+    }
+    return w;
+}
+
+void mail_fetch_watchdog_progress(struct mail_fetch_watchdog *w)
+{
+    if (!w)
+        return;
+    pthread_mutex_lock(&w->mu);
+    mono_now(&w->last);
+    pthread_mutex_unlock(&w->mu);
+}
+
+bool mail_fetch_watchdog_fired(struct mail_fetch_watchdog *w)
+{
+    bool f;
+
+    if (!w)
+        return false;
+    pthread_mutex_lock(&w->mu);
+    f = w->fired;
+    pthread_mutex_unlock(&w->mu);
+    return f;
+}
+
+unsigned mail_fetch_watchdog_limit(const struct mail_fetch_watchdog *w)
+{
+    return w ? w->limit : 0;
+}
+
+void mail_fetch_watchdog_stop(struct mail_fetch_watchdog *w)
+{
+    if (!w)
+        return;
+    pthread_mutex_lock(&w->mu);
+    w->stop = true;
+    pthread_cond_signal(&w->cv);
+    pthread_mutex_unlock(&w->mu);
+    pthread_join(w->thread, NULL);
+    pthread_cond_destroy(&w->cv);
+    pthread_mutex_destroy(&w->mu);
+    free(w);
+}
+
+void mail_fetch_src_watch(struct mail_fetch_src *s,
+                          struct mail_fetch_watchdog *w)
+{
+    s->wd = w;
 }

@@ -561,3 +561,71 @@ bob/INBOX: 0 new, 0 B" ]
 	! grep -q $'\a' "$tty"
 	[ "$(grep -c '^Subject: evil' "$STORE"/.evil*/new/*)" -eq 1 ]
 }
+
+# fetch_fake MODE: start tests/servers/fake-imap-fetch MODE (stopped by
+# fake_stop in teardown); sets FAKE_PORT and FAKE_LOG.
+fetch_fake() {
+	local portfile i
+	portfile=$(mktemp -u "$BATS_TEST_TMPDIR/fake-$1.XXXXXX")
+	"$MAIL_SOURCE_ROOT/tests/servers/fake-imap-fetch" "$1" "$portfile" 3>&- &
+	FAKE_PIDS="${FAKE_PIDS:-} $!"
+	for ((i = 0; i < 200; i++)); do
+		[[ -s $portfile ]] && break
+		sleep 0.025
+	done
+	FAKE_PORT=$(<"$portfile")
+	FAKE_LOG=$portfile.log
+}
+
+@test "fetch: the same UID twice in one FETCH reply is stored once (Maildir and mbox)" {
+	fetch_fake dupuid
+	write_config "$CONF" pop3= "imap=imap://127.0.0.1:$FAKE_PORT" tls=none-i-know tls-ca-file=
+	run mail -C "$CONF" fetch
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$(maildir_count "$STORE")" -eq 2 ]
+	[ "$(grep -l '^Subject: dup-1' "$STORE"/new/* | wc -l)" -eq 1 ]
+	[ -z "$(ls -A "$STORE/tmp")" ]
+	write_config "$CONF" pop3= "imap=imap://127.0.0.1:$FAKE_PORT" tls=none-i-know tls-ca-file= "store=mbox:$HOME/mbox"
+	rm -rf "$XDG_STATE_HOME/mail/fetch"
+	run mail -C "$CONF" fetch
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$(grep -c '^From ' "$HOME/mbox")" -eq 2 ]
+	[ "$(grep -c '^Subject: dup-1' "$HOME/mbox")" -eq 1 ]
+}
+
+@test "fetch: a server that sends '* OK still here' for ever: given up after 10 x timeout, exit 75, the lock free" {
+	fetch_fake trickle
+	write_config "$CONF" pop3= "imap=imap://127.0.0.1:$FAKE_PORT" tls=none-i-know tls-ca-file= timeout=1
+	start=$(date +%s%N)
+	run --separate-stderr timeout 60 "$MAIL" -C "$CONF" fetch
+	end=$(date +%s%N)
+	echo "status $status after $(((end - start) / 1000000)) ms: $stderr"
+	[ "$status" -eq 75 ]
+	(((end - start) >= 9000000000 && (end - start) < 20000000000))
+	[ "${#stderr_lines[@]}" -eq 1 ]
+	[[ $stderr == "mail: fetch test"*"no progress for 10 s"*"try again later" ]]
+	# the account's lock is free again
+	flock -n "$XDG_STATE_HOME/mail/fetch/test.lock" true
+}
+
+@test "fetch: a listed folder that cannot be fetched is reported; the others are fetched; exit 76" {
+	fetch_fake folders
+	write_config "$CONF" pop3= "imap=imap://127.0.0.1:$FAKE_PORT" tls=none-i-know tls-ca-file= "fetch-folders=*"
+	run --separate-stderr mail -C "$CONF" fetch
+	printf '%s\n' "$output" "--" "$stderr"
+	[ "$status" -eq 76 ]
+	[ "${#stderr_lines[@]}" -eq 3 ]
+	[[ ${stderr_lines[0]} == "mail: fetch test: "*"Gone"* ]]
+	[[ ${stderr_lines[1]} == "mail: fetch test: a//b"* ]]
+	[[ ${stderr_lines[2]} == "mail: fetch test"*"2 of the server's folders could not be fetched"* ]]
+	[ "$(maildir_count "$STORE")" -eq 1 ]
+	[ "$(maildir_count "$STORE" Good)" -eq 1 ]
+	grep -q ' LOGOUT' "$FAKE_LOG"
+	# and the next run fetches nothing twice
+	run --separate-stderr mail -C "$CONF" fetch
+	[ "$status" -eq 76 ]
+	[ "$(maildir_count "$STORE")" -eq 1 ]
+	[ "$(maildir_count "$STORE" Good)" -eq 1 ]
+}

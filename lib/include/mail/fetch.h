@@ -174,6 +174,30 @@ struct mail_fetch_stats {
 void mail_fetch_stats(const struct mail_fetch_src *s,
                       struct mail_fetch_stats *out);
 
+/*
+ * The deadline of a run: a thread that cuts the connection to the server
+ * (shutdown(2) of our sockets whose peer has that port) once no progress
+ * was reported for limit seconds, so that a server that trickles
+ * untagged responses forever, or a body one byte at a time, cannot hold
+ * the account's lock for ever.  Progress: a message delivered or dropped
+ * as a duplicate, each MiB of message data (both reported by a source
+ * given to mail_fetch_src_watch), and whatever the caller reports (a
+ * folder done).  After it fired, the protocol call under way fails as on
+ * a dropped connection; mail_fetch_watchdog_fired tells the two apart.
+ */
+struct mail_fetch_watchdog;
+struct mail_fetch_watchdog *mail_fetch_watchdog_start(unsigned limit,
+                                                      unsigned port,
+                                                      struct mail_error *err);
+void mail_fetch_watchdog_progress(struct mail_fetch_watchdog *w);
+bool mail_fetch_watchdog_fired(struct mail_fetch_watchdog *w);
+unsigned mail_fetch_watchdog_limit(const struct mail_fetch_watchdog *w);
+/* Stop the thread and free (NULL is fine). */
+void mail_fetch_watchdog_stop(struct mail_fetch_watchdog *w);
+/* Report s's progress to w (NULL: to none). */
+void mail_fetch_src_watch(struct mail_fetch_src *s,
+                          struct mail_fetch_watchdog *w);
+
 /* Percent-encode a name for a file name (exposed for tests). malloc'd. */
 char *mail_fetch_file_name(const char *account, const char *key,
                            const char *suffix);
