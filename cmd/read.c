@@ -19,7 +19,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <poll.h>
 #include <signal.h>
+#include <time.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -45,6 +47,14 @@
 #define SAVE_NAME_MAX 255
 /* Bound on what an html-command or mailcap viewer may print. */
 #define FILTER_OUTPUT_MAX ((size_t)64 << 20)
+/* What one message may cost in outside programs: at most this many HTML
+ * parts go through the html-command or a mailcap viewer (the others get
+ * the built-in renderer), each for at most RENDER_TIMEOUT seconds
+ * ($MAIL_RENDER_TIMEOUT overrides it, for tests), then it is killed. */
+#define EXTERNAL_RENDER_MAX 4
+#define RENDER_TIMEOUT 10
+#define MAIL_STR_(x) #x
+#define MAIL_STR(x) MAIL_STR_(x)
 
 enum {
     OPT_RAW = OPT_FIRST_COMMAND_OPTION,
@@ -85,6 +95,9 @@ struct msg {
     struct mail_envelope file_env;
     size_t number;              /* listing number, 0 if none */
     const char *folder;         /* display name, NULL for a file */
+    unsigned external_runs;     /* HTML parts given to a viewer */
+    bool external_off;          /* no more viewers for this message */
+    size_t builtin_html;        /* HTML parts rendered by us instead */
 };
 
 static void set_rc(struct reader *r, int rc)
@@ -568,6 +581,9 @@ static pid_t spawn(const char *cmd, int in_fd, int out_fd)
     pid_t pid = fork();
 
     if (pid == 0) {
+        /* Its own process group, so that a time-out kills the shell and
+         * everything it started. */
+        setpgid(0, 0);
         /* What we ignore (SIGPIPE; SIGINT under a pager) the child must
          * not: exec keeps ignored signals ignored. */
         signal(SIGPIPE, SIG_DFL);
@@ -598,12 +614,34 @@ static int wait_for(pid_t pid)
  * FILTER_OUTPUT_MAX bytes) in out.  Returns 0 when it exited 0, else -1
  * with a sentence in why.
  */
+static unsigned render_timeout(void)
+{
+    const char *v = getenv("MAIL_RENDER_TIMEOUT");
+    char *end;
+    unsigned long n;
+
+    if (!v || !*v)
+        return RENDER_TIMEOUT;
+    n = strtoul(v, &end, 10);
+    return *end || n == 0 || n > 3600 ? RENDER_TIMEOUT : (unsigned)n;
+}
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 static int run_filter(const char *cmd, int in_fd, struct mail_buf *out,
-                      char *why, size_t whysize)
+                      char *why, size_t whysize, bool *timed_out)
 {
     int fds[2], status;
     char chunk[16384];
     bool too_big = false;
+    unsigned limit = render_timeout();
+    int64_t deadline = now_ms() + (int64_t)limit * 1000;
     pid_t pid;
 
     if (pipe2(fds, O_CLOEXEC) < 0) {
@@ -617,9 +655,20 @@ static int run_filter(const char *cmd, int in_fd, struct mail_buf *out,
         snprintf(why, whysize, "fork: %s", strerror(errno));
         return -1;
     }
+    setpgid(pid, pid);  /* also here: no race with the child's own */
+    *timed_out = false;
     for (;;) {
-        ssize_t n = read(fds[0], chunk, sizeof chunk);
+        struct pollfd pfd = { fds[0], POLLIN, 0 };
+        int64_t left = deadline - now_ms();
+        ssize_t n;
 
+        if (left <= 0 || poll(&pfd, 1, (int)left) == 0) {
+            *timed_out = true;
+            kill(-pid, SIGKILL);
+            kill(pid, SIGKILL);
+            break;
+        }
+        n = read(fds[0], chunk, sizeof chunk);
         if (n < 0 && errno == EINTR)
             continue;
         if (n <= 0)
@@ -632,6 +681,10 @@ static int run_filter(const char *cmd, int in_fd, struct mail_buf *out,
     }
     close(fds[0]);     /* a viewer still writing gets SIGPIPE */
     status = wait_for(pid);
+    if (*timed_out) {
+        snprintf(why, whysize, "still running after %u s: killed", limit);
+        return -1;
+    }
     if (too_big) {
         snprintf(why, whysize, "printed more than %zu MiB",
                  FILTER_OUTPUT_MAX >> 20);
@@ -884,7 +937,7 @@ static int render_external(struct msg *mm, const struct mail_part *p,
     struct mail_buf out = MAIL_BUF_INIT, text = MAIL_BUF_INIT;
     struct mail_error err;
     char *expanded = NULL;
-    bool uses_file = false;
+    bool uses_file = false, timed_out = false;
     int fd, in = -1, rc = -1;
 
     mail_error_clear(&err);
@@ -916,7 +969,11 @@ static int render_external(struct msg *mm, const struct mail_part *p,
     }
     if (in < 0)
         goto out;
-    if (run_filter(cmd, in, &out, why, sizeof why) < 0) {
+    mm->external_runs++;
+    if (run_filter(cmd, in, &out, why, sizeof why, &timed_out) < 0) {
+        /* One viewer that hangs must not cost a minute per part. */
+        if (timed_out)
+            mm->external_off = true;
         if (mailcap)
             cmd_failf(0, "mailcap viewer for text/html failed (%s); "
                       "showing the built-in rendering", why);
@@ -948,13 +1005,17 @@ static int render_html(struct reader *r, struct msg *mm,
     const char *cmd = html_command(r);
     struct mail_error err;
     struct mail_html *h;
+    bool external = !mm->external_off &&
+                    mm->external_runs < EXTERNAL_RENDER_MAX;
+    bool mailcap = false;
     int rc;
 
-    if (cmd && render_external(mm, p, t, cmd, false) == 0)
+    if (!cmd && (cmd = mailcap_command(r)) != NULL)
+        mailcap = true;
+    if (cmd && external && render_external(mm, p, t, cmd, mailcap) == 0)
         return 0;
-    if (!cmd && (cmd = mailcap_command(r)) != NULL &&
-        render_external(mm, p, t, cmd, true) == 0)
-        return 0;
+    if (cmd && !external)
+        mm->builtin_html++;
     if (t->failed)
         return -1;
     mail_error_clear(&err);
@@ -1007,6 +1068,13 @@ static int write_text(struct reader *r, struct msg *mm, struct text_out *t)
     free(parts);
     if (rc == 0 && text_flush(t) < 0)
         rc = -1;
+    if (mm->builtin_html)
+        cmd_failf(0, "message %s: %zu more HTML part%s shown with the "
+                  "built-in renderer (%s)", mm->label, mm->builtin_html,
+                  mm->builtin_html == 1 ? "" : "s", mm->external_off ?
+                  "the outside viewer timed out" : "at most "
+                  MAIL_STR(EXTERNAL_RENDER_MAX) " per message go through "
+                  "an outside viewer");
     return rc;
 }
 

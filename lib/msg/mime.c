@@ -123,11 +123,13 @@ static struct mail_part *part_new(struct mail_mime *m,
     p->body_start = m->off;
     p->body_end = m->off;
     if (parent) {
-        struct mail_part **pp = &parent->child;
-
-        while (*pp)
-            pp = &(*pp)->next;
-        *pp = p;
+        /* O(1), so that a message of many parts parses in linear time. */
+        if (parent->last_child)
+            parent->last_child->next = p;
+        else
+            parent->child = p;
+        parent->last_child = p;
+        parent->nchildren++;
     }
     m->nparts++;
     return p;
@@ -159,8 +161,11 @@ static int number_part(struct mail_part *p, bool multipart)
         size_t i = 1;
         const struct mail_part *s;
 
-        for (s = parent->child; s && s != p; s = s->next)
-            i++;
+        if (parent->last_child == p)
+            i = parent->nchildren;
+        else
+            for (s = parent->child; s && s != p; s = s->next)
+                i++;
         if (mail_buf_printf(&b, "%s%s%zu", parent->number,
                             *parent->number ? "." : "", i) == 0)
             p->number = mail_buf_detach(&b);

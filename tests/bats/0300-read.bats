@@ -623,3 +623,71 @@ PY
     "$MAIL" ls -F '%s %f\n' "$T/Evil" > "$T/lsf.txt"
     no_raw_controls "$T/lsf.txt"
 }
+
+# A message of $2 text/html parts into file $1; part i says "part-i-text".
+make_many_html() {
+    python3 - "$1" "$2" <<'PY'
+import sys
+path, n = sys.argv[1], int(sys.argv[2])
+with open(path, 'w') as f:
+    f.write('From: a@example.com\nTo: b@example.org\nSubject: many\n'
+            'MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary="b"\n\n')
+    for i in range(1, n + 1):
+        f.write('--b\nContent-Type: text/html\n\n<p>part-%d-text</p>\n' % i)
+    f.write('--b--\n')
+PY
+}
+
+# Every "part-i-text" for i in 1..$2 is in file $1.
+all_parts_shown() {
+    python3 - "$1" "$2" <<'PY'
+import sys
+text, n = open(sys.argv[1]).read(), int(sys.argv[2])
+missing = [i for i in range(1, n + 1) if 'part-%d-text' % i not in text]
+assert not missing, missing[:10]
+PY
+}
+
+@test "read: 300 HTML parts: at most 4 html-command runs, every part shown" {
+    make_many_html "$T/many.eml" 300
+    printf '    html-command = echo run >> %s/count; cat\n' "$T" >> "$XDG_CONFIG_HOME/mail/config"
+    "$MAIL" read --peek --json "$T/many.eml" > "$T/out.json" 2> "$T/err"
+    [ "$(wc -l < "$T/count")" -le 4 ]
+    [ "$(wc -l < "$T/count")" -ge 1 ]
+    python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[0]["text"])' "$T/out.json" > "$T/out.txt"
+    all_parts_shown "$T/out.txt" 300
+    grep -q "296 more HTML parts shown with the built-in renderer" "$T/err"
+    rm "$T/count"
+    "$MAIL" read --peek "$T/many.eml" > "$T/out.txt" 2>/dev/null
+    [ "$(wc -l < "$T/count")" -le 4 ]
+    all_parts_shown "$T/out.txt" 300
+}
+
+@test "read: 10,000 HTML parts through a mailcap viewer: at most 4 runs" {
+    make_many_html "$T/many.eml" 10000
+    printf '#!/bin/sh\necho run >> %s/count\nexec cat\n' "$T" > "$T/viewer"
+    chmod +x "$T/viewer"
+    printf 'text/html; %s/viewer; copiousoutput\n' "$T" > "$T/mailcap"
+    MAILCAPS="$T/mailcap" "$MAIL" read --peek "$T/many.eml" > "$T/out.txt" 2>/dev/null
+    [ "$(wc -l < "$T/count")" -le 4 ]
+    all_parts_shown "$T/out.txt" 10000
+    "$MAIL" ls --json "$T/many.eml" > /dev/null || true
+}
+
+@test "read: an html-command that hangs is killed after the limit (MAIL_RENDER_TIMEOUT)" {
+    printf '    html-command = echo run >> %s/count; sh -c "echo \\$\\$ > %s/pid; exec sleep 60"\n' "$T" "$T" >> "$XDG_CONFIG_HOME/mail/config"
+    make_many_html "$T/many.eml" 3
+    start=$(date +%s)
+    MAIL_RENDER_TIMEOUT=1 run "$MAIL" read --peek "$T/many.eml"
+    [ "$status" -eq 0 ]
+    [ $(( $(date +%s) - start )) -lt 30 ]
+    # One run: after a time-out the other parts get the built-in renderer.
+    [ "$(wc -l < "$T/count")" -eq 1 ]
+    [[ "$output" == *"html-command failed (still running after 1 s: killed); showing the built-in rendering"* ]]
+    [[ "$output" == *part-1-text*part-2-text*part-3-text* ]]
+    # The sleep is gone too (its process group was killed).
+    [ -s "$T/pid" ]
+    sleep 0.2
+    st=$(ps -o stat= -p "$(cat "$T/pid")" || true)
+    [[ -z "$st" || "$st" == Z* ]]   # gone, or a zombie waiting for init
+}

@@ -95,6 +95,8 @@ struct mail_part {
     uint64_t body_end;
     uint64_t decoded_size;        /* bytes after transfer decoding (leaf
                                      parts; 0 for multiparts) */
+    struct mail_part *last_child; /* the parser's: appending a child and */
+    size_t nchildren;             /* numbering it cost O(1) */
 };
 
 struct mail_mime;
