@@ -10,6 +10,37 @@
 #include "mail/smtp.h"
 #include "mail/termsafe.h"
 
+/*
+ * Timeouts (RFC 5321 4.5.3.2): connecting, the greeting, EHLO, STARTTLS
+ * and AUTH wait the account's timeout; the mail transaction waits at
+ * least what the RFC asks of a client, and the account's timeout when
+ * that is longer: MAIL and RCPT 5 minutes, DATA 2 minutes, each block of
+ * data 3 minutes, and the reply to the final dot 10 minutes (a server
+ * that runs content filters takes its time then, and giving up early
+ * only leaves the message's fate unknown).
+ */
+#define SMTP_TIMEOUT_ENVELOPE 300  /* MAIL, RCPT (DATA's 2 min is less) */
+#define SMTP_TIMEOUT_BLOCK 180     /* each write of the message */
+#define SMTP_TIMEOUT_DOT 600       /* the reply to the final dot */
+
+static int account_timeout(const struct mail_session *s)
+{
+    return s->srv->timeout > 0 ? s->srv->timeout : 30;
+}
+
+/* Waits of the connection from now on: at least rfc seconds. */
+static void phase_timeout(struct mail_session *s, int rfc)
+{
+    int t = account_timeout(s);
+
+    mail_conn_set_timeout(s->conn, t > rfc ? t : rfc);
+}
+
+static void restore_timeout(struct mail_session *s)
+{
+    mail_conn_set_timeout(s->conn, account_timeout(s));
+}
+
 /* Commands in flight at most when pipelining (RFC 2920 5: the client must
  * not fill the server's receive window while it is not reading ours). */
 #define SMTP_PIPELINE_WINDOW 100
@@ -236,6 +267,7 @@ int mail_smtp_rset(struct mail_session *s, struct mail_error *err)
     int rc = 0;
 
     mail_reply_init(&r);
+    restore_timeout(s);
     if (mail_conn_printf(s->conn, err, "RSET\r\n") < 0 ||
         mail_conn_flush(s->conn, err) < 0 ||
         mail_session_read_reply(s, &r, err) < 0)
@@ -290,6 +322,7 @@ int mail_smtp_envelope(struct mail_session *s, struct mail_smtp_envelope *env,
     mail_reply_init(&r);
     mail_error_clear(&mail_err);
     mail_error_clear(&data_err);
+    phase_timeout(s, SMTP_TIMEOUT_ENVELOPE);
     /* A send cursor and a receive cursor over MAIL, RCPT..., DATA.
      * Without PIPELINING the window is one command, and we stop as soon
      * as the answers make the rest pointless. */
@@ -380,6 +413,11 @@ int mail_smtp_envelope(struct mail_session *s, struct mail_smtp_envelope *env,
     /* Leave the session ready for another message. */
     mail_smtp_rset(s, NULL);
 done:
+    /* The message's blocks go out with their own timeout. */
+    if (rc == 0)
+        phase_timeout(s, SMTP_TIMEOUT_BLOCK);
+    else
+        restore_timeout(s);
     mail_reply_release(&r);
     return rc;
 }
@@ -546,14 +584,38 @@ int mail_smtp_data_end(struct mail_smtp_data *d, struct mail_buf *reply,
     int rc = -1;
 
     d->err = err;
-    if (mail_smtp_stuff_end(&d->st) < 0)
+    d->outcome_unknown = false;
+    if (mail_smtp_stuff_end(&d->st) < 0) {
+        restore_timeout(s);
         return -1;
+    }
     mail_conn_note(s->conn, "(message: %llu bytes)",
                    (unsigned long long)d->st.in_bytes);
     mail_reply_init(&r);
-    if (mail_conn_flush(s->conn, err) < 0 ||
-        mail_session_read_reply(s, &r, err) < 0)
+    /* A failed flush means the final dot never left: the server drops an
+     * unfinished transaction, nothing was delivered. */
+    if (mail_conn_flush(s->conn, err) < 0)
         goto done;
+    phase_timeout(s, SMTP_TIMEOUT_DOT);
+    if (mail_session_read_reply(s, &r, err) < 0) {
+        /* The whole message is out and the server said nothing (timed
+         * out, or the connection broke): it may have taken it.  Say so,
+         * so that the caller does not quietly send it a second time. */
+        const char *cause = err ? err->msg : "";
+        size_t nl = strlen(s->name);
+        struct mail_buf why = MAIL_BUF_INIT;
+
+        if (strncmp(cause, s->name, nl) == 0 && cause[nl] == ':')
+            cause += nl + 1 + (cause[nl + 1] == ' ');
+        mail_buf_addstr(&why, cause);
+        d->outcome_unknown = true;
+        mail_error_set(err, MAIL_ERR_TEMP, "%s: no reply after the end of "
+                       "the message: it may or may not have been delivered"
+                       "%s%s%s", s->name, why.len ? " (" : "",
+                       why.data ? why.data : "", why.len ? ")" : "");
+        mail_buf_release(&why);
+        goto done;
+    }
     if (r.status != MAIL_REPLY_OK) {
         mail_session_reply_error(s, &r, MAIL_ERR_UNAVAIL,
                                  "the message was refused", err);
@@ -564,6 +626,7 @@ int mail_smtp_data_end(struct mail_smtp_data *d, struct mail_buf *reply,
                        MAIL_SAFE_ONELINE);
     rc = 0;
 done:
+    restore_timeout(s);
     mail_reply_release(&r);
     return rc;
 }
@@ -575,6 +638,7 @@ void mail_smtp_quit(struct mail_session *s)
     if (!s)
         return;
     mail_reply_init(&r);
+    restore_timeout(s);
     if (mail_conn_printf(s->conn, NULL, "QUIT\r\n") == 0)
         mail_session_read_reply(s, &r, NULL);
     mail_reply_release(&r);

@@ -9,7 +9,10 @@
  * message, dot-stuffed, line ends made CRLF), mail_smtp_rset between
  * messages when one failed, and finally mail_smtp_quit.
  *
- * Everything blocks, each wait bounded by the server's timeout.  The
+ * Everything blocks, each wait bounded: connecting, the greeting, EHLO,
+ * STARTTLS and AUTH by the server's timeout; the transaction by RFC 5321
+ * 4.5.3.2's timeouts or the server's when longer (MAIL and RCPT 5 min,
+ * each block of data 3 min, the reply to the final dot 10 min).  The
  * message bytes are streamed: nothing here holds a message in memory.
  */
 #ifndef MAIL_SMTP_H
