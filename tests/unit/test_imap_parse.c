@@ -180,6 +180,7 @@ static void check_parse(const char *in, size_t len, const char *want,
 }
 
 #define PARSE(in, want) check_parse(in, sizeof in - 1, want, NULL)
+#define PARSE_BODY(in, want, body) check_parse(in, sizeof in - 1, want, body)
 
 static void test_status(void)
 {
@@ -264,6 +265,49 @@ static void test_fetch(void)
         mail_buf_release(&rc.body);
         mail_buf_release(&out);
     }
+}
+
+/* Shapes of issue 8 item 2, each split at every byte position: BODY[]
+ * before UID and FLAGS (the UID comes after the streamed body), tagged
+ * completions out of order with untagged responses between them, response
+ * text ending in {5} (text, never a literal: the next line is a response
+ * of its own), a FETCH body without a UID, the same UID twice. */
+static void test_item_order(void)
+{
+    PARSE_BODY("* 1 FETCH (BODY[] {12}\r\nSubject: x\r\n UID 7 FLAGS (\\Seen))\r\n",
+               "* FETCH #1 ((BODY[] <streamed 12> UID 7 FLAGS (\\Seen)))\n",
+               "Subject: x\r\n");
+    PARSE_BODY("* 3 EXISTS\r\n"
+               "* 2 FETCH (FLAGS (\\Seen))\r\n"
+               "* 1 FETCH (UID 6 BODY[] {2}\r\nxy)\r\n"
+               "* OK [ALERT] maintenance at 5 {5}\r\n"
+               "A3 OK done {5}\r\n"
+               "* 2 EXPUNGE\r\n"
+               "* 1 FETCH (RFC822.SIZE 3 BODY[] {3}\r\nabc UID 5)\r\n"
+               "A2 OK [READ-WRITE] done {0}\r\n",
+               "* EXISTS #3 ()\n"
+               "* FETCH #2 ((FLAGS (\\Seen)))\n"
+               "* FETCH #1 ((UID 6 BODY[] <streamed 2>))\n"
+               "* STATUS st=1 code=[ALERT] args=[] text=[maintenance at 5 {5}]\n"
+               "A3 STATUS st=1 code=[] args=[] text=[done {5}]\n"
+               "* EXPUNGE #2 ()\n"
+               "* FETCH #1 ((RFC822.SIZE 3 BODY[] <streamed 3> UID 5))\n"
+               "A2 STATUS st=1 code=[READ-WRITE] args=[] text=[done {0}]\n",
+               "xyabc");
+    PARSE("* OK [CAPABILITY IMAP4rev1 AUTH=PLAIN] ready {5}\r\n"
+          "A1 OK [CAPABILITY IMAP4rev1] logged in {3}\r\nA2 BAD {1}\r\n",
+          "* STATUS st=1 code=[CAPABILITY] args=[IMAP4rev1 AUTH=PLAIN] "
+          "text=[ready {5}]\n"
+          "A1 STATUS st=1 code=[CAPABILITY] args=[IMAP4rev1] "
+          "text=[logged in {3}]\n"
+          "A2 STATUS st=3 code=[] args=[] text=[{1}]\n");
+    PARSE_BODY("* 1 FETCH (BODY[] {3}\r\nabc FLAGS ())\r\n"
+               "* 1 FETCH (UID 5 BODY[] {3}\r\nabc)\r\n"
+               "* 1 FETCH (BODY[] {3}\r\nabc UID 5)\r\n",
+               "* FETCH #1 ((BODY[] <streamed 3> FLAGS ()))\n"
+               "* FETCH #1 ((UID 5 BODY[] <streamed 3>))\n"
+               "* FETCH #1 ((BODY[] <streamed 3> UID 5))\n",
+               "abcabcabc");
 }
 
 /* A body larger than a chunk goes to the sink in pieces <= the chunk. */
@@ -515,6 +559,7 @@ int main(void)
     RUN(test_untagged);
     RUN(test_quoted);
     RUN(test_fetch);
+    RUN(test_item_order);
     RUN(test_big_literal);
     RUN(test_limits);
     RUN(test_garbage);

@@ -164,10 +164,14 @@ struct mail_imap_msg {
 };
 
 /*
- * Called when a message's body is about to stream, with what the server
- * sent before it (servers send UID, FLAGS, INTERNALDATE and RFC822.SIZE
- * in the order asked, i.e. before the body, but a field that comes after
- * the body is missing here: see the has_* bits).  Set *sink and
+ * Called when a message's body is about to be handed over, with the UID
+ * (always known: has_uid is set) and what else the server sent before the
+ * body.  The items of a FETCH response come in any order (RFC 3501
+ * 7.4.2): when the UID comes before the body, the body streams straight
+ * from the connection and fields after it are missing here (see the has_*
+ * bits; end has them all); when the UID comes after the body, the body is
+ * spooled to an unlinked temporary file (not memory) and begin is called
+ * once the whole response is read, with every field.  Set *sink and
  * *sink_ctx to receive the body in pieces of at most MAIL_IMAP_CHUNK
  * bytes; leave *sink NULL to skip the body.  Return -1 with err to stop.
  */
@@ -182,9 +186,12 @@ typedef int (*mail_imap_body_end_fn)(void *arg, const struct mail_imap_msg *m,
 /*
  * UID FETCH uids (UID FLAGS INTERNALDATE RFC822.SIZE BODY.PEEK[]) in
  * batches of `batch` UIDs (0: 100), with up to 4 commands in flight.
- * Each body streams straight from the connection into the sink begin
- * supplies; end follows.  Messages expunged meanwhile are simply not
- * reported.  A sink that fails gives MAIL_ERR_IO "... could not store the
+ * Each body goes into the sink begin supplies; end follows.  Each UID is
+ * reported at most once (a server that sends one twice is heard once).  A
+ * body whose FETCH response has no UID, or a UID that was not asked for,
+ * is MAIL_ERR_PROTOCOL.  Tagged completions may come in any order, and
+ * untagged responses (EXISTS, EXPUNGE, FETCH of flags, OK [ALERT]) at any
+ * point.  Messages expunged meanwhile are simply not reported.  A sink that fails gives MAIL_ERR_IO "... could not store the
  * body of UID N" (the sink's owner knows more).  When the call fails after
  * a begin without its end, that body is incomplete: discard it.  A NO to
  * one batch is reported after the batches in flight are drained (their
