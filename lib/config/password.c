@@ -19,6 +19,7 @@
 
 #include "mail/buf.h"
 #include "mail/config.h"
+#include "mail/secure.h"
 
 /* The first line is the password; a longer one is surely not a password. */
 #define PASSWORD_MAX 4096
@@ -466,6 +467,10 @@ int mail_account_password(const struct mail_account *acct, const char *host,
     show(shown_name, sizeof shown_name, acct ? acct->name : "");
     show(shown_user, sizeof shown_user, user);
     show(shown_host, sizeof shown_host, host);
+    /* From here on the process may hold a password: no core dump (unless
+     * MAIL_ALLOW_CORE_DUMPS=1; see mail/secure.h).  Before the secret is
+     * read, whatever its source: command, config, netrc or prompt. */
+    mail_secure_process();
     /* Reserved up front so that no realloc leaves a copy behind. */
     mail_buf_init(&pw, PASSWORD_MAX);
     if (mail_buf_reserve(&pw, PASSWORD_MAX) < 0) {

@@ -726,9 +726,35 @@ static void trace_lines(struct mail_conn *c, const char *data, size_t len)
     }
 }
 
+/*
+ * Room for n more bytes in the write buffer without realloc: realloc
+ * would free the old block unwiped, and the buffer may hold a credential
+ * (now or queued before).  A bigger block is allocated, filled, and the
+ * old one wiped and freed.
+ */
+static int wbuf_reserve_wiped(struct mail_conn *c, size_t n,
+                              struct mail_error *err)
+{
+    struct mail_buf nb;
+
+    if (c->wbuf.data && c->wbuf.alloc > c->wbuf.len + n)
+        return 0;
+    mail_buf_init(&nb, c->wbuf.cap_max);
+    if (mail_buf_reserve(&nb, c->wbuf.len + n) < 0 ||
+        mail_buf_add(&nb, c->wbuf.data ? c->wbuf.data : "", c->wbuf.len) < 0) {
+        mail_buf_release(&nb);
+        return mail_error_set(err, MAIL_ERR_INTERNAL, "out of memory");
+    }
+    mail_buf_release_secret(&c->wbuf);
+    c->wbuf = nb;
+    return 0;
+}
+
 int mail_conn_write_quiet(struct mail_conn *c, const void *data, size_t len,
                           struct mail_error *err)
 {
+    if (wbuf_reserve_wiped(c, len, err) < 0)
+        return -1;
     if (mail_buf_add(&c->wbuf, data, len) < 0)
         return mail_error_set(err, MAIL_ERR_INTERNAL, "out of memory");
     if (c->wbuf.len >= WBUF_FLUSH)
@@ -822,9 +848,18 @@ int mail_conn_flush(struct mail_conn *c, struct mail_error *err)
         if (r < 0)
             break;
     }
-    /* Sent bytes may have held credentials: wipe what leaves the buffer. */
-    mail_wipe(c->wbuf.data, off);
-    mail_buf_consume(&c->wbuf, off);
+    /* Sent bytes may have held credentials: wipe what leaves the buffer,
+     * and after a partial send the stale tail the unsent bytes moved
+     * out of. */
+    if (off) {
+        size_t old_len = c->wbuf.len;
+
+        mail_wipe(c->wbuf.data, off);
+        mail_buf_consume(&c->wbuf, off);
+        if (c->wbuf.len < old_len)
+            mail_wipe(c->wbuf.data + c->wbuf.len + 1,
+                      old_len - c->wbuf.len);
+    }
     return r;
 }
 

@@ -1,8 +1,12 @@
 /* test_password.c - password sources: command, literal, netrc, prompt. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "mail/config.h"
@@ -271,10 +275,96 @@ static void test_sources(void)
     free(home);
 }
 
+/*
+ * A child that starts dumpable with a core limit (when the hard limit
+ * allows one), gets a password through `how`, and reports in its exit
+ * status: bit 0 the core limit is 0, bit 1 the process is not dumpable,
+ * 8 the password did not come, 16 the test could not be set up.
+ */
+enum { BY_COMMAND, BY_LITERAL, BY_NETRC };
+
+static int secure_child(int how, const char *allow)
+{
+    pid_t pid;
+    int status = -1;
+
+    fflush(stdout);
+    pid = fork();
+    if (pid == 0) {
+        struct mail_account a;
+        struct mail_buf out = MAIL_BUF_INIT;
+        struct mail_error err;
+        struct rlimit rl;
+        int r = 0;
+
+        memset(&a, 0, sizeof a);
+        a.name = (char *)"x";
+        if (allow)
+            setenv("MAIL_ALLOW_CORE_DUMPS", allow, 1);
+        else
+            unsetenv("MAIL_ALLOW_CORE_DUMPS");
+        if (getrlimit(RLIMIT_CORE, &rl) < 0)
+            _exit(16);
+        rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > 4096
+                      ? 4096 : rl.rlim_max;
+        if (rl.rlim_cur == 0 || setrlimit(RLIMIT_CORE, &rl) < 0 ||
+            prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) < 0)
+            _exit(16);
+        if (how == BY_COMMAND) {
+            a.password_command = (char *)"echo pw";
+        } else if (how == BY_LITERAL) {
+            a.password = (char *)"pw";
+        } else {
+            char dir[] = "/tmp/test_password.XXXXXX", path[64];
+            FILE *f;
+
+            if (!mkdtemp(dir))
+                _exit(16);
+            snprintf(path, sizeof path, "%s/.netrc", dir);
+            f = fopen(path, "w");
+            if (!f || fputs("machine h login u password pw\n", f) < 0 ||
+                fclose(f) != 0 || chmod(path, 0600) < 0)
+                _exit(16);
+            setenv("HOME", dir, 1);
+            r = mail_account_password(&a, "h", "u", NULL, NULL, &out, &err);
+            unlink(path);
+            rmdir(dir);
+            goto check;
+        }
+        r = mail_account_password(&a, "h", "u", NULL, NULL, &out, &err);
+check:
+        if (r < 0 || !out.data || strcmp(out.data, "pw") != 0)
+            _exit(8);
+        mail_buf_release_secret(&out);
+        r = 0;
+        if (getrlimit(RLIMIT_CORE, &rl) == 0 && rl.rlim_cur == 0)
+            r |= 1;
+        if (prctl(PR_GET_DUMPABLE, 0, 0, 0, 0) == 0)
+            r |= 2;
+        _exit(r);
+    }
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+        ;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+/* No core dump once a password is held, whatever its source; left alone
+ * with MAIL_ALLOW_CORE_DUMPS=1. */
+static void test_no_core_dumps(void)
+{
+    CHECK(secure_child(BY_COMMAND, NULL) == 3);
+    CHECK(secure_child(BY_LITERAL, NULL) == 3);
+    CHECK(secure_child(BY_NETRC, NULL) == 3);
+    CHECK(secure_child(BY_COMMAND, "0") == 3);
+    CHECK(secure_child(BY_COMMAND, "1") == 0);
+    CHECK(secure_child(BY_LITERAL, "1") == 0);
+}
+
 int main(void)
 {
     RUN(test_netrc);
     RUN(test_command);
     RUN(test_sources);
+    RUN(test_no_core_dumps);
     return test_done();
 }
