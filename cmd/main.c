@@ -38,7 +38,7 @@ static const struct command commands[] = {
     { "flag", cmd_flag, "[-f FOLDER] MSG... +seen|-seen|+flagged|-flagged|"
       "+answered|-answered|+draft|-draft...",
       "set or clear flags of messages" },
-    { "mv", cmd_mv, "[-f FOLDER] MSG... DEST",
+    { "mv", cmd_mv, "[-f FOLDER] [--create] MSG... DEST",
       "move messages to another folder" },
     { "rm", cmd_rm, "[-f FOLDER] [--expunge] MSG...",
       "move messages to the trash folder, or delete them for good" },

@@ -1,13 +1,15 @@
 /*
  * mv.c - `mail mv MSG... FOLDER`: move messages to another folder, of
  * any kind (Maildir, mbox).  A message is removed from its folder only
- * once its copy is durable in the other.  A =NAME destination of the
- * store is created when missing; a path is not (a typo would otherwise
- * make a new folder).
+ * once its copy is durable in the other.  A destination that does not
+ * exist (=NAME of the store, or a path) is created only with --create:
+ * a typo would otherwise make a new folder and hide the messages in it.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sysexits.h>
 
 #include "cmd.h"
@@ -41,11 +43,44 @@ int cmd_move_selected(struct mail_folder *from, struct cmd_selection *sel,
     return rc ? rc : rc2;
 }
 
+enum { OPT_CREATE = OPT_FIRST_COMMAND_OPTION };
+
+/* A =NAME destination that does not exist, without --create: 66 with a
+ * hint.  Returns 0 when it exists (or cannot be told: then opening it
+ * reports the error). */
+static int store_dest_exists(struct cmd_ctx *ctx, const char *dest)
+{
+    struct mail_account *acct;
+    struct mail_error err;
+    struct stat st;
+    char *path;
+    int rc;
+
+    if (dest[0] != '=' || !dest[1])
+        return 0;
+    rc = cmd_load_account(ctx, &acct);
+    if (rc)
+        return rc;
+    if (!acct->store || !*acct->store)
+        return 0;
+    mail_error_clear(&err);
+    path = mail_store_folder_path(acct->store, dest + 1, &err);
+    if (!path)
+        return 0;
+    rc = 0;
+    if (stat(path, &st) < 0 && errno == ENOENT)
+        rc = cmd_failf(EX_NOINPUT, "no folder %s: use --create to make it",
+                       dest);
+    free(path);
+    return rc;
+}
+
 int cmd_mv(struct cmd_ctx *ctx, int argc, char **argv)
 {
     static const struct option longopts[] = {
         CMD_COMMON_LONG,
         { "folder", required_argument, NULL, 'f' },
+        { "create", no_argument, NULL, OPT_CREATE },
         { NULL, 0, NULL, 0 },
     };
     struct cmd_selection sel = { 0 };
@@ -53,6 +88,7 @@ int cmd_mv(struct cmd_ctx *ctx, int argc, char **argv)
     struct mail_error err;
     const char *folder = NULL, *dest;
     int opt, rc, nmsg;
+    bool create = false;
 
     mail_error_clear(&err);
     opterr = 0;
@@ -61,6 +97,9 @@ int cmd_mv(struct cmd_ctx *ctx, int argc, char **argv)
         switch (opt) {
         case 'f':
             folder = optarg;
+            break;
+        case OPT_CREATE:
+            create = true;
             break;
         case '?':
         case ':':
@@ -91,9 +130,10 @@ int cmd_mv(struct cmd_ctx *ctx, int argc, char **argv)
         rc = cmd_open_folder(ctx, folder, MAIL_FOLDER_RDWR, &from, NULL);
     if (rc)
         goto done;
+    if (!create && (rc = store_dest_exists(ctx, dest)) != 0)
+        goto done;
     rc = cmd_open_folder(ctx, dest, MAIL_FOLDER_RDWR |
-                         (dest[0] == '=' ? MAIL_FOLDER_CREATE : 0), &to,
-                         NULL);
+                         (create ? MAIL_FOLDER_CREATE : 0), &to, NULL);
     if (rc)
         goto done;
     if (cmd_same_folder(from, to)) {

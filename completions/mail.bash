@@ -19,7 +19,7 @@ _mail_command_opts()
             --save --json ;;
         folders) printf '%s\n' --json --remote ;;
         flag) printf '%s\n' -f --folder ;;
-        mv) printf '%s\n' -f --folder ;;
+        mv) printf '%s\n' -f --folder --create ;;
         rm) printf '%s\n' -f --folder --expunge ;;
         sendmail) printf '%s\n' -t -i -oi -f -r -F -C -v -q -odi -oem ;;
         send) printf '%s\n' -s --subject -c --cc -b --bcc -A --attach -f -r \
@@ -190,10 +190,15 @@ _mail_complete_folder()
 {
     if [[ $cur == =* ]]; then
         _mail_add_matching < <(_mail_store_folders)
+        # Readline replaces only the text after the last character of
+        # COMP_WORDBREAKS (with or without bash-completion, which joins
+        # the words again for us): when '=' is one, the reply must not
+        # repeat what comes up to it, or "=Ar" becomes "==Archive".
+        if [[ ${COMP_WORDBREAKS-} == *=* && -z $before ]]; then
+            local keep=${cur%=*}=
+            COMPREPLY=("${COMPREPLY[@]#"$keep"}")
+        fi
         [[ -n $before ]] && COMPREPLY=("${COMPREPLY[@]/#/$before}")
-        # Without bash-completion, "=" is a word of its own: the reply
-        # replaces only what follows it.
-        [[ -n ${eqsplit-} ]] && COMPREPLY=("${COMPREPLY[@]#=}")
     else
         compopt -o filenames 2>/dev/null
         local f
@@ -229,7 +234,7 @@ _mail()
 {
     # split is set by _init_completion -s.
     # shellcheck disable=SC2034
-    local cur prev words cword split=false before='' eqsplit=''
+    local cur prev words cword split=false before=''
     COMPREPLY=()
     if [[ -n ${COMP_LINE-} ]] && declare -F _init_completion >/dev/null; then
         _init_completion -s || return
@@ -248,7 +253,6 @@ _mail()
             # the '=' joins a long option to its value.
             if [[ $prev != --* ]]; then
                 cur="=$cur"
-                eqsplit=1
             fi
         elif [[ $cur == --*=* ]]; then
             # '=' removed from COMP_WORDBREAKS: the reply replaces the

@@ -281,6 +281,8 @@ complete -c mail -n '__mail_command_is flag' \
 # mv
 complete -c mail -n '__mail_command_is mv' -a '(__mail_folders)' \
     -d 'Destination folder'
+complete -c mail -n '__mail_command_is mv' -l create \
+    -d 'Create the destination folder if it does not exist'
 
 # rm
 complete -c mail -n '__mail_command_is rm' -l expunge \

@@ -127,3 +127,86 @@ CFG
     [[ "$output" == *work* ]]
     [[ "$output" == *home* ]]
 }
+
+@test "mv to a store folder that does not exist: 66 unless --create" {
+    S="$BATS_TEST_TMPDIR/Mail"
+    mkdir -p "$S/cur" "$S/new" "$S/tmp" "$XDG_CONFIG_HOME/mail"
+    printf '[account "t"]\n    address = t@example.test\n    store = %s\n' "$S" \
+        > "$XDG_CONFIG_HOME/mail/config"
+    printf 'From: a@example.test\nSubject: one\n\nbody\n' > "$S/cur/1:2,"
+    "$MAIL" ls > /dev/null
+    run "$MAIL" mv 1 =Typo
+    [ "$status" -eq 66 ]
+    [[ "$output" == "mail: no folder =Typo: use --create to make it" ]]
+    [ ! -e "$S/.Typo" ]
+    [ -e "$S/cur/1:2," ]
+    run "$MAIL" mv --create 1 =Typo
+    [ "$status" -eq 0 ]
+    [ "$(ls "$S/.Typo/cur")" ]
+    [ ! -e "$S/cur/1:2," ]
+    # An existing folder needs no --create; a missing path is refused too.
+    "$MAIL" ls =Typo > /dev/null
+    run "$MAIL" mv -f =Typo 1 "$BATS_TEST_TMPDIR/nosuch"
+    [ "$status" -eq 66 ]
+    run "$MAIL" mv -f =Typo 1 "$S"
+    [ "$status" -eq 0 ]
+    [ "$(ls "$S/cur")" ]
+}
+
+# complete_line with|without LINE WORD...: run the bash completion of
+# completions/mail.bash on LINE (split into the WORDs as bash splits it,
+# the last one being completed), with or without the bash-completion
+# package, and print each resulting line as readline would make it: the
+# text after the last COMP_WORDBREAKS character replaced by the reply.
+complete_line() {
+    local with=$1 line=$2
+    shift 2
+    cat > "$BATS_TEST_TMPDIR/complete.sh" <<'SH'
+with=$1 src=$2 line=$3
+shift 3
+if [ "$with" = with ]; then
+    . /usr/share/bash-completion/bash_completion || exit 3
+    declare -F _init_completion >/dev/null || exit 3
+fi
+. "$src"
+COMP_WORDBREAKS=" 	
+\"'@><=;|&(:"
+COMP_LINE=$line
+COMP_POINT=${#line}
+COMP_WORDS=("$@")
+COMP_CWORD=$(($# - 1))
+_mail
+# Readline replaces the text after the last word-break character.
+keep=$line
+while [ -n "$keep" ] && [[ $COMP_WORDBREAKS != *"${keep: -1}"* ]]; do
+    keep=${keep%?}
+done
+for r in "${COMPREPLY[@]}"; do printf '%s\n' "$keep$r"; done
+SH
+    bash "$BATS_TEST_TMPDIR/complete.sh" "$with" \
+        "$MAIL_SOURCE_ROOT/completions/mail.bash" "$line" "$@"
+}
+
+@test "bash completion of =FOLDER gives =FOLDER, not ==FOLDER, with and without bash-completion" {
+    S="$BATS_TEST_TMPDIR/Mail"
+    mkdir -p "$S/cur" "$S/.Archive/cur" "$S/.Arts/cur" "$XDG_CONFIG_HOME/mail"
+    printf '[account "t"]\n    address = t@example.test\n    store = %s\n' "$S" \
+        > "$XDG_CONFIG_HOME/mail/config"
+    modes=without
+    [ -r /usr/share/bash-completion/bash_completion ] && modes="without with"
+    for m in $modes; do
+        run complete_line $m "mail mv 3 =Arc" mail mv 3 = Arc
+        [ "$status" -eq 0 ]
+        [ "$output" = "mail mv 3 =Archive" ] || { echo "$m: $output"; false; }
+        run complete_line $m "mail mv 3 =" mail mv 3 =
+        [[ "$output" == *"mail mv 3 =Archive"* ]] || { echo "$m: $output"; false; }
+        [[ "$output" != *"=="* ]] || { echo "$m: $output"; false; }
+        run complete_line $m "mail ls -f =Ar" mail ls -f = Ar
+        [[ "$output" == *"mail ls -f =Archive"* && "$output" == *"mail ls -f =Arts"* ]] ||
+            { echo "$m: $output"; false; }
+        [[ "$output" != *"=="* ]] || { echo "$m: $output"; false; }
+        run complete_line $m "mail ls --folder=Arc" mail ls --folder = Arc
+        [ -z "$output" ] || [[ "$output" != *"=="* ]] || { echo "$m: $output"; false; }
+    done
+    [[ $modes == *with* ]] || skip "bash-completion is not installed: tested without it only"
+}
