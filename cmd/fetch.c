@@ -350,6 +350,8 @@ static int fetch_pop3(struct fetch_run *r, struct mail_error *err)
         if (x < 0) {
             struct mail_error e2;
 
+            mail_fetch_msg_error(r->src, err);   /* the store's cause */
+
             /* A drop in the middle of the transfer is worth a retry:
              * the server was there a moment ago (cron tries again). */
             if (err->kind == MAIL_ERR_UNAVAIL)
@@ -595,6 +597,8 @@ static int fetch_imap_folder(struct fetch_run *r, struct mail_session *s,
                                      &ib, err);
         if (x < 0) {
             struct mail_error e2;
+
+            mail_fetch_msg_error(r->src, err);   /* the store's cause */
 
             if (err->kind == MAIL_ERR_UNAVAIL)
                 err->kind = MAIL_ERR_TEMP;

@@ -1304,6 +1304,15 @@ int mail_fetch_msg_write(void *ctx, const char *data, size_t len)
     return 0;
 }
 
+int mail_fetch_msg_error(const struct mail_fetch_src *s,
+                         struct mail_error *err)
+{
+    if (!s->cur || !s->failed)
+        return 0;
+    *err = s->werr;
+    return 1;
+}
+
 int mail_fetch_msg_write_crlf(void *ctx, const char *data, size_t len)
 {
     struct mail_fetch_src *s = ctx;

@@ -15,7 +15,10 @@ setup() {
 	STORE=$HOME/Mail/test
 	write_config "$CONF" imap= "pop3=pop3s://localhost:$MAIL_TEST_POP3S_PORT"
 }
-teardown() { fake_stop; }
+teardown() {
+	fake_stop
+	if [[ -n ${SMALL_FS:-} ]]; then umount "$SMALL_FS" 2>/dev/null || true; fi
+}
 
 # add_messages N [PREFIX] [MAILDIR]: N distinct messages of mixed shapes on
 # the server (alice's Maildir unless MAILDIR), put into the Maildir as
@@ -628,4 +631,103 @@ fetch_fake() {
 	[ "$status" -eq 76 ]
 	[ "$(maildir_count "$STORE")" -eq 1 ]
 	[ "$(maildir_count "$STORE" Good)" -eq 1 ]
+}
+
+# small_fs DIR: a 200 KB tmpfs on DIR (root only); skips the test otherwise.
+small_fs() {
+	mkdir -p "$1"
+	mount -t tmpfs -o size=200k tmpfs "$1" 2>/dev/null ||
+		skip "cannot mount a small tmpfs here (needs root)"
+	SMALL_FS=$1
+}
+
+# full_maildir SERVER-KEYS...: fetch three messages of 150 KB into a
+# Maildir on a 200 KB file system (the second fills it in the middle of
+# its body, where the store is written while the message streams in),
+# then again with room.
+full_maildir() {
+	small_fs "$BATS_TEST_TMPDIR/small"
+	for i in 1 2 3; do
+		{
+			printf 'Subject: big %s\nMessage-ID: <big-%s@example.test>\n\n' "$i" "$i"
+			head -c 150000 /dev/zero | tr '\0' "$i"
+			echo
+		} >"$BATS_TEST_TMPDIR/big$i"
+		maildir_add "$MAIL_TEST_MAILDIR1" "$BATS_TEST_TMPDIR/big$i" >/dev/null
+	done
+	write_config "$CONF" "$@" "store=$SMALL_FS/Mail"
+	run --separate-stderr mail -C "$CONF" fetch
+	echo "status $status: $stderr"
+	[ "$status" -eq 74 ]
+	[ "${#stderr_lines[@]}" -eq 1 ]
+	[[ $stderr == "mail: fetch test"*"No space left on device"* ]]
+	# nothing half-written: tmp/ is empty and every message here is one of
+	# the server's, whole
+	[ -z "$(ls -A "$SMALL_FS/Mail/tmp")" ]
+	n=$(maildir_count "$SMALL_FS/Mail")
+	echo "$n of 3 fetched"
+	[ "$n" -lt 3 ]
+	comm -13 <(sums "$MAIL_TEST_MAILDIR1") <(sums "$SMALL_FS/Mail") >"$BATS_TEST_TMPDIR/extra"
+	[ ! -s "$BATS_TEST_TMPDIR/extra" ]
+	# room again: the rest comes, nothing twice
+	mount -o remount,size=20m "$SMALL_FS"
+	run --separate-stderr mail -C "$CONF" fetch
+	echo "$stderr"
+	[ "$status" -eq 0 ]
+	diff <(sums "$MAIL_TEST_MAILDIR1") <(sums "$SMALL_FS/Mail")
+}
+
+@test "fetch into a full file system over IMAP: exit 74 saying why (was: 'could not store the body'), nothing partial, the rest next time" {
+	full_maildir pop3= "imap=imaps://localhost:$MAIL_TEST_IMAPS_PORT"
+}
+
+@test "fetch into a full file system over POP3: exit 74 saying why (was: 'writing the message stopped'), nothing partial" {
+	full_maildir imap= "pop3=pop3s://localhost:$MAIL_TEST_POP3S_PORT"
+}
+
+# full_mbox SERVER-KEYS...: fetch 600 messages into an mbox on a 200 KB
+# file system, then again with room.
+full_mbox() {
+	small_fs "$BATS_TEST_TMPDIR/small"
+	add_messages 600
+	write_config "$CONF" "$@" "store=mbox:$SMALL_FS/mbox"
+	run --separate-stderr mail -C "$CONF" fetch
+	echo "status $status: $stderr"
+	[ "$status" -eq 74 ] || [ "$status" -eq 73 ]
+	[ "${#stderr_lines[@]}" -eq 1 ]
+	[[ $stderr == "mail: fetch test"*"No space left on device"* ]]
+	# every message in the mbox is whole: the same body as on the server
+	check_mbox() {
+		python3 - "$SMALL_FS/mbox" "$MAIL_TEST_MAILDIR1" "$1" <<'PY'
+import mailbox, os, sys, glob
+box, md, want = sys.argv[1], sys.argv[2], sys.argv[3]
+server = {}
+for f in glob.glob(os.path.join(md, "new", "*")) + glob.glob(os.path.join(md, "cur", "*")):
+    m = mailbox.MaildirMessage(open(f, "rb").read())
+    server[m["Message-ID"]] = m.get_payload(decode=False)
+n = 0
+import re
+for m in mailbox.mbox(box):
+    # mboxrd: one '>' less on each >From line; the separator line goes
+    body = re.sub(r"(?m)^>(>*From )", r"\1", m.get_payload(decode=False))
+    assert server[m["Message-ID"]].rstrip("\n") == body.rstrip("\n"), m["Message-ID"]
+    n += 1
+print(n, "whole messages in the mbox")
+assert (n < 600) if want == "some" else (n == 600), n
+PY
+	}
+	check_mbox some
+	mount -o remount,size=20m "$SMALL_FS"
+	run --separate-stderr mail -C "$CONF" fetch
+	echo "$stderr"
+	[ "$status" -eq 0 ]
+	check_mbox all
+}
+
+@test "fetch into an mbox on a full file system over IMAP: exit 74 saying why, no partial message, the rest next time" {
+	full_mbox pop3= "imap=imaps://localhost:$MAIL_TEST_IMAPS_PORT"
+}
+
+@test "fetch into an mbox on a full file system over POP3: exit 74 saying why, no partial message, the rest next time" {
+	full_mbox imap= "pop3=pop3s://localhost:$MAIL_TEST_POP3S_PORT"
 }

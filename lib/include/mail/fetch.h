@@ -148,6 +148,12 @@ int mail_fetch_msg_write(void *ctx, const char *data, size_t len);
 /* The same, turning CRLF into LF (IMAP sends CRLF; Maildir files and
  * mbox hold LF). */
 int mail_fetch_msg_write_crlf(void *ctx, const char *data, size_t len);
+/* When a write of the message under way failed (the sink returned -1),
+ * copy that error, with its cause (ENOSPC, EDQUOT, EIO...), to err and
+ * return 1; else 0.  For a caller whose protocol layer reports only that
+ * the sink stopped. */
+int mail_fetch_msg_error(const struct mail_fetch_src *s,
+                         struct mail_error *err);
 /* ok false: the download failed; throw the partial message away.
  * Returns 0 when delivered (or dropped as a known duplicate), -1. */
 int mail_fetch_msg_end(struct mail_fetch_src *s, bool ok,
