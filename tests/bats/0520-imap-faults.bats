@@ -53,6 +53,17 @@ served_sums() {
 	[ "$(grep -c 'UID FETCH [0-9:,]* (UID FLAGS' "$FAKE_LOG")" -eq 1 ]
 }
 
+@test "imap faults: a 40 MB body before its UID is spooled to a file, not held in memory" {
+	[ -x /usr/bin/time ] || skip "no /usr/bin/time"
+	fake_config imap-fetch-order-big
+	rss=$BATS_TEST_TMPDIR/rss
+	run --separate-stderr timeout 120 /usr/bin/time -o "$rss" -f %M "$MAIL" -C "$CONF" fetch
+	echo "status $status, $(tail -n 1 "$rss") KB; stderr: $stderr"
+	[ "$status" -eq 0 ]
+	[ "$(stored_sums)" = "$(served_sums 7 1000)" ]
+	[ "$(tail -n 1 "$rss")" -lt 50000 ]
+}
+
 @test "imap faults: pipelined UID FETCH completed in reverse order, untagged responses in between" {
 	fake_config imap-tag-order
 	run --separate-stderr timeout 60 "$MAIL" -C "$CONF" fetch
