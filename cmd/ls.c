@@ -821,6 +821,29 @@ static int parse_args(struct cmd_ctx *ctx, int argc, char **argv,
     return 0;
 }
 
+/* A query word that is neither a known field term nor a plain word is
+ * a mistake to report, not a search that finds nothing: a field that
+ * does not exist (body:x, foo:bar; searching bodies is not there yet),
+ * or a second folder after the first.  Returns 0 or the exit code. */
+static int check_term(const char *q)
+{
+    size_t i = 0;
+
+    while ((q[i] >= 'a' && q[i] <= 'z') || (q[i] >= 'A' && q[i] <= 'Z') ||
+           (q[i] >= '0' && q[i] <= '9') || q[i] == '-' || q[i] == '_')
+        i++;
+    if (i > 0 && q[i] == ':')
+        return cmd_usage_error("ls", "unknown field '%.*s:' in the query "
+                               "term '%s' (the fields are from:, to: and "
+                               "subject:; a word alone searches all three)",
+                               (int)i, q, q);
+    if (q[0] == '=' || q[0] == '~' || strchr(q, '/'))
+        return cmd_usage_error("ls", "'%s' is not a query word: one folder "
+                               "only (the first operand, or -f FOLDER), "
+                               "then query words", q);
+    return 0;
+}
+
 int cmd_ls(struct cmd_ctx *ctx, int argc, char **argv)
 {
     struct mail_envelope_list list = MAIL_ENVELOPE_LIST_INIT;
@@ -851,6 +874,8 @@ int cmd_ls(struct cmd_ctx *ctx, int argc, char **argv)
                 terms[nterms].field = 't', q += 3;
             else if (mail_strncasecmp(q, "subject:", 8) == 0)
                 terms[nterms].field = 's', q += 8;
+            else if ((rc = check_term(q)) != 0)
+                goto done;
             if (!*q)
                 continue;       /* "from:" alone matches everything */
             terms[nterms].text = fold(q);

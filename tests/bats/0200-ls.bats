@@ -369,3 +369,24 @@ PY
     # No temporary files left behind.
     [ -z "$(find "$XDG_STATE_HOME/mail" -name '*.*')" ]
 }
+
+@test "ls: a query term of an unknown field, or a second folder, is a usage error naming it" {
+    for q in body:x foo:bar cc:bob; do
+        run "$MAIL" ls "$T/Maildir" "$q"
+        [ "$status" -eq 64 ] || { echo "$q: $status $output"; false; }
+        [[ "$output" == *"unknown field '${q%%:*}:' in the query term '$q'"* ]]
+    done
+    run "$MAIL" ls "$T/Maildir" "$T/inbox.mbox"
+    [ "$status" -eq 64 ]
+    [[ "$output" == *"'$T/inbox.mbox' is not a query word"* ]]
+    run "$MAIL" ls -f "$T/Maildir" =Sent
+    [ "$status" -eq 64 ]
+    [[ "$output" == *"'=Sent' is not a query word"* ]]
+    # The known fields and plain words still work.
+    run "$MAIL" ls "$T/Maildir" subject:Welcome
+    [ "$status" -eq 0 ]
+    [ "$(nlines)" -eq 1 ]
+    run "$MAIL" ls "$T/Maildir" nosuchwordanywhere
+    [ "$status" -eq 0 ]
+    [ "$(nlines)" -eq 0 ]
+}
