@@ -545,6 +545,7 @@ void mail_smtp_data_begin(struct mail_smtp_data *d, struct mail_session *s)
     d->s = s;
     d->err = NULL;
     d->outcome_unknown = false;
+    d->dot_timeout = SMTP_TIMEOUT_DOT;
     mail_smtp_stuffer_init(&d->st, data_sink, d);
 }
 
@@ -596,7 +597,7 @@ int mail_smtp_data_end(struct mail_smtp_data *d, struct mail_buf *reply,
      * unfinished transaction, nothing was delivered. */
     if (mail_conn_flush(s->conn, err) < 0)
         goto done;
-    phase_timeout(s, SMTP_TIMEOUT_DOT);
+    phase_timeout(s, d->dot_timeout > 0 ? d->dot_timeout : SMTP_TIMEOUT_DOT);
     if (mail_session_read_reply(s, &r, err) < 0) {
         /* The whole message is out and the server said nothing (timed
          * out, or the connection broke): it may have taken it.  Say so,

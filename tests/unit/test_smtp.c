@@ -2,8 +2,17 @@
  * test_smtp.c - the SMTP data transformation: CRLF line ends, dot-stuffing
  * and the end of data, whatever the chunking.
  */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <signal.h>
 #include <stdbool.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "mail/buf.h"
 #include "mail/smtp.h"
@@ -254,6 +263,147 @@ static void test_long_lines(void)
     check_long_line(1000000, false);
 }
 
+/* ---- the end of the data phase against a server that stalls ---- */
+
+/* A line from fd into buf (without CRLF); -1 at EOF. */
+static int srv_line(int fd, char *buf, size_t size)
+{
+    size_t n = 0;
+
+    for (;;) {
+        char c;
+        ssize_t r = read(fd, &c, 1);
+
+        if (r <= 0)
+            return -1;
+        if (c == '\n')
+            break;
+        if (n + 1 < size && c != '\r')
+            buf[n++] = c;
+    }
+    buf[n] = '\0';
+    return 0;
+}
+
+static void srv_say(int fd, const char *s)
+{
+    size_t n = strlen(s);
+
+    while (n > 0) {
+        ssize_t w = write(fd, s, n);
+
+        if (w <= 0)
+            _exit(2);
+        s += w;
+        n -= (size_t)w;
+    }
+}
+
+/* The child: one SMTP session that takes the message and then says
+ * nothing, reading until the client goes. */
+static void stalling_server(int lfd)
+{
+    int fd = accept(lfd, NULL, NULL);
+    char line[1024];
+
+    if (fd < 0)
+        _exit(2);
+    srv_say(fd, "220 stall ESMTP\r\n");
+    while (srv_line(fd, line, sizeof line) == 0) {
+        if (strncmp(line, "EHLO", 4) == 0) {
+            srv_say(fd, "250-stall\r\n250 PIPELINING\r\n");
+        } else if (strcmp(line, "DATA") == 0) {
+            srv_say(fd, "354 go\r\n");
+            while (srv_line(fd, line, sizeof line) == 0 &&
+                   strcmp(line, ".") != 0)
+                ;
+            while (srv_line(fd, line, sizeof line) == 0)
+                ;               /* the stall: QUIT gets no answer either */
+            _exit(0);
+        } else {
+            srv_say(fd, "250 ok\r\n");
+        }
+    }
+    _exit(0);
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/*
+ * The account's timeout is 1 s; the wait for the reply to the final dot
+ * is its own (600 s, lowered to 2 here), and when it runs out the message's
+ * fate is unknown: outcome_unknown, MAIL_ERR_TEMP, and a message that
+ * says so.
+ */
+static void test_stall_after_dot(void)
+{
+    struct sockaddr_in a = { .sin_family = AF_INET };
+    socklen_t alen = sizeof a;
+    int lfd = socket(AF_INET, SOCK_STREAM, 0);
+    struct mail_server srv;
+    struct mail_session *s;
+    struct mail_smtp_rcpt rcpt = { .addr = "bob@example.test" };
+    struct mail_smtp_envelope env = { .from = "alice@example.test",
+                                      .rcpts = &rcpt, .nrcpts = 1 };
+    struct mail_smtp_data d;
+    struct mail_error err;
+    char want[128];
+    double t0, waited;
+    pid_t pid;
+
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    CHECK(lfd >= 0 && bind(lfd, (struct sockaddr *)&a, sizeof a) == 0 &&
+          listen(lfd, 1) == 0 &&
+          getsockname(lfd, (struct sockaddr *)&a, &alen) == 0);
+    fflush(stdout);
+    pid = fork();
+    if (pid == 0)
+        stalling_server(lfd);
+    close(lfd);
+
+    memset(&srv, 0, sizeof srv);
+    srv.proto = MAIL_PROTO_SMTP;
+    srv.host = "127.0.0.1";
+    srv.port = ntohs(a.sin_port);
+    srv.tls = MAIL_TLS_NONE;
+    srv.timeout = 1;
+    mail_error_clear(&err);
+    s = mail_smtp_open(&srv, "client.test", &err);
+    CHECK(s != NULL);
+    if (s) {
+        CHECK(mail_smtp_envelope(s, &env, &err) == 0);
+        mail_smtp_data_begin(&d, s);
+        CHECK(d.dot_timeout == 600);
+        CHECK(!d.outcome_unknown);
+        d.dot_timeout = 2;
+        CHECK(mail_smtp_data_write(&d, "Subject: x\n\nhi\n", 16, &err) == 0);
+        t0 = now_s();
+        CHECK(mail_smtp_data_end(&d, NULL, &err) == -1);
+        waited = now_s() - t0;
+        CHECK(d.outcome_unknown);
+        CHECK(err.kind == MAIL_ERR_TEMP);
+        snprintf(want, sizeof want, "127.0.0.1:%u: no reply after the end of "
+                 "the message: it may or may not have been delivered",
+                 srv.port);
+        CHECK(strncmp(err.msg, want, strlen(want)) == 0);
+        CHECK(strstr(err.msg, "timed out after 2 s") != NULL);
+        if (strncmp(err.msg, want, strlen(want)) != 0)
+            printf("#   got: %s\n", err.msg);
+        /* Longer than the account's timeout: the dot's own. */
+        CHECK(waited > 1.5 && waited < 10);
+        mail_smtp_quit(s);
+    }
+    kill(pid, SIGKILL);
+    while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+        ;
+}
+
 int main(void)
 {
     RUN(test_crlf);
@@ -263,5 +413,6 @@ int main(void)
     RUN(test_smuggling);
     RUN(test_smuggling_exhaustive);
     RUN(test_long_lines);
+    RUN(test_stall_after_dot);
     return test_done();
 }

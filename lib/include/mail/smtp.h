@@ -125,6 +125,10 @@ struct mail_smtp_data {
      * server may or may not have taken the message.  Sending it again
      * may deliver it twice; the caller should keep it and tell the user. */
     bool outcome_unknown;
+    /* Seconds to wait for the reply to the final dot: mail_smtp_data_begin
+     * sets 600 (RFC 5321 4.5.3.2.6); the server's timeout when that is
+     * longer.  A caller may lower it (the tests do). */
+    int dot_timeout;
 };
 
 void mail_smtp_data_begin(struct mail_smtp_data *d, struct mail_session *s);
