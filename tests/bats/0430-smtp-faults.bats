@@ -3,7 +3,9 @@
 # server that takes the whole message and then closes, stalls or answers
 # late: faults that Postfix does not produce on demand.  (The 10-minute
 # wait for a server that stalls after the dot is not run here: the close
-# takes the same path, no reply after the final dot.)
+# takes the same path, no reply after the final dot, and test_smtp's
+# test_stall_after_dot drives the library against a stalling server with
+# mail_smtp_data.dot_timeout lowered to 2 seconds.)
 
 bats_require_minimum_version 1.5.0
 
