@@ -309,13 +309,18 @@ struct outcome {
     size_t refused;       /* recipients refused permanently */
     struct send_strv later;   /* recipients refused for now (addresses
                                  point into the message's rcpt list) */
+    struct send_strv refused_v;   /* those refused for good (likewise) */
     struct mail_error err;    /* when !delivered */
     char reply[512];          /* the server's 250 text */
+    bool unknown;             /* no reply after the final dot: it may have
+                                 been delivered; never send it again
+                                 unasked */
 };
 
 static void outcome_release(struct outcome *o)
 {
     send_strv_release(&o->later);
+    send_strv_release(&o->refused_v);
 }
 
 static bool addr_is_ascii(const char *a)
@@ -324,6 +329,20 @@ static bool addr_is_ascii(const char *a)
         if ((unsigned char)*a >= 0x80)
             return false;
     return true;
+}
+
+/* The server closed the connection (or it broke) in the middle of a
+ * transaction.  conn.c reports that as MAIL_ERR_UNAVAIL, as it does a
+ * 5xx reply, or under TLS without close_notify as MAIL_ERR_TLS "unexpected
+ * eof"; only the text tells them apart. */
+static bool connection_dropped(const struct mail_error *e)
+{
+    if (e->kind == MAIL_ERR_TLS)
+        return strstr(e->msg, "unexpected eof") != NULL;
+    return e->kind == MAIL_ERR_UNAVAIL &&
+           (strstr(e->msg, "connection closed by the server") ||
+            strstr(e->msg, strerror(ECONNRESET)) ||
+            strstr(e->msg, strerror(EPIPE)));
 }
 
 /*
@@ -341,7 +360,7 @@ static int deliver(struct sender *snd, int fd, off_t off, const char *from,
     struct mail_smtp_rcpt *rv = NULL;
     struct mail_smtp_data d;
     struct mail_buf reply = MAIL_BUF_INIT;
-    bool has8 = false, hasutf8 = false, addr_utf8 = false;
+    bool has8 = false, hasutf8 = false, addr_utf8 = false, dot = false;
     int tmp = -1, flags = 0, rc = -1;
 
     memset(out, 0, sizeof *out);
@@ -422,17 +441,22 @@ static int deliver(struct sender *snd, int fd, off_t off, const char *from,
         fprintf(stderr, ": %s: ", rv[i].temporary ? "deferred" : "refused");
         out_safe_str(stderr, rv[i].reply);
         fputc('\n', stderr);
-        if (rv[i].temporary)
+        if (rv[i].temporary) {
             send_strv_push(&out->later, rcpts[i]);
-        else
+        } else {
             out->refused++;
+            send_strv_push(&out->refused_v, rcpts[i]);
+        }
     }
     if (rc < 0)
         goto done;
     rc = -1;
     mail_smtp_data_begin(&d, snd->s);
     if (mail_smtp_data_write_fd(&d, fd, off, err) < 0 ||
-        mail_smtp_data_end(&d, &reply, err) < 0) {
+        (dot = true, mail_smtp_data_end(&d, &reply, err) < 0)) {
+        /* After the final dot, no reply (smtp.c says so) or the
+         * connection gone: the server may have the message. */
+        out->unknown = dot && (d.outcome_unknown || connection_dropped(err));
         /* The session is in an unknown state now. */
         mail_session_free(snd->s);
         snd->s = NULL;
@@ -446,6 +470,15 @@ static int deliver(struct sender *snd, int fd, off_t off, const char *from,
 done:
     if (rc < 0 && err->kind == MAIL_OK)
         mail_error_set(err, MAIL_ERR_INTERNAL, "sending failed");
+    if (rc < 0 && !out->unknown && connection_dropped(err)) {
+        /* Before the end of the message: the server has nothing, and a
+         * dropped connection is temporary. */
+        char why[sizeof err->msg];
+
+        mail_strlcpy(why, err->msg, sizeof why);
+        mail_error_set(err, MAIL_ERR_TEMP, "%s; the message was not sent",
+                       why);
+    }
     if (!out->delivered && snd->s && err->kind != MAIL_ERR_TEMP &&
         err->kind != MAIL_ERR_RECIPIENT && err->kind != MAIL_ERR_UNAVAIL &&
         err->kind != MAIL_ERR_DATA && err->kind != MAIL_ERR_USAGE) {
@@ -491,6 +524,40 @@ static int queue_message(struct sender *snd, int fd, off_t off,
     free(dir);
     free(id);
     return 0;
+}
+
+/* No reply after the final dot: keep the message where no flush sends
+ * it again by itself, and say so.  Returns 75. */
+static int hold_unknown(struct sender *snd, int fd, off_t off,
+                        const char *from, const char *const *rcpts, size_t n,
+                        struct mail_queue_entry *e)
+{
+    struct mail_error err;
+    char *dir = NULL, *path = NULL;
+    int r;
+
+    mail_error_clear(&err);
+    if (e) {
+        r = mail_queue_hold(e, &path, &err);
+    } else {
+        dir = queue_dir(&err);
+        r = dir ? mail_queue_add_held(dir, snd->acct->name, from, rcpts, n,
+                                      fd, off, &path, &err) : -1;
+    }
+    if (r < 0) {
+        mail_error_prefix(&err, "no reply after the end of the message: it "
+                          "may or may not have been delivered; it could not "
+                          "be kept");
+        cmd_fail(&err);
+    } else {
+        fputs("mail: no reply after the end of the message: it may or may "
+              "not have been delivered; kept in ", stderr);
+        out_safe_str(stderr, path);
+        fputc('\n', stderr);
+    }
+    free(dir);
+    free(path);
+    return EX_TEMPFAIL;
 }
 
 /*
@@ -551,6 +618,11 @@ static int flush_queue(struct sender *snd, bool explicit_flush)
                 code = EX_NOUSER;
             outcome_release(&oc);
             continue;
+        }
+        if (oc.unknown) {
+            code = hold_unknown(snd, -1, 0, NULL, NULL, 0, &e);
+            outcome_release(&oc);
+            break;
         }
         if (oc.err.kind == MAIL_ERR_TEMP || oc.err.kind == MAIL_ERR_AUTH ||
             oc.err.kind == MAIL_ERR_TLS || oc.err.kind == MAIL_ERR_CONFIG) {
@@ -865,6 +937,25 @@ static int load_account(struct cmd_ctx *ctx, const struct send_opts *o,
     return cmd_load_account(ctx, acct);
 }
 
+/* Replace the message in *msg by itself with o->attach attached. */
+static int attach_whole_files(int *msg, const struct send_strv *attach,
+                              struct mail_error *err)
+{
+    struct fd_sink fs = { -1, 0 };
+
+    if ((fs.fd = send_tmpfile(err)) < 0)
+        return -1;
+    if (mail_message_attach(*msg, attach->v, attach->n, NULL, fd_sink_write,
+                            &fs, err) < 0) {
+        fd_sink_explain(&fs, err);
+        close(fs.fd);
+        return -1;
+    }
+    close(*msg);
+    *msg = fs.fd;
+    return 0;
+}
+
 /* whole: sendmail without -t (send.h). */
 static int send_run_mode(struct cmd_ctx *ctx, struct send_opts *o, bool whole)
 {
@@ -974,6 +1065,9 @@ static int send_run_mode(struct cmd_ctx *ctx, struct send_opts *o, bool whole)
                 fd_sink_explain(&fs, &err);
                 goto fail;
             }
+            /* -t -A: the message becomes multipart/mixed. */
+            if (o->attach.n && attach_whole_files(&msg, &o->attach, &err) < 0)
+                goto fail;
             /* Without -t the command line names the recipients. */
             if (!whole && add_msg_rcpts(&rk, &res, &rcpts, &err) < 0)
                 goto fail;
@@ -1040,6 +1134,9 @@ static int send_run_mode(struct cmd_ctx *ctx, struct send_opts *o, bool whole)
             if (ctx->verbose && oc.reply[0])
                 fprintf(stderr, "mail: sent: %s\n", oc.reply);
             outcome_release(&oc);
+        } else if (oc.unknown) {
+            code = hold_unknown(&snd, msg, 0, from, rcpts.v, rcpts.n, NULL);
+            outcome_release(&oc);
         } else if ((oc.err.kind == MAIL_ERR_TEMP || snd.no_password) &&
                    queue) {
             code = queue_message(&snd, msg, 0, from, rcpts.v, rcpts.n,
@@ -1096,7 +1193,7 @@ int send_batch(struct cmd_ctx *ctx, struct send_opts *o,
     struct sender snd;
     bool queue = o->queue > 0 || (o->queue == 0 && acct->queue);
     struct rcpt_keep rk;
-    size_t sent = 0, failed = 0;
+    size_t sent = 0, failed = 0, partly = 0;
     int code = 0;
 
     mail_error_clear(&err);
@@ -1126,6 +1223,7 @@ int send_batch(struct cmd_ctx *ctx, struct send_opts *o,
         struct outcome oc;
         char *from = NULL;
         int in = -1, msg = -1, c = 0;
+        bool part = false;
 
         memset(&res, 0, sizeof res);
         mail_error_clear(&err);
@@ -1170,11 +1268,23 @@ int send_batch(struct cmd_ctx *ctx, struct send_opts *o,
                                           oc.later.n, &err)
                           : EX_TEMPFAIL;
             }
-            if (oc.refused && c == 0)
+            if (oc.refused && c == 0) {
+                /* Delivered to the others: not a failed message. */
                 c = EX_NOUSER;
-            if (!ctx->quiet && isatty(STDERR_FILENO))
+                part = true;
+                fprintf(stderr, "mail: message %zu of %zu: partly "
+                        "delivered, refused for", i + 1, list.n);
+                for (size_t k = 0; k < oc.refused_v.n; k++) {
+                    fputs(k ? ", " : " ", stderr);
+                    out_safe_str(stderr, oc.refused_v.v[k]);
+                }
+                fputc('\n', stderr);
+            } else if (!ctx->quiet && isatty(STDERR_FILENO)) {
                 fprintf(stderr, "mail: message %zu of %zu sent\n", i + 1,
                         list.n);
+            }
+        } else if (oc.unknown) {
+            c = hold_unknown(&snd, msg, 0, from, rcpts.v, rcpts.n, NULL);
         } else if (oc.err.kind == MAIL_ERR_TEMP && queue) {
             c = queue_message(&snd, msg, 0, from, rcpts.v, rcpts.n, &oc.err);
         } else {
@@ -1187,7 +1297,9 @@ one_failed:
         fprintf(stderr, "mail: message %zu of %zu: ", i + 1, list.n);
         c = cmd_fail(&err);
 one_done:
-        if (c)
+        if (part)
+            partly++;
+        else if (c)
             failed++;
         else
             sent++;
@@ -1205,7 +1317,10 @@ one_done:
     }
     sender_close(&snd);
     rcpt_keep_release(&rk);
-    if (failed && !ctx->quiet)
+    if (partly && !ctx->quiet)
+        fprintf(stderr, "mail: %zu of %zu messages sent, %zu partly "
+                "delivered, %zu failed\n", sent, list.n, partly, failed);
+    else if (failed && !ctx->quiet)
         fprintf(stderr, "mail: %zu of %zu messages sent, %zu failed\n", sent,
                 list.n, failed);
     mail_envelope_list_release(&list);

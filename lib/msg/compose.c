@@ -525,6 +525,23 @@ static int write_attachment(const struct out *o, const char *path,
         goto done;
     }
     mail_mimetype_lookup(base, mime_types, type, sizeof type);
+    if (mail_strncasecmp(type, "text/", 5) == 0 && !strchr(type, ';')) {
+        /* A text attachment says its charset, or a reader takes it for
+         * us-ascii; text that is not UTF-8 (or has NULs) goes as bytes. */
+        struct mail_message_info info;
+        struct scan s;
+        size_t tl = strlen(type);
+
+        memset(&info, 0, sizeof info);
+        scan_init(&s, &info, false);
+        if (scan_fd(&s, fd, 0, err) < 0)
+            goto done;
+        if (info.body_binary || (info.body_8bit && !s.utf8_ok))
+            mail_strlcpy(type, "application/octet-stream", sizeof type);
+        else if (mail_snprintf(type + tl, sizeof type - tl, "; charset=%s",
+                               info.body_8bit ? "utf-8" : "us-ascii") < 0)
+            mail_strlcpy(type, "application/octet-stream", sizeof type);
+    }
     /* The name as UTF-8 (file names are bytes; Latin-1 ones are read as
      * windows-1252), without control characters. */
     if (mail_utf8_sanitize(&name, base, strlen(base)) < 0)
@@ -999,6 +1016,90 @@ done:
     mail_buf_release(&add);
     mail_buf_release(&rcpts);
     mail_buf_release(&v);
+    return rc;
+}
+
+/* ---- attachments for a message given whole ---- */
+
+int mail_message_attach(int fd, const char *const *attach, size_t nattach,
+                        const char *mime_types, mail_sink_fn sink, void *ctx,
+                        struct mail_error *err)
+{
+    struct out o = { sink, ctx };
+    struct mail_buf raw = MAIL_BUF_INIT, part = MAIL_BUF_INIT,
+                    h = MAIL_BUF_INIT;
+    struct mail_header hdr = MAIL_HEADER_INIT;
+    char boundary[40];
+    size_t pos = 0, fs, fe;
+    bool complete;
+    int rc = -1;
+
+    for (size_t i = 0; i < nattach; i++)
+        if (access(attach[i], R_OK) < 0)
+            return mail_error_set(err, errno == ENOENT ? MAIL_ERR_NOTFOUND
+                                                       : MAIL_ERR_IO,
+                                  "%.300s: %s", attach[i], strerror(errno));
+    mail_buf_init(&raw, MAIL_HEADER_MAX + 1);
+    if (read_header_block(fd, 0, &raw, &complete, err) < 0)
+        goto done;
+    if (mail_header_parse(&hdr, raw.data ? raw.data : "", raw.len, err) < 0)
+        goto done;
+    /* The Content-* fields describe the body: they go with it into the
+     * first part; every other field stays where it is. */
+    while (next_field(raw.data, raw.len, &pos, &fs, &fe)) {
+        struct mail_buf *to = mail_strncasecmp(raw.data + fs, "content-", 8)
+                              == 0 ? &part : &h;
+
+        if (mail_buf_add(to, raw.data + fs, fe - fs) < 0 ||
+            (raw.data[fe - 1] != '\n' && mail_buf_addch(to, '\n') < 0))
+            goto nomem;
+    }
+    if (!mail_header_get(&hdr, "content-type") &&
+        mail_buf_addstr(&part, "Content-Type: text/plain; charset="
+                        "us-ascii\n") < 0)
+        goto nomem;
+    if (!mail_header_get(&hdr, "mime-version") &&
+        mail_buf_addstr(&h, "MIME-Version: 1.0\n") < 0)
+        goto nomem;
+    mail_strlcpy(boundary, "=_mail_", sizeof boundary);
+    random_hex(boundary + 7, 16);
+    if (mail_buf_printf(&h, "Content-Type: multipart/mixed;\n "
+                        "boundary=\"%s\"\n\nThis is a message in MIME "
+                        "format.\n\n--%s\n", boundary, boundary) < 0)
+        goto nomem;
+    if (put(&o, h.data, h.len, err) < 0 || put(&o, part.data, part.len,
+                                                 err) < 0 ||
+        puts_(&o, "\n", err) < 0)
+        goto done;
+    if (complete) {
+        struct mail_message_info bi;
+
+        if (mail_message_scan(fd, (off_t)raw.len, &bi, err) < 0)
+            goto done;
+        if (copy_rest(&o, fd, (off_t)raw.len, err) < 0)
+            goto done;
+        /* The boundary must start a line of its own. */
+        if (bi.size && puts_(&o, "\n", err) < 0)
+            goto done;
+    }
+    for (size_t i = 0; i < nattach; i++)
+        if (puts_(&o, "--", err) < 0 || puts_(&o, boundary, err) < 0 ||
+            puts_(&o, "\n", err) < 0 ||
+            write_attachment(&o, attach[i], mime_types, err) < 0 ||
+            puts_(&o, "\n", err) < 0)
+            goto done;
+    if (puts_(&o, "--", err) < 0 || puts_(&o, boundary, err) < 0 ||
+        puts_(&o, "--\n", err) < 0)
+        goto done;
+    rc = 0;
+    goto done;
+nomem:
+    oom(err);
+done:
+    mail_header_release(&hdr);
+    mail_buf_release(&raw);
+    mail_buf_release(&part);
+    mail_buf_release(&h);
     return rc;
 }
 

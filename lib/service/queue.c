@@ -229,16 +229,17 @@ void mail_queue_entry_release(struct mail_queue_entry *e)
     e->fd = -1;
 }
 
-static int move_to_failed(const char *dir, const char *name,
-                          struct mail_error *err)
+/* Move dir/name to dir/sub/name (sub: "failed" or "held"). */
+static int move_to(const char *dir, const char *name, const char *sub,
+                   struct mail_error *err)
 {
     struct mail_buf from = MAIL_BUF_INIT, to = MAIL_BUF_INIT,
                     fdir = MAIL_BUF_INIT;
     int rc = -1;
 
-    if (mail_buf_printf(&fdir, "%s/failed", dir) < 0 ||
+    if (mail_buf_printf(&fdir, "%s/%s", dir, sub) < 0 ||
         mail_buf_printf(&from, "%s/%s", dir, name) < 0 ||
-        mail_buf_printf(&to, "%s/failed/%s", dir, name) < 0) {
+        mail_buf_printf(&to, "%s/%s/%s", dir, sub, name) < 0) {
         mail_error_set(err, MAIL_ERR_INTERNAL, "out of memory");
         goto done;
     }
@@ -255,6 +256,12 @@ done:
     mail_buf_release(&to);
     mail_buf_release(&fdir);
     return rc;
+}
+
+static int move_to_failed(const char *dir, const char *name,
+                          struct mail_error *err)
+{
+    return move_to(dir, name, "failed", err);
 }
 
 /* Parse the envelope at the start of the file. */
@@ -396,5 +403,61 @@ int mail_queue_fail(struct mail_queue_entry *e, struct mail_error *err)
     }
     free(dir);
     mail_queue_entry_release(e);
+    return rc;
+}
+
+int mail_queue_hold(struct mail_queue_entry *e, char **path,
+                    struct mail_error *err)
+{
+    char *dir = strdup(e->path);
+    char *slash = dir ? strrchr(dir, '/') : NULL;
+    struct mail_buf p = MAIL_BUF_INIT;
+    int rc = -1;
+
+    if (!slash) {
+        mail_error_set(err, MAIL_ERR_INTERNAL, "out of memory");
+        goto done;
+    }
+    *slash = '\0';
+    if (mail_buf_printf(&p, "%s/held/%s", dir, e->name) < 0) {
+        mail_error_set(err, MAIL_ERR_INTERNAL, "out of memory");
+        goto done;
+    }
+    rc = move_to(dir, e->name, "held", err);
+    if (rc == 0 && path)
+        *path = mail_buf_detach(&p);
+done:
+    mail_buf_release(&p);
+    free(dir);
+    mail_queue_entry_release(e);
+    return rc;
+}
+
+int mail_queue_add_held(const char *dir, const char *account,
+                        const char *from, const char *const *rcpts,
+                        size_t nrcpts, int fd, off_t offset, char **path,
+                        struct mail_error *err)
+{
+    struct mail_buf held = MAIL_BUF_INIT;
+    char *id = NULL;
+    int rc = -1;
+
+    if (mail_buf_printf(&held, "%s/held", dir) < 0) {
+        mail_error_set(err, MAIL_ERR_INTERNAL, "out of memory");
+        goto done;
+    }
+    if (mail_queue_add(held.data, account, from, rcpts, nrcpts, fd, offset,
+                       &id, err) < 0)
+        goto done;
+    if (mail_buf_printf(&held, "/%s", id) < 0) {
+        mail_error_set(err, MAIL_ERR_INTERNAL, "out of memory");
+        goto done;
+    }
+    if (path)
+        *path = mail_buf_detach(&held);
+    rc = 0;
+done:
+    free(id);
+    mail_buf_release(&held);
     return rc;
 }

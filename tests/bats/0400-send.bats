@@ -551,3 +551,155 @@ EOF
     mail_wait "$MAIL_TEST_MAILDIR2" 5
     grep -q '^To: bob@example.test' "$(last_msg "$MAIL_TEST_MAILDIR2")"
 }
+
+# fault_smtp MODE: tests/servers/fake-smtp (STARTTLS with the harness's
+# certificate) in MODE; the account points at it.  FAULT_LOG gets the
+# client's lines, FAULT_DIR/port.msg.N the messages it took.
+fault_smtp() {
+    local i
+    FAULT_DIR=$BATS_TEST_TMPDIR/fault-$1
+    mkdir -p "$FAULT_DIR"
+    "$SERVERS_DIR/fake-smtp" "$1" "$FAULT_DIR/port" "$MAIL_TEST_DIR/tls/server.pem" \
+        "$MAIL_TEST_DIR/tls/server.key" 3>&- &
+    FAKE_PIDS="${FAKE_PIDS:-} $!"
+    for ((i = 0; i < 200; i++)); do
+        [[ -s $FAULT_DIR/port ]] && break
+        sleep 0.025
+    done
+    FAULT_LOG=$FAULT_DIR/port.log
+    write_config "$CONF" "timeout=5" "smtp=smtp://localhost:$(<"$FAULT_DIR/port")"
+}
+
+queued() { ls "$XDG_DATA_HOME/mail/queue" 2>/dev/null | grep -c '^[0-9]' || true; }
+
+@test "send: the server drops the connection after RCPT or at DATA: 75 without --queue, queued with it" {
+    n=0
+    for mode in drop-after-rcpt drop-at-data; do
+        fault_smtp "$mode"
+        run "$MAIL" -C "$CONF" send -s "$mode" "$MAIL_TEST_ADDR2" <<<"x"
+        echo "$output"
+        [ "$status" -eq 75 ]
+        [[ "$output" == *"the message was not sent"* ]]
+        grep -q '^RCPT TO' "$FAULT_LOG"
+        [ "$(queued)" -eq "$n" ]
+        run "$MAIL" -C "$CONF" send --queue -s "$mode" "$MAIL_TEST_ADDR2" <<<"kept: $mode"
+        echo "$output"
+        [ "$status" -eq 0 ]
+        [[ "$output" == *"queued as"* ]]
+        n=$((n + 1))
+        [ "$(queued)" -eq "$n" ]
+        fake_stop
+    done
+    [ "$(queued)" -eq 2 ]
+    # queue = true in the account works the same.
+    fault_smtp drop-at-data
+    write_config "$CONF" "timeout=5" "smtp=smtp://localhost:$(<"$FAULT_DIR/port")" "queue=true"
+    run "$MAIL" -C "$CONF" send -s third "$MAIL_TEST_ADDR2" <<<"kept: third"
+    [ "$status" -eq 0 ]
+    [ "$(queued)" -eq 3 ]
+    # The real server: all three arrive.
+    write_config "$CONF" "timeout=5"
+    run "$MAIL" -C "$CONF" send --flush
+    echo "$output"
+    [ "$status" -eq 0 ]
+    mail_wait "$MAIL_TEST_MAILDIR2" 3
+    [ "$(queued)" -eq 0 ]
+}
+
+@test "send: no reply after the final dot: kept aside, not queued for resending, 75" {
+    fault_smtp drop-after-dot
+    run "$MAIL" -C "$CONF" send --queue -s "maybe" "$MAIL_TEST_ADDR2" <<<"maybe delivered"
+    echo "$output"
+    [ "$status" -eq 75 ]
+    [ "$(grep -c . <<<"$output")" -eq 1 ]
+    [[ "$output" == "mail: no reply after the end of the message: it may or may not have been delivered; kept in $XDG_DATA_HOME/mail/queue/held/"* ]]
+    [ -f "$FAULT_DIR/port.msg.1" ]
+    [ "$(queued)" -eq 0 ]
+    held=${output##* kept in }
+    grep -q 'maybe delivered' "$held"
+    # A flush does not send it again.
+    write_config "$CONF" "timeout=5"
+    run "$MAIL" -C "$CONF" send --flush
+    [ "$status" -eq 0 ]
+    sleep 0.5
+    [ "$(maildir_count "$MAIL_TEST_MAILDIR2")" -eq 0 ]
+    # Moved back into the queue by the user, it goes.
+    mv "$held" "$XDG_DATA_HOME/mail/queue/"
+    run "$MAIL" -C "$CONF" send --flush
+    [ "$status" -eq 0 ]
+    mail_wait "$MAIL_TEST_MAILDIR2" 1
+}
+
+@test "send --flush: a queued message without a reply after its dot is held, not retried" {
+    port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+    write_config "$CONF" "timeout=5" "smtp=smtp://127.0.0.1:$port"
+    run "$MAIL" -C "$CONF" send --queue -s "q" "$MAIL_TEST_ADDR2" <<<"queued first"
+    [ "$status" -eq 0 ]
+    [ "$(queued)" -eq 1 ]
+    fault_smtp drop-after-dot
+    run "$MAIL" -C "$CONF" send --flush
+    echo "$output"
+    [ "$status" -eq 75 ]
+    [[ "$output" == *"may or may not have been delivered; kept in $XDG_DATA_HOME/mail/queue/held/"* ]]
+    [ "$(queued)" -eq 0 ]
+    [ "$(ls "$XDG_DATA_HOME/mail/queue/held" | grep -c '^[0-9]')" -eq 1 ]
+}
+
+@test "send -t -A: the attachment is added (multipart/mixed), the message's headers kept" {
+    head -c 4000 /dev/urandom > "$BATS_TEST_TMPDIR/data.bin"
+    printf 'To: %s\nSubject: t with attachment\nX-Keep: yes\nContent-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: 8bit\n\nnaïve body\n' \
+        "$MAIL_TEST_ADDR2" > "$BATS_TEST_TMPDIR/m"
+    run "$MAIL" -C "$CONF" send -t -A "$BATS_TEST_TMPDIR/data.bin" < "$BATS_TEST_TMPDIR/m"
+    echo "$output"
+    [ "$status" -eq 0 ]
+    mail_wait "$MAIL_TEST_MAILDIR2" 1
+    f=$(last_msg "$MAIL_TEST_MAILDIR2")
+    grep -q '^X-Keep: yes' "$f"
+    run decode "$f"
+    echo "$output"
+    [[ "$output" == *"subject=t with attachment"* ]]
+    [[ "$output" == *"text=naïve body"* ]]
+    [[ "$output" == *"name=data.bin sha256=$(sha "$BATS_TEST_TMPDIR/data.bin")"* ]]
+    # A missing file is an error, before anything is sent.
+    run "$MAIL" -C "$CONF" send -t -A "$BATS_TEST_TMPDIR/nope" < "$BATS_TEST_TMPDIR/m"
+    [ "$status" -eq 66 ]
+}
+
+@test "send -A: text attachments say their charset (utf-8, us-ascii); other bytes go as octet-stream" {
+    printf 'Grüße, naïve ✓\n' > "$BATS_TEST_TMPDIR/utf8.txt"
+    printf 'plain ascii\n' > "$BATS_TEST_TMPDIR/ascii.txt"
+    printf 'caf\xe9 latin-1\n' > "$BATS_TEST_TMPDIR/latin1.txt"
+    run "$MAIL" -C "$CONF" send -s charsets -A "$BATS_TEST_TMPDIR/utf8.txt" \
+        -A "$BATS_TEST_TMPDIR/ascii.txt" -A "$BATS_TEST_TMPDIR/latin1.txt" "$MAIL_TEST_ADDR2" <<<"body"
+    echo "$output"
+    [ "$status" -eq 0 ]
+    mail_wait "$MAIL_TEST_MAILDIR2" 1
+    python3 - "$(last_msg "$MAIL_TEST_MAILDIR2")" "$BATS_TEST_TMPDIR" <<'PY'
+import email, email.policy, sys
+m = email.message_from_binary_file(open(sys.argv[1], 'rb'), policy=email.policy.default)
+parts = {p.get_filename(): p for p in m.walk() if p.get_filename()}
+u = parts["utf8.txt"]
+assert u.get_content_type() == "text/plain", u.get_content_type()
+assert u.get_content_charset() == "utf-8", u.get_content_charset()
+assert u.get_content() == open(sys.argv[2] + "/utf8.txt", encoding="utf-8").read()
+a = parts["ascii.txt"]
+assert a.get_content_charset() == "us-ascii", a.get_content_charset()
+l = parts["latin1.txt"]
+assert l.get_content_type() == "application/octet-stream", l.get_content_type()
+assert l.get_payload(decode=True) == open(sys.argv[2] + "/latin1.txt", "rb").read()
+PY
+}
+
+@test "send --batch: a message refused for some recipients is reported as partly delivered, 67" {
+    fault_smtp refuse-one
+    {
+        printf 'From alice@example.test Sat Nov 21 10:00:00 2026\nTo: %s\nSubject: one\n\n1\n\n' "$MAIL_TEST_ADDR2"
+        printf 'From alice@example.test Sat Nov 21 10:00:00 2026\nTo: %s, refused@example.test\nSubject: two\n\n2\n\n' "$MAIL_TEST_ADDR2"
+    } > "$BATS_TEST_TMPDIR/batch.mbox"
+    run "$MAIL" -C "$CONF" send --batch "$BATS_TEST_TMPDIR/batch.mbox"
+    echo "$output"
+    [ "$status" -eq 67 ]
+    [[ "$output" == *"message 2 of 2: partly delivered, refused for refused@example.test"* ]]
+    [[ "$output" == *"1 of 2 messages sent, 1 partly delivered, 0 failed"* ]]
+    [ -f "$FAULT_DIR/port.msg.2" ]
+}

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "mail/codec.h"
@@ -133,6 +134,40 @@ static void test_extra_headers(void)
     mail_buf_reset(&out);
     CHECK(mail_compose_write(&c, mail_sink_buf, &out, &err) == 0);
     CHECK(has_line(out.data, "In-Reply-To: <x@y.test>"));
+    mail_buf_release(&out);
+}
+
+static void test_attach_whole(void)
+{
+    char path[] = "/tmp/test_compose_att.XXXXXX.txt";
+    const char *att[1] = { path };
+    int afd = mkstemps(path, 4);
+    int fd = tmpfd_with("To: b@x.test\nSubject: s\nContent-Type: text/plain;"
+                        " charset=utf-8\nContent-Transfer-Encoding: 8bit\n\n"
+                        "caf\xc3\xa9\n");
+    struct mail_buf out = MAIL_BUF_INIT;
+    struct mail_error err;
+
+    CHECK(afd >= 0 && write(afd, "na\xc3\xafve\n", 7) == 7);
+    close(afd);
+    CHECK(mail_message_attach(fd, att, 1, NULL, mail_sink_buf, &out, &err)
+          == 0);
+    /* Headers kept, the Content-* fields moved into the first part. */
+    CHECK(strncmp(out.data, "To: b@x.test\nSubject: s\nMIME-Version: 1.0\n"
+                  "Content-Type: multipart/mixed;\n boundary=", 68) == 0);
+    CHECK(strstr(out.data, "\nContent-Type: text/plain; charset=utf-8\n"
+                 "Content-Transfer-Encoding: 8bit\n\ncaf\xc3\xa9\n") != NULL);
+    /* A UTF-8 text file says so. */
+    CHECK(strstr(out.data, "charset=utf-8;") != NULL ||
+          strstr(out.data, "charset=utf-8\n") != NULL);
+    CHECK(strstr(out.data, "filename=") != NULL);
+    unlink(path);
+    mail_buf_reset(&out);
+    CHECK(mail_message_attach(fd, att, 1, NULL, mail_sink_buf, &out, &err)
+          < 0);
+    CHECK(err.kind == MAIL_ERR_NOTFOUND);
+    CHECK(out.len == 0);
+    close(fd);
     mail_buf_release(&out);
 }
 
@@ -433,6 +468,35 @@ static void test_queue(void)
     CHECK(n == 0);
     mail_queue_names_free(names, n);
     free(id);
+
+    /* Held messages (no reply after the dot) are not in the list a flush
+     * sends; a queued one can be moved there. */
+    {
+        char *path = NULL;
+        struct stat st;
+
+        CHECK(mail_queue_add_held(dir, "work", "me@x.test", rcpts, 2, fd, 0,
+                                  &path, &err) == 0);
+        CHECK(path && strncmp(path, dir, strlen(dir)) == 0);
+        CHECK(path && strstr(path, "/held/") != NULL);
+        CHECK(path && stat(path, &st) == 0 && S_ISREG(st.st_mode));
+        free(path);
+        CHECK(mail_queue_add(dir, "work", "me@x.test", rcpts, 2, fd, 0, &id,
+                             &err) == 0);
+        CHECK(mail_queue_list(dir, &names, &n, &err) == 0);
+        CHECK(n == 1);
+        CHECK(mail_queue_open(dir, names[0], &e, &err) == 0);
+        path = NULL;
+        CHECK(mail_queue_hold(&e, &path, &err) == 0);
+        CHECK(path && strstr(path, "/held/") && strstr(path, id));
+        CHECK(path && stat(path, &st) == 0);
+        free(path);
+        free(id);
+        mail_queue_names_free(names, n);
+        CHECK(mail_queue_list(dir, &names, &n, &err) == 0);
+        CHECK(n == 0);
+        mail_queue_names_free(names, n);
+    }
     close(fd);
     {
         char cmd[128];
@@ -448,6 +512,7 @@ int main(void)
     RUN(test_parse_addrs);
     RUN(test_strict_addrs);
     RUN(test_extra_headers);
+    RUN(test_attach_whole);
     RUN(test_fold);
     RUN(test_compose_plain);
     RUN(test_compose_attach);

@@ -139,6 +139,17 @@ int mail_message_complete(int fd, const struct mail_complete_opts *o,
                           struct mail_complete_result *res,
                           struct mail_error *err);
 
+/*
+ * `mail send -t -A FILE`: copy the (completed) message in fd to sink as
+ * multipart/mixed, its header fields kept but for the Content-* ones,
+ * which go with the body into the first part; then one part per file in
+ * attach, as the composer writes them.  MAIL_ERR_NOTFOUND or MAIL_ERR_IO
+ * for a file that cannot be read, found before anything is written.
+ */
+int mail_message_attach(int fd, const char *const *attach, size_t nattach,
+                        const char *mime_types, mail_sink_fn sink, void *ctx,
+                        struct mail_error *err);
+
 /* ---- what a message needs from a server ---- */
 
 struct mail_message_info {

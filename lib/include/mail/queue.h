@@ -18,7 +18,7 @@
  * (flock) so that two flushes never send it twice; it is removed only
  * after the server's 250 to DATA (the caller decides: mail_queue_done).
  * A message that can never be sent (refused permanently) is moved to
- * failed/, never deleted.
+ * failed/, never deleted; one whose delivery is unknown goes to held/.
  */
 #ifndef MAIL_QUEUE_H
 #define MAIL_QUEUE_H
@@ -73,6 +73,20 @@ int mail_queue_open(const char *dir, const char *name,
 int mail_queue_done(struct mail_queue_entry *e, struct mail_error *err);
 /* It can never be sent: move it to failed/.  Releases e. */
 int mail_queue_fail(struct mail_queue_entry *e, struct mail_error *err);
+/*
+ * Held messages (DIR/held/, same file format): the server may or may not
+ * have delivered them (no reply after the end of the message), so no
+ * flush sends them again by itself.  To send one anyway, move it back
+ * into DIR.  mail_queue_hold moves a queued entry there (releases e);
+ * mail_queue_add_held adds a new one.  *path (may be NULL) gets the held
+ * file's path, malloc'd.
+ */
+int mail_queue_hold(struct mail_queue_entry *e, char **path,
+                    struct mail_error *err);
+int mail_queue_add_held(const char *dir, const char *account,
+                        const char *from, const char *const *rcpts,
+                        size_t nrcpts, int fd, off_t offset, char **path,
+                        struct mail_error *err);
 /* Unlock and free (the message stays queued). */
 void mail_queue_entry_release(struct mail_queue_entry *e);
 
