@@ -6,7 +6,7 @@
  * whose size comes from the first byte; both runs must agree on the number
  * of responses and streamed bytes.  Every FETCH BODYSTRUCTURE is read, and
  * every LIST name is decoded from modified UTF-7 and, when that works,
- * encoded back to the same bytes.
+ * encoded and decoded again to the same text.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -59,9 +59,17 @@ static void check_resp(const struct mail_imap_resp *r)
         struct mail_buf a = MAIL_BUF_INIT, b = MAIL_BUF_INIT;
 
         if (mail_mutf7_decode(&a, n->data, (size_t)n->len) == 0) {
+            struct mail_buf c = MAIL_BUF_INIT;
+
+            /* Non-canonical names ("&AOk-&AOk-") decode but do not
+             * encode back to the same bytes (imap.c then keeps the
+             * server's bytes); the canonical form must round-trip. */
             if (mail_mutf7_encode(&b, a.data ? a.data : "", a.len) < 0 ||
-                b.len != n->len || memcmp(b.data ? b.data : "", n->data, b.len))
+                mail_mutf7_decode(&c, b.data ? b.data : "", b.len) < 0 ||
+                c.len != a.len || memcmp(c.data ? c.data : "",
+                                         a.data ? a.data : "", a.len))
                 abort();
+            mail_buf_release(&c);
         }
         mail_buf_release(&a);
         mail_buf_release(&b);
