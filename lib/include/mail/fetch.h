@@ -1,7 +1,8 @@
 /*
- * fetch.h - the protocol-independent engine of `mail fetch`: where
- * fetched messages go, what has been fetched, and how a crash at any
- * moment neither loses nor duplicates a message.
+ * fetch.h - `mail fetch`: mail_fetch_account runs it for one account
+ * (at the end of this file); below it, the protocol-independent engine:
+ * where fetched messages go, what has been fetched, and how a crash at
+ * any moment neither loses nor duplicates a message.
  *
  * Files, in the state directory ($XDG_STATE_HOME/mail/fetch, else
  * ~/.local/state/mail/fetch), names percent-encoded:
@@ -37,7 +38,15 @@
  *
  * A UIDVALIDITY change keeps the content hashes (SHA-256, first 128 bits)
  * of everything fetched before, and a message re-fetched whose hash is
- * known is dropped instead of delivered again.
+ * known is dropped instead of delivered again, whatever the destination:
+ * a Maildir file is dropped from tmp/; for an mbox or an MDA, while such
+ * hashes are known, each message is first written to an unlinked spool
+ * file in the state directory and delivered from there only once its hash
+ * is known to be new.  (The hash covers every byte, so the Message-ID and
+ * the size are in it.)
+ *
+ * Within a batch, a UID delivered (or dropped) once is not delivered again:
+ * a second copy in the same reply is read and thrown away.
  */
 #ifndef MAIL_FETCH_H
 #define MAIL_FETCH_H
@@ -47,7 +56,11 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "conn.h"
 #include "error.h"
+
+struct mail_account;
+struct mail_buf;
 
 /* The state directory, created (mode 0700) if missing.  malloc'd. */
 char *mail_fetch_state_dir(struct mail_error *err);
@@ -203,6 +216,59 @@ void mail_fetch_watchdog_stop(struct mail_fetch_watchdog *w);
 /* Report s's progress to w (NULL: to none). */
 void mail_fetch_src_watch(struct mail_fetch_src *s,
                           struct mail_fetch_watchdog *w);
+
+/* ---- a whole run: one account ---- */
+
+/* What a run reports as it goes (each hook may be NULL).  Names and texts
+ * come from the server and the config: print them terminal-safe. */
+struct mail_fetch_progress {
+    const char *account, *folder;  /* folder: "INBOX" for POP3 */
+    size_t done, total;            /* messages of the folder */
+    uint64_t bytes;
+    bool end;                      /* the folder's transfer is over */
+};
+
+struct mail_fetch_hooks {
+    void *arg;
+    /* after each message, and at the end of each folder's transfer */
+    void (*progress)(void *arg, const struct mail_fetch_progress *p);
+    /* one folder (POP3: the maildrop, "INBOX") done */
+    void (*folder_done)(void *arg, const char *account, const char *folder,
+                        const struct mail_fetch_stats *st);
+    /* a message left on the server and why (not an error) */
+    void (*note)(void *arg, const char *text);
+    /* a folder the server listed could not be fetched; the run goes on
+     * with the others and ends with MAIL_ERR_PROTOCOL */
+    void (*folder_error)(void *arg, const struct mail_error *err);
+};
+
+struct mail_fetch_opts {
+    bool pop3;                 /* the account's POP3 server, not IMAP */
+    bool keep, del, catch_up;  /* --keep, --delete, --catch-up */
+    bool wait;                 /* wait for another run's lock */
+    const char *mda;           /* --mda CMD, or NULL: the store */
+    const char *const *folders; /* --folder NAME... (IMAP patterns) */
+    size_t nfolders;
+    mail_trace_fn trace;       /* the protocol dialogue (-vv), or NULL */
+    void *trace_arg;
+    /* asks for the password when no other source has it (config.h) */
+    int (*prompt)(void *arg, const char *prompt, struct mail_buf *out,
+                  struct mail_error *err);
+    void *prompt_arg;
+};
+
+/*
+ * `mail fetch` for one account: take its lock (MAIL_ERR_TEMP if another
+ * run holds it, unless o->wait), start the deadline (no progress for 10 x
+ * the account's timeout: MAIL_ERR_TEMP "no progress for N s"), then POP3
+ * or IMAP: list, fetch what the state has not seen in durable batches,
+ * delete on the server what is recorded (--delete), log out.  The error
+ * is not prefixed with the account.
+ */
+int mail_fetch_account(struct mail_account *acct,
+                       const struct mail_fetch_opts *o,
+                       const struct mail_fetch_hooks *h,
+                       struct mail_error *err);
 
 /* Percent-encode a name for a file name (exposed for tests). malloc'd. */
 char *mail_fetch_file_name(const char *account, const char *key,
