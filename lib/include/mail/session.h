@@ -57,8 +57,11 @@ struct mail_reply {
     struct mail_buf text;   /* SMTP: each line's text, '\n' between;
                                POP3: the text after +OK/-ERR/+;
                                IMAP: the text after "TAG OK " or "+ " */
-    struct mail_buf untagged; /* IMAP: untagged lines without "* ",
-                                 literals inline, '\n' between */
+    struct mail_buf untagged; /* IMAP: untagged responses without "* ",
+                                 one a line, as imap.c's reader writes
+                                 them back from the parsed tokens
+                                 ("OK [CODE args] text", "CAPABILITY
+                                 ..."), '\n' between */
 };
 
 void mail_reply_init(struct mail_reply *r);
