@@ -77,8 +77,11 @@ int cmd_failf(int code, const char *fmt, ...) MAIL_PRINTF(2, 3);
 /* A usage error: "mail CMD: what" plus a hint, exit 64. */
 int cmd_usage_error(const char *cmdname, const char *fmt, ...)
     MAIL_PRINTF(2, 3);
-/* Print the usage of a command (to f). */
+/* help.c: print the help of a command (usage, every option with a line
+ * of description, examples, its man page) to f. */
 void cmd_print_usage(FILE *f, const char *cmdname);
+/* main.c: the global usage and the list of commands. */
+void cmd_print_commands(FILE *f);
 
 /* The -v trace: writes "proto> line" to stderr, terminal-safe. */
 struct cmd_trace {

@@ -89,7 +89,8 @@ commands() {
         sed -n '/^\.SH SYNOPSIS/,/^\.SH/p' "$f" | grep -q "^\.B mail $c\$" ||
             { echo "$f: SYNOPSIS does not start with mail $c"; false; }
         # Every long option of the command is documented.
-        for o in $("$MAIL" "$c" -h | grep -o -- '--[a-z][a-z-]*' | sort -u); do
+        for o in $("$MAIL" "$c" -h | sed -n '/^options:/,/^$/p' |
+                   grep -o -- '--[a-z][a-z-]*' | sort -u); do
             roff=$(printf '%s' "$o" | sed 's/-/\\-/g')
             grep -qF -- "$roff" "$f" || { echo "$f lacks $o"; false; }
         done
@@ -209,4 +210,61 @@ SH
         [ -z "$output" ] || [[ "$output" != *"=="* ]] || { echo "$m: $output"; false; }
     done
     [[ $modes == *with* ]] || skip "bash-completion is not installed: tested without it only"
+}
+
+# The options command $1 accepts, from its source: the getopt_long table
+# and short-option string of cmd/$1.c (sendmail: its bash completion list).
+accepted_options() {
+    local c=$1 src="$MAIL_SOURCE_ROOT/cmd/$1.c" short
+    if [ "$c" = sendmail ]; then
+        bash -c ". '$MAIL_SOURCE_ROOT/completions/mail.bash'; _mail_command_opts sendmail"
+        return
+    fi
+    [ "$c" = help ] && return
+    grep -oE '\{ "[a-z-]+", (no|required|optional)_argument' "$src" |
+        sed 's/{ "/--/; s/",.*//'
+    short=$(tr '\n' ' ' < "$src" |
+        grep -oE 'CMD_COMMON_SHORT[[:space:]]*"[^"]*"' |
+        sed 's/.*"\(.*\)"/\1/' | tr -d ':' | head -1)
+    for ((i = 0; i < ${#short}; i++)); do printf -- '-%s\n' "${short:i:1}"; done
+}
+
+@test "help CMD and CMD --help show every option the command accepts, with examples" {
+    for c in $(commands); do
+        run "$MAIL" help "$c"
+        [ "$status" -eq 0 ] || { echo "help $c: $status"; false; }
+        help=$output
+        [[ "$help" == "usage: mail $c"* ]]
+        [[ "$help" == *$'\noptions:\n'* ]] || { echo "$c: no options"; false; }
+        [[ "$help" == *$'\nexamples:\n  $ '* ]] || { echo "$c: no example"; false; }
+        run "$MAIL" "$c" --help
+        [ "$status" -eq 0 ]
+        [ "$output" = "$help" ] || { echo "$c --help differs"; false; }
+        opts=$(accepted_options "$c")
+        [ "$c" = help ] || [ -n "$opts" ] || { echo "$c: no options found in the source"; false; }
+        for o in $opts; do
+            # As a word: "-f," "-f " "--folder " "--folder\n"...
+            printf '%s\n' "$help" | grep -qE -- "(^|[ ,])$o([ ,=]|\$)" ||
+                { echo "$c: $o is not in 'mail help $c'"; false; }
+        done
+    done
+    # sendmail's own options, by name.
+    run "$MAIL" help sendmail
+    for o in -t -i -oi -f -F -odi -B -oem -q -C -bm; do
+        printf '%s\n' "$output" | grep -qE -- "(^|[ ,])$o([ ,=]|\$)" || { echo "sendmail: $o"; false; }
+    done
+}
+
+@test "every man page that a help text or message names exists" {
+    for c in $(commands); do
+        "$MAIL" help "$c"
+    done > "$BATS_TEST_TMPDIR/help.txt"
+    "$MAIL" --help >> "$BATS_TEST_TMPDIR/help.txt"
+    cat "$MAIL_SOURCE_ROOT"/cmd/*.c >> "$BATS_TEST_TMPDIR/help.txt"
+    for ref in $(grep -oE '\bmail(-[a-z]+)?(\.conf)?\([0-9]\)' "$BATS_TEST_TMPDIR/help.txt" | sort -u); do
+        page=${ref%(*}
+        sec=${ref#*(}
+        sec=${sec%)}
+        [ -f "$MAIL_SOURCE_ROOT/man/$page.$sec" ] || { echo "no man page for $ref"; false; }
+    done
 }
