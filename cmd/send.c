@@ -2,7 +2,9 @@
  * send.c - `mail send`: compose (or take whole with -t) a message and
  * submit it over SMTP; the queue for when the server cannot be reached;
  * --batch for many messages over one connection.  sendmail.c holds the
- * sendmail(8) and mailx(1) front ends, compose_ui.c the interactive part.
+ * sendmail(8) and mailx(1) front ends, compose_ui.c the interactive part;
+ * spooling, sender addresses and the sent copy are in lib/service
+ * (outgoing.h), aliases and recipient checks in lib/config (aliases.h).
  *
  * Standard input is spooled to an unlinked temporary file and the message
  * is built in another one, so memory does not grow with the message:
@@ -26,6 +28,7 @@
 #include "mail/aliases.h"
 #include "mail/compose.h"
 #include "mail/folder.h"
+#include "mail/outgoing.h"
 #include "mail/queue.h"
 #include "mail/smtp.h"
 #include "mail/termsafe.h"
@@ -68,116 +71,12 @@ void send_opts_release(struct send_opts *o)
 
 int send_tmpfile(struct mail_error *err)
 {
-    const char *dir = getenv("TMPDIR");
-    char path[4096];
-    int fd;
-
-    if (!dir || *dir != '/')
-        dir = "/tmp";
-#ifdef O_TMPFILE
-    fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
-    if (fd >= 0)
-        return fd;
-#endif
-    if (mail_snprintf(path, sizeof path, "%s/mail-send.XXXXXX", dir) < 0)
-        return mail_error_set(err, MAIL_ERR_CANTCREAT, "TMPDIR too long");
-    fd = mkostemp(path, O_CLOEXEC);
-    if (fd < 0)
-        return mail_error_set(err, MAIL_ERR_CANTCREAT, "%s: %s", path,
-                              strerror(errno));
-    unlink(path);
-    return fd;
+    return mail_spool_tmpfile(err);
 }
 
-/* A sink that writes to a file descriptor. */
-struct fd_sink {
-    int fd;
-    int error;      /* errno of the first failure */
-};
-
-static int fd_sink_write(void *ctx, const char *data, size_t len)
-{
-    struct fd_sink *s = ctx;
-
-    while (len) {
-        ssize_t n = write(s->fd, data, len);
-
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0) {
-            s->error = errno;
-            return -1;
-        }
-        data += n;
-        len -= (size_t)n;
-    }
-    return 0;
-}
-
-/* After a sink failure the library says "cannot write the message";
- * name the real cause. */
-static void fd_sink_explain(const struct fd_sink *s, struct mail_error *err)
-{
-    if (s->error)
-        mail_error_set(err, MAIL_ERR_IO, "temporary file: %s",
-                       strerror(s->error));
-}
-
-/*
- * Copy standard input to a new temporary file.  dots: a line with a single
- * "." ends the input (sendmail without -i).
- */
 int send_spool_stdin(bool dots, int *out, struct mail_error *err)
 {
-    char buf[65536];
-    struct fd_sink fs = { -1, 0 };
-    bool bol = true;
-    int fd = send_tmpfile(err);
-
-    if (fd < 0)
-        return -1;
-    fs.fd = fd;
-    for (;;) {
-        ssize_t n = read(STDIN_FILENO, buf, sizeof buf);
-        size_t len;
-
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0) {
-            mail_error_set(err, MAIL_ERR_IO, "standard input: %s",
-                           strerror(errno));
-            goto fail;
-        }
-        if (n == 0)
-            break;
-        len = (size_t)n;
-        if (dots) {
-            /* Look for "\n.\n" (or ".\n" at the start). */
-            for (size_t i = 0; i < len; i++) {
-                if (bol && buf[i] == '.' &&
-                    ((i + 1 < len && buf[i + 1] == '\n') ||
-                     (i + 2 < len && buf[i + 1] == '\r' &&
-                      buf[i + 2] == '\n'))) {
-                    len = i;
-                    dots = false;
-                    n = 0;
-                    break;
-                }
-                bol = buf[i] == '\n';
-            }
-        }
-        if (fd_sink_write(&fs, buf, len) < 0) {
-            fd_sink_explain(&fs, err);
-            goto fail;
-        }
-        if (n == 0)
-            break;
-    }
-    *out = fd;
-    return 0;
-fail:
-    close(fd);
-    return -1;
+    return mail_spool_fd(STDIN_FILENO, dots, out, err);
 }
 
 static bool fd_empty(int fd)
@@ -388,14 +287,14 @@ static int deliver(struct sender *snd, int fd, off_t off, const char *from,
     if ((info.body_8bit && !has8) || info.body_binary || info.long_lines)
         flags |= MAIL_7BIT_BODY;
     if (flags) {
-        struct fd_sink fs = { -1, 0 };
+        struct mail_fd_sink fs = { -1, 0 };
 
         if ((tmp = send_tmpfile(err)) < 0)
             return -1;
         fs.fd = tmp;
-        if (mail_message_to_7bit(fd, off, flags, fd_sink_write, &fs,
+        if (mail_message_to_7bit(fd, off, flags, mail_fd_sink_write, &fs,
                                  err) < 0) {
-            fd_sink_explain(&fs, err);
+            mail_fd_sink_explain(&fs, err);
             if (err->kind != MAIL_ERR_DATA || !hasutf8 ||
                 (flags & MAIL_7BIT_BODY))
                 goto done;
@@ -654,81 +553,20 @@ static int flush_queue(struct sender *snd, bool explicit_flush)
 
 static void save_sent(struct sender *snd, int fd, const struct mail_buf *bcc)
 {
-    const struct mail_account *a = snd->acct;
     struct mail_error err;
-    struct mail_folder *f = NULL;
-    struct mail_append *ap = NULL;
-    char *path = NULL;
-    char buf[65536];
-    off_t off = 0;
+    char *where = NULL;
 
-    if (!a->sent_folder || !*a->sent_folder)
-        return;
     mail_error_clear(&err);
-    /* As trash-folder: a path when it starts with / or ~, else a folder
-     * of the store ("=Sent" or "Sent"). */
-    if (a->sent_folder[0] == '/' || a->sent_folder[0] == '~')
-        path = mail_expand_home(a->sent_folder);
-    else if (a->store && *a->store)
-        path = mail_store_folder_path(a->store, a->sent_folder +
-                                      (a->sent_folder[0] == '='), &err);
-    else
-        mail_error_set(&err, MAIL_ERR_CONFIG, "sent-folder '%s' is a folder "
-                       "of the store, but account '%s' has no store",
-                       a->sent_folder, a->name);
-    if (!path) {
-        if (err.kind == MAIL_OK)
-            mail_error_set(&err, MAIL_ERR_INTERNAL, "out of memory");
-        goto fail;
-    }
-    f = mail_folder_open(path, MAIL_FOLDER_RDWR | MAIL_FOLDER_CREATE, &err);
-    if (!f)
-        goto fail;
-    ap = mail_folder_append_begin(f, MAIL_FLAG_SEEN, 0, &err);
-    if (!ap)
-        goto fail;
-    /* The copy shows the Bcc recipients, as the sender should see them. */
-    if (bcc && bcc->len && mail_append_write(ap, bcc->data, bcc->len, &err) < 0)
-        goto fail;
-    for (;;) {
-        ssize_t n = pread(fd, buf, sizeof buf, off);
-
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0) {
-            mail_error_set(&err, MAIL_ERR_IO, "%s", strerror(errno));
-            goto fail;
-        }
-        if (n == 0)
-            break;
-        if (mail_append_write(ap, buf, (size_t)n, &err) < 0)
-            goto fail;
-        off += n;
-    }
-    if (mail_append_commit(ap, NULL, &err) < 0) {
-        ap = NULL;
-        goto fail;
-    }
-    ap = NULL;
-    if (mail_folder_close(f, &err) < 0) {
-        f = NULL;
-        goto fail;
-    }
-    free(path);
-    return;
-fail:
-    if (ap)
-        mail_append_abort(ap);
-    if (f)
-        mail_folder_close(f, NULL);
+    if (mail_sent_save(snd->acct, fd, bcc, &where, &err) == 0)
+        return;
     /* The message is sent: a failed copy is a warning, not a failure
      * that would make a script send it again. */
     fputs("mail: warning: sent, but no copy saved in ", stderr);
-    out_safe_str(stderr, path ? path : a->sent_folder);
+    out_safe_str(stderr, where ? where : "the sent folder");
     fputs(": ", stderr);
     out_safe_str(stderr, err.msg);
     fputc('\n', stderr);
-    free(path);
+    free(where);
 }
 
 /* ---- one message, start to end ---- */
@@ -754,56 +592,6 @@ static int print_fd(int fd)
                              strerror(errno));
         off += n;
     }
-}
-
-/* The envelope sender: -f, else the account's address, else the From of
- * the message. */
-static int envelope_from(const struct send_opts *o,
-                         const struct mail_account *a, const char *msg_from,
-                         char **out, struct mail_error *err)
-{
-    const char *src = o->from ? o->from : a && a->address ? a->address : NULL;
-    struct mail_addrlist l = MAIL_ADDRLIST_INIT;
-
-    if (!src) {
-        if (msg_from && *msg_from) {
-            *out = strdup(msg_from);
-            return *out ? 0 : mail_error_set(err, MAIL_ERR_INTERNAL, "oom");
-        }
-        return mail_error_set(err, MAIL_ERR_CONFIG, "no sender address: set "
-                              "address in the account or give -f ADDR");
-    }
-    if (mail_compose_parse_addrs(&l, src, err) < 0) {
-        mail_addrlist_release(&l);
-        return mail_error_prefix(err, "sender");
-    }
-    *out = strdup(l.v[0].addr);
-    mail_addrlist_release(&l);
-    return *out ? 0 : mail_error_set(err, MAIL_ERR_INTERNAL, "oom");
-}
-
-/* The From header for a composed message: -f (with -F as the name when
- * -f is a bare address), else the account's address. */
-static int header_from(const struct send_opts *o,
-                       const struct mail_account *a, struct mail_buf *out)
-{
-    const char *src = o->from ? o->from : a && a->address ? a->address : NULL;
-
-    if (!src)
-        return 0;
-    if (o->from_name && *o->from_name && !strchr(src, '<')) {
-        struct mail_addrlist l = MAIL_ADDRLIST_INIT;
-        int r;
-
-        if (mail_addrlist_parse(&l, src, NULL) < 0 || l.n == 0) {
-            mail_addrlist_release(&l);
-            return -1;
-        }
-        r = mail_address_format(out, o->from_name, l.v[0].addr);
-        mail_addrlist_release(&l);
-        return r;
-    }
-    return mail_buf_addstr(out, src);
 }
 
 /* How recipients are resolved (aliases, the account's domain), and the
@@ -941,13 +729,13 @@ static int load_account(struct cmd_ctx *ctx, const struct send_opts *o,
 static int attach_whole_files(int *msg, const struct send_strv *attach,
                               struct mail_error *err)
 {
-    struct fd_sink fs = { -1, 0 };
+    struct mail_fd_sink fs = { -1, 0 };
 
     if ((fs.fd = send_tmpfile(err)) < 0)
         return -1;
-    if (mail_message_attach(*msg, attach->v, attach->n, NULL, fd_sink_write,
+    if (mail_message_attach(*msg, attach->v, attach->n, NULL, mail_fd_sink_write,
                             &fs, err) < 0) {
-        fd_sink_explain(&fs, err);
+        mail_fd_sink_explain(&fs, err);
         close(fs.fd);
         return -1;
     }
@@ -1045,12 +833,12 @@ static int send_run_mode(struct cmd_ctx *ctx, struct send_opts *o, bool whole)
 
     /* The message. */
     {
-        struct fd_sink fs = { -1, 0 };
+        struct mail_fd_sink fs = { -1, 0 };
 
         if ((msg = send_tmpfile(&err)) < 0)
             goto fail;
         fs.fd = msg;
-        if (header_from(o, acct, &fromhdr) < 0) {
+        if (mail_header_from(o->from, o->from_name, acct, &fromhdr) < 0) {
             mail_error_set(&err, MAIL_ERR_USAGE, "bad sender address");
             goto fail;
         }
@@ -1060,9 +848,9 @@ static int send_run_mode(struct cmd_ctx *ctx, struct send_opts *o, bool whole)
                 .check_rcpts = !whole,
             };
 
-            if (mail_message_complete(in, &co, fd_sink_write, &fs, &res,
+            if (mail_message_complete(in, &co, mail_fd_sink_write, &fs, &res,
                                       &err) < 0) {
-                fd_sink_explain(&fs, &err);
+                mail_fd_sink_explain(&fs, &err);
                 goto fail;
             }
             /* -t -A: the message becomes multipart/mixed. */
@@ -1088,8 +876,8 @@ static int send_run_mode(struct cmd_ctx *ctx, struct send_opts *o, bool whole)
             };
             struct mail_buf *bcc = &res.bcc;
 
-            if (mail_compose_write(&c, fd_sink_write, &fs, &err) < 0) {
-                fd_sink_explain(&fs, &err);
+            if (mail_compose_write(&c, mail_fd_sink_write, &fs, &err) < 0) {
+                mail_fd_sink_explain(&fs, &err);
                 goto fail;
             }
             /* For the sent copy. */
@@ -1103,7 +891,7 @@ static int send_run_mode(struct cmd_ctx *ctx, struct send_opts *o, bool whole)
         code = print_fd(msg);
         goto out;
     }
-    if (envelope_from(o, acct, res.from_addr, &from, &err) < 0)
+    if (mail_envelope_from(o->from, acct, res.from_addr, &from, &err) < 0)
         goto fail;
 
     /* The queue first: older messages go before this one. */
@@ -1219,7 +1007,7 @@ int send_batch(struct cmd_ctx *ctx, struct send_opts *o,
         struct mail_complete_result res;
         struct send_strv rcpts = SEND_STRV_INIT;
         struct mail_buf fromhdr = MAIL_BUF_INIT;
-        struct fd_sink fs = { -1, 0 };
+        struct mail_fd_sink fs = { -1, 0 };
         struct outcome oc;
         char *from = NULL;
         int in = -1, msg = -1, c = 0;
@@ -1231,7 +1019,7 @@ int send_batch(struct cmd_ctx *ctx, struct send_opts *o,
             (msg = send_tmpfile(&err)) < 0)
             goto one_failed;
         fs.fd = msg;
-        if (header_from(o, acct, &fromhdr) < 0)
+        if (mail_header_from(o->from, o->from_name, acct, &fromhdr) < 0)
             mail_buf_reset(&fromhdr);
         {
             struct mail_complete_opts co = {
@@ -1239,9 +1027,9 @@ int send_batch(struct cmd_ctx *ctx, struct send_opts *o,
                 .check_rcpts = true,
             };
 
-            if (mail_message_complete(in, &co, fd_sink_write, &fs, &res,
+            if (mail_message_complete(in, &co, mail_fd_sink_write, &fs, &res,
                                       &err) < 0) {
-                fd_sink_explain(&fs, &err);
+                mail_fd_sink_explain(&fs, &err);
                 goto one_failed;
             }
         }
@@ -1257,7 +1045,8 @@ int send_batch(struct cmd_ctx *ctx, struct send_opts *o,
             c = print_fd(msg);
             goto one_done;
         }
-        if (envelope_from(o, acct, res.from_addr, &from, &err) < 0)
+        if (mail_envelope_from(o->from, acct, res.from_addr, &from,
+                               &err) < 0)
             goto one_failed;
         if (deliver(&snd, msg, 0, from, rcpts.v, rcpts.n, &oc) == 0) {
             save_sent(&snd, msg, &res.bcc);
