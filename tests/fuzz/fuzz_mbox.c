@@ -10,7 +10,11 @@
  *   2. as a message: appended to an empty mbox in odd-sized chunks and
  *      read back, which must give the input again (with a newline added
  *      when it has none at the end) unless it has Status fields, which
- *      append replaces.
+ *      append replaces;
+ *   3. as an mbox to rewrite: the first message expunged and every odd
+ *      one flagged, synced in place: the sync must succeed and leave no
+ *      backup, and the listing after it has one message less, the same
+ *      inode, and the untouched messages keep their identity.
  *
  * Files live in one temporary directory per process, removed at exit.
  */
@@ -51,7 +55,7 @@ static void setup(void)
 {
     if (dir[0])
         return;
-    strcpy(dir, "/tmp/mail-fuzz-mbox-XXXXXX");
+    snprintf(dir, sizeof dir, "/tmp/mail-fuzz-mbox-XXXXXX");
     if (!mkdtemp(dir))
         abort();
     snprintf(mbox_path, sizeof mbox_path, "%s/in.mbox", dir);
@@ -223,10 +227,55 @@ static void as_message(const uint8_t *data, size_t size)
         abort();
 }
 
+static void as_sync(const uint8_t *data, size_t size)
+{
+    struct mail_envelope_list l0 = MAIL_ENVELOPE_LIST_INIT;
+    struct mail_envelope_list l1 = MAIL_ENVELOPE_LIST_INIT;
+    struct mail_error err;
+    struct mail_folder *f;
+    struct stat st0, st1;
+    char backup[200];
+    size_t i;
+
+    write_input(mbox_path, data, size);
+    clear_cache();
+    f = mail_folder_open(mbox_path, MAIL_FOLDER_RDWR, &err);
+    if (!f)
+        return;
+    if (mail_folder_list(f, &l0, 0, &err) < 0)
+        abort();
+    if (l0.n == 0 || stat(mbox_path, &st0) < 0) {
+        mail_folder_close(f, &err);
+        mail_envelope_list_release(&l0);
+        return;
+    }
+    if (mail_folder_expunge(f, &l0.v[0], &err) < 0)
+        abort();
+    for (i = 1; i < l0.n; i += 2)
+        if (mail_folder_set_flags(f, &l0.v[i], MAIL_FLAG_FLAGGED, 0,
+                                  &err) < 0)
+            abort();
+    if (mail_folder_sync(f, &err) < 0)
+        abort();
+    snprintf(backup, sizeof backup, "%s/.in.mbox.mail-sync", dir);
+    if (access(backup, F_OK) == 0 || stat(mbox_path, &st1) < 0 ||
+        st1.st_ino != st0.st_ino)
+        abort();
+    if (mail_folder_list(f, &l1, 0, &err) < 0 || l1.n != l0.n - 1)
+        abort();
+    for (i = 2; i < l0.n; i += 2)
+        if (strcmp(strchr(l0.v[i].key, ':'), strchr(l1.v[i - 1].key, ':')))
+            abort();
+    mail_envelope_list_release(&l0);
+    mail_envelope_list_release(&l1);
+    mail_folder_close(f, &err);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     setup();
     as_mbox(data, size);
     as_message(data, size);
+    as_sync(data, size);
     return 0;
 }
