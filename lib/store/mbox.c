@@ -1985,8 +1985,23 @@ static int restore(int fd, const char *path, int bfd, const char *bpath,
                               "%s: a damaged backup of an unfinished rewrite "
                               "of %s: look at it, then remove it", bpath,
                               path);
-    if (b.dev != (uint64_t)st.st_dev || b.ino != (uint64_t)st.st_ino)
+    if (b.dev != (uint64_t)st.st_dev || b.ino != (uint64_t)st.st_ino) {
+        /* Of a file that another program has replaced since: it cannot
+         * be put back, and must not be overwritten by our next backup or
+         * make every open wait for the locks.  Kept aside for a human. */
+        struct mail_buf o = MAIL_BUF_INIT;
+
+        if (mail_buf_printf(&o, "%s.orphan-%" PRIu64, bpath, b.ino) < 0)
+            return mail_error_set(err, MAIL_ERR_INTERNAL, "out of memory");
+        if (rename(bpath, o.data) < 0) {
+            mail_error_set(err, MAIL_ERR_IO, "%s: %s", bpath,
+                           strerror(errno));
+            mail_buf_release(&o);
+            return -1;
+        }
+        mail_buf_release(&o);
         return 0;
+    }
     buf = malloc(RBUF);
     if (!buf)
         return mail_error_set(err, MAIL_ERR_INTERNAL, "out of memory");
@@ -2105,10 +2120,10 @@ static int recover_at_open(const char *path, struct mail_error *err)
     if (!backup_exists(path))
         return 0;
     fd = open(path, O_RDWR | O_CLOEXEC);
+    if (fd < 0 && (errno == EACCES || errno == EPERM || errno == EROFS))
+        return 0;   /* not ours to mend: read it as it is */
     if (fd < 0)
-        return mail_error_set(err, MAIL_ERR_IO,
-                              "%s: an unfinished rewrite needs recovery, "
-                              "which needs write access: %s", path,
+        return mail_error_set(err, MAIL_ERR_IO, "%s: %s", path,
                               strerror(errno));
     if (lock_both(fd, path, &lock, err) < 0) {
         close(fd);

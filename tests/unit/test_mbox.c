@@ -558,6 +558,31 @@ static void test_recover(void)
     crash_case("crash5", 9, false, NULL);    /* longer */
     crash_case("crash6", 9, false, APPENDED);
     crash_case("crash7", 0, false, APPENDED);
+    {
+        /* a backup of a file replaced since (another inode) is put
+         * aside, and the file left alone */
+        struct mail_error err;
+        struct mail_folder *f;
+        char bpath[1200], aside[1300], *raw;
+        FILE *fp;
+
+        write_file("orphan", TRICKY);
+        snprintf(bpath, sizeof bpath, "%s/.orphan.mail-sync", root);
+        snprintf(aside, sizeof aside, "%s.orphan-1", bpath);
+        fp = fopen(bpath, "w");
+        if (fp) {
+            fprintf(fp, "mail-mbox-sync 1 1 1 0 3 3\nabc");
+            fclose(fp);
+        }
+        f = mail_folder_open(path_of("orphan"), MAIL_FOLDER_RDONLY, &err);
+        CHECK(f != NULL);
+        if (f)
+            mail_folder_close(f, &err);
+        raw = read_file("orphan");
+        CHECK_STR(raw, TRICKY);
+        free(raw);
+        CHECK(access(bpath, F_OK) < 0 && access(aside, F_OK) == 0);
+    }
 }
 
 /* Sync writes in place: same inode, and a symlink stays a symlink. */
