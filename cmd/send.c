@@ -1074,7 +1074,8 @@ int send_batch(struct cmd_ctx *ctx, struct send_opts *o,
             }
         } else if (oc.unknown) {
             c = hold_unknown(&snd, msg, 0, from, rcpts.v, rcpts.n, NULL);
-        } else if (oc.err.kind == MAIL_ERR_TEMP && queue) {
+        } else if ((oc.err.kind == MAIL_ERR_TEMP || snd.no_password) &&
+                   queue) {
             c = queue_message(&snd, msg, 0, from, rcpts.v, rcpts.n, &oc.err);
         } else {
             fprintf(stderr, "mail: message %zu of %zu: ", i + 1, list.n);
