@@ -37,8 +37,8 @@ struct ls_opts {
     int nquery;
 };
 
-/* One query term: field (0 any, 'f' from, 't' to/cc, 's' subject) and
- * its case-folded text. */
+/* One query term: field (0 any, 'f' from, 't' to/cc, 'c' cc only, 's'
+ * subject) and its case-folded text. */
 struct term {
     int field;
     char *text;
@@ -153,12 +153,13 @@ static bool match_terms(const struct mail_envelope *e, const struct term *t,
                 from = decode_names(e->from, true, false);
             m = m || contains(from, t[i].text);
         }
-        if (t[i].field == 0 || t[i].field == 't') {
+        if (t[i].field == 0 || t[i].field == 't' || t[i].field == 'c') {
             if (!to) {
                 to = decode_names(e->to, true, false);
                 cc = decode_names(e->cc, true, false);
             }
-            m = m || contains(to, t[i].text) || contains(cc, t[i].text);
+            m = m || (t[i].field != 'c' && contains(to, t[i].text)) ||
+                contains(cc, t[i].text);
         }
         if (t[i].field == 0 || t[i].field == 's') {
             if (!subject)
@@ -834,8 +835,9 @@ static int check_term(const char *q)
         i++;
     if (i > 0 && q[i] == ':')
         return cmd_usage_error("ls", "unknown field '%.*s:' in the query "
-                               "term '%s' (the fields are from:, to: and "
-                               "subject:; a word alone searches all three)",
+                               "term '%s' (the fields are from:, to:, cc: "
+                               "and subject:; a word alone searches them "
+                               "all)",
                                (int)i, q, q);
     if (q[0] == '=' || q[0] == '~' || strchr(q, '/'))
         return cmd_usage_error("ls", "'%s' is not a query word: one folder "
@@ -872,6 +874,8 @@ int cmd_ls(struct cmd_ctx *ctx, int argc, char **argv)
                 terms[nterms].field = 'f', q += 5;
             else if (mail_strncasecmp(q, "to:", 3) == 0)
                 terms[nterms].field = 't', q += 3;
+            else if (mail_strncasecmp(q, "cc:", 3) == 0)
+                terms[nterms].field = 'c', q += 3;
             else if (mail_strncasecmp(q, "subject:", 8) == 0)
                 terms[nterms].field = 's', q += 8;
             else if ((rc = check_term(q)) != 0)

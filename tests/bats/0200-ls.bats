@@ -371,7 +371,7 @@ PY
 }
 
 @test "ls: a query term of an unknown field, or a second folder, is a usage error naming it" {
-    for q in body:x foo:bar cc:bob; do
+    for q in body:x foo:bar since:7d; do
         run "$MAIL" ls "$T/Maildir" "$q"
         [ "$status" -eq 64 ] || { echo "$q: $status $output"; false; }
         [[ "$output" == *"unknown field '${q%%:*}:' in the query term '$q'"* ]]
@@ -386,6 +386,16 @@ PY
     run "$MAIL" ls "$T/Maildir" subject:Welcome
     [ "$status" -eq 0 ]
     [ "$(nlines)" -eq 1 ]
+    run "$MAIL" ls "$T/Maildir" cc:nosuchaddress
+    [ "$status" -eq 0 ]
+    [ "$(nlines)" -eq 0 ]
+    # cc: is the Cc recipients only; to: is To and Cc.
+    run "$MAIL" ls "$T/Maildir" to:bob
+    [ "$(nlines)" -eq 1 ]
+    run "$MAIL" ls "$T/Maildir" cc:bob
+    [ "$(nlines)" -eq 0 ]
+    run "$MAIL" ls "$T/Maildir" cc:alice
+    [ "$(nlines)" -eq 2 ]
     run "$MAIL" ls "$T/Maildir" nosuchwordanywhere
     [ "$status" -eq 0 ]
     [ "$(nlines)" -eq 0 ]
