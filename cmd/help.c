@@ -42,8 +42,8 @@ static const struct opt_help ls_opts[] = {
     { "-F, --format FORMAT", "one line per message in this format: %n "
                              "number, %f from, %d date, %s subject..." },
     { "--json", "print one JSON document" },
-    { "QUERY", "from:TEXT, to:TEXT, subject:TEXT, or a word (any of them); "
-               "all must match" },
+    { "QUERY", "from:TEXT, to:TEXT, cc:TEXT, subject:TEXT, or a word (any "
+               "of them); all must match" },
     { NULL, NULL },
 };
 

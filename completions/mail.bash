@@ -400,7 +400,7 @@ _mail()
             elif [[ $cur == =* || $cur == */* || $cur == [.~]* ]]; then
                 _mail_complete_folder
             elif [[ $cmd == ls ]]; then
-                _mail_add_words 'from: to: subject:'
+                _mail_add_words 'from: to: cc: subject:'
                 compopt -o nospace 2>/dev/null
             fi
             ;;

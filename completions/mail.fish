@@ -239,7 +239,7 @@ complete -c mail -n '__mail_command_is check' -l json \
 # ls
 complete -c mail -n '__mail_command_is ls' -a '(__mail_folders)' \
     -d 'Folder of the store'
-complete -c mail -n '__mail_command_is ls' -a 'from: to: subject:' \
+complete -c mail -n '__mail_command_is ls' -a 'from: to: cc: subject:' \
     -d 'Query'
 complete -c mail -n '__mail_command_is ls' -s n -x -d 'Only the last N messages'
 complete -c mail -n '__mail_command_is ls' -s u -l unread \
