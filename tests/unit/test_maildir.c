@@ -335,7 +335,8 @@ static void test_move(void)
     CHECK(m && mail_folder_kind(m) == MAIL_FOLDER_MBOX);
     if (m) {
         CHECK(mail_folder_move(f, &l.v[1], m, &key, &err) == 0);
-        CHECK_STR(key, "0");
+        /* mbox keys are "OFFSET:IDENTITY": the first message is at 0 */
+        CHECK(key && strncmp(key, "0:", 2) == 0);
         free(key);
         CHECK(mail_folder_list(m, &l2, 0, &err) == 0 && l2.n == 1);
         CHECK(l2.n == 1 && l2.v[0].flags == MAIL_FLAG_SEEN);
