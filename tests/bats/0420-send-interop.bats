@@ -134,8 +134,8 @@ EOF
     [[ "$output" == *"name=data.bin sha256=$(sha "$BATS_TEST_TMPDIR/data.bin")"* ]]
     [[ "$output" == *"bcc=None"* ]]
     [[ "$output" == *"defects=0"* ]]
-    ! grep -qi '^Bcc:' "$f"
-    ! grep -qi '^Bcc:' "$(last_msg "$MAIL_TEST_MAILDIR1")"
+    ! grep -qi '^Bcc:' "$f" || false
+    ! grep -qi '^Bcc:' "$(last_msg "$MAIL_TEST_MAILDIR1")" || false
 }
 
 @test "cron: sendmail -FCronDaemon -i -B8BITMIME -oem USER keeps the cron message whole" {
@@ -159,7 +159,7 @@ still the body"* ]]
     [[ "$output" == *"message-id=<"* ]]
     [[ "$output" == *"date="[A-Z]* ]]
     [ "$(grep -c '^X-Cron-Env:' "$f")" -eq 2 ]
-    ! grep -qi '^Bcc:' "$f"
+    ! grep -qi '^Bcc:' "$f" || false
     # Recipients come from the command line only: not the Bcc header.
     sleep 0.5
     [ "$(maildir_count "$MAIL_TEST_MAILDIR1")" -eq 0 ]
@@ -180,7 +180,7 @@ still the body"* ]]
     [ "$(grep -ci '^Date:' "$f")" -eq 1 ]
     grep -q '^To: someone-else@example.test' "$f"
     grep -q '^Subject: kept subject' "$f"
-    ! grep -qi '^Resent-Bcc:' "$f"
+    ! grep -qi '^Resent-Bcc:' "$f" || false
     sleep 0.5
     [ "$(maildir_count "$MAIL_TEST_MAILDIR1")" -eq 0 ]
     [ "$(maildir_count "$MAIL_TEST_SINK_MAILDIR")" -eq 0 ]
