@@ -660,9 +660,12 @@ static int run_filter(const char *cmd, int in_fd, struct mail_buf *out,
     for (;;) {
         struct pollfd pfd = { fds[0], POLLIN, 0 };
         int64_t left = deadline - now_ms();
+        int pr = left > 0 ? poll(&pfd, 1, (int)left) : 0;
         ssize_t n;
 
-        if (left <= 0 || poll(&pfd, 1, (int)left) == 0) {
+        if (pr < 0 && errno == EINTR)
+            continue;
+        if (pr == 0) {
             *timed_out = true;
             kill(-pid, SIGKILL);
             kill(pid, SIGKILL);
@@ -680,7 +683,24 @@ static int run_filter(const char *cmd, int in_fd, struct mail_buf *out,
         }
     }
     close(fds[0]);     /* a viewer still writing gets SIGPIPE */
-    status = wait_for(pid);
+    /* One that closed its output and goes on running is bounded too. */
+    status = -1;
+    while (!*timed_out) {
+        pid_t w = waitpid(pid, &status, WNOHANG);
+
+        if (w == pid || (w < 0 && errno != EINTR))
+            break;
+        if (w == 0 && now_ms() >= deadline) {
+            *timed_out = true;
+            kill(-pid, SIGKILL);
+            kill(pid, SIGKILL);
+            break;
+        }
+        if (w == 0)
+            poll(NULL, 0, 10);
+    }
+    if (*timed_out)
+        status = wait_for(pid);
     if (*timed_out) {
         snprintf(why, whysize, "still running after %u s: killed", limit);
         return -1;

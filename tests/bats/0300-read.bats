@@ -690,4 +690,13 @@ PY
     sleep 0.2
     st=$(ps -o stat= -p "$(cat "$T/pid")" || true)
     [[ -z "$st" || "$st" == Z* ]]   # gone, or a zombie waiting for init
+    # One that closes its output and goes on running is killed too.
+    printf '[account "t"]\n    address = b@example.org\n    store = %s\n    html-command = exec >&-; sleep 60\n' \
+        "$T/Mail" > "$XDG_CONFIG_HOME/mail/config"
+    start=$(date +%s)
+    MAIL_RENDER_TIMEOUT=1 run "$MAIL" read --peek "$T/many.eml"
+    [ "$status" -eq 0 ]
+    [ $(( $(date +%s) - start )) -lt 30 ]
+    [[ "$output" == *"still running after 1 s: killed"* ]]
+    [[ "$output" == *part-3-text* ]]
 }
