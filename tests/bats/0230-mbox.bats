@@ -11,6 +11,11 @@ setup() {
 	isolate_home
 	unset COLUMNS NO_COLOR
 	T="$BATS_TEST_TMPDIR"
+	D=
+}
+
+teardown() {
+	[ -z "$D" ] || rm -rf "$D"
 }
 
 # mkmbox FILE N [BODY_LINES]: N messages of the same size ("message 01"..),
@@ -261,4 +266,35 @@ want = ''.join('line %06d of the body of a message, long enough.\n' % i
 for m in mailbox.mbox(sys.argv[1]):
     assert m.get_payload().rstrip('\n') == want.rstrip('\n'), m['Message-ID']
 PY
+}
+
+@test "mbox: a user who cannot create files in the spool directory can sync" {
+	# /var/mail as root:mail 0775 with the user's own mbox: no temporary
+	# file or dot-lock can be made beside it; the backup goes to
+	# $XDG_STATE_HOME/mail.
+	[ "$(id -u)" -eq 0 ] && command -v setpriv > /dev/null ||
+		skip "needs root and setpriv to run as nobody"
+	D=$(mktemp -d /tmp/mail-spool-XXXXXX)
+	chmod 755 "$D"
+	mkdir -m 755 "$D/spool" "$D/home"
+	chown nobody "$D/home"
+	mkmbox "$D/spool/box" 5
+	chown nobody "$D/spool/box"
+	ino=$(stat -c %i "$D/spool/box")
+	as_nobody() {
+		setpriv --reuid=nobody --regid=nogroup --clear-groups \
+			env HOME="$D/home" XDG_STATE_HOME="$D/home/state" \
+			XDG_CACHE_HOME="$D/home/cache" "$MAIL" "$@"
+	}
+	run as_nobody ls "$D/spool/box"
+	[ "$status" -eq 0 ]
+	run as_nobody flag -f "$D/spool/box" 1 +flagged
+	[ "$status" -eq 0 ]
+	run as_nobody rm --expunge -f "$D/spool/box" 2
+	[ "$status" -eq 0 ]
+	[ "$(stat -c %i "$D/spool/box")" = "$ino" ]
+	[ "$(pyflags "$D/spool/box" '<m0001@example.org>')" = F ]
+	[ "$(ids "$D/spool/box" | wc -l)" -eq 4 ]
+	[ "$(ls -A "$D/spool")" = box ]
+	[ -z "$(ls -A "$D/home/state/mail" | grep mbox-sync)" ]
 }
