@@ -169,7 +169,7 @@ assert sorted(d[0]["flags"]) == ["answered", "seen"], d[0]
     grep -q '^From what Carol said' "$T/want"
     grep -q '^>From the old days' "$T/want"
     "$MAIL" ls "$T/inbox.mbox" > /dev/null
-    run "$MAIL" mv --folder "$T/inbox.mbox" 2 =Archive
+    run "$MAIL" mv --create --folder "$T/inbox.mbox" 2 =Archive
     [ "$status" -eq 0 ]
     # =NAME of the store is created.
     [ -d "$T/Mail/.Archive/cur" ] && [ -d "$T/Mail/.Archive/tmp" ]
@@ -187,7 +187,7 @@ assert sorted(d[0]["flags"]) == ["answered", "seen"], d[0]
 
 @test "mv: flags go along" {
     "$MAIL" ls > /dev/null
-    run "$MAIL" mv 7 =Archive
+    run "$MAIL" mv --create 7 =Archive
     [ "$status" -eq 0 ]
     [[ "$(file_of "$T/Mail/.Archive" 1794759605)" == */cur/*:2,FS ]]
     "$MAIL" ls =Archive > /dev/null
@@ -199,7 +199,7 @@ assert sorted(d[0]["flags"]) == ["answered", "seen"], d[0]
 
 @test "mv: numbers of the last ls stay valid, in Maildir and mbox" {
     "$MAIL" ls > /dev/null
-    run "$MAIL" mv 2 4 =Archive
+    run "$MAIL" mv --create 2 4 =Archive
     [ "$status" -eq 0 ]
     run "$MAIL" flag 3 +flagged
     [ "$status" -eq 0 ]
