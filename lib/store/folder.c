@@ -29,10 +29,16 @@ int mail_folder_base_init(struct mail_folder *f,
     f->drv = drv;
     f->kind = kind;
     f->mode = mode;
+    f->lock_timeout_ms = MAIL_FOLDER_LOCK_TIMEOUT_MS;
     f->path = strdup(path);
     if (!f->path)
         return mail_error_set(err, MAIL_ERR_INTERNAL, "out of memory");
     return 0;
+}
+
+void mail_folder_set_lock_timeout(struct mail_folder *f, unsigned ms)
+{
+    f->lock_timeout_ms = ms;
 }
 
 /* "~" and "~/..." expanded with $HOME; anything else copied. */

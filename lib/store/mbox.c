@@ -14,7 +14,7 @@
  * leniencies.
  *
  * Writing.  Appends take an fcntl lock and a dot-lock (FILE.lock), each
- * waited for at most lock_timeout_ms, write "From sender date" and the
+ * waited for at most the folder's lock timeout, write "From sender date" and the
  * message with every /^>*From / line quoted, make sure the previous
  * message ends with an empty line, and fsync; a failure truncates the file
  * back.  Flag changes and expunges are kept in memory until sync, which
@@ -57,8 +57,6 @@
  * identity, came in version 2). */
 #define CACHE_VERSION 0x6d626f7802ULL
 
-static unsigned lock_timeout_ms = 10000;
-
 /*
  * Open file description locks where there are some (Linux): they
  * conflict with other processes' fcntl locks just the same, but belong to
@@ -71,11 +69,6 @@ static unsigned lock_timeout_ms = 10000;
 #else
 #define SETLK F_SETLK
 #endif
-
-void mail_mbox_set_lock_timeout(unsigned ms)
-{
-    lock_timeout_ms = ms;
-}
 
 /* One message of the last listing. */
 struct mbox_msg {
@@ -1245,10 +1238,10 @@ static void unlock_dot(char *lock)
 }
 
 /* Both locks on an open mbox; on failure neither is held. */
-static int lock_both(int fd, const char *path, char **lock,
-                     struct mail_error *err)
+static int lock_both(int fd, const char *path, unsigned timeout_ms,
+                     char **lock, struct mail_error *err)
 {
-    uint64_t deadline = now_ms() + lock_timeout_ms;
+    uint64_t deadline = now_ms() + timeout_ms;
 
     if (lock_fcntl(fd, path, deadline, err) < 0)
         return -1;
@@ -1279,7 +1272,7 @@ int mail_mbox_truncate_after(const char *path, uint64_t offset,
         return errno == ENOENT ? 1 : mail_error_set(err, MAIL_ERR_IO,
                                                     "%s: %s", path,
                                                     strerror(errno));
-    if (lock_both(fd, path, &lock, err) < 0) {
+    if (lock_both(fd, path, MAIL_FOLDER_LOCK_TIMEOUT_MS, &lock, err) < 0) {
         close(fd);
         return -1;
     }
@@ -1640,7 +1633,7 @@ static struct mail_append *mbox_append_begin(struct mail_folder *f,
                        "%s: %s", f->path, strerror(errno));
         goto fail;
     }
-    if (lock_both(a->fd, f->path, &a->lock, err) < 0)
+    if (lock_both(a->fd, f->path, f->lock_timeout_ms, &a->lock, err) < 0)
         goto fail;
     if (recover(a->fd, f->path, err) < 0)
         goto fail;
@@ -2125,7 +2118,7 @@ static int recover_at_open(const char *path, struct mail_error *err)
     if (fd < 0)
         return mail_error_set(err, MAIL_ERR_IO, "%s: %s", path,
                               strerror(errno));
-    if (lock_both(fd, path, &lock, err) < 0) {
+    if (lock_both(fd, path, MAIL_FOLDER_LOCK_TIMEOUT_MS, &lock, err) < 0) {
         close(fd);
         return -1;
     }
@@ -2369,7 +2362,7 @@ static int mbox_sync(struct mail_folder *f, struct mail_error *err)
                               errno == ENOENT ? MAIL_ERR_NOTFOUND
                                               : MAIL_ERR_IO,
                               "%s: %s", f->path, strerror(errno));
-    if (lock_both(fd, f->path, &lock, err) < 0) {
+    if (lock_both(fd, f->path, f->lock_timeout_ms, &lock, err) < 0) {
         close(fd);
         return -1;
     }

@@ -376,7 +376,7 @@ static void test_locks(void)
     f = open_rw("locked");
     if (!f || pipe(pfd) < 0)
         return;
-    mail_mbox_set_lock_timeout(300);
+    mail_folder_set_lock_timeout(f, 300);
     fflush(stdout);
     pid = fork();
     if (pid == 0) {
@@ -442,7 +442,6 @@ static void test_locks(void)
     CHECK(a && mail_append_write(a, "Subject: l\n\nl\n", 14, &err) == 0);
     CHECK(a && mail_append_commit(a, NULL, &err) == 0);
     CHECK(access(path_of("locked.lock"), F_OK) < 0);
-    mail_mbox_set_lock_timeout(10000);
     mail_folder_close(f, &err);
 }
 

@@ -244,6 +244,7 @@ struct mail_folder {
     enum mail_folder_kind kind;
     char *path;     /* as opened: "~" expanded, "mbox:" removed; owned */
     int mode;       /* the MAIL_FOLDER_* bits given to open */
+    unsigned lock_timeout_ms; /* see mail_folder_set_lock_timeout */
 };
 
 struct mail_append {
@@ -256,12 +257,17 @@ int mail_folder_base_init(struct mail_folder *f,
                           enum mail_folder_kind kind, const char *path,
                           int mode, struct mail_error *err);
 
+/* The default of mail_folder_set_lock_timeout, and the wait of the
+ * path-only mbox calls below. */
+#define MAIL_FOLDER_LOCK_TIMEOUT_MS 10000
+
 /*
- * How long an mbox append or sync waits for another process's lock
- * (fcntl or dot-lock) before failing with MAIL_ERR_TEMP, in milliseconds
- * (default 10,000).  Process-wide; for tests and impatient callers.
+ * How long an append or sync of this folder waits for another process's
+ * lock (mbox: fcntl or dot-lock) before failing with MAIL_ERR_TEMP, in
+ * milliseconds (default MAIL_FOLDER_LOCK_TIMEOUT_MS).  Per folder, so
+ * that one caller's impatience does not change another's.
  */
-void mail_mbox_set_lock_timeout(unsigned ms);
+void mail_folder_set_lock_timeout(struct mail_folder *f, unsigned ms);
 
 /*
  * Crash recovery for a delivery that began at byte `offset` of an mbox and
