@@ -92,12 +92,12 @@ for s in d:
         [ "$status" -eq 0 ]
         [[ "$output" == *"imap> "*"AUTHENTICATE"* ]]
         [[ "$output" == *"<credentials hidden>"* ]]
-        ! grep -qF "$MAIL_TEST_PASS1" <<<"$output"
+        ! grep -qF "$MAIL_TEST_PASS1" <<<"$output" || false
         # Nor its base64 forms (PLAIN, LOGIN).
         b64=$(printf '%s' "$MAIL_TEST_PASS1" | base64)
-        ! grep -qF "$b64" <<<"$output"
+        ! grep -qF "$b64" <<<"$output" || false
         b64=$(printf '\0%s\0%s' "$MAIL_TEST_USER1" "$MAIL_TEST_PASS1" | base64)
-        ! grep -qF "$b64" <<<"$output"
+        ! grep -qF "$b64" <<<"$output" || false
     done
     # USER/PASS and IMAP LOGIN hide it too.
     for url in "pop3s://localhost:$MAIL_TEST_POP3S_PORT" \
@@ -105,7 +105,7 @@ for s in d:
         one_server "$url" "tls-ca-file = $MAIL_TEST_CA" "auth = plain"
         run "$MAIL" -C "$CONF" -v check
         [ "$status" -eq 0 ]
-        ! grep -qF "$MAIL_TEST_PASS1" <<<"$output"
+        ! grep -qF "$MAIL_TEST_PASS1" <<<"$output" || false
     done
 }
 
@@ -116,7 +116,7 @@ for s in d:
     echo "$output"
     [ "$status" -eq 77 ]
     [[ "$output" == *"mail: localhost:$MAIL_TEST_IMAPS_PORT: "* ]]
-    ! grep -q wrong-password <<<"$output"
+    ! grep -q wrong-password <<<"$output" || false
     for url in "smtp://localhost:$MAIL_TEST_SUBMISSION_PORT" \
                "pop3s://localhost:$MAIL_TEST_POP3S_PORT"; do
         one_server "$url" "tls-ca-file = $MAIL_TEST_CA"
@@ -190,7 +190,7 @@ for s in d:
     echo "$output"
     [ "$status" -eq 69 ]
     [[ "$output" == *"STARTTLS not offered by the server"* ]]
-    ! grep -qi '^AUTH' "$FAKE_LOG"
+    ! grep -qi '^AUTH' "$FAKE_LOG" || false
     fake_stop
 }
 
@@ -201,7 +201,7 @@ for s in d:
     echo "$output"
     [ "$status" -eq 69 ]
     [[ "$output" == *"STARTTLS not offered"* ]]
-    ! grep -qiE 'LOGIN|AUTHENTICATE' "$FAKE_LOG"
+    ! grep -qiE 'LOGIN|AUTHENTICATE' "$FAKE_LOG" || false
     fake_stop
     fake_start pop3-no-stls
     one_server "pop3://127.0.0.1:$FAKE_PORT" "tls-ca-file = $MAIL_TEST_CA"
@@ -209,7 +209,7 @@ for s in d:
     echo "$output"
     [ "$status" -eq 69 ]
     [[ "$output" == *"STLS"*"not offered"* ]]
-    ! grep -qiE '^(USER|PASS|AUTH)' "$FAKE_LOG"
+    ! grep -qiE '^(USER|PASS|AUTH)' "$FAKE_LOG" || false
     fake_stop
 }
 
@@ -300,7 +300,7 @@ for s in d:
     echo "$output"
     [ "$status" -eq 78 ]
     [[ "$output" == *"chmod 600"* ]]
-    ! grep -qF "$MAIL_TEST_PASS1" <<<"$output"
+    ! grep -qF "$MAIL_TEST_PASS1" <<<"$output" || false
     chmod 600 "$CONF"
     run "$MAIL" -C "$CONF" check
     [ "$status" -eq 0 ]

@@ -111,5 +111,5 @@ PY
     run "$MAIL" folders
     [ "$status" -eq 0 ]
     [[ "$output" == *"Evil^[[2J"* ]]
-    ! printf '%s' "$output" | grep -q $'\x1b'
+    ! printf '%s' "$output" | grep -q $'\x1b' || false
 }

@@ -153,7 +153,7 @@ assert sorted(d[0]["flags"]) == ["answered", "seen"], d[0]
     run "$MAIL" mv 8 "$T/inbox.mbox"
     [ "$status" -eq 0 ]
     [ -z "$output" ]
-    ! file_of "$T/Mail" 1795137120
+    ! file_of "$T/Mail" 1795137120 || false
     mbox_message "$T/inbox.mbox" '<minutes-1120@example.net>' > "$T/in-mbox"
     cmp "$T/orig" "$T/in-mbox"
     "$MAIL" ls "$T/inbox.mbox" > /dev/null
@@ -161,7 +161,7 @@ assert sorted(d[0]["flags"]) == ["answered", "seen"], d[0]
     [ "$status" -eq 0 ]
     back=$(grep -l 'minutes-1120@example.net' "$T"/Mail/new/* "$T"/Mail/cur/*)
     cmp "$T/orig" "$back"
-    ! grep -q minutes-1120 "$T/inbox.mbox"
+    ! grep -q minutes-1120 "$T/inbox.mbox" || false
 }
 
 @test "mv: mbox to Maildir unquotes >From lines, byte for byte" {
@@ -246,7 +246,7 @@ assert sorted(d[0]["flags"]) == ["answered", "seen"], d[0]
     [ -z "$output" ]
     [ -n "$(file_of "$T/Mail/.Trash" 1764580500)" ]
     [ -n "$(file_of "$T/Mail/.Trash" 1791297600)" ]
-    ! file_of "$T/Mail" 1764580500
+    ! file_of "$T/Mail" 1764580500 || false
     run "$MAIL" rm 2
     [ "$status" -eq 0 ]
     [ -n "$(file_of "$T/Mail/.Trash" 1791187331)" ]
@@ -255,8 +255,8 @@ assert sorted(d[0]["flags"]) == ["answered", "seen"], d[0]
     # Removing from the trash deletes for good.
     run "$MAIL" rm -f =Trash 1
     [ "$status" -eq 0 ]
-    ! file_of "$T/Mail/.Trash" 1764580500
-    ! file_of "$T/Mail" 1764580500
+    ! file_of "$T/Mail/.Trash" 1764580500 || false
+    ! file_of "$T/Mail" 1764580500 || false
 }
 
 @test "rm: trash-folder from the config" {
@@ -271,12 +271,12 @@ assert sorted(d[0]["flags"]) == ["answered", "seen"], d[0]
     "$MAIL" ls > /dev/null
     run "$MAIL" rm --expunge 4
     [ "$status" -eq 0 ]
-    ! file_of "$T/Mail" 1791359730
+    ! file_of "$T/Mail" 1791359730 || false
     [ ! -e "$T/Mail/.Trash" ]
     "$MAIL" ls "$T/inbox.mbox" > /dev/null
     run "$MAIL" rm --expunge -f "$T/inbox.mbox" 2
     [ "$status" -eq 0 ]
-    ! grep -q lunch-1 "$T/inbox.mbox"
+    ! grep -q lunch-1 "$T/inbox.mbox" || false
     run "$MAIL" ls -F %s "$T/inbox.mbox"
     [ "${#lines[@]}" -eq 2 ]
     run "$MAIL" rm --expunge -f "$T/inbox.mbox" 3
