@@ -40,6 +40,7 @@ struct mail_conn {
     unsigned port;
     char name[300];              /* "host:port" */
     int timeout_ms;
+    const struct mail_deadline *deadline;   /* the caller's, or NULL */
     char *ca_file;
     char fingerprint[65];        /* the pin, or "" */
     char peer_sha256[65];        /* the server's certificate, once seen */
@@ -128,15 +129,71 @@ static const char *ssl_error_text(char *buf, size_t size, const char *dflt)
     return buf;
 }
 
-/* Wait until fd is ready for `events`; -1 with err on timeout or error. */
+long long mail_monotonic_ms(void)
+{
+    struct timespec t;
+
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+void mail_conn_set_deadline(struct mail_conn *c, const struct mail_deadline *d)
+{
+    c->deadline = d;
+}
+
+/* The error of a passed deadline. */
+static int deadline_error(struct mail_conn *c, struct mail_error *err)
+{
+    return mail_error_set(err, MAIL_ERR_TEMP, "%s: deadline passed (%s)",
+                          c->name, c->deadline->what ? c->deadline->what
+                                                     : "no time left");
+}
+
+/* How long the next wait may last: the timeout, or less if the deadline
+ * comes first (*by_deadline then true); 0 when the deadline has passed. */
+static int wait_budget(const struct mail_conn *c, bool *by_deadline)
+{
+    long long left;
+
+    *by_deadline = false;
+    if (!c->deadline || c->deadline->at_ms <= 0)
+        return c->timeout_ms;
+    left = c->deadline->at_ms - mail_monotonic_ms();
+    if (left >= c->timeout_ms)
+        return c->timeout_ms;
+    *by_deadline = true;
+    return left > 0 ? (int)left : 0;
+}
+
+/* Fail if the deadline has passed; every read and wait checks it, so a
+ * server that trickles bytes (never letting a wait time out) is cut too. */
+static int check_deadline(struct mail_conn *c, struct mail_error *err)
+{
+    bool by_deadline;
+
+    if (wait_budget(c, &by_deadline) == 0 && by_deadline)
+        return deadline_error(c, err);
+    return 0;
+}
+
+/* Wait until fd is ready for `events`; -1 with err on timeout, a passed
+ * deadline or error.  Each wait is bounded by min(timeout, deadline). */
 static int wait_fd(struct mail_conn *c, short events, struct mail_error *err)
 {
     struct pollfd p = { .fd = c->fd, .events = events };
 
     for (;;) {
-        int r = poll(&p, 1, c->timeout_ms);
+        bool by_deadline;
+        int ms = wait_budget(c, &by_deadline), r;
+
+        if (ms == 0 && by_deadline)
+            return deadline_error(c, err);
+        r = poll(&p, 1, ms);
         if (r > 0)
             return 0;
+        if (r == 0 && by_deadline)
+            return deadline_error(c, err);
         if (r == 0)
             return mail_error_set(err, MAIL_ERR_TEMP,
                                   "%s: timed out after %d s waiting for the "
@@ -242,7 +299,16 @@ static int tcp_connect(struct mail_conn *c, struct mail_error *err)
 
         inet_ntop(ai->ai_family, a, addr, sizeof addr);
         mail_conn_note(c, "connecting to %s port %u", addr, c->port);
-        c->fd = connect_one(ai, c->timeout_ms);
+        {
+            bool by_deadline;
+            int ms = wait_budget(c, &by_deadline);
+
+            if (ms == 0 && by_deadline) {
+                freeaddrinfo(res);
+                return deadline_error(c, err);
+            }
+            c->fd = connect_one(ai, ms);
+        }
         if (c->fd >= 0)
             break;
         last_errno = errno;
@@ -279,6 +345,7 @@ struct mail_conn *mail_conn_open(const struct mail_conn_opts *o,
     }
     c->port = o->port;
     c->timeout_ms = (o->timeout > 0 ? o->timeout : 30) * 1000;
+    c->deadline = o->deadline;
     c->trace = o->trace;
     c->trace_arg = o->trace_arg;
     if (o->fingerprint)
@@ -567,6 +634,8 @@ static int fill(struct mail_conn *c, struct mail_error *err)
                               "%s: line too long from the server", c->name);
     /* Anything queued must go out before we wait for an answer. */
     if (c->wbuf.len && mail_conn_flush(c, err) < 0)
+        return -1;
+    if (check_deadline(c, err) < 0)
         return -1;
     for (;;) {
         if (c->ssl) {

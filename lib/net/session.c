@@ -45,7 +45,7 @@ struct mail_session *mail_session_connect(const struct mail_server *srv,
         .host = srv->host, .port = srv->port, .tls = srv->tls,
         .timeout = srv->timeout, .ca_file = srv->ca_file,
         .fingerprint = srv->fingerprint, .trace = srv->trace,
-        .trace_arg = srv->trace_arg,
+        .trace_arg = srv->trace_arg, .deadline = srv->deadline,
     };
     struct mail_session *s = calloc(1, sizeof *s);
     struct mail_buf name = MAIL_BUF_INIT;

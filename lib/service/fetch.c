@@ -15,7 +15,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
-#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -459,7 +458,7 @@ struct mail_fetch_src {
     struct mail_error werr;
 
     struct mail_fetch_stats stats;
-    struct mail_fetch_watchdog *wd;   /* told of progress, or NULL */
+    struct mail_fetch_clock *wd;      /* told of progress, or NULL */
     uint64_t wd_bytes;                /* bytes since the last telling */
 };
 
@@ -1280,7 +1279,7 @@ int mail_fetch_msg_write(void *ctx, const char *data, size_t len)
     s->wd_bytes += len;
     if (s->wd && s->wd_bytes >= WATCHDOG_BYTES) {
         s->wd_bytes = 0;
-        mail_fetch_watchdog_progress(s->wd);
+        mail_fetch_clock_progress(s->wd);
     }
     if (s->dest->kind == MAIL_FETCH_MBOX && !s->spool) {
         if (mail_append_write(s->app, data, len, &s->werr) < 0) {
@@ -1638,7 +1637,7 @@ int mail_fetch_msg_end(struct mail_fetch_src *s, bool ok,
         s->stats.duplicates++;
     }
     if (ok || it->dropped)
-        mail_fetch_watchdog_progress(s->wd);
+        mail_fetch_clock_progress(s->wd);
     s->cur = NULL;
     return rc;
 }
@@ -1765,156 +1764,29 @@ void mail_fetch_stats(const struct mail_fetch_src *s,
 
 /* ---- the deadline ---- */
 
-struct mail_fetch_watchdog {
-    pthread_t thread;
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    unsigned limit;            /* seconds without progress */
-    unsigned port;             /* the server's port: whose socket to cut */
-    struct timespec last;      /* CLOCK_MONOTONIC of the last progress */
-    bool stop, fired;
-};
-
-static void mono_now(struct timespec *t)
+void mail_fetch_clock_start(struct mail_fetch_clock *c, unsigned limit)
 {
-    clock_gettime(CLOCK_MONOTONIC, t);
+    memset(c, 0, sizeof *c);
+    c->limit = limit ? limit : 1;
+    snprintf(c->what, sizeof c->what, "no progress for %u s", c->limit);
+    c->dl.what = c->what;
+    mail_fetch_clock_progress(c);
 }
 
-static unsigned sock_peer_port(int fd)
+void mail_fetch_clock_progress(struct mail_fetch_clock *c)
 {
-    struct sockaddr_storage ss;
-    socklen_t len = sizeof ss;
-
-    if (getpeername(fd, (struct sockaddr *)&ss, &len) < 0)
-        return 0;
-    if (ss.ss_family == AF_INET)
-        return ntohs(((struct sockaddr_in *)&ss)->sin_port);
-    if (ss.ss_family == AF_INET6)
-        return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
-    return 0;
+    if (c)
+        c->dl.at_ms = mail_monotonic_ms() + 1000LL * c->limit;
 }
 
-/*
- * Cut the connection to the server: shutdown(2) on every connected TCP
- * socket of ours whose peer has the server's port.  The blocked read in
- * the protocol layer then sees the end of the stream and fails, and the
- * run unwinds as after a dropped connection (what arrived whole is kept).
- * One fetch talks to one server at a time, so no other socket matches.
- */
-static void cut_connection(unsigned port)
+bool mail_fetch_clock_passed(const struct mail_fetch_clock *c)
 {
-    long max = sysconf(_SC_OPEN_MAX);
-
-    if (max < 0 || max > 65536)
-        max = 65536;
-    for (int fd = 3; fd < max; fd++) {
-        struct stat st;
-
-        if (fstat(fd, &st) < 0 || !S_ISSOCK(st.st_mode))
-            continue;
-        if (sock_peer_port(fd) == port)
-            shutdown(fd, SHUT_RDWR);
-    }
+    return c && c->dl.at_ms > 0 && mail_monotonic_ms() >= c->dl.at_ms;
 }
 
-static void *watchdog_main(void *arg)
+void mail_fetch_src_watch(struct mail_fetch_src *s, struct mail_fetch_clock *c)
 {
-    struct mail_fetch_watchdog *w = arg;
-
-    pthread_mutex_lock(&w->mu);
-    while (!w->stop) {
-        struct timespec due = w->last, now;
-
-        due.tv_sec += w->limit;
-        mono_now(&now);
-        if (now.tv_sec > due.tv_sec ||
-            (now.tv_sec == due.tv_sec && now.tv_nsec >= due.tv_nsec)) {
-            w->fired = true;
-            cut_connection(w->port);
-            break;
-        }
-        pthread_cond_timedwait(&w->cv, &w->mu, &due);
-    }
-    pthread_mutex_unlock(&w->mu);
-    return NULL;
-}
-
-struct mail_fetch_watchdog *mail_fetch_watchdog_start(unsigned limit,
-                                                      unsigned port,
-                                                      struct mail_error *err)
-{
-    struct mail_fetch_watchdog *w = calloc(1, sizeof *w);
-    pthread_condattr_t ca;
-    int r;
-
-    if (!w) {
-        nomem(err);
-        return NULL;
-    }
-    w->limit = limit ? limit : 1;
-    w->port = port;
-    mono_now(&w->last);
-    pthread_mutex_init(&w->mu, NULL);
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&w->cv, &ca);
-    pthread_condattr_destroy(&ca);
-    r = pthread_create(&w->thread, NULL, watchdog_main, w);
-    if (r != 0) {
-        mail_error_set(err, MAIL_ERR_INTERNAL, "pthread_create: %s",
-                       strerror(r));
-        pthread_cond_destroy(&w->cv);
-        pthread_mutex_destroy(&w->mu);
-        free(w);
-        return NULL;
-    }
-    return w;
-}
-
-void mail_fetch_watchdog_progress(struct mail_fetch_watchdog *w)
-{
-    if (!w)
-        return;
-    pthread_mutex_lock(&w->mu);
-    mono_now(&w->last);
-    pthread_mutex_unlock(&w->mu);
-}
-
-bool mail_fetch_watchdog_fired(struct mail_fetch_watchdog *w)
-{
-    bool f;
-
-    if (!w)
-        return false;
-    pthread_mutex_lock(&w->mu);
-    f = w->fired;
-    pthread_mutex_unlock(&w->mu);
-    return f;
-}
-
-unsigned mail_fetch_watchdog_limit(const struct mail_fetch_watchdog *w)
-{
-    return w ? w->limit : 0;
-}
-
-void mail_fetch_watchdog_stop(struct mail_fetch_watchdog *w)
-{
-    if (!w)
-        return;
-    pthread_mutex_lock(&w->mu);
-    w->stop = true;
-    pthread_cond_signal(&w->cv);
-    pthread_mutex_unlock(&w->mu);
-    pthread_join(w->thread, NULL);
-    pthread_cond_destroy(&w->cv);
-    pthread_mutex_destroy(&w->mu);
-    free(w);
-}
-
-void mail_fetch_src_watch(struct mail_fetch_src *s,
-                          struct mail_fetch_watchdog *w)
-{
-    s->wd = w;
+    s->wd = c;
 }
 
 /* ---- the run of one account (was cmd/fetch.c) ---- */
@@ -1929,7 +1801,7 @@ struct fetch_run {
     char *statedir;
     struct mail_fetch_dest *dest;
     struct mail_fetch_src *src;
-    struct mail_fetch_watchdog *wd;   /* the run's deadline */
+    struct mail_fetch_clock wd;       /* the run's deadline */
     struct mail_server srv;
     struct mail_buf secret;
     const char *folder;          /* for messages: "INBOX" */
@@ -2115,6 +1987,7 @@ static int fetch_pop3(struct fetch_run *r, struct mail_error *err)
 
     r->folder = "INBOX";
     mail_server_from_account(&r->srv, r->acct, &r->acct->pop3);
+    r->srv.deadline = &r->wd.dl;
     if (r->o->trace) {
         r->srv.trace = r->o->trace;
         r->srv.trace_arg = r->o->trace_arg;
@@ -2139,7 +2012,7 @@ static int fetch_pop3(struct fetch_run *r, struct mail_error *err)
                                  r->dest, false, err);
     if (!r->src)
         goto out;
-    mail_fetch_src_watch(r->src, r->wd);
+    mail_fetch_src_watch(r->src, &r->wd);
     /* present: each UID, and for an oversized message whose header is
      * kept, its header's key too (so that the state keeps it). */
     present = calloc(2 * m.n + 1, sizeof *present);
@@ -2408,7 +2281,7 @@ static int fetch_imap_folder(struct fetch_run *r, struct mail_session *s,
                                  true, err);
     if (!r->src)
         goto out;
-    mail_fetch_src_watch(r->src, r->wd);
+    mail_fetch_src_watch(r->src, &r->wd);
     if ((del ? mail_imap_select(s, name, &st, err)
              : mail_imap_examine(s, name, &st, err)) < 0)
         goto out;
@@ -2485,7 +2358,7 @@ static int fetch_imap_folder(struct fetch_run *r, struct mail_session *s,
     r->src = NULL;
     if (x < 0)
         goto out;
-    mail_fetch_watchdog_progress(r->wd);   /* a folder done */
+    mail_fetch_clock_progress(&r->wd);   /* a folder done */
     summary(r, &fs);
     rc = 0;
     goto out;
@@ -2540,6 +2413,7 @@ static int fetch_imap(struct fetch_run *r, struct mail_error *err)
     int rc = -1;
 
     mail_server_from_account(&r->srv, r->acct, &r->acct->imap);
+    r->srv.deadline = &r->wd.dl;
     if (r->o->trace) {
         r->srv.trace = r->o->trace;
         r->srv.trace_arg = r->o->trace_arg;
@@ -2638,7 +2512,6 @@ int mail_fetch_account(struct mail_account *acct,
 {
     static const struct mail_fetch_hooks none;
     struct fetch_run r;
-    const struct mail_url *u;
     int lock = -1, rc = -1;
 
     memset(&r, 0, sizeof r);
@@ -2649,7 +2522,6 @@ int mail_fetch_account(struct mail_account *acct,
     if (o->pop3 ? !acct->has_pop3 : !acct->has_imap)
         return mail_error_set(err, MAIL_ERR_CONFIG, "no %s server "
                               "configured", o->pop3 ? "pop3" : "imap");
-    u = o->pop3 ? &acct->pop3 : &acct->imap;
     if (!o->mda && !acct->store)
         return mail_error_set(err, MAIL_ERR_CONFIG, "no store configured "
                               "(set store = ~/Mail/%s, or give --mda)",
@@ -2665,24 +2537,20 @@ int mail_fetch_account(struct mail_account *acct,
         goto out;
     /* The deadline: no progress for 10 x the timeout (5 minutes by
      * default) and the connection is cut, the lock freed. */
-    r.wd = mail_fetch_watchdog_start(10u * (unsigned)(acct->timeout > 0 ?
-                                                      acct->timeout : 30),
-                                     u->port, err);
-    if (!r.wd)
-        goto out;
+    mail_fetch_clock_start(&r.wd, 10u * (unsigned)(acct->timeout > 0 ?
+                                                   acct->timeout : 30));
     if (o->pop3) {
         r.dest = mail_fetch_dest_open(acct->store, o->mda, err);
         rc = r.dest ? fetch_pop3(&r, err) : -1;
     } else {
         rc = fetch_imap(&r, err);
     }
-    if (rc < 0 && mail_fetch_watchdog_fired(r.wd))
+    if (rc < 0 && mail_fetch_clock_passed(&r.wd))
         mail_error_set(err, MAIL_ERR_TEMP, "no progress for %u s (10 times "
                        "the timeout): gave up so as not to hold the "
                        "account's lock; what arrived whole is kept, try "
-                       "again later", mail_fetch_watchdog_limit(r.wd));
+                       "again later", r.wd.limit);
 out:
-    mail_fetch_watchdog_stop(r.wd);
     mail_fetch_dest_close(r.dest);
     mail_fetch_unlock(lock);
     mail_buf_release_secret(&r.secret);

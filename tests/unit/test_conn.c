@@ -1,12 +1,13 @@
 /*
  * test_conn.c - connection set-up failures leave the process's descriptors
  * alone (standard input above all), and the per-wait timeout can be
- * changed on an open connection.
+ * changed on an open connection; a deadline bounds every wait.
  */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <malloc.h>
+#include <signal.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -214,6 +215,97 @@ static void test_set_timeout(void)
     close(lfd);
 }
 
+/* A silent server: the wait ends at the deadline, not after the
+ * timeout, and the error names the deadline. */
+static void test_deadline_bounds_wait(void)
+{
+    unsigned port = 0;
+    int lfd = listener(&port);
+    struct mail_deadline dl = { .at_ms = 0, .what = "test limit" };
+    struct mail_conn_opts o = { .host = "127.0.0.1", .port = port,
+                                .tls = MAIL_TLS_NONE, .timeout = 60,
+                                .deadline = &dl };
+    struct mail_error err;
+    struct mail_conn *c;
+    char *line;
+    size_t len;
+    double t0;
+
+    CHECK(lfd >= 0);
+    c = mail_conn_open(&o, &err);
+    CHECK(c != NULL);
+    if (!c)
+        return;
+    /* moved after the open: the connection reads the caller's clock */
+    dl.at_ms = mail_monotonic_ms() + 300;
+    t0 = now();
+    CHECK(mail_conn_read_line(c, &line, &len, 1000, &err) < 0);
+    CHECK(err.kind == MAIL_ERR_TEMP);
+    CHECK(now() - t0 < 5);
+    CHECK(strstr(err.msg, "deadline passed (test limit)") != NULL);
+    /* passed: the next read fails at once */
+    t0 = now();
+    CHECK(mail_conn_read_line(c, &line, &len, 1000, &err) < 0);
+    CHECK(now() - t0 < 1);
+    CHECK(strstr(err.msg, "deadline passed") != NULL);
+    /* no deadline any more: the timeout again */
+    mail_conn_set_deadline(c, NULL);
+    mail_conn_set_timeout(c, 1);
+    CHECK(mail_conn_read_line(c, &line, &len, 1000, &err) < 0);
+    CHECK(strstr(err.msg, "timed out after 1 s") != NULL);
+    mail_conn_close(c);
+    close(lfd);
+}
+
+/* A server that trickles a line every 50 ms never lets a wait time out;
+ * the deadline still cuts it. */
+static void test_deadline_trickle(void)
+{
+    unsigned port = 0;
+    int lfd = listener(&port);
+    struct mail_deadline dl = { .at_ms = 0, .what = NULL };
+    struct mail_conn_opts o = { .host = "127.0.0.1", .port = port,
+                                .tls = MAIL_TLS_NONE, .timeout = 2 };
+    struct mail_error err;
+    struct mail_conn *c;
+    char *line;
+    size_t len;
+    double t0;
+    int lines = 0, status;
+    pid_t pid;
+
+    CHECK(lfd >= 0);
+    pid = fork();
+    if (pid == 0) {
+        int fd = accept(lfd, NULL, NULL);
+
+        for (int i = 0; fd >= 0 && i < 200; i++) {
+            if (write(fd, "* OK still here\r\n", 17) != 17)
+                break;
+            usleep(50000);
+        }
+        _exit(0);
+    }
+    CHECK(pid > 0);
+    c = mail_conn_open(&o, &err);
+    CHECK(c != NULL);
+    if (!c)
+        return;
+    dl.at_ms = mail_monotonic_ms() + 700;
+    mail_conn_set_deadline(c, &dl);
+    t0 = now();
+    while (mail_conn_read_line(c, &line, &len, 1000, &err) == 0)
+        lines++;
+    CHECK(lines > 3);
+    CHECK(err.kind == MAIL_ERR_TEMP);
+    CHECK(now() - t0 < 2);
+    CHECK(strstr(err.msg, "deadline passed") != NULL);
+    mail_conn_close(c);
+    kill(pid, SIGKILL);
+    waitpid(pid, &status, 0);
+    close(lfd);
+}
+
 int main(void)
 {
     /* First, while the heap is small and has no 256 KiB hole. */
@@ -221,5 +313,7 @@ int main(void)
     RUN(test_closed_port);
     RUN(test_unknown_host);
     RUN(test_set_timeout);
+    RUN(test_deadline_bounds_wait);
+    RUN(test_deadline_trickle);
     return test_done();
 }

@@ -30,11 +30,27 @@
 typedef void (*mail_trace_fn)(void *arg, char dir, const char *data,
                               size_t len);
 
+/*
+ * A deadline the caller owns and may move (a progress clock): every wait
+ * of a connection given it is bounded by min(timeout, at_ms), and once
+ * at_ms has passed every read and wait fails with MAIL_ERR_TEMP
+ * "HOST:PORT: deadline passed (WHAT)".  at_ms is mail_monotonic_ms()
+ * time; 0: no deadline.  No thread, no signal: the connection looks at it
+ * before each read and wait.
+ */
+struct mail_deadline {
+    long long at_ms;
+    const char *what;           /* for the error, or NULL */
+};
+/* CLOCK_MONOTONIC in milliseconds. */
+long long mail_monotonic_ms(void);
+
 struct mail_conn_opts {
     const char *host;
     unsigned port;
     enum mail_tls tls;          /* IMPLICIT: handshake in open */
     int timeout;                /* seconds for connect and each wait */
+    const struct mail_deadline *deadline;   /* NULL: none */
     const char *ca_file;        /* NULL: system store */
     const char *fingerprint;    /* NULL, or 64 lowercase hex (SHA-256) */
     mail_trace_fn trace;
@@ -124,6 +140,10 @@ int mail_conn_flush(struct mail_conn *c, struct mail_error *err);
  * timeout (SMTP's final dot: RFC 5321 4.5.3.2.6) and puts it back after. */
 void mail_conn_set_timeout(struct mail_conn *c, int seconds);
 int mail_conn_timeout(const struct mail_conn *c);
+/* Bound every wait by d from now on (NULL: no deadline); d is read, not
+ * copied, so the caller moves the deadline by changing d->at_ms. */
+void mail_conn_set_deadline(struct mail_conn *c,
+                            const struct mail_deadline *d);
 
 /* Emit a '*' note through the trace hook, if any. */
 void mail_conn_note(struct mail_conn *c, const char *fmt, ...)

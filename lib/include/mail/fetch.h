@@ -194,28 +194,28 @@ void mail_fetch_stats(const struct mail_fetch_src *s,
                       struct mail_fetch_stats *out);
 
 /*
- * The deadline of a run: a thread that cuts the connection to the server
- * (shutdown(2) of our sockets whose peer has that port) once no progress
- * was reported for limit seconds, so that a server that trickles
+ * The deadline of a run: a progress clock given to the run's connections
+ * (struct mail_server's deadline, see conn.h), so that every wait is
+ * bounded by it and, once no progress was reported for limit seconds, the
+ * protocol call under way fails (MAIL_ERR_TEMP): a server that trickles
  * untagged responses forever, or a body one byte at a time, cannot hold
  * the account's lock for ever.  Progress: a message delivered or dropped
  * as a duplicate, each MiB of message data (both reported by a source
  * given to mail_fetch_src_watch), and whatever the caller reports (a
- * folder done).  After it fired, the protocol call under way fails as on
- * a dropped connection; mail_fetch_watchdog_fired tells the two apart.
+ * folder done).  mail_fetch_clock_passed tells a passed deadline from a
+ * dropped connection.  No thread.
  */
-struct mail_fetch_watchdog;
-struct mail_fetch_watchdog *mail_fetch_watchdog_start(unsigned limit,
-                                                      unsigned port,
-                                                      struct mail_error *err);
-void mail_fetch_watchdog_progress(struct mail_fetch_watchdog *w);
-bool mail_fetch_watchdog_fired(struct mail_fetch_watchdog *w);
-unsigned mail_fetch_watchdog_limit(const struct mail_fetch_watchdog *w);
-/* Stop the thread and free (NULL is fine). */
-void mail_fetch_watchdog_stop(struct mail_fetch_watchdog *w);
-/* Report s's progress to w (NULL: to none). */
+struct mail_fetch_clock {
+    struct mail_deadline dl;    /* what the connections look at */
+    unsigned limit;             /* seconds without progress */
+    char what[64];              /* "no progress for N s" */
+};
+void mail_fetch_clock_start(struct mail_fetch_clock *c, unsigned limit);
+void mail_fetch_clock_progress(struct mail_fetch_clock *c);   /* NULL ok */
+bool mail_fetch_clock_passed(const struct mail_fetch_clock *c);
+/* Report s's progress to c (NULL: to none). */
 void mail_fetch_src_watch(struct mail_fetch_src *s,
-                          struct mail_fetch_watchdog *w);
+                          struct mail_fetch_clock *c);
 
 /* ---- a whole run: one account ---- */
 

@@ -38,6 +38,7 @@ struct mail_server {
     const char *user;
     mail_trace_fn trace;
     void *trace_arg;
+    const struct mail_deadline *deadline; /* NULL: none (see conn.h) */
 };
 
 
