@@ -259,6 +259,7 @@ struct mail_fetch_dest {
     enum mail_fetch_dest_kind kind;
     char *path;                 /* Maildir or mbox path; the MDA command */
     struct mail_folder *mbox;   /* open mbox folder */
+    struct mail_folder *maildir;   /* open Maildir (deferred-sync appends) */
 };
 
 struct mail_fetch_dest *mail_fetch_dest_open(const char *path,
@@ -326,8 +327,8 @@ struct mail_fetch_dest *mail_fetch_dest_open(const char *path,
             mail_error_set(err, MAIL_ERR_CANTCREAT, "%s: not a Maildir", exp);
             goto fail;
         }
-        mail_folder_close(f, NULL);
         d->kind = MAIL_FETCH_MAILDIR;
+        d->maildir = f;
     }
     d->path = exp;
     return d;
@@ -356,6 +357,8 @@ void mail_fetch_dest_close(struct mail_fetch_dest *d)
         return;
     if (d->mbox)
         mail_folder_close(d->mbox, NULL);
+    if (d->maildir)
+        mail_folder_close(d->maildir, NULL);
     free(d->path);
     free(d);
 }
@@ -419,8 +422,9 @@ struct item {
     bool delivered;          /* renamed into place / appended / MDA ok */
     bool dropped;            /* a known duplicate, not delivered */
     char hash[HASH_HEX + 1];
-    char *tmp;               /* Maildir: written in tmp/, not yet placed */
-    char info[16];           /* Maildir: the ":2,FLAGS" it will get */
+    bool held;               /* Maildir: committed in tmp/, not yet
+                                durable nor placed (deferred sync) */
+    size_t held_seq;         /* its place in the folder's pending list */
 };
 
 struct mail_fetch_src {
@@ -437,14 +441,13 @@ struct mail_fetch_src {
 
     struct item *batch;
     size_t nbatch;
-    bool used_new, used_cur;
 
     /* the message being delivered */
     struct item *cur;
     int fd;                    /* Maildir tmp file or MDA pipe */
     pid_t pid;
-    char *tmp;
     struct mail_append *app;
+    size_t nheld;              /* messages held in this batch */
     EVP_MD_CTX *md;
     char *wbuf;
     size_t wlen;
@@ -1003,15 +1006,14 @@ static void batch_free(struct mail_fetch_src *s)
     for (size_t i = 0; i < s->nbatch; i++) {
         free(s->batch[i].uid);
         free(s->batch[i].name);
-        if (s->batch[i].tmp) {
-            unlink(s->batch[i].tmp);   /* never placed: fetched again */
-            free(s->batch[i].tmp);
-        }
     }
+    s->nheld = 0;
+    /* held but never placed: removed, fetched again */
+    if (s->dest->maildir)
+        mail_folder_drop_pending(s->dest->maildir);
     free(s->batch);
     s->batch = NULL;
     s->nbatch = 0;
-    s->used_new = s->used_cur = false;
 }
 
 static int host_part(struct mail_buf *b)
@@ -1204,36 +1206,23 @@ int mail_fetch_msg_begin(struct mail_fetch_src *s, size_t i, unsigned flags,
     /* The same UID twice (a server that sends one message twice in a
      * reply): the first copy is the one; the second is read and dropped,
      * so that it is neither stored twice nor blocks the batch. */
-    s->discard = it->delivered || it->dropped || it->tmp;
+    s->discard = it->delivered || it->dropped || it->held;
     if (s->discard)
         return 0;
     if (EVP_DigestInit_ex(s->md, EVP_sha256(), NULL) != 1)
         return nomem(err);
     switch (s->dest->kind) {
-    case MAIL_FETCH_MAILDIR: {
-        struct mail_buf b = MAIL_BUF_INIT;
-
-        if (mail_buf_printf(&b, "%s/tmp/%s", s->dest->path, it->name) < 0) {
-            mail_buf_release(&b);
-            s->cur = NULL;
-            return nomem(err);
-        }
-        s->tmp = mail_buf_detach(&b);
-        s->fd = open(s->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-        if (s->fd < 0) {
-            mail_error_set(err, MAIL_ERR_IO, "%s: %s", s->tmp,
-                           strerror(errno));
-            free(s->tmp);
-            s->tmp = NULL;
-            s->cur = NULL;
-            return -1;
-        }
-        /* remember the flags for the name */
-        it->hash[0] = '\0';
-        s->used_cur |= (flags & ~(unsigned)MAIL_FLAG_NEW) != 0;
-        s->used_new |= (flags & ~(unsigned)MAIL_FLAG_NEW) == 0;
+    case MAIL_FETCH_MAILDIR:
+        /* under the name the journal recorded; durable and placed by
+         * the batch's commit */
+        s->app = mail_maildir_append_begin_named(s->dest->maildir, it->name,
+                                                 (flags & ~(unsigned)
+                                                  MAIL_FLAG_NEW) |
+                                                 MAIL_APPEND_DEFER_SYNC,
+                                                 received, err);
+        if (!s->app)
+            r = -1;
         break;
-    }
     case MAIL_FETCH_MBOX:
         r = s->known.n ? spool_open(s, err) : mbox_start(s, it, err);
         break;
@@ -1254,7 +1243,7 @@ static int wflush(struct mail_fetch_src *s)
         bool mda = s->dest->kind == MAIL_FETCH_MDA && !s->spool;
 
         mail_error_set(&s->werr, mda ? MAIL_ERR_UNAVAIL : MAIL_ERR_IO,
-                       "%s%s: %s", s->tmp ? s->tmp : s->dest->path,
+                       "%s%s: %s", s->dest->path,
                        s->spool ? " (spool file)" : "", strerror(errno));
         return -1;
     }
@@ -1281,7 +1270,7 @@ int mail_fetch_msg_write(void *ctx, const char *data, size_t len)
         s->wd_bytes = 0;
         mail_fetch_clock_progress(s->wd);
     }
-    if (s->dest->kind == MAIL_FETCH_MBOX && !s->spool) {
+    if (s->dest->kind != MAIL_FETCH_MDA && !s->spool) {
         if (mail_append_write(s->app, data, len, &s->werr) < 0) {
             s->failed = true;
             return -1;
@@ -1296,7 +1285,7 @@ int mail_fetch_msg_write(void *ctx, const char *data, size_t len)
         if (mail_write_all(s->fd, data, len) < 0) {
             mail_error_set(&s->werr, s->dest->kind == MAIL_FETCH_MDA &&
                            !s->spool ? MAIL_ERR_UNAVAIL : MAIL_ERR_IO,
-                           "%s%s: %s", s->tmp ? s->tmp : s->dest->path,
+                           "%s%s: %s", s->dest->path,
                            s->spool ? " (spool file)" : "", strerror(errno));
             s->failed = true;
             return -1;
@@ -1348,30 +1337,6 @@ int mail_fetch_msg_write_crlf(void *ctx, const char *data, size_t len)
     return mail_fetch_msg_write(s, data + start, len - start);
 }
 
-/* The Maildir info for flags: ":2,FRS" (letters in ASCII order). */
-static void info_of(unsigned flags, char *out, size_t size)
-{
-    size_t n = 0;
-
-    out[0] = '\0';
-    if (!(flags & ~(unsigned)MAIL_FLAG_NEW))
-        return;
-    n = (size_t)snprintf(out, size, ":2,");
-    if (flags & MAIL_FLAG_DRAFT)
-        out[n++] = 'D';
-    if (flags & MAIL_FLAG_FLAGGED)
-        out[n++] = 'F';
-    if (flags & MAIL_FLAG_PASSED)
-        out[n++] = 'P';
-    if (flags & MAIL_FLAG_ANSWERED)
-        out[n++] = 'R';
-    if (flags & MAIL_FLAG_SEEN)
-        out[n++] = 'S';
-    if (flags & MAIL_FLAG_DELETED)
-        out[n++] = 'T';
-    out[n] = '\0';
-}
-
 static void finish_hash(struct mail_fetch_src *s, char out[HASH_HEX + 1])
 {
     unsigned char md[EVP_MAX_MD_SIZE];
@@ -1387,93 +1352,6 @@ static void finish_hash(struct mail_fetch_src *s, char out[HASH_HEX + 1])
         out[2 * i + 1] = hex[md[i] & 15];
     }
     out[HASH_HEX] = '\0';
-}
-
-/*
- * Message end: close the file in tmp/ and keep it for the batch.  Its data
- * is made durable for the whole batch at once (one syncfs in
- * mail_fetch_batch_commit instead of an fsync per message, which is most
- * of a fetch's time), and only then is it linked into new/ or cur/: a
- * crash before that leaves only tmp/ files, which are removed and fetched
- * again.
- */
-static int maildir_hold(struct mail_fetch_src *s, struct item *it,
-                        struct mail_error *err)
-{
-    int fd = s->fd;
-
-    s->fd = -1;
-    if (close(fd) < 0)
-        return mail_error_set(err, MAIL_ERR_IO, "%s: close: %s", s->tmp,
-                              strerror(errno));
-    if (s->curtime > 0) {
-        struct timespec ts[2];
-
-        ts[0].tv_sec = ts[1].tv_sec = s->curtime;
-        ts[0].tv_nsec = ts[1].tv_nsec = 0;
-        utimensat(AT_FDCWD, s->tmp, ts, 0);   /* cosmetic only */
-    }
-    info_of(s->curflags, it->info, sizeof it->info);
-    it->tmp = s->tmp;
-    s->tmp = NULL;
-    return 0;
-}
-
-/* Make the batch's tmp/ files durable: one syncfs for the file system,
- * else an fsync per file. */
-static int maildir_sync_held(struct mail_fetch_src *s, struct mail_error *err)
-{
-    int dfd = open(s->dest->path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-
-    if (dfd >= 0 && syncfs(dfd) == 0) {
-        close(dfd);
-        return 0;
-    }
-    if (dfd >= 0)
-        close(dfd);
-    for (size_t i = 0; i < s->nbatch; i++) {
-        const char *t = s->batch[i].tmp;
-        int fd;
-
-        if (!t)
-            continue;
-        fd = open(t, O_RDONLY | O_CLOEXEC);
-        if (fd < 0 || fsync(fd) < 0) {
-            int e = errno;
-
-            if (fd >= 0)
-                close(fd);
-            return mail_error_set(err, MAIL_ERR_IO, "%s: fsync: %s", t,
-                                  strerror(e));
-        }
-        close(fd);
-    }
-    return 0;
-}
-
-/* Link a durable tmp/ file into new/ or cur/. */
-static int maildir_place(struct mail_fetch_src *s, struct item *it,
-                         struct mail_error *err)
-{
-    struct mail_buf dst = MAIL_BUF_INIT;
-
-    if (mail_buf_printf(&dst, "%s/%s/%s%s", s->dest->path,
-                        it->info[0] ? "cur" : "new", it->name, it->info) < 0)
-        return nomem(err);
-    if (link(it->tmp, dst.data) == 0) {
-        unlink(it->tmp);
-    } else if ((errno == EPERM || errno == ENOSYS || errno == EOPNOTSUPP ||
-                errno == EMLINK) && rename(it->tmp, dst.data) == 0) {
-        /* moved */
-    } else {
-        mail_error_set(err, MAIL_ERR_IO, "%s: %s", dst.data, strerror(errno));
-        mail_buf_release(&dst);
-        return -1;
-    }
-    mail_buf_release(&dst);
-    free(it->tmp);
-    it->tmp = NULL;
-    return 0;
 }
 
 /* The spooled message (s->fd) to its real destination, started now. */
@@ -1569,29 +1447,30 @@ int mail_fetch_msg_end(struct mail_fetch_src *s, bool ok,
     }
     switch (s->dest->kind) {
     case MAIL_FETCH_MAILDIR:
-        if (ok && wflush(s) < 0) {
-            *err = s->werr;
-            ok = false;
-            rc = -1;
-        }
         if (ok && it->hash[0] && set_find(&s->known, it->hash)) {
             /* fetched before a UIDVALIDITY change: already here */
             it->dropped = true;
             ok = false;
         }
-        if (ok && maildir_hold(s, it, err) < 0) {
-            ok = false;
-            rc = -1;
-        }
-        if (s->fd >= 0) {
-            close(s->fd);
-            s->fd = -1;
-        }
-        if (s->tmp) {
-            if (!ok)
-                unlink(s->tmp);
-            free(s->tmp);
-            s->tmp = NULL;
+        if (ok && s->app) {
+            /* Closed in tmp/ and held for the batch: made durable for the
+             * whole batch at once (one syncfs in mail_fetch_batch_commit
+             * instead of an fsync per message, which is most of a fetch's
+             * time), and only then linked into new/ or cur/: a crash
+             * before leaves only tmp/ files, removed and fetched again. */
+            struct mail_append *a = s->app;
+
+            s->app = NULL;
+            if (mail_append_commit(a, NULL, err) < 0) {
+                ok = false;
+                rc = -1;
+            } else {
+                it->held = true;
+                it->held_seq = s->nheld++;
+            }
+        } else if (s->app) {
+            mail_append_abort(s->app);
+            s->app = NULL;
         }
         break;
     case MAIL_FETCH_MBOX:
@@ -1652,33 +1531,24 @@ long mail_fetch_batch_commit(struct mail_fetch_src *s, struct mail_error *err)
 
         mail_fetch_msg_end(s, false, &e2);
     }
-    if (s->dest->kind == MAIL_FETCH_MAILDIR) {
-        struct mail_buf d = MAIL_BUF_INIT;
-        bool held = false;
+    if (s->dest->kind == MAIL_FETCH_MAILDIR &&
+        mail_folder_pending(s->dest->maildir) > 0) {
+        size_t placed = 0;
 
-        for (size_t i = 0; i < s->nbatch; i++)
-            held |= s->batch[i].tmp != NULL;
-        if (held && maildir_sync_held(s, err) < 0)
+        /* durable, then visible; pending in the batch's order */
+        if (mail_folder_sync_pending(s->dest->maildir, &placed, err) < 0)
             rc = -1;
-        for (size_t i = 0; rc == 0 && i < s->nbatch; i++) {
+        for (size_t i = 0; i < s->nbatch; i++) {
             struct item *it = &s->batch[i];
 
-            if (it->tmp && maildir_place(s, it, err) < 0) {
+            if (!it->held)
+                continue;
+            it->held = false;
+            if (it->held_seq >= placed && it->delivered) {
                 it->delivered = false;
                 s->stats.delivered--;
-                rc = -1;
             }
         }
-        if (rc == 0 && s->used_new &&
-            (mail_buf_printf(&d, "%s/new", s->dest->path) < 0 ||
-             mail_fsync_dir(d.data, err) < 0))
-            rc = -1;
-        mail_buf_reset(&d);
-        if (rc == 0 && s->used_cur &&
-            (mail_buf_printf(&d, "%s/cur", s->dest->path) < 0 ||
-             mail_fsync_dir(d.data, err) < 0))
-            rc = -1;
-        mail_buf_release(&d);
     }
     for (size_t i = 0; rc == 0 && i < s->nbatch; i++) {
         struct item *it = &s->batch[i];
@@ -1748,7 +1618,6 @@ void mail_fetch_src_free(struct mail_fetch_src *s)
     mail_buf_release(&s->jbuf);
     EVP_MD_CTX_free(s->md);
     free(s->wbuf);
-    free(s->tmp);
     free(s->dir);
     free(s->key);
     free(s->state_path);

@@ -34,8 +34,18 @@
 /* Attempts at a free tmp/ name before giving up. */
 #define CREATE_TRIES 16
 
+/* A message committed with MAIL_APPEND_DEFER_SYNC: closed in tmp/, not
+ * yet durable nor visible. */
+struct md_pending {
+    char *tmp;          /* path in tmp/ */
+    char *dst;          /* its path in new/ or cur/ */
+    bool cur;
+};
+
 struct maildir {
     struct mail_folder base;
+    struct md_pending *pend;    /* in commit order */
+    size_t npend, apend;
 };
 
 struct maildir_append {
@@ -45,6 +55,7 @@ struct maildir_append {
     char *unique;
     unsigned flags;
     time_t received;    /* 0: leave the mtime alone */
+    bool defer;         /* MAIL_APPEND_DEFER_SYNC */
     size_t buflen;
     char buf[CHUNK / 2];
 };
@@ -956,9 +967,12 @@ static char *unique_name(time_t when)
     return mail_buf_detach(&b);
 }
 
-static struct mail_append *md_append_begin(struct mail_folder *f,
-                                           unsigned flags, time_t received,
-                                           struct mail_error *err)
+/* Begin an append in tmp/ under `unique` (NULL: a new unique name, tried
+ * again on a clash). */
+static struct mail_append *md_append_begin_as(struct mail_folder *f,
+                                              const char *unique,
+                                              unsigned flags, time_t received,
+                                              struct mail_error *err)
 {
     struct maildir_append *a = calloc(1, sizeof *a);
     int tries;
@@ -970,12 +984,13 @@ static struct mail_append *md_append_begin(struct mail_folder *f,
     a->base.folder = f;
     a->fd = -1;
     a->flags = flags & STORED_FLAGS;
+    a->defer = (flags & MAIL_APPEND_DEFER_SYNC) != 0;
     a->received = received;
-    for (tries = 0; tries < CREATE_TRIES; tries++) {
+    for (tries = 0; tries < (unique ? 1 : CREATE_TRIES); tries++) {
         free(a->unique);
         free(a->tmp);
         a->tmp = NULL;
-        a->unique = unique_name(received);
+        a->unique = unique ? strdup(unique) : unique_name(received);
         if (a->unique)
             a->tmp = join3(f->path, "tmp", a->unique);
         if (!a->tmp) {
@@ -985,7 +1000,7 @@ static struct mail_append *md_append_begin(struct mail_folder *f,
         a->fd = open(a->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
         if (a->fd >= 0)
             return &a->base;
-        if (errno != EEXIST) {
+        if (errno != EEXIST || unique) {
             mail_error_set(err, MAIL_ERR_IO, "%s: %s", a->tmp,
                            strerror(errno));
             break;
@@ -998,6 +1013,33 @@ static struct mail_append *md_append_begin(struct mail_folder *f,
     free(a->tmp);
     free(a);
     return NULL;
+}
+
+static struct mail_append *md_append_begin(struct mail_folder *f,
+                                           unsigned flags, time_t received,
+                                           struct mail_error *err)
+{
+    return md_append_begin_as(f, NULL, flags, received, err);
+}
+
+struct mail_append *mail_maildir_append_begin_named(struct mail_folder *f,
+                                                    const char *unique,
+                                                    unsigned flags,
+                                                    time_t received,
+                                                    struct mail_error *err)
+{
+    if (mail_folder_kind(f) != MAIL_FOLDER_MAILDIR || !unique || !*unique ||
+        strchr(unique, '/') || strchr(unique, ':') || unique[0] == '.') {
+        mail_error_set(err, MAIL_ERR_INTERNAL, "%s: not a Maildir, or a bad "
+                       "unique name", f->path);
+        return NULL;
+    }
+    if (!(f->mode & MAIL_FOLDER_RDWR)) {
+        mail_error_set(err, MAIL_ERR_INTERNAL, "%s: opened read-only",
+                       f->path);
+        return NULL;
+    }
+    return md_append_begin_as(f, unique, flags, received, err);
 }
 
 static int md_flush(struct maildir_append *a, struct mail_error *err)
@@ -1042,6 +1084,138 @@ static void md_append_abort(struct mail_append *base)
     free(a);
 }
 
+/* ---- deferred sync ---- */
+
+static int md_pend(struct mail_folder *f, char *tmp, char *dst, bool cur,
+                   struct mail_error *err)
+{
+    struct maildir *md = (struct maildir *)f;
+
+    if (md->npend == md->apend) {
+        size_t n = md->apend ? 2 * md->apend : 16;
+        struct md_pending *v = realloc(md->pend, n * sizeof *v);
+
+        if (!v)
+            return mail_error_set(err, MAIL_ERR_INTERNAL, "out of memory");
+        md->pend = v;
+        md->apend = n;
+    }
+    md->pend[md->npend].tmp = tmp;
+    md->pend[md->npend].dst = dst;
+    md->pend[md->npend].cur = cur;
+    md->npend++;
+    return 0;
+}
+
+static bool is_maildir(const struct mail_folder *f);
+
+size_t mail_folder_pending(const struct mail_folder *f)
+{
+    return is_maildir(f) ? ((const struct maildir *)f)->npend : 0;
+}
+
+void mail_folder_drop_pending(struct mail_folder *f)
+{
+    struct maildir *md = (struct maildir *)f;
+
+    if (!is_maildir(f))
+        return;
+    for (size_t i = 0; i < md->npend; i++) {
+        unlink(md->pend[i].tmp);        /* never visible: fetched again */
+        free(md->pend[i].tmp);
+        free(md->pend[i].dst);
+    }
+    md->npend = 0;
+}
+
+/* Make the pending tmp/ files durable: one syncfs for the file system,
+ * else an fsync per file. */
+static int md_sync_tmp(struct maildir *md, struct mail_error *err)
+{
+    int dfd = open(md->base.path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+    if (dfd >= 0 && syncfs(dfd) == 0) {
+        close(dfd);
+        return 0;
+    }
+    if (dfd >= 0)
+        close(dfd);
+    for (size_t i = 0; i < md->npend; i++) {
+        const char *t = md->pend[i].tmp;
+        int fd = open(t, O_RDONLY | O_CLOEXEC);
+
+        if (fd < 0 || fsync(fd) < 0) {
+            int e = errno;
+
+            if (fd >= 0)
+                close(fd);
+            return mail_error_set(err, MAIL_ERR_IO, "%s: fsync: %s", t,
+                                  strerror(e));
+        }
+        close(fd);
+    }
+    return 0;
+}
+
+/* Link a durable tmp/ file into place (rename where there are no hard
+ * links). */
+static int md_place(const struct md_pending *p, struct mail_error *err)
+{
+    if (link(p->tmp, p->dst) == 0) {
+        unlink(p->tmp);
+        return 0;
+    }
+    if ((errno == EPERM || errno == ENOSYS || errno == EOPNOTSUPP ||
+         errno == EMLINK) && rename(p->tmp, p->dst) == 0)
+        return 0;
+    return mail_error_set(err, MAIL_ERR_IO, "%s: %s", p->dst,
+                          strerror(errno));
+}
+
+int mail_folder_sync_pending(struct mail_folder *f, size_t *placed,
+                             struct mail_error *err)
+{
+    struct maildir *md = (struct maildir *)f;
+    bool used[2] = { false, false };
+    size_t i = 0;
+    int rc = 0;
+
+    if (placed)
+        *placed = 0;
+    if (!is_maildir(f) || md->npend == 0)
+        return 0;
+    if (md_sync_tmp(md, err) < 0)
+        rc = -1;
+    for (; rc == 0 && i < md->npend; i++) {
+        if (md_place(&md->pend[i], err) < 0) {
+            rc = -1;
+            break;
+        }
+        used[md->pend[i].cur] = true;
+        free(md->pend[i].tmp);
+        free(md->pend[i].dst);
+    }
+    if (placed)
+        *placed = i;
+    /* what was not placed is removed */
+    memmove(md->pend, md->pend + i, (md->npend - i) * sizeof *md->pend);
+    md->npend -= i;
+    mail_folder_drop_pending(f);
+    for (int k = 0; rc == 0 && k < 2; k++) {
+        char *dir;
+
+        if (!used[k])
+            continue;
+        dir = join3(f->path, k ? "cur" : "new", "");
+        if (!dir)
+            return mail_error_set(err, MAIL_ERR_INTERNAL, "out of memory");
+        dir[strlen(dir) - 1] = '\0';
+        rc = mail_fsync_dir(dir, err);
+        free(dir);
+    }
+    return rc;
+}
+
 static int md_append_commit(struct mail_append *base, char **key,
                             struct mail_error *err)
 {
@@ -1053,7 +1227,7 @@ static int md_append_commit(struct mail_append *base, char **key,
 
     if (md_flush(a, err) < 0)
         goto fail;
-    if (fsync(a->fd) < 0) {
+    if (!a->defer && fsync(a->fd) < 0) {
         mail_error_set(err, MAIL_ERR_IO, "%s: fsync: %s", a->tmp,
                        strerror(errno));
         goto fail;
@@ -1084,6 +1258,21 @@ static int md_append_commit(struct mail_append *base, char **key,
         goto fail;
     }
     dir[strlen(dir) - 1] = '\0';
+    if (a->defer) {
+        /* durable and visible at mail_folder_sync_pending */
+        if (md_pend(f, a->tmp, dst, cur, err) < 0)
+            goto fail;
+        a->tmp = NULL;      /* the folder's now */
+        dst = NULL;
+        if (key) {
+            *key = a->unique;
+            a->unique = NULL;
+        }
+        free(name);
+        free(dir);
+        md_append_abort(base);
+        return 0;
+    }
     /* link, which fails rather than replace a file of the same name;
      * rename where the file system has no hard links. */
     if (link(a->tmp, dst) == 0) {
@@ -1230,6 +1419,10 @@ static int md_sync(struct mail_folder *f, struct mail_error *err)
 
 static void md_close(struct mail_folder *f)
 {
+    struct maildir *md = (struct maildir *)f;
+
+    mail_folder_drop_pending(f);    /* never synced: not delivered */
+    free(md->pend);
     free(f->path);
     free(f);
 }
@@ -1249,3 +1442,8 @@ static const struct mail_folder_driver maildir_driver = {
     .append_abort = md_append_abort,
     .move = md_move,
 };
+
+static bool is_maildir(const struct mail_folder *f)
+{
+    return f && f->drv == &maildir_driver;
+}

@@ -292,6 +292,71 @@ static void test_append(void)
     mail_folder_close(f, &err);
 }
 
+/* Deferred sync: committed messages stay in tmp/ (neither durable nor
+ * visible) until mail_folder_sync_pending places them all, in order;
+ * dropped or closed, they are removed. */
+static void test_append_deferred(void)
+{
+    struct mail_error err;
+    struct mail_folder *f;
+    struct mail_append *a;
+    const char *msg = "From: z@x\nSubject: deferred\n\nbody\n";
+    char *key = NULL;
+    size_t placed = 99;
+
+    f = mail_folder_open(path_of("Deferred"), MAIL_FOLDER_RDWR |
+                         MAIL_FOLDER_CREATE, &err);
+    CHECK(f != NULL);
+    if (!f)
+        return;
+    CHECK(mail_folder_pending(f) == 0);
+    CHECK(mail_folder_sync_pending(f, &placed, &err) == 0 && placed == 0);
+    a = mail_maildir_append_begin_named(f, "100.M1P2Q3F.host",
+                                        MAIL_APPEND_DEFER_SYNC, 100, &err);
+    CHECK(a && mail_append_write(a, msg, strlen(msg), &err) == 0);
+    CHECK(a && mail_append_commit(a, &key, &err) == 0);
+    CHECK_STR(key, "100.M1P2Q3F.host");
+    free(key);
+    a = mail_maildir_append_begin_named(f, "101.M1P2Q4F.host",
+                                        MAIL_APPEND_DEFER_SYNC |
+                                        MAIL_FLAG_SEEN, 0, &err);
+    CHECK(a && mail_append_write(a, msg, strlen(msg), &err) == 0);
+    CHECK(a && mail_append_commit(a, NULL, &err) == 0);
+    /* committed, not visible */
+    CHECK(mail_folder_pending(f) == 2);
+    CHECK(count_files("Deferred/tmp") == 2);
+    CHECK(count_files("Deferred/new") == 0);
+    CHECK(count_files("Deferred/cur") == 0);
+    /* a name already in tmp/ is refused, not replaced */
+    CHECK(mail_maildir_append_begin_named(f, "100.M1P2Q3F.host", 0, 0,
+                                          &err) == NULL);
+    CHECK(err.kind == MAIL_ERR_IO);
+    CHECK(mail_maildir_append_begin_named(f, "../x", 0, 0, &err) == NULL);
+    CHECK(mail_folder_sync_pending(f, &placed, &err) == 0);
+    CHECK(placed == 2);
+    CHECK(mail_folder_pending(f) == 0);
+    CHECK(count_files("Deferred/tmp") == 0);
+    CHECK(exists("Deferred/new/100.M1P2Q3F.host"));
+    CHECK(exists("Deferred/cur/101.M1P2Q4F.host:2,S"));
+
+    /* dropped: removed */
+    a = mail_folder_append_begin(f, MAIL_APPEND_DEFER_SYNC, 0, &err);
+    CHECK(a && mail_append_write(a, msg, strlen(msg), &err) == 0);
+    CHECK(a && mail_append_commit(a, NULL, &err) == 0);
+    CHECK(count_files("Deferred/tmp") == 1);
+    mail_folder_drop_pending(f);
+    CHECK(count_files("Deferred/tmp") == 0);
+    CHECK(count_files("Deferred/new") == 1);
+
+    /* closed with one pending: removed, never visible */
+    a = mail_folder_append_begin(f, MAIL_APPEND_DEFER_SYNC, 0, &err);
+    CHECK(a && mail_append_write(a, msg, strlen(msg), &err) == 0);
+    CHECK(a && mail_append_commit(a, NULL, &err) == 0);
+    mail_folder_close(f, &err);
+    CHECK(count_files("Deferred/tmp") == 0);
+    CHECK(count_files("Deferred/new") == 1);
+}
+
 static void test_move(void)
 {
     struct mail_envelope_list l = MAIL_ENVELOPE_LIST_INIT, l2 =
@@ -493,6 +558,7 @@ int main(void)
     RUN(test_list);
     RUN(test_flags);
     RUN(test_append);
+    RUN(test_append_deferred);
     RUN(test_move);
     RUN(test_attachments);
     RUN(test_vanished);

@@ -174,6 +174,35 @@ int mail_append_commit(struct mail_append *a, char **key,
 /* Throw the partial message away (nothing is left behind); frees a. */
 void mail_append_abort(struct mail_append *a);
 
+/*
+ * Deferred sync (Maildir; other kinds make each commit durable and
+ * ignore it): with MAIL_APPEND_DEFER_SYNC in the flags of
+ * mail_folder_append_begin, mail_append_commit closes the file in tmp/
+ * without an fsync and keeps it pending: it is neither durable nor
+ * visible yet.  mail_folder_sync_pending then makes every pending
+ * message durable at once (one syncfs(2) of the file system, else an
+ * fsync per file), links each into new/ or cur/ in commit order and
+ * fsyncs those directories: a message is visible only once it is
+ * durable, and a crash before leaves only tmp/ files.  *placed (may be
+ * NULL): how many, in commit order, were placed; on an error the rest are
+ * removed.  Pending messages not synced are removed by
+ * mail_folder_drop_pending and by closing the folder.
+ */
+#define MAIL_APPEND_DEFER_SYNC (1u << 30)
+int mail_folder_sync_pending(struct mail_folder *f, size_t *placed,
+                             struct mail_error *err);
+size_t mail_folder_pending(const struct mail_folder *f);
+void mail_folder_drop_pending(struct mail_folder *f);
+/* Maildir: begin an append whose unique name the caller chose (one that
+ * a journal recorded before, so that a crash can be told from a
+ * delivery); MAIL_ERR_IO if tmp/UNIQUE exists.  Not a Maildir:
+ * MAIL_ERR_INTERNAL. */
+struct mail_append *mail_maildir_append_begin_named(struct mail_folder *f,
+                                                    const char *unique,
+                                                    unsigned flags,
+                                                    time_t received,
+                                                    struct mail_error *err);
+
 /* Write pending mbox changes: in place under the locks, from the first
  * changed message on, with a backup of the old tail until the rewrite is
  * durable (the next open undoes a rewrite cut short by a crash); the
