@@ -12,12 +12,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <sysexits.h>
 #include <unistd.h>
 
 #include "cmd.h"
 #include "mail/address.h"
+#include "mail/spawn.h"
 #include "mail_build_config.h"
 
 #if HAVE_READLINE
@@ -234,25 +234,25 @@ static char *ask(const char *prompt, bool complete)
 static int run_editor(const char *path)
 {
     const char *ed = getenv("VISUAL");
-    pid_t pid;
-    int st;
+    const char *args[3];
+    struct mail_spawn sp = MAIL_SPAWN_INIT;
+    struct mail_spawn_result res;
+    struct mail_error err;
 
     if (!ed || !*ed)
         ed = getenv("EDITOR");
     if (!ed || !*ed)
         ed = "vi";
-    pid = fork();
-    if (pid < 0)
-        return cmd_failf(EX_OSERR, "fork: %s", strerror(errno));
-    if (pid == 0) {
-        /* Through the shell, as $EDITOR may carry options. */
-        execl("/bin/sh", "sh", "-c", "exec $0 \"$1\"", ed, path, (char *)NULL);
-        _exit(127);
-    }
-    while (waitpid(pid, &st, 0) < 0)
-        if (errno != EINTR)
-            return cmd_failf(EX_OSERR, "waitpid: %s", strerror(errno));
-    if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+    /* Through the shell, as $EDITOR may carry options; on the terminal,
+     * in our process group, with no time limit. */
+    args[0] = ed;
+    args[1] = path;
+    args[2] = NULL;
+    sp.command = "exec $0 \"$1\"";
+    sp.argv = args;
+    if (mail_spawn_run(&sp, &res, &err) < 0)
+        return cmd_failf(EX_OSERR, "%s", err.msg);
+    if (mail_spawn_check(&res, "the editor", &err) < 0)
         return cmd_failf(EX_UNAVAILABLE, "the editor (%s) failed", ed);
     return 0;
 }

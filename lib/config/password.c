@@ -20,6 +20,7 @@
 #include "mail/buf.h"
 #include "mail/config.h"
 #include "mail/secure.h"
+#include "mail/spawn.h"
 
 /* The first line is the password; a longer one is surely not a password. */
 #define PASSWORD_MAX 4096
@@ -54,144 +55,64 @@ static const char *show(char *dst, size_t size, const char *s)
 }
 
 /*
- * The child: stdout to the pipe, stdin and stderr inherited (gpg's
- * pinentry may need the terminal, and the command's own complaints should
- * reach the user).  Only async-signal-safe calls between fork and exec.
+ * stdout captured, stdin and stderr inherited (gpg's pinentry may need the
+ * terminal, and the command's own complaints should reach the user).  We
+ * read to EOF, so that the command does not die of SIGPIPE, up to
+ * COMMAND_OUTPUT_MAX, keeping only the first line.
  */
-static void run_child(int wfd, const char *command)
-{
-    struct sigaction sa;
-    sigset_t none;
-
-    if (wfd == STDOUT_FILENO) {
-        int fl = fcntl(wfd, F_GETFD);
-
-        if (fl < 0 || fcntl(wfd, F_SETFD, fl & ~FD_CLOEXEC) < 0)
-            _exit(127);
-    } else if (dup2(wfd, STDOUT_FILENO) < 0) {
-        _exit(127);
-    }
-    /* A program that talks to servers ignores SIGPIPE; the command should
-     * not inherit that, nor a blocked signal mask. */
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = SIG_DFL;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGPIPE, &sa, NULL);
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, NULL);
-    execl("/bin/sh", "sh", "-c", command, (char *)NULL);
-    _exit(127);
-}
-
 static int run_password_command(const struct mail_account *acct,
                                 struct mail_buf *out, struct mail_error *err)
 {
-    char name[80], chunk[512], line[PASSWORD_MAX + 1];
-    size_t linelen = 0, total = 0;
-    bool line_done = false, too_long = false, too_much = false;
-    int fds[2], status, rc = -1;
-    pid_t pid;
+    struct mail_spawn sp = MAIL_SPAWN_INIT;
+    struct mail_spawn_result res;
+    struct mail_buf got = MAIL_BUF_INIT;
+    char name[80], what[128];
+    size_t linelen;
+    const char *nl;
+    int rc = -1;
 
     show(name, sizeof name, acct->name);
-    if (pipe2(fds, O_CLOEXEC) < 0)
-        return mail_error_set(err, MAIL_ERR_IO, "password-command for "
-                              "account '%s': cannot run: %s", name,
-                              strerror(errno));
-    pid = fork();
-    if (pid < 0) {
-        int e = errno;
-
-        close(fds[0]);
-        close(fds[1]);
-        return mail_error_set(err, MAIL_ERR_IO, "password-command for "
-                              "account '%s': cannot run: %s", name,
-                              strerror(e));
-    }
-    if (pid == 0)
-        run_child(fds[1], acct->password_command);
-    close(fds[1]);
-
-    /* Read to EOF, so that the command does not die of SIGPIPE, keeping
-     * only the first line. */
-    for (;;) {
-        ssize_t r = read(fds[0], chunk, sizeof chunk);
-        size_t i;
-
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0)
-            break;
-        total += (size_t)r;
-        for (i = 0; i < (size_t)r && !line_done; i++) {
-            if (chunk[i] == '\n') {
-                line_done = true;
-            } else if (linelen < PASSWORD_MAX) {
-                line[linelen++] = chunk[i];
-            } else {
-                too_long = true;
-                line_done = true;
-            }
-        }
-        if (total > COMMAND_OUTPUT_MAX) {
-            too_much = true;
-            break;
-        }
-    }
-    mail_wipe(chunk, sizeof chunk);
-    close(fds[0]);   /* if we stopped early the command gets SIGPIPE */
-
-    while (waitpid(pid, &status, 0) < 0) {
-        if (errno != EINTR) {
-            mail_error_set(err, MAIL_ERR_IO, "password-command for account "
-                           "'%s': %s", name, strerror(errno));
-            goto out;
-        }
-    }
-    if (too_much) {
-        mail_error_set(err, MAIL_ERR_AUTH, "password-command for account "
-                       "'%s' printed more than %zu bytes", name,
-                       COMMAND_OUTPUT_MAX);
+    snprintf(what, sizeof what, "password-command for account '%s'", name);
+    sp.command = acct->password_command;
+    sp.out = &got;
+    sp.out_max = COMMAND_OUTPUT_MAX;
+    sp.secret = true;
+    if (mail_spawn_run(&sp, &res, err) < 0) {
+        if (err)
+            err->kind = MAIL_ERR_IO;
+        mail_error_prefix(err, "%s: cannot run", what);
         goto out;
     }
-    if (WIFSIGNALED(status)) {
-        int sig = WTERMSIG(status);
-        const char *desc = strsignal(sig);
-
-        mail_error_set(err, MAIL_ERR_AUTH, "password-command for account "
-                       "'%s' was killed by signal %d%s%s%s", name, sig,
-                       desc ? " (" : "", desc ? desc : "", desc ? ")" : "");
+    if (res.out_truncated) {
+        mail_error_set(err, MAIL_ERR_AUTH, "%s printed more than %zu bytes",
+                       what, COMMAND_OUTPUT_MAX);
         goto out;
     }
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-        int code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-
-        /* sh says why on stderr; 127 and 126 are worth naming. */
-        mail_error_set(err, MAIL_ERR_AUTH, "password-command for account "
-                       "'%s' exited with status %d%s", name, code,
-                       code == 127 ? " (command not found)"
-                       : code == 126 ? " (command not executable)" : "");
+    if (mail_spawn_check(&res, what, err) < 0) {
+        if (err)
+            err->kind = MAIL_ERR_AUTH;
         goto out;
     }
-    if (too_long) {
-        mail_error_set(err, MAIL_ERR_AUTH, "password-command for account "
-                       "'%s' printed a line longer than %d bytes", name,
-                       PASSWORD_MAX);
+    nl = got.len ? memchr(got.data, '\n', got.len) : NULL;
+    linelen = nl ? (size_t)(nl - got.data) : got.len;
+    if (linelen > PASSWORD_MAX) {
+        mail_error_set(err, MAIL_ERR_AUTH, "%s printed a line longer than %d "
+                       "bytes", what, PASSWORD_MAX);
         goto out;
     }
-    while (linelen > 0 && line[linelen - 1] == '\r')
+    while (linelen > 0 && got.data[linelen - 1] == '\r')
         linelen--;
     if (linelen == 0) {
-        mail_error_set(err, MAIL_ERR_AUTH, "password-command for account "
-                       "'%s' printed nothing", name);
+        mail_error_set(err, MAIL_ERR_AUTH, "%s printed nothing", what);
         goto out;
     }
-    if (mail_buf_add(out, line, linelen) < 0) {
+    if (mail_buf_add(out, got.data, linelen) < 0) {
         mail_error_set(err, MAIL_ERR_INTERNAL, "out of memory");
         goto out;
     }
     rc = 0;
 out:
-    mail_wipe(line, sizeof line);
+    mail_buf_release_secret(&got);
     return rc;
 }
 
