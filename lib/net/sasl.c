@@ -805,6 +805,9 @@ int mail_sasl_step(struct mail_sasl *s, const unsigned char *in, size_t inlen,
         return mail_error_set(err, MAIL_ERR_INTERNAL,
                               "%s: step after failure",
                               mail_sasl_mech_name(s->mech));
+    /* PLAIN, LOGIN and XOAUTH2 put secrets in out: its growth must wipe
+     * the blocks it leaves (the caller's buffer, whatever it set) */
+    mail_buf_set_secret(out);
     start = out->len;
     if (sasl_step(s, in, inlen, out, err) < 0) {
         /* Leave `out` as it was, without secret leftovers. */

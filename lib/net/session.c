@@ -337,6 +337,8 @@ static int sasl_send_start(struct mail_session *s, const char *mech,
     size_t shown;
     int r;
 
+    /* the initial response is a secret: growth must not free a copy */
+    mail_buf_set_secret(&cmd);
     if (s->proto == MAIL_PROTO_IMAP) {
         snprintf(s->curtag, sizeof s->curtag, "A%u", ++s->tag);
         r = mail_buf_printf(&cmd, "%s AUTHENTICATE %s", s->curtag, mech);
@@ -398,6 +400,10 @@ int mail_session_auth(struct mail_session *s, const char *secret,
     sasl = mail_sasl_new(mech, &creds, err);
     if (!sasl)
         return -1;
+    /* responses and their base64 carry secrets: growth wipes */
+    mail_buf_set_secret(&out);
+    mail_buf_set_secret(&b64);
+    mail_buf_set_secret(&chal);
     name = mail_sasl_mech_name(mech);
     mail_reply_init(&r);
 

@@ -7,9 +7,15 @@
 
 #include "mail/buf.h"
 
+/* Secret mode is the top bit of cap_max, so that the struct (and every
+ * initializer of it) stays as it was. */
+#define SECRET_BIT ((size_t)1 << (sizeof(size_t) * 8 - 1))
+
 static size_t buf_max(const struct mail_buf *b)
 {
-    return b->cap_max ? b->cap_max : MAIL_BUF_DEFAULT_MAX;
+    size_t m = b->cap_max & ~SECRET_BIT;
+
+    return m ? m : MAIL_BUF_DEFAULT_MAX;
 }
 
 void mail_buf_init(struct mail_buf *b, size_t cap_max)
@@ -17,11 +23,23 @@ void mail_buf_init(struct mail_buf *b, size_t cap_max)
     b->data = NULL;
     b->len = 0;
     b->alloc = 0;
-    b->cap_max = cap_max;
+    b->cap_max = cap_max & ~SECRET_BIT;
+}
+
+void mail_buf_set_secret(struct mail_buf *b)
+{
+    b->cap_max |= SECRET_BIT;
+}
+
+int mail_buf_is_secret(const struct mail_buf *b)
+{
+    return (b->cap_max & SECRET_BIT) != 0;
 }
 
 void mail_buf_release(struct mail_buf *b)
 {
+    if (mail_buf_is_secret(b) && b->data)
+        mail_wipe(b->data, b->alloc);
     free(b->data);
     b->data = NULL;
     b->len = 0;
@@ -37,6 +55,8 @@ void mail_buf_release_secret(struct mail_buf *b)
 
 void mail_buf_reset(struct mail_buf *b)
 {
+    if (mail_buf_is_secret(b) && b->data)
+        mail_wipe(b->data, b->len);
     b->len = 0;
     if (b->data)
         b->data[0] = '\0';
@@ -57,7 +77,17 @@ int mail_buf_reserve(struct mail_buf *b, size_t extra)
     n = b->alloc ? b->alloc : 64;
     while (n < need)
         n = n > SIZE_MAX / 2 ? need : n * 2;
-    p = realloc(b->data, n);
+    if (mail_buf_is_secret(b)) {
+        /* a fresh block; the old one is wiped before it is freed */
+        p = malloc(n);
+        if (p && b->data) {
+            memcpy(p, b->data, b->len + 1);
+            mail_wipe(b->data, b->alloc);
+            free(b->data);
+        }
+    } else {
+        p = realloc(b->data, n);
+    }
     if (!p)
         return -1;
     b->data = p;
@@ -119,6 +149,8 @@ void mail_buf_consume(struct mail_buf *b, size_t n)
         return;
     }
     memmove(b->data, b->data + n, b->len - n);
+    if (mail_buf_is_secret(b))
+        mail_wipe(b->data + b->len - n, n);
     b->len -= n;
     b->data[b->len] = '\0';
 }

@@ -20,7 +20,8 @@ struct mail_buf {
     char *data;       /* NULL until the first append; NUL-terminated after */
     size_t len;       /* bytes in use, not counting the NUL */
     size_t alloc;     /* bytes allocated */
-    size_t cap_max;   /* largest len allowed; 0 = MAIL_BUF_DEFAULT_MAX */
+    size_t cap_max;   /* largest len allowed; 0 = MAIL_BUF_DEFAULT_MAX;
+                         the top bit: secret mode (mail_buf_set_secret) */
 };
 
 #define MAIL_BUF_DEFAULT_MAX ((size_t)64 << 20)
@@ -31,6 +32,16 @@ void mail_buf_init(struct mail_buf *b, size_t cap_max);
 void mail_buf_release(struct mail_buf *b);
 /* Like release, but wipes the bytes first (for credentials). */
 void mail_buf_release_secret(struct mail_buf *b);
+/*
+ * Secret mode (for buffers that will hold credentials; set it before the
+ * first secret byte goes in): growth copies into a fresh block and wipes
+ * the old one before freeing it (never realloc, which may free a block
+ * with the bytes still in it), reset and consume wipe the bytes they
+ * drop, and release wipes like release_secret.  The mode stays until
+ * mail_buf_init.
+ */
+void mail_buf_set_secret(struct mail_buf *b);
+int mail_buf_is_secret(const struct mail_buf *b);
 /* Empty the buffer, keep the allocation. */
 void mail_buf_reset(struct mail_buf *b);
 /* Make room for `extra` more bytes; -1 on ENOMEM or when over the cap. */
