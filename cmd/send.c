@@ -846,6 +846,7 @@ static int send_run_mode(struct cmd_ctx *ctx, struct send_opts *o, bool whole)
             struct mail_complete_opts co = {
                 .from = fromhdr.len ? fromhdr.data : NULL,
                 .check_rcpts = !whole,
+                .id_domain = acct ? acct->domain : NULL,
             };
 
             if (mail_message_complete(in, &co, mail_fd_sink_write, &fs, &res,
@@ -873,6 +874,7 @@ static int send_run_mode(struct cmd_ctx *ctx, struct send_opts *o, bool whole)
                 .headers = o->headers.v, .nheaders = o->headers.n,
                 .body_fd = in,
                 .attach = o->attach.v, .nattach = o->attach.n,
+                .id_domain = acct ? acct->domain : NULL,
             };
             struct mail_buf *bcc = &res.bcc;
 
@@ -1025,6 +1027,7 @@ int send_batch(struct cmd_ctx *ctx, struct send_opts *o,
             struct mail_complete_opts co = {
                 .from = fromhdr.len ? fromhdr.data : NULL,
                 .check_rcpts = true,
+                .id_domain = acct ? acct->domain : NULL,
             };
 
             if (mail_message_complete(in, &co, mail_fd_sink_write, &fs, &res,

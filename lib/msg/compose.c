@@ -7,6 +7,8 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <netdb.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -100,7 +102,68 @@ const char *mail_compose_domain(const char *addr)
 {
     const char *at = addr ? strrchr(addr, '@') : NULL;
 
-    return at && at[1] ? at + 1 : "localhost";
+    return at && at[1] ? at + 1 : NULL;
+}
+
+/* A domain fit for the right of a Message-ID (dot-atom of letters,
+ * digits, '-' and '_'), and not a name of this machine's loopback. */
+static bool id_domain_ok(const char *d)
+{
+    if (!d || !*d || *d == '.' || d[strlen(d) - 1] == '.' ||
+        mail_strcasecmp(d, "localhost") == 0 ||
+        mail_strncasecmp(d, "localhost.", 10) == 0)
+        return false;
+    for (; *d; d++)
+        if (!((*d >= 'a' && *d <= 'z') || (*d >= 'A' && *d <= 'Z') ||
+              (*d >= '0' && *d <= '9') || *d == '-' || *d == '_' ||
+              (*d == '.' && d[1] != '.')))
+            return false;
+    return true;
+}
+
+int mail_compose_host_domain(char *dst, size_t size)
+{
+    char host[256];
+    struct addrinfo hints, *ai = NULL;
+
+    if (gethostname(host, sizeof host) < 0)
+        host[0] = '\0';
+    host[sizeof host - 1] = '\0';
+    if (id_domain_ok(host) && !strchr(host, '.')) {
+        /* Qualified if the resolver knows better (/etc/hosts, DNS). */
+        memset(&hints, 0, sizeof hints);
+        hints.ai_family = AF_UNSPEC;
+        hints.ai_flags = AI_CANONNAME;
+        if (getaddrinfo(host, NULL, &hints, &ai) == 0 && ai &&
+            ai->ai_canonname && strchr(ai->ai_canonname, '.') &&
+            id_domain_ok(ai->ai_canonname))
+            mail_strlcpy(host, ai->ai_canonname, sizeof host);
+        if (ai)
+            freeaddrinfo(ai);
+    }
+    /* A machine called localhost: a reserved name, still not "localhost"
+     * (RFC 2606 .invalid). */
+    if (!id_domain_ok(host))
+        mail_strlcpy(host, "localhost.invalid", sizeof host);
+    return mail_strlcpy(dst, host, size) < size ? 0 : -1;
+}
+
+/* A new Message-ID at the From address's domain, else at id_domain (the
+ * account's `domain`), else at this host's name. */
+static int add_message_id(struct mail_buf *out, const char *from_addr,
+                          const char *id_domain)
+{
+    const char *d = mail_compose_domain(from_addr);
+    char host[256];
+
+    if (!d)
+        d = id_domain_ok(id_domain) ? id_domain : NULL;
+    if (!d) {
+        if (mail_compose_host_domain(host, sizeof host) < 0)
+            mail_strlcpy(host, "localhost.invalid", sizeof host);
+        d = host;
+    }
+    return mail_compose_message_id(out, d);
 }
 
 int mail_compose_message_id(struct mail_buf *out, const char *domain)
@@ -698,8 +761,7 @@ int mail_compose_write(const struct mail_compose *c, mail_sink_fn sink,
             goto done;
         if (mail_buf_addstr(&v, c->message_id) < 0)
             goto nomem;
-    } else if (mail_compose_message_id(&v, mail_compose_domain(
-                   from.v[0].addr)) < 0) {
+    } else if (add_message_id(&v, from.v[0].addr, c->id_domain) < 0) {
         goto nomem;
     }
     if (mail_buf_printf(&h, "Message-ID: %s\n", v.data) < 0)
@@ -959,8 +1021,7 @@ int mail_message_complete(int fd, const struct mail_complete_opts *o,
     }
     if (!mail_header_get(&h, "message-id")) {
         mail_buf_reset(&v);
-        if (mail_compose_message_id(&v, mail_compose_domain(res->from_addr))
-                < 0 ||
+        if (add_message_id(&v, res->from_addr, o->id_domain) < 0 ||
             mail_buf_printf(&add, "Message-ID: %s\n", v.data) < 0)
             goto nomem;
     }

@@ -64,7 +64,68 @@ static void test_parse_addrs(void)
     CHECK(mail_compose_parse_addrs(&l, "", &err) < 0);
     mail_addrlist_release(&l);
     CHECK_STR(mail_compose_domain("a@b.example"), "b.example");
-    CHECK_STR(mail_compose_domain("root"), "localhost");
+    CHECK(mail_compose_domain("root") == NULL);
+}
+
+/* The Message-ID of "root (Cron Daemon)": the account's domain, else this
+ * host's name, never @localhost. */
+static void test_message_id_domain(void)
+{
+    static const char *const to[] = { "a@x.test" };
+    struct mail_compose c = {
+        .from = "root (Cron Daemon)", .to = to, .nto = 1, .body_fd = -1,
+        .id_domain = "example.org",
+    };
+    struct mail_complete_opts o = { .from = "root (Cron Daemon)" };
+    struct mail_complete_result res;
+    struct mail_buf out = MAIL_BUF_INIT;
+    struct mail_error err;
+    char host[256], want[300];
+    const char *id;
+    int fd;
+
+    CHECK(mail_compose_write(&c, mail_sink_buf, &out, &err) == 0);
+    id = strstr(out.data, "\nMessage-ID: <");
+    CHECK(id && strstr(id, "@example.org>\n") &&
+          strstr(id, "@example.org>\n") < strchr(id + 1, '\n') + 1);
+    CHECK(!strstr(out.data, "@localhost>"));
+
+    CHECK(mail_compose_host_domain(host, sizeof host) == 0);
+    CHECK(strcmp(host, "localhost") != 0 && host[0]);
+    snprintf(want, sizeof want, "@%s>\n", host);
+    mail_buf_reset(&out);
+    c.id_domain = NULL;
+    CHECK(mail_compose_write(&c, mail_sink_buf, &out, &err) == 0);
+    CHECK(strstr(out.data, want) != NULL);
+    CHECK(!strstr(out.data, "@localhost>"));
+
+    /* A From with a domain still wins; -t completes the same way. */
+    mail_buf_reset(&out);
+    c.from = "me@m.test";
+    c.id_domain = "example.org";
+    CHECK(mail_compose_write(&c, mail_sink_buf, &out, &err) == 0);
+    CHECK(strstr(out.data, "@m.test>\n") != NULL);
+
+    fd = tmpfd_with("To: a@x.test\n\nbody\n");
+    memset(&res, 0, sizeof res);
+    mail_buf_reset(&out);
+    o.id_domain = "cron.example.org";
+    CHECK(mail_message_complete(fd, &o, mail_sink_buf, &out, &res, &err)
+          == 0);
+    CHECK(strstr(out.data, "@cron.example.org>\n") != NULL);
+    mail_complete_result_release(&res);
+    close(fd);
+    fd = tmpfd_with("To: a@x.test\n\nbody\n");
+    memset(&res, 0, sizeof res);
+    mail_buf_reset(&out);
+    o.id_domain = NULL;
+    CHECK(mail_message_complete(fd, &o, mail_sink_buf, &out, &res, &err)
+          == 0);
+    CHECK(strstr(out.data, want) != NULL);
+    CHECK(!strstr(out.data, "@localhost>"));
+    mail_complete_result_release(&res);
+    close(fd);
+    mail_buf_release(&out);
 }
 
 /* Arguments are refused, not repaired (issue 8 item 13). */
@@ -517,6 +578,7 @@ int main(void)
     RUN(test_compose_plain);
     RUN(test_compose_attach);
     RUN(test_complete);
+    RUN(test_message_id_domain);
     RUN(test_scan);
     RUN(test_to_7bit);
     RUN(test_mimetypes);

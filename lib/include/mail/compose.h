@@ -57,9 +57,14 @@ int mail_compose_check_value(const char *what, const char *s, size_t len,
 int mail_compose_parse_addrs(struct mail_addrlist *l, const char *arg,
                              struct mail_error *err);
 
-/* The domain of an address ("example.com" for "a@example.com"), or
- * "localhost" when it has none.  Points into addr or is a literal. */
+/* The domain of an address ("example.com" for "a@example.com"), or NULL
+ * when it has none ("root").  Points into addr. */
 const char *mail_compose_domain(const char *addr);
+
+/* This machine's name for a Message-ID: gethostname(), qualified through
+ * the resolver when it has no dot; never "localhost" (a machine called so
+ * gets "localhost.invalid").  -1 if it does not fit in size. */
+int mail_compose_host_domain(char *dst, size_t size);
 
 /* Append a new Message-ID "<TIME.RANDOM@domain>" with its brackets. */
 int mail_compose_message_id(struct mail_buf *out, const char *domain);
@@ -92,6 +97,9 @@ struct mail_compose {
     time_t date;                 /* 0: now */
     const char *message_id;      /* with brackets; NULL: a new one at the
                                     From address's domain */
+    const char *id_domain;       /* for a new Message-ID when From has no
+                                    domain (the account's `domain`); NULL:
+                                    mail_compose_host_domain */
 };
 
 /*
@@ -113,6 +121,7 @@ struct mail_complete_opts {
     bool check_rcpts;            /* To, Cc and Bcc must pass
                                     mail_address_check (groups allowed):
                                     MAIL_ERR_USAGE otherwise */
+    const char *id_domain;       /* as in struct mail_compose */
 };
 
 struct mail_complete_result {
