@@ -230,20 +230,6 @@ static bool addr_is_ascii(const char *a)
     return true;
 }
 
-/* The server closed the connection (or it broke) in the middle of a
- * transaction.  conn.c reports that as MAIL_ERR_UNAVAIL, as it does a
- * 5xx reply, or under TLS without close_notify as MAIL_ERR_TLS "unexpected
- * eof"; only the text tells them apart. */
-static bool connection_dropped(const struct mail_error *e)
-{
-    if (e->kind == MAIL_ERR_TLS)
-        return strstr(e->msg, "unexpected eof") != NULL;
-    return e->kind == MAIL_ERR_UNAVAIL &&
-           (strstr(e->msg, "connection closed by the server") ||
-            strstr(e->msg, strerror(ECONNRESET)) ||
-            strstr(e->msg, strerror(EPIPE)));
-}
-
 /*
  * Send one message (fd from offset) to rcpts over snd, re-encoding it to
  * 7 bits first when the server needs that.  Fills out; returns 0 when the
@@ -355,7 +341,8 @@ static int deliver(struct sender *snd, int fd, off_t off, const char *from,
         (dot = true, mail_smtp_data_end(&d, &reply, err) < 0)) {
         /* After the final dot, no reply (smtp.c says so) or the
          * connection gone: the server may have the message. */
-        out->unknown = dot && (d.outcome_unknown || connection_dropped(err));
+        out->unknown = dot && (d.outcome_unknown ||
+                               mail_error_connection_lost(err));
         /* The session is in an unknown state now. */
         mail_session_free(snd->s);
         snd->s = NULL;
@@ -369,7 +356,7 @@ static int deliver(struct sender *snd, int fd, off_t off, const char *from,
 done:
     if (rc < 0 && err->kind == MAIL_OK)
         mail_error_set(err, MAIL_ERR_INTERNAL, "sending failed");
-    if (rc < 0 && !out->unknown && connection_dropped(err)) {
+    if (rc < 0 && !out->unknown && mail_error_connection_lost(err)) {
         /* Before the end of the message: the server has nothing, and a
          * dropped connection is temporary. */
         char why[sizeof err->msg];

@@ -238,3 +238,21 @@ fail:
     *where = path ? path : strdup(a->sent_folder);
     return -1;
 }
+
+/*
+ * Matched by text because the connection layer (net/conn.c) reports a
+ * drop as MAIL_ERR_UNAVAIL, the kind it also gives a refused connection
+ * and a 5xx reply, or under TLS without close_notify as MAIL_ERR_TLS
+ * "unexpected eof"; the text it writes is the only difference.  Keep the
+ * strings here in step with conn.c until struct mail_error carries a
+ * "connection lost" mark of its own.
+ */
+bool mail_error_connection_lost(const struct mail_error *e)
+{
+    if (e->kind == MAIL_ERR_TLS)
+        return strstr(e->msg, "unexpected eof") != NULL;
+    return e->kind == MAIL_ERR_UNAVAIL &&
+           (strstr(e->msg, "connection closed by the server") ||
+            strstr(e->msg, strerror(ECONNRESET)) ||
+            strstr(e->msg, strerror(EPIPE)));
+}

@@ -58,4 +58,13 @@ int mail_sent_save(const struct mail_account *a, int fd,
                    const struct mail_buf *bcc, char **where,
                    struct mail_error *err);
 
+/*
+ * Whether err says the connection to the server was lost (closed by the
+ * server, reset, broken pipe, or a TLS stream cut without close_notify)
+ * rather than refused or answered with an error: the one place that
+ * tells them apart, as a dropped connection in the middle of a
+ * transaction is temporary and may leave the outcome unknown.
+ */
+bool mail_error_connection_lost(const struct mail_error *err);
+
 #endif
