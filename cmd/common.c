@@ -13,6 +13,10 @@
 #include <unistd.h>
 
 #include "cmd.h"
+#include "json.h"
+#include "mail/address.h"
+#include "mail/date.h"
+#include "mail/rfc2047.h"
 #include "mail/termsafe.h"
 
 int cmd_common_option(struct cmd_ctx *ctx, const char *cmdname, int opt,
@@ -210,4 +214,116 @@ bool cmd_use_color(const struct cmd_ctx *ctx, FILE *f)
     if (ctx->color == COLOR_ALWAYS)
         return true;
     return isatty(fileno(f));
+}
+
+/* ---- message envelopes as JSON (ls --json, read --json) ----------------- */
+
+static void json_addresses(FILE *f, const char *value)
+{
+    struct mail_addrlist l = MAIL_ADDRLIST_INIT;
+    struct mail_error err;
+    bool first = true;
+
+    if (!value) {
+        fputs("null", f);
+        return;
+    }
+    fputc('[', f);
+    if (mail_addrlist_parse(&l, value, &err) == 0) {
+        for (size_t i = 0; i < l.n; i++) {
+            const struct mail_address *a = &l.v[i];
+
+            if (!(a->name && *a->name) && !*a->addr)
+                continue;
+            fputs(first ? "{\"name\":" : ",{\"name\":", f);
+            json_str(f, a->name && *a->name ? a->name : NULL);
+            fputs(",\"address\":", f);
+            json_str(f, a->addr);
+            fputc('}', f);
+            first = false;
+        }
+    }
+    fputc(']', f);
+    mail_addrlist_release(&l);
+}
+
+/* The members of an envelope object, without the braces, so that read
+ * can add its own. */
+void cmd_json_envelope_members(FILE *f, const struct mail_envelope *e,
+                                  size_t number, const char *folder)
+{
+    static const struct { unsigned bit; const char *name; } words[] = {
+        { MAIL_FLAG_SEEN, "seen" }, { MAIL_FLAG_ANSWERED, "answered" },
+        { MAIL_FLAG_FLAGGED, "flagged" }, { MAIL_FLAG_DRAFT, "draft" },
+        { MAIL_FLAG_DELETED, "deleted" },
+    };
+    char date[MAIL_DATE_MAX];
+    struct mail_buf s = MAIL_BUF_INIT;
+    bool first = true;
+
+    if (number)
+        fprintf(f, "\"id\":%zu,\"folder\":", number);
+    else
+        fputs("\"id\":null,\"folder\":", f);
+    json_str(f, folder);
+    if (e->path) {
+        fputs(",\"path\":", f);
+        json_str(f, e->path);
+    } else if (e->uid) {
+        fprintf(f, ",\"uid\":%u", (unsigned)e->uid);
+    } else {
+        fputs(",\"path\":null", f);
+    }
+    fputs(",\"flags\":[", f);
+    for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
+        if (e->flags & words[i].bit) {
+            fprintf(f, "%s\"%s\"", first ? "" : ",", words[i].name);
+            first = false;
+        }
+    fputs("],\"date\":", f);
+    if (e->has_date && mail_date_format_rfc3339(date, sizeof date, e->date,
+                                                e->date_offset) > 0)
+        json_str(f, date);
+    else
+        fputs("null", f);
+    fputs(",\"from\":", f);
+    json_addresses(f, e->from);
+    fputs(",\"to\":", f);
+    json_addresses(f, e->to);
+    fputs(",\"cc\":", f);
+    json_addresses(f, e->cc);
+    fputs(",\"subject\":", f);
+    if (e->subject) {
+        mail_rfc2047_decode(&s, e->subject, strlen(e->subject));
+        json_strn(f, s.data ? s.data : "", s.len);
+    } else {
+        fputs("null", f);
+    }
+    fputs(",\"message_id\":", f);
+    if (e->message_id) {
+        /* The first "<...>", as ls shows it. */
+        const char *a = strchr(e->message_id, '<');
+        const char *z = a ? strchr(a, '>') : NULL;
+        const char *m = e->message_id;
+
+        if (a && z) {
+            json_strn(f, a, (size_t)(z - a + 1));
+        } else {
+            m += strspn(m, " \t");
+            json_strn(f, m, strcspn(m, " \t"));
+        }
+    } else {
+        fputs("null", f);
+    }
+    fprintf(f, ",\"size\":%llu,\"attachments\":%u",
+            (unsigned long long)e->size, e->attachments);
+    mail_buf_release(&s);
+}
+
+void cmd_json_envelope(FILE *f, const struct mail_envelope *e,
+                       size_t number, const char *folder)
+{
+    fputc('{', f);
+    cmd_json_envelope_members(f, e, number, folder);
+    fputc('}', f);
 }

@@ -19,42 +19,22 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
-#include <poll.h>
-#include <signal.h>
-#include <time.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <sysexits.h>
 #include <unistd.h>
 
 #include "cmd.h"
+#include "json.h"
 #include "mail/fsutil.h"
 #include "pager.h"
 #include "select.h"
-#include "mail/address.h"
-#include "mail/charset.h"
-#include "mail/date.h"
-#include "mail/header.h"
-#include "mail/html.h"
 #include "mail/mime.h"
-#include "mail/readable.h"
-#include "mail/rfc2047.h"
+#include "mail/date.h"
+#include "mail/render.h"
 #include "mail/termsafe.h"
 
-/* Longest file name --save writes (NAME_MAX on Linux and the BSDs). */
-#define SAVE_NAME_MAX 255
-/* Bound on what an html-command or mailcap viewer may print. */
-#define FILTER_OUTPUT_MAX ((size_t)64 << 20)
-/* What one message may cost in outside programs: at most this many HTML
- * parts go through the html-command or a mailcap viewer (the others get
- * the built-in renderer), each for at most RENDER_TIMEOUT seconds
- * ($MAIL_RENDER_TIMEOUT overrides it, for tests), then it is killed. */
-#define EXTERNAL_RENDER_MAX 4
-#define RENDER_TIMEOUT 10
-#define MAIL_STR_(x) #x
-#define MAIL_STR(x) MAIL_STR_(x)
 
 enum {
     OPT_RAW = OPT_FIRST_COMMAND_OPTION,
@@ -76,8 +56,8 @@ struct reader {
     bool color;
     bool acct_checked;          /* html_cmd looked up */
     const char *html_cmd;       /* the account's html-command, or NULL */
-    bool mailcap_checked;
-    char *mailcap_cmd;          /* text/html copiousoutput entry, or NULL */
+    struct mail_render *render; /* made when first needed */
+    char *mailcaps;             /* its mailcap search path */
 
     size_t shown;               /* messages written (separators, JSON) */
     bool out_closed;            /* stdout failed: stop writing */
@@ -95,9 +75,6 @@ struct msg {
     struct mail_envelope file_env;
     size_t number;              /* listing number, 0 if none */
     const char *folder;         /* display name, NULL for a file */
-    unsigned external_runs;     /* HTML parts given to a viewer */
-    bool external_off;          /* no more viewers for this message */
-    size_t builtin_html;        /* HTML parts rendered by us instead */
 };
 
 static void set_rc(struct reader *r, int rc)
@@ -120,120 +97,6 @@ static bool out_ok(struct reader *r)
     return false;
 }
 
-/* ---- terminal-safe text output ----------------------------------------- */
-
-/*
- * Text through mail_term_safe, to stdout or to a buffer (the JSON text).
- * Sinks get text in arbitrary pieces, so an incomplete UTF-8 sequence at
- * the end of one piece is held back until the next: cut in two it would
- * show as two \xNN escapes.
- */
-struct text_out {
-    struct reader *r;
-    struct mail_buf *buf;       /* NULL: stdout */
-    struct mail_buf scratch;    /* the safe form of a piece */
-    struct mail_buf join;       /* held bytes + the next piece */
-    char carry[4];
-    size_t ncarry;
-    char last;                  /* last byte of text, 0 before any */
-    bool failed;
-};
-
-static void text_init(struct text_out *t, struct reader *r,
-                      struct mail_buf *buf)
-{
-    memset(t, 0, sizeof *t);
-    t->r = r;
-    t->buf = buf;
-}
-
-static void text_release(struct text_out *t)
-{
-    mail_buf_release(&t->scratch);
-    mail_buf_release(&t->join);
-}
-
-static int text_emit(struct text_out *t, const char *s, size_t n)
-{
-    if (!n)
-        return 0;
-    mail_buf_reset(&t->scratch);
-    if (mail_term_safe(&t->scratch, s, n, 0) < 0) {
-        t->failed = true;
-        return -1;
-    }
-    if (t->buf) {
-        if (mail_buf_add(t->buf, t->scratch.data, t->scratch.len) < 0)
-            t->failed = true;
-    } else {
-        fwrite(t->scratch.data, 1, t->scratch.len, stdout);
-        if (!out_ok(t->r))
-            t->failed = true;
-    }
-    return t->failed ? -1 : 0;
-}
-
-/* How many bytes at the end of s[0..n) start a UTF-8 sequence that is
- * not complete yet. */
-static size_t utf8_incomplete(const char *s, size_t n)
-{
-    for (size_t k = 1; k <= 3 && k <= n; k++) {
-        unsigned char c = (unsigned char)s[n - k];
-        size_t need;
-
-        if ((c & 0xc0) == 0x80)
-            continue;
-        if (c < 0xc0)
-            return 0;
-        need = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : 2;
-        return need > k ? k : 0;
-    }
-    return 0;
-}
-
-static int text_sink(void *ctx, const char *data, size_t len)
-{
-    struct text_out *t = ctx;
-    size_t keep;
-
-    if (t->failed)
-        return -1;
-    if (!len)
-        return 0;
-    t->last = data[len - 1];
-    if (t->ncarry) {
-        mail_buf_reset(&t->join);
-        if (mail_buf_add(&t->join, t->carry, t->ncarry) < 0 ||
-            mail_buf_add(&t->join, data, len) < 0) {
-            t->failed = true;
-            return -1;
-        }
-        data = t->join.data;
-        len = t->join.len;
-        t->ncarry = 0;
-    }
-    keep = utf8_incomplete(data, len);
-    if (text_emit(t, data, len - keep) < 0)
-        return -1;
-    memcpy(t->carry, data + len - keep, keep);
-    t->ncarry = keep;
-    return 0;
-}
-
-static int text_puts(struct text_out *t, const char *s)
-{
-    return text_sink(t, s, strlen(s));
-}
-
-/* End of a text: what is held back is shown (as \xNN). */
-static int text_flush(struct text_out *t)
-{
-    int rc = text_emit(t, t->carry, t->ncarry);
-
-    t->ncarry = 0;
-    return rc;
-}
-
 /* One-line untrusted text (header values, file names) to stdout. */
 static void put_safe(struct reader *r, const char *s, size_t n)
 {
@@ -246,483 +109,7 @@ static void put_safe_str(struct reader *r, const char *s)
     put_safe(r, s, strlen(s));
 }
 
-/* ---- headers ----------------------------------------------------------- */
-
-/* Header names as the message spells them ("Message-ID"); the parser
- * keeps them lowercased.  names[i] is NULL when not found again. */
-static void header_spellings(const char *raw, size_t len,
-                             const struct mail_header *h, const char **names,
-                             size_t *lens)
-{
-    size_t k = 0, i = 0;
-
-    for (size_t j = 0; j < h->nfields; j++)
-        names[j] = NULL;
-    while (i < len && k < h->nfields) {
-        const char *line = raw + i, *nl = memchr(line, '\n', len - i);
-        size_t n = nl ? (size_t)(nl - line) : len - i;
-        const char *colon = memchr(line, ':', n);
-
-        i += n + 1;
-        if (!colon || line[0] == ' ' || line[0] == '\t')
-            continue;
-        n = (size_t)(colon - line);
-        while (n && (line[n - 1] == ' ' || line[n - 1] == '\t'))
-            n--;
-        if (n == strlen(h->fields[k].name) &&
-            mail_strncasecmp(line, h->fields[k].name, n) == 0) {
-            names[k] = line;
-            lens[k] = n;
-            k++;
-        }
-    }
-}
-
-/* An address list for people: "Name <addr>, addr", names decoded.  A
- * name that could pass for an address ("x@y", "<x@y>") is quoted, so
- * that a display name cannot impersonate the real address. */
-static void format_addresses(struct mail_buf *b, const char *value)
-{
-    struct mail_addrlist l = MAIL_ADDRLIST_INIT;
-    struct mail_error err;
-    const char *group = NULL;
-    bool sep = false;
-
-    if (mail_addrlist_parse(&l, value, &err) < 0) {
-        mail_rfc2047_decode(b, value, strlen(value));
-        return;
-    }
-    for (size_t i = 0; i < l.n; i++) {
-        const struct mail_address *a = &l.v[i];
-        bool has_name = a->name && *a->name;
-
-        if (group && (!a->group || strcmp(group, a->group) != 0)) {
-            mail_buf_addch(b, ';');
-            group = NULL;
-            sep = true;
-        }
-        if (a->group && !group) {
-            /* "team: a, b;" and "undisclosed-recipients:;" */
-            mail_buf_printf(b, "%s%s:", sep ? ", " : "", a->group);
-            group = a->group;
-            sep = false;
-        }
-        if (!has_name && !*a->addr)
-            continue;
-        mail_buf_addstr(b, sep ? ", " : group ? " " : "");
-        if (has_name) {
-            if (strpbrk(a->name, ",;:<>@\"()[]\\")) {
-                mail_buf_addch(b, '"');
-                for (const char *p = a->name; *p; p++) {
-                    if (*p == '"' || *p == '\\')
-                        mail_buf_addch(b, '\\');
-                    mail_buf_addch(b, *p);
-                }
-                mail_buf_addch(b, '"');
-            } else {
-                mail_buf_addstr(b, a->name);
-            }
-            if (*a->addr)
-                mail_buf_printf(b, " <%s>", a->addr);
-        } else {
-            mail_buf_addstr(b, a->addr);
-        }
-        sep = true;
-    }
-    if (group)
-        mail_buf_addch(b, ';');
-    mail_addrlist_release(&l);
-}
-
-static void print_field(struct reader *r, const char *name, size_t namelen,
-                        const char *value, size_t len)
-{
-    if (r->color)
-        fputs("\033[1m", stdout);
-    put_safe(r, name, namelen);
-    fputc(':', stdout);
-    if (r->color)
-        fputs("\033[0m", stdout);
-    fputc(' ', stdout);
-    put_safe(r, value, len);
-    fputc('\n', stdout);
-}
-
-/* Decoded display text of a header value; tabs (kept from folding)
- * become spaces. */
-static void decode_value(struct mail_buf *b, const char *value)
-{
-    mail_buf_reset(b);
-    mail_rfc2047_decode(b, value, strlen(value));
-    for (size_t i = 0; i < b->len; i++)
-        if (b->data[i] == '\t')
-            b->data[i] = ' ';
-}
-
-static int print_all_headers(struct reader *r, struct msg *mm)
-{
-    const struct mail_header *h = &mm->root->header;
-    struct mail_buf raw = MAIL_BUF_INIT, v = MAIL_BUF_INIT;
-    const char **names = calloc(h->nfields + 1, sizeof *names);
-    size_t *lens = calloc(h->nfields + 1, sizeof *lens);
-    size_t hlen = h->len < MAIL_HEADER_MAX ? h->len : MAIL_HEADER_MAX;
-    ssize_t got = 0;
-
-    if (!names || !lens || mail_buf_reserve(&raw, hlen + 1) < 0) {
-        free(names);
-        free(lens);
-        return cmd_failf(EX_SOFTWARE, "out of memory");
-    }
-    if (hlen)
-        got = pread(mm->fd, raw.data, hlen, 0);
-    raw.len = got > 0 ? (size_t)got : 0;
-    header_spellings(raw.data, raw.len, h, names, lens);
-    for (size_t i = 0; i < h->nfields; i++) {
-        const struct mail_header_field *fl = &h->fields[i];
-
-        decode_value(&v, fl->value);
-        if (names[i])
-            print_field(r, names[i], lens[i], v.data ? v.data : "", v.len);
-        else
-            print_field(r, fl->name, strlen(fl->name), v.data ? v.data : "",
-                        v.len);
-    }
-    free(names);
-    free(lens);
-    mail_buf_release(&raw);
-    mail_buf_release(&v);
-    return 0;
-}
-
-static void print_headers(struct reader *r, struct msg *mm)
-{
-    static const struct {
-        const char *key, *show;
-        bool addresses;
-    } fields[] = {
-        { "from", "From", true }, { "to", "To", true },
-        { "cc", "Cc", true }, { "subject", "Subject", false },
-    };
-    const struct mail_header *h = &mm->root->header;
-    struct mail_buf v = MAIL_BUF_INIT;
-    const char *date = mail_header_get(h, "date");
-
-    if (date) {
-        char buf[MAIL_DATE_MAX];
-        time_t t;
-        int off;
-
-        /* Local time: what the reader's clock said when it was sent. */
-        if (mail_date_parse(date, &t, &off) == 0 &&
-            mail_date_format_rfc5322(buf, sizeof buf, t,
-                                     mail_date_local_offset(t)) > 0) {
-            print_field(r, "Date", 4, buf, strlen(buf));
-        } else {
-            decode_value(&v, date);
-            print_field(r, "Date", 4, v.data ? v.data : "", v.len);
-        }
-    }
-    for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
-        const char *value = mail_header_get(h, fields[i].key);
-
-        if (!value)
-            continue;
-        mail_buf_reset(&v);
-        if (fields[i].addresses)
-            format_addresses(&v, value);
-        else
-            decode_value(&v, value);
-        print_field(r, fields[i].show, strlen(fields[i].show),
-                    v.data ? v.data : "", v.len);
-    }
-    mail_buf_release(&v);
-}
-
-/* ---- parts ------------------------------------------------------------- */
-
-/* Inside an attached message: its parts are that attachment's business. */
-static bool in_attached_message(const struct mail_part *p)
-{
-    for (const struct mail_part *q = p->parent; q; q = q->parent)
-        if (q->child && !mail_part_is_multipart(q))
-            return true;
-    return false;
-}
-
-/* Shown in the attachment list: what is not text (a message that is
- * only an image included). */
-static bool listed_part(const struct mail_part *p)
-{
-    if (in_attached_message(p) || mail_part_is_multipart(p))
-        return false;
-    if (mail_part_is_attachment(p))
-        return true;
-    return !p->parent && strcmp(p->type, "text/plain") != 0 &&
-           strcmp(p->type, "text/html") != 0;
-}
-
-/* Saved by --save and counted in "attachments" (folder.h's definition):
- * a file name, or disposition attachment. */
-static bool saved_part(const struct mail_part *p)
-{
-    if (in_attached_message(p) || mail_part_is_multipart(p))
-        return false;
-    return p->filename ||
-           (p->disposition && strcmp(p->disposition, "attachment") == 0);
-}
-
-static uint64_t part_size(const struct mail_part *p)
-{
-    /* An attached message is not decoded: its size is its body's. */
-    return p->child ? p->body_end - p->body_start : p->decoded_size;
-}
-
-static void human_size(uint64_t n, char *buf, size_t size)
-{
-    static const char *const units[] = { "KiB", "MiB", "GiB", "TiB" };
-    double v = (double)n;
-    size_t u = 0;
-
-    if (n < 1024) {
-        snprintf(buf, size, "%llu B", (unsigned long long)n);
-        return;
-    }
-    v /= 1024;
-    while (v >= 1024 && u + 1 < sizeof units / sizeof units[0]) {
-        v /= 1024;
-        u++;
-    }
-    snprintf(buf, size, v < 10 ? "%.1f %s" : "%.0f %s", v, units[u]);
-}
-
-static void print_attachments(struct reader *r, struct msg *mm)
-{
-    const struct mail_part *p;
-    struct mail_buf t = MAIL_BUF_INIT;
-    size_t wnum = 1, wtype = 1, n = 0;
-
-    for (p = mm->root; p; p = mail_part_next(p)) {
-        if (!listed_part(p))
-            continue;
-        n++;
-        if (strlen(p->number) > wnum)
-            wnum = strlen(p->number);
-        mail_buf_reset(&t);
-        mail_term_safe(&t, p->type, strlen(p->type), MAIL_SAFE_ONELINE);
-        if (t.len > wtype)
-            wtype = t.len;
-    }
-    if (wtype > 40)
-        wtype = 40;
-    if (n)
-        fputs("\nAttachments:\n", stdout);
-    for (p = mm->root; p && n; p = mail_part_next(p)) {
-        char size[32];
-
-        if (!listed_part(p))
-            continue;
-        human_size(part_size(p), size, sizeof size);
-        mail_buf_reset(&t);
-        mail_term_safe(&t, p->type, strlen(p->type), MAIL_SAFE_ONELINE);
-        printf("  %-*s  %-*s  %9s", (int)wnum, p->number, (int)wtype,
-               t.data ? t.data : "", size);
-        if (p->filename) {
-            fputs("  ", stdout);
-            put_safe_str(r, p->filename);
-        }
-        fputc('\n', stdout);
-    }
-    mail_buf_release(&t);
-}
-
-static unsigned count_saved(const struct msg *mm)
-{
-    unsigned n = 0;
-
-    for (const struct mail_part *p = mm->root; p; p = mail_part_next(p))
-        n += saved_part(p);
-    return n;
-}
-
-/* ---- running viewers --------------------------------------------------- */
-
-/* Characters a temporary file name may have without any quoting. */
-static bool shell_safe(const char *s)
-{
-    for (; *s; s++)
-        if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
-              (*s >= '0' && *s <= '9') || strchr("/._+-", *s)))
-            return false;
-    return true;
-}
-
-/* A temporary file "DIR/mail-XXXXXX.html" whose name needs no quoting in
- * a shell command (so it is safe for a mailcap %s, however the entry
- * quotes it): $TMPDIR if its name is that plain, else /tmp. */
-static int make_temp(char *path, size_t size)
-{
-    const char *dir = getenv("TMPDIR");
-
-    if (!dir || !*dir || !shell_safe(dir) || strlen(dir) > 200)
-        dir = "/tmp";
-    if (mail_snprintf(path, size, "%s/mail-XXXXXX.html", dir) < 0)
-        return -1;
-    return mkostemps(path, 5, O_CLOEXEC);
-}
-
-static int fd_sink(void *ctx, const char *data, size_t len)
-{
-    return mail_write_all(*(int *)ctx, data, len);
-}
-
-/* Start `/bin/sh -c cmd` with stdin from in_fd and stdout to out_fd. */
-static pid_t spawn(const char *cmd, int in_fd, int out_fd)
-{
-    pid_t pid = fork();
-
-    if (pid == 0) {
-        /* Its own process group, so that a time-out kills the shell and
-         * everything it started. */
-        setpgid(0, 0);
-        /* What we ignore (SIGPIPE; SIGINT under a pager) the child must
-         * not: exec keeps ignored signals ignored. */
-        signal(SIGPIPE, SIG_DFL);
-        signal(SIGINT, SIG_DFL);
-        signal(SIGQUIT, SIG_DFL);
-        if (in_fd != STDIN_FILENO)
-            dup2(in_fd, STDIN_FILENO);
-        if (out_fd != STDOUT_FILENO)
-            dup2(out_fd, STDOUT_FILENO);
-        execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
-        _exit(127);
-    }
-    return pid;
-}
-
-static int wait_for(pid_t pid)
-{
-    int status;
-
-    while (waitpid(pid, &status, 0) < 0)
-        if (errno != EINTR)
-            return -1;
-    return status;
-}
-
-/*
- * Run cmd with stdin from in_fd and collect its standard output (at most
- * FILTER_OUTPUT_MAX bytes) in out.  Returns 0 when it exited 0, else -1
- * with a sentence in why.
- */
-static unsigned render_timeout(void)
-{
-    const char *v = getenv("MAIL_RENDER_TIMEOUT");
-    char *end;
-    unsigned long n;
-
-    if (!v || !*v)
-        return RENDER_TIMEOUT;
-    n = strtoul(v, &end, 10);
-    return *end || n == 0 || n > 3600 ? RENDER_TIMEOUT : (unsigned)n;
-}
-
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static int run_filter(const char *cmd, int in_fd, struct mail_buf *out,
-                      char *why, size_t whysize, bool *timed_out)
-{
-    int fds[2], status;
-    char chunk[16384];
-    bool too_big = false;
-    unsigned limit = render_timeout();
-    int64_t deadline = now_ms() + (int64_t)limit * 1000;
-    pid_t pid;
-
-    if (pipe2(fds, O_CLOEXEC) < 0) {
-        snprintf(why, whysize, "pipe: %s", strerror(errno));
-        return -1;
-    }
-    pid = spawn(cmd, in_fd, fds[1]);
-    close(fds[1]);
-    if (pid < 0) {
-        close(fds[0]);
-        snprintf(why, whysize, "fork: %s", strerror(errno));
-        return -1;
-    }
-    setpgid(pid, pid);  /* also here: no race with the child's own */
-    *timed_out = false;
-    for (;;) {
-        struct pollfd pfd = { fds[0], POLLIN, 0 };
-        int64_t left = deadline - now_ms();
-        int pr = left > 0 ? poll(&pfd, 1, (int)left) : 0;
-        ssize_t n;
-
-        if (pr < 0 && errno == EINTR)
-            continue;
-        if (pr == 0) {
-            *timed_out = true;
-            kill(-pid, SIGKILL);
-            kill(pid, SIGKILL);
-            break;
-        }
-        n = read(fds[0], chunk, sizeof chunk);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            break;
-        if (out->len + (size_t)n > FILTER_OUTPUT_MAX ||
-            mail_buf_add(out, chunk, (size_t)n) < 0) {
-            too_big = true;
-            break;
-        }
-    }
-    close(fds[0]);     /* a viewer still writing gets SIGPIPE */
-    /* One that closed its output and goes on running is bounded too. */
-    status = -1;
-    while (!*timed_out) {
-        pid_t w = waitpid(pid, &status, WNOHANG);
-
-        if (w == pid || (w < 0 && errno != EINTR))
-            break;
-        if (w == 0 && now_ms() >= deadline) {
-            *timed_out = true;
-            kill(-pid, SIGKILL);
-            kill(pid, SIGKILL);
-            break;
-        }
-        if (w == 0)
-            poll(NULL, 0, 10);
-    }
-    if (*timed_out)
-        status = wait_for(pid);
-    if (*timed_out) {
-        snprintf(why, whysize, "still running after %u s: killed", limit);
-        return -1;
-    }
-    if (too_big) {
-        snprintf(why, whysize, "printed more than %zu MiB",
-                 FILTER_OUTPUT_MAX >> 20);
-        return -1;
-    }
-    if (status < 0 || !WIFEXITED(status)) {
-        snprintf(why, whysize, "killed by signal %d",
-                 status >= 0 && WIFSIGNALED(status) ? WTERMSIG(status) : 0);
-        return -1;
-    }
-    if (WEXITSTATUS(status) != 0) {
-        snprintf(why, whysize, WEXITSTATUS(status) == 127 ?
-                 "exit status 127 (command not found?)" : "exit status %d",
-                 WEXITSTATUS(status));
-        return -1;
-    }
-    return 0;
-}
+/* ---- rendering --------------------------------------------------------- */
 
 /* The account's html-command, looked up once.  Without -C or -a a
  * missing or broken config just means "none": reading a message file
@@ -749,466 +136,56 @@ static const char *html_command(struct reader *r)
     return r->html_cmd;
 }
 
-/* ---- mailcap (RFC 1524) ------------------------------------------------ */
-
-/* Split a mailcap entry on unescaped ';' in place; "\;" becomes ';'.
- * Fields are trimmed.  Returns how many. */
-static size_t mailcap_fields(char *line, char **fields, size_t max)
+static void render_warn(void *ctx, const char *msg)
 {
-    size_t n = 0;
-    char *w = line, *start = line;
-
-    for (char *p = line;; p++) {
-        if (*p == '\\' && (p[1] == ';' || p[1] == '\\') && p[1]) {
-            *w++ = p[1] == ';' ? ';' : '\\';
-            if (p[1] != ';')
-                *w++ = '\\';
-            p++;
-            continue;
-        }
-        if (*p == ';' || !*p) {
-            bool end = !*p;
-            char *f = start, *e = w;
-
-            *w = '\0';
-            while (*f == ' ' || *f == '\t')
-                f++;
-            while (e > f && (e[-1] == ' ' || e[-1] == '\t' ||
-                             e[-1] == '\n' || e[-1] == '\r'))
-                *--e = '\0';
-            if (n < max)
-                fields[n++] = f;
-            if (end)
-                break;
-            w = p + 1;
-            start = w;
-            continue;
-        }
-        *w++ = *p;
-    }
-    return n;
+    (void)ctx;
+    cmd_failf(0, "%s", msg);
 }
 
-/*
- * Expand a mailcap command: %s the file (its name is shell-safe by
- * construction, see make_temp), %t the type, %{charset} utf-8 (the file
- * is written in UTF-8), other %{...} empty, %% and \% a '%'.  *uses_file
- * tells whether %s was there (else the file goes to standard input).
- */
-static char *mailcap_expand(const char *tmpl, const char *file,
-                            bool *uses_file)
+/* $MAIL_RENDER_TIMEOUT (seconds, for tests), else the default. */
+static unsigned render_timeout(void)
 {
-    struct mail_buf b = MAIL_BUF_INIT;
+    const char *v = getenv("MAIL_RENDER_TIMEOUT");
+    char *end;
+    unsigned long n;
 
-    *uses_file = false;
-    for (const char *p = tmpl; *p; p++) {
-        if (*p == '\\' && p[1] == '%') {
-            mail_buf_addch(&b, '%');
-            p++;
-        } else if (*p != '%') {
-            mail_buf_addch(&b, *p);
-        } else if (p[1] == 's') {
-            mail_buf_addstr(&b, file);
-            *uses_file = true;
-            p++;
-        } else if (p[1] == 't') {
-            mail_buf_addstr(&b, "text/html");
-            p++;
-        } else if (p[1] == '{') {
-            const char *e = strchr(p, '}');
-
-            if (!e)
-                break;
-            if (e - p == 9 && strncmp(p + 2, "charset", 7) == 0)
-                mail_buf_addstr(&b, "utf-8");
-            p = e;
-        } else if (p[1] == '%') {
-            mail_buf_addch(&b, '%');
-            p++;
-        } else {
-            mail_buf_addch(&b, '%');
-        }
-    }
-    return mail_buf_detach(&b);
+    if (!v || !*v)
+        return 0;
+    n = strtoul(v, &end, 10);
+    return *end || n == 0 || n > 3600 ? 0 : (unsigned)n;
 }
 
-/* Does the entry's test= command pass? */
-static bool mailcap_test(const char *test)
+/* The renderer, made once: the account's html-command, the mailcap files
+ * ($MAILCAPS, else ~/.mailcap then /etc/mailcap, as mutt reads them). */
+static struct mail_render *renderer(struct reader *r)
 {
-    int null = open("/dev/null", O_RDWR | O_CLOEXEC);
-    bool uses_file;
-    char *cmd = mailcap_expand(test, "/dev/null", &uses_file);
-    pid_t pid;
-    int status;
-
-    if (null < 0 || !cmd) {
-        if (null >= 0)
-            close(null);
-        free(cmd);
-        return false;
-    }
-    pid = spawn(cmd, null, null);
-    close(null);
-    free(cmd);
-    if (pid < 0)
-        return false;
-    status = wait_for(pid);
-    return status >= 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0;
-}
-
-static bool mailcap_type_matches(const char *type)
-{
-    return mail_strcasecmp(type, "text/html") == 0 ||
-           mail_strcasecmp(type, "text/*") == 0 ||
-           mail_strcasecmp(type, "text") == 0;
-}
-
-/* The command of the first text/html entry with copiousoutput (and a
- * test that passes) in one mailcap file, malloc'd, or NULL. */
-static char *mailcap_file_lookup(const char *path)
-{
-    FILE *f = fopen(path, "re");
-    struct mail_buf entry = MAIL_BUF_INIT;
-    char *line = NULL, *found = NULL;
-    size_t cap = 0;
-    ssize_t n;
-
-    if (!f)
-        return NULL;
-    while (!found && (n = getline(&line, &cap, f)) >= 0) {
-        char *fields[64];
-        size_t nf;
-        bool copious = false;
-        const char *test = NULL;
-
-        while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
-            line[--n] = '\0';
-        /* A trailing backslash continues the entry on the next line. */
-        if (n > 0 && line[n - 1] == '\\') {
-            mail_buf_add(&entry, line, (size_t)n - 1);
-            continue;
-        }
-        mail_buf_add(&entry, line, (size_t)n);
-        if (!entry.data || entry.data[0] == '#' || !entry.len) {
-            mail_buf_reset(&entry);
-            continue;
-        }
-        nf = mailcap_fields(entry.data, fields, 64);
-        for (size_t i = 2; i < nf; i++) {
-            if (mail_strcasecmp(fields[i], "copiousoutput") == 0)
-                copious = true;
-            else if (mail_strncasecmp(fields[i], "test=", 5) == 0)
-                test = fields[i] + 5;
-        }
-        if (nf >= 2 && *fields[1] && copious &&
-            mailcap_type_matches(fields[0]) && (!test || mailcap_test(test)))
-            found = strdup(fields[1]);
-        mail_buf_reset(&entry);
-    }
-    free(line);
-    mail_buf_release(&entry);
-    fclose(f);
-    return found;
-}
-
-/* $MAILCAPS (RFC 1524: a colon-separated path), else ~/.mailcap then
- * /etc/mailcap, as mutt reads them. */
-static const char *mailcap_command(struct reader *r)
-{
+    struct mail_render_opts o;
+    struct mail_buf caps = MAIL_BUF_INIT;
     const char *list = getenv("MAILCAPS"), *home = getenv("HOME");
-    char *copy, *save = NULL;
-    struct mail_buf def = MAIL_BUF_INIT;
 
-    if (r->mailcap_checked)
-        return r->mailcap_cmd;
-    r->mailcap_checked = true;
+    if (r->render)
+        return r->render;
     if (!list) {
         if (home && *home)
-            mail_buf_printf(&def, "%s/.mailcap:", home);
-        mail_buf_addstr(&def, "/etc/mailcap");
-        list = def.data;
+            mail_buf_printf(&caps, "%s/.mailcap:", home);
+        mail_buf_addstr(&caps, "/etc/mailcap");
+        /* Read when the first HTML part is rendered: kept for as long
+         * as the renderer. */
+        r->mailcaps = mail_buf_detach(&caps);
+        list = r->mailcaps;
     }
-    copy = list ? strdup(list) : NULL;
-    for (char *p = copy ? strtok_r(copy, ":", &save) : NULL;
-         p && !r->mailcap_cmd; p = strtok_r(NULL, ":", &save))
-        r->mailcap_cmd = mailcap_file_lookup(p);
-    free(copy);
-    mail_buf_release(&def);
-    return r->mailcap_cmd;
-}
-
-/* ---- the readable text --------------------------------------------------- */
-
-static int html_sink(void *ctx, const char *data, size_t len)
-{
-    return mail_html_push(ctx, data, len);
-}
-
-/*
- * Render an HTML part with an outside program: the html-command with the
- * HTML on its standard input, or a mailcap entry (the file as %s, or on
- * standard input).  Returns 0 when it worked and its output went to t; -1
- * after saying why on stderr (the caller then renders it itself).
- */
-static int render_external(struct msg *mm, const struct mail_part *p,
-                           struct text_out *t, const char *cmd, bool mailcap)
-{
-    char path[512], why[256];
-    struct mail_buf out = MAIL_BUF_INIT, text = MAIL_BUF_INIT;
-    struct mail_error err;
-    char *expanded = NULL;
-    bool uses_file = false, timed_out = false;
-    int fd, in = -1, rc = -1;
-
-    mail_error_clear(&err);
-    fd = make_temp(path, sizeof path);
-    if (fd < 0) {
-        cmd_failf(0, "cannot render HTML: temporary file: %s",
-                  strerror(errno));
-        return -1;
-    }
-    if (mail_part_decode_fd(p, mm->fd, MAIL_DECODE_TEXT, fd_sink, &fd,
-                            &err) < 0) {
-        cmd_failf(0, "cannot render HTML: %s", err.msg);
-        goto out;
-    }
-    if (mailcap) {
-        expanded = mailcap_expand(cmd, path, &uses_file);
-        if (!expanded)
-            goto out;
-        cmd = expanded;
-    }
-    if (uses_file) {
-        in = open("/dev/null", O_RDONLY | O_CLOEXEC);
-    } else {
-        /* The viewer reads the file on its stdin: the name can go now. */
-        unlink(path);
-        path[0] = '\0';
-        lseek(fd, 0, SEEK_SET);
-        in = fd;
-    }
-    if (in < 0)
-        goto out;
-    mm->external_runs++;
-    if (run_filter(cmd, in, &out, why, sizeof why, &timed_out) < 0) {
-        /* One viewer that hangs must not cost a minute per part. */
-        if (timed_out)
-            mm->external_off = true;
-        if (mailcap)
-            cmd_failf(0, "mailcap viewer for text/html failed (%s); "
-                      "showing the built-in rendering", why);
-        else
-            cmd_failf(0, "html-command failed (%s); showing the built-in "
-                      "rendering", why);
-        goto out;
-    }
-    /* Viewers print in the locale's charset, which we take to be UTF-8;
-     * anything else is read as windows-1252 rather than lost. */
-    mail_utf8_sanitize(&text, out.data ? out.data : "", out.len);
-    text_sink(t, text.data ? text.data : "", text.len);
-    rc = 0;
-out:
-    if (in >= 0 && in != fd)
-        close(in);
-    close(fd);
-    if (path[0])
-        unlink(path);
-    free(expanded);
-    mail_buf_release(&out);
-    mail_buf_release(&text);
-    return rc;
-}
-
-static int render_html(struct reader *r, struct msg *mm,
-                       const struct mail_part *p, struct text_out *t)
-{
-    const char *cmd = html_command(r);
-    struct mail_error err;
-    struct mail_html *h;
-    bool external = !mm->external_off &&
-                    mm->external_runs < EXTERNAL_RENDER_MAX;
-    bool mailcap = false;
-    int rc;
-
-    if (!cmd && (cmd = mailcap_command(r)) != NULL)
-        mailcap = true;
-    if (cmd && external && render_external(mm, p, t, cmd, mailcap) == 0)
-        return 0;
-    if (cmd && !external)
-        mm->builtin_html++;
-    if (t->failed)
-        return -1;
-    mail_error_clear(&err);
-    h = mail_html_new(text_sink, t, &err);
-    if (!h)
-        return cmd_fail(&err);
-    rc = mail_part_decode_fd(p, mm->fd, MAIL_DECODE_TEXT, html_sink, h, &err);
-    if (mail_html_finish(h) < 0 || t->failed)
-        rc = -1;
-    mail_html_free(h);
-    if (rc < 0 && !t->failed)
-        return cmd_failf(EX_IOERR, "message %s: %s", mm->label, err.msg);
-    return rc < 0 ? -1 : 0;
-}
-
-/*
- * The readable text of a message into t: text/plain decoded and in UTF-8,
- * HTML rendered, several parts separated by a blank line.  Returns 0, -1
- * when the output failed (t->failed), or an exit code.
- */
-static int write_text(struct reader *r, struct msg *mm, struct text_out *t)
-{
-    struct mail_readable *parts;
-    struct mail_error err;
-    size_t n = mail_mime_readable(mm->mime, NULL, 0);
-    int rc = 0;
-
-    if (n == 0)
-        return 0;
-    parts = calloc(n, sizeof *parts);
-    if (!parts)
-        return cmd_failf(EX_SOFTWARE, "out of memory");
-    n = mail_mime_readable(mm->mime, parts, n);
-    mail_error_clear(&err);
-    for (size_t i = 0; i < n && rc == 0; i++) {
-        if (t->last) {
-            if (t->last != '\n')
-                text_puts(t, "\n");
-            text_puts(t, "\n");
-        }
-        if (parts[i].html) {
-            rc = render_html(r, mm, parts[i].part, t);
-        } else if (mail_part_decode_fd(parts[i].part, mm->fd,
-                                       MAIL_DECODE_TEXT, text_sink, t,
-                                       &err) < 0) {
-            rc = t->failed ? -1 : cmd_failf(EX_IOERR, "message %s: %s",
-                                            mm->label, err.msg);
-        }
-    }
-    free(parts);
-    if (rc == 0 && text_flush(t) < 0)
-        rc = -1;
-    if (mm->builtin_html)
-        cmd_failf(0, "message %s: %zu more HTML part%s shown with the "
-                  "built-in renderer (%s)", mm->label, mm->builtin_html,
-                  mm->builtin_html == 1 ? "" : "s", mm->external_off ?
-                  "the outside viewer timed out" : "at most "
-                  MAIL_STR(EXTERNAL_RENDER_MAX) " per message go through "
-                  "an outside viewer");
-    return rc;
+    memset(&o, 0, sizeof o);
+    o.html_command = html_command(r);
+    o.mailcaps = list;
+    o.timeout = render_timeout();
+    o.tmpdir = getenv("TMPDIR");
+    o.color = r->color;
+    o.warn = render_warn;
+    r->render = mail_render_new(&o);
+    return r->render;
 }
 
 /* ---- JSON -------------------------------------------------------------- */
-
-static void json_addresses(FILE *f, const char *value)
-{
-    struct mail_addrlist l = MAIL_ADDRLIST_INIT;
-    struct mail_error err;
-    bool first = true;
-
-    if (!value) {
-        fputs("null", f);
-        return;
-    }
-    fputc('[', f);
-    if (mail_addrlist_parse(&l, value, &err) == 0) {
-        for (size_t i = 0; i < l.n; i++) {
-            const struct mail_address *a = &l.v[i];
-
-            if (!(a->name && *a->name) && !*a->addr)
-                continue;
-            fputs(first ? "{\"name\":" : ",{\"name\":", f);
-            json_str(f, a->name && *a->name ? a->name : NULL);
-            fputs(",\"address\":", f);
-            json_str(f, a->addr);
-            fputc('}', f);
-            first = false;
-        }
-    }
-    fputc(']', f);
-    mail_addrlist_release(&l);
-}
-
-/* The members of an envelope object, without the braces, so that read
- * can add its own. */
-static void json_envelope_members(FILE *f, const struct mail_envelope *e,
-                                  size_t number, const char *folder)
-{
-    static const struct { unsigned bit; const char *name; } words[] = {
-        { MAIL_FLAG_SEEN, "seen" }, { MAIL_FLAG_ANSWERED, "answered" },
-        { MAIL_FLAG_FLAGGED, "flagged" }, { MAIL_FLAG_DRAFT, "draft" },
-        { MAIL_FLAG_DELETED, "deleted" },
-    };
-    char date[MAIL_DATE_MAX];
-    struct mail_buf s = MAIL_BUF_INIT;
-    bool first = true;
-
-    if (number)
-        fprintf(f, "\"id\":%zu,\"folder\":", number);
-    else
-        fputs("\"id\":null,\"folder\":", f);
-    json_str(f, folder);
-    if (e->path) {
-        fputs(",\"path\":", f);
-        json_str(f, e->path);
-    } else if (e->uid) {
-        fprintf(f, ",\"uid\":%u", (unsigned)e->uid);
-    } else {
-        fputs(",\"path\":null", f);
-    }
-    fputs(",\"flags\":[", f);
-    for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
-        if (e->flags & words[i].bit) {
-            fprintf(f, "%s\"%s\"", first ? "" : ",", words[i].name);
-            first = false;
-        }
-    fputs("],\"date\":", f);
-    if (e->has_date && mail_date_format_rfc3339(date, sizeof date, e->date,
-                                                e->date_offset) > 0)
-        json_str(f, date);
-    else
-        fputs("null", f);
-    fputs(",\"from\":", f);
-    json_addresses(f, e->from);
-    fputs(",\"to\":", f);
-    json_addresses(f, e->to);
-    fputs(",\"cc\":", f);
-    json_addresses(f, e->cc);
-    fputs(",\"subject\":", f);
-    if (e->subject) {
-        mail_rfc2047_decode(&s, e->subject, strlen(e->subject));
-        json_strn(f, s.data ? s.data : "", s.len);
-    } else {
-        fputs("null", f);
-    }
-    fputs(",\"message_id\":", f);
-    if (e->message_id) {
-        /* The first "<...>", as ls shows it. */
-        const char *a = strchr(e->message_id, '<');
-        const char *z = a ? strchr(a, '>') : NULL;
-        const char *m = e->message_id;
-
-        if (a && z) {
-            json_strn(f, a, (size_t)(z - a + 1));
-        } else {
-            m += strspn(m, " \t");
-            json_strn(f, m, strcspn(m, " \t"));
-        }
-    } else {
-        fputs("null", f);
-    }
-    fprintf(f, ",\"size\":%llu,\"attachments\":%u",
-            (unsigned long long)e->size, e->attachments);
-    mail_buf_release(&s);
-}
-
-void cmd_json_envelope(FILE *f, const struct mail_envelope *e,
-                       size_t number, const char *folder)
-{
-    fputc('{', f);
-    json_envelope_members(f, e, number, folder);
-    fputc('}', f);
-}
 
 static void json_parts(FILE *f, struct msg *mm)
 {
@@ -1228,7 +205,8 @@ static void json_parts(FILE *f, struct msg *mm)
         json_str(f, p->filename);
         fputs(",\"disposition\":", f);
         json_str(f, p->disposition);
-        fprintf(f, ",\"size\":%llu}", (unsigned long long)part_size(p));
+        fprintf(f, ",\"size\":%llu}", 
+                (unsigned long long)mail_render_part_size(p));
         first = false;
     }
     fputc(']', f);
@@ -1236,192 +214,26 @@ static void json_parts(FILE *f, struct msg *mm)
 
 /* ---- --save ------------------------------------------------------------ */
 
-static const char *extension_for(const char *type)
-{
-    static const struct { const char *type, *ext; } t[] = {
-        { "text/plain", ".txt" }, { "text/html", ".html" },
-        { "text/calendar", ".ics" }, { "text/csv", ".csv" },
-        { "text/x-vcard", ".vcf" }, { "text/vcard", ".vcf" },
-        { "message/rfc822", ".eml" }, { "image/png", ".png" },
-        { "image/jpeg", ".jpg" }, { "image/gif", ".gif" },
-        { "image/webp", ".webp" }, { "image/svg+xml", ".svg" },
-        { "application/pdf", ".pdf" }, { "application/zip", ".zip" },
-        { "application/gzip", ".gz" }, { "application/json", ".json" },
-        { "application/pgp-signature", ".asc" },
-        { "application/pkcs7-signature", ".p7s" },
-        { "audio/mpeg", ".mp3" }, { "video/mp4", ".mp4" },
-    };
-
-    for (size_t i = 0; i < sizeof t / sizeof t[0]; i++)
-        if (strcmp(t[i].type, type) == 0)
-            return t[i].ext;
-    return strncmp(type, "text/", 5) == 0 ? ".txt" : ".bin";
-}
-
-/* Characters that have no place in a file name: controls, and the ones
- * that reorder or hide text. */
-static bool bad_name_char(uint32_t cp)
-{
-    return cp < 0x20 || cp == 0x7f || (cp >= 0x80 && cp < 0xa0) ||
-           (cp >= 0x200b && cp <= 0x200f) || (cp >= 0x202a && cp <= 0x202e) ||
-           (cp >= 0x2066 && cp <= 0x2069) || cp == 0x61c || cp == 0xfeff ||
-           cp == 0x2028 || cp == 0x2029;
-}
-
-/* The longest prefix of s[0..n) of at most max bytes that does not cut a
- * UTF-8 character. */
-static size_t utf8_prefix(const char *s, size_t n, size_t max)
-{
-    if (n <= max)
-        return n;
-    while (max > 0 && ((unsigned char)s[max] & 0xc0) == 0x80)
-        max--;
-    return max;
-}
-
-/*
- * A file name that is safe to create in DIR from a part's (untrusted)
- * name: the last path component (after '/' or '\'), controls and bidi
- * characters as '_', no leading dots, dashes or blanks (no "..", no
- * hidden files, no option look-alikes), not empty ("attachment-N" plus
- * an extension from the type), at most SAVE_NAME_MAX bytes with room for
- * a " (N)" counter, cut at a character boundary and keeping a short
- * extension.  stem and ext are malloc'd.
- */
-static int safe_name(const struct mail_part *p, char **stem, char **ext)
-{
-    struct mail_buf b = MAIL_BUF_INIT;
-    const char *name = p->filename ? p->filename : "", *base = name, *dot;
-    size_t i, start, end, extlen = 0, len;
-
-    for (const char *q = name; *q; q++)
-        if (*q == '/' || *q == '\\')
-            base = q + 1;
-    len = strlen(base);
-    for (i = 0; i < len;) {
-        uint32_t cp;
-        size_t n = mail_utf8_decode(base + i, len - i, &cp);
-
-        if (n == 0) {
-            mail_buf_addch(&b, '_');
-            i++;
-        } else {
-            if (bad_name_char(cp))
-                mail_buf_addch(&b, '_');
-            else
-                mail_buf_add(&b, base + i, n);
-            i += n;
-        }
-    }
-    start = 0;
-    while (start < b.len && strchr(".- \t", b.data[start]))
-        start++;
-    end = b.len;
-    while (end > start && (b.data[end - 1] == ' ' || b.data[end - 1] == '.'))
-        end--;
-    if (start == end) {
-        char num[64];
-        size_t k;
-
-        mail_snprintf(num, sizeof num, "attachment-%s", p->number);
-        for (k = 0; num[k]; k++)
-            if (num[k] == '.')
-                num[k] = '-';
-        *stem = strdup(num);
-        *ext = strdup(extension_for(p->type));
-        mail_buf_release(&b);
-        return *stem && *ext ? 0 : -1;
-    }
-    /* An extension: the last dot, not first, at most 16 bytes. */
-    dot = memrchr(b.data + start, '.', end - start);
-    if (dot && dot > b.data + start && (size_t)(b.data + end - dot) <= 16)
-        extlen = (size_t)(b.data + end - dot);
-    /* Room for " (9999)". */
-    len = utf8_prefix(b.data + start, end - start - extlen,
-                      SAVE_NAME_MAX - extlen - 7);
-    *stem = strndup(b.data + start, len);
-    *ext = strndup(b.data + end - extlen, extlen);
-    mail_buf_release(&b);
-    return *stem && *ext ? 0 : -1;
-}
-
-/* Create the file for a part in DIR, never replacing anything: O_EXCL,
- * and " (1)", " (2)"... before the extension while the name is taken.
- * Returns the fd and the name (malloc'd) or -1 with errno. */
-static int create_unique(int dirfd, const char *stem, const char *ext,
-                         char **name)
-{
-    for (unsigned k = 0; k < 10000; k++) {
-        char *n;
-        int fd;
-
-        if (k == 0) {
-            if (asprintf(&n, "%s%s", stem, ext) < 0)
-                return -1;
-        } else if (asprintf(&n, "%s (%u)%s", stem, k, ext) < 0) {
-            return -1;
-        }
-        fd = openat(dirfd, n, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
-                              O_CLOEXEC, 0666);
-        if (fd >= 0) {
-            *name = n;
-            return fd;
-        }
-        free(n);
-        if (errno != EEXIST)
-            return -1;
-    }
-    errno = EEXIST;
-    return -1;
-}
-
 static int save_part(struct reader *r, struct msg *mm,
                      const struct mail_part *p)
 {
     struct mail_error err;
-    char *stem = NULL, *ext = NULL, *name = NULL;
-    int fd, rc = 0, saved_errno;
+    char *name = NULL;
+    int rc = mail_render_save_part(r->save_fd, r->save_dir, mm->fd, p, &name,
+                                   &err);
 
-    mail_error_clear(&err);
-    if (safe_name(p, &stem, &ext) < 0) {
-        free(stem);
-        free(ext);
-        return cmd_failf(EX_SOFTWARE, "out of memory");
-    }
-    fd = create_unique(r->save_fd, stem, ext, &name);
-    if (fd < 0) {
-        rc = cmd_failf(EX_CANTCREAT, "%s/%s%s: %s", r->save_dir, stem, ext,
-                       strerror(errno));
-        goto out;
-    }
-    if (mail_part_decode_fd(p, mm->fd, 0, fd_sink, &fd, &err) < 0) {
-        saved_errno = errno;
-        /* A read error, or the write failed (a full disk). */
-        if (strcmp(err.msg, "output failed") == 0)
-            rc = cmd_failf(EX_IOERR, "%s/%s: %s", r->save_dir, name,
-                           strerror(saved_errno));
-        else
-            rc = cmd_failf(EX_IOERR, "message %s: %s", mm->label, err.msg);
-    }
-    if (close(fd) < 0 && !rc)
-        rc = cmd_failf(EX_IOERR, "%s/%s: %s", r->save_dir, name,
-                       strerror(errno));
-    if (rc) {
-        /* No half-written attachment is left behind. */
-        unlinkat(r->save_fd, name, 0);
-        goto out;
-    }
+    if (rc == -2)
+        return cmd_failf(EX_IOERR, "message %s: %s", mm->label, err.msg);
+    if (rc < 0)
+        return cmd_fail(&err);
     put_safe_str(r, r->save_dir);
     if (r->save_dir[0] && r->save_dir[strlen(r->save_dir) - 1] != '/')
         fputc('/', stdout);
     put_safe_str(r, name);
     fputc('\n', stdout);
     out_ok(r);
-out:
-    free(stem);
-    free(ext);
     free(name);
-    return rc;
+    return 0;
 }
 
 /* ---- one message ------------------------------------------------------- */
@@ -1438,12 +250,12 @@ static int stdout_sink(void *ctx, const char *data, size_t len)
  * terminal. */
 static int show_raw(struct reader *r, struct msg *mm)
 {
-    struct text_out t;
+    struct mail_term_stream t;
     char buf[65536];
     off_t off = 0;
     int rc = 0;
 
-    text_init(&t, r, NULL);
+    mail_term_stream_init(&t, stdout_sink, r);
     for (;;) {
         ssize_t n = pread(mm->fd, buf, sizeof buf, off);
 
@@ -1457,13 +269,13 @@ static int show_raw(struct reader *r, struct msg *mm)
         if (n == 0)
             break;
         off += n;
-        if ((r->tty ? text_sink(&t, buf, (size_t)n)
+        if ((r->tty ? mail_term_stream_write(&t, buf, (size_t)n)
                     : stdout_sink(r, buf, (size_t)n)) < 0)
             break;
     }
     if (r->tty)
-        text_flush(&t);
-    text_release(&t);
+        mail_term_stream_flush(&t);
+    mail_term_stream_release(&t);
     return rc;
 }
 
@@ -1476,7 +288,7 @@ static int show_part(struct reader *r, struct msg *mm)
 {
     const struct mail_part *p = mail_mime_find(mm->mime, r->part);
     struct mail_error err;
-    struct text_out t;
+    struct mail_term_stream t;
     int rc;
 
     if (!p)
@@ -1496,12 +308,12 @@ static int show_part(struct reader *r, struct msg *mm)
         return 0;
     }
     /* Text for a person: in UTF-8 and terminal-safe. */
-    text_init(&t, r, NULL);
-    rc = mail_part_decode_fd(p, mm->fd, MAIL_DECODE_TEXT, text_sink, &t,
-                             &err);
+    mail_term_stream_init(&t, stdout_sink, r);
+    rc = mail_part_decode_fd(p, mm->fd, MAIL_DECODE_TEXT,
+                             mail_term_stream_write, &t, &err);
     if (rc == 0)
-        text_flush(&t);
-    text_release(&t);
+        mail_term_stream_flush(&t);
+    mail_term_stream_release(&t);
     if (rc < 0 && !t.failed)
         return cmd_failf(EX_IOERR, "message %s: %s", mm->label, err.msg);
     return 0;
@@ -1512,7 +324,7 @@ static int save_all(struct reader *r, struct msg *mm)
     int rc = 0;
 
     for (const struct mail_part *p = mm->root; p; p = mail_part_next(p))
-        if (saved_part(p))
+        if (mail_render_part_saved(p))
             set_rc(r, rc = save_part(r, mm, p));
     return rc;
 }
@@ -1527,57 +339,63 @@ static void separator(struct reader *r)
         printf("\n%.*s\n\n", 72, line);
 }
 
+/* A library failure while rendering mm: exit code, message said. */
+static int render_fail(struct msg *mm, const struct mail_error *err)
+{
+    if (err->kind == MAIL_ERR_INTERNAL)
+        return cmd_fail(err);
+    return cmd_failf(EX_IOERR, "message %s: %s", mm->label, err->msg);
+}
+
 static int show_human(struct reader *r, struct msg *mm)
 {
-    struct text_out t;
-    int rc;
+    struct mail_render_msg rm = { mm->fd, mm->mime, mm->label, 0, 0, 0 };
+    struct mail_render *ren = renderer(r);
+    struct mail_error err;
+    char last = 0;
 
+    if (!ren)
+        return cmd_failf(EX_SOFTWARE, "out of memory");
     separator(r);
-    if (r->all_headers) {
-        rc = print_all_headers(r, mm);
-        if (rc)
-            return rc;
-    } else {
-        print_headers(r, mm);
-    }
+    if (mail_render_headers(ren, &rm, r->all_headers, stdout_sink, r,
+                            &err) < 0 && err.kind)
+        return render_fail(mm, &err);
     fputc('\n', stdout);
     if (!out_ok(r))
         return 0;
-    text_init(&t, r, NULL);
-    rc = write_text(r, mm, &t);
-    if (rc == 0 && t.last && t.last != '\n')
+    if (mail_render_text(ren, &rm, stdout_sink, r, &last, &err) < 0) {
+        if (err.kind)
+            return render_fail(mm, &err);
+    } else if (last && last != '\n') {
         fputc('\n', stdout);
-    text_release(&t);
-    if (rc > 0)
-        return rc;
-    if (!r->out_closed)
-        print_attachments(r, mm);
+    }
+    if (!r->out_closed &&
+        mail_render_attachments(&rm, stdout_sink, r, &err) < 0 && err.kind)
+        return render_fail(mm, &err);
     out_ok(r);
     return 0;
 }
 
 static int show_json(struct reader *r, struct msg *mm)
 {
+    struct mail_render_msg rm = { mm->fd, mm->mime, mm->label, 0, 0, 0 };
+    struct mail_render *ren = renderer(r);
     struct mail_buf text = MAIL_BUF_INIT;
     struct mail_envelope e = mm->env ? *mm->env : mm->file_env;
-    struct text_out t;
-    int rc;
+    struct mail_error err;
 
-    text_init(&t, r, &text);
-    rc = write_text(r, mm, &t);
-    text_release(&t);
-    if (rc > 0) {
+    if (!ren)
+        return cmd_failf(EX_SOFTWARE, "out of memory");
+    if (mail_render_text(ren, &rm, mail_sink_buf, &text, NULL, &err) < 0) {
         mail_buf_release(&text);
-        return rc;
-    }
-    if (t.failed) {
-        mail_buf_release(&text);
+        if (err.kind)
+            return render_fail(mm, &err);
         return cmd_failf(EX_SOFTWARE, "message %s: text too large",
                          mm->label);
     }
-    e.attachments = count_saved(mm);
+    e.attachments = mail_render_count_saved(mm->root);
     fputs(r->shown ? ",\n  {" : "\n  {", stdout);
-    json_envelope_members(stdout, &e, mm->number, mm->folder);
+    cmd_json_envelope_members(stdout, &e, mm->number, mm->folder);
     fputs(",\"text\":", stdout);
     json_strn(stdout, text.data ? text.data : "", text.len);
     json_parts(stdout, mm);
@@ -1686,7 +504,8 @@ static int show_message(struct reader *r, struct msg *mm,
 static int spool(int fd, const char *label)
 {
     char path[512], buf[65536];
-    int out = make_temp(path, sizeof path);
+    int out = mail_render_temp(getenv("TMPDIR"), ".html", path,
+                               sizeof path);
 
     if (out < 0) {
         cmd_failf(0, "temporary file: %s", strerror(errno));
@@ -1979,6 +798,7 @@ int cmd_read(struct cmd_ctx *ctx, int argc, char **argv)
 out:
     if (r.save_fd >= 0)
         close(r.save_fd);
-    free(r.mailcap_cmd);
+    mail_render_free(r.render);
+    free(r.mailcaps);
     return rc;
 }

@@ -1,5 +1,6 @@
 /* termsafe.c - make untrusted text safe to print; see mail/termsafe.h. */
 #include <stdio.h>
+#include <string.h>
 
 #include "mail/termsafe.h"
 
@@ -132,4 +133,94 @@ int mail_json_escape(struct mail_buf *out, const char *str, size_t len)
     if (run && mail_buf_add(out, s + i - run, run) < 0)
         return -1;
     return mail_buf_addch(out, '"');
+}
+
+/* ---- the streaming form ------------------------------------------------ */
+
+void mail_term_stream_init(struct mail_term_stream *t, mail_sink_fn sink,
+                           void *ctx)
+{
+    memset(t, 0, sizeof *t);
+    t->sink = sink;
+    t->ctx = ctx;
+}
+
+void mail_term_stream_release(struct mail_term_stream *t)
+{
+    mail_buf_release(&t->scratch);
+    mail_buf_release(&t->join);
+}
+
+static int stream_emit(struct mail_term_stream *t, const char *s, size_t n)
+{
+    if (!n)
+        return 0;
+    mail_buf_reset(&t->scratch);
+    if (mail_term_safe(&t->scratch, s, n, 0) < 0 ||
+        t->sink(t->ctx, t->scratch.data, t->scratch.len) < 0)
+        t->failed = 1;
+    return t->failed ? -1 : 0;
+}
+
+/* How many bytes at the end of s[0..n) start a UTF-8 sequence that is
+ * not complete yet. */
+static size_t utf8_incomplete(const char *s, size_t n)
+{
+    for (size_t k = 1; k <= 3 && k <= n; k++) {
+        unsigned char c = (unsigned char)s[n - k];
+        size_t need;
+
+        if ((c & 0xc0) == 0x80)
+            continue;
+        if (c < 0xc0)
+            return 0;
+        need = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : 2;
+        return need > k ? k : 0;
+    }
+    return 0;
+}
+
+int mail_term_stream_write(void *ctx, const char *data, size_t len)
+{
+    struct mail_term_stream *t = ctx;
+    size_t keep;
+
+    if (t->failed)
+        return -1;
+    if (!len)
+        return 0;
+    t->last = data[len - 1];
+    if (t->ncarry) {
+        mail_buf_reset(&t->join);
+        if (mail_buf_add(&t->join, t->carry, t->ncarry) < 0 ||
+            mail_buf_add(&t->join, data, len) < 0) {
+            t->failed = 1;
+            return -1;
+        }
+        data = t->join.data;
+        len = t->join.len;
+        t->ncarry = 0;
+    }
+    keep = utf8_incomplete(data, len);
+    if (stream_emit(t, data, len - keep) < 0)
+        return -1;
+    memcpy(t->carry, data + len - keep, keep);
+    t->ncarry = keep;
+    return 0;
+}
+
+int mail_term_stream_puts(struct mail_term_stream *t, const char *s)
+{
+    return mail_term_stream_write(t, s, strlen(s));
+}
+
+int mail_term_stream_flush(struct mail_term_stream *t)
+{
+    int rc;
+
+    if (t->failed)
+        return -1;
+    rc = stream_emit(t, t->carry, t->ncarry);
+    t->ncarry = 0;
+    return rc;
 }

@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include "buf.h"
+#include "sink.h"
 
 enum {
     MAIL_SAFE_ONELINE = 1,   /* show \n, \r and \t too (as ^J, ^M, ^I);
@@ -40,5 +41,32 @@ int mail_term_safe(struct mail_buf *out, const char *s, size_t len,
  * that is not valid UTF-8 becomes \ufffd (U+FFFD).  The result is always
  * valid JSON and pure printable text.  -1 on ENOMEM or cap. */
 int mail_json_escape(struct mail_buf *out, const char *s, size_t len);
+
+/*
+ * A terminal-safe stream: text given in arbitrary pieces goes through
+ * mail_term_safe (flags 0) to a sink.  An incomplete UTF-8 sequence at the
+ * end of one piece is held back until the next (cut in two it would show
+ * as two \xNN escapes); mail_term_stream_flush shows what is held.  Once
+ * the sink refused or memory ran out, failed is set and every call
+ * returns -1.  last is the last byte written so far (0 before any).
+ */
+struct mail_term_stream {
+    mail_sink_fn sink;
+    void *ctx;
+    struct mail_buf scratch;    /* the safe form of a piece */
+    struct mail_buf join;       /* held bytes + the next piece */
+    char carry[4];
+    size_t ncarry;
+    char last;
+    int failed;
+};
+
+void mail_term_stream_init(struct mail_term_stream *t, mail_sink_fn sink,
+                           void *ctx);
+/* A mail_sink_fn: ctx is the struct mail_term_stream. */
+int mail_term_stream_write(void *t, const char *data, size_t len);
+int mail_term_stream_puts(struct mail_term_stream *t, const char *s);
+int mail_term_stream_flush(struct mail_term_stream *t);
+void mail_term_stream_release(struct mail_term_stream *t);
 
 #endif

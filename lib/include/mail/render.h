@@ -1,0 +1,134 @@
+/*
+ * render.h - a message as a person reads it: the header block, the
+ * readable text (the parts readable.h chooses, text decoded to UTF-8,
+ * HTML through the html-command, a mailcap viewer or the built-in
+ * renderer) and the list of attachments.  `mail read` and the reader
+ * share it.
+ *
+ * Everything is written terminal-safe to a sink; the library never
+ * prints.  What the user configured (html-command, the mailcap search
+ * path, the viewer time limit) comes in through struct mail_render_opts.
+ *
+ * What one message may cost in outside programs is bounded: at most
+ * external_max HTML parts go through a viewer (the others get the
+ * built-in renderer), each for at most `timeout` seconds, then it is
+ * killed, and after one time-out no other part of that message is given
+ * to a viewer.
+ */
+#ifndef MAIL_RENDER_H
+#define MAIL_RENDER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "error.h"
+#include "mime.h"
+#include "sink.h"
+
+#define MAIL_RENDER_EXTERNAL_MAX 4
+#define MAIL_RENDER_TIMEOUT 10
+/* Bound on what an html-command or mailcap viewer may print. */
+#define MAIL_RENDER_OUTPUT_MAX ((size_t)64 << 20)
+
+struct mail_render_opts {
+    const char *html_command;   /* NULL or "": none */
+    const char *mailcaps;       /* RFC 1524 search path ("a:b"); NULL:
+                                   no mailcap */
+    unsigned timeout;           /* seconds per viewer; 0: the default */
+    unsigned external_max;      /* 0: the default */
+    const char *tmpdir;         /* for the viewer's file; /tmp when NULL
+                                   or not plain enough for a shell */
+    bool color;                 /* header names in bold */
+    /* Told what went wrong and was worked around (a viewer failed, the
+     * built-in renderer was used instead); may be NULL. */
+    void (*warn)(void *ctx, const char *msg);
+    void *warn_ctx;
+};
+
+/* One message: fd reads it from offset 0, mime is its parse. */
+struct mail_render_msg {
+    int fd;
+    const struct mail_mime *mime;
+    const char *label;          /* in messages: "3", a path */
+    /* Filled in by mail_render_text. */
+    unsigned external_runs;     /* HTML parts given to a viewer */
+    bool external_off;          /* a viewer timed out */
+    size_t builtin_html;        /* parts rendered built-in instead */
+};
+
+struct mail_render;
+
+/* NULL on ENOMEM.  opts is copied (its strings are not). */
+struct mail_render *mail_render_new(const struct mail_render_opts *opts);
+void mail_render_free(struct mail_render *r);
+
+/*
+ * The functions below return 0, or -1: with err set on a failure, with
+ * err->kind MAIL_OK (cleared) when the sink refused more output.
+ */
+
+/* Date, From, To, Cc, Subject as a person reads them (dates in local
+ * time, addresses "Name <addr>", encoded words decoded); all: every
+ * field in the message's order and spelling. */
+int mail_render_headers(struct mail_render *r, const struct mail_render_msg *m,
+                        bool all, mail_sink_fn sink, void *ctx,
+                        struct mail_error *err);
+
+/* The readable text: parts separated by a blank line; *last (if not
+ * NULL) gets the last byte written, 0 if none. */
+int mail_render_text(struct mail_render *r, struct mail_render_msg *m,
+                     mail_sink_fn sink, void *ctx, char *last,
+                     struct mail_error *err);
+
+/* "\nAttachments:\n" and one line per part that is not text; nothing
+ * when there is none. */
+int mail_render_attachments(const struct mail_render_msg *m, mail_sink_fn sink,
+                            void *ctx, struct mail_error *err);
+
+/* A part that --save writes and "attachments" counts: a file name or
+ * disposition attachment, not inside an attached message. */
+bool mail_render_part_saved(const struct mail_part *p);
+unsigned mail_render_count_saved(const struct mail_part *root);
+/* Its decoded size (an attached message: its body's). */
+uint64_t mail_render_part_size(const struct mail_part *p);
+
+/* Longest file name mail_render_save_name makes (NAME_MAX on Linux and
+ * the BSDs). */
+#define MAIL_RENDER_NAME_MAX 255
+
+/*
+ * A file name that is safe to create in a directory from a part's
+ * (untrusted) name: the last path component (after '/' or '\\'),
+ * controls and bidi characters as '_', no leading dots, dashes or blanks
+ * (no "..", no hidden files, no option look-alikes), not empty
+ * ("attachment-N" plus an extension from the type), at most
+ * MAIL_RENDER_NAME_MAX bytes with room for a " (N)" counter, cut at a
+ * character boundary and keeping a short extension.  *stem and *ext are
+ * malloc'd; -1 on ENOMEM.
+ */
+int mail_render_save_name(const struct mail_part *p, char **stem, char **ext);
+
+/* Create STEM EXT in dirfd, never replacing anything: O_EXCL, and " (1)",
+ * " (2)"... before the extension while the name is taken.  Returns the fd
+ * and the name (malloc'd) or -1 with errno. */
+int mail_render_create_unique(int dirfd, const char *stem, const char *ext,
+                              char **name);
+
+/* Write part p of the message read by msgfd, decoded, to a new file in
+ * dirfd (named in messages as dirname), as mail_render_save_name and
+ * mail_render_create_unique name it; *name gets its name (malloc'd).
+ * Returns 0; -1 with err set; -2 when the message could not be read
+ * (err says why, the caller names the message).  A failed write leaves no
+ * file behind. */
+int mail_render_save_part(int dirfd, const char *dirname, int msgfd,
+                          const struct mail_part *p, char **name,
+                          struct mail_error *err);
+
+/* A temporary file "DIR/mail-XXXXXX.SUFFIX" whose name needs no quoting
+ * in a shell (dir when plain enough, else /tmp); close-on-exec fd or -1
+ * with errno. */
+int mail_render_temp(const char *dir, const char *suffix, char *path,
+                     size_t size);
+
+#endif

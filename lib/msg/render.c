@@ -1,0 +1,1107 @@
+/*
+ * render.c - a message as a person reads it; see mail/render.h.
+ *
+ * A message is read from a file descriptor that starts at its first byte:
+ * the MIME parser keeps only offsets, and parts are decoded again from the
+ * file when they are shown, so a 50 MB attachment costs no memory.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "mail/address.h"
+#include "mail/buf.h"
+#include "mail/charset.h"
+#include "mail/date.h"
+#include "mail/fsutil.h"
+#include "mail/header.h"
+#include "mail/html.h"
+#include "mail/readable.h"
+#include "mail/render.h"
+#include "mail/rfc2047.h"
+#include "mail/termsafe.h"
+
+struct mail_render {
+    struct mail_render_opts o;
+    bool mailcap_checked;
+    char *mailcap_cmd;          /* text/html copiousoutput entry, or NULL */
+};
+
+struct mail_render *mail_render_new(const struct mail_render_opts *opts)
+{
+    struct mail_render *r = calloc(1, sizeof *r);
+
+    if (!r)
+        return NULL;
+    r->o = *opts;
+    if (r->o.html_command && !*r->o.html_command)
+        r->o.html_command = NULL;
+    if (!r->o.timeout || r->o.timeout > 3600)
+        r->o.timeout = MAIL_RENDER_TIMEOUT;
+    if (!r->o.external_max)
+        r->o.external_max = MAIL_RENDER_EXTERNAL_MAX;
+    return r;
+}
+
+void mail_render_free(struct mail_render *r)
+{
+    if (!r)
+        return;
+    free(r->mailcap_cmd);
+    free(r);
+}
+
+static void warnf(struct mail_render *r, const char *fmt, ...)
+    MAIL_PRINTF(2, 3);
+
+static void warnf(struct mail_render *r, const char *fmt, ...)
+{
+    struct mail_error e;
+    va_list ap;
+
+    if (!r->o.warn)
+        return;
+    va_start(ap, fmt);
+    mail_error_setv(&e, MAIL_ERR_INTERNAL, fmt, ap);
+    va_end(ap);
+    r->o.warn(r->o.warn_ctx, e.msg);
+}
+
+/* ---- headers ----------------------------------------------------------- */
+
+/* Header names as the message spells them ("Message-ID"); the parser
+ * keeps them lowercased.  names[i] is NULL when not found again. */
+static void header_spellings(const char *raw, size_t len,
+                             const struct mail_header *h, const char **names,
+                             size_t *lens)
+{
+    size_t k = 0, i = 0;
+
+    for (size_t j = 0; j < h->nfields; j++)
+        names[j] = NULL;
+    while (i < len && k < h->nfields) {
+        const char *line = raw + i, *nl = memchr(line, '\n', len - i);
+        size_t n = nl ? (size_t)(nl - line) : len - i;
+        const char *colon = memchr(line, ':', n);
+
+        i += n + 1;
+        if (!colon || line[0] == ' ' || line[0] == '\t')
+            continue;
+        n = (size_t)(colon - line);
+        while (n && (line[n - 1] == ' ' || line[n - 1] == '\t'))
+            n--;
+        if (n == strlen(h->fields[k].name) &&
+            mail_strncasecmp(line, h->fields[k].name, n) == 0) {
+            names[k] = line;
+            lens[k] = n;
+            k++;
+        }
+    }
+}
+
+/* An address list for people: "Name <addr>, addr", names decoded.  A
+ * name that could pass for an address ("x@y", "<x@y>") is quoted, so
+ * that a display name cannot impersonate the real address. */
+static void format_addresses(struct mail_buf *b, const char *value)
+{
+    struct mail_addrlist l = MAIL_ADDRLIST_INIT;
+    struct mail_error err;
+    const char *group = NULL;
+    bool sep = false;
+
+    if (mail_addrlist_parse(&l, value, &err) < 0) {
+        mail_rfc2047_decode(b, value, strlen(value));
+        return;
+    }
+    for (size_t i = 0; i < l.n; i++) {
+        const struct mail_address *a = &l.v[i];
+        bool has_name = a->name && *a->name;
+
+        if (group && (!a->group || strcmp(group, a->group) != 0)) {
+            mail_buf_addch(b, ';');
+            group = NULL;
+            sep = true;
+        }
+        if (a->group && !group) {
+            /* "team: a, b;" and "undisclosed-recipients:;" */
+            mail_buf_printf(b, "%s%s:", sep ? ", " : "", a->group);
+            group = a->group;
+            sep = false;
+        }
+        if (!has_name && !*a->addr)
+            continue;
+        mail_buf_addstr(b, sep ? ", " : group ? " " : "");
+        if (has_name) {
+            if (strpbrk(a->name, ",;:<>@\"()[]\\")) {
+                mail_buf_addch(b, '"');
+                for (const char *p = a->name; *p; p++) {
+                    if (*p == '"' || *p == '\\')
+                        mail_buf_addch(b, '\\');
+                    mail_buf_addch(b, *p);
+                }
+                mail_buf_addch(b, '"');
+            } else {
+                mail_buf_addstr(b, a->name);
+            }
+            if (*a->addr)
+                mail_buf_printf(b, " <%s>", a->addr);
+        } else {
+            mail_buf_addstr(b, a->addr);
+        }
+        sep = true;
+    }
+    if (group)
+        mail_buf_addch(b, ';');
+    mail_addrlist_release(&l);
+}
+
+/* "Name: value\n", one-line safe, into b. */
+static void add_field(struct mail_render *r, struct mail_buf *b,
+                      const char *name, size_t namelen, const char *value,
+                      size_t len)
+{
+    if (r->o.color)
+        mail_buf_addstr(b, "\033[1m");
+    mail_term_safe(b, name, namelen, MAIL_SAFE_ONELINE);
+    mail_buf_addch(b, ':');
+    if (r->o.color)
+        mail_buf_addstr(b, "\033[0m");
+    mail_buf_addch(b, ' ');
+    mail_term_safe(b, value, len, MAIL_SAFE_ONELINE);
+    mail_buf_addch(b, '\n');
+}
+
+/* Decoded display text of a header value; tabs (kept from folding)
+ * become spaces. */
+static void decode_value(struct mail_buf *b, const char *value)
+{
+    mail_buf_reset(b);
+    mail_rfc2047_decode(b, value, strlen(value));
+    for (size_t i = 0; i < b->len; i++)
+        if (b->data[i] == '\t')
+            b->data[i] = ' ';
+}
+
+static int all_headers(struct mail_render *r, const struct mail_render_msg *m,
+                       struct mail_buf *out, struct mail_error *err)
+{
+    const struct mail_header *h = &mail_mime_root(m->mime)->header;
+    struct mail_buf raw = MAIL_BUF_INIT, v = MAIL_BUF_INIT;
+    const char **names = calloc(h->nfields + 1, sizeof *names);
+    size_t *lens = calloc(h->nfields + 1, sizeof *lens);
+    size_t hlen = h->len < MAIL_HEADER_MAX ? h->len : MAIL_HEADER_MAX;
+    ssize_t got = 0;
+
+    if (!names || !lens || mail_buf_reserve(&raw, hlen + 1) < 0) {
+        free(names);
+        free(lens);
+        return mail_error_set(err, MAIL_ERR_INTERNAL, "out of memory");
+    }
+    if (hlen)
+        got = pread(m->fd, raw.data, hlen, 0);
+    raw.len = got > 0 ? (size_t)got : 0;
+    header_spellings(raw.data, raw.len, h, names, lens);
+    for (size_t i = 0; i < h->nfields; i++) {
+        const struct mail_header_field *fl = &h->fields[i];
+
+        decode_value(&v, fl->value);
+        if (names[i])
+            add_field(r, out, names[i], lens[i], v.data ? v.data : "", v.len);
+        else
+            add_field(r, out, fl->name, strlen(fl->name),
+                      v.data ? v.data : "", v.len);
+    }
+    free(names);
+    free(lens);
+    mail_buf_release(&raw);
+    mail_buf_release(&v);
+    return 0;
+}
+
+static void usual_headers(struct mail_render *r,
+                          const struct mail_render_msg *m,
+                          struct mail_buf *out)
+{
+    static const struct {
+        const char *key, *show;
+        bool addresses;
+    } fields[] = {
+        { "from", "From", true }, { "to", "To", true },
+        { "cc", "Cc", true }, { "subject", "Subject", false },
+    };
+    const struct mail_header *h = &mail_mime_root(m->mime)->header;
+    struct mail_buf v = MAIL_BUF_INIT;
+    const char *date = mail_header_get(h, "date");
+
+    if (date) {
+        char buf[MAIL_DATE_MAX];
+        time_t t;
+        int off;
+
+        /* Local time: what the reader's clock said when it was sent. */
+        if (mail_date_parse(date, &t, &off) == 0 &&
+            mail_date_format_rfc5322(buf, sizeof buf, t,
+                                     mail_date_local_offset(t)) > 0) {
+            add_field(r, out, "Date", 4, buf, strlen(buf));
+        } else {
+            decode_value(&v, date);
+            add_field(r, out, "Date", 4, v.data ? v.data : "", v.len);
+        }
+    }
+    for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
+        const char *value = mail_header_get(h, fields[i].key);
+
+        if (!value)
+            continue;
+        mail_buf_reset(&v);
+        if (fields[i].addresses)
+            format_addresses(&v, value);
+        else
+            decode_value(&v, value);
+        add_field(r, out, fields[i].show, strlen(fields[i].show),
+                    v.data ? v.data : "", v.len);
+    }
+    mail_buf_release(&v);
+}
+
+/* ---- parts ------------------------------------------------------------- */
+
+int mail_render_headers(struct mail_render *r, const struct mail_render_msg *m,
+                        bool all, mail_sink_fn sink, void *ctx,
+                        struct mail_error *err)
+{
+    struct mail_buf out = MAIL_BUF_INIT;
+    int rc = 0;
+
+    mail_error_clear(err);
+    if (all)
+        rc = all_headers(r, m, &out, err);
+    else
+        usual_headers(r, m, &out);
+    if (rc == 0 && out.len && sink(ctx, out.data, out.len) < 0)
+        rc = -1;
+    mail_buf_release(&out);
+    return rc;
+}
+
+
+/* Inside an attached message: its parts are that attachment's business. */
+static bool in_attached_message(const struct mail_part *p)
+{
+    for (const struct mail_part *q = p->parent; q; q = q->parent)
+        if (q->child && !mail_part_is_multipart(q))
+            return true;
+    return false;
+}
+
+/* Shown in the attachment list: what is not text (a message that is
+ * only an image included). */
+static bool listed_part(const struct mail_part *p)
+{
+    if (in_attached_message(p) || mail_part_is_multipart(p))
+        return false;
+    if (mail_part_is_attachment(p))
+        return true;
+    return !p->parent && strcmp(p->type, "text/plain") != 0 &&
+           strcmp(p->type, "text/html") != 0;
+}
+
+bool mail_render_part_saved(const struct mail_part *p)
+{
+    if (in_attached_message(p) || mail_part_is_multipart(p))
+        return false;
+    return p->filename ||
+           (p->disposition && strcmp(p->disposition, "attachment") == 0);
+}
+
+uint64_t mail_render_part_size(const struct mail_part *p)
+{
+    /* An attached message is not decoded: its size is its body's. */
+    return p->child ? p->body_end - p->body_start : p->decoded_size;
+}
+
+static void human_size(uint64_t n, char *buf, size_t size)
+{
+    static const char *const units[] = { "KiB", "MiB", "GiB", "TiB" };
+    double v = (double)n;
+    size_t u = 0;
+
+    if (n < 1024) {
+        snprintf(buf, size, "%llu B", (unsigned long long)n);
+        return;
+    }
+    v /= 1024;
+    while (v >= 1024 && u + 1 < sizeof units / sizeof units[0]) {
+        v /= 1024;
+        u++;
+    }
+    snprintf(buf, size, v < 10 ? "%.1f %s" : "%.0f %s", v, units[u]);
+}
+
+int mail_render_attachments(const struct mail_render_msg *m, mail_sink_fn sink,
+                            void *ctx, struct mail_error *err)
+{
+    const struct mail_part *p, *root = mail_mime_root(m->mime);
+    struct mail_buf t = MAIL_BUF_INIT, out = MAIL_BUF_INIT;
+    size_t wnum = 1, wtype = 1, n = 0;
+    int rc = 0;
+
+    mail_error_clear(err);
+    for (p = root; p; p = mail_part_next(p)) {
+        if (!listed_part(p))
+            continue;
+        n++;
+        if (strlen(p->number) > wnum)
+            wnum = strlen(p->number);
+        mail_buf_reset(&t);
+        mail_term_safe(&t, p->type, strlen(p->type), MAIL_SAFE_ONELINE);
+        if (t.len > wtype)
+            wtype = t.len;
+    }
+    if (wtype > 40)
+        wtype = 40;
+    if (n)
+        mail_buf_addstr(&out, "\nAttachments:\n");
+    for (p = root; p && n; p = mail_part_next(p)) {
+        char size[32];
+
+        if (!listed_part(p))
+            continue;
+        human_size(mail_render_part_size(p), size, sizeof size);
+        mail_buf_reset(&t);
+        mail_term_safe(&t, p->type, strlen(p->type), MAIL_SAFE_ONELINE);
+        mail_buf_printf(&out, "  %-*s  %-*s  %9s", (int)wnum, p->number,
+                        (int)wtype, t.data ? t.data : "", size);
+        if (p->filename) {
+            mail_buf_addstr(&out, "  ");
+            mail_term_safe(&out, p->filename, strlen(p->filename),
+                           MAIL_SAFE_ONELINE);
+        }
+        mail_buf_addch(&out, '\n');
+    }
+    if (out.len && sink(ctx, out.data, out.len) < 0)
+        rc = -1;
+    mail_buf_release(&t);
+    mail_buf_release(&out);
+    return rc;
+}
+
+unsigned mail_render_count_saved(const struct mail_part *root)
+{
+    unsigned n = 0;
+
+    for (const struct mail_part *p = root; p; p = mail_part_next(p))
+        n += mail_render_part_saved(p);
+    return n;
+}
+
+/* ---- running viewers --------------------------------------------------- */
+
+/* Characters a temporary file name may have without any quoting. */
+static bool shell_safe(const char *s)
+{
+    for (; *s; s++)
+        if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+              (*s >= '0' && *s <= '9') || strchr("/._+-", *s)))
+            return false;
+    return true;
+}
+
+/* The name needs no quoting in a shell command, so it is safe for a
+ * mailcap %s however the entry quotes it. */
+int mail_render_temp(const char *dir, const char *suffix, char *path,
+                     size_t size)
+{
+    if (!dir || !*dir || !shell_safe(dir) || strlen(dir) > 200)
+        dir = "/tmp";
+    if (!suffix || !shell_safe(suffix) || strlen(suffix) > 16) {
+        errno = EINVAL;
+        return -1;
+    }
+    if (mail_snprintf(path, size, "%s/mail-XXXXXX%s", dir, suffix) < 0) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    return mkostemps(path, (int)strlen(suffix), O_CLOEXEC);
+}
+
+static int fd_sink(void *ctx, const char *data, size_t len)
+{
+    return mail_write_all(*(int *)ctx, data, len);
+}
+
+/* Start `/bin/sh -c cmd` with stdin from in_fd and stdout to out_fd. */
+static pid_t spawn(const char *cmd, int in_fd, int out_fd)
+{
+    pid_t pid = fork();
+
+    if (pid == 0) {
+        /* Its own process group, so that a time-out kills the shell and
+         * everything it started. */
+        setpgid(0, 0);
+        /* What we ignore (SIGPIPE; SIGINT under a pager) the child must
+         * not: exec keeps ignored signals ignored. */
+        signal(SIGPIPE, SIG_DFL);
+        signal(SIGINT, SIG_DFL);
+        signal(SIGQUIT, SIG_DFL);
+        if (in_fd != STDIN_FILENO)
+            dup2(in_fd, STDIN_FILENO);
+        if (out_fd != STDOUT_FILENO)
+            dup2(out_fd, STDOUT_FILENO);
+        execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+        _exit(127);
+    }
+    return pid;
+}
+
+static int wait_for(pid_t pid)
+{
+    int status;
+
+    while (waitpid(pid, &status, 0) < 0)
+        if (errno != EINTR)
+            return -1;
+    return status;
+}
+
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * Run cmd with stdin from in_fd and collect its standard output (at most
+ * MAIL_RENDER_OUTPUT_MAX bytes) in out, for at most limit seconds.
+ * Returns 0 when it exited 0, else -1 with a sentence in why.
+ */
+static int run_filter(const char *cmd, int in_fd, unsigned limit,
+                      struct mail_buf *out, char *why, size_t whysize,
+                      bool *timed_out)
+{
+    int fds[2], status;
+    char chunk[16384];
+    bool too_big = false;
+    int64_t deadline = now_ms() + (int64_t)limit * 1000;
+    pid_t pid;
+
+    if (pipe2(fds, O_CLOEXEC) < 0) {
+        snprintf(why, whysize, "pipe: %s", strerror(errno));
+        return -1;
+    }
+    pid = spawn(cmd, in_fd, fds[1]);
+    close(fds[1]);
+    if (pid < 0) {
+        close(fds[0]);
+        snprintf(why, whysize, "fork: %s", strerror(errno));
+        return -1;
+    }
+    setpgid(pid, pid);  /* also here: no race with the child's own */
+    *timed_out = false;
+    for (;;) {
+        struct pollfd pfd = { fds[0], POLLIN, 0 };
+        int64_t left = deadline - now_ms();
+        int pr = left > 0 ? poll(&pfd, 1, (int)left) : 0;
+        ssize_t n;
+
+        if (pr < 0 && errno == EINTR)
+            continue;
+        if (pr == 0) {
+            *timed_out = true;
+            kill(-pid, SIGKILL);
+            kill(pid, SIGKILL);
+            break;
+        }
+        n = read(fds[0], chunk, sizeof chunk);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        if (out->len + (size_t)n > MAIL_RENDER_OUTPUT_MAX ||
+            mail_buf_add(out, chunk, (size_t)n) < 0) {
+            too_big = true;
+            break;
+        }
+    }
+    close(fds[0]);     /* a viewer still writing gets SIGPIPE */
+    /* One that closed its output and goes on running is bounded too. */
+    status = -1;
+    while (!*timed_out) {
+        pid_t w = waitpid(pid, &status, WNOHANG);
+
+        if (w == pid || (w < 0 && errno != EINTR))
+            break;
+        if (w == 0 && now_ms() >= deadline) {
+            *timed_out = true;
+            kill(-pid, SIGKILL);
+            kill(pid, SIGKILL);
+            break;
+        }
+        if (w == 0)
+            poll(NULL, 0, 10);
+    }
+    if (*timed_out)
+        status = wait_for(pid);
+    if (*timed_out) {
+        snprintf(why, whysize, "still running after %u s: killed", limit);
+        return -1;
+    }
+    if (too_big) {
+        snprintf(why, whysize, "printed more than %zu MiB",
+                 MAIL_RENDER_OUTPUT_MAX >> 20);
+        return -1;
+    }
+    if (status < 0 || !WIFEXITED(status)) {
+        snprintf(why, whysize, "killed by signal %d",
+                 status >= 0 && WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+        return -1;
+    }
+    if (WEXITSTATUS(status) != 0) {
+        snprintf(why, whysize, WEXITSTATUS(status) == 127 ?
+                 "exit status 127 (command not found?)" : "exit status %d",
+                 WEXITSTATUS(status));
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- mailcap (RFC 1524) ------------------------------------------------ */
+
+/* Split a mailcap entry on unescaped ';' in place; "\;" becomes ';'.
+ * Fields are trimmed.  Returns how many. */
+static size_t mailcap_fields(char *line, char **fields, size_t max)
+{
+    size_t n = 0;
+    char *w = line, *start = line;
+
+    for (char *p = line;; p++) {
+        if (*p == '\\' && (p[1] == ';' || p[1] == '\\') && p[1]) {
+            *w++ = p[1] == ';' ? ';' : '\\';
+            if (p[1] != ';')
+                *w++ = '\\';
+            p++;
+            continue;
+        }
+        if (*p == ';' || !*p) {
+            bool end = !*p;
+            char *f = start, *e = w;
+
+            *w = '\0';
+            while (*f == ' ' || *f == '\t')
+                f++;
+            while (e > f && (e[-1] == ' ' || e[-1] == '\t' ||
+                             e[-1] == '\n' || e[-1] == '\r'))
+                *--e = '\0';
+            if (n < max)
+                fields[n++] = f;
+            if (end)
+                break;
+            w = p + 1;
+            start = w;
+            continue;
+        }
+        *w++ = *p;
+    }
+    return n;
+}
+
+/*
+ * Expand a mailcap command: %s the file (its name is shell-safe by
+ * construction, see make_temp), %t the type, %{charset} utf-8 (the file
+ * is written in UTF-8), other %{...} empty, %% and \% a '%'.  *uses_file
+ * tells whether %s was there (else the file goes to standard input).
+ */
+static char *mailcap_expand(const char *tmpl, const char *file,
+                            bool *uses_file)
+{
+    struct mail_buf b = MAIL_BUF_INIT;
+
+    *uses_file = false;
+    for (const char *p = tmpl; *p; p++) {
+        if (*p == '\\' && p[1] == '%') {
+            mail_buf_addch(&b, '%');
+            p++;
+        } else if (*p != '%') {
+            mail_buf_addch(&b, *p);
+        } else if (p[1] == 's') {
+            mail_buf_addstr(&b, file);
+            *uses_file = true;
+            p++;
+        } else if (p[1] == 't') {
+            mail_buf_addstr(&b, "text/html");
+            p++;
+        } else if (p[1] == '{') {
+            const char *e = strchr(p, '}');
+
+            if (!e)
+                break;
+            if (e - p == 9 && strncmp(p + 2, "charset", 7) == 0)
+                mail_buf_addstr(&b, "utf-8");
+            p = e;
+        } else if (p[1] == '%') {
+            mail_buf_addch(&b, '%');
+            p++;
+        } else {
+            mail_buf_addch(&b, '%');
+        }
+    }
+    return mail_buf_detach(&b);
+}
+
+/* Does the entry's test= command pass? */
+static bool mailcap_test(const char *test)
+{
+    int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+    bool uses_file;
+    char *cmd = mailcap_expand(test, "/dev/null", &uses_file);
+    pid_t pid;
+    int status;
+
+    if (null < 0 || !cmd) {
+        if (null >= 0)
+            close(null);
+        free(cmd);
+        return false;
+    }
+    pid = spawn(cmd, null, null);
+    close(null);
+    free(cmd);
+    if (pid < 0)
+        return false;
+    status = wait_for(pid);
+    return status >= 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
+static bool mailcap_type_matches(const char *type)
+{
+    return mail_strcasecmp(type, "text/html") == 0 ||
+           mail_strcasecmp(type, "text/*") == 0 ||
+           mail_strcasecmp(type, "text") == 0;
+}
+
+/* The command of the first text/html entry with copiousoutput (and a
+ * test that passes) in one mailcap file, malloc'd, or NULL. */
+static char *mailcap_file_lookup(const char *path)
+{
+    FILE *f = fopen(path, "re");
+    struct mail_buf entry = MAIL_BUF_INIT;
+    char *line = NULL, *found = NULL;
+    size_t cap = 0;
+    ssize_t n;
+
+    if (!f)
+        return NULL;
+    while (!found && (n = getline(&line, &cap, f)) >= 0) {
+        char *fields[64];
+        size_t nf;
+        bool copious = false;
+        const char *test = NULL;
+
+        while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+            line[--n] = '\0';
+        /* A trailing backslash continues the entry on the next line. */
+        if (n > 0 && line[n - 1] == '\\') {
+            mail_buf_add(&entry, line, (size_t)n - 1);
+            continue;
+        }
+        mail_buf_add(&entry, line, (size_t)n);
+        if (!entry.data || entry.data[0] == '#' || !entry.len) {
+            mail_buf_reset(&entry);
+            continue;
+        }
+        nf = mailcap_fields(entry.data, fields, 64);
+        for (size_t i = 2; i < nf; i++) {
+            if (mail_strcasecmp(fields[i], "copiousoutput") == 0)
+                copious = true;
+            else if (mail_strncasecmp(fields[i], "test=", 5) == 0)
+                test = fields[i] + 5;
+        }
+        if (nf >= 2 && *fields[1] && copious &&
+            mailcap_type_matches(fields[0]) && (!test || mailcap_test(test)))
+            found = strdup(fields[1]);
+        mail_buf_reset(&entry);
+    }
+    free(line);
+    mail_buf_release(&entry);
+    fclose(f);
+    return found;
+}
+
+/* The first text/html entry of the search path (RFC 1524: colon-separated
+ * files), looked up once. */
+static const char *mailcap_command(struct mail_render *r)
+{
+    char *copy, *save = NULL;
+
+    if (r->mailcap_checked)
+        return r->mailcap_cmd;
+    r->mailcap_checked = true;
+    copy = r->o.mailcaps ? strdup(r->o.mailcaps) : NULL;
+    for (char *p = copy ? strtok_r(copy, ":", &save) : NULL;
+         p && !r->mailcap_cmd; p = strtok_r(NULL, ":", &save))
+        r->mailcap_cmd = mailcap_file_lookup(p);
+    free(copy);
+    return r->mailcap_cmd;
+}
+
+/* ---- the readable text --------------------------------------------------- */
+
+static int html_sink(void *ctx, const char *data, size_t len)
+{
+    return mail_html_push(ctx, data, len);
+}
+
+/*
+ * Render an HTML part with an outside program: the html-command with the
+ * HTML on its standard input, or a mailcap entry (the file as %s, or on
+ * standard input).  Returns 0 when it worked and its output went to t; -1
+ * after saying why on stderr (the caller then renders it itself).
+ */
+static int render_external(struct mail_render *r, struct mail_render_msg *m,
+                           const struct mail_part *p,
+                           struct mail_term_stream *t, const char *cmd,
+                           bool mailcap)
+{
+    char path[512], why[256];
+    struct mail_buf out = MAIL_BUF_INIT, text = MAIL_BUF_INIT;
+    struct mail_error err;
+    char *expanded = NULL;
+    bool uses_file = false, timed_out = false;
+    int fd, in = -1, rc = -1;
+
+    mail_error_clear(&err);
+    fd = mail_render_temp(r->o.tmpdir, ".html", path, sizeof path);
+    if (fd < 0) {
+        warnf(r, "cannot render HTML: temporary file: %s", strerror(errno));
+        return -1;
+    }
+    if (mail_part_decode_fd(p, m->fd, MAIL_DECODE_TEXT, fd_sink, &fd,
+                            &err) < 0) {
+        warnf(r, "cannot render HTML: %s", err.msg);
+        goto out;
+    }
+    if (mailcap) {
+        expanded = mailcap_expand(cmd, path, &uses_file);
+        if (!expanded)
+            goto out;
+        cmd = expanded;
+    }
+    if (uses_file) {
+        in = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    } else {
+        /* The viewer reads the file on its stdin: the name can go now. */
+        unlink(path);
+        path[0] = '\0';
+        lseek(fd, 0, SEEK_SET);
+        in = fd;
+    }
+    if (in < 0)
+        goto out;
+    m->external_runs++;
+    if (run_filter(cmd, in, r->o.timeout, &out, why, sizeof why,
+                   &timed_out) < 0) {
+        /* One viewer that hangs must not cost a minute per part. */
+        if (timed_out)
+            m->external_off = true;
+        if (mailcap)
+            warnf(r, "mailcap viewer for text/html failed (%s); "
+                  "showing the built-in rendering", why);
+        else
+            warnf(r, "html-command failed (%s); showing the built-in "
+                  "rendering", why);
+        goto out;
+    }
+    /* Viewers print in the locale's charset, which we take to be UTF-8;
+     * anything else is read as windows-1252 rather than lost. */
+    mail_utf8_sanitize(&text, out.data ? out.data : "", out.len);
+    mail_term_stream_write(t, text.data ? text.data : "", text.len);
+    rc = 0;
+out:
+    if (in >= 0 && in != fd)
+        close(in);
+    close(fd);
+    if (path[0])
+        unlink(path);
+    free(expanded);
+    mail_buf_release(&out);
+    mail_buf_release(&text);
+    return rc;
+}
+
+static int render_html(struct mail_render *r, struct mail_render_msg *m,
+                       const struct mail_part *p, struct mail_term_stream *t,
+                       struct mail_error *err)
+{
+    const char *cmd = r->o.html_command;
+    struct mail_html *h;
+    bool external = !m->external_off &&
+                    m->external_runs < r->o.external_max;
+    bool mailcap = false;
+    int rc;
+
+    if (!cmd && (cmd = mailcap_command(r)) != NULL)
+        mailcap = true;
+    if (cmd && external && render_external(r, m, p, t, cmd, mailcap) == 0)
+        return 0;
+    if (cmd && !external)
+        m->builtin_html++;
+    if (t->failed)
+        return -1;
+    h = mail_html_new(mail_term_stream_write, t, err);
+    if (!h)
+        return -1;
+    rc = mail_part_decode_fd(p, m->fd, MAIL_DECODE_TEXT, html_sink, h, err);
+    if (mail_html_finish(h) < 0 || t->failed)
+        rc = -1;
+    mail_html_free(h);
+    if (t->failed)
+        mail_error_clear(err);
+    else if (rc < 0 && !err->msg[0])
+        mail_error_set(err, MAIL_ERR_IO, "cannot render HTML");
+    return rc < 0 ? -1 : 0;
+}
+
+int mail_render_text(struct mail_render *r, struct mail_render_msg *m,
+                     mail_sink_fn sink, void *ctx, char *last,
+                     struct mail_error *err)
+{
+    struct mail_term_stream t;
+    struct mail_readable *parts;
+    size_t n = mail_mime_readable(m->mime, NULL, 0);
+    int rc = 0;
+
+    mail_error_clear(err);
+    if (last)
+        *last = 0;
+    if (n == 0)
+        return 0;
+    parts = calloc(n, sizeof *parts);
+    if (!parts)
+        return mail_error_set(err, MAIL_ERR_INTERNAL, "out of memory");
+    n = mail_mime_readable(m->mime, parts, n);
+    mail_term_stream_init(&t, sink, ctx);
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        if (t.last) {
+            if (t.last != '\n')
+                mail_term_stream_puts(&t, "\n");
+            mail_term_stream_puts(&t, "\n");
+        }
+        if (parts[i].html) {
+            rc = render_html(r, m, parts[i].part, &t, err);
+        } else if (mail_part_decode_fd(parts[i].part, m->fd,
+                                       MAIL_DECODE_TEXT,
+                                       mail_term_stream_write, &t,
+                                       err) < 0) {
+            rc = -1;
+            if (t.failed)
+                mail_error_clear(err);
+        }
+    }
+    free(parts);
+    if (rc == 0 && mail_term_stream_flush(&t) < 0)
+        rc = -1;
+    if (last)
+        *last = t.last;
+    mail_term_stream_release(&t);
+    if (m->builtin_html && m->external_off)
+        warnf(r, "message %s: %zu more HTML part%s shown with the "
+              "built-in renderer (the outside viewer timed out)", m->label,
+              m->builtin_html, m->builtin_html == 1 ? "" : "s");
+    else if (m->builtin_html)
+        warnf(r, "message %s: %zu more HTML part%s shown with the "
+              "built-in renderer (at most %u per message go through an "
+              "outside viewer)", m->label, m->builtin_html,
+              m->builtin_html == 1 ? "" : "s", r->o.external_max);
+    return rc;
+}
+
+/* ---- file names for saved parts ---------------------------------------- */
+
+static const char *extension_for(const char *type)
+{
+    static const struct { const char *type, *ext; } t[] = {
+        { "text/plain", ".txt" }, { "text/html", ".html" },
+        { "text/calendar", ".ics" }, { "text/csv", ".csv" },
+        { "text/x-vcard", ".vcf" }, { "text/vcard", ".vcf" },
+        { "message/rfc822", ".eml" }, { "image/png", ".png" },
+        { "image/jpeg", ".jpg" }, { "image/gif", ".gif" },
+        { "image/webp", ".webp" }, { "image/svg+xml", ".svg" },
+        { "application/pdf", ".pdf" }, { "application/zip", ".zip" },
+        { "application/gzip", ".gz" }, { "application/json", ".json" },
+        { "application/pgp-signature", ".asc" },
+        { "application/pkcs7-signature", ".p7s" },
+        { "audio/mpeg", ".mp3" }, { "video/mp4", ".mp4" },
+    };
+
+    for (size_t i = 0; i < sizeof t / sizeof t[0]; i++)
+        if (strcmp(t[i].type, type) == 0)
+            return t[i].ext;
+    return strncmp(type, "text/", 5) == 0 ? ".txt" : ".bin";
+}
+
+/* Characters that have no place in a file name: controls, and the ones
+ * that reorder or hide text. */
+static bool bad_name_char(uint32_t cp)
+{
+    return cp < 0x20 || cp == 0x7f || (cp >= 0x80 && cp < 0xa0) ||
+           (cp >= 0x200b && cp <= 0x200f) || (cp >= 0x202a && cp <= 0x202e) ||
+           (cp >= 0x2066 && cp <= 0x2069) || cp == 0x61c || cp == 0xfeff ||
+           cp == 0x2028 || cp == 0x2029;
+}
+
+/* The longest prefix of s[0..n) of at most max bytes that does not cut a
+ * UTF-8 character. */
+static size_t utf8_prefix(const char *s, size_t n, size_t max)
+{
+    if (n <= max)
+        return n;
+    while (max > 0 && ((unsigned char)s[max] & 0xc0) == 0x80)
+        max--;
+    return max;
+}
+
+/* See mail/render.h. */
+int mail_render_save_name(const struct mail_part *p, char **stem,
+                          char **ext)
+{
+    struct mail_buf b = MAIL_BUF_INIT;
+    const char *name = p->filename ? p->filename : "", *base = name, *dot;
+    size_t i, start, end, extlen = 0, len;
+
+    for (const char *q = name; *q; q++)
+        if (*q == '/' || *q == '\\')
+            base = q + 1;
+    len = strlen(base);
+    for (i = 0; i < len;) {
+        uint32_t cp;
+        size_t n = mail_utf8_decode(base + i, len - i, &cp);
+
+        if (n == 0) {
+            mail_buf_addch(&b, '_');
+            i++;
+        } else {
+            if (bad_name_char(cp))
+                mail_buf_addch(&b, '_');
+            else
+                mail_buf_add(&b, base + i, n);
+            i += n;
+        }
+    }
+    start = 0;
+    while (start < b.len && strchr(".- \t", b.data[start]))
+        start++;
+    end = b.len;
+    while (end > start && (b.data[end - 1] == ' ' || b.data[end - 1] == '.'))
+        end--;
+    if (start == end) {
+        char num[64];
+        size_t k;
+
+        mail_snprintf(num, sizeof num, "attachment-%s", p->number);
+        for (k = 0; num[k]; k++)
+            if (num[k] == '.')
+                num[k] = '-';
+        *stem = strdup(num);
+        *ext = strdup(extension_for(p->type));
+        mail_buf_release(&b);
+        return *stem && *ext ? 0 : -1;
+    }
+    /* An extension: the last dot, not first, at most 16 bytes. */
+    dot = memrchr(b.data + start, '.', end - start);
+    if (dot && dot > b.data + start && (size_t)(b.data + end - dot) <= 16)
+        extlen = (size_t)(b.data + end - dot);
+    /* Room for " (9999)". */
+    len = utf8_prefix(b.data + start, end - start - extlen,
+                      MAIL_RENDER_NAME_MAX - extlen - 7);
+    *stem = strndup(b.data + start, len);
+    *ext = strndup(b.data + end - extlen, extlen);
+    mail_buf_release(&b);
+    return *stem && *ext ? 0 : -1;
+}
+
+/* Create the file for a part in DIR, never replacing anything: O_EXCL,
+ * and " (1)", " (2)"... before the extension while the name is taken.
+ * Returns the fd and the name (malloc'd) or -1 with errno. */
+int mail_render_create_unique(int dirfd, const char *stem, const char *ext,
+                              char **name)
+{
+    for (unsigned k = 0; k < 10000; k++) {
+        char *n;
+        int fd;
+
+        if (k == 0) {
+            if (asprintf(&n, "%s%s", stem, ext) < 0)
+                return -1;
+        } else if (asprintf(&n, "%s (%u)%s", stem, k, ext) < 0) {
+            return -1;
+        }
+        fd = openat(dirfd, n, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
+                              O_CLOEXEC, 0666);
+        if (fd >= 0) {
+            *name = n;
+            return fd;
+        }
+        free(n);
+        if (errno != EEXIST)
+            return -1;
+    }
+    errno = EEXIST;
+    return -1;
+}
+
+int mail_render_save_part(int dirfd, const char *dirname, int msgfd,
+                          const struct mail_part *p, char **name_out,
+                          struct mail_error *err)
+{
+    char *stem = NULL, *ext = NULL, *name = NULL;
+    int fd, rc = 0, saved_errno;
+
+    mail_error_clear(err);
+    *name_out = NULL;
+    if (mail_render_save_name(p, &stem, &ext) < 0) {
+        free(stem);
+        free(ext);
+        return mail_error_set(err, MAIL_ERR_INTERNAL, "out of memory");
+    }
+    fd = mail_render_create_unique(dirfd, stem, ext, &name);
+    if (fd < 0) {
+        rc = mail_error_set(err, MAIL_ERR_CANTCREAT, "%s/%s%s: %s", dirname,
+                            stem, ext, strerror(errno));
+        goto out;
+    }
+    if (mail_part_decode_fd(p, msgfd, 0, fd_sink, &fd, err) < 0) {
+        saved_errno = errno;
+        /* A read error, or the write failed (a full disk). */
+        if (strcmp(err->msg, "output failed") == 0)
+            rc = mail_error_set(err, MAIL_ERR_IO, "%s/%s: %s", dirname, name,
+                                strerror(saved_errno));
+        else
+            rc = -2;
+    }
+    if (close(fd) < 0 && !rc)
+        rc = mail_error_set(err, MAIL_ERR_IO, "%s/%s: %s", dirname, name,
+                            strerror(errno));
+    if (rc) {
+        /* No half-written attachment is left behind. */
+        unlinkat(dirfd, name, 0);
+        goto out;
+    }
+    *name_out = name;
+    name = NULL;
+out:
+    free(stem);
+    free(ext);
+    free(name);
+    return rc;
+}
