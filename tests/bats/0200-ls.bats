@@ -320,18 +320,18 @@ assert all(e["path"] is None for e in d)
     for args in "" "-F %F%s%t%i" "--thread" "subject:notice"; do
         # shellcheck disable=SC2086
         COLUMNS=200 "$MAIL" ls "$T/Maildir" $args > "$T/out" 2>&1
-        ! grep -q $'\x1b' "$T/out"
-        ! grep -q $'\xe2\x80\xae' "$T/out"
-        ! grep -q $'\x07' "$T/out"
+        ! grep -q $'\x1b' "$T/out" || false
+        ! grep -q $'\xe2\x80\xae' "$T/out" || false
+        ! grep -q $'\x07' "$T/out" || false
     done
     run "$MAIL" ls "$T/Maildir" subject:notice
     [[ "$output" == *"Support <U+202E>gpj.exe"*"Account notice ^[[31mURGENT^[[0m ^[]0;owned^G <U+202E>detcerid ^[[2J" ]]
     # Not even when color is asked for: only our own bold codes.
     "$MAIL" --color always ls "$T/Maildir" subject:notice > "$T/out"
     [ "$(grep -o $'\x1b\\[[0-9;]*m' "$T/out" | sort -u | tr -d '\033')" = "$(printf '[0m\n[1m')" ]
-    ! grep -q $'\x1b[^[]' "$T/out"
+    ! grep -q $'\x1b[^[]' "$T/out" || false
     NO_COLOR=1 "$MAIL" --color auto ls "$T/Maildir" > "$T/out"
-    ! grep -q $'\x1b' "$T/out"
+    ! grep -q $'\x1b' "$T/out" || false
 }
 
 @test "ls: lines fit COLUMNS, wide characters counted as two" {

@@ -125,7 +125,7 @@ sums() {
 	[ "$status" -eq 0 ]
 	[ "$(maildir_count "$STORE")" -eq 2 ]
 	grep -q '^Subject: new-' "$STORE"/new/*
-	! grep -q '^Subject: old-' "$STORE"/new/*
+	! grep -q '^Subject: old-' "$STORE"/new/* || false
 }
 
 @test "fetch --mda: each message piped to the command, counted on exit 0" {
@@ -355,7 +355,7 @@ PY
 	stub=$(grep -l '^Subject: the big one' "$STORE"/new/*)
 	head -n 1 "$stub" | grep -qx "X-Mail-Fetch-Truncated: [0-9]* bytes not downloaded (over fetch-max-size)"
 	grep -q '^Message-ID: <big@example.test>$' "$stub"
-	! grep -q yyyy "$stub"
+	! grep -q yyyy "$stub" || false
 	[ "$(wc -c <"$stub")" -lt 300 ]
 	# Once only.
 	run mail -C "$CONF" fetch --delete
@@ -379,7 +379,7 @@ PY
 	[ "$status" -eq 69 ]
 	[[ $output == *"neither UIDPLUS nor MOVE"* ]]
 	[ "$(maildir_count "$STORE")" -eq 1 ]   # fetched, just not deleted
-	! grep -q 'EXPUNGE\|STORE' "$FAKE_LOG"
+	! grep -q 'EXPUNGE\|STORE' "$FAKE_LOG" || false
 	fake_stop
 	fake_start imap-move-no-uidplus
 	write_config "$CONF" pop3= "imap=imap://127.0.0.1:$FAKE_PORT" tls=none-i-know tls-ca-file= trash-folder=Bin
@@ -387,7 +387,7 @@ PY
 	echo "$output"
 	[ "$status" -eq 0 ]
 	grep -q ' UID MOVE 1 "\?Bin"\?$' "$FAKE_LOG"
-	! grep -q 'EXPUNGE\|STORE' "$FAKE_LOG"
+	! grep -q 'EXPUNGE\|STORE' "$FAKE_LOG" || false
 	# (another port, another server: its message is fetched too)
 	[ "$(maildir_count "$STORE")" -eq 2 ]
 	run mail -C "$CONF" fetch --delete
@@ -560,8 +560,8 @@ bob/INBOX: 0 new, 0 B" ]
 	# the progress line was drawn, with the name in caret notation ...
 	grep -qF 'evil^[]2;pwned^Gx: 1/1 messages' "$tty"
 	# ... and no OSC sequence or BEL reached the terminal
-	! grep -q $'\e]' "$tty"
-	! grep -q $'\a' "$tty"
+	! grep -q $'\e]' "$tty" || false
+	! grep -q $'\a' "$tty" || false
 	[ "$(grep -c '^Subject: evil' "$STORE"/.evil*/new/*)" -eq 1 ]
 }
 
