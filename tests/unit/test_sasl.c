@@ -502,6 +502,13 @@ static void test_new_errors(void)
  * after a realloc; under ASan it is held in quarantine and the check
  * proves nothing but stays true).
  */
+static bool under_valgrind(void)
+{
+    const char *p = getenv("LD_PRELOAD");
+
+    return p && strstr(p, "vgpreload") != NULL;
+}
+
 static void test_secret_buffer(void)
 {
     static const char zero[16];
@@ -534,7 +541,10 @@ static void test_secret_buffer(void)
     CHECK(b.len == 43 && strstr(b.data, "hunter2-secret-word") != NULL);
     q = malloc(64);
     CHECK(q != NULL);
-    if (q) {
+    /* The next malloc(64) gives back the freed block with glibc's
+     * allocator only; valgrind's replacement hands out fresh, undefined
+     * memory (and reports reading it), so the peek is skipped there. */
+    if (q && !under_valgrind()) {
         const volatile char *v = q;   /* whatever the block holds */
         char copy[64];
 
