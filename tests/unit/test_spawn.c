@@ -1,5 +1,6 @@
 /* test_spawn.c - the one fork/exec helper: statuses, time limit, capture,
- * stdin feeding, clean environment. */
+ * stdin feeding, clean environment; start/read/wait for a command that
+ * runs beside the caller (a pager, a viewer read as it writes). */
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -225,6 +226,212 @@ static void test_env(void)
     mail_buf_release(&out);
 }
 
+/* Everything the command writes, through mail_spawn_read. */
+static void read_all(struct mail_spawn_child *c, struct mail_buf *out)
+{
+    char chunk[256];
+    struct mail_error err;
+    ssize_t n;
+
+    while ((n = mail_spawn_read(c, chunk, sizeof chunk, &err)) > 0)
+        mail_buf_add(out, chunk, (size_t)n);
+    CHECK(n == 0);
+}
+
+static void test_start_pipes(void)
+{
+    struct mail_spawn sp = MAIL_SPAWN_INIT;
+    struct mail_spawn_child c;
+    struct mail_spawn_result res;
+    struct mail_buf out = MAIL_BUF_INIT;
+    struct mail_error err;
+    char chunk[64];
+    ssize_t n;
+
+    /* stdin fed by the caller, stdout read by the caller. */
+    sp.command = "tr a-z A-Z";
+    sp.in_fd = MAIL_SPAWN_PIPE;
+    sp.out_fd = MAIL_SPAWN_PIPE;
+    CHECK(mail_spawn_start(&sp, &c, &err) == 0);
+    CHECK(c.pid > 0 && c.in_fd >= 0 && c.out_fd >= 0);
+    CHECK(write(c.in_fd, "hello pager\n", 12) == 12);
+    close(c.in_fd);
+    c.in_fd = -1;
+    read_all(&c, &out);
+    CHECK_MEM(out.data, out.len, "HELLO PAGER\n", 12);
+    CHECK(mail_spawn_wait(&c, &res, &err) == 0);
+    CHECK(res.how == MAIL_SPAWN_EXITED && res.code == 0);
+
+    /* Incrementally: the first line comes before the command ends. */
+    mail_buf_reset(&out);
+    sp.command = "echo first; sleep 0.3; echo second";
+    sp.in_fd = -1;
+    CHECK(mail_spawn_start(&sp, &c, &err) == 0);
+    CHECK(c.in_fd == -1 && c.out_fd >= 0);
+    n = mail_spawn_read(&c, chunk, sizeof chunk, &err);
+    CHECK(n == 6 && memcmp(chunk, "first\n", 6) == 0);
+    read_all(&c, &out);
+    CHECK_MEM(out.data, out.len, "second\n", 7);
+    CHECK(mail_spawn_wait(&c, &res, &err) == 0);
+    CHECK(res.how == MAIL_SPAWN_EXITED && res.code == 0);
+
+    /* wait closes the caller's end of stdin: cat sees the end. */
+    sp.command = "cat >/dev/null; exit 5";
+    sp.in_fd = MAIL_SPAWN_PIPE;
+    sp.out_fd = -1;
+    CHECK(mail_spawn_start(&sp, &c, &err) == 0);
+    CHECK(mail_spawn_wait(&c, &res, &err) == 0);
+    CHECK(res.how == MAIL_SPAWN_EXITED && res.code == 5);
+    CHECK(c.in_fd == -1);
+
+    /* in_data and out belong to mail_spawn_run. */
+    sp.in_data = "x";
+    sp.in_len = 1;
+    CHECK(mail_spawn_start(&sp, &c, &err) < 0 &&
+          err.kind == MAIL_ERR_INTERNAL);
+    CHECK(c.pid == -1 && c.in_fd == -1 && c.out_fd == -1);
+    mail_buf_release(&out);
+}
+
+/* A pager quit early: the caller's writes fail with EPIPE (it ignores
+ * SIGPIPE, as the program does) and the pager's status is clean. */
+static void test_start_quit_early(void)
+{
+    struct mail_spawn sp = MAIL_SPAWN_INIT;
+    struct mail_spawn_child c;
+    struct mail_spawn_result res;
+    struct mail_error err;
+    char block[4096];
+    ssize_t n = 0;
+    int i;
+
+    memset(block, 'x', sizeof block);
+    signal(SIGPIPE, SIG_IGN);
+    sp.command = "head -c 10 >/dev/null";
+    sp.in_fd = MAIL_SPAWN_PIPE;
+    CHECK(mail_spawn_start(&sp, &c, &err) == 0);
+    for (i = 0; i < 10000; i++) {
+        n = write(c.in_fd, block, sizeof block);
+        if (n < 0)
+            break;
+    }
+    CHECK(n < 0 && errno == EPIPE);
+    CHECK(mail_spawn_wait(&c, &res, &err) == 0);
+    CHECK(res.how == MAIL_SPAWN_EXITED && res.code == 0);
+    signal(SIGPIPE, SIG_DFL);
+}
+
+static void test_start_timeout(void)
+{
+    struct mail_spawn sp = MAIL_SPAWN_INIT;
+    struct mail_spawn_child c;
+    struct mail_spawn_result res;
+    struct mail_buf out = MAIL_BUF_INIT;
+    struct mail_error err;
+    char path[] = "/tmp/test_spawn_XXXXXX";
+    char cmd[256];
+    time_t t0;
+    int fd = mkstemp(path);
+    FILE *f;
+    long gpid = 0;
+
+    CHECK(fd >= 0);
+    close(fd);
+    /* Read while the time runs out: the read ends, the group dies. */
+    snprintf(cmd, sizeof cmd,
+             "sleep 30 & echo $! > %s; echo started; wait", path);
+    sp.command = cmd;
+    sp.out_fd = MAIL_SPAWN_PIPE;
+    sp.timeout_ms = 300;
+    t0 = time(NULL);
+    CHECK(mail_spawn_start(&sp, &c, &err) == 0);
+    read_all(&c, &out);
+    CHECK_MEM(out.data, out.len, "started\n", 8);
+    CHECK(mail_spawn_wait(&c, &res, &err) == 0);
+    CHECK(time(NULL) - t0 < 5);
+    CHECK(res.how == MAIL_SPAWN_TIMEOUT);
+    f = fopen(path, "r");
+    CHECK(f && fscanf(f, "%ld", &gpid) == 1 && gpid > 0);
+    if (f)
+        fclose(f);
+    usleep(100000);
+    CHECK(gpid > 0 && !alive((pid_t)gpid));
+    unlink(path);
+
+    /* Only waiting: wait keeps the limit too. */
+    sp.command = "exec >/dev/null; sleep 30";
+    sp.out_fd = -1;
+    sp.in_fd = MAIL_SPAWN_PIPE;
+    t0 = time(NULL);
+    CHECK(mail_spawn_start(&sp, &c, &err) == 0);
+    CHECK(mail_spawn_wait(&c, &res, &err) == 0);
+    CHECK(res.how == MAIL_SPAWN_TIMEOUT && time(NULL) - t0 < 5);
+    mail_buf_release(&out);
+}
+
+static void test_start_exec_failed(void)
+{
+    static const char *const bad[] = { "/no/such/pager", NULL };
+    struct mail_spawn sp = MAIL_SPAWN_INIT;
+    struct mail_spawn_child c;
+    struct mail_spawn_result res;
+    struct mail_error err;
+
+    sp.argv = bad;
+    sp.in_fd = MAIL_SPAWN_PIPE;
+    sp.out_fd = MAIL_SPAWN_PIPE;
+    CHECK(mail_spawn_start(&sp, &c, &err) == 0);
+    CHECK(c.in_fd == -1 && c.out_fd == -1);
+    CHECK(mail_spawn_wait(&c, &res, &err) == 0);
+    CHECK(res.how == MAIL_SPAWN_EXEC_FAILED && res.code == ENOENT);
+    mail_spawn_check(&res, "the pager", &err);
+    CHECK(strstr(err.msg, "the pager could not be run: ") == err.msg);
+}
+
+/* A pager's environment defaults, and signals a caller ignores. */
+static void test_env_default_signals(void)
+{
+    static const char *const defaults[] = {
+        "MAIL_SPAWN_T_A=default", "MAIL_SPAWN_T_B=default", "junk", NULL,
+    };
+    struct mail_spawn sp = MAIL_SPAWN_INIT;
+    struct mail_spawn_result res;
+    struct mail_buf out = MAIL_BUF_INIT;
+    struct mail_error err;
+    struct sigaction ign, old;
+
+    setenv("MAIL_SPAWN_T_A", "mine", 1);
+    unsetenv("MAIL_SPAWN_T_B");
+    sp.command = "echo \"$MAIL_SPAWN_T_A $MAIL_SPAWN_T_B ${HOME:+home}\"";
+    sp.out = &out;
+    sp.env_default = defaults;
+    CHECK(mail_spawn_run(&sp, &res, &err) == 0);
+    CHECK_STR(out.data, "mine default home\n");
+    mail_buf_reset(&out);
+    sp.clean_env = true;
+    CHECK(mail_spawn_run(&sp, &res, &err) == 0);
+    CHECK_STR(out.data, "default default home\n");
+    CHECK(getenv("MAIL_SPAWN_T_B") == NULL);
+
+    /* SIGINT ignored here (as under a pager): inherited unless asked. */
+    memset(&ign, 0, sizeof ign);
+    ign.sa_handler = SIG_IGN;
+    sigemptyset(&ign.sa_mask);
+    sigaction(SIGINT, &ign, &old);
+    mail_buf_reset(&out);
+    sp.env_default = NULL;
+    sp.clean_env = false;
+    sp.command = "kill -INT $$; echo alive";
+    CHECK(mail_spawn_run(&sp, &res, &err) == 0);
+    CHECK(res.how == MAIL_SPAWN_EXITED && res.code == 0);
+    CHECK_STR(out.data, "alive\n");
+    sp.default_signals = true;
+    CHECK(mail_spawn_run(&sp, &res, &err) == 0);
+    CHECK(res.how == MAIL_SPAWN_SIGNALED && res.code == SIGINT);
+    sigaction(SIGINT, &old, NULL);
+    mail_buf_release(&out);
+}
+
 int main(void)
 {
     /* Line-buffered TAP: under valgrind a child whose exec failed flushes
@@ -238,5 +445,10 @@ int main(void)
     RUN(test_capped);
     RUN(test_stdin);
     RUN(test_env);
+    RUN(test_start_pipes);
+    RUN(test_start_quit_early);
+    RUN(test_start_timeout);
+    RUN(test_start_exec_failed);
+    RUN(test_env_default_signals);
     return test_done();
 }
