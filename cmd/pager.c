@@ -1,17 +1,19 @@
 /*
- * pager.c - standard output through $PAGER; see pager.h.
+ * pager.c - standard output through $PAGER; see pager.h.  The pager is
+ * started by the library's one fork/exec helper (mail_spawn_start): no
+ * time limit, so it stays in our process group and gets the terminal.
  */
-#include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
+#include "mail/spawn.h"
 #include "pager.h"
 
-static pid_t pager_pid = -1;
+static struct mail_spawn_child pager = { .pid = -1, .in_fd = -1, .out_fd = -1 };
 static int saved_stdout = -1;
 static struct sigaction old_int, old_quit;
 
@@ -29,83 +31,77 @@ static const char *pager_command(void)
     return p;
 }
 
+/* Forget the pager; stdout is the terminal again if it was moved. */
+static void pager_reap(void)
+{
+    struct mail_spawn_result res;
+    struct mail_error err;
+
+    if (saved_stdout >= 0) {
+        dup2(saved_stdout, STDOUT_FILENO);
+        close(saved_stdout);
+        saved_stdout = -1;
+    }
+    /* Its status is the user's business (q in less, a pager not found:
+     * the shell said so on stderr). */
+    mail_spawn_wait(&pager, &res, &err);
+    pager.pid = -1;
+}
+
 bool pager_start(void)
 {
-    const char *cmd;
-    int fds[2];
-    pid_t pid;
+    /* less quits at once on a short text and keeps the screen; lv
+     * shows colors. */
+    static const char *const defaults[] = { "LESS=FRX", "LV=-c", NULL };
+    struct mail_spawn sp = MAIL_SPAWN_INIT;
+    struct mail_error err;
+    struct sigaction ign;
 
-    if (pager_pid > 0 || !isatty(STDOUT_FILENO))
-        return pager_pid > 0;
-    cmd = pager_command();
-    if (!cmd)
+    if (pager.pid > 0 || !isatty(STDOUT_FILENO))
+        return pager.pid > 0;
+    sp.command = pager_command();
+    if (!sp.command)
         return false;
     fflush(stdout);
-    if (pipe(fds) < 0)
+    saved_stdout = fcntl(STDOUT_FILENO, F_DUPFD_CLOEXEC, 3);
+    if (saved_stdout < 0)
         return false;
-    saved_stdout = dup(STDOUT_FILENO);
-    if (saved_stdout < 0) {
-        close(fds[0]);
-        close(fds[1]);
-        return false;
-    }
-    pid = fork();
-    if (pid < 0) {
-        close(fds[0]);
-        close(fds[1]);
+    /* The pager reads the pipe and writes to the terminal (our stdout). */
+    sp.in_fd = MAIL_SPAWN_PIPE;
+    sp.env_default = defaults;
+    if (mail_spawn_start(&sp, &pager, &err) < 0) {
         close(saved_stdout);
         saved_stdout = -1;
+        pager.pid = -1;
         return false;
     }
-    if (pid == 0) {
-        /* The pager reads the pipe and writes to the terminal.  We ignore
-         * SIGPIPE; it must not inherit that. */
-        signal(SIGPIPE, SIG_DFL);
-        dup2(fds[0], STDIN_FILENO);
-        close(fds[0]);
-        close(fds[1]);
-        close(saved_stdout);
-        setenv("LESS", "FRX", 0);
-        setenv("LV", "-c", 0);
-        execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
-        _exit(127);
-    }
-    close(fds[0]);
-    if (dup2(fds[1], STDOUT_FILENO) < 0) {
-        close(fds[1]);
-        close(saved_stdout);
-        saved_stdout = -1;
-        kill(pid, SIGTERM);
-        waitpid(pid, NULL, 0);
+    if (pager.in_fd < 0 || dup2(pager.in_fd, STDOUT_FILENO) < 0) {
+        if (pager.pid > 0)
+            kill(pager.pid, SIGTERM);
+        pager_reap();
         return false;
     }
-    close(fds[1]);
-    pager_pid = pid;
+    close(pager.in_fd);
+    pager.in_fd = -1;
     /* ^C is the pager's to handle (less stops reading on it); if it
      * killed us, the shell would come back while less still owns the
      * terminal.  git does the same. */
-    {
-        struct sigaction ign;
-
-        memset(&ign, 0, sizeof ign);
-        ign.sa_handler = SIG_IGN;
-        sigemptyset(&ign.sa_mask);
-        sigaction(SIGINT, &ign, &old_int);
-        sigaction(SIGQUIT, &ign, &old_quit);
-    }
+    memset(&ign, 0, sizeof ign);
+    ign.sa_handler = SIG_IGN;
+    sigemptyset(&ign.sa_mask);
+    sigaction(SIGINT, &ign, &old_int);
+    sigaction(SIGQUIT, &ign, &old_quit);
     return true;
 }
 
 bool pager_active(void)
 {
-    return pager_pid > 0;
+    return pager.pid > 0;
 }
 
 void pager_finish(void)
 {
-    int status;
-
-    if (pager_pid <= 0)
+    if (pager.pid <= 0)
         return;
     fflush(stdout);
     /* The pager quitting before the end makes writes fail with EPIPE:
@@ -114,12 +110,7 @@ void pager_finish(void)
         clearerr(stdout);
     /* Putting the terminal back closes the last write end of the pipe:
      * the pager sees the end of its input. */
-    dup2(saved_stdout, STDOUT_FILENO);
-    close(saved_stdout);
-    saved_stdout = -1;
-    while (waitpid(pager_pid, &status, 0) < 0 && errno == EINTR)
-        ;
-    pager_pid = -1;
+    pager_reap();
     sigaction(SIGINT, &old_int, NULL);
     sigaction(SIGQUIT, &old_quit, NULL);
 }

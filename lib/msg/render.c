@@ -7,13 +7,10 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -27,6 +24,7 @@
 #include "mail/readable.h"
 #include "mail/render.h"
 #include "mail/rfc2047.h"
+#include "mail/spawn.h"
 #include "mail/termsafe.h"
 
 struct mail_render {
@@ -438,139 +436,56 @@ static int fd_sink(void *ctx, const char *data, size_t len)
     return mail_write_all(*(int *)ctx, data, len);
 }
 
-/* Start `/bin/sh -c cmd` with stdin from in_fd and stdout to out_fd. */
-static pid_t spawn(const char *cmd, int in_fd, int out_fd)
-{
-    pid_t pid = fork();
-
-    if (pid == 0) {
-        /* Its own process group, so that a time-out kills the shell and
-         * everything it started. */
-        setpgid(0, 0);
-        /* What we ignore (SIGPIPE; SIGINT under a pager) the child must
-         * not: exec keeps ignored signals ignored. */
-        signal(SIGPIPE, SIG_DFL);
-        signal(SIGINT, SIG_DFL);
-        signal(SIGQUIT, SIG_DFL);
-        if (in_fd != STDIN_FILENO)
-            dup2(in_fd, STDIN_FILENO);
-        if (out_fd != STDOUT_FILENO)
-            dup2(out_fd, STDOUT_FILENO);
-        execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
-        _exit(127);
-    }
-    return pid;
-}
-
-static int wait_for(pid_t pid)
-{
-    int status;
-
-    while (waitpid(pid, &status, 0) < 0)
-        if (errno != EINTR)
-            return -1;
-    return status;
-}
-
-
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /*
  * Run cmd with stdin from in_fd and collect its standard output (at most
- * MAIL_RENDER_OUTPUT_MAX bytes) in out, for at most limit seconds.
+ * MAIL_RENDER_OUTPUT_MAX bytes) in out, for at most limit seconds, in
+ * its own process group (a time-out kills everything it started).
  * Returns 0 when it exited 0, else -1 with a sentence in why.
  */
 static int run_filter(const char *cmd, int in_fd, unsigned limit,
                       struct mail_buf *out, char *why, size_t whysize,
                       bool *timed_out)
 {
-    int fds[2], status;
-    char chunk[16384];
-    bool too_big = false;
-    int64_t deadline = now_ms() + (int64_t)limit * 1000;
-    pid_t pid;
+    struct mail_spawn sp = MAIL_SPAWN_INIT;
+    struct mail_spawn_result res;
+    struct mail_error err;
 
-    if (pipe2(fds, O_CLOEXEC) < 0) {
-        snprintf(why, whysize, "pipe: %s", strerror(errno));
-        return -1;
-    }
-    pid = spawn(cmd, in_fd, fds[1]);
-    close(fds[1]);
-    if (pid < 0) {
-        close(fds[0]);
-        snprintf(why, whysize, "fork: %s", strerror(errno));
-        return -1;
-    }
-    setpgid(pid, pid);  /* also here: no race with the child's own */
+    sp.command = cmd;
+    sp.in_fd = in_fd;
+    sp.out = out;
+    sp.out_max = MAIL_RENDER_OUTPUT_MAX;
+    sp.timeout_ms = (int)limit * 1000;      /* limit <= 3600 */
+    /* What we ignore (SIGINT under a pager) the viewer must not. */
+    sp.default_signals = true;
     *timed_out = false;
-    for (;;) {
-        struct pollfd pfd = { fds[0], POLLIN, 0 };
-        int64_t left = deadline - now_ms();
-        int pr = left > 0 ? poll(&pfd, 1, (int)left) : 0;
-        ssize_t n;
-
-        if (pr < 0 && errno == EINTR)
-            continue;
-        if (pr == 0) {
-            *timed_out = true;
-            kill(-pid, SIGKILL);
-            kill(pid, SIGKILL);
-            break;
-        }
-        n = read(fds[0], chunk, sizeof chunk);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            break;
-        if (out->len + (size_t)n > MAIL_RENDER_OUTPUT_MAX ||
-            mail_buf_add(out, chunk, (size_t)n) < 0) {
-            too_big = true;
-            break;
-        }
+    if (mail_spawn_run(&sp, &res, &err) < 0) {
+        mail_snprintf(why, whysize, "%s", err.msg);  /* cut if long */
+        return -1;
     }
-    close(fds[0]);     /* a viewer still writing gets SIGPIPE */
-    /* One that closed its output and goes on running is bounded too. */
-    status = -1;
-    while (!*timed_out) {
-        pid_t w = waitpid(pid, &status, WNOHANG);
-
-        if (w == pid || (w < 0 && errno != EINTR))
-            break;
-        if (w == 0 && now_ms() >= deadline) {
-            *timed_out = true;
-            kill(-pid, SIGKILL);
-            kill(pid, SIGKILL);
-            break;
-        }
-        if (w == 0)
-            poll(NULL, 0, 10);
-    }
-    if (*timed_out)
-        status = wait_for(pid);
-    if (*timed_out) {
+    switch (res.how) {
+    case MAIL_SPAWN_TIMEOUT:
+        *timed_out = true;
         snprintf(why, whysize, "still running after %u s: killed", limit);
         return -1;
+    case MAIL_SPAWN_EXEC_FAILED:
+        snprintf(why, whysize, "cannot run /bin/sh: %s", strerror(res.code));
+        return -1;
+    default:
+        break;
     }
-    if (too_big) {
+    if (res.out_truncated) {
         snprintf(why, whysize, "printed more than %zu MiB",
                  MAIL_RENDER_OUTPUT_MAX >> 20);
         return -1;
     }
-    if (status < 0 || !WIFEXITED(status)) {
-        snprintf(why, whysize, "killed by signal %d",
-                 status >= 0 && WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+    if (res.how == MAIL_SPAWN_SIGNALED) {
+        snprintf(why, whysize, "killed by signal %d", res.code);
         return -1;
     }
-    if (WEXITSTATUS(status) != 0) {
-        snprintf(why, whysize, WEXITSTATUS(status) == 127 ?
+    if (res.code != 0) {
+        snprintf(why, whysize, res.code == 127 ?
                  "exit status 127 (command not found?)" : "exit status %d",
-                 WEXITSTATUS(status));
+                 res.code);
         return -1;
     }
     return 0;
@@ -659,14 +574,15 @@ static char *mailcap_expand(const char *tmpl, const char *file,
     return mail_buf_detach(&b);
 }
 
-/* Does the entry's test= command pass? */
-static bool mailcap_test(const char *test)
+/* Does the entry's test= command pass (within limit seconds)? */
+static bool mailcap_test(const char *test, unsigned limit)
 {
+    struct mail_spawn sp = MAIL_SPAWN_INIT;
+    struct mail_spawn_result res;
+    struct mail_error err;
     int null = open("/dev/null", O_RDWR | O_CLOEXEC);
-    bool uses_file;
+    bool uses_file, ok;
     char *cmd = mailcap_expand(test, "/dev/null", &uses_file);
-    pid_t pid;
-    int status;
 
     if (null < 0 || !cmd) {
         if (null >= 0)
@@ -674,13 +590,15 @@ static bool mailcap_test(const char *test)
         free(cmd);
         return false;
     }
-    pid = spawn(cmd, null, null);
+    sp.command = cmd;
+    sp.in_fd = sp.out_fd = null;
+    sp.timeout_ms = (int)limit * 1000;
+    sp.default_signals = true;
+    ok = mail_spawn_run(&sp, &res, &err) == 0 &&
+         res.how == MAIL_SPAWN_EXITED && res.code == 0;
     close(null);
     free(cmd);
-    if (pid < 0)
-        return false;
-    status = wait_for(pid);
-    return status >= 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0;
+    return ok;
 }
 
 static bool mailcap_type_matches(const char *type)
@@ -692,7 +610,7 @@ static bool mailcap_type_matches(const char *type)
 
 /* The command of the first text/html entry with copiousoutput (and a
  * test that passes) in one mailcap file, malloc'd, or NULL. */
-static char *mailcap_file_lookup(const char *path)
+static char *mailcap_file_lookup(const char *path, unsigned limit)
 {
     FILE *f = fopen(path, "re");
     struct mail_buf entry = MAIL_BUF_INIT;
@@ -728,7 +646,7 @@ static char *mailcap_file_lookup(const char *path)
                 test = fields[i] + 5;
         }
         if (nf >= 2 && *fields[1] && copious &&
-            mailcap_type_matches(fields[0]) && (!test || mailcap_test(test)))
+            mailcap_type_matches(fields[0]) && (!test || mailcap_test(test, limit)))
             found = strdup(fields[1]);
         mail_buf_reset(&entry);
     }
@@ -750,7 +668,7 @@ static const char *mailcap_command(struct mail_render *r)
     copy = r->o.mailcaps ? strdup(r->o.mailcaps) : NULL;
     for (char *p = copy ? strtok_r(copy, ":", &save) : NULL;
          p && !r->mailcap_cmd; p = strtok_r(NULL, ":", &save))
-        r->mailcap_cmd = mailcap_file_lookup(p);
+        r->mailcap_cmd = mailcap_file_lookup(p, r->o.timeout);
     free(copy);
     return r->mailcap_cmd;
 }
