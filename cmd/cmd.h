@@ -24,6 +24,7 @@
 #include "mail/config.h"
 #include "mail/conn.h"
 #include "mail/error.h"
+#include "mail/paths.h"
 
 enum color_when { COLOR_AUTO, COLOR_ALWAYS, COLOR_NEVER };
 
@@ -35,6 +36,7 @@ struct cmd_ctx {
     int verbose;                   /* -v, repeatable */
     bool quiet;                    /* -q */
     enum color_when color;
+    struct mail_paths paths;       /* from the environment, once */
     struct mail_config cfg;
     bool cfg_loaded;
 };
@@ -183,9 +185,10 @@ struct mail_account;
 int send_batch(struct cmd_ctx *ctx, struct send_opts *o,
                struct mail_account *acct);
 /* An unlinked temporary file, read-write. */
-int send_tmpfile(struct mail_error *err);
+int send_tmpfile(const struct mail_paths *paths, struct mail_error *err);
 /* Standard input into a temporary file (dots: sendmail's "." line). */
-int send_spool_stdin(bool dots, int *fd, struct mail_error *err);
+int send_spool_stdin(const struct mail_paths *paths, bool dots, int *fd,
+                     struct mail_error *err);
 /* compose_ui.c: on a terminal, prompt for missing To and Subject, run
  * the editor on the body, then send / edit / abort.  *body gets the body
  * file.  Returns 0 to send, -1 when the user aborted (the draft is

@@ -72,7 +72,7 @@ int cmd_load_account(struct cmd_ctx *ctx, struct mail_account **acct)
 
     mail_error_clear(&err);
     if (!ctx->cfg_loaded) {
-        if (mail_config_load(&ctx->cfg, ctx->config_path, &err) < 0)
+        if (mail_config_load(&ctx->cfg, ctx->config_path, &ctx->paths, &err) < 0)
             return cmd_fail(&err);
         ctx->cfg_loaded = true;
     }

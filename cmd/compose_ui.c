@@ -267,7 +267,7 @@ static void write_signature(int fd, const struct mail_account *acct)
 
     if (!acct || !acct->signature_file)
         return;
-    path = mail_expand_home(acct->signature_file);
+    path = mail_paths_expand_home(acct->paths, acct->signature_file);
     sfd = path ? open(path, O_RDONLY | O_CLOEXEC) : -1;
     free(path);
     if (sfd < 0)

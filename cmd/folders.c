@@ -25,6 +25,7 @@ struct folder_set {
     struct folder_info *v;
     size_t n, alloc;
     int rc;              /* the first error's exit code */
+    const struct mail_paths *paths;
 };
 
 static int collect(void *arg, const char *name, const char *path)
@@ -55,7 +56,7 @@ static int collect(void *arg, const char *name, const char *path)
     }
     s->n++;
     mail_error_clear(&err);
-    f = mail_folder_open(path, MAIL_FOLDER_RDONLY, &err);
+    f = mail_folder_open(path, MAIL_FOLDER_RDONLY, s->paths, &err);
     if (f && mail_folder_list(f, &l, 0, &err) == 0) {
         fi->ok = true;
         fi->total = l.n;
@@ -177,6 +178,7 @@ int cmd_folders(struct cmd_ctx *ctx, int argc, char **argv)
                          "'store = ~/Mail' to its section of the config)",
                          acct->name);
     mail_error_clear(&err);
+    set.paths = &ctx->paths;
     if (mail_store_folders(acct->store, collect, &set, &err) < 0)
         rc = cmd_fail(&err);
     if (json)

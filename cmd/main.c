@@ -96,20 +96,15 @@ static int run_command(struct cmd_ctx *ctx, const struct command *c,
     return rc;
 }
 
-int main(int argc, char **argv)
+static int run(struct cmd_ctx *ctx, int argc, char **argv)
 {
     static const struct option longopts[] = {
         CMD_COMMON_LONG,
         { "version", no_argument, NULL, 'V' },
         { NULL, 0, NULL, 0 },
     };
-    struct cmd_ctx ctx = { .argv0 = argv[0], .color = COLOR_AUTO };
     const struct command *c;
     int opt, rc;
-
-    setlocale(LC_CTYPE, "");
-    /* A server that hangs up must give an error, not kill us. */
-    signal(SIGPIPE, SIG_IGN);
 
     /* `mail sendmail --help`: the help of help.c, like every command's
      * (a `sendmail` link keeps sendmail's own). */
@@ -122,11 +117,9 @@ int main(int argc, char **argv)
     /* --- send: called as `sendmail` or `mail sendmail`, or mailx's
      * `mail -s SUBJ ADDR...` (mailx options, or an address where a
      * command would be): hand over to the send code (cmd/sendmail.c). */
-    if (cmd_send_compat(&ctx, argc, argv, is_command, &rc)) {
+    if (cmd_send_compat(ctx, argc, argv, is_command, &rc)) {
         if (fflush(stdout) != 0 && errno != EPIPE)
             rc = cmd_failf(EX_IOERR, "standard output: %s", strerror(errno));
-        if (ctx.cfg_loaded)
-            mail_config_release(&ctx.cfg);
         return rc;
     }
 
@@ -152,7 +145,7 @@ int main(int argc, char **argv)
             }
             return EX_USAGE;
         }
-        rc = cmd_common_option(&ctx, NULL, opt, optarg);
+        rc = cmd_common_option(ctx, NULL, opt, optarg);
         if (rc > 1)
             return rc;
     }
@@ -168,8 +161,25 @@ int main(int argc, char **argv)
         fprintf(stderr, "' (see 'mail --help')\n");
         return EX_USAGE;
     }
-    rc = run_command(&ctx, c, argc - optind, argv + optind);
+    return run_command(ctx, c, argc - optind, argv + optind);
+}
+
+int main(int argc, char **argv)
+{
+    struct cmd_ctx ctx = { .argv0 = argv[0], .color = COLOR_AUTO };
+    struct mail_error err;
+    int rc;
+
+    setlocale(LC_CTYPE, "");
+    /* A server that hangs up must give an error, not kill us. */
+    signal(SIGPIPE, SIG_IGN);
+    /* The one place that reads HOME, XDG_*_HOME and TMPDIR. */
+    mail_error_clear(&err);
+    if (mail_paths_from_env(&ctx.paths, &err) < 0)
+        return cmd_fail(&err);
+    rc = run(&ctx, argc, argv);
     if (ctx.cfg_loaded)
         mail_config_release(&ctx.cfg);
+    mail_paths_release(&ctx.paths);
     return rc;
 }

@@ -125,7 +125,7 @@ static const char *html_command(struct reader *r)
     r->acct_checked = true;
     mail_error_clear(&err);
     if (!ctx->cfg_loaded) {
-        if (mail_config_load(&ctx->cfg, ctx->config_path, &err) < 0)
+        if (mail_config_load(&ctx->cfg, ctx->config_path, &ctx->paths, &err) < 0)
             return NULL;
         ctx->cfg_loaded = true;
     }

@@ -41,8 +41,9 @@ static const char *account_store(struct cmd_ctx *ctx, const char *what,
 
 /* Open path; for a folder of an mbox store created on demand, say so
  * with the "mbox:" prefix.  name is the =NAME for messages, or NULL. */
-static int open_path(const char *path, const char *store, int mode,
-                     const char *name, struct mail_folder **f)
+static int open_path(struct cmd_ctx *ctx, const char *path,
+                     const char *store, int mode, const char *name,
+                     struct mail_folder **f)
 {
     struct mail_error err;
     char *forced = NULL;
@@ -54,7 +55,7 @@ static int open_path(const char *path, const char *store, int mode,
             return nomem();
         path = forced;
     }
-    *f = mail_folder_open(path, mode, &err);
+    *f = mail_folder_open(path, mode, &ctx->paths, &err);
     free(forced);
     if (*f)
         return 0;
@@ -87,7 +88,7 @@ int cmd_open_folder(struct cmd_ctx *ctx, const char *arg, int mode,
         path = mail_store_folder_path(store, arg + 1, &err);
         if (!path)
             return cmd_fail(&err);
-        rc = open_path(path, store, mode, arg + 1, f);
+        rc = open_path(ctx, path, store, mode, arg + 1, f);
         free(path);
         if (display)
             *display = arg;
@@ -97,7 +98,7 @@ int cmd_open_folder(struct cmd_ctx *ctx, const char *arg, int mode,
         if (!*arg)
             return cmd_failf(EX_USAGE, "empty folder name");
         /* A path needs no config: mail_folder_open expands "~". */
-        rc = open_path(arg, NULL, mode, NULL, f);
+        rc = open_path(ctx, arg, NULL, mode, NULL, f);
         if (display)
             *display = arg;
         return rc;
@@ -108,7 +109,7 @@ int cmd_open_folder(struct cmd_ctx *ctx, const char *arg, int mode,
     path = mail_store_folder_path(store, "INBOX", &err);
     if (!path)
         return cmd_fail(&err);
-    rc = open_path(path, store, mode, NULL, f);
+    rc = open_path(ctx, path, store, mode, NULL, f);
     free(path);
     if (display)
         *display = "INBOX";
@@ -193,7 +194,7 @@ int cmd_folder_from_paths(struct cmd_ctx *ctx, int argc, char **argv,
 
     (void)ctx;
     mail_error_clear(&err);
-    rc = mail_folder_from_paths(argc, argv, mode, f, &err);
+    rc = mail_folder_from_paths(argc, argv, mode, &ctx->paths, f, &err);
     return rc < 0 ? cmd_fail(&err) : rc;
 }
 

@@ -69,14 +69,15 @@ void send_opts_release(struct send_opts *o)
     send_strv_release(&o->owned);
 }
 
-int send_tmpfile(struct mail_error *err)
+int send_tmpfile(const struct mail_paths *paths, struct mail_error *err)
 {
-    return mail_spool_tmpfile(err);
+    return mail_spool_tmpfile(paths, err);
 }
 
-int send_spool_stdin(bool dots, int *out, struct mail_error *err)
+int send_spool_stdin(const struct mail_paths *paths, bool dots, int *out,
+                     struct mail_error *err)
 {
-    return mail_spool_fd(STDIN_FILENO, dots, out, err);
+    return mail_spool_fd(paths, STDIN_FILENO, dots, out, err);
 }
 
 static bool fd_empty(int fd)
@@ -275,7 +276,7 @@ static int deliver(struct sender *snd, int fd, off_t off, const char *from,
     if (flags) {
         struct mail_fd_sink fs = { -1, 0 };
 
-        if ((tmp = send_tmpfile(err)) < 0)
+        if ((tmp = send_tmpfile(&snd->ctx->paths, err)) < 0)
             return -1;
         fs.fd = tmp;
         if (mail_message_to_7bit(fd, off, flags, mail_fd_sink_write, &fs,
@@ -380,9 +381,10 @@ done:
 
 /* ---- queue ---- */
 
-static char *queue_dir(struct mail_error *err)
+static char *queue_dir(const struct mail_paths *paths,
+                       struct mail_error *err)
 {
-    return mail_queue_default_dir(err);
+    return mail_queue_default_dir(paths, err);
 }
 
 static int queue_message(struct sender *snd, int fd, off_t off,
@@ -393,7 +395,7 @@ static int queue_message(struct sender *snd, int fd, off_t off,
     char *dir, *id = NULL;
 
     mail_error_clear(&err);
-    dir = queue_dir(&err);
+    dir = queue_dir(&snd->ctx->paths, &err);
     if (!dir || mail_queue_add(dir, snd->acct->name, from, rcpts, n, fd, off,
                                &id, &err) < 0) {
         free(dir);
@@ -426,7 +428,7 @@ static int hold_unknown(struct sender *snd, int fd, off_t off,
     if (e) {
         r = mail_queue_hold(e, &path, &err);
     } else {
-        dir = queue_dir(&err);
+        dir = queue_dir(&snd->ctx->paths, &err);
         r = dir ? mail_queue_add_held(dir, snd->acct->name, from, rcpts, n,
                                       fd, off, &path, &err) : -1;
     }
@@ -462,7 +464,7 @@ static int flush_queue(struct sender *snd, bool explicit_flush)
     int code = 0;
 
     mail_error_clear(&err);
-    dir = queue_dir(&err);
+    dir = queue_dir(&snd->ctx->paths, &err);
     if (!dir)
         return explicit_flush ? cmd_fail(&err) : 0;
     if (mail_queue_list(dir, &names, &n, &err) < 0) {
@@ -593,6 +595,7 @@ struct rcpt_keep {
 
 static int rcpt_keep_init(struct rcpt_keep *rk, struct send_opts *o,
                           const struct mail_account *acct,
+                          const struct mail_paths *paths,
                           struct mail_error *err)
 {
     char *path;
@@ -600,7 +603,7 @@ static int rcpt_keep_init(struct rcpt_keep *rk, struct send_opts *o,
     memset(rk, 0, sizeof *rk);
     rk->owned = &o->owned;
     rk->domain = acct ? acct->domain : NULL;
-    path = mail_aliases_default_path(err);
+    path = mail_aliases_default_path(paths, err);
     if (!path) {
         mail_error_clear(err);      /* no home: no aliases file */
         return 0;
@@ -700,7 +703,7 @@ static int load_account(struct cmd_ctx *ctx, const struct send_opts *o,
 
         mail_error_clear(&err);
         if (!ctx->cfg_loaded) {
-            if (mail_config_load(&ctx->cfg, ctx->config_path, &err) < 0)
+            if (mail_config_load(&ctx->cfg, ctx->config_path, &ctx->paths, &err) < 0)
                 return cmd_fail(&err);
             ctx->cfg_loaded = true;
         }
@@ -713,12 +716,13 @@ static int load_account(struct cmd_ctx *ctx, const struct send_opts *o,
 }
 
 /* Replace the message in *msg by itself with o->attach attached. */
-static int attach_whole_files(int *msg, const struct send_strv *attach,
+static int attach_whole_files(const struct mail_paths *paths, int *msg,
+                              const struct send_strv *attach,
                               struct mail_error *err)
 {
     struct mail_fd_sink fs = { -1, 0 };
 
-    if ((fs.fd = send_tmpfile(err)) < 0)
+    if ((fs.fd = send_tmpfile(paths, err)) < 0)
         return -1;
     if (mail_message_attach(*msg, attach->v, attach->n, NULL, mail_fd_sink_write,
                             &fs, err) < 0) {
@@ -766,7 +770,7 @@ static int send_run_mode(struct cmd_ctx *ctx, struct send_opts *o, bool whole)
         return send_batch(ctx, o, acct);
 
     /* Check the command line before reading anything. */
-    if (rcpt_keep_init(&rk, o, acct, &err) < 0)
+    if (rcpt_keep_init(&rk, o, acct, &ctx->paths, &err) < 0)
         goto fail;
     if (o->subject && mail_compose_check_value("the subject (-s)", o->subject,
                                                strlen(o->subject), &err) < 0)
@@ -810,7 +814,7 @@ static int send_run_mode(struct cmd_ctx *ctx, struct send_opts *o, bool whole)
             code = cmd_usage_error("send", "no recipients");
             goto out;
         }
-    } else if (send_spool_stdin(o->dots, &in, &err) < 0) {
+    } else if (send_spool_stdin(&ctx->paths, o->dots, &in, &err) < 0) {
         goto fail;
     }
     if (o->skip_empty && fd_empty(in)) {
@@ -822,7 +826,7 @@ static int send_run_mode(struct cmd_ctx *ctx, struct send_opts *o, bool whole)
     {
         struct mail_fd_sink fs = { -1, 0 };
 
-        if ((msg = send_tmpfile(&err)) < 0)
+        if ((msg = send_tmpfile(&ctx->paths, &err)) < 0)
             goto fail;
         fs.fd = msg;
         if (mail_header_from(o->from, o->from_name, acct, &fromhdr) < 0) {
@@ -842,7 +846,8 @@ static int send_run_mode(struct cmd_ctx *ctx, struct send_opts *o, bool whole)
                 goto fail;
             }
             /* -t -A: the message becomes multipart/mixed. */
-            if (o->attach.n && attach_whole_files(&msg, &o->attach, &err) < 0)
+            if (o->attach.n &&
+                attach_whole_files(&ctx->paths, &msg, &o->attach, &err) < 0)
                 goto fail;
             /* Without -t the command line names the recipients. */
             if (!whole && add_msg_rcpts(&rk, &res, &rcpts, &err) < 0)
@@ -977,9 +982,9 @@ int send_batch(struct cmd_ctx *ctx, struct send_opts *o,
     memset(&snd, 0, sizeof snd);
     snd.ctx = ctx;
     snd.acct = acct;
-    if (rcpt_keep_init(&rk, o, acct, &err) < 0)
+    if (rcpt_keep_init(&rk, o, acct, &ctx->paths, &err) < 0)
         return cmd_fail(&err);
-    f = mail_folder_open(o->batch, MAIL_FOLDER_RDONLY, &err);
+    f = mail_folder_open(o->batch, MAIL_FOLDER_RDONLY, &ctx->paths, &err);
     if (!f) {
         rcpt_keep_release(&rk);
         return cmd_fail(&err);
@@ -1005,7 +1010,7 @@ int send_batch(struct cmd_ctx *ctx, struct send_opts *o,
         memset(&res, 0, sizeof res);
         mail_error_clear(&err);
         if (mail_folder_message_fd(f, &list.v[i], &in, &err) < 0 ||
-            (msg = send_tmpfile(&err)) < 0)
+            (msg = send_tmpfile(&ctx->paths, &err)) < 0)
             goto one_failed;
         fs.fd = msg;
         if (mail_header_from(o->from, o->from_name, acct, &fromhdr) < 0)

@@ -70,9 +70,10 @@ int mail_aliases_add(struct mail_aliases *a, const char *name,
     return 0;
 }
 
-char *mail_aliases_default_path(struct mail_error *err)
+char *mail_aliases_default_path(const struct mail_paths *paths,
+                                struct mail_error *err)
 {
-    char *cfg = mail_config_default_path(err);
+    char *cfg = mail_config_default_path(paths, err);
     char *slash, *out;
     size_t dl;
 

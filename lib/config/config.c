@@ -10,7 +10,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <pwd.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -71,77 +70,16 @@ static char *trim(char *s)
     return s;
 }
 
-static const char *home_dir(void)
+char *mail_config_default_path(const struct mail_paths *paths,
+                               struct mail_error *err)
 {
-    const char *h = getenv("HOME");
-    struct passwd *pw;
-
-    if (h && *h)
-        return h;
-    /* Under cron or `env -i`, HOME may be missing; the passwd entry is
-     * what the shell would have used. */
-    pw = getpwuid(getuid());
-    return pw && pw->pw_dir && *pw->pw_dir ? pw->pw_dir : NULL;
-}
-
-char *mail_expand_home(const char *path)
-{
-    const char *home;
-    size_t hl, rest;
-    char *out;
-
-    if (!path)
+    if (!paths || !paths->config_home) {
+        mail_error_set(err, MAIL_ERR_CONFIG, "cannot find the config file: "
+                       "neither XDG_CONFIG_HOME nor HOME is set");
         return NULL;
-    /* "~user/..." is left alone: looking up other users' homes is not
-     * something a mail config needs. */
-    if (path[0] != '~' || (path[1] != '\0' && path[1] != '/'))
-        return strdup(path);
-    home = home_dir();
-    if (!home)
-        return strdup(path);
-    if (path[1] == '\0')
-        return strdup(home);
-    hl = strlen(home);
-    while (hl > 0 && home[hl - 1] == '/')
-        hl--;                           /* HOME=/home/a/ gives no "//" */
-    rest = strlen(path + 1);
-    out = malloc(hl + rest + 1);
-    if (!out)
-        return NULL;
-    memcpy(out, home, hl);
-    memcpy(out + hl, path + 1, rest + 1);
-    return out;
-}
-
-char *mail_config_default_path(struct mail_error *err)
-{
-    const char *xdg = getenv("XDG_CONFIG_HOME");
-    const char *home;
-    struct mail_buf b = MAIL_BUF_INIT;
-    char *s;
-
-    /* The XDG spec says to ignore a relative XDG_CONFIG_HOME. */
-    if (xdg && xdg[0] == '/') {
-        if (mail_buf_printf(&b, "%s/mail/config", xdg) < 0)
-            goto nomem;
-    } else {
-        home = home_dir();
-        if (!home) {
-            mail_error_set(err, MAIL_ERR_CONFIG,
-                           "cannot find the config file: neither "
-                           "XDG_CONFIG_HOME nor HOME is set");
-            return NULL;
-        }
-        if (mail_buf_printf(&b, "%s/.config/mail/config", home) < 0)
-            goto nomem;
     }
-    s = mail_buf_detach(&b);
-    if (s)
-        return s;
-nomem:
-    mail_buf_release(&b);
-    mail_error_set(err, MAIL_ERR_INTERNAL, "out of memory");
-    return NULL;
+    return mail_paths_mail_dir(paths, MAIL_PATHS_CONFIG, "config",
+                               "the config", err);
 }
 
 /* ------------------------------------------------------------------ */
@@ -308,7 +246,7 @@ static int set_path(struct parser *p, const struct key *k,
     char **f = FIELD(a, k, char *);
 
     free(*f);
-    *f = mail_expand_home(val);
+    *f = mail_paths_expand_home(p->cfg->paths, val);
     return *f ? 0 : nomem(p);
 }
 
@@ -322,7 +260,7 @@ static int set_store(struct parser *p, const struct key *k,
         return set_path(p, k, a, val);
     if (val[5] == '\0')
         return perr(p, "empty path after 'mbox:' in store");
-    path = mail_expand_home(val + 5);
+    path = mail_paths_expand_home(p->cfg->paths, val + 5);
     if (!path)
         return nomem(p);
     free(*f);
@@ -810,6 +748,7 @@ static int add_account(struct parser *p, char *line)
     }
     a = &cfg->accounts[cfg->naccounts];
     account_init(a);
+    a->paths = cfg->paths;
     memset(p->seen + cfg->naccounts * NKEYS, 0, NKEYS * sizeof *p->seen);
     a->name = strdup(name);
     a->file = strdup(p->file);
@@ -904,7 +843,7 @@ static int parse_line(struct parser *p, char *line)
 
 int mail_config_parse(struct mail_config *cfg, const char *text, size_t len,
                       const char *filename, bool private_file,
-                      struct mail_error *err)
+                      const struct mail_paths *paths, struct mail_error *err)
 {
     struct parser p;
     const char *pos = text, *end = text + len;
@@ -912,6 +851,7 @@ int mail_config_parse(struct mail_config *cfg, const char *text, size_t len,
     int rc = -1;
 
     memset(cfg, 0, sizeof *cfg);
+    cfg->paths = paths;
     memset(&p, 0, sizeof p);
     p.cfg = cfg;
     p.file = filename ? filename : "(config)";
@@ -980,7 +920,7 @@ out:
 }
 
 int mail_config_load(struct mail_config *cfg, const char *path,
-                     struct mail_error *err)
+                     const struct mail_paths *paths, struct mail_error *err)
 {
     char *defpath = NULL, *text = NULL;
     const char *file = path;
@@ -990,8 +930,9 @@ int mail_config_load(struct mail_config *cfg, const char *path,
     int fd, rc = -1;
 
     memset(cfg, 0, sizeof *cfg);
+    cfg->paths = paths;
     if (!path) {
-        defpath = mail_config_default_path(err);
+        defpath = mail_config_default_path(paths, err);
         if (!defpath)
             return -1;
         file = defpath;
@@ -1059,7 +1000,7 @@ int mail_config_load(struct mail_config *cfg, const char *path,
         len += (size_t)r;
     }
     rc = mail_config_parse(cfg, text ? text : "", len, file, private_file,
-                           err);
+                           paths, err);
 out:
     if (fd >= 0)
         close(fd);
@@ -1083,7 +1024,7 @@ static int no_account(const struct mail_config *cfg, const char *name,
     int rc;
 
     if (!file) {
-        def = mail_config_default_path(NULL);
+        def = mail_config_default_path(cfg->paths, NULL);
         file = def ? def : "~/.config/mail/config";
     }
     if (name)
@@ -1182,6 +1123,7 @@ int mail_config_select(struct mail_config *cfg, const char *name,
         cfg->accounts = na;
         a = &na[0];
         account_init(a);
+        a->paths = cfg->paths;
         a->name = strdup("command-line");
         if (!a->name) {
             mail_error_set(err, MAIL_ERR_INTERNAL, "out of memory");

@@ -299,10 +299,11 @@ out:
  * reporting (a netrc with our password that others can read, like ftp(1)
  * refuses).
  */
-static int netrc_password(const char *host, const char *user,
-                          struct mail_buf *out, struct mail_error *err)
+static int netrc_password(const struct mail_paths *paths, const char *host,
+                          const char *user, struct mail_buf *out,
+                          struct mail_error *err)
 {
-    const char *home = getenv("HOME");
+    const char *home = paths ? paths->home : NULL;
     struct mail_buf path = MAIL_BUF_INIT, text = MAIL_BUF_INIT,
                     pw = MAIL_BUF_INIT;
     struct stat st;
@@ -411,7 +412,7 @@ int mail_account_password(const struct mail_account *acct, const char *host,
                            PASSWORD_MAX);
             goto out;
         }
-    } else if ((r = netrc_password(host, user, &pw, err)) != 0) {
+    } else if ((r = netrc_password(acct->paths, host, user, &pw, err)) != 0) {
         if (r < 0)
             goto out;
     } else if (prompt) {

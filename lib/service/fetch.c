@@ -50,31 +50,17 @@ static int nomem(struct mail_error *err)
 
 /* ---- paths ---- */
 
-char *mail_fetch_state_dir(struct mail_error *err)
+char *mail_fetch_state_dir(const struct mail_paths *paths,
+                           struct mail_error *err)
 {
-    const char *xdg = getenv("XDG_STATE_HOME");
-    const char *home = getenv("HOME");
-    struct mail_buf b = MAIL_BUF_INIT;
-    int r;
+    char *dir = mail_paths_mail_dir(paths, MAIL_PATHS_STATE, "fetch",
+                                    "the fetch state", err);
 
-    if (xdg && xdg[0] == '/')
-        r = mail_buf_printf(&b, "%s/mail/fetch", xdg);
-    else if (home && home[0] == '/')
-        r = mail_buf_printf(&b, "%s/.local/state/mail/fetch", home);
-    else {
-        mail_error_set(err, MAIL_ERR_CONFIG, "neither XDG_STATE_HOME nor "
-                       "HOME is set: nowhere to keep the fetch state");
+    if (dir && mail_mkdirs(dir, err) < 0) {
+        free(dir);
         return NULL;
     }
-    if (r < 0) {
-        nomem(err);
-        return NULL;
-    }
-    if (mail_mkdirs(b.data, err) < 0) {
-        mail_buf_release(&b);
-        return NULL;
-    }
-    return mail_buf_detach(&b);
+    return dir;
 }
 
 static int add_encoded(struct mail_buf *b, const char *s)
@@ -257,12 +243,14 @@ static void set_clear(struct set *t)
 
 struct mail_fetch_dest {
     enum mail_fetch_dest_kind kind;
+    const struct mail_paths *paths;
     char *path;                 /* Maildir or mbox path; the MDA command */
     struct mail_folder *mbox;   /* open mbox folder */
     struct mail_folder *maildir;   /* open Maildir (deferred-sync appends) */
 };
 
-struct mail_fetch_dest *mail_fetch_dest_open(const char *path,
+struct mail_fetch_dest *mail_fetch_dest_open(const struct mail_paths *paths,
+                                             const char *path,
                                              const char *mda,
                                              struct mail_error *err)
 {
@@ -282,7 +270,9 @@ struct mail_fetch_dest *mail_fetch_dest_open(const char *path,
             goto oom;
         return d;
     }
-    exp = mail_expand_home(strncmp(path, "mbox:", 5) == 0 ? path + 5 : path);
+    d->paths = paths;
+    exp = mail_paths_expand_home(paths, strncmp(path, "mbox:", 5) == 0
+                                            ? path + 5 : path);
     if (!exp)
         goto oom;
     if (strncmp(path, "mbox:", 5) == 0 ||
@@ -292,7 +282,7 @@ struct mail_fetch_dest *mail_fetch_dest_open(const char *path,
         if (mail_buf_printf(&b, "mbox:%s", exp) < 0)
             goto oom;
         f = mail_folder_open(b.data, MAIL_FOLDER_RDWR | MAIL_FOLDER_CREATE,
-                             err);
+                             paths, err);
         mail_buf_release(&b);
         if (!f)
             goto fail;
@@ -319,7 +309,8 @@ struct mail_fetch_dest *mail_fetch_dest_open(const char *path,
             }
             free(p);
         }
-        f = mail_folder_open(exp, MAIL_FOLDER_RDWR | MAIL_FOLDER_CREATE, err);
+        f = mail_folder_open(exp, MAIL_FOLDER_RDWR | MAIL_FOLDER_CREATE, paths,
+                             err);
         if (!f)
             goto fail;
         if (mail_folder_kind(f) != MAIL_FOLDER_MAILDIR) {
@@ -805,7 +796,8 @@ static int replay_journal(struct mail_fetch_src *s, bool *had,
                  * delivered after it is it left (and counted when it
                  * starts right). */
                 int t = pv[i].offset < 0 ? 0 :
-                        mail_mbox_truncate_after(s->dest->path,
+                        mail_mbox_truncate_after(s->dest->paths,
+                                                 s->dest->path,
                                                  (uint64_t)pv[i].offset, err);
 
                 if (t < 0)
@@ -2140,7 +2132,7 @@ static int fetch_imap_folder(struct fetch_run *r, struct mail_session *s,
         if (!local)
             goto out;
     }
-    dest = mail_fetch_dest_open(local, r->o->mda, err);
+    dest = mail_fetch_dest_open(r->acct->paths, local, r->o->mda, err);
     if (!dest)
         goto out;
     if (mail_buf_printf(&key, "imap %s@%s:%u %s", r->srv.user, r->srv.host,
@@ -2313,7 +2305,8 @@ static int fetch_imap(struct fetch_run *r, struct mail_error *err)
     if (!r->o->mda) {
         /* The store first, so that its kind (Maildir, unless it says
          * mbox:) is settled before any subfolder is placed in it. */
-        struct mail_fetch_dest *d = mail_fetch_dest_open(r->acct->store,
+        struct mail_fetch_dest *d = mail_fetch_dest_open(r->acct->paths,
+                                                         r->acct->store,
                                                          NULL, err);
         if (!d)
             goto out;
@@ -2398,7 +2391,7 @@ int mail_fetch_account(struct mail_account *acct,
     if (o->pop3 && o->nfolders)
         return mail_error_set(err, MAIL_ERR_USAGE, "--folder needs IMAP; "
                               "POP3 has one maildrop");
-    r.statedir = mail_fetch_state_dir(err);
+    r.statedir = mail_fetch_state_dir(acct->paths, err);
     if (!r.statedir)
         goto out;
     lock = mail_fetch_lock(r.statedir, acct->name, o->wait, err);
@@ -2409,7 +2402,7 @@ int mail_fetch_account(struct mail_account *acct,
     mail_fetch_clock_start(&r.wd, 10u * (unsigned)(acct->timeout > 0 ?
                                                    acct->timeout : 30));
     if (o->pop3) {
-        r.dest = mail_fetch_dest_open(acct->store, o->mda, err);
+        r.dest = mail_fetch_dest_open(acct->paths, acct->store, o->mda, err);
         rc = r.dest ? fetch_pop3(&r, err) : -1;
     } else {
         rc = fetch_imap(&r, err);

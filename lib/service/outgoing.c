@@ -12,29 +12,13 @@
 
 #include "mail/compose.h"
 #include "mail/folder.h"
+#include "mail/fsutil.h"
 #include "mail/outgoing.h"
 
-int mail_spool_tmpfile(struct mail_error *err)
+int mail_spool_tmpfile(const struct mail_paths *paths,
+                       struct mail_error *err)
 {
-    const char *dir = getenv("TMPDIR");
-    char path[4096];
-    int fd;
-
-    if (!dir || *dir != '/')
-        dir = "/tmp";
-#ifdef O_TMPFILE
-    fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
-    if (fd >= 0)
-        return fd;
-#endif
-    if (mail_snprintf(path, sizeof path, "%s/mail-send.XXXXXX", dir) < 0)
-        return mail_error_set(err, MAIL_ERR_CANTCREAT, "TMPDIR too long");
-    fd = mkostemp(path, O_CLOEXEC);
-    if (fd < 0)
-        return mail_error_set(err, MAIL_ERR_CANTCREAT, "%s: %s", path,
-                              strerror(errno));
-    unlink(path);
-    return fd;
+    return mail_tmpfile(mail_paths_tmp_dir(paths), err);
 }
 
 int mail_fd_sink_write(void *ctx, const char *data, size_t len)
@@ -64,12 +48,13 @@ void mail_fd_sink_explain(const struct mail_fd_sink *s,
                        strerror(s->error));
 }
 
-int mail_spool_fd(int in, bool dots, int *out, struct mail_error *err)
+int mail_spool_fd(const struct mail_paths *paths, int in, bool dots,
+                  int *out, struct mail_error *err)
 {
     char buf[65536];
     struct mail_fd_sink fs = { -1, 0 };
     bool bol = true;
-    int fd = mail_spool_tmpfile(err);
+    int fd = mail_spool_tmpfile(paths, err);
 
     if (fd < 0)
         return -1;
@@ -181,7 +166,7 @@ int mail_sent_save(const struct mail_account *a, int fd,
     /* As trash-folder: a path when it starts with / or ~, else a folder
      * of the store ("=Sent" or "Sent"). */
     if (a->sent_folder[0] == '/' || a->sent_folder[0] == '~')
-        path = mail_expand_home(a->sent_folder);
+        path = mail_paths_expand_home(a->paths, a->sent_folder);
     else if (a->store && *a->store)
         path = mail_store_folder_path(a->store, a->sent_folder +
                                       (a->sent_folder[0] == '='), err);
@@ -194,7 +179,8 @@ int mail_sent_save(const struct mail_account *a, int fd,
             mail_error_set(err, MAIL_ERR_INTERNAL, "out of memory");
         goto fail;
     }
-    f = mail_folder_open(path, MAIL_FOLDER_RDWR | MAIL_FOLDER_CREATE, err);
+    f = mail_folder_open(path, MAIL_FOLDER_RDWR | MAIL_FOLDER_CREATE,
+                         a->paths, err);
     if (!f)
         goto fail;
     ap = mail_folder_append_begin(f, MAIL_FLAG_SEEN, 0, err);

@@ -21,28 +21,11 @@
 #define QUEUE_MAGIC "mail-queue 1\n"
 #define ENVELOPE_MAX (1024 * 1024)
 
-char *mail_queue_default_dir(struct mail_error *err)
+char *mail_queue_default_dir(const struct mail_paths *paths,
+                             struct mail_error *err)
 {
-    const char *x = getenv("XDG_DATA_HOME");
-    const char *home = getenv("HOME");
-    struct mail_buf b = MAIL_BUF_INIT;
-    int r;
-
-    if (x && x[0] == '/')
-        r = mail_buf_printf(&b, "%s/mail/queue", x);
-    else if (home && *home)
-        r = mail_buf_printf(&b, "%s/.local/share/mail/queue", home);
-    else {
-        mail_error_set(err, MAIL_ERR_CONFIG, "neither XDG_DATA_HOME nor HOME "
-                       "is set: nowhere to keep the queue");
-        return NULL;
-    }
-    if (r < 0) {
-        mail_buf_release(&b);
-        mail_error_set(err, MAIL_ERR_INTERNAL, "out of memory");
-        return NULL;
-    }
-    return mail_buf_detach(&b);
+    return mail_paths_mail_dir(paths, MAIL_PATHS_DATA, "queue", "the queue",
+                               err);
 }
 
 /* An envelope value must be one line. */

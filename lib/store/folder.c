@@ -24,9 +24,11 @@
 int mail_folder_base_init(struct mail_folder *f,
                           const struct mail_folder_driver *drv,
                           enum mail_folder_kind kind, const char *path,
-                          int mode, struct mail_error *err)
+                          int mode, const struct mail_paths *paths,
+                          struct mail_error *err)
 {
     f->drv = drv;
+    f->paths = paths;
     f->kind = kind;
     f->mode = mode;
     f->lock_timeout_ms = MAIL_FOLDER_LOCK_TIMEOUT_MS;
@@ -41,32 +43,26 @@ void mail_folder_set_lock_timeout(struct mail_folder *f, unsigned ms)
     f->lock_timeout_ms = ms;
 }
 
-/* "~" and "~/..." expanded with $HOME; anything else copied. */
-static char *expand_tilde(const char *path, struct mail_error *err)
+/* "~" and "~/..." expanded with the home directory; else copied. */
+static char *expand_tilde(const struct mail_paths *paths, const char *path,
+                          struct mail_error *err)
 {
-    struct mail_buf b = MAIL_BUF_INIT;
+    char *p;
 
-    if (path[0] == '~' && (path[1] == '/' || path[1] == '\0')) {
-        const char *home = getenv("HOME");
-
-        if (!home || !*home) {
-            mail_error_set(err, MAIL_ERR_CONFIG,
-                           "%s: cannot expand ~: HOME is not set", path);
-            return NULL;
-        }
-        if (mail_buf_printf(&b, "%s%s", home, path + 1) < 0)
-            goto nomem;
-    } else if (mail_buf_addstr(&b, path) < 0) {
-        goto nomem;
+    if (path[0] == '~' && (path[1] == '/' || path[1] == '\0') &&
+        (!paths || !paths->home)) {
+        mail_error_set(err, MAIL_ERR_CONFIG,
+                       "%s: cannot expand ~: HOME is not set", path);
+        return NULL;
     }
-    return mail_buf_detach(&b);
-nomem:
-    mail_buf_release(&b);
-    mail_error_set(err, MAIL_ERR_INTERNAL, "out of memory");
-    return NULL;
+    p = mail_paths_expand_home(paths, path);
+    if (!p)
+        mail_error_set(err, MAIL_ERR_INTERNAL, "out of memory");
+    return p;
 }
 
 struct mail_folder *mail_folder_open(const char *path, int mode,
+                                     const struct mail_paths *paths,
                                      struct mail_error *err)
 {
     struct mail_folder *f = NULL;
@@ -74,15 +70,15 @@ struct mail_folder *mail_folder_open(const char *path, int mode,
     struct stat st;
     char *p;
 
-    p = expand_tilde(force_mbox ? path + 5 : path, err);
+    p = expand_tilde(paths, force_mbox ? path + 5 : path, err);
     if (!p)
         return NULL;
     if (!*p) {
         mail_error_set(err, MAIL_ERR_USAGE, "empty folder path");
     } else if (stat(p, &st) < 0) {
         if (errno == ENOENT && (mode & MAIL_FOLDER_CREATE))
-            f = force_mbox ? mail_mbox_open(p, mode, err)
-                           : mail_maildir_open(p, mode, err);
+            f = force_mbox ? mail_mbox_open(p, mode, paths, err)
+                           : mail_maildir_open(p, mode, paths, err);
         else if (errno == ENOTDIR && (mode & MAIL_FOLDER_CREATE))
             mail_error_set(err, MAIL_ERR_CANTCREAT, "%s: cannot create: %s",
                            p, strerror(errno));
@@ -95,9 +91,9 @@ struct mail_folder *mail_folder_open(const char *path, int mode,
             mail_error_set(err, MAIL_ERR_DATA,
                            "%s: is a directory, not an mbox", p);
         else
-            f = mail_maildir_open(p, mode, err);
+            f = mail_maildir_open(p, mode, paths, err);
     } else if (S_ISREG(st.st_mode)) {
-        f = mail_mbox_open(p, mode, err);
+        f = mail_mbox_open(p, mode, paths, err);
     } else {
         mail_error_set(err, MAIL_ERR_DATA,
                        "%s: not a folder (neither a Maildir nor an mbox)", p);
@@ -320,7 +316,8 @@ static int store_open(const char *store, char **dir, enum store_kind *kind,
 {
     bool force_mbox = strncmp(store, "mbox:", 5) == 0;
     struct stat st;
-    char *p = expand_tilde(force_mbox ? store + 5 : store, err);
+    /* The config expanded "~" already (with its paths). */
+    char *p = expand_tilde(NULL, force_mbox ? store + 5 : store, err);
 
     if (!p)
         return -1;
@@ -785,32 +782,3 @@ void folder_attach_abort(struct folder_attach *a)
 }
 
 
-int folder_tmpfile(struct mail_error *err)
-{
-    const char *dir = getenv("TMPDIR");
-    struct mail_buf b = MAIL_BUF_INIT;
-    int fd;
-
-    if (!dir || *dir != '/')
-        dir = "/tmp";
-#ifdef O_TMPFILE
-    fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
-    if (fd >= 0)
-        return fd;
-#endif
-    /* No O_TMPFILE (old kernel, some file systems): create and unlink. */
-    if (mail_buf_printf(&b, "%s/mail-msg.XXXXXX", dir) < 0) {
-        mail_buf_release(&b);
-        return mail_error_set(err, MAIL_ERR_INTERNAL, "out of memory");
-    }
-    fd = mkostemp(b.data, O_CLOEXEC);
-    if (fd < 0) {
-        mail_error_set(err, MAIL_ERR_CANTCREAT, "%s: %s", b.data,
-                       strerror(errno));
-        mail_buf_release(&b);
-        return -1;
-    }
-    unlink(b.data);
-    mail_buf_release(&b);
-    return fd;
-}

@@ -234,38 +234,23 @@ static bool parse(struct hcache *c)
     return true;
 }
 
-/* $XDG_CACHE_HOME/mail, else ~/.cache/mail, created (0700) if missing. */
-static char *cache_dir(void)
+/* CACHE_HOME/mail, created (0700) if missing; NULL: no cache. */
+static char *cache_dir(const struct mail_paths *paths)
 {
-    const char *xdg = getenv("XDG_CACHE_HOME");
-    struct mail_buf b = MAIL_BUF_INIT;
-    char *p;
+    char *dir = paths && paths->cache_home
+                    ? mail_paths_mail_dir(paths, MAIL_PATHS_CACHE, NULL,
+                                          "the header cache", NULL)
+                    : NULL;
 
-    if (xdg && *xdg == '/') {
-        if (mail_buf_addstr(&b, xdg) < 0)
-            goto fail;
-    } else {
-        const char *home = getenv("HOME");
-
-        if (!home || *home != '/' ||
-            mail_buf_printf(&b, "%s/.cache", home) < 0)
-            goto fail;
+    if (dir && mail_mkdirs(dir, NULL) < 0) {
+        free(dir);
+        return NULL;
     }
-    if (mkdir(b.data, 0700) < 0 && errno != EEXIST)
-        goto fail;
-    if (mail_buf_addstr(&b, "/mail") < 0)
-        goto fail;
-    if (mkdir(b.data, 0700) < 0 && errno != EEXIST)
-        goto fail;
-    p = mail_buf_detach(&b);
-    return p;
-fail:
-    mail_buf_release(&b);
-    return NULL;
+    return dir;
 }
 
-void hcache_open(struct hcache *c, const char *path,
-                 enum mail_folder_kind kind)
+void hcache_open(struct hcache *c, const struct mail_paths *paths,
+                 const char *path, enum mail_folder_kind kind)
 {
     char *dir;
     int fd;
@@ -275,7 +260,7 @@ void hcache_open(struct hcache *c, const char *path,
     c->folder = realpath(path, NULL);
     if (!c->folder)
         return;
-    dir = cache_dir();
+    dir = cache_dir(paths);
     if (!dir)
         return;
     {

@@ -71,8 +71,8 @@ struct hcache {
  * fails: without a usable cache directory c->file is NULL and nothing is
  * cached; a bad file loads as empty.
  */
-void hcache_open(struct hcache *c, const char *path,
-                 enum mail_folder_kind kind);
+void hcache_open(struct hcache *c, const struct mail_paths *paths,
+                 const char *path, enum mail_folder_kind kind);
 
 /* The loaded record with str[HC_KEY] == key, or NULL. */
 const struct hcache_rec *hcache_find(const struct hcache *c, const char *key);
@@ -126,14 +126,12 @@ int folder_attach_end(struct folder_attach *a, unsigned *count);
 void folder_attach_abort(struct folder_attach *a);
 
 
-/* Open the file for a message fd: an unlinked temporary file in $TMPDIR
- * (O_TMPFILE where it works).  -1 with err set. */
-int folder_tmpfile(struct mail_error *err);
-
 /* Driver entry points, called by mail_folder_open with the expanded path. */
 struct mail_folder *mail_maildir_open(const char *path, int mode,
+                                      const struct mail_paths *paths,
                                       struct mail_error *err);
 struct mail_folder *mail_mbox_open(const char *path, int mode,
+                                   const struct mail_paths *paths,
                                    struct mail_error *err);
 
 #endif

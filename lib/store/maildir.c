@@ -363,6 +363,7 @@ static bool dir_is_empty(const char *path)
 }
 
 struct mail_folder *mail_maildir_open(const char *path, int mode,
+                                      const struct mail_paths *paths,
                                       struct mail_error *err)
 {
     struct maildir *md;
@@ -394,7 +395,7 @@ struct mail_folder *mail_maildir_open(const char *path, int mode,
         return NULL;
     }
     if (mail_folder_base_init(&md->base, &maildir_driver, MAIL_FOLDER_MAILDIR,
-                              path, mode, err) < 0) {
+                              path, mode, paths, err) < 0) {
         free(md);
         return NULL;
     }
@@ -640,7 +641,7 @@ static int md_list(struct mail_folder *f, struct mail_envelope_list *out,
         listing_release(&l);
         return -1;
     }
-    hcache_open(&cache, f->path, MAIL_FOLDER_MAILDIR);
+    hcache_open(&cache, f->paths, f->path, MAIL_FOLDER_MAILDIR);
     recs = calloc(l.n ? l.n : 1, sizeof *recs);
     if (!recs) {
         mail_error_set(err, MAIL_ERR_INTERNAL, "out of memory");

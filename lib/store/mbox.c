@@ -117,8 +117,10 @@ struct mbox_append {
 
 static const struct mail_folder_driver mbox_driver;
 /* Undo a sync that did not finish (see "sync" below). */
-static int recover(int fd, const char *path, struct mail_error *err);
-static int recover_at_open(const char *path, struct mail_error *err);
+static int recover(const struct mail_paths *paths, int fd, const char *path,
+                   struct mail_error *err);
+static int recover_at_open(const struct mail_paths *paths, const char *path,
+                           struct mail_error *err);
 
 /* ---- reading in pieces ---- */
 
@@ -383,6 +385,7 @@ static uint64_t key_id(const char *key)
 /* ---- open ---- */
 
 struct mail_folder *mail_mbox_open(const char *path, int mode,
+                                   const struct mail_paths *paths,
                                    struct mail_error *err)
 {
     struct mbox *mb;
@@ -420,7 +423,7 @@ struct mail_folder *mail_mbox_open(const char *path, int mode,
     close(fd);
     /* A sync that did not finish is undone before anything reads the
      * file. */
-    if (recover_at_open(path, err) < 0)
+    if (recover_at_open(paths, path, err) < 0)
         return NULL;
     if (n > 0 && (n < 5 || memcmp(head, "From ", 5) != 0)) {
         mail_error_set(err, MAIL_ERR_DATA,
@@ -434,7 +437,7 @@ struct mail_folder *mail_mbox_open(const char *path, int mode,
         return NULL;
     }
     if (mail_folder_base_init(&mb->base, &mbox_driver, MAIL_FOLDER_MBOX, path,
-                              mode, err) < 0) {
+                              mode, paths, err) < 0) {
         free(mb);
         return NULL;
     }
@@ -778,7 +781,7 @@ static int mbox_scan(struct mbox *mb, struct mail_envelope_list *out,
     }
     memset(&ps, 0, sizeof ps);
     ps.flags = flags;
-    hcache_open(&cache, path, MAIL_FOLDER_MBOX);
+    hcache_open(&cache, mb->base.paths, path, MAIL_FOLDER_MBOX);
     from = use_cache(&ps, &cache, fd, &st, flags, err);
     if (from < (uint64_t)st.st_size &&
         parse_range(&ps, fd, path, from, (uint64_t)st.st_size, err) < 0)
@@ -988,7 +991,7 @@ static int mbox_message_fd(struct mail_folder *f,
 {
     struct fd_sink s;
 
-    s.fd = folder_tmpfile(err);
+    s.fd = mail_tmpfile(mail_paths_tmp_dir(f->paths), err);
     s.err = 0;
     if (s.fd < 0)
         return -1;
@@ -1257,7 +1260,8 @@ static int lock_both(int fd, const char *path, unsigned timeout_ms,
     return 0;
 }
 
-int mail_mbox_truncate_after(const char *path, uint64_t offset,
+int mail_mbox_truncate_after(const struct mail_paths *paths,
+                             const char *path, uint64_t offset,
                              struct mail_error *err)
 {
     char buf[65536], *lock = NULL;
@@ -1276,7 +1280,7 @@ int mail_mbox_truncate_after(const char *path, uint64_t offset,
         close(fd);
         return -1;
     }
-    if (recover(fd, path, err) < 0) {
+    if (recover(paths, fd, path, err) < 0) {
         rc = -1;
         goto out;
     }
@@ -1635,7 +1639,7 @@ static struct mail_append *mbox_append_begin(struct mail_folder *f,
     }
     if (lock_both(a->fd, f->path, f->lock_timeout_ms, &a->lock, err) < 0)
         goto fail;
-    if (recover(a->fd, f->path, err) < 0)
+    if (recover(f->paths, a->fd, f->path, err) < 0)
         goto fail;
     if (fstat(a->fd, &st) < 0) {
         mail_error_set(err, MAIL_ERR_IO, "%s: %s", f->path, strerror(errno));
@@ -1813,10 +1817,11 @@ struct backup {
 
 /* Where the backup of the mbox at path lives: [0] beside the real file,
  * [1] in the state directory.  Both malloc'd. */
-static int backup_paths(const char *path, char *bp[2], struct mail_error *err)
+static int backup_paths(const struct mail_paths *paths, const char *path,
+                        char *bp[2], struct mail_error *err)
 {
     struct mail_buf a = MAIL_BUF_INIT, b = MAIL_BUF_INIT;
-    const char *x = getenv("XDG_STATE_HOME"), *home = getenv("HOME");
+    const char *state = paths ? paths->state_home : NULL;
     char *real = realpath(path, NULL), *slash;
     uint64_t h;
     int bad;
@@ -1831,11 +1836,12 @@ static int backup_paths(const char *path, char *bp[2], struct mail_error *err)
     bad = slash ? mail_buf_printf(&a, "%.*s/.%s.mail-sync",
                                   (int)(slash - real), real, slash + 1)
                 : mail_buf_printf(&a, ".%s.mail-sync", real);
-    if (x && x[0] == '/')
-        bad |= mail_buf_printf(&b, "%s/mail/mbox-sync-%016" PRIx64, x, h);
+    /* With no state directory known, the second place is the first. */
+    if (state)
+        bad |= mail_buf_printf(&b, "%s/mail/mbox-sync-%016" PRIx64, state,
+                               h);
     else
-        bad |= mail_buf_printf(&b, "%s/.local/state/mail/mbox-sync-%016"
-                               PRIx64, home && *home ? home : "", h);
+        bad |= mail_buf_addstr(&b, a.data ? a.data : "");
     free(real);
     if (bad < 0) {
         mail_buf_release(&a);
@@ -1925,12 +1931,12 @@ static int backup_header(int bfd, struct backup *b)
 
 /* The header cache may hold offsets of the file before a rewrite of the
  * same inode: forget it. */
-static void cache_forget(const char *path)
+static void cache_forget(const struct mail_paths *paths, const char *path)
 {
     struct hcache c;
     uint64_t meta[HC_NNUM] = { 0 };
 
-    hcache_open(&c, path, MAIL_FOLDER_MBOX);
+    hcache_open(&c, paths, path, MAIL_FOLDER_MBOX);
     hcache_save(&c, meta, NULL, 0);
     hcache_close(&c);
 }
@@ -1960,7 +1966,8 @@ static int same_bytes(int fd, uint64_t at, int bfd, uint64_t bat,
  * Put the old tail of an unfinished sync back (under both locks).  1 when
  * it did, 0 when the backup is another file's (left alone), -1 on error.
  */
-static int restore(int fd, const char *path, int bfd, const char *bpath,
+static int restore(const struct mail_paths *paths, int fd, const char *path,
+                   int bfd, const char *bpath,
                    struct mail_error *err)
 {
     struct backup b;
@@ -2017,7 +2024,7 @@ static int restore(int fd, const char *path, int bfd, const char *bpath,
     }
     extra = size > foot ? size - foot : 0;
     if (extra > 0 && foot != b.off + b.len0) {
-        tmp = folder_tmpfile(err);
+        tmp = mail_tmpfile(mail_paths_tmp_dir(paths), err);
         if (tmp < 0 || copy_fd(fd, foot, tmp, 0, extra, buf, path, err) < 0)
             goto out;
     }
@@ -2035,7 +2042,7 @@ static int restore(int fd, const char *path, int bfd, const char *bpath,
     }
     if (fsync_parent(bpath, err) < 0)
         goto out;
-    cache_forget(path);
+    cache_forget(paths, path);
     rc = 1;
 out:
     if (tmp >= 0)
@@ -2048,12 +2055,13 @@ out:
  * Recover an unfinished sync of the mbox open as fd (both locks held).
  * 1 when the file was changed back, 0 when there was nothing to do.
  */
-static int recover(int fd, const char *path, struct mail_error *err)
+static int recover(const struct mail_paths *paths, int fd, const char *path,
+                   struct mail_error *err)
 {
     char *bp[2];
     int rc = 0;
 
-    if (backup_paths(path, bp, err) < 0)
+    if (backup_paths(paths, path, bp, err) < 0)
         return -1;
     for (int i = 0; i < 2 && rc >= 0; i++) {
         struct mail_buf t = MAIL_BUF_INIT;
@@ -2070,7 +2078,7 @@ static int recover(int fd, const char *path, struct mail_error *err)
                                     strerror(errno));
             continue;
         }
-        r = restore(fd, path, bfd, bp[i], err);
+        r = restore(paths, fd, path, bfd, bp[i], err);
         close(bfd);
         if (r != 0)
             rc = r;
@@ -2082,13 +2090,13 @@ static int recover(int fd, const char *path, struct mail_error *err)
 
 /* Is there a backup of an unfinished sync, or one half written (cheap:
  * four stats)? */
-static bool backup_exists(const char *path)
+static bool backup_exists(const struct mail_paths *paths, const char *path)
 {
     char *bp[2];
     struct mail_error err;
     bool yes = false;
 
-    if (backup_paths(path, bp, &err) < 0)
+    if (backup_paths(paths, path, bp, &err) < 0)
         return false;
     for (int i = 0; i < 2 && !yes; i++) {
         struct mail_buf t = MAIL_BUF_INIT;
@@ -2104,13 +2112,14 @@ static bool backup_exists(const char *path)
 }
 
 /* At open: recover under the locks when a sync did not finish. */
-static int recover_at_open(const char *path, struct mail_error *err)
+static int recover_at_open(const struct mail_paths *paths, const char *path,
+                           struct mail_error *err)
 {
     char *lock = NULL;
     struct flock fl;
     int fd, rc;
 
-    if (!backup_exists(path))
+    if (!backup_exists(paths, path))
         return 0;
     fd = open(path, O_RDWR | O_CLOEXEC);
     if (fd < 0 && (errno == EACCES || errno == EPERM || errno == EROFS))
@@ -2122,7 +2131,7 @@ static int recover_at_open(const char *path, struct mail_error *err)
         close(fd);
         return -1;
     }
-    rc = recover(fd, path, err);
+    rc = recover(paths, fd, path, err);
     unlock_dot(lock);
     memset(&fl, 0, sizeof fl);
     fl.l_type = F_UNLCK;
@@ -2134,7 +2143,8 @@ static int recover_at_open(const char *path, struct mail_error *err)
 
 /* Write the old tail to the backup; returns its fd (for reading) and
  * path, or -1. */
-static int write_backup(int fd, const char *path, const struct stat *st,
+static int write_backup(const struct mail_paths *paths, int fd,
+                        const char *path, const struct stat *st,
                         uint64_t off, uint64_t len0, uint64_t len1,
                         char *buf, char **bpath, size_t *hdrlen,
                         struct mail_error *err)
@@ -2144,7 +2154,7 @@ static int write_backup(int fd, const char *path, const struct stat *st,
     int bfd = -1, l, i;
 
     *bpath = NULL;
-    if (backup_paths(path, bp, err) < 0)
+    if (backup_paths(paths, path, bp, err) < 0)
         return -1;
     l = snprintf(hdr, sizeof hdr, BACKUP_MAGIC " %" PRIu64 " %" PRIu64
                  " %" PRIu64 " %" PRIu64 " %" PRIu64 "\n",
@@ -2366,7 +2376,7 @@ static int mbox_sync(struct mail_folder *f, struct mail_error *err)
         close(fd);
         return -1;
     }
-    rc = recover(fd, f->path, err);
+    rc = recover(f->paths, fd, f->path, err);
     if (rc < 0)
         goto out;
     if (fstat(fd, &st) < 0) {
@@ -2408,7 +2418,7 @@ static int mbox_sync(struct mail_folder *f, struct mail_error *err)
     if (emit_tail(mb, k, &c, size, err) < 0)
         goto out;
     len1 = c.pos;
-    bfd = write_backup(fd, f->path, &st, off, len0, len1, c.buf, &bpath,
+    bfd = write_backup(f->paths, fd, f->path, &st, off, len0, len1, c.buf, &bpath,
                        &hdrlen, err);
     if (bfd < 0)
         goto out;
@@ -2439,7 +2449,7 @@ static int mbox_sync(struct mail_folder *f, struct mail_error *err)
     }
     /* The offsets are those of the old file now: the next use lists
      * again. */
-    cache_forget(f->path);
+    cache_forget(f->paths, f->path);
     free(mb->v);
     mb->v = NULL;
     mb->n = 0;
@@ -2458,7 +2468,7 @@ undo:
     {
         struct mail_error e2;
 
-        (void)restore(fd, f->path, bfd, bpath, &e2);
+        (void)restore(f->paths, fd, f->path, bfd, bpath, &e2);
     }
 out:
     if (bfd >= 0)

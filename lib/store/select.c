@@ -635,6 +635,7 @@ void mail_selection_release(struct mail_selection *sel)
 }
 
 int mail_folder_from_paths(int argc, char *const *argv, int mode,
+                           const struct mail_paths *paths,
                            struct mail_folder **f, struct mail_error *err)
 {
     char *first = NULL, *maildir, *key;
@@ -662,7 +663,7 @@ int mail_folder_from_paths(int argc, char *const *argv, int mode,
         else
             first = maildir;
     }
-    *f = mail_folder_open(first, mode, err);
+    *f = mail_folder_open(first, mode, paths, err);
     free(first);
     return *f ? 1 : -1;
 }
@@ -750,6 +751,7 @@ int mail_listing_remap(const char *state_dir, struct mail_folder *f,
     struct mail_folder *g = NULL;
     const char **keys = NULL;
     size_t *pos = NULL, *tmp = NULL;
+    const struct mail_paths *paths;
     char *path;
     size_t kept = 0, j = 0;
     int rc;
@@ -758,6 +760,7 @@ int mail_listing_remap(const char *state_dir, struct mail_folder *f,
         return mail_folder_close(f, err) < 0 ? -1 : 0;
     /* An mbox: its keys are offsets, which the rewrite has changed. */
     mail_error_clear(&ignored);
+    paths = f->paths;
     path = strdup(mail_folder_path(f));
     rc = mail_listing_load(state_dir, f, &l, &ignored);
     if (mail_folder_close(f, err) < 0) {
@@ -767,7 +770,7 @@ int mail_listing_remap(const char *state_dir, struct mail_folder *f,
     }
     if (rc || !path || !l.keys)
         goto out;
-    g = mail_folder_open(path, MAIL_FOLDER_RDONLY, &ignored);
+    g = mail_folder_open(path, MAIL_FOLDER_RDONLY, paths, &ignored);
     if (!g || mail_folder_list(g, &after, 0, &ignored) < 0)
         goto close;
     for (size_t i = 0; i < before->n; i++)

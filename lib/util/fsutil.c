@@ -93,3 +93,33 @@ int mail_mkdir_parents(const char *path, struct mail_error *err)
 {
     return mkdirs(path, false, err);
 }
+
+int mail_tmpfile(const char *dir, struct mail_error *err)
+{
+    char path[4096];
+    size_t n;
+    int fd;
+
+    if (!dir || !*dir)
+        dir = "/tmp";
+#ifdef O_TMPFILE
+    fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+    if (fd >= 0)
+        return fd;
+#endif
+    /* No O_TMPFILE (old kernel, some file systems): create and unlink. */
+    n = strlen(dir);
+    if (n + sizeof "/mail-tmp.XXXXXX" > sizeof path)
+        return mail_error_set(err, MAIL_ERR_CANTCREAT,
+                              "%.200s...: temporary directory name too long",
+                              dir);
+    memcpy(path, dir, n);
+    memcpy(path + n, "/mail-tmp.XXXXXX", sizeof "/mail-tmp.XXXXXX");
+    fd = mkostemp(path, O_CLOEXEC);
+    if (fd < 0)
+        return mail_error_set(err, MAIL_ERR_CANTCREAT,
+                              "%s: cannot create a temporary file: %s", dir,
+                              strerror(errno));
+    unlink(path);
+    return fd;
+}

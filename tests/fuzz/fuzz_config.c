@@ -51,7 +51,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     for (priv = 0; priv <= 1; priv++) {
         if (mail_config_parse(&cfg, (const char *)data, size, "fuzz.conf",
-                              priv, &err) == 0) {
+                              priv, NULL, &err) == 0) {
             check_config(&cfg);
             (void)mail_config_account(&cfg, NULL, &err);
             (void)mail_config_select(&cfg, NULL, NULL, &acct, &err);

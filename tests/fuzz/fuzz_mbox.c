@@ -133,7 +133,7 @@ static void as_mbox(const uint8_t *data, size_t size)
 
     write_input(mbox_path, data, size);
     clear_cache();
-    f = mail_folder_open(mbox_path, MAIL_FOLDER_RDONLY, &err);
+    f = mail_folder_open(mbox_path, MAIL_FOLDER_RDONLY, NULL, &err);
     if (!f) {
         if (err.kind != MAIL_ERR_DATA)   /* not starting with "From " */
             abort();
@@ -197,7 +197,7 @@ static void as_message(const uint8_t *data, size_t size)
 
     write_input(msg_path, NULL, 0);
     clear_cache();
-    f = mail_folder_open(msg_path, MAIL_FOLDER_RDWR, &err);
+    f = mail_folder_open(msg_path, MAIL_FOLDER_RDWR, NULL, &err);
     if (!f)
         abort();
     a = mail_folder_append_begin(f, 0, 1, &err);
@@ -239,7 +239,7 @@ static void as_sync(const uint8_t *data, size_t size)
 
     write_input(mbox_path, data, size);
     clear_cache();
-    f = mail_folder_open(mbox_path, MAIL_FOLDER_RDWR, &err);
+    f = mail_folder_open(mbox_path, MAIL_FOLDER_RDWR, NULL, &err);
     if (!f)
         return;
     if (mail_folder_list(f, &l0, 0, &err) < 0)

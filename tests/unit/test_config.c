@@ -9,6 +9,7 @@
 #include "mail/aliases.h"
 #include "mail/config.h"
 #include "test.h"
+#include "test_paths.h"
 
 #define F "test.conf"
 
@@ -16,7 +17,7 @@ static int parse(struct mail_config *cfg, const char *text, bool priv,
                  struct mail_error *err)
 {
     mail_error_clear(err);
-    return mail_config_parse(cfg, text, strlen(text), F, priv, err);
+    return mail_config_parse(cfg, text, strlen(text), F, priv, test_env_paths(), err);
 }
 
 /* The text must fail with exactly this message, and leave cfg empty. */
@@ -375,7 +376,7 @@ static void test_syntax_errors(void)
         struct mail_config cfg;
         struct mail_error err;
 
-        CHECK(mail_config_parse(&cfg, text, sizeof text - 1, F, false,
+        CHECK(mail_config_parse(&cfg, text, sizeof text - 1, F, false, test_env_paths(),
                                 &err) == -1);
         CHECK_STR(err.msg, F ":3: NUL byte in the file");
     }
@@ -390,14 +391,14 @@ static void test_limits(void)
 
     memset(big, '#', n);
     big[n] = '\0';
-    CHECK(mail_config_parse(&cfg, big, n, F, false, &err) == -1);
+    CHECK(mail_config_parse(&cfg, big, n, F, false, test_env_paths(), &err) == -1);
     CHECK_STR(err.msg, F ": file too large (over 1048576 bytes)");
 
     /* A long line. */
     memcpy(big, "[account \"x\"]\nuser = ", 21);
     memset(big + 21, 'a', 9000);
     big[9021] = '\n';
-    CHECK(mail_config_parse(&cfg, big, 9022, F, false, &err) == -1);
+    CHECK(mail_config_parse(&cfg, big, 9022, F, false, test_env_paths(), &err) == -1);
     CHECK_STR(err.msg, F ":2: line too long (over 8192 bytes)");
 
     /* Many accounts. */
@@ -406,10 +407,10 @@ static void test_limits(void)
         last = p;
         p += sprintf(p, "[account \"a%zu\"]\n", i);
     }
-    CHECK(mail_config_parse(&cfg, big, (size_t)(p - big), F, false,
+    CHECK(mail_config_parse(&cfg, big, (size_t)(p - big), F, false, test_env_paths(),
                             &err) == -1);
     CHECK_STR(err.msg, F ":1001: too many accounts (at most 1000)");
-    CHECK(mail_config_parse(&cfg, big, (size_t)(last - big), F, false,
+    CHECK(mail_config_parse(&cfg, big, (size_t)(last - big), F, false, test_env_paths(),
                             &err) == 0);
     CHECK(cfg.naccounts == 1000);
     mail_config_release(&cfg);
@@ -472,6 +473,7 @@ static void test_select(void)
     /* No config at all: the command line makes an account. */
     memset(&cfg, 0, sizeof cfg);
     setenv("XDG_CONFIG_HOME", "/nonexistent/xdg", 1);
+    cfg.paths = test_env_paths();
     CHECK(mail_config_account(&cfg, NULL, &err) == NULL);
     CHECK_STR(err.msg, "no account configured (create "
               "/nonexistent/xdg/mail/config or give --smtp/--imap/--pop3)");
@@ -502,30 +504,30 @@ static void test_paths(void)
     struct mail_error err;
 
     setenv("HOME", "/home/u", 1);
-    s = mail_expand_home("~");
+    s = mail_paths_expand_home(test_env_paths(), "~");
     CHECK_STR(s, "/home/u");
     free(s);
-    s = mail_expand_home("~/Mail");
+    s = mail_paths_expand_home(test_env_paths(), "~/Mail");
     CHECK_STR(s, "/home/u/Mail");
     free(s);
-    s = mail_expand_home("~other/Mail");
+    s = mail_paths_expand_home(test_env_paths(), "~other/Mail");
     CHECK_STR(s, "~other/Mail");
     free(s);
-    s = mail_expand_home("/abs/~/x");
+    s = mail_paths_expand_home(test_env_paths(), "/abs/~/x");
     CHECK_STR(s, "/abs/~/x");
     free(s);
 
     unsetenv("XDG_CONFIG_HOME");
-    s = mail_config_default_path(&err);
+    s = mail_config_default_path(test_env_paths(), &err);
     CHECK_STR(s, "/home/u/.config/mail/config");
     free(s);
     setenv("XDG_CONFIG_HOME", "/xdg", 1);
-    s = mail_config_default_path(&err);
+    s = mail_config_default_path(test_env_paths(), &err);
     CHECK_STR(s, "/xdg/mail/config");
     free(s);
     /* A relative XDG_CONFIG_HOME is ignored, as the spec says. */
     setenv("XDG_CONFIG_HOME", "rel", 1);
-    s = mail_config_default_path(&err);
+    s = mail_config_default_path(test_env_paths(), &err);
     CHECK_STR(s, "/home/u/.config/mail/config");
     free(s);
     unsetenv("XDG_CONFIG_HOME");
@@ -563,7 +565,7 @@ static void test_load(void)
     /* A literal password: refused in a 0644 file, accepted in 0600. */
     path = temp_file(text, 0644);
     CHECK(path != NULL);
-    CHECK(mail_config_load(&cfg, path, &err) == -1);
+    CHECK(mail_config_load(&cfg, path, test_env_paths(), &err) == -1);
     CHECK(err.kind == MAIL_ERR_CONFIG);
     snprintf(want, sizeof want, "%s:3: refusing a literal password in a "
              "file readable by others (chmod 600 %s), or use "
@@ -571,10 +573,10 @@ static void test_load(void)
     CHECK_STR(err.msg, want);
     CHECK(strstr(err.msg, "hunter2") == NULL);
     chmod(path, 0640);
-    CHECK(mail_config_load(&cfg, path, &err) == -1);
+    CHECK(mail_config_load(&cfg, path, test_env_paths(), &err) == -1);
     CHECK_STR(err.msg, want);
     chmod(path, 0600);
-    CHECK(mail_config_load(&cfg, path, &err) == 0);
+    CHECK(mail_config_load(&cfg, path, test_env_paths(), &err) == 0);
     CHECK_STR(cfg.path, path);
     CHECK(cfg.naccounts == 1);
     CHECK_STR(cfg.accounts[0].password, "hunter2");
@@ -585,13 +587,13 @@ static void test_load(void)
     unlink(path);
     free(path);
     path = temp_file("[account \"x\"]\nuser = a\n", 0644);
-    CHECK(mail_config_load(&cfg, path, &err) == 0);
+    CHECK(mail_config_load(&cfg, path, test_env_paths(), &err) == 0);
     CHECK(cfg.naccounts == 1);
     mail_config_release(&cfg);
     unlink(path);
 
     /* An explicit file that is not there. */
-    CHECK(mail_config_load(&cfg, path, &err) == -1);
+    CHECK(mail_config_load(&cfg, path, test_env_paths(), &err) == -1);
     CHECK(err.kind == MAIL_ERR_CONFIG);
     snprintf(want, sizeof want, "%s: No such file or directory", path);
     CHECK_STR(err.msg, want);
@@ -600,7 +602,7 @@ static void test_load(void)
 
     /* A directory. */
     CHECK(mkdtemp(dir) != NULL);
-    CHECK(mail_config_load(&cfg, dir, &err) == -1);
+    CHECK(mail_config_load(&cfg, dir, test_env_paths(), &err) == -1);
     CHECK(err.kind == MAIL_ERR_CONFIG);
     snprintf(want, sizeof want, "%s: Is a directory (expected a config "
              "file)", dir);
@@ -608,7 +610,7 @@ static void test_load(void)
 
     /* The default path missing is an empty config. */
     setenv("XDG_CONFIG_HOME", dir, 1);
-    CHECK(mail_config_load(&cfg, NULL, &err) == 0);
+    CHECK(mail_config_load(&cfg, NULL, test_env_paths(), &err) == 0);
     CHECK(cfg.naccounts == 0 && cfg.path == NULL);
     mail_config_release(&cfg);
     unsetenv("XDG_CONFIG_HOME");
@@ -616,7 +618,7 @@ static void test_load(void)
     /* An unreadable file (root reads anything: skip then). */
     if (geteuid() != 0) {
         path = temp_file("", 0000);
-        CHECK(mail_config_load(&cfg, path, &err) == -1);
+        CHECK(mail_config_load(&cfg, path, test_env_paths(), &err) == -1);
         snprintf(want, sizeof want, "%s: Permission denied", path);
         CHECK_STR(err.msg, want);
         unlink(path);
@@ -715,7 +717,7 @@ static void test_aliases(void)
     /* The default path is beside the config file. */
     setenv("XDG_CONFIG_HOME", "/xdg", 1);
     {
-        char *p = mail_aliases_default_path(&err);
+        char *p = mail_aliases_default_path(test_env_paths(), &err);
 
         CHECK_STR(p, "/xdg/mail/aliases");
         free(p);

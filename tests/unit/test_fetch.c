@@ -10,6 +10,7 @@
 #include "mail/fetch.h"
 #include "mail/folder.h"
 #include "test.h"
+#include "test_paths.h"
 
 static char root[256];
 static char statedir[300], md[300];
@@ -114,7 +115,7 @@ static void test_state(void)
     const char *present[] = { "u2", "u3" };
 
     fresh();
-    d = mail_fetch_dest_open(md, NULL, &err);
+    d = mail_fetch_dest_open(test_env_paths(), md, NULL, &err);
     CHECK(d != NULL);
     s = mail_fetch_src_open(statedir, "a", "pop3 x@h:1", d, false, &err);
     CHECK(s != NULL);
@@ -151,7 +152,7 @@ static void test_header_keys(void)
     const char *present[] = { "big1", "big1/header" };
 
     fresh();
-    d = mail_fetch_dest_open(md, NULL, &err);
+    d = mail_fetch_dest_open(test_env_paths(), md, NULL, &err);
     CHECK(d != NULL);
     s = mail_fetch_src_open(statedir, "a", "pop3 x@h:1", d, false, &err);
     CHECK(s != NULL);
@@ -183,7 +184,7 @@ static void test_recovery(void)
     const char *uids[] = { "10", "11" };
 
     fresh();
-    d = mail_fetch_dest_open(md, NULL, &err);
+    d = mail_fetch_dest_open(test_env_paths(), md, NULL, &err);
     s = mail_fetch_src_open(statedir, "a", "imap x@h:1 INBOX", d, true, &err);
     CHECK(mail_fetch_set_uidvalidity(s, 7, &err) == 0);
     CHECK(mail_fetch_batch_begin(s, uids, 2, &err) == 0);
@@ -248,7 +249,7 @@ static void test_mbox_and_mda(void)
 
     fresh();
     snprintf(path, sizeof path, "mbox:%s/box", root);
-    d = mail_fetch_dest_open(path, NULL, &err);
+    d = mail_fetch_dest_open(test_env_paths(), path, NULL, &err);
     CHECK(d != NULL && mail_fetch_dest_kind(d) == MAIL_FETCH_MBOX);
     s = mail_fetch_src_open(statedir, "m", "pop3 x@h:1", d, false, &err);
     CHECK(mail_fetch_batch_begin(s, uids, 2, &err) == 0);
@@ -271,7 +272,7 @@ static void test_mbox_and_mda(void)
     mail_fetch_dest_close(d);
 
     snprintf(cmd, sizeof cmd, "cat >> %s/mda.out", root);
-    d = mail_fetch_dest_open(NULL, cmd, &err);
+    d = mail_fetch_dest_open(test_env_paths(), NULL, cmd, &err);
     s = mail_fetch_src_open(statedir, "x", "pop3 x@h:1", d, false, &err);
     CHECK(mail_fetch_batch_begin(s, uids, 2, &err) == 0);
     CHECK(deliver(s, 0, "one\n", 0) == 0);
@@ -281,7 +282,7 @@ static void test_mbox_and_mda(void)
     snprintf(path, sizeof path, "%s/mda.out", root);
     CHECK(stat(path, &st) == 0 && st.st_size == 4);
 
-    d = mail_fetch_dest_open(NULL, "cat >/dev/null; exit 3", &err);
+    d = mail_fetch_dest_open(test_env_paths(), NULL, "cat >/dev/null; exit 3", &err);
     s = mail_fetch_src_open(statedir, "y", "pop3 x@h:1", d, false, &err);
     CHECK(mail_fetch_batch_begin(s, uids, 1, &err) == 0);
     CHECK(deliver(s, 0, "one\n", 0) < 0);
@@ -309,9 +310,9 @@ static void test_same_uid_twice(void)
         snprintf(box, sizeof box, "%s/box", root);
         snprintf(path, sizeof path, "mbox:%s", box);
         snprintf(cmd, sizeof cmd, "cat >> %s/mda.out", root);
-        d = k == 0 ? mail_fetch_dest_open(md, NULL, &err)
-          : k == 1 ? mail_fetch_dest_open(path, NULL, &err)
-                   : mail_fetch_dest_open(NULL, cmd, &err);
+        d = k == 0 ? mail_fetch_dest_open(test_env_paths(), md, NULL, &err)
+          : k == 1 ? mail_fetch_dest_open(test_env_paths(), path, NULL, &err)
+                   : mail_fetch_dest_open(test_env_paths(), NULL, cmd, &err);
         CHECK(d != NULL);
         s = mail_fetch_src_open(statedir, "a", "imap x@h:1 INBOX", d, true,
                                 &err);
@@ -367,8 +368,8 @@ static void test_uidvalidity_all_dests(void)
         snprintf(out, sizeof out, k ? "%s/mda.out" : "%s/box", root);
         snprintf(path, sizeof path, "mbox:%s", out);
         snprintf(cmd, sizeof cmd, "cat >> %s", out);
-        d = k ? mail_fetch_dest_open(NULL, cmd, &err)
-              : mail_fetch_dest_open(path, NULL, &err);
+        d = k ? mail_fetch_dest_open(test_env_paths(), NULL, cmd, &err)
+              : mail_fetch_dest_open(test_env_paths(), path, NULL, &err);
         CHECK(d != NULL);
         s = mail_fetch_src_open(statedir, "a", "imap x@h:1 INBOX", d, true,
                                 &err);

@@ -16,6 +16,7 @@
 
 #include "mail/folder.h"
 #include "test.h"
+#include "test_paths.h"
 
 static char *root;
 
@@ -117,7 +118,7 @@ static void test_maildir_cache(void)
     FILE *fp;
     struct timespec ts[2];
 
-    f = mail_folder_open(path_of("md"), MAIL_FOLDER_RDWR | MAIL_FOLDER_CREATE,
+    f = mail_folder_open(path_of("md"), MAIL_FOLDER_RDWR | MAIL_FOLDER_CREATE, test_env_paths(),
                          &err);
     if (!f)
         return;
@@ -202,7 +203,7 @@ static void test_mbox_cache(void)
     FILE *fp;
 
     write_file("mb", MB1 MB2);
-    f = mail_folder_open(path_of("mb"), MAIL_FOLDER_RDWR, &err);
+    f = mail_folder_open(path_of("mb"), MAIL_FOLDER_RDWR, test_env_paths(), &err);
     if (!f)
         return;
     CHECK_STR(subjects(f, 0), "one two");

@@ -10,6 +10,7 @@
 
 #include "mail/folder.h"
 #include "test.h"
+#include "test_paths.h"
 
 static char *root;
 
@@ -98,7 +99,7 @@ static void setup_maildir(void)
     struct mail_folder *f;
 
     f = mail_folder_open(path_of("Mail"), MAIL_FOLDER_RDWR |
-                         MAIL_FOLDER_CREATE, &err);
+                         MAIL_FOLDER_CREATE, test_env_paths(), &err);
     CHECK(f != NULL);
     CHECK(mail_folder_kind(f) == MAIL_FOLDER_MAILDIR);
     CHECK(exists("Mail/cur") && exists("Mail/new") && exists("Mail/tmp"));
@@ -124,7 +125,7 @@ static void test_list(void)
     char *s;
 
     setup_maildir();
-    f = mail_folder_open(path_of("Mail"), MAIL_FOLDER_RDONLY, &err);
+    f = mail_folder_open(path_of("Mail"), MAIL_FOLDER_RDONLY, test_env_paths(), &err);
     CHECK(f != NULL);
     if (!f)
         return;
@@ -179,7 +180,7 @@ static void test_flags(void)
     char *s;
     int fd;
 
-    f = mail_folder_open(path_of("Mail"), MAIL_FOLDER_RDWR, &err);
+    f = mail_folder_open(path_of("Mail"), MAIL_FOLDER_RDWR, test_env_paths(), &err);
     CHECK(f && mail_folder_list(f, &l, 0, &err) == 0);
     if (!f || l.n != 5)
         return;
@@ -243,7 +244,7 @@ static void test_append(void)
     struct stat st;
     size_t i;
 
-    f = mail_folder_open(path_of("Mail"), MAIL_FOLDER_RDWR, &err);
+    f = mail_folder_open(path_of("Mail"), MAIL_FOLDER_RDWR, test_env_paths(), &err);
     if (!f)
         return;
     a = mail_folder_append_begin(f, 0, 1234567890, &err);
@@ -305,7 +306,7 @@ static void test_append_deferred(void)
     size_t placed = 99;
 
     f = mail_folder_open(path_of("Deferred"), MAIL_FOLDER_RDWR |
-                         MAIL_FOLDER_CREATE, &err);
+                         MAIL_FOLDER_CREATE, test_env_paths(), &err);
     CHECK(f != NULL);
     if (!f)
         return;
@@ -366,9 +367,9 @@ static void test_move(void)
     char *key = NULL, *s;
     size_t n;
 
-    f = mail_folder_open(path_of("Mail"), MAIL_FOLDER_RDWR, &err);
+    f = mail_folder_open(path_of("Mail"), MAIL_FOLDER_RDWR, test_env_paths(), &err);
     g = mail_folder_open(path_of("Mail/.Archive"), MAIL_FOLDER_RDWR |
-                         MAIL_FOLDER_CREATE, &err);
+                         MAIL_FOLDER_CREATE, test_env_paths(), &err);
     CHECK(f && g);
     if (!f || !g)
         return;
@@ -387,15 +388,15 @@ static void test_move(void)
     mail_envelope_list_release(&l2);
     /* Maildir to mbox: copy, then expunge */
     m = mail_folder_open("mbox:" "/dev/null/x", MAIL_FOLDER_RDWR |
-                         MAIL_FOLDER_CREATE, &err);
+                         MAIL_FOLDER_CREATE, test_env_paths(), &err);
     CHECK(m == NULL && err.kind == MAIL_ERR_CANTCREAT);
-    m = mail_folder_open(path_of("archive.mbox"), MAIL_FOLDER_RDWR, &err);
+    m = mail_folder_open(path_of("archive.mbox"), MAIL_FOLDER_RDWR, test_env_paths(), &err);
     CHECK(m == NULL && err.kind == MAIL_ERR_NOTFOUND);
     {
         char p[1100];
 
         snprintf(p, sizeof p, "mbox:%s", path_of("archive.mbox"));
-        m = mail_folder_open(p, MAIL_FOLDER_RDWR | MAIL_FOLDER_CREATE, &err);
+        m = mail_folder_open(p, MAIL_FOLDER_RDWR | MAIL_FOLDER_CREATE, test_env_paths(), &err);
     }
     CHECK(m && mail_folder_kind(m) == MAIL_FOLDER_MBOX);
     if (m) {
@@ -428,7 +429,7 @@ static void test_attachments(void)
     struct mail_folder *f;
 
     f = mail_folder_open(path_of("Att"), MAIL_FOLDER_RDWR |
-                         MAIL_FOLDER_CREATE, &err);
+                         MAIL_FOLDER_CREATE, test_env_paths(), &err);
     if (!f)
         return;
     write_file("Att/cur/1.X.h:2,S",
@@ -456,7 +457,7 @@ static void test_vanished(void)
     struct mail_folder *f;
 
     f = mail_folder_open(path_of("Race"), MAIL_FOLDER_RDWR |
-                         MAIL_FOLDER_CREATE, &err);
+                         MAIL_FOLDER_CREATE, test_env_paths(), &err);
     if (!f)
         return;
     write_file("Race/cur/1.a.h:2,S", "Subject: a\n\n");
@@ -486,7 +487,7 @@ static void test_store(void)
     char *p, store[1100];
 
     f = mail_folder_open(path_of("Mail/.Lists.dev"), MAIL_FOLDER_RDWR |
-                         MAIL_FOLDER_CREATE, &err);
+                         MAIL_FOLDER_CREATE, test_env_paths(), &err);
     mail_folder_close(f, &err);
     mkdir(path_of("Mail/.NotAFolder"), 0700);
     CHECK(mail_store_folders(path_of("Mail"), collect, &b, &err) == 0);
@@ -532,14 +533,14 @@ static void test_errors(void)
     struct mail_error err;
     struct mail_folder *f;
 
-    f = mail_folder_open(path_of("nope"), MAIL_FOLDER_RDONLY, &err);
+    f = mail_folder_open(path_of("nope"), MAIL_FOLDER_RDONLY, test_env_paths(), &err);
     CHECK(f == NULL && err.kind == MAIL_ERR_NOTFOUND);
     CHECK(strstr(err.msg, path_of("nope")) != NULL);
     mkdir(path_of("plain"), 0700);
     write_file("plain/file", "x");
-    f = mail_folder_open(path_of("plain"), MAIL_FOLDER_RDONLY, &err);
+    f = mail_folder_open(path_of("plain"), MAIL_FOLDER_RDONLY, test_env_paths(), &err);
     CHECK(f == NULL && err.kind == MAIL_ERR_DATA);
-    f = mail_folder_open(path_of("plain/file"), MAIL_FOLDER_RDONLY, &err);
+    f = mail_folder_open(path_of("plain/file"), MAIL_FOLDER_RDONLY, test_env_paths(), &err);
     CHECK(f == NULL && err.kind == MAIL_ERR_DATA);
     CHECK(strstr(err.msg, "not an mbox") != NULL);
 }

@@ -12,6 +12,7 @@
 
 #include "mail/folder.h"
 #include "test.h"
+#include "test_paths.h"
 
 static char *root;
 
@@ -75,7 +76,7 @@ static char *fetch(struct mail_folder *f, const struct mail_envelope *e)
 static struct mail_folder *open_rw(const char *rel)
 {
     struct mail_error err;
-    struct mail_folder *f = mail_folder_open(path_of(rel), MAIL_FOLDER_RDWR,
+    struct mail_folder *f = mail_folder_open(path_of(rel), MAIL_FOLDER_RDWR, test_env_paths(),
                                              &err);
 
     if (!f)
@@ -115,7 +116,7 @@ static void test_parse(void)
     int fd;
 
     write_file("tricky", TRICKY);
-    f = mail_folder_open(path_of("tricky"), MAIL_FOLDER_RDONLY, &err);
+    f = mail_folder_open(path_of("tricky"), MAIL_FOLDER_RDONLY, test_env_paths(), &err);
     CHECK(f && mail_folder_kind(f) == MAIL_FOLDER_MBOX);
     if (!f)
         return;
@@ -163,7 +164,7 @@ static void test_parse(void)
     write_file("crlf", "From a Tue Nov  3 10:00:00 2026\r\nSubject: x\r\n\r\n"
                        "body\r\n\r\nFrom b Tue Nov  3 10:00:01 2026\r\n"
                        "Subject: y\r\n");
-    f = mail_folder_open(path_of("crlf"), MAIL_FOLDER_RDONLY, &err);
+    f = mail_folder_open(path_of("crlf"), MAIL_FOLDER_RDONLY, test_env_paths(), &err);
     CHECK(f && mail_folder_list(f, &l, 0, &err) == 0 && l.n == 2);
     if (f && l.n == 2) {
         s = fetch(f, &l.v[0]);
@@ -176,11 +177,11 @@ static void test_parse(void)
 
     /* empty, and not an mbox */
     write_file("empty", "");
-    f = mail_folder_open(path_of("empty"), MAIL_FOLDER_RDONLY, &err);
+    f = mail_folder_open(path_of("empty"), MAIL_FOLDER_RDONLY, test_env_paths(), &err);
     CHECK(f && mail_folder_list(f, &l, 0, &err) == 0 && l.n == 0);
     mail_folder_close(f, &err);
     write_file("notmbox", "Subject: hi\n\n");
-    f = mail_folder_open(path_of("notmbox"), MAIL_FOLDER_RDONLY, &err);
+    f = mail_folder_open(path_of("notmbox"), MAIL_FOLDER_RDONLY, test_env_paths(), &err);
     CHECK(f == NULL && err.kind == MAIL_ERR_DATA);
 }
 
@@ -455,7 +456,7 @@ static void test_create(void)
     struct stat st;
 
     snprintf(p, sizeof p, "mbox:%s", path_of("new/dir/box"));
-    f = mail_folder_open(p, MAIL_FOLDER_RDWR | MAIL_FOLDER_CREATE, &err);
+    f = mail_folder_open(p, MAIL_FOLDER_RDWR | MAIL_FOLDER_CREATE, test_env_paths(), &err);
     CHECK(f && mail_folder_kind(f) == MAIL_FOLDER_MBOX);
     CHECK(stat(path_of("new/dir/box"), &st) == 0 && st.st_size == 0);
     if (!f)
@@ -469,7 +470,7 @@ static void test_create(void)
     mail_folder_close(f, &err);
     /* a directory is not an mbox, even when asked for one */
     snprintf(p, sizeof p, "mbox:%s", path_of("new"));
-    f = mail_folder_open(p, MAIL_FOLDER_RDONLY, &err);
+    f = mail_folder_open(p, MAIL_FOLDER_RDONLY, test_env_paths(), &err);
     CHECK(f == NULL && err.kind == MAIL_ERR_DATA);
 }
 
@@ -529,7 +530,7 @@ static void crash_case(const char *name, long delta, bool cut,
     close(fd);
     free(garbage);
     /* the next open (a listing) recovers */
-    f = mail_folder_open(path_of(name), MAIL_FOLDER_RDONLY, &err);
+    f = mail_folder_open(path_of(name), MAIL_FOLDER_RDONLY, test_env_paths(), &err);
     CHECK(f != NULL);
     if (f)
         mail_folder_close(f, &err);
@@ -573,7 +574,7 @@ static void test_recover(void)
             fprintf(fp, "mail-mbox-sync 1 1 1 0 3 3\nabc");
             fclose(fp);
         }
-        f = mail_folder_open(path_of("orphan"), MAIL_FOLDER_RDONLY, &err);
+        f = mail_folder_open(path_of("orphan"), MAIL_FOLDER_RDONLY, test_env_paths(), &err);
         CHECK(f != NULL);
         if (f)
             mail_folder_close(f, &err);

@@ -11,6 +11,7 @@
 
 #include "mail/config.h"
 #include "test.h"
+#include "test_paths.h"
 
 static int netrc(const char *text, const char *host, const char *user,
                  const char *want)
@@ -81,6 +82,7 @@ static struct mail_account acct_with_command(const char *cmd)
 
     memset(&a, 0, sizeof a);
     a.name = (char *)"x";
+    a.paths = test_env_paths();
     a.password_command = (char *)cmd;
     return a;
 }
@@ -195,6 +197,7 @@ static void test_sources(void)
     CHECK(home != NULL);
     memset(&a, 0, sizeof a);
     a.name = (char *)"x";
+    a.paths = test_env_paths();
 
     /* Nothing configured: the prompt, then the error. */
     CHECK(mail_account_password(&a, "imap.example.com", "alice",
@@ -326,6 +329,7 @@ static int secure_child(int how, const char *allow)
                 fclose(f) != 0 || chmod(path, 0600) < 0)
                 _exit(16);
             setenv("HOME", dir, 1);
+            a.paths = test_env_paths();
             r = mail_account_password(&a, "h", "u", NULL, NULL, &out, &err);
             unlink(path);
             rmdir(dir);

@@ -8,6 +8,7 @@
 
 #include "mail/select.h"
 #include "test.h"
+#include "test_paths.h"
 
 static char *root, *state;
 
@@ -114,7 +115,7 @@ static void test_numbers(void)
 static struct mail_folder *open_folder(const char *rel, int mode)
 {
     struct mail_error err;
-    struct mail_folder *f = mail_folder_open(path_of(rel), mode, &err);
+    struct mail_folder *f = mail_folder_open(path_of(rel), mode, test_env_paths(), &err);
 
     if (!f)
         printf("# open %s: %s\n", rel, err.msg);
@@ -353,7 +354,7 @@ static void test_from_paths(void)
     argv[0] = a;
     argv[1] = b;
     mail_error_clear(&err);
-    CHECK(mail_folder_from_paths(1, argv, MAIL_FOLDER_RDONLY, &f, &err) == 1);
+    CHECK(mail_folder_from_paths(1, argv, MAIL_FOLDER_RDONLY, test_env_paths(), &f, &err) == 1);
     if (f) {
         struct mail_folder *g = open_folder("p1", MAIL_FOLDER_RDONLY);
 
@@ -362,11 +363,11 @@ static void test_from_paths(void)
             mail_folder_close(g, &err);
         mail_folder_close(f, &err);
     }
-    CHECK(mail_folder_from_paths(2, argv, MAIL_FOLDER_RDONLY, &f, &err) ==
+    CHECK(mail_folder_from_paths(2, argv, MAIL_FOLDER_RDONLY, test_env_paths(), &f, &err) ==
           -1);
     CHECK(err.kind == MAIL_ERR_USAGE);
     argv[0] = "3";
-    CHECK(mail_folder_from_paths(1, argv, MAIL_FOLDER_RDONLY, &f, &err) == 0);
+    CHECK(mail_folder_from_paths(1, argv, MAIL_FOLDER_RDONLY, test_env_paths(), &f, &err) == 0);
 }
 
 int main(void)

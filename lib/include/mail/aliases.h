@@ -27,6 +27,7 @@
 #include "address.h"
 #include "buf.h"
 #include "error.h"
+#include "paths.h"
 
 struct mail_alias {
     char *name;
@@ -42,7 +43,8 @@ struct mail_aliases {
 
 /* The default path, "$XDG_CONFIG_HOME/mail/aliases" (else under
  * ~/.config); malloc'd.  NULL with MAIL_ERR_CONFIG when there is no home. */
-char *mail_aliases_default_path(struct mail_error *err);
+char *mail_aliases_default_path(const struct mail_paths *paths,
+                                struct mail_error *err);
 
 /* Read the aliases file at path into a (released first).  A missing file
  * is an empty set.  MAIL_ERR_CONFIG for an alias line without a value or

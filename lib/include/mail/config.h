@@ -24,6 +24,7 @@
 
 #include "buf.h"
 #include "error.h"
+#include "paths.h"
 #include "sasl.h"
 #include "server.h"
 #include "session.h"
@@ -56,6 +57,7 @@ enum mail_fetch_oversized {
 };
 
 struct mail_account {
+    const struct mail_paths *paths; /* the config's: home, XDG dirs */
     char *name;
     char *file;               /* where it was defined (NULL: command line) */
     int line;                 /* line of its [account] header */
@@ -98,6 +100,7 @@ struct mail_account {
 
 struct mail_config {
     char *path;                    /* file read, or NULL if none */
+    const struct mail_paths *paths; /* the caller's (see _load) */
     struct mail_account *accounts; /* in file order */
     size_t naccounts;
 };
@@ -106,7 +109,8 @@ struct mail_config {
  * The default config path: $XDG_CONFIG_HOME/mail/config, else
  * $HOME/.config/mail/config.  Returns a malloc'd string or NULL with err.
  */
-char *mail_config_default_path(struct mail_error *err);
+char *mail_config_default_path(const struct mail_paths *paths,
+                               struct mail_error *err);
 
 /*
  * Load a config file.  path NULL: the default path, and a missing default
@@ -115,7 +119,7 @@ char *mail_config_default_path(struct mail_error *err);
  * file is owned by the user and not readable or writable by group/others.
  */
 int mail_config_load(struct mail_config *cfg, const char *path,
-                     struct mail_error *err);
+                     const struct mail_paths *paths, struct mail_error *err);
 
 /*
  * Parse text already in memory (used by _load, unit tests and the fuzz
@@ -124,7 +128,7 @@ int mail_config_load(struct mail_config *cfg, const char *path,
  */
 int mail_config_parse(struct mail_config *cfg, const char *text, size_t len,
                       const char *filename, bool private_file,
-                      struct mail_error *err);
+                      const struct mail_paths *paths, struct mail_error *err);
 
 void mail_config_release(struct mail_config *cfg);
 
@@ -188,7 +192,5 @@ const char *mail_account_user(const struct mail_account *acct,
 int mail_netrc_lookup(const char *text, size_t len, const char *host,
                       const char *user, struct mail_buf *password);
 
-/* Expand a leading "~" or "~/" with $HOME; malloc'd, NULL on ENOMEM. */
-char *mail_expand_home(const char *path);
 
 #endif

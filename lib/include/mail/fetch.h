@@ -58,12 +58,14 @@
 
 #include "conn.h"
 #include "error.h"
+#include "paths.h"
 
 struct mail_account;
 struct mail_buf;
 
 /* The state directory, created (mode 0700) if missing.  malloc'd. */
-char *mail_fetch_state_dir(struct mail_error *err);
+char *mail_fetch_state_dir(const struct mail_paths *paths,
+                           struct mail_error *err);
 
 /*
  * Take the per-account lock (dir/ACCOUNT.lock).  wait false: another
@@ -90,7 +92,8 @@ struct mail_fetch_dest;
  * existing regular file; created if missing), or with mda not NULL a
  * command run by /bin/sh -c with each message on its standard input.
  */
-struct mail_fetch_dest *mail_fetch_dest_open(const char *path,
+struct mail_fetch_dest *mail_fetch_dest_open(const struct mail_paths *paths,
+                                             const char *path,
                                              const char *mda,
                                              struct mail_error *err);
 enum mail_fetch_dest_kind mail_fetch_dest_kind(const struct mail_fetch_dest *d);

@@ -7,7 +7,7 @@
  * struct mail_folder_driver below; a driver fills it and folder.c
  * dispatches.
  *
- *     f = mail_folder_open("~/Mail/INBOX", MAIL_FOLDER_RDWR, &err);
+ *     f = mail_folder_open("~/Mail/INBOX", MAIL_FOLDER_RDWR, &paths, &err);
  *     mail_folder_list(f, &list, &err);           // envelopes, cached
  *     mail_folder_message_fd(f, &list.v[3], &fd, &err);  // the raw bytes
  *     mail_folder_set_flags(f, &list.v[3], MAIL_FLAG_SEEN, 0, &err);
@@ -34,6 +34,7 @@
 
 #include "buf.h"
 #include "error.h"
+#include "paths.h"
 #include "flags.h"
 #include "sink.h"
 
@@ -101,12 +102,16 @@ struct mail_append;
 /*
  * Open a folder by path: a directory with cur/ new/ tmp/ is a Maildir, a
  * regular file (empty, or starting with "From ") is an mbox.  A path
- * starting with "mbox:" forces mbox (for CREATE).  "~" is expanded.
+ * starting with "mbox:" forces mbox (for CREATE).  "~" is expanded with
+ * paths' home.  paths also gives the header cache's directory (none: no
+ * cache), the state directory (mbox sync backups) and the temporary
+ * directory; it must outlive the folder.  NULL: none of them.
  * MAIL_ERR_NOTFOUND when missing (and no CREATE), MAIL_ERR_DATA when it
  * is neither kind, MAIL_ERR_IO otherwise.  RDWR on an mbox takes no lock
  * yet; changes lock when they are written.
  */
 struct mail_folder *mail_folder_open(const char *path, int mode,
+                                     const struct mail_paths *paths,
                                      struct mail_error *err);
 enum mail_folder_kind mail_folder_kind(const struct mail_folder *f);
 const char *mail_folder_path(const struct mail_folder *f);
@@ -274,6 +279,7 @@ struct mail_folder {
     char *path;     /* as opened: "~" expanded, "mbox:" removed; owned */
     int mode;       /* the MAIL_FOLDER_* bits given to open */
     unsigned lock_timeout_ms; /* see mail_folder_set_lock_timeout */
+    const struct mail_paths *paths; /* the caller's, or NULL */
 };
 
 struct mail_append {
@@ -284,7 +290,8 @@ struct mail_append {
 int mail_folder_base_init(struct mail_folder *f,
                           const struct mail_folder_driver *drv,
                           enum mail_folder_kind kind, const char *path,
-                          int mode, struct mail_error *err);
+                          int mode, const struct mail_paths *paths,
+                          struct mail_error *err);
 
 /* The default of mail_folder_set_lock_timeout, and the wait of the
  * path-only mbox calls below. */
@@ -305,7 +312,8 @@ void mail_folder_set_lock_timeout(struct mail_folder *f, unsigned ms);
  * delivered again).  Returns 1 when the file now ends at offset, 0 when
  * another message follows (left alone), -1 with err.
  */
-int mail_mbox_truncate_after(const char *path, uint64_t offset,
+int mail_mbox_truncate_after(const struct mail_paths *paths,
+                             const char *path, uint64_t offset,
                              struct mail_error *err);
 
 #endif

@@ -25,4 +25,13 @@ int mail_mkdirs(const char *path, struct mail_error *err);
 /* The same for the directories above path only (for a file to create). */
 int mail_mkdir_parents(const char *path, struct mail_error *err);
 
+/*
+ * An anonymous temporary file in dir ("/tmp" when NULL), open read-write,
+ * mode 0600, already gone from the directory: nothing is left behind
+ * whatever happens to the process.  O_TMPFILE where the file system has
+ * it, else created and unlinked at once.  The fd, or -1 with
+ * MAIL_ERR_CANTCREAT naming the directory.
+ */
+int mail_tmpfile(const char *dir, struct mail_error *err);
+
 #endif

@@ -13,10 +13,12 @@
 #include "buf.h"
 #include "config.h"
 #include "error.h"
+#include "paths.h"
 
-/* An unlinked temporary file in $TMPDIR (else /tmp), read-write.
- * MAIL_ERR_CANTCREAT. */
-int mail_spool_tmpfile(struct mail_error *err);
+/* An unlinked temporary file in paths' temporary directory (else /tmp),
+ * read-write.  MAIL_ERR_CANTCREAT. */
+int mail_spool_tmpfile(const struct mail_paths *paths,
+                       struct mail_error *err);
 
 /* A sink (sink.h) that writes to a file descriptor; error gets the errno
  * of the first failure. */
@@ -32,7 +34,8 @@ void mail_fd_sink_explain(const struct mail_fd_sink *s,
 
 /* Copy in (to its end) to a new temporary file (*out).  dots: a line
  * with a single "." ends the input (sendmail without -i). */
-int mail_spool_fd(int in, bool dots, int *out, struct mail_error *err);
+int mail_spool_fd(const struct mail_paths *paths, int in, bool dots,
+                  int *out, struct mail_error *err);
 
 /* The envelope sender: opt_from (-f), else the account's address, else
  * msg_from (the From of a message given whole); *out malloc'd addr-spec.

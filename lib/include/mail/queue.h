@@ -27,10 +27,12 @@
 #include <sys/types.h>
 
 #include "error.h"
+#include "paths.h"
 
 /* $XDG_DATA_HOME/mail/queue, else $HOME/.local/share/mail/queue;
  * malloc'd.  NULL with err (MAIL_ERR_CONFIG) when there is no HOME. */
-char *mail_queue_default_dir(struct mail_error *err);
+char *mail_queue_default_dir(const struct mail_paths *paths,
+                             struct mail_error *err);
 
 /*
  * Add the message in fd (from offset to its end) with its envelope.  The

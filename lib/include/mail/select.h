@@ -94,6 +94,7 @@ void mail_selection_release(struct mail_selection *sel);
  * (*f set), 0 when the arguments are not such paths, -1 with err set.
  */
 int mail_folder_from_paths(int argc, char *const *argv, int mode,
+                           const struct mail_paths *paths,
                            struct mail_folder **f, struct mail_error *err);
 
 /* Whether a and b are the same folder (by absolute path). */
