@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "mail/charset.h"
+#include "mail/termsafe.h"
 
 #define CONV_IN_MAX 4096     /* staging input: pending tail + new bytes */
 #define CONV_OUT_MAX 4096    /* output handed to the sink in one piece */
@@ -50,80 +51,20 @@ static uint32_t cp1252_cp(unsigned char b)
     return b;
 }
 
-/* Encode cp as UTF-8 into p (4 bytes of room); returns the length. */
+/* Encode cp as UTF-8 into p (4 bytes of room), U+FFFD for a surrogate
+ * or past U+10FFFF; returns the length. */
 static size_t utf8_encode(char *p, uint32_t cp)
 {
-    if (cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-        cp = 0xFFFD;
-    if (cp < 0x80) {
-        p[0] = (char)cp;
-        return 1;
-    }
-    if (cp < 0x800) {
-        p[0] = (char)(0xC0 | (cp >> 6));
-        p[1] = (char)(0x80 | (cp & 0x3F));
-        return 2;
-    }
-    if (cp < 0x10000) {
-        p[0] = (char)(0xE0 | (cp >> 12));
-        p[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
-        p[2] = (char)(0x80 | (cp & 0x3F));
-        return 3;
-    }
-    p[0] = (char)(0xF0 | (cp >> 18));
-    p[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
-    p[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
-    p[3] = (char)(0x80 | (cp & 0x3F));
-    return 4;
+    size_t n = mail_utf8_encode(cp, p);
+
+    return n ? n : mail_utf8_encode(0xFFFD, p);
 }
 
-/*
- * Check the UTF-8 sequence at p[0..n).  Returns 1 (valid, *used = its
- * length), 0 (a valid but incomplete prefix, *used = n) or -1 (invalid,
- * *used = the length of the maximal invalid subpart, at least 1: the unit
- * that becomes one U+FFFD, as in WHATWG and Unicode 3.9).
- */
+/* The sequence at p[0..n): mail_utf8_check (1 valid, 0 incomplete, -1
+ * invalid with *used its maximal invalid subpart). */
 static int utf8_check(const unsigned char *p, size_t n, size_t *used)
 {
-    unsigned c = p[0], lo = 0x80, hi = 0xBF;
-    size_t need, i;
-
-    if (c < 0x80) {
-        *used = 1;
-        return 1;
-    }
-    if (c >= 0xC2 && c <= 0xDF) {
-        need = 1;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-        need = 2;
-        if (c == 0xE0)
-            lo = 0xA0;
-        else if (c == 0xED)
-            hi = 0x9F;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-        need = 3;
-        if (c == 0xF0)
-            lo = 0x90;
-        else if (c == 0xF4)
-            hi = 0x8F;
-    } else {
-        *used = 1;
-        return -1;
-    }
-    for (i = 1; i <= need; i++) {
-        if (i >= n) {
-            *used = n;
-            return 0;
-        }
-        if (p[i] < lo || p[i] > hi) {
-            *used = i;
-            return -1;
-        }
-        lo = 0x80;
-        hi = 0xBF;
-    }
-    *used = need + 1;
-    return 1;
+    return mail_utf8_check((const char *)p, n, NULL, used);
 }
 
 size_t mail_utf8_seqlen(const char *s, size_t len)

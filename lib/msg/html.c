@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "mail/html.h"
+#include "mail/termsafe.h"
 
 enum state {
     S_TEXT,
@@ -360,30 +361,6 @@ static void text_bytes(struct mail_html *h, const char *s, size_t n)
         text_byte(h, (unsigned char)s[i]);
 }
 
-static size_t utf8_encode(uint32_t cp, char *out)
-{
-    if (cp < 0x80) {
-        out[0] = (char)cp;
-        return 1;
-    }
-    if (cp < 0x800) {
-        out[0] = (char)(0xc0 | (cp >> 6));
-        out[1] = (char)(0x80 | (cp & 0x3f));
-        return 2;
-    }
-    if (cp < 0x10000) {
-        out[0] = (char)(0xe0 | (cp >> 12));
-        out[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
-        out[2] = (char)(0x80 | (cp & 0x3f));
-        return 3;
-    }
-    out[0] = (char)(0xf0 | (cp >> 18));
-    out[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
-    out[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
-    out[3] = (char)(0x80 | (cp & 0x3f));
-    return 4;
-}
-
 /* Characters that would only hide or reorder text: dropped. */
 static bool invisible(uint32_t cp)
 {
@@ -495,7 +472,7 @@ static void text_cp(struct mail_html *h, uint32_t cp)
         text_byte(h, (unsigned char)cp);
         return;
     }
-    text_bytes(h, u, utf8_encode(cp, u));
+    text_bytes(h, u, mail_utf8_encode(cp, u));
 }
 
 /* The reference in h->ent ended (by ';' when semi): show it, or what was
@@ -562,7 +539,7 @@ static size_t decode_attr(char *s, size_t n)
             continue;
         }
         cp = fix_cp(cp == 0xa0 ? ' ' : cp);
-        k = cp ? utf8_encode(cp, u) : 0;
+        k = cp ? mail_utf8_encode(cp, u) : 0;
         memcpy(s + o, u, k);
         o += k;
         i = j;
@@ -680,21 +657,11 @@ static void value_byte(struct mail_html *h, char c)
         *h->value_long = true;
 }
 
-/* Cut a too long value at a UTF-8 character boundary. */
+/* Cut a too long value at a UTF-8 character boundary: without the
+ * start of a character that did not fit. */
 static size_t utf8_cut(const char *s, size_t n)
 {
-    size_t i = n;
-
-    while (i > 0 && ((unsigned char)s[i - 1] & 0xc0) == 0x80 && n - i < 3)
-        i--;
-    if (i > 0 && (unsigned char)s[i - 1] >= 0xc0) {
-        unsigned char c = (unsigned char)s[i - 1];
-        size_t need = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : 2;
-
-        if (n - (i - 1) < need)
-            return i - 1;
-    }
-    return n;
+    return n - mail_utf8_incomplete(s, n);
 }
 
 static void block(struct mail_html *h, unsigned lines)

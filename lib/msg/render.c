@@ -879,14 +879,24 @@ static bool bad_name_char(uint32_t cp)
 }
 
 /* The longest prefix of s[0..n) of at most max bytes that does not cut a
- * UTF-8 character. */
+ * UTF-8 character (a byte that is not UTF-8 counts as one). */
 static size_t utf8_prefix(const char *s, size_t n, size_t max)
 {
+    size_t i = 0;
+
     if (n <= max)
         return n;
-    while (max > 0 && ((unsigned char)s[max] & 0xc0) == 0x80)
-        max--;
-    return max;
+    while (i < n) {
+        uint32_t cp;
+        size_t k = mail_utf8_decode(s + i, n - i, &cp);
+
+        if (k == 0)
+            k = 1;
+        if (i + k > max)
+            break;
+        i += k;
+    }
+    return i;
 }
 
 /* See mail/render.h. */

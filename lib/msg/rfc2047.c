@@ -233,14 +233,14 @@ static int encode_run(struct mail_buf *out, const char *s, size_t len,
     int use_q;
 
     /* Q when mostly ASCII (readable in the raw header), else B. */
-    for (i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)s[i];
+    for (i = 0; i < len;) {
+        size_t cl = mail_utf8_seqlen(s + i, len - i);
 
-        if ((c & 0xC0) == 0x80)
-            continue;   /* a continuation byte */
+        /* A byte that is not UTF-8 is one character below too. */
         nchars++;
-        if (c >= 0x80)
+        if (cl != 1)
             nonascii++;
+        i += cl ? cl : 1;
     }
     use_q = nonascii * 2 <= nchars;
     i = 0;

@@ -3,6 +3,7 @@
  */
 #include <stdint.h>
 
+#include "mail/termsafe.h"
 #include "mail/utf7.h"
 
 static const char b64[] =
@@ -26,28 +27,9 @@ static int b64val(unsigned char c)
 static int put_utf8(struct mail_buf *out, uint32_t cp)
 {
     char u[4];
-    size_t n;
+    size_t n = mail_utf8_encode(cp, u);
 
-    if (cp < 0x80) {
-        u[0] = (char)cp;
-        n = 1;
-    } else if (cp < 0x800) {
-        u[0] = (char)(0xc0 | (cp >> 6));
-        u[1] = (char)(0x80 | (cp & 0x3f));
-        n = 2;
-    } else if (cp < 0x10000) {
-        u[0] = (char)(0xe0 | (cp >> 12));
-        u[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
-        u[2] = (char)(0x80 | (cp & 0x3f));
-        n = 3;
-    } else {
-        u[0] = (char)(0xf0 | (cp >> 18));
-        u[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
-        u[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
-        u[3] = (char)(0x80 | (cp & 0x3f));
-        n = 4;
-    }
-    return mail_buf_add(out, u, n);
+    return n ? mail_buf_add(out, u, n) : -1;
 }
 
 int mail_mutf7_decode(struct mail_buf *out, const char *in, size_t len)
@@ -119,34 +101,12 @@ int mail_mutf7_decode(struct mail_buf *out, const char *in, size_t len)
 /* Next code point of UTF-8 at in[*i]; -1 when invalid. */
 static int32_t next_cp(const unsigned char *in, size_t len, size_t *i)
 {
-    unsigned char c = in[(*i)++];
-    uint32_t cp, min;
-    int more;
+    uint32_t cp;
+    size_t n = mail_utf8_decode((const char *)in + *i, len - *i, &cp);
 
-    if (c < 0x80)
-        return c;
-    if (c >= 0xc2 && c <= 0xdf) {
-        cp = c & 0x1f;
-        more = 1;
-        min = 0x80;
-    } else if (c >= 0xe0 && c <= 0xef) {
-        cp = c & 0x0f;
-        more = 2;
-        min = 0x800;
-    } else if (c >= 0xf0 && c <= 0xf4) {
-        cp = c & 0x07;
-        more = 3;
-        min = 0x10000;
-    } else {
+    if (n == 0)
         return -1;
-    }
-    while (more--) {
-        if (*i >= len || (in[*i] & 0xc0) != 0x80)
-            return -1;
-        cp = (cp << 6) | (in[(*i)++] & 0x3f);
-    }
-    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-        return -1;
+    *i += n;
     return (int32_t)cp;
 }
 

@@ -4,42 +4,109 @@
 
 #include "mail/termsafe.h"
 
-size_t mail_utf8_decode(const char *str, size_t len, uint32_t *cp)
+/* ---- the one UTF-8 decoder and encoder --------------------------------- */
+
+int mail_utf8_check(const char *str, size_t len, uint32_t *cp, size_t *used)
 {
     const unsigned char *s = (const unsigned char *)str;
-    uint32_t c = s[0], min;
-    size_t n;
+    /* The second byte's range narrows for E0 (no overlongs), ED (no
+     * surrogates), F0 (no overlongs) and F4 (nothing past U+10FFFF), so
+     * an invalid sequence is known at its first bad byte. */
+    unsigned lo = 0x80, hi = 0xbf;
+    uint32_t c = s[0];
+    size_t need, i;
 
     if (c < 0x80) {
-        *cp = c;
-        return 1;
+        if (cp)
+            *cp = c;
+        *used = 1;
+        return MAIL_UTF8_VALID;
     }
     if (c >= 0xc2 && c <= 0xdf) {
-        n = 2;
+        need = 1;
         c &= 0x1f;
-        min = 0x80;
     } else if (c >= 0xe0 && c <= 0xef) {
-        n = 3;
+        need = 2;
+        lo = c == 0xe0 ? 0xa0 : 0x80;
+        hi = c == 0xed ? 0x9f : 0xbf;
         c &= 0x0f;
-        min = 0x800;
     } else if (c >= 0xf0 && c <= 0xf4) {
-        n = 4;
+        need = 3;
+        lo = c == 0xf0 ? 0x90 : 0x80;
+        hi = c == 0xf4 ? 0x8f : 0xbf;
         c &= 0x07;
-        min = 0x10000;
     } else {
-        return 0;
+        *used = 1;              /* a continuation byte, C0, C1, F5..FF */
+        return MAIL_UTF8_INVALID;
     }
-    if (len < n)
-        return 0;
-    for (size_t i = 1; i < n; i++) {
-        if ((s[i] & 0xc0) != 0x80)
-            return 0;
+    for (i = 1; i <= need; i++) {
+        if (i >= len) {
+            *used = len;
+            return MAIL_UTF8_INCOMPLETE;
+        }
+        if (s[i] < lo || s[i] > hi) {
+            *used = i;
+            return MAIL_UTF8_INVALID;
+        }
         c = (c << 6) | (s[i] & 0x3f);
+        lo = 0x80;
+        hi = 0xbf;
     }
-    if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
+    if (cp)
+        *cp = c;
+    *used = need + 1;
+    return MAIL_UTF8_VALID;
+}
+
+size_t mail_utf8_decode(const char *s, size_t len, uint32_t *cp)
+{
+    size_t used;
+
+    return mail_utf8_check(s, len, cp, &used) == MAIL_UTF8_VALID ? used : 0;
+}
+
+size_t mail_utf8_encode(uint32_t cp, char *out)
+{
+    if (cp < 0x80) {
+        out[0] = (char)cp;
+        return 1;
+    }
+    if (cp < 0x800) {
+        out[0] = (char)(0xc0 | (cp >> 6));
+        out[1] = (char)(0x80 | (cp & 0x3f));
+        return 2;
+    }
+    if (cp >= 0xd800 && cp <= 0xdfff)
         return 0;
-    *cp = c;
-    return n;
+    if (cp < 0x10000) {
+        out[0] = (char)(0xe0 | (cp >> 12));
+        out[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
+        out[2] = (char)(0x80 | (cp & 0x3f));
+        return 3;
+    }
+    if (cp > 0x10ffff)
+        return 0;
+    out[0] = (char)(0xf0 | (cp >> 18));
+    out[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
+    out[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
+    out[3] = (char)(0x80 | (cp & 0x3f));
+    return 4;
+}
+
+size_t mail_utf8_incomplete(const char *s, size_t n)
+{
+    /* A sequence is at most 4 bytes: its start is among the last 3. */
+    for (size_t k = 1; k <= 3 && k <= n; k++) {
+        size_t used;
+        int r = mail_utf8_check(s + n - k, k, NULL, &used);
+
+        if (r == MAIL_UTF8_INCOMPLETE)
+            return k;
+        if (r == MAIL_UTF8_VALID)
+            return 0;
+        /* invalid from here: a continuation byte; try one further back */
+    }
+    return 0;
 }
 
 static int is_bidi_control(uint32_t cp)
@@ -162,24 +229,6 @@ static int stream_emit(struct mail_term_stream *t, const char *s, size_t n)
     return t->failed ? -1 : 0;
 }
 
-/* How many bytes at the end of s[0..n) start a UTF-8 sequence that is
- * not complete yet. */
-static size_t utf8_incomplete(const char *s, size_t n)
-{
-    for (size_t k = 1; k <= 3 && k <= n; k++) {
-        unsigned char c = (unsigned char)s[n - k];
-        size_t need;
-
-        if ((c & 0xc0) == 0x80)
-            continue;
-        if (c < 0xc0)
-            return 0;
-        need = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : 2;
-        return need > k ? k : 0;
-    }
-    return 0;
-}
-
 int mail_term_stream_write(void *ctx, const char *data, size_t len)
 {
     struct mail_term_stream *t = ctx;
@@ -201,7 +250,7 @@ int mail_term_stream_write(void *ctx, const char *data, size_t len)
         len = t->join.len;
         t->ncarry = 0;
     }
-    keep = utf8_incomplete(data, len);
+    keep = mail_utf8_incomplete(data, len);
     if (stream_emit(t, data, len - keep) < 0)
         return -1;
     memcpy(t->carry, data + len - keep, keep);

@@ -1,6 +1,7 @@
 /* test_termsafe.c - the one terminal-safe path: mail_term_safe for the
  * terminal and mail_json_escape for --json share one decoder and one set
- * of dangerous code points. */
+ * of dangerous code points; the one UTF-8 decoder and encoder of libmail
+ * (overlongs, surrogates, truncation, U+10FFFF, U+110000); the stream. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -128,6 +129,204 @@ static void test_term(void)
     TERM("\xe2\x81\xa6\xd8\x9c", 0, "<U+2066><U+061C>");
 }
 
+/* ---- the one UTF-8 decoder and encoder ---- */
+
+#define DEC(in, want_len, want_cp) do { \
+        uint32_t cp_ = 0xdeadbeef; \
+        size_t n_ = mail_utf8_decode(in, sizeof(in) - 1, &cp_); \
+        CHECK(n_ == (want_len)); \
+        if ((want_len) > 0) \
+            CHECK(cp_ == (want_cp)); \
+    } while (0)
+#define CHK(in, want_r, want_used) do { \
+        size_t used_ = 99; \
+        int r_ = mail_utf8_check(in, sizeof(in) - 1, NULL, &used_); \
+        CHECK(r_ == (want_r) && used_ == (want_used)); \
+    } while (0)
+
+static void test_utf8_decode_edges(void)
+{
+    /* The smallest and largest of each length. */
+    DEC("\x00", 1, 0);
+    DEC("\x7f", 1, 0x7f);
+    DEC("\xc2\x80", 2, 0x80);
+    DEC("\xdf\xbf", 2, 0x7ff);
+    DEC("\xe0\xa0\x80", 3, 0x800);
+    DEC("\xef\xbf\xbf", 3, 0xffff);
+    DEC("\xf0\x90\x80\x80", 4, 0x10000);
+    DEC("\xf4\x8f\xbf\xbf", 4, 0x10ffff);
+    /* Overlongs. */
+    DEC("\xc0\x80", 0, 0);
+    DEC("\xc1\xbf", 0, 0);
+    DEC("\xe0\x80\x80", 0, 0);
+    DEC("\xe0\x9f\xbf", 0, 0);
+    DEC("\xf0\x80\x80\x80", 0, 0);
+    DEC("\xf0\x8f\xbf\xbf", 0, 0);
+    /* Surrogates, and their neighbours. */
+    DEC("\xed\x9f\xbf", 3, 0xd7ff);
+    DEC("\xed\xa0\x80", 0, 0);
+    DEC("\xed\xbf\xbf", 0, 0);
+    DEC("\xee\x80\x80", 3, 0xe000);
+    /* Past U+10FFFF. */
+    DEC("\xf4\x90\x80\x80", 0, 0);
+    DEC("\xf5\x80\x80\x80", 0, 0);
+    DEC("\xff", 0, 0);
+    /* Truncated, and a stray continuation byte. */
+    DEC("\xe2\x82", 0, 0);
+    DEC("\xf0\x9f\x98", 0, 0);
+    DEC("\x80", 0, 0);
+
+    /* What a stream or a converter needs to know besides. */
+    CHK("\xe2\x82", MAIL_UTF8_INCOMPLETE, 2);
+    CHK("\xf0", MAIL_UTF8_INCOMPLETE, 1);
+    CHK("\xe2\x82\x41", MAIL_UTF8_INVALID, 2);  /* one U+FFFD, then A */
+    CHK("\xe0\x80\x80", MAIL_UTF8_INVALID, 1);
+    CHK("\xed\xa0\x80", MAIL_UTF8_INVALID, 1);
+    CHK("\xf4\x90\x80\x80", MAIL_UTF8_INVALID, 1);
+    CHK("\xf0\x9f\x98\x41", MAIL_UTF8_INVALID, 3);
+    CHK("\x80", MAIL_UTF8_INVALID, 1);
+    CHK("\xc0\x80", MAIL_UTF8_INVALID, 1);
+    CHK("\xe2\x82\xac", MAIL_UTF8_VALID, 3);
+    CHK("a\x80", MAIL_UTF8_VALID, 1);
+}
+
+static void test_utf8_encode(void)
+{
+    char u[4];
+    uint32_t cp, got;
+    size_t bad = 0;
+
+    CHECK(mail_utf8_encode(0, u) == 1 && u[0] == 0);
+    CHECK(mail_utf8_encode(0x80, u) == 2 && memcmp(u, "\xc2\x80", 2) == 0);
+    CHECK(mail_utf8_encode(0x7ff, u) == 2 && memcmp(u, "\xdf\xbf", 2) == 0);
+    CHECK(mail_utf8_encode(0x800, u) == 3 &&
+          memcmp(u, "\xe0\xa0\x80", 3) == 0);
+    CHECK(mail_utf8_encode(0x20ac, u) == 3 &&
+          memcmp(u, "\xe2\x82\xac", 3) == 0);
+    CHECK(mail_utf8_encode(0xffff, u) == 3 &&
+          memcmp(u, "\xef\xbf\xbf", 3) == 0);
+    CHECK(mail_utf8_encode(0x10000, u) == 4 &&
+          memcmp(u, "\xf0\x90\x80\x80", 4) == 0);
+    CHECK(mail_utf8_encode(0x10ffff, u) == 4 &&
+          memcmp(u, "\xf4\x8f\xbf\xbf", 4) == 0);
+    CHECK(mail_utf8_encode(0x110000, u) == 0);
+    CHECK(mail_utf8_encode(0xffffffff, u) == 0);
+    CHECK(mail_utf8_encode(0xd800, u) == 0);
+    CHECK(mail_utf8_encode(0xdbff, u) == 0);
+    CHECK(mail_utf8_encode(0xdc00, u) == 0);
+    CHECK(mail_utf8_encode(0xdfff, u) == 0);
+    /* Every code point: the decoder reads back what the encoder wrote. */
+    for (cp = 0; cp <= 0x10ffff; cp++) {
+        size_t n = mail_utf8_encode(cp, u);
+
+        if (cp >= 0xd800 && cp <= 0xdfff) {
+            bad += n != 0;
+            continue;
+        }
+        got = 0xffffffff;
+        if (n == 0 || mail_utf8_decode(u, n, &got) != n || got != cp ||
+            (n > 1 && mail_utf8_decode(u, n - 1, &got) != 0))
+            bad++;
+    }
+    CHECK(bad == 0);
+}
+
+/* Every 1-, 2- and 3-byte string the decoder accepts is the encoding of
+ * its code point: no overlong, no surrogate gets through. */
+static void test_utf8_decode_exhaustive(void)
+{
+    static const unsigned char third[] = {
+        0x00, 0x41, 0x7f, 0x80, 0x8f, 0x90, 0x9f, 0xa0, 0xbf, 0xc0, 0xff,
+    };
+    unsigned char s[3];
+    char u[4];
+    size_t bad = 0, valid = 0;
+
+    for (unsigned a = 0; a < 256; a++)
+        for (unsigned b = 0; b < 256; b++)
+            for (size_t k = 0; k < sizeof third; k++) {
+                uint32_t cp;
+                size_t n;
+
+                s[0] = (unsigned char)a;
+                s[1] = (unsigned char)b;
+                s[2] = third[k];
+                n = mail_utf8_decode((const char *)s, 3, &cp);
+                if (n == 0)
+                    continue;
+                valid++;
+                if (mail_utf8_encode(cp, u) != n || memcmp(u, s, n) != 0)
+                    bad++;
+            }
+    CHECK(bad == 0 && valid > 0);
+}
+
+static void test_utf8_incomplete(void)
+{
+    CHECK(mail_utf8_incomplete("", 0) == 0);
+    CHECK(mail_utf8_incomplete("abc", 3) == 0);
+    CHECK(mail_utf8_incomplete("abc\xe2", 4) == 1);
+    CHECK(mail_utf8_incomplete("abc\xe2\x82", 5) == 2);
+    CHECK(mail_utf8_incomplete("abc\xe2\x82\xac", 6) == 0);
+    CHECK(mail_utf8_incomplete("\xf0\x9f\x98", 3) == 3);
+    CHECK(mail_utf8_incomplete("x\xf0\x9f\x98\x80", 5) == 0);
+    CHECK(mail_utf8_incomplete("a\x80", 2) == 0);
+    CHECK(mail_utf8_incomplete("a\x80\x80\x80", 4) == 0);
+    /* Never the start of anything valid: nothing to wait for. */
+    CHECK(mail_utf8_incomplete("a\xc0", 2) == 0);
+    CHECK(mail_utf8_incomplete("a\xe0\x80", 3) == 0);
+    CHECK(mail_utf8_incomplete("a\xed\xa0", 3) == 0);
+    CHECK(mail_utf8_incomplete("a\xf4\x90", 3) == 0);
+    CHECK(mail_utf8_incomplete("a\xff", 2) == 0);
+}
+
+static int collect(void *ctx, const char *data, size_t len)
+{
+    return mail_buf_add(ctx, data, len);
+}
+
+/* The stream shows a text cut anywhere into two pieces exactly as
+ * mail_term_safe shows it whole: valid characters are never split,
+ * invalid bytes are escaped the same way. */
+static void test_stream_splits(void)
+{
+    static const char text[] =
+        "a\xe2\x82\xac" "b\xf0\x9f\x98\x80" "c\xe2\x82" "d\xc0\x80"
+        "e\xed\xa0\x80" "f\xf4\x90\x80\x80" "g\x80\xc3\xa9\xe2\x80\xae";
+    const size_t len = sizeof text - 1;
+    struct mail_buf whole = MAIL_BUF_INIT, got = MAIL_BUF_INIT;
+    size_t bad = 0;
+
+    CHECK(mail_term_safe(&whole, text, len, 0) == 0);
+    for (size_t cut = 0; cut <= len; cut++) {
+        struct mail_term_stream t;
+
+        mail_buf_reset(&got);
+        mail_term_stream_init(&t, collect, &got);
+        mail_term_stream_write(&t, text, cut);
+        mail_term_stream_write(&t, text + cut, len - cut);
+        mail_term_stream_flush(&t);
+        mail_term_stream_release(&t);
+        if (got.len != whole.len || memcmp(got.data, whole.data, got.len))
+            bad++;
+    }
+    CHECK(bad == 0);
+    /* The end of the stream: an incomplete sequence is shown escaped. */
+    {
+        struct mail_term_stream t;
+
+        mail_buf_reset(&got);
+        mail_term_stream_init(&t, collect, &got);
+        mail_term_stream_write(&t, "x\xe2\x82", 3);
+        CHECK(got.len == 1);
+        mail_term_stream_flush(&t);
+        mail_term_stream_release(&t);
+        CHECK_MEM(got.data, got.len, "x\\xE2\\x82", 9);
+    }
+    mail_buf_release(&whole);
+    mail_buf_release(&got);
+}
+
 int main(void)
 {
     RUN(test_json_plain);
@@ -135,5 +334,10 @@ int main(void)
     RUN(test_json_invalid);
     RUN(test_json_exhaustive);
     RUN(test_term);
+    RUN(test_utf8_decode_edges);
+    RUN(test_utf8_encode);
+    RUN(test_utf8_decode_exhaustive);
+    RUN(test_utf8_incomplete);
+    RUN(test_stream_splits);
     return test_done();
 }

@@ -13,6 +13,8 @@
 #ifndef MAIL_TERMSAFE_H
 #define MAIL_TERMSAFE_H
 
+#pragma GCC visibility push(default)
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -24,10 +26,43 @@ enum {
                                 otherwise \n and \t are kept */
 };
 
+/*
+ * The one UTF-8 decoder and encoder of libmail: every other part of the
+ * library (charsets, RFC 2047, modified UTF-7, HTML entities, the
+ * renderer) uses these, so that "valid UTF-8" means one thing.
+ */
+enum {
+    MAIL_UTF8_INVALID = -1,
+    MAIL_UTF8_INCOMPLETE = 0,
+    MAIL_UTF8_VALID = 1,
+};
+
+/*
+ * The UTF-8 sequence at s[0..len), len at least 1:
+ *   MAIL_UTF8_VALID: *used its length (1..4), *cp (if cp is not NULL)
+ *     its code point;
+ *   MAIL_UTF8_INCOMPLETE: s[0..len) is the valid start of a longer
+ *     sequence, *used = len (a stream waits for more);
+ *   MAIL_UTF8_INVALID: overlong, surrogate, > U+10FFFF, a stray
+ *     continuation byte or a bad one: *used (at least 1) is the maximal
+ *     invalid subpart, the unit that becomes one U+FFFD (Unicode 3.9,
+ *     WHATWG Encoding).
+ */
+int mail_utf8_check(const char *s, size_t len, uint32_t *cp, size_t *used);
+
 /* Length (1..4) of the valid UTF-8 sequence at s, its code point in *cp;
  * 0 when s does not start with one (overlong, surrogate, > U+10FFFF,
  * truncated).  len must be at least 1. */
 size_t mail_utf8_decode(const char *s, size_t len, uint32_t *cp);
+
+/* Code point cp as UTF-8 in out[0..4): returns its length (1..4), or 0
+ * (nothing written) for a surrogate (U+D800..U+DFFF) or above U+10FFFF. */
+size_t mail_utf8_encode(uint32_t cp, char *out);
+
+/* How many bytes (0..3) at the end of s[0..n) are the valid start of a
+ * sequence not complete yet: what a stream holds back for the next piece
+ * or a cut drops. */
+size_t mail_utf8_incomplete(const char *s, size_t n);
 
 /* Append the safe form of s[0..len) to out.  -1 on ENOMEM or cap. */
 int mail_term_safe(struct mail_buf *out, const char *s, size_t len,
@@ -68,5 +103,7 @@ int mail_term_stream_write(void *t, const char *data, size_t len);
 int mail_term_stream_puts(struct mail_term_stream *t, const char *s);
 int mail_term_stream_flush(struct mail_term_stream *t);
 void mail_term_stream_release(struct mail_term_stream *t);
+
+#pragma GCC visibility pop
 
 #endif
