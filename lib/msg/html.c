@@ -671,13 +671,22 @@ static void block(struct mail_html *h, unsigned lines)
     h->nbsp = 0;       /* hard spaces do not outlive their line */
 }
 
-/* A whole tag was read: act on it. */
-static void end_of_tag(struct mail_html *h)
+/* A tag whose text is raw (script, style, title...): read up to its end
+ * tag. */
+static void enter_raw(struct mail_html *h)
 {
-    enum tag_kind k = h->tag_long ? T_NONE : tag_kind(h->tag);
-    bool end = h->tag_end;
+    h->raw[0] = '<';
+    h->raw[1] = '/';
+    memcpy(h->raw + 2, h->tag, h->ntag + 1);
+    h->nraw = h->ntag + 2;
+    h->raw_match = 0;
+    h->state = S_RAW;
+}
 
-    h->state = S_TEXT;
+/* Inside svg or template, or in the head: what a tag does there.  Returns
+ * true when that is all it does. */
+static bool tag_out_of_body(struct mail_html *h, enum tag_kind k, bool end)
+{
     if (h->skip_depth) {
         /* Inside svg or template: only their nesting matters. */
         if (strcmp(h->tag, h->skip) == 0) {
@@ -686,9 +695,9 @@ static void end_of_tag(struct mail_html *h)
             else if (h->skip_depth < 1000 && !h->slash)
                 h->skip_depth++;
         } else if (k == T_RAW && !end) {
-            goto raw;
+            enter_raw(h);
         }
-        return;
+        return true;
     }
     if (h->in_head) {
         if (k == T_BODY || (k == T_HEAD && end))
@@ -697,10 +706,84 @@ static void end_of_tag(struct mail_html *h)
             h->in_head = false;    /* HTML5: any other tag ends the head */
         if (h->in_head) {
             if (k == T_RAW && !end)
-                goto raw;
-            return;
+                enter_raw(h);
+            return true;
         }
     }
+    return false;
+}
+
+static void list_item(struct mail_html *h, bool end)
+{
+    unsigned d = h->lists;
+
+    block(h, 1);
+    if (end)
+        return;
+    if (d && h->list[(d <= LIST_MAX ? d : LIST_MAX) - 1].ordered) {
+        unsigned *n = &h->list[(d <= LIST_MAX ? d : LIST_MAX) - 1].n;
+
+        if (*n < 999999)
+            (*n)++;
+        snprintf(h->bullet, sizeof h->bullet, "%u. ", *n);
+    } else {
+        memcpy(h->bullet, "* ", 3);
+    }
+}
+
+static void list_tag(struct mail_html *h, bool end)
+{
+    block(h, h->lists > (end ? 1u : 0u) ? 1 : 2);
+    if (!end) {
+        if (h->lists < LIST_MAX) {
+            h->list[h->lists].ordered = strcmp(h->tag, "ol") == 0;
+            h->list[h->lists].n = 0;
+        }
+        if (h->lists < 100000)
+            h->lists++;
+    } else if (h->lists) {
+        h->lists--;
+    }
+    h->bullet[0] = '\0';
+}
+
+/* <pre> and <blockquote>: a block, one level deeper or shallower. */
+static void nest_block(struct mail_html *h, unsigned *depth, bool end)
+{
+    block(h, 2);
+    if (!end) {
+        if (*depth < 100000)
+            (*depth)++;
+    } else if (*depth) {
+        (*depth)--;
+    }
+}
+
+/* An image: its alt text, in brackets, unless it is blank. */
+static void image(struct mail_html *h)
+{
+    size_t n = decode_attr(h->alt, h->alt_long ?
+                           utf8_cut(h->alt, h->nalt) : h->nalt);
+    size_t i;
+
+    for (i = 0; i < n && is_ws((unsigned char)h->alt[i]); i++)
+        ;
+    if (i < n) {
+        text_byte(h, '[');
+        text_bytes(h, h->alt + i, n - i);
+        text_byte(h, ']');
+    }
+}
+
+/* A whole tag was read: act on it. */
+static void end_of_tag(struct mail_html *h)
+{
+    enum tag_kind k = h->tag_long ? T_NONE : tag_kind(h->tag);
+    bool end = h->tag_end;
+
+    h->state = S_TEXT;
+    if (tag_out_of_body(h, k, end))
+        return;
     switch (k) {
     case T_NONE:
     case T_HEADISH:
@@ -722,53 +805,18 @@ static void end_of_tag(struct mail_html *h)
         h->nbsp = 0;
         break;
     case T_LI:
-        block(h, 1);
-        if (!end) {
-            unsigned d = h->lists;
-
-            if (d && h->list[(d <= LIST_MAX ? d : LIST_MAX) - 1].ordered) {
-                unsigned *n = &h->list[(d <= LIST_MAX ? d : LIST_MAX) - 1].n;
-
-                if (*n < 999999)
-                    (*n)++;
-                snprintf(h->bullet, sizeof h->bullet, "%u. ", *n);
-            } else {
-                memcpy(h->bullet, "* ", 3);
-            }
-        }
+        list_item(h, end);
         break;
     case T_LIST:
-        block(h, h->lists > (end ? 1u : 0u) ? 1 : 2);
-        if (!end) {
-            if (h->lists < LIST_MAX) {
-                h->list[h->lists].ordered = strcmp(h->tag, "ol") == 0;
-                h->list[h->lists].n = 0;
-            }
-            if (h->lists < 100000)
-                h->lists++;
-        } else if (h->lists) {
-            h->lists--;
-        }
-        h->bullet[0] = '\0';
+        list_tag(h, end);
         break;
     case T_PRE:
-        block(h, 2);
-        if (!end) {
-            if (h->pre < 100000)
-                h->pre++;
+        nest_block(h, &h->pre, end);
+        if (!end)
             h->pre_start = true;
-        } else if (h->pre) {
-            h->pre--;
-        }
         break;
     case T_BQ:
-        block(h, 2);
-        if (!end) {
-            if (h->bq < 100000)
-                h->bq++;
-        } else if (h->bq) {
-            h->bq--;
-        }
+        nest_block(h, &h->bq, end);
         break;
     case T_A:
         close_link(h);
@@ -776,26 +824,15 @@ static void end_of_tag(struct mail_html *h)
             h->link = link_number(h, h->href, decode_attr(h->href, h->nhref));
         break;
     case T_IMG:
-        if (!end && h->has_alt) {
-            size_t n = decode_attr(h->alt, h->alt_long ?
-                                   utf8_cut(h->alt, h->nalt) : h->nalt);
-            size_t i;
-
-            for (i = 0; i < n && is_ws((unsigned char)h->alt[i]); i++)
-                ;
-            if (i < n) {
-                text_byte(h, '[');
-                text_bytes(h, h->alt + i, n - i);
-                text_byte(h, ']');
-            }
-        }
+        if (!end && h->has_alt)
+            image(h);
         break;
     case T_CELL:
         h->space = true;
         break;
     case T_RAW:
         if (!end)
-            goto raw;
+            enter_raw(h);
         break;
     case T_SKIP:
         if (!end && !h->slash) {     /* <svg/> is foreign: it closes */
@@ -804,14 +841,6 @@ static void end_of_tag(struct mail_html *h)
         }
         break;
     }
-    return;
-raw:
-    h->raw[0] = '<';
-    h->raw[1] = '/';
-    memcpy(h->raw + 2, h->tag, h->ntag + 1);
-    h->nraw = h->ntag + 2;
-    h->raw_match = 0;
-    h->state = S_RAW;
 }
 
 /* ---- the tokenizer ------------------------------------------------------ */
@@ -836,204 +865,303 @@ static void attr_name_byte(struct mail_html *h, unsigned char c)
     }
 }
 
+/* Text and character references.
+ * Returns true when c must be read again in the new state. */
+static bool step_text(struct mail_html *h, unsigned char c)
+{
+    bool again = false;
+
+    switch (h->state) {
+    case S_TEXT:
+        if (c == '<')
+            h->state = S_TAG_OPEN;
+        else if (c == '&') {
+            h->state = S_ENT;
+            h->nent = 0;
+        } else {
+            text_byte(h, c);
+        }
+        break;
+    case S_ENT:
+        if (h->nent < ENT_MAX &&
+            (is_alnum(c) || (h->nent == 0 && c == '#'))) {
+            h->ent[h->nent++] = (char)c;
+        } else {
+            h->state = S_TEXT;
+            end_entity(h, c == ';');
+            again = c != ';';
+        }
+        break;
+    default:
+        break;
+    }
+    return again;
+}
+
+/* A tag's "<", "</" and name.
+ * Returns true when c must be read again in the new state. */
+static bool step_tag(struct mail_html *h, unsigned char c)
+{
+    bool again = false;
+
+    switch (h->state) {
+    case S_TAG_OPEN:
+        if (is_alpha(c)) {
+            start_tag(h);
+            h->tag_end = false;
+            h->state = S_TAG_NAME;
+            again = true;
+        } else if (c == '/') {
+            h->state = S_END_TAG_OPEN;
+        } else if (c == '!') {
+            h->state = S_MD_OPEN;
+        } else if (c == '?') {
+            h->state = S_BOGUS;
+        } else {
+            /* A '<' that opens nothing is text ("a < b"). */
+            h->state = S_TEXT;
+            text_byte(h, '<');
+            again = true;
+        }
+        break;
+    case S_END_TAG_OPEN:
+        if (is_alpha(c)) {
+            start_tag(h);
+            h->tag_end = true;
+            h->state = S_TAG_NAME;
+            again = true;
+        } else if (c == '>') {
+            h->state = S_TEXT;        /* "</>" is nothing */
+        } else {
+            h->state = S_BOGUS;
+        }
+        break;
+    case S_TAG_NAME:
+        if (is_ws(c)) {
+            h->state = S_BEFORE_ATTR;
+        } else if (c == '/') {
+            h->state = S_BEFORE_ATTR;
+            h->slash = true;
+        } else if (c == '>') {
+            end_of_tag(h);
+        } else {
+            tag_name_byte(h, c);
+        }
+        break;
+    default:
+        break;
+    }
+    return again;
+}
+
+/* Attribute names.
+ * Returns true when c must be read again in the new state. */
+static bool step_attr(struct mail_html *h, unsigned char c)
+{
+    bool again = false;
+
+    switch (h->state) {
+    case S_BEFORE_ATTR:
+        if (c == '>') {
+            end_of_tag(h);
+        } else if (c == '/') {
+            h->slash = true;
+        } else if (is_ws(c)) {
+            h->slash = false;
+        } else {
+            h->slash = false;
+            start_attr(h);
+            attr_name_byte(h, c);
+            h->state = S_ATTR_NAME;
+        }
+        break;
+    case S_ATTR_NAME:
+        if (is_ws(c)) {
+            h->state = S_AFTER_ATTR_NAME;
+        } else if (c == '/') {
+            h->state = S_BEFORE_ATTR;
+            h->slash = true;
+        } else if (c == '=') {
+            attr_value_starts(h);
+            h->state = S_BEFORE_VALUE;
+        } else if (c == '>') {
+            end_of_tag(h);
+        } else {
+            attr_name_byte(h, c);
+        }
+        break;
+    case S_AFTER_ATTR_NAME:
+        if (c == '=') {
+            attr_value_starts(h);
+            h->state = S_BEFORE_VALUE;
+        } else if (c == '>') {
+            end_of_tag(h);
+        } else if (c == '/') {
+            h->state = S_BEFORE_ATTR;
+            h->slash = true;
+        } else if (!is_ws(c)) {
+            start_attr(h);
+            attr_name_byte(h, c);
+            h->state = S_ATTR_NAME;
+        }
+        break;
+    default:
+        break;
+    }
+    return again;
+}
+
+/* Attribute values.
+ * Returns true when c must be read again in the new state. */
+static bool step_value(struct mail_html *h, unsigned char c)
+{
+    bool again = false;
+
+    switch (h->state) {
+    case S_BEFORE_VALUE:
+        if (c == '"') {
+            h->state = S_VALUE_DQ;
+        } else if (c == '\'') {
+            h->state = S_VALUE_SQ;
+        } else if (c == '>') {
+            end_of_tag(h);
+        } else if (!is_ws(c)) {
+            h->state = S_VALUE_UQ;
+            again = true;
+        }
+        break;
+    case S_VALUE_DQ:
+    case S_VALUE_SQ:
+        if (c == (h->state == S_VALUE_DQ ? '"' : '\''))
+            h->state = S_BEFORE_ATTR;
+        else
+            value_byte(h, (char)c);
+        break;
+    case S_VALUE_UQ:
+        if (is_ws(c))
+            h->state = S_BEFORE_ATTR;
+        else if (c == '>')
+            end_of_tag(h);
+        else
+            value_byte(h, (char)c);
+        break;
+    default:
+        break;
+    }
+    return again;
+}
+
+/* Comments, "<!...>" and "<?...>".
+ * Returns true when c must be read again in the new state. */
+static bool step_comment(struct mail_html *h, unsigned char c)
+{
+    bool again = false;
+
+    switch (h->state) {
+    case S_MD_OPEN:
+        if (c == '-') {
+            h->state = S_MD_DASH;
+        } else {
+            h->state = S_BOGUS;
+            again = true;
+        }
+        break;
+    case S_MD_DASH:
+        if (c == '-') {
+            h->state = S_COMMENT;
+            /* HTML5 ends "<!-->" and "<!--->" right away. */
+            h->dashes = 2;
+            h->bang = false;
+        } else {
+            h->state = S_BOGUS;
+            again = true;
+        }
+        break;
+    case S_COMMENT:
+        if (c == '>' && h->dashes >= 2) {
+            h->state = S_TEXT;
+        } else if (c == '-') {
+            if (h->bang)
+                h->dashes = 0;
+            h->bang = false;
+            if (h->dashes < 3)
+                h->dashes++;
+        } else if (c == '!' && h->dashes >= 2 && !h->bang) {
+            h->bang = true;      /* "--!>" ends a comment too */
+        } else {
+            h->dashes = 0;
+            h->bang = false;
+        }
+        break;
+    case S_BOGUS:
+        if (c == '>')
+            h->state = S_TEXT;
+        break;
+    default:
+        break;
+    }
+    return again;
+}
+
+/* The text of <script>, <style>, <title>...: only its end tag counts.
+ * Returns true when c must be read again in the new state. */
+static bool step_raw(struct mail_html *h, unsigned char c)
+{
+    if (h->raw_match == h->nraw) {
+        if (is_ws(c) || c == '/' || c == '>') {
+            /* The end tag: read the rest of it as a tag. */
+            start_tag(h);
+            h->tag_end = true;
+            memcpy(h->tag, h->raw + 2, h->nraw - 1);
+            h->ntag = h->nraw - 2;
+            h->state = S_TAG_NAME;
+            return true;
+        }
+        h->raw_match = 0;
+    }
+    if (lower(c) == h->raw[h->raw_match])
+        h->raw_match++;
+    else
+        h->raw_match = c == '<';
+    return false;
+}
+
+/* One byte through the tokenizer; the phase functions say when it must
+ * be read again (a state change that does not consume it). */
 static void step(struct mail_html *h, unsigned char c)
 {
     bool again;
 
     do {
-        again = false;
         switch (h->state) {
         case S_TEXT:
-            if (c == '<')
-                h->state = S_TAG_OPEN;
-            else if (c == '&') {
-                h->state = S_ENT;
-                h->nent = 0;
-            } else {
-                text_byte(h, c);
-            }
-            break;
         case S_ENT:
-            if (h->nent < ENT_MAX &&
-                (is_alnum(c) || (h->nent == 0 && c == '#'))) {
-                h->ent[h->nent++] = (char)c;
-            } else {
-                h->state = S_TEXT;
-                end_entity(h, c == ';');
-                again = c != ';';
-            }
+            again = step_text(h, c);
             break;
         case S_TAG_OPEN:
-            if (is_alpha(c)) {
-                start_tag(h);
-                h->tag_end = false;
-                h->state = S_TAG_NAME;
-                again = true;
-            } else if (c == '/') {
-                h->state = S_END_TAG_OPEN;
-            } else if (c == '!') {
-                h->state = S_MD_OPEN;
-            } else if (c == '?') {
-                h->state = S_BOGUS;
-            } else {
-                /* A '<' that opens nothing is text ("a < b"). */
-                h->state = S_TEXT;
-                text_byte(h, '<');
-                again = true;
-            }
-            break;
         case S_END_TAG_OPEN:
-            if (is_alpha(c)) {
-                start_tag(h);
-                h->tag_end = true;
-                h->state = S_TAG_NAME;
-                again = true;
-            } else if (c == '>') {
-                h->state = S_TEXT;        /* "</>" is nothing */
-            } else {
-                h->state = S_BOGUS;
-            }
-            break;
         case S_TAG_NAME:
-            if (is_ws(c)) {
-                h->state = S_BEFORE_ATTR;
-            } else if (c == '/') {
-                h->state = S_BEFORE_ATTR;
-                h->slash = true;
-            } else if (c == '>') {
-                end_of_tag(h);
-            } else {
-                tag_name_byte(h, c);
-            }
+            again = step_tag(h, c);
             break;
         case S_BEFORE_ATTR:
-            if (c == '>') {
-                end_of_tag(h);
-            } else if (c == '/') {
-                h->slash = true;
-            } else if (is_ws(c)) {
-                h->slash = false;
-            } else {
-                h->slash = false;
-                start_attr(h);
-                attr_name_byte(h, c);
-                h->state = S_ATTR_NAME;
-            }
-            break;
         case S_ATTR_NAME:
-            if (is_ws(c)) {
-                h->state = S_AFTER_ATTR_NAME;
-            } else if (c == '/') {
-                h->state = S_BEFORE_ATTR;
-                h->slash = true;
-            } else if (c == '=') {
-                attr_value_starts(h);
-                h->state = S_BEFORE_VALUE;
-            } else if (c == '>') {
-                end_of_tag(h);
-            } else {
-                attr_name_byte(h, c);
-            }
-            break;
         case S_AFTER_ATTR_NAME:
-            if (c == '=') {
-                attr_value_starts(h);
-                h->state = S_BEFORE_VALUE;
-            } else if (c == '>') {
-                end_of_tag(h);
-            } else if (c == '/') {
-                h->state = S_BEFORE_ATTR;
-                h->slash = true;
-            } else if (!is_ws(c)) {
-                start_attr(h);
-                attr_name_byte(h, c);
-                h->state = S_ATTR_NAME;
-            }
+            again = step_attr(h, c);
             break;
         case S_BEFORE_VALUE:
-            if (c == '"') {
-                h->state = S_VALUE_DQ;
-            } else if (c == '\'') {
-                h->state = S_VALUE_SQ;
-            } else if (c == '>') {
-                end_of_tag(h);
-            } else if (!is_ws(c)) {
-                h->state = S_VALUE_UQ;
-                again = true;
-            }
-            break;
         case S_VALUE_DQ:
         case S_VALUE_SQ:
-            if (c == (h->state == S_VALUE_DQ ? '"' : '\''))
-                h->state = S_BEFORE_ATTR;
-            else
-                value_byte(h, (char)c);
-            break;
         case S_VALUE_UQ:
-            if (is_ws(c))
-                h->state = S_BEFORE_ATTR;
-            else if (c == '>')
-                end_of_tag(h);
-            else
-                value_byte(h, (char)c);
+            again = step_value(h, c);
             break;
         case S_MD_OPEN:
-            if (c == '-') {
-                h->state = S_MD_DASH;
-            } else {
-                h->state = S_BOGUS;
-                again = true;
-            }
-            break;
         case S_MD_DASH:
-            if (c == '-') {
-                h->state = S_COMMENT;
-                /* HTML5 ends "<!-->" and "<!--->" right away. */
-                h->dashes = 2;
-                h->bang = false;
-            } else {
-                h->state = S_BOGUS;
-                again = true;
-            }
-            break;
         case S_COMMENT:
-            if (c == '>' && h->dashes >= 2) {
-                h->state = S_TEXT;
-            } else if (c == '-') {
-                if (h->bang)
-                    h->dashes = 0;
-                h->bang = false;
-                if (h->dashes < 3)
-                    h->dashes++;
-            } else if (c == '!' && h->dashes >= 2 && !h->bang) {
-                h->bang = true;      /* "--!>" ends a comment too */
-            } else {
-                h->dashes = 0;
-                h->bang = false;
-            }
-            break;
         case S_BOGUS:
-            if (c == '>')
-                h->state = S_TEXT;
+            again = step_comment(h, c);
             break;
         case S_RAW:
-            if (h->raw_match == h->nraw) {
-                if (is_ws(c) || c == '/' || c == '>') {
-                    /* The end tag: read the rest of it as a tag. */
-                    start_tag(h);
-                    h->tag_end = true;
-                    memcpy(h->tag, h->raw + 2, h->nraw - 1);
-                    h->ntag = h->nraw - 2;
-                    h->state = S_TAG_NAME;
-                    again = true;
-                    break;
-                }
-                h->raw_match = 0;
-            }
-            if (lower(c) == h->raw[h->raw_match])
-                h->raw_match++;
-            else
-                h->raw_match = c == '<';
+            again = step_raw(h, c);
             break;
         }
     } while (again);
