@@ -15,6 +15,8 @@
 #ifndef MAIL_ADDRESS_H
 #define MAIL_ADDRESS_H
 
+#pragma GCC visibility push(default)
+
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -85,5 +87,7 @@ int mail_addrlist_format(struct mail_buf *out, const struct mail_addrlist *l);
  * characters.
  */
 int mail_address_check(const char *value, bool groups, struct mail_error *err);
+
+#pragma GCC visibility pop
 
 #endif

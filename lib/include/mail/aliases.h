@@ -21,6 +21,8 @@
 #ifndef MAIL_ALIASES_H
 #define MAIL_ALIASES_H
 
+#pragma GCC visibility push(default)
+
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -81,5 +83,7 @@ void mail_aliases_release(struct mail_aliases *a);
 int mail_rcpt_resolve(const struct mail_aliases *aliases, const char *domain,
                       const char *arg, bool groups, struct mail_buf *out,
                       struct mail_error *err);
+
+#pragma GCC visibility pop
 
 #endif

@@ -11,6 +11,8 @@
 #ifndef MAIL_BUF_H
 #define MAIL_BUF_H
 
+#pragma GCC visibility push(default)
+
 #include <stdarg.h>
 #include <stddef.h>
 
@@ -79,5 +81,7 @@ void mail_wipe(void *p, size_t n);
  * accepted by mail_base64_decode. */
 int mail_base64_encode(struct mail_buf *out, const void *data, size_t len);
 int mail_base64_decode(struct mail_buf *out, const char *in, size_t len);
+
+#pragma GCC visibility pop
 
 #endif

@@ -23,6 +23,8 @@
 #ifndef MAIL_CHARSET_H
 #define MAIL_CHARSET_H
 
+#pragma GCC visibility push(default)
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -91,5 +93,7 @@ size_t mail_utf8_seqlen(const char *s, size_t len);
 
 /* Append the UTF-8 encoding of code point cp (U+FFFD if not valid). */
 int mail_utf8_put(struct mail_buf *out, uint32_t cp);
+
+#pragma GCC visibility pop
 
 #endif

@@ -24,6 +24,8 @@
 #ifndef MAIL_CODEC_H
 #define MAIL_CODEC_H
 
+#pragma GCC visibility push(default)
+
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -123,5 +125,7 @@ int mail_decode(struct mail_buf *out, enum mail_cte cte, const char *data,
                 size_t len);
 int mail_encode(struct mail_buf *out, enum mail_cte cte, int flags,
                 const char *data, size_t len);
+
+#pragma GCC visibility pop
 
 #endif

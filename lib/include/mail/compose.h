@@ -32,6 +32,8 @@
 #ifndef MAIL_COMPOSE_H
 #define MAIL_COMPOSE_H
 
+#pragma GCC visibility push(default)
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -198,5 +200,7 @@ enum {
  */
 int mail_message_to_7bit(int fd, off_t offset, int flags, mail_sink_fn sink,
                          void *ctx, struct mail_error *err);
+
+#pragma GCC visibility pop
 
 #endif

@@ -19,6 +19,8 @@
 #ifndef MAIL_CONFIG_H
 #define MAIL_CONFIG_H
 
+
+#pragma GCC visibility push(default)
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -192,5 +194,7 @@ const char *mail_account_user(const struct mail_account *acct,
 int mail_netrc_lookup(const char *text, size_t len, const char *host,
                       const char *user, struct mail_buf *password);
 
+
+#pragma GCC visibility pop
 
 #endif

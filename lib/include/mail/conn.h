@@ -16,6 +16,8 @@
 #ifndef MAIL_CONN_H
 #define MAIL_CONN_H
 
+#pragma GCC visibility push(default)
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
@@ -151,5 +153,7 @@ void mail_conn_note(struct mail_conn *c, const char *fmt, ...)
 
 /* Close (TLS close_notify is attempted, not waited for) and free. */
 void mail_conn_close(struct mail_conn *c);
+
+#pragma GCC visibility pop
 
 #endif

@@ -16,6 +16,8 @@
 #ifndef MAIL_DATE_H
 #define MAIL_DATE_H
 
+#pragma GCC visibility push(default)
+
 #include <stddef.h>
 #include <time.h>
 
@@ -43,5 +45,7 @@ int mail_date_format_rfc3339(char *buf, size_t size, time_t t, int offset);
 /* The local zone's offset at t in minutes east of UTC (localtime_r),
  * for the composer's Date header; 0 if unknown. */
 int mail_date_local_offset(time_t t);
+
+#pragma GCC visibility pop
 
 #endif

@@ -19,6 +19,8 @@
 #ifndef MAIL_DOTSTREAM_H
 #define MAIL_DOTSTREAM_H
 
+#pragma GCC visibility push(default)
+
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -56,5 +58,7 @@ void mail_dotstream_init(struct mail_dotstream *d, bool lf, uint64_t max,
  */
 ssize_t mail_dotstream_feed(struct mail_dotstream *d, const char *data,
                             size_t len);
+
+#pragma GCC visibility pop
 
 #endif

@@ -11,7 +11,10 @@
 #ifndef MAIL_ERROR_H
 #define MAIL_ERROR_H
 
+#pragma GCC visibility push(default)
+
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 enum mail_error_kind {
@@ -36,6 +39,16 @@ enum mail_error_kind {
 
 struct mail_error {
     enum mail_error_kind kind;
+    /*
+     * The connection to the peer was lost: closed by it (EOF, also in the
+     * middle of a reply), reset, a broken pipe, or a TLS stream cut
+     * without close_notify.  Set by the connection layer (net/conn.c)
+     * next to the kind, which stays what it was (MAIL_ERR_UNAVAIL or
+     * MAIL_ERR_TLS); a timeout or a passed deadline is not a loss.
+     * mail_error_clear and a new mail_error_set clear it;
+     * mail_error_prefix and copies of the struct keep it.
+     */
+    bool conn_lost;
     char msg[MAIL_ERROR_MSG_MAX];
 };
 
@@ -45,11 +58,11 @@ struct mail_error {
 #define MAIL_PRINTF(f, a)
 #endif
 
-/* Clear an error to MAIL_OK with an empty message. */
+/* Clear an error to MAIL_OK with an empty message (and no conn_lost). */
 void mail_error_clear(struct mail_error *err);
 
 /*
- * Set kind and message; always returns -1 so that callers can write
+ * Set kind and message (conn_lost cleared: a new error); always returns -1 so that callers can write
  * `return mail_error_set(err, MAIL_ERR_IO, "%s: %s", path, strerror(errno));`.
  * err may be NULL (the error is then dropped).  The message is truncated
  * (never overflowed) at MAIL_ERROR_MSG_MAX - 1 bytes.
@@ -59,7 +72,8 @@ int mail_error_set(struct mail_error *err, enum mail_error_kind kind,
 int mail_error_setv(struct mail_error *err, enum mail_error_kind kind,
                     const char *fmt, va_list ap) MAIL_PRINTF(3, 0);
 
-/* Prepend "prefix: " to the message, keeping the kind.  Returns -1. */
+/* Prepend "prefix: " to the message, keeping the kind and conn_lost.
+ * Returns -1. */
 int mail_error_prefix(struct mail_error *err, const char *fmt, ...)
     MAIL_PRINTF(2, 3);
 
@@ -68,5 +82,7 @@ int mail_error_exit_code(enum mail_error_kind kind);
 
 /* A short English name of a kind ("tls", "auth", ...), for --json. */
 const char *mail_error_kind_name(enum mail_error_kind kind);
+
+#pragma GCC visibility pop
 
 #endif

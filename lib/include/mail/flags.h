@@ -5,6 +5,8 @@
 #ifndef MAIL_FLAGS_H
 #define MAIL_FLAGS_H
 
+#pragma GCC visibility push(default)
+
 /* Message flags, as in IMAP (RFC 9051 2.3.2) and Maildir's info. */
 enum {
     MAIL_FLAG_SEEN     = 1 << 0,   /* Maildir S, mbox Status: R, \Seen */
@@ -18,5 +20,7 @@ enum {
      * set_flags when SEEN is added. */
     MAIL_FLAG_NEW      = 1 << 8,
 };
+
+#pragma GCC visibility pop
 
 #endif

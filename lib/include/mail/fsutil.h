@@ -5,6 +5,8 @@
 #ifndef MAIL_FSUTIL_H
 #define MAIL_FSUTIL_H
 
+#pragma GCC visibility push(default)
+
 #include <stddef.h>
 
 #include "error.h"
@@ -33,5 +35,7 @@ int mail_mkdir_parents(const char *path, struct mail_error *err);
  * MAIL_ERR_CANTCREAT naming the directory.
  */
 int mail_tmpfile(const char *dir, struct mail_error *err);
+
+#pragma GCC visibility pop
 
 #endif

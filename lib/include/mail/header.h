@@ -19,6 +19,8 @@
 #ifndef MAIL_HEADER_H
 #define MAIL_HEADER_H
 
+#pragma GCC visibility push(default)
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -99,5 +101,7 @@ const char *mail_header_get(const struct mail_header *h, const char *name);
  */
 const char *mail_header_next(const struct mail_header *h, const char *name,
                              size_t *pos);
+
+#pragma GCC visibility pop
 
 #endif

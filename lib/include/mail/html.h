@@ -40,6 +40,8 @@
 #ifndef MAIL_HTML_H
 #define MAIL_HTML_H
 
+#pragma GCC visibility push(default)
+
 #include <stddef.h>
 
 #include "buf.h"
@@ -73,5 +75,7 @@ void mail_html_free(struct mail_html *h);
 /* One shot: render html[0..len) and append the text to out.  -1 on
  * ENOMEM or when out's cap is reached. */
 int mail_html_to_text(struct mail_buf *out, const char *html, size_t len);
+
+#pragma GCC visibility pop
 
 #endif

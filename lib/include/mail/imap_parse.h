@@ -24,6 +24,8 @@
 #ifndef MAIL_IMAP_PARSE_H
 #define MAIL_IMAP_PARSE_H
 
+#pragma GCC visibility push(default)
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -232,5 +234,7 @@ struct mail_imap_bodypart *
 mail_imap_bodystructure(const struct mail_imap_node *n,
                         struct mail_error *err);
 void mail_imap_bodypart_free(struct mail_imap_bodypart *b);
+
+#pragma GCC visibility pop
 
 #endif

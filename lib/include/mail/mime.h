@@ -37,6 +37,8 @@
 #ifndef MAIL_MIME_H
 #define MAIL_MIME_H
 
+#pragma GCC visibility push(default)
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -181,5 +183,7 @@ int mail_part_decode_fd(const struct mail_part *p, int fd, int flags,
 int mail_part_decode_mem(const struct mail_part *p, const char *msg,
                          size_t len, int flags, mail_sink_fn sink, void *ctx,
                          struct mail_error *err);
+
+#pragma GCC visibility pop
 
 #endif

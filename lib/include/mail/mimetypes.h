@@ -9,6 +9,8 @@
 #ifndef MAIL_MIMETYPES_H
 #define MAIL_MIMETYPES_H
 
+#pragma GCC visibility push(default)
+
 #include <stddef.h>
 
 /* The default mime.types path. */
@@ -23,5 +25,7 @@
  */
 const char *mail_mimetype_lookup(const char *name, const char *mime_types,
                                  char *buf, size_t size);
+
+#pragma GCC visibility pop
 
 #endif

@@ -7,6 +7,8 @@
 #ifndef MAIL_OUTGOING_H
 #define MAIL_OUTGOING_H
 
+#pragma GCC visibility push(default)
+
 #include <stdbool.h>
 #include <sys/types.h>
 
@@ -69,5 +71,7 @@ int mail_sent_save(const struct mail_account *a, int fd,
  * transaction is temporary and may leave the outcome unknown.
  */
 bool mail_error_connection_lost(const struct mail_error *err);
+
+#pragma GCC visibility pop
 
 #endif

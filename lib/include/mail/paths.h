@@ -18,6 +18,8 @@
 #ifndef MAIL_PATHS_H
 #define MAIL_PATHS_H
 
+#pragma GCC visibility push(default)
+
 #include "error.h"
 
 struct mail_paths {
@@ -61,5 +63,7 @@ char *mail_paths_expand_home(const struct mail_paths *p, const char *path);
 
 /* The directory for temporary files: p's, else "/tmp". */
 const char *mail_paths_tmp_dir(const struct mail_paths *p);
+
+#pragma GCC visibility pop
 
 #endif

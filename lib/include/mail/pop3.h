@@ -7,6 +7,8 @@
 #ifndef MAIL_POP3_H
 #define MAIL_POP3_H
 
+#pragma GCC visibility push(default)
+
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -157,5 +159,7 @@ int mail_pop3_retr_many(struct mail_session *s,
  */
 int mail_pop3_dele_many(struct mail_session *s, const unsigned *msgnos,
                         size_t n, size_t *refused, struct mail_error *err);
+
+#pragma GCC visibility pop
 
 #endif

@@ -23,6 +23,8 @@
 #ifndef MAIL_QUEUE_H
 #define MAIL_QUEUE_H
 
+#pragma GCC visibility push(default)
+
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -91,5 +93,7 @@ int mail_queue_add_held(const char *dir, const char *account,
                         struct mail_error *err);
 /* Unlock and free (the message stays queued). */
 void mail_queue_entry_release(struct mail_queue_entry *e);
+
+#pragma GCC visibility pop
 
 #endif

@@ -16,6 +16,8 @@
 #ifndef MAIL_READABLE_H
 #define MAIL_READABLE_H
 
+#pragma GCC visibility push(default)
+
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -33,5 +35,7 @@ struct mail_readable {
  */
 size_t mail_mime_readable(const struct mail_mime *m,
                           struct mail_readable *out, size_t max);
+
+#pragma GCC visibility pop
 
 #endif

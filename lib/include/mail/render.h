@@ -18,6 +18,8 @@
 #ifndef MAIL_RENDER_H
 #define MAIL_RENDER_H
 
+#pragma GCC visibility push(default)
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -130,5 +132,7 @@ int mail_render_save_part(int dirfd, const char *dirname, int msgfd,
  * with errno. */
 int mail_render_temp(const char *dir, const char *suffix, char *path,
                      size_t size);
+
+#pragma GCC visibility pop
 
 #endif

@@ -23,6 +23,8 @@
 #ifndef MAIL_RFC2047_H
 #define MAIL_RFC2047_H
 
+#pragma GCC visibility push(default)
+
 #include <stddef.h>
 
 #include "buf.h"
@@ -54,5 +56,7 @@ int mail_rfc2047_encode(struct mail_buf *out, const char *s, size_t len,
 /* Does s[0..len) need encoding in a header (non-ASCII, control characters
  * other than tab, or "=?")?  Returns 1 or 0. */
 int mail_rfc2047_needed(const char *s, size_t len);
+
+#pragma GCC visibility pop
 
 #endif

@@ -15,6 +15,8 @@
 #ifndef MAIL_RFC2231_H
 #define MAIL_RFC2231_H
 
+#pragma GCC visibility push(default)
+
 #include <stddef.h>
 
 #include "buf.h"
@@ -63,5 +65,7 @@ void mail_params_release(struct mail_params *ps);
  */
 int mail_rfc2231_encode(struct mail_buf *out, const char *name,
                         const char *value);
+
+#pragma GCC visibility pop
 
 #endif

@@ -17,6 +17,8 @@
 #ifndef MAIL_SASL_H
 #define MAIL_SASL_H
 
+
+#pragma GCC visibility push(default)
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -112,5 +114,7 @@ const char *mail_sasl_server_error(const struct mail_sasl *s);
 
 /* For tests: make SCRAM use this client nonce instead of a random one. */
 void mail_sasl_set_test_nonce(struct mail_sasl *s, const char *nonce);
+
+#pragma GCC visibility pop
 
 #endif

@@ -4,6 +4,8 @@
 #ifndef MAIL_SECURE_H
 #define MAIL_SECURE_H
 
+#pragma GCC visibility push(default)
+
 /*
  * Make the process leave no core dump and refuse ptrace attaches by other
  * processes of the user: RLIMIT_CORE's soft limit 0 and
@@ -19,5 +21,7 @@
  * about it but go on: the secret is needed either way).
  */
 int mail_secure_process(void);
+
+#pragma GCC visibility pop
 
 #endif

@@ -21,6 +21,8 @@
 #ifndef MAIL_SELECT_H
 #define MAIL_SELECT_H
 
+#pragma GCC visibility push(default)
+
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -110,5 +112,7 @@ bool mail_folder_same(struct mail_folder *a, struct mail_folder *b);
 int mail_listing_remap(const char *state_dir, struct mail_folder *f,
                        const struct mail_envelope_list *before,
                        const bool *removed, struct mail_error *err);
+
+#pragma GCC visibility pop
 
 #endif

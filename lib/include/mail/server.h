@@ -5,6 +5,8 @@
 #ifndef MAIL_SERVER_H
 #define MAIL_SERVER_H
 
+#pragma GCC visibility push(default)
+
 enum mail_proto {
     MAIL_PROTO_SMTP,
     MAIL_PROTO_IMAP,
@@ -20,5 +22,7 @@ enum mail_tls {
 
 const char *mail_proto_name(enum mail_proto p);        /* "smtp" ... */
 unsigned mail_proto_default_port(enum mail_proto p, enum mail_tls tls);
+
+#pragma GCC visibility pop
 
 #endif

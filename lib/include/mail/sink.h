@@ -10,6 +10,8 @@
 #ifndef MAIL_SINK_H
 #define MAIL_SINK_H
 
+#pragma GCC visibility push(default)
+
 #include <stddef.h>
 
 typedef int (*mail_sink_fn)(void *ctx, const char *data, size_t len);
@@ -23,5 +25,7 @@ int mail_sink_buf(void *ctx, const char *data, size_t len);
 
 /* A sink that only counts: ctx is a `uint64_t *` incremented by len. */
 int mail_sink_count(void *ctx, const char *data, size_t len);
+
+#pragma GCC visibility pop
 
 #endif

@@ -18,6 +18,8 @@
 #ifndef MAIL_SMTP_H
 #define MAIL_SMTP_H
 
+#pragma GCC visibility push(default)
+
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -160,5 +162,7 @@ int mail_smtp_rset(struct mail_session *s, struct mail_error *err);
 
 /* QUIT, wait for the reply (bounded by the timeout), close, free. */
 void mail_smtp_quit(struct mail_session *s);
+
+#pragma GCC visibility pop
 
 #endif

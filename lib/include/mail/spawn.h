@@ -22,6 +22,8 @@
 #ifndef MAIL_SPAWN_H
 #define MAIL_SPAWN_H
 
+#pragma GCC visibility push(default)
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -171,5 +173,7 @@ int mail_spawn_wait(struct mail_spawn_child *child,
  */
 int mail_spawn_check(const struct mail_spawn_result *res, const char *name,
                      struct mail_error *err);
+
+#pragma GCC visibility pop
 
 #endif

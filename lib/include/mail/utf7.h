@@ -8,6 +8,8 @@
 #ifndef MAIL_UTF7_H
 #define MAIL_UTF7_H
 
+#pragma GCC visibility push(default)
+
 #include <stddef.h>
 
 #include "buf.h"
@@ -20,5 +22,7 @@ int mail_mutf7_decode(struct mail_buf *out, const char *in, size_t len);
 /* UTF-8 to modified UTF-7; -1 on invalid UTF-8 (overlong forms,
  * surrogates, code points past U+10FFFF). */
 int mail_mutf7_encode(struct mail_buf *out, const char *in, size_t len);
+
+#pragma GCC visibility pop
 
 #endif
