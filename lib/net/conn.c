@@ -204,6 +204,40 @@ static int wait_fd(struct mail_conn *c, short events, struct mail_error *err)
     }
 }
 
+/*
+ * Mark err as a lost connection (mail_error.conn_lost) after it was set:
+ * the peer closed or reset it, or a write found it broken.  Returns -1.
+ */
+static int lost(struct mail_error *err)
+{
+    if (err)
+        err->conn_lost = true;
+    return -1;
+}
+
+/* Whether a failed recv/send errno means the connection is gone (a
+ * timeout is not a loss: the peer may still be there). */
+static bool errno_lost(int e)
+{
+    return e == ECONNRESET || e == EPIPE || e == ECONNABORTED ||
+           e == ENOTCONN || e == ESHUTDOWN;
+}
+
+/* Whether the first OpenSSL error queued is a stream cut without
+ * close_notify (OpenSSL 3's "unexpected eof while reading"); does not
+ * take it off the queue. */
+static bool ssl_unexpected_eof(void)
+{
+#ifdef SSL_R_UNEXPECTED_EOF_WHILE_READING
+    unsigned long e = ERR_peek_error();
+
+    return e && ERR_GET_LIB(e) == ERR_LIB_SSL &&
+           ERR_GET_REASON(e) == SSL_R_UNEXPECTED_EOF_WHILE_READING;
+#else
+    return false;
+#endif
+}
+
 static int set_nonblock(int fd)
 {
     int fl = fcntl(fd, F_GETFL);
@@ -517,9 +551,15 @@ static int handshake_error(struct mail_conn *c, int ret,
     }
     if (e == SSL_ERROR_SYSCALL || e == SSL_ERROR_ZERO_RETURN) {
         ERR_clear_error();
-        return mail_error_set(err, MAIL_ERR_TLS,
-                              "%s: TLS handshake failed: connection closed "
-                              "by the server", c->name);
+        mail_error_set(err, MAIL_ERR_TLS, "%s: TLS handshake failed: "
+                       "connection closed by the server", c->name);
+        return lost(err);
+    }
+    if (ssl_unexpected_eof()) {
+        mail_error_set(err, MAIL_ERR_TLS, "%s: TLS handshake failed: %s",
+                       c->name, ssl_error_text(ebuf, sizeof ebuf,
+                                               "unexpected eof"));
+        return lost(err);
     }
     return mail_error_set(err, MAIL_ERR_TLS, "%s: TLS handshake failed: %s",
                           c->name, ssl_error_text(ebuf, sizeof ebuf,
@@ -656,18 +696,31 @@ static int fill(struct mail_conn *c, struct mail_error *err)
                     return -1;
                 continue;
             case SSL_ERROR_ZERO_RETURN:
-                return mail_error_set(err, MAIL_ERR_UNAVAIL,
-                                      "%s: connection closed by the server",
-                                      c->name);
-            case SSL_ERROR_SYSCALL:
+                mail_error_set(err, MAIL_ERR_UNAVAIL,
+                               "%s: connection closed by the server",
+                               c->name);
+                return lost(err);
+            case SSL_ERROR_SYSCALL: {
+                /* EOF without close_notify, or a reset (errno may be
+                 * stale from an earlier EAGAIN: named only when it says
+                 * reset or broken pipe). */
+                int e = errno;
+
                 ERR_clear_error();
-                return mail_error_set(err, MAIL_ERR_UNAVAIL,
-                                      "%s: connection closed by the server%s",
-                                      c->name, errno ? ": " : "");
-            default:
-                return mail_error_set(err, MAIL_ERR_TLS, "%s: TLS: %s",
-                                      c->name, ssl_error_text(ebuf,
-                                          sizeof ebuf, "read failed"));
+                mail_error_set(err, MAIL_ERR_UNAVAIL,
+                               "%s: connection closed by the server%s%s",
+                               c->name, errno_lost(e) ? ": " : "",
+                               errno_lost(e) ? strerror(e) : "");
+                return lost(err);
+            }
+            default: {
+                bool cut = ssl_unexpected_eof();
+
+                mail_error_set(err, MAIL_ERR_TLS, "%s: TLS: %s", c->name,
+                               ssl_error_text(ebuf, sizeof ebuf,
+                                              "read failed"));
+                return cut ? lost(err) : -1;
+            }
             }
         } else {
             ssize_t n = recv(c->fd, c->rbuf + c->rend, RBUF_SIZE - c->rend,
@@ -676,10 +729,12 @@ static int fill(struct mail_conn *c, struct mail_error *err)
                 c->rend += (size_t)n;
                 return 0;
             }
-            if (n == 0)
-                return mail_error_set(err, MAIL_ERR_UNAVAIL,
-                                      "%s: connection closed by the server",
-                                      c->name);
+            if (n == 0) {
+                mail_error_set(err, MAIL_ERR_UNAVAIL,
+                               "%s: connection closed by the server",
+                               c->name);
+                return lost(err);
+            }
             if (errno == EAGAIN || errno == EWOULDBLOCK) {
                 if (wait_fd(c, POLLIN, err) < 0)
                     return -1;
@@ -687,8 +742,13 @@ static int fill(struct mail_conn *c, struct mail_error *err)
             }
             if (errno == EINTR)
                 continue;
-            return mail_error_set(err, MAIL_ERR_UNAVAIL, "%s: %s", c->name,
-                                  strerror(errno));
+            {
+                int e = errno;
+
+                mail_error_set(err, MAIL_ERR_UNAVAIL, "%s: %s", c->name,
+                               strerror(e));
+                return errno_lost(e) ? lost(err) : -1;
+            }
         }
     }
 }
@@ -897,10 +957,20 @@ int mail_conn_flush(struct mail_conn *c, struct mail_error *err)
             case SSL_ERROR_WANT_WRITE:
                 r = wait_fd(c, POLLOUT, err);
                 break;
-            default:
+            default: {
+                /* A write on a connection the server closed or reset
+                 * (SSL_ERROR_SYSCALL with EPIPE/ECONNRESET, or nothing
+                 * queued), or a TLS stream it cut. */
+                int se = SSL_get_error(c->ssl, k);
+                bool gone = se == SSL_ERROR_ZERO_RETURN ||
+                            se == SSL_ERROR_SYSCALL || ssl_unexpected_eof();
+
                 r = mail_error_set(err, MAIL_ERR_UNAVAIL, "%s: TLS write: %s",
                                    c->name, ssl_error_text(ebuf, sizeof ebuf,
                                        "connection closed by the server"));
+                if (gone)
+                    r = lost(err);
+            }
             }
         } else {
             ssize_t n = send(c->fd, c->wbuf.data + off, left, MSG_NOSIGNAL);
@@ -910,9 +980,14 @@ int mail_conn_flush(struct mail_conn *c, struct mail_error *err)
             }
             if (errno == EAGAIN || errno == EWOULDBLOCK)
                 r = wait_fd(c, POLLOUT, err);
-            else if (errno != EINTR)
+            else if (errno != EINTR) {
+                int e = errno;
+
                 r = mail_error_set(err, MAIL_ERR_UNAVAIL, "%s: send: %s",
-                                   c->name, strerror(errno));
+                                   c->name, strerror(e));
+                if (errno_lost(e))
+                    r = lost(err);
+            }
         }
         if (r < 0)
             break;

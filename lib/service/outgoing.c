@@ -225,20 +225,10 @@ fail:
     return -1;
 }
 
-/*
- * Matched by text because the connection layer (net/conn.c) reports a
- * drop as MAIL_ERR_UNAVAIL, the kind it also gives a refused connection
- * and a 5xx reply, or under TLS without close_notify as MAIL_ERR_TLS
- * "unexpected eof"; the text it writes is the only difference.  Keep the
- * strings here in step with conn.c until struct mail_error carries a
- * "connection lost" mark of its own.
- */
+/* The connection layer marks a loss where it sees one (net/conn.c: EOF,
+ * reset, broken pipe, a TLS stream cut); the kind alone cannot tell it
+ * from a refused connection or a 5xx reply (both MAIL_ERR_UNAVAIL). */
 bool mail_error_connection_lost(const struct mail_error *e)
 {
-    if (e->kind == MAIL_ERR_TLS)
-        return strstr(e->msg, "unexpected eof") != NULL;
-    return e->kind == MAIL_ERR_UNAVAIL &&
-           (strstr(e->msg, "connection closed by the server") ||
-            strstr(e->msg, strerror(ECONNRESET)) ||
-            strstr(e->msg, strerror(EPIPE)));
+    return e->conn_lost;
 }

@@ -9,6 +9,7 @@ void mail_error_clear(struct mail_error *err)
     if (!err)
         return;
     err->kind = MAIL_OK;
+    err->conn_lost = false;
     err->msg[0] = '\0';
 }
 
@@ -18,6 +19,7 @@ int mail_error_setv(struct mail_error *err, enum mail_error_kind kind,
     if (!err)
         return -1;
     err->kind = kind;
+    err->conn_lost = false;
     /* Truncation is acceptable for a one-line message: it is cut, not
      * overflowed. */
     if (vsnprintf(err->msg, sizeof err->msg, fmt, ap) < 0)

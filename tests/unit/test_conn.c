@@ -1,7 +1,9 @@
 /*
  * test_conn.c - connection set-up failures leave the process's descriptors
  * alone (standard input above all), and the per-wait timeout can be
- * changed on an open connection; a deadline bounds every wait.
+ * changed on an open connection; a deadline bounds every wait; a peer
+ * that closes or resets the connection marks the error conn_lost, a
+ * timeout does not.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -306,6 +308,133 @@ static void test_deadline_trickle(void)
     close(lfd);
 }
 
+/* A connection to a listener of ours, and the server's end of it. */
+static struct mail_conn *pair(int lfd, unsigned port, int timeout, int *peer)
+{
+    struct mail_conn_opts o = { .host = "127.0.0.1", .port = port,
+                                .tls = MAIL_TLS_NONE, .timeout = timeout };
+    struct mail_error err;
+    struct mail_conn *c = mail_conn_open(&o, &err);
+
+    *peer = c ? accept(lfd, NULL, NULL) : -1;
+    if (c && *peer < 0) {
+        mail_conn_close(c);
+        return NULL;
+    }
+    return c;
+}
+
+/* The peer closes in the middle of a reply: EOF before the line ends. */
+static void test_lost_eof_mid_reply(void)
+{
+    unsigned port = 0;
+    int lfd = listener(&port), peer = -1;
+    struct mail_conn *c = pair(lfd, port, 5, &peer);
+    struct mail_error err;
+    char *line;
+    size_t len;
+
+    CHECK(c != NULL);
+    if (!c)
+        return;
+    CHECK(write(peer, "250-first\r\n250 no end", 21) == 21);
+    close(peer);
+    mail_error_clear(&err);
+    CHECK(mail_conn_read_line(c, &line, &len, 1000, &err) == 0);
+    CHECK(!err.conn_lost);
+    CHECK(mail_conn_read_line(c, &line, &len, 1000, &err) < 0);
+    CHECK(err.kind == MAIL_ERR_UNAVAIL);
+    CHECK(err.conn_lost);
+    /* kept by a prefix, cleared by a new error and by clear */
+    mail_error_prefix(&err, "smtp");
+    CHECK(err.conn_lost);
+    CHECK(strncmp(err.msg, "smtp: ", 6) == 0);
+    mail_error_set(&err, MAIL_ERR_TEMP, "something else");
+    CHECK(!err.conn_lost);
+    err.conn_lost = true;
+    mail_error_clear(&err);
+    CHECK(!err.conn_lost);
+    mail_conn_close(c);
+    close(lfd);
+}
+
+/* The peer resets the connection (SO_LINGER 0): ECONNRESET on read. */
+static void test_lost_reset(void)
+{
+    unsigned port = 0;
+    int lfd = listener(&port), peer = -1;
+    struct mail_conn *c = pair(lfd, port, 5, &peer);
+    struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+    struct mail_error err;
+    char *line;
+    size_t len;
+
+    CHECK(c != NULL);
+    if (!c)
+        return;
+    CHECK(setsockopt(peer, SOL_SOCKET, SO_LINGER, &lg, sizeof lg) == 0);
+    close(peer);
+    mail_error_clear(&err);
+    CHECK(mail_conn_read_line(c, &line, &len, 1000, &err) < 0);
+    CHECK(err.kind == MAIL_ERR_UNAVAIL);
+    CHECK(err.conn_lost);
+    mail_conn_close(c);
+    close(lfd);
+}
+
+/* Writes to a connection the peer closed: the first may still go out,
+ * then EPIPE or ECONNRESET. */
+static void test_lost_write(void)
+{
+    unsigned port = 0;
+    int lfd = listener(&port), peer = -1;
+    struct mail_conn *c = pair(lfd, port, 5, &peer);
+    struct mail_error err;
+    int rc = 0;
+
+    CHECK(c != NULL);
+    if (!c)
+        return;
+    close(peer);
+    mail_error_clear(&err);
+    for (int i = 0; i < 50 && rc == 0; i++) {
+        rc = mail_conn_write(c, "NOOP\r\n", 6, &err);
+        if (rc == 0)
+            rc = mail_conn_flush(c, &err);
+        usleep(10000);
+    }
+    CHECK(rc < 0);
+    CHECK(err.kind == MAIL_ERR_UNAVAIL);
+    CHECK(err.conn_lost);
+    mail_conn_close(c);
+    close(lfd);
+}
+
+/* A silent peer: the timeout is temporary, not a lost connection (an
+ * error that was a loss before is replaced whole). */
+static void test_timeout_not_lost(void)
+{
+    unsigned port = 0;
+    int lfd = listener(&port), peer = -1;
+    struct mail_conn *c = pair(lfd, port, 1, &peer);
+    struct mail_error err;
+    char *line;
+    size_t len;
+
+    CHECK(c != NULL);
+    if (!c)
+        return;
+    mail_error_clear(&err);
+    err.conn_lost = true;
+    CHECK(mail_conn_read_line(c, &line, &len, 1000, &err) < 0);
+    CHECK(err.kind == MAIL_ERR_TEMP);
+    CHECK(strstr(err.msg, "timed out") != NULL);
+    CHECK(!err.conn_lost);
+    mail_conn_close(c);
+    close(peer);
+    close(lfd);
+}
+
 int main(void)
 {
     /* First, while the heap is small and has no 256 KiB hole. */
@@ -315,5 +444,9 @@ int main(void)
     RUN(test_set_timeout);
     RUN(test_deadline_bounds_wait);
     RUN(test_deadline_trickle);
+    RUN(test_lost_eof_mid_reply);
+    RUN(test_lost_reset);
+    RUN(test_lost_write);
+    RUN(test_timeout_not_lost);
     return test_done();
 }
