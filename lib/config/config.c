@@ -122,6 +122,16 @@ static void account_release(struct mail_account *a)
     free(a->trash_folder);
     free(a->drafts_folder);
     free(a->domain);
+    free(a->oauth2_provider);
+    free(a->oauth2_client_id);
+    free_secret(a->oauth2_client_secret);
+    free(a->oauth2_client_secret_command);
+    free(a->oauth2_authorize_url);
+    free(a->oauth2_token_url);
+    free(a->oauth2_device_url);
+    free(a->oauth2_scope);
+    free(a->oauth2_token_store_command);
+    free(a->oauth2_token_command);
     free(a->addr_spec);
     account_init(a);
 }
@@ -382,6 +392,10 @@ static int set_auth(struct parser *p, const struct key *k,
         a->auth = MAIL_SASL_NONE;
         return 0;
     }
+    if (mail_strcasecmp(val, "oauth2") == 0) {
+        a->auth = MAIL_SASL_OAUTH2;
+        return 0;
+    }
     m = mail_sasl_mech_from_name(val);
     if (m != MAIL_SASL_NONE) {
         a->auth = m;
@@ -411,6 +425,18 @@ static int set_auth(struct parser *p, const struct key *k,
     }
     return perr(p, "unknown auth mechanism '%s' (use %s)",
                 show(shown, sizeof shown, val), list);
+}
+
+static int set_oauth2_provider(struct parser *p, const struct key *k,
+                               struct mail_account *a, const char *val)
+{
+    char shown[80];
+
+    if (strcmp(val, "google") != 0 && strcmp(val, "microsoft") != 0 &&
+        strcmp(val, "custom") != 0)
+        return perr(p, "unknown oauth2-provider '%s' (use google, "
+                    "microsoft or custom)", show(shown, sizeof shown, val));
+    return set_string(p, k, a, val);
 }
 
 static int set_tls(struct parser *p, const struct key *k,
@@ -568,6 +594,18 @@ static const struct key keys[] = {
     { "trash-folder",     set_string,      F(trash_folder), 0, 0 },
     { "drafts-folder",    set_string,      F(drafts_folder), 0, 0 },
     { "domain",           set_string,      F(domain), 0, 0 },
+    { "oauth2-provider",  set_oauth2_provider, F(oauth2_provider), 0, 0 },
+    { "oauth2-client-id", set_string,      F(oauth2_client_id), 0, 0 },
+    { "oauth2-client-secret", set_string,  F(oauth2_client_secret), 0, 0 },
+    { "oauth2-client-secret-command", set_string,
+      F(oauth2_client_secret_command), 0, 0 },
+    { "oauth2-authorize-url", set_string,  F(oauth2_authorize_url), 0, 0 },
+    { "oauth2-token-url", set_string,      F(oauth2_token_url), 0, 0 },
+    { "oauth2-device-url", set_string,     F(oauth2_device_url), 0, 0 },
+    { "oauth2-scope",     set_string,      F(oauth2_scope), 0, 0 },
+    { "oauth2-token-store-command", set_string,
+      F(oauth2_token_store_command), 0, 0 },
+    { "oauth2-token-command", set_string,  F(oauth2_token_command), 0, 0 },
 };
 
 #define NKEYS (sizeof keys / sizeof keys[0])
@@ -1183,6 +1221,10 @@ void mail_server_from_account(struct mail_server *srv,
     srv->ca_file = acct->tls_ca_file;
     srv->fingerprint = acct->tls_fingerprint;
     srv->auth = acct->auth;
+    /* oauth2-provider or -client-id without auth =: OAuth 2.0 it is. */
+    if (srv->auth == MAIL_SASL_NONE &&
+        (acct->oauth2_provider || acct->oauth2_client_id))
+        srv->auth = MAIL_SASL_OAUTH2;
     srv->user = mail_account_user(acct, url);
 }
 

@@ -19,6 +19,7 @@
 
 #include "mail/buf.h"
 #include "mail/config.h"
+#include "mail/oauth2.h"
 #include "mail/secure.h"
 #include "mail/spawn.h"
 
@@ -402,7 +403,12 @@ int mail_account_password(const struct mail_account *acct, const char *host,
 
     /* Collect into a buffer of our own so that a failure leaves nothing
      * behind in out, and the copy is wiped either way. */
-    if (acct && acct->password_command) {
+    if (mail_account_uses_oauth2(acct)) {
+        /* An OAuth 2.0 access token (oauth2.c): cached or refreshed. */
+        if (mail_account_oauth2_token(acct, false, NULL, NULL, &pw,
+                                      NULL, err) < 0)
+            goto out;
+    } else if (acct && acct->password_command) {
         if (run_password_command(acct, &pw, err) < 0)
             goto out;
     } else if (acct && acct->password) {

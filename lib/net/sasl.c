@@ -151,6 +151,17 @@ enum mail_sasl_mech mail_sasl_choose(const char *server_mechs,
             p++;
     }
 
+    if (forced == MAIL_SASL_OAUTH2) {
+        if (!offered[MAIL_SASL_OAUTHBEARER] && !offered[MAIL_SASL_XOAUTH2]) {
+            mail_error_set(err, MAIL_ERR_AUTH,
+                           "server offers neither OAUTHBEARER nor XOAUTH2 "
+                           "authentication (offered: %s)",
+                           *list ? list : "none");
+            return MAIL_SASL_NONE;
+        }
+        forced = offered[MAIL_SASL_OAUTHBEARER] ? MAIL_SASL_OAUTHBEARER
+                                                : MAIL_SASL_XOAUTH2;
+    }
     if (forced != MAIL_SASL_NONE) {
         const char *name = mail_sasl_mech_name(forced);
 

@@ -98,6 +98,19 @@ struct mail_account {
                                  or NULL: what mail_account_user falls back
                                  to, kept here so it can return a pointer */
     enum mail_fetch_oversized fetch_oversized; /* default: skip */
+
+    /* OAuth 2.0 (see oauth2.h and mail.conf(5)); auth = oauth2 is
+     * MAIL_SASL_OAUTH2.  All NULL unless set. */
+    char *oauth2_provider;    /* "google", "microsoft" or "custom" */
+    char *oauth2_client_id;
+    char *oauth2_client_secret;
+    char *oauth2_client_secret_command;
+    char *oauth2_authorize_url;
+    char *oauth2_token_url;
+    char *oauth2_device_url;
+    char *oauth2_scope;
+    char *oauth2_token_store_command;
+    char *oauth2_token_command;
 };
 
 struct mail_config {

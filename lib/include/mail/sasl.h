@@ -36,6 +36,9 @@ enum mail_sasl_mech {
     /* Token mechanisms are only chosen when asked for (auth = xoauth2). */
     MAIL_SASL_XOAUTH2,
     MAIL_SASL_OAUTHBEARER,
+    /* auth = oauth2: OAUTHBEARER when offered, else XOAUTH2 (only as the
+     * forced choice of mail_sasl_choose; it has no name of its own). */
+    MAIL_SASL_OAUTH2,
 };
 
 struct mail_sasl_creds {
