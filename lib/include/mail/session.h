@@ -17,8 +17,8 @@
 #ifndef MAIL_SESSION_H
 #define MAIL_SESSION_H
 
-#pragma GCC visibility push(default)
 
+#pragma GCC visibility push(default)
 #include <stdbool.h>
 
 #include "buf.h"
@@ -97,14 +97,6 @@ struct mail_session {
 struct mail_session *mail_session_connect(const struct mail_server *srv,
                                           struct mail_error *err);
 void mail_session_free(struct mail_session *s);
-
-/*
- * The end of a session: send line ("LOGOUT", "QUIT"; IMAP gets a tag),
- * read the server's reply with a short time limit (5 s, or the session's
- * timeout when shorter), close and free.  Errors on the way out are
- * ignored: the work is done or already reported.  s may be NULL.
- */
-void mail_session_say_goodbye(struct mail_session *s, const char *line);
 
 /*
  * Read one complete reply (through s->read_reply when set).  For IMAP
