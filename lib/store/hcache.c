@@ -1,20 +1,29 @@
 /*
  * hcache.c - the header cache of local folders; see hcache.h.
  *
- * File format (all integers little-endian, so that a home directory
- * shared between machines cannot be misread):
+ * File format, version 2 (native byte order, checked by a marker: a
+ * cache is per machine; a home shared with a machine of the other order
+ * just rebuilds it).  Everything is 8-byte aligned so that the file is
+ * used in place through mmap(2):
  *
- *     "MAILHC" 0 VERSION                      8 bytes
- *     u32 kind, u32 pathlen, path, NUL        the folder it is for
- *     u64 meta[8]
- *     u64 count
- *     count records:
- *         u64 num[8], i64 date, i32 date_offset, u32 bits, u32 attachments
- *         9 strings: u32 length (0xffffffff: absent), bytes, NUL
- *     u64 FNV-1a of everything before
+ *     struct hc_dhdr                     magic "MAILHC\0" 2, byte-order
+ *                                        marker, kind, nnum, path length,
+ *                                        count, size of the string area,
+ *                                        meta[8], checksum of the header
+ *                                        and the path
+ *     path, NUL, zero padding to 8       the folder it is for
+ *     count records of rec_size bytes:   u64 num[nnum], struct hc_drec
+ *     the string area                    each record's strings, one block
+ *                                        per record, NUL-terminated
  *
- * Loading reads the whole file once and leaves the strings in place, so a
- * warm listing of 100,000 messages costs no allocation per cached string.
+ * A record says where its block is (offset, length, each string's offset
+ * in it or absent) and carries a checksum of its numbers, its header and
+ * its block.  Loading checks the header's checksum, that the file is
+ * exactly as long as the header says, and every record's bounds and
+ * checksum in one pass with a word-at-a-time hash (no byte-by-byte hash,
+ * no copy, no allocation per record): anything off and the whole file
+ * is ignored, and the listing rebuilds it.  A warm listing then costs a
+ * readdir, this pass and the output.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -22,20 +31,52 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "hcache.h"
+#include "mail/address.h"
 #include "mail/buf.h"
+#include "mail/rfc2047.h"
+#include "mail/termsafe.h"
 
-#define HC_VERSION 1
-#define HC_MAGIC "MAILHC\0"
+#define HC_VERSION 2
+#define HC_MAGIC "MAILHC"
+#define HC_BOM 0x01020304u
 /* A cache bigger than this is not loaded (and a folder that needs one
  * that big is simply parsed each time). */
-#define HC_FILE_MAX ((size_t)1 << 30)
-/* Fixed bytes of one record: 8 u64, i64, i32, u32, u32. */
-#define HC_REC_FIXED (8 * 8 + 8 + 4 + 4 + 4)
-#define HC_NULL_LEN 0xffffffffu
+#define HC_FILE_MAX ((uint64_t)1 << 32)
+#define HC_ABSENT 0xffffu
+/* A record whose strings need more than this is not cached (it is
+ * parsed on each listing). */
+#define HC_BLOCK_MAX 0xfff0u
+
+struct hc_dhdr {
+    char magic[7];
+    uint8_t version;
+    uint32_t bom;
+    uint32_t kind;
+    uint32_t nnum;
+    uint32_t pathlen;
+    uint64_t count;
+    uint64_t str_size;
+    uint64_t meta[HC_NNUM];
+    uint64_t check;
+};
+
+struct hc_drec {
+    int64_t date;
+    uint64_t str_off;       /* of the block in the string area */
+    int32_t date_offset;
+    uint32_t bits;
+    uint32_t attachments;
+    uint32_t str_len;       /* bytes of the block, its last one a NUL */
+    uint32_t check;         /* hc_fast over nums, this (check 0), block */
+    uint16_t soff[HC_NSTR]; /* offset in the block, or HC_ABSENT */
+};
+
+#define PAD8(x) (((x) + 7) & ~(size_t)7)
 
 uint64_t hcache_hash(uint64_t h, const void *data, size_t len)
 {
@@ -49,6 +90,27 @@ uint64_t hcache_hash(uint64_t h, const void *data, size_t len)
     return h;
 }
 
+/* A word-at-a-time hash: each step is a bijection of the state for a
+ * given word, so any change of one word changes the result. */
+static uint64_t hc_fast(uint64_t h, const void *data, size_t len)
+{
+    const unsigned char *p = data;
+    uint64_t w;
+
+    while (len >= 8) {
+        memcpy(&w, p, 8);
+        h = (h ^ w) * 0x9e3779b97f4a7c15ULL;
+        h ^= h >> 32;
+        p += 8;
+        len -= 8;
+    }
+    w = 0;
+    if (len)
+        memcpy(&w, p, len);
+    h = (h ^ w ^ ((uint64_t)len << 56)) * 0x9e3779b97f4a7c15ULL;
+    return h ^ (h >> 29);
+}
+
 void hcache_rec_release(struct hcache_rec *r)
 {
     int i;
@@ -59,98 +121,152 @@ void hcache_rec_release(struct hcache_rec *r)
     memset(r, 0, sizeof *r);
 }
 
-/* ---- reading ---- */
+/* ---- display strings ---- */
 
-struct reader {
-    const unsigned char *p;
-    size_t left;
-    bool bad;
-};
-
-static uint64_t rd_u64(struct reader *r)
+static int set_owned(struct hcache_rec *r, int i, struct mail_buf *b)
 {
-    uint64_t v = 0;
-    int i;
-
-    if (r->left < 8) {
-        r->bad = true;
+    if (r->owned & (1u << i))
+        free(r->str[i]);
+    r->owned &= ~(1u << i);
+    r->str[i] = NULL;
+    if (b->len == 0)
         return 0;
-    }
-    for (i = 7; i >= 0; i--)
-        v = v << 8 | r->p[i];
-    r->p += 8;
-    r->left -= 8;
-    return v;
-}
-
-static uint32_t rd_u32(struct reader *r)
-{
-    uint32_t v = 0;
-    int i;
-
-    if (r->left < 4) {
-        r->bad = true;
-        return 0;
-    }
-    for (i = 3; i >= 0; i--)
-        v = v << 8 | r->p[i];
-    r->p += 4;
-    r->left -= 4;
-    return v;
-}
-
-/* A string: bounded by what is left of the file, and it must carry the
- * NUL that the writer put after it (so it can be used in place). */
-static char *rd_str(struct reader *r)
-{
-    uint32_t len = rd_u32(r);
-    char *s;
-
-    if (r->bad || len == HC_NULL_LEN)
-        return NULL;
-    if ((size_t)len >= r->left || r->p[len] != '\0' ||
-        memchr(r->p, '\0', len) != NULL) {
-        r->bad = true;
-        return NULL;
-    }
-    s = (char *)r->p;
-    r->p += (size_t)len + 1;
-    r->left -= (size_t)len + 1;
-    return s;
-}
-
-static int read_file(int fd, char **data, size_t *len)
-{
-    struct stat st;
-    size_t got = 0;
-    char *p;
-
-    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size < 0 ||
-        (uint64_t)st.st_size > HC_FILE_MAX)
+    r->str[i] = mail_buf_detach(b);
+    if (!r->str[i])
         return -1;
-    p = malloc((size_t)st.st_size + 1);
-    if (!p)
-        return -1;
-    while (got < (size_t)st.st_size) {
-        ssize_t n = read(fd, p + got, (size_t)st.st_size - got);
-
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0) {
-            free(p);
-            return -1;
-        }
-        got += (size_t)n;
-    }
-    *data = p;
-    *len = got;
+    r->owned |= 1u << i;
     return 0;
 }
 
-static size_t key_slot(const struct hcache *c, const char *key)
+int hcache_rec_display(struct hcache_rec *r)
 {
-    return (size_t)hcache_hash(HCACHE_HASH_INIT, key, strlen(key)) &
-           (c->index_size - 1);
+    struct mail_buf raw = MAIL_BUF_INIT, b = MAIL_BUF_INIT;
+    const char *from = r->str[HC_FROM], *subj = r->str[HC_SUBJECT];
+    int ret = -1;
+
+    if (from) {
+        struct mail_addrlist l = MAIL_ADDRLIST_INIT;
+        struct mail_error err;
+
+        if (mail_addrlist_parse(&l, from, &err) == 0)
+            for (size_t i = 0; i < l.n; i++) {
+                const struct mail_address *a = &l.v[i];
+                const char *s = a->name && *a->name ? a->name : a->addr;
+
+                if (!*s)
+                    continue;
+                if (mail_term_safe(&b, s, strlen(s), MAIL_SAFE_ONELINE) < 0) {
+                    mail_addrlist_release(&l);
+                    goto out;
+                }
+                break;
+            }
+        mail_addrlist_release(&l);
+    }
+    if (set_owned(r, HC_FROM_DISP, &b) < 0)
+        goto out;
+    mail_buf_reset(&b);
+    if (subj) {
+        if (mail_rfc2047_decode(&raw, subj, strlen(subj)) < 0 ||
+            mail_term_safe(&b, raw.data ? raw.data : "", raw.len,
+                           MAIL_SAFE_ONELINE) < 0)
+            goto out;
+    }
+    if (set_owned(r, HC_SUBJECT_DISP, &b) < 0)
+        goto out;
+    r->bits |= HC_DISPLAY;
+    ret = 0;
+out:
+    mail_buf_release(&raw);
+    mail_buf_release(&b);
+    return ret;
+}
+
+/* ---- reading ---- */
+
+static const struct hc_drec *drec(const struct hcache *c, size_t i,
+                                  const uint64_t **nums)
+{
+    const unsigned char *p = c->recs + i * c->rec_size;
+
+    *nums = (const uint64_t *)(const void *)p;
+    return (const struct hc_drec *)(const void *)(p + c->nnum * 8);
+}
+
+/* Bounds and checksum of record i. */
+static bool rec_ok(const struct hcache *c, size_t i, uint64_t str_size)
+{
+    const uint64_t *nums;
+    const struct hc_drec *d = drec(c, i, &nums);
+    struct hc_drec tmp;
+    uint64_t h;
+    int k;
+
+    if (d->str_len == 0) {
+        for (k = 0; k < HC_NSTR; k++)
+            if (d->soff[k] != HC_ABSENT)
+                return false;
+    } else {
+        if (d->str_off > str_size || d->str_len > str_size - d->str_off ||
+            d->str_len > HC_BLOCK_MAX ||
+            c->strs[d->str_off + d->str_len - 1] != '\0')
+            return false;
+        for (k = 0; k < HC_NSTR; k++)
+            if (d->soff[k] != HC_ABSENT && d->soff[k] >= d->str_len)
+                return false;
+    }
+    memcpy(&tmp, d, sizeof tmp);   /* padding included */
+    tmp.check = 0;
+    h = hc_fast(HCACHE_HASH_INIT, nums, c->nnum * 8);
+    h = hc_fast(h, &tmp, sizeof tmp);
+    if (d->str_len)
+        h = hc_fast(h, c->strs + d->str_off, d->str_len);
+    return (uint32_t)h == d->check;
+}
+
+void hcache_get(const struct hcache *c, size_t i, struct hcache_rec *r)
+{
+    const uint64_t *nums;
+    const struct hc_drec *d = drec(c, i, &nums);
+    unsigned k;
+
+    memset(r, 0, sizeof *r);
+    for (k = 0; k < c->nnum; k++)
+        r->num[k] = nums[k];
+    r->date = d->date;
+    r->date_offset = d->date_offset;
+    r->bits = d->bits;
+    r->attachments = d->attachments;
+    for (k = 0; k < HC_NSTR; k++)
+        r->str[k] = d->soff[k] == HC_ABSENT
+                        ? NULL
+                        : (char *)c->strs + d->str_off + d->soff[k];
+}
+
+void hcache_peek(const struct hcache *c, size_t i, uint64_t *num0,
+                 uint64_t *num1, uint32_t *bits)
+{
+    const uint64_t *nums;
+    const struct hc_drec *d = drec(c, i, &nums);
+
+    *num0 = c->nnum > 0 ? nums[0] : 0;
+    *num1 = c->nnum > 1 ? nums[1] : 0;
+    *bits = d->bits;
+}
+
+static const char *rec_key(const struct hcache *c, size_t i)
+{
+    const uint64_t *nums;
+    const struct hc_drec *d = drec(c, i, &nums);
+
+    return d->soff[HC_KEY] == HC_ABSENT
+               ? NULL
+               : c->strs + d->str_off + d->soff[HC_KEY];
+}
+
+static size_t key_slot(const struct hcache *c, const char *key, size_t len)
+{
+    return (size_t)hc_fast(HCACHE_HASH_INIT, key, len) & (c->index_size - 1);
 }
 
 static void build_index(struct hcache *c)
@@ -165,72 +281,55 @@ static void build_index(struct hcache *c)
     c->index_size = size;
     memset(c->index, 0xff, size * sizeof *c->index);
     for (i = 0; i < c->n; i++) {
+        const char *k = rec_key(c, i);
         size_t s;
 
-        if (!c->v[i].str[HC_KEY])
+        if (!k)
             continue;
-        s = key_slot(c, c->v[i].str[HC_KEY]);
+        s = key_slot(c, k, strlen(k));
         while (c->index[s] != UINT32_MAX)
             s = (s + 1) & (c->index_size - 1);
         c->index[s] = (uint32_t)i;
     }
 }
 
-/* Parse the loaded file; false (and nothing kept) if anything is off. */
-static bool parse(struct hcache *c)
+/* Check the mapped file; false if anything is off. */
+static bool check_map(struct hcache *c)
 {
-    struct reader r;
-    uint64_t sum, count, i;
-    uint32_t kind, plen;
-    int k;
+    const struct hc_dhdr *h = c->map;
+    struct hc_dhdr tmp;
+    size_t plen, off;
+    uint64_t sum, need;
 
-    if (c->data_len < 8 + 8 || memcmp(c->data, HC_MAGIC, 7) != 0 ||
-        (unsigned char)c->data[7] != HC_VERSION)
+    if (c->map_len < sizeof *h || memcmp(h->magic, HC_MAGIC, 7) != 0 ||
+        h->version != HC_VERSION || h->bom != HC_BOM || h->kind != c->kind ||
+        h->nnum > HC_NNUM || h->pathlen != strlen(c->folder))
         return false;
-    r.p = (const unsigned char *)c->data + c->data_len - 8;
-    r.left = 8;
-    r.bad = false;
-    sum = rd_u64(&r);
-    if (sum != hcache_hash(HCACHE_HASH_INIT, c->data, c->data_len - 8))
+    plen = PAD8((size_t)h->pathlen + 1);
+    if (c->map_len - sizeof *h < plen)
         return false;
-    r.p = (const unsigned char *)c->data + 8;
-    r.left = c->data_len - 16;
-    kind = rd_u32(&r);
-    plen = rd_u32(&r);
-    if (r.bad || kind != c->kind || plen >= r.left ||
-        strlen(c->folder) != plen || memcmp(r.p, c->folder, plen) != 0 ||
-        r.p[plen] != '\0')
+    memcpy(&tmp, h, sizeof tmp);
+    tmp.check = 0;
+    sum = hc_fast(HCACHE_HASH_INIT, &tmp, sizeof tmp);
+    sum = hc_fast(sum, (const char *)c->map + sizeof *h, plen);
+    if (sum != h->check ||
+        memcmp((const char *)c->map + sizeof *h, c->folder, h->pathlen) != 0)
         return false;
-    r.p += (size_t)plen + 1;
-    r.left -= (size_t)plen + 1;
-    for (k = 0; k < HC_NNUM; k++)
-        c->meta[k] = rd_u64(&r);
-    count = rd_u64(&r);
-    /* Bound the count by what the file can hold before allocating. */
-    if (r.bad || count > r.left / (HC_REC_FIXED + HC_NSTR * 4))
+    c->nnum = h->nnum;
+    c->rec_size = c->nnum * 8 + sizeof(struct hc_drec);
+    off = sizeof *h + plen;
+    if (h->count > (c->map_len - off) / c->rec_size)
         return false;
-    c->v = calloc(count ? (size_t)count : 1, sizeof *c->v);
-    if (!c->v)
+    need = (uint64_t)off + h->count * c->rec_size + h->str_size;
+    if (need != c->map_len)    /* truncated, or grown by garbage */
         return false;
-    for (i = 0; i < count && !r.bad; i++) {
-        struct hcache_rec *rec = &c->v[i];
-
-        for (k = 0; k < HC_NNUM; k++)
-            rec->num[k] = rd_u64(&r);
-        rec->date = (int64_t)rd_u64(&r);
-        rec->date_offset = (int32_t)rd_u32(&r);
-        rec->bits = rd_u32(&r);
-        rec->attachments = rd_u32(&r);
-        for (k = 0; k < HC_NSTR; k++)
-            rec->str[k] = rd_str(&r);
-    }
-    if (r.bad || r.left != 0) {
-        free(c->v);
-        c->v = NULL;
-        return false;
-    }
-    c->n = (size_t)count;
-    build_index(c);
+    c->n = (size_t)h->count;
+    c->recs = (const unsigned char *)c->map + off;
+    c->strs = (const char *)c->recs + c->n * c->rec_size;
+    memcpy(c->meta, h->meta, sizeof c->meta);
+    for (size_t i = 0; i < c->n; i++)
+        if (!rec_ok(c, i, h->str_size))
+            return false;
     return true;
 }
 
@@ -249,9 +348,22 @@ static char *cache_dir(const struct mail_paths *paths)
     return dir;
 }
 
+static void forget(struct hcache *c)
+{
+    if (c->map)
+        munmap(c->map, c->map_len);
+    c->map = NULL;
+    c->map_len = 0;
+    c->recs = NULL;
+    c->strs = NULL;
+    c->n = 0;
+    memset(c->meta, 0, sizeof c->meta);
+}
+
 void hcache_open(struct hcache *c, const struct mail_paths *paths,
                  const char *path, enum mail_folder_kind kind)
 {
+    struct stat st;
     char *dir;
     int fd;
 
@@ -279,153 +391,271 @@ void hcache_open(struct hcache *c, const struct mail_paths *paths,
     fd = open(c->file, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
     if (fd < 0)
         return;
-    if (read_file(fd, &c->data, &c->data_len) == 0 && !parse(c)) {
-        free(c->data);
-        c->data = NULL;
-        c->data_len = 0;
-        memset(c->meta, 0, sizeof c->meta);
+    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+        st.st_size >= (off_t)sizeof(struct hc_dhdr) &&
+        (uint64_t)st.st_size <= HC_FILE_MAX) {
+        void *m = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd,
+                       0);
+
+        if (m != MAP_FAILED) {
+            c->map = m;
+            c->map_len = (size_t)st.st_size;
+            /* read in order, once; the pass below touches every page */
+            madvise(m, c->map_len, MADV_SEQUENTIAL | MADV_WILLNEED);
+            if (!check_map(c))
+                forget(c);
+        }
     }
     close(fd);
+    if (!c->map || c->n == 0)
+        return;
+    if (kind == MAIL_FOLDER_MBOX) {
+        c->v = calloc(c->n, sizeof *c->v);
+        if (!c->v) {
+            forget(c);
+            return;
+        }
+        for (size_t i = 0; i < c->n; i++)
+            hcache_get(c, i, &c->v[i]);
+    } else {
+        build_index(c);
+    }
 }
 
-const struct hcache_rec *hcache_find(const struct hcache *c, const char *key)
+long hcache_find(const struct hcache *c, const char *key, size_t len)
 {
     size_t s;
 
     if (c->index_size == 0)
-        return NULL;
-    s = key_slot(c, key);
+        return -1;
+    s = key_slot(c, key, len);
     while (c->index[s] != UINT32_MAX) {
-        const struct hcache_rec *r = &c->v[c->index[s]];
+        const char *k = rec_key(c, c->index[s]);
 
-        if (strcmp(r->str[HC_KEY], key) == 0)
-            return r;
+        if (k && strncmp(k, key, len) == 0 && k[len] == '\0')
+            return (long)c->index[s];
         s = (s + 1) & (c->index_size - 1);
     }
-    return NULL;
+    return -1;
+}
+
+void hcache_take_map(struct hcache *c, void **map, size_t *len)
+{
+    *map = c->map;
+    *len = c->map_len;
+    c->map = NULL;
+    c->map_len = 0;
 }
 
 /* ---- writing ---- */
 
-struct writer {
-    FILE *f;
-    uint64_t sum;
+struct hcache_writer {
+    struct hcache *c;
+    struct hc_dhdr hdr;
+    unsigned char *recs;    /* n records */
+    size_t n, added, rec_size;
+    FILE *f;                /* the temporary file */
+    char *tmp;
+    uint64_t str_size;
+    size_t path_pad;
     bool bad;
 };
 
-static void wr(struct writer *w, const void *p, size_t n)
+struct hcache_writer *hcache_write_begin(struct hcache *c,
+                                         const uint64_t *meta, size_t n,
+                                         unsigned nnum)
 {
-    w->sum = hcache_hash(w->sum, p, n);
-    if (fwrite(p, 1, n, w->f) != n)
+    struct hcache_writer *w;
+    struct mail_buf tmp = MAIL_BUF_INIT;
+    int fd;
+
+    if (!c->file || !c->folder || nnum > HC_NNUM)
+        return NULL;
+    w = calloc(1, sizeof *w);
+    if (!w)
+        return NULL;
+    w->c = c;
+    w->n = n;
+    w->rec_size = nnum * 8 + sizeof(struct hc_drec);
+    w->recs = calloc(n ? n : 1, w->rec_size);
+    if (!w->recs || mail_buf_printf(&tmp, "%s.XXXXXX", c->file) < 0)
+        goto fail;
+    fd = mkstemp(tmp.data);
+    if (fd < 0)
+        goto fail;
+    w->tmp = mail_buf_detach(&tmp);
+    w->f = fdopen(fd, "w");
+    if (!w->f) {
+        close(fd);
+        unlink(w->tmp);
+        goto fail;
+    }
+    memcpy(w->hdr.magic, HC_MAGIC, 7);
+    w->hdr.version = HC_VERSION;
+    w->hdr.bom = HC_BOM;
+    w->hdr.kind = c->kind;
+    w->hdr.nnum = nnum;
+    w->hdr.pathlen = (uint32_t)strlen(c->folder);
+    memcpy(w->hdr.meta, meta, sizeof w->hdr.meta);
+    w->path_pad = PAD8((size_t)w->hdr.pathlen + 1);
+    /* the strings go after the records; header and records at commit */
+    if (fseeko(w->f, (off_t)(sizeof w->hdr + w->path_pad + n * w->rec_size),
+               SEEK_SET) != 0)
         w->bad = true;
+    return w;
+fail:
+    mail_buf_release(&tmp);
+    free(w->recs);
+    free(w->tmp);
+    free(w);
+    return NULL;
 }
 
-static void wr_u64(struct writer *w, uint64_t v)
+void hcache_write_add(struct hcache_writer *w, const struct hcache_rec *r)
 {
-    unsigned char b[8];
-    int i;
+    unsigned char *p;
+    struct hc_drec d;
+    size_t len[HC_NSTR], total = 0;
+    uint64_t h;
+    unsigned nnum;
+    int k;
 
-    for (i = 0; i < 8; i++)
-        b[i] = (unsigned char)(v >> (8 * i));
-    wr(w, b, 8);
-}
-
-static void wr_u32(struct writer *w, uint32_t v)
-{
-    unsigned char b[4];
-    int i;
-
-    for (i = 0; i < 4; i++)
-        b[i] = (unsigned char)(v >> (8 * i));
-    wr(w, b, 4);
-}
-
-static void wr_str(struct writer *w, const char *s)
-{
-    size_t n;
-
-    if (!s) {
-        wr_u32(w, HC_NULL_LEN);
+    if (!w || w->bad)
+        return;
+    if (w->added == w->n) {
+        w->bad = true;
         return;
     }
-    n = strlen(s);
-    if (n >= HC_NULL_LEN) {
-        w->bad = true;
+    for (k = 0; k < HC_NSTR; k++) {
+        len[k] = r->str[k] ? strlen(r->str[k]) + 1 : 0;
+        total += len[k];
+    }
+    if (total > HC_BLOCK_MAX) {
+        /* Maildir: not cached, parsed again next time; mbox records go
+         * by position, so no cache at all */
+        if (w->hdr.kind == MAIL_FOLDER_MBOX)
+            w->bad = true;
         return;
     }
-    wr_u32(w, (uint32_t)n);
-    wr(w, s, n + 1);
+    p = w->recs + w->added * w->rec_size;
+    nnum = w->hdr.nnum;
+    memcpy(p, r->num, nnum * 8);
+    memset(&d, 0, sizeof d);
+    d.date = r->date;
+    d.date_offset = r->date_offset;
+    d.bits = r->bits;
+    d.attachments = r->attachments;
+    d.str_off = w->str_size;
+    d.str_len = (uint32_t)total;
+    h = hc_fast(HCACHE_HASH_INIT, p, nnum * 8);
+    total = 0;
+    for (k = 0; k < HC_NSTR; k++) {
+        d.soff[k] = len[k] ? (uint16_t)total : HC_ABSENT;
+        total += len[k];
+    }
+    h = hc_fast(h, &d, sizeof d);
+    if (total) {
+        /* the block's hash is over its bytes in a row, so hash a copy */
+        char block[HC_BLOCK_MAX];
+
+        total = 0;
+        for (k = 0; k < HC_NSTR; k++)
+            if (len[k]) {
+                memcpy(block + total, r->str[k], len[k]);
+                total += len[k];
+            }
+        h = hc_fast(h, block, total);
+        if (fwrite(block, 1, total, w->f) != total)
+            w->bad = true;
+    }
+    d.check = (uint32_t)h;
+    memcpy(p + nnum * 8, &d, sizeof d);
+    w->str_size += total;
+    w->added++;
+}
+
+void hcache_write_commit(struct hcache_writer *w)
+{
+    uint64_t sum;
+
+    if (!w)
+        return;
+    w->hdr.count = w->added;
+    w->hdr.str_size = w->str_size;
+    w->hdr.check = 0;
+    {
+        /* the path block as it will be in the file */
+        char *pb = calloc(1, w->path_pad);
+
+        if (!pb) {
+            w->bad = true;
+        } else {
+            memcpy(pb, w->c->folder, w->hdr.pathlen);
+            sum = hc_fast(HCACHE_HASH_INIT, &w->hdr, sizeof w->hdr);
+            w->hdr.check = hc_fast(sum, pb, w->path_pad);
+            if (!w->bad && w->added < w->n) {
+                /* skipped records: move the strings up */
+                off_t from = (off_t)(sizeof w->hdr + w->path_pad +
+                                     w->n * w->rec_size);
+                off_t to = (off_t)(sizeof w->hdr + w->path_pad +
+                                   w->added * w->rec_size);
+                char buf[65536];
+                uint64_t left = w->str_size;
+
+                if (fflush(w->f) != 0)
+                    w->bad = true;
+                while (!w->bad && left > 0) {
+                    size_t chunk = left < sizeof buf ? (size_t)left
+                                                     : sizeof buf;
+                    int fd = fileno(w->f);
+
+                    if (pread(fd, buf, chunk, from) != (ssize_t)chunk ||
+                        pwrite(fd, buf, chunk, to) != (ssize_t)chunk)
+                        w->bad = true;
+                    from += (off_t)chunk;
+                    to += (off_t)chunk;
+                    left -= chunk;
+                }
+                if (!w->bad && ftruncate(fileno(w->f), to) != 0)
+                    w->bad = true;
+            }
+            if (!w->bad &&
+                (fseeko(w->f, 0, SEEK_SET) != 0 ||
+                 fwrite(&w->hdr, 1, sizeof w->hdr, w->f) != sizeof w->hdr ||
+                 fwrite(pb, 1, w->path_pad, w->f) != w->path_pad ||
+                 fwrite(w->recs, w->rec_size, w->added, w->f) != w->added))
+                w->bad = true;
+            free(pb);
+        }
+    }
+    /* No fsync: a cache lost in a crash is rebuilt, and a torn one fails
+     * its length or checksum checks. */
+    if (fclose(w->f) != 0)
+        w->bad = true;
+    if (w->bad || rename(w->tmp, w->c->file) < 0)
+        unlink(w->tmp);
+    free(w->tmp);
+    free(w->recs);
+    free(w);
 }
 
 void hcache_save(struct hcache *c, const uint64_t *meta,
                  const struct hcache_rec *recs, size_t n)
 {
-    struct mail_buf tmp = MAIL_BUF_INIT;
-    struct writer w;
-    unsigned char magic[8];
+    struct hcache_writer *w = hcache_write_begin(c, meta, n, HC_NNUM);
     size_t i;
-    int fd, k;
 
-    if (!c->file || !c->folder)
-        return;
-    if (mail_buf_printf(&tmp, "%s.XXXXXX", c->file) < 0)
-        goto out;
-    fd = mkstemp(tmp.data);
-    if (fd < 0)
-        goto out;
-    w.f = fdopen(fd, "w");
-    if (!w.f) {
-        close(fd);
-        unlink(tmp.data);
-        goto out;
-    }
-    w.sum = HCACHE_HASH_INIT;
-    w.bad = false;
-    memcpy(magic, HC_MAGIC, 7);
-    magic[7] = HC_VERSION;
-    wr(&w, magic, 8);
-    wr_u32(&w, c->kind);
-    wr_u32(&w, (uint32_t)strlen(c->folder));
-    wr(&w, c->folder, strlen(c->folder) + 1);
-    for (k = 0; k < HC_NNUM; k++)
-        wr_u64(&w, meta[k]);
-    wr_u64(&w, n);
-    for (i = 0; i < n && !w.bad; i++) {
-        const struct hcache_rec *r = &recs[i];
-
-        for (k = 0; k < HC_NNUM; k++)
-            wr_u64(&w, r->num[k]);
-        wr_u64(&w, (uint64_t)r->date);
-        wr_u32(&w, (uint32_t)r->date_offset);
-        wr_u32(&w, r->bits);
-        wr_u32(&w, r->attachments);
-        for (k = 0; k < HC_NSTR; k++)
-            wr_str(&w, r->str[k]);
-    }
-    {
-        unsigned char b[8];
-        uint64_t sum = w.sum;
-
-        for (k = 0; k < 8; k++)
-            b[k] = (unsigned char)(sum >> (8 * k));
-        if (fwrite(b, 1, 8, w.f) != 8)
-            w.bad = true;
-    }
-    /* No fsync: a cache lost in a crash is rebuilt, and a torn one fails
-     * its checksum. */
-    if (fclose(w.f) != 0)
-        w.bad = true;
-    if (w.bad || rename(tmp.data, c->file) < 0)
-        unlink(tmp.data);
-out:
-    mail_buf_release(&tmp);
+    for (i = 0; i < n && w; i++)
+        hcache_write_add(w, &recs[i]);
+    hcache_write_commit(w);
 }
 
 void hcache_close(struct hcache *c)
 {
     free(c->file);
     free(c->folder);
-    free(c->data);
+    if (c->map)
+        munmap(c->map, c->map_len);
     free(c->v);
     free(c->index);
     memset(c, 0, sizeof *c);

@@ -2,15 +2,20 @@
  * hcache.h - private to lib/: the header cache of local folders, and the
  * few helpers that folder.c shares with the Maildir and mbox drivers.
  *
- * The cache is one file per folder in $XDG_CACHE_HOME/mail/ (else
- * ~/.cache/mail/), named after a hash of the folder's real path.  It holds
- * records: the envelope fields that need the header (strings and the
- * parsed date) plus eight numbers the driver defines (Maildir: the file's
- * size and mtime; mbox: offsets and flags), and eight folder-wide numbers
- * (mbox: the file's inode, size and mtime).  It is only ever a hint: a
- * missing, foreign, truncated or corrupt file loads as empty (every
- * length is bounded and a checksum covers the whole file), and a cache
- * that cannot be written is silently skipped.
+ * The cache is one file per folder in CACHE_HOME/mail/ (paths->cache_home),
+ * named after a hash of the folder's real path.  It holds records: the
+ * envelope fields that need the header (strings, the parsed date, and the
+ * display forms of From and Subject, already decoded and terminal-safe)
+ * plus up to eight numbers the driver defines (Maildir: size and delivery
+ * time; mbox: offsets and flags), and eight folder-wide numbers (mbox: the
+ * file's inode, size and mtime).
+ *
+ * The file is mapped, not read: fixed-size record headers, then one area
+ * of strings (see hcache.c).  It is only ever a hint: a missing, foreign,
+ * truncated or damaged file loads as empty (the header has a checksum,
+ * the length must match, every record is bounds-checked and carries a
+ * checksum of its own bytes), and a cache that cannot be written is
+ * silently skipped.
  */
 #ifndef MAIL_HCACHE_H
 #define MAIL_HCACHE_H
@@ -26,10 +31,12 @@
 #include "mail/header.h"
 
 /* The strings of a record; HC_KEY is the Maildir unique name (NULL for
- * mbox, whose records are found by position). */
+ * mbox, whose records are found by position).  HC_FROM_DISP and
+ * HC_SUBJECT_DISP are what a listing shows (hcache_rec_display). */
 enum {
     HC_KEY, HC_FROM, HC_TO, HC_CC, HC_SUBJECT, HC_MESSAGE_ID,
     HC_IN_REPLY_TO, HC_REFERENCES, HC_CONTENT_TYPE,
+    HC_FROM_DISP, HC_SUBJECT_DISP,
     HC_NSTR
 };
 
@@ -39,6 +46,7 @@ enum {
 enum {
     HC_HAS_DATE = 1,
     HC_ATTACH_KNOWN = 2,   /* attachments was counted */
+    HC_DISPLAY = 4,        /* HC_FROM_DISP and HC_SUBJECT_DISP are set */
 };
 
 struct hcache_rec {
@@ -49,7 +57,7 @@ struct hcache_rec {
     uint32_t attachments;
     char *str[HC_NSTR];      /* NULL when absent */
     uint32_t owned;          /* bit i: str[i] is malloc'd (else it points
-                                into the loaded file) */
+                                into the mapped file) */
 };
 
 struct hcache {
@@ -57,41 +65,74 @@ struct hcache {
     char *folder;            /* the folder's real path, checked on load */
     uint32_t kind;           /* enum mail_folder_kind, checked on load */
     uint64_t meta[HC_NNUM];  /* folder-wide numbers */
-    char *data;              /* the loaded file; old records point in */
-    size_t data_len;
-    struct hcache_rec *v;    /* the records as loaded */
-    size_t n;
-    uint32_t *index;         /* open addressing over v by HC_KEY */
+    void *map;               /* the mapped file (valid), or NULL */
+    size_t map_len;
+    const unsigned char *recs;   /* record headers in map */
+    const char *strs;            /* the string area in map */
+    size_t rec_size;
+    unsigned nnum;
+    size_t n;                /* records in the file */
+    struct hcache_rec *v;    /* mbox: the records materialized, else NULL */
+    uint32_t *index;         /* Maildir: open addressing by HC_KEY */
     size_t index_size;       /* a power of two, or 0 */
 };
 
 /*
  * Set up c for the folder at path (any spelling: it is resolved with
- * realpath) and load its cache file if there is a valid one.  Never
+ * realpath) and map its cache file if there is a valid one.  Never
  * fails: without a usable cache directory c->file is NULL and nothing is
- * cached; a bad file loads as empty.
+ * cached; a bad file loads as empty.  mbox: c->v[0..n) is filled.
+ * Maildir: records are found with hcache_find and read with hcache_get.
  */
 void hcache_open(struct hcache *c, const struct mail_paths *paths,
                  const char *path, enum mail_folder_kind kind);
 
-/* The loaded record with str[HC_KEY] == key, or NULL. */
-const struct hcache_rec *hcache_find(const struct hcache *c, const char *key);
+/* The index of the record with str[HC_KEY] == key[0..len), or -1. */
+long hcache_find(const struct hcache *c, const char *key, size_t len);
+
+/* Record i as a hcache_rec whose strings point into the map (owned 0). */
+void hcache_get(const struct hcache *c, size_t i, struct hcache_rec *r);
+
+/* The delivery time, size and bits of record i without reading its
+ * strings (num[0], num[1] and bits). */
+void hcache_peek(const struct hcache *c, size_t i, uint64_t *num0,
+                 uint64_t *num1, uint32_t *bits);
 
 /*
- * Write meta and recs[0..n) (which may point into c's loaded data) as the
- * folder's new cache, atomically (a temporary file renamed over).  Errors
- * are ignored: the next listing just parses again.
+ * Write a new cache file, atomically (records go to a temporary file that
+ * is renamed over the old one; two writers at once each rename a whole
+ * file).  nnum: how many numbers of each record to keep.  Errors are
+ * ignored: the next listing just parses again.  Records may point into
+ * c's map, which stays valid.
  */
+struct hcache_writer;
+struct hcache_writer *hcache_write_begin(struct hcache *c,
+                                         const uint64_t *meta, size_t n,
+                                         unsigned nnum);
+void hcache_write_add(struct hcache_writer *w, const struct hcache_rec *r);
+void hcache_write_commit(struct hcache_writer *w);
+
+/* All of recs[0..n) with eight numbers each (what mbox keeps). */
 void hcache_save(struct hcache *c, const uint64_t *meta,
                  const struct hcache_rec *recs, size_t n);
 
-/* Free everything c holds. */
+/* Hand the mapping over to the caller (who munmaps it later); c forgets
+ * it.  *map NULL when there is none. */
+void hcache_take_map(struct hcache *c, void **map, size_t *len);
+
+/* Free everything c holds (and unmap the file unless taken). */
 void hcache_close(struct hcache *c);
 
 /* Free the owned strings of r and clear it. */
 void hcache_rec_release(struct hcache_rec *r);
 
-/* 64-bit FNV-1a, for the cache's checksum and names and mbox tails. */
+/* Fill r's HC_FROM_DISP (the first sender's name, else its address) and
+ * HC_SUBJECT_DISP from its raw From and Subject: RFC 2047 decoded, made
+ * terminal-safe on one line (termsafe.h), NULL when empty; sets
+ * HC_DISPLAY.  -1 on ENOMEM. */
+int hcache_rec_display(struct hcache_rec *r);
+
+/* 64-bit FNV-1a, for the cache's names and mbox tails. */
 uint64_t hcache_hash(uint64_t h, const void *data, size_t len);
 #define HCACHE_HASH_INIT 0xcbf29ce484222325ULL
 

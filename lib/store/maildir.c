@@ -23,6 +23,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <unistd.h>
@@ -42,10 +43,19 @@ struct md_pending {
     bool cur;
 };
 
+/* Memory that borrowed envelopes (MAIL_FOLDER_LIST_BORROW) point into:
+ * freed or unmapped when the folder is closed. */
+struct md_block {
+    void *p;
+    size_t map_len;     /* > 0: an mmap of that length, else malloc'd */
+};
+
 struct maildir {
     struct mail_folder base;
     struct md_pending *pend;    /* in commit order */
     size_t npend, apend;
+    struct md_block *blocks;
+    size_t nblocks, ablocks;
 };
 
 struct maildir_append {
@@ -62,15 +72,15 @@ struct maildir_append {
 
 /* One file found by a listing. */
 struct entry {
-    char *name;         /* file name, malloc'd */
+    char *name;         /* file name, in the listing's name buffer */
+    size_t name_off;    /* its offset there (until the scan is done) */
     size_t ulen;        /* length of the unique part */
     bool cur;           /* in cur/ (else new/) */
-    bool gone;          /* vanished between readdir and stat */
+    bool gone;          /* vanished between readdir and open */
     uint64_t size;
-    int64_t mtime;
-    uint32_t mtime_ns;
     time_t received;
-    size_t rec;         /* index into the new cache records */
+    long hit;           /* record in the old cache, or -1 */
+    size_t rec;         /* else: index into the freshly parsed records */
 };
 
 static const struct mail_folder_driver maildir_driver;
@@ -407,23 +417,34 @@ struct mail_folder *mail_maildir_open(const char *path, int mode,
 struct listing {
     struct entry *v;
     size_t n, alloc;
-    bool vanished;      /* a file went away between readdir and stat */
+    struct mail_buf names;   /* the file names, NUL-terminated */
+    bool vanished;           /* a file went away between readdir and open */
 };
+
+#define LISTING_INIT { NULL, 0, 0, MAIL_BUF_INIT, false }
 
 static void listing_release(struct listing *l)
 {
-    size_t i;
-
-    for (i = 0; i < l->n; i++)
-        free(l->v[i].name);
     free(l->v);
+    mail_buf_release(&l->names);
 }
 
-/* Add the files of path/sub to l; with only_missing (a re-scan) just
- * those whose unique name is not in sorted[0..nsorted). */
-static int scan(struct mail_folder *f, bool cur, struct listing *l,
-                const struct entry *sorted, size_t nsorted,
-                struct mail_error *err);
+/* Keep block p (malloc'd, or mapped when map_len > 0) until close. */
+static int md_keep(struct maildir *md, void *p, size_t map_len)
+{
+    if (md->nblocks == md->ablocks) {
+        size_t na = md->ablocks ? md->ablocks * 2 : 16;
+        struct md_block *nb = realloc(md->blocks, na * sizeof *nb);
+
+        if (!nb)
+            return -1;
+        md->blocks = nb;
+        md->ablocks = na;
+    }
+    md->blocks[md->nblocks].p = p;
+    md->blocks[md->nblocks++].map_len = map_len;
+    return 0;
+}
 
 static int cmp_unique(const void *a, const void *b)
 {
@@ -439,6 +460,12 @@ static int cmp_unique(const void *a, const void *b)
     return (int)y->cur - (int)x->cur;
 }
 
+/*
+ * Add the files of path/cur or path/new to l: readdir only (a stat only
+ * when the file system does not give the type).  With sorted (a
+ * re-scan), only those whose unique name is not in sorted[0..nsorted).
+ * The entries' name pointers are set by scan_done.
+ */
 static int scan(struct mail_folder *f, bool cur, struct listing *l,
                 const struct entry *sorted, size_t nsorted,
                 struct mail_error *err)
@@ -462,8 +489,8 @@ static int scan(struct mail_folder *f, bool cur, struct listing *l,
     dfd = dirfd(d);
     for (;;) {
         struct entry *e;
-        struct stat st;
         const char *fl;
+        size_t nlen;
 
         errno = 0;
         de = readdir(d);
@@ -473,9 +500,23 @@ static int scan(struct mail_folder *f, bool cur, struct listing *l,
          * and editors' swap files). */
         if (de->d_name[0] == '.')
             continue;
-        if (de->d_type != DT_REG && de->d_type != DT_UNKNOWN &&
-            de->d_type != DT_LNK)
-            continue;
+        if (de->d_type != DT_REG) {
+            struct stat st;
+
+            if (de->d_type != DT_UNKNOWN && de->d_type != DT_LNK)
+                continue;
+            if (fstatat(dfd, de->d_name, &st, 0) < 0) {
+                if (errno == ENOENT) {
+                    l->vanished = true;   /* renamed or removed meanwhile */
+                    continue;
+                }
+                mail_error_set(err, MAIL_ERR_IO, "%s/%s: %s", dir,
+                               de->d_name, strerror(errno));
+                goto fail;
+            }
+            if (!S_ISREG(st.st_mode))
+                continue;
+        }
         if (sorted) {
             struct entry key;
 
@@ -487,17 +528,6 @@ static int scan(struct mail_folder *f, bool cur, struct listing *l,
                  bsearch(&key, sorted, nsorted, sizeof key, cmp_unique)))
                 continue;
         }
-        if (fstatat(dfd, de->d_name, &st, 0) < 0) {
-            if (errno == ENOENT) {
-                l->vanished = true;   /* renamed or removed meanwhile */
-                continue;
-            }
-            mail_error_set(err, MAIL_ERR_IO, "%s/%s: %s", dir, de->d_name,
-                           strerror(errno));
-            goto fail;
-        }
-        if (!S_ISREG(st.st_mode))
-            continue;
         if (l->n == l->alloc) {
             size_t na = l->alloc ? l->alloc * 2 : 256;
             struct entry *nv = realloc(l->v, na * sizeof *nv);
@@ -509,17 +539,14 @@ static int scan(struct mail_folder *f, bool cur, struct listing *l,
         }
         e = &l->v[l->n];
         memset(e, 0, sizeof *e);
-        e->name = strdup(de->d_name);
-        if (!e->name)
+        nlen = strlen(de->d_name);
+        e->name_off = l->names.len;
+        if (mail_buf_add(&l->names, de->d_name, nlen + 1) < 0)
             goto nomem;
-        e->ulen = split_name(e->name, &fl);
+        e->ulen = split_name(de->d_name, &fl);
         e->cur = cur;
-        e->size = (uint64_t)st.st_size;
-        e->mtime = (int64_t)st.st_mtim.tv_sec;
-        e->mtime_ns = (uint32_t)st.st_mtim.tv_nsec;
-        e->received = name_time(e->name);
-        if (e->received < 0)
-            e->received = st.st_mtim.tv_sec;
+        e->hit = -1;
+        e->rec = SIZE_MAX;
         l->n++;
     }
     if (errno != 0) {
@@ -537,6 +564,13 @@ fail:
     return -1;
 }
 
+/* The name buffer is complete: point the entries into it. */
+static void scan_done(struct listing *l)
+{
+    for (size_t i = 0; i < l->n; i++)
+        l->v[i].name = l->names.data + l->v[i].name_off;
+}
+
 static int cmp_received(const void *a, const void *b)
 {
     const struct entry *x = a, *y = b;
@@ -546,31 +580,40 @@ static int cmp_received(const void *a, const void *b)
     return strcmp(x->name, y->name);
 }
 
-/* Read a file's header (and body, for attachments) into a new record. */
+/* Read a file's header (and body, for attachments) into a new record:
+ * num[0] the size, num[1] the delivery time (from the name, else the
+ * file's mtime), display strings filled. */
 static int parse_file(struct mail_folder *f, const struct entry *en,
                       struct hcache_rec *r, int flags, bool *gone,
                       struct mail_error *err)
 {
     struct mail_header h = MAIL_HEADER_INIT;
     char *path = join3(f->path, en->cur ? "cur" : "new", en->name);
+    struct stat st;
+    time_t received;
     int fd, ret = -1;
 
     *gone = false;
+    memset(r, 0, sizeof *r);
     if (!path)
         return mail_error_set(err, MAIL_ERR_INTERNAL, "out of memory");
     fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
         if (errno == ENOENT)
-            *gone = true;   /* renamed since the stat: skipped */
+            *gone = true;   /* renamed since the readdir: looked up again */
         else
             mail_error_set(err, MAIL_ERR_IO, "%s: %s", path, strerror(errno));
         free(path);
         return *gone ? 0 : -1;
     }
-    memset(r, 0, sizeof *r);
-    r->num[0] = en->size;
-    r->num[1] = (uint64_t)en->mtime;
-    r->num[2] = en->mtime_ns;
+    if (fstat(fd, &st) < 0) {
+        mail_error_set(err, MAIL_ERR_IO, "%s: %s", path, strerror(errno));
+        goto out;
+    }
+    received = name_time(en->name);
+    r->num[0] = (uint64_t)st.st_size;
+    r->num[1] = (uint64_t)(int64_t)(received >= 0 ? received
+                                                   : st.st_mtim.tv_sec);
     r->str[HC_KEY] = strndup(en->name, en->ulen);
     if (!r->str[HC_KEY]) {
         mail_error_set(err, MAIL_ERR_INTERNAL, "out of memory");
@@ -583,6 +626,10 @@ static int parse_file(struct mail_folder *f, const struct entry *en,
     }
     if (folder_rec_from_header(r, &h, err) < 0)
         goto out;
+    if (hcache_rec_display(r) < 0) {
+        mail_error_set(err, MAIL_ERR_INTERNAL, "out of memory");
+        goto out;
+    }
     if (flags & MAIL_FOLDER_LIST_ATTACHMENTS) {
         struct folder_attach a;
         char buf[CHUNK];
@@ -622,17 +669,131 @@ out:
     return ret;
 }
 
+/* Freshly parsed records, grown as needed. */
+struct fresh {
+    struct hcache_rec *v;
+    size_t n, alloc;
+};
+
+static struct hcache_rec *fresh_push(struct fresh *fr)
+{
+    if (fr->n == fr->alloc) {
+        size_t na = fr->alloc ? fr->alloc * 2 : 64;
+        struct hcache_rec *nv = realloc(fr->v, na * sizeof *nv);
+
+        if (!nv)
+            return NULL;
+        fr->v = nv;
+        fr->alloc = na;
+    }
+    return &fr->v[fr->n];
+}
+
+/* Look en up in the cache, else parse its file into fr.  *changed when
+ * the cache will need writing. */
+static int resolve(struct mail_folder *f, const struct hcache *cache,
+                   struct entry *en, struct fresh *fr, int flags,
+                   bool *changed, struct mail_error *err)
+{
+    struct hcache_rec *r;
+    bool gone;
+
+    en->hit = hcache_find(cache, en->name, en->ulen);
+    if (en->hit >= 0) {
+        uint64_t size, received;
+        uint32_t bits;
+
+        hcache_peek(cache, (size_t)en->hit, &size, &received, &bits);
+        if ((bits & HC_DISPLAY) &&
+            (!(flags & MAIL_FOLDER_LIST_ATTACHMENTS) ||
+             (bits & HC_ATTACH_KNOWN))) {
+            en->size = size;
+            en->received = (time_t)(int64_t)received;
+            return 0;
+        }
+        en->hit = -1;
+    }
+    r = fresh_push(fr);
+    if (!r)
+        return mail_error_set(err, MAIL_ERR_INTERNAL, "out of memory");
+    if (parse_file(f, en, r, flags, &gone, err) < 0)
+        return -1;
+    *changed = true;
+    if (gone) {
+        en->gone = true;
+        return 0;
+    }
+    en->size = r->num[0];
+    en->received = (time_t)(int64_t)r->num[1];
+    en->rec = fr->n++;
+    return 0;
+}
+
+static void rec_of(const struct hcache *cache, const struct fresh *fr,
+                   const struct entry *en, struct hcache_rec *r)
+{
+    if (en->hit >= 0)
+        hcache_get(cache, (size_t)en->hit, r);
+    else
+        *r = fr->v[en->rec];
+}
+
+/* Fill e from its entry and record, with each string malloc'd. */
+static int env_copy(struct mail_folder *f, struct mail_envelope *e,
+                    const struct entry *en, const struct hcache_rec *r,
+                    struct mail_error *err)
+{
+    e->key = strndup(en->name, en->ulen);
+    e->path = join3(f->path, en->cur ? "cur" : "new", en->name);
+    if (!e->key || !e->path)
+        return mail_error_set(err, MAIL_ERR_INTERNAL, "out of memory");
+    return folder_env_from_rec(e, r, err);
+}
+
+static void env_borrow(struct mail_envelope *e, const struct hcache_rec *r)
+{
+    e->key = r->str[HC_KEY];
+    e->from = r->str[HC_FROM];
+    e->to = r->str[HC_TO];
+    e->cc = r->str[HC_CC];
+    e->subject = r->str[HC_SUBJECT];
+    e->message_id = r->str[HC_MESSAGE_ID];
+    e->in_reply_to = r->str[HC_IN_REPLY_TO];
+    e->references = r->str[HC_REFERENCES];
+    e->content_type = r->str[HC_CONTENT_TYPE];
+    e->from_display = r->str[HC_FROM_DISP];
+    e->subject_display = r->str[HC_SUBJECT_DISP];
+    e->has_date = (r->bits & HC_HAS_DATE) != 0;
+    e->date = (time_t)r->date;
+    e->date_offset = r->date_offset;
+    e->attachments = r->attachments;
+    e->borrowed = true;
+}
+
 static int md_list(struct mail_folder *f, struct mail_envelope_list *out,
                    int flags, struct mail_error *err)
 {
-    struct listing l = { NULL, 0, 0, false };
+    struct maildir *md = (struct maildir *)f;
+    struct listing l = LISTING_INIT;
+    struct listing *more = NULL;
+    size_t nmore = 0;
     struct hcache cache;
-    struct hcache_rec *recs = NULL;
-    size_t nrecs = 0, i, j, first = out->n;
-    bool vanished = false, changed = false;
+    struct fresh fr = { NULL, 0, 0 };
+    size_t i, j, first = out->n, kept_blocks = md->nblocks;
+    bool vanished = false, changed = false, borrow;
     uint64_t meta[HC_NNUM] = { 0 };
+    char *paths = NULL;
     int ret = -1;
 
+    /* Borrowed strings only in a list that holds nothing else, marked by
+     * an arena (so that its release frees no string). */
+    borrow = (flags & MAIL_FOLDER_LIST_BORROW) &&
+             (out->n == 0 || (out->arena && out->v[0].borrowed));
+    if (borrow && !out->arena) {
+        out->arena = malloc(1);
+        if (!out->arena)
+            return mail_error_set(err, MAIL_ERR_INTERNAL, "out of memory");
+    }
     /* new/ before cur/: a file moved from new/ to cur/ meanwhile is then
      * seen (twice at worst, which the de-duplication below handles)
      * rather than missed. */
@@ -641,42 +802,14 @@ static int md_list(struct mail_folder *f, struct mail_envelope_list *out,
         listing_release(&l);
         return -1;
     }
+    scan_done(&l);
     hcache_open(&cache, f->paths, f->path, MAIL_FOLDER_MAILDIR);
-    recs = calloc(l.n ? l.n : 1, sizeof *recs);
-    if (!recs) {
-        mail_error_set(err, MAIL_ERR_INTERNAL, "out of memory");
-        goto out;
-    }
-    for (i = 0; i < l.n; i++) {
-        struct entry *en = &l.v[i];
-        const struct hcache_rec *hit;
-        char saved = en->name[en->ulen];
-
-        en->name[en->ulen] = '\0';
-        hit = hcache_find(&cache, en->name);
-        en->name[en->ulen] = saved;
-        if (hit && hit->num[0] == en->size &&
-            hit->num[1] == (uint64_t)en->mtime && hit->num[2] == en->mtime_ns &&
-            (!(flags & MAIL_FOLDER_LIST_ATTACHMENTS) ||
-             (hit->bits & HC_ATTACH_KNOWN))) {
-            recs[nrecs] = *hit;
-            recs[nrecs].owned = 0;   /* the strings stay in the cache */
-        } else {
-            bool gone;
-
-            if (parse_file(f, en, &recs[nrecs], flags, &gone, err) < 0)
-                goto out;
-            changed = true;
-            if (gone) {
-                en->gone = vanished = true;
-                continue;
-            }
-        }
-        en->rec = nrecs++;
-    }
-    if (nrecs != cache.n)
-        changed = true;
-    vanished = vanished || l.vanished;
+    for (i = 0; i < l.n; i++)
+        if (resolve(f, &cache, &l.v[i], &fr, flags, &changed, err) < 0)
+            goto out;
+    vanished = l.vanished;
+    for (i = 0; i < l.n; i++)
+        vanished = vanished || l.v[i].gone;
 
     /* Drop duplicates (the same message in new/ and cur/ during another
      * client's rename) and vanished files; then look once more for
@@ -686,89 +819,177 @@ static int md_list(struct mail_folder *f, struct mail_envelope_list *out,
     for (i = j = 0; i < l.n; i++) {
         if (l.v[i].gone ||
             (j > 0 && l.v[j - 1].ulen == l.v[i].ulen &&
-             memcmp(l.v[j - 1].name, l.v[i].name, l.v[i].ulen) == 0)) {
-            free(l.v[i].name);
+             memcmp(l.v[j - 1].name, l.v[i].name, l.v[i].ulen) == 0))
             continue;
-        }
         l.v[j++] = l.v[i];
     }
     l.n = j;
     if (vanished) {
         size_t before = l.n;
 
+        more = calloc(2, sizeof *more);
+        if (!more) {
+            mail_error_set(err, MAIL_ERR_INTERNAL, "out of memory");
+            goto out;
+        }
         for (int k = 0; k < 2; k++) {
-            struct listing more = { NULL, 0, 0, false };
+            struct listing *m = &more[nmore++];
 
-            if (scan(f, k == 1, &more, l.v, before, err) < 0) {
-                listing_release(&more);
+            if (scan(f, k == 1, m, l.v, before, err) < 0)
                 goto out;
-            }
-            for (i = 0; i < more.n; i++) {
-                struct hcache_rec r;
-                bool gone;
-                struct hcache_rec *nr;
+            scan_done(m);
+            for (i = 0; i < m->n; i++) {
                 struct entry *ne;
 
-                if (parse_file(f, &more.v[i], &r, flags, &gone, err) < 0) {
-                    listing_release(&more);
+                if (resolve(f, &cache, &m->v[i], &fr, flags, &changed,
+                            err) < 0)
                     goto out;
-                }
-                if (gone)
+                if (m->v[i].gone)
                     continue;
-                nr = realloc(recs, (nrecs + 1) * sizeof *recs);
-                ne = nr ? realloc(l.v, (l.n + 1) * sizeof *l.v) : NULL;
-                if (nr)
-                    recs = nr;
+                ne = realloc(l.v, (l.n + 1) * sizeof *l.v);
                 if (!ne) {
-                    hcache_rec_release(&r);
-                    listing_release(&more);
                     mail_error_set(err, MAIL_ERR_INTERNAL, "out of memory");
                     goto out;
                 }
                 l.v = ne;
                 l.alloc = l.n + 1;
-                recs[nrecs] = r;
-                l.v[l.n] = more.v[i];
-                more.v[i].name = NULL;
-                l.v[l.n++].rec = nrecs++;
+                l.v[l.n++] = m->v[i];
             }
-            listing_release(&more);
         }
+    }
+    {
+        size_t hits = 0;
+
+        for (i = 0; i < l.n; i++)
+            hits += l.v[i].hit >= 0;
+        if (hits != cache.n)
+            changed = true;
     }
 
     if (l.n > 1)
         qsort(l.v, l.n, sizeof *l.v, cmp_received);
-    for (i = 0; i < l.n; i++) {
-        struct entry *en = &l.v[i];
-        struct mail_envelope *e = folder_env_push(out, err);
-        const char *letters;
 
-        if (!e)
-            goto out;
-        e->key = strndup(en->name, en->ulen);
-        e->path = join3(f->path, en->cur ? "cur" : "new", en->name);
-        if (!e->key || !e->path) {
+    if (borrow) {
+        /* All paths in one block: "DIR/cur/NAME\0" each. */
+        size_t plen = strlen(f->path), total = 0, at = 0;
+
+        for (i = 0; i < l.n; i++)
+            total += plen + 5 + strlen(l.v[i].name) + 1;
+        paths = malloc(total ? total : 1);
+        if (!paths || md_keep(md, paths, 0) < 0) {
+            free(paths);
+            paths = NULL;
             mail_error_set(err, MAIL_ERR_INTERNAL, "out of memory");
             goto out;
         }
-        split_name(en->name, &letters);
-        e->flags = parse_flags(letters) | (en->cur ? 0 : MAIL_FLAG_NEW);
-        e->size = en->size;
-        e->received = en->received;
-        if (folder_env_from_rec(e, &recs[en->rec], err) < 0)
-            goto out;
+        if (out->alloc < out->n + l.n) {
+            struct mail_envelope *nv =
+                realloc(out->v, (out->n + l.n) * sizeof *nv);
+
+            if (!nv) {
+                mail_error_set(err, MAIL_ERR_INTERNAL, "out of memory");
+                goto out;
+            }
+            out->v = nv;
+            out->alloc = out->n + l.n;
+        }
+        for (i = 0; i < l.n; i++) {
+            const struct entry *en = &l.v[i];
+            struct mail_envelope *e = &out->v[out->n++];
+            struct hcache_rec r;
+            const char *letters;
+            size_t nl = strlen(en->name);
+
+            memset(e, 0, sizeof *e);
+            rec_of(&cache, &fr, en, &r);
+            env_borrow(e, &r);
+            e->path = paths + at;
+            memcpy(paths + at, f->path, plen);
+            memcpy(paths + at + plen, en->cur ? "/cur/" : "/new/", 5);
+            memcpy(paths + at + plen + 5, en->name, nl + 1);
+            at += plen + 5 + nl + 1;
+            split_name(en->name, &letters);
+            e->flags = parse_flags(letters) | (en->cur ? 0 : MAIL_FLAG_NEW);
+            e->size = en->size;
+            e->received = en->received;
+        }
+    } else {
+        for (i = 0; i < l.n; i++) {
+            const struct entry *en = &l.v[i];
+            struct mail_envelope *e = folder_env_push(out, err);
+            struct hcache_rec r;
+            const char *letters;
+
+            if (!e)
+                goto out;
+            rec_of(&cache, &fr, en, &r);
+            if (env_copy(f, e, en, &r, err) < 0)
+                goto out;
+            split_name(en->name, &letters);
+            e->flags = parse_flags(letters) | (en->cur ? 0 : MAIL_FLAG_NEW);
+            e->size = en->size;
+            e->received = en->received;
+        }
     }
-    if (changed)
-        hcache_save(&cache, meta, recs, nrecs);
+    if (changed) {
+        struct hcache_writer *w = hcache_write_begin(&cache, meta, l.n, 2);
+
+        for (i = 0; i < l.n && w; i++) {
+            struct hcache_rec r;
+
+            rec_of(&cache, &fr, &l.v[i], &r);
+            hcache_write_add(w, &r);
+        }
+        hcache_write_commit(w);
+    }
+    if (borrow) {
+        /* the folder keeps what the envelopes point into */
+        void *map;
+        size_t map_len;
+
+        for (i = 0; i < fr.n; i++)
+            for (int k = 0; k < HC_NSTR; k++)
+                if (fr.v[i].owned & (1u << k)) {
+                    if (md_keep(md, fr.v[i].str[k], 0) < 0) {
+                        mail_error_set(err, MAIL_ERR_INTERNAL,
+                                       "out of memory");
+                        goto out;
+                    }
+                    fr.v[i].owned &= ~(1u << k);
+                }
+        hcache_take_map(&cache, &map, &map_len);
+        if (map && md_keep(md, map, map_len) < 0) {
+            munmap(map, map_len);
+            mail_error_set(err, MAIL_ERR_INTERNAL, "out of memory");
+            goto out;
+        }
+    }
     ret = 0;
 out:
-    if (ret < 0)
-        folder_env_truncate(out, first);   /* leave out as it was */
-    for (i = 0; i < nrecs; i++)
-        hcache_rec_release(&recs[i]);
-    free(recs);
+    if (ret < 0) {
+        if (borrow) {
+            out->n = first;
+            /* the blocks kept by this call are not pointed at */
+            while (md->nblocks > kept_blocks) {
+                struct md_block *b = &md->blocks[--md->nblocks];
+
+                if (b->map_len)
+                    munmap(b->p, b->map_len);
+                else
+                    free(b->p);
+            }
+        } else {
+            folder_env_truncate(out, first);   /* leave out as it was */
+        }
+    }
+    for (i = 0; i < fr.n; i++)
+        hcache_rec_release(&fr.v[i]);
+    free(fr.v);
     hcache_close(&cache);
     listing_release(&l);
+    for (i = 0; i < nmore; i++)
+        listing_release(&more[i]);
+    free(more);
     return ret;
 }
 
@@ -865,8 +1086,19 @@ static int md_set_flags(struct mail_folder *f, struct mail_envelope *e,
             goto out;
         }
         if (strcmp(dst, old) == 0 || rename(old, dst) == 0) {
-            free(e->path);
-            e->path = dst;
+            if (e->borrowed) {
+                /* the old path is the folder's; so is the new one */
+                if (md_keep((struct maildir *)f, dst, 0) < 0) {
+                    free(dst);
+                    dst = NULL;
+                    e->path = NULL;   /* found again by its key */
+                } else {
+                    e->path = dst;
+                }
+            } else {
+                free(e->path);
+                e->path = dst;
+            }
             dst = NULL;
             e->flags = want | (to_cur ? 0 : MAIL_FLAG_NEW);
             ret = 0;
@@ -1424,6 +1656,13 @@ static void md_close(struct mail_folder *f)
 
     mail_folder_drop_pending(f);    /* never synced: not delivered */
     free(md->pend);
+    for (size_t i = 0; i < md->nblocks; i++) {
+        if (md->blocks[i].map_len)
+            munmap(md->blocks[i].p, md->blocks[i].map_len);
+        else
+            free(md->blocks[i].p);
+    }
+    free(md->blocks);
     free(f->path);
     free(f);
 }

@@ -1,10 +1,11 @@
 /*
- * test_hcache.c - the header cache: hits, misses, invalidation and
- * corrupt files, seen through folder listings.
+ * test_hcache.c - the header cache: hits, misses, invalidation, damaged
+ * files and concurrent listings, seen through folder listings.
  *
  * A hit is made visible by changing a message's bytes behind the cache's
- * back while keeping its size and mtime (what the cache is keyed by): a
- * listing that shows the old subject came from the cache.
+ * back (Maildir: keeping its name, which is what the cache is keyed by;
+ * mbox: keeping its size and mtime): a listing that shows the old
+ * subject came from the cache.
  */
 #include <dirent.h>
 #include <fcntl.h>
@@ -12,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "mail/folder.h"
@@ -110,16 +112,64 @@ static char *subjects(struct mail_folder *f, int flags)
     return buf;
 }
 
+/* The subjects of a listing (with display strings: BORROW), joined. */
+static char *subjects_borrowed(struct mail_folder *f)
+{
+    static char buf[4096];
+    struct mail_envelope_list l = MAIL_ENVELOPE_LIST_INIT;
+    struct mail_error err;
+    size_t i, n = 0;
+
+    buf[0] = '\0';
+    if (mail_folder_list(f, &l, MAIL_FOLDER_LIST_BORROW, &err) < 0) {
+        snprintf(buf, sizeof buf, "error: %s", err.msg);
+        return buf;
+    }
+    for (i = 0; i < l.n; i++)
+        n += (size_t)snprintf(buf + n, sizeof buf - n, "%s%s", i ? " " : "",
+                              l.v[i].subject_display ? l.v[i].subject_display
+                                                     : "-");
+    mail_envelope_list_release(&l);
+    return buf;
+}
+
+static void copy_file(const char *from, const char *to)
+{
+    char buf[65536];
+    FILE *a = fopen(from, "rb"), *b = fopen(to, "wb");
+    size_t n;
+
+    while (a && b && (n = fread(buf, 1, sizeof buf, a)) > 0)
+        fwrite(buf, 1, n, b);
+    if (a)
+        fclose(a);
+    if (b)
+        fclose(b);
+}
+
+static long file_size(const char *p)
+{
+    struct stat st;
+
+    return p && stat(p, &st) == 0 ? (long)st.st_size : -1;
+}
+
+/*
+ * A Maildir message file never changes once delivered; only its name
+ * (flags) and directory do.  So the cache is keyed by the unique name
+ * alone and a warm listing neither stats nor opens a message: changing a
+ * file's bytes behind the cache's back (never done by a real client)
+ * shows that a listing came from the cache.
+ */
 static void test_maildir_cache(void)
 {
     struct mail_error err;
     struct mail_folder *f;
     char *c;
     FILE *fp;
-    struct timespec ts[2];
 
-    f = mail_folder_open(path_of("md"), MAIL_FOLDER_RDWR | MAIL_FOLDER_CREATE, test_env_paths(),
-                         &err);
+    f = mail_folder_open(path_of("md"), MAIL_FOLDER_RDWR | MAIL_FOLDER_CREATE,
+                         test_env_paths(), &err);
     if (!f)
         return;
     write_file("md/cur/1.a.h:2,", "Subject: aa\n\n1\n");
@@ -130,62 +180,304 @@ static void test_maildir_cache(void)
     CHECK(cache_file() != NULL);
     swap_bytes("md/cur/1.a.h:2,", "Subject: AA\n\n1\n");
     CHECK_STR(subjects(f, 0), "aa bb cc");          /* hit */
+    CHECK_STR(subjects_borrowed(f), "aa bb cc");    /* hit, borrowed */
 
-    /* a flag change is a rename: still a hit */
+    /* a flag change is a rename: still a hit, and the flags are right */
     CHECK(rename(path_of("md/cur/1.a.h:2,"), path_of("md/cur/1.a.h:2,FS"))
           == 0);
     CHECK_STR(subjects(f, 0), "aa bb cc");
-    /* another mtime or size: a miss */
-    ts[0].tv_sec = ts[1].tv_sec = 1000;
-    ts[0].tv_nsec = ts[1].tv_nsec = 0;
-    utimensat(AT_FDCWD, path_of("md/cur/1.a.h:2,FS"), ts, 0);
-    CHECK_STR(subjects(f, 0), "AA bb cc");
-    write_file("md/cur/2.b.h:2,S", "Subject: BBB\n\n2\n");
-    CHECK_STR(subjects(f, 0), "AA BBB cc");
-    /* a removed message leaves the cache; a new one enters */
-    unlink(path_of("md/new/3.c.h"));
-    write_file("md/new/4.d.h", "Subject: dd\n\n4\n");
-    CHECK_STR(subjects(f, 0), "AA BBB dd");
+    {
+        struct mail_envelope_list l = MAIL_ENVELOPE_LIST_INIT;
 
-    /* garbage, truncation, a flipped byte: ignored and rebuilt */
+        CHECK(mail_folder_list(f, &l, MAIL_FOLDER_LIST_BORROW, &err) == 0);
+        CHECK(l.n == 3 && l.v[0].flags == (MAIL_FLAG_FLAGGED |
+                                           MAIL_FLAG_SEEN));
+        CHECK(l.n == 3 && strstr(l.v[0].path, "/cur/1.a.h:2,FS"));
+        CHECK(l.n == 3 && l.v[2].flags == MAIL_FLAG_NEW);
+        /* our own flag change on a borrowed envelope */
+        CHECK(l.n == 3 && mail_folder_set_flags(f, &l.v[2], MAIL_FLAG_SEEN,
+                                                0, &err) == 0);
+        CHECK(l.n == 3 && l.v[2].path &&
+              strstr(l.v[2].path, "/cur/3.c.h:2,S"));
+        mail_envelope_list_release(&l);
+    }
+    /* moved from new/ to cur/ by another program, then flagged again */
+    CHECK(access(path_of("md/cur/3.c.h:2,S"), F_OK) == 0);
+    CHECK(rename(path_of("md/cur/3.c.h:2,S"), path_of("md/cur/3.c.h:2,RS"))
+          == 0);
+    CHECK_STR(subjects(f, 0), "aa bb cc");
+    /* a removed message leaves the listing and the cache; a delivered
+     * one enters */
+    unlink(path_of("md/cur/2.b.h:2,S"));
+    write_file("md/new/4.d.h", "Subject: dd\n\n4\n");
+    CHECK_STR(subjects(f, 0), "aa cc dd");
+    swap_bytes("md/new/4.d.h", "Subject: DD\n\n4\n");
+    CHECK_STR(subjects(f, 0), "aa cc dd");          /* now cached */
+    /* moved out to another folder by another program */
+    CHECK(rename(path_of("md/new/4.d.h"), path_of("elsewhere")) == 0);
+    CHECK_STR(subjects(f, 0), "aa cc");
+    /* ... and back, under a new name: parsed again */
+    CHECK(rename(path_of("elsewhere"), path_of("md/new/5.e.h")) == 0);
+    CHECK_STR(subjects(f, 0), "aa cc DD");
+
+    /* garbage: ignored and rebuilt */
     c = cache_file();
     fp = c ? fopen(c, "w") : NULL;
     if (fp) {
         fputs("MAILHC\0garbage garbage garbage garbage garbage", fp);
         fclose(fp);
     }
-    swap_bytes("md/new/4.d.h", "Subject: DD\n\n4\n");
-    CHECK_STR(subjects(f, 0), "AA BBB DD");
-    swap_bytes("md/new/4.d.h", "Subject: dd\n\n4\n");
-    CHECK_STR(subjects(f, 0), "AA BBB DD");         /* rebuilt: a hit */
-    c = cache_file();
-    if (c) {
-        struct stat st;
+    CHECK_STR(subjects(f, 0), "AA cc DD");
+    swap_bytes("md/cur/1.a.h:2,FS", "Subject: aa\n\n1\n");
+    CHECK_STR(subjects(f, 0), "AA cc DD");          /* rebuilt: a hit */
 
-        stat(c, &st);
-        CHECK(truncate(c, st.st_size / 2) == 0);
+    /* attachment counts are cached once asked for */
+    CHECK_STR(subjects(f, MAIL_FOLDER_LIST_ATTACHMENTS), "aa cc DD");
+    swap_bytes("md/cur/1.a.h:2,FS", "Subject: AA\n\n1\n");
+    CHECK_STR(subjects(f, MAIL_FOLDER_LIST_ATTACHMENTS), "aa cc DD");
+    mail_folder_close(f, &err);
+    clear_cache();
+}
+
+/* Fresh Maildir md2 with three messages, listed once (cache written);
+ * then every file is changed behind the cache's back, so that a listing
+ * from the cache shows lowercase subjects and one that parsed shows
+ * uppercase ones. */
+static struct mail_folder *primed_folder(void)
+{
+    struct mail_error err;
+    struct mail_folder *f;
+
+    f = mail_folder_open(path_of("md2"),
+                         MAIL_FOLDER_RDWR | MAIL_FOLDER_CREATE,
+                         test_env_paths(), &err);
+    if (!f)
+        return NULL;
+    write_file("md2/cur/1.a.h:2,S", "Subject: =?utf-8?q?=C3=A9t=C3=A9?=\n"
+                                    "From: =?utf-8?q?Ren=C3=A9?= <r@x>\n\n1\n");
+    write_file("md2/cur/2.b.h:2,", "Subject: two\n\n2\n");
+    write_file("md2/new/3.c.h", "Subject: six\n\n3\n");
+    return f;
+}
+
+static void unprime(void)
+{
+    write_file("md2/cur/1.a.h:2,S", "Subject: =?utf-8?q?=C3=A9t=C3=A9?=\n"
+                                    "From: =?utf-8?q?Ren=C3=A9?= <r@x>\n\n1\n");
+    swap_bytes("md2/cur/2.b.h:2,", "Subject: TWO\n\n2\n");
+    swap_bytes("md2/new/3.c.h", "Subject: SIX\n\n3\n");
+}
+
+/* Every one-bit flip anywhere in the cache file, a truncation at every
+ * length, a file grown by a byte and a file of another version: each is
+ * detected (the listing parses the messages again and rewrites it),
+ * never trusted. */
+static void test_damaged_cache(void)
+{
+    struct mail_error err;
+    struct mail_folder *f = primed_folder();
+    char good[1200], *c;
+    long size, off;
+    int bit, missed = 0, trunc_missed = 0;
+
+    if (!f)
+        return;
+    CHECK_STR(subjects_borrowed(f), "\xc3\xa9t\xc3\xa9 two six");
+    {
+        struct mail_envelope_list l = MAIL_ENVELOPE_LIST_INIT;
+
+        CHECK(mail_folder_list(f, &l, MAIL_FOLDER_LIST_BORROW, &err) == 0);
+        CHECK(l.n == 3 && l.v[0].from_display &&
+              strcmp(l.v[0].from_display, "Ren\xc3\xa9") == 0);
+        CHECK(l.n == 3 && l.v[0].borrowed && l.v[0].subject &&
+              strcmp(l.v[0].subject, "=?utf-8?q?=C3=A9t=C3=A9?=") == 0);
+        CHECK(l.n == 3 && l.v[1].from_display == NULL);
+        mail_envelope_list_release(&l);
     }
-    CHECK_STR(subjects(f, 0), "AA BBB dd");
     c = cache_file();
-    if (c) {
-        int fd = open(c, O_RDWR);
-        char byte;
+    CHECK(c != NULL);
+    if (!c)
+        return;
+    snprintf(good, sizeof good, "%s", path_of("good.hc"));
+    copy_file(c, good);
+    size = file_size(good);
+    CHECK(size > 100);
+    unprime();
+    CHECK_STR(subjects_borrowed(f), "\xc3\xa9t\xc3\xa9 two six");   /* a hit */
+    for (off = 0; off < size; off++)
+        for (bit = 0; bit < 8; bit++) {
+            int fd;
+            char byte;
 
-        /* a byte inside a record: the checksum catches it */
-        if (fd >= 0 && pread(fd, &byte, 1, 150) == 1) {
-            byte ^= 0x20;
-            CHECK(pwrite(fd, &byte, 1, 150) == 1);
+            copy_file(good, c);
+            fd = open(c, O_RDWR);
+            if (fd < 0 || pread(fd, &byte, 1, off) != 1) {
+                missed++;
+                if (fd >= 0)
+                    close(fd);
+                continue;
+            }
+            byte ^= (char)(1 << bit);
+            if (pwrite(fd, &byte, 1, off) != 1)
+                missed++;
+            close(fd);
+            if (strcmp(subjects_borrowed(f), "\xc3\xa9t\xc3\xa9 TWO SIX") != 0) {
+                if (missed < 5)
+                    printf("# flip at byte %ld bit %d not detected\n", off,
+                           bit);
+                missed++;
+            }
         }
+    CHECK(missed == 0);
+    /* a rebuilt cache is whole again: a hit */
+    swap_bytes("md2/cur/2.b.h:2,", "Subject: two\n\n2\n");
+    CHECK_STR(subjects_borrowed(f), "\xc3\xa9t\xc3\xa9 TWO SIX");
+    swap_bytes("md2/cur/2.b.h:2,", "Subject: TWO\n\n2\n");
+    for (off = 0; off < size; off++) {
+        copy_file(good, c);
+        if (truncate(c, off) != 0 ||
+            strcmp(subjects_borrowed(f), "\xc3\xa9t\xc3\xa9 TWO SIX") != 0)
+            trunc_missed++;
+    }
+    CHECK(trunc_missed == 0);
+    copy_file(good, c);
+    {
+        FILE *fp = fopen(c, "ab");
+
+        if (fp) {
+            fputc(0, fp);
+            fclose(fp);
+        }
+    }
+    CHECK_STR(subjects_borrowed(f), "\xc3\xa9t\xc3\xa9 TWO SIX");
+    /* another version (the byte after the magic) */
+    copy_file(good, c);
+    {
+        int fd = open(c, O_RDWR);
+        char v = 1;
+
+        CHECK(fd >= 0 && pwrite(fd, &v, 1, 7) == 1);
         if (fd >= 0)
             close(fd);
     }
-    swap_bytes("md/new/4.d.h", "Subject: DD\n\n4\n");
-    CHECK_STR(subjects(f, 0), "AA BBB DD");
+    CHECK_STR(subjects_borrowed(f), "\xc3\xa9t\xc3\xa9 TWO SIX");
+    {
+        int fd = open(c, O_RDONLY);
+        char v = 0;
 
-    /* attachment counts are cached once asked for */
-    CHECK_STR(subjects(f, MAIL_FOLDER_LIST_ATTACHMENTS), "AA BBB DD");
-    swap_bytes("md/new/4.d.h", "Subject: dd\n\n4\n");
-    CHECK_STR(subjects(f, MAIL_FOLDER_LIST_ATTACHMENTS), "AA BBB DD");
+        CHECK(fd >= 0 && pread(fd, &v, 1, 7) == 1 && v == 2);  /* rewritten */
+        if (fd >= 0)
+            close(fd);
+    }
+    unlink(good);
+    mail_folder_close(f, &err);
+    clear_cache();
+}
+
+/* Listings in several processes at once, while another program delivers,
+ * flags and removes messages: every listing succeeds and shows only
+ * messages that exist, and the cache that is left is whole (the next
+ * listing reads it: a hit). */
+static void test_concurrent_listings(void)
+{
+    struct mail_error err;
+    struct mail_folder *f;
+    pid_t kids[4];
+    int k, bad = 0;
+
+    f = mail_folder_open(path_of("md3"), MAIL_FOLDER_RDWR | MAIL_FOLDER_CREATE,
+                         test_env_paths(), &err);
+    if (!f)
+        return;
+    for (k = 0; k < 50; k++) {
+        char rel[64], body[64];
+
+        snprintf(rel, sizeof rel, "md3/cur/%d.k%d.h:2,S", 1000 + k, k);
+        snprintf(body, sizeof body, "Subject: s%d\n\n%d\n", k, k);
+        write_file(rel, body);
+    }
+    mail_folder_close(f, &err);
+    for (k = 0; k < 4; k++) {
+        kids[k] = fork();
+        if (kids[k] == 0) {
+            struct mail_folder *g;
+            int i, rc = 0;
+
+            for (i = 0; i < 40 && rc == 0; i++) {
+                struct mail_envelope_list l = MAIL_ENVELOPE_LIST_INIT;
+                struct mail_error e2;
+
+                g = mail_folder_open(path_of("md3"), MAIL_FOLDER_RDONLY,
+                                     test_env_paths(), &e2);
+                if (!g || mail_folder_list(g, &l, (i & 1) ?
+                                           MAIL_FOLDER_LIST_BORROW : 0,
+                                           &e2) < 0) {
+                    printf("# %s\n", e2.msg);
+                    rc = 1;
+                }
+                for (size_t j = 0; rc == 0 && j < l.n; j++)
+                    if (!l.v[j].subject || l.v[j].subject[0] != 's' ||
+                        !l.v[j].key || strchr(l.v[j].key, ':'))
+                        rc = 2;
+                mail_envelope_list_release(&l);
+                if (g)
+                    mail_folder_close(g, &e2);
+            }
+            _exit(rc);
+        }
+    }
+    /* meanwhile: deliveries, renames and removals */
+    for (k = 0; k < 60; k++) {
+        char a[64], b[64], body[64];
+
+        /* delivered as a Maildir delivery is: tmp/, then a rename */
+        snprintf(body, sizeof body, "Subject: s-new%d\n\n%d\n", k, k);
+        write_file("md3/tmp/x", body);
+        snprintf(a, sizeof a, "md3/new/%d.n%d.h", 2000 + k, k);
+        rename(path_of("md3/tmp/x"), path_of(a));
+        if (k < 50) {
+            snprintf(a, sizeof a, "md3/cur/%d.k%d.h:2,S", 1000 + k, k);
+            snprintf(b, sizeof b, "md3/cur/%d.k%d.h:2,FS", 1000 + k, k);
+            if (k % 3 == 0)
+                unlink(path_of(a));
+            else
+                rename(path_of(a), path_of(b));
+        }
+        usleep(1000);
+    }
+    for (k = 0; k < 4; k++) {
+        int st = -1;
+
+        if (kids[k] <= 0 || waitpid(kids[k], &st, 0) < 0 ||
+            !WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+            printf("# listing process %d: status %d\n", k, st);
+            bad++;
+        }
+    }
+    CHECK(bad == 0);
+    f = mail_folder_open(path_of("md3"), MAIL_FOLDER_RDONLY, test_env_paths(),
+                         &err);
+    if (!f)
+        return;
+    {
+        struct mail_envelope_list l = MAIL_ENVELOPE_LIST_INIT;
+
+        /* 50 - 17 removed + 60 new */
+        CHECK(mail_folder_list(f, &l, 0, &err) == 0 && l.n == 93);
+        mail_envelope_list_release(&l);
+    }
+    swap_bytes("md3/new/2000.n0.h", "Subject: S-NEW0\n\n0\n");
+    {
+        struct mail_envelope_list l = MAIL_ENVELOPE_LIST_INIT;
+        bool hit = false;
+
+        CHECK(mail_folder_list(f, &l, 0, &err) == 0 && l.n == 93);
+        for (size_t j = 0; j < l.n; j++)
+            if (l.v[j].subject && strcmp(l.v[j].subject, "s-new0") == 0)
+                hit = true;
+        CHECK(hit);   /* the cache left behind was whole */
+        mail_envelope_list_release(&l);
+    }
     mail_folder_close(f, &err);
     clear_cache();
 }
@@ -259,6 +551,8 @@ int main(void)
     snprintf(cache, sizeof cache, "%s/cache", root);
     setenv("XDG_CACHE_HOME", cache, 1);
     RUN(test_maildir_cache);
+    RUN(test_damaged_cache);
+    RUN(test_concurrent_listings);
     RUN(test_mbox_cache);
     nftw(root, rm_one, 16, FTW_DEPTH | FTW_PHYS);
     return test_done();

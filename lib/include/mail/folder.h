@@ -27,8 +27,8 @@
 #ifndef MAIL_FOLDER_H
 #define MAIL_FOLDER_H
 
-
 #pragma GCC visibility push(default)
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -81,6 +81,15 @@ struct mail_envelope {
     unsigned attachments; /* parts with a file name or disposition
                              attachment (0 when not known: see
                              MAIL_FOLDER_LIST_ATTACHMENTS) */
+    /* What a listing shows, when the driver has it ready (Maildir with
+     * MAIL_FOLDER_LIST_BORROW), else NULL (decode from and subject
+     * yourself): the first sender's name, else its address, and the
+     * subject, RFC 2047-decoded and made terminal-safe on one line
+     * (mail_term_safe MAIL_SAFE_ONELINE).  NULL also when empty. */
+    const char *from_display, *subject_display;
+    /* The strings are not each malloc'd (MAIL_FOLDER_LIST_BORROW): the
+     * folder owns them. */
+    bool borrowed;
 };
 
 struct mail_envelope_list {
@@ -96,6 +105,14 @@ enum {
     /* Count attachments (needs a body parse of each message the cache
      * does not know yet). */
     MAIL_FOLDER_LIST_ATTACHMENTS = 1,
+    /* Let the strings of the envelopes point into memory the folder owns
+     * (Maildir: its mapped header cache), with no allocation per message,
+     * and fill from_display and subject_display.  They stay valid until
+     * mail_folder_close, so the list must not be used after that (its
+     * release is still needed, and safe after the close).  Only when out
+     * is empty or holds only borrowed envelopes; otherwise, and for other
+     * drivers, it is ignored. */
+    MAIL_FOLDER_LIST_BORROW = 2,
 };
 
 struct mail_folder;
@@ -121,10 +138,13 @@ const char *mail_folder_path(const struct mail_folder *f);
 /*
  * List the messages, oldest delivery first (Maildir: by delivery time,
  * then name; mbox: file order).  Uses the header cache in
- * $XDG_CACHE_HOME/mail/ (keyed by Maildir file name, size and mtime; by
- * mbox offset and the file's size and mtime), so a second listing of an
- * unchanged large folder costs about a stat() per message.  Envelopes are
- * appended to out.
+ * CACHE_HOME/mail/ (paths->cache_home).  Maildir: keyed by the unique
+ * part of the file name (a delivered message file never changes, only
+ * its name and directory), so a second listing reads cur/ and new/ and
+ * the cache, with no stat() and no open() per message; flags come from
+ * the names.  mbox: an unchanged file (inode, size, mtime) is listed from
+ * the cache without reading it, a grown one by reading its tail.
+ * Envelopes are appended to out.
  */
 int mail_folder_list(struct mail_folder *f, struct mail_envelope_list *out,
                      int flags, struct mail_error *err);
