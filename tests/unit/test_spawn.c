@@ -388,6 +388,39 @@ static void test_start_exec_failed(void)
     CHECK(strstr(err.msg, "the pager could not be run: ") == err.msg);
 }
 
+/* A pager (no time limit) stays in our process group, the foreground one
+ * on a terminal, so it can read the keyboard; a command with a limit
+ * gets its own group, which the time-out kills. */
+static void test_start_pgroup(void)
+{
+    struct mail_spawn sp = MAIL_SPAWN_INIT;
+    struct mail_spawn_child c;
+    struct mail_spawn_result res;
+    struct mail_buf out = MAIL_BUF_INIT;
+    struct mail_error err;
+    long pgid = -1;
+
+    /* Field 5 of /proc/PID/stat is the process group ("sh" has no
+     * blank in its name). */
+    sp.command = "exec cut -d' ' -f5 /proc/$$/stat";
+    sp.out_fd = MAIL_SPAWN_PIPE;
+    CHECK(mail_spawn_start(&sp, &c, &err) == 0);
+    read_all(&c, &out);
+    CHECK(mail_spawn_wait(&c, &res, &err) == 0);
+    mail_buf_addch(&out, '\0');
+    CHECK(sscanf(out.data, "%ld", &pgid) == 1 && pgid == (long)getpgrp());
+
+    mail_buf_reset(&out);
+    sp.timeout_ms = 5000;
+    CHECK(mail_spawn_start(&sp, &c, &err) == 0);
+    read_all(&c, &out);
+    CHECK(mail_spawn_wait(&c, &res, &err) == 0);
+    mail_buf_addch(&out, '\0');
+    CHECK(sscanf(out.data, "%ld", &pgid) == 1 && pgid != (long)getpgrp() &&
+          pgid > 0);
+    mail_buf_release(&out);
+}
+
 /* A pager's environment defaults, and signals a caller ignores. */
 static void test_env_default_signals(void)
 {
@@ -449,6 +482,7 @@ int main(void)
     RUN(test_start_quit_early);
     RUN(test_start_timeout);
     RUN(test_start_exec_failed);
+    RUN(test_start_pgroup);
     RUN(test_env_default_signals);
     return test_done();
 }
