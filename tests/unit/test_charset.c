@@ -124,6 +124,24 @@ static void test_sanitize(void)
     CHECK(!mail_utf8_valid("\xf4\x90\x80\x80", 4));
     CHECK(mail_utf8_seqlen("\xe2\x82\xac", 3) == 3);
     CHECK(mail_utf8_seqlen("\xe2\x82", 2) == 0);
+    CHECK(mail_utf8_valid("\xf4\x8f\xbf\xbf", 4));  /* U+10FFFF */
+    CHECK(!mail_utf8_valid("\xed\xbf\xbf", 3));      /* surrogate */
+    CHECK(!mail_utf8_valid("a\xf0\x9f\x98", 4));     /* truncated */
+}
+
+/* mail_utf8_put: what cannot be UTF-8 becomes U+FFFD. */
+static void test_put(void)
+{
+    struct mail_buf b = MAIL_BUF_INIT;
+
+    CHECK(mail_utf8_put(&b, 'a') == 0 && mail_utf8_put(&b, 0xe9) == 0 &&
+          mail_utf8_put(&b, 0x20ac) == 0 && mail_utf8_put(&b, 0x10ffff) == 0);
+    CHECK_STR(b.data, "a\xc3\xa9\xe2\x82\xac\xf4\x8f\xbf\xbf");
+    mail_buf_reset(&b);
+    CHECK(mail_utf8_put(&b, 0xd800) == 0 && mail_utf8_put(&b, 0xdfff) == 0 &&
+          mail_utf8_put(&b, 0x110000) == 0);
+    CHECK_STR(b.data, "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd");
+    mail_buf_release(&b);
 }
 
 int main(void)
@@ -133,5 +151,6 @@ int main(void)
     RUN(test_streaming);
     RUN(test_large);
     RUN(test_sanitize);
+    RUN(test_put);
     return test_done();
 }

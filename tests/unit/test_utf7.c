@@ -69,6 +69,29 @@ static void test_bad(void)
     CHECK(enc("\xc3", &b) < 0);           /* truncated UTF-8 */
     CHECK(enc("\xc0\xaf", &b) < 0);       /* overlong */
     CHECK(enc("\xed\xa0\x80", &b) < 0);   /* surrogate */
+    CHECK(enc("\xe0\x9f\xbf", &b) < 0);   /* overlong, 3 bytes */
+    CHECK(enc("\xf4\x90\x80\x80", &b) < 0);   /* U+110000 */
+    CHECK(enc("a\xe2\x82", &b) < 0);      /* truncated at the end */
+    CHECK(enc("\x80", &b) < 0);            /* stray continuation */
+    mail_buf_release(&b);
+}
+
+/* The ends of the range through the shared UTF-8 encoder and decoder. */
+static void test_limits(void)
+{
+    struct mail_buf b = MAIL_BUF_INIT;
+
+    CHECK(enc("\xf4\x8f\xbf\xbf", &b) == 0);   /* U+10FFFF */
+    CHECK_STR(b.data, "&2,,f,w-");
+    mail_buf_reset(&b);
+    CHECK(dec("&2,,f,w-", &b) == 0);
+    CHECK_STR(b.data, "\xf4\x8f\xbf\xbf");
+    mail_buf_reset(&b);
+    CHECK(enc("\xc2\x80\xef\xbf\xbf\xf0\x90\x80\x80", &b) == 0);
+    CHECK_STR(b.data, "&AID,,9gA3AA-");
+    mail_buf_reset(&b);
+    CHECK(dec("&AID,,9gA3AA-", &b) == 0);
+    CHECK_STR(b.data, "\xc2\x80\xef\xbf\xbf\xf0\x90\x80\x80");
     mail_buf_release(&b);
 }
 
@@ -101,6 +124,7 @@ int main(void)
     RUN(test_rfc3501_example);
     RUN(test_simple);
     RUN(test_bad);
+    RUN(test_limits);
     RUN(test_roundtrip);
     return test_done();
 }
