@@ -2,7 +2,10 @@
  * ls.c - `mail ls`: one line per message of a folder, numbered, so that
  * `mail read 3` and friends can name messages (the numbers are saved, see
  * select.c).  Listing reads only headers (and the header cache), never
- * bodies, except that --json counts attachments.
+ * bodies, except that --json and has:attachment count attachments and a
+ * body: query reads the text of the messages the header fields do not
+ * decide.  The query language is the library's (mail/query.h), threading
+ * too (mail/thread.h).
  */
 #include <getopt.h>
 #include <stdint.h>
@@ -11,14 +14,15 @@
 #include <sys/stat.h>
 #include <sysexits.h>
 #include <time.h>
-#include <wctype.h>
 
 #include "cmd.h"
 #include "mail/address.h"
 #include "mail/charset.h"
 #include "mail/date.h"
+#include "mail/query.h"
 #include "mail/rfc2047.h"
 #include "mail/termsafe.h"
+#include "mail/thread.h"
 #include "select.h"
 #include "width.h"
 
@@ -35,13 +39,6 @@ struct ls_opts {
     bool json;
     char **query;
     int nquery;
-};
-
-/* One query term: field (0 any, 'f' from, 't' to/cc, 'c' cc only, 's'
- * subject) and its case-folded text. */
-struct term {
-    int field;
-    char *text;
 };
 
 /* What the listing shows of one message, decoded to UTF-8. */
@@ -100,310 +97,6 @@ static char *decode_names(const char *value, bool full, bool first_only)
     }
     mail_addrlist_release(&l);
     return mail_buf_detach(&b);
-}
-
-/* Lowercase UTF-8 text for case-insensitive matching (towlower in a
- * UTF-8 locale; invalid bytes kept). */
-static char *fold(const char *s)
-{
-    struct mail_buf b = MAIL_BUF_INIT;
-    locale_t loc = cmd_utf8_locale();
-    size_t len = strlen(s);
-
-    mail_buf_reserve(&b, len);
-    for (size_t i = 0; i < len;) {
-        unsigned char c = (unsigned char)s[i];
-        size_t n = mail_utf8_seqlen(s + i, len - i);
-        uint32_t cp;
-
-        if (c < 0x80 || n == 0 || !loc) {
-            mail_buf_addch(&b, (char)(c >= 'A' && c <= 'Z' ? c + 32 : c));
-            i++;
-            continue;
-        }
-        cp = c & (0xffu >> (n + 1));
-        for (size_t k = 1; k < n; k++)
-            cp = (cp << 6) | ((unsigned char)s[i + k] & 0x3f);
-        mail_utf8_put(&b, (uint32_t)towlower_l((wint_t)cp, loc));
-        i += n;
-    }
-    return mail_buf_detach(&b);
-}
-
-static bool contains(const char *hay, const char *needle)
-{
-    char *h = fold(hay ? hay : "");
-    bool r = h && strstr(h, needle) != NULL;
-
-    free(h);
-    return r;
-}
-
-static bool match_terms(const struct mail_envelope *e, const struct term *t,
-                        int n)
-{
-    char *from = NULL, *to = NULL, *cc = NULL, *subject = NULL;
-    bool ok = true;
-
-    for (int i = 0; i < n && ok; i++) {
-        bool m = false;
-
-        if (t[i].field == 0 || t[i].field == 'f') {
-            if (!from)
-                from = decode_names(e->from, true, false);
-            m = m || contains(from, t[i].text);
-        }
-        if (t[i].field == 0 || t[i].field == 't' || t[i].field == 'c') {
-            if (!to) {
-                to = decode_names(e->to, true, false);
-                cc = decode_names(e->cc, true, false);
-            }
-            m = m || (t[i].field != 'c' && contains(to, t[i].text)) ||
-                contains(cc, t[i].text);
-        }
-        if (t[i].field == 0 || t[i].field == 's') {
-            if (!subject)
-                subject = decode_subject(e);
-            m = m || contains(subject, t[i].text);
-        }
-        ok = m;
-    }
-    free(from);
-    free(to);
-    free(cc);
-    free(subject);
-    return ok;
-}
-
-/* ---- threads ---- */
-
-/* The first "<...>" of s (or the trimmed s) as [*start, *start+*len). */
-static bool first_id(const char *s, const char **start, size_t *len)
-{
-    const char *a, *z;
-
-    if (!s)
-        return false;
-    a = strchr(s, '<');
-    z = a ? strchr(a, '>') : NULL;
-    if (a && z) {
-        *start = a;
-        *len = (size_t)(z - a + 1);
-        return true;
-    }
-    while (*s == ' ' || *s == '\t')
-        s++;
-    *start = s;
-    *len = strcspn(s, " \t");
-    return *len > 0;
-}
-
-struct id_ref {
-    const char *id;
-    size_t len;
-    size_t row;
-};
-
-static int cmp_id(const void *a, const void *b)
-{
-    const struct id_ref *x = a, *y = b;
-    size_t n = x->len < y->len ? x->len : y->len;
-    int c = memcmp(x->id, y->id, n);
-
-    if (c)
-        return c;
-    if (x->len != y->len)
-        return x->len < y->len ? -1 : 1;
-    return x->row < y->row ? -1 : x->row > y->row;
-}
-
-/* The row with this message-id, or -1. */
-static long find_id(const struct id_ref *ids, size_t n, const char *id,
-                    size_t len)
-{
-    size_t lo = 0, hi = n;
-
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        struct id_ref key = { id, len, 0 };
-        int c = cmp_id(&key, &ids[mid]);
-
-        /* Equal ids: the first row wins (row 0 in key sorts first). */
-        if (c <= 0)
-            hi = mid;
-        else
-            lo = mid + 1;
-    }
-    if (lo < n && ids[lo].len == len && memcmp(ids[lo].id, id, len) == 0)
-        return (long)ids[lo].row;
-    return -1;
-}
-
-static bool is_ancestor(const long *parent, size_t a, size_t of)
-{
-    size_t steps = 0;
-
-    for (long p = (long)of; p >= 0; p = parent[p])
-        if ((size_t)p == a || ++steps > 1000000)
-            return true;
-    return false;
-}
-
-static const struct row *cmp_rows;
-static const time_t *cmp_first;
-
-static int cmp_child(const void *a, const void *b)
-{
-    const struct row *x = &cmp_rows[*(const size_t *)a];
-    const struct row *y = &cmp_rows[*(const size_t *)b];
-
-    if (x->when != y->when)
-        return x->when < y->when ? -1 : 1;
-    return x->idx < y->idx ? -1 : x->idx > y->idx;
-}
-
-static int cmp_root(const void *a, const void *b)
-{
-    size_t x = *(const size_t *)a, y = *(const size_t *)b;
-
-    if (cmp_first[x] != cmp_first[y])
-        return cmp_first[x] < cmp_first[y] ? -1 : 1;
-    return cmp_child(a, b);
-}
-
-/*
- * Put rows in thread order (JWZ-lite): a message's parent is the last
- * message of its References found in the listing, else its In-Reply-To;
- * children follow their parent, by date; threads go by the date of their
- * first message.  Sets depth.
- */
-static int thread_rows(const struct mail_envelope_list *list, struct row *rows,
-                       size_t n)
-{
-    struct id_ref *ids = calloc(n ? n : 1, sizeof *ids);
-    long *parent = malloc((n ? n : 1) * sizeof *parent);
-    size_t *nchild = calloc(n + 1, sizeof *nchild);
-    size_t *child = malloc((n ? n : 1) * sizeof *child);
-    size_t *roots = malloc((n ? n : 1) * sizeof *roots);
-    size_t *stack = malloc((n ? n : 1) * sizeof *stack);
-    time_t *first = malloc((n ? n : 1) * sizeof *first);
-    struct row *out = malloc((n ? n : 1) * sizeof *out);
-    size_t nids = 0, nroots = 0, nout = 0, *fill = NULL;
-    int rc = -1;
-
-    if (!ids || !parent || !nchild || !child || !roots || !stack || !first ||
-        !out)
-        goto done;
-    for (size_t i = 0; i < n; i++) {
-        const char *s;
-        size_t len;
-
-        if (first_id(list->v[rows[i].idx].message_id, &s, &len))
-            ids[nids++] = (struct id_ref){ s, len, i };
-    }
-    if (nids > 1)
-        qsort(ids, nids, sizeof *ids, cmp_id);
-    for (size_t i = 0; i < n; i++)
-        parent[i] = -1;
-    for (size_t i = 0; i < n; i++) {
-        const struct mail_envelope *e = &list->v[rows[i].idx];
-        const char *refs = e->references, *p, *q, *s;
-        long cand = -1;
-        size_t len;
-
-        /* The last reference that is in the listing. */
-        for (p = refs ? refs + strlen(refs) : NULL; p && p > refs && cand < 0;) {
-            q = p;
-            while (q > refs && q[-1] != '>')
-                q--;
-            if (q == refs)
-                break;
-            p = q - 1;          /* the '>' */
-            while (p > refs && *p != '<')
-                p--;
-            if (*p == '<') {
-                long r = find_id(ids, nids, p, (size_t)(q - p));
-
-                if (r >= 0 && (size_t)r != i)
-                    cand = r;
-            }
-        }
-        if (cand < 0 && first_id(e->in_reply_to, &s, &len)) {
-            long r = find_id(ids, nids, s, len);
-
-            if (r >= 0 && (size_t)r != i)
-                cand = r;
-        }
-        if (cand >= 0 && !is_ancestor(parent, i, (size_t)cand))
-            parent[i] = cand;
-    }
-    /* Children of each row, in CSR form: nchild[p]..nchild[p+1]. */
-    for (size_t i = 0; i < n; i++)
-        if (parent[i] >= 0)
-            nchild[parent[i] + 1]++;
-    for (size_t i = 0; i < n; i++)
-        nchild[i + 1] += nchild[i];
-    fill = calloc(n ? n : 1, sizeof *fill);
-    if (!fill)
-        goto done;
-    for (size_t i = 0; i < n; i++)
-        if (parent[i] >= 0)
-            child[nchild[parent[i]] + fill[parent[i]]++] = i;
-    cmp_rows = rows;
-    for (size_t i = 0; i < n; i++)
-        if (nchild[i + 1] - nchild[i] > 1)
-            qsort(child + nchild[i], nchild[i + 1] - nchild[i], sizeof *child,
-                  cmp_child);
-    /* The date of each thread's first message. */
-    for (size_t i = 0; i < n; i++)
-        first[i] = rows[i].when;
-    for (size_t i = 0; i < n; i++) {
-        size_t r = i;
-
-        while (parent[r] >= 0)
-            r = (size_t)parent[r];
-        if (rows[i].when < first[r])
-            first[r] = rows[i].when;
-    }
-    for (size_t i = 0; i < n; i++)
-        if (parent[i] < 0)
-            roots[nroots++] = i;
-    cmp_first = first;
-    if (nroots > 1)
-        qsort(roots, nroots, sizeof *roots, cmp_root);
-    /* Depth-first, without recursion. */
-    for (size_t k = 0; k < nroots; k++) {
-        size_t sp = 0;
-
-        stack[sp++] = roots[k];
-        rows[roots[k]].depth = 0;
-        while (sp) {
-            size_t r = stack[--sp];
-
-            out[nout++] = rows[r];
-            for (size_t c = nchild[r + 1]; c > nchild[r]; c--) {
-                size_t ch = child[c - 1];
-
-                rows[ch].depth = rows[r].depth + 1;
-                stack[sp++] = ch;
-            }
-        }
-    }
-    if (nout == n) {
-        memcpy(rows, out, n * sizeof *rows);
-        rc = 0;
-    }
-done:
-    free(ids);
-    free(parent);
-    free(nchild);
-    free(child);
-    free(roots);
-    free(stack);
-    free(first);
-    free(out);
-    free(fill);
-    return rc;
 }
 
 /* ---- output ---- */
@@ -698,42 +391,6 @@ static void print_format(const char *fmt,
 
 /* ---- options ---- */
 
-/* "2026-11-01" (local midnight), or "7d", "12h", "2w" ago. */
-static int parse_since(const char *s, time_t *t)
-{
-    char *end;
-    long v;
-    struct tm tm;
-
-    if (strlen(s) == 10 && s[4] == '-' && s[7] == '-') {
-        memset(&tm, 0, sizeof tm);
-        tm.tm_year = atoi(s) - 1900;
-        tm.tm_mon = atoi(s + 5) - 1;
-        tm.tm_mday = atoi(s + 8);
-        tm.tm_isdst = -1;
-        if (tm.tm_mon < 0 || tm.tm_mon > 11 || tm.tm_mday < 1 ||
-            tm.tm_mday > 31 || tm.tm_year < 0)
-            return -1;
-        *t = mktime(&tm);
-        return *t == (time_t)-1 ? -1 : 0;
-    }
-    v = strtol(s, &end, 10);
-    if (end == s || v < 0 || v > 100000 || end[0] == '\0' || end[1] != '\0')
-        return -1;
-    switch (*end) {
-    case 'h':
-        *t = time(NULL) - v * 3600;
-        return 0;
-    case 'd':
-        *t = time(NULL) - v * 86400;
-        return 0;
-    case 'w':
-        *t = time(NULL) - v * 7 * 86400;
-        return 0;
-    }
-    return -1;
-}
-
 /* Is the first operand a folder rather than a query word? */
 static bool looks_like_folder(const char *a)
 {
@@ -778,10 +435,10 @@ static int parse_args(struct cmd_ctx *ctx, int argc, char **argv,
             o->unread = true;
             break;
         case OPT_SINCE:
-            if (parse_since(optarg, &o->since) < 0)
+            if (mail_query_parse_time(optarg, time(NULL), &o->since) < 0)
                 return cmd_usage_error("ls", "--since takes YYYY-MM-DD or "
-                                       "a time ago such as 7d, 12h, 2w; "
-                                       "not '%s'", optarg);
+                                       "a time ago such as 7d, 12h, 2w, "
+                                       "3m, 1y; not '%s'", optarg);
             o->has_since = true;
             break;
         case 't':
@@ -822,79 +479,61 @@ static int parse_args(struct cmd_ctx *ctx, int argc, char **argv,
     return 0;
 }
 
-/* A query word that is neither a known field term nor a plain word is
- * a mistake to report, not a search that finds nothing: a field that
- * does not exist (body:x, foo:bar; searching bodies is not there yet),
- * or a second folder after the first.  Returns 0 or the exit code. */
-static int check_term(const char *q)
+/* Thread rows (their idx and when) in place, setting depth. */
+static int thread_rows(const struct mail_envelope_list *list, struct row *rows,
+                       size_t n, struct mail_error *err)
 {
-    size_t i = 0;
+    size_t *idx = malloc((n ? n : 1) * sizeof *idx);
+    unsigned *depth = malloc((n ? n : 1) * sizeof *depth);
+    int rc = -1;
 
-    while ((q[i] >= 'a' && q[i] <= 'z') || (q[i] >= 'A' && q[i] <= 'Z') ||
-           (q[i] >= '0' && q[i] <= '9') || q[i] == '-' || q[i] == '_')
-        i++;
-    if (i > 0 && q[i] == ':')
-        return cmd_usage_error("ls", "unknown field '%.*s:' in the query "
-                               "term '%s' (the fields are from:, to:, cc: "
-                               "and subject:; a word alone searches them "
-                               "all)",
-                               (int)i, q, q);
-    if (q[0] == '=' || q[0] == '~' || strchr(q, '/'))
-        return cmd_usage_error("ls", "'%s' is not a query word: one folder "
-                               "only (the first operand, or -f FOLDER), "
-                               "then query words", q);
-    return 0;
+    if (!idx || !depth) {
+        mail_error_set(err, MAIL_ERR_INTERNAL, "out of memory");
+        goto done;
+    }
+    for (size_t i = 0; i < n; i++)
+        idx[i] = rows[i].idx;
+    if (mail_thread(list, idx, depth, n, err) < 0)
+        goto done;
+    for (size_t i = 0; i < n; i++) {
+        rows[i].idx = idx[i];
+        rows[i].depth = depth[i];
+        rows[i].when = env_time(&list->v[idx[i]]);
+    }
+    rc = 0;
+done:
+    free(idx);
+    free(depth);
+    return rc;
 }
 
 int cmd_ls(struct cmd_ctx *ctx, int argc, char **argv)
 {
     struct mail_envelope_list list = MAIL_ENVELOPE_LIST_INIT;
     struct ls_opts o = { 0 };
-    struct term *terms = NULL;
+    struct mail_query *q = NULL;
     struct mail_folder *f = NULL;
     struct mail_error err;
     struct row *rows = NULL;
     size_t *order = NULL, n = 0, skip;
     const char *display = NULL;
-    int rc, nterms = 0;
+    int rc, lflags;
+    bool all;
 
     mail_error_clear(&err);
     rc = parse_args(ctx, argc, argv, &o);
     if (rc)
         return rc == -1 ? 0 : rc;
-    if (o.nquery > 0) {
-        terms = calloc((size_t)o.nquery, sizeof *terms);
-        if (!terms)
-            return cmd_failf(EX_OSERR, "out of memory");
-        for (int i = 0; i < o.nquery; i++) {
-            const char *q = o.query[i];
-
-            terms[nterms].field = 0;
-            if (mail_strncasecmp(q, "from:", 5) == 0)
-                terms[nterms].field = 'f', q += 5;
-            else if (mail_strncasecmp(q, "to:", 3) == 0)
-                terms[nterms].field = 't', q += 3;
-            else if (mail_strncasecmp(q, "cc:", 3) == 0)
-                terms[nterms].field = 'c', q += 3;
-            else if (mail_strncasecmp(q, "subject:", 8) == 0)
-                terms[nterms].field = 's', q += 8;
-            else if ((rc = check_term(q)) != 0)
-                goto done;
-            if (!*q)
-                continue;       /* "from:" alone matches everything */
-            terms[nterms].text = fold(q);
-            if (!terms[nterms].text) {
-                rc = cmd_failf(EX_OSERR, "out of memory");
-                goto done;
-            }
-            nterms++;
-        }
-    }
+    if (mail_query_parse(o.nquery, o.query, &q, &err) < 0)
+        return err.kind == MAIL_ERR_USAGE ? cmd_usage_error("ls", "%s", err.msg)
+                                          : cmd_fail(&err);
+    all = mail_query_is_all(q);
+    lflags = o.json || (mail_query_needs(q) & MAIL_QUERY_NEEDS_ATTACHMENTS) ?
+             MAIL_FOLDER_LIST_ATTACHMENTS : 0;
     rc = cmd_open_folder(ctx, o.folder, MAIL_FOLDER_RDONLY, &f, &display);
     if (rc)
         goto done;
-    if (mail_folder_list(f, &list, o.json ? MAIL_FOLDER_LIST_ATTACHMENTS : 0,
-                         &err) < 0) {
+    if (mail_folder_list(f, &list, lflags, &err) < 0) {
         rc = cmd_fail(&err);
         goto done;
     }
@@ -906,13 +545,18 @@ int cmd_ls(struct cmd_ctx *ctx, int argc, char **argv)
     }
     for (size_t i = 0; i < list.n; i++) {
         const struct mail_envelope *e = &list.v[i];
+        int m;
 
         if (o.unread && (e->flags & MAIL_FLAG_SEEN))
             continue;
         if (o.has_since && env_time(e) < o.since)
             continue;
-        if (nterms && !match_terms(e, terms, nterms))
-            continue;
+        if (!all && (m = mail_query_match(q, e, -1, f, &err)) <= 0) {
+            if (m == 0)
+                continue;
+            rc = cmd_fail(&err);
+            goto done;
+        }
         rows[n].idx = i;
         rows[n].when = env_time(e);
         n++;
@@ -923,8 +567,8 @@ int cmd_ls(struct cmd_ctx *ctx, int argc, char **argv)
         memmove(rows, rows + skip, (n - skip) * sizeof *rows);
         n -= skip;
     }
-    if (o.thread && thread_rows(&list, rows, n) < 0) {
-        rc = cmd_failf(EX_OSERR, "out of memory");
+    if (o.thread && thread_rows(&list, rows, n, &err) < 0) {
+        rc = cmd_fail(&err);
         goto done;
     }
     for (size_t i = 0; i < n; i++)
@@ -940,9 +584,7 @@ done:
     if (f)
         mail_folder_close(f, &err);
     mail_envelope_list_release(&list);
-    for (int i = 0; i < nterms; i++)
-        free(terms[i].text);
-    free(terms);
+    mail_query_free(q);
     free(rows);
     free(order);
     return rc;
