@@ -2,9 +2,12 @@
  * send.c - `mail send`: compose (or take whole with -t) a message and
  * submit it over SMTP; the queue for when the server cannot be reached;
  * --batch for many messages over one connection.  sendmail.c holds the
- * sendmail(8) and mailx(1) front ends, compose_ui.c the interactive part;
- * spooling, sender addresses and the sent copy are in lib/service
- * (outgoing.h), aliases and recipient checks in lib/config (aliases.h).
+ * sendmail(8) and mailx(1) front ends, compose_ui.c the interactive part.
+ * What sending does is the library's (lib/service/outgoing.c,
+ * outgoing.h: recipients and aliases, a message given whole, the SMTP
+ * delivery with the queue decisions, the queue flush, the sent copy);
+ * this file parses arguments, builds the message and prints what the
+ * library reports (on_event).
  *
  * Standard input is spooled to an unlinked temporary file and the message
  * is built in another one, so memory does not grow with the message:
@@ -25,12 +28,9 @@
 
 #include "cmd.h"
 #include "send.h"
-#include "mail/aliases.h"
 #include "mail/compose.h"
 #include "mail/folder.h"
 #include "mail/outgoing.h"
-#include "mail/queue.h"
-#include "mail/smtp.h"
 #include "mail/termsafe.h"
 
 /* ---- small helpers ---- */
@@ -87,475 +87,106 @@ static bool fd_empty(int fd)
     return fstat(fd, &st) == 0 && st.st_size == 0;
 }
 
-/* ---- the SMTP side ---- */
+/* ---- what the library reports ---- */
 
-struct sender {
+/* The user interface of one send: the event hook's argument. */
+struct send_ui {
     struct cmd_ctx *ctx;
-    struct mail_account *acct;
-    struct mail_server srv;
+    size_t msg_no, msg_total;     /* --batch: "message i of n: " */
     struct cmd_trace tr;
-    struct mail_session *s;
-    /* Why the last attempt to reach the server failed: a second attempt
-     * in the same run (the queue first, then the new message) would only
-     * wait for the same timeout again. */
-    bool unreachable;
-    struct mail_error unreachable_err;
-    /* The server asked for AUTH and no password source was there: the
-     * message may wait in the queue (--queue) for a run that has one. */
-    bool no_password;
 };
 
-/* Failures to reach the server are temporary for sending: the network or
- * the server will be back, and the message must wait, not be lost. */
-static void reach_is_temporary(struct mail_error *err)
+static void on_event(void *arg, const struct mail_send_event *ev)
 {
-    if (err->kind == MAIL_ERR_HOST || err->kind == MAIL_ERR_UNAVAIL ||
-        err->kind == MAIL_ERR_PROTOCOL)
-        err->kind = MAIL_ERR_TEMP;
-}
+    struct send_ui *ui = arg;
 
-static bool has_credentials(const struct mail_account *a)
-{
-    return a->password_command || a->password;
-}
-
-static int sender_open(struct sender *snd, struct mail_error *err)
-{
-    struct mail_account *a = snd->acct;
-    struct mail_buf pw = MAIL_BUF_INIT;
-    int rc;
-
-    if (snd->s)
-        return 0;
-    if (snd->unreachable) {
-        *err = snd->unreachable_err;
-        return -1;
-    }
-    if (!a->has_smtp)
-        return mail_error_set(err, MAIL_ERR_CONFIG, "account '%s' has no "
-                              "smtp server (set smtp = URL or give --smtp)",
-                              a->name);
-    mail_server_from_account(&snd->srv, a, &a->smtp);
-    if (snd->ctx->verbose) {
-        snd->tr.proto = "smtp";
-        snd->srv.trace = cmd_trace_fn;
-        snd->srv.trace_arg = &snd->tr;
-    }
-    snd->s = mail_smtp_open(&snd->srv, NULL, err);
-    if (!snd->s) {
-        reach_is_temporary(err);
-        if (err->kind == MAIL_ERR_TEMP) {
-            snd->unreachable = true;
-            snd->unreachable_err = *err;
-        }
-        return -1;
-    }
-    if (mail_session_has_cap(snd->s, "AUTH")) {
-        struct mail_error perr;
-
-        mail_error_clear(&perr);
-        if (mail_account_password(a, snd->srv.host, snd->srv.user,
-                                  cmd_prompt_password, NULL, &pw,
-                                  &perr) < 0) {
-            /* The server wants a login and nothing gives a password (no
-             * password-command, no ~/.netrc entry, no terminal, as under
-             * cron): sending without AUTH would only be refused after the
-             * recipients.  Fail before the message, or queue it. */
-            *err = perr;
-            if (!has_credentials(a) && perr.kind == MAIL_ERR_AUTH) {
-                mail_error_set(err, MAIL_ERR_AUTH, "no password available "
-                               "for %.100s at %.200s (set password-command, "
-                               "add it to ~/.netrc, or run on a terminal)",
-                               snd->srv.user ? snd->srv.user : "",
-                               snd->srv.host ? snd->srv.host : "");
-                snd->no_password = true;
-                /* The queue first, then the message: ask once. */
-                snd->unreachable = true;
-                snd->unreachable_err = *err;
-            }
-            goto fail;
-        }
-        rc = mail_smtp_login(snd->s, pw.data ? pw.data : "", err);
-        mail_buf_release_secret(&pw);
-        if (rc < 0) {
-            if (err->kind != MAIL_ERR_AUTH && err->kind != MAIL_ERR_TLS)
-                reach_is_temporary(err);
-            goto fail;
-        }
-    } else if (has_credentials(a) && !mail_conn_is_tls(snd->s->conn) &&
-               snd->srv.tls != MAIL_TLS_NONE) {
-        /* Unreachable in practice (open requires TLS), kept as a guard. */
-        mail_error_set(err, MAIL_ERR_TLS, "%s: not encrypted", snd->s->name);
-        goto fail;
-    }
-    return 0;
-fail:
-    mail_buf_release_secret(&pw);
-    mail_session_free(snd->s);
-    snd->s = NULL;
-    return -1;
-}
-
-static void sender_close(struct sender *snd)
-{
-    if (snd->s)
-        mail_smtp_quit(snd->s);
-    snd->s = NULL;
-}
-
-/* The outcome of one message. */
-struct outcome {
-    bool delivered;       /* 250 to DATA: some recipients have it */
-    size_t refused;       /* recipients refused permanently */
-    struct send_strv later;   /* recipients refused for now (addresses
-                                 point into the message's rcpt list) */
-    struct send_strv refused_v;   /* those refused for good (likewise) */
-    struct mail_error err;    /* when !delivered */
-    char reply[512];          /* the server's 250 text */
-    bool unknown;             /* no reply after the final dot: it may have
-                                 been delivered; never send it again
-                                 unasked */
-};
-
-static void outcome_release(struct outcome *o)
-{
-    send_strv_release(&o->later);
-    send_strv_release(&o->refused_v);
-}
-
-static bool addr_is_ascii(const char *a)
-{
-    for (; *a; a++)
-        if ((unsigned char)*a >= 0x80)
-            return false;
-    return true;
-}
-
-/*
- * Send one message (fd from offset) to rcpts over snd, re-encoding it to
- * 7 bits first when the server needs that.  Fills out; returns 0 when the
- * server took it (for at least one recipient), -1 otherwise.
- */
-static int deliver(struct sender *snd, int fd, off_t off, const char *from,
-                   const char *const *rcpts, size_t nrcpts,
-                   struct outcome *out)
-{
-    struct mail_error *err = &out->err;
-    struct mail_message_info info;
-    struct mail_smtp_envelope env;
-    struct mail_smtp_rcpt *rv = NULL;
-    struct mail_smtp_data d;
-    struct mail_buf reply = MAIL_BUF_INIT;
-    bool has8 = false, hasutf8 = false, addr_utf8 = false, dot = false;
-    int tmp = -1, flags = 0, rc = -1;
-
-    memset(out, 0, sizeof *out);
-    mail_error_clear(err);
-    if (sender_open(snd, err) < 0)
-        return -1;
-    has8 = mail_session_has_cap(snd->s, "8BITMIME");
-    hasutf8 = mail_session_has_cap(snd->s, "SMTPUTF8") && has8;
-    if (mail_message_scan(fd, off, &info, err) < 0)
-        return -1;
-    addr_utf8 = !addr_is_ascii(from);
-    for (size_t i = 0; i < nrcpts; i++)
-        addr_utf8 |= !addr_is_ascii(rcpts[i]);
-    if (addr_utf8 && !hasutf8) {
-        mail_error_set(err, MAIL_ERR_DATA, "%s: an address is not ASCII and "
-                       "the server does not offer SMTPUTF8",
-                       snd->s->name);
-        return -1;
-    }
-    /* 8-bit header text goes as encoded words even when the server
-     * offers SMTPUTF8: a later hop may not (Postfix to an LMTP without it
-     * bounces).  SMTPUTF8 is used only when an address needs it. */
-    if (info.header_8bit)
-        flags |= MAIL_7BIT_HEADERS;
-    if ((info.body_8bit && !has8) || info.body_binary || info.long_lines)
-        flags |= MAIL_7BIT_BODY;
-    if (flags) {
-        struct mail_fd_sink fs = { -1, 0 };
-
-        if ((tmp = send_tmpfile(&snd->ctx->paths, err)) < 0)
-            return -1;
-        fs.fd = tmp;
-        if (mail_message_to_7bit(fd, off, flags, mail_fd_sink_write, &fs,
-                                 err) < 0) {
-            mail_fd_sink_explain(&fs, err);
-            if (err->kind != MAIL_ERR_DATA || !hasutf8 ||
-                (flags & MAIL_7BIT_BODY))
-                goto done;
-            /* An address in the header is not ASCII: that is what
-             * SMTPUTF8 is for; send the message as it is. */
-            close(tmp);
-            tmp = -1;
-            flags = 0;
-            mail_error_clear(err);
-            addr_utf8 = true;
-        }
-    }
-    if (flags) {
-        if (snd->ctx->verbose)
-            mail_conn_note(snd->s->conn, "re-encoded the message to 7 bits "
-                           "for this server");
-        fd = tmp;
-        off = 0;
-        if (mail_message_scan(fd, off, &info, err) < 0)
-            goto done;
-    }
-    rv = calloc(nrcpts ? nrcpts : 1, sizeof *rv);
-    if (!rv) {
-        mail_error_set(err, MAIL_ERR_INTERNAL, "out of memory");
-        goto done;
-    }
-    for (size_t i = 0; i < nrcpts; i++)
-        rv[i].addr = rcpts[i];
-    memset(&env, 0, sizeof env);
-    env.from = from;
-    env.rcpts = rv;
-    env.nrcpts = nrcpts;
-    env.size = info.wire_size;
-    env.body_8bit = info.body_8bit;
-    env.smtputf8 = (info.header_8bit || addr_utf8) && hasutf8;
-
-    rc = mail_smtp_envelope(snd->s, &env, err);
-    for (size_t i = 0; i < nrcpts; i++) {
-        if (rv[i].accepted || !rv[i].code)
-            continue;
+    switch (ev->kind) {
+    case MAIL_SEND_EV_RCPT:
         fputs("mail: ", stderr);
-        out_safe_str(stderr, rcpts[i]);
-        fprintf(stderr, ": %s: ", rv[i].temporary ? "deferred" : "refused");
-        out_safe_str(stderr, rv[i].reply);
+        out_safe_str(stderr, ev->addr);
+        fprintf(stderr, ": %s: ", ev->temporary ? "deferred" : "refused");
+        out_safe_str(stderr, ev->reply);
         fputc('\n', stderr);
-        if (rv[i].temporary) {
-            send_strv_push(&out->later, rcpts[i]);
-        } else {
-            out->refused++;
-            send_strv_push(&out->refused_v, rcpts[i]);
-        }
-    }
-    if (rc < 0)
-        goto done;
-    rc = -1;
-    mail_smtp_data_begin(&d, snd->s);
-    if (mail_smtp_data_write_fd(&d, fd, off, err) < 0 ||
-        (dot = true, mail_smtp_data_end(&d, &reply, err) < 0)) {
-        /* After the final dot, no reply (smtp.c says so) or the
-         * connection gone: the server may have the message. */
-        out->unknown = dot && (d.outcome_unknown ||
-                               mail_error_connection_lost(err));
-        /* The session is in an unknown state now. */
-        mail_session_free(snd->s);
-        snd->s = NULL;
-        /* A refused message is final for every recipient. */
-        out->later.n = 0;
-        goto done;
-    }
-    mail_strlcpy(out->reply, reply.data ? reply.data : "", sizeof out->reply);
-    out->delivered = true;
-    rc = 0;
-done:
-    if (rc < 0 && err->kind == MAIL_OK)
-        mail_error_set(err, MAIL_ERR_INTERNAL, "sending failed");
-    if (rc < 0 && !out->unknown && mail_error_connection_lost(err)) {
-        /* Before the end of the message: the server has nothing, and a
-         * dropped connection is temporary. */
-        char why[sizeof err->msg];
-
-        mail_strlcpy(why, err->msg, sizeof why);
-        mail_error_set(err, MAIL_ERR_TEMP, "%s; the message was not sent",
-                       why);
-    }
-    if (!out->delivered && snd->s && err->kind != MAIL_ERR_TEMP &&
-        err->kind != MAIL_ERR_RECIPIENT && err->kind != MAIL_ERR_UNAVAIL &&
-        err->kind != MAIL_ERR_DATA && err->kind != MAIL_ERR_USAGE) {
-        mail_session_free(snd->s);
-        snd->s = NULL;
-    }
-    mail_buf_release(&reply);
-    free(rv);
-    if (tmp >= 0)
-        close(tmp);
-    return rc;
-}
-
-/* ---- queue ---- */
-
-static char *queue_dir(const struct mail_paths *paths,
-                       struct mail_error *err)
-{
-    return mail_queue_default_dir(paths, err);
-}
-
-static int queue_message(struct sender *snd, int fd, off_t off,
-                         const char *from, const char *const *rcpts,
-                         size_t n, const struct mail_error *why)
-{
-    struct mail_error err;
-    char *dir, *id = NULL;
-
-    mail_error_clear(&err);
-    dir = queue_dir(&snd->ctx->paths, &err);
-    if (!dir || mail_queue_add(dir, snd->acct->name, from, rcpts, n, fd, off,
-                               &id, &err) < 0) {
-        free(dir);
-        mail_error_prefix(&err, "cannot queue the message");
-        return cmd_fail(&err);
-    }
-    if (!snd->ctx->quiet) {
+        break;
+    case MAIL_SEND_EV_FAILED:
+        if (ui->msg_total)
+            fprintf(stderr, "mail: message %zu of %zu: ", ui->msg_no,
+                    ui->msg_total);
+        cmd_fail(ev->err);
+        break;
+    case MAIL_SEND_EV_ERROR:
+        cmd_fail(ev->err);
+        break;
+    case MAIL_SEND_EV_QUEUED:
+        if (ui->ctx->quiet)
+            break;
         fputs("mail: queued as ", stderr);
-        out_safe_str(stderr, id);
+        out_safe_str(stderr, ev->name);
         fputs(" (", stderr);
-        out_safe_str(stderr, why->msg);
+        out_safe_str(stderr, ev->err->msg);
         fputs("); 'mail send --flush' sends it\n", stderr);
-    }
-    free(dir);
-    free(id);
-    return 0;
-}
-
-/* No reply after the final dot: keep the message where no flush sends
- * it again by itself, and say so.  Returns 75. */
-static int hold_unknown(struct sender *snd, int fd, off_t off,
-                        const char *from, const char *const *rcpts, size_t n,
-                        struct mail_queue_entry *e)
-{
-    struct mail_error err;
-    char *dir = NULL, *path = NULL;
-    int r;
-
-    mail_error_clear(&err);
-    if (e) {
-        r = mail_queue_hold(e, &path, &err);
-    } else {
-        dir = queue_dir(&snd->ctx->paths, &err);
-        r = dir ? mail_queue_add_held(dir, snd->acct->name, from, rcpts, n,
-                                      fd, off, &path, &err) : -1;
-    }
-    if (r < 0) {
-        mail_error_prefix(&err, "no reply after the end of the message: it "
-                          "may or may not have been delivered; it could not "
-                          "be kept");
-        cmd_fail(&err);
-    } else {
+        break;
+    case MAIL_SEND_EV_HELD:
         fputs("mail: no reply after the end of the message: it may or may "
               "not have been delivered; kept in ", stderr);
-        out_safe_str(stderr, path);
+        out_safe_str(stderr, ev->name);
         fputc('\n', stderr);
-    }
-    free(dir);
-    free(path);
-    return EX_TEMPFAIL;
-}
-
-/*
- * Send what is queued for this account over snd.  Stops at the first
- * temporary failure (the server is in trouble: later messages would fail
- * too).  Returns an exit code (0 when the queue is empty now, or nothing
- * was there); reports on stderr.  quiet_unreachable: at the start of a
- * send, an unreachable server is reported by the send itself.
- */
-static int flush_queue(struct sender *snd, bool explicit_flush)
-{
-    struct mail_error err;
-    char **names = NULL;
-    size_t n = 0;
-    char *dir;
-    int code = 0;
-
-    mail_error_clear(&err);
-    dir = queue_dir(&snd->ctx->paths, &err);
-    if (!dir)
-        return explicit_flush ? cmd_fail(&err) : 0;
-    if (mail_queue_list(dir, &names, &n, &err) < 0) {
-        free(dir);
-        return cmd_fail(&err);
-    }
-    for (size_t i = 0; i < n; i++) {
-        struct mail_queue_entry e;
-        struct outcome oc;
-        int r = mail_queue_open(dir, names[i], &e, &err);
-
-        if (r == 1)
-            continue;
-        if (r < 0) {
-            code = cmd_fail(&err);
-            continue;
+        break;
+    case MAIL_SEND_EV_FLUSHED:
+        if (ui->ctx->verbose) {
+            fputs("mail: sent queued message ", stderr);
+            out_safe_str(stderr, ev->name);
+            fputc('\n', stderr);
         }
-        if (strcmp(e.account, snd->acct->name) != 0) {
-            mail_queue_entry_release(&e);
-            continue;
-        }
-        r = deliver(snd, e.fd, e.offset, e.from,
-                    (const char *const *)e.rcpts, e.nrcpts, &oc);
-        if (r == 0) {
-            if (oc.later.n) {
-                /* The rest waits, as a new queue entry. */
-                char *id = NULL;
-
-                if (mail_queue_add(dir, e.account, e.from, oc.later.v,
-                                   oc.later.n, e.fd, e.offset, &id, &err) < 0)
-                    code = cmd_fail(&err);
-                free(id);
-            }
-            if (mail_queue_done(&e, &err) < 0)
-                code = cmd_fail(&err);
-            if (snd->ctx->verbose)
-                fprintf(stderr, "mail: sent queued message %s\n", names[i]);
-            if (oc.refused && !code)
-                code = EX_NOUSER;
-            outcome_release(&oc);
-            continue;
-        }
-        if (oc.unknown) {
-            code = hold_unknown(snd, -1, 0, NULL, NULL, 0, &e);
-            outcome_release(&oc);
-            break;
-        }
-        if (oc.err.kind == MAIL_ERR_TEMP || oc.err.kind == MAIL_ERR_AUTH ||
-            oc.err.kind == MAIL_ERR_TLS || oc.err.kind == MAIL_ERR_CONFIG) {
-            /* Not the message's fault: it stays; so do the others. */
-            mail_queue_entry_release(&e);
-            if (explicit_flush)
-                code = cmd_fail(&oc.err);
-            else
-                code = mail_error_exit_code(oc.err.kind);
-            outcome_release(&oc);
-            break;
-        }
-        /* Refused for good: keep it aside, never lose it. */
+        break;
+    case MAIL_SEND_EV_QUEUE_FAILED:
         fputs("mail: queued message ", stderr);
-        out_safe_str(stderr, names[i]);
+        out_safe_str(stderr, ev->name);
         fputs(" cannot be sent: ", stderr);
-        out_safe_str(stderr, oc.err.msg);
+        out_safe_str(stderr, ev->err->msg);
         fputs("; moved to failed/\n", stderr);
-        code = mail_error_exit_code(oc.err.kind);
-        mail_queue_fail(&e, NULL);
-        outcome_release(&oc);
+        break;
+    case MAIL_SEND_EV_COPY_FAILED:
+        /* The message is sent: a failed copy is a warning, not a failure
+         * that would make a script send it again. */
+        fputs("mail: warning: sent, but no copy saved in ", stderr);
+        out_safe_str(stderr, ev->name);
+        fputs(": ", stderr);
+        out_safe_str(stderr, ev->err->msg);
+        fputc('\n', stderr);
+        break;
     }
-    mail_queue_names_free(names, n);
-    free(dir);
-    return code;
 }
 
-/* ---- the sent folder ---- */
-
-static void save_sent(struct sender *snd, int fd, const struct mail_buf *bcc)
+/* A sender for acct that reports to ui (-v: the SMTP trace). */
+static struct mail_sender *open_sender(struct send_ui *ui,
+                                       const struct mail_account *acct,
+                                       bool queue)
 {
+    struct mail_sender_opts so = {
+        .acct = acct, .queue = queue,
+        .prompt = cmd_prompt_password,
+        .event = on_event, .event_arg = ui,
+    };
     struct mail_error err;
-    char *where = NULL;
+    struct mail_sender *s;
 
     mail_error_clear(&err);
-    if (mail_sent_save(snd->acct, fd, bcc, &where, &err) == 0)
-        return;
-    /* The message is sent: a failed copy is a warning, not a failure
-     * that would make a script send it again. */
-    fputs("mail: warning: sent, but no copy saved in ", stderr);
-    out_safe_str(stderr, where ? where : "the sent folder");
-    fputs(": ", stderr);
-    out_safe_str(stderr, err.msg);
-    fputc('\n', stderr);
-    free(where);
+    if (ui->ctx->verbose) {
+        ui->tr.proto = "smtp";
+        so.trace = cmd_trace_fn;
+        so.trace_arg = &ui->tr;
+    }
+    s = mail_sender_new(&so, &err);
+    if (!s)
+        cmd_fail(&err);
+    return s;
+}
+
+/* The exit code of a library kind. */
+static int kind_code(enum mail_error_kind kind)
+{
+    return mail_error_exit_code(kind);
 }
 
 /* ---- one message, start to end ---- */
@@ -583,114 +214,14 @@ static int print_fd(int fd)
     }
 }
 
-/* How recipients are resolved (aliases, the account's domain), and the
- * parsed lists their strings live in. */
-struct rcpt_keep {
-    struct mail_aliases aliases;
-    const char *domain;
-    struct mail_addrlist *keep;
-    size_t nkeep;
-    struct send_strv *owned;    /* resolved strings (freed with o) */
-};
-
-static int rcpt_keep_init(struct rcpt_keep *rk, struct send_opts *o,
-                          const struct mail_account *acct,
-                          const struct mail_paths *paths,
-                          struct mail_error *err)
+/* Recipients from -c/-b/arguments into r (each argument replaced by its
+ * resolved text, owned by r). */
+static int add_arg_rcpts(struct mail_rcpts *r, struct send_opts *o,
+                         struct mail_error *err)
 {
-    char *path;
-
-    memset(rk, 0, sizeof *rk);
-    rk->owned = &o->owned;
-    rk->domain = acct ? acct->domain : NULL;
-    path = mail_aliases_default_path(paths, err);
-    if (!path) {
-        mail_error_clear(err);      /* no home: no aliases file */
-        return 0;
-    }
-    if (mail_aliases_load(&rk->aliases, path, err) < 0) {
-        free(path);
-        return -1;
-    }
-    free(path);
-    return 0;
-}
-
-static void rcpt_keep_release(struct rcpt_keep *rk)
-{
-    for (size_t i = 0; i < rk->nkeep; i++)
-        mail_addrlist_release(&rk->keep[i]);
-    free(rk->keep);
-    mail_aliases_release(&rk->aliases);
-}
-
-/* Resolve address arguments (aliases, the domain, strict syntax: see
- * aliases.h), replace each by its resolved text (what the header shows)
- * and collect the addr-specs into rcpts (strings owned by rk). */
-static int add_rcpts(struct rcpt_keep *rk, struct send_strv *args,
-                     struct send_strv *rcpts, struct mail_error *err)
-{
-    for (size_t i = 0; i < args->n; i++) {
-        struct mail_addrlist *nk = realloc(rk->keep,
-                                           (rk->nkeep + 1) * sizeof *nk);
-        struct mail_buf b = MAIL_BUF_INIT;
-
-        if (!nk)
-            return mail_error_set(err, MAIL_ERR_INTERNAL, "out of memory");
-        rk->keep = nk;
-        nk[rk->nkeep] = (struct mail_addrlist)MAIL_ADDRLIST_INIT;
-        nk += rk->nkeep++;
-        if (mail_compose_check_value("an address", args->v[i],
-                                     strlen(args->v[i]), err) < 0 ||
-            mail_rcpt_resolve(&rk->aliases, rk->domain, args->v[i], false,
-                              &b, err) < 0)
-            return -1;
-        if (b.data && send_strv_push(rk->owned, b.data) < 0) {
-            mail_buf_release(&b);
-            return mail_error_set(err, MAIL_ERR_INTERNAL, "out of memory");
-        }
-        if (mail_compose_parse_addrs(nk, b.data ? b.data : args->v[i],
-                                     err) < 0)
-            return -1;
-        if (b.data)
-            args->v[i] = b.data;
-        for (size_t k = 0; k < nk->n; k++)
-            if (send_strv_push(rcpts, nk->v[k].addr) < 0)
-                return mail_error_set(err, MAIL_ERR_INTERNAL, "oom");
-    }
-    return 0;
-}
-
-/* The recipients of a message given whole (-t, --batch): each address
- * resolved as an argument would be. */
-static int add_msg_rcpts(struct rcpt_keep *rk,
-                         const struct mail_complete_result *res,
-                         struct send_strv *rcpts, struct mail_error *err)
-{
-    for (size_t k = 0; k < res->rcpts.n; k++) {
-        const char *one = res->rcpts.v[k].addr;
-        struct send_strv v = { &one, 1, 1 };
-
-        if (add_rcpts(rk, &v, rcpts, err) < 0)
-            return -1;
-    }
-    return 0;
-}
-
-/* Drop repeated recipients (the server would deliver twice). */
-static void dedup(struct send_strv *v)
-{
-    size_t k = 0;
-
-    for (size_t i = 0; i < v->n; i++) {
-        bool seen = false;
-
-        for (size_t j = 0; j < k && !seen; j++)
-            seen = mail_strcasecmp(v->v[j], v->v[i]) == 0;
-        if (!seen)
-            v->v[k++] = v->v[i];
-    }
-    v->n = k;
+    return mail_rcpts_add_args(r, o->to.v, o->to.n, err) < 0 ||
+           mail_rcpts_add_args(r, o->cc.v, o->cc.n, err) < 0 ||
+           mail_rcpts_add_args(r, o->bcc.v, o->bcc.n, err) < 0 ? -1 : 0;
 }
 
 /* Load the account.  For --dry-run a missing config is no error when -f
@@ -715,24 +246,174 @@ static int load_account(struct cmd_ctx *ctx, const struct send_opts *o,
     return cmd_load_account(ctx, acct);
 }
 
-/* Replace the message in *msg by itself with o->attach attached. */
-static int attach_whole_files(const struct mail_paths *paths, int *msg,
-                              const struct send_strv *attach,
-                              struct mail_error *err)
+/* Check the command line before reading anything: subject, name, the
+ * recipients (into r), the sender. */
+static int check_args(struct send_opts *o, struct mail_rcpts *r,
+                      struct mail_error *err)
 {
-    struct mail_fd_sink fs = { -1, 0 };
+    if (o->subject && mail_compose_check_value("the subject (-s)", o->subject,
+                                               strlen(o->subject), err) < 0)
+        return -1;
+    if (o->from_name && mail_compose_check_value("the name (-F)",
+                                                 o->from_name,
+                                                 strlen(o->from_name),
+                                                 err) < 0)
+        return -1;
+    if (add_arg_rcpts(r, o, err) < 0)
+        return -1;
+    if (o->from) {
+        struct mail_addrlist l = MAIL_ADDRLIST_INIT;
+        int rc = mail_compose_parse_addrs(&l, o->from, err);
 
-    if ((fs.fd = send_tmpfile(paths, err)) < 0)
-        return -1;
-    if (mail_message_attach(*msg, attach->v, attach->n, NULL, mail_fd_sink_write,
-                            &fs, err) < 0) {
-        mail_fd_sink_explain(&fs, err);
-        close(fs.fd);
-        return -1;
+        mail_addrlist_release(&l);
+        if (rc < 0)
+            return -1;
     }
-    close(*msg);
-    *msg = fs.fd;
     return 0;
+}
+
+/* The body (or whole message) into *in: the prompts and the editor on a
+ * terminal, else standard input.  Returns 0, or an exit code (-1 when
+ * the user aborted). */
+static int read_input(struct cmd_ctx *ctx, struct send_opts *o,
+                      const struct mail_account *acct, struct mail_rcpts *r,
+                      int *in)
+{
+    struct mail_error err;
+    int code;
+
+    mail_error_clear(&err);
+    if (!o->interactive)
+        return send_spool_stdin(&ctx->paths, o->dots, in, &err) < 0
+               ? cmd_fail(&err) : 0;
+    if ((code = send_interactive(ctx, o, acct, in)) != 0)
+        return code;
+    /* The prompts may have added recipients. */
+    mail_rcpts_reset(r);
+    if (add_arg_rcpts(r, o, &err) < 0)
+        return cmd_fail(&err);
+    if (r->n == 0)
+        return cmd_usage_error("send", "no recipients");
+    return 0;
+}
+
+/* Build the message in *msg from the input: completed as it is (-t,
+ * sendmail's whole), or composed around the body.  res gets a whole
+ * message's recipients and Bcc lines (or the -b ones for the copy).
+ * Returns 0 or an exit code. */
+static int build_message(struct cmd_ctx *ctx, struct send_opts *o,
+                         const struct mail_account *acct, bool whole, int in,
+                         struct mail_rcpts *r, struct mail_complete_result *res,
+                         int *msg)
+{
+    struct mail_buf fromhdr = MAIL_BUF_INIT;
+    struct mail_error err;
+    int code = 0;
+
+    mail_error_clear(&err);
+    if (mail_header_from(o->from, o->from_name, acct, &fromhdr) < 0) {
+        mail_error_set(&err, MAIL_ERR_USAGE, "bad sender address");
+        goto fail;
+    }
+    if (o->extract || whole) {
+        struct mail_whole_opts wo = {
+            .from = fromhdr.len ? fromhdr.data : NULL,
+            .check_rcpts = !whole,
+            .id_domain = acct ? acct->domain : NULL,
+            .attach = o->attach.v, .nattach = o->attach.n,
+        };
+
+        if (mail_send_prepare_whole(&ctx->paths, in, &wo, msg, res,
+                                    &err) < 0)
+            goto fail;
+        /* Without -t the command line names the recipients. */
+        if (!whole && mail_rcpts_add_message(r, res, &err) < 0)
+            goto fail;
+        if (r->n == 0)
+            code = cmd_failf(EX_USAGE, "no recipients: the message has no "
+                             "To, Cc or Bcc and none were given");
+    } else {
+        struct mail_compose c = {
+            .from = fromhdr.data,
+            .to = o->to.v, .nto = o->to.n,
+            .cc = o->cc.v, .ncc = o->cc.n,
+            .subject = o->subject,
+            .headers = o->headers.v, .nheaders = o->headers.n,
+            .body_fd = in,
+            .attach = o->attach.v, .nattach = o->attach.n,
+            .id_domain = acct ? acct->domain : NULL,
+        };
+        struct mail_fd_sink fs = { -1, 0 };
+
+        if ((*msg = fs.fd = send_tmpfile(&ctx->paths, &err)) < 0)
+            goto fail;
+        if (mail_compose_write(&c, mail_fd_sink_write, &fs, &err) < 0) {
+            mail_fd_sink_explain(&fs, &err);
+            goto fail;
+        }
+        /* For the sent copy. */
+        for (size_t i = 0; i < o->bcc.n; i++)
+            if (mail_buf_printf(&res->bcc, "Bcc: %s\n", o->bcc.v[i]) < 0) {
+                mail_error_set(&err, MAIL_ERR_INTERNAL, "out of memory");
+                goto fail;
+            }
+    }
+    mail_buf_release(&fromhdr);
+    return code;
+fail:
+    mail_buf_release(&fromhdr);
+    return cmd_fail(&err);
+}
+
+/* Send the message in msg: the queue first, then it.  Returns the exit
+ * code. */
+static int send_built(struct cmd_ctx *ctx, const struct send_opts *o,
+                      const struct mail_account *acct, bool queue, int msg,
+                      const struct mail_rcpts *r,
+                      const struct mail_complete_result *res)
+{
+    struct send_ui ui = { .ctx = ctx };
+    struct mail_send_envelope env = {
+        .rcpts = r->v, .nrcpts = r->n, .save_sent = true, .bcc = &res->bcc,
+    };
+    struct mail_send_outcome oc;
+    struct mail_sender *snd;
+    struct mail_error err;
+    char *from = NULL;
+
+    mail_error_clear(&err);
+    if (mail_envelope_from(o->from, acct, res->from_addr, &from, &err) < 0)
+        return cmd_fail(&err);
+    if (!(snd = open_sender(&ui, acct, queue))) {
+        free(from);
+        return EX_SOFTWARE;
+    }
+    env.from = from;
+    /* The queue first: older messages go before this one. */
+    if (!o->no_flush)
+        (void)mail_send_flush_queue(snd, false);
+    if (mail_send_message(snd, msg, 0, &env, &oc) == 0 && ctx->verbose &&
+        oc.reply[0])
+        fprintf(stderr, "mail: sent: %s\n", oc.reply);
+    mail_send_outcome_release(&oc);
+    mail_sender_free(snd);
+    free(from);
+    return kind_code(oc.status);
+}
+
+/* --flush: send what is queued. */
+static int send_flush(struct cmd_ctx *ctx, const struct mail_account *acct,
+                      bool queue)
+{
+    struct send_ui ui = { .ctx = ctx };
+    struct mail_sender *snd = open_sender(&ui, acct, queue);
+    enum mail_error_kind k;
+
+    if (!snd)
+        return EX_SOFTWARE;
+    k = mail_send_flush_queue(snd, true);
+    mail_sender_free(snd);
+    return kind_code(k);
 }
 
 /* whole: sendmail without -t (send.h). */
@@ -740,216 +421,53 @@ static int send_run_mode(struct cmd_ctx *ctx, struct send_opts *o, bool whole)
 {
     struct mail_account *acct = NULL;
     struct mail_error err;
-    struct sender snd;
     struct mail_complete_result res;
-    struct send_strv rcpts = SEND_STRV_INIT;
-    struct rcpt_keep rk;
-    struct mail_buf fromhdr = MAIL_BUF_INIT;
-    char *from = NULL;
+    struct mail_rcpts r;
     int in = -1, msg = -1, code;
     bool queue;
 
     memset(&res, 0, sizeof res);
-    memset(&snd, 0, sizeof snd);
-    memset(&rk, 0, sizeof rk);
+    memset(&r, 0, sizeof r);
     mail_error_clear(&err);
     if ((code = load_account(ctx, o, &acct)) != 0)
-        goto out;
+        return code;
     if (!acct && (o->flush || o->batch) &&
         (code = cmd_load_account(ctx, &acct)) != 0)
-        goto out;
+        return code;
     queue = o->queue > 0 || (o->queue == 0 && acct && acct->queue);
-    snd.ctx = ctx;
-    snd.acct = acct;
-
-    if (o->flush) {
-        code = flush_queue(&snd, true);
-        goto out;
-    }
+    if (o->flush)
+        return send_flush(ctx, acct, queue);
     if (o->batch)
         return send_batch(ctx, o, acct);
-
-    /* Check the command line before reading anything. */
-    if (rcpt_keep_init(&rk, o, acct, &ctx->paths, &err) < 0)
-        goto fail;
-    if (o->subject && mail_compose_check_value("the subject (-s)", o->subject,
-                                               strlen(o->subject), &err) < 0)
-        goto fail;
-    if (o->from_name && mail_compose_check_value("the name (-F)",
-                                                 o->from_name,
-                                                 strlen(o->from_name),
-                                                 &err) < 0)
-        goto fail;
-    if (add_rcpts(&rk, &o->to, &rcpts, &err) < 0 ||
-        add_rcpts(&rk, &o->cc, &rcpts, &err) < 0 ||
-        add_rcpts(&rk, &o->bcc, &rcpts, &err) < 0)
-        goto fail;
-    if (o->from) {
-        struct mail_addrlist l = MAIL_ADDRLIST_INIT;
-        int r = mail_compose_parse_addrs(&l, o->from, &err);
-
-        mail_addrlist_release(&l);
-        if (r < 0)
-            goto fail;
+    if (mail_rcpts_init(&r, acct, &ctx->paths, &err) < 0 ||
+        check_args(o, &r, &err) < 0) {
+        code = cmd_fail(&err);
+        goto out;
     }
-    if (!o->extract && rcpts.n == 0 && !o->interactive) {
+    if (!o->extract && r.n == 0 && !o->interactive) {
         code = cmd_usage_error("send", "no recipients");
         goto out;
     }
-
-    /* The input. */
-    if (o->interactive) {
-        if ((code = send_interactive(ctx, o, acct, &in)) != 0) {
-            if (code < 0)
-                code = 0;     /* aborted by the user; the draft is kept */
-            goto out;
-        }
-        /* The prompts may have added recipients. */
-        rcpts.n = 0;
-        if (add_rcpts(&rk, &o->to, &rcpts, &err) < 0 ||
-            add_rcpts(&rk, &o->cc, &rcpts, &err) < 0 ||
-            add_rcpts(&rk, &o->bcc, &rcpts, &err) < 0)
-            goto fail;
-        if (rcpts.n == 0) {
-            code = cmd_usage_error("send", "no recipients");
-            goto out;
-        }
-    } else if (send_spool_stdin(&ctx->paths, o->dots, &in, &err) < 0) {
-        goto fail;
-    }
-    if (o->skip_empty && fd_empty(in)) {
-        code = 0;     /* mailx -E: an empty body is not sent */
+    if ((code = read_input(ctx, o, acct, &r, &in)) != 0) {
+        if (code < 0)
+            code = 0;     /* aborted by the user; the draft is kept */
         goto out;
     }
-
-    /* The message. */
-    {
-        struct mail_fd_sink fs = { -1, 0 };
-
-        if ((msg = send_tmpfile(&ctx->paths, &err)) < 0)
-            goto fail;
-        fs.fd = msg;
-        if (mail_header_from(o->from, o->from_name, acct, &fromhdr) < 0) {
-            mail_error_set(&err, MAIL_ERR_USAGE, "bad sender address");
-            goto fail;
-        }
-        if (o->extract || whole) {
-            struct mail_complete_opts co = {
-                .from = fromhdr.len ? fromhdr.data : NULL,
-                .check_rcpts = !whole,
-                .id_domain = acct ? acct->domain : NULL,
-            };
-
-            if (mail_message_complete(in, &co, mail_fd_sink_write, &fs, &res,
-                                      &err) < 0) {
-                mail_fd_sink_explain(&fs, &err);
-                goto fail;
-            }
-            /* -t -A: the message becomes multipart/mixed. */
-            if (o->attach.n &&
-                attach_whole_files(&ctx->paths, &msg, &o->attach, &err) < 0)
-                goto fail;
-            /* Without -t the command line names the recipients. */
-            if (!whole && add_msg_rcpts(&rk, &res, &rcpts, &err) < 0)
-                goto fail;
-            if (rcpts.n == 0) {
-                code = cmd_failf(EX_USAGE, "no recipients: the message has "
-                                 "no To, Cc or Bcc and none were given");
-                goto out;
-            }
-        } else {
-            struct mail_compose c = {
-                .from = fromhdr.data,
-                .to = o->to.v, .nto = o->to.n,
-                .cc = o->cc.v, .ncc = o->cc.n,
-                .subject = o->subject,
-                .headers = o->headers.v, .nheaders = o->headers.n,
-                .body_fd = in,
-                .attach = o->attach.v, .nattach = o->attach.n,
-                .id_domain = acct ? acct->domain : NULL,
-            };
-            struct mail_buf *bcc = &res.bcc;
-
-            if (mail_compose_write(&c, mail_fd_sink_write, &fs, &err) < 0) {
-                mail_fd_sink_explain(&fs, &err);
-                goto fail;
-            }
-            /* For the sent copy. */
-            for (size_t i = 0; i < o->bcc.n; i++)
-                if (mail_buf_printf(bcc, "Bcc: %s\n", o->bcc.v[i]) < 0)
-                    goto nomem;
-        }
-    }
-    dedup(&rcpts);
-    if (o->dry_run) {
+    if (o->skip_empty && fd_empty(in))
+        goto out;         /* mailx -E: an empty body is not sent */
+    if ((code = build_message(ctx, o, acct, whole, in, &r, &res, &msg)) != 0)
+        goto out;
+    mail_rcpts_dedup(&r);
+    if (o->dry_run)
         code = print_fd(msg);
-        goto out;
-    }
-    if (mail_envelope_from(o->from, acct, res.from_addr, &from, &err) < 0)
-        goto fail;
-
-    /* The queue first: older messages go before this one. */
-    if (!o->no_flush) {
-        int fc = flush_queue(&snd, false);
-
-        (void)fc;
-    }
-    {
-        struct outcome oc;
-
-        if (deliver(&snd, msg, 0, from, rcpts.v, rcpts.n, &oc) == 0) {
-            save_sent(&snd, msg, &res.bcc);
-            code = 0;
-            if (oc.later.n) {
-                struct mail_error why;
-
-                mail_error_set(&why, MAIL_ERR_TEMP, "%zu recipient(s) "
-                               "deferred", oc.later.n);
-                if (queue)
-                    code = queue_message(&snd, msg, 0, from, oc.later.v,
-                                         oc.later.n, &why);
-                else
-                    code = EX_TEMPFAIL;
-            }
-            if (oc.refused && code == 0)
-                code = EX_NOUSER;
-            if (ctx->verbose && oc.reply[0])
-                fprintf(stderr, "mail: sent: %s\n", oc.reply);
-            outcome_release(&oc);
-        } else if (oc.unknown) {
-            code = hold_unknown(&snd, msg, 0, from, rcpts.v, rcpts.n, NULL);
-            outcome_release(&oc);
-        } else if ((oc.err.kind == MAIL_ERR_TEMP || snd.no_password) &&
-                   queue) {
-            code = queue_message(&snd, msg, 0, from, rcpts.v, rcpts.n,
-                                 &oc.err);
-            outcome_release(&oc);
-        } else {
-            code = cmd_fail(&oc.err);
-            /* Some refused for good, the rest only for now: those wait. */
-            if (oc.later.n && queue &&
-                queue_message(&snd, msg, 0, from, oc.later.v, oc.later.n,
-                              &oc.err) != 0)
-                code = EX_TEMPFAIL;
-            outcome_release(&oc);
-        }
-    }
-    sender_close(&snd);
-    goto out;
-nomem:
-    mail_error_set(&err, MAIL_ERR_INTERNAL, "out of memory");
-fail:
-    code = cmd_fail(&err);
+    else
+        code = send_built(ctx, o, acct, queue, msg, &r, &res);
 out:
-    sender_close(&snd);
     if (in >= 0)
         close(in);
     if (msg >= 0)
         close(msg);
-    rcpt_keep_release(&rk);
-    free(from);
-    send_strv_release(&rcpts);
-    mail_buf_release(&fromhdr);
+    mail_rcpts_release(&r);
     mail_complete_result_release(&res);
     return code;
 }
@@ -966,155 +484,187 @@ int send_run_whole(struct cmd_ctx *ctx, struct send_opts *o)
 
 /* ---- --batch: every message of an mbox over one connection ---- */
 
+/* The tally of a batch. */
+struct batch {
+    struct cmd_ctx *ctx;
+    const struct send_opts *o;
+    const struct mail_account *acct;
+    struct mail_sender *snd;
+    struct send_ui *ui;
+    size_t sent, failed, partly;
+};
+
+/* Send one completed message; returns its exit code, *part when it
+ * reached some recipients only. */
+static int batch_send(struct batch *b, int msg, const struct mail_rcpts *r,
+                      const struct mail_complete_result *res, bool *part)
+{
+    struct mail_send_envelope env = {
+        .rcpts = r->v, .nrcpts = r->n, .save_sent = true, .bcc = &res->bcc,
+    };
+    struct mail_send_outcome oc;
+    struct mail_error err;
+    char *from = NULL;
+    int c;
+
+    mail_error_clear(&err);
+    if (mail_envelope_from(b->o->from, b->acct, res->from_addr, &from,
+                           &err) < 0) {
+        fprintf(stderr, "mail: message %zu of %zu: ", b->ui->msg_no,
+                b->ui->msg_total);
+        return cmd_fail(&err);
+    }
+    env.from = from;
+    mail_send_message(b->snd, msg, 0, &env, &oc);
+    c = kind_code(oc.status);
+    if (oc.delivered && oc.status == MAIL_ERR_RECIPIENT) {
+        /* Delivered to the others: not a failed message. */
+        *part = true;
+        fprintf(stderr, "mail: message %zu of %zu: partly delivered, "
+                "refused for", b->ui->msg_no, b->ui->msg_total);
+        for (size_t k = 0; k < oc.nrefused; k++) {
+            fputs(k ? ", " : " ", stderr);
+            out_safe_str(stderr, oc.refused[k]);
+        }
+        fputc('\n', stderr);
+    } else if (oc.delivered && c == 0 && !b->ctx->quiet &&
+               isatty(STDERR_FILENO)) {
+        fprintf(stderr, "mail: message %zu of %zu sent\n", b->ui->msg_no,
+                b->ui->msg_total);
+    }
+    mail_send_outcome_release(&oc);
+    free(from);
+    return c;
+}
+
+/* One message of the mbox: completed, its recipients resolved, sent (or
+ * printed with --dry-run).  Returns its exit code. */
+static int batch_one(struct batch *b, struct mail_folder *f,
+                     const struct mail_envelope *e, struct mail_rcpts *r,
+                     bool *part)
+{
+    struct mail_complete_result res;
+    struct mail_buf fromhdr = MAIL_BUF_INIT;
+    struct mail_error err;
+    int in = -1, msg = -1, c;
+
+    memset(&res, 0, sizeof res);
+    mail_error_clear(&err);
+    mail_rcpts_reset(r);
+    if (mail_header_from(b->o->from, b->o->from_name, b->acct, &fromhdr) < 0)
+        mail_buf_reset(&fromhdr);
+    if (mail_folder_message_fd(f, e, &in, &err) < 0)
+        goto failed;
+    {
+        struct mail_whole_opts wo = {
+            .from = fromhdr.len ? fromhdr.data : NULL,
+            .check_rcpts = true,
+            .id_domain = b->acct ? b->acct->domain : NULL,
+        };
+
+        if (mail_send_prepare_whole(&b->ctx->paths, in, &wo, &msg, &res,
+                                    &err) < 0)
+            goto failed;
+    }
+    if (mail_rcpts_add_message(r, &res, &err) < 0 ||
+        mail_rcpts_add_args(r, b->o->to.v, b->o->to.n, &err) < 0)
+        goto failed;
+    mail_rcpts_dedup(r);
+    if (r->n == 0) {
+        mail_error_set(&err, MAIL_ERR_USAGE, "no recipients");
+        goto failed;
+    }
+    c = b->o->dry_run ? print_fd(msg) : batch_send(b, msg, r, &res, part);
+    goto done;
+failed:
+    fprintf(stderr, "mail: message %zu of %zu: ", b->ui->msg_no,
+            b->ui->msg_total);
+    c = cmd_fail(&err);
+done:
+    if (in >= 0)
+        close(in);
+    if (msg >= 0)
+        close(msg);
+    mail_buf_release(&fromhdr);
+    mail_complete_result_release(&res);
+    return c;
+}
+
+/* Every message of the list; returns the exit code. */
+static int batch_loop(struct batch *b, struct mail_folder *f,
+                      const struct mail_envelope_list *list,
+                      struct mail_rcpts *r)
+{
+    int code = 0;
+
+    for (size_t i = 0; i < list->n; i++) {
+        bool part = false;
+        int c;
+
+        b->ui->msg_no = i + 1;
+        c = batch_one(b, f, &list->v[i], r, &part);
+        if (part)
+            b->partly++;
+        else if (c)
+            b->failed++;
+        else
+            b->sent++;
+        /* The worst code wins, temporary failures over the rest. */
+        if (c && (code == 0 || c == EX_TEMPFAIL))
+            code = c;
+    }
+    if (b->partly && !b->ctx->quiet)
+        fprintf(stderr, "mail: %zu of %zu messages sent, %zu partly "
+                "delivered, %zu failed\n", b->sent, list->n, b->partly,
+                b->failed);
+    else if (b->failed && !b->ctx->quiet)
+        fprintf(stderr, "mail: %zu of %zu messages sent, %zu failed\n",
+                b->sent, list->n, b->failed);
+    return code;
+}
+
 int send_batch(struct cmd_ctx *ctx, struct send_opts *o,
                struct mail_account *acct)
 {
     struct mail_envelope_list list = MAIL_ENVELOPE_LIST_INIT;
-    struct mail_folder *f;
+    struct send_ui ui = { .ctx = ctx };
+    struct batch b = { .ctx = ctx, .o = o, .acct = acct, .ui = &ui };
+    struct mail_folder *f = NULL;
     struct mail_error err;
-    struct sender snd;
-    bool queue = o->queue > 0 || (o->queue == 0 && acct->queue);
-    struct rcpt_keep rk;
-    size_t sent = 0, failed = 0, partly = 0;
+    struct mail_rcpts r;
     int code = 0;
 
     mail_error_clear(&err);
-    memset(&snd, 0, sizeof snd);
-    snd.ctx = ctx;
-    snd.acct = acct;
-    if (rcpt_keep_init(&rk, o, acct, &ctx->paths, &err) < 0)
+    if (mail_rcpts_init(&r, acct, &ctx->paths, &err) < 0)
         return cmd_fail(&err);
     f = mail_folder_open(o->batch, MAIL_FOLDER_RDONLY, &ctx->paths, &err);
-    if (!f) {
-        rcpt_keep_release(&rk);
-        return cmd_fail(&err);
-    }
+    if (!f)
+        goto early;
     if (mail_folder_kind(f) != MAIL_FOLDER_MBOX) {
         mail_error_set(&err, MAIL_ERR_USAGE, "--batch takes an mbox file");
         goto early;
     }
     if (mail_folder_list(f, &list, 0, &err) < 0)
         goto early;
-    if (!o->no_flush && !o->dry_run)
-        flush_queue(&snd, false);
-    for (size_t i = 0; i < list.n; i++) {
-        struct mail_complete_result res;
-        struct send_strv rcpts = SEND_STRV_INIT;
-        struct mail_buf fromhdr = MAIL_BUF_INIT;
-        struct mail_fd_sink fs = { -1, 0 };
-        struct outcome oc;
-        char *from = NULL;
-        int in = -1, msg = -1, c = 0;
-        bool part = false;
-
-        memset(&res, 0, sizeof res);
-        mail_error_clear(&err);
-        if (mail_folder_message_fd(f, &list.v[i], &in, &err) < 0 ||
-            (msg = send_tmpfile(&ctx->paths, &err)) < 0)
-            goto one_failed;
-        fs.fd = msg;
-        if (mail_header_from(o->from, o->from_name, acct, &fromhdr) < 0)
-            mail_buf_reset(&fromhdr);
-        {
-            struct mail_complete_opts co = {
-                .from = fromhdr.len ? fromhdr.data : NULL,
-                .check_rcpts = true,
-                .id_domain = acct ? acct->domain : NULL,
-            };
-
-            if (mail_message_complete(in, &co, mail_fd_sink_write, &fs, &res,
-                                      &err) < 0) {
-                mail_fd_sink_explain(&fs, &err);
-                goto one_failed;
-            }
-        }
-        if (add_msg_rcpts(&rk, &res, &rcpts, &err) < 0 ||
-            add_rcpts(&rk, &o->to, &rcpts, &err) < 0)
-            goto one_failed;
-        dedup(&rcpts);
-        if (rcpts.n == 0) {
-            mail_error_set(&err, MAIL_ERR_USAGE, "no recipients");
-            goto one_failed;
-        }
-        if (o->dry_run) {
-            c = print_fd(msg);
-            goto one_done;
-        }
-        if (mail_envelope_from(o->from, acct, res.from_addr, &from,
-                               &err) < 0)
-            goto one_failed;
-        if (deliver(&snd, msg, 0, from, rcpts.v, rcpts.n, &oc) == 0) {
-            save_sent(&snd, msg, &res.bcc);
-            if (oc.later.n) {
-                mail_error_set(&err, MAIL_ERR_TEMP, "%zu recipient(s) "
-                               "deferred", oc.later.n);
-                c = queue ? queue_message(&snd, msg, 0, from, oc.later.v,
-                                          oc.later.n, &err)
-                          : EX_TEMPFAIL;
-            }
-            if (oc.refused && c == 0) {
-                /* Delivered to the others: not a failed message. */
-                c = EX_NOUSER;
-                part = true;
-                fprintf(stderr, "mail: message %zu of %zu: partly "
-                        "delivered, refused for", i + 1, list.n);
-                for (size_t k = 0; k < oc.refused_v.n; k++) {
-                    fputs(k ? ", " : " ", stderr);
-                    out_safe_str(stderr, oc.refused_v.v[k]);
-                }
-                fputc('\n', stderr);
-            } else if (!ctx->quiet && isatty(STDERR_FILENO)) {
-                fprintf(stderr, "mail: message %zu of %zu sent\n", i + 1,
-                        list.n);
-            }
-        } else if (oc.unknown) {
-            c = hold_unknown(&snd, msg, 0, from, rcpts.v, rcpts.n, NULL);
-        } else if ((oc.err.kind == MAIL_ERR_TEMP || snd.no_password) &&
-                   queue) {
-            c = queue_message(&snd, msg, 0, from, rcpts.v, rcpts.n, &oc.err);
-        } else {
-            fprintf(stderr, "mail: message %zu of %zu: ", i + 1, list.n);
-            c = cmd_fail(&oc.err);
-        }
-        outcome_release(&oc);
-        goto one_done;
-one_failed:
-        fprintf(stderr, "mail: message %zu of %zu: ", i + 1, list.n);
-        c = cmd_fail(&err);
-one_done:
-        if (part)
-            partly++;
-        else if (c)
-            failed++;
-        else
-            sent++;
-        /* The worst code wins, temporary failures over the rest. */
-        if (c && (code == 0 || c == EX_TEMPFAIL))
-            code = c;
-        if (in >= 0)
-            close(in);
-        if (msg >= 0)
-            close(msg);
-        free(from);
-        send_strv_release(&rcpts);
-        mail_buf_release(&fromhdr);
-        mail_complete_result_release(&res);
+    if (!(b.snd = open_sender(&ui, acct,
+                              o->queue > 0 || (o->queue == 0 && acct->queue)))) {
+        code = EX_SOFTWARE;
+        goto out;
     }
-    sender_close(&snd);
-    rcpt_keep_release(&rk);
-    if (partly && !ctx->quiet)
-        fprintf(stderr, "mail: %zu of %zu messages sent, %zu partly "
-                "delivered, %zu failed\n", sent, list.n, partly, failed);
-    else if (failed && !ctx->quiet)
-        fprintf(stderr, "mail: %zu of %zu messages sent, %zu failed\n", sent,
-                list.n, failed);
-    mail_envelope_list_release(&list);
-    mail_folder_close(f, NULL);
-    return code;
+    if (!o->no_flush && !o->dry_run)
+        (void)mail_send_flush_queue(b.snd, false);
+    ui.msg_total = list.n;
+    code = batch_loop(&b, f, &list, &r);
+    goto out;
 early:
-    rcpt_keep_release(&rk);
-    mail_folder_close(f, NULL);
-    return cmd_fail(&err);
+    code = cmd_fail(&err);
+out:
+    mail_sender_free(b.snd);
+    mail_rcpts_release(&r);
+    mail_envelope_list_release(&list);
+    if (f)
+        mail_folder_close(f, NULL);
+    return code;
 }
 
 /* ---- mail send ---- */

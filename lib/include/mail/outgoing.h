@@ -1,8 +1,20 @@
 /*
- * outgoing.h - the pieces of sending a message that are not SMTP:
- * spooling input to unlinked temporary files (memory does not grow with
- * the message), the sender addresses of an account, and the copy in the
- * sent folder.  `mail send` (cmd/send.c) strings them together.
+ * outgoing.h - sending a message, for `mail send` (cmd/send.c) and every
+ * other way a message leaves (reply, forward, compose, drafts):
+ *   - spooling input to unlinked temporary files (memory does not grow
+ *     with the message), the sender addresses of an account;
+ *   - recipients: arguments and a message's To/Cc/Bcc resolved through
+ *     the aliases and the account's domain (struct mail_rcpts);
+ *   - a whole message (-t, sendmail, --batch) completed, Bcc removed
+ *     (mail_send_prepare_whole);
+ *   - a sender (struct mail_sender): one SMTP session opened when first
+ *     needed, each message delivered with the queue decisions (a failure
+ *     to reach the server is temporary: queue it with queue allowed; no
+ *     reply after the final dot: held aside, never sent again unasked;
+ *     no password source: fail before the message, or queue it), the
+ *     queue flushed first, the copy in the sent folder.
+ * The library prints nothing: what the user should hear arrives at the
+ * caller's event hook (struct mail_send_event).
  */
 #ifndef MAIL_OUTGOING_H
 #define MAIL_OUTGOING_H
@@ -12,8 +24,11 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
+#include "aliases.h"
 #include "buf.h"
+#include "compose.h"
 #include "config.h"
+#include "conn.h"
 #include "error.h"
 #include "paths.h"
 
@@ -71,6 +86,170 @@ int mail_sent_save(const struct mail_account *a, int fd,
  * transaction is temporary and may leave the outcome unknown.
  */
 bool mail_error_connection_lost(const struct mail_error *err);
+
+/* ---- recipients ---- */
+
+/*
+ * The recipients of one message: each argument (or address of a message's
+ * To, Cc and Bcc) checked (no control characters, no ESMTP parameters),
+ * resolved through the aliases and qualified with the account's domain
+ * (mail_rcpt_resolve), its addr-specs collected in v for RCPT TO.  The
+ * strings are owned by the struct.
+ */
+struct mail_rcpts {
+    const char **v;               /* addr-specs */
+    size_t n;
+    /* private */
+    size_t alloc;
+    struct mail_aliases aliases;
+    char *domain;
+    struct mail_addrlist *keep;   /* parsed lists v points into */
+    size_t nkeep;
+    char **owned;                 /* resolved texts */
+    size_t nowned;
+};
+
+/* Load the aliases (paths' default file; none when there is no home)
+ * and take the account's domain (acct may be NULL). */
+int mail_rcpts_init(struct mail_rcpts *r, const struct mail_account *acct,
+                    const struct mail_paths *paths, struct mail_error *err);
+/* Resolve args[0..n) and add their addresses; each args[i] is replaced by
+ * its resolved text (what a To or Cc header shows), owned by r.
+ * MAIL_ERR_USAGE naming a bad address. */
+int mail_rcpts_add_args(struct mail_rcpts *r, const char **args, size_t n,
+                        struct mail_error *err);
+/* The To, Cc and Bcc addresses of a message given whole, each resolved
+ * as an argument would be. */
+int mail_rcpts_add_message(struct mail_rcpts *r,
+                           const struct mail_complete_result *res,
+                           struct mail_error *err);
+/* Forget the collected addresses (not the resolved texts). */
+void mail_rcpts_reset(struct mail_rcpts *r);
+/* Drop repeated addresses (case-insensitive): the server would deliver
+ * twice. */
+void mail_rcpts_dedup(struct mail_rcpts *r);
+void mail_rcpts_release(struct mail_rcpts *r);
+
+/* ---- a message given whole ---- */
+
+struct mail_whole_opts {
+    const char *from;             /* From when the message has none */
+    bool check_rcpts;             /* To, Cc, Bcc must be valid addresses */
+    const char *id_domain;        /* for a Message-ID (the account's) */
+    const char *const *attach;    /* -t -A: files to attach */
+    size_t nattach;
+};
+
+/*
+ * Copy the message in `in` (offset 0 to end) to a new temporary file
+ * *msg, completed (mail_message_complete: Bcc and Resent-Bcc removed into
+ * res->bcc, From, Date, Message-ID and MIME headers added when missing),
+ * made multipart/mixed with the attachments when there are some.  res
+ * (zeroed by the caller) gets the message's recipients and From.
+ */
+int mail_send_prepare_whole(const struct mail_paths *paths, int in,
+                            const struct mail_whole_opts *o, int *msg,
+                            struct mail_complete_result *res,
+                            struct mail_error *err);
+
+/* ---- the sender ---- */
+
+enum mail_send_event_kind {
+    MAIL_SEND_EV_RCPT,            /* a recipient refused (addr, reply,
+                                     temporary: deferred) */
+    MAIL_SEND_EV_FAILED,          /* the message was not sent (err) */
+    MAIL_SEND_EV_ERROR,           /* another failure (err): queue, sent
+                                     copy kept aside... */
+    MAIL_SEND_EV_QUEUED,          /* put in the queue (name: its id; err:
+                                     why) */
+    MAIL_SEND_EV_HELD,            /* no reply after the final dot: kept
+                                     aside (name: the path) */
+    MAIL_SEND_EV_FLUSHED,         /* a queued message sent (name) */
+    MAIL_SEND_EV_QUEUE_FAILED,    /* a queued message refused for good,
+                                     moved to failed/ (name, err) */
+    MAIL_SEND_EV_COPY_FAILED,     /* sent, but the sent copy failed (name:
+                                     the folder; err) */
+};
+
+struct mail_send_event {
+    enum mail_send_event_kind kind;
+    const char *addr;
+    const char *reply;
+    bool temporary;
+    const char *name;
+    const struct mail_error *err;
+};
+
+typedef void (*mail_send_event_fn)(void *arg,
+                                   const struct mail_send_event *ev);
+
+struct mail_sender_opts {
+    const struct mail_account *acct;   /* with acct->paths */
+    bool queue;                   /* a message that cannot go now may wait
+                                     in the queue */
+    mail_trace_fn trace;          /* the SMTP dialogue (-v), or NULL */
+    void *trace_arg;
+    mail_prompt_fn prompt;        /* a password prompt, or NULL */
+    void *prompt_arg;
+    mail_send_event_fn event;     /* what to tell the user, or NULL */
+    void *event_arg;
+};
+
+struct mail_sender;
+
+/* A sender for the account; nothing is connected before the first
+ * message.  NULL only when out of memory. */
+struct mail_sender *mail_sender_new(const struct mail_sender_opts *o,
+                                    struct mail_error *err);
+/* QUIT (when connected) and free. */
+void mail_sender_free(struct mail_sender *s);
+
+/* One message's envelope. */
+struct mail_send_envelope {
+    const char *from;             /* reverse-path addr-spec */
+    const char *const *rcpts;
+    size_t nrcpts;
+    bool save_sent;               /* copy to the account's sent-folder */
+    const struct mail_buf *bcc;   /* Bcc lines at the copy's top, or NULL */
+};
+
+struct mail_send_outcome {
+    /* What the exit status should say: MAIL_OK when every recipient has
+     * it or it waits in the queue; MAIL_ERR_RECIPIENT when some were
+     * refused for good; MAIL_ERR_TEMP when it must be tried again (or
+     * was held); else the kind of the failure. */
+    enum mail_error_kind status;
+    bool delivered;               /* 250 to DATA: some recipients have it */
+    bool unknown;                 /* no reply after the dot: held */
+    size_t ndeferred;             /* recipients refused for now */
+    const char **refused;         /* recipients refused for good (point
+                                     into the envelope's) */
+    size_t nrefused;
+    char reply[512];              /* the server's 250 text */
+};
+void mail_send_outcome_release(struct mail_send_outcome *oc);
+
+/*
+ * Send the message in fd (from off) and decide what becomes of it:
+ * delivered (the sent copy saved), its deferred recipients queued (queue
+ * allowed) or status MAIL_ERR_TEMP, held when no reply came after the
+ * final dot, queued when the server cannot be reached or has no password
+ * source (queue allowed), or failed.  Reports through the event hook;
+ * returns 0 when delivered, -1 otherwise.
+ */
+int mail_send_message(struct mail_sender *s, int fd, off_t off,
+                      const struct mail_send_envelope *env,
+                      struct mail_send_outcome *oc);
+
+/*
+ * Send what is queued for the account, oldest first; stop at the first
+ * failure that is not the message's fault (temporary, auth, TLS,
+ * config).  explicit_flush (--flush): that failure is reported as an
+ * ERROR event, else only its kind is returned (the send that follows
+ * reports it).  Returns the worst kind (MAIL_OK when nothing is left).
+ */
+enum mail_error_kind mail_send_flush_queue(struct mail_sender *s,
+                                           bool explicit_flush);
 
 #pragma GCC visibility pop
 
