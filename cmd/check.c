@@ -7,9 +7,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sysexits.h>
+#include <time.h>
 
 #include "cmd.h"
 #include "mail/imap.h"
+#include "mail/oauth2.h"
 #include "mail/pop3.h"
 #include "mail/smtp.h"
 #include "mail/termsafe.h"
@@ -22,6 +24,8 @@ struct check_result {
     bool connected, tls;
     struct mail_tls_info ti;
     bool auth_skipped;          /* SMTP server without AUTH */
+    bool oauth2_retried;        /* the server refused the cached token */
+    time_t token_expires;       /* OAuth 2.0: of the token used, or 0 */
     struct mail_error err;
 };
 
@@ -36,16 +40,41 @@ static const char *tls_mode_name(enum mail_tls t)
 struct secret_cache {
     char *host, *user;
     struct mail_buf secret;
+    time_t expires;             /* OAuth 2.0 access token: its expiry */
+    struct cmd_trace tr;        /* -v: the token endpoint's requests */
 };
+
+/* OAuth 2.0: a token from the library (cached, else refreshed; fresh when
+ * force), with the HTTP requests in the -v trace. */
+static int oauth2_secret(struct cmd_ctx *ctx, const struct mail_account *acct,
+                         struct secret_cache *c, bool force,
+                         struct mail_error *err)
+{
+    c->tr.proto = "http";
+    mail_buf_release_secret(&c->secret);
+    return mail_account_oauth2_token(acct, force,
+                                     ctx->verbose ? cmd_trace_fn : NULL,
+                                     &c->tr, &c->secret, &c->expires, err);
+}
 
 static int get_secret(struct cmd_ctx *ctx, const struct mail_account *acct,
                       const struct mail_server *srv, struct secret_cache *c,
                       struct mail_error *err)
 {
-    (void)ctx;
     if (c->host && strcmp(c->host, srv->host) == 0 &&
         strcmp(c->user, srv->user) == 0)
         return 0;
+    if (mail_account_uses_oauth2(acct)) {
+        /* One token for every server of the account. */
+        if (c->secret.len)
+            return 0;
+        if (oauth2_secret(ctx, acct, c, false, err) < 0)
+            return -1;
+        c->host = strdup("");
+        c->user = strdup("");
+        return !c->host || !c->user ? mail_error_set(err, MAIL_ERR_INTERNAL,
+                                                     "out of memory") : 0;
+    }
     free(c->host);
     free(c->user);
     c->host = c->user = NULL;
@@ -60,12 +89,24 @@ static int get_secret(struct cmd_ctx *ctx, const struct mail_account *acct,
     return 0;
 }
 
+static int login(struct mail_session *s, const char *secret,
+                 struct mail_error *err)
+{
+    switch (s->proto) {
+    case MAIL_PROTO_SMTP:
+        return mail_smtp_login(s, secret, err);
+    case MAIL_PROTO_IMAP:
+        return mail_imap_login(s, secret, err);
+    default:
+        return mail_pop3_login(s, secret, err);
+    }
+}
+
 static void check_server(struct cmd_ctx *ctx, const struct mail_account *acct,
                          const struct mail_url *url, struct check_result *res,
                          struct secret_cache *cache)
 {
     struct mail_session *s = NULL;
-    int rc;
 
     struct mail_server *srv = &res->srv;
 
@@ -101,18 +142,41 @@ static void check_server(struct cmd_ctx *ctx, const struct mail_account *acct,
         return;
     if (get_secret(ctx, acct, srv, cache, &res->err) < 0)
         return;
-    switch (url->proto) {
-    case MAIL_PROTO_SMTP:
-        rc = mail_smtp_login(s, cache->secret.data, &res->err);
-        break;
-    case MAIL_PROTO_IMAP:
-        rc = mail_imap_login(s, cache->secret.data, &res->err);
-        break;
-    default:
-        rc = mail_pop3_login(s, cache->secret.data, &res->err);
-        break;
+    if (login(s, cache->secret.data, &res->err) == 0 ||
+        res->err.kind != MAIL_ERR_AUTH || !mail_account_uses_oauth2(acct) ||
+        mail_sasl_choose(s->mechs.data ? s->mechs.data : "",
+                         MAIL_SASL_OAUTH2, true, false, NULL) ==
+            MAIL_SASL_NONE) {
+        res->token_expires = cache->expires;
+        return;
     }
-    (void)rc;
+    /* The server refused the access token (revoked, or expired before its
+     * time): a fresh one, and once more. */
+    res->oauth2_retried = true;
+    mail_error_clear(&res->err);
+    if (oauth2_secret(ctx, acct, cache, true, &res->err) < 0)
+        return;
+    if (login(s, cache->secret.data, &res->err) < 0) {
+        if (res->err.kind == MAIL_ERR_AUTH)
+            mail_error_prefix(&res->err, "a fresh OAuth 2.0 token was "
+                              "refused too (run mail auth -a %s again)",
+                              acct->name);
+        return;
+    }
+    res->token_expires = cache->expires;
+}
+
+/* "2026-12-05 10:45 UTC (in 59 min)" */
+static void print_expiry(FILE *f, time_t t)
+{
+    struct tm tm;
+    char when[64];
+    long left = (long)(t - time(NULL));
+
+    if (!gmtime_r(&t, &tm) ||
+        !strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S UTC", &tm))
+        return;
+    fprintf(f, "%s (in %ld min)", when, left > 0 ? left / 60 : 0);
 }
 
 static void close_session(struct check_result *res)
@@ -194,6 +258,14 @@ static void print_human(const struct mail_account *acct,
             out_safe_str(stdout, r->s->srv->user);
             printf(" with %s\n", r->s->login_method ? r->s->login_method
                                                     : "?");
+            if (r->token_expires) {
+                fputs("  oauth2:       access token valid until ", stdout);
+                print_expiry(stdout, r->token_expires);
+                if (r->oauth2_retried)
+                    fputs("; the server refused the cached one, a fresh "
+                          "one was used", stdout);
+                fputc('\n', stdout);
+            }
         }
     } else {
         fputs("  error:        ", stdout);
@@ -276,6 +348,8 @@ static void print_json(const struct mail_account *acct,
         json_str(stdout, r->s->srv->user);
         fputs(",\"method\":", stdout);
         json_str(stdout, r->s->login_method);
+        if (r->token_expires)
+            printf(",\"token_expires\":%lld", (long long)r->token_expires);
         fputc('}', stdout);
     } else {
         fputs("null", stdout);
@@ -302,7 +376,7 @@ int cmd_check(struct cmd_ctx *ctx, int argc, char **argv)
     };
     struct mail_account *acct;
     const struct mail_url *urls[3];
-    struct secret_cache cache = { NULL, NULL, MAIL_BUF_INIT };
+    struct secret_cache cache = { NULL, NULL, MAIL_BUF_INIT, 0, { NULL } };
     size_t n = 0;
     bool json = false;
     int opt, rc, exit_code = 0;

@@ -32,6 +32,14 @@ static const struct opt_help check_opts[] = {
     { NULL, NULL },
 };
 
+static const struct opt_help auth_opts[] = {
+    { "--device", "the device flow: a code to enter on another machine's "
+                  "browser, instead of a browser here" },
+    { "--timeout SECONDS", "how long to wait for the browser (default "
+                           "300)" },
+    { NULL, NULL },
+};
+
 static const struct opt_help ls_opts[] = {
     { "-f, --folder FOLDER", "the folder to list (as the FOLDER operand)" },
     { "-n N", "only the last N messages, after the other filters" },
@@ -167,6 +175,12 @@ static const struct cmd_help helps[] = {
       "$ mail check\n"
       "$ mail check -a work -v      # with the protocol dialogue\n",
       "mail-check(1)", true },
+    { "auth", "[-a ACCOUNT] [--device] [--timeout SECONDS]",
+      "authorize mail with OAuth 2.0 (Gmail, Microsoft 365), once; the "
+      "tokens are kept and refreshed", auth_opts,
+      "$ mail auth -a gmail          # opens $BROWSER, or prints the URL\n"
+      "$ mail auth -a work --device  # on a machine without a browser\n",
+      "mail-auth(1)", true },
     { "ls", "[FOLDER | -f FOLDER] [-n N] [--unread] [--since DATE] "
       "[--thread] [-F FORMAT] [--json] [QUERY...]",
       "list the messages of a folder, numbered for the other commands",

@@ -23,10 +23,15 @@ struct command {
     const char *summary;   /* the usage and options are in help.c */
 };
 
+/* auth.c (declared here: cmd.h is shared by every command file). */
+int cmd_auth(struct cmd_ctx *ctx, int argc, char **argv);
+
 static const struct command commands[] = {
     { "check", cmd_check,
       "connect to each server of an account and report TLS, capabilities "
       "and login" },
+    { "auth", cmd_auth,
+      "authorize an account with OAuth 2.0 (Gmail, Microsoft 365), once" },
     /* --- ls, folders, flag, mv, rm --- */
     { "ls", cmd_ls,
       "list the messages of a folder, numbered for the other commands" },

@@ -4,7 +4,7 @@
 # ~/.bashrc.  Works with or without the bash-completion package.
 
 # The commands, and the options of each (besides the common ones).
-_mail_commands='check ls read folders flag mv rm send sendmail fetch help'
+_mail_commands='check auth ls read folders flag mv rm send sendmail fetch help'
 _mail_common_opts='-a --account -C --config -v --verbose -q --quiet
     --color --imap --pop3 --smtp --user -h --help'
 _mail_global_opts="$_mail_common_opts --version"
@@ -13,6 +13,7 @@ _mail_command_opts()
 {
     case $1 in
         check) printf '%s\n' '--json' ;;
+        auth) printf '%s\n' --device --timeout ;;
         ls) printf '%s\n' -f --folder -n -u --unread --since -t --thread \
             -F --format --json ;;
         read) printf '%s\n' -f --folder --raw --peek --headers --part \

@@ -197,6 +197,8 @@ complete -c mail -f
 # Commands.
 complete -c mail -n __mail_no_command -a check \
     -d 'Check the servers of an account: TLS, capabilities, login'
+complete -c mail -n __mail_no_command -a auth \
+    -d 'Authorize an account with OAuth 2.0, once'
 complete -c mail -n __mail_no_command -a ls \
     -d 'List the messages of a folder'
 complete -c mail -n __mail_no_command -a read -d 'Show messages'
@@ -216,7 +218,7 @@ complete -c mail -n __mail_no_command -a fetch \
     -d 'Download new mail from the POP3 or IMAP server into the store'
 complete -c mail -n __mail_no_command -a help -d 'Show help for a command'
 complete -c mail -n __mail_help_wants_command \
-    -a 'check ls read folders flag mv rm send fetch help'
+    -a 'check auth ls read folders flag mv rm send fetch help'
 
 # Accepted before the command and by every command.
 complete -c mail -s a -l account -x -a '(__mail_accounts)' \
@@ -235,6 +237,12 @@ complete -c mail -n __mail_no_command -l version -d 'Print the version'
 # check
 complete -c mail -n '__mail_command_is check' -l json \
     -d 'Print one JSON document'
+
+# auth
+complete -c mail -n '__mail_command_is auth' -l device \
+    -d 'The device flow: a code to enter on another machine'
+complete -c mail -n '__mail_command_is auth' -l timeout -x \
+    -d 'Seconds to wait for the browser'
 
 # ls
 complete -c mail -n '__mail_command_is ls' -a '(__mail_folders)' \

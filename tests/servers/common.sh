@@ -18,7 +18,7 @@ DOVECOT_INSTANCES=(main expired wronghost selfsigned)
 # Fixed offsets from the port base.
 declare -A PORT_OFFSET=(
 	[submission]=0 [submissions]=1 [imap]=2 [imaps]=3 [pop3]=4 [pop3s]=5
-	[imaps_expired]=6 [imaps_wronghost]=7 [imaps_selfsigned]=8
+	[imaps_expired]=6 [imaps_wronghost]=7 [imaps_selfsigned]=8 [idp]=9
 )
 PORT_SPAN=10	# ports reserved per harness instance (BASE .. BASE+9)
 
@@ -137,10 +137,30 @@ port_open() {
 	(exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
 }
 
+# idp_pid: pid of this STATEDIR's running fake identity provider
+# (tests/servers/fake-idp), or nothing.
+idp_pid() {
+	local pid
+	pid=$(cat 2>/dev/null "$STATEDIR/idp/pid") || return 0
+	if pid_alive "$pid" && [[ $(pid_cmdline "$pid") == *fake-idp*"$STATEDIR/idp/"* ]]; then
+		printf '%s\n' "$pid"
+	fi
+}
+
 # stop_all: stop every server of this STATEDIR and wait (bounded) for all
 # of its processes to go away.  Never fails.
 stop_all() {
 	local inst pid pids i
+	pid=$(idp_pid)
+	if [[ -n $pid ]]; then
+		kill -TERM "$pid" 2>/dev/null || true
+		for ((i = 0; i < 50; i++)); do
+			pid_alive "$pid" || break
+			sleep 0.05
+		done
+		pid_alive "$pid" && { kill -KILL "$pid" 2>/dev/null || true; }
+	fi
+	rm -f -- "$STATEDIR/idp/pid"
 	# Postfix first: it depends on Dovecot's auth and LMTP sockets.
 	pid=$(postfix_master_pid)
 	[[ -n $pid ]] && { kill -TERM "$pid" 2>/dev/null || true; }
