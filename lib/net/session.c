@@ -89,6 +89,36 @@ void mail_session_free(struct mail_session *s)
     free(s);
 }
 
+/* Seconds to wait for the reply to LOGOUT/QUIT: on the way out a server
+ * that does not answer is not worth the whole timeout. */
+#define GOODBYE_TIMEOUT 5
+
+void mail_session_say_goodbye(struct mail_session *s, const char *line)
+{
+    struct mail_reply r;
+    int t;
+    int x;
+
+    if (!s)
+        return;
+    if (s->conn) {
+        t = mail_conn_timeout(s->conn);
+        mail_conn_set_timeout(s->conn, t > 0 && t < GOODBYE_TIMEOUT
+                                           ? t : GOODBYE_TIMEOUT);
+        mail_reply_init(&r);
+        if (s->proto == MAIL_PROTO_IMAP)
+            x = mail_imap_send(s, NULL, "%s", line);
+        else
+            x = mail_conn_printf(s->conn, NULL, "%s\r\n", line);
+        /* the reply (IMAP: the tagged one, after "* BYE"); errors on the
+         * way out change nothing */
+        if (x == 0)
+            mail_session_read_reply(s, &r, NULL);
+        mail_reply_release(&r);
+    }
+    mail_session_free(s);
+}
+
 static const char *session_name(const struct mail_session *s)
 {
     return s->name ? s->name : "server";

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "mail/flags.h"
+#include "mail/fsutil.h"
 #include "mail/imap.h"
 #include "mail/termsafe.h"
 #include "mail/utf7.h"
@@ -488,14 +489,7 @@ int mail_imap_login(struct mail_session *s, const char *secret,
 
 void mail_imap_logout(struct mail_session *s)
 {
-    struct mail_reply r;
-
-    if (!s)
-        return;
-    mail_reply_init(&r);
-    mail_imap_command(s, &r, NULL, "LOGOUT");
-    mail_reply_release(&r);
-    mail_session_free(s);
+    mail_session_say_goodbye(s, "LOGOUT");
 }
 
 /* ==== commands on the streaming parser ==== */
@@ -1384,10 +1378,10 @@ struct fetch_ctx {
     struct mail_imap_msg msg;
     enum body_route body;  /* of the response being read */
     bool failed;           /* a command failed: drain, report nothing */
-    bool sink_failed;
-    int spool_errno;       /* the spool file failed */
-    mail_sink_fn usink;
-    void *uctx;
+    struct mail_error sink_err;   /* why the caller's sink or the spool
+                                     failed (MAIL_OK: it did not) */
+    struct mail_imap_body_sink us;   /* the caller's sink for this body */
+    const char *tmp_dir;   /* where the spool file is made */
     FILE *spool;
 };
 
@@ -1457,34 +1451,69 @@ static int discard_sink(void *ctx, const char *data, size_t len)
     return 0;
 }
 
+/* The caller's sink failed: keep its own error (the reason the store
+ * gave), else say which message could not be stored. */
+static int sink_failed(struct fetch_ctx *c)
+{
+    if (c->us.err && c->us.err->kind != MAIL_OK)
+        c->sink_err = *c->us.err;
+    else
+        mail_error_set(&c->sink_err, MAIL_ERR_IO,
+                       "%s: UID FETCH: could not store the body of UID %u",
+                       c->s->name, (unsigned)c->msg.uid);
+    return -1;
+}
+
 static int fetch_sink(void *ctx, const char *data, size_t len)
 {
     struct fetch_ctx *c = ctx;
 
-    if (c->usink && c->usink(c->uctx, data, len) < 0) {
-        c->sink_failed = true;
-        return -1;
-    }
+    if (c->us.fn && c->us.fn(c->us.ctx, data, len) < 0)
+        return sink_failed(c);
     return 0;
+}
+
+/* The spool file failed (e: its errno). */
+static int spool_failed(struct fetch_ctx *c, int e)
+{
+    return mail_error_set(&c->sink_err, MAIL_ERR_IO,
+                          "%s: UID FETCH: could not spool a message body to a "
+                          "temporary file in %s: %s", c->s->name,
+                          c->tmp_dir ? c->tmp_dir : "/tmp",
+                          strerror(e ? e : EIO));
 }
 
 static int spool_sink(void *ctx, const char *data, size_t len)
 {
     struct fetch_ctx *c = ctx;
 
-    if (fwrite(data, 1, len, c->spool) != len) {
-        c->spool_errno = errno ? errno : EIO;
-        return -1;
-    }
+    errno = 0;
+    if (fwrite(data, 1, len, c->spool) != len)
+        return spool_failed(c, errno);
     return 0;
 }
 
-static int spool_error(struct fetch_ctx *c, struct mail_error *err)
+/* An empty spool file for the body of this response. */
+static int spool_reset(struct fetch_ctx *c)
 {
-    return mail_error_set(err, MAIL_ERR_IO,
-                          "%s: UID FETCH: could not spool a message body to a "
-                          "temporary file: %s", c->s->name,
-                          strerror(c->spool_errno ? c->spool_errno : EIO));
+    if (!c->spool) {
+        int fd = mail_tmpfile(c->tmp_dir, &c->sink_err);
+
+        if (fd < 0)
+            return -1;
+        c->spool = fdopen(fd, "w+");
+        if (!c->spool) {
+            int e = errno;
+
+            close(fd);
+            return spool_failed(c, e);
+        }
+    }
+    errno = 0;
+    if (fseeko(c->spool, 0, SEEK_SET) != 0 ||
+        ftruncate(fileno(c->spool), 0) != 0)
+        return spool_failed(c, errno);
+    return 0;
 }
 
 static int fetch_route(void *arg, const struct mail_imap_resp *resp,
@@ -1511,13 +1540,10 @@ static int fetch_route(void *arg, const struct mail_imap_resp *resp,
     c->msg.body_size = size;
     if (!c->msg.has_uid) {
         /* The UID may still come: keep the body until it does. */
-        errno = 0;
-        if (!c->spool)
-            c->spool = tmpfile();
-        if (!c->spool || fseeko(c->spool, 0, SEEK_SET) != 0 ||
-            ftruncate(fileno(c->spool), 0) != 0) {
-            c->spool_errno = errno ? errno : EIO;
-            return spool_error(c, err);
+        if (spool_reset(c) < 0) {
+            if (err)
+                *err = c->sink_err;
+            return -1;
         }
         c->body = BODY_SPOOL;
         *sink = spool_sink;
@@ -1533,10 +1559,9 @@ static int fetch_route(void *arg, const struct mail_imap_resp *resp,
     }
     c->got[k] = 1;
     c->body = BODY_DIRECT;
-    c->usink = NULL;
-    c->uctx = NULL;
+    memset(&c->us, 0, sizeof c->us);
     *sink = fetch_sink;
-    return c->begin ? c->begin(c->arg, &c->msg, &c->usink, &c->uctx, err) : 0;
+    return c->begin ? c->begin(c->arg, &c->msg, &c->us, err) : 0;
 }
 
 /* The whole response of a spooled body is in: deliver it. */
@@ -1558,28 +1583,21 @@ static int spool_deliver(struct fetch_ctx *c, struct mail_error *err)
         return 0;   /* the same UID twice: delivered once */
     c->got[k] = 1;
     errno = 0;
-    if (fflush(c->spool) != 0 || fseeko(c->spool, 0, SEEK_SET) != 0) {
-        c->spool_errno = errno;
-        return spool_error(c, err);
-    }
-    c->usink = NULL;
-    c->uctx = NULL;
-    if (c->begin && c->begin(c->arg, &c->msg, &c->usink, &c->uctx, err) < 0)
+    if (fflush(c->spool) != 0 || fseeko(c->spool, 0, SEEK_SET) != 0)
+        return spool_failed(c, errno);
+    memset(&c->us, 0, sizeof c->us);
+    if (c->begin && c->begin(c->arg, &c->msg, &c->us, err) < 0)
         return -1;
-    while (c->usink && left > 0) {
+    while (c->us.fn && left > 0) {
         size_t want = left < sizeof buf ? (size_t)left : sizeof buf;
-        size_t got = fread(buf, 1, want, c->spool);
+        size_t got;
 
-        if (got != want) {
-            c->spool_errno = ferror(c->spool) ? errno : EIO;
-            return spool_error(c, err);
-        }
-        if (c->usink(c->uctx, buf, got) < 0) {
-            c->sink_failed = true;
-            if (err && err->kind == MAIL_OK)
-                mail_error_set(err, MAIL_ERR_IO, "sink failed");
-            return -1;
-        }
+        errno = 0;
+        got = fread(buf, 1, want, c->spool);
+        if (got != want)
+            return spool_failed(c, ferror(c->spool) ? errno : EIO);
+        if (c->us.fn(c->us.ctx, buf, got) < 0)
+            return sink_failed(c);
         left -= got;
     }
     return c->end ? c->end(c->arg, &c->msg, err) : 0;
@@ -1611,7 +1629,7 @@ static int fetch_untagged(void *arg, const struct mail_imap_resp *r,
 static int cmp_u32(const void *a, const void *b);
 
 int mail_imap_fetch_messages(struct mail_session *s, const uint32_t *uids,
-                             size_t n, size_t batch,
+                             size_t n, const struct mail_imap_fetch_opts *o,
                              mail_imap_body_begin_fn begin,
                              mail_imap_body_end_fn end, void *arg,
                              struct mail_error *err)
@@ -1623,10 +1641,12 @@ int mail_imap_fetch_messages(struct mail_session *s, const uint32_t *uids,
     struct mail_error saved;
     char tags[FETCH_WINDOW][sizeof s->curtag];
     size_t inflight = 0, next = 0;
+    size_t batch = o ? o->batch : 0;
     int rc = -1;
 
     memset(&c, 0, sizeof c);
     c.s = s;
+    c.tmp_dir = o ? o->tmp_dir : NULL;
     c.begin = begin;
     c.end = end;
     c.arg = arg;
@@ -1684,12 +1704,9 @@ int mail_imap_fetch_messages(struct mail_session *s, const uint32_t *uids,
         if (inflight == 0)
             break;
         if (wait_one(&w, &t, err) < 0) {
-            if (c.sink_failed)
-                mail_error_set(err, MAIL_ERR_IO,
-                               "%s: UID FETCH: could not store the body of "
-                               "UID %u", s->name, (unsigned)c.msg.uid);
-            else if (c.spool_errno)
-                spool_error(&c, err);
+            /* a sink or the spool stopped the reading: say why */
+            if (c.sink_err.kind != MAIL_OK && err)
+                *err = c.sink_err;
             goto done;
         }
         if (!t)

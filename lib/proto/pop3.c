@@ -205,15 +205,8 @@ int mail_pop3_login(struct mail_session *s, const char *secret,
 
 void mail_pop3_quit(struct mail_session *s)
 {
-    struct mail_reply r;
-
-    if (!s)
-        return;
-    mail_reply_init(&r);
-    if (mail_conn_printf(s->conn, NULL, "QUIT\r\n") == 0)
-        mail_session_read_reply(s, &r, NULL);
-    mail_reply_release(&r);
-    mail_session_free(s);
+    /* QUIT commits the deletions (RFC 1939 6) */
+    mail_session_say_goodbye(s, "QUIT");
 }
 
 /* ---- the transaction state ---- */

@@ -634,14 +634,5 @@ done:
 
 void mail_smtp_quit(struct mail_session *s)
 {
-    struct mail_reply r;
-
-    if (!s)
-        return;
-    mail_reply_init(&r);
-    restore_timeout(s);
-    if (mail_conn_printf(s->conn, NULL, "QUIT\r\n") == 0)
-        mail_session_read_reply(s, &r, NULL);
-    mail_reply_release(&r);
-    mail_session_free(s);
+    mail_session_say_goodbye(s, "QUIT");
 }

@@ -15,7 +15,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,7 +23,6 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/time.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <openssl/evp.h>
@@ -37,6 +35,7 @@
 #include "mail/imap.h"
 #include "mail/pop3.h"
 #include "mail/session.h"
+#include "mail/spawn.h"
 
 #define HASH_HEX 32            /* 128 bits of SHA-256, in hex */
 #define WBUF_SIZE (64 * 1024)
@@ -435,8 +434,7 @@ struct mail_fetch_src {
 
     /* the message being delivered */
     struct item *cur;
-    int fd;                    /* Maildir tmp file or MDA pipe */
-    pid_t pid;
+    int fd;                    /* the spool file (mbox, MDA) */
     struct mail_append *app;
     size_t nheld;              /* messages held in this batch */
     EVP_MD_CTX *md;
@@ -1075,56 +1073,40 @@ int mail_fetch_batch_begin(struct mail_fetch_src *s, const char *const *uids,
     return 0;
 }
 
-static int mda_start(struct mail_fetch_src *s, struct mail_error *err)
+/*
+ * --mda: the whole message, spooled, is the command's standard input
+ * (through the one fork/exec helper).  Exit 0: delivered; 75
+ * (EX_TEMPFAIL): try again later; anything else: not delivered.
+ */
+static int mda_run(struct mail_fetch_src *s, int fd, struct mail_error *err)
 {
-    int p[2];
-    pid_t pid;
+    struct mail_spawn sp = MAIL_SPAWN_INIT;
+    struct mail_spawn_result res;
 
-    if (pipe2(p, O_CLOEXEC) < 0)
-        return mail_error_set(err, MAIL_ERR_IO, "pipe: %s", strerror(errno));
+    sp.command = s->dest->path;
+    sp.in_fd = fd;
+    sp.out_fd = 2;   /* its chatter goes to our stderr, not our output */
     fflush(NULL);
-    pid = fork();
-    if (pid < 0) {
-        close(p[0]);
-        close(p[1]);
-        return mail_error_set(err, MAIL_ERR_TEMP, "fork: %s",
-                              strerror(errno));
-    }
-    if (pid == 0) {
-        dup2(p[0], 0);
-        /* the MDA's chatter goes to our stderr, not into our output */
-        dup2(2, 1);
-        signal(SIGPIPE, SIG_DFL);
-        execl("/bin/sh", "sh", "-c", s->dest->path, (char *)NULL);
-        _exit(127);
-    }
-    close(p[0]);
-    s->fd = p[1];
-    s->pid = pid;
-    return 0;
-}
-
-static int mda_finish(struct mail_fetch_src *s, struct mail_error *err)
-{
-    int st;
-
-    if (s->fd >= 0)
-        close(s->fd);
-    s->fd = -1;
-    while (waitpid(s->pid, &st, 0) < 0) {
-        if (errno != EINTR)
-            return mail_error_set(err, MAIL_ERR_INTERNAL, "waitpid: %s",
-                                  strerror(errno));
-    }
-    s->pid = 0;
-    if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
-        return 0;
-    if (WIFEXITED(st))
-        return mail_error_set(err, WEXITSTATUS(st) == 75 ? MAIL_ERR_TEMP
+    if (mail_spawn_run(&sp, &res, err) < 0)
+        return -1;
+    switch (res.how) {
+    case MAIL_SPAWN_EXITED:
+        if (res.code == 0)
+            return 0;
+        return mail_error_set(err, res.code == 75 ? MAIL_ERR_TEMP
                               : MAIL_ERR_UNAVAIL, "mda '%s' exited with %d",
-                              s->dest->path, WEXITSTATUS(st));
-    return mail_error_set(err, MAIL_ERR_UNAVAIL, "mda '%s' killed by signal "
-                          "%d", s->dest->path, WTERMSIG(st));
+                              s->dest->path, res.code);
+    case MAIL_SPAWN_SIGNALED:
+        return mail_error_set(err, MAIL_ERR_UNAVAIL, "mda '%s' killed by "
+                              "signal %d", s->dest->path, res.code);
+    case MAIL_SPAWN_EXEC_FAILED:
+        return mail_error_set(err, MAIL_ERR_UNAVAIL, "mda '%s' could not be "
+                              "run: %s", s->dest->path, strerror(res.code));
+    case MAIL_SPAWN_TIMEOUT:
+        break;
+    }
+    return mail_error_set(err, MAIL_ERR_UNAVAIL, "mda '%s' timed out",
+                          s->dest->path);
 }
 
 /* mbox: journal the size before appending, then start the append. */
@@ -1147,31 +1129,18 @@ static int mbox_start(struct mail_fetch_src *s, struct item *it,
 }
 
 /*
- * An unlinked spool file in the state directory.  Used for mbox and MDA
- * deliveries while content hashes from before a UIDVALIDITY change are
- * known: whether a message is one of them is known only at its end, and
- * an mbox append or an MDA must not see a duplicate at all.
+ * An unlinked spool file in the state directory.  Used for every MDA
+ * delivery (the command reads the whole message from it once it is in),
+ * and for mbox deliveries while content hashes from before a UIDVALIDITY
+ * change are known: whether a message is one of them is known only at its
+ * end, and an mbox append or an MDA must not see a duplicate at all.
  */
 static int spool_open(struct mail_fetch_src *s, struct mail_error *err)
 {
-    struct mail_buf b = MAIL_BUF_INIT;
-    int fd;
+    int fd = mail_tmpfile(s->dir, err);
 
-    fd = open(s->dir, O_RDWR | O_TMPFILE | O_CLOEXEC, 0600);
-    if (fd < 0) {
-        if (mail_buf_printf(&b, "%s/spool.XXXXXX", s->dir) < 0)
-            return nomem(err);
-        fd = mkostemp(b.data, O_CLOEXEC);
-        if (fd >= 0)
-            unlink(b.data);
-    }
-    if (fd < 0) {
-        mail_error_set(err, MAIL_ERR_IO, "%s: spool file: %s", s->dir,
-                       strerror(errno));
-        mail_buf_release(&b);
+    if (fd < 0)
         return -1;
-    }
-    mail_buf_release(&b);
     s->fd = fd;
     s->spool = true;
     return 0;
@@ -1219,7 +1188,7 @@ int mail_fetch_msg_begin(struct mail_fetch_src *s, size_t i, unsigned flags,
         r = s->known.n ? spool_open(s, err) : mbox_start(s, it, err);
         break;
     case MAIL_FETCH_MDA:
-        r = s->known.n ? spool_open(s, err) : mda_start(s, err);
+        r = spool_open(s, err);
         break;
     }
     if (r < 0)
@@ -1232,11 +1201,8 @@ static int wflush(struct mail_fetch_src *s)
     if (!s->wlen)
         return 0;
     if (mail_write_all(s->fd, s->wbuf, s->wlen) < 0) {
-        bool mda = s->dest->kind == MAIL_FETCH_MDA && !s->spool;
-
-        mail_error_set(&s->werr, mda ? MAIL_ERR_UNAVAIL : MAIL_ERR_IO,
-                       "%s%s: %s", s->dest->path,
-                       s->spool ? " (spool file)" : "", strerror(errno));
+        mail_error_set(&s->werr, MAIL_ERR_IO, "%s (spool file): %s",
+                       s->dest->path, strerror(errno));
         return -1;
     }
     s->wlen = 0;
@@ -1262,7 +1228,7 @@ int mail_fetch_msg_write(void *ctx, const char *data, size_t len)
         s->wd_bytes = 0;
         mail_fetch_clock_progress(s->wd);
     }
-    if (s->dest->kind != MAIL_FETCH_MDA && !s->spool) {
+    if (!s->spool) {
         if (mail_append_write(s->app, data, len, &s->werr) < 0) {
             s->failed = true;
             return -1;
@@ -1275,10 +1241,8 @@ int mail_fetch_msg_write(void *ctx, const char *data, size_t len)
     }
     if (len >= WBUF_SIZE) {
         if (mail_write_all(s->fd, data, len) < 0) {
-            mail_error_set(&s->werr, s->dest->kind == MAIL_FETCH_MDA &&
-                           !s->spool ? MAIL_ERR_UNAVAIL : MAIL_ERR_IO,
-                           "%s%s: %s", s->dest->path,
-                           s->spool ? " (spool file)" : "", strerror(errno));
+            mail_error_set(&s->werr, MAIL_ERR_IO, "%s (spool file): %s",
+                           s->dest->path, strerror(errno));
             s->failed = true;
             return -1;
         }
@@ -1287,6 +1251,12 @@ int mail_fetch_msg_write(void *ctx, const char *data, size_t len)
     memcpy(s->wbuf + s->wlen, data, len);
     s->wlen += len;
     return 0;
+}
+
+const struct mail_error *
+mail_fetch_msg_sink_error(const struct mail_fetch_src *s)
+{
+    return &s->werr;
 }
 
 int mail_fetch_msg_error(const struct mail_fetch_src *s,
@@ -1361,8 +1331,13 @@ static int spool_deliver(struct mail_fetch_src *s, struct item *it,
         close(fd);
         return -1;
     }
-    if ((s->dest->kind == MAIL_FETCH_MBOX ? mbox_start(s, it, err)
-                                          : mda_start(s, err)) < 0) {
+    if (s->dest->kind == MAIL_FETCH_MDA) {
+        int r = mda_run(s, fd, err);
+
+        close(fd);
+        return r;
+    }
+    if (mbox_start(s, it, err) < 0) {
         close(fd);
         return -1;
     }
@@ -1377,11 +1352,7 @@ static int spool_deliver(struct mail_fetch_src *s, struct item *it,
             close(fd);
             return -1;
         }
-        if (s->dest->kind == MAIL_FETCH_MBOX)
-            r = mail_append_write(s->app, s->wbuf, (size_t)n, err);
-        else if ((r = mail_write_all(s->fd, s->wbuf, (size_t)n)) < 0)
-            mail_error_set(err, MAIL_ERR_UNAVAIL, "%s: %s", s->dest->path,
-                           strerror(errno));
+        r = mail_append_write(s->app, s->wbuf, (size_t)n, err);
         if (r < 0) {
             close(fd);
             return -1;
@@ -1417,7 +1388,7 @@ int mail_fetch_msg_end(struct mail_fetch_src *s, bool ok,
     }
     finish_hash(s, it->hash);
     if (s->spool) {
-        /* mbox or MDA with known hashes: decide, then deliver */
+        /* MDA, or mbox with known hashes: decide, then deliver */
         if (ok && wflush(s) < 0) {
             *err = s->werr;
             ok = false;
@@ -1480,26 +1451,7 @@ int mail_fetch_msg_end(struct mail_fetch_src *s, bool ok,
         }
         break;
     case MAIL_FETCH_MDA:
-        if (ok && wflush(s) < 0) {
-            *err = s->werr;
-            ok = false;
-            rc = -1;
-        }
-        if (s->pid <= 0) {
-            if (s->fd >= 0)
-                close(s->fd);
-            s->fd = -1;
-            break;
-        }
-        if (!ok) {
-            /* a partial message must not be delivered */
-            kill(s->pid, SIGTERM);
-        }
-        if (mda_finish(s, ok ? err : NULL) < 0 && ok) {
-            ok = false;
-            rc = -1;
-        }
-        break;
+        break;      /* run on the whole spooled message, above */
     }
     if (ok) {
         it->delivered = true;
@@ -2024,7 +1976,7 @@ struct imap_batch {
 };
 
 static int imap_begin(void *arg, const struct mail_imap_msg *m,
-                      mail_sink_fn *sink, void **sink_ctx,
+                      struct mail_imap_body_sink *sink,
                       struct mail_error *err)
 {
     struct imap_batch *b = arg;
@@ -2045,8 +1997,9 @@ static int imap_begin(void *arg, const struct mail_imap_msg *m,
                                  ? m->internaldate : 0, err) < 0)
         return -1;
     b->begun = true;
-    *sink = mail_fetch_msg_write_crlf;
-    *sink_ctx = b->r->src;
+    sink->fn = mail_fetch_msg_write_crlf;
+    sink->ctx = b->r->src;
+    sink->err = mail_fetch_msg_sink_error(b->r->src);   /* ENOSPC, ... */
     return 0;
 }
 
@@ -2183,17 +2136,19 @@ static int fetch_imap_folder(struct fetch_run *r, struct mail_session *s,
     for (size_t b = 0; b < ntodo; b += BATCH) {
         size_t n = ntodo - b < BATCH ? ntodo - b : BATCH;
         struct imap_batch ib = { r, todo + b, n, false };
+        struct mail_imap_fetch_opts fo = {
+            0, mail_paths_tmp_dir(r->acct->paths)
+        };
 
         if (mail_fetch_batch_begin(r->src, (const char *const *)strs + b, n,
                                    err) < 0)
             goto out;
-        x = mail_imap_fetch_messages(s, todo + b, n, 0, imap_begin, imap_end,
-                                     &ib, err);
+        x = mail_imap_fetch_messages(s, todo + b, n, &fo, imap_begin,
+                                     imap_end, &ib, err);
         if (x < 0) {
             struct mail_error e2;
 
-            mail_fetch_msg_error(r->src, err);   /* the store's cause */
-
+            /* (a store's failure comes back as the store's own error) */
             if (err->kind == MAIL_ERR_UNAVAIL)
                 err->kind = MAIL_ERR_TEMP;
             mail_fetch_batch_commit(r->src, &e2);

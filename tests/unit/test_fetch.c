@@ -2,6 +2,7 @@
  * the journal and its recovery after a crash, destinations. */
 #include <dirent.h>
 #include <ftw.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -292,6 +293,71 @@ static void test_mbox_and_mda(void)
     mail_fetch_dest_close(d);
 }
 
+/* --mda runs through the one fork/exec helper on the whole message: its
+ * standard input is the spooled message (a regular file, from the start),
+ * never a pipe fed while the message is still arriving; exit 0 delivers,
+ * 75 is temporary, any other status or a signal is an error; a message
+ * whose download failed never reaches the command. */
+static void test_mda_spawn(void)
+{
+    struct mail_error err;
+    struct mail_fetch_dest *d;
+    struct mail_fetch_src *s;
+    const char *uids[] = { "a", "b" };
+    char cmd[1200], path[400], line[200];
+    FILE *f;
+
+    fresh();
+    snprintf(cmd, sizeof cmd, "stat -L -c %%F /dev/stdin >> %s/kind; "
+             "cat >> %s/mda.out; echo ran >> %s/runs", root, root, root);
+    d = mail_fetch_dest_open(test_env_paths(), NULL, cmd, &err);
+    CHECK(d != NULL && mail_fetch_dest_kind(d) == MAIL_FETCH_MDA);
+    s = mail_fetch_src_open(statedir, "x", "pop3 x@h:1", d, false, &err);
+    CHECK(mail_fetch_batch_begin(s, uids, 2, &err) == 0);
+    CHECK(deliver(s, 0, "Subject: one\n\nOne\n", 0) == 0);
+    /* a download that failed half-way: not given to the MDA */
+    CHECK(mail_fetch_msg_begin(s, 1, 0, 0, &err) == 0);
+    mail_fetch_msg_write(s, "Subject: partial", 16);
+    CHECK(mail_fetch_msg_end(s, false, &err) == 0);
+    CHECK(mail_fetch_batch_commit(s, &err) == 1);
+    mail_fetch_src_free(s);
+    mail_fetch_dest_close(d);
+    snprintf(path, sizeof path, "%s/kind", root);
+    f = fopen(path, "r");
+    CHECK(f && fgets(line, sizeof line, f));
+    CHECK_STR(line, "regular file\n");
+    if (f)
+        fclose(f);
+    snprintf(path, sizeof path, "%s/runs", root);
+    f = fopen(path, "r");
+    CHECK(f && fgets(line, sizeof line, f) && !fgets(line, sizeof line, f));
+    if (f)
+        fclose(f);
+
+    for (int k = 0; k < 3; k++) {
+        static const char *const cmds[] = { "cat >/dev/null; exit 75",
+                                            "cat >/dev/null; exit 3",
+                                            "kill -9 $$" };
+        static const enum mail_error_kind kinds[] = {
+            MAIL_ERR_TEMP, MAIL_ERR_UNAVAIL, MAIL_ERR_UNAVAIL };
+
+        d = mail_fetch_dest_open(test_env_paths(), NULL, cmds[k], &err);
+        s = mail_fetch_src_open(statedir, "y", "pop3 x@h:1", d, false, &err);
+        CHECK(mail_fetch_batch_begin(s, uids, 1, &err) == 0);
+        CHECK(mail_fetch_msg_begin(s, 0, 0, 0, &err) == 0);
+        mail_fetch_msg_write(s, "one\n", 4);
+        mail_error_clear(&err);
+        CHECK(mail_fetch_msg_end(s, true, &err) < 0);
+        printf("# %s\n", err.msg);
+        CHECK(err.kind == kinds[k]);
+        CHECK(strstr(err.msg, cmds[k]) != NULL);
+        CHECK(mail_fetch_batch_commit(s, &err) == 0);
+        CHECK(!mail_fetch_seen(s, "a"));
+        mail_fetch_src_free(s);
+        mail_fetch_dest_close(d);
+    }
+}
+
 /* The same UID twice in one reply (a server bug, or a proto layer that
  * passes it on): delivered once, the batch goes on, for every kind of
  * destination. */
@@ -414,6 +480,7 @@ int main(void)
     RUN(test_header_keys);
     RUN(test_recovery);
     RUN(test_mbox_and_mda);
+    RUN(test_mda_spawn);
     RUN(test_same_uid_twice);
     RUN(test_uidvalidity_all_dests);
     nftw(root, rm_one, 16, FTW_DEPTH | FTW_PHYS);

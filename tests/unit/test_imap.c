@@ -18,6 +18,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "mail/folder.h"
@@ -121,6 +122,10 @@ static unsigned fake_start(const char *greeting, const char *const *replies,
                 if (ch == '\n')
                     break;
             }
+            if (strcmp(replies[i], "SLEEP") == 0) {
+                sleep(30);      /* a server that does not answer */
+                _exit(0);
+            }
             if (write(c, replies[i], strlen(replies[i])) < 0)
                 _exit(1);
         }
@@ -163,7 +168,7 @@ struct fake_msgs {
 };
 
 static int fk_begin(void *arg, const struct mail_imap_msg *m,
-                    mail_sink_fn *sink, void **sink_ctx,
+                    struct mail_imap_body_sink *sink,
                     struct mail_error *err)
 {
     struct fake_msgs *f = arg;
@@ -171,8 +176,8 @@ static int fk_begin(void *arg, const struct mail_imap_msg *m,
     (void)err;
     if (f->nb < 4)
         f->begin_uid[f->nb++] = m->uid;
-    *sink = mail_sink_buf;
-    *sink_ctx = &f->body;
+    sink->fn = mail_sink_buf;
+    sink->ctx = &f->body;
     return 0;
 }
 
@@ -199,6 +204,7 @@ static void test_fake_fetch(void)
         "* 3 FETCH (UID 7 BODY[] {1}\r\nz)\r\nA3 OK\r\n",
     };
     const uint32_t uids[] = { 5, 6, 7 };
+    const struct mail_imap_fetch_opts one = { 1, NULL };
     struct fake_msgs f;
     struct mail_server srv;
     struct mail_error err;
@@ -211,8 +217,8 @@ static void test_fake_fetch(void)
     s = fake_open(port, &srv, &err);
     CHECK(s != NULL);
     if (s) {
-        CHECK(mail_imap_fetch_messages(s, uids, 3, 1, fk_begin, fk_end, &f,
-                                       &err) < 0);
+        CHECK(mail_imap_fetch_messages(s, uids, 3, &one, fk_begin, fk_end,
+                                       &f, &err) < 0);
         CHECK(err.kind == MAIL_ERR_TEMP);   /* [SERVERBUG] */
         CHECK(strstr(err.msg, "127.0.0.1:") == err.msg &&
               strstr(err.msg, "UID FETCH: [SERVERBUG] oops") != NULL);
@@ -252,7 +258,7 @@ static void test_fake_faults(void)
     s = fake_open(port, &srv, &err);
     CHECK(s != NULL);
     if (s) {
-        CHECK(mail_imap_fetch_messages(s, &uid, 1, 0, fk_begin, fk_end, &f,
+        CHECK(mail_imap_fetch_messages(s, &uid, 1, NULL, fk_begin, fk_end, &f,
                                        &err) < 0);
         CHECK(err.kind == MAIL_ERR_UNAVAIL);
         printf("# %s\n", err.msg);
@@ -266,7 +272,7 @@ static void test_fake_faults(void)
     s = fake_open(port, &srv, &err);
     CHECK(s != NULL);
     if (s) {
-        CHECK(mail_imap_fetch_messages(s, &uid, 1, 0, fk_begin, fk_end, &f,
+        CHECK(mail_imap_fetch_messages(s, &uid, 1, NULL, fk_begin, fk_end, &f,
                                        &err) < 0);
         CHECK(err.kind == MAIL_ERR_PROTOCOL &&
               strstr(err.msg, "UID FETCH") && strstr(err.msg, "literal"));
@@ -279,7 +285,7 @@ static void test_fake_faults(void)
     s = fake_open(port, &srv, &err);
     CHECK(s != NULL);
     if (s) {
-        CHECK(mail_imap_fetch_messages(s, &uid, 1, 0, fk_begin, fk_end, &f,
+        CHECK(mail_imap_fetch_messages(s, &uid, 1, NULL, fk_begin, fk_end, &f,
                                        &err) < 0);
         CHECK(err.kind == MAIL_ERR_UNAVAIL && strstr(err.msg, "shutting down"));
         printf("# %s\n", err.msg);
@@ -305,7 +311,9 @@ static int fake_fetch_run(const char *greeting, const char *const *script,
     mail_error_clear(err);
     s = port ? fake_open(port, &srv, err) : NULL;
     if (s) {
-        rc = mail_imap_fetch_messages(s, uids, n, batch, fk_begin, fk_end, f,
+        struct mail_imap_fetch_opts o = { batch, NULL };
+
+        rc = mail_imap_fetch_messages(s, uids, n, &o, fk_begin, fk_end, f,
                                       err);
         mail_session_free(s);
     }
@@ -411,6 +419,134 @@ static void test_fetch_bad_uids(void)
     CHECK(f.nb == 1 && f.ne == 1 && f.end_uid[0] == 5);
     CHECK_MEM(f.body.data, f.body.len, "abc", 3);
     mail_buf_release(&f.body);
+}
+
+/* A sink that fails the way a full disk does, with its own error. */
+struct full_disk {
+    struct mail_error e;
+    int nbegin;
+};
+
+static int full_disk_sink(void *ctx, const char *data, size_t len)
+{
+    struct full_disk *d = ctx;
+
+    (void)data;
+    (void)len;
+    return mail_error_set(&d->e, MAIL_ERR_IO, "~/Mail/INBOX: %s",
+                          strerror(ENOSPC));
+}
+
+static int full_disk_begin(void *arg, const struct mail_imap_msg *m,
+                           struct mail_imap_body_sink *sink,
+                           struct mail_error *err)
+{
+    struct full_disk *d = arg;
+
+    (void)m;
+    (void)err;
+    d->nbegin++;
+    sink->fn = full_disk_sink;
+    sink->ctx = d;
+    sink->err = &d->e;
+    return 0;
+}
+
+/* The sink's own error reaches the caller (kind and message), whether the
+ * body streams straight (UID first) or from the spool (UID after it); the
+ * spool file is made in the directory the options name. */
+static void test_fetch_sink_error(void)
+{
+    static const char *const direct[] = {
+        "* 1 FETCH (UID 5 BODY[] {3}\r\nabc)\r\nA1 OK done\r\n",
+    };
+    static const char *const spooled[] = {
+        "* 1 FETCH (BODY[] {3}\r\nabc UID 5)\r\nA1 OK done\r\n",
+    };
+    const char *const *scripts[] = { direct, spooled };
+    const uint32_t uid = 5;
+    char dir[] = "/tmp/test_imap.XXXXXX";
+    char missing[sizeof dir + 16];
+
+    CHECK(mkdtemp(dir) != NULL);
+    for (int k = 0; k < 2; k++) {
+        struct mail_imap_fetch_opts o = { 0, dir };
+        struct full_disk d;
+        struct mail_server srv;
+        struct mail_error err;
+        struct mail_session *s;
+        unsigned port = fake_start(HI, scripts[k], 1);
+
+        memset(&d, 0, sizeof d);
+        mail_error_clear(&err);
+        s = port ? fake_open(port, &srv, &err) : NULL;
+        CHECK(s != NULL);
+        if (s) {
+            CHECK(mail_imap_fetch_messages(s, &uid, 1, &o, full_disk_begin,
+                                           NULL, &d, &err) < 0);
+            printf("# %s\n", err.msg);
+            CHECK(d.nbegin == 1);
+            CHECK(err.kind == MAIL_ERR_IO);
+            CHECK_STR(err.msg, "~/Mail/INBOX: No space left on device");
+            mail_session_free(s);
+        }
+        fake_stop();
+    }
+
+    /* a spool directory that cannot hold the file: its error, naming it */
+    snprintf(missing, sizeof missing, "%s/missing", dir);
+    {
+        struct mail_imap_fetch_opts o = { 0, missing };
+        struct fake_msgs f;
+        struct mail_server srv;
+        struct mail_error err;
+        struct mail_session *s;
+        unsigned port = fake_start(HI, spooled, 1);
+
+        memset(&f, 0, sizeof f);
+        s = port ? fake_open(port, &srv, &err) : NULL;
+        CHECK(s != NULL);
+        if (s) {
+            CHECK(mail_imap_fetch_messages(s, &uid, 1, &o, fk_begin, fk_end,
+                                           &f, &err) < 0);
+            printf("# %s\n", err.msg);
+            CHECK(err.kind == MAIL_ERR_CANTCREAT &&
+                  strstr(err.msg, missing) != NULL);
+            CHECK(f.nb == 0);
+            mail_session_free(s);
+        }
+        fake_stop();
+        mail_buf_release(&f.body);
+    }
+    rmdir(dir);
+}
+
+/* LOGOUT to a server that never answers: the goodbye waits a short while
+ * (5 s), not the session's whole timeout. */
+static void test_goodbye_deadline(void)
+{
+    static const char *const silent[] = { "SLEEP" };
+    struct mail_server srv;
+    struct mail_error err;
+    struct mail_session *s;
+    struct timespec t0, t1;
+    unsigned port = fake_start(HI, silent, 1);
+    double secs;
+
+    s = port ? fake_open(port, &srv, &err) : NULL;
+    CHECK(s != NULL);
+    srv.timeout = 20;
+    if (s) {
+        mail_conn_set_timeout(s->conn, 20);
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        mail_imap_logout(s);
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        secs = (double)(t1.tv_sec - t0.tv_sec) +
+               (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+        printf("# LOGOUT unanswered: gave up after %.1f s\n", secs);
+        CHECK(secs >= 4.0 && secs < 8.0);
+    }
+    fake_stop();
 }
 
 /* Response text ending in {5} is text, not a literal: in the greeting, an
@@ -606,7 +742,7 @@ struct fetch_state {
 };
 
 static int on_begin(void *arg, const struct mail_imap_msg *m,
-                    mail_sink_fn *sink, void **sink_ctx,
+                    struct mail_imap_body_sink *sink,
                     struct mail_error *err)
 {
     struct fetch_state *st = arg;
@@ -619,8 +755,8 @@ static int on_begin(void *arg, const struct mail_imap_msg *m,
     memset(f, 0, sizeof *f);
     f->h.h = 1469598103934665603ull;
     f->uid = m->uid;
-    *sink = hash_sink;
-    *sink_ctx = &f->h;
+    sink->fn = hash_sink;
+    sink->ctx = &f->h;
     return 0;
 }
 
@@ -799,8 +935,12 @@ static void test_dovecot(void)
     CHECK(mail_imap_uids_after(s, 0, &uids, &err) == 0);
 
     /* Fetch everything, two UIDs per command, pipelined. */
-    CHECK(mail_imap_fetch_messages(s, uids.v, uids.n, 2, on_begin, on_end, fs,
-                                   &err) == 0);
+    {
+        const struct mail_imap_fetch_opts two = { 2, NULL };
+
+        CHECK(mail_imap_fetch_messages(s, uids.v, uids.n, &two, on_begin,
+                                       on_end, fs, &err) == 0);
+    }
     if (err.kind)
         printf("# %s\n", err.msg);
     CHECK(fs->n == NMSG && fs->begun == NMSG);
@@ -821,7 +961,7 @@ static void test_dovecot(void)
     CHECK(mail_imap_store_flags(s, uids.v, 2, MAIL_FLAG_FLAGGED | MAIL_FLAG_PASSED,
                                 MAIL_FLAG_SEEN, &err) == 0);
     memset(fs, 0, sizeof *fs);
-    CHECK(mail_imap_fetch_messages(s, uids.v, 2, 0, on_begin, on_end, fs,
+    CHECK(mail_imap_fetch_messages(s, uids.v, 2, NULL, on_begin, on_end, fs,
                                    &err) == 0);
     CHECK(fs->n == 2 &&
           (fs->got[0].flags & ~MAIL_FLAG_NEW) ==
@@ -872,6 +1012,8 @@ int main(void)
     RUN(test_fetch_tag_order);
     RUN(test_fetch_bad_uids);
     RUN(test_text_not_literal);
+    RUN(test_fetch_sink_error);
+    RUN(test_goodbye_deadline);
     RUN(test_list_names);
     RUN(test_list_bounds);
     RUN(test_dovecot);

@@ -24,7 +24,10 @@
  *   1. mail_fetch_batch_begin: P records for the batch, fsynced;
  *   2. each message: mail_fetch_msg_begin / _write / _end (Maildir: the
  *      file in tmp/, fsynced, renamed into new/ or cur/; mbox: appended
- *      under its locks and fsynced; MDA: counted only on exit 0);
+ *      under its locks and fsynced; MDA: the whole message spooled to an
+ *      unlinked file in the state directory, then the command run on it
+ *      (mail_spawn_run, the file as its standard input), counted only on
+ *      exit 0; 75 is a temporary failure);
  *   3. mail_fetch_batch_commit: the Maildir directories fsynced, then D
  *      records, fsynced.  Only now do the UIDs count as fetched, and only
  *      now may the caller delete them on the server.
@@ -39,11 +42,11 @@
  * A UIDVALIDITY change keeps the content hashes (SHA-256, first 128 bits)
  * of everything fetched before, and a message re-fetched whose hash is
  * known is dropped instead of delivered again, whatever the destination:
- * a Maildir file is dropped from tmp/; for an mbox or an MDA, while such
- * hashes are known, each message is first written to an unlinked spool
- * file in the state directory and delivered from there only once its hash
- * is known to be new.  (The hash covers every byte, so the Message-ID and
- * the size are in it.)
+ * a Maildir file is dropped from tmp/; for an mbox, while such hashes are
+ * known, each message is first written to an unlinked spool file in the
+ * state directory and delivered from there only once its hash is known to
+ * be new (an MDA's messages are always spooled so).  (The hash covers
+ * every byte, so the Message-ID and the size are in it.)
  *
  * Within a batch, a UID delivered (or dropped) once is not delivered again:
  * a second copy in the same reply is read and thrown away.
@@ -51,8 +54,8 @@
 #ifndef MAIL_FETCH_H
 #define MAIL_FETCH_H
 
-
 #pragma GCC visibility push(default)
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -172,6 +175,11 @@ int mail_fetch_msg_write_crlf(void *ctx, const char *data, size_t len);
  * the sink stopped. */
 int mail_fetch_msg_error(const struct mail_fetch_src *s,
                          struct mail_error *err);
+/* Where the two writers above leave why they failed (kind MAIL_OK while
+ * they have not): for a protocol layer that returns a sink's own error
+ * (IMAP: struct mail_imap_body_sink).  Valid until the source is freed. */
+const struct mail_error *
+mail_fetch_msg_sink_error(const struct mail_fetch_src *s);
 /* ok false: the download failed; throw the partial message away.
  * Returns 0 when delivered (or dropped as a known duplicate), -1. */
 int mail_fetch_msg_end(struct mail_fetch_src *s, bool ok,

@@ -20,8 +20,8 @@
 #ifndef MAIL_IMAP_H
 #define MAIL_IMAP_H
 
-
 #pragma GCC visibility push(default)
+
 #include <stdbool.h>
 #include <stdint.h>
 #include <time.h>
@@ -166,41 +166,64 @@ struct mail_imap_msg {
 };
 
 /*
+ * Where a body goes: fn(ctx, piece, len) for each piece of at most
+ * MAIL_IMAP_CHUNK bytes; fn NULL skips the body.  When fn returns -1 it
+ * says why in *err (the sink's own error: "~/Mail/INBOX: No space left on
+ * device", MAIL_ERR_IO), and mail_imap_fetch_messages returns that error
+ * as it is.  err may stay NULL for a sink that has no more to say (then
+ * the error is MAIL_ERR_IO "... could not store the body of UID N").
+ */
+struct mail_imap_body_sink {
+    mail_sink_fn fn;
+    void *ctx;
+    const struct mail_error *err;
+};
+
+/*
  * Called when a message's body is about to be handed over, with the UID
  * (always known: has_uid is set) and what else the server sent before the
  * body.  The items of a FETCH response come in any order (RFC 3501
  * 7.4.2): when the UID comes before the body, the body streams straight
  * from the connection and fields after it are missing here (see the has_*
  * bits; end has them all); when the UID comes after the body, the body is
- * spooled to an unlinked temporary file (not memory) and begin is called
- * once the whole response is read, with every field.  Set *sink and
- * *sink_ctx to receive the body in pieces of at most MAIL_IMAP_CHUNK
- * bytes; leave *sink NULL to skip the body.  Return -1 with err to stop.
+ * spooled to an unlinked temporary file (not memory; in the options'
+ * tmp_dir) and begin is called once the whole response is read, with
+ * every field.  Fill *sink (all NULL on entry) to receive the body; leave
+ * sink->fn NULL to skip it.  Return -1 with err to stop.
  */
-typedef int (*mail_imap_body_begin_fn)(void *arg, const struct mail_imap_msg *m,
-                                       mail_sink_fn *sink, void **sink_ctx,
+typedef int (*mail_imap_body_begin_fn)(void *arg,
+                                       const struct mail_imap_msg *m,
+                                       struct mail_imap_body_sink *sink,
                                        struct mail_error *err);
 /* Called after the message's whole FETCH response, with every field the
  * server sent; return -1 with err to stop. */
 typedef int (*mail_imap_body_end_fn)(void *arg, const struct mail_imap_msg *m,
                                      struct mail_error *err);
 
+struct mail_imap_fetch_opts {
+    size_t batch;             /* UIDs per command; 0: 100 */
+    const char *tmp_dir;      /* for the spool of a body that comes before
+                                 its UID (mail_tmpfile); NULL: /tmp */
+};
+
 /*
  * UID FETCH uids (UID FLAGS INTERNALDATE RFC822.SIZE BODY.PEEK[]) in
- * batches of `batch` UIDs (0: 100), with up to 4 commands in flight.
- * Each body goes into the sink begin supplies; end follows.  Each UID is
- * reported at most once (a server that sends one twice is heard once).  A
- * body whose FETCH response has no UID, or a UID that was not asked for,
- * is MAIL_ERR_PROTOCOL.  Tagged completions may come in any order, and
- * untagged responses (EXISTS, EXPUNGE, FETCH of flags, OK [ALERT]) at any
- * point.  Messages expunged meanwhile are simply not reported.  A sink that fails gives MAIL_ERR_IO "... could not store the
- * body of UID N" (the sink's owner knows more).  When the call fails after
- * a begin without its end, that body is incomplete: discard it.  A NO to
- * one batch is reported after the batches in flight are drained (their
- * messages are then not reported).
+ * batches of o->batch UIDs, with up to 4 commands in flight (o may be
+ * NULL: the defaults).  Each body goes into the sink begin supplies; end
+ * follows.  Each UID is reported at most once (a server that sends one
+ * twice is heard once).  A body whose FETCH response has no UID, or a UID
+ * that was not asked for, is MAIL_ERR_PROTOCOL.  Tagged completions may
+ * come in any order, and untagged responses (EXISTS, EXPUNGE, FETCH of
+ * flags, OK [ALERT]) at any point.  Messages expunged meanwhile are simply
+ * not reported.  A sink that fails gives the sink's own error (see struct
+ * mail_imap_body_sink); a spool file that cannot be created or written,
+ * its error (MAIL_ERR_CANTCREAT or MAIL_ERR_IO).  When the call fails
+ * after a begin without its end, that body is incomplete: discard it.  A
+ * NO to one batch is reported after the batches in flight are drained
+ * (their messages are then not reported).
  */
 int mail_imap_fetch_messages(struct mail_session *s, const uint32_t *uids,
-                             size_t n, size_t batch,
+                             size_t n, const struct mail_imap_fetch_opts *o,
                              mail_imap_body_begin_fn begin,
                              mail_imap_body_end_fn end, void *arg,
                              struct mail_error *err);

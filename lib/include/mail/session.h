@@ -99,6 +99,14 @@ struct mail_session *mail_session_connect(const struct mail_server *srv,
 void mail_session_free(struct mail_session *s);
 
 /*
+ * The end of a session: send line ("LOGOUT", "QUIT"; IMAP gets a tag),
+ * read the server's reply with a short time limit (5 s, or the session's
+ * timeout when shorter), close and free.  Errors on the way out are
+ * ignored: the work is done or already reported.  s may be NULL.
+ */
+void mail_session_say_goodbye(struct mail_session *s, const char *line);
+
+/*
  * Read one complete reply (through s->read_reply when set).  For IMAP
  * (imap.c's reader), untagged responses are collected until the tagged
  * response of s->curtag or a "+" continuation (or, when curtag is empty,
