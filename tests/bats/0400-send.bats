@@ -6,19 +6,11 @@
 
 load helpers
 
-setup_file() {
-    servers_start
-}
-
-teardown_file() {
-    servers_stop
-}
+use_servers
 
 setup() {
-    isolate_home
     CONF="$BATS_TEST_TMPDIR/config"
-    write_config "$CONF" "timeout=5"
-    mail_reset
+    send_setup "$CONF"
 }
 
 teardown() {
@@ -26,33 +18,6 @@ teardown() {
     [[ -n ${SMTPD_PID:-} ]] && kill "$SMTPD_PID" 2>/dev/null
     true
 }
-
-# decode FILE: python3's view of a delivered message, one line per item.
-decode() {
-    python3 - "$1" <<'EOF'
-import email, email.policy, hashlib, sys
-m = email.message_from_binary_file(open(sys.argv[1], 'rb'),
-                                   policy=email.policy.default)
-print("subject=" + str(m["subject"]))
-print("from=" + str(m["from"]))
-for a in m["from"].addresses:
-    print("from_name=" + a.display_name)
-print("to=" + str(m["to"]))
-print("bcc=" + str(m["bcc"]))
-for p in m.walk():
-    if p.is_multipart():
-        continue
-    data = p.get_payload(decode=True)
-    print("part=%s name=%s sha256=%s" % (p.get_content_type(),
-          p.get_filename(), hashlib.sha256(data).hexdigest()))
-    if p.get_content_maintype() == "text" and not p.get_filename():
-        print("text=" + data.decode(p.get_content_charset() or "ascii"))
-EOF
-}
-
-sha() { sha256sum "$1" | cut -d' ' -f1; }
-
-last_msg() { maildir_files "$1" | tail -n 1; }
 
 @test "send: body and attachments arrive byte-identical after decoding" {
     printf 'first line\n.a line with a dot\nFrom the start\nlast\n' > "$BATS_TEST_TMPDIR/body"
@@ -66,12 +31,12 @@ last_msg() { maildir_files "$1" | tail -n 1; }
     [ "$status" -eq 0 ]
     [ -z "$output" ]            # silent on success, for cron
     mail_wait "$MAIL_TEST_MAILDIR2" 1
-    run decode "$(last_msg "$MAIL_TEST_MAILDIR2")"
+    run message_judge "$(maildir_last "$MAIL_TEST_MAILDIR2")"
     echo "$output"
-    [[ "$output" == *"part=text/plain name=None sha256=$(sha "$BATS_TEST_TMPDIR/body")"* ]]
-    [[ "$output" == *"name=data.bin sha256=$(sha "$BATS_TEST_TMPDIR/data.bin")"* ]]
-    [[ "$output" == *"part=text/csv name=t.csv sha256=$(sha "$BATS_TEST_TMPDIR/t.csv")"* ]]
-    [[ "$output" == *"part=application/pdf name=résumé ünïcode.pdf sha256=$(sha "$BATS_TEST_TMPDIR/data.bin")"* ]]
+    [[ "$output" == *"part=text/plain name=None sha256=$(file_sha256 "$BATS_TEST_TMPDIR/body")"* ]]
+    [[ "$output" == *"name=data.bin sha256=$(file_sha256 "$BATS_TEST_TMPDIR/data.bin")"* ]]
+    [[ "$output" == *"part=text/csv name=t.csv sha256=$(file_sha256 "$BATS_TEST_TMPDIR/t.csv")"* ]]
+    [[ "$output" == *"part=application/pdf name=résumé ünïcode.pdf sha256=$(file_sha256 "$BATS_TEST_TMPDIR/data.bin")"* ]]
 }
 
 @test "send: UTF-8 subject, display name and body decode correctly" {
@@ -81,10 +46,10 @@ last_msg() { maildir_files "$1" | tail -n 1; }
         "Ådne Bø <$MAIL_TEST_ADDR2>" < "$BATS_TEST_TMPDIR/body"
     [ "$status" -eq 0 ]
     mail_wait "$MAIL_TEST_MAILDIR2" 1
-    f=$(last_msg "$MAIL_TEST_MAILDIR2")
+    f=$(maildir_last "$MAIL_TEST_MAILDIR2")
     # 7-bit on the wire: encoded words and quoted-printable.
     ! LC_ALL=C grep -q $'[\x80-\xff]' "$f" || false
-    run decode "$f"
+    run message_judge "$f"
     echo "$output"
     [[ "$output" == *"subject=Prüfung: ünïcödé ✓ 日本"* ]]
     [[ "$output" == *"from_name=Zoë Ærøskøbing"* ]]
@@ -101,7 +66,7 @@ last_msg() { maildir_files "$1" | tail -n 1; }
     [ "$status" -eq 0 ]
     mail_wait "$MAIL_TEST_MAILDIR1" 1
     mail_wait "$MAIL_TEST_MAILDIR2" 1
-    for f in "$(last_msg "$MAIL_TEST_MAILDIR1")" "$(last_msg "$MAIL_TEST_MAILDIR2")"; do
+    for f in "$(maildir_last "$MAIL_TEST_MAILDIR1")" "$(maildir_last "$MAIL_TEST_MAILDIR2")"; do
         ! grep -qi '^bcc' "$f" || false
         ! grep -q "$MAIL_TEST_ADDR1" <(sed '/^$/q' "$f" | grep -vi '^\(return-path\|delivered-to\|received\|from\|	\)') || false
     done
@@ -126,7 +91,7 @@ EOF
     [ "$status" -eq 0 ]
     mail_wait "$MAIL_TEST_MAILDIR1" 1
     mail_wait "$MAIL_TEST_MAILDIR2" 1
-    f=$(last_msg "$MAIL_TEST_MAILDIR2")
+    f=$(maildir_last "$MAIL_TEST_MAILDIR2")
     ! grep -qi '^bcc' "$f" || false
     grep -qF 'To: "Doe, John (bob)" <bob@example.test> (a comment), team: ;' "$f"
     grep -qF $'X-Custom:   spaces   kept\tand tab' "$f"
@@ -161,7 +126,7 @@ EOF
     echo "$output"
     [ "$status" -eq 0 ]
     mail_wait "$MAIL_TEST_MAILDIR2" 1
-    grep -q 'over smtps' "$(last_msg "$MAIL_TEST_MAILDIR2")"
+    grep -q 'over smtps' "$(maildir_last "$MAIL_TEST_MAILDIR2")"
 }
 
 @test "send: wrong password exits 77 and never prints it" {
@@ -306,8 +271,8 @@ EOF
     echo "small: ${rss[small]} KiB, big: ${rss[big]} KiB"
     [ "$((rss[big] - rss[small]))" -lt 4000 ]
     mail_wait "$MAIL_TEST_MAILDIR2" 2 30
-    run decode "$(last_msg "$MAIL_TEST_MAILDIR2")"
-    [[ "$output" == *"name=big sha256=$(sha "$BATS_TEST_TMPDIR/big")"* ]]
+    run message_judge "$(maildir_last "$MAIL_TEST_MAILDIR2")"
+    [[ "$output" == *"name=big sha256=$(file_sha256 "$BATS_TEST_TMPDIR/big")"* ]]
 }
 
 # ---------------------------------------------------------------------------
@@ -491,7 +456,7 @@ EOF
     run "$MAIL" -C "$CONF" send -s x --header 'X-Ok: fine' "$MAIL_TEST_ADDR2" <<<"x"
     [ "$status" -eq 0 ]
     mail_wait "$MAIL_TEST_MAILDIR2" 1
-    grep -q '^X-Ok: fine' "$(last_msg "$MAIL_TEST_MAILDIR2")"
+    grep -q '^X-Ok: fine' "$(maildir_last "$MAIL_TEST_MAILDIR2")"
     [ "$(maildir_count "$MAIL_TEST_MAILDIR1")" -eq 0 ]
 }
 
@@ -531,7 +496,7 @@ EOF
     echo "$output"
     [ "$status" -eq 0 ]
     mail_wait "$MAIL_TEST_MAILDIR2" 1
-    grep -q "^To: Bob Admin <$MAIL_TEST_ADDR2>" "$(last_msg "$MAIL_TEST_MAILDIR2")"
+    grep -q "^To: Bob Admin <$MAIL_TEST_ADDR2>" "$(maildir_last "$MAIL_TEST_MAILDIR2")"
     # -c, -b and the mailx form, and -t headers.
     run "$MAIL" -C "$CONF" send -s "cc both" -c both "$MAIL_TEST_ADDR2" <<<"x"
     [ "$status" -eq 0 ]
@@ -557,7 +522,7 @@ EOF
     echo "$output"
     [ "$status" -eq 0 ]
     mail_wait "$MAIL_TEST_MAILDIR2" 5
-    grep -q '^To: bob@example.test' "$(last_msg "$MAIL_TEST_MAILDIR2")"
+    grep -q '^To: bob@example.test' "$(maildir_last "$MAIL_TEST_MAILDIR2")"
 }
 
 # fault_smtp MODE: tests/servers/fake-smtp (STARTTLS with the harness's
@@ -661,13 +626,13 @@ queued() { ls "$XDG_DATA_HOME/mail/queue" 2>/dev/null | grep -c '^[0-9]' || true
     echo "$output"
     [ "$status" -eq 0 ]
     mail_wait "$MAIL_TEST_MAILDIR2" 1
-    f=$(last_msg "$MAIL_TEST_MAILDIR2")
+    f=$(maildir_last "$MAIL_TEST_MAILDIR2")
     grep -q '^X-Keep: yes' "$f"
-    run decode "$f"
+    run message_judge "$f"
     echo "$output"
     [[ "$output" == *"subject=t with attachment"* ]]
     [[ "$output" == *"text=naïve body"* ]]
-    [[ "$output" == *"name=data.bin sha256=$(sha "$BATS_TEST_TMPDIR/data.bin")"* ]]
+    [[ "$output" == *"name=data.bin sha256=$(file_sha256 "$BATS_TEST_TMPDIR/data.bin")"* ]]
     # A missing file is an error, before anything is sent.
     run "$MAIL" -C "$CONF" send -t -A "$BATS_TEST_TMPDIR/nope" < "$BATS_TEST_TMPDIR/m"
     [ "$status" -eq 66 ]
@@ -682,7 +647,7 @@ queued() { ls "$XDG_DATA_HOME/mail/queue" 2>/dev/null | grep -c '^[0-9]' || true
     echo "$output"
     [ "$status" -eq 0 ]
     mail_wait "$MAIL_TEST_MAILDIR2" 1
-    python3 - "$(last_msg "$MAIL_TEST_MAILDIR2")" "$BATS_TEST_TMPDIR" <<'PY'
+    python3 - "$(maildir_last "$MAIL_TEST_MAILDIR2")" "$BATS_TEST_TMPDIR" <<'PY'
 import email, email.policy, sys
 m = email.message_from_binary_file(open(sys.argv[1], 'rb'), policy=email.policy.default)
 parts = {p.get_filename(): p for p in m.walk() if p.get_filename()}

@@ -4,26 +4,12 @@
 
 load helpers
 
-setup_file() {
-    servers_start
-}
-
-teardown_file() {
-    servers_stop
-}
+use_servers
 
 setup() {
-    isolate_home
-    mkdir -p "$XDG_CONFIG_HOME/mail"
-    # The default config file: sendmail callers give no -C.
-    write_config "$XDG_CONFIG_HOME/mail/config" "timeout=5"
-    mkdir -p "$BATS_TEST_TMPDIR/bin"
-    ln -s "$MAIL" "$BATS_TEST_TMPDIR/bin/sendmail"
-    SENDMAIL=$BATS_TEST_TMPDIR/bin/sendmail
-    mail_reset
+    # The default config file (sendmail callers give no -C), $SENDMAIL.
+    sendmail_setup
 }
-
-last_msg() { maildir_files "$1" | tail -n 1; }
 
 @test "sendmail: as cron calls it (-FCronDaemon -i -B8BITMIME -oem ADDR)" {
     printf 'From: root (Cron Daemon)\nTo: %s\nSubject: Cron <root@host> backup\nContent-Type: text/plain; charset=UTF-8\n\nbackup done\n.\nstill the body\n' \
@@ -33,7 +19,7 @@ last_msg() { maildir_files "$1" | tail -n 1; }
     [ "$status" -eq 0 ]
     [ -z "$output" ]
     mail_wait "$MAIL_TEST_MAILDIR2" 1
-    f=$(last_msg "$MAIL_TEST_MAILDIR2")
+    f=$(maildir_last "$MAIL_TEST_MAILDIR2")
     grep -q '^Subject: Cron <root@host> backup' "$f"
     grep -q '^From: root (Cron Daemon)' "$f"
     grep -q '^still the body' "$f"     # -i: a lone dot is data
@@ -48,13 +34,13 @@ last_msg() { maildir_files "$1" | tail -n 1; }
     [ "$status" -eq 0 ]
     mail_wait "$MAIL_TEST_MAILDIR1" 1
     mail_wait "$MAIL_TEST_MAILDIR2" 1
-    diff <(sed '1,/^$/d' "$BATS_TEST_TMPDIR/patch") <(sed '1,/^$/d' "$(last_msg "$MAIL_TEST_MAILDIR2")")
+    diff <(sed '1,/^$/d' "$BATS_TEST_TMPDIR/patch") <(sed '1,/^$/d' "$(maildir_last "$MAIL_TEST_MAILDIR2")")
 }
 
 @test "sendmail without -i: a line with a single dot ends the message" {
     printf 'Subject: dots\n\nbefore\n.\nafter\n' | "$SENDMAIL" "$MAIL_TEST_ADDR2"
     mail_wait "$MAIL_TEST_MAILDIR2" 1
-    f=$(last_msg "$MAIL_TEST_MAILDIR2")
+    f=$(maildir_last "$MAIL_TEST_MAILDIR2")
     grep -q '^before' "$f"
     ! grep -q '^after' "$f" || false
 }
@@ -63,7 +49,7 @@ last_msg() { maildir_files "$1" | tail -n 1; }
     printf 'To: %s\nSubject: sub\n\nvia mail sendmail\n' "$MAIL_TEST_ADDR2" |
         "$MAIL" sendmail -t -oi -odi
     mail_wait "$MAIL_TEST_MAILDIR2" 1
-    grep -q 'via mail sendmail' "$(last_msg "$MAIL_TEST_MAILDIR2")"
+    grep -q 'via mail sendmail' "$(maildir_last "$MAIL_TEST_MAILDIR2")"
 }
 
 @test "sendmail: no recipients, unknown options and daemon modes exit 64" {
@@ -88,7 +74,7 @@ ok"
     [ "$status" -eq 0 ]
     mail_wait "$MAIL_TEST_MAILDIR1" 1
     mail_wait "$MAIL_TEST_MAILDIR2" 1
-    f=$(last_msg "$MAIL_TEST_MAILDIR2")
+    f=$(maildir_last "$MAIL_TEST_MAILDIR2")
     grep -q '^Subject: mailx subject' "$f"
     grep -q '^Cc: alice@example.test' "$f"
     grep -q 'filename=notes.txt' "$f"

@@ -6,54 +6,12 @@
 
 load helpers
 
-setup_file() {
-    servers_start
-}
-
-teardown_file() {
-    servers_stop
-}
+use_servers
 
 setup() {
-    isolate_home
-    mkdir -p "$XDG_CONFIG_HOME/mail"
-    # The default config file: sendmail callers give no -C.
-    write_config "$XDG_CONFIG_HOME/mail/config" "timeout=5"
-    mkdir -p "$BATS_TEST_TMPDIR/bin"
-    ln -s "$MAIL" "$BATS_TEST_TMPDIR/bin/sendmail"
-    SENDMAIL=$BATS_TEST_TMPDIR/bin/sendmail
-    mail_reset
+    # The default config file (sendmail callers give no -C), $SENDMAIL.
+    sendmail_setup
 }
-
-last_msg() { maildir_files "$1" | tail -n 1; }
-
-# judge FILE: python3's view of a delivered message, one item a line:
-# its header fields (name=value, decoded), then for each leaf part
-# "part=TYPE name=FILENAME sha256=..." and "text=..." for inline text.
-judge() {
-    python3 - "$1" <<'EOF'
-import email, email.policy, hashlib, sys
-raw = open(sys.argv[1], 'rb').read()
-m = email.message_from_bytes(raw, policy=email.policy.default)
-for k in ("subject", "from", "to", "cc", "bcc", "message-id", "date",
-          "content-type", "x-mailer", "in-reply-to"):
-    print("%s=%s" % (k, m[k]))
-print("multipart=%s" % m.is_multipart())
-print("defects=%d" % len(m.defects))
-for p in m.walk():
-    if p.is_multipart():
-        continue
-    data = p.get_payload(decode=True)
-    print("part=%s name=%s sha256=%s" % (p.get_content_type(),
-          p.get_filename(), hashlib.sha256(data).hexdigest()))
-    if p.get_content_maintype() == "text" and not p.get_filename():
-        print("text=" + data.decode(p.get_content_charset() or "ascii"))
-# The message must not have been wrapped in a new one.
-assert b"=3D" not in raw.split(b"\n\n", 1)[0]
-EOF
-}
-
-sha() { sha256sum "$1" | cut -d' ' -f1; }
 
 @test "git send-email --sendmail-cmd='mail sendmail': the patch arrives as git wrote it" {
     command -v git >/dev/null || skip "git is not installed (scripts/install-deps --test)"
@@ -76,12 +34,7 @@ sha() { sha256sum "$1" | cut -d' ' -f1; }
         --suppress-cc=all --no-chain-reply-to --quiet "$patch"
     echo "$output"
     [ "$status" -eq 0 ]
-    mail_wait "$MAIL_TEST_MAILDIR2" 1
-    f=$(last_msg "$MAIL_TEST_MAILDIR2")
-    cat "$f"
-    run judge "$f"
-    echo "$output"
-    [ "$status" -eq 0 ]
+    judge_newest "$MAIL_TEST_MAILDIR2" whole
     [[ "$output" == *"subject=[PATCH] file: add a second line"* ]]
     [[ "$output" == *"from=Alice Example <$MAIL_TEST_ADDR1>"* ]]
     [[ "$output" == *"to=$MAIL_TEST_ADDR2"* ]]
@@ -120,22 +73,17 @@ EOF
         -a "$BATS_TEST_TMPDIR/data.bin" -- "$MAIL_TEST_ADDR2" < "$BATS_TEST_TMPDIR/body"
     echo "$output"
     [ "$status" -eq 0 ]
-    mail_wait "$MAIL_TEST_MAILDIR2" 1
     mail_wait "$MAIL_TEST_MAILDIR1" 1     # the Bcc, from mutt's argv
-    f=$(last_msg "$MAIL_TEST_MAILDIR2")
-    cat "$f"
-    run judge "$f"
-    echo "$output"
-    [ "$status" -eq 0 ]
+    judge_newest "$MAIL_TEST_MAILDIR2" whole
     [[ "$output" == *"subject=mutt subject"* ]]
     [[ "$output" == *"from=Alice Example <$MAIL_TEST_ADDR1>"* ]]
     [[ "$output" == *"multipart=True"* ]]
     [[ "$output" == *"text=Hello from mutt, ça va?"* ]]
-    [[ "$output" == *"name=data.bin sha256=$(sha "$BATS_TEST_TMPDIR/data.bin")"* ]]
+    [[ "$output" == *"name=data.bin sha256=$(file_sha256 "$BATS_TEST_TMPDIR/data.bin")"* ]]
     [[ "$output" == *"bcc=None"* ]]
     [[ "$output" == *"defects=0"* ]]
     ! grep -qi '^Bcc:' "$f" || false
-    ! grep -qi '^Bcc:' "$(last_msg "$MAIL_TEST_MAILDIR1")" || false
+    ! grep -qi '^Bcc:' "$(maildir_last "$MAIL_TEST_MAILDIR1")" || false
 }
 
 @test "cron: sendmail -FCronDaemon -i -B8BITMIME -oem USER keeps the cron message whole" {
@@ -145,12 +93,7 @@ EOF
     echo "$output"
     [ "$status" -eq 0 ]
     [ -z "$output" ]
-    mail_wait "$MAIL_TEST_MAILDIR2" 1
-    f=$(last_msg "$MAIL_TEST_MAILDIR2")
-    cat "$f"
-    run judge "$f"
-    echo "$output"
-    [ "$status" -eq 0 ]
+    judge_newest "$MAIL_TEST_MAILDIR2" whole
     [[ "$output" == *"subject=Cron <root@host> /usr/local/bin/backup"* ]]
     [[ "$output" == *"from=root (Cron Daemon)"* || "$output" == *"from=\"root (Cron Daemon)\""* || "$output" == *"from=root"* ]]
     [[ "$output" == *"content-type=text/plain; charset=\"UTF-8\""* ]]
@@ -172,7 +115,7 @@ still the body"* ]]
     echo "$output"
     [ "$status" -eq 0 ]
     mail_wait "$MAIL_TEST_MAILDIR2" 1
-    f=$(last_msg "$MAIL_TEST_MAILDIR2")
+    f=$(maildir_last "$MAIL_TEST_MAILDIR2")
     cat "$f"
     [ "$(grep -c '^Message-ID: <given.1@example.test>' "$f")" -eq 1 ]
     [ "$(grep -ci '^Message-ID:' "$f")" -eq 1 ]

@@ -261,3 +261,90 @@ fake_stop() {
 	FAKE_PIDS=
 	return 0
 }
+
+# ---------------------------------------------------------------------------
+# Sending suites (0400-send, 0410-sendmail, 0420-send-interop): the
+# message is sent through the harness's Postfix and read back from
+# Dovecot's Maildirs.
+# ---------------------------------------------------------------------------
+
+# send_setup [CONFIG]: a fresh home, the harness's account written to
+# CONFIG (timeout 5 s; without CONFIG the default config file of the new
+# home), the test mailboxes emptied.
+send_setup() {
+	isolate_home
+	write_config "${1:-$XDG_CONFIG_HOME/mail/config}" "timeout=5"
+	mail_reset
+}
+
+# use_servers: in a bats file, after `load helpers`: its setup_file
+# starts the harness's servers (servers_start), its teardown_file stops
+# them.
+use_servers() {
+	setup_file() { servers_start; }
+	teardown_file() { servers_stop; }
+}
+
+# sendmail_setup: send_setup with the default config file (sendmail
+# callers give no -C) and a link named sendmail to $MAIL in the test's
+# bin/, as cron and scripts call it; its path in SENDMAIL.
+sendmail_setup() {
+	send_setup
+	mkdir -p "$BATS_TEST_TMPDIR/bin"
+	ln -s "$MAIL" "$BATS_TEST_TMPDIR/bin/sendmail"
+	SENDMAIL=$BATS_TEST_TMPDIR/bin/sendmail
+}
+
+# maildir_last DIR: the path of the newest message of a Maildir.
+maildir_last() {
+	maildir_files "$1" | tail -n 1
+}
+
+# file_sha256 FILE: the SHA-256 of a file, in hex.
+file_sha256() {
+	sha256sum -- "$1" | cut -d' ' -f1
+}
+
+# message_judge FILE [whole]: python3's email package's view of a
+# delivered message, one item a line: its header fields (name=value,
+# decoded; from_name= for each From address), multipart= and defects=,
+# then for each leaf part "part=TYPE name=FILENAME sha256=..." and
+# "text=..." for inline text.  whole: also fail when the header shows
+# quoted-printable (a whole message wrapped into a new one).
+message_judge() {
+	python3 - "$1" "${2:-}" <<'PY'
+import email, email.policy, hashlib, sys
+raw = open(sys.argv[1], 'rb').read()
+m = email.message_from_bytes(raw, policy=email.policy.default)
+for k in ("subject", "from", "to", "cc", "bcc", "message-id", "date",
+          "content-type", "x-mailer", "in-reply-to"):
+    print("%s=%s" % (k, m[k]))
+if m["from"] is not None:
+    for a in m["from"].addresses:
+        print("from_name=" + a.display_name)
+print("multipart=%s" % m.is_multipart())
+print("defects=%d" % len(m.defects))
+for p in m.walk():
+    if p.is_multipart():
+        continue
+    data = p.get_payload(decode=True)
+    print("part=%s name=%s sha256=%s" % (p.get_content_type(),
+          p.get_filename(), hashlib.sha256(data).hexdigest()))
+    if p.get_content_maintype() == "text" and not p.get_filename():
+        print("text=" + data.decode(p.get_content_charset() or "ascii"))
+if sys.argv[2] == "whole":
+    assert b"=3D" not in raw.split(b"\n\n", 1)[0]
+PY
+}
+
+# judge_newest DIR [whole]: waits for a message in the Maildir DIR, sets f
+# to the newest one's path, shows it, runs message_judge on it (its lines
+# in $output, shown too) and fails when the judge does.
+judge_newest() {
+	mail_wait "$1" 1
+	f=$(maildir_last "$1")
+	cat "$f"
+	run message_judge "$f" "${2:-}"
+	echo "$output"
+	[ "$status" -eq 0 ]
+}
