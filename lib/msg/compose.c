@@ -20,6 +20,7 @@
 #include "mail/charset.h"
 #include "mail/codec.h"
 #include "mail/compose.h"
+#include "mail/termsafe.h"
 #include "mail/date.h"
 #include "mail/header.h"
 #include "mail/mimetypes.h"
@@ -333,12 +334,6 @@ struct scan {
     bool eight, binary;
 };
 
-static size_t utf8_len_of_lead(unsigned char c)
-{
-    return c >= 0xc2 && c <= 0xdf ? 2 : c >= 0xe0 && c <= 0xef ? 3
-         : c >= 0xf0 && c <= 0xf4 ? 4 : 0;
-}
-
 static void scan_init(struct scan *s, struct mail_message_info *info,
                       bool message)
 {
@@ -351,47 +346,42 @@ static void scan_init(struct scan *s, struct mail_message_info *info,
     s->utf8_ok = true;
 }
 
-/* UTF-8 validity across chunk boundaries. */
+/* UTF-8 validity across chunk boundaries: a sequence cut at the end of
+ * one chunk is finished with the next.  Once invalid, always invalid. */
 static void scan_utf8(struct scan *s, const unsigned char *p, size_t n)
 {
-    size_t i = 0;
+    const char *c = (const char *)p;
+    size_t i = 0, used;
+    int r;
 
-    if (s->ncarry) {
-        unsigned char tmp[4];
-        size_t need = utf8_len_of_lead(s->carry[0]), k = s->ncarry;
-
-        memcpy(tmp, s->carry, k);
-        while (k < need && i < n)
-            tmp[k++] = p[i++];
-        if (k < need) {
-            memcpy(s->carry, tmp, k);
-            s->ncarry = k;
+    if (!s->utf8_ok)
+        return;
+    while (s->ncarry && i < n) {
+        s->carry[s->ncarry++] = p[i++];
+        r = mail_utf8_check((const char *)s->carry, s->ncarry, NULL, &used);
+        if (r == MAIL_UTF8_INVALID) {
+            s->utf8_ok = false;
             return;
         }
-        if (mail_utf8_seqlen((const char *)tmp, k) != need)
-            s->utf8_ok = false;
-        s->ncarry = 0;
+        if (r == MAIL_UTF8_VALID)
+            s->ncarry = 0;
     }
     while (i < n) {
-        size_t need, got;
-
         if (p[i] < 0x80) {
             i++;
             continue;
         }
-        need = utf8_len_of_lead(p[i]);
-        if (need && n - i < need) {
+        r = mail_utf8_check(c + i, n - i, NULL, &used);
+        if (r == MAIL_UTF8_INVALID) {
+            s->utf8_ok = false;
+            return;
+        }
+        if (r == MAIL_UTF8_INCOMPLETE) {
             memcpy(s->carry, p + i, n - i);
             s->ncarry = n - i;
             return;
         }
-        got = mail_utf8_seqlen((const char *)p + i, n - i);
-        if (!got) {
-            s->utf8_ok = false;
-            i++;
-        } else {
-            i += got;
-        }
+        i += used;
     }
 }
 

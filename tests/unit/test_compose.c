@@ -323,6 +323,49 @@ static void test_compose_attach(void)
     mail_buf_release(&out);
 }
 
+/* The charset of a body without Content-Type is judged over the whole
+ * body, read in chunks: a UTF-8 sequence cut by a chunk's end is still
+ * one character, and a sequence never finished is not UTF-8. */
+static void test_complete_utf8_chunks(void)
+{
+    static const char head[] = "To: a@x.test\n\n";
+    static const struct {
+        size_t before;          /* body bytes before the sequence */
+        const char *seq, *after, *want;
+    } cases[] = {
+        { 65535, "\xe2\x82\xac", "\n", "charset=utf-8" },
+        { 65534, "\xe2\x82\xac", "\n", "charset=utf-8" },
+        { 65533, "\xf0\x9f\x98\x80", "\n", "charset=utf-8" },
+        { 65535, "\xe2\x82", "\n", "charset=unknown-8bit" },
+        { 65535, "\xe2\x82", "", "charset=unknown-8bit" },
+        { 65535, "\xc3", "\xa9", "charset=utf-8" },
+        { 65535, "\xed\xa0\x80", "\n", "charset=unknown-8bit" },
+    };
+
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct mail_complete_opts o = { .from = "me@m.test" };
+        struct mail_complete_result res;
+        struct mail_buf msg = MAIL_BUF_INIT, out = MAIL_BUF_INIT;
+        struct mail_error err;
+        int fd;
+
+        mail_buf_addstr(&msg, head);
+        for (size_t k = 0; k < cases[i].before; k++)
+            mail_buf_addch(&msg, 'a');
+        mail_buf_addstr(&msg, cases[i].seq);
+        mail_buf_addstr(&msg, cases[i].after);
+        fd = tmpfd_with(msg.data);
+        memset(&res, 0, sizeof res);
+        CHECK(mail_message_complete(fd, &o, mail_sink_buf, &out, &res, &err)
+              == 0);
+        CHECK(out.data && strstr(out.data, cases[i].want) != NULL);
+        mail_complete_result_release(&res);
+        mail_buf_release(&out);
+        mail_buf_release(&msg);
+        close(fd);
+    }
+}
+
 static void test_complete(void)
 {
     const char *msg = "To: \"Doe, John\" <j@x.test>, team: a@x.test, "
@@ -578,6 +621,7 @@ int main(void)
     RUN(test_compose_plain);
     RUN(test_compose_attach);
     RUN(test_complete);
+    RUN(test_complete_utf8_chunks);
     RUN(test_message_id_domain);
     RUN(test_scan);
     RUN(test_to_7bit);
