@@ -111,6 +111,21 @@ static void on_folder_error(void *arg, const struct mail_error *err)
     cmd_fail(err);
 }
 
+/* Names in the server's LIST reply that could not be used: one warning
+ * line (the account name comes from the config: never raw). */
+static void on_folders_skipped(void *arg, const char *account, size_t n)
+{
+    struct fetch_out *fo = arg;
+
+    if (fo->ctx->quiet)
+        return;
+    fputs("mail: warning: fetch ", stderr);
+    out_safe_str(stderr, account);
+    fprintf(stderr, ": %zu folder name%s in the server's LIST reply %s "
+            "skipped (empty, longer than 1 KiB, or holding a NUL byte)\n",
+            n, n == 1 ? "" : "s", n == 1 ? "was" : "were");
+}
+
 /* One account; prints its error (one line: account, server, cause) and
  * returns the exit code. */
 static int fetch_account(struct cmd_ctx *ctx, const struct fetch_opts *o,
@@ -119,6 +134,7 @@ static int fetch_account(struct cmd_ctx *ctx, const struct fetch_opts *o,
     struct fetch_out fo = { ctx, o->catch_up, !ctx->quiet && isatty(2) };
     const struct mail_fetch_hooks hooks = {
         &fo, on_progress, on_folder_done, on_note, on_folder_error,
+        on_folders_skipped,
     };
     struct mail_fetch_opts fopts;
     struct cmd_trace tr;

@@ -268,7 +268,7 @@ int fetch_run_imap(struct fetch_run *r, struct mail_error *err)
     char *conf = NULL, *save = NULL;
     const char *const *pat = NULL;
     const char **own = NULL;   /* the words of fetch-folders */
-    size_t npat = 0, nbad = 0;
+    size_t npat = 0, nbad = 0, nskipped = 0;
     bool wild = false;
     int rc = -1;
 
@@ -319,8 +319,10 @@ int fetch_run_imap(struct fetch_run *r, struct mail_error *err)
          mail_imap_login(s, r->secret.data, err) < 0))
         goto out;
     if (wild) {
-        if (mail_imap_list(s, &boxes, err) < 0)
+        if (mail_imap_list_counted(s, &boxes, &nskipped, err) < 0)
             goto out;
+        if (nskipped && r->h->folders_skipped)
+            r->h->folders_skipped(r->h->arg, r->acct->name, nskipped);
         for (size_t b = 0; b < boxes.n; b++) {
             const struct mail_imap_mailbox *m = &boxes.v[b];
             bool want = false;

@@ -123,3 +123,18 @@ served_sums() {
 	grep -q ' EXAMINE "Entw&APw-rfe"' "$FAKE_LOG"
 	[ "$(stored_sums)" = "$(served_sums 1 2 3 4)" ]
 }
+
+@test "imap faults: LIST names no client can use are skipped with one warning (none under -q)" {
+	fake_config imap-skipped-names
+	run --separate-stderr timeout 30 "$MAIL" -C "$CONF" fetch --folder '*'
+	echo "status $status; stderr: $stderr"
+	[ "$status" -eq 0 ]
+	[ "$(stored_sums)" = "$(served_sums 1)" ]
+	[ "$(printf '%s\n' "$stderr" | grep -c 'warning')" -eq 1 ]
+	[[ $stderr == *"mail: warning: fetch test: 2 folder names in the server's LIST reply were skipped"* ]]
+	[[ $stderr == *"longer than 1 KiB"* ]]
+	run --separate-stderr timeout 30 "$MAIL" -C "$CONF" -q fetch --folder '*'
+	echo "status $status; stderr: $stderr"
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+}

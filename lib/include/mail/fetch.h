@@ -253,6 +253,11 @@ struct mail_fetch_hooks {
     /* a folder the server listed could not be fetched; the run goes on
      * with the others and ends with MAIL_ERR_PROTOCOL */
     void (*folder_error)(void *arg, const struct mail_error *err);
+    /* IMAP: n names in the server's LIST reply could not be used (empty,
+     * longer than 1 KiB, or holding a NUL: see mail_imap_list_counted)
+     * and were skipped; once per run, when n > 0.  A warning, not an
+     * error: the other folders are fetched. */
+    void (*folders_skipped)(void *arg, const char *account, size_t n);
 };
 
 struct mail_fetch_opts {
