@@ -400,3 +400,164 @@ PY
     [ "$status" -eq 0 ]
     [ "$(nlines)" -eq 0 ]
 }
+
+@test "ls QUERY: OR, NOT and parentheses, as separate words or attached" {
+    run "$MAIL" ls "$T/Maildir" from:bob OR from:carol
+    [ "$status" -eq 0 ]
+    [ "$(nlines)" -eq 3 ]
+    # NOT flag:seen is --unread.
+    run "$MAIL" ls "$T/Maildir" NOT flag:seen
+    [ "$(nlines)" -eq 4 ]
+    want="$output"
+    run "$MAIL" ls --unread "$T/Maildir"
+    [ "$output" = "$want" ]
+    # AND binds tighter than OR: bob's two, and carol's reply.
+    run "$MAIL" ls -F '%F|%s' "$T/Maildir" from:carol subject:re OR from:bob
+    [ "$(nlines)" -eq 3 ]
+    run "$MAIL" ls -F '%F|%s' "$T/Maildir" '(from:bob' OR 'from:carol)' subject:re
+    [ "$(nlines)" -eq 2 ]
+    [ "${lines[0]}" = "Carol Dupont|Re: Team offsite in Lisbon" ]
+    [ "${lines[1]}" = "Bob Martin|Re: Team offsite in Lisbon" ]
+    run "$MAIL" ls -F '%F|%s' "$T/Maildir" '(' from:bob OR from:carol ')' NOT flag:answered
+    [ "$(nlines)" -eq 2 ]
+    [ "${lines[0]}" = "Carol Dupont|Re: Team offsite in Lisbon" ]
+    # NOT binds tighter than AND; the complement of a query.
+    run "$MAIL" ls "$T/Maildir" NOT '(from:bob' OR 'from:carol)'
+    [ "$(nlines)" -eq 7 ]
+    # A quoted phrase, as one word with or without the quotes.
+    run "$MAIL" ls -F '%s' "$T/Maildir" 'subject:"offsite in"' NOT subject:re
+    [ "$output" = "Team offsite in Lisbon" ]
+    run "$MAIL" ls -F '%s' "$T/Maildir" '"your november"'
+    [ "$output" = "Your November newsletter" ]
+    # The query, --unread and -n together; numbers follow the listing.
+    run "$MAIL" ls -n 1 -F '%n|%s' --unread "$T/Maildir" from:bob OR from:carol
+    [ "$output" = "1|Re: Team offsite in Lisbon" ]
+}
+
+@test "ls QUERY: larger:, smaller:, has:attachment, flag:, since:, before:" {
+    # The judge: sizes of the files.
+    for q in larger:800 smaller:450 larger:1k 'larger:480 smaller:500'; do
+        # shellcheck disable=SC2086
+        run "$MAIL" ls -F '%S' "$T/Maildir" $q
+        [ "$status" -eq 0 ]
+        want=$(python3 - "$T/Maildir" $q <<'PY'
+import os, sys
+d = sys.argv[1]
+sizes = [os.path.getsize(os.path.join(d, s, f)) for s in ('cur', 'new')
+         for f in os.listdir(os.path.join(d, s))]
+def n(v):
+    return int(v[:-1]) * 1024 if v.endswith('k') else int(v)
+for t in sys.argv[2:]:
+    k, v = t.split(':')
+    sizes = [s for s in sizes if (s > n(v) if k == 'larger' else s < n(v))]
+print(len(sizes))
+PY
+)
+        [ "$(nlines)" -eq "$want" ] || { echo "$q: $output, want $want"; false; }
+        [ "$want" -gt 0 ]
+    done
+    run "$MAIL" ls -F '%s' "$T/Maildir" has:attachment
+    [ "$output" = "Unterlagen für das Projekt" ]
+    run "$MAIL" ls "$T/Maildir" NOT has:attachment
+    [ "$(nlines)" -eq 9 ]
+    run "$MAIL" ls -F '%s' "$T/Maildir" flag:flagged
+    [ "$output" = "Unterlagen für das Projekt" ]
+    run "$MAIL" ls -F '%s' "$T/Maildir" flag:answered
+    [ "$output" = "Team offsite in Lisbon" ]
+    run "$MAIL" ls "$T/Maildir" flag:unanswered
+    [ "$(nlines)" -eq 9 ]
+    run "$MAIL" ls "$T/Maildir" flag:draft OR flag:deleted
+    [ "$(nlines)" -eq 0 ]
+    # since: as --since; before: the rest.
+    run "$MAIL" ls -F '%D' "$T/Maildir" since:2026-11-15
+    [ "$(nlines)" -eq 4 ]
+    [[ "${lines[0]}" == 2026-11-15T17:20:05+01:00 ]]
+    run "$MAIL" ls "$T/Maildir" before:2026-11-15
+    [ "$(nlines)" -eq 6 ]
+    run "$MAIL" ls "$T/Maildir" since:100000d
+    [ "$(nlines)" -eq 10 ]
+    run "$MAIL" ls "$T/Maildir" since:2026-11-01 before:2026-11-15
+    [ "$(nlines)" -eq 2 ]
+}
+
+@test "ls QUERY: body: searches the decoded text, as Python's email package reads it" {
+    for phrase in agenda 'booked the meeting room' 'no action is needed' \
+                  'déplacée' 'café' 'anbei das angebot' '議事録' 'nothing-like-this'; do
+        run "$MAIL" ls -F '%i' "$T/Maildir" "body:$phrase"
+        [ "$status" -eq 0 ]
+        got=$(printf '%s\n' "$output" | sed '/^$/d' | sort)
+        want=$(python3 - "$T/Maildir" "$phrase" <<'PY'
+import email, os, re, sys
+from email import policy
+from html.parser import HTMLParser
+d, phrase = sys.argv[1], sys.argv[2].lower()
+class Text(HTMLParser):
+    def __init__(self):
+        super().__init__(); self.out = []; self.skip = 0
+    def handle_starttag(self, tag, a):
+        self.skip += tag in ('style', 'script', 'title')
+    def handle_endtag(self, tag):
+        self.skip -= tag in ('style', 'script', 'title')
+    def handle_data(self, data):
+        if not self.skip: self.out.append(data)
+def text(part):
+    s = part.get_content()
+    if part.get_content_type() == 'text/html':
+        t = Text(); t.feed(s); s = ' '.join(t.out)
+    return s
+ids = []
+for sub in ('cur', 'new'):
+    for f in os.listdir(os.path.join(d, sub)):
+        m = email.message_from_binary_file(open(os.path.join(d, sub, f), 'rb'),
+                                           policy=policy.default)
+        parts = ([m.get_body(('plain', 'html'))] if not m.is_multipart() or
+                 m.get_content_type() == 'multipart/alternative' else
+                 [p for p in m.walk() if not p.is_multipart() and
+                  p.get_content_maintype() == 'text' and
+                  not p.is_attachment()][:1] or [m.get_body(('plain', 'html'))])
+        body = ' '.join(text(p) for p in parts if p is not None)
+        if phrase in re.sub(r'\s+', ' ', body.lower()):
+            ids.append(m['message-id'].strip())
+print('\n'.join(sorted(ids)))
+PY
+)
+        [ "$got" = "$want" ] || { echo "body:$phrase: got [$got] want [$want]"; false; }
+    done
+    # Line breaks in the text match blanks; the headers are not the body.
+    run "$MAIL" ls "$T/Maildir" 'body:"booked the meeting room"'
+    [ "$(nlines)" -eq 1 ]
+    run "$MAIL" ls "$T/Maildir" body:offsite
+    [ "$(nlines)" -eq 1 ]
+    run "$MAIL" ls "$T/Maildir" body:agenda NOT from:bob
+    [ "$(nlines)" -eq 1 ]
+    # An mbox too.
+    run "$MAIL" ls -F '%s' "$T/inbox.mbox" body:friday OR body:backup
+    [ "$status" -eq 0 ]
+    [ "$(nlines)" -ge 1 ]
+}
+
+@test "ls QUERY: a syntax error is 64 and names the word" {
+    run "$MAIL" ls "$T/Maildir" '(from:bob' OR from:carol
+    [ "$status" -eq 64 ]
+    [[ "$output" == *"query: expected ')' after 'from:carol' (word 3)"* ]]
+    run "$MAIL" ls "$T/Maildir" from:bob OR
+    [ "$status" -eq 64 ]
+    [[ "$output" == *"query: expected a term after 'OR' (word 2)"* ]]
+    run "$MAIL" ls "$T/Maildir" from:bob ')'
+    [ "$status" -eq 64 ]
+    [[ "$output" == *"unexpected ')'"*"(word 2)"* ]]
+    run "$MAIL" ls "$T/Maildir" OR from:bob
+    [ "$status" -eq 64 ]
+    [[ "$output" == *"'OR' needs a term before it (word 1)"* ]]
+    run "$MAIL" ls "$T/Maildir" a '"b c'
+    [ "$status" -eq 64 ]
+    [[ "$output" == *"unterminated quote"*"(word 2)"* ]]
+    for q in larger:10x flag:purple has:pdf since:tomorrow before:2026-02-30x; do
+        run "$MAIL" ls "$T/Maildir" from:bob "$q"
+        [ "$status" -eq 64 ] || { echo "$q: $status $output"; false; }
+        [[ "$output" == *"(word 2)"* ]]
+    done
+    # Checked before the folder is opened, and nothing is listed.
+    run "$MAIL" ls "$T/nosuch" '(from:bob'
+    [ "$status" -eq 64 ]
+}
