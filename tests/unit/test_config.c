@@ -17,7 +17,8 @@ static int parse(struct mail_config *cfg, const char *text, bool priv,
                  struct mail_error *err)
 {
     mail_error_clear(err);
-    return mail_config_parse(cfg, text, strlen(text), F, priv, test_env_paths(), err);
+    return mail_config_parse(cfg, text, strlen(text), F, priv, test_env_paths(),
+                             err);
 }
 
 /* The text must fail with exactly this message, and leave cfg empty. */
@@ -376,7 +377,8 @@ static void test_syntax_errors(void)
         struct mail_config cfg;
         struct mail_error err;
 
-        CHECK(mail_config_parse(&cfg, text, sizeof text - 1, F, false, test_env_paths(),
+        CHECK(mail_config_parse(&cfg, text, sizeof text - 1, F, false,
+                                test_env_paths(),
                                 &err) == -1);
         CHECK_STR(err.msg, F ":3: NUL byte in the file");
     }
@@ -391,14 +393,16 @@ static void test_limits(void)
 
     memset(big, '#', n);
     big[n] = '\0';
-    CHECK(mail_config_parse(&cfg, big, n, F, false, test_env_paths(), &err) == -1);
+    CHECK(mail_config_parse(&cfg, big, n, F, false, test_env_paths(),
+                            &err) == -1);
     CHECK_STR(err.msg, F ": file too large (over 1048576 bytes)");
 
     /* A long line. */
     memcpy(big, "[account \"x\"]\nuser = ", 21);
     memset(big + 21, 'a', 9000);
     big[9021] = '\n';
-    CHECK(mail_config_parse(&cfg, big, 9022, F, false, test_env_paths(), &err) == -1);
+    CHECK(mail_config_parse(&cfg, big, 9022, F, false, test_env_paths(),
+                            &err) == -1);
     CHECK_STR(err.msg, F ":2: line too long (over 8192 bytes)");
 
     /* Many accounts. */
@@ -407,10 +411,12 @@ static void test_limits(void)
         last = p;
         p += sprintf(p, "[account \"a%zu\"]\n", i);
     }
-    CHECK(mail_config_parse(&cfg, big, (size_t)(p - big), F, false, test_env_paths(),
+    CHECK(mail_config_parse(&cfg, big, (size_t)(p - big), F, false,
+                            test_env_paths(),
                             &err) == -1);
     CHECK_STR(err.msg, F ":1001: too many accounts (at most 1000)");
-    CHECK(mail_config_parse(&cfg, big, (size_t)(last - big), F, false, test_env_paths(),
+    CHECK(mail_config_parse(&cfg, big, (size_t)(last - big), F, false,
+                            test_env_paths(),
                             &err) == 0);
     CHECK(cfg.naccounts == 1000);
     mail_config_release(&cfg);

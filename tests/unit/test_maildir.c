@@ -10,44 +10,11 @@
 
 #include "mail/folder.h"
 #include "test.h"
-#include "test_paths.h"
-
-static char *root;
-
-static int rm_one(const char *p, const struct stat *st, int flag,
-                  struct FTW *ftw)
-{
-    (void)st;
-    (void)flag;
-    (void)ftw;
-    return remove(p);
-}
-
-static char *path_of(const char *rel)
-{
-    static char buf[4][1024];
-    static int i;
-
-    i = (i + 1) % 4;
-    snprintf(buf[i], sizeof buf[i], "%s/%s", root, rel);
-    return buf[i];
-}
-
-static void write_file(const char *rel, const char *data)
-{
-    FILE *f = fopen(path_of(rel), "w");
-
-    if (!f) {
-        printf("# cannot write %s\n", rel);
-        return;
-    }
-    fputs(data, f);
-    fclose(f);
-}
+#include "fixture.h"
 
 static int count_files(const char *rel)
 {
-    DIR *d = opendir(path_of(rel));
+    DIR *d = opendir(fixture_path(rel));
     struct dirent *de;
     int n = 0;
 
@@ -62,7 +29,7 @@ static int count_files(const char *rel)
 
 static bool exists(const char *rel)
 {
-    return access(path_of(rel), F_OK) == 0;
+    return access(fixture_path(rel), F_OK) == 0;
 }
 
 static char *fetch(struct mail_folder *f, const struct mail_envelope *e)
@@ -98,21 +65,21 @@ static void setup_maildir(void)
     struct mail_error err;
     struct mail_folder *f;
 
-    f = mail_folder_open(path_of("Mail"), MAIL_FOLDER_RDWR |
-                         MAIL_FOLDER_CREATE, test_env_paths(), &err);
+    f = mail_folder_open(fixture_path("Mail"), MAIL_FOLDER_RDWR |
+                         MAIL_FOLDER_CREATE, &fixture_paths, &err);
     CHECK(f != NULL);
     CHECK(mail_folder_kind(f) == MAIL_FOLDER_MAILDIR);
     CHECK(exists("Mail/cur") && exists("Mail/new") && exists("Mail/tmp"));
     mail_folder_close(f, &err);
-    write_file("Mail/new/1000.A.host", MSG_A);
-    write_file("Mail/cur/999.B.host:2,S",
+    fixture_write("Mail/new/1000.A.host", MSG_A);
+    fixture_write("Mail/cur/999.B.host:2,S",
                "From: b@x\nSubject: b\n\nbody b\n");
-    write_file("Mail/cur/1001.C.host:2,FRa",
+    fixture_write("Mail/cur/1001.C.host:2,FRa",
                "From: c@x\nSubject: c\nIn-Reply-To: <a@x>\n"
                "References: <a@x>\n\nbody c\n");
-    write_file("Mail/cur/1002.D.host;2,RS", "Subject: d\n\nd\n");
-    write_file("Mail/cur/.hidden", "not a message\n");
-    write_file("Mail/new/notanumber.E.host",
+    fixture_write("Mail/cur/1002.D.host;2,RS", "Subject: d\n\nd\n");
+    fixture_write("Mail/cur/.hidden", "not a message\n");
+    fixture_write("Mail/new/notanumber.E.host",
                "Subject: e (no header end)");
 }
 
@@ -125,7 +92,8 @@ static void test_list(void)
     char *s;
 
     setup_maildir();
-    f = mail_folder_open(path_of("Mail"), MAIL_FOLDER_RDONLY, test_env_paths(), &err);
+    f = mail_folder_open(fixture_path("Mail"), MAIL_FOLDER_RDONLY,
+                         &fixture_paths, &err);
     CHECK(f != NULL);
     if (!f)
         return;
@@ -149,7 +117,7 @@ static void test_list(void)
     CHECK_STR(e ? e->subject : NULL, "a");
     CHECK_STR(e ? e->message_id : NULL, "<a@x>");
     CHECK(e && e->cc == NULL);
-    CHECK_STR(e ? e->path : NULL, path_of("Mail/new/1000.A.host"));
+    CHECK_STR(e ? e->path : NULL, fixture_path("Mail/new/1000.A.host"));
     e = find_key(&l, "999.B.host");
     CHECK(e && e->flags == MAIL_FLAG_SEEN && !e->has_date);
     e = find_key(&l, "1001.C.host");
@@ -180,7 +148,8 @@ static void test_flags(void)
     char *s;
     int fd;
 
-    f = mail_folder_open(path_of("Mail"), MAIL_FOLDER_RDWR, test_env_paths(), &err);
+    f = mail_folder_open(fixture_path("Mail"), MAIL_FOLDER_RDWR, &fixture_paths,
+                         &err);
     CHECK(f && mail_folder_list(f, &l, 0, &err) == 0);
     if (!f || l.n != 5)
         return;
@@ -188,7 +157,7 @@ static void test_flags(void)
     e = &l.v[1];
     CHECK(mail_folder_set_flags(f, e, MAIL_FLAG_SEEN, 0, &err) == 0);
     CHECK(e->flags == MAIL_FLAG_SEEN);
-    CHECK_STR(e->path, path_of("Mail/cur/1000.A.host:2,S"));
+    CHECK_STR(e->path, fixture_path("Mail/cur/1000.A.host:2,S"));
     CHECK(!exists("Mail/new/1000.A.host"));
     CHECK(exists("Mail/cur/1000.A.host:2,S"));
     /* sorted letters, custom lowercase flag kept */
@@ -203,8 +172,8 @@ static void test_flags(void)
                                 &err) == 0);
     CHECK(exists("Mail/cur/1002.D.host;2,PRST"));
     /* renamed behind our back: found again by its unique name */
-    CHECK(rename(path_of("Mail/cur/999.B.host:2,S"),
-                 path_of("Mail/cur/999.B.host:2,FS")) == 0);
+    CHECK(rename(fixture_path("Mail/cur/999.B.host:2,S"),
+                 fixture_path("Mail/cur/999.B.host:2,FS")) == 0);
     e = &l.v[0];
     s = fetch(f, e);
     CHECK_STR(s, "From: b@x\nSubject: b\n\nbody b\n");
@@ -244,7 +213,8 @@ static void test_append(void)
     struct stat st;
     size_t i;
 
-    f = mail_folder_open(path_of("Mail"), MAIL_FOLDER_RDWR, test_env_paths(), &err);
+    f = mail_folder_open(fixture_path("Mail"), MAIL_FOLDER_RDWR, &fixture_paths,
+                         &err);
     if (!f)
         return;
     a = mail_folder_append_begin(f, 0, 1234567890, &err);
@@ -305,8 +275,8 @@ static void test_append_deferred(void)
     char *key = NULL;
     size_t placed = 99;
 
-    f = mail_folder_open(path_of("Deferred"), MAIL_FOLDER_RDWR |
-                         MAIL_FOLDER_CREATE, test_env_paths(), &err);
+    f = mail_folder_open(fixture_path("Deferred"), MAIL_FOLDER_RDWR |
+                         MAIL_FOLDER_CREATE, &fixture_paths, &err);
     CHECK(f != NULL);
     if (!f)
         return;
@@ -367,9 +337,10 @@ static void test_move(void)
     char *key = NULL, *s;
     size_t n;
 
-    f = mail_folder_open(path_of("Mail"), MAIL_FOLDER_RDWR, test_env_paths(), &err);
-    g = mail_folder_open(path_of("Mail/.Archive"), MAIL_FOLDER_RDWR |
-                         MAIL_FOLDER_CREATE, test_env_paths(), &err);
+    f = mail_folder_open(fixture_path("Mail"), MAIL_FOLDER_RDWR, &fixture_paths,
+                         &err);
+    g = mail_folder_open(fixture_path("Mail/.Archive"), MAIL_FOLDER_RDWR |
+                         MAIL_FOLDER_CREATE, &fixture_paths, &err);
     CHECK(f && g);
     if (!f || !g)
         return;
@@ -388,15 +359,17 @@ static void test_move(void)
     mail_envelope_list_release(&l2);
     /* Maildir to mbox: copy, then expunge */
     m = mail_folder_open("mbox:" "/dev/null/x", MAIL_FOLDER_RDWR |
-                         MAIL_FOLDER_CREATE, test_env_paths(), &err);
+                         MAIL_FOLDER_CREATE, &fixture_paths, &err);
     CHECK(m == NULL && err.kind == MAIL_ERR_CANTCREAT);
-    m = mail_folder_open(path_of("archive.mbox"), MAIL_FOLDER_RDWR, test_env_paths(), &err);
+    m = mail_folder_open(fixture_path("archive.mbox"), MAIL_FOLDER_RDWR,
+                         &fixture_paths, &err);
     CHECK(m == NULL && err.kind == MAIL_ERR_NOTFOUND);
     {
         char p[1100];
 
-        snprintf(p, sizeof p, "mbox:%s", path_of("archive.mbox"));
-        m = mail_folder_open(p, MAIL_FOLDER_RDWR | MAIL_FOLDER_CREATE, test_env_paths(), &err);
+        snprintf(p, sizeof p, "mbox:%s", fixture_path("archive.mbox"));
+        m = mail_folder_open(p, MAIL_FOLDER_RDWR | MAIL_FOLDER_CREATE,
+                             &fixture_paths, &err);
     }
     CHECK(m && mail_folder_kind(m) == MAIL_FOLDER_MBOX);
     if (m) {
@@ -428,11 +401,11 @@ static void test_attachments(void)
     struct mail_error err;
     struct mail_folder *f;
 
-    f = mail_folder_open(path_of("Att"), MAIL_FOLDER_RDWR |
-                         MAIL_FOLDER_CREATE, test_env_paths(), &err);
+    f = mail_folder_open(fixture_path("Att"), MAIL_FOLDER_RDWR |
+                         MAIL_FOLDER_CREATE, &fixture_paths, &err);
     if (!f)
         return;
-    write_file("Att/cur/1.X.h:2,S",
+    fixture_write("Att/cur/1.X.h:2,S",
                "Subject: att\nMIME-Version: 1.0\n"
                "Content-Type: multipart/mixed; boundary=b\n\n"
                "--b\nContent-Type: text/plain\n\nhi\n"
@@ -456,13 +429,14 @@ static void test_vanished(void)
     struct mail_error err;
     struct mail_folder *f;
 
-    f = mail_folder_open(path_of("Race"), MAIL_FOLDER_RDWR |
-                         MAIL_FOLDER_CREATE, test_env_paths(), &err);
+    f = mail_folder_open(fixture_path("Race"), MAIL_FOLDER_RDWR |
+                         MAIL_FOLDER_CREATE, &fixture_paths, &err);
     if (!f)
         return;
-    write_file("Race/cur/1.a.h:2,S", "Subject: a\n\n");
-    write_file("Race/new/2.b.h", "Subject: b\n\n");
-    CHECK(symlink(path_of("Race/nowhere"), path_of("Race/cur/3.c.h:2,")) ==
+    fixture_write("Race/cur/1.a.h:2,S", "Subject: a\n\n");
+    fixture_write("Race/new/2.b.h", "Subject: b\n\n");
+    CHECK(symlink(fixture_path("Race/nowhere"),
+                  fixture_path("Race/cur/3.c.h:2,")) ==
           0);
     CHECK(mail_folder_list(f, &l, 0, &err) == 0 && l.n == 2);
     CHECK(l.n == 2 && strcmp(l.v[0].subject, "a") == 0 &&
@@ -475,7 +449,7 @@ static int collect(void *ctx, const char *name, const char *path)
 {
     struct mail_buf *b = ctx;
 
-    mail_buf_printf(b, "%s=%s\n", name, path + strlen(root) + 1);
+    mail_buf_printf(b, "%s=%s\n", name, path + strlen(fixture_root) + 1);
     return 0;
 }
 
@@ -486,43 +460,44 @@ static void test_store(void)
     struct mail_folder *f;
     char *p, store[1100];
 
-    f = mail_folder_open(path_of("Mail/.Lists.dev"), MAIL_FOLDER_RDWR |
-                         MAIL_FOLDER_CREATE, test_env_paths(), &err);
+    f = mail_folder_open(fixture_path("Mail/.Lists.dev"), MAIL_FOLDER_RDWR |
+                         MAIL_FOLDER_CREATE, &fixture_paths, &err);
     mail_folder_close(f, &err);
-    mkdir(path_of("Mail/.NotAFolder"), 0700);
-    CHECK(mail_store_folders(path_of("Mail"), collect, &b, &err) == 0);
+    mkdir(fixture_path("Mail/.NotAFolder"), 0700);
+    CHECK(mail_store_folders(fixture_path("Mail"), collect, &b, &err) == 0);
     CHECK_STR(b.data, "INBOX=Mail\nArchive=Mail/.Archive\n"
                       "Lists/dev=Mail/.Lists.dev\n");
     mail_buf_release(&b);
-    p = mail_store_folder_path(path_of("Mail"), "Lists/dev", &err);
-    CHECK_STR(p, path_of("Mail/.Lists.dev"));
+    p = mail_store_folder_path(fixture_path("Mail"), "Lists/dev", &err);
+    CHECK_STR(p, fixture_path("Mail/.Lists.dev"));
     free(p);
-    p = mail_store_folder_path(path_of("Mail"), "inbox", &err);
-    CHECK_STR(p, path_of("Mail"));
+    p = mail_store_folder_path(fixture_path("Mail"), "inbox", &err);
+    CHECK_STR(p, fixture_path("Mail"));
     free(p);
-    p = mail_store_folder_path(path_of("Mail"), "../etc", &err);
+    p = mail_store_folder_path(fixture_path("Mail"), "../etc", &err);
     CHECK(p == NULL && err.kind == MAIL_ERR_USAGE);
-    p = mail_store_folder_path(path_of("Mail"), "a.b", &err);
+    p = mail_store_folder_path(fixture_path("Mail"), "a.b", &err);
     CHECK(p == NULL && err.kind == MAIL_ERR_USAGE);
 
     /* a directory of mboxes */
-    mkdir(path_of("mboxes"), 0700);
-    mkdir(path_of("mboxes/lists"), 0700);
-    write_file("mboxes/INBOX", "");
-    write_file("mboxes/Sent", "");
-    write_file("mboxes/lists/dev", "");
-    write_file("mboxes/Sent.lock", "");
-    write_file("mboxes/.hidden", "");
-    CHECK(mail_store_folders(path_of("mboxes"), collect, &b, &err) == 0);
+    mkdir(fixture_path("mboxes"), 0700);
+    mkdir(fixture_path("mboxes/lists"), 0700);
+    fixture_write("mboxes/INBOX", "");
+    fixture_write("mboxes/Sent", "");
+    fixture_write("mboxes/lists/dev", "");
+    fixture_write("mboxes/Sent.lock", "");
+    fixture_write("mboxes/.hidden", "");
+    CHECK(mail_store_folders(fixture_path("mboxes"), collect, &b, &err) == 0);
     CHECK_STR(b.data, "INBOX=mboxes/INBOX\nSent=mboxes/Sent\n"
                       "lists/dev=mboxes/lists/dev\n");
     mail_buf_release(&b);
-    snprintf(store, sizeof store, "mbox:%s", path_of("mboxes"));
+    snprintf(store, sizeof store, "mbox:%s", fixture_path("mboxes"));
     p = mail_store_folder_path(store, "lists/dev", &err);
     {
         char want[1100];
 
-        snprintf(want, sizeof want, "mbox:%s", path_of("mboxes/lists/dev"));
+        snprintf(want, sizeof want, "mbox:%s",
+                 fixture_path("mboxes/lists/dev"));
         CHECK_STR(p, want);
     }
     free(p);
@@ -533,29 +508,25 @@ static void test_errors(void)
     struct mail_error err;
     struct mail_folder *f;
 
-    f = mail_folder_open(path_of("nope"), MAIL_FOLDER_RDONLY, test_env_paths(), &err);
+    f = mail_folder_open(fixture_path("nope"), MAIL_FOLDER_RDONLY,
+                         &fixture_paths, &err);
     CHECK(f == NULL && err.kind == MAIL_ERR_NOTFOUND);
-    CHECK(strstr(err.msg, path_of("nope")) != NULL);
-    mkdir(path_of("plain"), 0700);
-    write_file("plain/file", "x");
-    f = mail_folder_open(path_of("plain"), MAIL_FOLDER_RDONLY, test_env_paths(), &err);
+    CHECK(strstr(err.msg, fixture_path("nope")) != NULL);
+    mkdir(fixture_path("plain"), 0700);
+    fixture_write("plain/file", "x");
+    f = mail_folder_open(fixture_path("plain"), MAIL_FOLDER_RDONLY,
+                         &fixture_paths, &err);
     CHECK(f == NULL && err.kind == MAIL_ERR_DATA);
-    f = mail_folder_open(path_of("plain/file"), MAIL_FOLDER_RDONLY, test_env_paths(), &err);
+    f = mail_folder_open(fixture_path("plain/file"), MAIL_FOLDER_RDONLY,
+                         &fixture_paths, &err);
     CHECK(f == NULL && err.kind == MAIL_ERR_DATA);
     CHECK(strstr(err.msg, "not an mbox") != NULL);
 }
 
 int main(void)
 {
-    char tmpl[] = "/tmp/mail-test-maildir-XXXXXX";
-    char cache[1100];
-
-    root = mkdtemp(tmpl);
-    if (!root)
+    if (fixture_open("maildir") < 0)
         return 1;
-    /* the header cache goes into the test directory, not $HOME */
-    snprintf(cache, sizeof cache, "%s/cache", root);
-    setenv("XDG_CACHE_HOME", cache, 1);
     RUN(test_list);
     RUN(test_flags);
     RUN(test_append);
@@ -565,6 +536,6 @@ int main(void)
     RUN(test_vanished);
     RUN(test_store);
     RUN(test_errors);
-    nftw(root, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+    fixture_close();
     return test_done();
 }

@@ -12,45 +12,14 @@
 
 #include "mail/folder.h"
 #include "test.h"
-#include "test_paths.h"
-
-static char *root;
-
-static int rm_one(const char *p, const struct stat *st, int flag,
-                  struct FTW *ftw)
-{
-    (void)st;
-    (void)flag;
-    (void)ftw;
-    return remove(p);
-}
-
-static char *path_of(const char *rel)
-{
-    static char buf[4][1024];
-    static int i;
-
-    i = (i + 1) % 4;
-    snprintf(buf[i], sizeof buf[i], "%s/%s", root, rel);
-    return buf[i];
-}
-
-static void write_file(const char *rel, const char *data)
-{
-    FILE *f = fopen(path_of(rel), "w");
-
-    if (!f)
-        return;
-    fputs(data, f);
-    fclose(f);
-}
+#include "fixture.h"
 
 static char *read_file(const char *rel)
 {
     struct mail_buf b = MAIL_BUF_INIT;
     char chunk[4096];
     size_t n;
-    FILE *f = fopen(path_of(rel), "r");
+    FILE *f = fopen(fixture_path(rel), "r");
 
     if (!f)
         return NULL;
@@ -76,7 +45,8 @@ static char *fetch(struct mail_folder *f, const struct mail_envelope *e)
 static struct mail_folder *open_rw(const char *rel)
 {
     struct mail_error err;
-    struct mail_folder *f = mail_folder_open(path_of(rel), MAIL_FOLDER_RDWR, test_env_paths(),
+    struct mail_folder *f = mail_folder_open(fixture_path(rel),
+                                             MAIL_FOLDER_RDWR, &fixture_paths,
                                              &err);
 
     if (!f)
@@ -115,8 +85,9 @@ static void test_parse(void)
     char *s;
     int fd;
 
-    write_file("tricky", TRICKY);
-    f = mail_folder_open(path_of("tricky"), MAIL_FOLDER_RDONLY, test_env_paths(), &err);
+    fixture_write("tricky", TRICKY);
+    f = mail_folder_open(fixture_path("tricky"), MAIL_FOLDER_RDONLY,
+                         &fixture_paths, &err);
     CHECK(f && mail_folder_kind(f) == MAIL_FOLDER_MBOX);
     if (!f)
         return;
@@ -161,10 +132,12 @@ static void test_parse(void)
     mail_folder_close(f, &err);
 
     /* CRLF line ends, and a header-only last message */
-    write_file("crlf", "From a Tue Nov  3 10:00:00 2026\r\nSubject: x\r\n\r\n"
+    fixture_write("crlf",
+                  "From a Tue Nov  3 10:00:00 2026\r\nSubject: x\r\n\r\n"
                        "body\r\n\r\nFrom b Tue Nov  3 10:00:01 2026\r\n"
                        "Subject: y\r\n");
-    f = mail_folder_open(path_of("crlf"), MAIL_FOLDER_RDONLY, test_env_paths(), &err);
+    f = mail_folder_open(fixture_path("crlf"), MAIL_FOLDER_RDONLY,
+                         &fixture_paths, &err);
     CHECK(f && mail_folder_list(f, &l, 0, &err) == 0 && l.n == 2);
     if (f && l.n == 2) {
         s = fetch(f, &l.v[0]);
@@ -176,12 +149,14 @@ static void test_parse(void)
     mail_folder_close(f, &err);
 
     /* empty, and not an mbox */
-    write_file("empty", "");
-    f = mail_folder_open(path_of("empty"), MAIL_FOLDER_RDONLY, test_env_paths(), &err);
+    fixture_write("empty", "");
+    f = mail_folder_open(fixture_path("empty"), MAIL_FOLDER_RDONLY,
+                         &fixture_paths, &err);
     CHECK(f && mail_folder_list(f, &l, 0, &err) == 0 && l.n == 0);
     mail_folder_close(f, &err);
-    write_file("notmbox", "Subject: hi\n\n");
-    f = mail_folder_open(path_of("notmbox"), MAIL_FOLDER_RDONLY, test_env_paths(), &err);
+    fixture_write("notmbox", "Subject: hi\n\n");
+    f = mail_folder_open(fixture_path("notmbox"), MAIL_FOLDER_RDONLY,
+                         &fixture_paths, &err);
     CHECK(f == NULL && err.kind == MAIL_ERR_DATA);
 }
 
@@ -208,7 +183,7 @@ static void test_roundtrip(void)
     char *key = NULL, *s, *raw;
     size_t step, i, len = strlen(msg);
 
-    write_file("rd", "From x Tue Nov  3 10:00:00 2026\nSubject: first\n\n"
+    fixture_write("rd", "From x Tue Nov  3 10:00:00 2026\nSubject: first\n\n"
                      "no final newline");
     f = open_rw("rd");
     if (!f)
@@ -290,7 +265,7 @@ static void test_sync(void)
     char *s, *raw;
     FILE *fp;
 
-    write_file("sync", TRICKY);
+    fixture_write("sync", TRICKY);
     f = open_rw("sync");
     if (!f)
         return;
@@ -339,7 +314,7 @@ static void test_sync(void)
     CHECK(mail_folder_list(f, &l, 0, &err) == 0 && l.n == 3);
     CHECK(l.n && mail_folder_set_flags(f, &l.v[0], MAIL_FLAG_FLAGGED, 0,
                                        &err) == 0);
-    fp = fopen(path_of("sync"), "a");
+    fp = fopen(fixture_path("sync"), "a");
     if (fp) {
         fputs("From other Tue Nov  3 10:00:00 2026\nSubject: x\n\nx\n\n", fp);
         fclose(fp);
@@ -358,7 +333,7 @@ static void test_sync(void)
     CHECK(raw && strstr(raw, "Subject: one\nStatus: RO\nX-Status: F\n\n"));
     CHECK(raw && strstr(raw, "From other"));
     free(raw);
-    CHECK(access(path_of("sync.lock"), F_OK) < 0);
+    CHECK(access(fixture_path("sync.lock"), F_OK) < 0);
 }
 
 static void test_locks(void)
@@ -373,7 +348,7 @@ static void test_locks(void)
     char c;
     long ms;
 
-    write_file("locked", "");
+    fixture_write("locked", "");
     f = open_rw("locked");
     if (!f || pipe(pfd) < 0)
         return;
@@ -383,7 +358,7 @@ static void test_locks(void)
     if (pid == 0) {
         struct flock fl;
 
-        fd = open(path_of("locked"), O_RDWR);
+        fd = open(fixture_path("locked"), O_RDWR);
         memset(&fl, 0, sizeof fl);
         fl.l_type = F_WRLCK;
         fl.l_whence = SEEK_SET;
@@ -422,27 +397,27 @@ static void test_locks(void)
             _exit(0);
         waitpid(dead, &status, 0);
         snprintf(pidline, sizeof pidline, "%ld\n", (long)dead);
-        write_file("locked.lock", pidline);
+        fixture_write("locked.lock", pidline);
         a = mail_folder_append_begin(f, 0, 0, &err);
         CHECK(a != NULL);       /* its owner died: stale */
         if (a)
             mail_append_abort(a);
         snprintf(pidline, sizeof pidline, "%ld\n", (long)getppid());
-        write_file("locked.lock", pidline);
+        fixture_write("locked.lock", pidline);
     }
     a = mail_folder_append_begin(f, 0, 0, &err);
     CHECK(a == NULL && err.kind == MAIL_ERR_TEMP);
     CHECK(strstr(err.msg, "locked.lock") != NULL);
     old[0].tv_sec = old[1].tv_sec = time(NULL) - 600;
     old[0].tv_nsec = old[1].tv_nsec = 0;
-    utimensat(AT_FDCWD, path_of("locked.lock"), old, 0);
+    utimensat(AT_FDCWD, fixture_path("locked.lock"), old, 0);
     a = mail_folder_append_begin(f, 0, 0, &err);
     CHECK(a != NULL);
     /* held during the append */
-    CHECK(access(path_of("locked.lock"), F_OK) == 0);
+    CHECK(access(fixture_path("locked.lock"), F_OK) == 0);
     CHECK(a && mail_append_write(a, "Subject: l\n\nl\n", 14, &err) == 0);
     CHECK(a && mail_append_commit(a, NULL, &err) == 0);
-    CHECK(access(path_of("locked.lock"), F_OK) < 0);
+    CHECK(access(fixture_path("locked.lock"), F_OK) < 0);
     mail_folder_close(f, &err);
 }
 
@@ -455,13 +430,14 @@ static void test_create(void)
     char p[1100];
     struct stat st;
 
-    snprintf(p, sizeof p, "mbox:%s", path_of("new/dir/box"));
-    f = mail_folder_open(p, MAIL_FOLDER_RDWR | MAIL_FOLDER_CREATE, test_env_paths(), &err);
+    snprintf(p, sizeof p, "mbox:%s", fixture_path("new/dir/box"));
+    f = mail_folder_open(p, MAIL_FOLDER_RDWR | MAIL_FOLDER_CREATE,
+                         &fixture_paths, &err);
     CHECK(f && mail_folder_kind(f) == MAIL_FOLDER_MBOX);
-    CHECK(stat(path_of("new/dir/box"), &st) == 0 && st.st_size == 0);
+    CHECK(stat(fixture_path("new/dir/box"), &st) == 0 && st.st_size == 0);
     if (!f)
         return;
-    CHECK_STR(mail_folder_path(f), path_of("new/dir/box"));
+    CHECK_STR(mail_folder_path(f), fixture_path("new/dir/box"));
     a = mail_folder_append_begin(f, 0, 0, &err);
     CHECK(a && mail_append_commit(a, NULL, &err) == 0);
     CHECK(mail_folder_list(f, &l, 0, &err) == 0 && l.n == 1);
@@ -469,8 +445,8 @@ static void test_create(void)
     mail_envelope_list_release(&l);
     mail_folder_close(f, &err);
     /* a directory is not an mbox, even when asked for one */
-    snprintf(p, sizeof p, "mbox:%s", path_of("new"));
-    f = mail_folder_open(p, MAIL_FOLDER_RDONLY, test_env_paths(), &err);
+    snprintf(p, sizeof p, "mbox:%s", fixture_path("new"));
+    f = mail_folder_open(p, MAIL_FOLDER_RDONLY, &fixture_paths, &err);
     CHECK(f == NULL && err.kind == MAIL_ERR_DATA);
 }
 
@@ -490,7 +466,7 @@ static void crash_case(const char *name, long delta, bool cut,
     FILE *fp;
     int fd, hl;
 
-    write_file(name, TRICKY);
+    fixture_write(name, TRICKY);
     f = open_rw(name);
     CHECK(f && mail_folder_list(f, &l, 0, &err) == 0 && l.n == 3);
     if (!f || l.n != 3)
@@ -498,10 +474,10 @@ static void crash_case(const char *name, long delta, bool cut,
     off = l.v[1].offset;
     mail_envelope_list_release(&l);
     mail_folder_close(f, &err);
-    CHECK(stat(path_of(name), &st) == 0);
+    CHECK(stat(fixture_path(name), &st) == 0);
     len0 = (unsigned long long)st.st_size - off;
     len1 = (unsigned long long)((long)len0 + delta);
-    snprintf(bpath, sizeof bpath, "%s/.%s.mail-sync", root, name);
+    snprintf(bpath, sizeof bpath, "%s/.%s.mail-sync", fixture_root, name);
     hl = snprintf(hdr, sizeof hdr, "mail-mbox-sync 1 %llu %llu %llu %llu "
                   "%llu\n", (unsigned long long)st.st_dev,
                   (unsigned long long)st.st_ino, off, len0, len1);
@@ -516,7 +492,7 @@ static void crash_case(const char *name, long delta, bool cut,
     if (!garbage)
         return;
     memset(garbage, 'Z', len1);
-    fd = open(path_of(name), O_WRONLY);
+    fd = open(fixture_path(name), O_WRONLY);
     CHECK(fd >= 0 && pwrite(fd, garbage, len1, (off_t)off) == (ssize_t)len1);
     if (cut)
         CHECK(ftruncate(fd, (off_t)(off + len1)) == 0);
@@ -530,7 +506,8 @@ static void crash_case(const char *name, long delta, bool cut,
     close(fd);
     free(garbage);
     /* the next open (a listing) recovers */
-    f = mail_folder_open(path_of(name), MAIL_FOLDER_RDONLY, test_env_paths(), &err);
+    f = mail_folder_open(fixture_path(name), MAIL_FOLDER_RDONLY, &fixture_paths,
+                         &err);
     CHECK(f != NULL);
     if (f)
         mail_folder_close(f, &err);
@@ -543,7 +520,7 @@ static void crash_case(const char *name, long delta, bool cut,
     {
         struct stat now;
 
-        CHECK(stat(path_of(name), &now) == 0 && now.st_ino == st.st_ino);
+        CHECK(stat(fixture_path(name), &now) == 0 && now.st_ino == st.st_ino);
     }
 }
 
@@ -566,15 +543,16 @@ static void test_recover(void)
         char bpath[1200], aside[1300], *raw;
         FILE *fp;
 
-        write_file("orphan", TRICKY);
-        snprintf(bpath, sizeof bpath, "%s/.orphan.mail-sync", root);
+        fixture_write("orphan", TRICKY);
+        snprintf(bpath, sizeof bpath, "%s/.orphan.mail-sync", fixture_root);
         snprintf(aside, sizeof aside, "%s.orphan-1", bpath);
         fp = fopen(bpath, "w");
         if (fp) {
             fprintf(fp, "mail-mbox-sync 1 1 1 0 3 3\nabc");
             fclose(fp);
         }
-        f = mail_folder_open(path_of("orphan"), MAIL_FOLDER_RDONLY, test_env_paths(), &err);
+        f = mail_folder_open(fixture_path("orphan"), MAIL_FOLDER_RDONLY,
+                             &fixture_paths, &err);
         CHECK(f != NULL);
         if (f)
             mail_folder_close(f, &err);
@@ -594,9 +572,9 @@ static void test_in_place(void)
     struct stat before, after;
     char *raw;
 
-    write_file("inplace", TRICKY);
-    CHECK(symlink(path_of("inplace"), path_of("link")) == 0);
-    CHECK(stat(path_of("inplace"), &before) == 0);
+    fixture_write("inplace", TRICKY);
+    CHECK(symlink(fixture_path("inplace"), fixture_path("link")) == 0);
+    CHECK(stat(fixture_path("inplace"), &before) == 0);
     f = open_rw("link");
     CHECK(f && mail_folder_list(f, &l, 0, &err) == 0 && l.n == 3);
     if (!f || l.n != 3)
@@ -605,15 +583,15 @@ static void test_in_place(void)
     CHECK(mail_folder_expunge(f, &l.v[1], &err) == 0);
     CHECK(mail_folder_close(f, &err) == 0);
     mail_envelope_list_release(&l);
-    CHECK(stat(path_of("inplace"), &after) == 0);
+    CHECK(stat(fixture_path("inplace"), &after) == 0);
     CHECK(before.st_ino == after.st_ino);
-    CHECK(lstat(path_of("link"), &after) == 0 && S_ISLNK(after.st_mode));
+    CHECK(lstat(fixture_path("link"), &after) == 0 && S_ISLNK(after.st_mode));
     raw = read_file("inplace");
     CHECK(raw && strstr(raw, "Subject: one\nStatus: RO\nX-Status: F\n\n"));
     CHECK(raw && !strstr(raw, "Subject: two"));
     CHECK(raw && strstr(raw, "Subject: three"));
     free(raw);
-    CHECK(access(path_of(".inplace.mail-sync"), F_OK) < 0);
+    CHECK(access(fixture_path(".inplace.mail-sync"), F_OK) < 0);
 }
 
 /* Two messages of the same size swapped in place by another program: the
@@ -631,7 +609,7 @@ static void test_identity(void)
     FILE *fp;
 
     snprintf(buf, sizeof buf, "%s%s", a, b);
-    write_file("ident", buf);
+    fixture_write("ident", buf);
     f = open_rw("ident");
     CHECK(f && mail_folder_list(f, &l, 0, &err) == 0 && l.n == 2);
     if (!f || l.n != 2)
@@ -641,7 +619,7 @@ static void test_identity(void)
     CHECK_STR(s, "Subject: aaa\n\nx\n");
     free(s);
     /* rewritten in place, same size, b first */
-    fp = fopen(path_of("ident"), "r+");
+    fp = fopen(fixture_path("ident"), "r+");
     if (fp) {
         fprintf(fp, "From b Tue Nov  3 10:00:00 2026\nSubject: bbb\n\nx\n\n"
                     "From a Tue Nov  3 10:00:00 2026\nSubject: aaa\n\nx\n");
@@ -663,16 +641,8 @@ static void test_identity(void)
 
 int main(void)
 {
-    char tmpl[] = "/tmp/mail-test-mbox-XXXXXX";
-    char cache[1100];
-
-    root = mkdtemp(tmpl);
-    if (!root)
+    if (fixture_open("mbox") < 0)
         return 1;
-    snprintf(cache, sizeof cache, "%s/cache", root);
-    setenv("XDG_CACHE_HOME", cache, 1);
-    snprintf(cache, sizeof cache, "%s/state", root);
-    setenv("XDG_STATE_HOME", cache, 1);
     RUN(test_parse);
     RUN(test_roundtrip);
     RUN(test_sync);
@@ -681,6 +651,6 @@ int main(void)
     RUN(test_recover);
     RUN(test_in_place);
     RUN(test_identity);
-    nftw(root, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+    fixture_close();
     return test_done();
 }

@@ -8,49 +8,20 @@
 
 #include "mail/select.h"
 #include "test.h"
-#include "test_paths.h"
+#include "fixture.h"
 
-static char *root, *state;
-
-static int rm_one(const char *p, const struct stat *st, int flag,
-                  struct FTW *ftw)
-{
-    (void)st;
-    (void)flag;
-    (void)ftw;
-    return remove(p);
-}
-
-static char *path_of(const char *rel)
-{
-    static char buf[4][1024];
-    static int i;
-
-    i = (i + 1) % 4;
-    snprintf(buf[i], sizeof buf[i], "%s/%s", root, rel);
-    return buf[i];
-}
-
-static void write_file(const char *rel, const char *data)
-{
-    FILE *f = fopen(path_of(rel), "w");
-
-    if (!f)
-        return;
-    fputs(data, f);
-    fclose(f);
-}
+static char *state;
 
 static void make_maildir(const char *rel)
 {
     char p[1100];
 
-    mkdir(path_of(rel), 0700);
-    snprintf(p, sizeof p, "%s/cur", path_of(rel));
+    mkdir(fixture_path(rel), 0700);
+    snprintf(p, sizeof p, "%s/cur", fixture_path(rel));
     mkdir(p, 0700);
-    snprintf(p, sizeof p, "%s/new", path_of(rel));
+    snprintf(p, sizeof p, "%s/new", fixture_path(rel));
     mkdir(p, 0700);
-    snprintf(p, sizeof p, "%s/tmp", path_of(rel));
+    snprintf(p, sizeof p, "%s/tmp", fixture_path(rel));
     mkdir(p, 0700);
 }
 
@@ -115,7 +86,8 @@ static void test_numbers(void)
 static struct mail_folder *open_folder(const char *rel, int mode)
 {
     struct mail_error err;
-    struct mail_folder *f = mail_folder_open(path_of(rel), mode, test_env_paths(), &err);
+    struct mail_folder *f = mail_folder_open(fixture_path(rel), mode,
+                                             &fixture_paths, &err);
 
     if (!f)
         printf("# open %s: %s\n", rel, err.msg);
@@ -232,10 +204,10 @@ static void test_maildir_moved(void)
 {
     make_maildir("in");
     make_maildir("other");
-    write_file("in/cur/1000.a.host:2,S", "Subject: one\n\nbody\n");
-    write_file("in/cur/1001.b.host:2,", "Subject: two\n"
+    fixture_write("in/cur/1000.a.host:2,S", "Subject: one\n\nbody\n");
+    fixture_write("in/cur/1001.b.host:2,", "Subject: two\n"
                "Message-ID: <two@x>\n\nbody\n");
-    write_file("in/new/1002.c.host", "Subject: three\n\nbody\n");
+    fixture_write("in/new/1002.c.host", "Subject: three\n\nbody\n");
     CHECK_STR(select_in("in", "1"),
               "ERR:3:message numbers come from the last 'mail ls' of a "
               "folder, and " );
@@ -244,8 +216,8 @@ static void test_maildir_moved(void)
     CHECK_STR(select_in("in", "3,1,1"), "three,one");
     CHECK_STR(select_in("in", "<two@x>"), "two");
     /* Moved from new/ to cur/ with flags: still number 3. */
-    CHECK(rename(path_of("in/new/1002.c.host"),
-                 path_of("in/cur/1002.c.host:2,S")) == 0);
+    CHECK(rename(fixture_path("in/new/1002.c.host"),
+                 fixture_path("in/cur/1002.c.host:2,S")) == 0);
     CHECK_STR(select_in("in", "3"), "three");
     /* Moved away to another folder: 2 is gone, the others keep their
      * numbers. */
@@ -283,12 +255,12 @@ static const char mbox3[] =
 
 static void test_mbox_identity(void)
 {
-    write_file("box", mbox3);
+    fixture_write("box", mbox3);
     save_listing("box");
     CHECK_STR(select_in("box", "2-3"), "two,three");
     /* Another program expunged message 2: 3 is found at its new offset,
      * 2 is refused rather than taken for the message now at its offset. */
-    write_file("box",
+    fixture_write("box",
                "From a@x Mon Jan  1 00:00:00 2024\nSubject: one\n\nbody 1\n\n"
                "From c@x Mon Jan  1 00:00:02 2024\nSubject: three\n\n"
                "body 3\n\n");
@@ -298,7 +270,7 @@ static void test_mbox_identity(void)
     CHECK(strstr(select_in("box", "2"), "the folder changed: run mail ls "
                  "again") != NULL);
     /* Our own expunge: the remap keeps the numbers right. */
-    write_file("box", mbox3);
+    fixture_write("box", mbox3);
     save_listing("box");
     {
         struct mail_selection sel;
@@ -347,14 +319,15 @@ static void test_from_paths(void)
 
     make_maildir("p1");
     make_maildir("p2");
-    write_file("p1/cur/1.x:2,", "Subject: p\n\nb\n");
-    write_file("p2/cur/2.x:2,", "Subject: q\n\nb\n");
-    snprintf(a, sizeof a, "%s", path_of("p1/cur/1.x:2,"));
-    snprintf(b, sizeof b, "%s", path_of("p2/cur/2.x:2,"));
+    fixture_write("p1/cur/1.x:2,", "Subject: p\n\nb\n");
+    fixture_write("p2/cur/2.x:2,", "Subject: q\n\nb\n");
+    snprintf(a, sizeof a, "%s", fixture_path("p1/cur/1.x:2,"));
+    snprintf(b, sizeof b, "%s", fixture_path("p2/cur/2.x:2,"));
     argv[0] = a;
     argv[1] = b;
     mail_error_clear(&err);
-    CHECK(mail_folder_from_paths(1, argv, MAIL_FOLDER_RDONLY, test_env_paths(), &f, &err) == 1);
+    CHECK(mail_folder_from_paths(1, argv, MAIL_FOLDER_RDONLY, &fixture_paths,
+                                 &f, &err) == 1);
     if (f) {
         struct mail_folder *g = open_folder("p1", MAIL_FOLDER_RDONLY);
 
@@ -363,22 +336,22 @@ static void test_from_paths(void)
             mail_folder_close(g, &err);
         mail_folder_close(f, &err);
     }
-    CHECK(mail_folder_from_paths(2, argv, MAIL_FOLDER_RDONLY, test_env_paths(), &f, &err) ==
+    CHECK(mail_folder_from_paths(2, argv, MAIL_FOLDER_RDONLY, &fixture_paths,
+                                 &f, &err) ==
           -1);
     CHECK(err.kind == MAIL_ERR_USAGE);
     argv[0] = "3";
-    CHECK(mail_folder_from_paths(1, argv, MAIL_FOLDER_RDONLY, test_env_paths(), &f, &err) == 0);
+    CHECK(mail_folder_from_paths(1, argv, MAIL_FOLDER_RDONLY, &fixture_paths,
+                                 &f, &err) == 0);
 }
 
 int main(void)
 {
-    char tmpl[] = "/tmp/test_select.XXXXXX";
     char st[1100];
 
-    root = mkdtemp(tmpl);
-    if (!root)
+    if (fixture_open("select") < 0)
         return 1;
-    snprintf(st, sizeof st, "%s/state/mail", root);
+    snprintf(st, sizeof st, "%s/state/mail", fixture_root);
     state = st;
     RUN(test_numbers);
     RUN(test_save_load);
@@ -386,6 +359,6 @@ int main(void)
     RUN(test_mbox_identity);
     RUN(test_bad_args);
     RUN(test_from_paths);
-    nftw(root, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+    fixture_close();
     return test_done();
 }
