@@ -45,13 +45,17 @@ static const struct opt_help ls_opts[] = {
     { "-n N", "only the last N messages, after the other filters" },
     { "-u, --unread", "only unread messages" },
     { "--since DATE", "only messages since YYYY-MM-DD, or a time ago: "
-                      "7d, 12h, 2w" },
+                      "7d, 12h, 2w, 3m, 1y" },
     { "-t, --thread", "group the messages into threads" },
     { "-F, --format FORMAT", "one line per message in this format: %n "
                              "number, %f from, %d date, %s subject..." },
     { "--json", "print one JSON document" },
-    { "QUERY", "from:TEXT, to:TEXT, cc:TEXT, subject:TEXT, or a word (any "
-               "of them); all must match" },
+    { "QUERY", "terms from:, to:, cc:, subject:, body: TEXT; since:, "
+               "before: DATE; larger:, smaller: SIZE (10k, 2M); "
+               "flag:seen|unseen|flagged|answered|draft|deleted; "
+               "has:attachment; a word or \"phrase\" (from, to, cc or "
+               "subject); joined by AND (implicit), OR, NOT and ( ); "
+               "see QUERY in mail-ls(1)" },
     { NULL, NULL },
 };
 
@@ -187,7 +191,9 @@ static const struct cmd_help helps[] = {
       ls_opts,
       "$ mail ls --unread\n"
       "$ mail ls =Lists/dev --since 7d from:bob\n"
-      "$ mail ls -F '%n %f %s\\n' subject:invoice\n",
+      "$ mail ls -F '%n %f %s\\n' subject:invoice\n"
+      "$ mail ls '(from:bob' OR 'from:carol)' NOT flag:seen\n"
+      "$ mail ls body:\"the agenda\" since:1m larger:10k\n",
       "mail-ls(1)", true },
     { "folders", "[--json] [--remote]",
       "list the folders of the account's store with message counts",
