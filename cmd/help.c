@@ -47,6 +47,9 @@ static const struct opt_help ls_opts[] = {
     { "--since DATE", "only messages since YYYY-MM-DD, or a time ago: "
                       "7d, 12h, 2w, 3m, 1y" },
     { "-t, --thread", "group the messages into threads" },
+    { "-S, --sort KEY", "order by date, from, subject or size (after -n "
+                        "picked the messages)" },
+    { "-r, --reverse", "reverse the order" },
     { "-F, --format FORMAT", "one line per message in this format: %n "
                              "number, %f from, %d date, %s subject..." },
     { "--json", "print one JSON document" },
@@ -186,7 +189,7 @@ static const struct cmd_help helps[] = {
       "$ mail auth -a work --device  # on a machine without a browser\n",
       "mail-auth(1)", true },
     { "ls", "[FOLDER | -f FOLDER] [-n N] [--unread] [--since DATE] "
-      "[--thread] [-F FORMAT] [--json] [QUERY...]",
+      "[--thread | -S KEY [-r]] [-F FORMAT] [--json] [QUERY...]",
       "list the messages of a folder, numbered for the other commands",
       ls_opts,
       "$ mail ls --unread\n"

@@ -7,6 +7,7 @@
  * decide.  The query language is the library's (mail/query.h), threading
  * too (mail/thread.h).
  */
+#include <errno.h>
 #include <getopt.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -28,6 +29,9 @@
 
 enum { OPT_UNREAD = OPT_FIRST_COMMAND_OPTION, OPT_SINCE, OPT_THREAD };
 
+/* -S: the order of the listing (default: delivery). */
+enum sort_key { SORT_NONE, SORT_DATE, SORT_FROM, SORT_SUBJECT, SORT_SIZE };
+
 struct ls_opts {
     const char *folder;
     size_t last;             /* -n; 0: all */
@@ -35,6 +39,8 @@ struct ls_opts {
     bool has_since;
     time_t since;
     bool thread;
+    enum sort_key sort;      /* -S */
+    bool reverse;            /* -r */
     const char *format;      /* -F */
     bool json;
     char **query;
@@ -46,6 +52,7 @@ struct row {
     size_t idx;              /* into the envelope list */
     unsigned depth;          /* in a thread */
     time_t when;             /* Date:, else delivery */
+    const char *key;         /* -S from/subject: the text compared */
 };
 
 #define FROM_COLS 20
@@ -163,84 +170,272 @@ static void thread_prefix(struct mail_buf *b, unsigned depth)
     mail_buf_addstr(b, "\xe2\x94\x94\xe2\x94\x80");   /* "└─" */
 }
 
-static void print_human(struct cmd_ctx *ctx,
-                        const struct mail_envelope_list *list,
-                        const struct row *rows, size_t n)
-{
-    struct mail_buf from = MAIL_BUF_INIT, subj = MAIL_BUF_INIT;
-    size_t cols = cmd_term_columns(stdout), numw = 1, datew = 1;
-    bool color = cmd_use_color(ctx, stdout);
-    char (*dates)[24] = calloc(n ? n : 1, sizeof *dates);
-    time_t now = time(NULL);
-    struct tm tm_now;
+/* ---- the human listing, through one output buffer ---- */
 
-    if (!dates)
+/* Local-time boundaries for short dates, and a one-day cache. */
+struct dates {
+    time_t today_lo, today_hi;   /* [lo, hi) is today */
+    time_t year_lo, year_hi;     /* this year */
+    int year;
+    time_t day_lo, day_hi;       /* the cached day (not today) */
+    char day[16];
+    size_t day_len;
+};
+
+static time_t local_midnight(const struct tm *tm_in)
+{
+    struct tm tm = *tm_in;
+
+    tm.tm_hour = tm.tm_min = tm.tm_sec = 0;
+    tm.tm_isdst = -1;
+    return mktime(&tm);
+}
+
+static void dates_init(struct dates *d, time_t now)
+{
+    struct tm tm;
+
+    memset(d, 0, sizeof *d);
+    d->day_lo = d->day_hi = 0;
+    if (!localtime_r(&now, &tm))
         return;
-    localtime_r(&now, &tm_now);
+    d->year = tm.tm_year;
+    d->today_lo = local_midnight(&tm);
+    tm.tm_mday++;
+    d->today_hi = local_midnight(&tm);
+    tm.tm_mday--;
+    tm.tm_mon = 0;
+    tm.tm_mday = 1;
+    d->year_lo = local_midnight(&tm);
+    tm.tm_year++;
+    d->year_hi = local_midnight(&tm);
+}
+
+/* The width short_date gives t: 5, 6 or 10. */
+static size_t date_width(const struct dates *d, time_t t)
+{
+    if (t >= d->today_lo && t < d->today_hi)
+        return 5;
+    if (t >= d->year_lo && t < d->year_hi)
+        return 6;
+    return 10;
+}
+
+static void put_2(char *p, int v)
+{
+    p[0] = (char)('0' + v / 10 % 10);
+    p[1] = (char)('0' + v % 10);
+}
+
+/* short_date of t into out (at least 16 bytes); returns its length.  A
+ * day other than today is formatted once and reused. */
+static size_t fast_date(struct dates *d, time_t t, char *out)
+{
+    struct tm tm;
+
+    if (t >= d->today_lo && t < d->today_hi) {
+        if (!localtime_r(&t, &tm))
+            goto unknown;
+        put_2(out, tm.tm_hour);
+        out[2] = ':';
+        put_2(out + 3, tm.tm_min);
+        return 5;
+    }
+    if (d->day_hi > d->day_lo && t >= d->day_lo && t < d->day_hi) {
+        memcpy(out, d->day, d->day_len);
+        return d->day_len;
+    }
+    if (!localtime_r(&t, &tm))
+        goto unknown;
+    if (tm.tm_year == d->year) {
+        memcpy(d->day, month_abbr[tm.tm_mon], 3);
+        d->day[3] = ' ';
+        d->day[4] = tm.tm_mday < 10 ? ' ' : (char)('0' + tm.tm_mday / 10);
+        d->day[5] = (char)('0' + tm.tm_mday % 10);
+        d->day_len = 6;
+    } else if (tm.tm_year + 1900 >= 0 && tm.tm_year + 1900 <= 9999) {
+        int y = tm.tm_year + 1900;
+
+        put_2(d->day, y / 100);
+        put_2(d->day + 2, y % 100);
+        d->day[4] = '-';
+        put_2(d->day + 5, tm.tm_mon + 1);
+        d->day[7] = '-';
+        put_2(d->day + 8, tm.tm_mday);
+        d->day_len = 10;
+    } else {
+        goto unknown;
+    }
+    /* the whole of that local day (a day is at least 23 hours long) */
+    d->day_lo = t - (tm.tm_hour * 3600 + tm.tm_min * 60 + tm.tm_sec);
+    d->day_hi = d->day_lo + 23 * 3600;
+    memcpy(out, d->day, d->day_len);
+    return d->day_len;
+unknown:
+    out[0] = '?';
+    return 1;
+}
+
+static bool is_ascii(const char *s, size_t len)
+{
+    for (size_t i = 0; i < len; i++)
+        if ((unsigned char)s[i] >= 0x80)
+            return false;
+    return true;
+}
+
+/*
+ * Append s[0..len) (terminal-safe) to b in `cols` columns: cut with "…"
+ * when wider; padded with spaces when pad.  cols 0 with pad: the text
+ * whole, padded to min_cols.  The width of plain ASCII is its length.
+ */
+static void put_fitted(struct mail_buf *b, const char *s, size_t len,
+                       size_t cols, bool pad, size_t min_cols)
+{
+    bool ascii = is_ascii(s, len);
+    size_t w = ascii ? len : cmd_width(s, len), used;
+
+    if (cols == 0) {
+        mail_buf_add(b, s, len);
+        for (; pad && w < min_cols; w++)
+            mail_buf_addch(b, ' ');
+        return;
+    }
+    if (w > cols) {
+        size_t n = ascii ? cols - 1 : cmd_width_fit(s, len, cols - 1, &used);
+
+        if (ascii)
+            used = n;
+        mail_buf_add(b, s, n);
+        mail_buf_add(b, "\xe2\x80\xa6", 3);
+        /* a wide character that did not fit leaves a column */
+        for (w = used + 1; pad && w < cols; w++)
+            mail_buf_addch(b, ' ');
+        return;
+    }
+    mail_buf_add(b, s, len);
+    for (; pad && w < cols; w++)
+        mail_buf_addch(b, ' ');
+}
+
+/* The sender as shown (terminal-safe), into tmp when it must be decoded. */
+static const char *shown_from(const struct mail_envelope *e,
+                              struct mail_buf *tmp)
+{
+    char *s;
+
+    if (e->from_display || e->borrowed)
+        return e->from_display ? e->from_display : "";
+    s = decode_names(e->from, false, true);
+    make_safe(tmp, s ? s : "");
+    free(s);
+    return tmp->data;
+}
+
+static const char *shown_subject(const struct mail_envelope *e,
+                                 struct mail_buf *tmp)
+{
+    char *s;
+
+    if (e->subject_display || e->borrowed)
+        return e->subject_display ? e->subject_display : "";
+    s = decode_subject(e);
+    make_safe(tmp, s ? s : "");
+    free(s);
+    return tmp->data;
+}
+
+/* Returns 0, or the errno of a failed write (then it stops). */
+static int print_human(struct cmd_ctx *ctx,
+                       const struct mail_envelope_list *list,
+                       const struct row *rows, size_t n)
+{
+    int werr = 0;
+    struct mail_buf out = MAIL_BUF_INIT, from = MAIL_BUF_INIT,
+                    subj = MAIL_BUF_INIT;
+    size_t cols = cmd_term_columns(stdout), numw = 1, datew = 5;
+    bool color = cmd_use_color(ctx, stdout);
+    struct dates dt;
+
+    dates_init(&dt, time(NULL));
     for (size_t k = n; k >= 10; k /= 10)
         numw++;
-    for (size_t i = 0; i < n; i++) {
-        size_t w;
+    for (size_t i = 0; i < n && datew < 10; i++) {
+        size_t w = date_width(&dt, rows[i].when);
 
-        short_date(dates[i], sizeof dates[i], rows[i].when, &tm_now);
-        w = strlen(dates[i]);
         if (w > datew)
             datew = w;
     }
+    mail_buf_reserve(&out, 1 << 16);
     for (size_t i = 0; i < n; i++) {
         const struct mail_envelope *e = &list->v[rows[i].idx];
         size_t fixed = numw + 1 + 4 + 1 + datew + 2, fromw = FROM_COLS;
-        char flags[5], *s;
+        char num[24], date[16], flags[5];
+        size_t nl = 0, dl;
+        const char *fs, *ss;
+        bool bold = color && !(e->flags & MAIL_FLAG_SEEN);
 
+        if (bold)
+            mail_buf_add(&out, "\033[1m", 4);
+        for (size_t v = i + 1; v; v /= 10)
+            num[sizeof num - 1 - nl++] = (char)('0' + v % 10);
+        for (size_t k = nl; k < numw; k++)
+            mail_buf_addch(&out, ' ');
+        mail_buf_add(&out, num + sizeof num - nl, nl);
+        mail_buf_addch(&out, ' ');
         flag_letters(e, flags);
-        s = decode_names(e->from, false, true);
-        make_safe(&from, s && *s ? s : "(nobody)");
-        free(s);
-        s = decode_subject(e);
-        mail_buf_reset(&subj);
-        thread_prefix(&subj, rows[i].depth);
-        {
+        mail_buf_add(&out, flags, 4);
+        mail_buf_addch(&out, ' ');
+        dl = fast_date(&dt, rows[i].when, date);
+        mail_buf_add(&out, date, dl);
+        for (; dl < datew; dl++)
+            mail_buf_addch(&out, ' ');
+        mail_buf_add(&out, "  ", 2);
+
+        fs = shown_from(e, &from);
+        if (!*fs)
+            fs = "(nobody)";
+        ss = shown_subject(e, &subj);
+        if (!*ss)
+            ss = "(no subject)";
+        if (cols && cols < fixed + fromw + 2 + 20)
+            /* Narrow terminals: the sender gives way first. */
+            fromw = cols > fixed + 2 + 20 + 8 ? cols - fixed - 2 - 20 : 8;
+        put_fitted(&out, fs, strlen(fs), cols ? fromw : 0, true, fromw);
+        mail_buf_add(&out, "  ", 2);
+        if (rows[i].depth) {
             struct mail_buf t = MAIL_BUF_INIT;
 
-            make_safe(&t, s && *s ? s : "(no subject)");
-            mail_buf_add(&subj, t.data, t.len);
+            thread_prefix(&t, rows[i].depth);
+            mail_buf_addstr(&t, ss);
+            put_fitted(&out, t.data, t.len,
+                       cols ? (cols > fixed + fromw + 2 + 1 ?
+                               cols - fixed - fromw - 2 - 1 : 1) : 0,
+                       false, 0);
             mail_buf_release(&t);
-        }
-        free(s);
-        if (!subj.data)
-            mail_buf_addstr(&subj, "");
-
-        if (color && !(e->flags & MAIL_FLAG_SEEN))
-            fputs("\033[1m", stdout);
-        printf("%*zu %s %-*s  ", (int)numw, i + 1, flags, (int)datew,
-               dates[i]);
-        if (cols) {
-            /* Narrow terminals: the sender gives way first. */
-            if (cols < fixed + fromw + 2 + 20)
-                fromw = cols > fixed + 2 + 20 + 8 ? cols - fixed - 2 - 20
-                                                  : 8;
-            cmd_print_fitted(stdout, from.data, from.len, fromw, true,
-                             false);
-            fputs("  ", stdout);
-            cmd_print_fitted(stdout, subj.data, subj.len,
-                             cols > fixed + fromw + 2 + 1 ?
-                             cols - fixed - fromw - 2 - 1 : 1, false, false);
         } else {
-            size_t w = cmd_width(from.data, from.len);
-
-            fwrite(from.data, 1, from.len, stdout);
-            for (; w < fromw; w++)
-                fputc(' ', stdout);
-            fputs("  ", stdout);
-            fwrite(subj.data, 1, subj.len, stdout);
+            put_fitted(&out, ss, strlen(ss),
+                       cols ? (cols > fixed + fromw + 2 + 1 ?
+                               cols - fixed - fromw - 2 - 1 : 1) : 0,
+                       false, 0);
         }
-        if (color && !(e->flags & MAIL_FLAG_SEEN))
-            fputs("\033[0m", stdout);
-        fputc('\n', stdout);
+        if (bold)
+            mail_buf_add(&out, "\033[0m", 4);
+        mail_buf_addch(&out, '\n');
+        if (out.len >= (1 << 16) - 1024) {
+            if (fwrite(out.data, 1, out.len, stdout) != out.len) {
+                werr = errno;
+                break;
+            }
+            mail_buf_reset(&out);
+        }
     }
-    free(dates);
+    if (!werr && out.len && fwrite(out.data, 1, out.len, stdout) != out.len)
+        werr = errno;
+    mail_buf_release(&out);
     mail_buf_release(&from);
     mail_buf_release(&subj);
+    return werr;
 }
 
 static void print_json(const struct mail_envelope_list *list,
@@ -350,12 +545,20 @@ static void print_format(const char *fmt,
                     tmp[0] = '\0';
                 break;
             case 'F':
-                s = decode_names(e->from, false, true);
+                if (e->from_display || e->borrowed)
+                    v = e->from_display ? e->from_display : "";
+                else
+                    s = decode_names(e->from, false, true);
                 break;
             case 't':
                 s = decode_names(e->to, false, false);
                 break;
             case 's':
+                if (!rows[i].depth &&
+                    (e->subject_display || e->borrowed)) {
+                    v = e->subject_display ? e->subject_display : "";
+                    break;
+                }
                 s = decode_subject(e);
                 if (rows[i].depth) {
                     struct mail_buf b = MAIL_BUF_INIT;
@@ -410,6 +613,8 @@ static int parse_args(struct cmd_ctx *ctx, int argc, char **argv,
         { "unread", no_argument, NULL, OPT_UNREAD },
         { "since", required_argument, NULL, OPT_SINCE },
         { "thread", no_argument, NULL, OPT_THREAD },
+        { "sort", required_argument, NULL, 'S' },
+        { "reverse", no_argument, NULL, 'r' },
         { "format", required_argument, NULL, 'F' },
         { "json", no_argument, NULL, OPT_JSON },
         { NULL, 0, NULL, 0 },
@@ -418,7 +623,7 @@ static int parse_args(struct cmd_ctx *ctx, int argc, char **argv,
     char *end;
 
     opterr = 0;
-    while ((opt = getopt_long(argc, argv, CMD_COMMON_SHORT "f:n:F:ut",
+    while ((opt = getopt_long(argc, argv, CMD_COMMON_SHORT "f:n:F:S:rut",
                               longopts, NULL)) != -1) {
         switch (opt) {
         case 'f':
@@ -445,6 +650,18 @@ static int parse_args(struct cmd_ctx *ctx, int argc, char **argv,
         case OPT_THREAD:
             o->thread = true;
             break;
+        case 'S':
+            o->sort = strcmp(optarg, "date") == 0 ? SORT_DATE
+                    : strcmp(optarg, "from") == 0 ? SORT_FROM
+                    : strcmp(optarg, "subject") == 0 ? SORT_SUBJECT
+                    : strcmp(optarg, "size") == 0 ? SORT_SIZE : SORT_NONE;
+            if (o->sort == SORT_NONE)
+                return cmd_usage_error("ls", "-S takes date, from, subject "
+                                       "or size; not '%s'", optarg);
+            break;
+        case 'r':
+            o->reverse = true;
+            break;
         case 'F':
             o->format = optarg;
             break;
@@ -468,6 +685,9 @@ static int parse_args(struct cmd_ctx *ctx, int argc, char **argv,
     }
     if (o->json && o->format)
         return cmd_usage_error("ls", "--json and -F do not go together");
+    if (o->thread && (o->sort != SORT_NONE || o->reverse))
+        return cmd_usage_error("ls", "--thread has its own order: not with "
+                               "-S or -r");
     if (o->format && (rc = check_format(o->format)) != 0)
         return rc;
     /* Options may come after the operands (getopt permutes); a query
@@ -476,6 +696,133 @@ static int parse_args(struct cmd_ctx *ctx, int argc, char **argv,
         o->folder = argv[optind++];
     o->query = argv + optind;
     o->nquery = argc - optind;
+    return 0;
+}
+
+/* ---- -S and -r ---- */
+
+/* s without leading reply and forward prefixes ("Re: ", "Fwd: ", "AW: ",
+ * "Fw: ", also "Re[2]: "), as msort -s compares subjects. */
+static const char *strip_reply(const char *s)
+{
+    for (;;) {
+        const char *p;
+
+        while (*s == ' ' || *s == '\t')
+            s++;
+        p = s;
+        if (mail_strncasecmp(p, "re", 2) == 0 ||
+            mail_strncasecmp(p, "aw", 2) == 0 ||
+            mail_strncasecmp(p, "fw", 2) == 0)
+            p += 2;
+        else
+            return s;
+        if ((p[-2] == 'f' || p[-2] == 'F') && (*p == 'd' || *p == 'D'))
+            p++;
+        if (*p == '[') {
+            while (*p >= '0' && *p <= '9' ? 1 : *p == '[')
+                p++;
+            if (*p != ']')
+                return s;
+            p++;
+        }
+        if (*p != ':')
+            return s;
+        s = p + 1;
+    }
+}
+
+static int cmp_text(const char *a, const char *b)
+{
+    /* case-insensitive in ASCII; other bytes as they are */
+    for (;; a++, b++) {
+        unsigned char x = (unsigned char)*a, y = (unsigned char)*b;
+
+        if (x >= 'A' && x <= 'Z')
+            x += 32;
+        if (y >= 'A' && y <= 'Z')
+            y += 32;
+        if (x != y || !x)
+            return x < y ? -1 : x > y;
+    }
+}
+
+struct sort_ctx {
+    const struct mail_envelope_list *list;
+    enum sort_key key;
+};
+
+static struct sort_ctx sort_by;   /* for qsort's comparison */
+
+static int cmp_rows(const void *pa, const void *pb)
+{
+    const struct row *a = pa, *b = pb;
+    int c = 0;
+
+    switch (sort_by.key) {
+    case SORT_FROM:
+    case SORT_SUBJECT:
+        c = cmp_text(a->key, b->key);
+        break;
+    case SORT_SIZE: {
+        uint64_t x = sort_by.list->v[a->idx].size,
+                 y = sort_by.list->v[b->idx].size;
+
+        c = x < y ? -1 : x > y;
+        break;
+    }
+    default:
+        break;
+    }
+    if (c == 0 && a->when != b->when)
+        c = a->when < b->when ? -1 : 1;
+    if (c == 0)   /* then delivery order: stable */
+        c = a->idx < b->idx ? -1 : a->idx > b->idx;
+    return c;
+}
+
+/* Sort rows by key (ties: date, then delivery), reversed with -r.  Keys
+ * that need decoding (no display strings from the folder) go to keep,
+ * freed by the caller. */
+static int sort_rows(const struct mail_envelope_list *list, struct row *rows,
+                     size_t n, enum sort_key key, bool reverse,
+                     char ***keep)
+{
+    if (key == SORT_FROM || key == SORT_SUBJECT) {
+        for (size_t i = 0; i < n; i++) {
+            const struct mail_envelope *e = &list->v[rows[i].idx];
+            const char *k = key == SORT_FROM ? e->from_display
+                                             : e->subject_display;
+
+            if (!k && !e->borrowed) {
+                char *d;
+
+                if (!*keep) {
+                    *keep = calloc(n, sizeof **keep);
+                    if (!*keep)
+                        return -1;
+                }
+                d = key == SORT_FROM ? decode_names(e->from, false, true)
+                                     : decode_subject(e);
+                (*keep)[i] = d;
+                k = d;
+            }
+            k = k ? k : "";
+            rows[i].key = key == SORT_SUBJECT ? strip_reply(k) : k;
+        }
+    }
+    if (key != SORT_NONE && n > 1) {
+        sort_by.list = list;
+        sort_by.key = key;
+        qsort(rows, n, sizeof *rows, cmp_rows);
+    }
+    if (reverse)
+        for (size_t i = 0; i < n / 2; i++) {
+            struct row t = rows[i];
+
+            rows[i] = rows[n - 1 - i];
+            rows[n - 1 - i] = t;
+        }
     return 0;
 }
 
@@ -515,10 +862,12 @@ int cmd_ls(struct cmd_ctx *ctx, int argc, char **argv)
     struct mail_folder *f = NULL;
     struct mail_error err;
     struct row *rows = NULL;
-    size_t *order = NULL, n = 0, skip;
+    size_t *order = NULL, n = 0, skip, nkeys = 0;
+    char **keys = NULL;      /* -S keys decoded here (no display forms) */
     const char *display = NULL;
     int rc, lflags;
     bool all;
+    int werr = 0;
 
     mail_error_clear(&err);
     rc = parse_args(ctx, argc, argv, &o);
@@ -533,7 +882,11 @@ int cmd_ls(struct cmd_ctx *ctx, int argc, char **argv)
     rc = cmd_open_folder(ctx, o.folder, MAIL_FOLDER_RDONLY, &f, &display);
     if (rc)
         goto done;
-    if (mail_folder_list(f, &list, lflags, &err) < 0) {
+    /* BORROW: the strings stay in the folder's mapped cache (no copy per
+     * message) and come with their display forms; the list is not used
+     * after the folder is closed. */
+    if (mail_folder_list(f, &list, lflags | MAIL_FOLDER_LIST_BORROW,
+                         &err) < 0) {
         rc = cmd_fail(&err);
         goto done;
     }
@@ -571,6 +924,13 @@ int cmd_ls(struct cmd_ctx *ctx, int argc, char **argv)
         rc = cmd_fail(&err);
         goto done;
     }
+    /* -S and -r order the messages -n chose */
+    nkeys = n;
+    if ((o.sort != SORT_NONE || o.reverse) &&
+        sort_rows(&list, rows, n, o.sort, o.reverse, &keys) < 0) {
+        rc = cmd_failf(EX_OSERR, "out of memory");
+        goto done;
+    }
     for (size_t i = 0; i < n; i++)
         order[i] = rows[i].idx;
     if (o.json)
@@ -578,14 +938,25 @@ int cmd_ls(struct cmd_ctx *ctx, int argc, char **argv)
     else if (o.format)
         print_format(o.format, &list, rows, n);
     else
-        print_human(ctx, &list, rows, n);
+        werr = print_human(ctx, &list, rows, n);
+    /* main reports a failed write (not EPIPE: a reader that went away, as
+     * with | head) from errno after ferror(stdout): keep the write's errno
+     * past the saving below. */
+    if (!werr && (fflush(stdout) != 0 || ferror(stdout)))
+        werr = errno;
     rc = cmd_save_listing(f, &list, order, n);
 done:
     if (f)
         mail_folder_close(f, &err);
     mail_envelope_list_release(&list);
     mail_query_free(q);
+    if (keys)
+        for (size_t i = 0; i < nkeys; i++)
+            free(keys[i]);
+    free(keys);
     free(rows);
     free(order);
+    if (werr)
+        errno = werr;
     return rc;
 }

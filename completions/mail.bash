@@ -15,7 +15,7 @@ _mail_command_opts()
         check) printf '%s\n' '--json' ;;
         auth) printf '%s\n' --device --timeout ;;
         ls) printf '%s\n' -f --folder -n -u --unread --since -t --thread \
-            -F --format --json ;;
+            -S --sort -r --reverse -F --format --json ;;
         read) printf '%s\n' -f --folder --raw --peek --headers --part \
             --save --json ;;
         folders) printf '%s\n' --json --remote ;;

@@ -256,6 +256,10 @@ complete -c mail -n '__mail_command_is ls' -l since -x \
     -d 'Only since YYYY-MM-DD or 7d, 12h, 2w'
 complete -c mail -n '__mail_command_is ls' -s t -l thread \
     -d 'Group messages into threads'
+complete -c mail -n '__mail_command_is ls' -s S -l sort -x \
+    -a 'date from subject size' -d 'Order by a key'
+complete -c mail -n '__mail_command_is ls' -s r -l reverse \
+    -d 'Reverse the order'
 complete -c mail -n '__mail_command_is ls' -s F -l format -x \
     -d 'Print with a format (%n %f %d %D %F %t %s %S %i)'
 complete -c mail -n '__mail_command_is ls' -l json \
