@@ -336,6 +336,99 @@ static void test_presets(void)
     CHECK(mail_oauth2_preset("yahoo") == NULL);
 }
 
+static int parse(struct mail_config *cfg, const char *text,
+                 struct mail_error *err)
+{
+    memset(cfg, 0, sizeof *cfg);
+    mail_error_clear(err);
+    return mail_config_parse(cfg, text, strlen(text), "cfg", true, NULL, err);
+}
+
+static void test_config_keys(void)
+{
+    struct mail_config cfg;
+    struct mail_error err;
+    struct mail_server srv;
+    struct mail_oauth2 o;
+    struct mail_account *a;
+
+    CHECK(parse(&cfg, "[account \"g\"]\nimap = imaps://imap.gmail.com\n"
+                "auth = oauth2\noauth2-provider = google\n"
+                "oauth2-client-id = cid\noauth2-client-secret-command = "
+                "printf 'sec\\n'\noauth2-scope = s1 s2\n", &err) == 0);
+    a = &cfg.accounts[0];
+    CHECK(a->auth == MAIL_SASL_OAUTH2);
+    CHECK(mail_account_uses_oauth2(a));
+    mail_server_from_account(&srv, a, &a->imap);
+    CHECK(srv.auth == MAIL_SASL_OAUTH2);
+    CHECK(mail_oauth2_setup(&o, a, "/data", &err) == 0);
+    CHECK_STR(o.token_url, "https://oauth2.googleapis.com/token");
+    CHECK_STR(o.scope, "s1 s2");                 /* overrides the preset */
+    CHECK_STR(o.client_secret, "sec");           /* from the command */
+    CHECK_STR(o.file, "/data/mail/oauth2/g");
+    mail_oauth2_release(&o);
+    /* no data home: nowhere to keep tokens */
+    CHECK(mail_oauth2_setup(&o, a, NULL, &err) < 0 &&
+          err.kind == MAIL_ERR_CONFIG);
+    mail_config_release(&cfg);
+
+    /* a provider alone is enough; auth follows */
+    CHECK(parse(&cfg, "[account \"m\"]\nimap = imaps://h\n"
+                "oauth2-provider = microsoft\noauth2-client-id = x\n",
+                &err) == 0);
+    a = &cfg.accounts[0];
+    mail_server_from_account(&srv, a, &a->imap);
+    CHECK(srv.auth == MAIL_SASL_OAUTH2);
+    mail_config_release(&cfg);
+
+    /* the way before mail auth: a token from password-command */
+    CHECK(parse(&cfg, "[account \"p\"]\nimap = imaps://h\nauth = xoauth2\n"
+                "password-command = get-token\n", &err) == 0);
+    CHECK(!mail_account_uses_oauth2(&cfg.accounts[0]));
+    mail_config_release(&cfg);
+
+    CHECK(parse(&cfg, "[account \"x\"]\noauth2-provider = yahoo\n",
+                &err) < 0);
+    CHECK(strstr(err.msg, "cfg:2: unknown oauth2-provider 'yahoo'") != NULL);
+    mail_config_release(&cfg);
+
+    /* setup errors: no client id, a custom provider without a token URL,
+     * one token command without the other */
+    CHECK(parse(&cfg, "[account \"c\"]\nauth = oauth2\n", &err) == 0);
+    CHECK(mail_oauth2_setup(&o, &cfg.accounts[0], "/d", &err) < 0);
+    CHECK(strstr(err.msg, "no oauth2-client-id") != NULL);
+    mail_config_release(&cfg);
+    CHECK(parse(&cfg, "[account \"c\"]\noauth2-provider = custom\n"
+                "oauth2-client-id = x\n", &err) == 0);
+    CHECK(mail_oauth2_setup(&o, &cfg.accounts[0], "/d", &err) < 0);
+    CHECK(strstr(err.msg, "oauth2-token-url") != NULL);
+    mail_config_release(&cfg);
+    CHECK(parse(&cfg, "[account \"c\"]\noauth2-provider = google\n"
+                "oauth2-client-id = x\noauth2-token-command = cat f\n",
+                &err) == 0);
+    CHECK(mail_oauth2_setup(&o, &cfg.accounts[0], "/d", &err) < 0);
+    CHECK(strstr(err.msg, "go together") != NULL);
+    mail_config_release(&cfg);
+}
+
+static void test_choose(void)
+{
+    struct mail_error err;
+
+    mail_error_clear(&err);
+    CHECK(mail_sasl_choose("PLAIN XOAUTH2 OAUTHBEARER", MAIL_SASL_OAUTH2,
+                           true, false, &err) == MAIL_SASL_OAUTHBEARER);
+    CHECK(mail_sasl_choose("PLAIN XOAUTH2", MAIL_SASL_OAUTH2, true, false,
+                           &err) == MAIL_SASL_XOAUTH2);
+    CHECK(mail_sasl_choose("PLAIN LOGIN", MAIL_SASL_OAUTH2, true, false,
+                           &err) == MAIL_SASL_NONE);
+    CHECK(err.kind == MAIL_ERR_AUTH &&
+          strstr(err.msg, "neither OAUTHBEARER nor XOAUTH2") != NULL);
+    /* a token is never sent without TLS */
+    CHECK(mail_sasl_choose("OAUTHBEARER", MAIL_SASL_OAUTH2, false, false,
+                           &err) == MAIL_SASL_NONE);
+}
+
 int main(void)
 {
     char cmd[128];
@@ -350,6 +443,8 @@ int main(void)
     RUN(test_errors);
     RUN(test_no_token_yet);
     RUN(test_presets);
+    RUN(test_config_keys);
+    RUN(test_choose);
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     if (system(cmd) != 0)
         return 1;
