@@ -175,6 +175,14 @@ static const struct opt_help common_opts[] = {
     { NULL, NULL },
 };
 
+static const struct opt_help tui_opts[] = {
+    { "-f, --folder FOLDER", "the folder to read (as the FOLDER "
+                             "operand)" },
+    { "FOLDER", "the folder to read (a path, =NAME; default: the "
+                "account's inbox)" },
+    { NULL, NULL },
+};
+
 static const struct cmd_help helps[] = {
     { "check", "[-a ACCOUNT] [--json] [-v]",
       "connect to each server of an account and report TLS, capabilities "
@@ -253,6 +261,14 @@ static const struct cmd_help helps[] = {
       "$ mail fetch --all -q        # from cron\n"
       "$ mail fetch --mda 'procmail'\n",
       "mail-fetch(1)", true },
+    { "tui", "[FOLDER | -f FOLDER]",
+      "the reader: an index of the folder and a pager, on the terminal "
+      "(also 'mail' with no command); keys: j/k move, Enter open, q back "
+      "or quit, d/u delete/undelete, F flag, N new, $ sync, ? all keys",
+      tui_opts,
+      "$ mail tui\n"
+      "$ mail tui =Lists/dev\n",
+      "mail-tui(1)", true },
     { "help", "[COMMAND]", "show help for a command", help_opts,
       "$ mail help ls\n"
       "$ mail ls --help\n",

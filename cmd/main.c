@@ -25,6 +25,8 @@ struct command {
 
 /* auth.c (declared here: cmd.h is shared by every command file). */
 int cmd_auth(struct cmd_ctx *ctx, int argc, char **argv);
+/* tui.c: the reader. */
+int cmd_tui(struct cmd_ctx *ctx, int argc, char **argv);
 
 static const struct command commands[] = {
     { "check", cmd_check,
@@ -53,6 +55,9 @@ static const struct command commands[] = {
     /* --- fetch --- */
     { "fetch", cmd_fetch,
       "download new mail from the POP3 or IMAP server into the store" },
+    /* --- the reader --- */
+    { "tui", cmd_tui, "the reader: browse and read a folder in the "
+      "terminal (also 'mail' alone)" },
     { "help", cmd_help, "show help for a command" },
 };
 
@@ -155,7 +160,12 @@ static int run(struct cmd_ctx *ctx, int argc, char **argv)
             return rc;
     }
     if (optind >= argc) {
-        /* The reader opens here once the TUI is built. */
+        /* On a terminal, `mail` alone opens the reader on the inbox. */
+        static char tui_name[] = "tui";
+        char *tui_argv[] = { tui_name, NULL };
+
+        if (isatty(STDIN_FILENO) && isatty(STDOUT_FILENO))
+            return run_command(ctx, find_command("tui"), 1, tui_argv);
         cmd_print_commands(stderr);
         return EX_USAGE;
     }

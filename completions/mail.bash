@@ -4,7 +4,7 @@
 # ~/.bashrc.  Works with or without the bash-completion package.
 
 # The commands, and the options of each (besides the common ones).
-_mail_commands='check auth ls read folders flag mv rm send sendmail fetch help'
+_mail_commands='check auth ls read folders flag mv rm send sendmail fetch tui help'
 _mail_common_opts='-a --account -C --config -v --verbose -q --quiet
     --color --imap --pop3 --smtp --user -h --help'
 _mail_global_opts="$_mail_common_opts --version"
@@ -20,6 +20,7 @@ _mail_command_opts()
             --save --json ;;
         folders) printf '%s\n' --json --remote ;;
         flag) printf '%s\n' -f --folder ;;
+        tui) printf '%s\n' -f --folder ;;
         mv) printf '%s\n' -f --folder --create ;;
         rm) printf '%s\n' -f --folder --expunge ;;
         sendmail) printf '%s\n' -t -i -oi -f -r -F -C -v -q -odi -oem ;;
@@ -395,7 +396,7 @@ _mail()
                 _mail_add_words "$_mail_common_opts $(_mail_command_opts "$cmd")"
             fi
             ;;
-        ls | mv)
+        ls | mv | tui)
             if [[ $cur == -* ]]; then
                 _mail_add_words "$_mail_common_opts $(_mail_command_opts "$cmd")"
             elif [[ $cur == =* || $cur == */* || $cur == [.~]* ]]; then

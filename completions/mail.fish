@@ -216,9 +216,11 @@ complete -c mail -n __mail_no_command -a sendmail \
     -d 'The sendmail(8) interface, for cron and scripts'
 complete -c mail -n __mail_no_command -a fetch \
     -d 'Download new mail from the POP3 or IMAP server into the store'
+complete -c mail -n __mail_no_command -a tui \
+    -d 'The reader: browse and read a folder in the terminal'
 complete -c mail -n __mail_no_command -a help -d 'Show help for a command'
 complete -c mail -n __mail_help_wants_command \
-    -a 'check auth ls read folders flag mv rm send fetch help'
+    -a 'check auth ls read folders flag mv rm send fetch tui help'
 
 # Accepted before the command and by every command.
 complete -c mail -s a -l account -x -a '(__mail_accounts)' \
@@ -243,6 +245,12 @@ complete -c mail -n '__mail_command_is auth' -l device \
     -d 'The device flow: a code to enter on another machine'
 complete -c mail -n '__mail_command_is auth' -l timeout -x \
     -d 'Seconds to wait for the browser'
+
+# tui
+complete -c mail -n '__mail_command_is tui' -a '(__mail_folders)' \
+    -d 'Folder of the store'
+complete -c mail -n '__mail_command_is tui' -s f -l folder -x \
+    -a '(__mail_folders)' -d 'The folder to read'
 
 # ls
 complete -c mail -n '__mail_command_is ls' -a '(__mail_folders)' \

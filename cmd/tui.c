@@ -1,0 +1,152 @@
+/*
+ * tui.c - `mail tui [FOLDER]`, and `mail` alone on a terminal: the reader
+ * (tui/).  This file checks the arguments and the folder (so that a
+ * missing folder exits 66 with the usual message before the screen is
+ * taken), then hands the folder's path to the reader, whose worker thread
+ * opens it again and owns it.
+ */
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include "cmd.h"
+#include "select.h"
+#include "mail_build_config.h"
+#if HAVE_TUI
+#include "../tui/tui.h"
+#endif
+
+/* Declared in main.c too, beside the command table. */
+int cmd_tui(struct cmd_ctx *ctx, int argc, char **argv);
+
+#if HAVE_TUI
+struct local_source {
+    char *path;
+    const struct mail_paths *paths;
+};
+
+/* Runs on the reader's worker thread. */
+static int open_local(void *arg, struct mail_folder **f,
+                      struct mail_error *err)
+{
+    struct local_source *s = arg;
+
+    *f = mail_folder_open(s->path, MAIL_FOLDER_RDWR, s->paths, err);
+    return *f ? 0 : -1;
+}
+
+/* The account's html-command, when there is a config; reading a folder by
+ * path needs none, so a missing config is no error here. */
+static const char *html_command(struct cmd_ctx *ctx)
+{
+    struct mail_account *acct = NULL;
+    struct mail_error err;
+
+    mail_error_clear(&err);
+    if (!ctx->cfg_loaded) {
+        if (mail_config_load(&ctx->cfg, ctx->config_path, &ctx->paths,
+                             &err) < 0)
+            return NULL;
+        ctx->cfg_loaded = true;
+    }
+    if (mail_config_select(&ctx->cfg, ctx->account_name, &ctx->ov, &acct,
+                           &err) == 0 && acct->html_command &&
+        *acct->html_command)
+        return acct->html_command;
+    return NULL;
+}
+
+static int run_reader(struct cmd_ctx *ctx, const char *folder)
+{
+    struct local_source src = { NULL, &ctx->paths };
+    struct mail_buf caps = MAIL_BUF_INIT;
+    struct tui_opts o;
+    struct mail_folder *f = NULL;
+    struct mail_error err;
+    const char *display = NULL, *home = getenv("HOME");
+    char *label = NULL, *mailcaps = NULL;
+    int rc;
+
+    rc = cmd_open_folder(ctx, folder, MAIL_FOLDER_RDWR, &f, &display);
+    if (rc)
+        return rc;
+    src.path = strdup(mail_folder_path(f));
+    label = strdup(display ? display : mail_folder_path(f));
+    mail_error_clear(&err);
+    rc = mail_folder_close(f, &err);
+    if (rc < 0) {
+        rc = cmd_fail(&err);
+        goto out;
+    }
+    if (!src.path || !label) {
+        rc = cmd_failf(EX_OSERR, "out of memory");
+        goto out;
+    }
+    memset(&o, 0, sizeof o);
+    o.source.open = open_local;
+    o.source.arg = &src;
+    o.source.label = label;
+    o.color = cmd_use_color(ctx, stdout);
+    o.render.html_command = html_command(ctx);
+    if (getenv("MAILCAPS")) {
+        o.render.mailcaps = getenv("MAILCAPS");
+    } else {
+        if (home && *home)
+            mail_buf_printf(&caps, "%s/.mailcap:", home);
+        mail_buf_addstr(&caps, "/etc/mailcap");
+        o.render.mailcaps = mailcaps = mail_buf_detach(&caps);
+    }
+    o.render.tmpdir = getenv("TMPDIR");
+    mail_error_clear(&err);
+    rc = tui_run(&o, &err) < 0 ? cmd_fail(&err) : 0;
+out:
+    free(src.path);
+    free(label);
+    free(mailcaps);
+    return rc;
+}
+#endif
+
+int cmd_tui(struct cmd_ctx *ctx, int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        CMD_COMMON_LONG,
+        { "folder", required_argument, NULL, 'f' },
+        { NULL, 0, NULL, 0 },
+    };
+    const char *folder = NULL;
+    int opt, rc;
+
+    opterr = 0;
+    while ((opt = getopt_long(argc, argv, CMD_COMMON_SHORT "f:", longopts,
+                              NULL)) != -1) {
+        if (opt == 'f') {
+            folder = optarg;
+            continue;
+        }
+        if (opt == '?' || opt == ':')
+            return cmd_usage_error("tui", "unknown option or missing value: "
+                                   "%s", argv[optind - 1]);
+        rc = cmd_common_option(ctx, "tui", opt, optarg);
+        if (rc == -1)
+            return 0;
+        if (rc > 1)
+            return rc;
+    }
+    if (optind < argc && !folder)
+        folder = argv[optind++];
+    if (optind < argc)
+        return cmd_usage_error("tui", "one FOLDER at most");
+    if (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO))
+        return cmd_usage_error("tui", "the reader needs a terminal on "
+                               "standard input and output");
+#if HAVE_TUI
+    return run_reader(ctx, folder);
+#else
+    (void)folder;
+    return cmd_failf(EX_UNAVAILABLE, "this mail was built without the "
+                     "reader (ncursesw was not found)");
+#endif
+}

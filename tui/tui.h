@@ -1,0 +1,157 @@
+/*
+ * tui.h - the reader (`mail tui`, and `mail` alone on a terminal).
+ *
+ * ARCHITECTURE: a UI that never waits.
+ *
+ *   One UI thread (ui.c) owns the terminal: it is the only code that calls
+ *   curses (ncursesw, wget_wch with the keypad on).  Its loop is
+ *
+ *       draw what changed, one doupdate();
+ *       ppoll(stdin, wake pipe) with SIGWINCH unblocked only inside ppoll;
+ *       drain every key ncurses holds (wtimeout 0: it may have buffered
+ *       bytes that poll cannot see), KEY_RESIZE included;
+ *       drain every answer of the workers.
+ *
+ *   Folder work (open, list, render a message, set flags, expunge, close)
+ *   runs on a worker thread, one per account (worker.c).  The UI posts a
+ *   struct tui_req to the worker's queue (an unbounded list under a mutex:
+ *   posting never waits for the worker) and goes on; the worker serves one
+ *   request at a time, puts exactly one answer per request on the answer
+ *   queue and writes a byte to the wake pipe, which wakes the UI's ppoll.
+ *   Each answer names its request (id); a request cancelled before or while
+ *   it runs is answered TUI_CANCELLED (never dropped, so nothing waits
+ *   forever).  The UI never calls a blocking folder function itself.
+ *
+ *   Identity: the worker owns the folder and its envelope list.  The UI
+ *   holds rows (display strings, flags, date) copied from it with a
+ *   listing generation; requests name a message by (generation, index), and
+ *   a request for an older generation is answered TUI_STALE instead of
+ *   touching another message.
+ *
+ *   IMAP later: the worker gets its folder from an opener callback (struct
+ *   tui_source), run on the worker thread; for imap:NAME it will connect
+ *   and log in there (service/remote.c), and a cancel will also write the
+ *   connection's cancel fd (doc/IMAP-FOLDERS.md "Never waiting").  The UI
+ *   does not change: progress and "reconnecting" come as answers too.
+ *
+ *   Screen: the index (number, flags, date, sender, subject: the columns
+ *   and the terminal-safe strings of `mail ls`), the pager (mail read's
+ *   rendering: lib/msg/render.c, made on the worker into terminal-safe
+ *   lines), the help screen (every key), and a status line with the
+ *   folder, counts, pending work and key hints.  Resize at any time
+ *   (KEY_RESIZE); NO_COLOR or --color never: attributes only, no colors.
+ *   Nothing from a message reaches curses without mail_term_safe.
+ */
+#ifndef MAIL_TUI_H
+#define MAIL_TUI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "mail/error.h"
+#include "mail/folder.h"
+#include "mail/render.h"
+
+/* Where the worker gets its folder: open() runs on the worker thread.
+ * label names the folder on the status line ("INBOX", "=Sent", a path). */
+struct tui_source {
+    int (*open)(void *arg, struct mail_folder **f, struct mail_error *err);
+    void *arg;
+    const char *label;
+};
+
+struct tui_opts {
+    struct tui_source source;
+    struct mail_render_opts render;   /* as mail read's */
+    bool color;                       /* false under NO_COLOR / --color */
+};
+
+/* Run the reader until the user quits.  Returns 0, or -1 with err set
+ * (the terminal could not be set up, the folder could not be opened). */
+int tui_run(const struct tui_opts *opts, struct mail_error *err);
+
+/* ---- between the UI and the worker (worker.c) ---- */
+
+enum tui_req_kind {
+    TUI_REQ_OPEN,      /* open the folder and list it */
+    TUI_REQ_RELIST,    /* list again (after a sync) */
+    TUI_REQ_RENDER,    /* render message idx into lines; marks it seen */
+    TUI_REQ_FLAGS,     /* add/remove flags of message idx */
+    TUI_REQ_SYNC,      /* expunge the messages marked deleted, relist */
+    TUI_REQ_CLOSE,     /* close the folder (writes an mbox) */
+};
+
+enum tui_status {
+    TUI_DONE,
+    TUI_ERROR,         /* err says what */
+    TUI_CANCELLED,
+    TUI_STALE,         /* the listing changed since the request was made */
+};
+
+/* One message as the index shows it: strings terminal-safe, one line. */
+struct tui_row {
+    char *from;        /* first sender's name, else address */
+    char *subject;
+    time_t when;       /* Date:, else delivery */
+    unsigned flags;    /* MAIL_FLAG_* */
+    bool attach;
+};
+
+struct tui_rows {
+    struct tui_row *v;
+    size_t n;
+    unsigned gen;      /* listing generation */
+};
+
+/* A rendered message: terminal-safe text, one string per line (no
+ * newline; tabs kept). */
+struct tui_lines {
+    char **v;
+    size_t n;
+};
+
+struct tui_req {
+    uint64_t id;
+    enum tui_req_kind kind;
+    unsigned gen;      /* the listing the index refers to */
+    size_t idx;        /* RENDER, FLAGS */
+    unsigned add, remove;
+    int width;         /* RENDER: columns, for nothing yet (the UI wraps) */
+    /* Answer. */
+    enum tui_status status;
+    struct mail_error err;
+    struct tui_rows rows;     /* OPEN, RELIST, SYNC */
+    struct tui_lines lines;   /* RENDER */
+    unsigned new_flags;       /* RENDER, FLAGS: the message's flags now */
+    size_t expunged;          /* SYNC */
+    struct tui_req *next;
+    int cancelled;            /* set by the UI (atomic) */
+};
+
+struct tui_worker;
+
+/* Start the worker thread; answers wake fd wake_fd (the write end of the
+ * UI's pipe).  NULL with err set. */
+struct tui_worker *tui_worker_start(const struct tui_source *src,
+                                    const struct mail_render_opts *ropts,
+                                    int wake_fd, struct mail_error *err);
+/* Queue r (allocated by the caller with calloc; the worker owns it until
+ * it comes back from tui_worker_answers).  Never blocks on the worker. */
+void tui_worker_post(struct tui_worker *w, struct tui_req *r);
+/* Mark r cancelled: it is answered TUI_CANCELLED (at once when it has not
+ * started, when it ends otherwise). */
+void tui_req_cancel(struct tui_req *r);
+/* Take every answer ready now, oldest first (a list through ->next). */
+struct tui_req *tui_worker_answers(struct tui_worker *w);
+/* Free an answered request and what its answer holds. */
+void tui_req_free(struct tui_req *r);
+/* Ask the worker to stop after the current request, wait for it (it
+ * closes the folder), and free it.  Unanswered requests are freed. */
+void tui_worker_stop(struct tui_worker *w);
+
+void tui_rows_release(struct tui_rows *r);
+void tui_lines_release(struct tui_lines *l);
+
+#endif
