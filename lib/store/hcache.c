@@ -41,7 +41,7 @@
 #include "mail/rfc2047.h"
 #include "mail/termsafe.h"
 
-#define HC_VERSION 2
+#define HC_VERSION 3
 #define HC_MAGIC "MAILHC"
 #define HC_BOM 0x01020304u
 /* A cache bigger than this is not loaded (and a folder that needs one
@@ -74,6 +74,9 @@ struct hc_drec {
     uint32_t str_len;       /* bytes of the block, its last one a NUL */
     uint32_t check;         /* hc_fast over nums, this (check 0), block */
     uint16_t soff[HC_NSTR]; /* offset in the block, or HC_ABSENT */
+    uint32_t key_hash;      /* hc_fast of the key (0 without one): the
+                               index is built and probed without reading
+                               the strings */
 };
 
 #define PAD8(x) (((x) + 7) & ~(size_t)7)
@@ -264,9 +267,16 @@ static const char *rec_key(const struct hcache *c, size_t i)
                : c->strs + d->str_off + d->soff[HC_KEY];
 }
 
-static size_t key_slot(const struct hcache *c, const char *key, size_t len)
+static uint32_t key_hash(const char *key, size_t len)
 {
-    return (size_t)hc_fast(HCACHE_HASH_INIT, key, len) & (c->index_size - 1);
+    return (uint32_t)hc_fast(HCACHE_HASH_INIT, key, len);
+}
+
+static uint32_t rec_hash(const struct hcache *c, size_t i)
+{
+    const uint64_t *nums;
+
+    return drec(c, i, &nums)->key_hash;
 }
 
 static void build_index(struct hcache *c)
@@ -281,12 +291,11 @@ static void build_index(struct hcache *c)
     c->index_size = size;
     memset(c->index, 0xff, size * sizeof *c->index);
     for (i = 0; i < c->n; i++) {
-        const char *k = rec_key(c, i);
         size_t s;
 
-        if (!k)
+        if (!rec_key(c, i))
             continue;
-        s = key_slot(c, k, strlen(k));
+        s = rec_hash(c, i) & (c->index_size - 1);
         while (c->index[s] != UINT32_MAX)
             s = (s + 1) & (c->index_size - 1);
         c->index[s] = (uint32_t)i;
@@ -394,8 +403,10 @@ void hcache_open(struct hcache *c, const struct mail_paths *paths,
     if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
         st.st_size >= (off_t)sizeof(struct hc_dhdr) &&
         (uint64_t)st.st_size <= HC_FILE_MAX) {
-        void *m = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd,
-                       0);
+        /* populated at once: the check below reads every page anyway, and
+         * one populating call costs less than a fault per page */
+        void *m = mmap(NULL, (size_t)st.st_size, PROT_READ,
+                       MAP_PRIVATE | MAP_POPULATE, fd, 0);
 
         if (m != MAP_FAILED) {
             c->map = m;
@@ -424,15 +435,19 @@ void hcache_open(struct hcache *c, const struct mail_paths *paths,
 
 long hcache_find(const struct hcache *c, const char *key, size_t len)
 {
+    uint32_t h;
     size_t s;
 
     if (c->index_size == 0)
         return -1;
-    s = key_slot(c, key, len);
+    h = key_hash(key, len);
+    s = h & (c->index_size - 1);
     while (c->index[s] != UINT32_MAX) {
-        const char *k = rec_key(c, c->index[s]);
+        const char *k;
 
-        if (k && strncmp(k, key, len) == 0 && k[len] == '\0')
+        if (rec_hash(c, c->index[s]) == h &&
+            (k = rec_key(c, c->index[s])) != NULL &&
+            strncmp(k, key, len) == 0 && k[len] == '\0')
             return (long)c->index[s];
         s = (s + 1) & (c->index_size - 1);
     }
@@ -547,6 +562,8 @@ void hcache_write_add(struct hcache_writer *w, const struct hcache_rec *r)
     d.attachments = r->attachments;
     d.str_off = w->str_size;
     d.str_len = (uint32_t)total;
+    if (r->str[HC_KEY])
+        d.key_hash = key_hash(r->str[HC_KEY], len[HC_KEY] - 1);
     h = hc_fast(HCACHE_HASH_INIT, p, nnum * 8);
     total = 0;
     for (k = 0; k < HC_NSTR; k++) {

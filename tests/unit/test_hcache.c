@@ -365,7 +365,7 @@ static void test_damaged_cache(void)
         int fd = open(c, O_RDONLY);
         char v = 0;
 
-        CHECK(fd >= 0 && pread(fd, &v, 1, 7) == 1 && v == 2);  /* rewritten */
+        CHECK(fd >= 0 && pread(fd, &v, 1, 7) == 1 && v == 3);  /* rewritten */
         if (fd >= 0)
             close(fd);
     }
