@@ -141,6 +141,25 @@ static const struct opt_help sendmail_opts[] = {
     { NULL, NULL },
 };
 
+static const struct opt_help reply_opts[] = {
+    { "--all, -g, --group", "reply to everyone: the original's To and Cc "
+                            "in Cc, minus your own addresses" },
+    { "--list", "reply to the mailing list (List-Post) only" },
+    { "-f, --folder FOLDER", "the folder of the numbered message" },
+    { "--dry-run", "print the reply instead of sending it" },
+    { "MSG", "the message: a number from mail ls, a path, <message-id>" },
+    { NULL, NULL },
+};
+
+static const struct opt_help forward_opts[] = {
+    { "--attach", "forward the original as a message/rfc822 attachment, "
+                  "its bytes untouched" },
+    { "-f, --folder FOLDER", "the folder of the numbered message" },
+    { "--dry-run", "print the message instead of sending it" },
+    { "ADDR", "a recipient (repeatable)" },
+    { NULL, NULL },
+};
+
 static const struct opt_help fetch_opts[] = {
     { "--all", "fetch every account that has a POP3 or IMAP server" },
     { "--keep", "leave the messages on the server" },
@@ -245,6 +264,21 @@ static const struct cmd_help helps[] = {
       "$ mail send -s Report -A report.pdf boss@example.org < body.txt\n"
       "$ mail send -t < message.eml\n",
       "mail-send(1)", true },
+    { "reply", "[--all | --list] [-f FOLDER] [--dry-run] MSG",
+      "reply to a message: quoted, to its sender, everyone or the list; "
+      "$EDITOR on the whole draft on a terminal, else the text on standard "
+      "input goes above the quote; the original is marked answered after "
+      "a successful send", reply_opts,
+      "$ mail reply 3\n"
+      "$ echo 'Agreed.' | mail reply --all 3\n"
+      "$ mail reply --list '<1234@lists.example.org>'\n",
+      "mail-reply(1)", true },
+    { "forward", "[--attach] [-f FOLDER] [--dry-run] MSG [ADDR]...",
+      "forward a message inline or as an attachment; the original is "
+      "marked passed after a successful send", forward_opts,
+      "$ mail forward 3 carol@example.org < note.txt\n"
+      "$ mail forward --attach 3 carol@example.org </dev/null\n",
+      "mail-forward(1)", true },
     { "sendmail", "[-t] [-i] [-oi] [-f ADDR] [-F NAME] [-odi] [-oem] "
       "[-o OPTION] [ADDR]...",
       "the sendmail(8) interface, for cron, git send-email and mutt: a "

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "cmd.h"
+#include "draft.h"
 #include "mail_build_config.h"
 
 struct command {
@@ -52,6 +53,11 @@ static const struct command commands[] = {
      * the list of commands and `mail help sendmail`. */
     { "sendmail", cmd_sendmail, "the sendmail(8) interface, for cron, git "
       "send-email and mutt" },
+    /* --- reply, forward --- */
+    { "reply", cmd_reply, "reply to a message: quoted, to its sender, "
+      "everyone (--all) or the list (--list)" },
+    { "forward", cmd_forward, "forward a message inline or as an "
+      "attachment (--attach)" },
     /* --- fetch --- */
     { "fetch", cmd_fetch,
       "download new mail from the POP3 or IMAP server into the store" },

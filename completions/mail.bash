@@ -4,7 +4,7 @@
 # ~/.bashrc.  Works with or without the bash-completion package.
 
 # The commands, and the options of each (besides the common ones).
-_mail_commands='check auth ls read folders flag mv rm send sendmail fetch tui help'
+_mail_commands='check auth ls read folders flag mv rm send sendmail reply forward fetch tui help'
 _mail_common_opts='-a --account -C --config -v --verbose -q --quiet
     --color --imap --pop3 --smtp --user -h --help'
 _mail_global_opts="$_mail_common_opts --version"
@@ -27,6 +27,8 @@ _mail_command_opts()
         send) printf '%s\n' -s --subject -c --cc -b --bcc -A --attach -f -r \
             --from -F --name -t --extract -i -o --header --dry-run --queue \
             --no-queue --flush --no-flush --batch ;;
+        reply) printf '%s\n' --all -g --group --list -f --folder --dry-run ;;
+        forward) printf '%s\n' --attach -f --folder --dry-run ;;
         fetch) printf '%s\n' --all --keep --delete --folder --catch-up \
             --mda --wait ;;
     esac

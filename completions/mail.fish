@@ -214,6 +214,22 @@ complete -c mail -n __mail_no_command -a send \
     -d 'Send a message (body on standard input), or the queue'
 complete -c mail -n __mail_no_command -a sendmail \
     -d 'The sendmail(8) interface, for cron and scripts'
+complete -c mail -n __mail_no_command -a reply \
+    -d 'Reply to a message, quoted'
+complete -c mail -n __mail_no_command -a forward \
+    -d 'Forward a message inline or as an attachment'
+complete -c mail -n '__fish_seen_subcommand_from reply' -l all -s g \
+    -d 'Reply to everyone'
+complete -c mail -n '__fish_seen_subcommand_from reply' -l group \
+    -d 'Reply to everyone'
+complete -c mail -n '__fish_seen_subcommand_from reply' -l list \
+    -d 'Reply to the mailing list only'
+complete -c mail -n '__fish_seen_subcommand_from forward' -l attach \
+    -d 'Forward as a message/rfc822 attachment'
+complete -c mail -n '__fish_seen_subcommand_from reply forward' -l dry-run \
+    -d 'Print the message instead of sending it'
+complete -c mail -n '__fish_seen_subcommand_from reply forward' -s f -l folder -r \
+    -d 'The folder of the message'
 complete -c mail -n __mail_no_command -a fetch \
     -d 'Download new mail from the POP3 or IMAP server into the store'
 complete -c mail -n __mail_no_command -a tui \

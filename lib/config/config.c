@@ -117,6 +117,7 @@ static void account_release(struct mail_account *a)
     free(a->tls_fingerprint);
     free(a->fetch_folders);
     free(a->signature_file);
+    free(a->alternates);
     free(a->html_command);
     free(a->sent_folder);
     free(a->trash_folder);
@@ -588,6 +589,7 @@ static const struct key keys[] = {
     { "fetch-max-size",   set_size,        F(fetch_max_size), 0, 0 },
     { "fetch-oversized",  set_oversized,   F(fetch_oversized), 0, 0 },
     { "signature-file",   set_path,        F(signature_file), 0, 0 },
+    { "alternates",       set_string,      F(alternates), 0, 0 },
     { "html-command",     set_string,      F(html_command), 0, 0 },
     { "queue",            set_bool,        F(queue), 0, 0 },
     { "sent-folder",      set_string,      F(sent_folder), 0, 0 },

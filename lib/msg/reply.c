@@ -826,7 +826,7 @@ int mail_forward_draft(int fd, const struct mail_mime *m,
         if (original_text(fd, m, o->render, &text, err) < 0)
             goto done;
         if (mail_buf_addstr(&d->body,
-                            "\n---------- Forwarded message ---------\n") < 0 ||
+                            "---------- Forwarded message ---------\n") < 0 ||
             fwd_field(&d->body, h, "from", "From", true) < 0 ||
             fwd_field(&d->body, h, "date", "Date", false) < 0 ||
             fwd_field(&d->body, h, "subject", "Subject", false) < 0 ||

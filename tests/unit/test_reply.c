@@ -442,8 +442,11 @@ static void test_forward_draft(void)
     CHECK_STR(d.to, "dave@d.test, Eve <eve@e.test>");
     CHECK_STR(d.subject, "Fwd: Gr\xc3\xbc\xc3\x9f" "e");
     CHECK(d.in_reply_to == NULL && d.references == NULL);
+    CHECK(mail_draft_prepend(&d, "FYI\n", 4, &err) == 0);
+    CHECK(strncmp(d.body.data, "FYI\n\n---------- Forwarded", 25) == 0);
+    CHECK(mail_forward_draft(fd, m, &o, &d, &err) == 0);
     CHECK_STR(d.body.data,
-              "\n\n---------- Forwarded message ---------\n"
+              "\n---------- Forwarded message ---------\n"
               "From: Bob <bob@b.test>\n"
               "Date: Thu, 3 Dec 2026 10:00:00 +0100\n"
               "Subject: Gr\xc3\xbc\xc3\x9f" "e\n"

@@ -86,6 +86,8 @@ struct mail_account {
                                  INBOX, Lists/ followed by a '*' glob */
     long long fetch_max_size; /* bytes, 0 = no limit; accepts 10M, 512k */
     char *signature_file;     /* "~" expanded */
+    char *alternates;         /* your other addresses: addresses or
+                                 regexes, blank-separated (reply.h) */
     char *html_command;
     bool queue;
     char *sent_folder;
