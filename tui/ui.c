@@ -388,8 +388,8 @@ static void draw_help(struct ui *u)
 static void draw_status(struct ui *u)
 {
     struct mail_buf b = MAIL_BUF_INIT;
-    size_t unread = 0, flagged = 0, deleted = 0;
-    const char *hints;
+    size_t unread = 0, flagged = 0, deleted = 0, lw;
+    const char *hints, *label;
 
     for (size_t i = 0; i < u->rows.n; i++) {
         unsigned f = u->rows.v[i].flags;
@@ -400,7 +400,21 @@ static void draw_status(struct ui *u)
     }
     if (u->view == VIEW_PAGER)
         mail_buf_printf(&b, "[%zu/%zu] ", u->page_idx + 1, u->rows.n);
-    mail_buf_addstr(&b, u->o->source.label);
+    /* A long path gives way to the counts: its end is kept. */
+    label = u->o->source.label;
+    lw = cmd_width(label, strlen(label));
+    if (COLS > 12 && lw > (size_t)COLS / 3) {
+        size_t keep = (size_t)COLS / 3 - 1;
+
+        while (*label && cmd_width(label, strlen(label)) > keep) {
+            size_t n;
+
+            cmd_char_width(label, strlen(label), &n);
+            label += n;
+        }
+        mail_buf_addstr(&b, "\xe2\x80\xa6");
+    }
+    mail_buf_addstr(&b, label);
     if (u->loaded)
         mail_buf_printf(&b, "  %zu msgs, %zu unread, %zu flagged, "
                         "%zu deleted", u->rows.n, unread, flagged, deleted);
@@ -473,7 +487,10 @@ static void on_answer(struct ui *u, struct tui_req *r)
     if (r == u->rendering)
         u->rendering = NULL;
     if (r->status == TUI_CANCELLED) {
-        snprintf(u->msg, sizeof u->msg, "cancelled");
+        /* Said only when the user asked (Ctrl-C); a render superseded by
+         * n, p or q is no news. */
+        if (strcmp(u->msg, "cancelling") == 0)
+            snprintf(u->msg, sizeof u->msg, "cancelled");
         return;
     }
     if (r->status == TUI_STALE) {

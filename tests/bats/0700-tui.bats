@@ -1,0 +1,313 @@
+#!/usr/bin/env bats
+# The reader (mail tui), driven in tmux as a person would: keys in with
+# send-keys, the screen out with capture-pane, on the sample Maildir and
+# mbox of examples/ and on a folder of crafted messages.  Every wait polls
+# the screen (up to 5 s); no fixed sleeps.
+
+load helpers
+
+setup() {
+    command -v tmux >/dev/null || skip "tmux is not installed"
+    isolate_home
+    unset COLUMNS NO_COLOR
+    T="$BATS_TEST_TMPDIR"
+    SOCK="$T/tmux.sock"
+    cp -R "$MAIL_SOURCE_ROOT/examples/Maildir" "$T/Maildir"
+    cp "$MAIL_SOURCE_ROOT/examples/inbox.mbox" "$T/inbox.mbox"
+}
+
+teardown() {
+    [ -n "${SOCK:-}" ] && tmux -S "$SOCK" kill-server 2>/dev/null || true
+}
+
+# tui_start ARGS...: `mail ARGS...` in a detached 80x24 tmux session, in a
+# UTF-8 locale; after it exits the pane shows "EXITED <status>".
+tui_start() {
+    local q
+    q=$(printf '%q ' "$MAIL" "$@")
+    tmux -S "$SOCK" -f /dev/null new-session -d -s t -x 80 -y 24 \
+        "env LANG=C.UTF-8 LC_ALL=C.UTF-8 TERM=screen HOME='$HOME' \
+XDG_CONFIG_HOME='$XDG_CONFIG_HOME' XDG_STATE_HOME='$XDG_STATE_HOME' \
+XDG_CACHE_HOME='$XDG_CACHE_HOME' XDG_DATA_HOME='$XDG_DATA_HOME' \
+${NO_COLOR:+NO_COLOR=$NO_COLOR} $q; echo EXITED \$?; sleep 600"
+}
+
+screen() {
+    tmux -S "$SOCK" capture-pane -p -t t
+}
+
+keys() {
+    tmux -S "$SOCK" send-keys -t t "$@"
+}
+
+# wait_screen TEXT: until the screen shows TEXT (fixed string), 5 s at most.
+wait_screen() {
+    local i
+    for ((i = 0; i < 100; i++)); do
+        screen | grep -qF -- "$1" && return 0
+        sleep 0.05
+    done
+    echo "screen never showed: $1"
+    screen
+    return 1
+}
+
+# wait_gone TEXT: until the screen no longer shows TEXT.
+wait_gone() {
+    local i
+    for ((i = 0; i < 100; i++)); do
+        screen | grep -qF -- "$1" || return 0
+        sleep 0.05
+    done
+    echo "screen still shows: $1"
+    screen
+    return 1
+}
+
+# The status line (the last line of the screen).
+status_line() {
+    screen | tail -n 1
+}
+
+# quit_tui: q until the reader exits (the pager's q goes back to the
+# index first), then its exit status must be 0.
+quit_tui() {
+    local i j
+    for ((i = 0; i < 3; i++)); do
+        keys q
+        for ((j = 0; j < 20; j++)); do
+            screen | grep -qF "EXITED" && break 2
+            sleep 0.05
+        done
+    done
+    wait_screen "EXITED 0"
+}
+
+@test "tui: opens the sample folder at the first unread message, with the columns of mail ls" {
+    tui_start tui "$T/Maildir"
+    wait_screen "10 msgs, 4 unread"
+    # The rows are mail ls's rows at 80 columns.
+    COLUMNS=80 run "$MAIL" ls "$T/Maildir"
+    [ "$status" -eq 0 ]
+    local shown
+    shown=$(screen)
+    for i in 0 1 2 4 5 6 7 8; do
+        printf '%s\n' "$shown" | grep -qxF -- "${lines[$i]}" ||
+            { echo "row $((i + 1)) differs: ${lines[$i]}"; printf '%s\n' "$shown"; false; }
+    done
+    # The first unread message is 4: Enter opens it.
+    keys Enter
+    wait_screen "[4/10]"
+    wait_screen "Subject: Re: Team offsite in Lisbon"
+    wait_screen "From: Bob Martin <bob@example.org>"
+    quit_tui
+}
+
+@test "tui: j/k, g/G and arrows move; Enter opens, q goes back, n/p in the pager" {
+    tui_start tui "$T/Maildir"
+    wait_screen "10 msgs"
+    keys k k Enter
+    wait_screen "[2/10]"
+    wait_screen "Subject: Team offsite in Lisbon"
+    keys n
+    wait_screen "[3/10]"
+    keys p p
+    wait_screen "[1/10]"
+    wait_screen "Welcome to your sample mailbox"
+    keys q
+    wait_gone "[1/10]"
+    wait_screen " msgs, "
+    keys G Enter
+    wait_screen "[10/10]"
+    keys q g Down Down Enter
+    wait_screen "[3/10]"
+    keys q End Up Enter
+    wait_screen "[9/10]"
+    keys q
+    wait_gone "[9/10]"
+    # ? shows every key, q leaves it.
+    keys '?'
+    wait_screen "Keys of the index"
+    wait_screen "mark for deletion"
+    keys q
+    wait_gone "Keys of the index"
+    quit_tui
+}
+
+@test "tui: reading marks seen; F flags, N toggles new; mail ls sees the changes" {
+    tui_start tui "$T/Maildir"
+    wait_screen "10 msgs, 4 unread, 1 flagged"
+    keys Enter
+    wait_screen "[4/10]"
+    keys q
+    wait_screen "3 unread"
+    keys g F
+    wait_screen "2 flagged"
+    keys G N
+    wait_screen "2 unread"
+    quit_tui
+    COLUMNS=80 run "$MAIL" ls "$T/Maildir"
+    [[ "${lines[3]}" == " 4     "* ]]       # read now
+    [[ "${lines[0]}" == " 1   F "* ]]       # flagged
+    [[ "${lines[9]}" == "10     "* ]]       # toggled to read
+}
+
+@test "tui: d marks, u unmarks, \$ expunges; mail ls confirms (Maildir and mbox)" {
+    for folder in "$T/Maildir" "$T/inbox.mbox"; do
+        COLUMNS=80 run "$MAIL" ls "$folder"
+        local n=${#lines[@]} second=${lines[1]}
+        tui_start tui "$folder"
+        wait_screen "$n msgs"
+        keys g d
+        wait_screen "1 deleted"
+        keys d
+        wait_screen "2 deleted"
+        keys k u
+        wait_screen "1 deleted"
+        keys '$'
+        wait_screen "1 expunged"
+        wait_screen "$((n - 1)) msgs, "
+        quit_tui
+        tmux -S "$SOCK" kill-server
+        COLUMNS=80 run "$MAIL" ls "$folder"
+        [ "$status" -eq 0 ]
+        [ "${#lines[@]}" -eq $((n - 1)) ]
+        # The second message is the first now: only the first went.
+        # (the date column may be narrower now: blanks squeezed)
+        [ "$(printf '%s' "${lines[0]:2}" | tr -s ' ')" = \
+          "$(printf '%s' "${second:2}" | tr -s ' ')" ] ||
+            { echo "$folder: ${lines[0]} / $second"; false; }
+    done
+}
+
+@test "tui: resizing redraws the index and the pager at the new size" {
+    tui_start tui "$T/Maildir"
+    wait_screen "10 msgs"
+    # At 80 columns the subject of 10 is cut.
+    wait_screen "Account notice ^[[31mURGENT^[[0m ^[]0…"
+    tmux -S "$SOCK" resize-window -t t -x 132 -y 30
+    wait_screen "Account notice ^[[31mURGENT^[[0m ^[]0;owned^G"
+    # The status line moved to the new last line.
+    [ "$(screen | wc -l)" -eq 30 ]
+    [[ "$(status_line)" == *"10 msgs"* ]]
+    tmux -S "$SOCK" resize-window -t t -x 50 -y 12
+    wait_gone "Account notice ^[[31mURGENT^[[0m ^[]0;owned"
+    [ "$(screen | wc -l)" -eq 12 ]
+    [[ "$(status_line)" == *"10 msgs"* ]]
+    run screen
+    for l in "${lines[@]}"; do
+        [ "$(printf '%s' "$l" | wc -m)" -le 50 ] || { echo "too wide: $l"; false; }
+    done
+    # The pager too: open a message, resize, still there.
+    keys Enter
+    wait_screen "[4/10]"
+    tmux -S "$SOCK" resize-window -t t -x 90 -y 20
+    wait_screen "Subject: Re: Team offsite in Lisbon"
+    [ "$(screen | wc -l)" -eq 20 ]
+    quit_tui
+}
+
+# A Maildir of crafted messages: escape sequences, bidi controls, C1, CJK
+# and combining characters in senders and subjects.
+crafted_folder() {
+    local d=$T/crafted i=0
+    mkdir -p "$d/cur" "$d/new" "$d/tmp"
+    msg() {
+        i=$((i + 1))
+        printf 'From: %s\nTo: a@example.net\nSubject: %s\nDate: Mon, %d Jan 2024 10:00:00 +0000\nMessage-ID: <c%d@example.net>\n\n%s\n' \
+            "$1" "$2" "$((i + 1))" "$i" "$3" > "$d/cur/170000000$i.M$i.host:2,S"
+    }
+    msg 'Evil <evil@example.net>' $'Clear \e[2J\e]0;title\a screen' $'Body \e[31mred\e[0m text'
+    msg $'Bidi \u202eevil\u202c <b@example.net>' 'Bidi in the sender' 'plain'
+    msg '=?UTF-8?B?5bGx55SwIOiKseWtkA==?= <yamada@example.jp>' '=?UTF-8?B?5LyB55S75Lya6K2w44Gu6K2w5LqL6Yyy?=' 'wide'
+    msg 'Cafe' $'Cafe\xcc\x81 combining' 'combining'
+    msg '=?UTF-8?B?8J+YgCBFbW9qaQ==?= <e@example.net>' '=?UTF-8?B?8J+OiSBwYXJ0eQ==?=' 'emoji'
+    msg $'C1 \xc2\x9b31m <c1@example.net>' $'Subject with \xc2\x9b C1' 'c1'
+}
+
+@test "tui: crafted escapes, bidi controls and wide characters are shown defused and aligned" {
+    crafted_folder
+    tui_start tui "$T/crafted"
+    wait_screen "6 msgs"
+    local s
+    s=$(screen)
+    printf '%s\n' "$s"
+    # Escape sequences and bidi controls are shown, never acted on.
+    [[ "$s" == *'Clear ^[[2J^[]0;title^G screen'* ]]
+    [[ "$s" == *'Bidi <U+202E>evil<U…'* ]]
+    [[ "$s" == *'山田 花子'* && "$s" == *'企画会議の議事録'* ]]
+    [[ "$s" == *'<U+009B>'* ]]
+    # The date, sender and subject columns start at the same display
+    # column on every row, whatever the widths of the characters before.
+    printf '%s\n' "$s" | head -n 6 | python3 -c '
+import sys, unicodedata
+def width(t):
+    w = 0
+    for ch in t:
+        if unicodedata.combining(ch):
+            continue
+        w += 2 if unicodedata.east_asian_width(ch) in "WF" else 1
+    return w
+rows = [l.rstrip("\n") for l in sys.stdin]
+starts = set()
+for l in rows:
+    # number, flags, date, then the sender after two blanks, the subject
+    # after the sender column: find the subject by its known start.
+    for subj in ("Clear", "Bidi in", "企画", "Cafe", "🎉", "Subject with"):
+        k = l.find(subj, 30)
+        if k >= 0:
+            starts.add(width(l[:k]))
+            break
+    else:
+        sys.exit("no subject in: " + l)
+    assert width(l[:l.find("2024-")]) == 7, l
+if len(starts) != 1:
+    sys.exit("subjects start at columns %s" % sorted(starts))
+'
+    # The body in the pager is defused as well.
+    keys g Enter
+    wait_screen "[1/6]"
+    wait_screen 'Body ^[[31mred^[[0m text'
+    quit_tui
+}
+
+@test "tui: mail with no command on a terminal opens the reader on the inbox" {
+    mkdir -p "$XDG_CONFIG_HOME/mail"
+    printf '[account "t"]\n    address = Alice <alice@example.net>\n    store = %s\n' \
+        "$T/Maildir" > "$XDG_CONFIG_HOME/mail/config"
+    tui_start
+    wait_screen "INBOX  10 msgs"
+    quit_tui
+    # Not on a terminal: the usage, 64.
+    run "$MAIL" </dev/null
+    [ "$status" -eq 64 ]
+    run "$MAIL" tui "$T/Maildir" </dev/null
+    [ "$status" -eq 64 ]
+}
+
+# The screen with its attributes as SGR sequences.
+screen_sgr() {
+    tmux -S "$SOCK" capture-pane -p -e -t t
+}
+
+@test "tui: a missing folder exits 66 before taking the screen" {
+    tui_start tui "$T/nonexistent"
+    wait_screen "EXITED 66"
+    [[ "$(screen)" == *"mail: "*"nonexistent"* ]]
+}
+
+@test "tui: unread and flagged rows in color; none under NO_COLOR, bold stays" {
+    tui_start tui "$T/Maildir"
+    wait_screen "10 msgs"
+    screen_sgr | grep -qE $'\e\\[([0-9;]*;)?36(;|m)'      # unread: cyan
+    screen_sgr | grep -qE $'\e\\[([0-9;]*;)?31(;|m)'      # flagged: red
+    quit_tui
+    tmux -S "$SOCK" kill-server
+    NO_COLOR=1 tui_start tui "$T/Maildir"
+    wait_screen "10 msgs"
+    if screen_sgr | grep -qE $'\e\\[([0-9;]*;)?[34][0-7](;|m)'; then
+        echo "a color under NO_COLOR"; screen_sgr | cat -v; false
+    fi
+    screen_sgr | grep -qE $'\e\\[([0-9;]*;)?1(;|m)'       # unread: bold
+    quit_tui
+}
