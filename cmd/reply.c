@@ -27,7 +27,7 @@ int cmd_reply(struct cmd_ctx *ctx, int argc, char **argv)
     int opt, rc;
 
     opterr = 0;
-    while ((opt = getopt_long(argc, argv, CMD_COMMON_SHORT "f:", longopts,
+    while ((opt = getopt_long(argc, argv, CMD_COMMON_SHORT "gf:", longopts,
                               NULL)) != -1) {
         switch (opt) {
         case 'A':
