@@ -57,7 +57,7 @@ struct mail_query {
     size_t nkids, akids;
     size_t root;
     size_t nbody;          /* BODY nodes; numbered in node order */
-    char **needles;        /* body needles: folded, blanks collapsed */
+    char **needles;        /* body needles: folded */
     locale_t loc;          /* for towlower; (locale_t)0: ASCII only */
     time_t now;
 };
@@ -89,24 +89,17 @@ static int nomem(struct mail_error *err)
 /* ---- case folding ---- */
 
 /* Lowercase UTF-8 (towlower in loc; ASCII only without one; invalid bytes
- * kept) appended to b; with blanks, runs of white space become one
- * space. */
+ * kept) appended to b.  White space is kept as it is: BODY in IMAP
+ * SEARCH is a plain substring, and a local search finds what the server
+ * finds. */
 static int fold_into(struct mail_buf *b, const char *s, size_t len,
-                     locale_t loc, bool blanks, bool *last_space)
+                     locale_t loc)
 {
     for (size_t i = 0; i < len;) {
         unsigned char c = (unsigned char)s[i];
         uint32_t cp;
         size_t n;
 
-        if (blanks && (c == ' ' || c == '\t' || c == '\r' || c == '\n')) {
-            if (!*last_space && mail_buf_addch(b, ' ') < 0)
-                return -1;
-            *last_space = true;
-            i++;
-            continue;
-        }
-        *last_space = false;
         n = c < 0x80 ? 0 : mail_utf8_decode(s + i, len - i, &cp);
         if (n == 0 || !loc) {
             if (mail_buf_addch(b, (char)(c >= 'A' && c <= 'Z' ? c + 32 : c))
@@ -122,12 +115,11 @@ static int fold_into(struct mail_buf *b, const char *s, size_t len,
     return 0;
 }
 
-static char *fold(const char *s, size_t len, locale_t loc, bool blanks)
+static char *fold(const char *s, size_t len, locale_t loc)
 {
     struct mail_buf b = MAIL_BUF_INIT;
-    bool sp = false;
 
-    if (fold_into(&b, s, len, loc, blanks, &sp) < 0 ||
+    if (fold_into(&b, s, len, loc) < 0 ||
         mail_buf_addstr(&b, "") < 0) {
         mail_buf_release(&b);
         return NULL;
@@ -542,7 +534,7 @@ static long parse_term(struct parser *p, const struct token *tk)
         break;
     default:
         q->v[id].raw = val;
-        q->v[id].text = fold(val, strlen(val), q->loc, kind == Q_BODY);
+        q->v[id].text = fold(val, strlen(val), q->loc);
         if (!q->v[id].text)
             return nomem(p->err);
         if (kind == Q_BODY)
@@ -836,7 +828,7 @@ static char *addr_field(const char *value, locale_t loc)
         }
     }
     mail_addrlist_release(&l);
-    r = fold(b.data ? b.data : "", b.len, loc, false);
+    r = fold(b.data ? b.data : "", b.len, loc);
     mail_buf_release(&b);
     return r;
 }
@@ -848,7 +840,7 @@ static char *subject_field(const char *value, locale_t loc)
 
     if (value)
         mail_rfc2047_decode(&b, value, strlen(value));
-    r = fold(b.data ? b.data : "", b.len, loc, false);
+    r = fold(b.data ? b.data : "", b.len, loc);
     mail_buf_release(&b);
     return r;
 }
@@ -945,7 +937,6 @@ struct scan {
     struct mail_buf win;   /* folded text: the tail of what came before */
     char pend[4];          /* an incomplete UTF-8 sequence */
     size_t npend;
-    bool space;
     bool done;             /* every needle found: stop reading */
 };
 
@@ -973,13 +964,13 @@ static int scan_sink(void *ctx, const char *data, size_t len)
             s->npend = n;
             return 0;
         }
-        if (fold_into(&s->win, tmp, n, s->q->loc, true, &s->space) < 0)
+        if (fold_into(&s->win, tmp, n, s->q->loc) < 0)
             return -1;
         data += take;
         len -= take;
     }
     inc = mail_utf8_incomplete(data, len);
-    if (fold_into(&s->win, data, len - inc, s->q->loc, true, &s->space) < 0)
+    if (fold_into(&s->win, data, len - inc, s->q->loc) < 0)
         return -1;
     memcpy(s->pend, data + len - inc, inc);
     s->npend = inc;
@@ -1047,7 +1038,6 @@ static int scan_message(struct scan *s, int fd, struct mail_error *err)
         /* A match never spans two parts. */
         mail_buf_reset(&s->win);
         s->npend = 0;
-        s->space = false;
         if (parts[i].html) {
             h = mail_html_new(scan_sink, s, err);
             if (!h)

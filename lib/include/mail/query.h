@@ -26,7 +26,8 @@
  * time; since: includes its instant, before: excludes it.  larger: and
  * smaller: are strict, as IMAP's LARGER and SMALLER.  body: searches the
  * decoded text parts (readable.h: text/plain, HTML as text), streamed in
- * constant memory.
+ * constant memory, for a plain substring as IMAP's BODY does (white space
+ * as it is: a line break in the text is not a blank).
  */
 #ifndef MAIL_QUERY_H
 #define MAIL_QUERY_H
