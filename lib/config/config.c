@@ -20,6 +20,7 @@
 
 #include "mail/buf.h"
 #include "mail/config.h"
+#include "mail/oauth2.h"
 #include "mail/sasl.h"
 
 /* Bounds on what we read: a config is a few hundred bytes; anything near
@@ -1227,6 +1228,10 @@ void mail_server_from_account(struct mail_server *srv,
     if (srv->auth == MAIL_SASL_NONE &&
         (acct->oauth2_provider || acct->oauth2_client_id))
         srv->auth = MAIL_SASL_OAUTH2;
+    if (mail_account_uses_oauth2(acct)) {
+        srv->renew_token = mail_account_oauth2_renew;
+        srv->renew_arg = acct;
+    }
     srv->user = mail_account_user(acct, url);
 }
 

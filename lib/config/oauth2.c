@@ -274,6 +274,12 @@ void mail_oauth2_release(struct mail_oauth2 *o)
     memset(o, 0, sizeof *o);
 }
 
+int mail_account_oauth2_renew(const void *acct, struct mail_buf *out,
+                              struct mail_error *err)
+{
+    return mail_account_oauth2_token(acct, true, NULL, NULL, out, NULL, err);
+}
+
 /* ------------------------------------------------------------------ */
 /* The token file                                                      */
 

@@ -406,8 +406,8 @@ static bool sasl_ir_allowed(struct mail_session *s, size_t irlen)
     return false;
 }
 
-int mail_session_auth(struct mail_session *s, const char *secret,
-                      struct mail_error *err)
+static int session_auth_once(struct mail_session *s, const char *secret,
+                             struct mail_error *err)
 {
     const struct mail_server *srv = s->srv;
     struct mail_sasl_creds creds = {
@@ -515,10 +515,42 @@ int mail_session_auth(struct mail_session *s, const char *secret,
     s->login_method = name;
     rc = 0;
 done:
+    if (rc < 0)
+        s->mech_used = mech;    /* what was refused, for the retry */
     mail_reply_release(&r);
     mail_buf_release_secret(&out);
     mail_buf_release_secret(&b64);
     mail_buf_release_secret(&chal);
     mail_sasl_free(sasl);
+    return rc;
+}
+
+int mail_session_auth(struct mail_session *s, const char *secret,
+                      struct mail_error *err)
+{
+    struct mail_buf fresh = MAIL_BUF_INIT;
+    int rc;
+
+    s->mech_used = MAIL_SASL_NONE;
+    rc = session_auth_once(s, secret, err);
+    if (rc == 0 || !err || err->kind != MAIL_ERR_AUTH ||
+        !s->srv->renew_token ||
+        (s->mech_used != MAIL_SASL_XOAUTH2 &&
+         s->mech_used != MAIL_SASL_OAUTHBEARER))
+        return rc;
+    /* The token may have been revoked before its time: a fresh one, once. */
+    s->mech_used = MAIL_SASL_NONE;
+    mail_buf_set_secret(&fresh);
+    if (s->srv->renew_token(s->srv->renew_arg, &fresh, err) < 0) {
+        mail_buf_release_secret(&fresh);
+        return -1;      /* says why: e.g. run mail auth again */
+    }
+    mail_conn_note(s->conn, "the server refused the token; trying a fresh one");
+    mail_error_clear(err);
+    rc = session_auth_once(s, fresh.data ? fresh.data : "", err);
+    mail_buf_release_secret(&fresh);
+    if (rc < 0 && err->kind == MAIL_ERR_AUTH)
+        mail_error_prefix(err, "a fresh OAuth 2.0 token was refused too "
+                          "(run mail auth again)");
     return rc;
 }

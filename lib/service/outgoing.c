@@ -14,6 +14,7 @@
 #include "mail/compose.h"
 #include "mail/folder.h"
 #include "mail/fsutil.h"
+#include "mail/oauth2.h"
 #include "mail/outgoing.h"
 #include "mail/queue.h"
 #include "mail/session.h"
@@ -508,9 +509,12 @@ static void reach_is_temporary(struct mail_error *err)
         err->kind = MAIL_ERR_TEMP;
 }
 
+/* A source of credentials other than ~/.netrc and the terminal: a
+ * failure from it is its own error ("run mail auth again"), not "no
+ * password available". */
 static bool has_credentials(const struct mail_account *a)
 {
-    return a->password_command || a->password;
+    return a->password_command || a->password || mail_account_uses_oauth2(a);
 }
 
 /* Log in when the server offers AUTH.  -1 with err; a missing password

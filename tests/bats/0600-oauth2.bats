@@ -200,6 +200,13 @@ authorize() {
 	echo "$output"
 	[ "$status" -eq 77 ]
 	[[ $output == *"run mail auth again"* ]]
+	# send says the same, not "no password available", and does not
+	# queue the message for a run that would fail the same way
+	run mail -C "$CONF" send -s "after revoke" "$MAIL_TEST_ADDR2" <<<"body"
+	echo "$output"
+	[ "$status" -eq 77 ]
+	[[ $output == *"run mail auth again"* ]]
+	[[ $output != *"no password available"* ]]
 }
 
 @test "a server that refuses the access token once: refreshed and logged in" {
@@ -211,7 +218,6 @@ authorize() {
 	echo "$output"
 	[ "$status" -eq 0 ]
 	[[ $output == *"ok as alice with OAUTHBEARER"* ]]
-	[[ $output == *"the server refused the cached one, a fresh one was used"* ]]
 	[ "$(($(idp_stat refresh_token) - before))" -eq 1 ]
 }
 
@@ -303,4 +309,24 @@ $output"
 		[[ $trace != *"$secret"* ]]
 	done
 	[[ $trace != *"dc-"* ]]
+}
+
+@test "fetch and send: a server that refuses the access token once, refreshed and retried" {
+	oauth_config
+	authorize
+	printf 'From: bob@example.test\nTo: alice@example.test\nSubject: retried\n\nhello\n' >"$BATS_TEST_TMPDIR/m.eml"
+	maildir_add "$MAIL_TEST_MAILDIR1" "$BATS_TEST_TMPDIR/m.eml" >/dev/null
+	before=$(idp_stat refresh_token)
+	idp_control '{"reject_next_introspection": 1}'
+	run mail -C "$CONF" fetch
+	echo "$output"
+	[ "$status" -eq 0 ]
+	grep -rq "Subject: retried" "$HOME/Mail/o"
+	[ "$(($(idp_stat refresh_token) - before))" -eq 1 ]
+	idp_control '{"reject_next_introspection": 1}'
+	run mail -C "$CONF" send -s "retried" "$MAIL_TEST_ADDR2" <<<"body"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$(($(idp_stat refresh_token) - before))" -eq 2 ]
+	mail_wait "$MAIL_TEST_MAILDIR2" 1
 }

@@ -102,6 +102,11 @@ int mail_oauth2_access_token(struct mail_oauth2 *o, bool force_refresh,
                              struct mail_buf *out, time_t *expires_at,
                              struct mail_error *err);
 
+/* srv->renew_token of an OAuth 2.0 account's servers (arg: the account):
+ * a fresh access token, skipping the cache. */
+int mail_account_oauth2_renew(const void *acct, struct mail_buf *out,
+                              struct mail_error *err);
+
 /* ---- The authorization code flow with PKCE (RFC 7636, RFC 8252) ---- */
 
 struct mail_oauth2_code_flow {

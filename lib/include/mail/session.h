@@ -41,6 +41,12 @@ struct mail_server {
     mail_trace_fn trace;
     void *trace_arg;
     const struct mail_deadline *deadline; /* NULL: none (see conn.h) */
+    /* OAuth 2.0: when the server refuses a token (XOAUTH2, OAUTHBEARER),
+     * mail_session_auth asks this for a fresh one into out and tries once
+     * more.  NULL: no second try. */
+    int (*renew_token)(const void *arg, struct mail_buf *out,
+                       struct mail_error *err);
+    const void *renew_arg;
 };
 
 
@@ -141,7 +147,8 @@ const char *mail_session_cap_value(const struct mail_session *s,
  * Authenticate with SASL over the session's protocol, choosing the
  * mechanism with mail_sasl_choose (srv->auth forces one).  secret is the
  * password or token.  Errors: MAIL_ERR_AUTH for refused credentials (the
- * server's words quoted), MAIL_ERR_TEMP for a temporary refusal.
+ * server's words quoted), MAIL_ERR_TEMP for a temporary refusal.  A
+ * refused token is renewed once through srv->renew_token, when set.
  */
 int mail_session_auth(struct mail_session *s, const char *secret,
                       struct mail_error *err);
