@@ -19,8 +19,8 @@
 #ifndef MAIL_CONFIG_H
 #define MAIL_CONFIG_H
 
-
 #pragma GCC visibility push(default)
+
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -208,7 +208,6 @@ const char *mail_account_user(const struct mail_account *acct,
  * password for host (or the default entry).  Returns 1 found, 0 not. */
 int mail_netrc_lookup(const char *text, size_t len, const char *host,
                       const char *user, struct mail_buf *password);
-
 
 #pragma GCC visibility pop
 

@@ -17,8 +17,8 @@
 #ifndef MAIL_SASL_H
 #define MAIL_SASL_H
 
-
 #pragma GCC visibility push(default)
+
 #include <stdbool.h>
 #include <stddef.h>
 

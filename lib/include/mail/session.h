@@ -17,8 +17,8 @@
 #ifndef MAIL_SESSION_H
 #define MAIL_SESSION_H
 
-
 #pragma GCC visibility push(default)
+
 #include <stdbool.h>
 
 #include "buf.h"
