@@ -21,6 +21,7 @@
 #include "mail/charset.h"
 #include "mail/date.h"
 #include "mail/query.h"
+#include "mail/sort.h"
 #include "mail/rfc2047.h"
 #include "mail/termsafe.h"
 #include "mail/thread.h"
@@ -30,7 +31,6 @@
 enum { OPT_UNREAD = OPT_FIRST_COMMAND_OPTION, OPT_SINCE, OPT_THREAD };
 
 /* -S: the order of the listing (default: delivery). */
-enum sort_key { SORT_NONE, SORT_DATE, SORT_FROM, SORT_SUBJECT, SORT_SIZE };
 
 struct ls_opts {
     const char *folder;
@@ -39,7 +39,7 @@ struct ls_opts {
     bool has_since;
     time_t since;
     bool thread;
-    enum sort_key sort;      /* -S */
+    enum mail_sort_key sort; /* -S */
     bool reverse;            /* -r */
     const char *format;      /* -F */
     bool json;
@@ -52,18 +52,12 @@ struct row {
     size_t idx;              /* into the envelope list */
     unsigned depth;          /* in a thread */
     time_t when;             /* Date:, else delivery */
-    const char *key;         /* -S from/subject: the text compared */
 };
 
 #define FROM_COLS 20
 #define THREAD_INDENT_MAX 8
 
 /* ---- decoding ---- */
-
-static time_t env_time(const struct mail_envelope *e)
-{
-    return e->has_date ? e->date : e->received;
-}
 
 /* Decoded subject (malloc'd, "" when absent). */
 static char *decode_subject(const struct mail_envelope *e)
@@ -108,29 +102,6 @@ static char *decode_names(const char *value, bool full, bool first_only)
 
 /* ---- output ---- */
 
-static const char *const month_abbr[12] = {
-    "Jan", "Feb", "Mar", "Apr", "May", "Jun",
-    "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-};
-
-/* "14:05" today, "Nov  3" this year, "2025-06-14" before (local time). */
-static void short_date(char *buf, size_t size, time_t t, const struct tm *now)
-{
-    struct tm tm;
-
-    if (!localtime_r(&t, &tm)) {
-        mail_strlcpy(buf, "?", size);
-        return;
-    }
-    if (tm.tm_year == now->tm_year && tm.tm_yday == now->tm_yday)
-        snprintf(buf, size, "%02d:%02d", tm.tm_hour, tm.tm_min);
-    else if (tm.tm_year == now->tm_year)
-        snprintf(buf, size, "%s %2d", month_abbr[tm.tm_mon], tm.tm_mday);
-    else
-        snprintf(buf, size, "%04d-%02d-%02d", tm.tm_year + 1900,
-                 tm.tm_mon + 1, tm.tm_mday);
-}
-
 /* Flags column: N new / U unread, R replied / P forwarded, F flagged /
  * D draft / T deleted, A attachment. */
 static void flag_letters(const struct mail_envelope *e, char out[5])
@@ -173,109 +144,6 @@ static void thread_prefix(struct mail_buf *b, unsigned depth)
 /* ---- the human listing, through one output buffer ---- */
 
 /* Local-time boundaries for short dates, and a one-day cache. */
-struct dates {
-    time_t today_lo, today_hi;   /* [lo, hi) is today */
-    time_t year_lo, year_hi;     /* this year */
-    int year;
-    time_t day_lo, day_hi;       /* the cached day (not today) */
-    char day[16];
-    size_t day_len;
-};
-
-static time_t local_midnight(const struct tm *tm_in)
-{
-    struct tm tm = *tm_in;
-
-    tm.tm_hour = tm.tm_min = tm.tm_sec = 0;
-    tm.tm_isdst = -1;
-    return mktime(&tm);
-}
-
-static void dates_init(struct dates *d, time_t now)
-{
-    struct tm tm;
-
-    memset(d, 0, sizeof *d);
-    d->day_lo = d->day_hi = 0;
-    if (!localtime_r(&now, &tm))
-        return;
-    d->year = tm.tm_year;
-    d->today_lo = local_midnight(&tm);
-    tm.tm_mday++;
-    d->today_hi = local_midnight(&tm);
-    tm.tm_mday--;
-    tm.tm_mon = 0;
-    tm.tm_mday = 1;
-    d->year_lo = local_midnight(&tm);
-    tm.tm_year++;
-    d->year_hi = local_midnight(&tm);
-}
-
-/* The width short_date gives t: 5, 6 or 10. */
-static size_t date_width(const struct dates *d, time_t t)
-{
-    if (t >= d->today_lo && t < d->today_hi)
-        return 5;
-    if (t >= d->year_lo && t < d->year_hi)
-        return 6;
-    return 10;
-}
-
-static void put_2(char *p, int v)
-{
-    p[0] = (char)('0' + v / 10 % 10);
-    p[1] = (char)('0' + v % 10);
-}
-
-/* short_date of t into out (at least 16 bytes); returns its length.  A
- * day other than today is formatted once and reused. */
-static size_t fast_date(struct dates *d, time_t t, char *out)
-{
-    struct tm tm;
-
-    if (t >= d->today_lo && t < d->today_hi) {
-        if (!localtime_r(&t, &tm))
-            goto unknown;
-        put_2(out, tm.tm_hour);
-        out[2] = ':';
-        put_2(out + 3, tm.tm_min);
-        return 5;
-    }
-    if (d->day_hi > d->day_lo && t >= d->day_lo && t < d->day_hi) {
-        memcpy(out, d->day, d->day_len);
-        return d->day_len;
-    }
-    if (!localtime_r(&t, &tm))
-        goto unknown;
-    if (tm.tm_year == d->year) {
-        memcpy(d->day, month_abbr[tm.tm_mon], 3);
-        d->day[3] = ' ';
-        d->day[4] = tm.tm_mday < 10 ? ' ' : (char)('0' + tm.tm_mday / 10);
-        d->day[5] = (char)('0' + tm.tm_mday % 10);
-        d->day_len = 6;
-    } else if (tm.tm_year + 1900 >= 0 && tm.tm_year + 1900 <= 9999) {
-        int y = tm.tm_year + 1900;
-
-        put_2(d->day, y / 100);
-        put_2(d->day + 2, y % 100);
-        d->day[4] = '-';
-        put_2(d->day + 5, tm.tm_mon + 1);
-        d->day[7] = '-';
-        put_2(d->day + 8, tm.tm_mday);
-        d->day_len = 10;
-    } else {
-        goto unknown;
-    }
-    /* the whole of that local day (a day is at least 23 hours long) */
-    d->day_lo = t - (tm.tm_hour * 3600 + tm.tm_min * 60 + tm.tm_sec);
-    d->day_hi = d->day_lo + 23 * 3600;
-    memcpy(out, d->day, d->day_len);
-    return d->day_len;
-unknown:
-    out[0] = '?';
-    return 1;
-}
-
 static bool is_ascii(const char *s, size_t len)
 {
     for (size_t i = 0; i < len; i++)
@@ -355,13 +223,13 @@ static int print_human(struct cmd_ctx *ctx,
                     subj = MAIL_BUF_INIT;
     size_t cols = cmd_term_columns(stdout), numw = 1, datew = 5;
     bool color = cmd_use_color(ctx, stdout);
-    struct dates dt;
+    struct mail_short_dates dt;
 
-    dates_init(&dt, time(NULL));
+    mail_short_dates_init(&dt, time(NULL));
     for (size_t k = n; k >= 10; k /= 10)
         numw++;
     for (size_t i = 0; i < n && datew < 10; i++) {
-        size_t w = date_width(&dt, rows[i].when);
+        size_t w = mail_short_date_width(&dt, rows[i].when);
 
         if (w > datew)
             datew = w;
@@ -386,7 +254,7 @@ static int print_human(struct cmd_ctx *ctx,
         flag_letters(e, flags);
         mail_buf_add(&out, flags, 4);
         mail_buf_addch(&out, ' ');
-        dl = fast_date(&dt, rows[i].when, date);
+        dl = mail_short_date(&dt, rows[i].when, date);
         mail_buf_add(&out, date, dl);
         for (; dl < datew; dl++)
             mail_buf_addch(&out, ' ');
@@ -495,10 +363,9 @@ static void print_format(const char *fmt,
                          const struct row *rows, size_t n)
 {
     struct mail_buf safe = MAIL_BUF_INIT;
-    time_t now = time(NULL);
-    struct tm tm_now;
+    struct mail_short_dates dt;
 
-    localtime_r(&now, &tm_now);
+    mail_short_dates_init(&dt, time(NULL));
     for (size_t i = 0; i < n; i++) {
         const struct mail_envelope *e = &list->v[rows[i].idx];
 
@@ -537,7 +404,7 @@ static void print_format(const char *fmt,
                 flag_letters(e, tmp);
                 break;
             case 'd':
-                short_date(tmp, sizeof tmp, rows[i].when, &tm_now);
+                tmp[mail_short_date(&dt, rows[i].when, tmp)] = '\0';
                 break;
             case 'D':
                 if (!e->has_date || mail_date_format_rfc3339(tmp, sizeof tmp,
@@ -651,11 +518,7 @@ static int parse_args(struct cmd_ctx *ctx, int argc, char **argv,
             o->thread = true;
             break;
         case 'S':
-            o->sort = strcmp(optarg, "date") == 0 ? SORT_DATE
-                    : strcmp(optarg, "from") == 0 ? SORT_FROM
-                    : strcmp(optarg, "subject") == 0 ? SORT_SUBJECT
-                    : strcmp(optarg, "size") == 0 ? SORT_SIZE : SORT_NONE;
-            if (o->sort == SORT_NONE)
+            if (mail_sort_key_parse(optarg, &o->sort) < 0)
                 return cmd_usage_error("ls", "-S takes date, from, subject "
                                        "or size; not '%s'", optarg);
             break;
@@ -685,7 +548,7 @@ static int parse_args(struct cmd_ctx *ctx, int argc, char **argv,
     }
     if (o->json && o->format)
         return cmd_usage_error("ls", "--json and -F do not go together");
-    if (o->thread && (o->sort != SORT_NONE || o->reverse))
+    if (o->thread && (o->sort != MAIL_SORT_NONE || o->reverse))
         return cmd_usage_error("ls", "--thread has its own order: not with "
                                "-S or -r");
     if (o->format && (rc = check_format(o->format)) != 0)
@@ -701,128 +564,26 @@ static int parse_args(struct cmd_ctx *ctx, int argc, char **argv,
 
 /* ---- -S and -r ---- */
 
-/* s without leading reply and forward prefixes ("Re: ", "Fwd: ", "AW: ",
- * "Fw: ", also "Re[2]: "), as msort -s compares subjects. */
-static const char *strip_reply(const char *s)
-{
-    for (;;) {
-        const char *p;
-
-        while (*s == ' ' || *s == '\t')
-            s++;
-        p = s;
-        if (mail_strncasecmp(p, "re", 2) == 0 ||
-            mail_strncasecmp(p, "aw", 2) == 0 ||
-            mail_strncasecmp(p, "fw", 2) == 0)
-            p += 2;
-        else
-            return s;
-        if ((p[-2] == 'f' || p[-2] == 'F') && (*p == 'd' || *p == 'D'))
-            p++;
-        if (*p == '[') {
-            while (*p >= '0' && *p <= '9' ? 1 : *p == '[')
-                p++;
-            if (*p != ']')
-                return s;
-            p++;
-        }
-        if (*p != ':')
-            return s;
-        s = p + 1;
-    }
-}
-
-static int cmp_text(const char *a, const char *b)
-{
-    /* case-insensitive in ASCII; other bytes as they are */
-    for (;; a++, b++) {
-        unsigned char x = (unsigned char)*a, y = (unsigned char)*b;
-
-        if (x >= 'A' && x <= 'Z')
-            x += 32;
-        if (y >= 'A' && y <= 'Z')
-            y += 32;
-        if (x != y || !x)
-            return x < y ? -1 : x > y;
-    }
-}
-
-struct sort_ctx {
-    const struct mail_envelope_list *list;
-    enum sort_key key;
-};
-
-static struct sort_ctx sort_by;   /* for qsort's comparison */
-
-static int cmp_rows(const void *pa, const void *pb)
-{
-    const struct row *a = pa, *b = pb;
-    int c = 0;
-
-    switch (sort_by.key) {
-    case SORT_FROM:
-    case SORT_SUBJECT:
-        c = cmp_text(a->key, b->key);
-        break;
-    case SORT_SIZE: {
-        uint64_t x = sort_by.list->v[a->idx].size,
-                 y = sort_by.list->v[b->idx].size;
-
-        c = x < y ? -1 : x > y;
-        break;
-    }
-    default:
-        break;
-    }
-    if (c == 0 && a->when != b->when)
-        c = a->when < b->when ? -1 : 1;
-    if (c == 0)   /* then delivery order: stable */
-        c = a->idx < b->idx ? -1 : a->idx > b->idx;
-    return c;
-}
-
-/* Sort rows by key (ties: date, then delivery), reversed with -r.  Keys
- * that need decoding (no display strings from the folder) go to keep,
- * freed by the caller. */
+/* Order rows (their idx and when) by -S and -r. */
 static int sort_rows(const struct mail_envelope_list *list, struct row *rows,
-                     size_t n, enum sort_key key, bool reverse,
-                     char ***keep)
+                     size_t n, enum mail_sort_key key, bool reverse,
+                     struct mail_error *err)
 {
-    if (key == SORT_FROM || key == SORT_SUBJECT) {
-        for (size_t i = 0; i < n; i++) {
-            const struct mail_envelope *e = &list->v[rows[i].idx];
-            const char *k = key == SORT_FROM ? e->from_display
-                                             : e->subject_display;
+    size_t *idx = malloc((n ? n : 1) * sizeof *idx);
 
-            if (!k && !e->borrowed) {
-                char *d;
-
-                if (!*keep) {
-                    *keep = calloc(n, sizeof **keep);
-                    if (!*keep)
-                        return -1;
-                }
-                d = key == SORT_FROM ? decode_names(e->from, false, true)
-                                     : decode_subject(e);
-                (*keep)[i] = d;
-                k = d;
-            }
-            k = k ? k : "";
-            rows[i].key = key == SORT_SUBJECT ? strip_reply(k) : k;
-        }
+    if (!idx)
+        return mail_error_set(err, MAIL_ERR_INTERNAL, "out of memory");
+    for (size_t i = 0; i < n; i++)
+        idx[i] = rows[i].idx;
+    if (mail_sort(list, idx, n, key, reverse, err) < 0) {
+        free(idx);
+        return -1;
     }
-    if (key != SORT_NONE && n > 1) {
-        sort_by.list = list;
-        sort_by.key = key;
-        qsort(rows, n, sizeof *rows, cmp_rows);
+    for (size_t i = 0; i < n; i++) {
+        rows[i].idx = idx[i];
+        rows[i].when = mail_envelope_when(&list->v[idx[i]]);
     }
-    if (reverse)
-        for (size_t i = 0; i < n / 2; i++) {
-            struct row t = rows[i];
-
-            rows[i] = rows[n - 1 - i];
-            rows[n - 1 - i] = t;
-        }
+    free(idx);
     return 0;
 }
 
@@ -845,7 +606,7 @@ static int thread_rows(const struct mail_envelope_list *list, struct row *rows,
     for (size_t i = 0; i < n; i++) {
         rows[i].idx = idx[i];
         rows[i].depth = depth[i];
-        rows[i].when = env_time(&list->v[idx[i]]);
+        rows[i].when = mail_envelope_when(&list->v[idx[i]]);
     }
     rc = 0;
 done:
@@ -862,8 +623,7 @@ int cmd_ls(struct cmd_ctx *ctx, int argc, char **argv)
     struct mail_folder *f = NULL;
     struct mail_error err;
     struct row *rows = NULL;
-    size_t *order = NULL, n = 0, skip, nkeys = 0;
-    char **keys = NULL;      /* -S keys decoded here (no display forms) */
+    size_t *order = NULL, n = 0, skip;
     const char *display = NULL;
     int rc, lflags;
     bool all;
@@ -902,7 +662,7 @@ int cmd_ls(struct cmd_ctx *ctx, int argc, char **argv)
 
         if (o.unread && (e->flags & MAIL_FLAG_SEEN))
             continue;
-        if (o.has_since && env_time(e) < o.since)
+        if (o.has_since && mail_envelope_when(e) < o.since)
             continue;
         if (!all && (m = mail_query_match(q, e, -1, f, &err)) <= 0) {
             if (m == 0)
@@ -911,7 +671,7 @@ int cmd_ls(struct cmd_ctx *ctx, int argc, char **argv)
             goto done;
         }
         rows[n].idx = i;
-        rows[n].when = env_time(e);
+        rows[n].when = mail_envelope_when(e);
         n++;
     }
     /* -n: the most recent N, that is the last N delivered. */
@@ -925,10 +685,9 @@ int cmd_ls(struct cmd_ctx *ctx, int argc, char **argv)
         goto done;
     }
     /* -S and -r order the messages -n chose */
-    nkeys = n;
-    if ((o.sort != SORT_NONE || o.reverse) &&
-        sort_rows(&list, rows, n, o.sort, o.reverse, &keys) < 0) {
-        rc = cmd_failf(EX_OSERR, "out of memory");
+    if ((o.sort != MAIL_SORT_NONE || o.reverse) &&
+        sort_rows(&list, rows, n, o.sort, o.reverse, &err) < 0) {
+        rc = cmd_fail(&err);
         goto done;
     }
     for (size_t i = 0; i < n; i++)
@@ -950,10 +709,6 @@ done:
         mail_folder_close(f, &err);
     mail_envelope_list_release(&list);
     mail_query_free(q);
-    if (keys)
-        for (size_t i = 0; i < nkeys; i++)
-            free(keys[i]);
-    free(keys);
     free(rows);
     free(order);
     if (werr)

@@ -19,6 +19,7 @@
 #include "tui.h"
 #include "../cmd/width.h"
 #include "mail/buf.h"
+#include "mail/date.h"
 #include "mail/termsafe.h"
 
 enum view { VIEW_INDEX, VIEW_PAGER, VIEW_HELP };
@@ -79,42 +80,17 @@ static struct tui_req *post(struct ui *u, enum tui_req_kind kind, size_t idx,
     return r;
 }
 
-/* ---- dates, as mail ls writes them ---- */
-
-static const char *const month_abbr[12] = {
-    "Jan", "Feb", "Mar", "Apr", "May", "Jun",
-    "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-};
-
-static size_t short_date(char *buf, size_t size, time_t t, const struct tm *now)
-{
-    struct tm tm;
-
-    if (!localtime_r(&t, &tm))
-        return (size_t)snprintf(buf, size, "?");
-    if (tm.tm_year == now->tm_year && tm.tm_yday == now->tm_yday)
-        return (size_t)snprintf(buf, size, "%02d:%02d", tm.tm_hour,
-                                tm.tm_min);
-    if (tm.tm_year == now->tm_year)
-        return (size_t)snprintf(buf, size, "%s %2d", month_abbr[tm.tm_mon],
-                                tm.tm_mday);
-    return (size_t)snprintf(buf, size, "%04d-%02d-%02d", tm.tm_year + 1900,
-                            tm.tm_mon + 1, tm.tm_mday);
-}
-
 static void measure_rows(struct ui *u)
 {
-    time_t now = time(NULL);
-    struct tm tnow;
-    char d[32];
+    struct mail_short_dates sd;
 
-    localtime_r(&now, &tnow);
+    mail_short_dates_init(&sd, time(NULL));
     u->numw = 1;
     for (size_t k = u->rows.n; k >= 10; k /= 10)
         u->numw++;
     u->datew = 5;
     for (size_t i = 0; i < u->rows.n && u->datew < 10; i++) {
-        size_t w = short_date(d, sizeof d, u->rows.v[i].when, &tnow);
+        size_t w = mail_short_date_width(&sd, u->rows.v[i].when);
 
         if (w > u->datew)
             u->datew = w;
@@ -159,7 +135,8 @@ static int body_rows(void)
     return LINES > 1 ? LINES - 1 : 1;
 }
 
-static void draw_index_row(struct ui *u, int y, size_t i, const struct tm *now)
+static void draw_index_row(struct ui *u, int y, size_t i,
+                           struct mail_short_dates *sd)
 {
     const struct tui_row *r = &u->rows.v[i];
     size_t cols = (size_t)COLS, x = 0, fromw = FROM_COLS, fixed;
@@ -191,7 +168,7 @@ static void draw_index_row(struct ui *u, int y, size_t i, const struct tm *now)
     if (x < cols)
         x += put_fit(y, (int)x, flags, 4, cols - x);
     x++;
-    short_date(date, sizeof date, r->when, now);
+    date[mail_short_date(sd, r->when, date)] = '\0';
     if (x < cols)
         put_fit(y, (int)x, date, strlen(date), cols - x);
     x += u->datew + 2;
@@ -221,18 +198,17 @@ static void scroll_to_cursor(struct ui *u)
 
 static void draw_index(struct ui *u)
 {
-    time_t t = time(NULL);
-    struct tm now;
+    struct mail_short_dates sd;
     int h = body_rows();
 
-    localtime_r(&t, &now);
+    mail_short_dates_init(&sd, time(NULL));
     scroll_to_cursor(u);
     for (int y = 0; y < h; y++) {
         size_t i = u->top + (size_t)y;
 
         if (i >= u->rows.n)
             break;
-        draw_index_row(u, y, i, &now);
+        draw_index_row(u, y, i, &sd);
     }
     if (u->loaded && u->rows.n == 0)
         mvaddstr(0, 0, "(no messages)");

@@ -410,3 +410,102 @@ int mail_date_local_offset(time_t t)
         return 0;
     return (int)(tm.tm_gmtoff / 60);
 }
+
+/* ---- the date column of a listing ---- */
+
+static const char *const month_abbr[12] = {
+    "Jan", "Feb", "Mar", "Apr", "May", "Jun",
+    "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+};
+
+static time_t local_midnight(const struct tm *tm_in)
+{
+    struct tm tm = *tm_in;
+
+    tm.tm_hour = tm.tm_min = tm.tm_sec = 0;
+    tm.tm_isdst = -1;
+    return mktime(&tm);
+}
+
+void mail_short_dates_init(struct mail_short_dates *d, time_t now)
+{
+    struct tm tm;
+
+    memset(d, 0, sizeof *d);
+    d->day_lo = d->day_hi = 0;
+    if (!localtime_r(&now, &tm))
+        return;
+    d->year = tm.tm_year;
+    d->today_lo = local_midnight(&tm);
+    tm.tm_mday++;
+    d->today_hi = local_midnight(&tm);
+    tm.tm_mday--;
+    tm.tm_mon = 0;
+    tm.tm_mday = 1;
+    d->year_lo = local_midnight(&tm);
+    tm.tm_year++;
+    d->year_hi = local_midnight(&tm);
+}
+
+size_t mail_short_date_width(const struct mail_short_dates *d, time_t t)
+{
+    if (t >= d->today_lo && t < d->today_hi)
+        return 5;
+    if (t >= d->year_lo && t < d->year_hi)
+        return 6;
+    return 10;
+}
+
+static void put_2(char *p, int v)
+{
+    p[0] = (char)('0' + v / 10 % 10);
+    p[1] = (char)('0' + v % 10);
+}
+
+/* A day other than today is formatted once and reused. */
+size_t mail_short_date(struct mail_short_dates *d, time_t t, char *out)
+{
+    struct tm tm;
+
+    if (t >= d->today_lo && t < d->today_hi) {
+        if (!localtime_r(&t, &tm))
+            goto unknown;
+        put_2(out, tm.tm_hour);
+        out[2] = ':';
+        put_2(out + 3, tm.tm_min);
+        return 5;
+    }
+    if (d->day_hi > d->day_lo && t >= d->day_lo && t < d->day_hi) {
+        memcpy(out, d->day, d->day_len);
+        return d->day_len;
+    }
+    if (!localtime_r(&t, &tm))
+        goto unknown;
+    if (tm.tm_year == d->year) {
+        memcpy(d->day, month_abbr[tm.tm_mon], 3);
+        d->day[3] = ' ';
+        d->day[4] = tm.tm_mday < 10 ? ' ' : (char)('0' + tm.tm_mday / 10);
+        d->day[5] = (char)('0' + tm.tm_mday % 10);
+        d->day_len = 6;
+    } else if (tm.tm_year + 1900 >= 0 && tm.tm_year + 1900 <= 9999) {
+        int y = tm.tm_year + 1900;
+
+        put_2(d->day, y / 100);
+        put_2(d->day + 2, y % 100);
+        d->day[4] = '-';
+        put_2(d->day + 5, tm.tm_mon + 1);
+        d->day[7] = '-';
+        put_2(d->day + 8, tm.tm_mday);
+        d->day_len = 10;
+    } else {
+        goto unknown;
+    }
+    /* the whole of that local day (a day is at least 23 hours long) */
+    d->day_lo = t - (tm.tm_hour * 3600 + tm.tm_min * 60 + tm.tm_sec);
+    d->day_hi = d->day_lo + 23 * 3600;
+    memcpy(out, d->day, d->day_len);
+    return d->day_len;
+unknown:
+    out[0] = '?';
+    return 1;
+}

@@ -564,3 +564,74 @@ PY
     run "$MAIL" ls "$T/nosuch" '(from:bob'
     [ "$status" -eq 64 ]
 }
+
+@test "ls -S and -r: by size, date, subject and from, reversed; numbers follow" {
+    run "$MAIL" ls -S size -F '%S' "$T/Maildir"
+    [ "$status" -eq 0 ]
+    [ "$(nlines)" -eq 10 ]
+    [ "$output" = "$(printf '%s\n' "$output" | sort -n)" ]
+    run "$MAIL" ls -S size -r -F '%S' "$T/Maildir"
+    [ "$status" -eq 0 ]
+    [ "$output" = "$(printf '%s\n' "$output" | sort -rn)" ]
+    # the numbers are those of the new order: 1 is the largest
+    biggest=$(printf '%s\n' "$output" | head -1)
+    run "$MAIL" read --raw -f "$T/Maildir" 1
+    [ "$status" -eq 0 ]
+    [ "$(printf '%s\n' "$output" | wc -c)" -eq "$biggest" ]
+    run "$MAIL" ls -S date -F '%D' "$T/Maildir"
+    [ "$status" -eq 0 ]
+    dates=$(printf '%s\n' "$output" | python3 -c '
+import sys, datetime
+ts = [datetime.datetime.fromisoformat(l.strip()).timestamp() for l in sys.stdin if l.strip()]
+print("sorted" if ts == sorted(ts) else "unsorted %r" % ts)')
+    [ "$dates" = sorted ]
+    # -r alone: the delivery order reversed
+    run "$MAIL" ls -F '%i' "$T/Maildir"
+    plain="$output"
+    run "$MAIL" ls -r -F '%i' "$T/Maildir"
+    [ "$output" = "$(printf '%s\n' "$plain" | tac)" ]
+    # subject: Re:/Fwd: prefixes do not count, case does not either
+    run "$MAIL" ls -S subject -F '%s' "$T/Maildir"
+    [ "$status" -eq 0 ]
+    keyed=$(printf '%s\n' "$output" | python3 -c '
+import re, sys
+subs = [l.rstrip("\n") for l in sys.stdin]
+key = lambda s: re.sub(r"^((re|fwd?|aw)(\[\d+\])?:\s*)+", "", s.strip(), flags=re.I).lower()
+keys = [key(s) for s in subs]
+print("sorted" if [k.encode() for k in keys] == sorted(k.encode() for k in keys) else "unsorted %r" % keys)')
+    [ "$keyed" = sorted ]
+    run "$MAIL" ls -S from -F '%F' "$T/inbox.mbox"
+    [ "$status" -eq 0 ]
+    [ "$(nlines)" -ge 2 ]
+    [ "$output" = "$(printf '%s\n' "$output" | LC_ALL=C sort -f)" ]
+}
+
+@test "ls -S: -n picks the last N delivered first; bad keys and --thread are 64" {
+    run "$MAIL" ls -n 4 -F '%i' "$T/Maildir"
+    last4=$(printf '%s\n' "$output" | sort)
+    run "$MAIL" ls -n 4 -S size -F '%i' "$T/Maildir"
+    [ "$status" -eq 0 ]
+    [ "$(printf '%s\n' "$output" | sort)" = "$last4" ]
+    run "$MAIL" ls -S name "$T/Maildir"
+    [ "$status" -eq 64 ]
+    [[ "$output" == *"-S takes date, from, subject or size"* ]]
+    run "$MAIL" ls -S date --thread "$T/Maildir"
+    [ "$status" -eq 64 ]
+    run "$MAIL" ls -r --thread "$T/Maildir"
+    [ "$status" -eq 64 ]
+}
+
+@test "ls: a reader that stops early (| head) is not an error" {
+    # more than one output buffer (64 KiB) of lines
+    mkdir -p "$T/big/cur" "$T/big/new" "$T/big/tmp"
+    for i in $(seq 1 1500); do
+        printf 'From: Sender %s <s%s@example.org>\nSubject: message number %s with a subject long enough\n\nx\n' \
+            "$i" "$i" "$i" > "$T/big/cur/$((1700000000 + i)).M$i.h:2,S"
+    done
+    "$MAIL" ls "$T/big" 2> "$T/err" | head -1 > "$T/out"
+    [ "${PIPESTATUS[0]}" -eq 0 ]
+    [ ! -s "$T/err" ]
+    [ "$(wc -l < "$T/out")" -eq 1 ]
+    run "$MAIL" ls "$T/big"
+    [ "$(nlines)" -eq 1500 ]
+}

@@ -1,3 +1,4 @@
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -91,10 +92,39 @@ static void test_format(void)
     (void)mail_date_local_offset(0);
 }
 
+/* The date column of a listing, in local time (UTC here). */
+static void test_short_date(void)
+{
+    struct mail_short_dates d;
+    time_t now = 1764936000;     /* 2025-12-05 12:00:00 UTC */
+    char out[16];
+    size_t n;
+
+    setenv("TZ", "UTC", 1);
+    tzset();
+    mail_short_dates_init(&d, now);
+    n = mail_short_date(&d, now - 3600, out);
+    CHECK(n == 5 && memcmp(out, "11:00", 5) == 0);
+    CHECK(mail_short_date_width(&d, now - 3600) == 5);
+    n = mail_short_date(&d, now - 12 * 3600 - 1, out);  /* yesterday */
+    CHECK(n == 6 && memcmp(out, "Dec  4", 6) == 0);
+    n = mail_short_date(&d, now - 12 * 3600 - 7200, out);  /* same day */
+    CHECK(n == 6 && memcmp(out, "Dec  4", 6) == 0);
+    n = mail_short_date(&d, 1736942400, out);   /* 2025-01-15 12:00 */
+    CHECK(n == 6 && memcmp(out, "Jan 15", 6) == 0);
+    CHECK(mail_short_date_width(&d, 1736942400) == 6);
+    n = mail_short_date(&d, 1718323200, out);   /* 2024-06-14 */
+    CHECK(n == 10 && memcmp(out, "2024-06-14", 10) == 0);
+    CHECK(mail_short_date_width(&d, 1718323200) == 10);
+    n = mail_short_date(&d, now + 86400, out);  /* tomorrow: this year */
+    CHECK(n == 6 && memcmp(out, "Dec  6", 6) == 0);
+}
+
 int main(void)
 {
     RUN(test_parse);
     RUN(test_epoch);
     RUN(test_format);
+    RUN(test_short_date);
     return test_done();
 }

@@ -46,6 +46,31 @@ int mail_date_format_rfc3339(char *buf, size_t size, time_t t, int offset);
  * for the composer's Date header; 0 if unknown. */
 int mail_date_local_offset(time_t t);
 
+/*
+ * The date column of a listing (mail ls, the reader's index), in local
+ * time: "14:05" today, "Nov  3" this year, "2025-06-14" before, "?" when
+ * unknown.  The struct holds today's and this year's bounds and the last
+ * day formatted, so a listing calls localtime once per day it shows, not
+ * once per message.
+ */
+struct mail_short_dates {
+    time_t today_lo, today_hi;   /* [lo, hi) is today */
+    time_t year_lo, year_hi;     /* this year */
+    int year;
+    time_t day_lo, day_hi;       /* the day formatted last (not today) */
+    char day[16];
+    size_t day_len;
+};
+
+void mail_short_dates_init(struct mail_short_dates *d, time_t now);
+
+/* t into out (at least 16 bytes, not NUL-terminated); its length: 1, 5,
+ * 6 or 10. */
+size_t mail_short_date(struct mail_short_dates *d, time_t t, char *out);
+
+/* The length mail_short_date gives t (5, 6 or 10), without formatting. */
+size_t mail_short_date_width(const struct mail_short_dates *d, time_t t);
+
 #pragma GCC visibility pop
 
 #endif
