@@ -16,6 +16,8 @@
 #include <unistd.h>
 
 #include "cmd.h"
+#include "mail/fsutil.h"
+#include "mail/reply.h"
 #include "mail/address.h"
 #include "mail/spawn.h"
 #include "mail_build_config.h"
@@ -257,29 +259,21 @@ static int run_editor(const char *path)
     return 0;
 }
 
-/* Start the draft with the signature, if the account has one. */
+/* Start the draft with the signature, if the account has one (the same
+ * text a reply's draft gets: mail_signature_append). */
 static void write_signature(int fd, const struct mail_account *acct)
 {
-    char buf[4096];
+    struct mail_buf sig = MAIL_BUF_INIT;
+    struct mail_error err;
     char *path;
-    int sfd;
-    ssize_t n;
 
     if (!acct || !acct->signature_file)
         return;
     path = mail_paths_expand_home(acct->paths, acct->signature_file);
-    sfd = path ? open(path, O_RDONLY | O_CLOEXEC) : -1;
+    if (path && mail_signature_append(&sig, path, &err) == 0 && sig.len)
+        (void)mail_write_all(fd, sig.data, sig.len);
     free(path);
-    if (sfd < 0)
-        return;
-    if (write(fd, "\n-- \n", 5) != 5) {
-        close(sfd);
-        return;
-    }
-    while ((n = read(sfd, buf, sizeof buf)) > 0)
-        if (write(fd, buf, (size_t)n) != n)
-            break;
-    close(sfd);
+    mail_buf_release(&sig);
 }
 
 static int own(struct send_opts *o, char *s)
