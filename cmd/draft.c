@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "draft.h"
+#include "send.h"
 #include "mail/compose.h"
 #include "mail/fsutil.h"
 #include "mail/mime.h"
@@ -191,61 +192,6 @@ static int edit_loop(struct cmd_ctx *ctx, struct mail_draft *d)
 
 /* ---- sending, as `mail send -t` does ---- */
 
-struct draft_ui {
-    struct cmd_ctx *ctx;
-    struct cmd_trace tr;
-};
-
-static void on_event(void *arg, const struct mail_send_event *ev)
-{
-    struct draft_ui *ui = arg;
-
-    switch (ev->kind) {
-    case MAIL_SEND_EV_RCPT:
-        fputs("mail: ", stderr);
-        out_safe_str(stderr, ev->addr);
-        fprintf(stderr, ": %s: ", ev->temporary ? "deferred" : "refused");
-        out_safe_str(stderr, ev->reply);
-        fputc('\n', stderr);
-        break;
-    case MAIL_SEND_EV_FAILED:
-    case MAIL_SEND_EV_ERROR:
-        cmd_fail(ev->err);
-        break;
-    case MAIL_SEND_EV_QUEUED:
-        if (ui->ctx->quiet)
-            break;
-        fputs("mail: queued as ", stderr);
-        out_safe_str(stderr, ev->name);
-        fputs(" (", stderr);
-        out_safe_str(stderr, ev->err->msg);
-        fputs("); 'mail send --flush' sends it\n", stderr);
-        break;
-    case MAIL_SEND_EV_HELD:
-        fputs("mail: no reply after the end of the message: it may or may "
-              "not have been delivered; kept in ", stderr);
-        out_safe_str(stderr, ev->name);
-        fputc('\n', stderr);
-        break;
-    case MAIL_SEND_EV_FLUSHED:
-        break;
-    case MAIL_SEND_EV_QUEUE_FAILED:
-        fputs("mail: queued message ", stderr);
-        out_safe_str(stderr, ev->name);
-        fputs(" cannot be sent: ", stderr);
-        out_safe_str(stderr, ev->err->msg);
-        fputs("; moved to failed/\n", stderr);
-        break;
-    case MAIL_SEND_EV_COPY_FAILED:
-        fputs("mail: warning: sent, but no copy saved in ", stderr);
-        out_safe_str(stderr, ev->name);
-        fputs(": ", stderr);
-        out_safe_str(stderr, ev->err->msg);
-        fputc('\n', stderr);
-        break;
-    }
-}
-
 /* Compose the draft into a new temporary file (*out); forward --attach
  * adds the original (orig) as message/rfc822. */
 static int compose(struct cmd_ctx *ctx, const struct mail_account *acct,
@@ -370,11 +316,11 @@ static int send_msg(struct cmd_ctx *ctx, const struct mail_account *acct,
     struct mail_complete_result res;
     struct mail_rcpts r;
     struct mail_error err;
-    struct draft_ui ui = { .ctx = ctx };
+    struct send_ui ui = { .ctx = ctx };
     struct mail_sender_opts so = {
         .acct = acct, .queue = acct->queue,
         .prompt = cmd_prompt_password,
-        .event = on_event, .event_arg = &ui,
+        .event = send_report_event, .event_arg = &ui,
     };
     struct mail_send_outcome oc;
     struct mail_sender *snd = NULL;

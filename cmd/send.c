@@ -7,7 +7,7 @@
  * outgoing.h: recipients and aliases, a message given whole, the SMTP
  * delivery with the queue decisions, the queue flush, the sent copy);
  * this file parses arguments, builds the message and prints what the
- * library reports (on_event).
+ * library reports (send_report_event).
  *
  * Standard input is spooled to an unlinked temporary file and the message
  * is built in another one, so memory does not grow with the message:
@@ -89,14 +89,7 @@ static bool fd_empty(int fd)
 
 /* ---- what the library reports ---- */
 
-/* The user interface of one send: the event hook's argument. */
-struct send_ui {
-    struct cmd_ctx *ctx;
-    size_t msg_no, msg_total;     /* --batch: "message i of n: " */
-    struct cmd_trace tr;
-};
-
-static void on_event(void *arg, const struct mail_send_event *ev)
+void send_report_event(void *arg, const struct mail_send_event *ev)
 {
     struct send_ui *ui = arg;
 
@@ -166,7 +159,7 @@ static struct mail_sender *open_sender(struct send_ui *ui,
     struct mail_sender_opts so = {
         .acct = acct, .queue = queue,
         .prompt = cmd_prompt_password,
-        .event = on_event, .event_arg = ui,
+        .event = send_report_event, .event_arg = ui,
     };
     struct mail_error err;
     struct mail_sender *s;
