@@ -27,6 +27,7 @@
 #include "mail/http.h"
 #include "mail/json.h"
 #include "mail/oauth2.h"
+#include "mail/secure.h"
 #include "mail/spawn.h"
 #include "mail/termsafe.h"
 
@@ -173,6 +174,9 @@ int mail_oauth2_setup(struct mail_oauth2 *o, const struct mail_account *acct,
     struct mail_buf b = MAIL_BUF_INIT;
     const char *name = acct->name ? acct->name : "default";
 
+    /* Tokens, a client secret and authorization codes pass through this
+     * process from here on: no core dump (as mail_account_password). */
+    mail_secure_process();
     memset(o, 0, sizeof *o);
     if (acct->oauth2_provider && strcmp(acct->oauth2_provider, "custom"))
         p = mail_oauth2_preset(acct->oauth2_provider);

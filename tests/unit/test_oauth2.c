@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -429,6 +431,35 @@ static void test_choose(void)
                            &err) == MAIL_SASL_NONE);
 }
 
+/* Setting up the token work makes the process keep no core dump (the
+ * tokens and the client secret are in memory from then on). */
+static void test_no_core_dump(void)
+{
+    pid_t pid;
+    int st = -1;
+
+    fflush(stdout);
+    pid = fork();
+    if (pid == 0) {
+        struct mail_config cfg;
+        struct mail_error err;
+        struct mail_oauth2 o;
+        struct rlimit rl;
+
+        unsetenv("MAIL_ALLOW_CORE_DUMPS");
+        if (parse(&cfg, "[account \"g\"]\nimap = imaps://imap.example\n"
+                  "auth = oauth2\noauth2-provider = google\n"
+                  "oauth2-client-id = cid\n", &err) != 0 ||
+            mail_oauth2_setup(&o, &cfg.accounts[0], "/d", &err) != 0)
+            _exit(2);
+        if (getrlimit(RLIMIT_CORE, &rl) != 0 || rl.rlim_cur != 0)
+            _exit(3);
+        _exit(prctl(PR_GET_DUMPABLE, 0, 0, 0, 0) == 0 ? 0 : 4);
+    }
+    CHECK(pid > 0 && waitpid(pid, &st, 0) == pid && WIFEXITED(st) &&
+          WEXITSTATUS(st) == 0);
+}
+
 int main(void)
 {
     char cmd[128];
@@ -445,6 +476,7 @@ int main(void)
     RUN(test_presets);
     RUN(test_config_keys);
     RUN(test_choose);
+    RUN(test_no_core_dump);
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     if (system(cmd) != 0)
         return 1;
