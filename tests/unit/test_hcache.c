@@ -18,38 +18,7 @@
 
 #include "mail/folder.h"
 #include "test.h"
-#include "test_paths.h"
-
-static char *root;
-
-static int rm_one(const char *p, const struct stat *st, int flag,
-                  struct FTW *ftw)
-{
-    (void)st;
-    (void)flag;
-    (void)ftw;
-    return remove(p);
-}
-
-static char *path_of(const char *rel)
-{
-    static char buf[4][1024];
-    static int i;
-
-    i = (i + 1) % 4;
-    snprintf(buf[i], sizeof buf[i], "%s/%s", root, rel);
-    return buf[i];
-}
-
-static void write_file(const char *rel, const char *data)
-{
-    FILE *f = fopen(path_of(rel), "w");
-
-    if (!f)
-        return;
-    fputs(data, f);
-    fclose(f);
-}
+#include "fixture.h"
 
 /* Rewrite a file with new bytes of the same length, keeping its mtime. */
 static void swap_bytes(const char *rel, const char *data)
@@ -57,19 +26,19 @@ static void swap_bytes(const char *rel, const char *data)
     struct stat st;
     struct timespec ts[2];
 
-    if (stat(path_of(rel), &st) < 0)
+    if (stat(fixture_path(rel), &st) < 0)
         return;
-    write_file(rel, data);
+    fixture_write(rel, data);
     ts[0] = st.st_atim;
     ts[1] = st.st_mtim;
-    utimensat(AT_FDCWD, path_of(rel), ts, 0);
+    utimensat(AT_FDCWD, fixture_path(rel), ts, 0);
 }
 
 /* The one cache file in cache/mail/ (there is one folder per test). */
 static char *cache_file(void)
 {
     static char buf[1100];
-    DIR *d = opendir(path_of("cache/mail"));
+    DIR *d = opendir(fixture_path("cache/mail"));
     struct dirent *de;
 
     buf[0] = '\0';
@@ -78,7 +47,7 @@ static char *cache_file(void)
     while ((de = readdir(d)) != NULL)
         if (strlen(de->d_name) > 3 &&
             strcmp(de->d_name + strlen(de->d_name) - 3, ".hc") == 0)
-            snprintf(buf, sizeof buf, "%s/%s", path_of("cache/mail"),
+            snprintf(buf, sizeof buf, "%s/%s", fixture_path("cache/mail"),
                      de->d_name);
     closedir(d);
     return buf[0] ? buf : NULL;
@@ -168,13 +137,14 @@ static void test_maildir_cache(void)
     char *c;
     FILE *fp;
 
-    f = mail_folder_open(path_of("md"), MAIL_FOLDER_RDWR | MAIL_FOLDER_CREATE,
-                         test_env_paths(), &err);
+    f = mail_folder_open(fixture_path("md"),
+                         MAIL_FOLDER_RDWR | MAIL_FOLDER_CREATE,
+                         &fixture_paths, &err);
     if (!f)
         return;
-    write_file("md/cur/1.a.h:2,", "Subject: aa\n\n1\n");
-    write_file("md/cur/2.b.h:2,S", "Subject: bb\n\n2\n");
-    write_file("md/new/3.c.h", "Subject: cc\n\n3\n");
+    fixture_write("md/cur/1.a.h:2,", "Subject: aa\n\n1\n");
+    fixture_write("md/cur/2.b.h:2,S", "Subject: bb\n\n2\n");
+    fixture_write("md/new/3.c.h", "Subject: cc\n\n3\n");
     CHECK(cache_file() == NULL);
     CHECK_STR(subjects(f, 0), "aa bb cc");          /* miss: parsed */
     CHECK(cache_file() != NULL);
@@ -183,7 +153,8 @@ static void test_maildir_cache(void)
     CHECK_STR(subjects_borrowed(f), "aa bb cc");    /* hit, borrowed */
 
     /* a flag change is a rename: still a hit, and the flags are right */
-    CHECK(rename(path_of("md/cur/1.a.h:2,"), path_of("md/cur/1.a.h:2,FS"))
+    CHECK(rename(fixture_path("md/cur/1.a.h:2,"),
+                 fixture_path("md/cur/1.a.h:2,FS"))
           == 0);
     CHECK_STR(subjects(f, 0), "aa bb cc");
     {
@@ -202,22 +173,23 @@ static void test_maildir_cache(void)
         mail_envelope_list_release(&l);
     }
     /* moved from new/ to cur/ by another program, then flagged again */
-    CHECK(access(path_of("md/cur/3.c.h:2,S"), F_OK) == 0);
-    CHECK(rename(path_of("md/cur/3.c.h:2,S"), path_of("md/cur/3.c.h:2,RS"))
+    CHECK(access(fixture_path("md/cur/3.c.h:2,S"), F_OK) == 0);
+    CHECK(rename(fixture_path("md/cur/3.c.h:2,S"),
+                 fixture_path("md/cur/3.c.h:2,RS"))
           == 0);
     CHECK_STR(subjects(f, 0), "aa bb cc");
     /* a removed message leaves the listing and the cache; a delivered
      * one enters */
-    unlink(path_of("md/cur/2.b.h:2,S"));
-    write_file("md/new/4.d.h", "Subject: dd\n\n4\n");
+    unlink(fixture_path("md/cur/2.b.h:2,S"));
+    fixture_write("md/new/4.d.h", "Subject: dd\n\n4\n");
     CHECK_STR(subjects(f, 0), "aa cc dd");
     swap_bytes("md/new/4.d.h", "Subject: DD\n\n4\n");
     CHECK_STR(subjects(f, 0), "aa cc dd");          /* now cached */
     /* moved out to another folder by another program */
-    CHECK(rename(path_of("md/new/4.d.h"), path_of("elsewhere")) == 0);
+    CHECK(rename(fixture_path("md/new/4.d.h"), fixture_path("elsewhere")) == 0);
     CHECK_STR(subjects(f, 0), "aa cc");
     /* ... and back, under a new name: parsed again */
-    CHECK(rename(path_of("elsewhere"), path_of("md/new/5.e.h")) == 0);
+    CHECK(rename(fixture_path("elsewhere"), fixture_path("md/new/5.e.h")) == 0);
     CHECK_STR(subjects(f, 0), "aa cc DD");
 
     /* garbage: ignored and rebuilt */
@@ -248,21 +220,21 @@ static struct mail_folder *primed_folder(void)
     struct mail_error err;
     struct mail_folder *f;
 
-    f = mail_folder_open(path_of("md2"),
+    f = mail_folder_open(fixture_path("md2"),
                          MAIL_FOLDER_RDWR | MAIL_FOLDER_CREATE,
-                         test_env_paths(), &err);
+                         &fixture_paths, &err);
     if (!f)
         return NULL;
-    write_file("md2/cur/1.a.h:2,S", "Subject: =?utf-8?q?=C3=A9t=C3=A9?=\n"
+    fixture_write("md2/cur/1.a.h:2,S", "Subject: =?utf-8?q?=C3=A9t=C3=A9?=\n"
                                     "From: =?utf-8?q?Ren=C3=A9?= <r@x>\n\n1\n");
-    write_file("md2/cur/2.b.h:2,", "Subject: two\n\n2\n");
-    write_file("md2/new/3.c.h", "Subject: six\n\n3\n");
+    fixture_write("md2/cur/2.b.h:2,", "Subject: two\n\n2\n");
+    fixture_write("md2/new/3.c.h", "Subject: six\n\n3\n");
     return f;
 }
 
 static void unprime(void)
 {
-    write_file("md2/cur/1.a.h:2,S", "Subject: =?utf-8?q?=C3=A9t=C3=A9?=\n"
+    fixture_write("md2/cur/1.a.h:2,S", "Subject: =?utf-8?q?=C3=A9t=C3=A9?=\n"
                                     "From: =?utf-8?q?Ren=C3=A9?= <r@x>\n\n1\n");
     swap_bytes("md2/cur/2.b.h:2,", "Subject: TWO\n\n2\n");
     swap_bytes("md2/new/3.c.h", "Subject: SIX\n\n3\n");
@@ -298,7 +270,7 @@ static void test_damaged_cache(void)
     CHECK(c != NULL);
     if (!c)
         return;
-    snprintf(good, sizeof good, "%s", path_of("good.hc"));
+    snprintf(good, sizeof good, "%s", fixture_path("good.hc"));
     copy_file(c, good);
     size = file_size(good);
     CHECK(size > 100);
@@ -321,7 +293,8 @@ static void test_damaged_cache(void)
             if (pwrite(fd, &byte, 1, off) != 1)
                 missed++;
             close(fd);
-            if (strcmp(subjects_borrowed(f), "\xc3\xa9t\xc3\xa9 TWO SIX") != 0) {
+            if (strcmp(subjects_borrowed(f),
+                       "\xc3\xa9t\xc3\xa9 TWO SIX") != 0) {
                 if (missed < 5)
                     printf("# flip at byte %ld bit %d not detected\n", off,
                            bit);
@@ -385,8 +358,9 @@ static void test_concurrent_listings(void)
     pid_t kids[4];
     int k, bad = 0;
 
-    f = mail_folder_open(path_of("md3"), MAIL_FOLDER_RDWR | MAIL_FOLDER_CREATE,
-                         test_env_paths(), &err);
+    f = mail_folder_open(fixture_path("md3"),
+                         MAIL_FOLDER_RDWR | MAIL_FOLDER_CREATE,
+                         &fixture_paths, &err);
     if (!f)
         return;
     for (k = 0; k < 50; k++) {
@@ -394,7 +368,7 @@ static void test_concurrent_listings(void)
 
         snprintf(rel, sizeof rel, "md3/cur/%d.k%d.h:2,S", 1000 + k, k);
         snprintf(body, sizeof body, "Subject: s%d\n\n%d\n", k, k);
-        write_file(rel, body);
+        fixture_write(rel, body);
     }
     mail_folder_close(f, &err);
     for (k = 0; k < 4; k++) {
@@ -407,8 +381,8 @@ static void test_concurrent_listings(void)
                 struct mail_envelope_list l = MAIL_ENVELOPE_LIST_INIT;
                 struct mail_error e2;
 
-                g = mail_folder_open(path_of("md3"), MAIL_FOLDER_RDONLY,
-                                     test_env_paths(), &e2);
+                g = mail_folder_open(fixture_path("md3"), MAIL_FOLDER_RDONLY,
+                                     &fixture_paths, &e2);
                 if (!g || mail_folder_list(g, &l, (i & 1) ?
                                            MAIL_FOLDER_LIST_BORROW : 0,
                                            &e2) < 0) {
@@ -432,16 +406,16 @@ static void test_concurrent_listings(void)
 
         /* delivered as a Maildir delivery is: tmp/, then a rename */
         snprintf(body, sizeof body, "Subject: s-new%d\n\n%d\n", k, k);
-        write_file("md3/tmp/x", body);
+        fixture_write("md3/tmp/x", body);
         snprintf(a, sizeof a, "md3/new/%d.n%d.h", 2000 + k, k);
-        rename(path_of("md3/tmp/x"), path_of(a));
+        rename(fixture_path("md3/tmp/x"), fixture_path(a));
         if (k < 50) {
             snprintf(a, sizeof a, "md3/cur/%d.k%d.h:2,S", 1000 + k, k);
             snprintf(b, sizeof b, "md3/cur/%d.k%d.h:2,FS", 1000 + k, k);
             if (k % 3 == 0)
-                unlink(path_of(a));
+                unlink(fixture_path(a));
             else
-                rename(path_of(a), path_of(b));
+                rename(fixture_path(a), fixture_path(b));
         }
         usleep(1000);
     }
@@ -455,7 +429,8 @@ static void test_concurrent_listings(void)
         }
     }
     CHECK(bad == 0);
-    f = mail_folder_open(path_of("md3"), MAIL_FOLDER_RDONLY, test_env_paths(),
+    f = mail_folder_open(fixture_path("md3"), MAIL_FOLDER_RDONLY,
+                         &fixture_paths,
                          &err);
     if (!f)
         return;
@@ -494,8 +469,9 @@ static void test_mbox_cache(void)
     char *c;
     FILE *fp;
 
-    write_file("mb", MB1 MB2);
-    f = mail_folder_open(path_of("mb"), MAIL_FOLDER_RDWR, test_env_paths(), &err);
+    fixture_write("mb", MB1 MB2);
+    f = mail_folder_open(fixture_path("mb"), MAIL_FOLDER_RDWR, &fixture_paths,
+                         &err);
     if (!f)
         return;
     CHECK_STR(subjects(f, 0), "one two");
@@ -508,14 +484,14 @@ static void test_mbox_cache(void)
      * parsed ("one" is still the cached one) */
     swap_bytes("mb", "From a Tue Nov  3 10:00:00 2026\nSubject: ONE\n\n1\n\n"
                      MB2);
-    fp = fopen(path_of("mb"), "a");
+    fp = fopen(fixture_path("mb"), "a");
     if (fp) {
         fputs(MB3, fp);
         fclose(fp);
     }
     CHECK_STR(subjects(f, 0), "one two six");
     /* grown, but the bytes at the old end differ: all parsed again */
-    write_file("mb", "From a Tue Nov  3 10:00:00 2026\nSubject: ONE\n\n1\n\n"
+    fixture_write("mb", "From a Tue Nov  3 10:00:00 2026\nSubject: ONE\n\n1\n\n"
                      "From b Tue Nov  3 10:00:01 2026\nSubject: TWO\n\n2\n\n"
                      "From c Tue Nov  3 10:00:02 2026\nSubject: SIX\n\n3\n\n"
                      MB3);
@@ -526,7 +502,7 @@ static void test_mbox_cache(void)
     CHECK(a && mail_append_commit(a, NULL, &err) == 0);
     CHECK_STR(subjects(f, 0), "ONE TWO SIX six app");
     /* shrunk (rewritten): parsed again */
-    write_file("mb", MB3);
+    fixture_write("mb", MB3);
     CHECK_STR(subjects(f, 0), "six");
     /* garbage cache */
     c = cache_file();
@@ -542,18 +518,12 @@ static void test_mbox_cache(void)
 
 int main(void)
 {
-    char tmpl[] = "/tmp/mail-test-hcache-XXXXXX";
-    char cache[1100];
-
-    root = mkdtemp(tmpl);
-    if (!root)
+    if (fixture_open("hcache") < 0)
         return 1;
-    snprintf(cache, sizeof cache, "%s/cache", root);
-    setenv("XDG_CACHE_HOME", cache, 1);
     RUN(test_maildir_cache);
     RUN(test_damaged_cache);
     RUN(test_concurrent_listings);
     RUN(test_mbox_cache);
-    nftw(root, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+    fixture_close();
     return test_done();
 }
