@@ -189,6 +189,11 @@ int send_tmpfile(const struct mail_paths *paths, struct mail_error *err);
 /* Standard input into a temporary file (dots: sendmail's "." line). */
 int send_spool_stdin(const struct mail_paths *paths, bool dots, int *fd,
                      struct mail_error *err);
+/* compose_ui.c: $VISUAL, else $EDITOR, else vi on path, through the shell
+ * (the variable may carry options), on the terminal with no time limit;
+ * 0, or the exit code after printing why it failed. */
+int cmd_run_editor(const char *path);
+
 /* compose_ui.c: on a terminal, prompt for missing To and Subject, run
  * the editor on the body, then send / edit / abort.  *body gets the body
  * file.  Returns 0 to send, -1 when the user aborted (the draft is

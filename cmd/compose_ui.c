@@ -232,8 +232,7 @@ static char *ask(const char *prompt, bool complete)
 #endif
 }
 
-/* Run the editor on path; 0 or an exit code. */
-static int run_editor(const char *path)
+int cmd_run_editor(const char *path)
 {
     const char *ed = getenv("VISUAL");
     const char *args[3];
@@ -349,7 +348,7 @@ int send_interactive(struct cmd_ctx *ctx, struct send_opts *o,
     for (;;) {
         char *l;
 
-        if ((code = run_editor(path)) != 0) {
+        if ((code = cmd_run_editor(path)) != 0) {
             fprintf(stderr, "mail: the draft is kept in %s\n", path);
             goto done;
         }

@@ -30,31 +30,6 @@
 
 /* ---- the editor and the prompt ---- */
 
-static int run_editor(const char *path)
-{
-    const char *ed = getenv("VISUAL");
-    const char *args[3];
-    struct mail_spawn sp = MAIL_SPAWN_INIT;
-    struct mail_spawn_result res;
-    struct mail_error err;
-
-    if (!ed || !*ed)
-        ed = getenv("EDITOR");
-    if (!ed || !*ed)
-        ed = "vi";
-    args[0] = ed;
-    args[1] = path;
-    args[2] = NULL;
-    sp.command = "exec $0 \"$1\"";
-    sp.argv = args;
-    mail_error_clear(&err);
-    if (mail_spawn_run(&sp, &res, &err) < 0)
-        return cmd_failf(EX_OSERR, "%s", err.msg);
-    if (mail_spawn_check(&res, "the editor", &err) < 0)
-        return cmd_failf(EX_UNAVAILABLE, "the editor (%s) failed", ed);
-    return 0;
-}
-
 /* One key: 'y', 'e', 'a' ('q' and end of input are 'a'). */
 static char ask_key(const char *prompt)
 {
@@ -151,7 +126,7 @@ static int edit_loop(struct cmd_ctx *ctx, struct mail_draft *d)
             close(fd);
             mail_buf_release(&out);
         }
-        if ((code = run_editor(path)) != 0)
+        if ((code = cmd_run_editor(path)) != 0)
             break;
         mail_buf_reset(&text);
         fd = open(path, O_RDONLY | O_CLOEXEC);
