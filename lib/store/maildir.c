@@ -770,19 +770,202 @@ static void env_borrow(struct mail_envelope *e, const struct hcache_rec *r)
     e->borrowed = true;
 }
 
+/* Drop vanished files and duplicates (the same message in new/ and cur/
+ * during another client's rename). */
+static void drop_gone_and_twice(struct listing *l)
+{
+    size_t i, j;
+
+    if (l->n > 1)
+        qsort(l->v, l->n, sizeof *l->v, cmp_unique);
+    for (i = j = 0; i < l->n; i++) {
+        if (l->v[i].gone ||
+            (j > 0 && l->v[j - 1].ulen == l->v[i].ulen &&
+             memcmp(l->v[j - 1].name, l->v[i].name, l->v[i].ulen) == 0))
+            continue;
+        l->v[j++] = l->v[i];
+    }
+    l->n = j;
+}
+
+/* Files that vanished while listed were renamed (flags) or moved
+ * (new/ to cur/) meanwhile: look once more, for names not in l yet, and
+ * add what is found.  more[0..1] keep the names (released by the
+ * caller). */
+static int rescan_vanished(struct mail_folder *f, struct hcache *cache,
+                           struct listing *l, struct listing *more,
+                           size_t *nmore, struct fresh *fr, int flags,
+                           bool *changed, struct mail_error *err)
+{
+    size_t before = l->n;
+
+    for (int k = 0; k < 2; k++) {
+        struct listing *m = &more[(*nmore)++];
+
+        if (scan(f, k == 1, m, l->v, before, err) < 0)
+            return -1;
+        scan_done(m);
+        for (size_t i = 0; i < m->n; i++) {
+            struct entry *ne;
+
+            if (resolve(f, cache, &m->v[i], fr, flags, changed, err) < 0)
+                return -1;
+            if (m->v[i].gone)
+                continue;
+            ne = realloc(l->v, (l->n + 1) * sizeof *l->v);
+            if (!ne)
+                return mail_error_set(err, MAIL_ERR_INTERNAL,
+                                      "out of memory");
+            l->v = ne;
+            l->alloc = l->n + 1;
+            l->v[l->n++] = m->v[i];
+        }
+    }
+    return 0;
+}
+
+static void env_flags_and_size(struct mail_envelope *e,
+                               const struct entry *en)
+{
+    const char *letters;
+
+    split_name(en->name, &letters);
+    e->flags = parse_flags(letters) | (en->cur ? 0 : MAIL_FLAG_NEW);
+    e->size = en->size;
+    e->received = en->received;
+}
+
+/* Envelopes whose strings point into the cache's mapping and into one
+ * block of paths ("DIR/cur/NAME\0" each) that the folder keeps. */
+static int emit_borrowed(struct maildir *md, const struct listing *l,
+                         const struct hcache *cache, const struct fresh *fr,
+                         struct mail_envelope_list *out,
+                         struct mail_error *err)
+{
+    struct mail_folder *f = &md->base;
+    size_t plen = strlen(f->path), total = 0, at = 0;
+    char *paths;
+
+    for (size_t i = 0; i < l->n; i++)
+        total += plen + 5 + strlen(l->v[i].name) + 1;
+    paths = malloc(total ? total : 1);
+    if (!paths || md_keep(md, paths, 0) < 0) {
+        free(paths);
+        return mail_error_set(err, MAIL_ERR_INTERNAL, "out of memory");
+    }
+    if (out->alloc < out->n + l->n) {
+        struct mail_envelope *nv =
+            realloc(out->v, (out->n + l->n) * sizeof *nv);
+
+        if (!nv)
+            return mail_error_set(err, MAIL_ERR_INTERNAL, "out of memory");
+        out->v = nv;
+        out->alloc = out->n + l->n;
+    }
+    for (size_t i = 0; i < l->n; i++) {
+        const struct entry *en = &l->v[i];
+        struct mail_envelope *e = &out->v[out->n++];
+        struct hcache_rec r;
+        size_t nl = strlen(en->name);
+
+        memset(e, 0, sizeof *e);
+        rec_of(cache, fr, en, &r);
+        env_borrow(e, &r);
+        e->path = paths + at;
+        memcpy(paths + at, f->path, plen);
+        memcpy(paths + at + plen, en->cur ? "/cur/" : "/new/", 5);
+        memcpy(paths + at + plen + 5, en->name, nl + 1);
+        at += plen + 5 + nl + 1;
+        env_flags_and_size(e, en);
+    }
+    return 0;
+}
+
+/* Envelopes with each string malloc'd. */
+static int emit_copied(struct mail_folder *f, const struct listing *l,
+                       const struct hcache *cache, const struct fresh *fr,
+                       struct mail_envelope_list *out,
+                       struct mail_error *err)
+{
+    for (size_t i = 0; i < l->n; i++) {
+        const struct entry *en = &l->v[i];
+        struct mail_envelope *e = folder_env_push(out, err);
+        struct hcache_rec r;
+
+        if (!e)
+            return -1;
+        rec_of(cache, fr, en, &r);
+        if (env_copy(f, e, en, &r, err) < 0)
+            return -1;
+        env_flags_and_size(e, en);
+    }
+    return 0;
+}
+
+/* For borrowed envelopes: the folder keeps the strings parsed in this
+ * listing and the cache's mapping until it is closed. */
+static int keep_for_borrowers(struct maildir *md, struct hcache *cache,
+                              struct fresh *fr, struct mail_error *err)
+{
+    void *map;
+    size_t map_len;
+
+    for (size_t i = 0; i < fr->n; i++)
+        for (int k = 0; k < HC_NSTR; k++)
+            if (fr->v[i].owned & (1u << k)) {
+                if (md_keep(md, fr->v[i].str[k], 0) < 0)
+                    return mail_error_set(err, MAIL_ERR_INTERNAL,
+                                          "out of memory");
+                fr->v[i].owned &= ~(1u << k);
+            }
+    hcache_take_map(cache, &map, &map_len);
+    if (map && md_keep(md, map, map_len) < 0) {
+        munmap(map, map_len);
+        return mail_error_set(err, MAIL_ERR_INTERNAL, "out of memory");
+    }
+    return 0;
+}
+
+static void save_cache(struct hcache *cache, const struct listing *l,
+                       const struct fresh *fr)
+{
+    uint64_t meta[HC_NNUM] = { 0 };
+    struct hcache_writer *w = hcache_write_begin(cache, meta, l->n, 2);
+
+    for (size_t i = 0; i < l->n && w; i++) {
+        struct hcache_rec r;
+
+        rec_of(cache, fr, &l->v[i], &r);
+        hcache_write_add(w, &r);
+    }
+    hcache_write_commit(w);
+}
+
+/* After a failed borrowed listing: free the blocks this call kept, which
+ * nothing points at. */
+static void drop_kept_since(struct maildir *md, size_t kept_blocks)
+{
+    while (md->nblocks > kept_blocks) {
+        struct md_block *b = &md->blocks[--md->nblocks];
+
+        if (b->map_len)
+            munmap(b->p, b->map_len);
+        else
+            free(b->p);
+    }
+}
+
 static int md_list(struct mail_folder *f, struct mail_envelope_list *out,
                    int flags, struct mail_error *err)
 {
     struct maildir *md = (struct maildir *)f;
     struct listing l = LISTING_INIT;
-    struct listing *more = NULL;
+    struct listing more[2] = { LISTING_INIT, LISTING_INIT };
     size_t nmore = 0;
     struct hcache cache;
     struct fresh fr = { NULL, 0, 0 };
-    size_t i, j, first = out->n, kept_blocks = md->nblocks;
+    size_t i, hits = 0, first = out->n, kept_blocks = md->nblocks;
     bool vanished = false, changed = false, borrow;
-    uint64_t meta[HC_NNUM] = { 0 };
-    char *paths = NULL;
     int ret = -1;
 
     /* Borrowed strings only in a list that holds nothing else, marked by
@@ -795,8 +978,8 @@ static int md_list(struct mail_folder *f, struct mail_envelope_list *out,
             return mail_error_set(err, MAIL_ERR_INTERNAL, "out of memory");
     }
     /* new/ before cur/: a file moved from new/ to cur/ meanwhile is then
-     * seen (twice at worst, which the de-duplication below handles)
-     * rather than missed. */
+     * seen (twice at worst, which drop_gone_and_twice handles) rather
+     * than missed. */
     if (scan(f, false, &l, NULL, 0, err) < 0 ||
         scan(f, true, &l, NULL, 0, err) < 0) {
         listing_release(&l);
@@ -810,174 +993,29 @@ static int md_list(struct mail_folder *f, struct mail_envelope_list *out,
     vanished = l.vanished;
     for (i = 0; i < l.n; i++)
         vanished = vanished || l.v[i].gone;
-
-    /* Drop duplicates (the same message in new/ and cur/ during another
-     * client's rename) and vanished files; then look once more for
-     * vanished files under their new names. */
-    if (l.n > 1)
-        qsort(l.v, l.n, sizeof *l.v, cmp_unique);
-    for (i = j = 0; i < l.n; i++) {
-        if (l.v[i].gone ||
-            (j > 0 && l.v[j - 1].ulen == l.v[i].ulen &&
-             memcmp(l.v[j - 1].name, l.v[i].name, l.v[i].ulen) == 0))
-            continue;
-        l.v[j++] = l.v[i];
-    }
-    l.n = j;
-    if (vanished) {
-        size_t before = l.n;
-
-        more = calloc(2, sizeof *more);
-        if (!more) {
-            mail_error_set(err, MAIL_ERR_INTERNAL, "out of memory");
-            goto out;
-        }
-        for (int k = 0; k < 2; k++) {
-            struct listing *m = &more[nmore++];
-
-            if (scan(f, k == 1, m, l.v, before, err) < 0)
-                goto out;
-            scan_done(m);
-            for (i = 0; i < m->n; i++) {
-                struct entry *ne;
-
-                if (resolve(f, &cache, &m->v[i], &fr, flags, &changed,
-                            err) < 0)
-                    goto out;
-                if (m->v[i].gone)
-                    continue;
-                ne = realloc(l.v, (l.n + 1) * sizeof *l.v);
-                if (!ne) {
-                    mail_error_set(err, MAIL_ERR_INTERNAL, "out of memory");
-                    goto out;
-                }
-                l.v = ne;
-                l.alloc = l.n + 1;
-                l.v[l.n++] = m->v[i];
-            }
-        }
-    }
-    {
-        size_t hits = 0;
-
-        for (i = 0; i < l.n; i++)
-            hits += l.v[i].hit >= 0;
-        if (hits != cache.n)
-            changed = true;
-    }
-
+    drop_gone_and_twice(&l);
+    if (vanished && rescan_vanished(f, &cache, &l, more, &nmore, &fr, flags,
+                                    &changed, err) < 0)
+        goto out;
+    for (i = 0; i < l.n; i++)
+        hits += l.v[i].hit >= 0;
+    if (hits != cache.n)
+        changed = true;
     if (l.n > 1)
         qsort(l.v, l.n, sizeof *l.v, cmp_received);
-
-    if (borrow) {
-        /* All paths in one block: "DIR/cur/NAME\0" each. */
-        size_t plen = strlen(f->path), total = 0, at = 0;
-
-        for (i = 0; i < l.n; i++)
-            total += plen + 5 + strlen(l.v[i].name) + 1;
-        paths = malloc(total ? total : 1);
-        if (!paths || md_keep(md, paths, 0) < 0) {
-            free(paths);
-            paths = NULL;
-            mail_error_set(err, MAIL_ERR_INTERNAL, "out of memory");
-            goto out;
-        }
-        if (out->alloc < out->n + l.n) {
-            struct mail_envelope *nv =
-                realloc(out->v, (out->n + l.n) * sizeof *nv);
-
-            if (!nv) {
-                mail_error_set(err, MAIL_ERR_INTERNAL, "out of memory");
-                goto out;
-            }
-            out->v = nv;
-            out->alloc = out->n + l.n;
-        }
-        for (i = 0; i < l.n; i++) {
-            const struct entry *en = &l.v[i];
-            struct mail_envelope *e = &out->v[out->n++];
-            struct hcache_rec r;
-            const char *letters;
-            size_t nl = strlen(en->name);
-
-            memset(e, 0, sizeof *e);
-            rec_of(&cache, &fr, en, &r);
-            env_borrow(e, &r);
-            e->path = paths + at;
-            memcpy(paths + at, f->path, plen);
-            memcpy(paths + at + plen, en->cur ? "/cur/" : "/new/", 5);
-            memcpy(paths + at + plen + 5, en->name, nl + 1);
-            at += plen + 5 + nl + 1;
-            split_name(en->name, &letters);
-            e->flags = parse_flags(letters) | (en->cur ? 0 : MAIL_FLAG_NEW);
-            e->size = en->size;
-            e->received = en->received;
-        }
-    } else {
-        for (i = 0; i < l.n; i++) {
-            const struct entry *en = &l.v[i];
-            struct mail_envelope *e = folder_env_push(out, err);
-            struct hcache_rec r;
-            const char *letters;
-
-            if (!e)
-                goto out;
-            rec_of(&cache, &fr, en, &r);
-            if (env_copy(f, e, en, &r, err) < 0)
-                goto out;
-            split_name(en->name, &letters);
-            e->flags = parse_flags(letters) | (en->cur ? 0 : MAIL_FLAG_NEW);
-            e->size = en->size;
-            e->received = en->received;
-        }
-    }
-    if (changed) {
-        struct hcache_writer *w = hcache_write_begin(&cache, meta, l.n, 2);
-
-        for (i = 0; i < l.n && w; i++) {
-            struct hcache_rec r;
-
-            rec_of(&cache, &fr, &l.v[i], &r);
-            hcache_write_add(w, &r);
-        }
-        hcache_write_commit(w);
-    }
-    if (borrow) {
-        /* the folder keeps what the envelopes point into */
-        void *map;
-        size_t map_len;
-
-        for (i = 0; i < fr.n; i++)
-            for (int k = 0; k < HC_NSTR; k++)
-                if (fr.v[i].owned & (1u << k)) {
-                    if (md_keep(md, fr.v[i].str[k], 0) < 0) {
-                        mail_error_set(err, MAIL_ERR_INTERNAL,
-                                       "out of memory");
-                        goto out;
-                    }
-                    fr.v[i].owned &= ~(1u << k);
-                }
-        hcache_take_map(&cache, &map, &map_len);
-        if (map && md_keep(md, map, map_len) < 0) {
-            munmap(map, map_len);
-            mail_error_set(err, MAIL_ERR_INTERNAL, "out of memory");
-            goto out;
-        }
-    }
+    if ((borrow ? emit_borrowed(md, &l, &cache, &fr, out, err)
+                : emit_copied(f, &l, &cache, &fr, out, err)) < 0)
+        goto out;
+    if (changed)
+        save_cache(&cache, &l, &fr);
+    if (borrow && keep_for_borrowers(md, &cache, &fr, err) < 0)
+        goto out;
     ret = 0;
 out:
     if (ret < 0) {
         if (borrow) {
             out->n = first;
-            /* the blocks kept by this call are not pointed at */
-            while (md->nblocks > kept_blocks) {
-                struct md_block *b = &md->blocks[--md->nblocks];
-
-                if (b->map_len)
-                    munmap(b->p, b->map_len);
-                else
-                    free(b->p);
-            }
+            drop_kept_since(md, kept_blocks);
         } else {
             folder_env_truncate(out, first);   /* leave out as it was */
         }
@@ -989,7 +1027,6 @@ out:
     listing_release(&l);
     for (i = 0; i < nmore; i++)
         listing_release(&more[i]);
-    free(more);
     return ret;
 }
 
