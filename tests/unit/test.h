@@ -16,6 +16,15 @@
 static int test_count, test_failed;
 static const char *test_current = "";
 
+/* TAP lines go out as they are written: a test that forks (servers,
+ * concurrent listings, spawned commands) must not leave half a buffer
+ * that a child flushes again at its exit, which doubles lines (seen
+ * under valgrind). */
+__attribute__((constructor)) static void test_line_buffered(void)
+{
+    setvbuf(stdout, NULL, _IOLBF, 0);
+}
+
 static inline void test_check(int ok, const char *what, const char *file,
                               int line)
 {
