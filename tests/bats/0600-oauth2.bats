@@ -143,6 +143,21 @@ authorize() {
 	[ ! -e "$TOKENS" ]
 }
 
+@test "auth --device: slow_down makes the polls 5 s further apart, then the tokens" {
+	oauth_config
+	idp_control '{"device": "slow"}'
+	before=$(idp_stat device_code)
+	start=$SECONDS
+	run mail -C "$CONF" auth --device
+	echo "$output"
+	[ "$status" -eq 0 ]
+	# slow_down, authorization_pending, then the grant: two waits of
+	# 1 + 5 s after the slow_down (RFC 8628 3.5), not two of 1 s
+	[ "$(($(idp_stat device_code) - before))" -eq 3 ]
+	[ $((SECONDS - start)) -ge 11 ]
+	[[ $(token refresh_token) == rt-* ]]
+}
+
 @test "fetch and send log in with the token (IMAP, SMTP through Postfix)" {
 	oauth_config
 	authorize
