@@ -1,0 +1,60 @@
+/*
+ * remote.h - a logged-in IMAP session for an account, made when first
+ * needed and made again after the connection was lost.
+ *
+ * Everything that works on the account's IMAP server without fetching
+ * (imap: folders, Sent copies, `mail folders --remote`, watching) gets its
+ * session here, so that connecting, the password or OAuth 2.0 token, the
+ * capabilities after login and the reconnect rule exist once.  The store
+ * layer cannot see accounts: its IMAP folder driver is handed a struct
+ * mail_remote and calls mail_remote_session() whenever it needs the
+ * server.
+ */
+#ifndef MAIL_REMOTE_H
+#define MAIL_REMOTE_H
+
+#pragma GCC visibility push(default)
+
+#include "config.h"
+#include "error.h"
+#include "session.h"
+
+struct mail_remote;
+
+struct mail_remote_opts {
+    mail_prompt_fn prompt;        /* NULL: never ask for a password */
+    void *prompt_arg;
+    mail_trace_fn trace;          /* -v: the protocol trace (no secrets) */
+    void *trace_arg;
+};
+
+/* Nothing is connected yet.  acct must outlive the remote.  NULL with
+ * MAIL_ERR_CONFIG when the account has no imap URL. */
+struct mail_remote *mail_remote_new(const struct mail_account *acct,
+                                    const struct mail_remote_opts *o,
+                                    struct mail_error *err);
+
+/* The session, logged in and with the capabilities the server offers
+ * after login: the one made before while it is still usable, else a new
+ * one (a session whose connection was lost is closed first).  The secret
+ * is asked for once per remote.  NULL with err. */
+struct mail_session *mail_remote_session(struct mail_remote *r,
+                                         struct mail_error *err);
+
+/* Forget the session without a goodbye (after an error that left it in
+ * an unknown state: a cancel, a timeout, a protocol error); the next
+ * mail_remote_session connects again. */
+void mail_remote_drop(struct mail_remote *r);
+
+/* Whether a call that failed with err should be tried once more on a new
+ * session: the connection was lost (err->conn_lost). */
+bool mail_remote_retryable(const struct mail_error *err);
+
+/* Log out (when connected) and free. */
+void mail_remote_close(struct mail_remote *r);
+
+const struct mail_account *mail_remote_account(const struct mail_remote *r);
+
+#pragma GCC visibility pop
+
+#endif
