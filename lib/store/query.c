@@ -23,6 +23,7 @@
 #include "mail/query.h"
 #include "mail/readable.h"
 #include "mail/rfc2047.h"
+#include "mail/sort.h"
 #include "mail/termsafe.h"
 
 #define QUERY_DEPTH_MAX 64
@@ -802,11 +803,6 @@ struct evalctx {
     bool oom;
 };
 
-static time_t env_time(const struct mail_envelope *e)
-{
-    return e->has_date ? e->date : e->received;
-}
-
 /* "Name <addr>, Name <addr>" of an address header, decoded, folded. */
 static char *addr_field(const char *value, locale_t loc)
 {
@@ -910,9 +906,9 @@ static int eval(struct evalctx *c, size_t id)
     case Q_BODY:
         return c->found ? c->found[n->body] : UNKNOWN;
     case Q_SINCE:
-        return env_time(e) >= n->t;
+        return mail_envelope_when(e) >= n->t;
     case Q_BEFORE:
-        return env_time(e) < n->t;
+        return mail_envelope_when(e) < n->t;
     case Q_LARGER:
         return e->size > n->n;
     case Q_SMALLER:
@@ -1220,10 +1216,13 @@ static void imap_node(struct imapctx *c, size_t id, bool positive,
         imap_key(c, "BODY", n->raw);
         break;
     case Q_SINCE:
-        imap_date(c, "SINCE", n->t);
+        /* SENT*: the Date header, as the local match reads it (with the
+         * arrival time only when there is no Date); plain SINCE would
+         * compare the server's INTERNALDATE and answer differently. */
+        imap_date(c, "SENTSINCE", n->t);
         break;
     case Q_BEFORE:
-        imap_date(c, "BEFORE", n->t);
+        imap_date(c, "SENTBEFORE", n->t);
         break;
     case Q_LARGER:
         mail_buf_printf(c->out, "LARGER %llu", (unsigned long long)n->n);

@@ -511,9 +511,9 @@ static void test_imap(void)
               "LARGER 10240 SMALLER 1048576");
     /* Dates as d-Mon-yyyy; a span becomes the day it falls on. */
     CHECK_STR(imap("since:2026-11-01 before:2026-12-25", 0, NULL),
-              "SINCE 1-Nov-2026 BEFORE 25-Dec-2026");
-    CHECK_STR(imap("since:7d", 0, NULL), "SINCE 28-Nov-2026");
-    CHECK_STR(imap("since:1y", 0, NULL), "SINCE 5-Dec-2025");
+              "SENTSINCE 1-Nov-2026 SENTBEFORE 25-Dec-2026");
+    CHECK_STR(imap("since:7d", 0, NULL), "SENTSINCE 28-Nov-2026");
+    CHECK_STR(imap("since:1y", 0, NULL), "SENTSINCE 5-Dec-2025");
     /* Strings: quoted when plain, else literals; CHARSET when not ASCII. */
     CHECK_STR(imap("subject:\"two_words\"", 0, &of),
               "SUBJECT \"two words\"");
