@@ -126,6 +126,40 @@ int mail_folder_list(struct mail_folder *f, struct mail_envelope_list *out,
     return f->drv->list(f, out, flags, err);
 }
 
+int mail_folder_list_last(struct mail_folder *f,
+                          struct mail_envelope_list *out, size_t last,
+                          int flags, struct mail_error *err)
+{
+    size_t first = out->n, drop;
+
+    if (f->drv->list_last)
+        return f->drv->list_last(f, out, last, flags, err);
+    if (f->drv->list(f, out, flags, err) < 0)
+        return -1;
+    if (last == 0 || out->n - first <= last)
+        return 0;
+    drop = out->n - first - last;
+    if (!out->arena) {
+        /* free the dropped ones' strings: rotate them to the end */
+        struct mail_envelope *tmp = malloc(drop * sizeof *tmp);
+
+        if (!tmp) {
+            folder_env_truncate(out, first);
+            return mail_error_set(err, MAIL_ERR_INTERNAL, "out of memory");
+        }
+        memcpy(tmp, out->v + first, drop * sizeof *tmp);
+        memmove(out->v + first, out->v + first + drop, last * sizeof *tmp);
+        memcpy(out->v + first + last, tmp, drop * sizeof *tmp);
+        free(tmp);
+        folder_env_truncate(out, first + last);
+    } else {
+        memmove(out->v + first, out->v + first + drop,
+                last * sizeof *out->v);
+        out->n = first + last;
+    }
+    return 0;
+}
+
 int mail_folder_fetch(struct mail_folder *f, const struct mail_envelope *e,
                       mail_sink_fn sink, void *ctx, struct mail_error *err)
 {

@@ -113,6 +113,13 @@ enum {
      * is empty or holds only borrowed envelopes; otherwise, and for other
      * drivers, it is ignored. */
     MAIL_FOLDER_LIST_BORROW = 2,
+    /* Only what a plain listing shows is needed: key, path, flags, size,
+     * dates, attachments, from_display and subject_display; with it a
+     * driver may leave the other strings NULL, except that content_type
+     * is then "multipart/mixed" for such a message and NULL otherwise
+     * (Maildir with BORROW: the raw header strings of the cache are then
+     * not read).  Drivers may ignore it and fill everything. */
+    MAIL_FOLDER_LIST_DISPLAY = 4,
 };
 
 struct mail_folder;
@@ -148,6 +155,17 @@ const char *mail_folder_path(const struct mail_folder *f);
  */
 int mail_folder_list(struct mail_folder *f, struct mail_envelope_list *out,
                      int flags, struct mail_error *err);
+
+/*
+ * The last `last` messages of mail_folder_list's order (0: all): the same
+ * envelopes as the tail of a full listing, appended to out.  A driver
+ * that can (Maildir) orders the messages by what the directory and the
+ * cache give and builds envelopes only for those returned; others list
+ * everything and drop the rest.
+ */
+int mail_folder_list_last(struct mail_folder *f,
+                          struct mail_envelope_list *out, size_t last,
+                          int flags, struct mail_error *err);
 
 /*
  * Stream the raw message (exactly its bytes; mbox: without the From_ line
@@ -288,6 +306,10 @@ struct mail_folder_driver {
     int (*move)(struct mail_folder *from, struct mail_envelope *e,
                 struct mail_folder *to, char **new_key,
                 struct mail_error *err);
+    /* Optional (may be NULL): mail_folder_list_last; without it folder.c
+     * lists everything and drops the first messages. */
+    int (*list_last)(struct mail_folder *f, struct mail_envelope_list *out,
+                     size_t last, int flags, struct mail_error *err);
 };
 
 /*
