@@ -268,3 +268,72 @@ accepted_options() {
         [ -f "$MAIL_SOURCE_ROOT/man/$page.$sec" ] || { echo "no man page for $ref"; false; }
     done
 }
+
+# The candidates each shell's completion offers for the command line "$@"
+# (the last word is the one being completed; "" for a new word), one a
+# line, descriptions cut off.
+complete_bash() {
+    bash -c '. "$1"; shift; COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1))
+        COMP_LINE="$*"; COMP_POINT=${#COMP_LINE}; _mail
+        printf "%s\n" "${COMPREPLY[@]}"' _ \
+        "$MAIL_SOURCE_ROOT/completions/mail.bash" "$@"
+}
+complete_zsh() {
+    timeout 30 "$MAIL_SOURCE_ROOT/tests/bats/zsh-complete" \
+        "$MAIL_SOURCE_ROOT/completions" "$@"
+}
+complete_fish() {
+    local line
+    printf -v line '%q ' "$@"
+    line=${line% }
+    [ "${!#}" = "" ] && line="${line%\'\'} "
+    fish --no-config -c "source '$MAIL_SOURCE_ROOT/completions/mail.fish'
+        complete -C $(printf '%q' "$line")" | cut -f1
+}
+need_shells() {
+    command -v zsh >/dev/null && command -v fish >/dev/null ||
+        skip "zsh or fish is not installed (scripts/install-deps --test installs them)"
+}
+
+@test "bash, zsh and fish complete every long option of every command" {
+    need_shells
+    for c in $(commands); do
+        opts=$(accepted_options "$c" | grep -- '^--' | sort -u)
+        [ -n "$opts" ] || continue
+        for sh in bash zsh fish; do
+            got=$(complete_$sh mail "$c" --)
+            for o in $opts; do
+                grep -qx -- "$o=\?" <<< "$got" ||
+                    { echo "$sh: mail $c $o is not completed"; false; }
+            done
+        done
+    done
+}
+
+@test "zsh and fish complete commands, account names and =FOLDER" {
+    need_shells
+    mkdir -p "$XDG_CONFIG_HOME/mail" "$BATS_TEST_TMPDIR/store/.Lists/cur" \
+        "$BATS_TEST_TMPDIR/store/.Lists/new" "$BATS_TEST_TMPDIR/store/.Lists/tmp"
+    cat > "$XDG_CONFIG_HOME/mail/config" <<CFG
+[account "work"]
+    address = w@example.test
+    store = $BATS_TEST_TMPDIR/store
+[account "home"]
+    address = h@example.test
+CFG
+    for sh in zsh fish; do
+        got=$(complete_$sh mail '')
+        for c in $(commands); do
+            grep -qx -- "$c" <<< "$got" || { echo "$sh: command $c"; false; }
+        done
+        got=$(complete_$sh mail -a '')
+        grep -qx work <<< "$got" || { echo "$sh: account work: $got"; false; }
+        grep -qx home <<< "$got" || { echo "$sh: account home: $got"; false; }
+    done
+    # zsh expands =word to a command's path: its users type \=NAME, and
+    # the candidate is the name after the prefix.
+    got=$(complete_zsh mail ls '\=L')
+    grep -qx 'Lists' <<< "$got" || { echo "zsh: =Lists: $got"; false; }
+    got=$(complete_fish mail ls '=L')
+    grep -qx '=Lists' <<< "$got" || { echo "fish: =Lists: $got"; false; }
+}
