@@ -20,6 +20,7 @@
 #include "mail/address.h"
 #include "mail/charset.h"
 #include "mail/date.h"
+#include "mail/indexrow.h"
 #include "mail/query.h"
 #include "mail/sort.h"
 #include "mail/rfc2047.h"
@@ -53,9 +54,6 @@ struct row {
     unsigned depth;          /* in a thread */
     time_t when;             /* Date:, else delivery */
 };
-
-#define FROM_COLS 20
-#define THREAD_INDENT_MAX 8
 
 /* ---- decoding ---- */
 
@@ -102,25 +100,6 @@ static char *decode_names(const char *value, bool full, bool first_only)
 
 /* ---- output ---- */
 
-/* Flags column: N new / U unread, R replied / P forwarded, F flagged /
- * D draft / T deleted, A attachment. */
-static void flag_letters(const struct mail_envelope *e, char out[5])
-{
-    unsigned f = e->flags;
-    bool attach = e->attachments > 0 ||
-                  (e->content_type &&
-                   mail_strncasecmp(e->content_type, "multipart/mixed", 15)
-                   == 0);
-
-    out[0] = (f & MAIL_FLAG_SEEN) ? ' ' : (f & MAIL_FLAG_NEW) ? 'N' : 'U';
-    out[1] = (f & MAIL_FLAG_ANSWERED) ? 'R' : (f & MAIL_FLAG_PASSED) ? 'P'
-                                                                     : ' ';
-    out[2] = (f & MAIL_FLAG_FLAGGED) ? 'F' : (f & MAIL_FLAG_DRAFT) ? 'D'
-           : (f & MAIL_FLAG_DELETED) ? 'T' : ' ';
-    out[3] = attach ? 'A' : ' ';
-    out[4] = '\0';
-}
-
 /* s made terminal-safe into b (reset first). */
 static void make_safe(struct mail_buf *b, const char *s)
 {
@@ -128,62 +107,6 @@ static void make_safe(struct mail_buf *b, const char *s)
     mail_term_safe(b, s ? s : "", s ? strlen(s) : 0, MAIL_SAFE_ONELINE);
     if (!b->data)
         mail_buf_addstr(b, "");
-}
-
-static void thread_prefix(struct mail_buf *b, unsigned depth)
-{
-    unsigned d = depth > THREAD_INDENT_MAX ? THREAD_INDENT_MAX : depth;
-
-    if (depth == 0)
-        return;
-    for (unsigned i = 1; i < d; i++)
-        mail_buf_addstr(b, "  ");
-    mail_buf_addstr(b, "\xe2\x94\x94\xe2\x94\x80");   /* "└─" */
-}
-
-/* ---- the human listing, through one output buffer ---- */
-
-/* Local-time boundaries for short dates, and a one-day cache. */
-static bool is_ascii(const char *s, size_t len)
-{
-    for (size_t i = 0; i < len; i++)
-        if ((unsigned char)s[i] >= 0x80)
-            return false;
-    return true;
-}
-
-/*
- * Append s[0..len) (terminal-safe) to b in `cols` columns: cut with "…"
- * when wider; padded with spaces when pad.  cols 0 with pad: the text
- * whole, padded to min_cols.  The width of plain ASCII is its length.
- */
-static void put_fitted(struct mail_buf *b, const char *s, size_t len,
-                       size_t cols, bool pad, size_t min_cols)
-{
-    bool ascii = is_ascii(s, len);
-    size_t w = ascii ? len : cmd_width(s, len), used;
-
-    if (cols == 0) {
-        mail_buf_add(b, s, len);
-        for (; pad && w < min_cols; w++)
-            mail_buf_addch(b, ' ');
-        return;
-    }
-    if (w > cols) {
-        size_t n = ascii ? cols - 1 : cmd_width_fit(s, len, cols - 1, &used);
-
-        if (ascii)
-            used = n;
-        mail_buf_add(b, s, n);
-        mail_buf_add(b, "\xe2\x80\xa6", 3);
-        /* a wide character that did not fit leaves a column */
-        for (w = used + 1; pad && w < cols; w++)
-            mail_buf_addch(b, ' ');
-        return;
-    }
-    mail_buf_add(b, s, len);
-    for (; pad && w < cols; w++)
-        mail_buf_addch(b, ' ');
 }
 
 /* The sender as shown (terminal-safe), into tmp when it must be decoded. */
@@ -221,72 +144,36 @@ static int print_human(struct cmd_ctx *ctx,
     int werr = 0;
     struct mail_buf out = MAIL_BUF_INIT, from = MAIL_BUF_INIT,
                     subj = MAIL_BUF_INIT;
-    size_t cols = cmd_term_columns(stdout), numw = 1, datew = 5;
+    size_t cols = cmd_term_columns(stdout), datew = 5;
     bool color = cmd_use_color(ctx, stdout);
     struct mail_short_dates dt;
+    struct mail_index_layout lay;
 
     mail_short_dates_init(&dt, time(NULL));
-    for (size_t k = n; k >= 10; k /= 10)
-        numw++;
     for (size_t i = 0; i < n && datew < 10; i++) {
         size_t w = mail_short_date_width(&dt, rows[i].when);
 
         if (w > datew)
             datew = w;
     }
+    mail_index_layout_init(&lay, cols, n, datew);
     mail_buf_reserve(&out, 1 << 16);
     for (size_t i = 0; i < n; i++) {
         const struct mail_envelope *e = &list->v[rows[i].idx];
-        size_t fixed = numw + 1 + 4 + 1 + datew + 2, fromw = FROM_COLS;
-        char num[24], date[16], flags[5];
-        size_t nl = 0, dl;
-        const char *fs, *ss;
+        struct mail_buf tree = MAIL_BUF_INIT;
+        char date[16], flags[5];
         bool bold = color && !(e->flags & MAIL_FLAG_SEEN);
 
         if (bold)
             mail_buf_add(&out, "\033[1m", 4);
-        for (size_t v = i + 1; v; v /= 10)
-            num[sizeof num - 1 - nl++] = (char)('0' + v % 10);
-        for (size_t k = nl; k < numw; k++)
-            mail_buf_addch(&out, ' ');
-        mail_buf_add(&out, num + sizeof num - nl, nl);
-        mail_buf_addch(&out, ' ');
-        flag_letters(e, flags);
-        mail_buf_add(&out, flags, 4);
-        mail_buf_addch(&out, ' ');
-        dl = mail_short_date(&dt, rows[i].when, date);
-        mail_buf_add(&out, date, dl);
-        for (; dl < datew; dl++)
-            mail_buf_addch(&out, ' ');
-        mail_buf_add(&out, "  ", 2);
-
-        fs = shown_from(e, &from);
-        if (!*fs)
-            fs = "(nobody)";
-        ss = shown_subject(e, &subj);
-        if (!*ss)
-            ss = "(no subject)";
-        if (cols && cols < fixed + fromw + 2 + 20)
-            /* Narrow terminals: the sender gives way first. */
-            fromw = cols > fixed + 2 + 20 + 8 ? cols - fixed - 2 - 20 : 8;
-        put_fitted(&out, fs, strlen(fs), cols ? fromw : 0, true, fromw);
-        mail_buf_add(&out, "  ", 2);
-        if (rows[i].depth) {
-            struct mail_buf t = MAIL_BUF_INIT;
-
-            thread_prefix(&t, rows[i].depth);
-            mail_buf_addstr(&t, ss);
-            put_fitted(&out, t.data, t.len,
-                       cols ? (cols > fixed + fromw + 2 + 1 ?
-                               cols - fixed - fromw - 2 - 1 : 1) : 0,
-                       false, 0);
-            mail_buf_release(&t);
-        } else {
-            put_fitted(&out, ss, strlen(ss),
-                       cols ? (cols > fixed + fromw + 2 + 1 ?
-                               cols - fixed - fromw - 2 - 1 : 1) : 0,
-                       false, 0);
-        }
+        mail_index_flags(e->flags, mail_envelope_attach_mark(e), flags);
+        mail_index_thread_prefix(&tree, rows[i].depth);
+        mail_index_row(&out, &lay, &(struct mail_index_fields){
+            .number = i + 1, .flags = flags, .date = date,
+            .datelen = mail_short_date(&dt, rows[i].when, date),
+            .from = shown_from(e, &from), .subject = shown_subject(e, &subj),
+            .tree = tree.data });
+        mail_buf_release(&tree);
         if (bold)
             mail_buf_add(&out, "\033[0m", 4);
         mail_buf_addch(&out, '\n');
@@ -401,7 +288,7 @@ static void print_format(const char *fmt,
                 snprintf(tmp, sizeof tmp, "%zu", i + 1);
                 break;
             case 'f':
-                flag_letters(e, tmp);
+                mail_index_flags(e->flags, mail_envelope_attach_mark(e), tmp);
                 break;
             case 'd':
                 tmp[mail_short_date(&dt, rows[i].when, tmp)] = '\0';
@@ -430,7 +317,7 @@ static void print_format(const char *fmt,
                 if (rows[i].depth) {
                     struct mail_buf b = MAIL_BUF_INIT;
 
-                    thread_prefix(&b, rows[i].depth);
+                    mail_index_thread_prefix(&b, rows[i].depth);
                     mail_buf_addstr(&b, s ? s : "");
                     free(s);
                     s = mail_buf_detach(&b);

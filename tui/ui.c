@@ -17,10 +17,11 @@
 #include <unistd.h>
 
 #include "tui.h"
-#include "../cmd/width.h"
 #include "mail/buf.h"
 #include "mail/date.h"
+#include "mail/indexrow.h"
 #include "mail/termsafe.h"
+#include "mail/width.h"
 
 enum view { VIEW_INDEX, VIEW_PAGER, VIEW_HELP };
 
@@ -29,7 +30,6 @@ enum {
     PAIR_QUOTE1, PAIR_QUOTE2, PAIR_QUOTE3,
 };
 
-#define FROM_COLS 20
 #define CTRL(c) ((c) & 0x1f)
 
 /* One screen line of the pager: a piece of a rendered line. */
@@ -46,7 +46,7 @@ struct ui {
     bool loaded, quit, color;
     struct tui_rows rows;
     size_t cur, top;           /* index: selected row, first row shown */
-    size_t datew, numw;
+    size_t datew;
     enum view view, help_back;
     size_t help_top;
     /* The pager. */
@@ -85,9 +85,6 @@ static void measure_rows(struct ui *u)
     struct mail_short_dates sd;
 
     mail_short_dates_init(&sd, time(NULL));
-    u->numw = 1;
-    for (size_t k = u->rows.n; k >= 10; k /= 10)
-        u->numw++;
     u->datew = 5;
     for (size_t i = 0; i < u->rows.n && u->datew < 10; i++) {
         size_t w = mail_short_date_width(&sd, u->rows.v[i].when);
@@ -107,27 +104,14 @@ static size_t put_fit(int y, int x, const char *s, size_t len, size_t cols)
 
     if (cols == 0)
         return 0;
-    if (cmd_width(s, len) <= cols) {
+    if (mail_width(s, len) <= cols) {
         mvaddnstr(y, x, s, (int)len);
-        return cmd_width(s, len);
+        return mail_width(s, len);
     }
-    n = cmd_width_fit(s, len, cols - 1, &used);
+    n = mail_width_fit(s, len, cols - 1, &used);
     mvaddnstr(y, x, s, (int)n);
     mvaddstr(y, x + (int)used, "\xe2\x80\xa6");
     return used + 1;
-}
-
-static void flag_letters(const struct tui_row *r, char out[5])
-{
-    unsigned f = r->flags;
-
-    out[0] = (f & MAIL_FLAG_SEEN) ? ' ' : (f & MAIL_FLAG_NEW) ? 'N' : 'U';
-    out[1] = (f & MAIL_FLAG_ANSWERED) ? 'R' : (f & MAIL_FLAG_PASSED) ? 'P'
-                                                                     : ' ';
-    out[2] = (f & MAIL_FLAG_DELETED) ? 'D' : (f & MAIL_FLAG_FLAGGED) ? 'F'
-           : (f & MAIL_FLAG_DRAFT) ? 'd' : ' ';
-    out[3] = r->attach ? 'A' : ' ';
-    out[4] = '\0';
 }
 
 static int body_rows(void)
@@ -139,12 +123,11 @@ static void draw_index_row(struct ui *u, int y, size_t i,
                            struct mail_short_dates *sd)
 {
     const struct tui_row *r = &u->rows.v[i];
-    size_t cols = (size_t)COLS, x = 0, fromw = FROM_COLS, fixed;
-    char num[32], flags[5], date[32];
+    struct mail_index_layout lay;
+    struct mail_buf line = MAIL_BUF_INIT;
+    char flags[5], date[16];
     attr_t a = A_NORMAL;
     short pair = 0;
-    const char *from = *r->from ? r->from : "(nobody)";
-    const char *subj = *r->subject ? r->subject : "(no subject)";
 
     if (!(r->flags & MAIL_FLAG_SEEN)) {
         a |= A_BOLD;
@@ -152,8 +135,10 @@ static void draw_index_row(struct ui *u, int y, size_t i,
     }
     if (r->flags & MAIL_FLAG_FLAGGED)
         pair = PAIR_FLAGGED;
-    if (r->flags & MAIL_FLAG_DELETED)
+    if (r->flags & MAIL_FLAG_DELETED) {
         pair = PAIR_DELETED;
+        a |= A_DIM;
+    }
     if (i == u->cur)
         a |= A_REVERSE;
     if (u->color && pair)
@@ -161,26 +146,16 @@ static void draw_index_row(struct ui *u, int y, size_t i,
     attrset(a);
     if (i == u->cur)
         mvhline(y, 0, ' ', COLS);
-    snprintf(num, sizeof num, "%*zu", (int)u->numw, i + 1);
-    flag_letters(r, flags);
-    x += put_fit(y, (int)x, num, strlen(num), cols);
-    x++;
-    if (x < cols)
-        x += put_fit(y, (int)x, flags, 4, cols - x);
-    x++;
-    date[mail_short_date(sd, r->when, date)] = '\0';
-    if (x < cols)
-        put_fit(y, (int)x, date, strlen(date), cols - x);
-    x += u->datew + 2;
-    fixed = x;
-    if (cols < fixed + fromw + 2 + 20)
-        fromw = cols > fixed + 2 + 20 + 8 ? cols - fixed - 2 - 20 : 8;
-    if (x < cols)
-        put_fit(y, (int)x, from, strlen(from), cols - x < fromw ? cols - x
-                                                                : fromw);
-    x += fromw + 2;
-    if (x < cols)
-        put_fit(y, (int)x, subj, strlen(subj), cols - x);
+    /* The row of mail ls, laid out by the library. */
+    mail_index_layout_init(&lay, (size_t)COLS, u->rows.n, u->datew);
+    mail_index_flags(r->flags, r->attach, flags);
+    mail_index_row(&line, &lay, &(struct mail_index_fields){
+        .number = i + 1, .flags = flags, .date = date,
+        .datelen = mail_short_date(sd, r->when, date),
+        .from = r->from, .subject = r->subject });
+    if (line.data)
+        mvaddnstr(y, 0, line.data, (int)line.len);
+    mail_buf_release(&line);
     attrset(A_NORMAL);
 }
 
@@ -228,10 +203,10 @@ static void wrap_page(struct ui *u)
         size_t len = strlen(s), off = 0;
 
         do {
-            size_t n = cmd_width_fit(s + off, len - off, cols, NULL);
+            size_t n = mail_width_fit(s + off, len - off, cols, NULL);
 
             if (n == 0 && off < len)
-                cmd_char_width(s + off, len - off, &n);
+                mail_char_width(s + off, len - off, &n);
             if (u->nsegs == alloc) {
                 size_t na = alloc ? alloc * 2 : 256;
                 struct seg *v = realloc(u->segs, na * sizeof *v);
@@ -264,7 +239,7 @@ static void expand_tabs(char **line)
             i++;
             continue;
         }
-        col += (size_t)cmd_char_width(s + i, len - i, &n);
+        col += (size_t)mail_char_width(s + i, len - i, &n);
         mail_buf_add(&b, s + i, n);
         i += n;
     }
@@ -378,14 +353,14 @@ static void draw_status(struct ui *u)
         mail_buf_printf(&b, "[%zu/%zu] ", u->page_idx + 1, u->rows.n);
     /* A long path gives way to the counts: its end is kept. */
     label = u->o->source.label;
-    lw = cmd_width(label, strlen(label));
+    lw = mail_width(label, strlen(label));
     if (COLS > 12 && lw > (size_t)COLS / 3) {
         size_t keep = (size_t)COLS / 3 - 1;
 
-        while (*label && cmd_width(label, strlen(label)) > keep) {
+        while (*label && mail_width(label, strlen(label)) > keep) {
             size_t n;
 
-            cmd_char_width(label, strlen(label), &n);
+            mail_char_width(label, strlen(label), &n);
             label += n;
         }
         mail_buf_addstr(&b, "\xe2\x80\xa6");
