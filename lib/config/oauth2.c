@@ -30,6 +30,7 @@
 #include "mail/secure.h"
 #include "mail/spawn.h"
 #include "mail/termsafe.h"
+#include "secret_command.h"
 
 #define TOKEN_FILE_MAX ((size_t)64 << 10)
 #define TOKEN_MAX 8192
@@ -125,46 +126,14 @@ static int run_secret_command(const char *command, const char *what,
                               const char *in, struct mail_buf *out,
                               struct mail_error *err)
 {
-    struct mail_spawn sp = MAIL_SPAWN_INIT;
-    struct mail_spawn_result res;
-    struct mail_buf got = MAIL_BUF_INIT;
-    size_t n;
-    int rc = -1;
+    struct secret_command c = { 0 };
 
-    mail_buf_set_secret(&got);
-    sp.command = command;
-    sp.out = out ? &got : NULL;
-    sp.out_max = TOKEN_MAX * 2;
-    sp.secret = true;
-    sp.timeout_ms = COMMAND_TIMEOUT_MS;
-    if (in) {
-        sp.in_data = in;
-        sp.in_len = strlen(in);
-    }
-    if (mail_spawn_run(&sp, &res, err) < 0) {
-        mail_error_prefix(err, "%s: cannot run", what);
-        goto out;
-    }
-    if (mail_spawn_check(&res, what, err) < 0) {
-        if (err)
-            err->kind = MAIL_ERR_AUTH;
-        goto out;
-    }
-    if (out) {
-        n = got.len ? strcspn(got.data, "\r\n") : 0;
-        if (n == 0) {
-            mail_error_set(err, MAIL_ERR_AUTH, "%s printed nothing", what);
-            goto out;
-        }
-        if (mail_buf_add(out, got.data, n) < 0) {
-            mail_error_set(err, MAIL_ERR_INTERNAL, "out of memory");
-            goto out;
-        }
-    }
-    rc = 0;
-out:
-    mail_buf_release_secret(&got);
-    return rc;
+    c.command = command;
+    c.what = what;
+    c.in = in;
+    c.line_max = TOKEN_MAX;
+    c.timeout_ms = COMMAND_TIMEOUT_MS;
+    return secret_command_run(&c, out, err);
 }
 
 int mail_oauth2_setup(struct mail_oauth2 *o, const struct mail_account *acct,

@@ -22,6 +22,7 @@
 #include "mail/oauth2.h"
 #include "mail/secure.h"
 #include "mail/spawn.h"
+#include "secret_command.h"
 
 /* The first line is the password; a longer one is surely not a password. */
 #define PASSWORD_MAX 4096
@@ -61,50 +62,57 @@ static const char *show(char *dst, size_t size, const char *s)
  * read to EOF, so that the command does not die of SIGPIPE, up to
  * COMMAND_OUTPUT_MAX, keeping only the first line.
  */
-static int run_password_command(const struct mail_account *acct,
-                                struct mail_buf *out, struct mail_error *err)
+int secret_command_run(const struct secret_command *c, struct mail_buf *out,
+                       struct mail_error *err)
 {
     struct mail_spawn sp = MAIL_SPAWN_INIT;
     struct mail_spawn_result res;
     struct mail_buf got = MAIL_BUF_INIT;
-    char name[80], what[128];
     size_t linelen;
     const char *nl;
     int rc = -1;
 
-    show(name, sizeof name, acct->name);
-    snprintf(what, sizeof what, "password-command for account '%s'", name);
-    sp.command = acct->password_command;
-    sp.out = &got;
+    mail_buf_set_secret(&got);
+    sp.command = c->command;
+    sp.out = out ? &got : NULL;
     sp.out_max = COMMAND_OUTPUT_MAX;
     sp.secret = true;
+    sp.timeout_ms = c->timeout_ms;
+    if (c->in) {
+        sp.in_data = c->in;
+        sp.in_len = strlen(c->in);
+    }
     if (mail_spawn_run(&sp, &res, err) < 0) {
         if (err)
             err->kind = MAIL_ERR_IO;
-        mail_error_prefix(err, "%s: cannot run", what);
+        mail_error_prefix(err, "%s: cannot run", c->what);
         goto out;
     }
     if (res.out_truncated) {
         mail_error_set(err, MAIL_ERR_AUTH, "%s printed more than %zu bytes",
-                       what, COMMAND_OUTPUT_MAX);
+                       c->what, COMMAND_OUTPUT_MAX);
         goto out;
     }
-    if (mail_spawn_check(&res, what, err) < 0) {
+    if (mail_spawn_check(&res, c->what, err) < 0) {
         if (err)
             err->kind = MAIL_ERR_AUTH;
         goto out;
     }
+    if (!out) {
+        rc = 0;
+        goto out;
+    }
     nl = got.len ? memchr(got.data, '\n', got.len) : NULL;
     linelen = nl ? (size_t)(nl - got.data) : got.len;
-    if (linelen > PASSWORD_MAX) {
-        mail_error_set(err, MAIL_ERR_AUTH, "%s printed a line longer than %d "
-                       "bytes", what, PASSWORD_MAX);
+    if (linelen > c->line_max) {
+        mail_error_set(err, MAIL_ERR_AUTH, "%s printed a line longer than %zu "
+                       "bytes", c->what, c->line_max);
         goto out;
     }
     while (linelen > 0 && got.data[linelen - 1] == '\r')
         linelen--;
     if (linelen == 0) {
-        mail_error_set(err, MAIL_ERR_AUTH, "%s printed nothing", what);
+        mail_error_set(err, MAIL_ERR_AUTH, "%s printed nothing", c->what);
         goto out;
     }
     if (mail_buf_add(out, got.data, linelen) < 0) {
@@ -115,6 +123,20 @@ static int run_password_command(const struct mail_account *acct,
 out:
     mail_buf_release_secret(&got);
     return rc;
+}
+
+static int run_password_command(const struct mail_account *acct,
+                                struct mail_buf *out, struct mail_error *err)
+{
+    char name[80], what[128];
+    struct secret_command c = { 0 };
+
+    show(name, sizeof name, acct->name);
+    snprintf(what, sizeof what, "password-command for account '%s'", name);
+    c.command = acct->password_command;
+    c.what = what;
+    c.line_max = PASSWORD_MAX;
+    return secret_command_run(&c, out, err);
 }
 
 /* ------------------------------------------------------------------ */
