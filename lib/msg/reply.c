@@ -565,6 +565,27 @@ static char *rlist_format(const struct rlist *l)
     return mail_buf_detach(&b);
 }
 
+int mail_draft_addrs(struct mail_buf *out, const char *value,
+                     struct mail_error *err)
+{
+    struct mail_addrlist l = MAIL_ADDRLIST_INIT;
+    struct rlist r = { NULL, 0, 0 };
+    char *s = NULL;
+    int rc = -1;
+
+    if (mail_addrlist_parse(&l, value, err) < 0)
+        return -1;
+    if (rlist_add(&r, &l, NULL, NULL) < 0 || !(s = rlist_format(&r)) ||
+        mail_buf_addstr(out, s) < 0)
+        oom(err);
+    else
+        rc = 0;
+    free(s);
+    free(r.v);
+    mail_addrlist_release(&l);
+    return rc;
+}
+
 /* The address of a List-Post field: the first <mailto:...>, without
  * its ?query.  NULL for "NO" or none. */
 static char *list_post(const char *v)
@@ -696,6 +717,12 @@ void mail_draft_release(struct mail_draft *d)
     free(d->in_reply_to);
     free(d->references);
     mail_buf_release(&d->body);
+    for (size_t i = 0; i < d->nattach; i++)
+        free(d->attach[i]);
+    free(d->attach);
+    free(d->orig_folder);
+    free(d->orig_id);
+    free(d->rfc822);
     *d = (struct mail_draft)MAIL_DRAFT_INIT;
 }
 
@@ -744,6 +771,9 @@ int mail_reply_draft(int fd, const struct mail_mime *m,
     if (mail_reply_in_reply_to(&b, h) < 0)
         goto nomem;
     if (b.len && !(d->in_reply_to = buf_str(&b)))
+        goto nomem;
+    d->kind = MAIL_DRAFT_REPLY;
+    if (d->in_reply_to && !(d->orig_id = strdup(d->in_reply_to)))
         goto nomem;
     if (mail_reply_references(&b, h) < 0)
         goto nomem;
@@ -819,6 +849,11 @@ int mail_forward_draft(int fd, const struct mail_mime *m,
         goto nomem;
     if (mail_forward_subject(&b, mail_header_get(h, "subject")) < 0 ||
         !(d->subject = buf_str(&b)))
+        goto nomem;
+    d->kind = MAIL_DRAFT_FORWARD;
+    if (mail_reply_in_reply_to(&b, h) < 0)
+        goto nomem;
+    if (b.len && !(d->orig_id = buf_str(&b)))
         goto nomem;
     if (mail_buf_addch(&d->body, '\n') < 0)
         goto nomem;
@@ -991,6 +1026,16 @@ int mail_draft_parse(struct mail_draft *d, const char *text, size_t len,
     if (mail_buf_add(&nd.body, text + pos, len - pos) < 0 ||
         mail_buf_addstr(&nd.body, "") < 0)
         goto nomem;
+    /* What the text does not carry stays with the draft. */
+    nd.attach = d->attach;
+    nd.nattach = d->nattach;
+    nd.kind = d->kind;
+    nd.orig_folder = d->orig_folder;
+    nd.orig_id = d->orig_id;
+    nd.rfc822 = d->rfc822;
+    d->attach = NULL;
+    d->nattach = 0;
+    d->orig_folder = d->orig_id = d->rfc822 = NULL;
     mail_draft_release(d);
     *d = nd;
     return 0;

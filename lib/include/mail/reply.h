@@ -104,12 +104,24 @@ int mail_reply_quote(struct mail_buf *out, const char *text, size_t len);
 int mail_signature_append(struct mail_buf *out, const char *path,
                           struct mail_error *err);
 
+/* Append the address field value (raw, RFC 2047 names) as a user types
+ * it: names decoded to UTF-8, quoted where needed, "a, b" (bare names and
+ * empty groups dropped).  MAIL_ERR_INTERNAL when out of memory. */
+int mail_draft_addrs(struct mail_buf *out, const char *value,
+                     struct mail_error *err);
+
 /* ---- the draft ---- */
 
 enum mail_reply_mode {
     MAIL_REPLY_SENDER,     /* `mail reply` */
     MAIL_REPLY_ALL,        /* --all */
     MAIL_REPLY_LIST,       /* --list */
+};
+
+enum mail_draft_kind {
+    MAIL_DRAFT_NEW,        /* `mail compose` */
+    MAIL_DRAFT_REPLY,
+    MAIL_DRAFT_FORWARD,
 };
 
 struct mail_draft {
@@ -121,9 +133,22 @@ struct mail_draft {
     char *in_reply_to;     /* "<id>" or NULL */
     char *references;      /* "<a> <b>" or NULL */
     struct mail_buf body;  /* UTF-8 text, LF line ends */
+    /* Files to attach (draft.c), paths as given, each malloc'd. */
+    char **attach;
+    size_t nattach;
+    /* What the draft answers, for a postponed draft (draft.c): the kind,
+     * the original's folder (a path, or NULL) and Message-ID ("<id>", or
+     * NULL), so that resuming can flag the original after the send. */
+    enum mail_draft_kind kind;
+    char *orig_folder;
+    char *orig_id;
+    /* A message attached byte for byte as message/rfc822 (a forward
+     * --attach brought back from the drafts folder): a path, or NULL. */
+    char *rfc822;
 };
 
-#define MAIL_DRAFT_INIT { NULL, NULL, NULL, NULL, NULL, NULL, MAIL_BUF_INIT }
+#define MAIL_DRAFT_INIT { NULL, NULL, NULL, NULL, NULL, NULL, MAIL_BUF_INIT, \
+                          NULL, 0, MAIL_DRAFT_NEW, NULL, NULL, NULL }
 
 void mail_draft_release(struct mail_draft *d);
 
@@ -181,7 +206,8 @@ int mail_draft_write(const struct mail_draft *d, mail_sink_fn sink, void *ctx,
  * Read back an edited draft: the header lines (To, Cc, Bcc, Subject,
  * In-Reply-To, References, any case; continuation lines joined) up to
  * the first empty line, then the body.  Fields left out become empty.
- * MAIL_ERR_USAGE for another field or a line that is not a field.
+ * MAIL_ERR_USAGE for another field or a line that is not a field.  The
+ * attachments, kind, original and rfc822 of d are kept.
  */
 int mail_draft_parse(struct mail_draft *d, const char *text, size_t len,
                      struct mail_error *err);
