@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/stat.h>
 
 #include "mail/flags.h"
 #include "mail/fsutil.h"
@@ -636,6 +637,35 @@ static int run_cmd(struct mail_session *s, const char *what,
     return run_cmd_x(s, what, no_kind, fn, arg, code, err, cmd, NULL);
 }
 
+/* The tagged reply t of a command: OK gives 0 (its code into code when
+ * not NULL); NO/BAD give -1 with the server's words, kind no_kind, or
+ * MAIL_ERR_NOTFOUND for [TRYCREATE]/[NONEXISTENT], MAIL_ERR_CANTCREAT for
+ * [ALREADYEXISTS]. */
+static int tagged_result(struct mail_session *s, const char *what,
+                         enum mail_error_kind no_kind,
+                         const struct mail_imap_resp *t,
+                         struct mail_buf *code, struct mail_error *err)
+{
+    struct mail_reply rep;
+
+    if (code) {
+        mail_buf_reset(code);
+        mail_buf_printf(code, "%s %s", t->code, t->code_args);
+    }
+    if (t->status == MAIL_IMAP_ST_OK)
+        return 0;
+    mail_reply_init(&rep);
+    resp_to_reply(t, &rep);
+    if (strcmp(t->code, "TRYCREATE") == 0 ||
+        strcmp(t->code, "NONEXISTENT") == 0)
+        no_kind = MAIL_ERR_NOTFOUND;
+    else if (strcmp(t->code, "ALREADYEXISTS") == 0)
+        no_kind = MAIL_ERR_CANTCREAT;
+    mail_session_reply_error(s, &rep, no_kind, what, err);
+    mail_reply_release(&rep);
+    return -1;
+}
+
 static int run_cmd_x(struct mail_session *s, const char *what,
                      enum mail_error_kind no_kind, untagged_fn fn, void *arg,
                      struct mail_buf *code, struct mail_error *err,
@@ -681,23 +711,7 @@ static int run_cmd_x(struct mail_session *s, const char *what,
                        "%s: %s: reply with an unknown tag", s->name, what);
         goto done;
     }
-    if (code) {
-        mail_buf_reset(code);
-        mail_buf_printf(code, "%s %s", t->code, t->code_args);
-    }
-    if (t->status != MAIL_IMAP_ST_OK) {
-        struct mail_reply rep;
-
-        mail_reply_init(&rep);
-        resp_to_reply(t, &rep);
-        if (strcmp(t->code, "TRYCREATE") == 0 ||
-            strcmp(t->code, "NONEXISTENT") == 0)
-            no_kind = MAIL_ERR_NOTFOUND;
-        mail_session_reply_error(s, &rep, no_kind, what, err);
-        mail_reply_release(&rep);
-        goto done;
-    }
-    rc = 0;
+    rc = tagged_result(s, what, no_kind, t, code, err);
 done:
     mail_buf_release(&w.bye);
     mail_imap_parser_release(&p);
@@ -1978,4 +1992,609 @@ int mail_imap_namespace(struct mail_session *s, struct mail_buf *prefix,
     if (c.bad)
         return mail_error_set(err, MAIL_ERR_INTERNAL, "out of memory");
     return c.found ? 1 : 0;
+}
+
+/* ---- mailbox arguments by the server's own bytes ---- */
+
+/* Append the mailbox argument for name (UTF-8): the server's bytes from
+ * the last LIST when name does not encode back to them (quoted when
+ * printable ASCII, else a literal: non-synchronizing when offered, else
+ * *sync_lit is set to the raw bytes, which the caller sends after "+"),
+ * else the modified UTF-7 quoted string.  -1 with err. */
+static int add_mailbox_arg(struct mail_session *s, struct mail_buf *cmd,
+                           const char *name, const char **sync_lit,
+                           struct mail_error *err)
+{
+    const char *raw = alias_raw(s, name);
+
+    if (sync_lit)
+        *sync_lit = NULL;
+    if (!raw) {
+        if (mail_imap_mailbox_arg(cmd, name) < 0)
+            return mail_error_set(err, MAIL_ERR_USAGE,
+                                  "%s: mailbox name is not valid UTF-8",
+                                  s->name);
+        return 0;
+    }
+    if (quotable(raw)) {
+        int r = mail_buf_addch(cmd, '"');
+
+        for (const char *p = raw; *p && r == 0; p++)
+            r = ((*p == '"' || *p == '\\') ? mail_buf_addch(cmd, '\\') : 0) |
+                mail_buf_addch(cmd, *p);
+        if (r < 0 || mail_buf_addch(cmd, '"') < 0)
+            return mail_error_set(err, MAIL_ERR_INTERNAL, "out of memory");
+        return 0;
+    }
+    if (mail_session_has_cap(s, "LITERAL+") ||
+        (mail_session_has_cap(s, "LITERAL-") && strlen(raw) <= 4096))
+        return fmt_cmd(cmd, err, "{%zu+}\r\n%s", strlen(raw), raw);
+    if (!sync_lit)
+        return mail_error_set(err, MAIL_ERR_UNAVAIL,
+                              "%s: the mailbox name needs a literal here",
+                              s->name);
+    *sync_lit = raw;
+    return 0;
+}
+
+/* "WHAT name" for messages, the name made terminal-safe. */
+static int what_name(struct mail_buf *what, const char *verb,
+                     const char *name, struct mail_error *err)
+{
+    mail_buf_printf(what, "%s ", verb);
+    mail_term_safe(what, name, strlen(name), MAIL_SAFE_ONELINE);
+    return what->data ? 0
+                      : mail_error_set(err, MAIL_ERR_INTERNAL,
+                                       "out of memory");
+}
+
+/* ---- APPEND ---- */
+
+#define APPEND_CHUNK 65536
+
+/* Parse "[APPENDUID uidvalidity uid]" (RFC 4315) from a tagged code. */
+static void appenduid(const char *code, uint32_t *uidvalidity, uint32_t *uid)
+{
+    unsigned long v, u;
+    char *end;
+
+    if (strncmp(code, "APPENDUID ", 10) != 0)
+        return;
+    v = strtoul(code + 10, &end, 10);
+    if (*end != ' ' || v == 0 || v > UINT32_MAX)
+        return;
+    u = strtoul(end + 1, &end, 10);
+    if ((*end && *end != ' ') || u == 0 || u > UINT32_MAX)
+        return;
+    if (uidvalidity)
+        *uidvalidity = (uint32_t)v;
+    if (uid)
+        *uid = (uint32_t)u;
+}
+
+/* Stream size bytes from rd into the connection, quietly (the trace shows
+ * a count). */
+static int append_stream(struct mail_session *s, uint64_t size,
+                         mail_imap_read_fn rd, void *rd_arg,
+                         struct mail_error *err)
+{
+    char *buf = malloc(APPEND_CHUNK);
+    uint64_t left = size;
+    int rc = -1;
+
+    if (!buf)
+        return mail_error_set(err, MAIL_ERR_INTERNAL, "out of memory");
+    while (left > 0) {
+        size_t want = left < APPEND_CHUNK ? (size_t)left : APPEND_CHUNK;
+        ssize_t n = rd(rd_arg, buf, want, err);
+
+        if (n < 0)
+            goto done;
+        if (n == 0 || (size_t)n > want) {
+            mail_error_set(err, MAIL_ERR_IO, "the message ended %llu bytes "
+                           "before its announced size (it changed while it "
+                           "was being sent)", (unsigned long long)left);
+            goto done;
+        }
+        if (mail_conn_write_quiet(s->conn, buf, (size_t)n, err) < 0) {
+            cmd_error(s, "APPEND", err);
+            goto done;
+        }
+        left -= (uint64_t)n;
+    }
+    mail_conn_note(s->conn, "(%llu bytes of message)",
+                   (unsigned long long)size);
+    if (mail_conn_write(s->conn, "\r\n", 2, err) < 0 ||
+        mail_conn_flush(s->conn, err) < 0) {
+        cmd_error(s, "APPEND", err);
+        goto done;
+    }
+    rc = 0;
+done:
+    free(buf);
+    return rc;
+}
+
+int mail_imap_append(struct mail_session *s, const char *mailbox,
+                     unsigned flags, time_t internaldate, uint64_t size,
+                     mail_imap_read_fn rd, void *rd_arg,
+                     uint32_t *uidvalidity, uint32_t *uid,
+                     struct mail_error *err)
+{
+    struct mail_buf cmd = MAIL_BUF_INIT, what = MAIL_BUF_INIT,
+                    code = MAIL_BUF_INIT;
+    struct mail_imap_parser p;
+    struct waiter w;
+    const struct mail_imap_resp *t = NULL;
+    char tag[sizeof s->curtag];
+    bool nonsync = mail_session_has_cap(s, "LITERAL+") ||
+                   (mail_session_has_cap(s, "LITERAL-") && size <= 4096);
+    const char *lit = NULL;
+    int rc = -1;
+
+    if (uidvalidity)
+        *uidvalidity = 0;
+    if (uid)
+        *uid = 0;
+    mail_imap_parser_init(&p, NULL, NULL, NULL);
+    waiter_init(&w, s, &p, "APPEND", NULL, NULL);
+    if (what_name(&what, "APPEND", mailbox, err) < 0)
+        goto done;
+    w.what = what.data;
+    if (fmt_cmd(&cmd, err, "APPEND ") < 0 ||
+        add_mailbox_arg(s, &cmd, mailbox, &lit, err) < 0)
+        goto done;
+    if (lit) {
+        mail_error_set(err, MAIL_ERR_UNAVAIL, "%s: %s: the mailbox name "
+                       "needs LITERAL+", s->name, what.data);
+        goto done;
+    }
+    flags &= ~(unsigned)MAIL_FLAG_NEW;
+    if (flags) {
+        if (fmt_cmd(&cmd, err, " (") < 0)
+            goto done;
+        if (mail_imap_flags_format(&cmd, flags) < 0 ||
+            mail_buf_addch(&cmd, ')') < 0) {
+            mail_error_set(err, MAIL_ERR_INTERNAL, "out of memory");
+            goto done;
+        }
+    }
+    if (internaldate > 0) {
+        static const char mon[12][4] = { "Jan", "Feb", "Mar", "Apr", "May",
+                                          "Jun", "Jul", "Aug", "Sep", "Oct",
+                                          "Nov", "Dec" };
+        struct tm tm;
+
+        if (gmtime_r(&internaldate, &tm) && tm.tm_year >= 0 &&
+            tm.tm_year < 8100 &&
+            fmt_cmd(&cmd, err, " \"%02d-%s-%04d %02d:%02d:%02d +0000\"",
+                    tm.tm_mday, mon[tm.tm_mon], tm.tm_year + 1900,
+                    tm.tm_hour, tm.tm_min, tm.tm_sec) < 0)
+            goto done;
+    }
+    if (fmt_cmd(&cmd, err, " {%llu%s}", (unsigned long long)size,
+                nonsync ? "+" : "") < 0)
+        goto done;
+    if (mail_imap_send(s, err, "%s", cmd.data) < 0) {
+        cmd_error(s, w.what, err);
+        goto done;
+    }
+    memcpy(tag, s->curtag, sizeof tag);
+    if (!nonsync) {
+        /* a synchronizing literal: the server says "+" or refuses */
+        if (mail_conn_flush(s->conn, err) < 0) {
+            cmd_error(s, w.what, err);
+            goto done;
+        }
+        w.cont_ok = true;
+        while (!t && !w.got_cont)
+            if (wait_one(&w, &t, err) < 0)
+                goto done;
+    }
+    if (!t && append_stream(s, size, rd, rd_arg, err) < 0)
+        goto done;
+    while (!t)
+        if (wait_one(&w, &t, err) < 0)
+            goto done;
+    if (strcmp(t->tag, tag) != 0) {
+        mail_error_set(err, MAIL_ERR_PROTOCOL,
+                       "%s: %s: reply with an unknown tag", s->name, w.what);
+        goto done;
+    }
+    if (tagged_result(s, w.what, MAIL_ERR_UNAVAIL, t, &code, err) < 0)
+        goto done;
+    appenduid(code.data ? code.data : "", uidvalidity, uid);
+    rc = 0;
+done:
+    mail_buf_release(&w.bye);
+    mail_imap_parser_release(&p);
+    mail_buf_release(&cmd);
+    mail_buf_release(&what);
+    mail_buf_release(&code);
+    return rc;
+}
+
+struct fd_reader {
+    int fd;
+    off_t off;
+};
+
+static ssize_t fd_read(void *arg, char *buf, size_t max,
+                       struct mail_error *err)
+{
+    struct fd_reader *r = arg;
+
+    for (;;) {
+        ssize_t n = pread(r->fd, buf, max, r->off);
+
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return mail_error_set(err, MAIL_ERR_IO, "cannot read the "
+                                  "message: %s", strerror(errno));
+        r->off += n;
+        return n;
+    }
+}
+
+int mail_imap_append_fd(struct mail_session *s, const char *mailbox,
+                        unsigned flags, time_t internaldate, int fd,
+                        off_t off, uint32_t *uidvalidity, uint32_t *uid,
+                        struct mail_error *err)
+{
+    struct fd_reader r = { fd, off };
+    struct stat st;
+
+    if (fstat(fd, &st) < 0 || st.st_size < off)
+        return mail_error_set(err, MAIL_ERR_IO, "cannot read the message: "
+                              "%s", strerror(errno ? errno : EINVAL));
+    return mail_imap_append(s, mailbox, flags, internaldate,
+                            (uint64_t)(st.st_size - off), fd_read, &r,
+                            uidvalidity, uid, err);
+}
+
+/* ---- CREATE, DELETE, RENAME ---- */
+
+/* "VERB name [name2]" */
+static int mailbox_cmd(struct mail_session *s, const char *verb,
+                       enum mail_error_kind no_kind, const char *name,
+                       const char *name2, struct mail_error *err)
+{
+    struct mail_buf cmd = MAIL_BUF_INIT, what = MAIL_BUF_INIT;
+    int rc = -1;
+
+    if (what_name(&what, verb, name, err) < 0 ||
+        fmt_cmd(&cmd, err, "%s ", verb) < 0 ||
+        add_mailbox_arg(s, &cmd, name, NULL, err) < 0)
+        goto done;
+    if (name2 && (fmt_cmd(&cmd, err, " ") < 0 ||
+                  add_mailbox_arg(s, &cmd, name2, NULL, err) < 0))
+        goto done;
+    rc = run_cmd(s, what.data, no_kind, NULL, NULL, NULL, err, cmd.data);
+done:
+    mail_buf_release(&cmd);
+    mail_buf_release(&what);
+    return rc;
+}
+
+int mail_imap_create(struct mail_session *s, const char *name,
+                     struct mail_error *err)
+{
+    return mailbox_cmd(s, "CREATE", MAIL_ERR_CANTCREAT, name, NULL, err);
+}
+
+int mail_imap_delete(struct mail_session *s, const char *name,
+                     struct mail_error *err)
+{
+    return mailbox_cmd(s, "DELETE", MAIL_ERR_UNAVAIL, name, NULL, err);
+}
+
+int mail_imap_rename(struct mail_session *s, const char *from,
+                     const char *to, struct mail_error *err)
+{
+    return mailbox_cmd(s, "RENAME", MAIL_ERR_CANTCREAT, from, to, err);
+}
+
+/* ---- STATUS and LIST-STATUS ---- */
+
+static void status_from_list(struct mail_imap_mbx_status *st,
+                             const struct mail_imap_node *list)
+{
+    if (!list || list->type != MAIL_IMAP_LIST)
+        return;
+    for (const struct mail_imap_node *c = list->child; c && c->next;
+         c = c->next->next) {
+        uint32_t v;
+
+        if (mail_imap_node_u32(c->next, &v) < 0)
+            continue;
+        if (mail_imap_node_is(c, "MESSAGES")) {
+            st->messages = v;
+            st->has_messages = true;
+        } else if (mail_imap_node_is(c, "UNSEEN")) {
+            st->unseen = v;
+            st->has_unseen = true;
+        } else if (mail_imap_node_is(c, "UIDNEXT")) {
+            st->uidnext = v;
+        } else if (mail_imap_node_is(c, "UIDVALIDITY")) {
+            st->uidvalidity = v;
+        }
+    }
+}
+
+/* STATUS responses by the server's name, until they are matched to the
+ * LIST entries. */
+struct status_seen {
+    char *raw;
+    struct mail_imap_mbx_status st;
+};
+
+struct list_status_ctx {
+    struct list_ctx list;
+    struct status_seen *v;
+    size_t n;
+    const char *only_raw;          /* STATUS of one mailbox */
+    struct mail_imap_mbx_status *one;
+};
+
+static int status_untagged(void *arg, const struct mail_imap_resp *r,
+                           struct mail_error *err)
+{
+    struct list_status_ctx *c = arg;
+    const struct mail_imap_node *name = mail_imap_node_at(&r->args, 0);
+    const char *raw;
+    struct status_seen *v;
+
+    if (r->type == MAIL_IMAP_T_LIST && !c->one)
+        return list_untagged(&c->list, r, err);
+    if (r->type != MAIL_IMAP_T_STATUS_MBX)
+        return 0;
+    raw = mail_imap_node_str(name);
+    if (!raw)
+        return 0;
+    if (mail_strcasecmp(raw, "INBOX") == 0)
+        raw = "INBOX";
+    if (c->one) {
+        if (strcmp(raw, c->only_raw) == 0 ||
+            (mail_strcasecmp(c->only_raw, "INBOX") == 0 &&
+             strcmp(raw, "INBOX") == 0))
+            status_from_list(c->one, mail_imap_node_at(&r->args, 1));
+        return 0;
+    }
+    if (c->n >= MAILBOXES_MAX)
+        return 0;
+    v = realloc(c->v, (c->n + 1) * sizeof *v);
+    if (!v)
+        return mail_error_set(err, MAIL_ERR_INTERNAL, "out of memory");
+    c->v = v;
+    memset(&v[c->n], 0, sizeof v[c->n]);
+    v[c->n].raw = strdup(raw);
+    if (!v[c->n].raw)
+        return mail_error_set(err, MAIL_ERR_INTERNAL, "out of memory");
+    status_from_list(&v[c->n].st, mail_imap_node_at(&r->args, 1));
+    c->n++;
+    return 0;
+}
+
+/* STATUS of the mailbox m (its raw name). */
+static int status_one(struct mail_session *s, const struct mail_imap_mailbox *m,
+                      struct mail_imap_mbx_status *st, struct mail_error *err)
+{
+    struct list_status_ctx c;
+    struct mail_buf cmd = MAIL_BUF_INIT, what = MAIL_BUF_INIT;
+    struct cmd_extra x = { NULL, NULL, NULL, 0, NULL };
+    const char *items = " (MESSAGES UNSEEN UIDNEXT UIDVALIDITY)";
+    int rc = -1;
+
+    memset(&c, 0, sizeof c);
+    memset(st, 0, sizeof *st);
+    c.only_raw = m->raw;
+    c.one = st;
+    if (what_name(&what, "STATUS", m->name, err) < 0 ||
+        fmt_cmd(&cmd, err, "STATUS ") < 0)
+        goto done;
+    if (quotable(m->raw)) {
+        int r = mail_buf_addch(&cmd, '"');
+
+        for (const char *p = m->raw; *p && r == 0; p++)
+            r = ((*p == '"' || *p == '\\') ? mail_buf_addch(&cmd, '\\') : 0) |
+                mail_buf_addch(&cmd, *p);
+        if (r < 0 || fmt_cmd(&cmd, err, "\"%s", items) < 0)
+            goto done;
+    } else if (mail_session_has_cap(s, "LITERAL+")) {
+        if (fmt_cmd(&cmd, err, "{%zu+}\r\n%s%s", strlen(m->raw), m->raw,
+                    items) < 0)
+            goto done;
+    } else {
+        x.lit = m->raw;
+        x.litlen = strlen(m->raw);
+        x.tail = items;
+    }
+    rc = run_cmd_x(s, what.data, MAIL_ERR_NOTFOUND, status_untagged, &c, NULL,
+                   err, cmd.data, &x);
+done:
+    mail_buf_release(&cmd);
+    mail_buf_release(&what);
+    return rc;
+}
+
+int mail_imap_status(struct mail_session *s, const char *name,
+                     struct mail_imap_mbx_status *st, struct mail_error *err)
+{
+    struct mail_imap_mailbox m;
+    struct mail_buf enc = MAIL_BUF_INIT;
+    const char *raw = alias_raw(s, name);
+    int rc;
+
+    memset(&m, 0, sizeof m);
+    m.name = (char *)name;
+    if (!raw) {
+        if (mail_mutf7_encode(&enc, name, strlen(name)) < 0 || !enc.data) {
+            mail_buf_release(&enc);
+            return mail_error_set(err, MAIL_ERR_USAGE,
+                                  "%s: mailbox name is not valid UTF-8",
+                                  s->name);
+        }
+        raw = enc.data;
+    }
+    m.raw = (char *)raw;
+    rc = status_one(s, &m, st, err);
+    mail_buf_release(&enc);
+    return rc;
+}
+
+int mail_imap_list_status(struct mail_session *s,
+                          struct mail_imap_mailboxes *out,
+                          struct mail_imap_mbx_status **status, size_t *skipped,
+                          struct mail_error *err)
+{
+    bool ext = mail_session_has_cap(s, "LIST-EXTENDED");
+    bool special = ext && mail_session_has_cap(s, "SPECIAL-USE");
+    bool liststatus = ext && mail_session_has_cap(s, "LIST-STATUS");
+    struct list_status_ctx c;
+    struct cmd_extra x = { list_route, NULL, NULL, 0, NULL };
+    struct mail_imap_mbx_status *st = NULL;
+    int rc = -1;
+
+    memset(&c, 0, sizeof c);
+    out->v = NULL;
+    out->n = 0;
+    *status = NULL;
+    if (skipped)
+        *skipped = 0;
+    c.list.s = s;
+    c.list.l = out;
+    if (!liststatus) {
+        if (mail_imap_list_counted(s, out, skipped, err) < 0)
+            return -1;
+    } else {
+        if (run_cmd_x(s, "LIST", MAIL_ERR_UNAVAIL, status_untagged, &c, NULL,
+                      err, special ? "LIST \"\" \"*\" RETURN (SPECIAL-USE "
+                                     "STATUS (MESSAGES UNSEEN UIDNEXT "
+                                     "UIDVALIDITY))"
+                                   : "LIST \"\" \"*\" RETURN (STATUS "
+                                     "(MESSAGES UNSEEN UIDNEXT "
+                                     "UIDVALIDITY))", &x) < 0)
+            goto done;
+        if (remember_aliases(s, out) < 0) {
+            mail_error_set(err, MAIL_ERR_INTERNAL, "out of memory");
+            goto done;
+        }
+        if (skipped)
+            *skipped = c.list.skipped;
+    }
+    st = calloc(out->n ? out->n : 1, sizeof *st);
+    if (!st) {
+        mail_error_set(err, MAIL_ERR_INTERNAL, "out of memory");
+        goto done;
+    }
+    for (size_t i = 0; i < out->n; i++) {
+        const struct mail_imap_mailbox *m = &out->v[i];
+
+        if (m->attrs & MAIL_IMAP_MBX_NOSELECT)
+            continue;
+        if (liststatus) {
+            for (size_t k = 0; k < c.n; k++)
+                if (strcmp(c.v[k].raw, m->raw) == 0) {
+                    st[i] = c.v[k].st;
+                    break;
+                }
+        }
+        if (!st[i].has_messages) {
+            struct mail_error e2;
+
+            mail_error_clear(&e2);
+            if (status_one(s, m, &st[i], &e2) < 0) {
+                /* a mailbox gone since the LIST, or one the server will
+                 * not count: shown without counts; a lost connection is
+                 * an error */
+                if (e2.kind != MAIL_ERR_NOTFOUND &&
+                    e2.kind != MAIL_ERR_UNAVAIL) {
+                    if (err)
+                        *err = e2;
+                    goto done;
+                }
+                if (e2.conn_lost) {
+                    if (err)
+                        *err = e2;
+                    goto done;
+                }
+                memset(&st[i], 0, sizeof st[i]);
+            }
+        }
+    }
+    *status = st;
+    st = NULL;
+    rc = 0;
+done:
+    for (size_t k = 0; k < c.n; k++)
+        free(c.v[k].raw);
+    free(c.v);
+    free(st);
+    if (rc < 0)
+        mail_imap_mailboxes_release(out);
+    return rc;
+}
+
+/* ---- UID SEARCH HEADER ---- */
+
+static int search_untagged(void *arg, const struct mail_imap_resp *r,
+                           struct mail_error *err)
+{
+    struct mail_imap_uids *u = arg;
+
+    if (r->type != MAIL_IMAP_T_SEARCH)
+        return 0;
+    for (const struct mail_imap_node *n = r->args.child; n; n = n->next) {
+        uint32_t v;
+
+        if (n->type == MAIL_IMAP_LIST)
+            continue;   /* (MODSEQ n) of CONDSTORE */
+        if (mail_imap_node_u32(n, &v) == 0 && v > 0 &&
+            uids_add(u, v, err) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+int mail_imap_search_header(struct mail_session *s, const char *field,
+                            const char *value, struct mail_imap_uids *out,
+                            struct mail_error *err)
+{
+    struct mail_buf cmd = MAIL_BUF_INIT;
+    int rc = -1;
+
+    memset(out, 0, sizeof *out);
+    for (const char *p = field; *p; p++)
+        if (*p <= ' ' || *p >= 0x7f || *p == ':' || *p == '"' ||
+            *p == '\\' || *p == '(' || *p == ')' || *p == '{')
+            return mail_error_set(err, MAIL_ERR_USAGE,
+                                  "bad header field name for SEARCH");
+    if (fmt_cmd(&cmd, err, "UID SEARCH HEADER %s \"", field) < 0)
+        goto done;
+    for (const unsigned char *p = (const unsigned char *)value; *p; p++) {
+        if (*p < 0x20 || *p >= 0x7f) {
+            mail_error_set(err, MAIL_ERR_USAGE, "the value to SEARCH for is "
+                           "not printable ASCII");
+            goto done;
+        }
+        if ((*p == '"' || *p == '\\') && mail_buf_addch(&cmd, '\\') < 0)
+            goto oom;
+        if (mail_buf_addch(&cmd, (char)*p) < 0)
+            goto oom;
+    }
+    if (mail_buf_addch(&cmd, '"') < 0)
+        goto oom;
+    rc = run_cmd(s, "UID SEARCH", MAIL_ERR_UNAVAIL, search_untagged, out,
+                 NULL, err, cmd.data);
+    if (rc < 0)
+        mail_imap_uids_release(out);
+    else if (out->n)
+        qsort(out->v, out->n, sizeof *out->v, cmp_u32);
+    goto done;
+oom:
+    mail_error_set(err, MAIL_ERR_INTERNAL, "out of memory");
+done:
+    mail_buf_release(&cmd);
+    return rc;
 }

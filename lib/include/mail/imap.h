@@ -25,6 +25,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <time.h>
+#include <sys/types.h>
 
 #include "flags.h"
 #include "imap_parse.h"
@@ -259,6 +260,82 @@ int mail_imap_enable(struct mail_session *s, const char *ext,
  * personal namespace (prefix "" and delim '\0'), or -1. */
 int mail_imap_namespace(struct mail_session *s, struct mail_buf *prefix,
                         char *delim, struct mail_error *err);
+
+/* ---- mailboxes: APPEND, CREATE, DELETE, RENAME, STATUS ---- */
+
+/* Gives up to max bytes of the message (fewer is fine), 0 at its end, -1
+ * with err. */
+typedef ssize_t (*mail_imap_read_fn)(void *arg, char *buf, size_t max,
+                                     struct mail_error *err);
+
+/*
+ * APPEND a message of exactly size bytes, read through rd, to mailbox
+ * (UTF-8; a name from the last LIST that does not encode back to the
+ * server's bytes is sent as those bytes), with flags (MAIL_FLAG_*) and
+ * internaldate (0: the server's time).  The literal is non-synchronizing
+ * ({N+}) when the server offers LITERAL+ (or LITERAL- and N <= 4096),
+ * else the command waits for the server's "+" (a NO instead of it is
+ * the refusal, and nothing is sent).  The bytes stream in 64 KiB pieces
+ * (constant memory; the trace shows their count).  With UIDPLUS the
+ * server's [APPENDUID v u] goes to *uidvalidity and *uid (either may be
+ * NULL; 0 when the server did not say).  A missing mailbox ([TRYCREATE])
+ * is MAIL_ERR_NOTFOUND, another NO MAIL_ERR_UNAVAIL.  When rd gives fewer
+ * than size bytes the literal cannot be finished: MAIL_ERR_IO, and the
+ * session must not be used again (as after every error but a NO/BAD).
+ */
+int mail_imap_append(struct mail_session *s, const char *mailbox,
+                     unsigned flags, time_t internaldate, uint64_t size,
+                     mail_imap_read_fn rd, void *rd_arg,
+                     uint32_t *uidvalidity, uint32_t *uid,
+                     struct mail_error *err);
+/* The same for the bytes of fd from off to its end (pread: fd's offset
+ * is not moved). */
+int mail_imap_append_fd(struct mail_session *s, const char *mailbox,
+                        unsigned flags, time_t internaldate, int fd,
+                        off_t off, uint32_t *uidvalidity, uint32_t *uid,
+                        struct mail_error *err);
+
+/* CREATE, DELETE, RENAME of mailboxes by UTF-8 name (encoded as for
+ * APPEND).  [ALREADYEXISTS] is MAIL_ERR_CANTCREAT, [NONEXISTENT] (and
+ * [TRYCREATE]) MAIL_ERR_NOTFOUND; another NO: MAIL_ERR_CANTCREAT for
+ * CREATE and RENAME, MAIL_ERR_UNAVAIL for DELETE.  The server's words are
+ * in the message. */
+int mail_imap_create(struct mail_session *s, const char *name,
+                     struct mail_error *err);
+int mail_imap_delete(struct mail_session *s, const char *name,
+                     struct mail_error *err);
+int mail_imap_rename(struct mail_session *s, const char *from,
+                     const char *to, struct mail_error *err);
+
+/* What STATUS (or LIST-STATUS) said of a mailbox. */
+struct mail_imap_mbx_status {
+    uint32_t messages, unseen, uidnext, uidvalidity;
+    bool has_messages, has_unseen;      /* false: not known */
+};
+
+/* STATUS name (MESSAGES UNSEEN UIDNEXT UIDVALIDITY).  A NO is
+ * MAIL_ERR_NOTFOUND. */
+int mail_imap_status(struct mail_session *s, const char *name,
+                     struct mail_imap_mbx_status *st, struct mail_error *err);
+
+/*
+ * The mailboxes with their counts: LIST "" "*" RETURN (SPECIAL-USE STATUS
+ * (...)) when the server offers LIST-STATUS (RFC 5819), else the LIST of
+ * mail_imap_list_counted and one STATUS per selectable mailbox.
+ * *status (malloc'd, free()) is parallel to out->v; a \Noselect mailbox,
+ * or one the server refused to count, has has_messages false.
+ */
+int mail_imap_list_status(struct mail_session *s,
+                          struct mail_imap_mailboxes *out,
+                          struct mail_imap_mbx_status **status, size_t *skipped,
+                          struct mail_error *err);
+
+/* UID SEARCH HEADER field "value" in the selected mailbox: the UIDs
+ * (ascending) of the messages whose field contains value (value printable
+ * ASCII, else MAIL_ERR_USAGE). */
+int mail_imap_search_header(struct mail_session *s, const char *field,
+                            const char *value, struct mail_imap_uids *out,
+                            struct mail_error *err);
 
 /* ---- helpers (also for the folder driver and mail fetch) ---- */
 
