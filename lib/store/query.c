@@ -610,30 +610,59 @@ static long parse_unary(struct parser *p, int depth)
     }
 }
 
+/* The children of one AND or OR node being parsed: on the stack while
+ * they are few (the usual query), else on the heap. */
+struct kids {
+    size_t stack[16], *v, n, cap;
+};
+
+static void kids_init(struct kids *k)
+{
+    k->v = k->stack;
+    k->n = 0;
+    k->cap = sizeof k->stack / sizeof k->stack[0];
+}
+
+static int kids_push(struct kids *k, long id, struct mail_error *err)
+{
+    if (k->n == k->cap) {
+        size_t *nk = malloc(k->cap * 2 * sizeof *nk);
+
+        if (!nk)
+            return nomem(err);
+        memcpy(nk, k->v, k->n * sizeof *nk);
+        if (k->v != k->stack)
+            free(k->v);
+        k->v = nk;
+        k->cap *= 2;
+    }
+    k->v[k->n++] = (size_t)id;
+    return 0;
+}
+
+/* The node of kind over the children; -1 when failed (err set before). */
+static long kids_finish(struct parser *p, struct kids *k, enum qkind kind,
+                        bool failed)
+{
+    long id = failed ? -1 : add_list(p->q, kind, k->v, k->n, p->err);
+
+    if (k->v != k->stack)
+        free(k->v);
+    return id;
+}
+
 /* Terms and NOTs side by side (or with AND between them). */
 static long parse_and(struct parser *p, int depth)
 {
-    size_t stack[16], *kids = stack, n = 0, cap = 16;
+    struct kids k;
     const struct token *t;
     long id;
 
+    kids_init(&k);
     for (;;) {
-        if ((id = parse_unary(p, depth)) < 0)
-            goto fail;
-        if (n == cap) {
-            size_t *nk = malloc(cap * 2 * sizeof *nk);
-
-            if (!nk) {
-                nomem(p->err);
-                goto fail;
-            }
-            memcpy(nk, kids, n * sizeof *nk);
-            if (kids != stack)
-                free(kids);
-            kids = nk;
-            cap *= 2;
-        }
-        kids[n++] = (size_t)id;
+        if ((id = parse_unary(p, depth)) < 0 ||
+            kids_push(&k, id, p->err) < 0)
+            return kids_finish(p, &k, Q_AND, true);
         t = peek(p);
         if (!t || t->kind == T_OR || t->kind == T_RP)
             break;
@@ -641,60 +670,34 @@ static long parse_and(struct parser *p, int depth)
             p->pos++;
             if (!peek(p)) {
                 synerr(p, t->word, "expected a term after 'AND'");
-                goto fail;
+                return kids_finish(p, &k, Q_AND, true);
             }
         }
     }
-    id = add_list(p->q, Q_AND, kids, n, p->err);
-    if (kids != stack)
-        free(kids);
-    return id;
-fail:
-    if (kids != stack)
-        free(kids);
-    return -1;
+    return kids_finish(p, &k, Q_AND, false);
 }
 
 static long parse_or(struct parser *p, int depth)
 {
-    size_t stack[8], *kids = stack, n = 0, cap = 8;
+    struct kids k;
     const struct token *t;
     long id;
 
+    kids_init(&k);
     for (;;) {
-        if ((id = parse_and(p, depth)) < 0)
-            goto fail;
-        if (n == cap) {
-            size_t *nk = malloc(cap * 2 * sizeof *nk);
-
-            if (!nk) {
-                nomem(p->err);
-                goto fail;
-            }
-            memcpy(nk, kids, n * sizeof *nk);
-            if (kids != stack)
-                free(kids);
-            kids = nk;
-            cap *= 2;
-        }
-        kids[n++] = (size_t)id;
+        if ((id = parse_and(p, depth)) < 0 ||
+            kids_push(&k, id, p->err) < 0)
+            return kids_finish(p, &k, Q_OR, true);
         t = peek(p);
         if (!t || t->kind != T_OR)
             break;
         p->pos++;
         if (!peek(p)) {
             synerr(p, t->word, "expected a term after 'OR'");
-            goto fail;
+            return kids_finish(p, &k, Q_OR, true);
         }
     }
-    id = add_list(p->q, Q_OR, kids, n, p->err);
-    if (kids != stack)
-        free(kids);
-    return id;
-fail:
-    if (kids != stack)
-        free(kids);
-    return -1;
+    return kids_finish(p, &k, Q_OR, false);
 }
 
 static int collect_needles(struct mail_query *q, struct mail_error *err)

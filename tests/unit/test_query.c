@@ -109,6 +109,36 @@ static void test_operators(void)
               "(and (from \"bob\") (subject \"x\"))");
 }
 
+/* More terms than fit on the parser's stack: every one kept, in order. */
+static void test_many_terms(void)
+{
+    char q[1024], want[2048];
+    size_t ql = 0, wl = 0;
+
+    wl += (size_t)snprintf(want + wl, sizeof want - wl, "(or ");
+    for (int i = 0; i < 40; i++) {
+        ql += (size_t)snprintf(q + ql, sizeof q - ql, "%sw%d",
+                               i ? (i % 2 ? " " : " OR ") : "", i);
+        if (i % 2 == 0)
+            wl += (size_t)snprintf(want + wl, sizeof want - wl,
+                                   "%s(and (any \"w%d\")", i ? ") " : "", i);
+        else
+            wl += (size_t)snprintf(want + wl, sizeof want - wl,
+                                   " (any \"w%d\")", i);
+    }
+    snprintf(want + wl, sizeof want - wl, "))");
+    CHECK_STR(dump(q), want);
+    ql = 0;
+    wl = (size_t)snprintf(want, sizeof want, "(and");
+    for (int i = 0; i < 40; i++) {
+        ql += (size_t)snprintf(q + ql, sizeof q - ql, "%sw%d", i ? " " : "", i);
+        wl += (size_t)snprintf(want + wl, sizeof want - wl, " (any \"w%d\")",
+                               i);
+    }
+    snprintf(want + wl, sizeof want - wl, ")");
+    CHECK_STR(dump(q), want);
+}
+
 static void test_precedence(void)
 {
     /* NOT binds tighter than AND, AND tighter than OR. */
@@ -555,6 +585,7 @@ int main(void)
     setenv("TZ", "UTC", 1);
     tzset();
     RUN(test_operators);
+    RUN(test_many_terms);
     RUN(test_precedence);
     RUN(test_nesting);
     RUN(test_errors);
