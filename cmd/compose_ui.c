@@ -1,11 +1,12 @@
 /*
  * compose_ui.c - `mail send` on a terminal: readline prompts for a missing
- * To and Subject (with history, and completion of addresses from
- * ~/.config/mail/aliases in mutt's alias format and from the addresses
- * sent to before), then $VISUAL or $EDITOR on the draft, then send, edit
- * again, or abort.  Without readline the prompts are plain lines.
+ * To (then Cc) and Subject, with history, and completion of addresses
+ * from the address book (mail/addrbook.h: aliases, the addresses of mail
+ * sent before, the account's address-command); then $VISUAL or $EDITOR
+ * on the draft, then send, edit again, or abort.  Without readline the
+ * prompts are plain lines.  The recipients are collected into the book
+ * by the library once the message is sent (lib/service/outgoing.c).
  */
-#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -16,10 +17,11 @@
 #include <unistd.h>
 
 #include "cmd.h"
+#include "mail/addrbook.h"
 #include "mail/fsutil.h"
 #include "mail/reply.h"
-#include "mail/address.h"
 #include "mail/spawn.h"
+#include "mail/termsafe.h"
 #include "mail_build_config.h"
 
 #if HAVE_READLINE
@@ -27,183 +29,69 @@
 #include <readline/readline.h>
 #endif
 
-/* Address candidates: "Name <addr>" or "addr", and alias nicks. */
-struct cand {
-    char *nick;     /* NULL for history entries */
-    char *value;
-};
-
-static struct cand *cands;
-static size_t ncands;
-
-static void cand_add(const char *nick, const char *value)
-{
-    struct cand *nc;
-
-    for (size_t i = 0; i < ncands; i++)
-        if (!nick && !cands[i].nick && strcmp(cands[i].value, value) == 0)
-            return;
-    nc = realloc(cands, (ncands + 1) * sizeof *nc);
-    if (!nc)
-        return;
-    cands = nc;
-    cands[ncands].nick = nick ? strdup(nick) : NULL;
-    cands[ncands].value = strdup(value);
-    if (cands[ncands].value)
-        ncands++;
-}
-
-static void cands_free(void)
-{
-    for (size_t i = 0; i < ncands; i++) {
-        free(cands[i].nick);
-        free(cands[i].value);
-    }
-    free(cands);
-    cands = NULL;
-    ncands = 0;
-}
-
-/* A path under $XDG_CONFIG_HOME or $XDG_STATE_HOME (malloc'd). */
-static char *xdg_path(const char *var, const char *fallback,
-                      const char *name)
-{
-    const char *x = getenv(var), *home = getenv("HOME");
-    struct mail_buf b = MAIL_BUF_INIT;
-
-    if (x && *x == '/')
-        mail_buf_printf(&b, "%s/mail/%s", x, name);
-    else if (home && *home)
-        mail_buf_printf(&b, "%s/%s/mail/%s", home, fallback, name);
-    else
-        return NULL;
-    return mail_buf_detach(&b);
-}
-
-/* mutt: "alias NICK [Name] <addr>" or "alias NICK addr, addr". */
-static void load_aliases(void)
-{
-    char *path = xdg_path("XDG_CONFIG_HOME", ".config", "aliases");
-    FILE *f = path ? fopen(path, "re") : NULL;
-    char line[2048];
-
-    free(path);
-    if (!f)
-        return;
-    while (fgets(line, sizeof line, f)) {
-        char *p = line, *nick;
-
-        line[strcspn(line, "\r\n")] = '\0';
-        while (isspace((unsigned char)*p))
-            p++;
-        if (strncmp(p, "alias", 5) != 0 || !isspace((unsigned char)p[5]))
-            continue;
-        p += 5;
-        while (isspace((unsigned char)*p))
-            p++;
-        nick = p;
-        while (*p && !isspace((unsigned char)*p))
-            p++;
-        if (!*p)
-            continue;
-        *p++ = '\0';
-        while (isspace((unsigned char)*p))
-            p++;
-        if (*p)
-            cand_add(nick, p);
-    }
-    fclose(f);
-}
-
-static void load_sent_addresses(void)
-{
-    char *path = xdg_path("XDG_STATE_HOME", ".local/state", "addresses");
-    FILE *f = path ? fopen(path, "re") : NULL;
-    char line[1024];
-
-    free(path);
-    if (!f)
-        return;
-    while (fgets(line, sizeof line, f)) {
-        line[strcspn(line, "\r\n")] = '\0';
-        if (*line)
-            cand_add(NULL, line);
-    }
-    fclose(f);
-}
-
-/* Remember the recipients for completion next time. */
-static void save_sent_addresses(const struct send_strv *v)
-{
-    char *path = xdg_path("XDG_STATE_HOME", ".local/state", "addresses");
-    char *slash;
-    FILE *f;
-
-    if (!path)
-        return;
-    slash = strrchr(path, '/');
-    if (slash) {
-        *slash = '\0';
-        /* Best effort: $XDG_STATE_HOME/mail may not exist yet. */
-        for (char *p = path + 1; *p; p++)
-            if (*p == '/') {
-                *p = '\0';
-                mkdir(path, 0700);
-                *p = '/';
-            }
-        mkdir(path, 0700);
-        *slash = '/';
-    }
-    f = fopen(path, "ae");
-    if (f) {
-        for (size_t i = 0; i < v->n; i++) {
-            bool known = false;
-
-            for (size_t k = 0; k < ncands && !known; k++)
-                known = !cands[k].nick && strcmp(cands[k].value, v->v[i]) == 0;
-            if (!known && !strpbrk(v->v[i], "\r\n"))
-                fprintf(f, "%s\n", v->v[i]);
-        }
-        fclose(f);
-    }
-    free(path);
-}
-
-/* An alias nick typed alone becomes its addresses. */
-static const char *expand_alias(const char *s)
-{
-    for (size_t i = 0; i < ncands; i++)
-        if (cands[i].nick && strcmp(cands[i].nick, s) == 0)
-            return cands[i].value;
-    return s;
-}
+/* The address book the To and Cc prompts complete from (readline's
+ * completion function takes no argument: this is its context, set for
+ * the prompts of one send). */
+static struct mail_addrbook *book;
 
 #if HAVE_READLINE
-static char *complete_gen(const char *text, int state)
+/* Candidates shown and inserted by readline: only text a terminal shows
+ * as it is (the library cleans names; an alias file may hold anything). */
+static bool term_plain(const char *s)
 {
-    static size_t idx;
-    size_t len = strlen(text);
+    struct mail_buf b = MAIL_BUF_INIT;
+    bool same = mail_term_safe(&b, s, strlen(s), MAIL_SAFE_ONELINE) == 0 &&
+                strcmp(b.data ? b.data : "", s) == 0;
 
-    if (!state)
-        idx = 0;
-    while (idx < ncands) {
-        const struct cand *c = &cands[idx++];
-
-        if ((c->nick && strncasecmp(c->nick, text, len) == 0) ||
-            strncasecmp(c->value, text, len) == 0 ||
-            (strchr(c->value, '<') &&
-             strncasecmp(strchr(c->value, '<') + 1, text, len) == 0))
-            return strdup(c->value);
-    }
-    return NULL;
+    mail_buf_release(&b);
+    return same;
 }
 
 static char **complete_addr(const char *text, int start, int end)
 {
+    struct mail_addrbook_results r = MAIL_ADDRBOOK_RESULTS_INIT;
+    struct mail_error err;
+    size_t lead = strspn(text, " \t"), n = 0;
+    char **m = NULL;
+
     (void)start;
     (void)end;
     rl_attempted_completion_over = 1;
-    return rl_completion_matches(text, complete_gen);
+    if (!book || !text[lead])
+        return NULL;
+    /* A failed address-command leaves the other sources' entries. */
+    if (mail_addrbook_query(book, text + lead, &r, &err) < 0 || r.n == 0 ||
+        !(m = calloc(r.n + 2, sizeof *m)))
+        goto out;
+    for (size_t i = 0; i < r.n; i++) {
+        struct mail_buf b = MAIL_BUF_INIT;
+
+        if (mail_buf_add(&b, text, lead) == 0 &&
+            mail_addrbook_entry_format(&r.v[i], &b) == 0 && b.data &&
+            term_plain(b.data))
+            m[1 + n++] = mail_buf_detach(&b);
+        mail_buf_release(&b);
+    }
+    if (n == 0) {
+        free(m);
+        m = NULL;
+    } else if (n == 1) {
+        m[0] = m[1];
+        m[1] = NULL;
+    } else {
+        /* What readline puts on the line: the text typed, as the
+         * matches are by substring, not by prefix. */
+        m[0] = strdup(text);
+        if (!m[0]) {
+            for (size_t i = 1; i <= n; i++)
+                free(m[i]);
+            free(m);
+            m = NULL;
+        }
+    }
+out:
+    mail_addrbook_results_release(&r);
+    return m;
 }
 #endif
 
@@ -215,6 +103,7 @@ static char *ask(const char *prompt, bool complete)
 
     rl_attempted_completion_function = complete ? complete_addr : NULL;
     rl_completer_word_break_characters = complete ? (char *)"," : NULL;
+    rl_completion_append_character = complete ? ',' : ' ';
     l = readline(prompt);
     if (l && *l)
         add_history(l);
@@ -284,21 +173,44 @@ static int own(struct send_opts *o, char *s)
     return 0;
 }
 
+/* The book for the prompts: aliases, collected addresses, the account's
+ * address-command.  A bad aliases file is said once and the prompts go
+ * on without completion (the send itself reports it again). */
+static struct mail_addrbook *open_book(struct cmd_ctx *ctx,
+                                       const struct mail_account *acct)
+{
+    struct mail_addrbook_opts bo = {
+        .paths = &ctx->paths,
+        .address_command = acct ? acct->address_command : NULL,
+    };
+    struct mail_addrbook *b;
+    struct mail_error err;
+
+    mail_error_clear(&err);
+    b = mail_addrbook_open(&bo, &err);
+    if (!b)
+        (void)cmd_fail(&err);
+    return b;
+}
+
 int send_interactive(struct cmd_ctx *ctx, struct send_opts *o,
                      const struct mail_account *acct, int *body)
 {
-    char *hist = xdg_path("XDG_STATE_HOME", ".local/state", "send_history");
+    char *hist = mail_paths_mail_dir(&ctx->paths, MAIL_PATHS_STATE,
+                                     "send_history", "the prompts' history",
+                                     NULL);
     char path[4096];
-    const char *dir = getenv("TMPDIR");
+    const char *dir = mail_paths_tmp_dir(&ctx->paths);
     int fd = -1, code = 0;
+    bool asked_to = false;
 
-    (void)ctx;
     *body = -1;
-    load_aliases();
-    load_sent_addresses();
+    book = open_book(ctx, acct);
 #if HAVE_READLINE
-    if (hist)
+    if (hist) {
+        (void)mail_mkdir_parents(hist, NULL);
         read_history(hist);
+    }
 #endif
     if (o->to.n == 0) {
         char *l = ask("To: ", true);
@@ -312,19 +224,20 @@ int send_interactive(struct cmd_ctx *ctx, struct send_opts *o,
             code = cmd_failf(EX_SOFTWARE, "out of memory");
             goto done;
         }
+        asked_to = true;
     }
-    /* Alias nicks become their addresses (copies: the table goes). */
-    for (size_t i = 0; i < o->to.n; i++) {
-        const char *e = expand_alias(o->to.v[i]);
+    /* Aliases in what was typed are resolved by the send, as for
+     * arguments (mail_rcpts_add_args).  A Cc when the To was asked for. */
+    if (asked_to && o->cc.n == 0) {
+        char *l = ask("Cc: ", true);
 
-        if (e != o->to.v[i]) {
-            char *c = strdup(e);
-
-            if (own(o, c) < 0) {
+        if (l && *l) {
+            if (own(o, l) < 0 || send_strv_push(&o->cc, l) < 0) {
                 code = cmd_failf(EX_SOFTWARE, "out of memory");
                 goto done;
             }
-            o->to.v[i] = c;
+        } else {
+            free(l);
         }
     }
     if (!o->subject) {
@@ -337,8 +250,6 @@ int send_interactive(struct cmd_ctx *ctx, struct send_opts *o,
         o->owned_subject = l;
         o->subject = l;
     }
-    if (!dir || *dir != '/')
-        dir = "/tmp";
     if (mail_snprintf(path, sizeof path, "%s/mail-draft.XXXXXX", dir) < 0 ||
         (fd = mkostemp(path, O_CLOEXEC)) < 0) {
         code = cmd_failf(EX_CANTCREAT, "%s: %s", path, strerror(errno));
@@ -376,7 +287,6 @@ int send_interactive(struct cmd_ctx *ctx, struct send_opts *o,
     unlink(path);
     *body = fd;
     fd = -1;
-    save_sent_addresses(&o->to);
 done:
     if (fd >= 0)
         close(fd);
@@ -387,6 +297,7 @@ done:
     }
 #endif
     free(hist);
-    cands_free();
+    mail_addrbook_free(book);
+    book = NULL;
     return code;
 }

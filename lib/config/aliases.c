@@ -3,12 +3,20 @@
  * (aliases.h).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
 
+#include "cfgfile.h"
 #include "mail/aliases.h"
 #include "mail/config.h"
+#include "mail/fsutil.h"
+#include "mail/termsafe.h"
 
 #define ALIAS_DEPTH_MAX 8
 #define ALIAS_LINE_MAX 65536
@@ -256,4 +264,267 @@ int mail_rcpt_resolve(const struct mail_aliases *aliases, const char *domain,
                       struct mail_error *err)
 {
     return resolve(aliases, domain, arg ? arg : "", groups, 0, out, err);
+}
+
+/* ---- changing the file (cfgfile.h, mail_aliases_file_set) ---- */
+
+int cfgfile_lock(const char *path, int timeout_ms, struct mail_error *err)
+{
+    struct mail_buf lp = MAIL_BUF_INIT;
+    int fd, waited = 0;
+
+    if (mail_buf_printf(&lp, "%s.lock", path) < 0)
+        return mail_error_set(err, MAIL_ERR_INTERNAL, "out of memory");
+    if (mail_mkdir_parents(lp.data, err) < 0) {
+        mail_buf_release(&lp);
+        return -1;
+    }
+    fd = open(lp.data, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0) {
+        mail_error_set(err, MAIL_ERR_CANTCREAT, "%.300s: %s", lp.data,
+                       strerror(errno));
+        mail_buf_release(&lp);
+        return -1;
+    }
+    while (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+        struct timespec ts = { 0, 10 * 1000 * 1000 };
+
+        if (errno == EINTR)
+            continue;
+        if (errno != EWOULDBLOCK || waited >= timeout_ms) {
+            mail_error_set(err, errno == EWOULDBLOCK ? MAIL_ERR_TEMP
+                                                     : MAIL_ERR_IO,
+                           "%.300s: %s", lp.data,
+                           errno == EWOULDBLOCK ? "locked by another "
+                           "process" : strerror(errno));
+            close(fd);
+            mail_buf_release(&lp);
+            return -1;
+        }
+        nanosleep(&ts, NULL);
+        waited += 10;
+    }
+    mail_buf_release(&lp);
+    return fd;
+}
+
+int cfgfile_read(const char *path, size_t max, struct mail_buf *out,
+                 mode_t *mode, struct mail_error *err)
+{
+    struct stat st;
+    char chunk[8192];
+    ssize_t n;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+    if (fd < 0) {
+        if (errno == ENOENT)
+            return 0;
+        return mail_error_set(err, MAIL_ERR_IO, "%.300s: %s", path,
+                              strerror(errno));
+    }
+    if (fstat(fd, &st) == 0 && mode)
+        *mode = st.st_mode & 07777;
+    while ((n = read(fd, chunk, sizeof chunk)) != 0) {
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            mail_error_set(err, MAIL_ERR_IO, "%.300s: %s", path,
+                           strerror(errno));
+            close(fd);
+            return -1;
+        }
+        if (out->len + (size_t)n > max || mail_buf_add(out, chunk,
+                                                       (size_t)n) < 0) {
+            mail_error_set(err, MAIL_ERR_DATA, "%.300s: too large", path);
+            close(fd);
+            return -1;
+        }
+    }
+    close(fd);
+    return 1;
+}
+
+int cfgfile_replace(const char *path, const char *data, size_t len,
+                    mode_t mode, struct mail_error *err)
+{
+    struct mail_buf tmp = MAIL_BUF_INIT;
+    char *dir = NULL, *slash;
+    int fd = -1, rc = -1;
+
+    if (mail_buf_printf(&tmp, "%s.XXXXXX", path) < 0 ||
+        !(dir = strdup(path))) {
+        mail_error_set(err, MAIL_ERR_INTERNAL, "out of memory");
+        goto out;
+    }
+    slash = strrchr(dir, '/');
+    if (slash)
+        *(slash == dir ? slash + 1 : slash) = '\0';
+    else
+        mail_strlcpy(dir, ".", 2);
+    if (mail_mkdir_parents(path, err) < 0)
+        goto out;
+    fd = mkostemp(tmp.data, O_CLOEXEC);
+    if (fd < 0) {
+        mail_error_set(err, MAIL_ERR_CANTCREAT, "%.300s: %s", tmp.data,
+                       strerror(errno));
+        goto out;
+    }
+    if (fchmod(fd, mode) < 0 || mail_write_all(fd, data, len) < 0 ||
+        fsync(fd) < 0) {
+        mail_error_set(err, MAIL_ERR_IO, "%.300s: %s", tmp.data,
+                       strerror(errno));
+        goto out;
+    }
+    if (close(fd) < 0) {
+        fd = -1;
+        mail_error_set(err, MAIL_ERR_IO, "%.300s: %s", tmp.data,
+                       strerror(errno));
+        goto out;
+    }
+    fd = -1;
+    if (rename(tmp.data, path) < 0) {
+        mail_error_set(err, MAIL_ERR_IO, "%.300s: %s", path,
+                       strerror(errno));
+        goto out;
+    }
+    tmp.len = 0;        /* renamed: nothing to remove */
+    rc = mail_fsync_dir(dir, err);
+out:
+    if (fd >= 0)
+        close(fd);
+    if (rc < 0 && tmp.len)
+        unlink(tmp.data);
+    mail_buf_release(&tmp);
+    free(dir);
+    return rc;
+}
+
+int mail_alias_name_check(const char *name, struct mail_error *err)
+{
+    size_t len = name ? strlen(name) : 0;
+
+    if (len == 0)
+        return mail_error_set(err, MAIL_ERR_USAGE, "an alias needs a name");
+    if (len > 128)
+        return mail_error_set(err, MAIL_ERR_USAGE, "alias name too long "
+                              "(128 bytes at most)");
+    for (size_t i = 0; i < len;) {
+        unsigned char c = (unsigned char)name[i];
+        uint32_t cp;
+        size_t l = mail_utf8_decode(name + i, len - i, &cp);
+
+        if (l == 0 || c < 0x20 || c == 0x7f || (cp >= 0x80 && cp < 0xa0) ||
+            strchr(" @,<>\"'`\\#;:()[]", c) || cp == 0xa0 ||
+            (cp >= 0x2000 && cp <= 0x200f) || (cp >= 0x2028 &&
+            cp <= 0x202f) || (cp >= 0x2066 && cp <= 0x2069) ||
+            cp == 0x061c || cp == 0x3000 || cp == 0xfeff)
+            return mail_error_set(err, MAIL_ERR_USAGE, "bad alias name: "
+                                  "letters, digits and punctuation such "
+                                  "as . - _ + only, no blanks or control "
+                                  "characters");
+        i += l;
+    }
+    if (name[0] == '-')
+        return mail_error_set(err, MAIL_ERR_USAGE, "bad alias name: it "
+                              "cannot start with '-'");
+    return 0;
+}
+
+/* In line[0..len): is it "alias [-group G]... NAME ..."?  Then the
+ * offsets of NAME and its length. */
+static bool alias_line_name(const char *line, size_t len, size_t *noff,
+                            size_t *nlen)
+{
+    size_t i = 0;
+
+    while (i < len && is_blank(line[i]))
+        i++;
+    if (len - i < 6 || strncmp(line + i, "alias", 5) != 0 ||
+        !is_blank(line[i + 5]))
+        return false;
+    i += 5;
+    for (;;) {
+        while (i < len && is_blank(line[i]))
+            i++;
+        if (len - i > 6 && strncmp(line + i, "-group", 6) == 0 &&
+            is_blank(line[i + 6])) {
+            i += 6;
+            while (i < len && is_blank(line[i]))
+                i++;
+            while (i < len && !is_blank(line[i]))
+                i++;
+            continue;
+        }
+        break;
+    }
+    *noff = i;
+    while (i < len && !is_blank(line[i]) && line[i] != '\r')
+        i++;
+    *nlen = i - *noff;
+    return *nlen > 0;
+}
+
+int mail_aliases_file_set(const char *path, const char *name,
+                          const char *value, struct mail_error *err)
+{
+    struct mail_buf old = MAIL_BUF_INIT, out = MAIL_BUF_INIT;
+    mode_t mode = 0600;
+    size_t nlen = strlen(name ? name : "");
+    bool found = false;
+    int lock, rc = -1;
+
+    if (mail_alias_name_check(name, err) < 0)
+        return -1;
+    if (value && (!*value || strpbrk(value, "\r\n") ||
+                  mail_address_check(value, false, err) < 0)) {
+        if (!*value || strpbrk(value, "\r\n"))
+            mail_error_set(err, MAIL_ERR_USAGE, "alias '%.100s': bad "
+                           "addresses", name);
+        return -1;
+    }
+    if ((lock = cfgfile_lock(path, 5000, err)) < 0)
+        return -1;
+    if (cfgfile_read(path, (size_t)16 << 20, &old, &mode, err) < 0)
+        goto out;
+    for (size_t pos = 0; pos < old.len;) {
+        const char *line = old.data + pos;
+        const char *nl = memchr(line, '\n', old.len - pos);
+        size_t len = nl ? (size_t)(nl - line) : old.len - pos;
+        size_t noff, l;
+        int r = 0;
+
+        pos += len + (nl != NULL);
+        if (alias_line_name(line, len, &noff, &l) && l == nlen &&
+            mail_strncasecmp(line + noff, name, nlen) == 0) {
+            /* The first definition becomes the new one (its -group words
+             * kept); later ones would win over it: dropped. */
+            if (value && !found)
+                r = mail_buf_add(&out, line, noff + l) < 0 ||
+                    mail_buf_printf(&out, " %s\n", value) < 0;
+            found = true;
+        } else {
+            r = mail_buf_add(&out, line, len) < 0 ||
+                mail_buf_addch(&out, '\n') < 0;
+        }
+        if (r) {
+            mail_error_set(err, MAIL_ERR_INTERNAL, "out of memory");
+            goto out;
+        }
+    }
+    if (!value && !found) {
+        mail_error_set(err, MAIL_ERR_NOTFOUND, "no alias '%.100s' in %.300s",
+                       name, path);
+        goto out;
+    }
+    if (value && !found &&
+        mail_buf_printf(&out, "alias %s %s\n", name, value) < 0) {
+        mail_error_set(err, MAIL_ERR_INTERNAL, "out of memory");
+        goto out;
+    }
+    rc = cfgfile_replace(path, out.data ? out.data : "", out.len, mode, err);
+out:
+    close(lock);
+    mail_buf_release(&old);
+    mail_buf_release(&out);
+    return rc;
 }

@@ -124,6 +124,7 @@ static void account_release(struct mail_account *a)
     free(a->trash_folder);
     free(a->drafts_folder);
     free(a->domain);
+    free(a->address_command);
     free(a->oauth2_provider);
     free(a->oauth2_client_id);
     free_secret(a->oauth2_client_secret);
@@ -597,6 +598,7 @@ static const struct key keys[] = {
     { "trash-folder",     set_string,      F(trash_folder), 0, 0 },
     { "drafts-folder",    set_string,      F(drafts_folder), 0, 0 },
     { "domain",           set_string,      F(domain), 0, 0 },
+    { "address-command",  set_string,      F(address_command), 0, 0 },
     { "oauth2-provider",  set_oauth2_provider, F(oauth2_provider), 0, 0 },
     { "oauth2-client-id", set_string,      F(oauth2_client_id), 0, 0 },
     { "oauth2-client-secret", set_string,  F(oauth2_client_secret), 0, 0 },

@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "mail/addrbook.h"
 #include "mail/compose.h"
 #include "mail/folder.h"
 #include "mail/fsutil.h"
@@ -872,6 +873,11 @@ static enum mail_error_kind after_delivery(struct mail_sender *snd, int fd,
 {
     enum mail_error_kind st = MAIL_OK;
 
+    if (env->save_sent && snd->o.acct) /* the address book learns them */
+        (void)mail_addrbook_collect_sent(snd->o.acct->paths, fd, off,
+                                         env->rcpts, env->nrcpts,
+                                         a->refused, a->nrefused, env->bcc,
+                                         NULL);
     if (env->save_sent)
         save_sent(snd, fd, env->bcc);
     if (a->nlater) {

@@ -66,6 +66,27 @@ const char *mail_aliases_lookup(const struct mail_aliases *a,
 
 void mail_aliases_release(struct mail_aliases *a);
 
+/* Whether name can be an alias's name: 1 to 128 bytes of valid UTF-8,
+ * no blanks (also Unicode spaces), control or bidirectional characters,
+ * none of @ , < > " ' ` \ # ; : ( ) [ ], not starting with '-'.
+ * MAIL_ERR_USAGE saying what is wrong. */
+int mail_alias_name_check(const char *name, struct mail_error *err);
+
+/*
+ * Change the aliases file at path: with value, alias name is set to it
+ * (its first line rewritten, "alias [-group G] NAME VALUE", or a line
+ * appended; later lines defining the same name dropped); with value
+ * NULL, every line defining name is removed (MAIL_ERR_NOTFOUND when
+ * there is none).  Every other line (comments, other commands) is kept as
+ * it is.  The file is replaced atomically under a lock on PATH.lock and
+ * keeps its mode (0600 for a new file).  MAIL_ERR_USAGE for a bad name
+ * (mail_alias_name_check) or value (mail_address_check without groups),
+ * MAIL_ERR_TEMP when locked for more than 5 s, MAIL_ERR_IO /
+ * MAIL_ERR_CANTCREAT.
+ */
+int mail_aliases_file_set(const char *path, const char *name,
+                          const char *value, struct mail_error *err);
+
 /*
  * Resolve one recipient argument (one address or a list, as typed after
  * -c, -b or as an argument, or a To/Cc/Bcc value of a message given

@@ -95,6 +95,8 @@ struct mail_account {
     char *drafts_folder;
     char *domain;             /* qualifies bare recipient names ("root"
                                  becomes root@DOMAIN), or NULL */
+    char *address_command;    /* the address book's query command
+                                 (addrbook.h), or NULL */
 
     char *addr_spec;          /* the addr-spec of address ("alice@example.com"),
                                  or NULL: what mail_account_user falls back
