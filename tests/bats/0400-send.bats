@@ -676,3 +676,53 @@ PY
     [[ "$output" == *"1 of 2 messages sent, 1 partly delivered, 0 failed"* ]]
     [ -f "$FAULT_DIR/port.msg.2" ]
 }
+
+@test "send: a recipient deferred (451) while the others took the message: 75; with the queue only that recipient waits, and gets it on the flush" {
+    fault_smtp defer-one
+    run "$MAIL" -C "$CONF" send -s "split" "$MAIL_TEST_ADDR2" later@example.test <<<"body"
+    echo "$output"
+    [ "$status" -eq 75 ]
+    [[ "$output" == *"later@example.test: deferred: 451 4.2.0 try again later"* ]]
+    [ -f "$FAULT_DIR/port.msg.1" ]
+    [ "$(queued)" -eq 0 ]
+    # A fresh server (its first connection defers again), the queue on:
+    # the message went to bob, later@ waits in the queue, exit 0.
+    rm -rf "$FAULT_DIR"
+    fault_smtp defer-one
+    run "$MAIL" -C "$CONF" send --queue -s "split" "$MAIL_TEST_ADDR2" later@example.test <<<"body"
+    echo "$output"
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"queued as"*"1 recipient(s) deferred"* ]]
+    [ "$(queued)" -eq 1 ]
+    [ -f "$FAULT_DIR/port.msg.1" ] && [ ! -f "$FAULT_DIR/port.msg.2" ]
+    # The flush (a second connection: accepted) sends it to later@ only.
+    : > "$FAULT_LOG"
+    run "$MAIL" -C "$CONF" send --flush
+    echo "$output"
+    [ "$status" -eq 0 ]
+    [ "$(queued)" -eq 0 ]
+    [ -f "$FAULT_DIR/port.msg.2" ]
+    [ "$(grep -c '^RCPT TO' "$FAULT_LOG")" -eq 1 ]
+    grep -q '^RCPT TO:<later@example.test>' "$FAULT_LOG"
+    grep -q '^Subject: split' "$FAULT_DIR/port.msg.2"
+}
+
+@test "send --batch: a recipient deferred in one message is queued with --queue, the batch goes on" {
+    fault_smtp defer-one
+    {
+        printf 'From alice@example.test Sat Nov 21 10:00:00 2026\nTo: %s, later@example.test\nSubject: one\n\n1\n\n' "$MAIL_TEST_ADDR2"
+        printf 'From alice@example.test Sat Nov 21 10:00:00 2026\nTo: %s\nSubject: two\n\n2\n\n' "$MAIL_TEST_ADDR2"
+    } > "$BATS_TEST_TMPDIR/batch.mbox"
+    run "$MAIL" -C "$CONF" send --queue --batch "$BATS_TEST_TMPDIR/batch.mbox"
+    echo "$output"
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"queued as"* ]]
+    [ "$(queued)" -eq 1 ]
+    [ -f "$FAULT_DIR/port.msg.1" ] && [ -f "$FAULT_DIR/port.msg.2" ]
+    : > "$FAULT_LOG"
+    run "$MAIL" -C "$CONF" send --flush
+    [ "$status" -eq 0 ]
+    [ "$(queued)" -eq 0 ]
+    grep -q '^RCPT TO:<later@example.test>' "$FAULT_LOG"
+    grep -q '^Subject: one' "$FAULT_DIR/port.msg.3"
+}
