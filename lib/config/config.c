@@ -149,6 +149,13 @@ void mail_config_release(struct mail_config *cfg)
         account_release(&cfg->accounts[i]);
     free(cfg->accounts);
     free(cfg->path);
+    for (i = 0; i < cfg->ntui; i++) {
+        free(cfg->tui[i].key);
+        free(cfg->tui[i].value);
+    }
+    free(cfg->tui);
+    cfg->tui = NULL;
+    cfg->ntui = 0;
     cfg->accounts = NULL;
     cfg->naccounts = 0;
     cfg->path = NULL;
@@ -209,6 +216,7 @@ struct parser {
     int *seen;                /* [account][key]: line where a key was set */
     size_t default_acct;      /* account with default = true, if any */
     int default_line;         /* 0: none yet */
+    bool in_tui;              /* in the [tui] section */
 };
 
 static int perr(struct parser *p, const char *fmt, ...) MAIL_PRINTF(2, 3);
@@ -737,6 +745,17 @@ static int add_account(struct parser *p, char *line)
            (*s >= '0' && *s <= '9') || *s == '-' || *s == '.')
         s++;
     wl = (size_t)(s - word);
+    if (wl == 3 && mail_strncasecmp(word, "tui", 3) == 0) {
+        /* [tui]: the reader's keys and colors (checked by the reader,
+         * which knows their names). */
+        while (is_space(*s))
+            s++;
+        if (*s != ']' || !only_comment(s + 1))
+            return perr(p, "bad section header (use [tui])");
+        p->in_tui = true;
+        return 0;
+    }
+    p->in_tui = false;
     if (wl != 7 || mail_strncasecmp(word, "account", 7) != 0) {
         char c = *s;
 
@@ -802,6 +821,38 @@ static int add_account(struct parser *p, char *line)
     return 0;
 }
 
+/* bind = ... and color = ... of [tui], kept in file order with their
+ * line numbers; a '#' after a blank starts a comment. */
+static int set_tui_key(struct parser *p, const char *name, char *val)
+{
+    struct mail_config *cfg = p->cfg;
+    struct mail_config_line *v;
+    char shown[80];
+
+    if (strcmp(name, "bind") != 0 && strcmp(name, "color") != 0)
+        return perr(p, "unknown key '%s' in [tui] (use bind or color)",
+                    show(shown, sizeof shown, name));
+    for (char *c = val; *c; c++)
+        if (*c == '#' && (c == val || is_space(c[-1]))) {
+            *c = '\0';
+            break;
+        }
+    val = trim(val);
+    if (*val == '\0')
+        return perr(p, "empty value for '%s'", name);
+    v = realloc(cfg->tui, (cfg->ntui + 1) * sizeof *v);
+    if (!v)
+        return nomem(p);
+    cfg->tui = v;
+    v[cfg->ntui].key = strdup(name);
+    v[cfg->ntui].value = strdup(val);
+    v[cfg->ntui].line = p->lineno;
+    cfg->ntui++;
+    if (!v[cfg->ntui - 1].key || !v[cfg->ntui - 1].value)
+        return nomem(p);
+    return 0;
+}
+
 static int set_key(struct parser *p, char *line, char *eq)
 {
     struct mail_config *cfg = p->cfg;
@@ -816,6 +867,8 @@ static int set_key(struct parser *p, char *line, char *eq)
     name = trim(line);
     if (*name == '\0')
         return perr(p, "missing key before '='");
+    if (p->in_tui)
+        return set_tui_key(p, name, eq + 1);
     if (cfg->naccounts == 0)
         return perr(p, "'%s' outside any [account \"NAME\"] section",
                     show(shown, sizeof shown, name));

@@ -732,6 +732,35 @@ static void test_aliases(void)
     mail_buf_release(&out);
 }
 
+/* [tui]: bind and color lines kept in order with their lines, for the
+ * reader to check; anything else in [tui] is an error. */
+static void test_tui_section(void)
+{
+    struct mail_config cfg;
+    struct mail_error err;
+
+    CHECK(parse(&cfg, "[account \"a\"]\nstore = /tmp/x\n[tui]\n"
+                "bind = index d delete-message   # mutt's\n"
+                "color = index-unread bold green\n"
+                "[account \"b\"]\nstore = /tmp/y\n", false, &err) == 0);
+    CHECK(cfg.ntui == 2 && cfg.naccounts == 2);
+    if (cfg.ntui == 2) {
+        CHECK_STR(cfg.tui[0].key, "bind");
+        CHECK_STR(cfg.tui[0].value, "index d delete-message");
+        CHECK(cfg.tui[0].line == 4);
+        CHECK_STR(cfg.tui[1].value, "index-unread bold green");
+        CHECK(cfg.tui[1].line == 5);
+    }
+    /* After [tui], an account section takes account keys again. */
+    CHECK(cfg.naccounts == 2 && cfg.accounts[1].store &&
+          strcmp(cfg.accounts[1].store, "/tmp/y") == 0);
+    mail_config_release(&cfg);
+    check_err("[tui]\nstore = x\n", false,
+              F ":2: unknown key 'store' in [tui] (use bind or color)");
+    check_err("[tui]\nbind =\n", false, F ":2: empty value for 'bind'");
+    check_err("[tui] x\n", false, F ":1: bad section header (use [tui])");
+}
+
 int main(void)
 {
     RUN(test_design_example);
@@ -744,5 +773,6 @@ int main(void)
     RUN(test_paths);
     RUN(test_load);
     RUN(test_aliases);
+    RUN(test_tui_section);
     return test_done();
 }

@@ -117,11 +117,20 @@ struct mail_account {
     char *oauth2_token_command;
 };
 
+/* One `key = value` line of a section that its user checks (the reader's
+ * [tui]: bind and color). */
+struct mail_config_line {
+    char *key, *value;
+    int line;
+};
+
 struct mail_config {
     char *path;                    /* file read, or NULL if none */
     const struct mail_paths *paths; /* the caller's (see _load) */
     struct mail_account *accounts; /* in file order */
     size_t naccounts;
+    struct mail_config_line *tui;  /* [tui] lines, in file order */
+    size_t ntui;
 };
 
 /*
