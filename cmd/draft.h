@@ -1,9 +1,10 @@
 /*
- * draft.h - what `mail reply` and `mail forward` share (cmd/draft.c):
+ * draft.h - what `mail reply`, `mail forward` and `mail compose` share
+ * (cmd/draft.c):
  * the original selected as for `mail read`, the draft built by the
  * library (mail/reply.h), $VISUAL/$EDITOR on the whole draft with its
  * header on a terminal (else the text on standard input goes above the
- * quote), the send/edit/abort prompt, sending as `mail send -t` does,
+ * quote), the compose menu and postponing, sending as `mail send -t` does,
  * and the original flagged answered (reply) or passed (forward) after a
  * successful send only.
  */
@@ -30,7 +31,49 @@ struct draft_args {
 /* Run it; returns the exit code. */
 int draft_run(struct cmd_ctx *ctx, const struct draft_args *a);
 
+/* One draft being written (reply, forward, compose). */
+struct draft_flow {
+    struct cmd_ctx *ctx;
+    const struct mail_account *acct;
+    struct mail_draft *d;
+    int rfc822_fd;          /* forward --attach: the original; else -1 */
+    const char *key;        /* resumed: its key in the drafts folder */
+    bool dry_run;
+};
+
+enum { DRAFT_SEND = 0, DRAFT_ABORTED = -1, DRAFT_POSTPONED = -2 };
+
+/*
+ * $VISUAL/$EDITOR on the draft with its header, then the compose menu
+ * (a summary above it through the terminal-safe printer): (y) send,
+ * (e) edit again, (h) To/Cc/Bcc/Subject at prompts, (a) attach a file
+ * (file name completion), (d) detach, (p) postpone to the drafts
+ * folder, (q)/(x) quit (confirmed when the draft was changed).  Returns
+ * DRAFT_SEND, DRAFT_ABORTED, DRAFT_POSTPONED (done, saved), or an exit
+ * code.
+ */
+int draft_session(struct draft_flow *fl);
+
+/* A line from the user (readline on a terminal), malloc'd; NULL at the
+ * end of input.  initial: text to start from. */
+char *draft_ask_line(const char *prompt, const char *initial);
+
+/* Postpone to the drafts folder (replacing fl->key); 0 or an exit code. */
+int draft_postpone(struct draft_flow *fl);
+
+/* Compose and send (or print with dry_run) as `mail send -t`; *delivered:
+ * the server took it.  Returns the exit code (0 also when queued). */
+int draft_send(struct draft_flow *fl, bool *delivered);
+
+/* Flag the original answered (reply) or passed (forward); a failure is
+ * a warning. */
+struct mail_folder;
+struct mail_envelope;
+void draft_flag_original(struct cmd_ctx *ctx, struct mail_folder *f,
+                         struct mail_envelope *e, bool forward);
+
 int cmd_reply(struct cmd_ctx *ctx, int argc, char **argv);
 int cmd_forward(struct cmd_ctx *ctx, int argc, char **argv);
+int cmd_compose(struct cmd_ctx *ctx, int argc, char **argv);
 
 #endif

@@ -58,6 +58,8 @@ static const struct command commands[] = {
       "everyone (--all) or the list (--list)" },
     { "forward", cmd_forward, "forward a message inline or as an "
       "attachment (--attach)" },
+    { "compose", cmd_compose, "write a new message in the editor, or "
+      "resume a postponed draft (--resume)" },
     /* --- fetch --- */
     { "fetch", cmd_fetch,
       "download new mail from the POP3 or IMAP server into the store" },

@@ -131,12 +131,12 @@ EOF
     ls "$MD/cur" | grep -q ':2,R$'
 }
 
-@test "reply: abort at the prompt sends nothing and does not flag" {
+@test "reply: quit at the menu sends nothing and does not flag" {
     original "Bob <$MAIL_TEST_ADDR2>"
     printf '#!/bin/sh\ntrue\n' > "$BATS_TEST_TMPDIR/editor"
     chmod +x "$BATS_TEST_TMPDIR/editor"
     export EDITOR="$BATS_TEST_TMPDIR/editor" VISUAL=
-    run script -qec "'$MAIL' -C '$CONF' reply '$ORIG'" /dev/null <<<"a"
+    run script -qec "'$MAIL' -C '$CONF' reply '$ORIG'" /dev/null <<<"q"
     echo "$output"
     [ "$status" -eq 0 ]
     [[ "$output" == *"not sent"* ]]
