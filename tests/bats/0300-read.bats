@@ -251,6 +251,22 @@ break and a long line xxxx"* ]]
     [[ "$output" == *"Hello World & café"* ]]
 }
 
+@test "read: a mailcap test= that hangs is killed after the limit and its entry skipped" {
+    printf 'text/html; echo HUNG; copiousoutput; test=echo $$ > %s/test.pid && exec sleep 60\n' "$T" > "$T/mailcap"
+    printf 'text/html; sed -e "s/<[^>]*>//g" %%s; copiousoutput\n' >> "$T/mailcap"
+    SECONDS=0
+    MAILCAPS="$T/mailcap" MAIL_RENDER_TIMEOUT=1 run "$MAIL" read --peek "$T/html.eml"
+    echo "$output"
+    [ "$status" -eq 0 ]
+    [ "$SECONDS" -lt 30 ]
+    [[ "$output" != *HUNG* ]]
+    # The next entry is used.
+    [[ "$output" == *"Hello World &amp; caf&eacute;"* ]]
+    # The test command is gone.
+    sleep 0.2
+    ! kill -0 "$(cat "$T/test.pid")" 2>/dev/null
+}
+
 @test "read: the attachment list: number, type, size, name" {
     run "$MAIL" read "$T/attach.eml"
     [ "$status" -eq 0 ]
@@ -527,6 +543,19 @@ assert "seen" not in d[0]["flags"], d
     run on_tty env PAGER='head -n 1' "$MAIL" read "$T/long.eml"
     [ "$status" -eq 0 ]
     [[ "$output" != *"mail:"* ]]
+}
+
+@test "read: the pager gets LESS=FRX and LV=-c unless the user set them" {
+    export NO_COLOR=1
+    pager='sh -c "cat >/dev/null; echo \"LESS=\${LESS-unset} LV=\${LV-unset}\""'
+    run on_tty env -u LESS -u LV PAGER="$pager" "$MAIL" read "$T/plain.eml"
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"LESS=FRX LV=-c"* ]]
+    # The user's own settings win, even empty ones.
+    run on_tty env LESS=-S LV= PAGER="$pager" "$MAIL" read "$T/plain.eml"
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"LESS=-S LV="* ]]
+    [[ "$output" != *FRX* ]]
 }
 
 @test "read: output into a closed pipe is not an error" {
