@@ -33,6 +33,11 @@
 #include "mail/outgoing.h"
 #include "mail/termsafe.h"
 
+/* --no-save: no copy in the sent folder for this run.  (It belongs in
+ * struct send_opts, cmd.h; kept here, set once by cmd_send before
+ * anything is sent.) */
+static bool send_no_save;
+
 /* ---- small helpers ---- */
 
 int send_strv_push(struct send_strv *v, const char *s)
@@ -139,6 +144,13 @@ void send_report_event(void *arg, const struct mail_send_event *ev)
         out_safe_str(stderr, ev->err->msg);
         fputs("; moved to failed/\n", stderr);
         break;
+    case MAIL_SEND_EV_COPY_FILED:
+        if (ui->ctx->verbose) {
+            fputs("mail: filed the copies kept from before in ", stderr);
+            out_safe_str(stderr, ev->name);
+            fputc('\n', stderr);
+        }
+        break;
     case MAIL_SEND_EV_COPY_FAILED:
         /* The message is sent: a failed copy is a warning, not a failure
          * that would make a script send it again. */
@@ -169,6 +181,9 @@ static struct mail_sender *open_sender(struct send_ui *ui,
         ui->tr.proto = "smtp";
         so.trace = cmd_trace_fn;
         so.trace_arg = &ui->tr;
+        ui->itr.proto = "imap";
+        so.imap_trace = cmd_trace_fn;
+        so.imap_trace_arg = &ui->itr;
     }
     s = mail_sender_new(&so, &err);
     if (!s)
@@ -367,7 +382,7 @@ static int send_built(struct cmd_ctx *ctx, const struct send_opts *o,
 {
     struct send_ui ui = { .ctx = ctx };
     struct mail_send_envelope env = {
-        .rcpts = r->v, .nrcpts = r->n, .save_sent = true, .bcc = &res->bcc,
+        .rcpts = r->v, .nrcpts = r->n, .save_sent = !send_no_save, .bcc = &res->bcc,
     };
     struct mail_send_outcome oc;
     struct mail_sender *snd;
@@ -493,7 +508,7 @@ static int batch_send(struct batch *b, int msg, const struct mail_rcpts *r,
                       const struct mail_complete_result *res, bool *part)
 {
     struct mail_send_envelope env = {
-        .rcpts = r->v, .nrcpts = r->n, .save_sent = true, .bcc = &res->bcc,
+        .rcpts = r->v, .nrcpts = r->n, .save_sent = !send_no_save, .bcc = &res->bcc,
     };
     struct mail_send_outcome oc;
     struct mail_error err;
@@ -664,7 +679,7 @@ out:
 
 enum {
     OPT_DRY_RUN = OPT_FIRST_COMMAND_OPTION, OPT_QUEUE, OPT_NO_QUEUE,
-    OPT_FLUSH, OPT_BATCH, OPT_HEADER, OPT_NO_FLUSH,
+    OPT_FLUSH, OPT_BATCH, OPT_HEADER, OPT_NO_FLUSH, OPT_NO_SAVE,
 };
 
 int cmd_send(struct cmd_ctx *ctx, int argc, char **argv)
@@ -683,6 +698,7 @@ int cmd_send(struct cmd_ctx *ctx, int argc, char **argv)
         { "no-queue", no_argument, NULL, OPT_NO_QUEUE },
         { "flush", no_argument, NULL, OPT_FLUSH },
         { "no-flush", no_argument, NULL, OPT_NO_FLUSH },
+        { "no-save", no_argument, NULL, OPT_NO_SAVE },
         { "batch", required_argument, NULL, OPT_BATCH },
         { "header", required_argument, NULL, OPT_HEADER },
         { NULL, 0, NULL, 0 },
@@ -711,6 +727,7 @@ int cmd_send(struct cmd_ctx *ctx, int argc, char **argv)
         case OPT_NO_QUEUE: o.queue = -1; break;
         case OPT_FLUSH: o.flush = true; break;
         case OPT_NO_FLUSH: o.no_flush = true; break;
+        case OPT_NO_SAVE: send_no_save = true; break;
         case OPT_BATCH: o.batch = optarg; break;
         case OPT_HEADER: bad = send_strv_push(&o.headers, optarg); break;
         case ':':

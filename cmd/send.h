@@ -22,6 +22,7 @@ struct send_ui {
     struct cmd_ctx *ctx;
     size_t msg_no, msg_total;     /* --batch: "message i of n: " */
     struct cmd_trace tr;
+    struct cmd_trace itr;         /* -v: the IMAP of Sent copies */
 };
 
 /* The event hook (struct mail_sender_opts.event): refused and deferred

@@ -18,6 +18,7 @@
 #include "mail/oauth2.h"
 #include "mail/outgoing.h"
 #include "mail/queue.h"
+#include "mail/remote.h"
 #include "mail/session.h"
 #include "mail/smtp.h"
 
@@ -167,8 +168,8 @@ int mail_sent_save(const struct mail_account *a, int fd,
     off_t off = 0;
 
     *where = NULL;
-    if (!a->sent_folder || !*a->sent_folder)
-        return 0;
+    if (mail_sent_kind(a, NULL) != MAIL_SENT_LOCAL)
+        return 0;   /* none, or on the IMAP server: mail_sent_copy_imap */
     /* As trash-folder: a path when it starts with / or ~, else a folder
      * of the store ("=Sent" or "Sent"). */
     if (a->sent_folder[0] == '/' || a->sent_folder[0] == '~')
@@ -437,6 +438,10 @@ struct mail_sender {
     struct mail_sender_opts o;
     struct mail_server srv;
     struct mail_session *s;
+    /* The IMAP server, for Sent copies there (connected when first
+     * needed); pending copies are tried once per sender. */
+    struct mail_remote *remote;
+    bool pending_tried;
     /* Why the last attempt to reach the server failed: a second attempt
      * in the same run (the queue first, then the new message) would only
      * wait for the same timeout again. */
@@ -498,6 +503,7 @@ void mail_sender_free(struct mail_sender *s)
         return;
     if (s->s)
         mail_smtp_quit(s->s);
+    mail_remote_close(s->remote);
     free(s);
 }
 
@@ -842,6 +848,44 @@ static enum mail_error_kind hold_unknown(struct mail_sender *snd, int fd,
     return MAIL_ERR_TEMP;
 }
 
+/* The account's IMAP server for Sent copies (not connected yet), or
+ * NULL when it has none. */
+static struct mail_remote *sender_remote(struct mail_sender *snd)
+{
+    struct mail_remote_opts ro = {
+        .prompt = snd->o.prompt, .prompt_arg = snd->o.prompt_arg,
+        .trace = snd->o.imap_trace, .trace_arg = snd->o.imap_trace_arg,
+    };
+
+    if (!snd->remote && snd->o.acct->has_imap)
+        snd->remote = mail_remote_new(snd->o.acct, &ro, NULL);
+    return snd->remote;
+}
+
+/* File the copies an earlier run could not file (once per sender); a
+ * failure is a warning, the records stay. */
+static void flush_pending_copies(struct mail_sender *snd)
+{
+    struct mail_error err;
+    char *where = NULL;
+    size_t filed = 0;
+
+    if (snd->pending_tried)
+        return;
+    snd->pending_tried = true;
+    mail_error_clear(&err);
+    if (mail_sent_flush_pending(snd->o.acct, sender_remote(snd), &filed,
+                                &where, &err) == 0) {
+        if (filed)
+            emit_err(snd, MAIL_SEND_EV_COPY_FILED, where, NULL);
+        free(where);
+        return;
+    }
+    emit_err(snd, MAIL_SEND_EV_COPY_FAILED,
+             where ? where : "the sent folder", &err);
+    free(where);
+}
+
 /* Copy a sent message to the sent folder; a failure is reported, never
  * made a failure of the send (a script would send it again). */
 static void save_sent(struct mail_sender *snd, int fd,
@@ -849,10 +893,22 @@ static void save_sent(struct mail_sender *snd, int fd,
 {
     struct mail_error err;
     char *where = NULL;
+    struct mail_remote *rem;
 
     mail_error_clear(&err);
-    if (mail_sent_save(snd->o.acct, fd, bcc, &where, &err) == 0)
+    if (mail_sent_kind(snd->o.acct, NULL) == MAIL_SENT_IMAP) {
+        flush_pending_copies(snd);   /* older copies first */
+        rem = sender_remote(snd);
+        if (!rem)
+            mail_error_set(&err, MAIL_ERR_CONFIG, "sent-folder '%s' is on "
+                           "the IMAP server, but account '%s' has no imap "
+                           "server", snd->o.acct->sent_folder,
+                           snd->o.acct->name);
+        else if (mail_sent_copy_imap(rem, fd, bcc, &where, &err) == 0)
+            return;
+    } else if (mail_sent_save(snd->o.acct, fd, bcc, &where, &err) == 0) {
         return;
+    }
     emit_err(snd, MAIL_SEND_EV_COPY_FAILED,
              where ? where : "the sent folder", &err);
     free(where);
@@ -1007,6 +1063,7 @@ enum mail_error_kind mail_send_flush_queue(struct mail_sender *snd,
     char *dir;
 
     mail_error_clear(&err);
+    flush_pending_copies(snd);
     dir = mail_queue_default_dir(snd->o.acct->paths, &err);
     if (!dir) {
         if (!explicit_flush)

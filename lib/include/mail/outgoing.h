@@ -78,6 +78,51 @@ int mail_sent_save(const struct mail_account *a, int fd,
                    const struct mail_buf *bcc, char **where,
                    struct mail_error *err);
 
+/* What the account's sent-folder says: nothing (unset, empty or
+ * "none"), a local folder (a path or a folder of the store, for
+ * mail_sent_save), or a folder on the IMAP server ("imap:NAME"; "imap:"
+ * alone: the folder the server marks \Sent): *imap_name (may be NULL)
+ * then points at NAME ("" for \Sent). */
+enum mail_sent_kind { MAIL_SENT_NONE, MAIL_SENT_LOCAL, MAIL_SENT_IMAP };
+enum mail_sent_kind mail_sent_kind(const struct mail_account *a,
+                                   const char **imap_name);
+
+/* DATA_HOME/mail/sent-pending (malloc'd; not created): the copies for
+ * the IMAP Sent folder not filed yet. */
+char *mail_sent_pending_dir(const struct mail_paths *paths,
+                            struct mail_error *err);
+
+struct mail_remote;
+
+/*
+ * File the message in fd (offset 0 to its end), with the Bcc lines in
+ * bcc (may be NULL) at its top, in the IMAP Sent folder of rem's account
+ * (sent-folder = imap:NAME, or the \Sent folder), flagged \Seen.  A
+ * pending record (the copy and its Message-ID) is written durably to
+ * mail_sent_pending_dir first and removed after the server's OK.  A lost
+ * connection is tried once more on a new one, searching the folder for
+ * the Message-ID before appending again (never two copies).  A folder
+ * the server does not have ([TRYCREATE]) is created.  -1 with err and
+ * *where ("imap:NAME", malloc'd) when the copy could not be filed: the
+ * record is kept for mail_sent_flush_pending.
+ */
+int mail_sent_copy_imap(struct mail_remote *rem, int fd,
+                        const struct mail_buf *bcc, char **where,
+                        struct mail_error *err);
+
+/*
+ * File the pending copies of account a (records of other accounts are
+ * left alone), oldest first, each after a search by its Message-ID in
+ * its folder so that one filed before a crash is not filed again; each
+ * record is removed once its copy is there.  rem may be NULL when the
+ * account has no IMAP server (then a record of it is an error).  Stops
+ * at the first failure: -1 with err and *where (malloc'd).  *filed (may
+ * be NULL) counts the copies filed or found.
+ */
+int mail_sent_flush_pending(const struct mail_account *a,
+                            struct mail_remote *rem, size_t *filed,
+                            char **where, struct mail_error *err);
+
 /*
  * Whether err says the connection to the server was lost (closed by the
  * server, reset, broken pipe, or a TLS stream cut without close_notify)
@@ -169,6 +214,8 @@ enum mail_send_event_kind {
                                      moved to failed/ (name, err) */
     MAIL_SEND_EV_COPY_FAILED,     /* sent, but the sent copy failed (name:
                                      the folder; err) */
+    MAIL_SEND_EV_COPY_FILED,      /* copies kept by an earlier run are now
+                                     in the IMAP Sent folder (name: it) */
 };
 
 struct mail_send_event {
@@ -189,6 +236,8 @@ struct mail_sender_opts {
                                      in the queue */
     mail_trace_fn trace;          /* the SMTP dialogue (-v), or NULL */
     void *trace_arg;
+    mail_trace_fn imap_trace;     /* the IMAP dialogue of Sent copies */
+    void *imap_trace_arg;
     mail_prompt_fn prompt;        /* a password prompt, or NULL */
     void *prompt_arg;
     mail_send_event_fn event;     /* what to tell the user, or NULL */
@@ -209,7 +258,9 @@ struct mail_send_envelope {
     const char *from;             /* reverse-path addr-spec */
     const char *const *rcpts;
     size_t nrcpts;
-    bool save_sent;               /* copy to the account's sent-folder */
+    bool save_sent;               /* copy to the account's sent-folder
+                                     (mail_sent_kind: none, local, or
+                                     the IMAP server) */
     const struct mail_buf *bcc;   /* Bcc lines at the copy's top, or NULL */
 };
 
