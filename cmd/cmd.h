@@ -71,6 +71,14 @@ int cmd_common_option(struct cmd_ctx *ctx, const char *cmdname, int opt,
  * Prints the error and returns its exit code, or 0. */
 int cmd_load_account(struct cmd_ctx *ctx, struct mail_account **acct);
 
+/* Open the folder NAME (UTF-8, without "imap:") of the account's IMAP
+ * server.  Every imap: folder of the run shares one logged-in session
+ * (logged out at exit).  Prints the error and returns its exit code, or
+ * 0. */
+struct mail_folder;
+int cmd_open_imap_folder(struct cmd_ctx *ctx, const char *name, int mode,
+                         struct mail_folder **f);
+
 /* Print "mail: <message>" (terminal-safe) and return the exit code for
  * the error's kind. */
 int cmd_fail(const struct mail_error *err);

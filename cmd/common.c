@@ -16,6 +16,7 @@
 #include "json.h"
 #include "mail/address.h"
 #include "mail/date.h"
+#include "mail/remote.h"
 #include "mail/rfc2047.h"
 #include "mail/termsafe.h"
 
@@ -64,6 +65,49 @@ int cmd_common_option(struct cmd_ctx *ctx, const char *cmdname, int opt,
         return 0;
     }
     return 1;
+}
+
+/* ---- imap: folders ---- */
+
+/* One remote (one logged-in session) for the whole run: the folders a
+ * command opens on the server share it; logged out at exit. */
+static struct mail_remote *the_remote;
+static struct cmd_trace remote_trace = { "imap" };
+
+static void close_remote(void)
+{
+    mail_remote_close(the_remote);
+    the_remote = NULL;
+}
+
+int cmd_open_imap_folder(struct cmd_ctx *ctx, const char *name, int mode,
+                         struct mail_folder **f)
+{
+    struct mail_remote_opts o = { cmd_prompt_password, NULL, NULL, NULL };
+    struct mail_account *acct;
+    struct mail_error err;
+    int rc;
+
+    *f = NULL;
+    mail_error_clear(&err);
+    if (!*name)
+        return cmd_failf(EX_USAGE, "imap: needs a folder name, as in "
+                         "imap:INBOX");
+    rc = cmd_load_account(ctx, &acct);
+    if (rc)
+        return rc;
+    if (!the_remote) {
+        if (ctx->verbose >= 2) {
+            o.trace = cmd_trace_fn;
+            o.trace_arg = &remote_trace;
+        }
+        the_remote = mail_remote_new(acct, &o, &err);
+        if (!the_remote)
+            return cmd_fail(&err);
+        atexit(close_remote);
+    }
+    *f = mail_remote_folder_open(the_remote, name, mode, &ctx->paths, &err);
+    return *f ? 0 : cmd_fail(&err);
 }
 
 int cmd_load_account(struct cmd_ctx *ctx, struct mail_account **acct)

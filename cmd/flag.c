@@ -128,12 +128,21 @@ int cmd_flag(struct cmd_ctx *ctx, int argc, char **argv)
     if (rc)
         goto done;
     mail_error_clear(&err);
-    for (size_t i = 0; i < sel.n; i++)
-        if (mail_folder_set_flags(f, &sel.all.v[sel.idx[i]], add, del,
-                                  &err) < 0) {
-            rc = cmd_fail(&err);
-            break;
+    {
+        /* One set: one UID STORE per change for an imap: folder. */
+        struct mail_envelope **v = malloc((sel.n ? sel.n : 1) * sizeof *v);
+
+        if (!v) {
+            rc = cmd_failf(EX_OSERR, "out of memory");
+        } else {
+            for (size_t i = 0; i < sel.n; i++)
+                v[i] = &sel.all.v[sel.idx[i]];
+            if (mail_folder_set_flags_many(f, v, sel.n, add, del, NULL,
+                                           &err) < 0)
+                rc = cmd_fail(&err);
+            free(v);
         }
+    }
     {
         int rc2 = cmd_folder_done(f, &sel.all, NULL);
 

@@ -1,6 +1,6 @@
 /*
  * mv.c - `mail mv MSG... FOLDER`: move messages to another folder, of
- * any kind (Maildir, mbox).  A message is removed from its folder only
+ * any kind (Maildir, mbox, imap:).  A message is removed from its folder only
  * once its copy is durable in the other.  A destination that does not
  * exist (=NAME of the store, or a path) is created only with --create:
  * a typo would otherwise make a new folder and hide the messages in it.
@@ -19,22 +19,26 @@ int cmd_move_selected(struct mail_folder *from, struct cmd_selection *sel,
                       struct mail_folder *to)
 {
     bool *removed = calloc(sel->all.n ? sel->all.n : 1, sizeof *removed);
+    struct mail_envelope **v = malloc((sel->n ? sel->n : 1) * sizeof *v);
     struct mail_error err;
+    size_t done = 0;
     int rc = 0, rc2;
 
     mail_error_clear(&err);
-    if (!removed) {
+    if (!removed || !v) {
         rc = cmd_failf(EX_OSERR, "out of memory");
     } else {
-        for (size_t i = 0; i < sel->n; i++) {
-            if (mail_folder_move(from, &sel->all.v[sel->idx[i]], to, NULL,
-                                 &err) < 0) {
-                rc = cmd_fail(&err);
-                break;
-            }
+        /* One set: between folders of one IMAP server, one UID MOVE;
+         * otherwise each message is copied, made durable there and only
+         * then removed here. */
+        for (size_t i = 0; i < sel->n; i++)
+            v[i] = &sel->all.v[sel->idx[i]];
+        if (mail_folder_move_many(from, v, sel->n, to, &done, &err) < 0)
+            rc = cmd_fail(&err);
+        for (size_t i = 0; i < done; i++)
             removed[sel->idx[i]] = true;
-        }
     }
+    free(v);
     /* The destination first: what is there is durable already. */
     if (mail_folder_close(to, &err) < 0 && !rc)
         rc = cmd_fail(&err);

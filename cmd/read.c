@@ -761,6 +761,13 @@ int cmd_read(struct cmd_ctx *ctx, int argc, char **argv)
         if (rc)
             goto out;
     }
+    /* `mail read imap:INBOX 3`: an imap: folder may come first (no MSG
+     * starts with "imap:"). */
+    if (!r.folder && argc > 1 && strncmp(argv[0], "imap:", 5) == 0) {
+        r.folder = argv[0];
+        argc--;
+        argv++;
+    }
     for (int i = 0; i < argc; i++)
         paths = paths && path_arg(argv[i]);
 

@@ -1,7 +1,9 @@
 /*
  * rm.c - `mail rm MSG...`: move messages to the account's trash folder
  * (trash-folder in the config, "Trash" of the store by default, created
- * when missing), or with --expunge delete them for good.  Removing from
+ * when missing; for an imap: folder, an imap: trash-folder or the
+ * server's SPECIAL-USE \Trash mailbox), or with --expunge delete them for
+ * good.  Removing from
  * the trash itself deletes for good, as in most mail programs.
  */
 #include <getopt.h>
@@ -10,12 +12,41 @@
 #include <sysexits.h>
 
 #include "cmd.h"
+#include "mail/imap.h"
 #include "select.h"
 
 enum { OPT_EXPUNGE = OPT_FIRST_COMMAND_OPTION };
 
+/* The trash of an IMAP folder: trash-folder when it is an imap: one,
+ * else the mailbox the server marks SPECIAL-USE \Trash. */
+static int open_imap_trash(struct cmd_ctx *ctx, struct mail_folder *f,
+                           const struct mail_account *acct,
+                           struct mail_folder **trash)
+{
+    const char *t = acct->trash_folder;
+    struct mail_error err;
+    char *name = NULL;
+    int r, rc;
+
+    if (t && strncmp(t, "imap:", 5) == 0)
+        return cmd_open_folder(ctx, t, MAIL_FOLDER_RDWR, trash, NULL);
+    mail_error_clear(&err);
+    r = mail_imap_folder_special_use(f, MAIL_IMAP_MBX_TRASH, &name, &err);
+    if (r < 0)
+        return cmd_fail(&err);
+    if (r == 1)
+        return cmd_failf(EX_UNAVAILABLE, "%s: the server names no trash "
+                         "folder (SPECIAL-USE \\Trash): set 'trash-folder = "
+                         "imap:NAME' for the account, or delete for good "
+                         "with 'mail rm --expunge'", mail_folder_path(f));
+    rc = cmd_open_imap_folder(ctx, name, MAIL_FOLDER_RDWR, trash);
+    free(name);
+    return rc;
+}
+
 /* Open the trash folder of the account, creating it when missing. */
-static int open_trash(struct cmd_ctx *ctx, struct mail_folder **trash)
+static int open_trash(struct cmd_ctx *ctx, struct mail_folder *f,
+                      struct mail_folder **trash)
 {
     struct mail_account *acct;
     const char *name;
@@ -25,8 +56,12 @@ static int open_trash(struct cmd_ctx *ctx, struct mail_folder **trash)
     rc = cmd_load_account(ctx, &acct);
     if (rc)
         return rc;
+    if (mail_folder_kind(f) == MAIL_FOLDER_IMAP)
+        return open_imap_trash(ctx, f, acct, trash);
     name = acct->trash_folder && *acct->trash_folder ? acct->trash_folder
                                                      : "Trash";
+    if (strncmp(name, "imap:", 5) == 0)
+        return cmd_open_folder(ctx, name, MAIL_FOLDER_RDWR, trash, NULL);
     if (name[0] == '/' || name[0] == '~' || name[0] == '=')
         arg = strdup(name);
     else if (asprintf(&arg, "=%s", name) < 0)
@@ -48,21 +83,24 @@ static int open_trash(struct cmd_ctx *ctx, struct mail_folder **trash)
 static int expunge_selected(struct mail_folder *f, struct cmd_selection *sel)
 {
     bool *removed = calloc(sel->all.n ? sel->all.n : 1, sizeof *removed);
+    struct mail_envelope **v = malloc((sel->n ? sel->n : 1) * sizeof *v);
     struct mail_error err;
+    size_t done = 0;
     int rc = 0, rc2;
 
     mail_error_clear(&err);
-    if (!removed) {
+    if (!removed || !v) {
         rc = cmd_failf(EX_OSERR, "out of memory");
     } else {
-        for (size_t i = 0; i < sel->n; i++) {
-            if (mail_folder_expunge(f, &sel->all.v[sel->idx[i]], &err) < 0) {
-                rc = cmd_fail(&err);
-                break;
-            }
+        /* One set: IMAP expunges them with one UID EXPUNGE. */
+        for (size_t i = 0; i < sel->n; i++)
+            v[i] = &sel->all.v[sel->idx[i]];
+        if (mail_folder_expunge_many(f, v, sel->n, &done, &err) < 0)
+            rc = cmd_fail(&err);
+        for (size_t i = 0; i < done; i++)
             removed[sel->idx[i]] = true;
-        }
     }
+    free(v);
     rc2 = cmd_folder_done(f, &sel->all, removed);
     free(removed);
     return rc ? rc : rc2;
@@ -124,7 +162,7 @@ int cmd_rm(struct cmd_ctx *ctx, int argc, char **argv)
     if (rc)
         goto done;
     if (!expunge) {
-        rc = open_trash(ctx, &trash);
+        rc = open_trash(ctx, f, &trash);
         if (rc)
             goto done;
         if (cmd_same_folder(f, trash)) {

@@ -75,9 +75,11 @@ int cmd_open_folder(struct cmd_ctx *ctx, const char *arg, int mode,
 
     *f = NULL;
     mail_error_clear(&err);
-    if (arg && strncmp(arg, "imap:", 5) == 0)
-        return cmd_failf(EX_UNAVAILABLE, "%s: IMAP folders are not "
-                         "supported yet (use a local folder)", arg);
+    if (arg && strncmp(arg, "imap:", 5) == 0) {
+        if (display)
+            *display = arg;
+        return cmd_open_imap_folder(ctx, arg + 5, mode, f);
+    }
     if (arg && arg[0] == '=') {
         if (!arg[1])
             return cmd_failf(EX_USAGE, "'=' needs a folder name, as in "

@@ -4,8 +4,8 @@
  *
  * FOLDER: a path to a Maildir (a directory with cur/ new/ tmp/) or an mbox
  * file; "=NAME" for a folder of the account's local store ("=Sent");
- * "imap:NAME" for a folder on the account's IMAP server (not yet: exits
- * 69 saying so).  Without FOLDER: the account's store (its inbox).
+ * "imap:NAME" for a folder on the account's IMAP server.  Without FOLDER:
+ * the account's store (its inbox).
  *
  * MSG: a number from the last `mail ls` of that folder (remembered in
  * $XDG_STATE_HOME/mail/, else ~/.local/state/mail/), ranges "3-7" and

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mail/folder.h"
 #include "mail/imap.h"
 #include "mail/remote.h"
 
@@ -15,6 +16,7 @@ struct mail_remote {
     struct mail_buf secret;       /* asked for once, wiped on close */
     struct mail_session *s;
     bool lost;                    /* s must not be used again */
+    const void *selected;         /* the imap: folder selected on s */
 };
 
 struct mail_remote *mail_remote_new(const struct mail_account *acct,
@@ -111,4 +113,35 @@ void mail_remote_close(struct mail_remote *r)
         mail_session_free(r->s);
     mail_buf_release_secret(&r->secret);
     free(r);
+}
+
+/* ---- imap: folders ---- */
+
+static struct mail_session *folder_session(void *arg, struct mail_error *err)
+{
+    struct mail_remote *r = arg;
+
+    if (r->s && r->lost)
+        r->selected = NULL;
+    return mail_remote_session(r, err);
+}
+
+static void folder_drop(void *arg)
+{
+    struct mail_remote *r = arg;
+
+    r->selected = NULL;
+    mail_remote_drop(r);
+}
+
+struct mail_folder *mail_remote_folder_open(struct mail_remote *r,
+                                            const char *name, int mode,
+                                            const struct mail_paths *paths,
+                                            struct mail_error *err)
+{
+    struct mail_imap_connector c = {
+        folder_session, folder_drop, NULL, r, &r->selected,
+    };
+
+    return mail_imap_folder_open(&c, name, mode, paths, err);
 }

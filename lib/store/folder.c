@@ -816,3 +816,89 @@ void folder_attach_abort(struct folder_attach *a)
 }
 
 
+
+/* ---- sets ---- */
+
+int mail_folder_set_flags_many(struct mail_folder *f,
+                               struct mail_envelope *const *v, size_t n,
+                               unsigned add, unsigned remove, size_t *done,
+                               struct mail_error *err)
+{
+    size_t i;
+
+    if (done)
+        *done = 0;
+    if (check_writable(f, err) < 0)
+        return -1;
+    if (f->drv->set_flags_many) {
+        if (n && f->drv->set_flags_many(f, v, n, add, remove, err) < 0)
+            return -1;
+        if (done)
+            *done = n;
+        return 0;
+    }
+    for (i = 0; i < n; i++) {
+        if (f->drv->set_flags(f, v[i], add, remove, err) < 0)
+            return -1;
+        if (done)
+            *done = i + 1;
+    }
+    return 0;
+}
+
+int mail_folder_expunge_many(struct mail_folder *f,
+                             struct mail_envelope *const *v, size_t n,
+                             size_t *done, struct mail_error *err)
+{
+    size_t i;
+
+    if (done)
+        *done = 0;
+    if (check_writable(f, err) < 0)
+        return -1;
+    if (f->drv->expunge_many) {
+        if (n && f->drv->expunge_many(f, v, n, err) < 0)
+            return -1;
+        if (done)
+            *done = n;
+        return 0;
+    }
+    for (i = 0; i < n; i++) {
+        if (f->drv->expunge(f, v[i], err) < 0)
+            return -1;
+        if (done)
+            *done = i + 1;
+    }
+    return 0;
+}
+
+int mail_folder_move_many(struct mail_folder *from,
+                          struct mail_envelope *const *v, size_t n,
+                          struct mail_folder *to, size_t *done,
+                          struct mail_error *err)
+{
+    size_t i;
+
+    if (done)
+        *done = 0;
+    if (check_writable(from, err) < 0 || check_writable(to, err) < 0)
+        return -1;
+    if (n && from->drv == to->drv && from->drv->move_many) {
+        int r = from->drv->move_many(from, v, n, to, err);
+
+        if (r < 0)
+            return -1;
+        if (r == 0) {
+            if (done)
+                *done = n;
+            return 0;
+        }
+    }
+    for (i = 0; i < n; i++) {
+        if (mail_folder_move(from, v[i], to, NULL, err) < 0)
+            return -1;
+        if (done)
+            *done = i + 1;
+    }
+    return 0;
+}

@@ -39,6 +39,8 @@ static char *folder_abspath(struct mail_folder *f)
 
     if (!p)
         return NULL;
+    if (mail_folder_kind(f) == MAIL_FOLDER_IMAP)
+        return strdup(p);        /* "imap:NAME", not a file */
     if (strncmp(p, "mbox:", 5) == 0)
         p += 5;
     r = realpath(p, NULL);
@@ -456,6 +458,14 @@ static int add_number(void *arg, size_t num, struct mail_error *err)
           find_key(r, r->listing.keys[num - 1]) : -1;
     if (idx < 0 && mail_folder_kind(r->f) == MAIL_FOLDER_MBOX)
         return add_moved(r, num, r->listing.keys[num - 1], err);
+    if (idx < 0 && mail_folder_kind(r->f) == MAIL_FOLDER_IMAP &&
+        strtoul(r->listing.keys[num - 1], NULL, 10) !=
+        mail_imap_folder_uidvalidity(r->f))
+        /* IMAP keys are UIDVALIDITY:UID: another UIDVALIDITY means every
+         * UID of the listing may now name another message. */
+        return mail_error_set(err, MAIL_ERR_NOTFOUND, "message %zu of the "
+                              "last listing of %s: the folder changed: run "
+                              "mail ls again", num, r->folder_name);
     if (idx < 0)
         return mail_error_set(err, MAIL_ERR_NOTFOUND, "message %zu of the "
                               "last listing is no longer in %s", num,

@@ -1,9 +1,9 @@
 /*
  * folder.h - one interface to a folder of messages, whatever holds it.
  *
- * Drivers: Maildir (maildir.c), mbox (mbox.c), and IMAP later (imap
- * folder driver).  `mail ls`, `read`, `flag`, `mv`, `rm`, the reader and
- * `fetch` are written once against this interface.  The driver table is
+ * Drivers: Maildir (maildir.c), mbox (mbox.c) and IMAP (imapfolder.c,
+ * opened with mail_imap_folder_open).  `mail ls`, `read`, `flag`, `mv`,
+ * `rm`, the reader and `fetch` are written once against this interface.  The driver table is
  * struct mail_folder_driver below; a driver fills it and folder.c
  * dispatches.
  *
@@ -274,6 +274,72 @@ int mail_store_folders(const char *store, mail_folder_each_fn cb, void *ctx,
 char *mail_store_folder_path(const char *store, const char *name,
                              struct mail_error *err);
 
+/* ---- sets of messages ----
+ *
+ * Flag, expunge or move many messages of one folder at once: the IMAP
+ * driver sends one UID command per set (so `mail flag 1-500 +seen` is one
+ * command on the wire); for local folders these call the one-message
+ * functions in turn.  On an error, *done (may be NULL) says how many of
+ * v, from the first, were done (IMAP: 0 or all: the server refused or
+ * took the whole set). */
+int mail_folder_set_flags_many(struct mail_folder *f,
+                               struct mail_envelope *const *v, size_t n,
+                               unsigned add, unsigned remove, size_t *done,
+                               struct mail_error *err);
+int mail_folder_expunge_many(struct mail_folder *f,
+                             struct mail_envelope *const *v, size_t n,
+                             size_t *done, struct mail_error *err);
+int mail_folder_move_many(struct mail_folder *from,
+                          struct mail_envelope *const *v, size_t n,
+                          struct mail_folder *to, size_t *done,
+                          struct mail_error *err);
+
+/* ---- IMAP folders (imapfolder.c) ----
+ *
+ * The store layer cannot see accounts, so the IMAP driver does not
+ * connect: it is given a connector that the service layer fills from the
+ * account (mail_remote_folder_open in remote.h).  session() gives a
+ * logged-in session (made again after a drop); drop() says the session
+ * is in an unknown state (a lost connection, a protocol error) and must
+ * not be used again; release() (may be NULL) is called by close.
+ * *selected (shared by every folder of one connector) names the folder
+ * whose mailbox is selected on that session, so that two folders of one
+ * account (mv imap:INBOX ... imap:Archive) can share it.
+ */
+struct mail_session;
+struct mail_imap_connector {
+    struct mail_session *(*session)(void *arg, struct mail_error *err);
+    void (*drop)(void *arg);
+    void (*release)(void *arg);
+    void *arg;
+    const void **selected;
+};
+
+/*
+ * Open the mailbox `name` (UTF-8; modified UTF-7 on the wire) of the
+ * connector's server.  Nothing is sent yet: the mailbox is selected
+ * (EXAMINE for RDONLY) by the first call that needs it, so that the
+ * destination of a move costs nothing; a missing mailbox is then
+ * MAIL_ERR_NOTFOUND.  mail_folder_path() is "imap:NAME".  Keys are
+ * "UIDVALIDITY:UID"; an envelope's uid is the UID.  Reading a message
+ * (fetch, message_fd) uses BODY.PEEK[]: flags change only through
+ * set_flags.
+ */
+struct mail_folder *mail_imap_folder_open(const struct mail_imap_connector *c,
+                                          const char *name, int mode,
+                                          const struct mail_paths *paths,
+                                          struct mail_error *err);
+/* The mailbox name (UTF-8) of an IMAP folder, else NULL. */
+const char *mail_imap_folder_name(const struct mail_folder *f);
+/* The UIDVALIDITY the folder was selected with (0: not yet). */
+uint32_t mail_imap_folder_uidvalidity(const struct mail_folder *f);
+/* The name of the mailbox with SPECIAL-USE attribute `use` (a
+ * MAIL_IMAP_MBX_* of imap.h, e.g. MAIL_IMAP_MBX_TRASH) on f's server,
+ * from LIST.  *name malloc'd; 0 when found, 1 when the server names
+ * none, -1 with err. */
+int mail_imap_folder_special_use(struct mail_folder *f, unsigned use,
+                                 char **name, struct mail_error *err);
+
 /* ---- for drivers ---- */
 
 struct mail_folder_driver {
@@ -310,6 +376,18 @@ struct mail_folder_driver {
      * lists everything and drops the first messages. */
     int (*list_last)(struct mail_folder *f, struct mail_envelope_list *out,
                      size_t last, int flags, struct mail_error *err);
+    /* Optional: the set operations (see mail_folder_set_flags_many);
+     * NULL: folder.c calls the one-message entries in turn.  move_many
+     * returns 1 when it cannot move to `to` without copying (folder.c
+     * then copies each message). */
+    int (*set_flags_many)(struct mail_folder *f,
+                          struct mail_envelope *const *v, size_t n,
+                          unsigned add, unsigned remove,
+                          struct mail_error *err);
+    int (*expunge_many)(struct mail_folder *f, struct mail_envelope *const *v,
+                        size_t n, struct mail_error *err);
+    int (*move_many)(struct mail_folder *from, struct mail_envelope *const *v,
+                     size_t n, struct mail_folder *to, struct mail_error *err);
 };
 
 /*

@@ -17,6 +17,7 @@
 
 #include "config.h"
 #include "error.h"
+#include "folder.h"
 #include "session.h"
 
 struct mail_remote;
@@ -54,6 +55,15 @@ bool mail_remote_retryable(const struct mail_error *err);
 void mail_remote_close(struct mail_remote *r);
 
 const struct mail_account *mail_remote_account(const struct mail_remote *r);
+
+/* The folder `name` (UTF-8) of the account's server, for every folder
+ * command (store/imapfolder.c: selected when first used; see folder.h).
+ * Folders of one remote share its session; close them before the
+ * remote. */
+struct mail_folder *mail_remote_folder_open(struct mail_remote *r,
+                                            const char *name, int mode,
+                                            const struct mail_paths *paths,
+                                            struct mail_error *err);
 
 #pragma GCC visibility pop
 

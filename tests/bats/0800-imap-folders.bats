@@ -1,0 +1,261 @@
+#!/usr/bin/env bats
+# imap: folders (issue 10): ls, read, flag, mv and rm on the server in
+# place, against the harness's Dovecot (messages put into alice's Maildir
+# as Dovecot would), and against tests/servers/fake-imap-folder for what
+# Dovecot will not do (FETCH items in an odd order, an EXPUNGE in the
+# middle of the listing, a server without UIDPLUS).
+
+load helpers
+bats_require_minimum_version 1.5.0   # run --separate-stderr
+
+setup_file() { servers_start; }
+teardown_file() { servers_stop; }
+
+setup() {
+	mail_reset
+	isolate_home
+	CONF=$BATS_TEST_TMPDIR/config
+	STORE=$HOME/Mail/test
+	write_config "$CONF" pop3=
+	MD=$MAIL_TEST_MAILDIR1
+}
+teardown() { fake_stop; }
+
+# msg FILE SUBJECT [EXTRA-HEADER]: a small message.
+msg() {
+	printf 'From: Sender <s@example.test>\nTo: alice@example.test\nSubject: %s\nMessage-ID: <%s@example.test>\nDate: Mon, 1 Dec 2025 10:00:00 +0000\n\nbody of %s\n' \
+		"$2" "$2" "$2" >"$1"
+}
+
+# att FILE SUBJECT: a message with a text part and a PDF attachment.
+att() {
+	cat >"$1" <<-MSG
+	From: =?utf-8?q?J=C3=BCrgen?= <j@example.test>
+	To: alice@example.test
+	Subject: $2
+	Message-ID: <$2@example.test>
+	Date: Tue, 2 Dec 2025 10:00:00 +0000
+	MIME-Version: 1.0
+	Content-Type: multipart/mixed; boundary="b1"
+
+	--b1
+	Content-Type: text/plain; charset=utf-8
+
+	see the report
+	--b1
+	Content-Type: application/pdf; name="report.pdf"
+	Content-Disposition: attachment; filename="report.pdf"
+	Content-Transfer-Encoding: base64
+
+	JVBERi0xLjQKJcfsj6IK
+	--b1--
+	MSG
+}
+
+# fill: INBOX with three messages (the second has an attachment).
+fill() {
+	local t=$BATS_TEST_TMPDIR
+	msg "$t/m1" first; att "$t/m2" second; msg "$t/m3" third
+	# Dovecot numbers new files in the order it finds them: a listing
+	# after each keeps UIDs in the order of the subjects.
+	maildir_add "$MD" "$t/m1" >/dev/null
+	mail -C "$CONF" ls imap:INBOX >/dev/null
+	maildir_add "$MD" "$t/m2" >/dev/null
+	mail -C "$CONF" ls imap:INBOX >/dev/null
+	maildir_add "$MD" "$t/m3" >/dev/null
+}
+
+ls_json() { mail -C "$CONF" ls --json "$@"; }
+
+@test "imap ls: envelopes, flags, UIDs and the attachment mark from the server" {
+	fill
+	run --separate-stderr mail -C "$CONF" ls imap:INBOX
+	[ "$status" -eq 0 ]
+	[[ $output == *first* && $output == *second* && $output == *third* ]]
+	[ -z "$stderr" ]
+	run ls_json imap:INBOX
+	[ "$status" -eq 0 ]
+	[ "$(jq length <<<"$output")" -eq 3 ]
+	[ "$(jq -r '.[1].subject' <<<"$output")" = second ]
+	[ "$(jq -r '.[1].attachments' <<<"$output")" = 1 ]
+	[ "$(jq -r '.[0].attachments' <<<"$output")" = 0 ]
+	[ "$(jq -r '.[1].from[0].name' <<<"$output")" = "Jürgen" ]
+	[ "$(jq -r '.[0].from[0].address' <<<"$output")" = s@example.test ]
+	[ "$(jq -r '.[0].uid' <<<"$output")" -ge 1 ]
+	[ "$(jq -r '.[0].folder' <<<"$output")" = imap:INBOX ]
+	[ "$(jq -r '.[0].date' <<<"$output")" = 2025-12-01T10:00:00Z ] ||
+		[ "$(jq -r '.[0].date' <<<"$output")" = 2025-12-01T10:00:00+00:00 ]
+	[ "$(jq -r '.[2].message_id' <<<"$output")" = '<third@example.test>' ]
+	# Listing does not change the messages (no \Seen from a listing).
+	[ "$(jq -r '.[0].flags | length' <<<"$output")" -eq 0 ]
+}
+
+@test "imap ls: a folder with a non-ASCII name is shown and opened in UTF-8" {
+	msg "$BATS_TEST_TMPDIR/m" umlaut
+	maildir_add "$MD" "$BATS_TEST_TMPDIR/m" 'Entw&APw-rfe' >/dev/null
+	run --separate-stderr mail -C "$CONF" ls imap:Entwürfe
+	[ "$status" -eq 0 ]
+	[[ $output == *umlaut* ]]
+	run ls_json imap:Entwürfe
+	[ "$(jq -r '.[0].folder' <<<"$output")" = "imap:Entwürfe" ]
+	run --separate-stderr mail -C "$CONF" ls imap:NoSuchFolder
+	[ "$status" -eq 66 ]
+	[[ $stderr == *NoSuchFolder* ]]
+}
+
+@test "imap read: text, --raw byte for byte, --part, \\Seen unless --peek" {
+	fill
+	mail -C "$CONF" ls imap:INBOX >/dev/null
+	run --separate-stderr mail -C "$CONF" read --peek imap:INBOX 1
+	[ "$status" -eq 0 ]
+	[[ $output == *"body of first"* ]]
+	run ls_json imap:INBOX
+	[ "$(jq -r '.[0].flags | length' <<<"$output")" -eq 0 ]
+	# --raw: exactly the bytes Dovecot holds.
+	mail -C "$CONF" read --raw imap:INBOX 2 >"$BATS_TEST_TMPDIR/raw"
+	# (Dovecot keeps LF line ends on disk and serves CRLF.)
+	f=$(ls "$MD"/new/* "$MD"/cur/* 2>/dev/null | xargs grep -l 'Subject: second')
+	cmp "$BATS_TEST_TMPDIR/raw" <(sed 's/$/\r/' "$f")
+	# --part 2: the attachment, decoded.
+	run mail -C "$CONF" read --part 2 imap:INBOX 2
+	[ "$status" -eq 0 ]
+	[[ $output == %PDF-1.4* ]]
+	# Reading without --peek marks the message seen on the server.
+	run mail -C "$CONF" read imap:INBOX 1
+	[ "$status" -eq 0 ]
+	run ls_json imap:INBOX
+	[ "$(jq -r '.[0].flags[0]' <<<"$output")" = seen ]
+}
+
+@test "imap flag: + and - on a set of messages, and uid:N" {
+	fill
+	mail -C "$CONF" ls imap:INBOX >/dev/null
+	run mail -C "$CONF" -vv flag -f imap:INBOX 1-3 +flagged +seen
+	[ "$status" -eq 0 ]
+	# One UID STORE for the three messages, not three.
+	[ "$(grep -c 'UID STORE' <<<"$output")" -eq 1 ]
+	run ls_json imap:INBOX
+	[ "$(jq -r '[.[].flags | index("flagged")] | map(select(. != null)) | length' <<<"$output")" -eq 3 ]
+	uid=$(jq -r '.[2].uid' <<<"$output")
+	run mail -C "$CONF" flag -f imap:INBOX "uid:$uid" -flagged
+	[ "$status" -eq 0 ]
+	run ls_json imap:INBOX
+	[ "$(jq -r '.[2].flags | join(" ")' <<<"$output")" = seen ]
+	[ "$(jq -r '.[1].flags | join(" ")' <<<"$output")" = "seen flagged" ]
+	run --separate-stderr mail -C "$CONF" flag -f imap:INBOX uid:999999 +seen
+	[ "$status" -eq 66 ]
+}
+
+@test "imap mv: IMAP to IMAP (one UID MOVE), IMAP to local, local to IMAP" {
+	fill
+	mail -C "$CONF" ls imap:INBOX >/dev/null
+	run mail -C "$CONF" -vv mv -f imap:INBOX 1 3 imap:Trash
+	[ "$status" -eq 0 ]
+	[ "$(grep -c 'UID MOVE' <<<"$output")" -eq 1 ]
+	# The old numbers of the moved messages resolve to nothing, never to
+	# another message.
+	run --separate-stderr mail -C "$CONF" flag -f imap:INBOX 1 +seen
+	[ "$status" -eq 66 ]
+	run ls_json imap:Trash
+	[ "$(jq length <<<"$output")" -eq 2 ]
+	run ls_json imap:INBOX
+	[ "$(jq length <<<"$output")" -eq 1 ]
+	# IMAP to a local Maildir: the copy is there, the server's is gone.
+	mail -C "$CONF" ls imap:INBOX >/dev/null
+	run mail -C "$CONF" mv --create -f imap:INBOX 1 "$HOME/Local"
+	[ "$status" -eq 0 ]
+	[ "$(maildir_count "$HOME/Local")" -eq 1 ]
+	grep -q 'Subject: second' "$HOME"/Local/*/*
+	run ls_json imap:INBOX
+	[ "$(jq length <<<"$output")" -eq 0 ]
+	# And back: local to IMAP, byte for byte, removed locally.
+	cp "$HOME"/Local/*/* "$BATS_TEST_TMPDIR/orig"
+	mail -C "$CONF" ls "$HOME/Local" >/dev/null
+	run mail -C "$CONF" mv -f "$HOME/Local" 1 imap:INBOX
+	[ "$status" -eq 0 ]
+	[ "$(maildir_count "$HOME/Local")" -eq 0 ]
+	run ls_json imap:INBOX
+	[ "$(jq -r '.[0].subject' <<<"$output")" = second ]
+	[ "$(jq -r '.[0].attachments' <<<"$output")" = 1 ]
+	mail -C "$CONF" ls imap:INBOX >/dev/null
+	mail -C "$CONF" read --raw imap:INBOX 1 >"$BATS_TEST_TMPDIR/back"
+	cmp "$BATS_TEST_TMPDIR/orig" "$BATS_TEST_TMPDIR/back"
+}
+
+@test "imap rm: to the SPECIAL-USE \\Trash, and --expunge for good" {
+	fill
+	mail -C "$CONF" ls imap:INBOX >/dev/null
+	run mail -C "$CONF" rm -f imap:INBOX 2
+	[ "$status" -eq 0 ]
+	run ls_json imap:Trash
+	[ "$(jq -r '.[0].subject' <<<"$output")" = second ]
+	run ls_json imap:INBOX
+	[ "$(jq length <<<"$output")" -eq 2 ]
+	[ "$(jq -r '.[1].subject' <<<"$output")" = third ]
+	run mail -C "$CONF" -vv rm --expunge -f imap:INBOX 2
+	[ "$status" -eq 0 ]
+	[[ $output == *"UID EXPUNGE"* ]]
+	run ls_json imap:INBOX
+	[ "$(jq -r '.[].subject' <<<"$output")" = first ]
+	run ls_json imap:Trash
+	[ "$(jq length <<<"$output")" -eq 1 ]
+}
+
+@test "imap: a listing number after UIDVALIDITY changed is refused: the folder changed (66)" {
+	fill
+	mail -C "$CONF" ls imap:INBOX >/dev/null
+	sleep 1.1
+	# A new UIDVALIDITY, as after the server rebuilt its indexes.
+	rm -f "$MD"/dovecot-uidlist "$MD"/dovecot.index*
+	run --separate-stderr mail -C "$CONF" read --peek imap:INBOX 1
+	[ "$status" -eq 66 ]
+	[[ $stderr == *"folder changed"*"mail ls again"* ]]
+	mail -C "$CONF" ls imap:INBOX >/dev/null
+	run mail -C "$CONF" read --peek imap:INBOX 1
+	[ "$status" -eq 0 ]
+	[[ $output == *"body of "* ]]
+}
+
+# fake_folder_start MODE: tests/servers/fake-imap-folder MODE in the
+# background; sets FAKE_PORT and FAKE_LOG (fake_stop stops it).
+fake_folder_start() {
+	local dir portfile i
+	dir=$BATS_TEST_TMPDIR
+	portfile=$(mktemp -u "$dir/fake-folder.XXXXXX")
+	"$SERVERS_DIR/fake-imap-folder" "$1" "$portfile" 3>&- &
+	FAKE_PIDS="${FAKE_PIDS:-} $!"
+	for ((i = 0; i < 200; i++)); do
+		[[ -s $portfile ]] && break
+		sleep 0.025
+	done
+	FAKE_PORT=$(<"$portfile")
+	FAKE_LOG=$portfile.log
+}
+
+@test "imap ls (fake server): items in any order, EXPUNGE and FLAGS during the listing" {
+	fake_folder_start odd
+	write_config "$CONF" pop3= smtp= "imap=imap://127.0.0.1:$FAKE_PORT" \
+		tls=none-i-know tls-ca-file= user=u "password-command=echo secret"
+	run --separate-stderr ls_json imap:INBOX
+	[ "$status" -eq 0 ]
+	[ "$(jq length <<<"$output")" -eq 2 ]
+	[ "$(jq -r '[.[].uid] | join(" ")' <<<"$output")" = "4 8" ]
+	[ "$(jq -r '[.[].subject] | join(",")' <<<"$output")" = "four,eight" ]
+	[ "$(jq -r '.[0].flags | join(" ")' <<<"$output")" = "seen flagged" ]
+	[ "$(jq -r '.[1].size' <<<"$output")" = 1234 ]
+	[ "$(jq -r '.[1].attachments' <<<"$output")" = 1 ]
+	[ "$(jq -r '.[1].from[0].name' <<<"$output")" = "Doe, J" ]
+}
+
+@test "imap rm --expunge without UIDPLUS: refused while another message is marked deleted" {
+	fake_folder_start odd
+	write_config "$CONF" pop3= smtp= "imap=imap://127.0.0.1:$FAKE_PORT" \
+		tls=none-i-know tls-ca-file= user=u "password-command=echo secret"
+	mail -C "$CONF" ls imap:INBOX >/dev/null
+	run --separate-stderr mail -C "$CONF" rm --expunge -f imap:INBOX 1
+	[ "$status" -eq 69 ]
+	[[ $stderr == *UIDPLUS*"marked deleted"* ]]
+	# No EXPUNGE went out.
+	! grep -q ' EXPUNGE$' "$FAKE_LOG" || false
+	grep -q 'UID STORE 4 +FLAGS.SILENT (\\Deleted)' "$FAKE_LOG"
+}
