@@ -17,6 +17,14 @@ setup() {
     CONF="$BATS_TEST_TMPDIR/config"
 }
 
+@test "the harness itself: every endpoint, certificate, SASL mechanism (bearer tokens too) and delivery path works (tests/servers/selftest)" {
+    run "$SERVERS_DIR/selftest" "$HELPERS_SERVERS_DIR"
+    echo "$output"
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"ok   IMAPS $MAIL_TEST_USER1 OAUTHBEARER"* ]]
+    [[ "$output" != *FAIL* ]]
+}
+
 # A config with one server for account "t"; extra lines go in the section.
 one_server() {
     local url=$1; shift
