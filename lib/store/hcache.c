@@ -1,29 +1,35 @@
 /*
  * hcache.c - the header cache of local folders; see hcache.h.
  *
- * File format, version 2 (native byte order, checked by a marker: a
+ * File format, version 4 (native byte order, checked by a marker: a
  * cache is per machine; a home shared with a machine of the other order
  * just rebuilds it).  Everything is 8-byte aligned so that the file is
  * used in place through mmap(2):
  *
- *     struct hc_dhdr                     magic "MAILHC\0" 2, byte-order
+ *     struct hc_dhdr                     magic "MAILHC\0" 4, byte-order
  *                                        marker, kind, nnum, path length,
- *                                        count, size of the string area,
- *                                        meta[8], checksum of the header
- *                                        and the path
+ *                                        count, sizes of the two string
+ *                                        areas, meta[8], a checksum of the
+ *                                        record area, a checksum of the
+ *                                        header and the path
  *     path, NUL, zero padding to 8       the folder it is for
  *     count records of rec_size bytes:   u64 num[nnum], struct hc_drec
- *     the string area                    each record's strings, one block
- *                                        per record, NUL-terminated
+ *     the raw string area                each record's header strings,
+ *                                        one block per record
+ *     the display area                   each record's key and display
+ *                                        From and Subject, one block per
+ *                                        record (NUL-terminated strings)
  *
- * A record says where its block is (offset, length, each string's offset
- * in it or absent) and carries a checksum of its numbers, its header and
- * its block.  Loading checks the header's checksum, that the file is
- * exactly as long as the header says, and every record's bounds and
- * checksum in one pass with a word-at-a-time hash (no byte-by-byte hash,
- * no copy, no allocation per record): anything off and the whole file
- * is ignored, and the listing rebuilds it.  A warm listing then costs a
- * readdir, this pass and the output.
+ * A record says where its two blocks are (offset, length, each string's
+ * offset in its block or absent) and carries a checksum of each block.
+ * Loading checks the header's checksum, that the file is exactly as long
+ * as the header says, the record area's checksum (one word-at-a-time
+ * pass over the fixed-size records, not over the strings) and every
+ * record's bounds.  A block is checked when it is first used
+ * (hcache_verify): a plain listing reads and checks the display blocks
+ * of the messages it shows and never the raw strings; `ls -n 20` checks
+ * 20 records.  A record found damaged makes the caller drop the whole
+ * cache and rebuild it (never trust it), as a damaged header does.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -41,7 +47,7 @@
 #include "mail/rfc2047.h"
 #include "mail/termsafe.h"
 
-#define HC_VERSION 3
+#define HC_VERSION 4
 #define HC_MAGIC "MAILHC"
 #define HC_BOM 0x01020304u
 /* A cache bigger than this is not loaded (and a folder that needs one
@@ -59,24 +65,34 @@ struct hc_dhdr {
     uint32_t kind;
     uint32_t nnum;
     uint32_t pathlen;
+    uint32_t pad;
     uint64_t count;
-    uint64_t str_size;
+    uint64_t str_size;      /* the raw string area */
+    uint64_t disp_size;     /* the display area */
     uint64_t meta[HC_NNUM];
-    uint64_t check;
+    uint64_t rec_check;     /* hc_fast of the record area */
+    uint64_t check;         /* hc_fast of this (check 0) and the path */
 };
+
+/* Strings kept in the display block; the others in the raw block. */
+#define HC_DISP_MASK ((1u << HC_KEY) | (1u << HC_FROM_DISP) | \
+                      (1u << HC_SUBJECT_DISP))
 
 struct hc_drec {
     int64_t date;
-    uint64_t str_off;       /* of the block in the string area */
+    uint32_t str_off;       /* of the raw block in its area */
+    uint32_t disp_off;      /* of the display block in its area */
     int32_t date_offset;
     uint32_t bits;
     uint32_t attachments;
-    uint32_t str_len;       /* bytes of the block, its last one a NUL */
-    uint32_t check;         /* hc_fast over nums, this (check 0), block */
-    uint16_t soff[HC_NSTR]; /* offset in the block, or HC_ABSENT */
+    uint32_t str_len;       /* bytes of each block, its last one a NUL */
+    uint32_t disp_len;
+    uint32_t str_check;     /* hc_fast of each block's bytes */
+    uint32_t disp_check;
     uint32_t key_hash;      /* hc_fast of the key (0 without one): the
                                index is built and probed without reading
                                the strings */
+    uint16_t soff[HC_NSTR]; /* offset in its block, or HC_ABSENT */
 };
 
 #define PAD8(x) (((x) + 7) & ~(size_t)7)
@@ -178,6 +194,10 @@ int hcache_rec_display(struct hcache_rec *r)
     if (set_owned(r, HC_SUBJECT_DISP, &b) < 0)
         goto out;
     r->bits |= HC_DISPLAY;
+    r->bits &= ~(uint32_t)HC_MIXED;
+    if (r->str[HC_CONTENT_TYPE] &&
+        mail_strncasecmp(r->str[HC_CONTENT_TYPE], "multipart/mixed", 15) == 0)
+        r->bits |= HC_MIXED;
     ret = 0;
 out:
     mail_buf_release(&raw);
@@ -196,35 +216,54 @@ static const struct hc_drec *drec(const struct hcache *c, size_t i,
     return (const struct hc_drec *)(const void *)(p + c->nnum * 8);
 }
 
-/* Bounds and checksum of record i. */
-static bool rec_ok(const struct hcache *c, size_t i, uint64_t str_size)
+static bool is_disp(int k)
+{
+    return (HC_DISP_MASK >> k) & 1u;
+}
+
+/* Bounds of record i's blocks and offsets (reads the record only). */
+static bool rec_bounds_ok(const struct hcache *c, size_t i)
 {
     const uint64_t *nums;
     const struct hc_drec *d = drec(c, i, &nums);
-    struct hc_drec tmp;
-    uint64_t h;
     int k;
 
-    if (d->str_len == 0) {
-        for (k = 0; k < HC_NSTR; k++)
-            if (d->soff[k] != HC_ABSENT)
-                return false;
-    } else {
-        if (d->str_off > str_size || d->str_len > str_size - d->str_off ||
-            d->str_len > HC_BLOCK_MAX ||
-            c->strs[d->str_off + d->str_len - 1] != '\0')
+    if ((uint64_t)d->str_off + d->str_len > c->str_size ||
+        (uint64_t)d->disp_off + d->disp_len > c->disp_size ||
+        d->str_len > HC_BLOCK_MAX || d->disp_len > HC_BLOCK_MAX)
+        return false;
+    for (k = 0; k < HC_NSTR; k++)
+        if (d->soff[k] != HC_ABSENT &&
+            d->soff[k] >= (is_disp(k) ? d->disp_len : d->str_len))
             return false;
-        for (k = 0; k < HC_NSTR; k++)
-            if (d->soff[k] != HC_ABSENT && d->soff[k] >= d->str_len)
-                return false;
-    }
-    memcpy(&tmp, d, sizeof tmp);   /* padding included */
-    tmp.check = 0;
-    h = hc_fast(HCACHE_HASH_INIT, nums, c->nnum * 8);
-    h = hc_fast(h, &tmp, sizeof tmp);
-    if (d->str_len)
-        h = hc_fast(h, c->strs + d->str_off, d->str_len);
-    return (uint32_t)h == d->check;
+    return true;
+}
+
+static bool block_ok(const char *p, uint32_t len, uint32_t check)
+{
+    if (len == 0)
+        return check == 0;
+    return p[len - 1] == '\0' &&
+           (uint32_t)hc_fast(HCACHE_HASH_INIT, p, len) == check;
+}
+
+bool hcache_verify(const struct hcache *c, size_t i, bool full)
+{
+    const uint64_t *nums;
+    const struct hc_drec *d = drec(c, i, &nums);
+
+    return block_ok(c->disp + d->disp_off, d->disp_len, d->disp_check) &&
+           (!full || block_ok(c->strs + d->str_off, d->str_len,
+                              d->str_check));
+}
+
+static const char *rec_str(const struct hcache *c, const struct hc_drec *d,
+                           int k)
+{
+    if (d->soff[k] == HC_ABSENT)
+        return NULL;
+    return is_disp(k) ? c->disp + d->disp_off + d->soff[k]
+                      : c->strs + d->str_off + d->soff[k];
 }
 
 void hcache_get(const struct hcache *c, size_t i, struct hcache_rec *r)
@@ -241,9 +280,26 @@ void hcache_get(const struct hcache *c, size_t i, struct hcache_rec *r)
     r->bits = d->bits;
     r->attachments = d->attachments;
     for (k = 0; k < HC_NSTR; k++)
-        r->str[k] = d->soff[k] == HC_ABSENT
-                        ? NULL
-                        : (char *)c->strs + d->str_off + d->soff[k];
+        r->str[k] = (char *)rec_str(c, d, (int)k);
+}
+
+void hcache_get_display(const struct hcache *c, size_t i,
+                        struct hcache_rec *r)
+{
+    const uint64_t *nums;
+    const struct hc_drec *d = drec(c, i, &nums);
+    unsigned k;
+
+    memset(r, 0, sizeof *r);
+    for (k = 0; k < c->nnum; k++)
+        r->num[k] = nums[k];
+    r->date = d->date;
+    r->date_offset = d->date_offset;
+    r->bits = d->bits;
+    r->attachments = d->attachments;
+    for (k = 0; k < HC_NSTR; k++)
+        if (is_disp((int)k))
+            r->str[k] = (char *)rec_str(c, d, (int)k);
 }
 
 void hcache_peek(const struct hcache *c, size_t i, uint64_t *num0,
@@ -257,26 +313,9 @@ void hcache_peek(const struct hcache *c, size_t i, uint64_t *num0,
     *bits = d->bits;
 }
 
-static const char *rec_key(const struct hcache *c, size_t i)
-{
-    const uint64_t *nums;
-    const struct hc_drec *d = drec(c, i, &nums);
-
-    return d->soff[HC_KEY] == HC_ABSENT
-               ? NULL
-               : c->strs + d->str_off + d->soff[HC_KEY];
-}
-
 static uint32_t key_hash(const char *key, size_t len)
 {
     return (uint32_t)hc_fast(HCACHE_HASH_INIT, key, len);
-}
-
-static uint32_t rec_hash(const struct hcache *c, size_t i)
-{
-    const uint64_t *nums;
-
-    return drec(c, i, &nums)->key_hash;
 }
 
 static void build_index(struct hcache *c)
@@ -291,18 +330,21 @@ static void build_index(struct hcache *c)
     c->index_size = size;
     memset(c->index, 0xff, size * sizeof *c->index);
     for (i = 0; i < c->n; i++) {
+        const uint64_t *nums;
+        const struct hc_drec *d = drec(c, i, &nums);
         size_t s;
 
-        if (!rec_key(c, i))
+        if (d->soff[HC_KEY] == HC_ABSENT)
             continue;
-        s = rec_hash(c, i) & (c->index_size - 1);
+        s = d->key_hash & (c->index_size - 1);
         while (c->index[s] != UINT32_MAX)
             s = (s + 1) & (c->index_size - 1);
         c->index[s] = (uint32_t)i;
     }
 }
 
-/* Check the mapped file; false if anything is off. */
+/* Check the mapped file's header, length, record area and bounds (not
+ * the strings: hcache_verify); false if anything is off. */
 static bool check_map(struct hcache *c)
 {
     const struct hc_dhdr *h = c->map;
@@ -327,17 +369,25 @@ static bool check_map(struct hcache *c)
     c->nnum = h->nnum;
     c->rec_size = c->nnum * 8 + sizeof(struct hc_drec);
     off = sizeof *h + plen;
-    if (h->count > (c->map_len - off) / c->rec_size)
+    if (h->count > (c->map_len - off) / c->rec_size ||
+        h->str_size > c->map_len || h->disp_size > c->map_len)
         return false;
-    need = (uint64_t)off + h->count * c->rec_size + h->str_size;
+    need = (uint64_t)off + h->count * c->rec_size + h->str_size +
+           h->disp_size;
     if (need != c->map_len)    /* truncated, or grown by garbage */
         return false;
     c->n = (size_t)h->count;
     c->recs = (const unsigned char *)c->map + off;
     c->strs = (const char *)c->recs + c->n * c->rec_size;
+    c->disp = c->strs + h->str_size;
+    c->str_size = h->str_size;
+    c->disp_size = h->disp_size;
     memcpy(c->meta, h->meta, sizeof c->meta);
+    if (hc_fast(HCACHE_HASH_INIT, c->recs, c->n * c->rec_size) !=
+        h->rec_check)
+        return false;
     for (size_t i = 0; i < c->n; i++)
-        if (!rec_ok(c, i, h->str_size))
+        if (!rec_bounds_ok(c, i))
             return false;
     return true;
 }
@@ -365,8 +415,20 @@ static void forget(struct hcache *c)
     c->map_len = 0;
     c->recs = NULL;
     c->strs = NULL;
+    c->disp = NULL;
+    c->str_size = c->disp_size = 0;
     c->n = 0;
     memset(c->meta, 0, sizeof c->meta);
+    free(c->v);
+    c->v = NULL;
+    free(c->index);
+    c->index = NULL;
+    c->index_size = 0;
+}
+
+void hcache_drop(struct hcache *c)
+{
+    forget(c);
 }
 
 void hcache_open(struct hcache *c, const struct mail_paths *paths,
@@ -403,16 +465,14 @@ void hcache_open(struct hcache *c, const struct mail_paths *paths,
     if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
         st.st_size >= (off_t)sizeof(struct hc_dhdr) &&
         (uint64_t)st.st_size <= HC_FILE_MAX) {
-        /* populated at once: the check below reads every page anyway, and
-         * one populating call costs less than a fault per page */
-        void *m = mmap(NULL, (size_t)st.st_size, PROT_READ,
-                       MAP_PRIVATE | MAP_POPULATE, fd, 0);
+        /* not populated: only the pages used are read (the header and
+         * records at once, the strings of the records a listing uses) */
+        void *m = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE,
+                       fd, 0);
 
         if (m != MAP_FAILED) {
             c->map = m;
             c->map_len = (size_t)st.st_size;
-            /* read in order, once; the pass below touches every page */
-            madvise(m, c->map_len, MADV_SEQUENTIAL | MADV_WILLNEED);
             if (!check_map(c))
                 forget(c);
         }
@@ -421,13 +481,19 @@ void hcache_open(struct hcache *c, const struct mail_paths *paths,
     if (!c->map || c->n == 0)
         return;
     if (kind == MAIL_FOLDER_MBOX) {
+        /* every record is used: check them all now */
         c->v = calloc(c->n, sizeof *c->v);
         if (!c->v) {
             forget(c);
             return;
         }
-        for (size_t i = 0; i < c->n; i++)
+        for (size_t i = 0; i < c->n; i++) {
+            if (!hcache_verify(c, i, true)) {
+                forget(c);
+                return;
+            }
             hcache_get(c, i, &c->v[i]);
+        }
     } else {
         build_index(c);
     }
@@ -443,11 +509,14 @@ long hcache_find(const struct hcache *c, const char *key, size_t len)
     h = key_hash(key, len);
     s = h & (c->index_size - 1);
     while (c->index[s] != UINT32_MAX) {
-        const char *k;
+        const uint64_t *nums;
+        const struct hc_drec *d = drec(c, c->index[s], &nums);
 
-        if (rec_hash(c, c->index[s]) == h &&
-            (k = rec_key(c, c->index[s])) != NULL &&
-            strncmp(k, key, len) == 0 && k[len] == '\0')
+        /* the block is not checked yet: stay inside it */
+        if (d->key_hash == h && d->soff[HC_KEY] != HC_ABSENT &&
+            d->soff[HC_KEY] + len < d->disp_len &&
+            memcmp(c->disp + d->disp_off + d->soff[HC_KEY], key, len) == 0 &&
+            c->disp[d->disp_off + d->soff[HC_KEY] + len] == '\0')
             return (long)c->index[s];
         s = (s + 1) & (c->index_size - 1);
     }
@@ -472,6 +541,7 @@ struct hcache_writer {
     FILE *f;                /* the temporary file */
     char *tmp;
     uint64_t str_size;
+    struct mail_buf disp;   /* the display area, written at commit */
     size_t path_pad;
     bool bad;
 };
@@ -513,7 +583,8 @@ struct hcache_writer *hcache_write_begin(struct hcache *c,
     w->hdr.pathlen = (uint32_t)strlen(c->folder);
     memcpy(w->hdr.meta, meta, sizeof w->hdr.meta);
     w->path_pad = PAD8((size_t)w->hdr.pathlen + 1);
-    /* the strings go after the records; header and records at commit */
+    /* the raw strings go after the records; header, records and the
+     * display area at commit */
     if (fseeko(w->f, (off_t)(sizeof w->hdr + w->path_pad + n * w->rec_size),
                SEEK_SET) != 0)
         w->bad = true;
@@ -530,8 +601,7 @@ void hcache_write_add(struct hcache_writer *w, const struct hcache_rec *r)
 {
     unsigned char *p;
     struct hc_drec d;
-    size_t len[HC_NSTR], total = 0;
-    uint64_t h;
+    size_t len[HC_NSTR], total = 0, dtotal = 0;
     unsigned nnum;
     int k;
 
@@ -543,13 +613,21 @@ void hcache_write_add(struct hcache_writer *w, const struct hcache_rec *r)
     }
     for (k = 0; k < HC_NSTR; k++) {
         len[k] = r->str[k] ? strlen(r->str[k]) + 1 : 0;
-        total += len[k];
+        if (is_disp(k))
+            dtotal += len[k];
+        else
+            total += len[k];
     }
-    if (total > HC_BLOCK_MAX) {
+    if (total > HC_BLOCK_MAX || dtotal > HC_BLOCK_MAX) {
         /* Maildir: not cached, parsed again next time; mbox records go
          * by position, so no cache at all */
         if (w->hdr.kind == MAIL_FOLDER_MBOX)
             w->bad = true;
+        return;
+    }
+    if (w->str_size + total > UINT32_MAX ||
+        w->disp.len + dtotal > UINT32_MAX) {
+        w->bad = true;    /* too big to cache */
         return;
     }
     p = w->recs + w->added * w->rec_size;
@@ -558,34 +636,49 @@ void hcache_write_add(struct hcache_writer *w, const struct hcache_rec *r)
     memset(&d, 0, sizeof d);
     d.date = r->date;
     d.date_offset = r->date_offset;
-    d.bits = r->bits;
+    d.bits = r->bits & ~(uint32_t)HC_MIXED;
+    if (r->str[HC_CONTENT_TYPE] &&
+        mail_strncasecmp(r->str[HC_CONTENT_TYPE], "multipart/mixed", 15) == 0)
+        d.bits |= HC_MIXED;
     d.attachments = r->attachments;
-    d.str_off = w->str_size;
+    d.str_off = (uint32_t)w->str_size;
     d.str_len = (uint32_t)total;
+    d.disp_off = (uint32_t)w->disp.len;
+    d.disp_len = (uint32_t)dtotal;
     if (r->str[HC_KEY])
         d.key_hash = key_hash(r->str[HC_KEY], len[HC_KEY] - 1);
-    h = hc_fast(HCACHE_HASH_INIT, p, nnum * 8);
-    total = 0;
+    total = dtotal = 0;
     for (k = 0; k < HC_NSTR; k++) {
-        d.soff[k] = len[k] ? (uint16_t)total : HC_ABSENT;
-        total += len[k];
+        size_t *at = is_disp(k) ? &dtotal : &total;
+
+        d.soff[k] = len[k] ? (uint16_t)*at : HC_ABSENT;
+        *at += len[k];
     }
-    h = hc_fast(h, &d, sizeof d);
     if (total) {
         /* the block's hash is over its bytes in a row, so hash a copy */
         char block[HC_BLOCK_MAX];
 
         total = 0;
         for (k = 0; k < HC_NSTR; k++)
-            if (len[k]) {
+            if (len[k] && !is_disp(k)) {
                 memcpy(block + total, r->str[k], len[k]);
                 total += len[k];
             }
-        h = hc_fast(h, block, total);
+        d.str_check = (uint32_t)hc_fast(HCACHE_HASH_INIT, block, total);
         if (fwrite(block, 1, total, w->f) != total)
             w->bad = true;
     }
-    d.check = (uint32_t)h;
+    if (dtotal) {
+        size_t at = w->disp.len;
+
+        for (k = 0; k < HC_NSTR; k++)
+            if (len[k] && is_disp(k) &&
+                mail_buf_add(&w->disp, r->str[k], len[k]) < 0)
+                w->bad = true;
+        if (!w->bad)
+            d.disp_check = (uint32_t)hc_fast(HCACHE_HASH_INIT,
+                                             w->disp.data + at, dtotal);
+    }
     memcpy(p + nnum * 8, &d, sizeof d);
     w->str_size += total;
     w->added++;
@@ -599,6 +692,9 @@ void hcache_write_commit(struct hcache_writer *w)
         return;
     w->hdr.count = w->added;
     w->hdr.str_size = w->str_size;
+    w->hdr.disp_size = w->disp.len;
+    w->hdr.rec_check = hc_fast(HCACHE_HASH_INIT, w->recs,
+                               w->added * w->rec_size);
     w->hdr.check = 0;
     {
         /* the path block as it will be in the file */
@@ -607,6 +703,9 @@ void hcache_write_commit(struct hcache_writer *w)
         if (!pb) {
             w->bad = true;
         } else {
+            off_t end = (off_t)(sizeof w->hdr + w->path_pad +
+                                w->n * w->rec_size + w->str_size);
+
             memcpy(pb, w->c->folder, w->hdr.pathlen);
             sum = hc_fast(HCACHE_HASH_INIT, &w->hdr, sizeof w->hdr);
             w->hdr.check = hc_fast(sum, pb, w->path_pad);
@@ -635,9 +734,14 @@ void hcache_write_commit(struct hcache_writer *w)
                 }
                 if (!w->bad && ftruncate(fileno(w->f), to) != 0)
                     w->bad = true;
+                end = to;
             }
             if (!w->bad &&
-                (fseeko(w->f, 0, SEEK_SET) != 0 ||
+                (fseeko(w->f, end, SEEK_SET) != 0 ||
+                 (w->disp.len &&
+                  fwrite(w->disp.data, 1, w->disp.len, w->f) !=
+                      w->disp.len) ||
+                 fseeko(w->f, 0, SEEK_SET) != 0 ||
                  fwrite(&w->hdr, 1, sizeof w->hdr, w->f) != sizeof w->hdr ||
                  fwrite(pb, 1, w->path_pad, w->f) != w->path_pad ||
                  fwrite(w->recs, w->rec_size, w->added, w->f) != w->added))
@@ -651,6 +755,7 @@ void hcache_write_commit(struct hcache_writer *w)
         w->bad = true;
     if (w->bad || rename(w->tmp, w->c->file) < 0)
         unlink(w->tmp);
+    mail_buf_release(&w->disp);
     free(w->tmp);
     free(w->recs);
     free(w);

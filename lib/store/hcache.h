@@ -10,12 +10,15 @@
  * time; mbox: offsets and flags), and eight folder-wide numbers (mbox: the
  * file's inode, size and mtime).
  *
- * The file is mapped, not read: fixed-size record headers, then one area
- * of strings (see hcache.c).  It is only ever a hint: a missing, foreign,
- * truncated or damaged file loads as empty (the header has a checksum,
- * the length must match, every record is bounds-checked and carries a
- * checksum of its own bytes), and a cache that cannot be written is
- * silently skipped.
+ * The file is mapped, not read: fixed-size record headers, then an area
+ * of raw header strings and an area of display strings (see hcache.c).
+ * It is only ever a hint: a missing, foreign, truncated or damaged file
+ * loads as empty (the header has a checksum, the length must match, the
+ * record area has a checksum and every record is bounds-checked), and a
+ * cache that cannot be written is silently skipped.  The strings of a
+ * record are checked when it is used (hcache_verify, a checksum per
+ * block): a record that fails it means the file is damaged, and the
+ * caller drops the cache (hcache_drop) and rebuilds it.
  */
 #ifndef MAIL_HCACHE_H
 #define MAIL_HCACHE_H
@@ -47,6 +50,8 @@ enum {
     HC_HAS_DATE = 1,
     HC_ATTACH_KNOWN = 2,   /* attachments was counted */
     HC_DISPLAY = 4,        /* HC_FROM_DISP and HC_SUBJECT_DISP are set */
+    HC_MIXED = 8,          /* Content-Type is multipart/mixed (set by
+                              hcache_rec_display and when written) */
 };
 
 struct hcache_rec {
@@ -68,7 +73,9 @@ struct hcache {
     void *map;               /* the mapped file (valid), or NULL */
     size_t map_len;
     const unsigned char *recs;   /* record headers in map */
-    const char *strs;            /* the string area in map */
+    const char *strs;            /* the raw string area in map */
+    const char *disp;            /* the display area in map */
+    uint64_t str_size, disp_size;
     size_t rec_size;
     unsigned nnum;
     size_t n;                /* records in the file */
@@ -90,8 +97,24 @@ void hcache_open(struct hcache *c, const struct mail_paths *paths,
 /* The index of the record with str[HC_KEY] == key[0..len), or -1. */
 long hcache_find(const struct hcache *c, const char *key, size_t len);
 
-/* Record i as a hcache_rec whose strings point into the map (owned 0). */
+/* Are record i's strings whole (its display block; with full, its raw
+ * block too)?  Reads them: call it before using a record's strings,
+ * once.  false: the file is damaged (drop it: hcache_drop). */
+bool hcache_verify(const struct hcache *c, size_t i, bool full);
+
+/* Record i as a hcache_rec whose strings point into the map (owned 0).
+ * Check it first (hcache_verify with full). */
 void hcache_get(const struct hcache *c, size_t i, struct hcache_rec *r);
+
+/* The same with only the display block's strings (HC_KEY, HC_FROM_DISP,
+ * HC_SUBJECT_DISP; the others NULL): hcache_verify without full is
+ * enough. */
+void hcache_get_display(const struct hcache *c, size_t i,
+                        struct hcache_rec *r);
+
+/* Forget the file's records (a damaged file): c is then as for a folder
+ * without a cache, and a later write replaces the file. */
+void hcache_drop(struct hcache *c);
 
 /* The delivery time, size and bits of record i without reading its
  * strings (num[0], num[1] and bits). */

@@ -72,15 +72,17 @@ struct maildir_append {
 
 /* One file found by a listing. */
 struct entry {
-    char *name;         /* file name, in the listing's name buffer */
-    size_t name_off;    /* its offset there (until the scan is done) */
-    size_t ulen;        /* length of the unique part */
-    bool cur;           /* in cur/ (else new/) */
-    bool gone;          /* vanished between readdir and open */
+    char *name;         /* file name, in the listing's name buffer, right
+                           after "DIR/cur/" (or new/): the path is
+                           name - listing.prefix */
     uint64_t size;
     time_t received;
-    long hit;           /* record in the old cache, or -1 */
-    size_t rec;         /* else: index into the freshly parsed records */
+    size_t name_off;    /* offset of name there (until the scan is done) */
+    int32_t hit;        /* record in the old cache, or -1 */
+    uint32_t rec;       /* else: index into the freshly parsed records */
+    uint16_t ulen;      /* length of the unique part */
+    bool cur;           /* in cur/ (else new/) */
+    bool gone;          /* vanished between readdir and open */
 };
 
 static const struct mail_folder_driver maildir_driver;
@@ -417,11 +419,19 @@ struct mail_folder *mail_maildir_open(const char *path, int mode,
 struct listing {
     struct entry *v;
     size_t n, alloc;
-    struct mail_buf names;   /* the file names, NUL-terminated */
+    struct mail_buf names;   /* the files' paths ("DIR/cur/NAME"),
+                                NUL-terminated: paths of envelopes point
+                                here */
     bool vanished;           /* a file went away between readdir and open */
 };
 
 #define LISTING_INIT { NULL, 0, 0, MAIL_BUF_INIT, false }
+
+/* The length of "DIR/cur/" before each name. */
+static size_t name_prefix(const struct mail_folder *f)
+{
+    return strlen(f->path) + 5;
+}
 
 static void listing_release(struct listing *l)
 {
@@ -473,12 +483,14 @@ static int scan(struct mail_folder *f, bool cur, struct listing *l,
     const char *sub = cur ? "cur" : "new";
     char *dir = join3(f->path, sub, "");
     struct dirent *de;
+    size_t dlen;
     DIR *d;
     int dfd;
 
     if (!dir)
         return mail_error_set(err, MAIL_ERR_INTERNAL, "out of memory");
-    dir[strlen(dir) - 1] = '\0';
+    dlen = strlen(dir) - 1;
+    dir[dlen] = '\0';
     d = opendir(dir);
     if (!d) {
         mail_error_set(err, errno == ENOENT ? MAIL_ERR_NOTFOUND : MAIL_ERR_IO,
@@ -521,7 +533,7 @@ static int scan(struct mail_folder *f, bool cur, struct listing *l,
             struct entry key;
 
             key.name = de->d_name;
-            key.ulen = split_name(de->d_name, &fl);
+            key.ulen = (uint16_t)split_name(de->d_name, &fl);
             key.cur = true;
             if (bsearch(&key, sorted, nsorted, sizeof key, cmp_unique) ||
                 (key.cur = false,
@@ -540,13 +552,16 @@ static int scan(struct mail_folder *f, bool cur, struct listing *l,
         e = &l->v[l->n];
         memset(e, 0, sizeof *e);
         nlen = strlen(de->d_name);
+        if (mail_buf_add(&l->names, dir, dlen) < 0 ||
+            mail_buf_addch(&l->names, '/') < 0)
+            goto nomem;
         e->name_off = l->names.len;
         if (mail_buf_add(&l->names, de->d_name, nlen + 1) < 0)
             goto nomem;
-        e->ulen = split_name(de->d_name, &fl);
+        e->ulen = (uint16_t)split_name(de->d_name, &fl);
         e->cur = cur;
         e->hit = -1;
-        e->rec = SIZE_MAX;
+        e->rec = UINT32_MAX;
         l->n++;
     }
     if (errno != 0) {
@@ -588,22 +603,19 @@ static int parse_file(struct mail_folder *f, const struct entry *en,
                       struct mail_error *err)
 {
     struct mail_header h = MAIL_HEADER_INIT;
-    char *path = join3(f->path, en->cur ? "cur" : "new", en->name);
+    const char *path = en->name - name_prefix(f);
     struct stat st;
     time_t received;
     int fd, ret = -1;
 
     *gone = false;
     memset(r, 0, sizeof *r);
-    if (!path)
-        return mail_error_set(err, MAIL_ERR_INTERNAL, "out of memory");
     fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
         if (errno == ENOENT)
             *gone = true;   /* renamed since the readdir: looked up again */
         else
             mail_error_set(err, MAIL_ERR_IO, "%s: %s", path, strerror(errno));
-        free(path);
         return *gone ? 0 : -1;
     }
     if (fstat(fd, &st) < 0) {
@@ -665,7 +677,6 @@ out:
         hcache_rec_release(r);
     mail_header_release(&h);
     close(fd);
-    free(path);
     return ret;
 }
 
@@ -698,7 +709,7 @@ static int resolve(struct mail_folder *f, const struct hcache *cache,
     struct hcache_rec *r;
     bool gone;
 
-    en->hit = hcache_find(cache, en->name, en->ulen);
+    en->hit = (int32_t)hcache_find(cache, en->name, en->ulen);
     if (en->hit >= 0) {
         uint64_t size, received;
         uint32_t bits;
@@ -725,17 +736,29 @@ static int resolve(struct mail_folder *f, const struct hcache *cache,
     }
     en->size = r->num[0];
     en->received = (time_t)(int64_t)r->num[1];
-    en->rec = fr->n++;
+    en->rec = (uint32_t)fr->n++;
     return 0;
 }
 
+/* en's record (from the cache: checked by verify_range first); with
+ * display, only its display strings (and content_type "multipart/mixed"
+ * or NULL). */
 static void rec_of(const struct hcache *cache, const struct fresh *fr,
-                   const struct entry *en, struct hcache_rec *r)
+                   const struct entry *en, bool display, struct hcache_rec *r)
 {
-    if (en->hit >= 0)
+    if (en->hit >= 0 && display)
+        hcache_get_display(cache, (size_t)en->hit, r);
+    else if (en->hit >= 0)
         hcache_get(cache, (size_t)en->hit, r);
     else
         *r = fr->v[en->rec];
+    if (display) {
+        for (int k = 0; k < HC_NSTR; k++)
+            if (k != HC_KEY && k != HC_FROM_DISP && k != HC_SUBJECT_DISP)
+                r->str[k] = NULL;
+        if (r->bits & HC_MIXED)
+            r->str[HC_CONTENT_TYPE] = (char *)"multipart/mixed";
+    }
 }
 
 /* Fill e from its entry and record, with each string malloc'd. */
@@ -744,7 +767,7 @@ static int env_copy(struct mail_folder *f, struct mail_envelope *e,
                     struct mail_error *err)
 {
     e->key = strndup(en->name, en->ulen);
-    e->path = join3(f->path, en->cur ? "cur" : "new", en->name);
+    e->path = strdup(en->name - name_prefix(f));
     if (!e->key || !e->path)
         return mail_error_set(err, MAIL_ERR_INTERNAL, "out of memory");
     return folder_env_from_rec(e, r, err);
@@ -835,66 +858,55 @@ static void env_flags_and_size(struct mail_envelope *e,
     e->received = en->received;
 }
 
-/* Envelopes whose strings point into the cache's mapping and into one
- * block of paths ("DIR/cur/NAME\0" each) that the folder keeps. */
-static int emit_borrowed(struct maildir *md, const struct listing *l,
-                         const struct hcache *cache, const struct fresh *fr,
+/* Envelopes of l->v[lo..n) whose strings point into the cache's mapping
+ * and whose paths point into the listings' name buffers, which the folder
+ * keeps (keep_for_borrowers). */
+static int emit_borrowed(struct mail_folder *f, const struct listing *l,
+                         size_t lo, const struct hcache *cache,
+                         const struct fresh *fr, bool display,
                          struct mail_envelope_list *out,
                          struct mail_error *err)
 {
-    struct mail_folder *f = &md->base;
-    size_t plen = strlen(f->path), total = 0, at = 0;
-    char *paths;
+    size_t prefix = name_prefix(f), n = l->n - lo;
 
-    for (size_t i = 0; i < l->n; i++)
-        total += plen + 5 + strlen(l->v[i].name) + 1;
-    paths = malloc(total ? total : 1);
-    if (!paths || md_keep(md, paths, 0) < 0) {
-        free(paths);
-        return mail_error_set(err, MAIL_ERR_INTERNAL, "out of memory");
-    }
-    if (out->alloc < out->n + l->n) {
+    if (out->alloc < out->n + n) {
         struct mail_envelope *nv =
-            realloc(out->v, (out->n + l->n) * sizeof *nv);
+            realloc(out->v, (out->n + n ? out->n + n : 1) * sizeof *nv);
 
         if (!nv)
             return mail_error_set(err, MAIL_ERR_INTERNAL, "out of memory");
         out->v = nv;
-        out->alloc = out->n + l->n;
+        out->alloc = out->n + n;
     }
-    for (size_t i = 0; i < l->n; i++) {
+    for (size_t i = lo; i < l->n; i++) {
         const struct entry *en = &l->v[i];
         struct mail_envelope *e = &out->v[out->n++];
         struct hcache_rec r;
-        size_t nl = strlen(en->name);
 
         memset(e, 0, sizeof *e);
-        rec_of(cache, fr, en, &r);
+        rec_of(cache, fr, en, display, &r);
         env_borrow(e, &r);
-        e->path = paths + at;
-        memcpy(paths + at, f->path, plen);
-        memcpy(paths + at + plen, en->cur ? "/cur/" : "/new/", 5);
-        memcpy(paths + at + plen + 5, en->name, nl + 1);
-        at += plen + 5 + nl + 1;
+        e->path = en->name - prefix;
         env_flags_and_size(e, en);
     }
     return 0;
 }
 
-/* Envelopes with each string malloc'd. */
+/* Envelopes of l->v[lo..n) with each string malloc'd. */
 static int emit_copied(struct mail_folder *f, const struct listing *l,
-                       const struct hcache *cache, const struct fresh *fr,
+                       size_t lo, const struct hcache *cache,
+                       const struct fresh *fr,
                        struct mail_envelope_list *out,
                        struct mail_error *err)
 {
-    for (size_t i = 0; i < l->n; i++) {
+    for (size_t i = lo; i < l->n; i++) {
         const struct entry *en = &l->v[i];
         struct mail_envelope *e = folder_env_push(out, err);
         struct hcache_rec r;
 
         if (!e)
             return -1;
-        rec_of(cache, fr, en, &r);
+        rec_of(cache, fr, en, false, &r);
         if (env_copy(f, e, en, &r, err) < 0)
             return -1;
         env_flags_and_size(e, en);
@@ -905,10 +917,21 @@ static int emit_copied(struct mail_folder *f, const struct listing *l,
 /* For borrowed envelopes: the folder keeps the strings parsed in this
  * listing and the cache's mapping until it is closed. */
 static int keep_for_borrowers(struct maildir *md, struct hcache *cache,
-                              struct fresh *fr, struct mail_error *err)
+                              struct fresh *fr, struct listing *ls,
+                              size_t nls, struct mail_error *err)
 {
     void *map;
     size_t map_len;
+
+    for (size_t i = 0; i < nls; i++) {
+        void *p = ls[i].names.data;
+
+        if (!p)
+            continue;
+        if (md_keep(md, p, 0) < 0)
+            return mail_error_set(err, MAIL_ERR_INTERNAL, "out of memory");
+        ls[i].names = (struct mail_buf)MAIL_BUF_INIT;
+    }
 
     for (size_t i = 0; i < fr->n; i++)
         for (int k = 0; k < HC_NSTR; k++)
@@ -935,7 +958,7 @@ static void save_cache(struct hcache *cache, const struct listing *l,
     for (size_t i = 0; i < l->n && w; i++) {
         struct hcache_rec r;
 
-        rec_of(cache, fr, &l->v[i], &r);
+        rec_of(cache, fr, &l->v[i], false, &r);
         hcache_write_add(w, &r);
     }
     hcache_write_commit(w);
@@ -955,23 +978,49 @@ static void drop_kept_since(struct maildir *md, size_t kept_blocks)
     }
 }
 
-static int md_list(struct mail_folder *f, struct mail_envelope_list *out,
-                   int flags, struct mail_error *err)
+/* Check the cached records of l->v[lo..n) before their strings are used
+ * (only the display block with display); with all, every record of the
+ * file (before it is rewritten).  false: the cache is damaged. */
+static bool verify_range(const struct hcache *cache, const struct listing *l,
+                         size_t lo, bool display, bool all)
+{
+    if (all) {
+        for (size_t i = 0; i < cache->n; i++)
+            if (!hcache_verify(cache, i, true))
+                return false;
+        return true;
+    }
+    for (size_t i = lo; i < l->n; i++)
+        if (l->v[i].hit >= 0 &&
+            !hcache_verify(cache, (size_t)l->v[i].hit, !display))
+            return false;
+    return true;
+}
+
+/*
+ * One listing of the last `last` messages (0: all).  Returns 1, having
+ * left out as it was, when the cache turns out to be damaged: the caller
+ * lists again with nocache (every message parsed, the cache rewritten).
+ */
+static int md_list_once(struct mail_folder *f, struct mail_envelope_list *out,
+                        size_t last, int flags, bool nocache,
+                        struct mail_error *err)
 {
     struct maildir *md = (struct maildir *)f;
     struct listing l = LISTING_INIT;
-    struct listing more[2] = { LISTING_INIT, LISTING_INIT };
+    struct listing more[3] = { LISTING_INIT, LISTING_INIT, LISTING_INIT };
     size_t nmore = 0;
     struct hcache cache;
     struct fresh fr = { NULL, 0, 0 };
-    size_t i, hits = 0, first = out->n, kept_blocks = md->nblocks;
-    bool vanished = false, changed = false, borrow;
+    size_t i, hits = 0, first = out->n, kept_blocks = md->nblocks, lo;
+    bool vanished = false, changed = false, borrow, display;
     int ret = -1;
 
     /* Borrowed strings only in a list that holds nothing else, marked by
      * an arena (so that its release frees no string). */
     borrow = (flags & MAIL_FOLDER_LIST_BORROW) &&
              (out->n == 0 || (out->arena && out->v[0].borrowed));
+    display = borrow && (flags & MAIL_FOLDER_LIST_DISPLAY);
     if (borrow && !out->arena) {
         out->arena = malloc(1);
         if (!out->arena)
@@ -987,6 +1036,10 @@ static int md_list(struct mail_folder *f, struct mail_envelope_list *out,
     }
     scan_done(&l);
     hcache_open(&cache, f->paths, f->path, MAIL_FOLDER_MAILDIR);
+    if (nocache) {
+        hcache_drop(&cache);
+        changed = true;   /* replace the damaged file */
+    }
     for (i = 0; i < l.n; i++)
         if (resolve(f, &cache, &l.v[i], &fr, flags, &changed, err) < 0)
             goto out;
@@ -1003,16 +1056,28 @@ static int md_list(struct mail_folder *f, struct mail_envelope_list *out,
         changed = true;
     if (l.n > 1)
         qsort(l.v, l.n, sizeof *l.v, cmp_received);
-    if ((borrow ? emit_borrowed(md, &l, &cache, &fr, out, err)
-                : emit_copied(f, &l, &cache, &fr, out, err)) < 0)
+    lo = last && last < l.n ? l.n - last : 0;
+    /* the records used: those shown; every one of the file when it is
+     * written again (a damaged file is rebuilt whole, and no damaged
+     * record is ever copied into a new file) */
+    if (!verify_range(&cache, &l, lo, display, changed)) {
+        ret = 1;
+        goto out;
+    }
+    if ((borrow ? emit_borrowed(f, &l, lo, &cache, &fr, display, out, err)
+                : emit_copied(f, &l, lo, &cache, &fr, out, err)) < 0)
         goto out;
     if (changed)
         save_cache(&cache, &l, &fr);
-    if (borrow && keep_for_borrowers(md, &cache, &fr, err) < 0)
-        goto out;
+    if (borrow) {
+        more[nmore++] = l;
+        l = (struct listing)LISTING_INIT;
+        if (keep_for_borrowers(md, &cache, &fr, more, nmore, err) < 0)
+            goto out;
+    }
     ret = 0;
 out:
-    if (ret < 0) {
+    if (ret != 0) {
         if (borrow) {
             out->n = first;
             drop_kept_since(md, kept_blocks);
@@ -1028,6 +1093,22 @@ out:
     for (i = 0; i < nmore; i++)
         listing_release(&more[i]);
     return ret;
+}
+
+static int md_list_last(struct mail_folder *f, struct mail_envelope_list *out,
+                        size_t last, int flags, struct mail_error *err)
+{
+    int rc = md_list_once(f, out, last, flags, false, err);
+
+    if (rc == 1)   /* a damaged cache: never trusted, rebuilt */
+        rc = md_list_once(f, out, last, flags, true, err);
+    return rc < 0 ? -1 : 0;
+}
+
+static int md_list(struct mail_folder *f, struct mail_envelope_list *out,
+                   int flags, struct mail_error *err)
+{
+    return md_list_last(f, out, 0, flags, err);
 }
 
 /* ---- fetch ---- */
@@ -1718,6 +1799,7 @@ static const struct mail_folder_driver maildir_driver = {
     .append_commit = md_append_commit,
     .append_abort = md_append_abort,
     .move = md_move,
+    .list_last = md_list_last,
 };
 
 static bool is_maildir(const struct mail_folder *f)

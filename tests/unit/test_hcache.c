@@ -8,6 +8,8 @@
  * subject came from the cache.
  */
 #include <dirent.h>
+#include <stdbool.h>
+#include <stdio.h>
 #include <fcntl.h>
 #include <ftw.h>
 #include <stdlib.h>
@@ -296,8 +298,8 @@ static void test_damaged_cache(void)
             if (strcmp(subjects_borrowed(f),
                        "\xc3\xa9t\xc3\xa9 TWO SIX") != 0) {
                 if (missed < 5)
-                    printf("# flip at byte %ld bit %d not detected\n", off,
-                           bit);
+                    printf("# flip at byte %ld bit %d not detected: %s\n",
+                           off, bit, subjects_borrowed(f));
                 missed++;
             }
         }
@@ -338,7 +340,7 @@ static void test_damaged_cache(void)
         int fd = open(c, O_RDONLY);
         char v = 0;
 
-        CHECK(fd >= 0 && pread(fd, &v, 1, 7) == 1 && v == 3);  /* rewritten */
+        CHECK(fd >= 0 && pread(fd, &v, 1, 7) == 1 && v == 4);  /* rewritten */
         if (fd >= 0)
             close(fd);
     }
@@ -516,6 +518,144 @@ static void test_mbox_cache(void)
     clear_cache();
 }
 
+/* The subjects of the last `last` messages (mail_folder_list_last), as
+ * subject_display with BORROW (flags added), else subject. */
+static char *last_subjects(struct mail_folder *f, size_t last, int flags)
+{
+    static char buf[4096];
+    struct mail_envelope_list l = MAIL_ENVELOPE_LIST_INIT;
+    struct mail_error err;
+    size_t i, n = 0;
+
+    buf[0] = '\0';
+    if (mail_folder_list_last(f, &l, last, flags, &err) < 0) {
+        snprintf(buf, sizeof buf, "error: %s", err.msg);
+        return buf;
+    }
+    for (i = 0; i < l.n; i++) {
+        const char *s = (flags & MAIL_FOLDER_LIST_BORROW)
+                            ? l.v[i].subject_display : l.v[i].subject;
+
+        n += (size_t)snprintf(buf + n, sizeof buf - n, "%s%s", i ? " " : "",
+                              s ? s : "-");
+    }
+    mail_envelope_list_release(&l);
+    return buf;
+}
+
+/* Flip one bit of the cache file at the first (raw area) or the last
+ * (display area) occurrence of s. */
+static int flip_in_cache(const char *s, bool display)
+{
+    char buf[8192], *c = cache_file(), *p, *hit = NULL;
+    FILE *fp = c ? fopen(c, "r+b") : NULL;
+    size_t n;
+
+    if (!fp)
+        return -1;
+    n = fread(buf, 1, sizeof buf, fp);
+    for (p = buf; (p = memmem(p, n - (size_t)(p - buf), s, strlen(s)));
+         p++) {
+        hit = p;
+        if (!display)
+            break;
+    }
+    if (hit) {
+        *hit ^= 1;
+        fseek(fp, (long)(hit - buf), SEEK_SET);
+        fwrite(hit, 1, 1, fp);
+    }
+    fclose(fp);
+    return hit ? 0 : -1;
+}
+
+/*
+ * Version 4 checks a record's strings when it is used, not the whole
+ * file on every listing: the last N (ls -n) reads N records; a plain
+ * listing (DISPLAY) reads only the display strings.  A damaged record
+ * that is used, and any damage when the file is rewritten, still makes
+ * the listing drop the cache and parse everything again.
+ */
+static void test_lazy_checks(void)
+{
+    struct mail_error err;
+    struct mail_folder *f;
+    struct mail_envelope_list l = MAIL_ENVELOPE_LIST_INIT;
+    const int disp = MAIL_FOLDER_LIST_BORROW | MAIL_FOLDER_LIST_DISPLAY;
+
+    f = mail_folder_open(fixture_path("lazy"),
+                         MAIL_FOLDER_RDWR | MAIL_FOLDER_CREATE,
+                         &fixture_paths, &err);
+    if (!f)
+        return;
+    fixture_write("lazy/cur/1.a.h:2,S", "Subject: one\nContent-Type: "
+                  "Multipart/Mixed; boundary=x\n\n--x--\n");
+    fixture_write("lazy/cur/2.b.h:2,", "Subject: two\nFrom: Bo <b@x>\n\n2\n");
+    fixture_write("lazy/new/3.c.h", "Subject: six\nTo: t@x\n\n3\n");
+    /* the tail of a listing, from the parse and then from the cache */
+    CHECK_STR(last_subjects(f, 2, 0), "two six");
+    CHECK_STR(last_subjects(f, 2, MAIL_FOLDER_LIST_BORROW), "two six");
+    CHECK_STR(last_subjects(f, 1, disp), "six");
+    CHECK_STR(last_subjects(f, 0, disp), "one two six");
+    CHECK_STR(last_subjects(f, 5, disp), "one two six");
+    /* DISPLAY: the display strings, paths and flags; no raw header but
+     * the multipart/mixed mark */
+    CHECK(mail_folder_list_last(f, &l, 3, disp, &err) == 0);
+    CHECK(l.n == 3 && l.v[0].content_type &&
+          strcmp(l.v[0].content_type, "multipart/mixed") == 0);
+    CHECK(l.n == 3 && l.v[0].flags == MAIL_FLAG_SEEN && l.v[0].subject == NULL);
+    CHECK(l.n == 3 && l.v[1].content_type == NULL && l.v[1].from == NULL &&
+          l.v[1].from_display && strcmp(l.v[1].from_display, "Bo") == 0);
+    CHECK(l.n == 3 && l.v[2].key && strcmp(l.v[2].key, "3.c.h") == 0 &&
+          l.v[2].path && strstr(l.v[2].path, "lazy/new/3.c.h") &&
+          l.v[2].flags == MAIL_FLAG_NEW && l.v[2].to == NULL);
+    mail_envelope_list_release(&l);
+    /* without DISPLAY every string is there */
+    CHECK(mail_folder_list_last(f, &l, 1, MAIL_FOLDER_LIST_BORROW, &err) == 0);
+    CHECK(l.n == 1 && l.v[0].to && strcmp(l.v[0].to, "t@x") == 0 &&
+          l.v[0].subject && strcmp(l.v[0].subject, "six") == 0);
+    mail_envelope_list_release(&l);
+
+    /* from here on, a listing that parses shows uppercase subjects */
+    swap_bytes("lazy/cur/1.a.h:2,S", "Subject: ONE\nContent-Type: "
+               "Multipart/Mixed; boundary=x\n\n--x--\n");
+    swap_bytes("lazy/cur/2.b.h:2,", "Subject: TWO\nFrom: Bo <b@x>\n\n2\n");
+    swap_bytes("lazy/new/3.c.h", "Subject: SIX\nTo: t@x\n\n3\n");
+    CHECK_STR(last_subjects(f, 0, disp), "one two six");     /* hits */
+
+    /* a damaged display block of a record that is shown: rebuilt */
+    CHECK(flip_in_cache("six", true) == 0);
+    CHECK_STR(last_subjects(f, 1, disp), "SIX");
+    CHECK_STR(last_subjects(f, 0, disp), "ONE TWO SIX");    /* all parsed */
+
+    /* a damaged raw block: a DISPLAY listing does not read it ... */
+    swap_bytes("lazy/cur/1.a.h:2,S", "Subject: one\nContent-Type: "
+               "Multipart/Mixed; boundary=x\n\n--x--\n");
+    swap_bytes("lazy/cur/2.b.h:2,", "Subject: two\nFrom: Bo <b@x>\n\n2\n");
+    swap_bytes("lazy/new/3.c.h", "Subject: six\nTo: t@x\n\n3\n");
+    CHECK(flip_in_cache("b@x", false) == 0);
+    CHECK_STR(last_subjects(f, 0, disp), "ONE TWO SIX");
+    /* ... nor one of the last N of another record ... */
+    CHECK_STR(last_subjects(f, 1, MAIL_FOLDER_LIST_BORROW), "SIX");
+    /* ... but a listing that uses it finds it and rebuilds the cache */
+    CHECK_STR(last_subjects(f, 2, MAIL_FOLDER_LIST_BORROW), "two six");
+    CHECK_STR(last_subjects(f, 0, disp), "one two six");
+
+    /* a damaged record that no listing shows is found when the file is
+     * written again (here: a message delivered) */
+    swap_bytes("lazy/cur/1.a.h:2,S", "Subject: ONE\nContent-Type: "
+               "Multipart/Mixed; boundary=x\n\n--x--\n");
+    swap_bytes("lazy/cur/2.b.h:2,", "Subject: TWO\nFrom: Bo <b@x>\n\n2\n");
+    swap_bytes("lazy/new/3.c.h", "Subject: SIX\nTo: t@x\n\n3\n");
+    CHECK(flip_in_cache("one", true) == 0);
+    CHECK_STR(last_subjects(f, 1, disp), "six");             /* not used */
+    fixture_write("lazy/new/4.d.h", "Subject: new\n\n4\n");
+    CHECK_STR(last_subjects(f, 1, disp), "new");
+    CHECK_STR(last_subjects(f, 0, disp), "ONE TWO SIX new"); /* rebuilt */
+    mail_folder_close(f, &err);
+    clear_cache();
+}
+
 int main(void)
 {
     if (fixture_open("hcache") < 0)
@@ -524,6 +664,7 @@ int main(void)
     RUN(test_damaged_cache);
     RUN(test_concurrent_listings);
     RUN(test_mbox_cache);
+    RUN(test_lazy_checks);
     fixture_close();
     return test_done();
 }
