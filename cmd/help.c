@@ -160,6 +160,17 @@ static const struct opt_help forward_opts[] = {
     { NULL, NULL },
 };
 
+static const struct opt_help compose_opts[] = {
+    { "-s, --subject SUBJECT", "the subject" },
+    { "-c, --cc ADDR", "a Cc recipient (repeatable)" },
+    { "-b, --bcc ADDR", "a Bcc recipient (repeatable)" },
+    { "-A, --attach FILE", "attach a file (repeatable)" },
+    { "--resume", "resume a postponed draft: the only one, or number N "
+                  "of the list" },
+    { "--dry-run", "print the message instead of sending it" },
+    { NULL, NULL },
+};
+
 static const struct opt_help fetch_opts[] = {
     { "--all", "fetch every account that has a POP3 or IMAP server" },
     { "--keep", "leave the messages on the server" },
@@ -279,6 +290,17 @@ static const struct cmd_help helps[] = {
       "$ mail forward 3 carol@example.org < note.txt\n"
       "$ mail forward --attach 3 carol@example.org </dev/null\n",
       "mail-forward(1)", true },
+    { "compose", "[-s SUBJECT] [-c ADDR]... [-b ADDR]... [-A FILE]... "
+      "[--dry-run] [ADDR]... | --resume [N]",
+      "write a new message: $EDITOR on the whole draft, then the menu: "
+      "(y) send, (e) edit, (h) headers, (a) attach, (d) detach, "
+      "(p) postpone to the drafts folder, (q) quit; --resume brings a "
+      "postponed draft back (reply and forward have the same menu)",
+      compose_opts,
+      "$ mail compose bob@example.org\n"
+      "$ mail compose -s Report -A report.pdf boss@example.org\n"
+      "$ mail compose --resume\n",
+      "mail-compose(1)", true },
     { "sendmail", "[-t] [-i] [-oi] [-f ADDR] [-F NAME] [-odi] [-oem] "
       "[-o OPTION] [ADDR]...",
       "the sendmail(8) interface, for cron, git send-email and mutt: a "

@@ -4,7 +4,7 @@
 # ~/.bashrc.  Works with or without the bash-completion package.
 
 # The commands, and the options of each (besides the common ones).
-_mail_commands='check auth ls read folders flag mv rm send sendmail reply forward fetch tui help'
+_mail_commands='check auth ls read folders flag mv rm send sendmail reply forward compose fetch tui help'
 _mail_common_opts='-a --account -C --config -v --verbose -q --quiet
     --color --imap --pop3 --smtp --user -h --help'
 _mail_global_opts="$_mail_common_opts --version"
@@ -29,6 +29,8 @@ _mail_command_opts()
             --no-queue --flush --no-flush --batch ;;
         reply) printf '%s\n' --all -g --group --list -f --folder --dry-run ;;
         forward) printf '%s\n' --attach -f --folder --dry-run ;;
+        compose) printf '%s\n' -s --subject -c --cc -b --bcc -A --attach \
+            --resume --dry-run ;;
         fetch) printf '%s\n' --all --keep --delete --folder --catch-up \
             --mda --wait ;;
     esac

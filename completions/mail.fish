@@ -218,6 +218,20 @@ complete -c mail -n __mail_no_command -a reply \
     -d 'Reply to a message, quoted'
 complete -c mail -n __mail_no_command -a forward \
     -d 'Forward a message inline or as an attachment'
+complete -c mail -n __mail_no_command -a compose \
+    -d 'Write a new message, or resume a postponed draft'
+complete -c mail -n '__fish_seen_subcommand_from compose' -s s -l subject -r \
+    -d 'The subject'
+complete -c mail -n '__fish_seen_subcommand_from compose' -s c -l cc -r \
+    -d 'Add a Cc recipient'
+complete -c mail -n '__fish_seen_subcommand_from compose' -s b -l bcc -r \
+    -d 'Add a Bcc recipient'
+complete -c mail -n '__fish_seen_subcommand_from compose' -s A -l attach -r -F \
+    -d 'Attach a file'
+complete -c mail -n '__fish_seen_subcommand_from compose' -l resume \
+    -d 'Resume a postponed draft'
+complete -c mail -n '__fish_seen_subcommand_from compose' -l dry-run \
+    -d 'Print the message instead of sending it'
 complete -c mail -n '__fish_seen_subcommand_from reply' -l all -s g \
     -d 'Reply to everyone'
 complete -c mail -n '__fish_seen_subcommand_from reply' -l group \
