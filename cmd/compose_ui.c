@@ -57,6 +57,9 @@ static char **complete_addr(const char *text, int start, int end)
     (void)start;
     (void)end;
     rl_attempted_completion_over = 1;
+    /* After a whole address, the separator for the next one (readline
+     * sets a blank before each attempt). */
+    rl_completion_append_character = ',';
     if (!book || !text[lead])
         return NULL;
     /* A failed address-command leaves the other sources' entries. */
@@ -103,7 +106,6 @@ static char *ask(const char *prompt, bool complete)
 
     rl_attempted_completion_function = complete ? complete_addr : NULL;
     rl_completer_word_break_characters = complete ? (char *)"," : NULL;
-    rl_completion_append_character = complete ? ',' : ' ';
     l = readline(prompt);
     if (l && *l)
         add_history(l);

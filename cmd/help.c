@@ -62,6 +62,14 @@ static const struct opt_help ls_opts[] = {
     { NULL, NULL },
 };
 
+static const struct opt_help alias_opts[] = {
+    { "-d, --delete NAME", "remove the alias from the aliases file" },
+    { "-q, --query STRING", "the entries of the address book that contain "
+                            "STRING, in mutt's query format" },
+    { "--json", "print one JSON document (the list, or the query)" },
+    { NULL, NULL },
+};
+
 static const struct opt_help folders_opts[] = {
     { "--json", "print one JSON document" },
     { "--remote", "the folders on the account's IMAP server" },
@@ -309,6 +317,16 @@ static const struct cmd_help helps[] = {
       "$ git send-email --sendmail-cmd='mail sendmail' 0001-fix.patch\n"
       "$ sendmail -FCronDaemon -i -B8BITMIME -oem root < report\n",
       "mail-sendmail(1)", false },
+    { "alias", "[--json] [NAME [ADDR...]] | -d NAME | -q STRING",
+      "the address book: with no argument the aliases (NAME<TAB>VALUE), "
+      "with NAME its expansion, with NAME ADDR... set it in the aliases "
+      "file; -q queries the aliases, the addresses of mail sent and the "
+      "account's address-command", alias_opts,
+      "$ mail alias bob 'Bob Example <bob@example.org>'\n"
+      "$ mail alias team bob carol@example.org\n"
+      "$ mail alias -q bob          # mutt: set query_command=\"mail alias "
+      "-q %s\"\n",
+      "mail-alias(1)", true },
     { "fetch", "[--all] [--keep | --delete] [--folder NAME]... "
       "[--catch-up] [--mda CMD] [--wait] [-a ACCOUNT] [-v] [-q]",
       "download new mail from the POP3 or IMAP server into the store",

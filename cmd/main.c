@@ -26,6 +26,8 @@ struct command {
 
 /* auth.c (declared here: cmd.h is shared by every command file). */
 int cmd_auth(struct cmd_ctx *ctx, int argc, char **argv);
+/* alias.c: the address book. */
+int cmd_alias(struct cmd_ctx *ctx, int argc, char **argv);
 /* tui.c: the reader. */
 int cmd_tui(struct cmd_ctx *ctx, int argc, char **argv);
 
@@ -60,6 +62,8 @@ static const struct command commands[] = {
       "attachment (--attach)" },
     { "compose", cmd_compose, "write a new message in the editor, or "
       "resume a postponed draft (--resume)" },
+    { "alias", cmd_alias, "list, show, set or remove aliases; query the "
+      "address book (-q, for mutt's query_command)" },
     /* --- fetch --- */
     { "fetch", cmd_fetch,
       "download new mail from the POP3 or IMAP server into the store" },

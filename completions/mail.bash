@@ -4,7 +4,7 @@
 # ~/.bashrc.  Works with or without the bash-completion package.
 
 # The commands, and the options of each (besides the common ones).
-_mail_commands='check auth ls read folders flag mv rm send sendmail reply forward compose fetch tui help'
+_mail_commands='check auth ls read folders flag mv rm send sendmail reply forward compose alias fetch tui help'
 _mail_common_opts='-a --account -C --config -v --verbose -q --quiet
     --color --imap --pop3 --smtp --user -h --help'
 _mail_global_opts="$_mail_common_opts --version"
@@ -31,6 +31,7 @@ _mail_command_opts()
         forward) printf '%s\n' --attach -f --folder --dry-run ;;
         compose) printf '%s\n' -s --subject -c --cc -b --bcc -A --attach \
             --resume --dry-run ;;
+        alias) printf '%s\n' -d --delete -q --query --json ;;
         fetch) printf '%s\n' --all --keep --delete --folder --catch-up \
             --mda --wait ;;
     esac
@@ -48,7 +49,8 @@ _mail_opt_takes_arg()
             --smtp | --user | -f | --folder | -n | --since | -F | \
             --format | --headers | --part | --save | -s | --subject | \
             -c | --cc | -b | --bcc | -A | --attach | -r | --from | \
-            --name | -o | --header | --batch | --mda) return 0 ;;
+            --name | -o | --header | --batch | --mda | -d | --delete | \
+            --query) return 0 ;;
     esac
     return 1
 }
@@ -165,6 +167,12 @@ _mail_store()
             if (s == "~" || s ~ /^~\//) s = home substr(s, 2)
             if (s != "") print p s
         }' "$f" 2>/dev/null
+}
+
+# The names of the aliases: the first column of `mail alias`.
+_mail_alias_names()
+{
+    command mail alias 2>/dev/null | cut -f1
 }
 
 # The folders of the store, as =NAME.
@@ -336,6 +344,13 @@ _mail()
             [[ $cmd == send || $cmd == fetch ]] || _mail_complete_folder
             return 0
             ;;
+        -d | --delete)
+            [[ $cmd == alias ]] && _mail_add_matching < <(_mail_alias_names)
+            return 0
+            ;;
+        --query)
+            return 0
+            ;;
         --mda)
             # A shell command: offer the command names.
             local c
@@ -398,6 +413,14 @@ _mail()
             # send: the other words are addresses; fetch takes none.
             if [[ $cur == -* ]]; then
                 _mail_add_words "$_mail_common_opts $(_mail_command_opts "$cmd")"
+            fi
+            ;;
+        alias)
+            # NAME: an alias (to show or change); then addresses.
+            if [[ $cur == -* ]]; then
+                _mail_add_words "$_mail_common_opts $(_mail_command_opts "$cmd")"
+            elif ((cword == cmd_at + 1)); then
+                _mail_add_matching < <(_mail_alias_names)
             fi
             ;;
         ls | mv | tui)

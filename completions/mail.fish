@@ -244,13 +244,15 @@ complete -c mail -n '__fish_seen_subcommand_from reply forward' -l dry-run \
     -d 'Print the message instead of sending it'
 complete -c mail -n '__fish_seen_subcommand_from reply forward' -s f -l folder -r \
     -d 'The folder of the message'
+complete -c mail -n __mail_no_command -a alias \
+    -d 'List, show, set or remove aliases; query the address book'
 complete -c mail -n __mail_no_command -a fetch \
     -d 'Download new mail from the POP3 or IMAP server into the store'
 complete -c mail -n __mail_no_command -a tui \
     -d 'The reader: browse and read a folder in the terminal'
 complete -c mail -n __mail_no_command -a help -d 'Show help for a command'
 complete -c mail -n __mail_help_wants_command \
-    -a 'check auth ls read folders flag mv rm send fetch tui help'
+    -a 'check auth ls read folders flag mv rm send alias fetch tui help'
 
 # Accepted before the command and by every command.
 complete -c mail -s a -l account -x -a '(__mail_accounts)' \
@@ -316,6 +318,16 @@ complete -c mail -n '__mail_command_is read' -l save -x -a '(__fish_complete_dir
     -d 'Save the attachments into a directory'
 complete -c mail -n '__mail_command_is read' -l json \
     -d 'Print one JSON document'
+
+# alias
+complete -c mail -n '__mail_command_is alias' -s d -l delete -x \
+    -a '(command mail alias 2>/dev/null | cut -f1)' -d 'Remove the alias'
+complete -c mail -n '__mail_command_is alias' -l query -x \
+    -d 'Query the address book (aliases, sent, address-command)'
+complete -c mail -n '__mail_command_is alias' -l json \
+    -d 'Print one JSON document'
+complete -c mail -n '__mail_command_is alias; and test (count (commandline -opc)) -eq 2' \
+    -a '(command mail alias 2>/dev/null | cut -f1)' -d 'Alias'
 
 # folders
 complete -c mail -n '__mail_command_is folders' -l json \
