@@ -413,7 +413,7 @@ static int set_auth(struct parser *p, const struct key *k,
         return 0;
     }
     /* List the names sasl.c knows, so this never goes out of date. */
-    n = (size_t)snprintf(list, sizeof list, "auto");
+    n = (size_t)snprintf(list, sizeof list, "auto, oauth2");
     for (i = MAIL_SASL_NONE + 1; i <= MAIL_SASL_OAUTHBEARER; i++) {
         const char *name = mail_sasl_mech_name((enum mail_sasl_mech)i);
         size_t j;

@@ -215,7 +215,8 @@ static void test_values(void)
                 "0000000000000000000000000000000000000000000000000000000000000000\n"
                 "fetch-delete = off\nqueue = FALSE\n"
                 "[account \"c d\\\"\"]\ntls = implicit\n"
-                "fetch-max-size = 2G\nfetch-oversized = Headers\n", true,
+                "fetch-max-size = 2G\nfetch-oversized = Headers\n"
+                "auth = OAuth2\n", true,
                 &err) == 0);
     CHECK(cfg.naccounts == 2);
     CHECK(cfg.accounts[0].fetch_max_size == 0);
@@ -228,6 +229,7 @@ static void test_values(void)
     CHECK(cfg.accounts[1].fetch_max_size == 2LL << 30);
     CHECK(cfg.accounts[0].fetch_oversized == MAIL_FETCH_OVERSIZED_SKIP);
     CHECK(cfg.accounts[1].fetch_oversized == MAIL_FETCH_OVERSIZED_HEADERS);
+    CHECK(cfg.accounts[1].auth == MAIL_SASL_OAUTH2);
     /* An account with no server at all is fine (reading a local store). */
     CHECK(!cfg.accounts[1].has_imap && !cfg.accounts[1].has_smtp);
     CHECK_STR(mail_account_user(&cfg.accounts[1], NULL), "");
@@ -303,9 +305,9 @@ static void test_errors(void)
               F ":3: refusing a literal password in a file readable by "
               "others (chmod 600 " F "), or use password-command");
     check_err("[account \"x\"]\nauth = digest-md5\n", false,
-              F ":2: unknown auth mechanism 'digest-md5' (use auto, login, "
-              "plain, cram-md5, scram-sha-1, scram-sha-256, xoauth2 or "
-              "oauthbearer)");
+              F ":2: unknown auth mechanism 'digest-md5' (use auto, oauth2, "
+              "login, plain, cram-md5, scram-sha-1, scram-sha-256, xoauth2 "
+              "or oauthbearer)");
     check_err("[account \"x\"]\ntls = yes\n", false,
               F ":2: bad tls value 'yes' (use starttls, implicit or "
               "none-i-know)");
