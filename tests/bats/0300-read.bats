@@ -264,7 +264,7 @@ break and a long line xxxx"* ]]
     [[ "$output" == *"Hello World &amp; caf&eacute;"* ]]
     # The test command is gone.
     sleep 0.2
-    ! kill -0 "$(cat "$T/test.pid")" 2>/dev/null
+    ! kill -0 "$(cat "$T/test.pid")" 2>/dev/null || false
 }
 
 @test "read: the attachment list: number, type, size, name" {
