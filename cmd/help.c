@@ -72,7 +72,12 @@ static const struct opt_help alias_opts[] = {
 
 static const struct opt_help folders_opts[] = {
     { "--json", "print one JSON document" },
-    { "--remote", "the folders on the account's IMAP server" },
+    { "--remote", "the folders on the account's IMAP server, with counts "
+                  "and special use" },
+    { "--create FOLDER", "create imap:NAME on the server, or =NAME in the "
+                         "store" },
+    { "--rename OLD NEW", "rename a folder (both imap:NAME or both local)" },
+    { "--delete FOLDER", "delete a folder (a local one only when empty)" },
     { NULL, NULL },
 };
 
@@ -127,6 +132,7 @@ static const struct opt_help send_opts[] = {
     { "--no-queue", "never queue, even with queue = true" },
     { "--flush", "send the queued messages, nothing else" },
     { "--no-flush", "do not send the queue before this message" },
+    { "--no-save", "no copy in the sent folder (sent-folder) this time" },
     { "--batch MBOX", "send every message of an mbox over one connection" },
     { NULL, NULL },
 };
@@ -244,11 +250,13 @@ static const struct cmd_help helps[] = {
       "$ mail ls '(from:bob' OR 'from:carol)' NOT flag:seen\n"
       "$ mail ls body:\"the agenda\" since:1m larger:10k\n",
       "mail-ls(1)", true },
-    { "folders", "[--json] [--remote]",
-      "list the folders of the account's store with message counts",
-      folders_opts,
+    { "folders", "[--json] [--remote] | --create FOLDER | --rename OLD NEW "
+      "| --delete FOLDER",
+      "list the folders of the account's store or IMAP server with "
+      "message counts; create, rename or delete one", folders_opts,
       "$ mail folders\n"
-      "$ mail folders --remote -a work\n",
+      "$ mail folders --remote -a work\n"
+      "$ mail folders --create imap:Projects/2026\n",
       "mail-folders(1)", true },
     { "flag", "[-f FOLDER] MSG... +seen|-seen|+flagged|-flagged|"
       "+answered|-answered|+draft|-draft...",
@@ -276,7 +284,8 @@ static const struct cmd_help helps[] = {
       "mail-read(1)", true },
     { "send", "[-s SUBJECT] [-c ADDR]... [-b ADDR]... [-A FILE]... "
       "[-f FROM] [-F NAME] [-t] [-i] [--header 'NAME: VALUE']... "
-      "[--dry-run] [--queue | --no-queue] [--no-flush] [--flush] "
+      "[--dry-run] [--queue | --no-queue] [--no-flush] [--no-save] "
+      "[--flush] "
       "[--batch MBOX] [ADDR]...",
       "send a message (body on standard input), or the queue", send_opts,
       "$ echo 'See you at 3.' | mail send -s 'Meeting' bob@example.org\n"

@@ -18,7 +18,7 @@ _mail_command_opts()
             -S --sort -r --reverse -F --format --json ;;
         read) printf '%s\n' -f --folder --raw --peek --headers --part \
             --save --json ;;
-        folders) printf '%s\n' --json --remote ;;
+        folders) printf '%s\n' --json --remote --create --rename --delete ;;
         flag) printf '%s\n' -f --folder ;;
         tui) printf '%s\n' -f --folder ;;
         mv) printf '%s\n' -f --folder --create ;;
@@ -26,7 +26,7 @@ _mail_command_opts()
         sendmail) printf '%s\n' -t -i -oi -f -r -F -C -v -q -odi -oem ;;
         send) printf '%s\n' -s --subject -c --cc -b --bcc -A --attach -f -r \
             --from -F --name -t --extract -i -o --header --dry-run --queue \
-            --no-queue --flush --no-flush --batch ;;
+            --no-queue --flush --no-flush --no-save --batch ;;
         reply) printf '%s\n' --all -g --group --list -f --folder --dry-run ;;
         forward) printf '%s\n' --attach -f --folder --dry-run ;;
         compose) printf '%s\n' -s --subject -c --cc -b --bcc -A --attach \

@@ -334,6 +334,12 @@ complete -c mail -n '__mail_command_is folders' -l json \
     -d 'Print one JSON document'
 complete -c mail -n '__mail_command_is folders' -l remote \
     -d 'The folders on the IMAP server'
+complete -c mail -n '__mail_command_is folders' -l create -x \
+    -d 'Create a folder (imap:NAME or =NAME)'
+complete -c mail -n '__mail_command_is folders' -l rename -x \
+    -d 'Rename a folder: OLD NEW'
+complete -c mail -n '__mail_command_is folders' -l delete -x \
+    -d 'Delete a folder (imap:NAME or =NAME)'
 
 # flag
 complete -c mail -n '__mail_command_is flag' \
@@ -383,6 +389,8 @@ complete -c mail -n '__mail_command_is send' -l flush \
     -d 'Send the queued messages, nothing else'
 complete -c mail -n '__mail_command_is send' -l no-flush \
     -d 'Do not send the queue before this message'
+complete -c mail -n '__mail_command_is send' -l no-save \
+    -d 'No copy in the sent folder this time'
 complete -c mail -n '__mail_command_is send' -l batch -r -F \
     -d 'Send every message of an mbox over one connection'
 
