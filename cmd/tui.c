@@ -12,9 +12,11 @@
 #include <unistd.h>
 
 #include "cmd.h"
+#include "draft.h"
 #include "select.h"
 #include "mail_build_config.h"
 #if HAVE_TUI
+#include "../tui/keys.h"
 #include "../tui/tui.h"
 #endif
 
@@ -37,9 +39,9 @@ static int open_local(void *arg, struct mail_folder **f,
     return *f ? 0 : -1;
 }
 
-/* The account's html-command, when there is a config; reading a folder by
- * path needs none, so a missing config is no error here. */
-static const char *html_command(struct cmd_ctx *ctx)
+/* The account, when there is a config; reading a folder by path needs
+ * none, so a missing config or account is no error here. */
+static struct mail_account *account(struct cmd_ctx *ctx)
 {
     struct mail_account *acct = NULL;
     struct mail_error err;
@@ -52,10 +54,70 @@ static const char *html_command(struct cmd_ctx *ctx)
         ctx->cfg_loaded = true;
     }
     if (mail_config_select(&ctx->cfg, ctx->account_name, &ctx->ov, &acct,
-                           &err) == 0 && acct->html_command &&
-        *acct->html_command)
-        return acct->html_command;
+                           &err) == 0)
+        return acct;
     return NULL;
+}
+
+/* The [tui] section: bindings and colors, checked before the screen is
+ * taken (an unknown key or action is a config error naming the line). */
+static int load_keys(struct cmd_ctx *ctx, struct tui_keys **keys)
+{
+    struct mail_error err;
+    const char *file;
+
+    if (!(*keys = tui_keys_new()))
+        return cmd_failf(EX_OSERR, "out of memory");
+    mail_error_clear(&err);
+    if (!ctx->cfg_loaded) {
+        if (mail_config_load(&ctx->cfg, ctx->config_path, &ctx->paths,
+                             &err) < 0)
+            return cmd_fail(&err);
+        ctx->cfg_loaded = true;
+    }
+    file = ctx->cfg.path ? ctx->cfg.path : "config";
+    for (size_t i = 0; i < ctx->cfg.ntui; i++) {
+        const struct mail_config_line *l = &ctx->cfg.tui[i];
+        int rc = strcmp(l->key, "bind") == 0 ?
+                 tui_keys_bind(*keys, l->value, file, l->line, &err) :
+                 tui_keys_color(*keys, l->value, file, l->line, &err);
+
+        if (rc < 0)
+            return cmd_fail(&err);
+    }
+    return 0;
+}
+
+/* r, g, L, f in the reader: the flow of mail reply / mail forward. */
+static int compose(void *arg, enum tui_compose how, const char *folder,
+                   const char *msg)
+{
+    struct cmd_ctx *ctx = arg;
+    struct draft_args a = { .cmdname = "reply", .mode = MAIL_REPLY_SENDER };
+    char *m = strdup(msg);
+    int rc;
+
+    if (!m)
+        return EX_OSERR;
+    switch (how) {
+    case TUI_REPLY:
+        break;
+    case TUI_REPLY_ALL:
+        a.mode = MAIL_REPLY_ALL;
+        break;
+    case TUI_REPLY_LIST:
+        a.mode = MAIL_REPLY_LIST;
+        break;
+    case TUI_FORWARD:
+        a.cmdname = "forward";
+        a.forward = true;
+        break;
+    }
+    a.folder = folder;
+    a.msg = m;
+    rc = draft_run(ctx, &a);
+    free(m);
+    return rc;
 }
 
 static int run_reader(struct cmd_ctx *ctx, const char *folder)
@@ -65,13 +127,22 @@ static int run_reader(struct cmd_ctx *ctx, const char *folder)
     struct tui_opts o;
     struct mail_folder *f = NULL;
     struct mail_error err;
+    struct mail_account *acct;
+    struct tui_keys *keys = NULL;
     const char *display = NULL, *home = getenv("HOME");
     char *label = NULL, *mailcaps = NULL;
     int rc;
 
-    rc = cmd_open_folder(ctx, folder, MAIL_FOLDER_RDWR, &f, &display);
-    if (rc)
+    rc = load_keys(ctx, &keys);
+    if (rc) {
+        tui_keys_free(keys);
         return rc;
+    }
+    rc = cmd_open_folder(ctx, folder, MAIL_FOLDER_RDWR, &f, &display);
+    if (rc) {
+        tui_keys_free(keys);
+        return rc;
+    }
     src.path = strdup(mail_folder_path(f));
     label = strdup(display ? display : mail_folder_path(f));
     mail_error_clear(&err);
@@ -88,8 +159,18 @@ static int run_reader(struct cmd_ctx *ctx, const char *folder)
     o.source.open = open_local;
     o.source.arg = &src;
     o.source.label = label;
+    o.source.path = src.path;
     o.color = cmd_use_color(ctx, stdout);
-    o.render.html_command = html_command(ctx);
+    o.keys = keys;
+    o.paths = &ctx->paths;
+    o.compose = compose;
+    o.compose_arg = ctx;
+    if ((acct = account(ctx))) {
+        if (acct->html_command && *acct->html_command)
+            o.render.html_command = acct->html_command;
+        if (acct->store && *acct->store)
+            o.store = acct->store;
+    }
     if (getenv("MAILCAPS")) {
         o.render.mailcaps = getenv("MAILCAPS");
     } else {
@@ -105,6 +186,7 @@ out:
     free(src.path);
     free(label);
     free(mailcaps);
+    tui_keys_free(keys);
     return rc;
 }
 #endif

@@ -60,12 +60,33 @@ struct tui_source {
     int (*open)(void *arg, struct mail_folder **f, struct mail_error *err);
     void *arg;
     const char *label;
+    const char *path;   /* the folder's path (for reply and forward) */
 };
+
+/* Reply, group reply, list reply and forward (cmd/ runs the flow of
+ * `mail reply` / `mail forward`, with the terminal given back to it). */
+enum tui_compose {
+    TUI_REPLY, TUI_REPLY_ALL, TUI_REPLY_LIST, TUI_FORWARD,
+};
+
+struct tui_keys;   /* the [tui] bindings and colors (keys.c) */
 
 struct tui_opts {
     struct tui_source source;
     struct mail_render_opts render;   /* as mail read's */
     bool color;                       /* false under NO_COLOR / --color */
+    /* The account's local store ("=NAME", the folder list), or NULL. */
+    const char *store;
+    const struct mail_paths *paths;
+    /* Key bindings and colors (tui_keys_new), or NULL: the defaults. */
+    const struct tui_keys *keys;
+    /* Run a reply or forward of the message at path msg (a file, or a
+     * "<message-id>") in folder (a path); NULL: not available.  Called
+     * on the UI thread with the terminal in its normal mode.  Returns
+     * the exit code of the flow (0: sent). */
+    int (*compose)(void *arg, enum tui_compose how, const char *folder,
+                   const char *msg);
+    void *compose_arg;
 };
 
 /* Run the reader until the user quits.  Returns 0, or -1 with err set
@@ -81,6 +102,11 @@ enum tui_req_kind {
     TUI_REQ_FLAGS,     /* add/remove flags of message idx */
     TUI_REQ_SYNC,      /* expunge the messages marked deleted, relist */
     TUI_REQ_CLOSE,     /* close the folder (writes an mbox) */
+    TUI_REQ_VIEW,      /* order (sort or thread) and limit (query) */
+    TUI_REQ_SEARCH,    /* the messages that match query */
+    TUI_REQ_SAVE,      /* copy message idx to folder path, mark it deleted */
+    TUI_REQ_MSGFD,     /* a descriptor reading message idx (for |) */
+    TUI_REQ_FOLDERS,   /* the store's folders with their counts */
 };
 
 enum tui_status {
@@ -97,6 +123,8 @@ struct tui_row {
     time_t when;       /* Date:, else delivery */
     unsigned flags;    /* MAIL_FLAG_* */
     bool attach;
+    char *ref;         /* for reply/forward: "<message-id>", else the
+                          file (Maildir), else NULL (not for display) */
 };
 
 struct tui_rows {
@@ -119,6 +147,11 @@ struct tui_req {
     size_t idx;        /* RENDER, FLAGS */
     unsigned add, remove;
     int width;         /* RENDER: columns, for nothing yet (the UI wraps) */
+    char *query;       /* VIEW (NULL: all), SEARCH: query words */
+    int sort;          /* VIEW: enum mail_sort_key */
+    bool reverse, thread;   /* VIEW */
+    char *path;        /* OPEN (NULL: the source), SAVE: a folder path */
+    char *label;       /* OPEN with path: the name shown */
     /* Answer. */
     enum tui_status status;
     struct mail_error err;
@@ -126,17 +159,30 @@ struct tui_req {
     struct tui_lines lines;   /* RENDER */
     unsigned new_flags;       /* RENDER, FLAGS: the message's flags now */
     size_t expunged;          /* SYNC */
+    size_t *order;            /* VIEW: rows in order; SEARCH: matches */
+    unsigned *depth;          /* VIEW with thread */
+    size_t norder;
+    int fd;                   /* MSGFD: the caller closes it */
+    struct tui_folder *folders;   /* FOLDERS */
+    size_t nfolders;
     struct tui_req *next;
     int cancelled;            /* set by the UI (atomic) */
+};
+
+/* One folder of the store, for the folder list. */
+struct tui_folder {
+    char *name;        /* "INBOX", "Sent", "Lists/dev" (terminal-safe) */
+    char *path;
+    size_t total, unread;
+    bool counted;      /* false when it could not be listed */
 };
 
 struct tui_worker;
 
 /* Start the worker thread; answers wake fd wake_fd (the write end of the
  * UI's pipe).  NULL with err set. */
-struct tui_worker *tui_worker_start(const struct tui_source *src,
-                                    const struct mail_render_opts *ropts,
-                                    int wake_fd, struct mail_error *err);
+struct tui_worker *tui_worker_start(const struct tui_opts *o, int wake_fd,
+                                    struct mail_error *err);
 /* Queue r (allocated by the caller with calloc; the worker owns it until
  * it comes back from tui_worker_answers).  Never blocks on the worker. */
 void tui_worker_post(struct tui_worker *w, struct tui_req *r);

@@ -17,9 +17,13 @@
 #include "tui.h"
 #include "mail/address.h"
 #include "mail/buf.h"
+#include "mail/indexrow.h"
 #include "mail/mime.h"
+#include "mail/query.h"
 #include "mail/rfc2047.h"
+#include "mail/sort.h"
 #include "mail/termsafe.h"
+#include "mail/thread.h"
 
 struct tui_worker {
     pthread_t thread;
@@ -31,6 +35,8 @@ struct tui_worker {
     int wake_fd;
     struct tui_source src;
     struct mail_render_opts ropts;
+    const char *store;
+    const struct mail_paths *paths;
     /* Worker-thread state. */
     struct mail_folder *folder;
     struct mail_envelope_list list;
@@ -104,10 +110,12 @@ static void fill_row(struct tui_row *r, const struct mail_envelope *e)
     r->subject = shown_subject(e);
     r->when = e->has_date ? e->date : e->received;
     r->flags = e->flags;
-    r->attach = e->attachments > 0 ||
-                (e->content_type &&
-                 mail_strncasecmp(e->content_type, "multipart/mixed", 15)
-                 == 0);
+    r->attach = mail_envelope_attach_mark(e);
+    /* The Message-ID first: a Maildir file is renamed by every flag. */
+    if (e->message_id && *e->message_id)
+        r->ref = strdup(e->message_id);
+    else if (e->path)
+        r->ref = strdup(e->path);
 }
 
 void tui_rows_release(struct tui_rows *r)
@@ -115,6 +123,7 @@ void tui_rows_release(struct tui_rows *r)
     for (size_t i = 0; i < r->n; i++) {
         free(r->v[i].from);
         free(r->v[i].subject);
+        free(r->v[i].ref);
     }
     free(r->v);
     r->v = NULL;
@@ -236,6 +245,246 @@ out:
     return rc;
 }
 
+/* ---- views, search, save, pipe, folders ---- */
+
+/* The query words of s: split at blanks outside double quotes (the quotes
+ * stay in the word, as mail/query.h reads them). */
+static int split_words(const char *s, char ***argv, int *argc)
+{
+    char **v = NULL;
+    int n = 0;
+
+    while (*s) {
+        const char *b;
+        bool q = false;
+        char **nv;
+
+        while (*s == ' ' || *s == '\t')
+            s++;
+        if (!*s)
+            break;
+        b = s;
+        for (; *s && (q || (*s != ' ' && *s != '\t')); s++)
+            if (*s == '"')
+                q = !q;
+        if (!(nv = realloc(v, (size_t)(n + 2) * sizeof *v)))
+            goto fail;
+        v = nv;
+        if (!(v[n] = strndup(b, (size_t)(s - b))))
+            goto fail;
+        v[++n] = NULL;
+    }
+    *argv = v;
+    *argc = n;
+    return 0;
+fail:
+    for (int i = 0; i < n; i++)
+        free(v[i]);
+    free(v);
+    return -1;
+}
+
+static void free_words(char **v, int n)
+{
+    for (int i = 0; i < n; i++)
+        free(v[i]);
+    free(v);
+}
+
+/* r->order gets the messages that match r->query (all when NULL), in
+ * listing order; stops when r is cancelled (a body: search of a large
+ * folder is the long local work a Ctrl-C ends). */
+static int match_all(struct tui_worker *w, struct tui_req *r)
+{
+    struct mail_query *q = NULL;
+    char **words = NULL;
+    int nwords = 0, rc = -1;
+
+    r->order = malloc((w->list.n ? w->list.n : 1) * sizeof *r->order);
+    if (!r->order)
+        return nomem(&r->err);
+    if (r->query && split_words(r->query, &words, &nwords) < 0)
+        return nomem(&r->err);
+    if (mail_query_parse(nwords, words, &q, &r->err) < 0)
+        goto out;
+    for (size_t i = 0; i < w->list.n; i++) {
+        int m = 1;
+
+        if (__atomic_load_n(&r->cancelled, __ATOMIC_ACQUIRE)) {
+            rc = 0;
+            goto out;
+        }
+        if (!mail_query_is_all(q) &&
+            (m = mail_query_match(q, &w->list.v[i], -1, w->folder,
+                                  &r->err)) < 0)
+            goto out;
+        if (m)
+            r->order[r->norder++] = i;
+    }
+    rc = 0;
+out:
+    mail_query_free(q);
+    free_words(words, nwords);
+    return rc;
+}
+
+static int view(struct tui_worker *w, struct tui_req *r)
+{
+    if (match_all(w, r) < 0)
+        return -1;
+    if (r->thread) {
+        r->depth = calloc(r->norder ? r->norder : 1, sizeof *r->depth);
+        if (!r->depth)
+            return nomem(&r->err);
+        return mail_thread(&w->list, r->order, r->depth, r->norder, &r->err);
+    }
+    if (r->sort != MAIL_SORT_NONE || r->reverse)
+        return mail_sort(&w->list, r->order, r->norder,
+                         (enum mail_sort_key)r->sort, r->reverse, &r->err);
+    return 0;
+}
+
+struct append_sink {
+    struct mail_append *a;
+    struct mail_error *err;
+};
+
+static int append_sink(void *ctx, const char *data, size_t len)
+{
+    struct append_sink *s = ctx;
+
+    return mail_append_write(s->a, data, len, s->err);
+}
+
+/* Copy e into the folder at r->path, then mark it deleted here (as
+ * mutt's save: $ removes it). */
+static int save(struct tui_worker *w, struct tui_req *r,
+                struct mail_envelope *e)
+{
+    struct mail_folder *to;
+    struct append_sink as;
+    struct mail_error cerr;
+    int rc = -1;
+
+    to = mail_folder_open(r->path, MAIL_FOLDER_RDWR | MAIL_FOLDER_CREATE,
+                          w->paths, &r->err);
+    if (!to)
+        return -1;
+    as.err = &r->err;
+    as.a = mail_folder_append_begin(to, e->flags & ~(unsigned)
+                                    (MAIL_FLAG_DELETED | MAIL_FLAG_NEW),
+                                    e->received, &r->err);
+    if (!as.a)
+        goto out;
+    if (mail_folder_fetch(w->folder, e, append_sink, &as, &r->err) < 0) {
+        mail_append_abort(as.a);
+        goto out;
+    }
+    if (mail_append_commit(as.a, NULL, &r->err) < 0)
+        goto out;
+    rc = mail_folder_set_flags(w->folder, e, MAIL_FLAG_DELETED, 0, &r->err);
+out:
+    mail_error_clear(&cerr);
+    if (mail_folder_close(to, rc == 0 ? &r->err : &cerr) < 0)
+        rc = -1;
+    return rc;
+}
+
+struct folders_ctx {
+    struct tui_worker *w;
+    struct tui_req *r;
+    size_t alloc;
+};
+
+static int each_folder(void *ctx, const char *name, const char *path)
+{
+    struct folders_ctx *c = ctx;
+    struct tui_req *r = c->r;
+    struct tui_folder *fo;
+    struct mail_folder *f;
+    struct mail_error err;
+
+    if (__atomic_load_n(&r->cancelled, __ATOMIC_ACQUIRE))
+        return -1;
+    if (r->nfolders == c->alloc) {
+        size_t na = c->alloc ? c->alloc * 2 : 16;
+        struct tui_folder *v = realloc(r->folders, na * sizeof *v);
+
+        if (!v)
+            return -1;
+        r->folders = v;
+        c->alloc = na;
+    }
+    fo = &r->folders[r->nfolders];
+    memset(fo, 0, sizeof *fo);
+    fo->name = safe_dup(name, strlen(name));
+    fo->path = strdup(path);
+    if (!fo->name || !fo->path) {
+        free(fo->name);
+        free(fo->path);
+        return -1;
+    }
+    r->nfolders++;
+    mail_error_clear(&err);
+    if ((f = mail_folder_open(path, MAIL_FOLDER_RDONLY, c->w->paths,
+                              &err))) {
+        struct mail_envelope_list l = MAIL_ENVELOPE_LIST_INIT;
+
+        if (mail_folder_list(f, &l, MAIL_FOLDER_LIST_BORROW, &err) == 0) {
+            fo->counted = true;
+            fo->total = l.n;
+            for (size_t i = 0; i < l.n; i++)
+                fo->unread += !(l.v[i].flags & MAIL_FLAG_SEEN);
+        }
+        mail_envelope_list_release(&l);
+        mail_folder_close(f, &err);
+    }
+    return 0;
+}
+
+static int folders(struct tui_worker *w, struct tui_req *r)
+{
+    struct folders_ctx c = { w, r, 0 };
+
+    if (!w->store) {
+        mail_error_set(&r->err, MAIL_ERR_CONFIG, "no account store to list "
+                       "(add 'store = ~/Mail' to the account)");
+        return -1;
+    }
+    if (mail_store_folders(w->store, each_folder, &c, &r->err) < 0) {
+        if (!r->err.kind)
+            mail_error_set(&r->err, MAIL_ERR_INTERNAL, "out of memory");
+        return -1;
+    }
+    return 0;
+}
+
+/* Open the folder at path instead of the one open now (c): the old one
+ * stays open when the new one cannot be opened.  An error closing the
+ * old one (an mbox that could not be written) comes back in r->err with
+ * the new listing, as a warning. */
+static int change_folder(struct tui_worker *w, struct tui_req *r)
+{
+    struct mail_folder *f = mail_folder_open(r->path, MAIL_FOLDER_RDWR,
+                                             w->paths, &r->err);
+    struct mail_error cerr;
+    bool close_failed = false;
+
+    if (!f)
+        return -1;
+    mail_error_clear(&cerr);
+    if (w->folder) {
+        mail_envelope_list_release(&w->list);
+        close_failed = mail_folder_close(w->folder, &cerr) < 0;
+    }
+    w->folder = f;
+    if (relist(w, r) < 0)
+        return -1;
+    if (close_failed)
+        r->err = cerr;
+    return 0;
+}
+
 /* ---- serving requests ---- */
 
 static struct mail_envelope *message(struct tui_worker *w, struct tui_req *r)
@@ -257,10 +506,41 @@ static void serve(struct tui_worker *w, struct tui_req *r)
     }
     switch (r->kind) {
     case TUI_REQ_OPEN:
+        if (r->path) {
+            rc = change_folder(w, r);
+            break;
+        }
         if (!w->folder)
             rc = w->src.open(w->src.arg, &w->folder, &r->err);
         if (rc == 0)
             rc = relist(w, r);
+        break;
+    case TUI_REQ_VIEW:
+    case TUI_REQ_SEARCH:
+        if (!w->folder || r->gen != w->gen) {
+            r->status = TUI_STALE;
+            return;
+        }
+        rc = r->kind == TUI_REQ_VIEW ? view(w, r) : match_all(w, r);
+        break;
+    case TUI_REQ_SAVE:
+        if (!(e = message(w, r))) {
+            r->status = TUI_STALE;
+            return;
+        }
+        rc = save(w, r, e);
+        r->new_flags = e->flags;
+        break;
+    case TUI_REQ_MSGFD:
+        if (!(e = message(w, r))) {
+            r->status = TUI_STALE;
+            return;
+        }
+        r->fd = -1;
+        rc = mail_folder_message_fd(w->folder, e, &r->fd, &r->err);
+        break;
+    case TUI_REQ_FOLDERS:
+        rc = folders(w, r);
         break;
     case TUI_REQ_RELIST:
         rc = w->folder ? relist(w, r) : -1;
@@ -318,7 +598,8 @@ static void serve(struct tui_worker *w, struct tui_req *r)
     /* Cancelled while it ran: still one answer, saying so (what was done
      * stays done). */
     if (__atomic_load_n(&r->cancelled, __ATOMIC_ACQUIRE) &&
-        r->kind == TUI_REQ_RENDER)
+        (r->kind == TUI_REQ_RENDER || r->kind == TUI_REQ_VIEW ||
+         r->kind == TUI_REQ_SEARCH || r->kind == TUI_REQ_FOLDERS))
         r->status = TUI_CANCELLED;
 }
 
@@ -371,9 +652,8 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
-struct tui_worker *tui_worker_start(const struct tui_source *src,
-                                    const struct mail_render_opts *ropts,
-                                    int wake_fd, struct mail_error *err)
+struct tui_worker *tui_worker_start(const struct tui_opts *o, int wake_fd,
+                                    struct mail_error *err)
 {
     struct tui_worker *w = calloc(1, sizeof *w);
     sigset_t all, old;
@@ -383,8 +663,10 @@ struct tui_worker *tui_worker_start(const struct tui_source *src,
         nomem(err);
         return NULL;
     }
-    w->src = *src;
-    w->ropts = *ropts;
+    w->src = o->source;
+    w->ropts = o->render;
+    w->store = o->store;
+    w->paths = o->paths;
     w->wake_fd = wake_fd;
     w->list = (struct mail_envelope_list)MAIL_ENVELOPE_LIST_INIT;
     pthread_mutex_init(&w->lock, NULL);
@@ -440,6 +722,18 @@ void tui_req_free(struct tui_req *r)
         return;
     tui_rows_release(&r->rows);
     tui_lines_release(&r->lines);
+    free(r->query);
+    free(r->path);
+    free(r->label);
+    free(r->order);
+    free(r->depth);
+    if (r->kind == TUI_REQ_MSGFD && r->fd >= 0)
+        close(r->fd);
+    for (size_t i = 0; i < r->nfolders; i++) {
+        free(r->folders[i].name);
+        free(r->folders[i].path);
+    }
+    free(r->folders);
     free(r);
 }
 
@@ -454,7 +748,8 @@ void tui_worker_stop(struct tui_worker *w)
     /* Changes still queued (a d just before q) are made; renders are
      * not wanted any more. */
     for (r = w->in_head; r; r = r->next)
-        if (r->kind == TUI_REQ_RENDER)
+        if (r->kind == TUI_REQ_RENDER || r->kind == TUI_REQ_VIEW ||
+            r->kind == TUI_REQ_SEARCH || r->kind == TUI_REQ_FOLDERS)
             tui_req_cancel(r);
     pthread_cond_signal(&w->cond);
     pthread_mutex_unlock(&w->lock);

@@ -64,9 +64,21 @@ wait_gone() {
     return 1
 }
 
-# The status line (the last line of the screen).
+# The status line (above the message line, the last of the screen).
 status_line() {
-    screen | tail -n 1
+    screen | tail -n 2 | head -n 1
+}
+
+# wait_status TEXT: until the status line shows TEXT, 5 s at most.
+wait_status() {
+    local i
+    for ((i = 0; i < 100; i++)); do
+        [[ "$(status_line)" == *"$1"* ]] && return 0
+        sleep 0.05
+    done
+    echo "status line never showed: $1"
+    screen
+    return 1
 }
 
 # quit_tui: q until the reader exits (the pager's q goes back to the
@@ -122,7 +134,7 @@ quit_tui() {
     wait_screen " msgs, "
     keys G Enter
     wait_screen "[10/10]"
-    keys q g Down Down Enter
+    keys q Home Down Down Enter
     wait_screen "[3/10]"
     keys q End Up Enter
     wait_screen "[9/10]"
@@ -144,7 +156,7 @@ quit_tui() {
     wait_screen "[4/10]"
     keys q
     wait_screen "3 unread"
-    keys g F
+    keys Home F
     wait_screen "2 flagged"
     keys G N
     wait_screen "2 unread"
@@ -161,7 +173,7 @@ quit_tui() {
         local n=${#lines[@]} second=${lines[1]}
         tui_start tui "$folder"
         wait_screen "$n msgs"
-        keys g d
+        keys Home d
         wait_screen "1 deleted"
         keys d
         wait_screen "2 deleted"
@@ -192,11 +204,11 @@ quit_tui() {
     wait_screen "Account notice ^[[31mURGENT^[[0m ^[]0;owned^G"
     # The status line moved to the new last line.
     [ "$(screen | wc -l)" -eq 30 ]
-    [[ "$(status_line)" == *"10 msgs"* ]]
+    wait_status "10 msgs"
     tmux -S "$SOCK" resize-window -t t -x 50 -y 12
     wait_gone "Account notice ^[[31mURGENT^[[0m ^[]0;owned"
     [ "$(screen | wc -l)" -eq 12 ]
-    [[ "$(status_line)" == *"10 msgs"* ]]
+    wait_status "10 msgs"
     run screen
     for l in "${lines[@]}"; do
         [ "$(printf '%s' "$l" | wc -m)" -le 50 ] || { echo "too wide: $l"; false; }
@@ -268,7 +280,7 @@ if len(starts) != 1:
     sys.exit("subjects start at columns %s" % sorted(starts))
 '
     # The body in the pager is defused as well.
-    keys g Enter
+    keys Home Enter
     wait_screen "[1/6]"
     wait_screen 'Body ^[[31mred^[[0m text'
     quit_tui
@@ -313,4 +325,197 @@ screen_sgr() {
     fi
     screen_sgr | grep -qE $'\e\\[([0-9;]*;)?1(;|m)'       # unread: bold
     quit_tui
+}
+
+# ---- search, limit, threads, sort, save, pipe, folders, [tui] ----
+
+@test "tui: / searches with the query language of mail ls, n goes to the next match" {
+    tui_start tui "$T/Maildir"
+    wait_screen "10 msgs"
+    keys / 'from:carol' Enter
+    wait_screen "1 match"
+    keys Enter
+    wait_screen "[3/10]"
+    wait_screen "From: Carol Dupont"
+    keys q
+    wait_gone "[3/10]"
+    # Two matches: n goes from one to the other, and wraps.
+    keys Home / 'subject:"team offsite"' Enter
+    wait_screen "3 matches"
+    keys Enter
+    wait_screen "[2/10]"
+    keys q n n Enter
+    wait_screen "[4/10]"
+    keys q n Enter
+    wait_screen "[2/10]"
+    keys q
+    # A syntax error says so and changes nothing.
+    keys / '(from:a' Enter
+    wait_screen "error: query:"
+    quit_tui
+}
+
+@test "tui: l limits the index to the matching messages, an empty l shows all" {
+    tui_start tui "$T/Maildir"
+    wait_screen "10 msgs"
+    keys l 'from:bob' Enter
+    wait_screen "(2 shown, limit: from:bob)"
+    wait_gone "Carol Dupont"
+    wait_gone "Mail Toolkit"
+    [ "$(screen | grep -c 'Bob Martin')" -eq 2 ]
+    # The pager's n stays within the limit.
+    keys Home Enter
+    wait_screen "[2/10]"
+    keys n
+    wait_screen "[4/10]"
+    keys n
+    wait_screen "no next message"
+    keys q l Enter
+    wait_gone "shown, limit"
+    wait_screen "Carol Dupont"
+    quit_tui
+}
+
+@test "tui: t threads the index with tree marks, o and O sort by the keys of mail ls" {
+    tui_start tui "$T/Maildir"
+    wait_screen "10 msgs"
+    keys t
+    wait_screen "[threads]"
+    wait_screen "Carol Dupont          └─>Re: Team offsite in Lisbon"
+    wait_screen "Bob Martin              └─>Re: Team offsite in Lisbon"
+    keys t
+    wait_gone "[threads]"
+    wait_gone "└─>"
+    # o: date, from, subject, size, delivery again; the rows follow
+    # mail ls -S.
+    local key
+    for key in date from subject size; do
+        keys o
+        wait_screen "[sort: $key]"
+        COLUMNS=80 run "$MAIL" ls -S "$key" "$T/Maildir"
+        [ "$status" -eq 0 ]
+        # Same messages in the same order (the numbers differ: the reader
+        # keeps the folder's).
+        diff <(printf '%s\n' "${lines[@]}" | cut -c4- | sed 's/ *$//') \
+             <(screen | head -n 10 | cut -c4- | sed 's/ *$//')
+    done
+    keys O
+    wait_screen "[sort: size, reversed]"
+    COLUMNS=80 run "$MAIL" ls -S size -r "$T/Maildir"
+    diff <(printf '%s\n' "${lines[@]}" | cut -c4- | sed 's/ *$//') \
+         <(screen | head -n 10 | cut -c4- | sed 's/ *$//')
+    keys o
+    wait_screen "[sort: delivery, reversed]"
+    keys O
+    wait_gone "[sort:"
+    quit_tui
+}
+
+@test "tui: s saves a message to another folder and marks it deleted" {
+    tui_start tui "$T/Maildir"
+    wait_screen "10 msgs"
+    keys Home s "$T/Saved" Enter
+    wait_screen "saved"
+    wait_screen "1 deleted"
+    quit_tui
+    run "$MAIL" ls "$T/Saved"
+    [ "$status" -eq 0 ]
+    [ "${#lines[@]}" -eq 1 ]
+    [[ "${lines[0]}" == *"Mail Toolkit"*"Welcome to your sample mailbox"* ]]
+    run "$MAIL" ls "$T/Maildir"
+    [[ "${lines[0]}" == " 1   T "* ]]
+}
+
+@test "tui: | pipes the message to a command, the screen comes back after it" {
+    tui_start tui "$T/Maildir"
+    wait_screen "10 msgs"
+    keys Home Down '|' "cat > $T/piped" Enter
+    wait_screen "Press Enter to go back to mail."
+    keys Enter
+    wait_screen "the command exited 0"
+    wait_screen "10 msgs"
+    # The whole message went, byte for byte.
+    local f
+    f=$(grep -l "^Subject: Team offsite in Lisbon" "$T"/Maildir/*/* | head -n 1)
+    cmp "$f" "$T/piped"
+    # A failing command: its status is shown.
+    keys '|' "exit 3" Enter
+    wait_screen "Press Enter to go back to mail."
+    keys Enter
+    wait_screen "the command exited 3"
+    quit_tui
+}
+
+@test "tui: c changes folder; y lists the store's folders with unread counts" {
+    mkdir -p "$XDG_CONFIG_HOME/mail"
+    printf '[account "t"]\n    address = Alice <alice@example.net>\n    store = %s\n' \
+        "$T/Maildir" > "$XDG_CONFIG_HOME/mail/config"
+    mkdir -p "$T/Maildir/.Lists/cur" "$T/Maildir/.Lists/new" "$T/Maildir/.Lists/tmp"
+    cp "$T/Maildir/cur/"* "$T/Maildir/.Lists/cur/"
+    tui_start tui
+    wait_screen "INBOX  10 msgs"
+    keys c "$T/inbox.mbox" Enter
+    wait_screen "inbox.mbox  3 msgs, 2 unread"
+    wait_screen "Lunch on Friday?"
+    keys y
+    wait_screen "INBOX"
+    # unread, total, name
+    local s
+    s=$(screen)
+    [[ "$s" == *"     4     10  INBOX"* ]] || { printf '%s\n' "$s"; false; }
+    local total unread
+    total=$(ls "$T/Maildir/.Lists/cur" | wc -l)
+    unread=$(ls "$T/Maildir/.Lists/cur" | grep -vc ':2,.*S' || true)
+    [[ "$s" == *"$(printf '%6d %6d  Lists' "$unread" "$total")"* ]] || { printf '%s\n' "$s"; false; }
+    keys Down Enter
+    wait_screen "=Lists  $total msgs"
+    # A folder that is not there: an error, the folder stays.
+    keys c '=Nope' Enter
+    wait_screen "error:"
+    wait_screen "=Lists  $total msgs"
+    quit_tui
+}
+
+@test "tui: [tui] bind and color; ? lists the rebound key; bad names exit 78 with file and line" {
+    mkdir -p "$XDG_CONFIG_HOME/mail"
+    cat > "$XDG_CONFIG_HOME/mail/config" <<CFG
+[tui]
+    bind = index x delete-message
+    bind = index d noop
+    color = index-unread bold green
+CFG
+    tui_start tui "$T/Maildir"
+    wait_screen "10 msgs"
+    screen_sgr | grep -qE $'\e\\[([0-9;]*;)?32(;|m)'      # unread: green
+    if screen_sgr | grep -qE $'\e\\[([0-9;]*;)?36(;|m)'; then
+        echo "still cyan"; false
+    fi
+    keys Home d
+    sleep 0.3
+    [[ "$(status_line)" == *"0 deleted"* ]]
+    keys x
+    wait_screen "1 deleted"
+    keys '?'
+    wait_screen "Keys of the index"
+    screen | grep -qE '^  x +delete-message +mark for deletion'
+    if screen | grep -qE '^  d +delete-message'; then
+        echo "d is still listed"; false
+    fi
+    keys q
+    quit_tui
+    tmux -S "$SOCK" kill-server
+    printf '[tui]\n  bind = index x explode\n' > "$XDG_CONFIG_HOME/mail/config"
+    tui_start tui "$T/Maildir"
+    wait_screen "EXITED 78"
+    [[ "$(screen | tr -d '\n')" == *"config:2: [tui] unknown action (see mail-tui(1)): 'explode'"* ]]
+    tmux -S "$SOCK" kill-server
+    printf '[tui]\n  bind = index <Nope> sync-mailbox\n' > "$XDG_CONFIG_HOME/mail/config"
+    tui_start tui "$T/Maildir"
+    wait_screen "EXITED 78"
+    [[ "$(screen | tr -d '\n')" == *"config:2: [tui] unknown key: '<Nope>'"* ]]
+    tmux -S "$SOCK" kill-server
+    printf '[tui]\n  color = index-unread blink\n' > "$XDG_CONFIG_HOME/mail/config"
+    tui_start tui "$T/Maildir"
+    wait_screen "EXITED 78"
+    [[ "$(screen | tr -d '\n')" == *"config:2: [tui] unknown attribute or color: 'blink'"* ]]
 }
