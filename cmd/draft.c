@@ -456,11 +456,9 @@ int draft_session(struct draft_flow *fl)
             changed |= detach_file(d);
             continue;
         case 'p':
-            code = draft_postpone(fl);
-            if (code == 0)
-                code = DRAFT_POSTPONED;
-            else
+            if (draft_postpone(fl) != 0)
                 continue;     /* not saved: the draft is still here */
+            code = DRAFT_POSTPONED;
             break;
         case 'q':
         case 'x':

@@ -270,3 +270,13 @@ PY
     run "$MAIL" -C "$CONF" compose -A "$BATS_TEST_TMPDIR/missing" "$MAIL_TEST_ADDR2" </dev/null
     [ "$status" -eq 66 ]
 }
+
+@test "compose: (p) that cannot save says why and leaves the menu; y then sends" {
+    write_config "$CONF" "timeout=5" "drafts-folder=imap:Drafts"
+    text "Still here."
+    on_tty $'p\ny' compose -s "Not postponed" "$MAIL_TEST_ADDR2"
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"drafts on the IMAP server are not supported yet"* ]]
+    mail_wait "$MAIL_TEST_MAILDIR2" 1
+    grep -q "Still here." "$(maildir_last "$MAIL_TEST_MAILDIR2")"
+}
