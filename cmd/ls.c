@@ -532,8 +532,14 @@ int cmd_ls(struct cmd_ctx *ctx, int argc, char **argv)
     /* BORROW: the strings stay in the folder's mapped cache (no copy per
      * message) and come with their display forms; the list is not used
      * after the folder is closed. */
-    if (mail_folder_list(f, &list, lflags | MAIL_FOLDER_LIST_BORROW,
-                         &err) < 0) {
+    /* Without a filter, -n needs the last N envelopes only (Maildir
+     * builds no others); a listing that shows rows (also with -S) needs
+     * only what a row shows (DISPLAY: the cache's raw headers unread). */
+    if (!o.json && !o.format && !o.thread && all)
+        lflags |= MAIL_FOLDER_LIST_DISPLAY;
+    if (mail_folder_list_last(f, &list,
+                              all && !o.unread && !o.has_since ? o.last : 0,
+                              lflags | MAIL_FOLDER_LIST_BORROW, &err) < 0) {
         rc = cmd_fail(&err);
         goto done;
     }
