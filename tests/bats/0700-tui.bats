@@ -6,6 +6,9 @@
 
 load helpers
 
+# The reply test sends through the harness's Postfix.
+use_servers
+
 setup() {
     command -v tmux >/dev/null || skip "tmux is not installed"
     isolate_home
@@ -29,7 +32,8 @@ tui_start() {
         "env LANG=C.UTF-8 LC_ALL=C.UTF-8 TERM=screen HOME='$HOME' \
 XDG_CONFIG_HOME='$XDG_CONFIG_HOME' XDG_STATE_HOME='$XDG_STATE_HOME' \
 XDG_CACHE_HOME='$XDG_CACHE_HOME' XDG_DATA_HOME='$XDG_DATA_HOME' \
-${NO_COLOR:+NO_COLOR=$NO_COLOR} $q; echo EXITED \$?; sleep 600"
+${NO_COLOR:+NO_COLOR=$NO_COLOR} ${EDITOR:+EDITOR=$EDITOR VISUAL=} \
+$q; echo EXITED \$?; sleep 600"
 }
 
 screen() {
@@ -518,4 +522,34 @@ CFG
     tui_start tui "$T/Maildir"
     wait_screen "EXITED 78"
     [[ "$(screen | tr -d '\n')" == *"config:2: [tui] unknown attribute or color: 'blink'"* ]]
+}
+
+@test "tui: r replies through mail reply's flow (scripted \$EDITOR, Postfix); the original is marked answered" {
+    local conf="$BATS_TEST_TMPDIR/config" md="$T/orig"
+    write_config "$conf" "timeout=5"
+    mail_reset
+    mkdir -p "$md/cur" "$md/new" "$md/tmp"
+    printf 'From: Bob <%s>\nTo: Alice Example <%s>\nSubject: Lunch?\nDate: Thu, 3 Dec 2026 10:00:00 +0100\nMessage-ID: <tui-orig@b.test>\n\nAre you free?\n' \
+        "$MAIL_TEST_ADDR2" "$MAIL_TEST_ADDR1" > "$md/new/1700000000.M1P1.test"
+    cat > "$BATS_TEST_TMPDIR/editor" <<'ED'
+#!/bin/sh
+sed -i -e '/^$/{n;s/^/Yes, at noon./;}' "$1"
+ED
+    chmod +x "$BATS_TEST_TMPDIR/editor"
+    EDITOR="$BATS_TEST_TMPDIR/editor" tui_start -C "$conf" tui "$md"
+    wait_screen "1 msgs, 1 unread"
+    keys r
+    wait_screen "(y) send"
+    keys y Enter
+    wait_screen "sent"
+    # The index shows it answered (listed again after the flow).
+    wait_screen "1 UR   Dec  3  Bob"
+    mail_wait "$MAIL_TEST_MAILDIR2" 1
+    local f
+    f=$(maildir_last "$MAIL_TEST_MAILDIR2")
+    grep -qx 'In-Reply-To: <tui-orig@b.test>' "$f"
+    grep -qx 'Subject: Re: Lunch?' "$f"
+    grep -q '^Yes, at noon.' "$f"
+    quit_tui
+    ls "$md/cur" | grep -q ':2,.*R'
 }
