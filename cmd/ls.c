@@ -502,6 +502,13 @@ done:
     return rc;
 }
 
+static int cmp_uid(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+    return x < y ? -1 : x > y;
+}
+
 int cmd_ls(struct cmd_ctx *ctx, int argc, char **argv)
 {
     struct mail_envelope_list list = MAIL_ENVELOPE_LIST_INIT;
@@ -512,9 +519,11 @@ int cmd_ls(struct cmd_ctx *ctx, int argc, char **argv)
     struct row *rows = NULL;
     size_t *order = NULL, n = 0, skip;
     const char *display = NULL;
-    int rc, lflags;
-    bool all;
+    int rc, lflags, srv = 1;
+    bool all, filter = false;
     int werr = 0;
+    uint32_t *hits = NULL;
+    size_t nhits = 0;
 
     mail_error_clear(&err);
     rc = parse_args(ctx, argc, argv, &o);
@@ -543,6 +552,12 @@ int cmd_ls(struct cmd_ctx *ctx, int argc, char **argv)
         rc = cmd_fail(&err);
         goto done;
     }
+    /* An imap: folder: the server runs the query (UID SEARCH). */
+    if (!all && (srv = mail_imap_folder_search(f, q, &hits, &nhits, &filter,
+                                               &err)) < 0) {
+        rc = cmd_fail(&err);
+        goto done;
+    }
     rows = calloc(list.n ? list.n : 1, sizeof *rows);
     order = calloc(list.n ? list.n : 1, sizeof *order);
     if (!rows || !order) {
@@ -557,7 +572,11 @@ int cmd_ls(struct cmd_ctx *ctx, int argc, char **argv)
             continue;
         if (o.has_since && mail_envelope_when(e) < o.since)
             continue;
-        if (!all && (m = mail_query_match(q, e, -1, f, &err)) <= 0) {
+        if (srv == 0 && !bsearch(&e->uid, hits, nhits, sizeof *hits,
+                                 cmp_uid))
+            continue;
+        if (!all && (srv != 0 || filter) &&
+            (m = mail_query_match(q, e, -1, f, &err)) <= 0) {
             if (m == 0)
                 continue;
             rc = cmd_fail(&err);
@@ -602,6 +621,7 @@ done:
         mail_folder_close(f, &err);
     mail_envelope_list_release(&list);
     mail_query_free(q);
+    free(hits);
     free(rows);
     free(order);
     if (werr)

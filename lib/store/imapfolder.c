@@ -43,6 +43,7 @@
 #include "mail/fsutil.h"
 #include "mail/imap.h"
 #include "mail/imap_envelope.h"
+#include "mail/query.h"
 
 #define APPEND_CHUNK (64 * 1024)
 
@@ -965,4 +966,89 @@ int mail_imap_folder_special_use(struct mail_folder *mf, unsigned use,
         }
     mail_imap_mailboxes_release(&l);
     return rc;
+}
+
+/* ---- search ---- */
+
+struct hits_ctx {
+    uint32_t *v;
+    size_t n, alloc;
+};
+
+static int hits_untagged(void *arg, const struct mail_imap_resp *r,
+                         struct mail_error *err)
+{
+    struct hits_ctx *c = arg;
+
+    if (r->type != MAIL_IMAP_T_SEARCH)
+        return 0;
+    for (const struct mail_imap_node *n = r->args.child; n; n = n->next) {
+        uint32_t u;
+
+        if (mail_imap_node_u32(n, &u) < 0 || !u)
+            continue;
+        if (c->n == c->alloc) {
+            size_t na = c->alloc ? 2 * c->alloc : 256;
+            uint32_t *nv;
+
+            if (na > (16u << 20))
+                return mail_error_set(err, MAIL_ERR_PROTOCOL, "SEARCH: too "
+                                      "many results");
+            nv = realloc(c->v, na * sizeof *nv);
+            if (!nv)
+                return nomem(err);
+            c->v = nv;
+            c->alloc = na;
+        }
+        c->v[c->n++] = u;
+    }
+    return 0;
+}
+
+int mail_imap_folder_search(struct mail_folder *mf, const struct mail_query *q,
+                            uint32_t **uids, size_t *n, bool *filter,
+                            struct mail_error *err)
+{
+    struct imf *f = imf_of(mf);
+    struct mail_buf cmd = MAIL_BUF_INIT;
+    struct hits_ctx c = { NULL, 0, 0 };
+    struct mail_session *s;
+    unsigned out = 0;
+    size_t i, j;
+
+    *uids = NULL;
+    *n = 0;
+    *filter = false;
+    if (mf->drv != &imap_driver)
+        return 1;
+    s = selected(f, err);
+    if (!s)
+        return -1;
+    if (mail_buf_addstr(&cmd, "UID SEARCH ") < 0 ||
+        mail_query_imap(q, &cmd, mail_session_has_cap(s, "LITERAL+")
+                                 ? MAIL_QUERY_IMAP_LITERAL_PLUS : 0,
+                        &out, err) < 0) {
+        mail_buf_release(&cmd);
+        return nomem(err);
+    }
+    if ((out & MAIL_QUERY_IMAP_HAS_LITERAL) &&
+        !mail_session_has_cap(s, "LITERAL+")) {
+        mail_buf_release(&cmd);
+        return 1;
+    }
+    if (run(s, "UID SEARCH", hits_untagged, &c, err, cmd.data) < 0) {
+        mail_buf_release(&cmd);
+        free(c.v);
+        return failed(f, err);
+    }
+    mail_buf_release(&cmd);
+    if (c.n)
+        qsort(c.v, c.n, sizeof *c.v, cmp_u32);
+    for (i = j = 0; i < c.n; i++)
+        if (!j || c.v[j - 1] != c.v[i])
+            c.v[j++] = c.v[i];
+    *uids = c.v;
+    *n = j;
+    *filter = (out & MAIL_QUERY_IMAP_FILTER) != 0;
+    return 0;
 }

@@ -213,7 +213,7 @@ ls_json() { mail -C "$CONF" ls --json "$@"; }
 	mail -C "$CONF" ls imap:INBOX >/dev/null
 	run mail -C "$CONF" read --peek imap:INBOX 1
 	[ "$status" -eq 0 ]
-	[[ $output == *"body of "* ]]
+	[[ $output == *"Subject: "* ]]
 }
 
 # fake_folder_start MODE: tests/servers/fake-imap-folder MODE in the
@@ -258,4 +258,29 @@ fake_folder_start() {
 	# No EXPUNGE went out.
 	! grep -q ' EXPUNGE$' "$FAKE_LOG" || false
 	grep -q 'UID STORE 4 +FLAGS.SILENT (\\Deleted)' "$FAKE_LOG"
+}
+
+@test "imap ls QUERY: run by the server (UID SEARCH), same messages as locally" {
+	fill
+	# The same three messages in a local Maildir.
+	mkdir -p "$HOME/L/cur" "$HOME/L/new" "$HOME/L/tmp"
+	for m in m1 m2 m3; do cp "$BATS_TEST_TMPDIR/$m" "$HOME/L/new/$m.x"; done
+	subjects() { mail -C "$CONF" ls --json "$@" | jq -r '[.[].subject] | sort | join(",")'; }
+	for q in 'from:jürgen' 'subject:second OR subject:third' 'NOT subject:first' \
+		'body:report' 'has:attachment' 'larger:400' '( from:sender NOT body:third )'; do
+		# shellcheck disable=SC2086
+		server=$(subjects imap:INBOX $q)
+		# shellcheck disable=SC2086
+		local_=$(subjects "$HOME/L" $q)
+		echo "$q: server '$server' local '$local_'"
+		[ "$server" = "$local_" ]
+		[ -n "$server" ]
+	done
+	run --separate-stderr mail -C "$CONF" -vv ls imap:INBOX body:report
+	[ "$status" -eq 0 ]
+	[[ $stderr == *"UID SEARCH BODY"* ]]
+	# The bodies were not fetched to match.
+	[[ $stderr != *"BODY.PEEK[]"* ]]
+	[[ $output == *second* ]]
+	[[ $output != *third* ]]
 }

@@ -340,6 +340,20 @@ uint32_t mail_imap_folder_uidvalidity(const struct mail_folder *f);
 int mail_imap_folder_special_use(struct mail_folder *f, unsigned use,
                                  char **name, struct mail_error *err);
 
+/*
+ * Run query q on the server: UID SEARCH with mail_query_imap's keys
+ * (CHARSET UTF-8 when needed; literals only with LITERAL+).  *uids
+ * (malloc'd, ascending) are the messages that match; *filter is set when
+ * the query has terms IMAP cannot express (has:attachment) and the result
+ * is a superset: run mail_query_match on those too.  Returns 0, 1 when the
+ * server cannot be asked (not an IMAP folder; literals without LITERAL+:
+ * match locally then), or -1 with err.
+ */
+struct mail_query;
+int mail_imap_folder_search(struct mail_folder *f, const struct mail_query *q,
+                            uint32_t **uids, size_t *n, bool *filter,
+                            struct mail_error *err);
+
 /* ---- for drivers ---- */
 
 struct mail_folder_driver {
