@@ -520,7 +520,13 @@ static int cmd_error(struct mail_session *s, const char *what,
                  sizeof rest);
     if (strncmp(rest, what, strlen(what)) == 0 && rest[strlen(what)] == ':')
         return -1;   /* names the command already */
-    return mail_error_set(err, err->kind, "%s: %s: %s", s->name, what, rest);
+    {
+        bool lost = err->conn_lost;   /* a new message, the same loss */
+
+        mail_error_set(err, err->kind, "%s: %s: %s", s->name, what, rest);
+        err->conn_lost = lost;
+    }
+    return -1;
 }
 
 typedef int (*untagged_fn)(void *arg, const struct mail_imap_resp *r,

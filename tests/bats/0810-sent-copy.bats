@@ -156,3 +156,124 @@ send_one() {
     grep -qF "Message-ID: $id" "$rec"
     grep -q '^body of record' "$rec"
 }
+
+# A scripted IMAP server (implicit TLS with the harness's certificate,
+# PREAUTH) for the drops Dovecot will not make: the first
+# connection drops during the APPEND (MODE=mid: in the middle of the
+# literal; MODE=after: after the whole message, before the tagged OK, so
+# the copy is there).  Later connections behave.  Messages it keeps go
+# to $DIR/msg.N; a log of the commands to $DIR/log.
+start_drop_server() {
+    DROP_DIR="$BATS_TEST_TMPDIR/drop"
+    mkdir -p "$DROP_DIR"
+    cat > "$DROP_DIR/server.py" <<'PY'
+import os, re, socket, ssl, sys, threading
+mode, d, cert, key = sys.argv[1:5]
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+ctx.load_cert_chain(cert, key)
+store = []           # the messages of "Sent"
+lock = threading.Lock()
+conns = [0]
+
+def log(line):
+    with lock, open(os.path.join(d, "log"), "a") as f:
+        f.write(line + "\n")
+
+def serve(c, n):
+    f = c.makefile("rb")
+    c.sendall(b"* PREAUTH [CAPABILITY IMAP4rev1 LITERAL+ UIDPLUS] hi\r\n")
+    while True:
+        line = f.readline()
+        if not line:
+            return
+        text = line.decode("latin-1").rstrip("\r\n")
+        log("%d %s" % (n, text))
+        tag, _, rest = text.partition(" ")
+        cmd = rest.split(" ")[0].upper()
+        if cmd == "CAPABILITY":
+            c.sendall(b"* CAPABILITY IMAP4rev1 LITERAL+ UIDPLUS\r\n" + tag.encode() + b" OK done\r\n")
+        elif cmd in ("EXAMINE", "SELECT"):
+            c.sendall(b"* %d EXISTS\r\n* OK [UIDVALIDITY 7] x\r\n" % len(store) + tag.encode() + b" OK [READ-ONLY] done\r\n")
+        elif cmd == "UID" and rest.upper().startswith("UID SEARCH HEADER MESSAGE-ID"):
+            want = rest.split('"')[1]
+            hits = [str(i + 1) for i, m in enumerate(store) if want.encode() in m]
+            c.sendall(("* SEARCH %s\r\n" % " ".join(hits)).replace(" \r", "\r").encode() + tag.encode() + b" OK done\r\n")
+        elif cmd == "APPEND":
+            size = int(re.search(r"\{(\d+)\+?\}$", text).group(1))
+            if n == 1 and mode == "mid":
+                f.read(size // 2)
+                c.close()
+                return
+            msg = f.read(size)
+            f.readline()
+            with lock:
+                store.append(msg)
+                k = len(store)
+            with open(os.path.join(d, "msg.%d" % k), "wb") as out:
+                out.write(msg)
+            if n == 1 and mode == "after":
+                c.close()
+                return
+            c.sendall(tag.encode() + b" OK [APPENDUID 7 %d] done\r\n" % k)
+        elif cmd == "LOGOUT":
+            c.sendall(b"* BYE bye\r\n" + tag.encode() + b" OK done\r\n")
+            c.close()
+            return
+        else:
+            c.sendall(tag.encode() + b" BAD what\r\n")
+
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+s.listen(5)
+with open(os.path.join(d, "port.tmp"), "w") as p:
+    p.write(str(s.getsockname()[1]))
+os.rename(os.path.join(d, "port.tmp"), os.path.join(d, "port"))
+while True:
+    c, _ = s.accept()
+    try:
+        c = ctx.wrap_socket(c, server_side=True)
+    except (ssl.SSLError, OSError):
+        continue
+    conns[0] += 1
+    threading.Thread(target=serve, args=(c, conns[0]), daemon=True).start()
+PY
+    python3 "$DROP_DIR/server.py" "$1" "$DROP_DIR" \
+        "$MAIL_TEST_DIR/tls/server.pem" "$MAIL_TEST_DIR/tls/server.key" 3>&- &
+    FAKE_PIDS="${FAKE_PIDS:-} $!"
+    for ((i = 0; i < 200; i++)); do
+        [[ -s $DROP_DIR/port ]] && break
+        sleep 0.025
+    done
+    DROP_PORT=$(<"$DROP_DIR/port")
+}
+
+@test "sent copy: a connection lost in the middle of the APPEND: one more try on a new connection" {
+    start_drop_server mid
+    write_config "$CONF" "timeout=5" "sent-folder=imap:Sent" \
+        "imap=imaps://localhost:$DROP_PORT"
+    run send_one "dropped mid"
+    echo "$output"
+    cat "$DROP_DIR/log"
+    [ "$status" -eq 0 ]
+    [ -z "$output" ]
+    # the second connection searched first, then appended: one copy
+    grep -q '^2 .* UID SEARCH HEADER Message-ID' "$DROP_DIR/log"
+    [ "$(grep -c '^2 .* APPEND' "$DROP_DIR/log")" -eq 1 ]
+    [ -f "$DROP_DIR/msg.1" ] && [ ! -f "$DROP_DIR/msg.2" ]
+    grep -q '^Subject: dropped mid' "$DROP_DIR/msg.1"
+    [ "$(pending_count)" -eq 0 ]
+}
+
+@test "sent copy: lost after the server has the copy: the search finds it, no second APPEND" {
+    start_drop_server after
+    write_config "$CONF" "timeout=5" "sent-folder=imap:Sent" \
+        "imap=imaps://localhost:$DROP_PORT"
+    run send_one "dropped after"
+    echo "$output"
+    cat "$DROP_DIR/log"
+    [ "$status" -eq 0 ]
+    grep -q '^2 .* UID SEARCH HEADER Message-ID' "$DROP_DIR/log"
+    ! grep -q '^2 .* APPEND' "$DROP_DIR/log" || false
+    [ -f "$DROP_DIR/msg.1" ] && [ ! -f "$DROP_DIR/msg.2" ]
+    [ "$(pending_count)" -eq 0 ]
+}
