@@ -553,3 +553,30 @@ ED
     quit_tui
     ls "$md/cur" | grep -q ':2,.*R'
 }
+
+@test "tui: Ctrl-C cancels a long search (body: over 20000 messages) and the keys keep working" {
+    python3 - "$T/big" <<'PY'
+import os, sys
+d = sys.argv[1]
+for s in ("cur", "new", "tmp"):
+    os.makedirs(os.path.join(d, s))
+body = ("lorem ipsum dolor sit amet " * 80 + "\n") * 2
+for i in range(20000):
+    with open(os.path.join(d, "cur", "%d.M%d.h:2,S" % (1700000000 + i, i)), "w") as f:
+        f.write("From: a%d@example.net\nSubject: m%d\nMessage-ID: <m%d@x>\n\n%s" % (i, i, i, body))
+PY
+    tui_start tui "$T/big"
+    wait_screen "20000 msgs"
+    # Enter starts the search on the worker; Ctrl-C right after ends it.
+    keys / 'body:zzzz' Enter C-c
+    wait_screen "cancelled"
+    ! screen | grep -q "match" || { screen; false; }
+    # The index answers at once, and a new search still works.
+    keys Home
+    wait_screen "    1      2023-11-14  a0@example.net"
+    keys / 'subject:m19999' Enter
+    wait_screen "1 match"
+    # q during a long search leaves at once too.
+    keys / 'body:zzzz' Enter q
+    wait_screen "EXITED 0"
+}
