@@ -193,11 +193,9 @@ static int resume(struct cmd_ctx *ctx, const struct mail_account *acct,
     int fd = -1, code = 0;
 
     mail_error_clear(&err);
-    if (!(f = mail_drafts_open(acct, false, &err))) {
-        if (err.kind == MAIL_ERR_NOTFOUND)
-            return cmd_failf(EX_NOINPUT, "no postponed drafts");
-        return cmd_fail(&err);
-    }
+    if ((code = draft_open_drafts(ctx, acct, false, &f, NULL)) != 0)
+        return code == DRAFT_NONE ? cmd_failf(EX_NOINPUT, "no postponed "
+                                              "drafts") : code;
     if (mail_folder_list(f, &l, 0, &err) < 0) {
         code = cmd_fail(&err);
         goto out;
@@ -268,12 +266,18 @@ static int resume(struct cmd_ctx *ctx, const struct mail_account *acct,
     code = run_flow(&fl, tty, &sent, &delivered);
     if (sent) {
         /* Sent (or queued): only now does the draft go. */
-        if (mail_drafts_remove(acct, key, &err) < 0) {
+        if (draft_open_drafts(ctx, acct, false, &f, NULL) != 0) {
+            f = NULL;
+            fputs("mail: warning: sent, but the draft could not be "
+                  "removed\n", stderr);
+        } else if (mail_drafts_remove_in(f, key, &err) < 0 ||
+                   mail_folder_close(f, &err) < 0) {
             fputs("mail: warning: sent, but the draft could not be "
                   "removed: ", stderr);
             out_safe_str(stderr, err.msg);
             fputc('\n', stderr);
         }
+        f = NULL;
         if (delivered)
             flag_original(ctx, &d);
     }

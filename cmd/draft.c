@@ -320,8 +320,33 @@ static int from_field(const struct mail_account *acct, struct mail_buf *out,
     return 0;
 }
 
+int draft_open_drafts(struct cmd_ctx *ctx, const struct mail_account *acct,
+                      bool create, struct mail_folder **f, char **where)
+{
+    struct mail_error err;
+    char *path;
+    int code = 0;
+
+    *f = NULL;
+    if (where)
+        *where = NULL;
+    mail_error_clear(&err);
+    if (!(path = mail_drafts_path(acct, &err)))
+        return cmd_fail(&err);
+    if (strncmp(path, "imap:", 5) == 0)
+        code = cmd_open_imap_folder(ctx, path + 5, MAIL_FOLDER_RDWR, f);
+    else if (!(*f = mail_drafts_open(acct, create, &err)))
+        code = err.kind == MAIL_ERR_NOTFOUND ? DRAFT_NONE : cmd_fail(&err);
+    if (where && code == 0)
+        *where = path;
+    else
+        free(path);
+    return code;
+}
+
 int draft_postpone(struct draft_flow *fl)
 {
+    struct mail_folder *f = NULL;
     struct mail_buf from = MAIL_BUF_INIT;
     struct mail_draft_msg_opts o;
     struct mail_error err;
@@ -339,8 +364,13 @@ int draft_postpone(struct draft_flow *fl)
         goto out;
     }
     o.from = from.data;
-    if (mail_drafts_postpone(fl->acct, fl->d, &o, fl->key, &where, &saved,
-                             &err) < 0) {
+    if ((code = draft_open_drafts(fl->ctx, fl->acct, true, &f, &where)) != 0) {
+        if (code == DRAFT_NONE)
+            code = cmd_failf(EX_CANTCREAT, "cannot create the drafts "
+                             "folder");
+        goto out;
+    }
+    if (mail_drafts_postpone_in(f, fl->d, &o, fl->key, &saved, &err) < 0) {
         if (saved) {
             /* The new version is safe; only the old one is left over. */
             fputs("mail: warning: ", stderr);
@@ -349,6 +379,10 @@ int draft_postpone(struct draft_flow *fl)
         } else {
             code = cmd_fail(&err);
         }
+    }
+    if (mail_folder_close(f, &err) < 0 && saved) {
+        code = cmd_fail(&err);
+        saved = false;
     }
     if (saved && !fl->ctx->quiet) {
         fputs("mail: postponed to ", stderr);

@@ -31,6 +31,9 @@ struct draft_args {
 /* Run it; returns the exit code. */
 int draft_run(struct cmd_ctx *ctx, const struct draft_args *a);
 
+struct mail_folder;
+struct mail_envelope;
+
 /* One draft being written (reply, forward, compose). */
 struct draft_flow {
     struct cmd_ctx *ctx;
@@ -58,6 +61,14 @@ int draft_session(struct draft_flow *fl);
  * end of input.  initial: text to start from. */
 char *draft_ask_line(const char *prompt, const char *initial);
 
+/* Open the account's drafts folder (an imap: one through the run's IMAP
+ * session); *where (may be NULL) its name.  0, DRAFT_NONE when a local
+ * one does not exist (and !create; nothing printed), or an exit code
+ * (printed). */
+enum { DRAFT_NONE = -3 };
+int draft_open_drafts(struct cmd_ctx *ctx, const struct mail_account *acct,
+                      bool create, struct mail_folder **f, char **where);
+
 /* Postpone to the drafts folder (replacing fl->key); 0 or an exit code. */
 int draft_postpone(struct draft_flow *fl);
 
@@ -67,8 +78,6 @@ int draft_send(struct draft_flow *fl, bool *delivered);
 
 /* Flag the original answered (reply) or passed (forward); a failure is
  * a warning. */
-struct mail_folder;
-struct mail_envelope;
 void draft_flag_original(struct cmd_ctx *ctx, struct mail_folder *f,
                          struct mail_envelope *e, bool forward);
 

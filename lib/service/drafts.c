@@ -14,12 +14,13 @@ char *mail_drafts_path(const struct mail_account *a, struct mail_error *err)
     char *path = NULL;
 
     if (v && strncmp(v, "imap:", 5) == 0) {
-        mail_error_set(err, MAIL_ERR_CONFIG, "drafts-folder '%s': drafts on "
-                       "the IMAP server are not supported yet; give a local "
-                       "folder", v);
-        return NULL;
-    }
-    if (v && strncmp(v, "mbox:", 5) == 0)
+        if (!v[5]) {
+            mail_error_set(err, MAIL_ERR_CONFIG, "drafts-folder 'imap:' "
+                           "needs a folder name, as in imap:Drafts");
+            return NULL;
+        }
+        path = strdup(v);
+    } else if (v && strncmp(v, "mbox:", 5) == 0)
         path = strdup(v);       /* mail_folder_open expands ~ */
     else if (v && *v && (v[0] == '/' || v[0] == '~'))
         path = mail_paths_expand_home(a->paths, v);
@@ -46,6 +47,13 @@ struct mail_folder *mail_drafts_open(const struct mail_account *a,
 
     if (!path)
         return NULL;
+    if (strncmp(path, "imap:", 5) == 0) {
+        mail_error_set(err, MAIL_ERR_CONFIG, "drafts-folder %s is on the "
+                       "IMAP server: open it through the account's session "
+                       "(mail_remote_folder_open)", path);
+        free(path);
+        return NULL;
+    }
     f = mail_folder_open(path, MAIL_FOLDER_RDWR |
                                    (create ? MAIL_FOLDER_CREATE : 0),
                          a->paths, err);
@@ -88,51 +96,68 @@ done:
     return r;
 }
 
+int mail_drafts_postpone_in(struct mail_folder *f,
+                            const struct mail_draft *d,
+                            const struct mail_draft_msg_opts *o,
+                            const char *replace_key, bool *saved,
+                            struct mail_error *err)
+{
+    struct mail_draft_msg_opts mo = *o;
+    struct append_sink s;
+
+    if (saved)
+        *saved = false;
+    mo.postpone = true;
+    mail_error_clear(&s.err);
+    if (!(s.ap = mail_folder_append_begin(f, MAIL_FLAG_DRAFT | MAIL_FLAG_SEEN,
+                                          0, err)))
+        return -1;
+    if (mail_draft_message_write(d, &mo, append_sink, &s, err) < 0) {
+        if (s.err.kind != MAIL_OK)
+            *err = s.err;
+        mail_append_abort(s.ap);
+        return -1;
+    }
+    if (mail_append_commit(s.ap, NULL, err) < 0)
+        return -1;
+    if (saved)
+        *saved = true;
+    if (replace_key && remove_key(f, replace_key, err) < 0) {
+        mail_error_prefix(err, "the old draft");
+        return -1;
+    }
+    return 0;
+}
+
 int mail_drafts_postpone(const struct mail_account *a,
                          const struct mail_draft *d,
                          const struct mail_draft_msg_opts *o,
                          const char *replace_key, char **where, bool *saved,
                          struct mail_error *err)
 {
-    struct mail_draft_msg_opts mo = *o;
-    struct append_sink s;
     struct mail_folder *f;
-    int r = -1;
+    int r;
 
     if (where)
         *where = NULL;
     if (saved)
         *saved = false;
-    mo.postpone = true;
     if (!(f = mail_drafts_open(a, true, err)))
         return -1;
     if (where && !(*where = strdup(mail_folder_path(f)))) {
         mail_folder_close(f, NULL);
         return mail_error_set(err, MAIL_ERR_INTERNAL, "out of memory");
     }
-    mail_error_clear(&s.err);
-    if (!(s.ap = mail_folder_append_begin(f, MAIL_FLAG_DRAFT | MAIL_FLAG_SEEN,
-                                          0, err)))
-        goto done;
-    if (mail_draft_message_write(d, &mo, append_sink, &s, err) < 0) {
-        if (s.err.kind != MAIL_OK)
-            *err = s.err;
-        mail_append_abort(s.ap);
-        goto done;
-    }
-    if (mail_append_commit(s.ap, NULL, err) < 0)
-        goto done;
-    if (saved)
-        *saved = true;
-    if (replace_key && remove_key(f, replace_key, err) < 0) {
-        mail_error_prefix(err, "the old draft");
-        goto done;
-    }
-    r = 0;
-done:
+    r = mail_drafts_postpone_in(f, d, o, replace_key, saved, err);
     if (mail_folder_close(f, r == 0 ? err : NULL) < 0 && r == 0)
         r = -1;
     return r;
+}
+
+int mail_drafts_remove_in(struct mail_folder *f, const char *key,
+                          struct mail_error *err)
+{
+    return remove_key(f, key, err);
 }
 
 int mail_drafts_remove(const struct mail_account *a, const char *key,

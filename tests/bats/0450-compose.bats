@@ -272,11 +272,48 @@ PY
 }
 
 @test "compose: (p) that cannot save says why and leaves the menu; y then sends" {
-    write_config "$CONF" "timeout=5" "drafts-folder=imap:Drafts"
+    write_config "$CONF" "timeout=5" "store="
     text "Still here."
     on_tty $'p\ny' compose -s "Not postponed" "$MAIL_TEST_ADDR2"
     [ "$status" -eq 0 ]
-    [[ "$output" == *"drafts on the IMAP server are not supported yet"* ]]
+    [[ "$output" == *"has no drafts-folder and no store to keep drafts in"* ]]
     mail_wait "$MAIL_TEST_MAILDIR2" 1
     grep -q "Still here." "$(maildir_last "$MAIL_TEST_MAILDIR2")"
+}
+
+# imap_drafts: how many messages imap:Drafts holds, and their subjects.
+imap_drafts() {
+    "$MAIL" -C "$CONF" ls --json imap:Drafts | python3 -c '
+import json, sys
+l = json.load(sys.stdin)
+print(len(l), " ".join(sorted(m["subject"] for m in l)), " ".join(sorted(",".join(m["flags"]) for m in l)))'
+}
+
+@test "drafts-folder = imap:Drafts: postponed on the server, replaced, removed after the send" {
+    write_config "$CONF" "timeout=5" "drafts-folder=imap:Drafts"
+    text "On the server."
+    on_tty "p" compose -s "Remote draft" "$MAIL_TEST_ADDR2"
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"postponed to imap:Drafts"* ]]
+    run imap_drafts
+    echo "$output"
+    [[ "$output" == "1 Remote draft "*draft* ]]
+    # Postponed again: one draft, the new version.
+    text "Second version."
+    on_tty "p" compose --resume
+    [ "$status" -eq 0 ]
+    run imap_drafts
+    echo "$output"
+    [[ "$output" == "1 Remote draft "* ]]
+    text "Sent from the server."
+    on_tty "y" compose --resume
+    [ "$status" -eq 0 ]
+    mail_wait "$MAIL_TEST_MAILDIR2" 1
+    f=$(maildir_last "$MAIL_TEST_MAILDIR2")
+    grep -q "Sent from the server." "$f"
+    grep -q "Second version." "$f"
+    run imap_drafts
+    echo "$output"
+    [[ "$output" == "0 "* ]]
+    [ "$(drafts)" -eq 0 ]
 }

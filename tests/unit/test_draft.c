@@ -268,7 +268,12 @@ static void test_drafts_folder(void)
     /* No store, no key: a clear configuration error. */
     CHECK(mail_drafts_path(&a, &err) == NULL && err.kind == MAIL_ERR_CONFIG);
     a.drafts_folder = (char *)"imap:Drafts";
-    CHECK(mail_drafts_path(&a, &err) == NULL && err.kind == MAIL_ERR_CONFIG);
+    path = mail_drafts_path(&a, &err);
+    CHECK_STR(path, "imap:Drafts");
+    free(path);
+    /* Opened through the caller's IMAP session, not here. */
+    CHECK(mail_drafts_open(&a, true, &err) == NULL &&
+          err.kind == MAIL_ERR_CONFIG);
     a.drafts_folder = NULL;
     a.store = fixture_dup("Mail");
     mkdir(fixture_path("Mail"), 0700);
