@@ -503,9 +503,9 @@ int mail_sent_flush_pending(const struct mail_account *a,
     *where = NULL;
     if (filed)
         *filed = 0;
-    dir = mail_sent_pending_dir(a->paths, err);
+    dir = mail_sent_pending_dir(a->paths, NULL);
     if (!dir)
-        return -1;
+        return 0;   /* no data directory: nothing can wait there */
     if (list_records(dir, &names, &n, err) < 0) {
         free(dir);
         return -1;
