@@ -377,7 +377,8 @@ static int imap_list(struct mail_folder *mf, struct mail_envelope_list *out,
     }
     folder_env_truncate(out, c.first + j);
     free(c.seq);
-    qsort(out->v + c.first, out->n - c.first, sizeof *out->v, cmp_uid);
+    if (out->n > c.first)      /* (out->v may be NULL when empty) */
+        qsort(out->v + c.first, out->n - c.first, sizeof *out->v, cmp_uid);
     for (i = j = c.first; i < out->n; i++) {
         if (j > c.first && out->v[j - 1].uid == out->v[i].uid)
             continue;
@@ -1042,6 +1043,9 @@ int mail_imap_folder_search(struct mail_folder *mf, const struct mail_query *q,
         return failed(f, err);
     }
     mail_buf_release(&cmd);
+    /* Never NULL, so that callers may bsearch an empty result. */
+    if (!c.v && !(c.v = malloc(sizeof *c.v)))
+        return nomem(err);
     if (c.n)
         qsort(c.v, c.n, sizeof *c.v, cmp_u32);
     for (i = j = 0; i < c.n; i++)

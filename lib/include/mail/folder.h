@@ -343,9 +343,10 @@ int mail_imap_folder_special_use(struct mail_folder *f, unsigned use,
 /*
  * Run query q on the server: UID SEARCH with mail_query_imap's keys
  * (CHARSET UTF-8 when needed; literals only with LITERAL+).  *uids
- * (malloc'd, ascending) are the messages that match; *filter is set when
- * the query has terms IMAP cannot express (has:attachment) and the result
- * is a superset: run mail_query_match on those too.  Returns 0, 1 when the
+ * (malloc'd, ascending, not NULL when 0 is returned) are the messages
+ * that match; *filter is set when the query has terms IMAP cannot express
+ * (has:attachment) and the result is a superset: run mail_query_match on
+ * those too.  Returns 0, 1 when the
  * server cannot be asked (not an IMAP folder; literals without LITERAL+:
  * match locally then), or -1 with err.
  */
