@@ -185,6 +185,19 @@ static const struct opt_help compose_opts[] = {
     { NULL, NULL },
 };
 
+static const struct opt_help watch_opts[] = {
+    { "--exec CMD", "run CMD (through sh -c) for each new message, with "
+                    "MAIL_FOLDER, MAIL_UID, MAIL_UIDVALIDITY, MAIL_FROM, "
+                    "MAIL_SUBJECT and MAIL_DATE in its environment" },
+    { "--json", "one JSON object a line for each new message" },
+    { "--interval N", "seconds between STATUS polls of a folder that is "
+                      "not watched with IDLE (default 60)" },
+    { "-q, --quiet", "no 'watching N folders' line, no reconnect notes" },
+    { "-v, --verbose", "trace the IMAP protocol on standard error "
+                       "(passwords hidden)" },
+    { NULL, NULL },
+};
+
 static const struct opt_help fetch_opts[] = {
     { "--all", "fetch every account that has a POP3 or IMAP server" },
     { "--keep", "leave the messages on the server" },
@@ -344,6 +357,15 @@ static const struct cmd_help helps[] = {
       "$ mail fetch --all -q        # from cron\n"
       "$ mail fetch --mda 'procmail'\n",
       "mail-fetch(1)", true },
+    { "watch", "[-a ACCOUNT] [--exec CMD] [--json] [--interval N] [-q] "
+      "[-v] [FOLDER]...",
+      "report each new message of IMAP folders (imap:NAME or NAME; "
+      "default INBOX) once, as it arrives, until interrupted",
+      watch_opts,
+      "$ mail watch\n"
+      "$ mail watch imap:INBOX imap:Lists/dev\n"
+      "$ mail watch --exec 'notify-send \"$MAIL_FROM\" \"$MAIL_SUBJECT\"'\n",
+      "mail-watch(1)", true },
     { "tui", "[FOLDER | -f FOLDER]",
       "the reader: an index of the folder and a pager, on the terminal "
       "(also 'mail' with no command); keys: j/k move, Enter open, q back "

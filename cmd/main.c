@@ -28,6 +28,8 @@ struct command {
 int cmd_auth(struct cmd_ctx *ctx, int argc, char **argv);
 /* alias.c: the address book. */
 int cmd_alias(struct cmd_ctx *ctx, int argc, char **argv);
+/* watch.c: new mail as it arrives. */
+int cmd_watch(struct cmd_ctx *ctx, int argc, char **argv);
 /* tui.c: the reader. */
 int cmd_tui(struct cmd_ctx *ctx, int argc, char **argv);
 
@@ -67,6 +69,9 @@ static const struct command commands[] = {
     /* --- fetch --- */
     { "fetch", cmd_fetch,
       "download new mail from the POP3 or IMAP server into the store" },
+    { "watch", cmd_watch,
+      "report new mail in IMAP folders as it arrives (IDLE), or run a "
+      "command for it" },
     /* --- the reader --- */
     { "tui", cmd_tui, "the reader: browse and read a folder in the "
       "terminal (also 'mail' alone)" },

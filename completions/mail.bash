@@ -4,7 +4,7 @@
 # ~/.bashrc.  Works with or without the bash-completion package.
 
 # The commands, and the options of each (besides the common ones).
-_mail_commands='check auth ls read folders flag mv rm send sendmail reply forward compose alias fetch tui help'
+_mail_commands='check auth ls read folders flag mv rm send sendmail reply forward compose alias fetch watch tui help'
 _mail_common_opts='-a --account -C --config -v --verbose -q --quiet
     --color --imap --pop3 --smtp --user -h --help'
 _mail_global_opts="$_mail_common_opts --version"
@@ -34,6 +34,7 @@ _mail_command_opts()
         alias) printf '%s\n' -d --delete -q --query --json ;;
         fetch) printf '%s\n' --all --keep --delete --folder --catch-up \
             --mda --wait ;;
+        watch) printf '%s\n' --exec --json --interval ;;
     esac
 }
 
@@ -407,6 +408,15 @@ _mail()
                 _mail_add_words "$_mail_flag_words $_mail_common_opts $(_mail_command_opts "$cmd")"
             elif [[ $cur == */* || $cur == [.~]* ]]; then
                 _mail_complete_folder
+            fi
+            ;;
+        watch)
+            # FOLDER: imap:NAME on the server (no listing: it would log in).
+            if [[ $cur == -* ]]; then
+                _mail_add_words "$_mail_common_opts $(_mail_command_opts "$cmd")"
+            elif [[ -z $cur || imap: == "$cur"* ]]; then
+                _mail_add_words "imap:"
+                compopt -o nospace 2>/dev/null
             fi
             ;;
         send | fetch)

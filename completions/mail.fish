@@ -248,11 +248,13 @@ complete -c mail -n __mail_no_command -a alias \
     -d 'List, show, set or remove aliases; query the address book'
 complete -c mail -n __mail_no_command -a fetch \
     -d 'Download new mail from the POP3 or IMAP server into the store'
+complete -c mail -n __mail_no_command -a watch \
+    -d 'Report new mail in IMAP folders as it arrives, or run a command'
 complete -c mail -n __mail_no_command -a tui \
     -d 'The reader: browse and read a folder in the terminal'
 complete -c mail -n __mail_no_command -a help -d 'Show help for a command'
 complete -c mail -n __mail_help_wants_command \
-    -a 'check auth ls read folders flag mv rm send alias fetch tui help'
+    -a 'check auth ls read folders flag mv rm send alias fetch watch tui help'
 
 # Accepted before the command and by every command.
 complete -c mail -s a -l account -x -a '(__mail_accounts)' \
@@ -393,6 +395,14 @@ complete -c mail -n '__mail_command_is send' -l no-save \
     -d 'No copy in the sent folder this time'
 complete -c mail -n '__mail_command_is send' -l batch -r -F \
     -d 'Send every message of an mbox over one connection'
+
+# watch
+complete -c mail -n '__mail_command_is watch' -l exec -x -a '(__fish_complete_command)' \
+    -d 'Run this command for each new message (details in MAIL_* variables)'
+complete -c mail -n '__mail_command_is watch' -l json \
+    -d 'One JSON object a line for each new message'
+complete -c mail -n '__mail_command_is watch' -l interval -x \
+    -d 'Seconds between STATUS polls of folders without IDLE'
 
 # fetch
 complete -c mail -n '__mail_command_is fetch' -l all \

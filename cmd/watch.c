@@ -1,0 +1,351 @@
+/*
+ * watch.c - mail watch: report new mail in IMAP folders as it arrives
+ * (lib/service/watch.c does the waiting; this prints, or runs --exec).
+ */
+#include <getopt.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+
+#include "cmd.h"
+#include "mail/date.h"
+#include "mail/spawn.h"
+#include "mail/termsafe.h"
+#include "mail/watch.h"
+
+int cmd_watch(struct cmd_ctx *ctx, int argc, char **argv);
+
+enum { OPT_EXEC = OPT_FIRST_COMMAND_OPTION, OPT_INTERVAL };
+
+static volatile sig_atomic_t got_signal;
+
+static void on_signal(int sig)
+{
+    got_signal = sig;
+}
+
+static bool should_stop(void *arg)
+{
+    (void)arg;
+    return got_signal != 0;
+}
+
+struct watch_out {
+    struct cmd_ctx *ctx;
+    bool json;
+    const char *exec;
+    size_t nfolders, nready;
+    unsigned nidle;
+};
+
+/* The -v trace, one write per line (the connections are threads). */
+static void watch_trace(void *arg, char dir, const char *data, size_t len)
+{
+    struct mail_buf b = MAIL_BUF_INIT;
+
+    (void)arg;
+    if (mail_buf_printf(&b, "imap%c ", dir) == 0 &&
+        mail_term_safe(&b, data, len, MAIL_SAFE_ONELINE) == 0 &&
+        mail_buf_addch(&b, '\n') == 0)
+        fwrite(b.data, 1, b.len, stderr);
+    mail_buf_release(&b);
+}
+
+/* "Name" or "addr" for each author, ", " between. */
+static void from_text(struct mail_buf *b, const struct mail_addrlist *l)
+{
+    for (size_t i = 0; l && i < l->n; i++) {
+        const struct mail_address *a = &l->v[i];
+        const char *s = a->name && *a->name ? a->name : a->addr;
+
+        if (!s || !*s)
+            continue;
+        if (b->len)
+            mail_buf_addstr(b, ", ");
+        mail_buf_addstr(b, s);
+    }
+}
+
+/* "Name <addr>" (or addr) for the environment. */
+static void from_full(struct mail_buf *b, const struct mail_addrlist *l)
+{
+    for (size_t i = 0; l && i < l->n; i++) {
+        const struct mail_address *a = &l->v[i];
+
+        if (b->len)
+            mail_buf_addstr(b, ", ");
+        if (a->name && *a->name && a->addr && *a->addr)
+            mail_buf_printf(b, "%s <%s>", a->name, a->addr);
+        else
+            mail_buf_addstr(b, a->name && *a->name ? a->name
+                                                   : a->addr ? a->addr : "");
+    }
+}
+
+static void print_json(const struct mail_watch_event *ev, const char *date)
+{
+    struct mail_buf b = MAIL_BUF_INIT, folder = MAIL_BUF_INIT;
+
+    mail_buf_printf(&folder, "imap:%s", ev->folder);
+    mail_buf_addstr(&b, "{\"folder\":");
+    mail_json_escape(&b, folder.data, folder.len);
+    mail_buf_printf(&b, ",\"uidvalidity\":%u,\"uid\":%u,\"from\":[",
+                    (unsigned)ev->uidvalidity, (unsigned)ev->uid);
+    for (size_t i = 0; ev->from && i < ev->from->n; i++) {
+        const struct mail_address *a = &ev->from->v[i];
+
+        mail_buf_addstr(&b, i ? ",{\"name\":" : "{\"name\":");
+        if (a->name)
+            mail_json_escape(&b, a->name, strlen(a->name));
+        else
+            mail_buf_addstr(&b, "null");
+        mail_buf_addstr(&b, ",\"address\":");
+        mail_json_escape(&b, a->addr ? a->addr : "",
+                         a->addr ? strlen(a->addr) : 0);
+        mail_buf_addch(&b, '}');
+    }
+    mail_buf_addstr(&b, "],\"subject\":");
+    mail_json_escape(&b, ev->subject, strlen(ev->subject));
+    mail_buf_addstr(&b, ",\"date\":");
+    if (date)
+        mail_json_escape(&b, date, strlen(date));
+    else
+        mail_buf_addstr(&b, "null");
+    mail_buf_addstr(&b, "}\n");
+    if (b.data)
+        fwrite(b.data, 1, b.len, stdout);
+    mail_buf_release(&b);
+    mail_buf_release(&folder);
+}
+
+static void print_human(const struct mail_watch_event *ev)
+{
+    struct mail_buf b = MAIL_BUF_INIT, from = MAIL_BUF_INIT;
+
+    from_text(&from, ev->from);
+    mail_buf_addstr(&b, "imap:");
+    mail_term_safe(&b, ev->folder, strlen(ev->folder), MAIL_SAFE_ONELINE);
+    mail_buf_printf(&b, "  uid:%u  ", (unsigned)ev->uid);
+    mail_term_safe(&b, from.data ? from.data : "", from.len,
+                   MAIL_SAFE_ONELINE);
+    mail_buf_addstr(&b, "  ");
+    mail_term_safe(&b, ev->subject, strlen(ev->subject), MAIL_SAFE_ONELINE);
+    mail_buf_addch(&b, '\n');
+    if (b.data)
+        fwrite(b.data, 1, b.len, stdout);
+    mail_buf_release(&b);
+    mail_buf_release(&from);
+}
+
+/* --exec: the command through the shell, the details in its environment
+ * only (never in the command's text). */
+static void run_exec(const struct watch_out *o,
+                     const struct mail_watch_event *ev, const char *date)
+{
+    struct mail_buf folder = MAIL_BUF_INIT, uid = MAIL_BUF_INIT,
+                    uidv = MAIL_BUF_INIT, from = MAIL_BUF_INIT,
+                    subj = MAIL_BUF_INIT, dt = MAIL_BUF_INIT,
+                    fb = MAIL_BUF_INIT;
+    struct mail_spawn sp = MAIL_SPAWN_INIT;
+    struct mail_spawn_result res;
+    struct mail_error err;
+    const char *env[7];
+
+    from_full(&fb, ev->from);
+    mail_buf_printf(&folder, "MAIL_FOLDER=imap:%s", ev->folder);
+    mail_buf_printf(&uid, "MAIL_UID=%u", (unsigned)ev->uid);
+    mail_buf_printf(&uidv, "MAIL_UIDVALIDITY=%u", (unsigned)ev->uidvalidity);
+    mail_buf_printf(&from, "MAIL_FROM=%s", fb.data ? fb.data : "");
+    mail_buf_printf(&subj, "MAIL_SUBJECT=%s", ev->subject);
+    mail_buf_printf(&dt, "MAIL_DATE=%s", date ? date : "");
+    env[0] = folder.data;
+    env[1] = uid.data;
+    env[2] = uidv.data;
+    env[3] = from.data;
+    env[4] = subj.data;
+    env[5] = dt.data;
+    env[6] = NULL;
+    sp.command = o->exec;
+    sp.env_default = env;
+    fflush(stdout);
+    mail_error_clear(&err);
+    if (!folder.data || !uid.data || !uidv.data || !from.data ||
+        !subj.data || !dt.data) {
+        fputs("mail: warning: out of memory for --exec\n", stderr);
+    } else if (mail_spawn_run(&sp, &res, &err) < 0) {
+        fputs("mail: warning: --exec: ", stderr);
+        out_safe_str(stderr, err.msg);
+        fputc('\n', stderr);
+    } else if (res.how != MAIL_SPAWN_EXITED || res.code != 0) {
+        fprintf(stderr, "mail: warning: --exec command %s %d for uid %u\n",
+                res.how == MAIL_SPAWN_EXITED ? "exited with"
+                : res.how == MAIL_SPAWN_SIGNALED ? "killed by signal"
+                                                 : "failed to run, error",
+                res.code, (unsigned)ev->uid);
+    }
+    mail_buf_release(&folder);
+    mail_buf_release(&uid);
+    mail_buf_release(&uidv);
+    mail_buf_release(&from);
+    mail_buf_release(&subj);
+    mail_buf_release(&dt);
+    mail_buf_release(&fb);
+}
+
+static int on_event(void *arg, const struct mail_watch_event *ev,
+                    struct mail_error *err)
+{
+    struct watch_out *o = arg;
+    char date[64];
+    const char *d = NULL;
+
+    switch (ev->kind) {
+    case MAIL_WATCH_READY:
+        o->nready++;
+        o->nidle += ev->idle;
+        if (o->nready == o->nfolders && !o->ctx->quiet) {
+            fprintf(stderr, "mail: watching %zu folder%s (%u with IDLE)\n",
+                    o->nfolders, o->nfolders == 1 ? "" : "s", o->nidle);
+            fflush(stderr);
+        }
+        return 0;
+    case MAIL_WATCH_RESET:
+        fputs("mail: ", stderr);
+        out_safe_str(stderr, ev->message ? ev->message : "");
+        fputc('\n', stderr);
+        return 0;
+    case MAIL_WATCH_RETRY:
+        if (!o->ctx->quiet) {
+            fputs("mail: ", stderr);
+            out_safe_str(stderr, ev->message ? ev->message : "");
+            fputc('\n', stderr);
+        }
+        return 0;
+    case MAIL_WATCH_NEW:
+        break;
+    }
+    if (ev->has_date &&
+        mail_date_format_rfc3339(date, sizeof date, ev->date,
+                                 ev->date_offset) >= 0)
+        d = date;
+    if (o->json)
+        print_json(ev, d);
+    else
+        print_human(ev);
+    if (fflush(stdout) != 0 || ferror(stdout))
+        return mail_error_set(err, MAIL_ERR_IO, "standard output: write "
+                              "error");
+    if (o->exec)
+        run_exec(o, ev, d);
+    return 0;
+}
+
+int cmd_watch(struct cmd_ctx *ctx, int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        CMD_COMMON_LONG,
+        { "exec", required_argument, NULL, OPT_EXEC },
+        { "json", no_argument, NULL, OPT_JSON },
+        { "interval", required_argument, NULL, OPT_INTERVAL },
+        { NULL, 0, NULL, 0 },
+    };
+    static const char *const envnames[] = {
+        "MAIL_FOLDER", "MAIL_UID", "MAIL_UIDVALIDITY", "MAIL_FROM",
+        "MAIL_SUBJECT", "MAIL_DATE",
+    };
+    struct watch_out out = { ctx, false, NULL, 0, 0, 0 };
+    struct mail_watch_opts wo = { 0 };
+    struct mail_account *acct;
+    struct mail_error err;
+    const char **folders = NULL;
+    const char *inbox = "INBOX";
+    struct sigaction sa;
+    unsigned long interval = 0;
+    int opt, rc;
+    size_t n;
+
+    while ((opt = getopt_long(argc, argv, CMD_COMMON_SHORT, longopts,
+                              NULL)) != -1) {
+        char *end;
+
+        switch (opt) {
+        case OPT_EXEC:
+            if (!*optarg)
+                return cmd_usage_error("watch", "--exec: an empty command");
+            out.exec = optarg;
+            break;
+        case OPT_JSON:
+            out.json = true;
+            break;
+        case OPT_INTERVAL:
+            interval = strtoul(optarg, &end, 10);
+            if (*end || !*optarg || interval < 1 || interval > 86400)
+                return cmd_usage_error("watch", "--interval takes seconds "
+                                       "from 1 to 86400, not '%s'", optarg);
+            break;
+        case '?':
+            return cmd_usage_error("watch", "unknown option '%s'",
+                                   argv[optind - 1]);
+        default:
+            rc = cmd_common_option(ctx, "watch", opt, optarg);
+            if (rc == -1)
+                return 0;
+            if (rc != 0)
+                return rc == 1 ? EX_USAGE : rc;
+        }
+    }
+    n = optind < argc ? (size_t)(argc - optind) : 1;
+    folders = calloc(n, sizeof *folders);
+    if (!folders)
+        return cmd_failf(EX_SOFTWARE, "out of memory");
+    if (optind >= argc)
+        folders[0] = inbox;
+    for (int i = optind; i < argc; i++) {
+        const char *a = argv[i];
+
+        if (strncmp(a, "imap:", 5) == 0)
+            a += 5;
+        else if (a[0] == '=' || a[0] == '/' || a[0] == '.' || a[0] == '~') {
+            free(folders);
+            return cmd_usage_error("watch", "'%s' is a local folder: watch "
+                                   "takes imap:NAME or NAME", argv[i]);
+        }
+        if (!*a) {
+            free(folders);
+            return cmd_usage_error("watch", "an empty folder name");
+        }
+        for (size_t j = 0; j < (size_t)(i - optind); j++)
+            if (strcmp(folders[j], a) == 0) {
+                free(folders);
+                return cmd_usage_error("watch", "imap:%s is named twice", a);
+            }
+        folders[i - optind] = a;
+    }
+    if ((rc = cmd_load_account(ctx, &acct)) != 0) {
+        free(folders);
+        return rc;
+    }
+    /* The details go to --exec only through these: none inherited. */
+    for (size_t i = 0; i < sizeof envnames / sizeof envnames[0]; i++)
+        unsetenv(envnames[i]);
+
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+
+    out.nfolders = n;
+    wo.remote.prompt = cmd_prompt_password;
+    if (ctx->verbose)
+        wo.remote.trace = watch_trace;
+    wo.interval = (unsigned)interval;
+    wo.stop = should_stop;
+    wo.fn = on_event;
+    wo.fn_arg = &out;
+    mail_error_clear(&err);
+    rc = mail_watch_run(acct, folders, n, &wo, &err) < 0 ? cmd_fail(&err) : 0;
+    free(folders);
+    return rc;
+}

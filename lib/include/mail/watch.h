@@ -1,0 +1,107 @@
+/*
+ * watch.h - new mail in folders of one account's IMAP server, as it
+ * arrives (`mail watch`).
+ *
+ * Shape: one thread per connection, each with its own struct mail_remote
+ * (a logged-in session, reconnected after a drop).  With n folders and a
+ * limit of c connections (o->connections, default
+ * MAIL_WATCH_CONNECTIONS), when n <= c every folder has its own
+ * connection and waits with IDLE (RFC 2177; re-issued every 25 minutes,
+ * as servers may end an IDLE after 30); when n > c, c - 1 folders IDLE
+ * and the rest share the last connection, polled with STATUS (UIDNEXT
+ * UIDVALIDITY) every o->interval seconds.  A server without IDLE is polled
+ * the same way.  The threads call o->fn one at a time (a mutex), so the
+ * callback needs no locking of its own.
+ *
+ * For each folder the UIDVALIDITY and UIDNEXT are remembered when it is
+ * first examined; a change is looked up with UID FETCH next:* (UID FLAGS
+ * ENVELOPE), only UIDs >= next are reported, and next moves past each one
+ * reported: every message is reported once.  A lost connection (also an
+ * untagged BYE, a timeout, a refused reconnect) is made again after 1, 2,
+ * 4 ... 60 s and the folder resynced from the remembered UIDNEXT, so what
+ * arrived meanwhile is reported then.  A new UIDVALIDITY reports nothing
+ * old: MAIL_WATCH_RESET, and watching goes on from the new UIDNEXT.
+ *
+ * Errors: until every folder has been examined once, any error ends the
+ * watch (a wrong password, a missing folder, a server that is down: the
+ * user is told at once).  After that only the permanent ones do
+ * (MAIL_ERR_AUTH, MAIL_ERR_NOTFOUND, MAIL_ERR_CONFIG, MAIL_ERR_USAGE,
+ * MAIL_ERR_INTERNAL, and an error returned by the callback); the others
+ * are retried with the backoff and reported as MAIL_WATCH_RETRY.
+ *
+ * The library does not handle signals: o->stop is asked at least once a
+ * second (and during the backoff); when it says true every thread leaves
+ * IDLE, logs out, and mail_watch_run returns 0.
+ */
+#ifndef MAIL_WATCH_H
+#define MAIL_WATCH_H
+
+#pragma GCC visibility push(default)
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "address.h"
+#include "config.h"
+#include "error.h"
+#include "remote.h"
+
+#define MAIL_WATCH_CONNECTIONS 5      /* connections per watch */
+#define MAIL_WATCH_INTERVAL 60        /* seconds between STATUS polls */
+#define MAIL_WATCH_IDLE_RENEW (25 * 60)
+
+enum mail_watch_event_kind {
+    MAIL_WATCH_READY,     /* the folder was examined for the first time:
+                             uidvalidity and uid (its UIDNEXT) are set */
+    MAIL_WATCH_NEW,       /* a new message */
+    MAIL_WATCH_RESET,     /* UIDVALIDITY changed; message says so */
+    MAIL_WATCH_RETRY,     /* the connection failed; message says why and
+                             when the next try is */
+};
+
+struct mail_watch_event {
+    enum mail_watch_event_kind kind;
+    const char *folder;           /* the name given (UTF-8) */
+    uint32_t uidvalidity;
+    uint32_t uid;                 /* NEW: its UID; READY: UIDNEXT */
+    bool idle;                    /* READY: waits with IDLE (else polled) */
+    /* NEW: */
+    const struct mail_addrlist *from;   /* decoded names */
+    const char *subject;          /* decoded to UTF-8, "" when none */
+    bool has_date;
+    time_t date;                  /* the Date: header */
+    int date_offset;              /* its zone, minutes east of UTC */
+    /* RESET and RETRY: a sentence for the user (untrusted bytes in it
+     * come from the server: print it terminal-safe). */
+    const char *message;
+};
+
+/* Called for each event, one call at a time.  Return -1 with err to end
+ * the watch with that error. */
+typedef int (*mail_watch_fn)(void *arg, const struct mail_watch_event *ev,
+                             struct mail_error *err);
+
+struct mail_watch_opts {
+    struct mail_remote_opts remote;   /* prompt (the answer is asked once
+                                         and shared by the connections),
+                                         trace */
+    unsigned connections;             /* 0: MAIL_WATCH_CONNECTIONS */
+    unsigned interval;                /* seconds; 0: MAIL_WATCH_INTERVAL */
+    unsigned idle_renew;              /* seconds; 0: MAIL_WATCH_IDLE_RENEW */
+    bool (*stop)(void *arg);          /* NULL: never */
+    void *stop_arg;
+    mail_watch_fn fn;
+    void *fn_arg;
+};
+
+/* Watch folders[0..n) (UTF-8 names on the account's server) until
+ * o->stop says so (0) or a permanent error (-1 with err). */
+int mail_watch_run(const struct mail_account *acct,
+                   const char *const *folders, size_t n,
+                   const struct mail_watch_opts *o, struct mail_error *err);
+
+#pragma GCC visibility pop
+
+#endif

@@ -1,0 +1,449 @@
+/*
+ * watch.c - new mail in IMAP folders as it arrives: one thread per
+ * connection, IDLE or STATUS polling, resync by UIDNEXT after a drop (see
+ * watch.h).
+ */
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "mail/watch.h"
+#include "mail/date.h"
+#include "mail/imap.h"
+#include "mail/imap_idle.h"
+#include "mail/rfc2047.h"
+
+struct watch;
+
+struct wfolder {
+    const char *name;
+    uint32_t uidvalidity, next;
+    bool known;
+};
+
+struct worker {
+    struct watch *w;
+    struct wfolder *f;            /* this connection's folders */
+    size_t n;
+    struct mail_remote *remote;
+    pthread_t thread;
+    bool started;
+};
+
+struct watch {
+    const struct mail_account *acct;
+    const struct mail_watch_opts *o;
+    pthread_mutex_t lock;         /* fn, the shared error, the secret */
+    bool failed;                  /* a thread ended the watch */
+    struct mail_error err;
+    struct mail_buf secret;       /* the prompt's answer, shared */
+    bool have_secret;
+    struct mail_remote_opts ropts;
+};
+
+static bool stopping(struct watch *w)
+{
+    bool failed;
+
+    pthread_mutex_lock(&w->lock);
+    failed = w->failed;
+    pthread_mutex_unlock(&w->lock);
+    return failed || (w->o->stop && w->o->stop(w->o->stop_arg));
+}
+
+/* Record the error that ends the watch (the first one wins). */
+static void fail(struct watch *w, const struct mail_error *err)
+{
+    pthread_mutex_lock(&w->lock);
+    if (!w->failed) {
+        w->failed = true;
+        w->err = *err;
+    }
+    pthread_mutex_unlock(&w->lock);
+}
+
+static int emit(struct watch *w, const struct mail_watch_event *ev,
+                struct mail_error *err)
+{
+    int rc = 0;
+
+    pthread_mutex_lock(&w->lock);
+    if (w->o->fn && !w->failed)
+        rc = w->o->fn(w->o->fn_arg, ev, err);
+    pthread_mutex_unlock(&w->lock);
+    return rc;
+}
+
+/* The prompt asked once for every connection. */
+static int shared_prompt(void *arg, const char *prompt, struct mail_buf *out,
+                         struct mail_error *err)
+{
+    struct watch *w = arg;
+    int rc = 0;
+
+    pthread_mutex_lock(&w->lock);
+    if (!w->have_secret) {
+        rc = w->o->remote.prompt(w->o->remote.prompt_arg, prompt,
+                                 &w->secret, err);
+        if (rc == 0)
+            w->have_secret = true;
+    }
+    if (rc == 0 && mail_buf_add(out, w->secret.data ? w->secret.data : "",
+                                w->secret.len) < 0)
+        rc = mail_error_set(err, MAIL_ERR_INTERNAL, "out of memory");
+    pthread_mutex_unlock(&w->lock);
+    return rc;
+}
+
+/* Sleep up to ms, waking early when asked to stop. */
+static void nap(struct watch *w, long ms)
+{
+    while (ms > 0 && !stopping(w)) {
+        long step = ms < 100 ? ms : 100;
+        struct timespec ts = { 0, step * 1000000L };
+
+        nanosleep(&ts, NULL);
+        ms -= step;
+    }
+}
+
+static bool permanent(const struct mail_error *err)
+{
+    switch (err->kind) {
+    case MAIL_ERR_AUTH:
+    case MAIL_ERR_NOTFOUND:
+    case MAIL_ERR_CONFIG:
+    case MAIL_ERR_USAGE:
+    case MAIL_ERR_INTERNAL:
+        return true;
+    default:
+        return false;
+    }
+}
+
+/* ---- reporting new messages ---- */
+
+struct newctx {
+    struct worker *wk;
+    struct wfolder *f;
+    bool cb_failed;               /* the callback's own error: fatal */
+};
+
+static int on_new(void *arg, uint32_t uid, const struct mail_imap_envelope *e,
+                  struct mail_error *err)
+{
+    struct newctx *c = arg;
+    struct mail_watch_event ev = { 0 };
+    struct mail_addrlist from = MAIL_ADDRLIST_INIT;
+    struct mail_buf subj = MAIL_BUF_INIT;
+    int rc = -1;
+
+    if (uid < c->f->next)
+        return 0;               /* reported before */
+    if (mail_addrlist_parse(&from, e->from, err) < 0)
+        goto out;
+    if (e->subject && mail_rfc2047_decode(&subj, e->subject,
+                                          strlen(e->subject)) < 0) {
+        mail_error_set(err, MAIL_ERR_INTERNAL, "out of memory");
+        goto out;
+    }
+    ev.kind = MAIL_WATCH_NEW;
+    ev.folder = c->f->name;
+    ev.uidvalidity = c->f->uidvalidity;
+    ev.uid = uid;
+    ev.from = &from;
+    ev.subject = subj.data ? subj.data : "";
+    if (e->date && mail_date_parse(e->date, &ev.date, &ev.date_offset) == 0)
+        ev.has_date = true;
+    c->f->next = uid + 1;       /* never again, whatever fn says */
+    rc = emit(c->wk->w, &ev, err);
+    if (rc < 0)
+        c->cb_failed = true;
+out:
+    mail_addrlist_release(&from);
+    mail_buf_release(&subj);
+    return rc;
+}
+
+static int fetch_new(struct worker *wk, struct mail_session *s,
+                     struct wfolder *f, struct mail_error *err)
+{
+    struct newctx c = { wk, f, false };
+
+    if (mail_imap_fetch_new(s, f->next, on_new, &c, err) < 0) {
+        if (c.cb_failed)
+            fail(wk->w, err);   /* the caller's error ends the watch */
+        return -1;
+    }
+    return 0;
+}
+
+/* A folder's state from the server (EXAMINE, else STATUS for what it
+ * left out): READY the first time, RESET on a new UIDVALIDITY, else the
+ * messages from the remembered UIDNEXT on. */
+static int apply_state(struct worker *wk, struct mail_session *s,
+                       struct wfolder *f, uint32_t uidvalidity,
+                       uint32_t uidnext, bool idle, bool selected,
+                       struct mail_error *err)
+{
+    struct mail_watch_event ev = { 0 };
+    struct mail_imap_mailbox_state st;
+    char msg[256];
+
+    ev.folder = f->name;
+    ev.idle = idle;
+    if (!f->known || uidvalidity != f->uidvalidity) {
+        ev.kind = f->known ? MAIL_WATCH_RESET : MAIL_WATCH_READY;
+        if (f->known) {
+            mail_snprintf(msg, sizeof msg, "UIDVALIDITY of %.200s changed from %u "
+                     "to %u: watching goes on from the new UIDNEXT %u",
+                     f->name, (unsigned)f->uidvalidity,
+                     (unsigned)uidvalidity, (unsigned)uidnext);
+            ev.message = msg;
+        }
+        f->known = true;
+        f->uidvalidity = uidvalidity;
+        f->next = uidnext;
+        ev.uidvalidity = uidvalidity;
+        ev.uid = uidnext;
+        if (emit(wk->w, &ev, err) < 0) {
+            fail(wk->w, err);
+            return -1;
+        }
+        return 0;
+    }
+    if (uidnext != 0 && uidnext <= f->next)
+        return 0;               /* nothing new */
+    if (!selected && mail_imap_examine(s, f->name, &st, err) < 0)
+        return -1;
+    return fetch_new(wk, s, f, err);
+}
+
+/* EXAMINE (UIDNEXT from STATUS when the server left it out) and apply. */
+static int sync_folder(struct worker *wk, struct mail_session *s,
+                       struct wfolder *f, bool idle, struct mail_error *err)
+{
+    struct mail_imap_mailbox_state st;
+
+    if (mail_imap_examine(s, f->name, &st, err) < 0)
+        return -1;
+    if (st.uidnext == 0 || st.uidvalidity == 0) {
+        struct mail_imap_mbx_status ms;
+
+        if (mail_imap_status(s, f->name, &ms, err) < 0)
+            return -1;
+        if (st.uidnext == 0)
+            st.uidnext = ms.uidnext;
+        if (st.uidvalidity == 0)
+            st.uidvalidity = ms.uidvalidity;
+    }
+    if (st.uidnext == 0) {
+        /* Still unknown: the highest UID there is, plus one. */
+        struct mail_imap_uids u = { 0 };
+
+        if (mail_imap_uids_after(s, 0, &u, err) < 0)
+            return -1;
+        st.uidnext = u.n ? u.v[u.n - 1] + 1 : 1;
+        mail_imap_uids_release(&u);
+    }
+    return apply_state(wk, s, f, st.uidvalidity, st.uidnext, idle, true,
+                       err);
+}
+
+/* One folder, IDLE: returns 0 when asked to stop, -1 with err. */
+static int idle_loop(struct worker *wk, struct mail_session *s,
+                     struct mail_error *err)
+{
+    struct watch *w = wk->w;
+    struct wfolder *f = &wk->f[0];
+    unsigned renew = w->o->idle_renew ? w->o->idle_renew
+                                      : MAIL_WATCH_IDLE_RENEW;
+    struct mail_imap_idle st;
+    int rc = 0;
+
+    if (sync_folder(wk, s, f, true, err) < 0)
+        return -1;
+    mail_imap_idle_init(&st);
+    while (rc == 0 && !stopping(w)) {
+        long long t0 = mail_monotonic_ms();
+
+        if (mail_imap_idle_start(s, &st, err) < 0) {
+            rc = -1;
+            break;
+        }
+        while (!stopping(w) &&
+               mail_monotonic_ms() - t0 < (long long)renew * 1000) {
+            int bits = mail_imap_idle_wait(s, &st, 1, err);
+
+            if (bits < 0) {
+                rc = -1;
+                break;
+            }
+            if (bits & MAIL_IMAP_IDLE_EXISTS)
+                break;
+        }
+        if (rc < 0)
+            break;
+        if (mail_imap_idle_done(s, &st, err) < 0 ||
+            (!stopping(w) && fetch_new(wk, s, f, err) < 0))
+            rc = -1;
+    }
+    mail_imap_idle_release(&st);
+    return rc;
+}
+
+/* Several folders (or no IDLE): STATUS every interval. */
+static int poll_loop(struct worker *wk, struct mail_session *s,
+                     struct mail_error *err)
+{
+    struct watch *w = wk->w;
+    unsigned interval = w->o->interval ? w->o->interval
+                                       : MAIL_WATCH_INTERVAL;
+    size_t i;
+
+    for (i = 0; i < wk->n; i++)
+        if (sync_folder(wk, s, &wk->f[i], false, err) < 0)
+            return -1;
+    for (;;) {
+        nap(w, (long)interval * 1000);
+        if (stopping(w))
+            return 0;
+        for (i = 0; i < wk->n; i++) {
+            struct mail_imap_mbx_status ms;
+
+            if (mail_imap_status(s, wk->f[i].name, &ms, err) < 0 ||
+                apply_state(wk, s, &wk->f[i], ms.uidvalidity, ms.uidnext,
+                            false, false, err) < 0)
+                return -1;
+        }
+    }
+}
+
+static void *worker_main(void *arg)
+{
+    struct worker *wk = arg;
+    struct watch *w = wk->w;
+    struct mail_error err;
+    unsigned backoff = 1;
+    bool ready = false;
+
+    while (!stopping(w)) {
+        struct mail_session *s;
+        int rc;
+        size_t i;
+
+        mail_error_clear(&err);
+        s = mail_remote_session(wk->remote, &err);
+        if (s) {
+            bool idle = wk->n == 1 && mail_session_has_cap(s, "IDLE");
+
+            rc = idle ? idle_loop(wk, s, &err) : poll_loop(wk, s, &err);
+            if (rc == 0)
+                break;
+        }
+        for (ready = true, i = 0; i < wk->n; i++)
+            ready = ready && wk->f[i].known;
+        if (!ready || permanent(&err) || stopping(w)) {
+            if (!stopping(w))
+                fail(w, &err);
+            break;
+        }
+        mail_remote_drop(wk->remote);
+        if (s)
+            backoff = 1;        /* it was up: not a string of failures */
+        {
+            struct mail_watch_event ev = { 0 };
+            struct mail_error e2;
+            char msg[MAIL_ERROR_MSG_MAX + 64];
+
+            mail_snprintf(msg, sizeof msg, "%s; connecting again in %u s",
+                     err.msg, backoff);
+            ev.kind = MAIL_WATCH_RETRY;
+            ev.folder = wk->f[0].name;
+            ev.message = msg;
+            mail_error_clear(&e2);
+            if (emit(w, &ev, &e2) < 0) {
+                fail(w, &e2);
+                break;
+            }
+        }
+        nap(w, (long)backoff * 1000);
+        backoff = backoff >= 32 ? 60 : backoff * 2;
+    }
+    return NULL;
+}
+
+int mail_watch_run(const struct mail_account *acct,
+                   const char *const *folders, size_t n,
+                   const struct mail_watch_opts *o, struct mail_error *err)
+{
+    struct watch w;
+    struct wfolder *f = NULL;
+    struct worker *wk = NULL;
+    size_t nconn, i, max = o->connections ? o->connections
+                                          : MAIL_WATCH_CONNECTIONS;
+    int rc = 0;
+
+    if (n == 0)
+        return mail_error_set(err, MAIL_ERR_USAGE, "no folder to watch");
+    memset(&w, 0, sizeof w);
+    w.acct = acct;
+    w.o = o;
+    pthread_mutex_init(&w.lock, NULL);
+    mail_buf_init(&w.secret, 0);
+    mail_buf_set_secret(&w.secret);
+    w.ropts = o->remote;
+    if (o->remote.prompt) {
+        w.ropts.prompt = shared_prompt;
+        w.ropts.prompt_arg = &w;
+    }
+    nconn = n <= max ? n : max;
+    f = calloc(n, sizeof *f);
+    wk = calloc(nconn, sizeof *wk);
+    if (!f || !wk) {
+        rc = mail_error_set(err, MAIL_ERR_INTERNAL, "out of memory");
+        goto out;
+    }
+    for (i = 0; i < n; i++)
+        f[i].name = folders[i];
+    /* Folder i < nconn - 1 alone; the last connection takes the rest. */
+    for (i = 0; i < nconn; i++) {
+        wk[i].w = &w;
+        wk[i].f = &f[i];
+        wk[i].n = i + 1 < nconn ? 1 : n - i;
+        wk[i].remote = mail_remote_new(acct, &w.ropts, err);
+        if (!wk[i].remote) {
+            rc = -1;
+            goto out;
+        }
+    }
+    for (i = 0; i < nconn; i++) {
+        if (pthread_create(&wk[i].thread, NULL, worker_main, &wk[i]) != 0) {
+            struct mail_error e;
+
+            mail_error_set(&e, MAIL_ERR_INTERNAL, "cannot start a thread");
+            fail(&w, &e);
+            break;
+        }
+        wk[i].started = true;
+    }
+    for (i = 0; i < nconn; i++)
+        if (wk[i].started)
+            pthread_join(wk[i].thread, NULL);
+    if (w.failed) {
+        if (err)
+            *err = w.err;
+        rc = -1;
+    }
+out:
+    if (wk)
+        for (i = 0; i < nconn; i++)
+            if (wk[i].remote)
+                mail_remote_close(wk[i].remote);
+    free(wk);
+    free(f);
+    mail_buf_release_secret(&w.secret);
+    pthread_mutex_destroy(&w.lock);
+    return rc;
+}

@@ -1,0 +1,209 @@
+#!/usr/bin/env bats
+# mail watch (issue 10): new mail reported as it arrives, against the
+# harness's Dovecot (IDLE), across a Dovecot restart, and against
+# tests/servers/fake-imap-idle for what Dovecot will not do on demand (a
+# server without IDLE, an untagged BYE in the middle of an IDLE).
+
+load helpers
+bats_require_minimum_version 1.5.0
+
+setup_file() { servers_start; }
+teardown_file() { servers_stop; }
+
+setup() {
+	mail_reset
+	isolate_home
+	CONF=$BATS_TEST_TMPDIR/config
+	write_config "$CONF" pop3= timeout=5
+	MD=$MAIL_TEST_MAILDIR1
+	OUT=$BATS_TEST_TMPDIR/out
+	ERR=$BATS_TEST_TMPDIR/err
+	WPID=
+}
+
+teardown() {
+	if [[ -n $WPID ]] && kill -0 "$WPID" 2>/dev/null; then
+		kill -KILL "$WPID" 2>/dev/null || true
+		wait "$WPID" 2>/dev/null || true
+	fi
+	fake_stop
+	# A test that stopped Dovecot starts it again.
+	dovecot_up
+}
+
+DOVECONF() { printf '%s\n' "$(dirname -- "$MAIL_TEST_DOVECOT_LOG")/dovecot.conf"; }
+
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+dovecot_up() {
+	local i
+	port_open "$MAIL_TEST_IMAPS_PORT" && return 0
+	dovecot -c "$(DOVECONF)" 3>&- 9>&-
+	rm -f "$(dirname -- "$(DOVECONF)")/run/anvil-auth-penalty"
+	for ((i = 0; i < 100; i++)); do
+		port_open "$MAIL_TEST_IMAPS_PORT" && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+dovecot_down() {
+	local i
+	doveadm -c "$(DOVECONF)" stop 3>&- 9>&- || dovecot -c "$(DOVECONF)" stop
+	for ((i = 0; i < 100; i++)); do
+		port_open "$MAIL_TEST_IMAPS_PORT" || return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# msg FILE SUBJECT [FROM]: a small message.
+msg() {
+	printf 'From: %s\nTo: alice@example.test\nSubject: %s\nMessage-ID: <%s.%s@example.test>\nDate: Mon, 1 Dec 2025 10:00:00 +0000\n\nbody\n' \
+		"${3:-Sender <s@example.test>}" "$2" "$RANDOM" "$RANDOM" >"$1"
+}
+
+# deliver SUBJECT [FOLDER] [FROM]: a new message in alice's mailbox.
+deliver() {
+	local f
+	f=$(mktemp "$BATS_TEST_TMPDIR/m.XXXXXX")
+	msg "$f" "$1" "${3:-}"
+	maildir_add "$MD" "$f" "${2:-}" >/dev/null
+}
+
+# wait_for FILE REGEX SECONDS: until FILE has a line matching REGEX.
+wait_for() {
+	local i n=$(($3 * 20))
+	for ((i = 0; i < n; i++)); do
+		grep -qE -- "$2" "$1" 2>/dev/null && return 0
+		sleep 0.05
+	done
+	echo "no '$2' in $1 after $3 s; it holds:" >&2
+	cat "$1" >&2
+	echo "stderr:" >&2
+	cat "$ERR" >&2
+	return 1
+}
+
+# watch_start ARGS...: mail watch in the background, until it is watching.
+watch_start() {
+	"$MAIL" -C "$CONF" watch "$@" >"$OUT" 2>"$ERR" 3>&- &
+	WPID=$!
+	wait_for "$ERR" '^mail: watching' 10
+}
+
+# watch_stop: SIGTERM; the exit status in WSTATUS.
+watch_stop() {
+	kill -TERM "$WPID"
+	WSTATUS=0
+	wait "$WPID" || WSTATUS=$?
+	WPID=
+}
+
+count() { grep -cE -- "$2" "$1" || true; }
+
+@test "watch: INBOX and another folder at once, each new message within 2 s and once" {
+	deliver old-one
+	deliver old-work Work
+	watch_start imap:INBOX Work
+	grep -q 'watching 2 folders (2 with IDLE)' "$ERR"
+	deliver fresh-inbox
+	wait_for "$OUT" '^imap:INBOX  uid:[0-9]+  Sender  fresh-inbox$' 2
+	deliver fresh-work Work '=?utf-8?q?J=C3=BCrgen?= <j@example.test>'
+	wait_for "$OUT" '^imap:Work  uid:[0-9]+  Jürgen  fresh-work$' 2
+	deliver second-inbox
+	wait_for "$OUT" 'second-inbox' 2
+	sleep 1.5
+	[ "$(count "$OUT" fresh-inbox)" -eq 1 ]
+	[ "$(count "$OUT" fresh-work)" -eq 1 ]
+	[ "$(count "$OUT" second-inbox)" -eq 1 ]
+	# What was there before the start is not new.
+	! grep -q old- "$OUT"
+	[ "$(wc -l <"$OUT")" -eq 3 ]
+	watch_stop
+	[ "$WSTATUS" -eq 0 ]
+}
+
+@test "watch: SIGTERM and SIGINT end it with 0 after a LOGOUT; -q is silent" {
+	"$MAIL" -C "$CONF" -v watch >"$OUT" 2>"$ERR" 3>&- &
+	WPID=$!
+	wait_for "$ERR" '^mail: watching 1 folder' 10
+	wait_for "$ERR" 'imap< \+ idling' 5
+	watch_stop
+	[ "$WSTATUS" -eq 0 ]
+	grep -q 'imap> DONE' "$ERR"
+	grep -qE 'imap> A[0-9]+ LOGOUT' "$ERR"
+	! grep -q "$MAIL_TEST_PASS1" "$ERR"
+	"$MAIL" -C "$CONF" -q watch INBOX >"$OUT" 2>"$ERR" 3>&- &
+	WPID=$!
+	sleep 1.5
+	kill -INT "$WPID"
+	WSTATUS=0
+	wait "$WPID" || WSTATUS=$?
+	WPID=
+	[ "$WSTATUS" -eq 0 ]
+	[ ! -s "$ERR" ]
+	[ ! -s "$OUT" ]
+}
+
+@test "watch --json: one object a line that jq parses" {
+	watch_start --json
+	deliver 'json "quoted" one'
+	deliver 'json two' '' '"Doe, Jane" <jane@example.test>'
+	wait_for "$OUT" 'json two' 3
+	[ "$(wc -l <"$OUT")" -eq 2 ]
+	run jq -r '[.folder, (.uid|tostring), .from[0].address, .subject] | join("|")' "$OUT"
+	[ "$status" -eq 0 ]
+	[[ ${lines[0]} =~ ^imap:INBOX\|[0-9]+\|s@example.test\|json\ \"quoted\"\ one$ ]]
+	[[ ${lines[1]} =~ ^imap:INBOX\|[0-9]+\|jane@example.test\|json\ two$ ]]
+	[ "$(sed -n 2p "$OUT" | jq -r '.from[0].name')" = "Doe, Jane" ]
+	[ "$(sed -n 1p "$OUT" | jq -r .date)" = 2025-12-01T10:00:00+00:00 ]
+	watch_stop
+	[ "$WSTATUS" -eq 0 ]
+}
+
+@test "watch --exec: the details in the environment, never in the shell's text" {
+	cd "$BATS_TEST_TMPDIR"
+	watch_start --exec 'printf "%s|%s|%s|%s\n" "$MAIL_FOLDER" "$MAIL_UID" "$MAIL_FROM" "$MAIL_SUBJECT" >>exec.log'
+	deliver 'hello $(touch pwned) `touch pwned2`'
+	wait_for "$BATS_TEST_TMPDIR/exec.log" 'hello' 3
+	run cat exec.log
+	[[ $output =~ ^imap:INBOX\|[0-9]+\|Sender\ \<s@example.test\>\|hello\ \$\(touch\ pwned\)\ \`touch\ pwned2\`$ ]]
+	[ ! -e pwned ] && [ ! -e pwned2 ]
+	# The uid in the environment is the one printed.
+	uid=$(cut -d'|' -f2 exec.log)
+	grep -q "uid:$uid  " "$OUT"
+	watch_stop
+	[ "$WSTATUS" -eq 0 ]
+}
+
+@test "watch: across a Dovecot restart, what came meanwhile is reported once" {
+	watch_start
+	deliver before-restart
+	wait_for "$OUT" before-restart 2
+	dovecot_down
+	deliver during-restart
+	wait_for "$ERR" 'connecting again in' 10
+	dovecot_up
+	wait_for "$OUT" during-restart 20
+	deliver after-restart
+	wait_for "$OUT" after-restart 5
+	sleep 1
+	[ "$(count "$OUT" before-restart)" -eq 1 ]
+	[ "$(count "$OUT" during-restart)" -eq 1 ]
+	[ "$(count "$OUT" after-restart)" -eq 1 ]
+	watch_stop
+	[ "$WSTATUS" -eq 0 ]
+}
+
+@test "watch: a missing folder is 66, a refused password 77, a local folder 64" {
+	run --separate-stderr mail -C "$CONF" watch imap:NoSuchFolder
+	[ "$status" -eq 66 ]
+	[[ $stderr == *NoSuchFolder* ]]
+	printf 'wrong-password\n' >"$BATS_TEST_TMPDIR/alice.pass"
+	run --separate-stderr mail -C "$CONF" watch
+	[ "$status" -eq 77 ]
+	[[ $stderr != *wrong-password* ]]
+	run --separate-stderr mail -C "$CONF" watch =Local
+	[ "$status" -eq 64 ]
+}
