@@ -793,21 +793,78 @@ static void env_borrow(struct mail_envelope *e, const struct hcache_rec *r)
     e->borrowed = true;
 }
 
-/* Drop vanished files and duplicates (the same message in new/ and cur/
- * during another client's rename). */
-static void drop_gone_and_twice(struct listing *l)
+static int cmp_unique_p(const void *a, const void *b)
 {
-    size_t i, j;
+    return cmp_unique(*(const struct entry *const *)a,
+                      *(const struct entry *const *)b);
+}
 
-    if (l->n > 1)
-        qsort(l->v, l->n, sizeof *l->v, cmp_unique);
-    for (i = j = 0; i < l->n; i++) {
-        if (l->v[i].gone ||
-            (j > 0 && l->v[j - 1].ulen == l->v[i].ulen &&
-             memcmp(l->v[j - 1].name, l->v[i].name, l->v[i].ulen) == 0))
+/* Drop vanished files and duplicates (the same message in new/ and cur/
+ * during another client's rename; cur/ is kept, the later state).
+ * Cached ones are the same message when they found the same record, so
+ * only the others are compared by name. */
+static void drop_gone_and_twice(struct listing *l, const struct hcache *cache)
+{
+    uint32_t *seen = cache->n ? malloc(cache->n * sizeof *seen) : NULL;
+    struct entry **miss = NULL;
+    size_t i, j, nmiss = 0;
+    bool by_rec = seen != NULL;
+
+    if (seen)
+        memset(seen, 0xff, cache->n * sizeof *seen);
+    for (i = 0; i < l->n; i++) {
+        struct entry *e = &l->v[i];
+
+        if (e->gone)
             continue;
-        l->v[j++] = l->v[i];
+        if (e->hit < 0 || !seen) {
+            nmiss++;
+            continue;
+        }
+        if (seen[e->hit] == UINT32_MAX) {
+            seen[e->hit] = (uint32_t)i;
+        } else {
+            struct entry *o = &l->v[seen[e->hit]];
+
+            if (e->cur && !o->cur) {
+                o->gone = true;
+                seen[e->hit] = (uint32_t)i;
+            } else {
+                e->gone = true;
+            }
+        }
     }
+    free(seen);
+    if (nmiss > 1 && (miss = malloc(nmiss * sizeof *miss)) != NULL) {
+        nmiss = 0;
+        for (i = 0; i < l->n; i++)
+            if (!l->v[i].gone && (l->v[i].hit < 0 || !by_rec))
+                miss[nmiss++] = &l->v[i];
+        qsort(miss, nmiss, sizeof *miss, cmp_unique_p);
+        /* cur/ sorts first among the same name: keep the first */
+        for (i = 1; i < nmiss; i++)
+            if (miss[i]->ulen == miss[i - 1]->ulen &&
+                memcmp(miss[i]->name, miss[i - 1]->name, miss[i]->ulen) == 0)
+                miss[i]->gone = true;
+        free(miss);
+    } else if (nmiss > 1) {
+        /* no memory for the list: the old way, all sorted by name */
+        size_t kept = SIZE_MAX;
+
+        qsort(l->v, l->n, sizeof *l->v, cmp_unique);
+        for (i = 0; i < l->n; i++) {
+            if (l->v[i].gone)
+                continue;
+            if (kept != SIZE_MAX && l->v[i].ulen == l->v[kept].ulen &&
+                memcmp(l->v[i].name, l->v[kept].name, l->v[i].ulen) == 0)
+                l->v[i].gone = true;
+            else
+                kept = i;
+        }
+    }
+    for (i = j = 0; i < l->n; i++)
+        if (!l->v[i].gone)
+            l->v[j++] = l->v[i];
     l->n = j;
 }
 
@@ -822,6 +879,9 @@ static int rescan_vanished(struct mail_folder *f, struct hcache *cache,
 {
     size_t before = l->n;
 
+    /* scan looks names up in l by name */
+    if (l->n > 1)
+        qsort(l->v, l->n, sizeof *l->v, cmp_unique);
     for (int k = 0; k < 2; k++) {
         struct listing *m = &more[(*nmore)++];
 
@@ -1046,7 +1106,7 @@ static int md_list_once(struct mail_folder *f, struct mail_envelope_list *out,
     vanished = l.vanished;
     for (i = 0; i < l.n; i++)
         vanished = vanished || l.v[i].gone;
-    drop_gone_and_twice(&l);
+    drop_gone_and_twice(&l, &cache);
     if (vanished && rescan_vanished(f, &cache, &l, more, &nmore, &fr, flags,
                                     &changed, err) < 0)
         goto out;
