@@ -127,7 +127,16 @@ static void flag_original(struct cmd_ctx *ctx, const struct mail_draft *d)
 
     if (d->kind == MAIL_DRAFT_NEW || !d->orig_id || !d->orig_folder)
         return;
-    f = mail_folder_open(d->orig_folder, MAIL_FOLDER_RDWR, &ctx->paths, &err);
+    mail_error_clear(&err);
+    if (strncmp(d->orig_folder, "imap:", 5) == 0) {
+        /* Through the run's IMAP session; it says why it cannot. */
+        if (cmd_open_imap_folder(ctx, d->orig_folder + 5, MAIL_FOLDER_RDWR,
+                                 &f) != 0)
+            return;
+    } else {
+        f = mail_folder_open(d->orig_folder, MAIL_FOLDER_RDWR, &ctx->paths,
+                             &err);
+    }
     if (!f) {
         fputs("mail: warning: sent, but the original could not be "
               "flagged: ", stderr);

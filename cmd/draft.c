@@ -767,9 +767,11 @@ int draft_run(struct cmd_ctx *ctx, const struct draft_args *a)
         code = cmd_fail(&err);
         goto out;
     }
-    /* Where the original is, for a postponed draft resumed later. */
-    if (mail_folder_kind(f) != MAIL_FOLDER_IMAP) {
-        char *abs = realpath(mail_folder_path(f), NULL);
+    /* Where the original is, for a postponed draft resumed later: a
+     * full path, or imap:NAME. */
+    {
+        char *abs = mail_folder_kind(f) == MAIL_FOLDER_IMAP
+                        ? NULL : realpath(mail_folder_path(f), NULL);
 
         d.orig_folder = abs ? abs : strdup(mail_folder_path(f));
     }

@@ -317,3 +317,29 @@ print(len(l), " ".join(sorted(m["subject"] for m in l)), " ".join(sorted(",".joi
     [[ "$output" == "0 "* ]]
     [ "$(drafts)" -eq 0 ]
 }
+
+@test "reply to a message in imap:INBOX: postponed, resumed, sent; the original answered on the server" {
+    printf 'From: Bob <%s>\nTo: %s\nSubject: On the server\nMessage-ID: <srv-1@b.test>\n\nWell?\n' \
+        "$MAIL_TEST_ADDR2" "$MAIL_TEST_ADDR1" > "$BATS_TEST_TMPDIR/m1"
+    maildir_add "$MAIL_TEST_MAILDIR1" "$BATS_TEST_TMPDIR/m1" >/dev/null
+    run "$MAIL" -C "$CONF" ls imap:INBOX
+    echo "$output"
+    [[ "$output" == *"On the server"* ]]
+    text "Later."
+    on_tty "p" reply -f imap:INBOX 1
+    [ "$status" -eq 0 ]
+    grep -q '^X-Mail-Draft-Folder: imap:INBOX' "$(draft_file)"
+    flags() {
+        "$MAIL" -C "$CONF" ls --json imap:INBOX | python3 -c '
+import json, sys
+print(" ".join(",".join(m["flags"]) for m in json.load(sys.stdin)))'
+    }
+    run flags
+    [[ "$output" != *answered* ]]
+    on_tty "y" compose --resume
+    [ "$status" -eq 0 ]
+    mail_wait "$MAIL_TEST_MAILDIR2" 1
+    run flags
+    echo "$output"
+    [[ "$output" == *answered* ]]
+}
