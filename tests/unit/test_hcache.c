@@ -656,6 +656,46 @@ static void test_lazy_checks(void)
     clear_cache();
 }
 
+/* The same message in new/ and cur/ at once (another client's rename
+ * caught half way, here a link): listed once, as in cur/, whether its
+ * record is cached or not. */
+static void test_twice(void)
+{
+    struct mail_error err;
+    struct mail_folder *f;
+    struct mail_envelope_list l = MAIL_ENVELOPE_LIST_INIT;
+
+    f = mail_folder_open(fixture_path("twice"),
+                         MAIL_FOLDER_RDWR | MAIL_FOLDER_CREATE,
+                         &fixture_paths, &err);
+    if (!f)
+        return;
+    fixture_write("twice/new/1.a.h", "Subject: one\n\n1\n");
+    fixture_write("twice/new/2.b.h", "Subject: two\n\n2\n");
+    CHECK(link(fixture_path("twice/new/2.b.h"),
+               fixture_path("twice/cur/2.b.h:2,S")) == 0);
+    for (int pass = 0; pass < 2; pass++) {   /* parsed, then cached */
+        CHECK(mail_folder_list(f, &l, MAIL_FOLDER_LIST_BORROW, &err) == 0);
+        CHECK(l.n == 2 && l.v[1].flags == MAIL_FLAG_SEEN &&
+              strstr(l.v[1].path, "/cur/2.b.h:2,S") != NULL);
+        mail_envelope_list_release(&l);
+        CHECK(mail_folder_list(f, &l, 0, &err) == 0);
+        CHECK(l.n == 2 && l.v[0].flags == MAIL_FLAG_NEW &&
+              l.v[1].flags == MAIL_FLAG_SEEN);
+        mail_envelope_list_release(&l);
+    }
+    /* cached, then the link appears */
+    CHECK(unlink(fixture_path("twice/new/2.b.h")) == 0);
+    CHECK_STR(subjects(f, 0), "one two");
+    CHECK(link(fixture_path("twice/cur/2.b.h:2,S"),
+               fixture_path("twice/new/2.b.h")) == 0);
+    CHECK(mail_folder_list(f, &l, MAIL_FOLDER_LIST_BORROW, &err) == 0);
+    CHECK(l.n == 2 && l.v[1].flags == MAIL_FLAG_SEEN);
+    mail_envelope_list_release(&l);
+    mail_folder_close(f, &err);
+    clear_cache();
+}
+
 int main(void)
 {
     if (fixture_open("hcache") < 0)
@@ -665,6 +705,7 @@ int main(void)
     RUN(test_concurrent_listings);
     RUN(test_mbox_cache);
     RUN(test_lazy_checks);
+    RUN(test_twice);
     fixture_close();
     return test_done();
 }
