@@ -284,3 +284,14 @@ fake_folder_start() {
 	[[ $output == *second* ]]
 	[[ $output != *third* ]]
 }
+
+@test "imap ls (fake server): a connection lost in the middle of the listing is tried once more on a new one" {
+	fake_folder_start drop
+	write_config "$CONF" pop3= smtp= "imap=imap://127.0.0.1:$FAKE_PORT" \
+		tls=none-i-know tls-ca-file= user=u "password-command=echo secret"
+	run --separate-stderr ls_json imap:INBOX
+	[ "$status" -eq 0 ]
+	[ "$(jq -r '[.[].uid] | join(" ")' <<<"$output")" = "4 8" ]
+	# Two logins: the first connection was lost, the second listed.
+	[ "$(grep -c ' LOGIN ' "$FAKE_LOG")" -eq 2 ]
+}
