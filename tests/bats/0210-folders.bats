@@ -94,10 +94,10 @@ PY
     [[ "$output" == *"Nightly backup finished"* ]]
 }
 
-@test "folders: --remote is not there yet (69); no store is 78" {
+@test "folders: --remote without an imap server is 78; no store is 78" {
     run "$MAIL" folders --remote
-    [ "$status" -eq 69 ]
-    [[ "$output" == *"not supported yet"* ]]
+    [ "$status" -eq 78 ]
+    [[ "$output" == *"imap"* ]]
     write_store_config ""
     run "$MAIL" folders
     [ "$status" -eq 78 ]
