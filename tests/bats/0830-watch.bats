@@ -149,6 +149,7 @@ count() { grep -cE -- "$2" "$1" || true; }
 @test "watch --json: one object a line that jq parses" {
 	watch_start --json
 	deliver 'json "quoted" one'
+	wait_for "$OUT" 'json' 3
 	deliver 'json two' '' '"Doe, Jane" <jane@example.test>'
 	wait_for "$OUT" 'json two' 3
 	[ "$(wc -l <"$OUT")" -eq 2 ]
@@ -206,4 +207,55 @@ count() { grep -cE -- "$2" "$1" || true; }
 	[[ $stderr != *wrong-password* ]]
 	run --separate-stderr mail -C "$CONF" watch =Local
 	[ "$status" -eq 64 ]
+}
+
+# fake_idle_start MODE: tests/servers/fake-imap-idle MODE in the
+# background, the account pointed at it; FAKE_BASE/.msgs delivers.
+fake_idle_start() {
+	local i
+	FAKE_BASE=$(mktemp -u "$BATS_TEST_TMPDIR/fake-idle.XXXXXX")
+	"$SERVERS_DIR/fake-imap-idle" "$1" "$FAKE_BASE" 3>&- &
+	FAKE_PIDS="${FAKE_PIDS:-} $!"
+	for ((i = 0; i < 200; i++)); do
+		[[ -s $FAKE_BASE ]] && break
+		sleep 0.025
+	done
+	write_config "$CONF" pop3= smtp= "imap=imap://127.0.0.1:$(<"$FAKE_BASE")" \
+		tls=none-i-know tls-ca-file= user=u "password-command=echo secret"
+}
+
+@test "watch (fake server without IDLE): STATUS polls every --interval, each message once" {
+	fake_idle_start noidle
+	watch_start --interval 1
+	grep -q 'watching 1 folder (0 with IDLE)' "$ERR"
+	echo polled-one >>"$FAKE_BASE.msgs"
+	wait_for "$OUT" '^imap:INBOX  uid:11  Fake Sender  polled-one$' 3
+	echo polled-two >>"$FAKE_BASE.msgs"
+	wait_for "$OUT" '^imap:INBOX  uid:12  Fake Sender  polled-two$' 3
+	sleep 2.5
+	[ "$(wc -l <"$OUT")" -eq 2 ]
+	grep -q 'STATUS' "$FAKE_BASE.log"
+	! grep -q ' IDLE$' "$FAKE_BASE.log"
+	# The old message (UID 10, which "11:*" also names) is never reported.
+	! grep -q 'uid:10 ' "$OUT"
+	watch_stop
+	[ "$WSTATUS" -eq 0 ]
+}
+
+@test "watch (fake server): an untagged BYE during IDLE, reconnected, the message reported once" {
+	fake_idle_start bye
+	watch_start
+	wait_for "$FAKE_BASE.log" '^1 DONE$|^1 A[0-9]+ IDLE$' 5
+	echo after-bye >>"$FAKE_BASE.msgs"
+	wait_for "$ERR" 'BYE shutting down.*connecting again in 1 s' 3
+	wait_for "$OUT" '^imap:INBOX  uid:11  Fake Sender  after-bye$' 5
+	# The second connection IDLEs and hears EXISTS.
+	wait_for "$FAKE_BASE.log" '^2 A[0-9]+ IDLE$' 3
+	echo by-exists >>"$FAKE_BASE.msgs"
+	wait_for "$OUT" 'uid:12  Fake Sender  by-exists$' 3
+	sleep 1
+	[ "$(count "$OUT" after-bye)" -eq 1 ]
+	[ "$(wc -l <"$OUT")" -eq 2 ]
+	watch_stop
+	[ "$WSTATUS" -eq 0 ]
 }
