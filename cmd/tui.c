@@ -88,16 +88,23 @@ static int load_keys(struct cmd_ctx *ctx, struct tui_keys **keys)
     return 0;
 }
 
-/* r, g, L, f in the reader: the flow of mail reply / mail forward. */
+/* r, g, L, f in the reader: the flow of mail reply / mail forward; m and
+ * R: mail compose and mail compose --resume. */
 static int compose(void *arg, enum tui_compose how, const char *folder,
                    const char *msg)
 {
     struct cmd_ctx *ctx = arg;
     struct draft_args a = { .cmdname = "reply", .mode = MAIL_REPLY_SENDER };
-    char *m = strdup(msg);
+    char *m;
     int rc;
 
-    if (!m)
+    if (how == TUI_COMPOSE || how == TUI_RESUME) {
+        char *argv[] = { (char *)"compose", (char *)"--resume", NULL };
+
+        optind = 0;   /* GNU getopt: start afresh, as main does */
+        return cmd_compose(ctx, how == TUI_RESUME ? 2 : 1, argv);
+    }
+    if (!(m = strdup(msg)))
         return EX_OSERR;
     switch (how) {
     case TUI_REPLY:
@@ -111,6 +118,8 @@ static int compose(void *arg, enum tui_compose how, const char *folder,
     case TUI_FORWARD:
         a.cmdname = "forward";
         a.forward = true;
+        break;
+    default:
         break;
     }
     a.folder = folder;

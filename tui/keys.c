@@ -67,6 +67,9 @@ static const struct action_info actions[TUI_NACTIONS] = {
     [TUI_A_GROUP_REPLY] = { "group-reply", "reply to all" },
     [TUI_A_LIST_REPLY] = { "list-reply", "reply to the mailing list" },
     [TUI_A_FORWARD] = { "forward-message", "forward the message" },
+    [TUI_A_COMPOSE] = { "mail", "write a new message (mail compose)" },
+    [TUI_A_RECALL] = { "recall-message", "resume a postponed draft (mail "
+                       "compose --resume)" },
     [TUI_A_REDRAW] = { "redraw-screen", "redraw the screen" },
     [TUI_A_HELP] = { "help", "this help" },
 };
@@ -99,6 +102,7 @@ defaults[] = {
     { TUI_CTX_INDEX, 'y', TUI_A_FOLDER_LIST },
     { TUI_CTX_INDEX, 'r', TUI_A_REPLY }, { TUI_CTX_INDEX, 'g', TUI_A_GROUP_REPLY },
     { TUI_CTX_INDEX, 'L', TUI_A_LIST_REPLY }, { TUI_CTX_INDEX, 'f', TUI_A_FORWARD },
+    { TUI_CTX_INDEX, 'm', TUI_A_COMPOSE }, { TUI_CTX_INDEX, 'R', TUI_A_RECALL },
     { TUI_CTX_INDEX, 0x0c, TUI_A_REDRAW }, { TUI_CTX_INDEX, '?', TUI_A_HELP },
 
     { TUI_CTX_PAGER, 'j', TUI_A_NEXT }, { TUI_CTX_PAGER, F(KEY_DOWN), TUI_A_NEXT },
@@ -119,6 +123,7 @@ defaults[] = {
     { TUI_CTX_PAGER, 's', TUI_A_SAVE }, { TUI_CTX_PAGER, '|', TUI_A_PIPE },
     { TUI_CTX_PAGER, 'r', TUI_A_REPLY }, { TUI_CTX_PAGER, 'g', TUI_A_GROUP_REPLY },
     { TUI_CTX_PAGER, 'L', TUI_A_LIST_REPLY }, { TUI_CTX_PAGER, 'f', TUI_A_FORWARD },
+    { TUI_CTX_PAGER, 'm', TUI_A_COMPOSE }, { TUI_CTX_PAGER, 'R', TUI_A_RECALL },
     { TUI_CTX_PAGER, 0x0c, TUI_A_REDRAW }, { TUI_CTX_PAGER, '?', TUI_A_HELP },
 };
 

@@ -67,6 +67,7 @@ struct tui_source {
  * `mail reply` / `mail forward`, with the terminal given back to it). */
 enum tui_compose {
     TUI_REPLY, TUI_REPLY_ALL, TUI_REPLY_LIST, TUI_FORWARD,
+    TUI_COMPOSE, TUI_RESUME,   /* mail compose [--resume]: no message */
 };
 
 struct tui_keys;   /* the [tui] bindings and colors (keys.c) */
@@ -81,7 +82,8 @@ struct tui_opts {
     /* Key bindings and colors (tui_keys_new), or NULL: the defaults. */
     const struct tui_keys *keys;
     /* Run a reply or forward of the message at path msg (a file, or a
-     * "<message-id>") in folder (a path); NULL: not available.  Called
+     * "<message-id>") in folder (a path), or a new message or a
+     * postponed one (folder and msg NULL); NULL: not available.  Called
      * on the UI thread with the terminal in its normal mode.  Returns
      * the exit code of the flow (0: sent). */
     int (*compose)(void *arg, enum tui_compose how, const char *folder,

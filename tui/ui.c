@@ -1182,24 +1182,29 @@ static void prompt_key(struct ui *u, wint_t ch, bool fkey)
  * terminal, then the folder listed again (the original is marked). */
 static void compose(struct ui *u, enum tui_compose how, size_t idx)
 {
-    const struct tui_row *r;
+    const struct tui_row *r = NULL;
+    bool new_msg = how == TUI_COMPOSE || how == TUI_RESUME;
     int rc;
 
-    if (idx >= u->rows.n)
-        return;
-    r = &u->rows.v[idx];
     if (!u->o->compose) {
-        snprintf(u->msg, sizeof u->msg, "replying is not available here");
+        snprintf(u->msg, sizeof u->msg, "writing mail is not available "
+                 "here");
         return;
     }
-    if (!r->ref) {
-        snprintf(u->msg, sizeof u->msg, "this message has no Message-ID "
-                 "to reply to");
-        return;
+    if (!new_msg) {
+        if (idx >= u->rows.n)
+            return;
+        r = &u->rows.v[idx];
+        if (!r->ref) {
+            snprintf(u->msg, sizeof u->msg, "this message has no "
+                     "Message-ID to reply to");
+            return;
+        }
     }
     shell_begin();
-    rc = u->o->compose(u->o->compose_arg, how, u->folder_path ?
-                       u->folder_path : u->o->source.path, r->ref);
+    rc = u->o->compose(u->o->compose_arg, how, new_msg ? NULL :
+                       u->folder_path ? u->folder_path : u->o->source.path,
+                       r ? r->ref : NULL);
     shell_end(rc != 0);
     snprintf(u->msg, sizeof u->msg, rc == 0 ? "sent" : "not sent (%d)", rc);
     post(u, TUI_REQ_RELIST, 0, 0, 0);
@@ -1229,6 +1234,12 @@ static bool common_action(struct ui *u, enum tui_action a, size_t idx)
         return true;
     case TUI_A_FORWARD:
         compose(u, TUI_FORWARD, idx);
+        return true;
+    case TUI_A_COMPOSE:
+        compose(u, TUI_COMPOSE, idx);
+        return true;
+    case TUI_A_RECALL:
+        compose(u, TUI_RESUME, idx);
         return true;
     case TUI_A_REDRAW:
         clearok(curscr, TRUE);

@@ -580,3 +580,31 @@ PY
     keys / 'body:zzzz' Enter q
     wait_screen "EXITED 0"
 }
+
+@test "tui: m writes a new message through mail compose's flow (prompts, \$EDITOR, Postfix)" {
+    local conf="$BATS_TEST_TMPDIR/config"
+    write_config "$conf" "timeout=5"
+    mail_reset
+    cat > "$BATS_TEST_TMPDIR/editor" <<'ED'
+#!/bin/sh
+printf 'Written in the reader.\n' >> "$1"
+ED
+    chmod +x "$BATS_TEST_TMPDIR/editor"
+    EDITOR="$BATS_TEST_TMPDIR/editor" tui_start -C "$conf" tui "$T/Maildir"
+    wait_screen "10 msgs"
+    keys m
+    wait_screen "To:"
+    keys "$MAIL_TEST_ADDR2" Enter
+    wait_screen "Subject:"
+    keys "From the reader" Enter
+    wait_screen "(y) send"
+    keys y Enter
+    wait_screen "sent"
+    wait_screen "10 msgs"
+    mail_wait "$MAIL_TEST_MAILDIR2" 1
+    local f
+    f=$(maildir_last "$MAIL_TEST_MAILDIR2")
+    grep -qx 'Subject: From the reader' "$f"
+    grep -q '^Written in the reader.' "$f"
+    quit_tui
+}
