@@ -259,3 +259,22 @@ fake_idle_start() {
 	watch_stop
 	[ "$WSTATUS" -eq 0 ]
 }
+
+@test "watch (fake server): a new UIDVALIDITY reports nothing old, says so, and goes on" {
+	fake_idle_start noidle
+	watch_start --interval 1
+	# Both changes at once for the watcher: no STATUS between them.
+	kill -STOP "$WPID"
+	sleep 0.3
+	echo 10 >"$FAKE_BASE.uidvalidity"
+	echo renumbered >>"$FAKE_BASE.msgs"
+	kill -CONT "$WPID"
+	wait_for "$ERR" 'UIDVALIDITY of INBOX changed from 9 to 10' 4
+	echo after-renumbering >>"$FAKE_BASE.msgs"
+	wait_for "$OUT" '^imap:INBOX  uid:12  Fake Sender  after-renumbering$' 4
+	sleep 1.5
+	! grep -q renumbered "$OUT"
+	[ "$(wc -l <"$OUT")" -eq 1 ]
+	watch_stop
+	[ "$WSTATUS" -eq 0 ]
+}
