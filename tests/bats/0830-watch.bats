@@ -118,7 +118,7 @@ count() { grep -cE -- "$2" "$1" || true; }
 	[ "$(count "$OUT" fresh-work)" -eq 1 ]
 	[ "$(count "$OUT" second-inbox)" -eq 1 ]
 	# What was there before the start is not new.
-	! grep -q old- "$OUT"
+	! grep -q old- "$OUT" || false
 	[ "$(wc -l <"$OUT")" -eq 3 ]
 	watch_stop
 	[ "$WSTATUS" -eq 0 ]
@@ -133,7 +133,7 @@ count() { grep -cE -- "$2" "$1" || true; }
 	[ "$WSTATUS" -eq 0 ]
 	grep -q 'imap> DONE' "$ERR"
 	grep -qE 'imap> A[0-9]+ LOGOUT' "$ERR"
-	! grep -q "$MAIL_TEST_PASS1" "$ERR"
+	! grep -q "$MAIL_TEST_PASS1" "$ERR" || false
 	"$MAIL" -C "$CONF" -q watch INBOX >"$OUT" 2>"$ERR" 3>&- &
 	WPID=$!
 	sleep 1.5
@@ -235,9 +235,9 @@ fake_idle_start() {
 	sleep 2.5
 	[ "$(wc -l <"$OUT")" -eq 2 ]
 	grep -q 'STATUS' "$FAKE_BASE.log"
-	! grep -q ' IDLE$' "$FAKE_BASE.log"
+	! grep -q ' IDLE$' "$FAKE_BASE.log" || false
 	# The old message (UID 10, which "11:*" also names) is never reported.
-	! grep -q 'uid:10 ' "$OUT"
+	! grep -q 'uid:10 ' "$OUT" || false
 	watch_stop
 	[ "$WSTATUS" -eq 0 ]
 }
@@ -273,7 +273,7 @@ fake_idle_start() {
 	echo after-renumbering >>"$FAKE_BASE.msgs"
 	wait_for "$OUT" '^imap:INBOX  uid:12  Fake Sender  after-renumbering$' 4
 	sleep 1.5
-	! grep -q renumbered "$OUT"
+	! grep -q renumbered "$OUT" || false
 	[ "$(wc -l <"$OUT")" -eq 1 ]
 	watch_stop
 	[ "$WSTATUS" -eq 0 ]
