@@ -266,7 +266,7 @@ static int coll_put_list(struct coll_set *c, const char *list, unsigned count,
 /* One line of the file; a bad one is skipped. */
 static int coll_parse_line(struct coll_set *c, char *line, size_t len)
 {
-    char *f[4];
+    char *f[4] = { NULL, NULL, NULL, NULL };
     size_t nf = 0;
     char *p = line, *end;
     unsigned long long cnt;
