@@ -177,6 +177,22 @@ int mail_imap_idle_done(struct mail_session *s, struct mail_imap_idle *st,
     return finish(s, st, st->tag, "IDLE", err);
 }
 
+/* Where uid is, or would go, in the sorted v[n]. */
+static size_t uid_slot(const uint32_t *v, size_t n, uint32_t uid)
+{
+    size_t lo = 0, hi = n;
+
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+
+        if (v[mid] < uid)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
 int mail_imap_fetch_new(struct mail_session *s, uint32_t from,
                         mail_imap_new_fn fn, void *arg,
                         struct mail_error *err)
@@ -185,7 +201,10 @@ int mail_imap_fetch_new(struct mail_session *s, uint32_t from,
     struct mail_error ferr;
     char tag[16];
     bool failed = false;
-    uint32_t last = 0;
+    /* The UIDs reported so far, sorted: the server may send them in any
+     * order and the same one twice (RFC 3501 7.4.2). */
+    uint32_t *seen = NULL;
+    size_t nseen = 0, seen_cap = 0, at;
     int rc = 0;
 
     if (from == 0)
@@ -224,9 +243,11 @@ int mail_imap_fetch_new(struct mail_session *s, uint32_t from,
             continue;
         }
         n = mail_imap_fetch_item(r, "UID");
-        if (!n || mail_imap_node_u32(n, &uid) < 0 || uid < from ||
-            uid <= last || failed)
-            continue;           /* flags only, an old one, or a repeat */
+        if (!n || mail_imap_node_u32(n, &uid) < 0 || uid < from || failed)
+            continue;           /* flags only, or an old one */
+        at = uid_slot(seen, nseen, uid);
+        if (at < nseen && seen[at] == uid)
+            continue;           /* a repeat */
         n = mail_imap_fetch_item(r, "ENVELOPE");
         if (!n)
             continue;
@@ -236,12 +257,27 @@ int mail_imap_fetch_new(struct mail_session *s, uint32_t from,
             rc = -1;
             break;
         }
-        last = uid;
+        if (nseen == seen_cap) {
+            size_t cap = seen_cap ? seen_cap * 2 : 64;
+            uint32_t *v = realloc(seen, cap * sizeof *v);
+
+            if (!v) {
+                mail_imap_envelope_release(&env);
+                rc = mail_error_set(err, MAIL_ERR_INTERNAL, "out of memory");
+                break;
+            }
+            seen = v;
+            seen_cap = cap;
+        }
+        memmove(seen + at + 1, seen + at, (nseen - at) * sizeof *seen);
+        seen[at] = uid;
+        nseen++;
         if (fn(arg, uid, &env, &ferr) < 0)
             failed = true;      /* read the rest, then report it */
         mail_imap_envelope_release(&env);
     }
     mail_imap_idle_release(&st);
+    free(seen);
     if (rc == 0 && failed) {
         if (err)
             *err = ferr;

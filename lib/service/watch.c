@@ -127,6 +127,7 @@ static bool permanent(const struct mail_error *err)
 struct newctx {
     struct worker *wk;
     struct wfolder *f;
+    uint32_t from;                /* f->next when the fetch began */
     bool cb_failed;               /* the callback's own error: fatal */
 };
 
@@ -139,7 +140,7 @@ static int on_new(void *arg, uint32_t uid, const struct mail_imap_envelope *e,
     struct mail_buf subj = MAIL_BUF_INIT;
     int rc = -1;
 
-    if (uid < c->f->next)
+    if (uid < c->from)
         return 0;               /* reported before */
     if (mail_addrlist_parse(&from, e->from, err) < 0)
         goto out;
@@ -156,7 +157,8 @@ static int on_new(void *arg, uint32_t uid, const struct mail_imap_envelope *e,
     ev.subject = subj.data ? subj.data : "";
     if (e->date && mail_date_parse(e->date, &ev.date, &ev.date_offset) == 0)
         ev.has_date = true;
-    c->f->next = uid + 1;       /* never again, whatever fn says */
+    if (uid >= c->f->next)      /* never again, whatever fn says; the */
+        c->f->next = uid + 1;   /* server's order may be any */
     rc = emit(c->wk->w, &ev, err);
     if (rc < 0)
         c->cb_failed = true;
@@ -169,7 +171,7 @@ out:
 static int fetch_new(struct worker *wk, struct mail_session *s,
                      struct wfolder *f, struct mail_error *err)
 {
-    struct newctx c = { wk, f, false };
+    struct newctx c = { wk, f, f->next, false };
 
     if (mail_imap_fetch_new(s, f->next, on_new, &c, err) < 0) {
         if (c.cb_failed)

@@ -242,6 +242,23 @@ fake_idle_start() {
 	[ "$WSTATUS" -eq 0 ]
 }
 
+@test "watch (fake server): new messages answered newest first and twice are each reported once" {
+	fake_idle_start noidle
+	: >"$FAKE_BASE.reverse"
+	watch_start --interval 1
+	grep -q 'watching 1 folder (0 with IDLE)' "$ERR"
+	printf 'first\nsecond\nthird\n' >>"$FAKE_BASE.msgs"
+	wait_for "$OUT" 'uid:11  Fake Sender  first$' 4
+	wait_for "$OUT" 'uid:12  Fake Sender  second$' 2
+	wait_for "$OUT" 'uid:13  Fake Sender  third$' 2
+	echo fourth >>"$FAKE_BASE.msgs"
+	wait_for "$OUT" 'uid:14  Fake Sender  fourth$' 3
+	sleep 2.5
+	[ "$(wc -l <"$OUT")" -eq 4 ]
+	watch_stop
+	[ "$WSTATUS" -eq 0 ]
+}
+
 @test "watch (fake server): an untagged BYE during IDLE, reconnected, the message reported once" {
 	fake_idle_start bye
 	watch_start
