@@ -528,7 +528,7 @@ static int compose(struct draft_flow *fl, int *out, struct mail_error *err)
 {
     struct mail_buf fromhdr = MAIL_BUF_INIT;
     struct mail_draft_msg_opts o;
-    struct mail_fd_sink fs = { -1, 0 };
+    struct mail_fd_sink fs = { -1 };
     int rc = -1;
 
     memset(&o, 0, sizeof o);
@@ -542,7 +542,6 @@ static int compose(struct draft_flow *fl, int *out, struct mail_error *err)
         goto done;
     if (mail_draft_message_write(fl->d, &o, mail_fd_sink_write, &fs,
                                  err) < 0) {
-        mail_fd_sink_explain(&fs, err);
         close(fs.fd);
         goto done;
     }

@@ -238,12 +238,35 @@ static int save_part(struct reader *r, struct msg *mm,
 
 /* ---- one message ------------------------------------------------------- */
 
-static int stdout_sink(void *ctx, const char *data, size_t len)
+/* A sink to stdout.  When it fails, r->out_closed says so: the output
+ * ends (quietly for EPIPE; main reports r->out_errno once). */
+static int stdout_sink(void *ctx, const char *data, size_t len,
+                       struct mail_error *err)
 {
     struct reader *r = ctx;
 
     fwrite(data, 1, len, stdout);
-    return out_ok(r) ? 0 : -1;
+    if (out_ok(r))
+        return 0;
+    return mail_error_set(err, MAIL_ERR_IO, "standard output: %s",
+                          strerror(r->out_errno ? r->out_errno : EPIPE));
+}
+
+/* A sink collecting the text for --json. */
+struct text_out {
+    struct mail_buf *buf;
+    const char *label;
+};
+
+static int text_sink(void *ctx, const char *data, size_t len,
+                     struct mail_error *err)
+{
+    struct text_out *o = ctx;
+
+    if (mail_buf_add(o->buf, data, len) < 0)
+        return mail_error_set(err, MAIL_ERR_INTERNAL,
+                              "message %s: text too large", o->label);
+    return 0;
 }
 
 /* The message exactly: bytes to a file or pipe, terminal-safe text to a
@@ -254,6 +277,7 @@ static int show_raw(struct reader *r, struct msg *mm)
     char buf[65536];
     off_t off = 0;
     int rc = 0;
+    struct mail_error err;      /* a failed write: r->out_closed */
 
     mail_term_stream_init(&t, stdout_sink, r);
     for (;;) {
@@ -269,12 +293,12 @@ static int show_raw(struct reader *r, struct msg *mm)
         if (n == 0)
             break;
         off += n;
-        if ((r->tty ? mail_term_stream_write(&t, buf, (size_t)n)
-                    : stdout_sink(r, buf, (size_t)n)) < 0)
+        if ((r->tty ? mail_term_stream_write(&t, buf, (size_t)n, &err)
+                    : stdout_sink(r, buf, (size_t)n, &err)) < 0)
             break;
     }
     if (r->tty)
-        mail_term_stream_flush(&t);
+        mail_term_stream_flush(&t, &err);
     mail_term_stream_release(&t);
     return rc;
 }
@@ -312,9 +336,9 @@ static int show_part(struct reader *r, struct msg *mm)
     rc = mail_part_decode_fd(p, mm->fd, MAIL_DECODE_TEXT,
                              mail_term_stream_write, &t, &err);
     if (rc == 0)
-        mail_term_stream_flush(&t);
+        rc = mail_term_stream_flush(&t, &err);
     mail_term_stream_release(&t);
-    if (rc < 0 && !t.failed)
+    if (rc < 0 && !r->out_closed)
         return cmd_failf(EX_IOERR, "message %s: %s", mm->label, err.msg);
     return 0;
 }
@@ -357,20 +381,22 @@ static int show_human(struct reader *r, struct msg *mm)
     if (!ren)
         return cmd_failf(EX_SOFTWARE, "out of memory");
     separator(r);
+    /* A failed write to stdout ends the output (r->out_closed). */
     if (mail_render_headers(ren, &rm, r->all_headers, stdout_sink, r,
-                            &err) < 0 && err.kind)
+                            &err) < 0 && !r->out_closed)
         return render_fail(mm, &err);
     fputc('\n', stdout);
     if (!out_ok(r))
         return 0;
     if (mail_render_text(ren, &rm, stdout_sink, r, &last, &err) < 0) {
-        if (err.kind)
+        if (!r->out_closed)
             return render_fail(mm, &err);
     } else if (last && last != '\n') {
         fputc('\n', stdout);
     }
     if (!r->out_closed &&
-        mail_render_attachments(&rm, stdout_sink, r, &err) < 0 && err.kind)
+        mail_render_attachments(&rm, stdout_sink, r, &err) < 0 &&
+        !r->out_closed)
         return render_fail(mm, &err);
     out_ok(r);
     return 0;
@@ -382,16 +408,14 @@ static int show_json(struct reader *r, struct msg *mm)
     struct mail_render *ren = renderer(r);
     struct mail_buf text = MAIL_BUF_INIT;
     struct mail_envelope e = mm->env ? *mm->env : mm->file_env;
+    struct text_out to = { &text, mm->label };
     struct mail_error err;
 
     if (!ren)
         return cmd_failf(EX_SOFTWARE, "out of memory");
-    if (mail_render_text(ren, &rm, mail_sink_buf, &text, NULL, &err) < 0) {
+    if (mail_render_text(ren, &rm, text_sink, &to, NULL, &err) < 0) {
         mail_buf_release(&text);
-        if (err.kind)
-            return render_fail(mm, &err);
-        return cmd_failf(EX_SOFTWARE, "message %s: text too large",
-                         mm->label);
+        return render_fail(mm, &err);
     }
     e.attachments = mail_render_count_saved(mm->root);
     fputs(r->shown ? ",\n  {" : "\n  {", stdout);

@@ -351,14 +351,12 @@ static int build_message(struct cmd_ctx *ctx, struct send_opts *o,
             .attach = o->attach.v, .nattach = o->attach.n,
             .id_domain = acct ? acct->domain : NULL,
         };
-        struct mail_fd_sink fs = { -1, 0 };
+        struct mail_fd_sink fs = { -1 };
 
         if ((*msg = fs.fd = send_tmpfile(&ctx->paths, &err)) < 0)
             goto fail;
-        if (mail_compose_write(&c, mail_fd_sink_write, &fs, &err) < 0) {
-            mail_fd_sink_explain(&fs, &err);
+        if (mail_compose_write(&c, mail_fd_sink_write, &fs, &err) < 0)
             goto fail;
-        }
         /* For the sent copy. */
         for (size_t i = 0; i < o->bcc.n; i++)
             if (mail_buf_printf(&res->bcc, "Bcc: %s\n", o->bcc.v[i]) < 0) {

@@ -344,16 +344,11 @@ static int view(struct tui_worker *w, struct tui_req *r)
     return 0;
 }
 
-struct append_sink {
-    struct mail_append *a;
-    struct mail_error *err;
-};
-
-static int append_sink(void *ctx, const char *data, size_t len)
+/* A sink into an append: ctx is the struct mail_append. */
+static int append_sink(void *ctx, const char *data, size_t len,
+                       struct mail_error *err)
 {
-    struct append_sink *s = ctx;
-
-    return mail_append_write(s->a, data, len, s->err);
+    return mail_append_write(ctx, data, len, err);
 }
 
 /* Copy e into the folder at r->path, then mark it deleted here (as
@@ -362,7 +357,7 @@ static int save(struct tui_worker *w, struct tui_req *r,
                 struct mail_envelope *e)
 {
     struct mail_folder *to;
-    struct append_sink as;
+    struct mail_append *a;
     struct mail_error cerr;
     int rc = -1;
 
@@ -370,17 +365,16 @@ static int save(struct tui_worker *w, struct tui_req *r,
                           w->paths, &r->err);
     if (!to)
         return -1;
-    as.err = &r->err;
-    as.a = mail_folder_append_begin(to, e->flags & ~(unsigned)
-                                    (MAIL_FLAG_DELETED | MAIL_FLAG_NEW),
-                                    e->received, &r->err);
-    if (!as.a)
+    a = mail_folder_append_begin(to, e->flags & ~(unsigned)
+                                 (MAIL_FLAG_DELETED | MAIL_FLAG_NEW),
+                                 e->received, &r->err);
+    if (!a)
         goto out;
-    if (mail_folder_fetch(w->folder, e, append_sink, &as, &r->err) < 0) {
-        mail_append_abort(as.a);
+    if (mail_folder_fetch(w->folder, e, append_sink, a, &r->err) < 0) {
+        mail_append_abort(a);
         goto out;
     }
-    if (mail_append_commit(as.a, NULL, &r->err) < 0)
+    if (mail_append_commit(a, NULL, &r->err) < 0)
         goto out;
     rc = mail_folder_set_flags(w->folder, e, MAIL_FLAG_DELETED, 0, &r->err);
 out:

@@ -29,6 +29,7 @@ struct mail_charset_conv {
     char name[48];
     mail_sink_fn sink;
     void *ctx;
+    struct mail_error *err;   /* the err of the push or finish under way */
     size_t inlen;
     size_t outlen;
     unsigned char in[CONV_IN_MAX];
@@ -129,7 +130,7 @@ static int out_flush(struct mail_charset_conv *c)
     int r = 0;
 
     if (c->outlen)
-        r = c->sink(c->ctx, c->out, c->outlen);
+        r = c->sink(c->ctx, c->out, c->outlen, c->err);
     c->outlen = 0;
     return r < 0 ? -1 : 0;
 }
@@ -296,8 +297,9 @@ static int conv_run(struct mail_charset_conv *c, bool final)
 }
 
 int mail_charset_conv_push(struct mail_charset_conv *c, const char *data,
-                           size_t len)
+                           size_t len, struct mail_error *err)
 {
+    c->err = err;
     while (len > 0) {
         size_t take = sizeof c->in - c->inlen;
 
@@ -314,8 +316,10 @@ int mail_charset_conv_push(struct mail_charset_conv *c, const char *data,
     return 0;
 }
 
-int mail_charset_conv_finish(struct mail_charset_conv *c)
+int mail_charset_conv_finish(struct mail_charset_conv *c,
+                             struct mail_error *err)
 {
+    c->err = err;
     if (conv_run(c, true) < 0)
         return -1;
     c->inlen = 0;
@@ -487,6 +491,7 @@ struct mail_charset_conv *mail_charset_conv_new(const char *charset,
     }
     c->sink = sink;
     c->ctx = ctx;
+    c->err = NULL;
     c->inlen = 0;
     c->outlen = 0;
     conv_setup(c, charset);
@@ -516,9 +521,9 @@ int mail_charset_to_utf8(struct mail_buf *out, const char *charset,
     c = mail_charset_conv_new(charset, mail_sink_buf, out, NULL);
     if (!c)
         return -1;
-    r = mail_charset_conv_push(c, data, len);
+    r = mail_charset_conv_push(c, data, len, NULL);
     if (r == 0)
-        r = mail_charset_conv_finish(c);
+        r = mail_charset_conv_finish(c, NULL);
     mail_charset_conv_free(c);
     return r;
 }

@@ -128,28 +128,32 @@ enum {
     QP_EQCR,      /* after '=' [blanks] CR */
 };
 
-static int dec_flush(struct mail_decoder *d)
+/* Hand the output buffer to the sink.  -1 with err as the sink set it. */
+static int dec_flush(struct mail_decoder *d, struct mail_error *err)
 {
-    if (d->outlen && !d->failed && d->sink(d->ctx, d->out, d->outlen) < 0)
-        d->failed = 1;
+    size_t n = d->outlen;
+
     d->outlen = 0;
-    return d->failed ? -1 : 0;
+    return n ? d->sink(d->ctx, d->out, n, err) : 0;
 }
 
-static void dec_put(struct mail_decoder *d, char c)
+static int dec_put(struct mail_decoder *d, char c, struct mail_error *err)
 {
-    if (d->outlen == sizeof d->out)
-        dec_flush(d);
+    if (d->outlen == sizeof d->out && dec_flush(d, err) < 0)
+        return -1;
     d->out[d->outlen++] = c;
+    return 0;
 }
 
-static void dec_put_ws(struct mail_decoder *d)
+static int dec_put_ws(struct mail_decoder *d, struct mail_error *err)
 {
-    size_t i;
+    size_t i, n = d->nws;
 
-    for (i = 0; i < d->nws; i++)
-        dec_put(d, d->ws[i]);
     d->nws = 0;
+    for (i = 0; i < n; i++)
+        if (dec_put(d, d->ws[i], err) < 0)
+            return -1;
+    return 0;
 }
 
 void mail_decoder_init(struct mail_decoder *d, enum mail_cte cte,
@@ -158,7 +162,6 @@ void mail_decoder_init(struct mail_decoder *d, enum mail_cte cte,
     d->cte = cte;
     d->sink = sink;
     d->ctx = ctx;
-    d->failed = 0;
     d->state = QP_TEXT;
     d->acc = 0;
     d->nacc = 0;
@@ -166,7 +169,9 @@ void mail_decoder_init(struct mail_decoder *d, enum mail_cte cte,
     d->outlen = 0;
 }
 
-static void qp_byte(struct mail_decoder *d, unsigned char c)
+/* One byte of quoted-printable.  -1 when the sink failed (err set). */
+static int qp_byte(struct mail_decoder *d, unsigned char c,
+                   struct mail_error *err)
 {
     int h;
 
@@ -174,32 +179,34 @@ static void qp_byte(struct mail_decoder *d, unsigned char c)
         switch (d->state) {
         case QP_TEXT:
             if (c == ' ' || c == '\t') {
-                if (d->nws == sizeof d->ws)
-                    dec_put_ws(d);
+                if (d->nws == sizeof d->ws && dec_put_ws(d, err) < 0)
+                    return -1;
                 d->ws[d->nws++] = (char)c;
             } else if (c == '\r') {
                 d->state = QP_CR;
             } else if (c == '\n') {
                 d->nws = 0;    /* trailing blanks are transport padding */
-                dec_put(d, '\n');
+                return dec_put(d, '\n', err);
             } else {
-                dec_put_ws(d);
+                if (dec_put_ws(d, err) < 0)
+                    return -1;
                 if (c == '=')
                     d->state = QP_EQ;
                 else
-                    dec_put(d, (char)c);
+                    return dec_put(d, (char)c, err);
             }
-            return;
+            return 0;
         case QP_CR:
             d->state = QP_TEXT;
             if (c == '\n') {
                 d->nws = 0;
-                dec_put(d, '\r');
-                dec_put(d, '\n');
-                return;
+                if (dec_put(d, '\r', err) < 0)
+                    return -1;
+                return dec_put(d, '\n', err);
             }
-            dec_put_ws(d);      /* a bare CR is data */
-            dec_put(d, '\r');
+            /* a bare CR is data */
+            if (dec_put_ws(d, err) < 0 || dec_put(d, '\r', err) < 0)
+                return -1;
             continue;
         case QP_EQ:
             if (hex_value(c) >= 0) {
@@ -214,86 +221,93 @@ static void qp_byte(struct mail_decoder *d, unsigned char c)
             } else if (c == '\n') {
                 d->state = QP_TEXT;     /* soft line break */
             } else {
-                dec_put(d, '=');        /* invalid escape: kept */
                 d->state = QP_TEXT;
+                if (dec_put(d, '=', err) < 0)   /* invalid escape: kept */
+                    return -1;
                 continue;
             }
-            return;
+            return 0;
         case QP_EQ1:
             d->state = QP_TEXT;
             h = hex_value(c);
-            if (h >= 0) {
-                dec_put(d, (char)(hex_value((unsigned char)d->ws[0]) * 16 +
-                                  h));
-                return;
-            }
-            dec_put(d, '=');
-            dec_put(d, d->ws[0]);
+            if (h >= 0)
+                return dec_put(d,
+                               (char)(hex_value((unsigned char)d->ws[0]) *
+                                          16 + h),
+                               err);
+            if (dec_put(d, '=', err) < 0 || dec_put(d, d->ws[0], err) < 0)
+                return -1;
             continue;
         case QP_EQWS:
             if (c == ' ' || c == '\t') {
                 if (d->nws < sizeof d->ws) {
                     d->ws[d->nws++] = (char)c;
-                    return;
+                    return 0;
                 }
             } else if (c == '\r') {
                 d->nws = 0;
                 d->state = QP_EQCR;
-                return;
+                return 0;
             } else if (c == '\n') {
                 d->nws = 0;
                 d->state = QP_TEXT;     /* soft break with padding */
-                return;
+                return 0;
             }
             /* "= x": not an escape, keep it all as text. */
-            dec_put(d, '=');
-            dec_put_ws(d);
             d->state = QP_TEXT;
+            if (dec_put(d, '=', err) < 0 || dec_put_ws(d, err) < 0)
+                return -1;
             continue;
         case QP_EQCR:
         default:
             d->state = QP_TEXT;
             if (c == '\n')
-                return;
+                return 0;
             continue;           /* "=\r" then data: still a soft break */
         }
     }
 }
 
-static void b64_byte(struct mail_decoder *d, unsigned char c)
+/* One byte of base64.  -1 when the sink failed (err set). */
+static int b64_byte(struct mail_decoder *d, unsigned char c,
+                    struct mail_error *err)
 {
     int v = b64_value(c);
+    unsigned acc = d->acc, nacc = d->nacc;
 
     if (v < 0) {
-        if (c == '=') {
-            /* Padding ends the quantum; what follows starts afresh
-             * (concatenated base64 blocks are seen in the wild). */
-            if (d->nacc >= 2)
-                dec_put(d, (char)(d->acc >> (d->nacc == 2 ? 4 : 10)));
-            if (d->nacc == 3)
-                dec_put(d, (char)(d->acc >> 2));
-            d->acc = 0;
-            d->nacc = 0;
-        }
-        return;     /* whitespace and junk are skipped */
-    }
-    d->acc = (d->acc << 6) | (unsigned)v;
-    if (++d->nacc == 4) {
-        dec_put(d, (char)(d->acc >> 16));
-        dec_put(d, (char)(d->acc >> 8));
-        dec_put(d, (char)d->acc);
+        if (c != '=')
+            return 0;   /* whitespace and junk are skipped */
+        /* Padding ends the quantum; what follows starts afresh
+         * (concatenated base64 blocks are seen in the wild). */
         d->acc = 0;
         d->nacc = 0;
+        if (nacc >= 2 &&
+            dec_put(d, (char)(acc >> (nacc == 2 ? 4 : 10)), err) < 0)
+            return -1;
+        if (nacc == 3 && dec_put(d, (char)(acc >> 2), err) < 0)
+            return -1;
+        return 0;
     }
+    d->acc = (acc << 6) | (unsigned)v;
+    if (++d->nacc == 4) {
+        acc = d->acc;
+        d->acc = 0;
+        d->nacc = 0;
+        if (dec_put(d, (char)(acc >> 16), err) < 0 ||
+            dec_put(d, (char)(acc >> 8), err) < 0 ||
+            dec_put(d, (char)acc, err) < 0)
+            return -1;
+    }
+    return 0;
 }
 
-int mail_decoder_push(struct mail_decoder *d, const char *data, size_t len)
+int mail_decoder_push(struct mail_decoder *d, const char *data, size_t len,
+                      struct mail_error *err)
 {
     const unsigned char *p = (const unsigned char *)data;
     size_t i;
 
-    if (d->failed)
-        return -1;
     switch (d->cte) {
     case MAIL_CTE_QP:
         for (i = 0; i < len; i++) {
@@ -301,13 +315,12 @@ int mail_decoder_push(struct mail_decoder *d, const char *data, size_t len)
             if (d->state == QP_TEXT && d->nws == 0 && p[i] != '=' &&
                 p[i] != ' ' && p[i] != '\t' && p[i] != '\r' &&
                 p[i] != '\n') {
-                if (d->outlen == sizeof d->out && dec_flush(d) < 0)
+                if (d->outlen == sizeof d->out && dec_flush(d, err) < 0)
                     return -1;
                 d->out[d->outlen++] = (char)p[i];
                 continue;
             }
-            qp_byte(d, p[i]);
-            if (d->failed)
+            if (qp_byte(d, p[i], err) < 0)
                 return -1;
         }
         break;
@@ -323,7 +336,8 @@ int mail_decoder_push(struct mail_decoder *d, const char *data, size_t len)
                     unsigned v = (unsigned)a << 18 | (unsigned)b << 12 |
                                  (unsigned)c << 6 | (unsigned)e;
 
-                    if (sizeof d->out - d->outlen < 3 && dec_flush(d) < 0)
+                    if (sizeof d->out - d->outlen < 3 &&
+                        dec_flush(d, err) < 0)
                         return -1;
                     d->out[d->outlen++] = (char)(v >> 16);
                     d->out[d->outlen++] = (char)(v >> 8);
@@ -332,8 +346,7 @@ int mail_decoder_push(struct mail_decoder *d, const char *data, size_t len)
                     continue;
                 }
             }
-            b64_byte(d, p[i]);
-            if (d->failed)
+            if (b64_byte(d, p[i], err) < 0)
                 return -1;
         }
         break;
@@ -342,36 +355,36 @@ int mail_decoder_push(struct mail_decoder *d, const char *data, size_t len)
     case MAIL_CTE_BINARY:
     case MAIL_CTE_UNKNOWN:
     default:
-        while (len > 0 && !d->failed) {
+        while (len > 0) {
             size_t k = len < MAIL_CODEC_OUT_MAX ? len : MAIL_CODEC_OUT_MAX;
 
-            if (d->sink(d->ctx, data, k) < 0)
-                d->failed = 1;
+            if (d->sink(d->ctx, data, k, err) < 0)
+                return -1;
             data += k;
             len -= k;
         }
-        return d->failed ? -1 : 0;
+        return 0;
     }
     return 0;
 }
 
-int mail_decoder_finish(struct mail_decoder *d)
+int mail_decoder_finish(struct mail_decoder *d, struct mail_error *err)
 {
-    if (d->failed)
-        return -1;
+    int r = 0;
+
     if (d->cte == MAIL_CTE_BASE64) {
         if (d->nacc >= 2)   /* missing padding */
-            b64_byte(d, '=');
+            r = b64_byte(d, '=', err);
         d->nacc = 0;
     } else if (d->cte == MAIL_CTE_QP) {
         switch (d->state) {
         case QP_CR:
-            dec_put_ws(d);
-            dec_put(d, '\r');
+            if (dec_put_ws(d, err) < 0 || dec_put(d, '\r', err) < 0)
+                r = -1;
             break;
         case QP_EQ1:
-            dec_put(d, '=');
-            dec_put(d, d->ws[0]);
+            if (dec_put(d, '=', err) < 0 || dec_put(d, d->ws[0], err) < 0)
+                r = -1;
             break;
         default:
             /* Trailing blanks and a final "=" (a soft break at the end
@@ -381,26 +394,33 @@ int mail_decoder_finish(struct mail_decoder *d)
         d->nws = 0;
         d->state = QP_TEXT;
     }
-    return dec_flush(d);
+    if (r < 0) {
+        d->outlen = 0;
+        return -1;
+    }
+    return dec_flush(d, err);
 }
 
 /* --- encoders ----------------------------------------------------------- */
 
-static int enc_flush(struct mail_encoder *e)
+/* Hand the output buffer to the sink.  -1 with err as the sink set it. */
+static int enc_flush(struct mail_encoder *e, struct mail_error *err)
 {
-    if (e->outlen && !e->failed && e->sink(e->ctx, e->out, e->outlen) < 0)
-        e->failed = 1;
+    size_t n = e->outlen;
+
     e->outlen = 0;
-    return e->failed ? -1 : 0;
+    return n ? e->sink(e->ctx, e->out, n, err) : 0;
 }
 
-static void enc_put(struct mail_encoder *e, const char *s, size_t n)
+static int enc_put(struct mail_encoder *e, const char *s, size_t n,
+                   struct mail_error *err)
 {
     while (n > 0) {
         size_t k = sizeof e->out - e->outlen;
 
         if (k == 0) {
-            enc_flush(e);
+            if (enc_flush(e, err) < 0)
+                return -1;
             continue;
         }
         if (k > n)
@@ -410,15 +430,15 @@ static void enc_put(struct mail_encoder *e, const char *s, size_t n)
         s += k;
         n -= k;
     }
+    return 0;
 }
 
-static void enc_eol(struct mail_encoder *e)
+static int enc_eol(struct mail_encoder *e, struct mail_error *err)
 {
-    if (e->flags & MAIL_ENC_CRLF)
-        enc_put(e, "\r\n", 2);
-    else
-        enc_put(e, "\n", 1);
     e->col = 0;
+    if (e->flags & MAIL_ENC_CRLF)
+        return enc_put(e, "\r\n", 2, err);
+    return enc_put(e, "\n", 1, err);
 }
 
 void mail_encoder_init(struct mail_encoder *e, enum mail_cte cte, int flags,
@@ -428,7 +448,6 @@ void mail_encoder_init(struct mail_encoder *e, enum mail_cte cte, int flags,
     e->flags = flags;
     e->sink = sink;
     e->ctx = ctx;
-    e->failed = 0;
     e->acc = 0;
     e->nacc = 0;
     e->col = 0;
@@ -436,7 +455,8 @@ void mail_encoder_init(struct mail_encoder *e, enum mail_cte cte, int flags,
     e->outlen = 0;
 }
 
-static void b64_quantum(struct mail_encoder *e, unsigned acc, unsigned n)
+static int b64_quantum(struct mail_encoder *e, unsigned acc, unsigned n,
+                       struct mail_error *err)
 {
     char q[4];
 
@@ -444,137 +464,147 @@ static void b64_quantum(struct mail_encoder *e, unsigned acc, unsigned n)
     q[1] = b64_alphabet[(acc >> 12) & 63];
     q[2] = n > 1 ? b64_alphabet[(acc >> 6) & 63] : '=';
     q[3] = n > 2 ? b64_alphabet[acc & 63] : '=';
-    if (e->col + 4 > MAIL_ENC_LINE_MAX)
-        enc_eol(e);
-    enc_put(e, q, 4);
+    if (e->col + 4 > MAIL_ENC_LINE_MAX && enc_eol(e, err) < 0)
+        return -1;
     e->col += 4;
+    return enc_put(e, q, 4, err);
 }
 
 /* Emit a QP token (a literal byte or "=XX"), breaking softly first if the
  * line would exceed 75 characters plus the '=' of a soft break. */
-static void qp_token(struct mail_encoder *e, const char *tok, unsigned n)
+static int qp_token(struct mail_encoder *e, const char *tok, unsigned n,
+                    struct mail_error *err)
 {
-    if (e->col + n > MAIL_ENC_LINE_MAX - 1) {
-        enc_put(e, "=", 1);
-        enc_eol(e);
-    }
-    enc_put(e, tok, n);
+    if (e->col + n > MAIL_ENC_LINE_MAX - 1 &&
+        (enc_put(e, "=", 1, err) < 0 || enc_eol(e, err) < 0))
+        return -1;
     e->col += n;
+    return enc_put(e, tok, n, err);
 }
 
-static void qp_escape(struct mail_encoder *e, unsigned char c)
+static int qp_escape(struct mail_encoder *e, unsigned char c,
+                     struct mail_error *err)
 {
     char t[3];
 
     t[0] = '=';
     t[1] = hexdig[c >> 4];
     t[2] = hexdig[c & 15];
-    qp_token(e, t, 3);
+    return qp_token(e, t, 3, err);
 }
 
-static void qp_enc_byte(struct mail_encoder *e, unsigned char c)
+static int qp_enc_byte(struct mail_encoder *e, unsigned char c,
+                       struct mail_error *err)
 {
     bool binary = (e->flags & MAIL_ENC_QP_BINARY) != 0;
 
     if (e->pend == '\r') {
         e->pend = -1;
-        if (c == '\n') {
-            enc_eol(e);
-            return;
-        }
-        qp_escape(e, '\r');
+        if (c == '\n')
+            return enc_eol(e, err);
+        if (qp_escape(e, '\r', err) < 0)
+            return -1;
     } else if (e->pend >= 0) {
         /* A held blank: encoded when a line break follows. */
         unsigned char ws = (unsigned char)e->pend;
 
         e->pend = -1;
         if (!binary && (c == '\n' || c == '\r')) {
-            qp_escape(e, ws);
+            if (qp_escape(e, ws, err) < 0)
+                return -1;
         } else {
             char t = (char)ws;
 
-            qp_token(e, &t, 1);
+            if (qp_token(e, &t, 1, err) < 0)
+                return -1;
         }
     }
     if (!binary && c == '\r') {
         e->pend = '\r';
     } else if (!binary && c == '\n') {
-        enc_eol(e);
+        return enc_eol(e, err);
     } else if (c == ' ' || c == '\t') {
         e->pend = c;
     } else if (c == '=' || c < 32 || c > 126 ||
                ((e->flags & MAIL_ENC_QP_SAFE) && e->col == 0 &&
                 (c == '.' || c == 'F'))) {
-        qp_escape(e, c);
+        return qp_escape(e, c, err);
     } else {
         char t = (char)c;
 
-        qp_token(e, &t, 1);
+        return qp_token(e, &t, 1, err);
     }
+    return 0;
 }
 
-int mail_encoder_push(struct mail_encoder *e, const char *data, size_t len)
+int mail_encoder_push(struct mail_encoder *e, const char *data, size_t len,
+                      struct mail_error *err)
 {
     const unsigned char *p = (const unsigned char *)data;
     size_t i;
 
-    if (e->failed)
-        return -1;
     switch (e->cte) {
     case MAIL_CTE_BASE64:
-        for (i = 0; i < len && !e->failed; i++) {
+        for (i = 0; i < len; i++) {
             e->acc = (e->acc << 8) | p[i];
             if (++e->nacc == 3) {
-                b64_quantum(e, e->acc, 3);
+                unsigned acc = e->acc;
+
                 e->acc = 0;
                 e->nacc = 0;
+                if (b64_quantum(e, acc, 3, err) < 0)
+                    return -1;
             }
         }
         break;
     case MAIL_CTE_QP:
-        for (i = 0; i < len && !e->failed; i++)
-            qp_enc_byte(e, p[i]);
+        for (i = 0; i < len; i++)
+            if (qp_enc_byte(e, p[i], err) < 0)
+                return -1;
         break;
     case MAIL_CTE_7BIT:
     case MAIL_CTE_8BIT:
     case MAIL_CTE_BINARY:
     case MAIL_CTE_UNKNOWN:
     default:
-        for (i = 0; i < len && !e->failed; i += MAIL_CODEC_OUT_MAX) {
+        for (i = 0; i < len; i += MAIL_CODEC_OUT_MAX) {
             size_t k = len - i;
 
             if (k > MAIL_CODEC_OUT_MAX)
                 k = MAIL_CODEC_OUT_MAX;
-            if (e->sink(e->ctx, data + i, k) < 0)
-                e->failed = 1;
+            if (e->sink(e->ctx, data + i, k, err) < 0)
+                return -1;
         }
         break;
     }
-    return e->failed ? -1 : 0;
+    return 0;
 }
 
-int mail_encoder_finish(struct mail_encoder *e)
+int mail_encoder_finish(struct mail_encoder *e, struct mail_error *err)
 {
-    if (e->failed)
-        return -1;
+    int r = 0;
+
     if (e->cte == MAIL_CTE_BASE64) {
         if (e->nacc)
-            b64_quantum(e, e->acc << (8 * (3 - e->nacc)), e->nacc);
+            r = b64_quantum(e, e->acc << (8 * (3 - e->nacc)), e->nacc, err);
         e->acc = 0;
         e->nacc = 0;
-        if (e->col > 0)
-            enc_eol(e);
+        if (r == 0 && e->col > 0)
+            r = enc_eol(e, err);
     } else if (e->cte == MAIL_CTE_QP) {
-        if (e->pend >= 0)
-            qp_escape(e, (unsigned char)e->pend);   /* trailing blank/CR */
+        if (e->pend >= 0)   /* trailing blank/CR */
+            r = qp_escape(e, (unsigned char)e->pend, err);
         e->pend = -1;
-        if (e->col > 0) {
-            /* A soft break: the decoded text gets no extra newline. */
-            enc_put(e, "=", 1);
-            enc_eol(e);
-        }
+        /* A soft break: the decoded text gets no extra newline. */
+        if (r == 0 && e->col > 0 &&
+            (enc_put(e, "=", 1, err) < 0 || enc_eol(e, err) < 0))
+            r = -1;
     }
-    return enc_flush(e);
+    if (r < 0) {
+        e->outlen = 0;
+        return -1;
+    }
+    return enc_flush(e, err);
 }
 
 int mail_decode(struct mail_buf *out, enum mail_cte cte, const char *data,
@@ -583,9 +613,9 @@ int mail_decode(struct mail_buf *out, enum mail_cte cte, const char *data,
     struct mail_decoder d;
 
     mail_decoder_init(&d, cte, mail_sink_buf, out);
-    if (mail_decoder_push(&d, data, len) < 0)
+    if (mail_decoder_push(&d, data, len, NULL) < 0)
         return -1;
-    return mail_decoder_finish(&d);
+    return mail_decoder_finish(&d, NULL);
 }
 
 int mail_encode(struct mail_buf *out, enum mail_cte cte, int flags,
@@ -594,7 +624,7 @@ int mail_encode(struct mail_buf *out, enum mail_cte cte, int flags,
     struct mail_encoder e;
 
     mail_encoder_init(&e, cte, flags, mail_sink_buf, out);
-    if (mail_encoder_push(&e, data, len) < 0)
+    if (mail_encoder_push(&e, data, len, NULL) < 0)
         return -1;
-    return mail_encoder_finish(&e);
+    return mail_encoder_finish(&e, NULL);
 }

@@ -38,16 +38,12 @@ struct out {
     void *ctx;
 };
 
-static int out_fail(struct mail_error *err)
-{
-    return mail_error_set(err, MAIL_ERR_IO, "cannot write the message");
-}
-
+/* Write to the sink; a failure is the sink's, err as it set it. */
 static int put(const struct out *o, const char *s, size_t n,
                struct mail_error *err)
 {
-    if (n && o->sink(o->ctx, s, n) < 0)
-        return out_fail(err);
+    if (n && o->sink(o->ctx, s, n, err) < 0)
+        return -1;
     return 0;
 }
 
@@ -492,15 +488,12 @@ static void random_hex(char *buf, size_t nbytes)
     buf[2 * nbytes] = '\0';
 }
 
-struct enc_sink {
-    const struct out *o;
-};
-
-static int enc_out(void *ctx, const char *data, size_t len)
+static int enc_out(void *ctx, const char *data, size_t len,
+                   struct mail_error *err)
 {
     const struct out *o = ctx;
 
-    return o->sink(o->ctx, data, len);
+    return o->sink(o->ctx, data, len, err);
 }
 
 /* Encode fd from offset 0 with cte to the output. */
@@ -516,16 +509,16 @@ static int encode_fd(const struct out *o, int fd, enum mail_cte cte,
     mail_encoder_init(&e, cte, cte == MAIL_CTE_QP ? MAIL_ENC_QP_SAFE : 0,
                       enc_out, (void *)o);
     while ((n = rd_fill(r, err)) > 0) {
-        if (mail_encoder_push(&e, r->buf + r->pos, (size_t)n) < 0) {
+        if (mail_encoder_push(&e, r->buf + r->pos, (size_t)n, err) < 0) {
             free(r);
-            return out_fail(err);
+            return -1;      /* the sink's error */
         }
         r->pos = r->len;
     }
     free(r);
     if (n < 0)
         return -1;
-    return mail_encoder_finish(&e) < 0 ? out_fail(err) : 0;
+    return mail_encoder_finish(&e, err);
 }
 
 /* The text part: headers and body. */
@@ -1405,9 +1398,7 @@ struct walk {
 static int walk_content(struct walk *w, const char *p, size_t n)
 {
     if (w->state == W_ENCODE) {
-        if (mail_encoder_push(&w->enc, p, n) < 0)
-            return out_fail(w->err);
-        return 0;
+        return mail_encoder_push(&w->enc, p, n, w->err);
     }
     return put(w->o, p, n, w->err);
 }
@@ -1465,8 +1456,8 @@ static size_t is_boundary(struct walk *w, const char *l, size_t n,
 static int end_leaf(struct walk *w)
 {
     if (w->state == W_ENCODE) {
-        if (mail_encoder_finish(&w->enc) < 0)
-            return out_fail(w->err);
+        if (mail_encoder_finish(&w->enc, w->err) < 0)
+            return -1;
     }
     return 0;
 }

@@ -48,19 +48,21 @@ void mail_draft_attach_remove(struct mail_draft *d, size_t i)
 
 /* ---- writing ---- */
 
+/* A sink into a file; a failed write names it ("temporary file: No space
+ * left on device"). */
 struct fdsink {
     int fd;
-    int error;
+    const char *name;
 };
 
-static int fdsink_write(void *ctx, const char *data, size_t len)
+static int fdsink_write(void *ctx, const char *data, size_t len,
+                        struct mail_error *err)
 {
     struct fdsink *s = ctx;
 
-    if (mail_write_all(s->fd, data, len) < 0) {
-        s->error = errno ? errno : EIO;
-        return -1;
-    }
+    if (mail_write_all(s->fd, data, len) < 0)
+        return mail_error_set(err, MAIL_ERR_IO, "%.300s: %s", s->name,
+                              strerror(errno ? errno : EIO));
     return 0;
 }
 
@@ -173,8 +175,8 @@ int mail_draft_message_write(const struct mail_draft *d,
         struct mail_buf f = MAIL_BUF_INIT;
         int r = mail_compose_fold(&f, "Bcc", bcc.data);
 
-        if (r == 0 && sink(ctx, f.data, f.len) < 0)
-            r = mail_error_set(err, MAIL_ERR_IO, "cannot write the message");
+        if (r == 0 && sink(ctx, f.data, f.len, err) < 0)
+            r = -1;     /* the sink's error */
         else if (r < 0)
             oom(err);
         mail_buf_release(&f);
@@ -187,16 +189,12 @@ int mail_draft_message_write(const struct mail_draft *d,
     }
     /* The forwarded message goes around the composed one. */
     {
-        struct fdsink fs = { -1, 0 };
+        struct fdsink fs = { -1, "temporary file" };
 
         if ((whole = fs.fd = mail_tmpfile(o->tmp_dir, err)) < 0)
             goto done;
-        if (mail_compose_write(&c, fdsink_write, &fs, err) < 0) {
-            if (fs.error)
-                mail_error_set(err, MAIL_ERR_IO, "temporary file: %s",
-                               strerror(fs.error));
+        if (mail_compose_write(&c, fdsink_write, &fs, err) < 0)
             goto done;
-        }
         rc = mail_forward_attach_write(whole, rfc, sink, ctx, err);
     }
     goto done;
@@ -314,12 +312,9 @@ static int save_part(const struct mail_part *p, int fd, const char *dir,
                        strerror(errno));
         goto done;
     }
-    if (mail_part_decode_fd(p, fd, 0, fdsink_write, &fs, err) < 0) {
-        if (fs.error)
-            mail_error_set(err, MAIL_ERR_IO, "%.300s: %s", b.data,
-                           strerror(fs.error));
-        goto done;
-    }
+    fs.name = b.data;
+    if (mail_part_decode_fd(p, fd, 0, fdsink_write, &fs, err) < 0)
+        goto done;      /* a read error, or the file's (fdsink_write) */
     if (close(fs.fd) < 0) {
         fs.fd = -1;
         mail_error_set(err, MAIL_ERR_IO, "%.300s: %s", b.data,

@@ -158,6 +158,10 @@ static const uint16_t c1_table[32] = {
 struct mail_html {
     mail_sink_fn sink;
     void *ctx;
+    /* The err of the push or finish under way, given to the sink; failed:
+     * the sink returned -1 (err says why), nothing more goes out until
+     * the document ends. */
+    struct mail_error *err;
     bool failed;
 
     enum state state;
@@ -246,7 +250,8 @@ static char lower(unsigned char c)
 
 static void flush_out(struct mail_html *h)
 {
-    if (h->nout && !h->failed && h->sink(h->ctx, h->out, h->nout) < 0)
+    if (h->nout && !h->failed &&
+        h->sink(h->ctx, h->out, h->nout, h->err) < 0)
         h->failed = true;
     h->nout = 0;
 }
@@ -1169,18 +1174,16 @@ static void step(struct mail_html *h, unsigned char c)
 
 /* ---- the interface ----------------------------------------------------- */
 
-/* The state of a new renderer (the sink and a sink failure are kept). */
+/* The state of a new renderer (the sink is kept). */
 static void reset(struct mail_html *h)
 {
     mail_sink_fn sink = h->sink;
     void *ctx = h->ctx;
-    bool failed = h->failed;
 
     mail_buf_release(&h->urls);
     memset(h, 0, sizeof *h);
     h->sink = sink;
     h->ctx = ctx;
-    h->failed = failed;
     h->state = S_TEXT;
     h->line_start = true;
     mail_buf_init(&h->urls, MAIL_HTML_URLS_MAX);
@@ -1201,18 +1204,22 @@ struct mail_html *mail_html_new(mail_sink_fn sink, void *ctx,
     return h;
 }
 
-int mail_html_push(struct mail_html *h, const char *data, size_t len)
+int mail_html_push(struct mail_html *h, const char *data, size_t len,
+                   struct mail_error *err)
 {
+    h->err = err;
     for (size_t i = 0; i < len && !h->failed; i++)
         step(h, (unsigned char)data[i]);
     return h->failed ? -1 : 0;
 }
 
-int mail_html_finish(struct mail_html *h)
+int mail_html_finish(struct mail_html *h, struct mail_error *err)
 {
     const char *p;
     size_t num = 1;
+    bool failed;
 
+    h->err = err;
     /* An unfinished reference is shown; an unfinished tag, comment or
      * raw text is dropped, as browsers do at the end of the file. */
     if (h->state == S_ENT) {
@@ -1242,9 +1249,10 @@ int mail_html_finish(struct mail_html *h)
         }
     }
     flush_out(h);
+    failed = h->failed;
     /* Ready for another document, with the same sink. */
     reset(h);
-    return h->failed ? -1 : 0;
+    return failed ? -1 : 0;
 }
 
 void mail_html_free(struct mail_html *h)
@@ -1262,8 +1270,8 @@ int mail_html_to_text(struct mail_buf *out, const char *html, size_t len)
 
     if (!h)
         return -1;
-    rc = mail_html_push(h, html, len);
-    if (mail_html_finish(h) < 0)
+    rc = mail_html_push(h, html, len, NULL);
+    if (mail_html_finish(h, NULL) < 0)
         rc = -1;
     mail_html_free(h);
     return rc;

@@ -305,7 +305,7 @@ static void emit(struct mail_mime *m, const char *data, size_t n)
         hdr_add(m, data, n);
         break;
     case ST_BODY:
-        mail_decoder_push(&m->dec, data, n);
+        mail_decoder_push(&m->dec, data, n, NULL);   /* a count */
         break;
     case ST_IGNORE:
     default:
@@ -409,7 +409,7 @@ static void end_part(struct mail_mime *m, struct mail_part *p, uint64_t end)
             if (p->body_start > end)
                 p->body_start = end;
         } else if (m->state == ST_BODY) {
-            mail_decoder_finish(&m->dec);
+            mail_decoder_finish(&m->dec, NULL);
         }
         m->state = ST_IGNORE;
     }
@@ -949,23 +949,24 @@ struct crlf_filter {
     char buf[MAIL_CODEC_OUT_MAX];
 };
 
-static int crlf_flush(struct crlf_filter *f)
+static int crlf_flush(struct crlf_filter *f, struct mail_error *err)
 {
-    int r = f->len ? f->sink(f->ctx, f->buf, f->len) : 0;
+    int r = f->len ? f->sink(f->ctx, f->buf, f->len, err) : 0;
 
     f->len = 0;
     return r < 0 ? -1 : 0;
 }
 
-static int crlf_put(struct crlf_filter *f, char c)
+static int crlf_put(struct crlf_filter *f, char c, struct mail_error *err)
 {
-    if (f->len == sizeof f->buf && crlf_flush(f) < 0)
+    if (f->len == sizeof f->buf && crlf_flush(f, err) < 0)
         return -1;
     f->buf[f->len++] = c;
     return 0;
 }
 
-static int crlf_sink(void *ctx, const char *data, size_t len)
+static int crlf_sink(void *ctx, const char *data, size_t len,
+                     struct mail_error *err)
 {
     struct crlf_filter *f = ctx;
     size_t i;
@@ -973,25 +974,25 @@ static int crlf_sink(void *ctx, const char *data, size_t len)
     for (i = 0; i < len; i++) {
         if (f->cr) {
             f->cr = false;
-            if (data[i] != '\n' && crlf_put(f, '\r') < 0)
+            if (data[i] != '\n' && crlf_put(f, '\r', err) < 0)
                 return -1;
         }
         if (data[i] == '\r')
             f->cr = true;
-        else if (crlf_put(f, data[i]) < 0)
+        else if (crlf_put(f, data[i], err) < 0)
             return -1;
     }
     return 0;
 }
 
-static int crlf_finish(struct crlf_filter *f)
+static int crlf_finish(struct crlf_filter *f, struct mail_error *err)
 {
     if (f->cr) {
         f->cr = false;
-        if (crlf_put(f, '\r') < 0)
+        if (crlf_put(f, '\r', err) < 0)
             return -1;
     }
-    return crlf_flush(f);
+    return crlf_flush(f, err);
 }
 
 struct pipeline {
@@ -1000,9 +1001,10 @@ struct pipeline {
     struct crlf_filter crlf;
 };
 
-static int conv_sink(void *ctx, const char *data, size_t len)
+static int conv_sink(void *ctx, const char *data, size_t len,
+                     struct mail_error *err)
 {
-    return mail_charset_conv_push(ctx, data, len);
+    return mail_charset_conv_push(ctx, data, len, err);
 }
 
 static int pipe_open(struct pipeline *pl, const struct mail_part *p,
@@ -1025,19 +1027,19 @@ static int pipe_open(struct pipeline *pl, const struct mail_part *p,
     return 0;
 }
 
+/* Flush (when ok) and free.  -1 when the sink failed (err as it set it)
+ * or when !ok. */
 static int pipe_close(struct pipeline *pl, bool ok, struct mail_error *err)
 {
     int r = ok ? 0 : -1;
 
-    if (ok && mail_decoder_finish(&pl->dec) < 0)
+    if (ok && mail_decoder_finish(&pl->dec, err) < 0)
         r = -1;
     if (ok && r == 0 && pl->conv &&
-        (mail_charset_conv_finish(pl->conv) < 0 ||
-         crlf_finish(&pl->crlf) < 0))
+        (mail_charset_conv_finish(pl->conv, err) < 0 ||
+         crlf_finish(&pl->crlf, err) < 0))
         r = -1;
     mail_charset_conv_free(pl->conv);
-    if (ok && r < 0)
-        mail_error_set(err, MAIL_ERR_IO, "output failed");
     return r;
 }
 
@@ -1054,10 +1056,8 @@ int mail_part_decode_mem(const struct mail_part *p, const char *msg,
     if (pipe_open(&pl, p, flags, sink, ctx, err) < 0)
         return -1;
     if (mail_decoder_push(&pl.dec, msg + p->body_start,
-                          (size_t)(p->body_end - p->body_start)) < 0) {
-        pipe_close(&pl, false, err);
-        return mail_error_set(err, MAIL_ERR_IO, "output failed");
-    }
+                          (size_t)(p->body_end - p->body_start), err) < 0)
+        return pipe_close(&pl, false, err);     /* the sink's error */
     return pipe_close(&pl, true, err);
 }
 
@@ -1095,10 +1095,9 @@ int mail_part_decode_fd(const struct mail_part *p, int fd, int flags,
                                       p->number ? p->number : "?");
             return mail_error_set(err, MAIL_ERR_IO, "read: %s", strerror(e));
         }
-        if (mail_decoder_push(&pl.dec, buf, (size_t)n) < 0) {
-            pipe_close(&pl, false, err);
+        if (mail_decoder_push(&pl.dec, buf, (size_t)n, err) < 0) {
             free(buf);
-            return mail_error_set(err, MAIL_ERR_IO, "output failed");
+            return pipe_close(&pl, false, err);     /* the sink's error */
         }
         pos += (uint64_t)n;
     }

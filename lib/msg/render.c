@@ -284,7 +284,7 @@ int mail_render_headers(struct mail_render *r, const struct mail_render_msg *m,
         rc = all_headers(r, m, &out, err);
     else
         usual_headers(r, m, &out);
-    if (rc == 0 && out.len && sink(ctx, out.data, out.len) < 0)
+    if (rc == 0 && out.len && sink(ctx, out.data, out.len, err) < 0)
         rc = -1;
     mail_buf_release(&out);
     return rc;
@@ -385,7 +385,7 @@ int mail_render_attachments(const struct mail_render_msg *m, mail_sink_fn sink,
         }
         mail_buf_addch(&out, '\n');
     }
-    if (out.len && sink(ctx, out.data, out.len) < 0)
+    if (out.len && sink(ctx, out.data, out.len, err) < 0)
         rc = -1;
     mail_buf_release(&t);
     mail_buf_release(&out);
@@ -431,9 +431,23 @@ int mail_render_temp(const char *dir, const char *suffix, char *path,
     return mkostemps(path, (int)strlen(suffix), O_CLOEXEC);
 }
 
-static int fd_sink(void *ctx, const char *data, size_t len)
+/* A file being written, and its name for messages. */
+struct fd_out {
+    int fd;
+    const char *name;
+    bool failed;    /* the write failed (not the reading of the part) */
+};
+
+static int fd_sink(void *ctx, const char *data, size_t len,
+                   struct mail_error *err)
 {
-    return mail_write_all(*(int *)ctx, data, len);
+    struct fd_out *o = ctx;
+
+    if (mail_write_all(o->fd, data, len) == 0)
+        return 0;
+    o->failed = true;
+    return mail_error_set(err, MAIL_ERR_IO, "%s: %s", o->name,
+                          strerror(errno));
 }
 
 /*
@@ -675,38 +689,44 @@ static const char *mailcap_command(struct mail_render *r)
 
 /* ---- the readable text --------------------------------------------------- */
 
-static int html_sink(void *ctx, const char *data, size_t len)
+static int html_sink(void *ctx, const char *data, size_t len,
+                     struct mail_error *err)
 {
-    return mail_html_push(ctx, data, len);
+    return mail_html_push(ctx, data, len, err);
 }
 
 /*
  * Render an HTML part with an outside program: the html-command with the
  * HTML on its standard input, or a mailcap entry (the file as %s, or on
  * standard input).  Returns 0 when it worked and its output went to t; -1
- * after saying why on stderr (the caller then renders it itself).
+ * after saying why on stderr (the caller then renders it itself); -2 when
+ * t's sink failed (err as it set it).
  */
 static int render_external(struct mail_render *r, struct mail_render_msg *m,
                            const struct mail_part *p,
                            struct mail_term_stream *t, const char *cmd,
-                           bool mailcap)
+                           bool mailcap, struct mail_error *err)
 {
     char path[512], why[256];
     struct mail_buf out = MAIL_BUF_INIT, text = MAIL_BUF_INIT;
-    struct mail_error err;
+    struct mail_error derr;
+    struct fd_out fo;
     char *expanded = NULL;
     bool uses_file = false, timed_out = false;
     int fd, in = -1, rc = -1;
 
-    mail_error_clear(&err);
+    mail_error_clear(&derr);
     fd = mail_render_temp(r->o.tmpdir, ".html", path, sizeof path);
     if (fd < 0) {
         warnf(r, "cannot render HTML: temporary file: %s", strerror(errno));
         return -1;
     }
-    if (mail_part_decode_fd(p, m->fd, MAIL_DECODE_TEXT, fd_sink, &fd,
-                            &err) < 0) {
-        warnf(r, "cannot render HTML: %s", err.msg);
+    fo.fd = fd;
+    fo.name = "temporary file";
+    fo.failed = false;
+    if (mail_part_decode_fd(p, m->fd, MAIL_DECODE_TEXT, fd_sink, &fo,
+                            &derr) < 0) {
+        warnf(r, "cannot render HTML: %s", derr.msg);
         goto out;
     }
     if (mailcap) {
@@ -743,8 +763,8 @@ static int render_external(struct mail_render *r, struct mail_render_msg *m,
     /* Viewers print in the locale's charset, which we take to be UTF-8;
      * anything else is read as windows-1252 rather than lost. */
     mail_utf8_sanitize(&text, out.data ? out.data : "", out.len);
-    mail_term_stream_write(t, text.data ? text.data : "", text.len);
-    rc = 0;
+    rc = mail_term_stream_write(t, text.data ? text.data : "", text.len,
+                                err) < 0 ? -2 : 0;
 out:
     if (in >= 0 && in != fd)
         close(in);
@@ -770,23 +790,24 @@ static int render_html(struct mail_render *r, struct mail_render_msg *m,
 
     if (!cmd && (cmd = mailcap_command(r)) != NULL)
         mailcap = true;
-    if (cmd && external && render_external(r, m, p, t, cmd, mailcap) == 0)
-        return 0;
+    if (cmd && external) {
+        rc = render_external(r, m, p, t, cmd, mailcap, err);
+        if (rc == 0)
+            return 0;
+        if (rc == -2)
+            return -1;      /* the sink's error */
+    }
     if (cmd && !external)
         m->builtin_html++;
-    if (t->failed)
-        return -1;
     h = mail_html_new(mail_term_stream_write, t, err);
     if (!h)
         return -1;
     rc = mail_part_decode_fd(p, m->fd, MAIL_DECODE_TEXT, html_sink, h, err);
-    if (mail_html_finish(h) < 0 || t->failed)
+    /* After a read error what was rendered still goes out; err keeps the
+     * first failure. */
+    if (mail_html_finish(h, rc == 0 ? err : NULL) < 0)
         rc = -1;
     mail_html_free(h);
-    if (t->failed)
-        mail_error_clear(err);
-    else if (rc < 0 && !err->msg[0])
-        mail_error_set(err, MAIL_ERR_IO, "cannot render HTML");
     return rc < 0 ? -1 : 0;
 }
 
@@ -810,24 +831,20 @@ int mail_render_text(struct mail_render *r, struct mail_render_msg *m,
     n = mail_mime_readable(m->mime, parts, n);
     mail_term_stream_init(&t, sink, ctx);
     for (size_t i = 0; i < n && rc == 0; i++) {
-        if (t.last) {
-            if (t.last != '\n')
-                mail_term_stream_puts(&t, "\n");
-            mail_term_stream_puts(&t, "\n");
-        }
-        if (parts[i].html) {
-            rc = render_html(r, m, parts[i].part, &t, err);
-        } else if (mail_part_decode_fd(parts[i].part, m->fd,
-                                       MAIL_DECODE_TEXT,
-                                       mail_term_stream_write, &t,
-                                       err) < 0) {
+        if (t.last &&
+            ((t.last != '\n' && mail_term_stream_puts(&t, "\n", err) < 0) ||
+             mail_term_stream_puts(&t, "\n", err) < 0)) {
             rc = -1;
-            if (t.failed)
-                mail_error_clear(err);
+            break;
         }
+        if (parts[i].html)
+            rc = render_html(r, m, parts[i].part, &t, err);
+        else
+            rc = mail_part_decode_fd(parts[i].part, m->fd, MAIL_DECODE_TEXT,
+                                     mail_term_stream_write, &t, err);
     }
     free(parts);
-    if (rc == 0 && mail_term_stream_flush(&t) < 0)
+    if (rc == 0 && mail_term_stream_flush(&t, err) < 0)
         rc = -1;
     if (last)
         *last = t.last;
@@ -993,7 +1010,9 @@ int mail_render_save_part(int dirfd, const char *dirname, int msgfd,
                           struct mail_error *err)
 {
     char *stem = NULL, *ext = NULL, *name = NULL;
-    int fd, rc = 0, saved_errno;
+    int fd, rc = 0;
+    struct fd_out fo;
+    char path[4096];
 
     mail_error_clear(err);
     *name_out = NULL;
@@ -1008,15 +1027,14 @@ int mail_render_save_part(int dirfd, const char *dirname, int msgfd,
                             stem, ext, strerror(errno));
         goto out;
     }
-    if (mail_part_decode_fd(p, msgfd, 0, fd_sink, &fd, err) < 0) {
-        saved_errno = errno;
-        /* A read error, or the write failed (a full disk). */
-        if (strcmp(err->msg, "output failed") == 0)
-            rc = mail_error_set(err, MAIL_ERR_IO, "%s/%s: %s", dirname, name,
-                                strerror(saved_errno));
-        else
-            rc = -2;
-    }
+    mail_snprintf(path, sizeof path, "%s/%s", dirname, name);
+    fo.fd = fd;
+    fo.name = path;
+    fo.failed = false;
+    /* A read error (-2), or the write failed (a full disk: err names the
+     * file). */
+    if (mail_part_decode_fd(p, msgfd, 0, fd_sink, &fo, err) < 0)
+        rc = fo.failed ? -1 : -2;
     if (close(fd) < 0 && !rc)
         rc = mail_error_set(err, MAIL_ERR_IO, "%s/%s: %s", dirname, name,
                             strerror(errno));

@@ -739,11 +739,8 @@ static int original_text(int fd, const struct mail_mime *m,
     rm.label = "the original";
     if (!render)
         return 0;
-    if (mail_render_text(render, &rm, mail_sink_buf, out, NULL, err) < 0) {
-        if (err && err->kind == MAIL_OK)
-            mail_error_set(err, MAIL_ERR_INTERNAL, "out of memory");
+    if (mail_render_text(render, &rm, mail_sink_buf, out, NULL, err) < 0)
         return -1;
-    }
     return 0;
 }
 
@@ -931,9 +928,10 @@ int mail_draft_write(const struct mail_draft *d, mail_sink_fn sink, void *ctx,
         mail_buf_release(&b);
         return oom(err);
     }
-    if (sink(ctx, b.data, b.len) < 0 ||
-        (d->body.len && sink(ctx, d->body.data, d->body.len) < 0))
-        r = mail_error_set(err, MAIL_ERR_IO, "cannot write the draft");
+    /* A sink that fails says why in err. */
+    if (sink(ctx, b.data, b.len, err) < 0 ||
+        (d->body.len && sink(ctx, d->body.data, d->body.len, err) < 0))
+        r = -1;
     mail_buf_release(&b);
     return r;
 }
@@ -1069,8 +1067,8 @@ static int copy_fd(int fd, off_t off, off_t end, mail_sink_fn sink,
                                   strerror(errno));
         if (n == 0)
             return 0;
-        if (sink(ctx, buf, (size_t)n) < 0)
-            return mail_error_set(err, MAIL_ERR_IO, "cannot write the message");
+        if (sink(ctx, buf, (size_t)n, err) < 0)
+            return -1;      /* the sink's error */
         off += n;
     }
 }
@@ -1158,10 +1156,8 @@ int mail_forward_attach_write(int composed, int orig_fd, mail_sink_fn sink,
         goto nomem;
     if (mail_buf_addch(&out, '\n') < 0)
         goto nomem;
-    if (sink(ctx, out.data, out.len) < 0) {
-        mail_error_set(err, MAIL_ERR_IO, "cannot write the message");
-        goto done;
-    }
+    if (sink(ctx, out.data, out.len, err) < 0)
+        goto done;      /* the sink's error */
     /* The text part's body, as composed. */
     if (copy_fd(composed, (off_t)h.len, -1, sink, ctx, err) < 0)
         goto done;
@@ -1173,10 +1169,8 @@ int mail_forward_attach_write(int composed, int orig_fd, mail_sink_fn sink,
                         "\n",
                         boundary) < 0)
         goto nomem;
-    if (sink(ctx, out.data, out.len) < 0) {
-        mail_error_set(err, MAIL_ERR_IO, "cannot write the message");
-        goto done;
-    }
+    if (sink(ctx, out.data, out.len, err) < 0)
+        goto done;      /* the sink's error */
     {
         /* The original, untouched: the line end before the delimiter
          * belongs to the delimiter (RFC 2046 5.1.1), so one is added. */
@@ -1192,10 +1186,8 @@ int mail_forward_attach_write(int composed, int orig_fd, mail_sink_fn sink,
         mail_buf_reset(&out);
         if (mail_buf_printf(&out, "\n--%s--\n", boundary) < 0)
             goto nomem;
-        if (sink(ctx, out.data, out.len) < 0) {
-            mail_error_set(err, MAIL_ERR_IO, "cannot write the message");
-            goto done;
-        }
+        if (sink(ctx, out.data, out.len, err) < 0)
+            goto done;      /* the sink's error */
     }
     r = 0;
     goto done;

@@ -32,18 +32,19 @@ void mail_dotstream_init(struct mail_dotstream *d, bool lf, uint64_t max,
     d->outlen = 0;
 }
 
-static int flush(struct mail_dotstream *d)
+static int flush(struct mail_dotstream *d, struct mail_error *err)
 {
     if (d->outlen == 0)
         return 0;
-    if (d->sink(d->ctx, d->out, d->outlen) < 0)
+    if (d->sink(d->ctx, d->out, d->outlen, err) < 0)
         return -1;
     d->out_bytes += d->outlen;
     d->outlen = 0;
     return 0;
 }
 
-static int emit(struct mail_dotstream *d, const char *p, size_t n)
+static int emit(struct mail_dotstream *d, const char *p, size_t n,
+                struct mail_error *err)
 {
     while (n > 0) {
         size_t room = sizeof d->out - d->outlen;
@@ -53,19 +54,19 @@ static int emit(struct mail_dotstream *d, const char *p, size_t n)
         d->outlen += k;
         p += k;
         n -= k;
-        if (d->outlen == sizeof d->out && flush(d) < 0)
+        if (d->outlen == sizeof d->out && flush(d, err) < 0)
             return -1;
     }
     return 0;
 }
 
-static int emit_eol(struct mail_dotstream *d)
+static int emit_eol(struct mail_dotstream *d, struct mail_error *err)
 {
-    return d->lf ? emit(d, "\n", 1) : emit(d, "\r\n", 2);
+    return d->lf ? emit(d, "\n", 1, err) : emit(d, "\r\n", 2, err);
 }
 
 ssize_t mail_dotstream_feed(struct mail_dotstream *d, const char *data,
-                            size_t len)
+                            size_t len, struct mail_error *err)
 {
     size_t i = 0;
 
@@ -88,13 +89,13 @@ ssize_t mail_dotstream_feed(struct mail_dotstream *d, const char *data,
 
             while (j < len && data[j] != '\r' && data[j] != '\n')
                 j++;
-            if (j > i && emit(d, data + i, j - i) < 0)
+            if (j > i && emit(d, data + i, j - i, err) < 0)
                 return -1;
             i = j;
             if (i == len)
                 break;
             if (data[i] == '\n') {
-                if (emit(d, "\n", 1) < 0)   /* a bare-LF line end */
+                if (emit(d, "\n", 1, err) < 0)   /* a bare-LF line end */
                     return -1;
                 d->state = ST_BOL;
             } else {
@@ -105,14 +106,14 @@ ssize_t mail_dotstream_feed(struct mail_dotstream *d, const char *data,
         }
         case ST_CR:
             if (c == '\n') {
-                if (emit_eol(d) < 0)
+                if (emit_eol(d, err) < 0)
                     return -1;
                 d->state = ST_BOL;
                 i++;
                 continue;
             }
             /* The CR was data; look at c again inside the line. */
-            if (emit(d, "\r", 1) < 0)
+            if (emit(d, "\r", 1, err) < 0)
                 return -1;
             d->state = c == '\r' ? ST_CR : ST_MID;
             if (c == '\r')
@@ -154,7 +155,7 @@ end:
         return -1;
     }
     d->done = true;
-    if (flush(d) < 0)
+    if (flush(d, err) < 0)
         return -1;
     return (ssize_t)i;
 }

@@ -541,6 +541,9 @@ struct waiter {
     struct mail_buf bye;        /* text of an untagged BYE */
     bool cont_ok;               /* a "+" is expected (a literal to send) */
     bool got_cont;
+    /* NULL, or true when a read failed because a sink stopped it: err is
+     * then the sink's own, complete error, not to be prefixed. */
+    const bool *sink_stopped;
 };
 
 static void imap_caps_from_resp(struct mail_session *s,
@@ -567,6 +570,8 @@ static int wait_one(struct waiter *w, const struct mail_imap_resp **tagged,
 
     *tagged = NULL;
     if (mail_imap_read_response(w->p, w->s->conn, err) < 0) {
+        if (w->sink_stopped && *w->sink_stopped)
+            return -1;
         if (w->bye.len && err && err->kind == MAIL_ERR_UNAVAIL)
             return mail_error_set(err, MAIL_ERR_UNAVAIL,
                                   "%s: %s: the server closed the connection: "
@@ -610,6 +615,7 @@ static void waiter_init(struct waiter *w, struct mail_session *s,
     w->fn = fn;
     w->arg = arg;
     w->cont_ok = w->got_cont = false;
+    w->sink_stopped = NULL;
     mail_buf_init(&w->bye, 1024);
 }
 
@@ -901,11 +907,13 @@ struct list_ctx {
     size_t skipped;
 };
 
-static int list_discard(void *ctx, const char *data, size_t len)
+static int list_discard(void *ctx, const char *data, size_t len,
+                        struct mail_error *err)
 {
     (void)ctx;
     (void)data;
     (void)len;
+    (void)err;
     return 0;
 }
 
@@ -1398,8 +1406,9 @@ struct fetch_ctx {
     struct mail_imap_msg msg;
     enum body_route body;  /* of the response being read */
     bool failed;           /* a command failed: drain, report nothing */
-    struct mail_error sink_err;   /* why the caller's sink or the spool
-                                     failed (MAIL_OK: it did not) */
+    /* The caller's sink or the spool stopped the reading: the err the
+     * parser was given holds their own error (see struct waiter). */
+    bool sink_stopped;
     struct mail_imap_body_sink us;   /* the caller's sink for this body */
     const char *tmp_dir;   /* where the spool file is made */
     FILE *spool;
@@ -1463,76 +1472,74 @@ static int unasked(struct fetch_ctx *c, uint32_t uid, struct mail_error *err)
                           (unsigned)uid);
 }
 
-static int discard_sink(void *ctx, const char *data, size_t len)
+static int discard_sink(void *ctx, const char *data, size_t len,
+                        struct mail_error *err)
 {
     (void)ctx;
     (void)data;
     (void)len;
+    (void)err;
     return 0;
 }
 
-/* The caller's sink failed: keep its own error (the reason the store
- * gave), else say which message could not be stored. */
-static int sink_failed(struct fetch_ctx *c)
-{
-    if (c->us.err && c->us.err->kind != MAIL_OK)
-        c->sink_err = *c->us.err;
-    else
-        mail_error_set(&c->sink_err, MAIL_ERR_IO,
-                       "%s: UID FETCH: could not store the body of UID %u",
-                       c->s->name, (unsigned)c->msg.uid);
-    return -1;
-}
-
-static int fetch_sink(void *ctx, const char *data, size_t len)
+/* The caller's sink: its failure (err as it set it: the reason the store
+ * gave) stops the reading as it is. */
+static int fetch_sink(void *ctx, const char *data, size_t len,
+                      struct mail_error *err)
 {
     struct fetch_ctx *c = ctx;
 
-    if (c->us.fn && c->us.fn(c->us.ctx, data, len) < 0)
-        return sink_failed(c);
+    if (c->us.fn && c->us.fn(c->us.ctx, data, len, err) < 0) {
+        c->sink_stopped = true;
+        return -1;
+    }
     return 0;
 }
 
 /* The spool file failed (e: its errno). */
-static int spool_failed(struct fetch_ctx *c, int e)
+static int spool_failed(struct fetch_ctx *c, int e, struct mail_error *err)
 {
-    return mail_error_set(&c->sink_err, MAIL_ERR_IO,
+    c->sink_stopped = true;
+    return mail_error_set(err, MAIL_ERR_IO,
                           "%s: UID FETCH: could not spool a message body to a "
                           "temporary file in %s: %s", c->s->name,
                           c->tmp_dir ? c->tmp_dir : "/tmp",
                           strerror(e ? e : EIO));
 }
 
-static int spool_sink(void *ctx, const char *data, size_t len)
+static int spool_sink(void *ctx, const char *data, size_t len,
+                      struct mail_error *err)
 {
     struct fetch_ctx *c = ctx;
 
     errno = 0;
     if (fwrite(data, 1, len, c->spool) != len)
-        return spool_failed(c, errno);
+        return spool_failed(c, errno, err);
     return 0;
 }
 
 /* An empty spool file for the body of this response. */
-static int spool_reset(struct fetch_ctx *c)
+static int spool_reset(struct fetch_ctx *c, struct mail_error *err)
 {
     if (!c->spool) {
-        int fd = mail_tmpfile(c->tmp_dir, &c->sink_err);
+        int fd = mail_tmpfile(c->tmp_dir, err);
 
-        if (fd < 0)
+        if (fd < 0) {
+            c->sink_stopped = true;
             return -1;
+        }
         c->spool = fdopen(fd, "w+");
         if (!c->spool) {
             int e = errno;
 
             close(fd);
-            return spool_failed(c, e);
+            return spool_failed(c, e, err);
         }
     }
     errno = 0;
     if (fseeko(c->spool, 0, SEEK_SET) != 0 ||
         ftruncate(fileno(c->spool), 0) != 0)
-        return spool_failed(c, errno);
+        return spool_failed(c, errno, err);
     return 0;
 }
 
@@ -1560,11 +1567,8 @@ static int fetch_route(void *arg, const struct mail_imap_resp *resp,
     c->msg.body_size = size;
     if (!c->msg.has_uid) {
         /* The UID may still come: keep the body until it does. */
-        if (spool_reset(c) < 0) {
-            if (err)
-                *err = c->sink_err;
+        if (spool_reset(c, err) < 0)
             return -1;
-        }
         c->body = BODY_SPOOL;
         *sink = spool_sink;
         return 0;
@@ -1604,7 +1608,7 @@ static int spool_deliver(struct fetch_ctx *c, struct mail_error *err)
     c->got[k] = 1;
     errno = 0;
     if (fflush(c->spool) != 0 || fseeko(c->spool, 0, SEEK_SET) != 0)
-        return spool_failed(c, errno);
+        return spool_failed(c, errno, err);
     memset(&c->us, 0, sizeof c->us);
     if (c->begin && c->begin(c->arg, &c->msg, &c->us, err) < 0)
         return -1;
@@ -1615,9 +1619,9 @@ static int spool_deliver(struct fetch_ctx *c, struct mail_error *err)
         errno = 0;
         got = fread(buf, 1, want, c->spool);
         if (got != want)
-            return spool_failed(c, ferror(c->spool) ? errno : EIO);
-        if (c->us.fn(c->us.ctx, buf, got) < 0)
-            return sink_failed(c);
+            return spool_failed(c, ferror(c->spool) ? errno : EIO, err);
+        if (c->us.fn(c->us.ctx, buf, got, err) < 0)
+            return -1;      /* the sink's own error */
         left -= got;
     }
     return c->end ? c->end(c->arg, &c->msg, err) : 0;
@@ -1677,6 +1681,7 @@ int mail_imap_fetch_messages(struct mail_session *s, const uint32_t *uids,
         batch = FETCH_BATCH;
     mail_imap_parser_init(&p, NULL, fetch_route, &c);
     waiter_init(&w, s, &p, "UID FETCH", fetch_untagged, &c);
+    w.sink_stopped = &c.sink_stopped;
     c.want = malloc((n ? n : 1) * sizeof *c.want);
     c.got = calloc(n ? n : 1, 1);
     if (!c.want || !c.got) {
@@ -1723,12 +1728,8 @@ int mail_imap_fetch_messages(struct mail_session *s, const uint32_t *uids,
         }
         if (inflight == 0)
             break;
-        if (wait_one(&w, &t, err) < 0) {
-            /* a sink or the spool stopped the reading: say why */
-            if (c.sink_err.kind != MAIL_OK && err)
-                *err = c.sink_err;
-            goto done;
-        }
+        if (wait_one(&w, &t, err) < 0)
+            goto done;      /* a sink or the spool said why in err */
         if (!t)
             continue;
         /* Completions of pipelined commands may come in any order. */

@@ -559,12 +559,10 @@ int mail_imap_parser_feed(struct mail_imap_parser *p, const char *data,
             if (k > p->lit_left)
                 k = (size_t)p->lit_left;
             if (p->lit_sink) {
-                if (p->lit_sink(p->lit_ctx, data + i, k) < 0) {
+                if (p->lit_sink(p->lit_ctx, data + i, k, err) < 0) {
+                    /* err: the sink's own error */
                     p->state = ST_DEAD;
                     *used = i;
-                    if (err && err->kind == MAIL_OK)
-                        mail_error_set(err, MAIL_ERR_IO,
-                                       "could not store a literal");
                     return -1;
                 }
             } else {

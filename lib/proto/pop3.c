@@ -544,24 +544,20 @@ static int read_body(struct mail_session *s, const char *cmd, uint64_t max,
     if (!d)
         return mail_error_set(err, MAIL_ERR_INTERNAL, "out of memory");
     mail_dotstream_init(d, lf, max ? max : MAIL_POP3_BODY_MAX, sink, ctx);
-    if (err)
-        mail_error_clear(err);
     while (!d->done) {
         const char *p;
         ssize_t n = mail_conn_peek(s->conn, &p, err), used;
 
         if (n < 0)
             goto fail;
-        used = mail_dotstream_feed(d, p, (size_t)n);
+        used = mail_dotstream_feed(d, p, (size_t)n, err);
         if (used < 0) {
+            /* A sink that failed has said why in err. */
             if (d->too_big)
                 mail_error_set(err, MAIL_ERR_PROTOCOL,
                                "%s: %s: the message is larger than the limit "
                                "of %llu bytes", s->name, cmd,
                                (unsigned long long)d->max);
-            else if (err && err->kind == MAIL_OK)
-                mail_error_set(err, MAIL_ERR_IO, "%s: %s: writing the "
-                               "message stopped", s->name, cmd);
             goto fail;
         }
         mail_conn_consume(s->conn, (size_t)used);

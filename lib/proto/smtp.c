@@ -436,25 +436,26 @@ void mail_smtp_stuffer_init(struct mail_smtp_stuffer *st, mail_sink_fn sink,
     st->outlen = 0;
 }
 
-static int stuff_flush(struct mail_smtp_stuffer *st)
+static int stuff_flush(struct mail_smtp_stuffer *st, struct mail_error *err)
 {
     int rc = 0;
 
     if (st->outlen)
-        rc = st->sink(st->ctx, st->out, st->outlen);
+        rc = st->sink(st->ctx, st->out, st->outlen, err);
     st->outlen = 0;
     return rc;
 }
 
 /* Queue n bytes for the sink, in pieces of at most sizeof st->out: a
  * run of any length (a 1 MB line) streams through the fixed buffer. */
-static int stuff_put(struct mail_smtp_stuffer *st, const char *p, size_t n)
+static int stuff_put(struct mail_smtp_stuffer *st, const char *p, size_t n,
+                     struct mail_error *err)
 {
     while (n > 0) {
         size_t room = sizeof st->out - st->outlen, k;
 
         if (room == 0) {
-            if (stuff_flush(st) < 0)
+            if (stuff_flush(st, err) < 0)
                 return -1;
             room = sizeof st->out;
         }
@@ -475,7 +476,7 @@ static int stuff_put(struct mail_smtp_stuffer *st, const char *p, size_t n)
  * '.' that starts a line in any server's reading is doubled.
  */
 int mail_smtp_stuff(struct mail_smtp_stuffer *st, const char *data,
-                    size_t len)
+                    size_t len, struct mail_error *err)
 {
     size_t i = 0;
 
@@ -485,7 +486,7 @@ int mail_smtp_stuff(struct mail_smtp_stuffer *st, const char *data,
 
         if (st->state == ST_CR) {
             /* The CR was held back: CRLF, or a bare CR made a line end. */
-            if (stuff_put(st, "\r\n", 2) < 0)
+            if (stuff_put(st, "\r\n", 2, err) < 0)
                 return -1;
             st->state = ST_BOL;
             if (c == '\n')
@@ -498,13 +499,13 @@ int mail_smtp_stuff(struct mail_smtp_stuffer *st, const char *data,
             continue;
         }
         if (c == '\n') {
-            if (stuff_put(st, "\r\n", 2) < 0)
+            if (stuff_put(st, "\r\n", 2, err) < 0)
                 return -1;
             st->state = ST_BOL;
             i++;
             continue;
         }
-        if (st->state == ST_BOL && c == '.' && stuff_put(st, ".", 1) < 0)
+        if (st->state == ST_BOL && c == '.' && stuff_put(st, ".", 1, err) < 0)
             return -1;
         /* The rest of the run up to the next CR or LF, in one go. */
         {
@@ -512,7 +513,7 @@ int mail_smtp_stuff(struct mail_smtp_stuffer *st, const char *data,
 
             while (j < len && data[j] != '\r' && data[j] != '\n')
                 j++;
-            if (stuff_put(st, data + i, j - i) < 0)
+            if (stuff_put(st, data + i, j - i, err) < 0)
                 return -1;
             i = j;
         }
@@ -521,29 +522,29 @@ int mail_smtp_stuff(struct mail_smtp_stuffer *st, const char *data,
     return 0;
 }
 
-int mail_smtp_stuff_end(struct mail_smtp_stuffer *st)
+int mail_smtp_stuff_end(struct mail_smtp_stuffer *st, struct mail_error *err)
 {
     if (st->state == ST_CR || st->state == ST_MID) {
-        if (stuff_put(st, "\r\n", 2) < 0)
+        if (stuff_put(st, "\r\n", 2, err) < 0)
             return -1;
     }
     st->state = ST_BOL;
-    if (stuff_put(st, ".\r\n", 3) < 0)
+    if (stuff_put(st, ".\r\n", 3, err) < 0)
         return -1;
-    return stuff_flush(st);
+    return stuff_flush(st, err);
 }
 
-static int data_sink(void *ctx, const char *data, size_t len)
+static int data_sink(void *ctx, const char *data, size_t len,
+                     struct mail_error *err)
 {
     struct mail_smtp_data *d = ctx;
 
-    return mail_conn_write_quiet(d->s->conn, data, len, d->err);
+    return mail_conn_write_quiet(d->s->conn, data, len, err);
 }
 
 void mail_smtp_data_begin(struct mail_smtp_data *d, struct mail_session *s)
 {
     d->s = s;
-    d->err = NULL;
     d->outcome_unknown = false;
     d->dot_timeout = SMTP_TIMEOUT_DOT;
     mail_smtp_stuffer_init(&d->st, data_sink, d);
@@ -552,8 +553,7 @@ void mail_smtp_data_begin(struct mail_smtp_data *d, struct mail_session *s)
 int mail_smtp_data_write(struct mail_smtp_data *d, const char *data,
                          size_t len, struct mail_error *err)
 {
-    d->err = err;
-    return mail_smtp_stuff(&d->st, data, len);
+    return mail_smtp_stuff(&d->st, data, len, err);
 }
 
 int mail_smtp_data_write_fd(struct mail_smtp_data *d, int fd, off_t offset,
@@ -584,9 +584,8 @@ int mail_smtp_data_end(struct mail_smtp_data *d, struct mail_buf *reply,
     struct mail_reply r;
     int rc = -1;
 
-    d->err = err;
     d->outcome_unknown = false;
-    if (mail_smtp_stuff_end(&d->st) < 0) {
+    if (mail_smtp_stuff_end(&d->st, err) < 0) {
         restore_timeout(s);
         return -1;
     }

@@ -63,16 +63,11 @@ struct mail_folder *mail_drafts_open(const struct mail_account *a,
     return f;
 }
 
-struct append_sink {
-    struct mail_append *ap;
-    struct mail_error err;
-};
-
-static int append_sink(void *ctx, const char *data, size_t len)
+/* A sink into an append: ctx is the struct mail_append. */
+static int append_sink(void *ctx, const char *data, size_t len,
+                       struct mail_error *err)
 {
-    struct append_sink *s = ctx;
-
-    return mail_append_write(s->ap, data, len, &s->err);
+    return mail_append_write(ctx, data, len, err);
 }
 
 /* Remove the message with this key from the open folder f. */
@@ -103,22 +98,19 @@ int mail_drafts_postpone_in(struct mail_folder *f,
                             struct mail_error *err)
 {
     struct mail_draft_msg_opts mo = *o;
-    struct append_sink s;
+    struct mail_append *ap;
 
     if (saved)
         *saved = false;
     mo.postpone = true;
-    mail_error_clear(&s.err);
-    if (!(s.ap = mail_folder_append_begin(f, MAIL_FLAG_DRAFT | MAIL_FLAG_SEEN,
-                                          0, err)))
+    if (!(ap = mail_folder_append_begin(f, MAIL_FLAG_DRAFT | MAIL_FLAG_SEEN,
+                                        0, err)))
         return -1;
-    if (mail_draft_message_write(d, &mo, append_sink, &s, err) < 0) {
-        if (s.err.kind != MAIL_OK)
-            *err = s.err;
-        mail_append_abort(s.ap);
+    if (mail_draft_message_write(d, &mo, append_sink, ap, err) < 0) {
+        mail_append_abort(ap);      /* err: the append's own error */
         return -1;
     }
-    if (mail_append_commit(s.ap, NULL, err) < 0)
+    if (mail_append_commit(ap, NULL, err) < 0)
         return -1;
     if (saved)
         *saved = true;

@@ -265,13 +265,11 @@ int mail_fetch_msg_begin(struct mail_fetch_src *s, size_t i, unsigned flags,
                               "index");
     it = &s->batch[i];
     s->cur = it;
-    s->failed = false;
     s->pending_cr = false;
     s->wlen = 0;
     s->spool = false;
     s->curflags = flags;
     s->curtime = received;
-    mail_error_clear(&s->werr);
     /* The same UID twice (a server that sends one message twice in a
      * reply): the first copy is the one; the second is read and dropped,
      * so that it is neither stored twice nor blocks the batch. */
@@ -304,56 +302,42 @@ int mail_fetch_msg_begin(struct mail_fetch_src *s, size_t i, unsigned flags,
     return r;
 }
 
-static int wflush(struct mail_fetch_src *s)
+static int wflush(struct mail_fetch_src *s, struct mail_error *err)
 {
     if (!s->wlen)
         return 0;
-    if (mail_write_all(s->fd, s->wbuf, s->wlen) < 0) {
-        mail_error_set(&s->werr, MAIL_ERR_IO, "%s (spool file): %s",
-                       s->dest->path, strerror(errno));
-        return -1;
-    }
+    if (mail_write_all(s->fd, s->wbuf, s->wlen) < 0)
+        return mail_error_set(err, MAIL_ERR_IO, "%s (spool file): %s",
+                              s->dest->path, strerror(errno));
     s->wlen = 0;
     return 0;
 }
 
-int mail_fetch_msg_write(void *ctx, const char *data, size_t len)
+int mail_fetch_msg_write(void *ctx, const char *data, size_t len,
+                         struct mail_error *err)
 {
     struct mail_fetch_src *s = ctx;
 
-    if (s->failed || !s->cur)
-        return -1;
+    if (!s->cur)
+        return mail_error_set(err, MAIL_ERR_INTERNAL, "fetch: no message");
     if (s->discard)
         return 0;
-    if (EVP_DigestUpdate(s->md, data, len) != 1) {
-        fetch_nomem(&s->werr);
-        s->failed = true;
-        return -1;
-    }
+    if (EVP_DigestUpdate(s->md, data, len) != 1)
+        return fetch_nomem(err);
     s->stats.bytes += len;
     s->wd_bytes += len;
     if (s->wd && s->wd_bytes >= WATCHDOG_BYTES) {
         s->wd_bytes = 0;
         mail_fetch_clock_progress(s->wd);
     }
-    if (!s->spool) {
-        if (mail_append_write(s->app, data, len, &s->werr) < 0) {
-            s->failed = true;
-            return -1;
-        }
-        return 0;
-    }
-    if (s->wlen + len > WBUF_SIZE && wflush(s) < 0) {
-        s->failed = true;
+    if (!s->spool)
+        return mail_append_write(s->app, data, len, err);
+    if (s->wlen + len > WBUF_SIZE && wflush(s, err) < 0)
         return -1;
-    }
     if (len >= WBUF_SIZE) {
-        if (mail_write_all(s->fd, data, len) < 0) {
-            mail_error_set(&s->werr, MAIL_ERR_IO, "%s (spool file): %s",
-                           s->dest->path, strerror(errno));
-            s->failed = true;
-            return -1;
-        }
+        if (mail_write_all(s->fd, data, len) < 0)
+            return mail_error_set(err, MAIL_ERR_IO, "%s (spool file): %s",
+                                  s->dest->path, strerror(errno));
         return 0;
     }
     memcpy(s->wbuf + s->wlen, data, len);
@@ -361,29 +345,16 @@ int mail_fetch_msg_write(void *ctx, const char *data, size_t len)
     return 0;
 }
 
-const struct mail_error *
-mail_fetch_msg_sink_error(const struct mail_fetch_src *s)
-{
-    return &s->werr;
-}
-
-int mail_fetch_msg_error(const struct mail_fetch_src *s,
-                         struct mail_error *err)
-{
-    if (!s->cur || !s->failed)
-        return 0;
-    *err = s->werr;
-    return 1;
-}
-
-int mail_fetch_msg_write_crlf(void *ctx, const char *data, size_t len)
+int mail_fetch_msg_write_crlf(void *ctx, const char *data, size_t len,
+                              struct mail_error *err)
 {
     struct mail_fetch_src *s = ctx;
     size_t start = 0;
 
     if (s->pending_cr) {
         s->pending_cr = false;
-        if (len && data[0] != '\n' && mail_fetch_msg_write(s, "\r", 1) < 0)
+        if (len && data[0] != '\n' &&
+            mail_fetch_msg_write(s, "\r", 1, err) < 0)
             return -1;
         if (!len)
             s->pending_cr = true;
@@ -393,18 +364,18 @@ int mail_fetch_msg_write_crlf(void *ctx, const char *data, size_t len)
             continue;
         if (i + 1 == len) {
             /* decided by the next piece (or the end: see _msg_end) */
-            if (mail_fetch_msg_write(s, data + start, i - start) < 0)
+            if (mail_fetch_msg_write(s, data + start, i - start, err) < 0)
                 return -1;
             s->pending_cr = true;
             return 0;
         }
         if (data[i + 1] == '\n') {
-            if (mail_fetch_msg_write(s, data + start, i - start) < 0)
+            if (mail_fetch_msg_write(s, data + start, i - start, err) < 0)
                 return -1;
             start = i + 1;
         }
     }
-    return mail_fetch_msg_write(s, data + start, len - start);
+    return mail_fetch_msg_write(s, data + start, len - start, err);
 }
 
 static void finish_hash(struct mail_fetch_src *s, char out[HASH_HEX + 1])
@@ -487,18 +458,16 @@ int mail_fetch_msg_end(struct mail_fetch_src *s, bool ok,
     }
     if (s->pending_cr) {
         s->pending_cr = false;
-        mail_fetch_msg_write(s, "\r", 1);
-    }
-    if (s->failed && ok) {
-        *err = s->werr;
-        ok = false;
-        rc = -1;
+        /* a CR that ended the message; err: why it could not be written */
+        if (ok && mail_fetch_msg_write(s, "\r", 1, err) < 0) {
+            ok = false;
+            rc = -1;
+        }
     }
     finish_hash(s, it->hash);
     if (s->spool) {
         /* MDA, or mbox with known hashes: decide, then deliver */
-        if (ok && wflush(s) < 0) {
-            *err = s->werr;
+        if (ok && wflush(s, err) < 0) {
             ok = false;
             rc = -1;
         }

@@ -43,7 +43,6 @@ static int imap_begin(void *arg, const struct mail_imap_msg *m,
     b->begun = true;
     sink->fn = mail_fetch_msg_write_crlf;
     sink->ctx = b->r->src;
-    sink->err = mail_fetch_msg_sink_error(b->r->src);   /* ENOSPC, ... */
     return 0;
 }
 

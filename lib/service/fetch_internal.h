@@ -95,11 +95,9 @@ struct mail_fetch_src {
     unsigned curflags;
     time_t curtime;
     bool pending_cr;           /* _write_crlf: a CR ended the last piece */
-    bool failed;
     bool discard;              /* a UID already delivered in this batch */
     bool spool;                /* mbox/MDA: s->fd is a spool file, the
                                   delivery starts once the hash is known */
-    struct mail_error werr;
 
     struct mail_fetch_stats stats;
     struct mail_fetch_clock *wd;      /* told of progress, or NULL */

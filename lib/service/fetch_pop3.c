@@ -84,9 +84,10 @@ static int fetch_pop3_headers(struct fetch_run *r, struct mail_session *s,
         snprintf(line, sizeof line, "X-Mail-Fetch-Truncated: %llu bytes "
                  "not downloaded (over fetch-max-size)\n",
                  (unsigned long long)m[i]->size);
-        mail_fetch_msg_write(r->src, line, strlen(line));
-        x = mail_pop3_top(s, m[i]->msgno, 0, 0, true, mail_fetch_msg_write,
-                          r->src, err);
+        x = mail_fetch_msg_write(r->src, line, strlen(line), err) < 0
+            ? -1   /* the store's error */
+            : mail_pop3_top(s, m[i]->msgno, 0, 0, true, mail_fetch_msg_write,
+                            r->src, err);
         if (x != 0) {
             struct mail_error e2;
 
@@ -246,8 +247,7 @@ static int pop3_transfer(struct fetch_run *r, struct pop3_job *j,
                                 err) < 0) {
             struct mail_error e2;
 
-            mail_fetch_msg_error(r->src, err);   /* the store's cause */
-
+            /* err: the server's, or the store's own (ENOSPC...) */
             /* A drop in the middle of the transfer is worth a retry:
              * the server was there a moment ago (cron tries again). */
             if (err->kind == MAIL_ERR_UNAVAIL)

@@ -28,7 +28,8 @@ int mail_spool_tmpfile(const struct mail_paths *paths,
     return mail_tmpfile(mail_paths_tmp_dir(paths), err);
 }
 
-int mail_fd_sink_write(void *ctx, const char *data, size_t len)
+int mail_fd_sink_write(void *ctx, const char *data, size_t len,
+                       struct mail_error *err)
 {
     struct mail_fd_sink *s = ctx;
 
@@ -37,29 +38,20 @@ int mail_fd_sink_write(void *ctx, const char *data, size_t len)
 
         if (n < 0 && errno == EINTR)
             continue;
-        if (n < 0) {
-            s->error = errno;
-            return -1;
-        }
+        if (n < 0)
+            return mail_error_set(err, MAIL_ERR_IO, "temporary file: %s",
+                                  strerror(errno));
         data += n;
         len -= (size_t)n;
     }
     return 0;
 }
 
-void mail_fd_sink_explain(const struct mail_fd_sink *s,
-                          struct mail_error *err)
-{
-    if (s->error)
-        mail_error_set(err, MAIL_ERR_IO, "temporary file: %s",
-                       strerror(s->error));
-}
-
 int mail_spool_fd(const struct mail_paths *paths, int in, bool dots,
                   int *out, struct mail_error *err)
 {
     char buf[65536];
-    struct mail_fd_sink fs = { -1, 0 };
+    struct mail_fd_sink fs = { -1 };
     bool bol = true;
     int fd = mail_spool_tmpfile(paths, err);
 
@@ -95,10 +87,8 @@ int mail_spool_fd(const struct mail_paths *paths, int in, bool dots,
                 bol = buf[i] == '\n';
             }
         }
-        if (mail_fd_sink_write(&fs, buf, len) < 0) {
-            mail_fd_sink_explain(&fs, err);
+        if (mail_fd_sink_write(&fs, buf, len, err) < 0)
             goto fail;
-        }
         if (n == 0)
             break;
     }
@@ -386,13 +376,12 @@ static int attach_whole_files(const struct mail_paths *paths, int *msg,
                               const char *const *attach, size_t nattach,
                               struct mail_error *err)
 {
-    struct mail_fd_sink fs = { -1, 0 };
+    struct mail_fd_sink fs = { -1 };
 
     if ((fs.fd = mail_spool_tmpfile(paths, err)) < 0)
         return -1;
     if (mail_message_attach(*msg, attach, nattach, NULL, mail_fd_sink_write,
                             &fs, err) < 0) {
-        mail_fd_sink_explain(&fs, err);
         close(fs.fd);
         return -1;
     }
@@ -411,14 +400,13 @@ int mail_send_prepare_whole(const struct mail_paths *paths, int in,
         .check_rcpts = o->check_rcpts,
         .id_domain = o->id_domain,
     };
-    struct mail_fd_sink fs = { -1, 0 };
+    struct mail_fd_sink fs = { -1 };
 
     *msg = -1;
     if ((fs.fd = mail_spool_tmpfile(paths, err)) < 0)
         return -1;
     if (mail_message_complete(in, &co, mail_fd_sink_write, &fs, res,
                               err) < 0) {
-        mail_fd_sink_explain(&fs, err);
         close(fs.fd);
         return -1;
     }
@@ -626,7 +614,7 @@ static int fit_message(struct mail_sender *snd, int *fd, off_t *off,
     bool has8 = mail_session_has_cap(snd->s, "8BITMIME");
     bool hasutf8 = mail_session_has_cap(snd->s, "SMTPUTF8") && has8;
     bool addr_utf8 = !addr_is_ascii(env->from);
-    struct mail_fd_sink fs = { -1, 0 };
+    struct mail_fd_sink fs = { -1 };
     int flags = 0;
 
     if (mail_message_scan(*fd, *off, info, err) < 0)
@@ -652,7 +640,6 @@ static int fit_message(struct mail_sender *snd, int *fd, off_t *off,
     fs.fd = *tmp;
     if (mail_message_to_7bit(*fd, *off, flags, mail_fd_sink_write, &fs,
                              err) < 0) {
-        mail_fd_sink_explain(&fs, err);
         if (err->kind != MAIL_ERR_DATA || !hasutf8 ||
             (flags & MAIL_7BIT_BODY))
             return -1;

@@ -276,28 +276,18 @@ void mail_envelope_list_release(struct mail_envelope_list *l)
 
 /* ---- move ---- */
 
-struct move_sink {
-    struct mail_append *a;
-    struct mail_error err;
-    bool failed;
-};
-
-static int move_write(void *ctx, const char *data, size_t len)
+/* A sink into the destination's append: ctx is the struct mail_append. */
+static int move_write(void *ctx, const char *data, size_t len,
+                      struct mail_error *err)
 {
-    struct move_sink *m = ctx;
-
-    if (mail_append_write(m->a, data, len, &m->err) < 0) {
-        m->failed = true;
-        return -1;
-    }
-    return 0;
+    return mail_append_write(ctx, data, len, err);
 }
 
 int mail_folder_move(struct mail_folder *from, struct mail_envelope *e,
                      struct mail_folder *to, char **new_key,
                      struct mail_error *err)
 {
-    struct move_sink m;
+    struct mail_append *a;
     char *key = NULL;
 
     if (new_key)
@@ -312,19 +302,15 @@ int mail_folder_move(struct mail_folder *from, struct mail_envelope *e,
     }
     /* Copy, make it durable there, and only then remove it here: a crash
      * in between leaves two copies, never none. */
-    m.a = mail_folder_append_begin(to, e->flags & ~(unsigned)MAIL_FLAG_NEW,
-                                   e->received, err);
-    if (!m.a)
+    a = mail_folder_append_begin(to, e->flags & ~(unsigned)MAIL_FLAG_NEW,
+                                 e->received, err);
+    if (!a)
         return -1;
-    m.failed = false;
-    mail_error_clear(&m.err);
-    if (mail_folder_fetch(from, e, move_write, &m, err) < 0) {
-        if (m.failed)
-            *err = m.err;
-        mail_append_abort(m.a);
+    if (mail_folder_fetch(from, e, move_write, a, err) < 0) {
+        mail_append_abort(a);
         return -1;
     }
-    if (mail_append_commit(m.a, &key, err) < 0)
+    if (mail_append_commit(a, &key, err) < 0)
         return -1;
     if (mail_folder_expunge(from, e, err) < 0) {
         free(key);
@@ -782,22 +768,23 @@ int folder_env_from_rec(struct mail_envelope *e, const struct hcache_rec *r,
 
 int folder_attach_begin(struct folder_attach *a, struct mail_error *err)
 {
-    a->err = err;
     a->mime = mail_mime_new(NULL, err);
     return a->mime ? 0 : -1;
 }
 
-int folder_attach_sink(void *ctx, const char *data, size_t len)
+int folder_attach_sink(void *ctx, const char *data, size_t len,
+                       struct mail_error *err)
 {
     struct folder_attach *a = ctx;
 
-    return mail_mime_push(a->mime, data, len, a->err);
+    return mail_mime_push(a->mime, data, len, err);
 }
 
-int folder_attach_end(struct folder_attach *a, unsigned *count)
+int folder_attach_end(struct folder_attach *a, unsigned *count,
+                      struct mail_error *err)
 {
     const struct mail_part *p;
-    int r = mail_mime_finish(a->mime, a->err);
+    int r = mail_mime_finish(a->mime, err);
 
     *count = 0;
     if (r == 0)

@@ -178,15 +178,17 @@ void folder_env_truncate(struct mail_envelope_list *l, size_t n);
 int folder_env_from_rec(struct mail_envelope *e, const struct hcache_rec *r,
                         struct mail_error *err);
 
-/* A running attachment count: push the message through the MIME parser. */
+/* A running attachment count: push the message through the MIME parser
+ * (folder_attach_sink is a mail_sink_fn, ctx the struct folder_attach). */
 struct folder_attach {
     struct mail_mime *mime;
-    struct mail_error *err;
 };
 int folder_attach_begin(struct folder_attach *a, struct mail_error *err);
-int folder_attach_sink(void *ctx, const char *data, size_t len);
+int folder_attach_sink(void *ctx, const char *data, size_t len,
+                       struct mail_error *err);
 /* Finish and count; frees the parser. */
-int folder_attach_end(struct folder_attach *a, unsigned *count);
+int folder_attach_end(struct folder_attach *a, unsigned *count,
+                      struct mail_error *err);
 void folder_attach_abort(struct folder_attach *a);
 
 

@@ -399,10 +399,11 @@ static int imap_list(struct mail_folder *mf, struct mail_envelope_list *out,
 struct body_ctx {
     int fd;
     bool got;
-    struct mail_error werr;
 };
 
-static int body_write(void *ctx, const char *data, size_t len)
+/* A sink into the temporary file b->fd. */
+static int body_write(void *ctx, const char *data, size_t len,
+                      struct mail_error *err)
 {
     struct body_ctx *b = ctx;
 
@@ -411,11 +412,9 @@ static int body_write(void *ctx, const char *data, size_t len)
 
         if (w < 0 && errno == EINTR)
             continue;
-        if (w < 0) {
-            mail_error_set(&b->werr, MAIL_ERR_IO, "temporary file: %s",
-                           strerror(errno));
-            return -1;
-        }
+        if (w < 0)
+            return mail_error_set(err, MAIL_ERR_IO, "temporary file: %s",
+                                  strerror(errno));
         data += w;
         len -= (size_t)w;
     }
@@ -433,7 +432,6 @@ static int body_begin(void *arg, const struct mail_imap_msg *m,
     b->got = true;
     sink->fn = body_write;
     sink->ctx = b;
-    sink->err = &b->werr;
     return 0;
 }
 
@@ -457,7 +455,6 @@ static int imap_message_fd(struct mail_folder *mf,
         if (b.fd < 0)
             return -1;
         b.got = false;
-        mail_error_clear(&b.werr);
         if (mail_imap_fetch_messages(s, &e->uid, 1, &o, body_begin, NULL,
                                      &b, err) == 0)
             break;
@@ -498,8 +495,8 @@ static int imap_fetch(struct mail_folder *mf, const struct mail_envelope *e,
                                 strerror(errno));
             break;
         }
-        if (sink(ctx, buf, (size_t)n) < 0) {
-            rc = mail_error_set(err, MAIL_ERR_IO, "output failed");
+        if (sink(ctx, buf, (size_t)n, err) < 0) {
+            rc = -1;    /* the sink's error */
             break;
         }
     }
@@ -716,12 +713,10 @@ static int imap_append_write(struct mail_append *ma, const char *data,
                              size_t len, struct mail_error *err)
 {
     struct imf_append *a = (struct imf_append *)ma;
-    struct body_ctx b = { a->fd, false, { 0 } };
+    struct body_ctx b = { a->fd, false };
 
-    if (body_write(&b, data, len) < 0) {
-        *err = b.werr;
+    if (body_write(&b, data, len, err) < 0)
         return -1;
-    }
     a->size += len;
     return 0;
 }

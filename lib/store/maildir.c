@@ -662,12 +662,12 @@ static int parse_file(struct mail_folder *f, const struct entry *en,
                 folder_attach_abort(&a);
                 goto out;
             }
-            if (folder_attach_sink(&a, buf, (size_t)n) < 0) {
+            if (folder_attach_sink(&a, buf, (size_t)n, err) < 0) {
                 folder_attach_abort(&a);
                 goto out;
             }
         }
-        if (folder_attach_end(&a, &r->attachments) < 0)
+        if (folder_attach_end(&a, &r->attachments, err) < 0)
             goto out;
         r->bits |= HC_ATTACH_KNOWN;
     }
@@ -1189,10 +1189,9 @@ static int stream_fd(int fd, const char *what, mail_sink_fn sink, void *ctx,
             free(buf);
             return -1;
         }
-        if (sink(ctx, buf, (size_t)n) < 0) {
+        if (sink(ctx, buf, (size_t)n, err) < 0) {
             free(buf);
-            return mail_error_set(err, MAIL_ERR_IO, "%s: output failed",
-                                  what);
+            return -1;      /* the sink's error */
         }
     }
     free(buf);

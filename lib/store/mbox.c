@@ -537,7 +537,7 @@ static int close_message(struct parse *ps, uint64_t at, struct mail_error *err)
     ps->cur.size -= ps->last_empty;
     if (ps->att_on) {
         ps->att_on = false;
-        if (folder_attach_end(&ps->att, &ps->rec.attachments) < 0)
+        if (folder_attach_end(&ps->att, &ps->rec.attachments, err) < 0)
             return -1;
         ps->rec.bits |= HC_ATTACH_KNOWN;
     }
@@ -639,7 +639,7 @@ static int parse_range(struct parse *ps, int fd, const char *path,
                     if (end_header(ps, err) < 0)
                         goto fail;
             }
-            if (ps->att_on && folder_attach_sink(&ps->att, u, un) < 0)
+            if (ps->att_on && folder_attach_sink(&ps->att, u, un, err) < 0)
                 goto fail;
             ps->last_empty = empty ? n : 0;
             ps->prev_empty = empty;
@@ -956,10 +956,8 @@ static int mbox_fetch(struct mail_folder *f, const struct mail_envelope *e,
             p++;
             n--;
         }
-        if (sink(ctx, p, n) < 0) {
-            mail_error_set(err, MAIL_ERR_IO, "%s: output failed", f->path);
-            goto out;
-        }
+        if (sink(ctx, p, n, err) < 0)
+            goto out;       /* the sink's error */
     }
     if (got == 0)
         ret = 0;
@@ -969,19 +967,13 @@ out:
     return ret;
 }
 
-struct fd_sink {
-    int fd;
-    int err;
-};
-
-static int write_sink(void *ctx, const char *data, size_t len)
+/* A sink into a temporary file: ctx is its fd. */
+static int write_sink(void *ctx, const char *data, size_t len,
+                      struct mail_error *err)
 {
-    struct fd_sink *s = ctx;
-
-    if (mail_write_all(s->fd, data, len) < 0) {
-        s->err = errno;
-        return -1;
-    }
+    if (mail_write_all(*(int *)ctx, data, len) < 0)
+        return mail_error_set(err, MAIL_ERR_IO, "temporary file: %s",
+                              strerror(errno));
     return 0;
 }
 
@@ -989,26 +981,21 @@ static int mbox_message_fd(struct mail_folder *f,
                            const struct mail_envelope *e, int *fd,
                            struct mail_error *err)
 {
-    struct fd_sink s;
+    int tfd = mail_tmpfile(mail_paths_tmp_dir(f->paths), err);
 
-    s.fd = mail_tmpfile(mail_paths_tmp_dir(f->paths), err);
-    s.err = 0;
-    if (s.fd < 0)
+    if (tfd < 0)
         return -1;
-    if (mbox_fetch(f, e, write_sink, &s, err) < 0) {
-        if (s.err)
-            mail_error_set(err, MAIL_ERR_IO, "temporary file: %s",
-                           strerror(s.err));
-        close(s.fd);
+    if (mbox_fetch(f, e, write_sink, &tfd, err) < 0) {
+        close(tfd);
         return -1;
     }
-    if (lseek(s.fd, 0, SEEK_SET) < 0) {
+    if (lseek(tfd, 0, SEEK_SET) < 0) {
         mail_error_set(err, MAIL_ERR_IO, "temporary file: %s",
                        strerror(errno));
-        close(s.fd);
+        close(tfd);
         return -1;
     }
-    *fd = s.fd;
+    *fd = tfd;
     return 0;
 }
 

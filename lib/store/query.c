@@ -939,7 +939,11 @@ struct scan {
     bool done;             /* every needle found: stop reading */
 };
 
-static int scan_sink(void *ctx, const char *data, size_t len)
+/* A sink that searches.  It returns -1 to stop the reading early once
+ * every needle is found (done: not a failure, err untouched), or with
+ * err set when out of memory. */
+static int scan_sink(void *ctx, const char *data, size_t len,
+                     struct mail_error *err)
 {
     struct scan *s = ctx;
     size_t inc;
@@ -964,13 +968,13 @@ static int scan_sink(void *ctx, const char *data, size_t len)
             return 0;
         }
         if (fold_into(&s->win, tmp, n, s->q->loc) < 0)
-            return -1;
+            return nomem(err);
         data += take;
         len -= take;
     }
     inc = mail_utf8_incomplete(data, len);
     if (fold_into(&s->win, data, len - inc, s->q->loc) < 0)
-        return -1;
+        return nomem(err);
     memcpy(s->pend, data + len - inc, inc);
     s->npend = inc;
     for (size_t i = 0; i < s->q->nbody; i++) {
@@ -991,9 +995,10 @@ static int scan_sink(void *ctx, const char *data, size_t len)
     return 0;
 }
 
-static int html_sink(void *ctx, const char *data, size_t len)
+static int html_sink(void *ctx, const char *data, size_t len,
+                     struct mail_error *err)
 {
-    return mail_html_push(ctx, data, len);
+    return mail_html_push(ctx, data, len, err);
 }
 
 /* Parse the message read by fd (pread from 0) and search its text. */
@@ -1044,7 +1049,7 @@ static int scan_message(struct scan *s, int fd, struct mail_error *err)
             k = mail_part_decode_fd(parts[i].part, fd, MAIL_DECODE_TEXT,
                                     html_sink, h, err);
             if (k == 0)
-                mail_html_finish(h);
+                k = mail_html_finish(h, err);
             mail_html_free(h);
         } else {
             k = mail_part_decode_fd(parts[i].part, fd, MAIL_DECODE_TEXT,

@@ -218,58 +218,54 @@ void mail_term_stream_release(struct mail_term_stream *t)
     mail_buf_release(&t->join);
 }
 
-static int stream_emit(struct mail_term_stream *t, const char *s, size_t n)
+static int stream_emit(struct mail_term_stream *t, const char *s, size_t n,
+                       struct mail_error *err)
 {
     if (!n)
         return 0;
     mail_buf_reset(&t->scratch);
-    if (mail_term_safe(&t->scratch, s, n, 0) < 0 ||
-        t->sink(t->ctx, t->scratch.data, t->scratch.len) < 0)
-        t->failed = 1;
-    return t->failed ? -1 : 0;
+    if (mail_term_safe(&t->scratch, s, n, 0) < 0)
+        return mail_error_set(err, MAIL_ERR_INTERNAL, "out of memory");
+    return t->sink(t->ctx, t->scratch.data, t->scratch.len, err);
 }
 
-int mail_term_stream_write(void *ctx, const char *data, size_t len)
+int mail_term_stream_write(void *ctx, const char *data, size_t len,
+                           struct mail_error *err)
 {
     struct mail_term_stream *t = ctx;
     size_t keep;
 
-    if (t->failed)
-        return -1;
     if (!len)
         return 0;
     t->last = data[len - 1];
     if (t->ncarry) {
         mail_buf_reset(&t->join);
         if (mail_buf_add(&t->join, t->carry, t->ncarry) < 0 ||
-            mail_buf_add(&t->join, data, len) < 0) {
-            t->failed = 1;
-            return -1;
-        }
+            mail_buf_add(&t->join, data, len) < 0)
+            return mail_error_set(err, MAIL_ERR_INTERNAL, "out of memory");
         data = t->join.data;
         len = t->join.len;
         t->ncarry = 0;
     }
     keep = mail_utf8_incomplete(data, len);
-    if (stream_emit(t, data, len - keep) < 0)
+    if (stream_emit(t, data, len - keep, err) < 0)
         return -1;
     memcpy(t->carry, data + len - keep, keep);
     t->ncarry = keep;
     return 0;
 }
 
-int mail_term_stream_puts(struct mail_term_stream *t, const char *s)
+int mail_term_stream_puts(struct mail_term_stream *t, const char *s,
+                          struct mail_error *err)
 {
-    return mail_term_stream_write(t, s, strlen(s));
+    return mail_term_stream_write(t, s, strlen(s), err);
 }
 
-int mail_term_stream_flush(struct mail_term_stream *t)
+int mail_term_stream_flush(struct mail_term_stream *t, struct mail_error *err)
 {
     int rc;
 
-    if (t->failed)
-        return -1;
-    rc = stream_emit(t, t->carry, t->ncarry);
+    rc = stream_emit(t, t->carry, t->ncarry, err);
     t->ncarry = 0;
     return rc;
 }

@@ -39,9 +39,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     for (int round = 0; round < 2; round++) {
         for (i = 0; i < size; i += chunk)
             if (mail_html_push(h, in + i,
-                               size - i < chunk ? size - i : chunk) < 0)
+                               size - i < chunk ? size - i : chunk,
+                               NULL) < 0)
                 abort();
-        if (mail_html_finish(h) < 0)
+        if (mail_html_finish(h, NULL) < 0)
             abort();
         if (chunked.len != whole.len ||
             memcmp(chunked.data ? chunked.data : "",

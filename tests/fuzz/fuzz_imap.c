@@ -18,9 +18,11 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static int count_sink(void *ctx, const char *d, size_t n)
+static int count_sink(void *ctx, const char *d, size_t n,
+                      struct mail_error *err)
 {
     (void)d;
+    (void)err;
     if (n > MAIL_IMAP_CHUNK)
         abort();
     *(uint64_t *)ctx += n;

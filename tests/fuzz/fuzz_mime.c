@@ -20,20 +20,21 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static int count_sink(void *ctx, const char *data, size_t len)
+static int count_sink(void *ctx, const char *data, size_t len,
+                      struct mail_error *err)
 {
     uint64_t *n = ctx;
 
     (void)data;
+    (void)err;
     *n += len;
     return 0;
 }
 
-static int utf8_sink(void *ctx, const char *data, size_t len)
+static int utf8_sink(void *ctx, const char *data, size_t len,
+                     struct mail_error *err)
 {
-    struct mail_buf *b = ctx;
-
-    return mail_buf_add(b, data, len);
+    return mail_sink_buf(ctx, data, len, err);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -30,7 +30,7 @@ static ssize_t decode(const char *in, size_t len, bool lf, size_t step,
     mail_dotstream_init(&d, lf, 0, mail_sink_buf, out);
     while (i < len && !d.done) {
         size_t n = len - i < step ? len - i : step;
-        ssize_t used = mail_dotstream_feed(&d, in + i, n);
+        ssize_t used = mail_dotstream_feed(&d, in + i, n, NULL);
 
         if (used < 0 || (size_t)used > n || (!d.done && (size_t)used != n))
             abort();

@@ -83,8 +83,8 @@ static void test_streaming(void)
             mail_charset_conv_new(t[i].cs, mail_sink_buf, &b, NULL);
 
         for (k = 0; t[i].in[k]; k++)
-            CHECK(mail_charset_conv_push(c, t[i].in + k, 1) == 0);
-        CHECK(mail_charset_conv_finish(c) == 0);
+            CHECK(mail_charset_conv_push(c, t[i].in + k, 1, NULL) == 0);
+        CHECK(mail_charset_conv_finish(c, NULL) == 0);
         CHECK_STR(b.data, t[i].want);
         mail_charset_conv_free(c);
         mail_buf_release(&b);

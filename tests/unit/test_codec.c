@@ -18,8 +18,8 @@ static void check_decode(enum mail_cte cte, const char *in, const char *want,
     CHECK_MEM(a.data ? a.data : "", a.len, want, wantlen);
     mail_decoder_init(&d, cte, mail_sink_buf, &b);
     for (i = 0; in[i]; i++)
-        mail_decoder_push(&d, in + i, 1);
-    CHECK(mail_decoder_finish(&d) == 0);
+        mail_decoder_push(&d, in + i, 1, NULL);
+    CHECK(mail_decoder_finish(&d, NULL) == 0);
     CHECK_MEM(b.data ? b.data : "", b.len, want, wantlen);
     mail_buf_release(&a);
     mail_buf_release(&b);
@@ -82,8 +82,8 @@ static void check_encode(enum mail_cte cte, int flags, const char *in,
     CHECK_STR(a.data ? a.data : "", want);
     mail_encoder_init(&e, cte, flags, mail_sink_buf, &b);
     for (i = 0; i < inlen; i++)
-        mail_encoder_push(&e, in + i, 1);
-    CHECK(mail_encoder_finish(&e) == 0);
+        mail_encoder_push(&e, in + i, 1, NULL);
+    CHECK(mail_encoder_finish(&e, NULL) == 0);
     CHECK_STR(b.data ? b.data : "", want);
     /* And back (for QP only when line ends survive as LF). */
     if (cte == MAIL_CTE_BASE64 || !(flags & MAIL_ENC_CRLF)) {
@@ -156,23 +156,70 @@ static void test_long_lines(void)
     free(in);
 }
 
-static int failing_sink(void *ctx, const char *data, size_t len)
+/* A sink that fails as a full disk does, after ctx (a size_t *) bytes. */
+static int failing_sink(void *ctx, const char *data, size_t len,
+                        struct mail_error *err)
 {
-    (void)ctx;
+    size_t *room = ctx;
+
     (void)data;
-    (void)len;
-    return -1;
+    if (len <= *room) {
+        *room -= len;
+        return 0;
+    }
+    return mail_error_set(err, MAIL_ERR_IO,
+                          "temporary file: No space left on device");
 }
 
+#define ENOSPC_MSG "temporary file: No space left on device"
+
+/* The sink's own error reaches the caller as it is, from push and from
+ * finish, for every decoder and encoder. */
 static void test_sink_failure(void)
 {
-    struct mail_decoder d;
+    static const enum mail_cte ctes[] = {
+        MAIL_CTE_BASE64, MAIL_CTE_QP, MAIL_CTE_8BIT,
+    };
+    struct mail_error err;
     char big[8000];
 
     memset(big, 'A', sizeof big);
-    mail_decoder_init(&d, MAIL_CTE_BASE64, failing_sink, NULL);
-    CHECK(mail_decoder_push(&d, big, sizeof big) == -1);
-    CHECK(mail_decoder_finish(&d) == -1);
+    for (size_t i = 0; i < sizeof ctes / sizeof ctes[0]; i++) {
+        struct mail_decoder d;
+        struct mail_encoder e;
+        size_t room = 0;
+
+        mail_error_clear(&err);
+        mail_decoder_init(&d, ctes[i], failing_sink, &room);
+        CHECK(mail_decoder_push(&d, big, sizeof big, &err) == -1);
+        CHECK(err.kind == MAIL_ERR_IO);
+        CHECK_STR(err.msg, ENOSPC_MSG);
+
+        room = 100;
+        mail_error_clear(&err);
+        mail_encoder_init(&e, ctes[i], 0, failing_sink, &room);
+        CHECK(mail_encoder_push(&e, big, sizeof big, &err) == -1);
+        CHECK(err.kind == MAIL_ERR_IO);
+        CHECK_STR(err.msg, ENOSPC_MSG);
+
+        /* the failure at the end: everything fits but the last flush
+         * (passed-through bytes go to the sink at once) */
+        if (ctes[i] == MAIL_CTE_8BIT)
+            continue;
+        room = 10;
+        mail_error_clear(&err);
+        mail_decoder_init(&d, ctes[i], failing_sink, &room);
+        CHECK(mail_decoder_push(&d, "QUJDREVGR0hJSktM", 16, &err) == 0);
+        CHECK(mail_decoder_finish(&d, &err) == -1);
+        CHECK_STR(err.msg, ENOSPC_MSG);
+
+        room = 10;
+        mail_error_clear(&err);
+        mail_encoder_init(&e, ctes[i], 0, failing_sink, &room);
+        CHECK(mail_encoder_push(&e, "0123456789ABCDEF", 16, &err) == 0);
+        CHECK(mail_encoder_finish(&e, &err) == -1);
+        CHECK_STR(err.msg, ENOSPC_MSG);
+    }
 }
 
 int main(void)

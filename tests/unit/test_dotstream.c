@@ -27,7 +27,7 @@ static long decode(struct mail_buf *out, const char *in, size_t len, bool lf,
 
         if (n > len - i)
             n = len - i;
-        used = mail_dotstream_feed(&d, in + i, n);
+        used = mail_dotstream_feed(&d, in + i, n, NULL);
         if (used < 0)
             return -2;
         if (!d.done && (size_t)used != n)
@@ -117,22 +117,26 @@ static void test_unterminated(void)
     check("a\r\n.x\r\n", "", "", -1);
 }
 
-static int count_sink(void *ctx, const char *data, size_t len)
+static int count_sink(void *ctx, const char *data, size_t len,
+                      struct mail_error *err)
 {
     size_t *max = ctx;
 
     (void)data;
     if (len > *max)
         *max = len;
-    return len > MAIL_DOTSTREAM_CHUNK ? -1 : 0;
+    return len > MAIL_DOTSTREAM_CHUNK
+        ? mail_error_set(err, MAIL_ERR_INTERNAL, "piece too large") : 0;
 }
 
-static int stop_sink(void *ctx, const char *data, size_t len)
+static int stop_sink(void *ctx, const char *data, size_t len,
+                     struct mail_error *err)
 {
     (void)ctx;
     (void)data;
     (void)len;
-    return -1;
+    return mail_error_set(err, MAIL_ERR_IO, "~/Mail/INBOX: Disk quota "
+                          "exceeded");
 }
 
 static void test_large(void)
@@ -161,22 +165,30 @@ static void test_large(void)
     CHECK_MEM(out.data, out.len, want.data, want.len);
 
     mail_dotstream_init(&d, false, 0, count_sink, &biggest);
-    CHECK(mail_dotstream_feed(&d, in.data, in.len) == (ssize_t)in.len - 3);
+    CHECK(mail_dotstream_feed(&d, in.data, in.len, NULL) ==
+          (ssize_t)in.len - 3);
     CHECK(biggest == MAIL_DOTSTREAM_CHUNK);
     CHECK(d.done && d.in_bytes == in.len - 3);
 
     /* The bound on input bytes. */
     mail_dotstream_init(&d, false, 1000, count_sink, &biggest);
-    CHECK(mail_dotstream_feed(&d, in.data, in.len) == -1);
+    CHECK(mail_dotstream_feed(&d, in.data, in.len, NULL) == -1);
     CHECK(d.too_big);
-    /* A sink that stops. */
-    mail_dotstream_init(&d, false, 0, stop_sink, NULL);
-    CHECK(mail_dotstream_feed(&d, in.data, in.len) == -1);
-    CHECK(!d.too_big && !d.done);
+    /* A sink that stops: its own error comes back. */
+    {
+        struct mail_error err;
+
+        mail_error_clear(&err);
+        mail_dotstream_init(&d, false, 0, stop_sink, NULL);
+        CHECK(mail_dotstream_feed(&d, in.data, in.len, &err) == -1);
+        CHECK(!d.too_big && !d.done);
+        CHECK(err.kind == MAIL_ERR_IO);
+        CHECK_STR(err.msg, "~/Mail/INBOX: Disk quota exceeded");
+    }
     /* Fed after the end: nothing taken. */
     mail_dotstream_init(&d, false, 0, mail_sink_buf, &out);
-    CHECK(mail_dotstream_feed(&d, ".\r\nabc", 6) == 3);
-    CHECK(mail_dotstream_feed(&d, "abc", 3) == 0);
+    CHECK(mail_dotstream_feed(&d, ".\r\nabc", 6, NULL) == 3);
+    CHECK(mail_dotstream_feed(&d, "abc", 3, NULL) == 0);
 
     mail_buf_release(&in);
     mail_buf_release(&want);

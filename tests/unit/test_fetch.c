@@ -103,7 +103,7 @@ static int deliver(struct mail_fetch_src *s, size_t i, const char *body,
 
     if (mail_fetch_msg_begin(s, i, flags, 0, &err) < 0)
         return -1;
-    mail_fetch_msg_write(s, body, strlen(body));
+    CHECK(mail_fetch_msg_write(s, body, strlen(body), &err) == 0);
     return mail_fetch_msg_end(s, true, &err);
 }
 
@@ -191,7 +191,7 @@ static void test_recovery(void)
     CHECK(mail_fetch_batch_begin(s, uids, 2, &err) == 0);
     CHECK(deliver(s, 0, "Subject: a\n\nA\n", 0) == 0);
     CHECK(mail_fetch_msg_begin(s, 1, 0, 0, &err) == 0);
-    mail_fetch_msg_write(s, "Subject: partial", 16);
+    CHECK(mail_fetch_msg_write(s, "Subject: partial", 16, &err) == 0);
     /* Both wait in tmp/: a batch is placed only once all of it is
      * durable (one syncfs at the commit). */
     CHECK(count_dir(md, "tmp") == 2 && count_dir(md, "new") == 0);
@@ -317,7 +317,7 @@ static void test_mda_spawn(void)
     CHECK(deliver(s, 0, "Subject: one\n\nOne\n", 0) == 0);
     /* a download that failed half-way: not given to the MDA */
     CHECK(mail_fetch_msg_begin(s, 1, 0, 0, &err) == 0);
-    mail_fetch_msg_write(s, "Subject: partial", 16);
+    CHECK(mail_fetch_msg_write(s, "Subject: partial", 16, &err) == 0);
     CHECK(mail_fetch_msg_end(s, false, &err) == 0);
     CHECK(mail_fetch_batch_commit(s, &err) == 1);
     mail_fetch_src_free(s);
@@ -345,7 +345,7 @@ static void test_mda_spawn(void)
         s = mail_fetch_src_open(statedir, "y", "pop3 x@h:1", d, false, &err);
         CHECK(mail_fetch_batch_begin(s, uids, 1, &err) == 0);
         CHECK(mail_fetch_msg_begin(s, 0, 0, 0, &err) == 0);
-        mail_fetch_msg_write(s, "one\n", 4);
+        CHECK(mail_fetch_msg_write(s, "one\n", 4, &err) == 0);
         mail_error_clear(&err);
         CHECK(mail_fetch_msg_end(s, true, &err) < 0);
         printf("# %s\n", err.msg);

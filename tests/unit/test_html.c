@@ -21,9 +21,10 @@ static char *render(const char *in, size_t len)
     } while (0)
 
 /* The same input pushed one byte at a time gives the same text. */
-static int one_byte_sink(void *ctx, const char *data, size_t len)
+static int one_byte_sink(void *ctx, const char *data, size_t len,
+                         struct mail_error *err)
 {
-    return mail_buf_add(ctx, data, len);
+    return mail_sink_buf(ctx, data, len, err);
 }
 
 static char *render_bytewise(const char *in, size_t len)
@@ -32,8 +33,8 @@ static char *render_bytewise(const char *in, size_t len)
     struct mail_html *h = mail_html_new(one_byte_sink, &b, NULL);
 
     for (size_t i = 0; i < len; i++)
-        mail_html_push(h, in + i, 1);
-    mail_html_finish(h);
+        mail_html_push(h, in + i, 1, NULL);
+    mail_html_finish(h, NULL);
     mail_html_free(h);
     return mail_buf_detach(&b);
 }
@@ -230,23 +231,35 @@ static void test_bytewise(void)
     }
 }
 
-static int fail_sink(void *ctx, const char *data, size_t len)
+static int fail_sink(void *ctx, const char *data, size_t len,
+                     struct mail_error *err)
 {
     (void)ctx;
     (void)data;
     (void)len;
-    return -1;
+    return mail_error_set(err, MAIL_ERR_IO, "standard output: Broken pipe");
 }
 
 static void test_sink_failure(void)
 {
     struct mail_html *h = mail_html_new(fail_sink, NULL, NULL);
+    struct mail_error err;
     char big[10000];
 
     memset(big, 'a', sizeof big);
-    CHECK(mail_html_push(h, big, sizeof big) == -1);
-    CHECK(mail_html_push(h, "x", 1) == -1);
-    CHECK(mail_html_finish(h) == -1);
+    mail_error_clear(&err);
+    CHECK(mail_html_push(h, big, sizeof big, &err) == -1);
+    CHECK(err.kind == MAIL_ERR_IO);
+    CHECK_STR(err.msg, "standard output: Broken pipe");
+    /* the document stays stopped until its end */
+    CHECK(mail_html_push(h, "x", 1, &err) == -1);
+    CHECK(mail_html_finish(h, &err) == -1);
+    CHECK_STR(err.msg, "standard output: Broken pipe");
+    /* the next document starts afresh; its failure is its own */
+    mail_error_clear(&err);
+    CHECK(mail_html_push(h, "<p>x</p>", 8, &err) == 0);
+    CHECK(mail_html_finish(h, &err) == -1);
+    CHECK_STR(err.msg, "standard output: Broken pipe");
     mail_html_free(h);
 }
 

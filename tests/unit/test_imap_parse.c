@@ -17,13 +17,14 @@ struct route_ctx {
     int routed;
 };
 
-static int body_sink(void *ctx, const char *data, size_t len)
+static int body_sink(void *ctx, const char *data, size_t len,
+                     struct mail_error *err)
 {
     struct route_ctx *rc = ctx;
 
     if (len > rc->max_piece)
         rc->max_piece = len;
-    return mail_buf_add(&rc->body, data, len);
+    return mail_sink_buf(&rc->body, data, len, err);
 }
 
 static int route(void *arg, const struct mail_imap_resp *resp,
@@ -509,12 +510,13 @@ static void test_bodystructure(void)
 }
 
 /* A sink that refuses stops the parse with its error. */
-static int refuse(void *ctx, const char *d, size_t n)
+static int refuse(void *ctx, const char *d, size_t n, struct mail_error *err)
 {
     (void)ctx;
     (void)d;
     (void)n;
-    return -1;
+    return mail_error_set(err, MAIL_ERR_IO, "~/Mail/INBOX: Read-only file "
+                          "system");
 }
 
 static int route_refuse(void *arg, const struct mail_imap_resp *resp,
@@ -545,6 +547,7 @@ static void test_sink_error(void)
     mail_imap_parser_init(&p, NULL, route_refuse, NULL);
     CHECK(mail_imap_parser_feed(&p, in, sizeof in - 1, &used, &err) == -1);
     CHECK(err.kind == MAIL_ERR_IO);
+    CHECK_STR(err.msg, "~/Mail/INBOX: Read-only file system");
     CHECK(mail_imap_parser_feed(&p, in, sizeof in - 1, &used, &err) == -1);
     mail_imap_parser_reset(&p);
     p.route = NULL;

@@ -485,11 +485,13 @@ static size_t heap_in_use(void)
 #endif
 }
 
-static int digest_sink(void *ctx, const char *data, size_t len)
+static int digest_sink(void *ctx, const char *data, size_t len,
+                       struct mail_error *err)
 {
     struct digest *d = ctx;
     size_t i, h = heap_in_use();
 
+    (void)err;
     for (i = 0; i < len; i++)
         d->h = (d->h ^ (unsigned char)data[i]) * 16777619u;
     d->n += len;
@@ -498,9 +500,12 @@ static int digest_sink(void *ctx, const char *data, size_t len)
     return 0;
 }
 
-static int file_sink(void *ctx, const char *data, size_t len)
+static int file_sink(void *ctx, const char *data, size_t len,
+                     struct mail_error *err)
 {
-    return fwrite(data, 1, len, ctx) == len ? 0 : -1;
+    if (fwrite(data, 1, len, ctx) == len)
+        return 0;
+    return mail_error_set(err, MAIL_ERR_IO, "test file: write failed");
 }
 
 static void test_big_attachment(void)
@@ -533,10 +538,10 @@ static void test_big_attachment(void)
             x = x * 1103515245u + 12345u;
             block[k] = (char)(x >> 16);
         }
-        digest_sink(&want, block, sizeof block);
-        mail_encoder_push(&e, block, sizeof block);
+        digest_sink(&want, block, sizeof block, NULL);
+        mail_encoder_push(&e, block, sizeof block, NULL);
     }
-    mail_encoder_finish(&e);
+    mail_encoder_finish(&e, NULL);
     fputs("--BIG--\r\n", f);
     fflush(f);
     lseek(fd, 0, SEEK_SET);
@@ -624,6 +629,84 @@ static void test_many_parts(void)
     mail_buf_release(&msg);
 }
 
+/* A sink that takes `room` bytes, then fails as a full disk does. */
+static int enospc_sink(void *ctx, const char *data, size_t len,
+                       struct mail_error *err)
+{
+    size_t *room = ctx;
+
+    (void)data;
+    if (len <= *room) {
+        *room -= len;
+        return 0;
+    }
+    return mail_error_set(err, MAIL_ERR_IO,
+                          "temporary file: No space left on device");
+}
+
+/* The sink's own error is what the caller gets, through the whole
+ * pipeline (transfer decoding, charset conversion, CRLF to LF), whether
+ * it fails in the middle or at the final flush; before, the pipeline
+ * replaced it by a bare "output failed". */
+static void test_sink_error(void)
+{
+    static const char small[] =
+        "Content-Type: text/plain; charset=iso-8859-1\r\n"
+        "Content-Transfer-Encoding: base64\r\n\r\n"
+        "SGVsbG8sIHdvcmxkIQ0KVGhpcyBpcyBhIHRleHQgaW4gTGF0aW4tMTogY2Fm6Q0K\r\n";
+    static const size_t rooms[] = { 0, 5, 20, 10000 };
+    struct mail_buf big = MAIL_BUF_INIT;
+
+    /* small: every byte waits for the final flush; big (28 KB of
+     * quoted-printable): the sink fails in the middle */
+    mail_buf_addstr(&big, "Content-Type: text/plain; charset=iso-8859-1\r\n"
+                          "Content-Transfer-Encoding: quoted-printable\r\n"
+                          "\r\n");
+    for (int i = 0; i < 2000; i++)
+        mail_buf_addstr(&big, "caf=E9 au lait\r\n");
+    for (int k = 0; k < 2; k++) {
+        const char *msg = k ? big.data : small;
+        size_t len = k ? big.len : sizeof small - 1;
+        struct mail_mime *m = mail_mime_parse_mem(msg, len, NULL, NULL);
+        const struct mail_part *p = m ? mail_mime_root(m) : NULL;
+        char path[] = "/tmp/test_mime.XXXXXX";
+        int fd = mkstemp(path);
+
+        CHECK(p != NULL && fd >= 0);
+        if (!p || fd < 0)
+            break;
+        unlink(path);
+        CHECK(write(fd, msg, len) == (ssize_t)len);
+        for (size_t i = 0; i < sizeof rooms / sizeof rooms[0]; i++) {
+            if (!k && rooms[i] > 40)
+                break;      /* small has 47 bytes: this room takes them */
+            for (int flags = 0; flags <= MAIL_DECODE_TEXT; flags++) {
+                struct mail_error err;
+                size_t room = rooms[i];
+                int r;
+
+                mail_error_clear(&err);
+                r = mail_part_decode_mem(p, msg, len, flags, enospc_sink,
+                                         &room, &err);
+                CHECK(r == -1);
+                CHECK(err.kind == MAIL_ERR_IO);
+                CHECK_STR(err.msg, "temporary file: No space left on device");
+
+                room = rooms[i];
+                mail_error_clear(&err);
+                r = mail_part_decode_fd(p, fd, flags, enospc_sink, &room,
+                                        &err);
+                CHECK(r == -1);
+                CHECK(err.kind == MAIL_ERR_IO);
+                CHECK_STR(err.msg, "temporary file: No space left on device");
+            }
+        }
+        close(fd);
+        mail_mime_free(m);
+    }
+    mail_buf_release(&big);
+}
+
 int main(void)
 {
     RUN(test_corpus_trees);
@@ -635,5 +718,6 @@ int main(void)
     RUN(test_limits);
     RUN(test_corpus_headers);
     RUN(test_big_attachment);
+    RUN(test_sink_error);
     return test_done();
 }

@@ -235,9 +235,12 @@ struct fetch {
     size_t ngot, begun;
 };
 
-static int sink_sha(void *ctx, const char *data, size_t len)
+static int sink_sha(void *ctx, const char *data, size_t len,
+                    struct mail_error *err)
 {
-    return EVP_DigestUpdate(ctx, data, len) == 1 ? 0 : -1;
+    if (EVP_DigestUpdate(ctx, data, len) == 1)
+        return 0;
+    return mail_error_set(err, MAIL_ERR_INTERNAL, "sha256 failed");
 }
 
 static int on_begin(void *ctx, size_t i, mail_sink_fn *sink, void **sink_ctx,

@@ -29,8 +29,8 @@ static void stuff(struct mail_buf *out, const char *in, size_t step)
     if (!step)
         step = len ? len : 1;
     for (size_t i = 0; i < len; i += step)
-        mail_smtp_stuff(&st, in + i, len - i < step ? len - i : step);
-    mail_smtp_stuff_end(&st);
+        mail_smtp_stuff(&st, in + i, len - i < step ? len - i : step, NULL);
+    mail_smtp_stuff_end(&st, NULL);
 }
 
 static void check_all_chunkings(const char *in, const char *want)
@@ -162,13 +162,14 @@ struct piece_sink {
     size_t biggest;
 };
 
-static int piece_sink(void *ctx, const char *data, size_t len)
+static int piece_sink(void *ctx, const char *data, size_t len,
+                      struct mail_error *err)
 {
     struct piece_sink *ps = ctx;
 
     if (len > ps->biggest)
         ps->biggest = len;
-    return mail_buf_add(ps->out, data, len);
+    return mail_sink_buf(ps->out, data, len, err);
 }
 
 /* Stuff in[0..len) cut at the given points (sorted, may repeat). */
@@ -187,10 +188,10 @@ static void stuff_cuts(struct mail_buf *out, const char *in, size_t len,
         if (to > len)
             to = len;
         if (to > at)
-            mail_smtp_stuff(&st, in + at, to - at);
+            mail_smtp_stuff(&st, in + at, to - at, NULL);
         at = to > at ? to : at;
     }
-    mail_smtp_stuff_end(&st);
+    mail_smtp_stuff_end(&st, NULL);
     if (ps.biggest > *biggest)
         *biggest = ps.biggest;
 }
@@ -231,8 +232,8 @@ static void check_long_line(size_t n, bool every_split)
             mail_smtp_stuffer_init(&st, piece_sink, &ps);
             for (size_t i = 0; i < in.len; i += steps[k])
                 mail_smtp_stuff(&st, in.data + i, in.len - i < steps[k]
-                                ? in.len - i : steps[k]);
-            mail_smtp_stuff_end(&st);
+                                ? in.len - i : steps[k], NULL);
+            mail_smtp_stuff_end(&st, NULL);
             if (ps.biggest > biggest)
                 biggest = ps.biggest;
             bad += out.len != want.len ||

@@ -280,9 +280,10 @@ static void test_utf8_incomplete(void)
     CHECK(mail_utf8_incomplete("a\xff", 2) == 0);
 }
 
-static int collect(void *ctx, const char *data, size_t len)
+static int collect(void *ctx, const char *data, size_t len,
+                   struct mail_error *err)
 {
-    return mail_buf_add(ctx, data, len);
+    return mail_sink_buf(ctx, data, len, err);
 }
 
 /* The stream shows a text cut anywhere into two pieces exactly as
@@ -303,9 +304,9 @@ static void test_stream_splits(void)
 
         mail_buf_reset(&got);
         mail_term_stream_init(&t, collect, &got);
-        mail_term_stream_write(&t, text, cut);
-        mail_term_stream_write(&t, text + cut, len - cut);
-        mail_term_stream_flush(&t);
+        mail_term_stream_write(&t, text, cut, NULL);
+        mail_term_stream_write(&t, text + cut, len - cut, NULL);
+        mail_term_stream_flush(&t, NULL);
         mail_term_stream_release(&t);
         if (got.len != whole.len || memcmp(got.data, whole.data, got.len))
             bad++;
@@ -317,9 +318,9 @@ static void test_stream_splits(void)
 
         mail_buf_reset(&got);
         mail_term_stream_init(&t, collect, &got);
-        mail_term_stream_write(&t, "x\xe2\x82", 3);
+        mail_term_stream_write(&t, "x\xe2\x82", 3, NULL);
         CHECK(got.len == 1);
-        mail_term_stream_flush(&t);
+        mail_term_stream_flush(&t, NULL);
         mail_term_stream_release(&t);
         CHECK_MEM(got.data, got.len, "x\\xE2\\x82", 9);
     }

@@ -46,17 +46,19 @@ struct mail_charset_conv *mail_charset_conv_new(const char *charset,
                                                 mail_sink_fn sink, void *ctx,
                                                 struct mail_error *err);
 
-/* Convert len bytes.  -1 only when the sink returned -1. */
+/* Convert len bytes.  -1 only when the sink returned -1 (err as the sink
+ * set it: err is passed to the sink). */
 int mail_charset_conv_push(struct mail_charset_conv *c, const char *data,
-                           size_t len);
+                           size_t len, struct mail_error *err);
 
 /*
  * End of input: an incomplete trailing sequence becomes U+FFFD (or
  * windows-1252 characters in "auto" mode), then everything is flushed to
  * the sink.  The converter may then be reused for a new text.  -1 only
- * when the sink returned -1.
+ * when the sink returned -1 (err as the sink set it).
  */
-int mail_charset_conv_finish(struct mail_charset_conv *c);
+int mail_charset_conv_finish(struct mail_charset_conv *c,
+                             struct mail_error *err);
 
 /* Free the converter (NULL is fine).  Does not flush. */
 void mail_charset_conv_free(struct mail_charset_conv *c);

@@ -11,8 +11,11 @@
  *     struct mail_decoder d;
  *     mail_decoder_init(&d, MAIL_CTE_BASE64, mail_sink_buf, &buf);
  *     while ((n = read(fd, chunk, sizeof chunk)) > 0)
- *         if (mail_decoder_push(&d, chunk, n) < 0) ...
- *     mail_decoder_finish(&d);
+ *         if (mail_decoder_push(&d, chunk, n, err) < 0) ...
+ *     mail_decoder_finish(&d, err);
+ *
+ * err goes to the sink with every piece; when the sink returns -1, push
+ * and finish return -1 with err as the sink set it.
  *
  * The decoders are lenient (doc/VIOLATIONS.md): base64 skips whitespace
  * and any byte outside the alphabet, accepts missing padding and data
@@ -54,7 +57,6 @@ struct mail_decoder {
     enum mail_cte cte;
     mail_sink_fn sink;
     void *ctx;
-    int failed;               /* the sink returned -1 */
     int state;                /* private from here on */
     unsigned acc;
     unsigned nacc;
@@ -70,11 +72,13 @@ struct mail_decoder {
  */
 void mail_decoder_init(struct mail_decoder *d, enum mail_cte cte,
                        mail_sink_fn sink, void *ctx);
-/* Decode len bytes.  -1 when the sink returned -1 (now or before). */
-int mail_decoder_push(struct mail_decoder *d, const char *data, size_t len);
+/* Decode len bytes.  -1 when the sink returned -1 (err as the sink set
+ * it); do not push more then. */
+int mail_decoder_push(struct mail_decoder *d, const char *data, size_t len,
+                      struct mail_error *err);
 /* End of input: flush partial base64 quanta and pending QP state. -1 when
  * the sink returned -1.  The decoder may then be initialised again. */
-int mail_decoder_finish(struct mail_decoder *d);
+int mail_decoder_finish(struct mail_decoder *d, struct mail_error *err);
 
 /* --- encoders, for the composer ----------------------------------------- */
 
@@ -94,7 +98,6 @@ struct mail_encoder {
     int flags;
     mail_sink_fn sink;
     void *ctx;
-    int failed;
     unsigned acc;             /* private from here on */
     unsigned nacc;
     unsigned col;
@@ -113,12 +116,13 @@ struct mail_encoder {
  */
 void mail_encoder_init(struct mail_encoder *e, enum mail_cte cte, int flags,
                        mail_sink_fn sink, void *ctx);
-/* -1 when the sink returned -1. */
-int mail_encoder_push(struct mail_encoder *e, const char *data, size_t len);
+/* -1 when the sink returned -1 (err as the sink set it). */
+int mail_encoder_push(struct mail_encoder *e, const char *data, size_t len,
+                      struct mail_error *err);
 /* Flush the last quantum or held byte and end with a line break when the
  * output does not already end with one (base64 and QP).  -1 on sink
  * failure. */
-int mail_encoder_finish(struct mail_encoder *e);
+int mail_encoder_finish(struct mail_encoder *e, struct mail_error *err);
 
 /* One-shot helpers appending to out; -1 on ENOMEM or cap. */
 int mail_decode(struct mail_buf *out, enum mail_cte cte, const char *data,

@@ -23,7 +23,9 @@
  *     998 octets SMTP allows.
  *
  * Output goes to a sink (sink.h), input comes from seekable file
- * descriptors read with pread(2) from a given offset.  Line ends in the
+ * descriptors read with pread(2) from a given offset.  Every function
+ * below gives its err to the sink; when the sink fails, it returns -1
+ * with err as the sink set it.  Line ends in the
  * output are LF (the SMTP layer makes them CRLF; Maildir keeps LF).
  *
  * A header value the user gives can never start a new header field: CR,
@@ -107,8 +109,8 @@ struct mail_compose {
 /*
  * Write the whole message to sink.  Errors: MAIL_ERR_USAGE for a line
  * break in a value or a From/To/Cc without an address; MAIL_ERR_NOTFOUND
- * for a missing attachment, MAIL_ERR_IO when a file cannot be read;
- * MAIL_ERR_IO too when the sink fails (the sink's owner knows why).
+ * for a missing attachment, MAIL_ERR_IO when a file cannot be read; the
+ * sink's own error when the sink fails.
  */
 int mail_compose_write(const struct mail_compose *c, mail_sink_fn sink,
                        void *ctx, struct mail_error *err);

@@ -52,12 +52,14 @@ void mail_dotstream_init(struct mail_dotstream *d, bool lf, uint64_t max,
  * Decode data.  Returns the number of bytes that belong to the body: len
  * unless the terminator was found in data (then d->done is true, every
  * decoded byte has been given to the sink, and the bytes from the returned
- * count on are the next reply's).  Returns -1 when the sink returned -1 or
- * when more than d->max input bytes came without a terminator (d->too_big).
- * Feeding after done returns 0.  Never blocks.
+ * count on are the next reply's).  Returns -1 when the sink returned -1
+ * (err, which the sink is given, as the sink set it) or when more than
+ * d->max input bytes came without a terminator (d->too_big, err not set:
+ * the caller names the command).  Feeding after done returns 0.  Never
+ * blocks.
  */
 ssize_t mail_dotstream_feed(struct mail_dotstream *d, const char *data,
-                            size_t len);
+                            size_t len, struct mail_error *err);
 
 #pragma GCC visibility pop
 

@@ -164,22 +164,15 @@ int mail_fetch_batch_begin(struct mail_fetch_src *s, const char *const *uids,
  * Maildir info; received: its delivery time (0: now). */
 int mail_fetch_msg_begin(struct mail_fetch_src *s, size_t i, unsigned flags,
                          time_t received, struct mail_error *err);
-/* A mail_sink_fn: ctx is the source.  Errors are kept for _msg_end. */
-int mail_fetch_msg_write(void *ctx, const char *data, size_t len);
+/* A mail_sink_fn: ctx is the source.  A write that fails returns -1 with
+ * err naming the store and the cause ("~/Mail/INBOX: No space left on
+ * device", MAIL_ERR_IO); the caller then ends the message with ok false. */
+int mail_fetch_msg_write(void *ctx, const char *data, size_t len,
+                         struct mail_error *err);
 /* The same, turning CRLF into LF (IMAP sends CRLF; Maildir files and
  * mbox hold LF). */
-int mail_fetch_msg_write_crlf(void *ctx, const char *data, size_t len);
-/* When a write of the message under way failed (the sink returned -1),
- * copy that error, with its cause (ENOSPC, EDQUOT, EIO...), to err and
- * return 1; else 0.  For a caller whose protocol layer reports only that
- * the sink stopped. */
-int mail_fetch_msg_error(const struct mail_fetch_src *s,
-                         struct mail_error *err);
-/* Where the two writers above leave why they failed (kind MAIL_OK while
- * they have not): for a protocol layer that returns a sink's own error
- * (IMAP: struct mail_imap_body_sink).  Valid until the source is freed. */
-const struct mail_error *
-mail_fetch_msg_sink_error(const struct mail_fetch_src *s);
+int mail_fetch_msg_write_crlf(void *ctx, const char *data, size_t len,
+                              struct mail_error *err);
 /* ok false: the download failed; throw the partial message away.
  * Returns 0 when delivered (or dropped as a known duplicate), -1. */
 int mail_fetch_msg_end(struct mail_fetch_src *s, bool ok,

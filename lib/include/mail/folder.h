@@ -169,7 +169,8 @@ int mail_folder_list_last(struct mail_folder *f,
 
 /*
  * Stream the raw message (exactly its bytes; mbox: without the From_ line
- * and with ">From " unquoted) to sink.
+ * and with ">From " unquoted) to sink.  A sink that fails gives its own
+ * error (err is given to it).
  */
 int mail_folder_fetch(struct mail_folder *f, const struct mail_envelope *e,
                       mail_sink_fn sink, void *ctx, struct mail_error *err);

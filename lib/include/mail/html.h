@@ -61,13 +61,16 @@ struct mail_html;
 struct mail_html *mail_html_new(mail_sink_fn sink, void *ctx,
                                 struct mail_error *err);
 
-/* Render the next len bytes.  -1 when the sink returned -1 (now or
- * before); nothing more is sent then. */
-int mail_html_push(struct mail_html *h, const char *data, size_t len);
+/* Render the next len bytes; err goes to the sink.  -1 when the sink
+ * returned -1 (err as the sink set it, now or in an earlier push of this
+ * document); nothing more is sent then until mail_html_finish. */
+int mail_html_push(struct mail_html *h, const char *data, size_t len,
+                   struct mail_error *err);
 
 /* End of input: ends the text and writes the link list.  -1 when the
- * sink returned -1. */
-int mail_html_finish(struct mail_html *h);
+ * sink returned -1 in this document.  The renderer is then ready for a
+ * new document. */
+int mail_html_finish(struct mail_html *h, struct mail_error *err);
 
 /* Free the renderer (NULL is fine). */
 void mail_html_free(struct mail_html *h);

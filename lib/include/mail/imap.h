@@ -167,17 +167,15 @@ struct mail_imap_msg {
 };
 
 /*
- * Where a body goes: fn(ctx, piece, len) for each piece of at most
+ * Where a body goes: fn(ctx, piece, len, err) for each piece of at most
  * MAIL_IMAP_CHUNK bytes; fn NULL skips the body.  When fn returns -1 it
- * says why in *err (the sink's own error: "~/Mail/INBOX: No space left on
- * device", MAIL_ERR_IO), and mail_imap_fetch_messages returns that error
- * as it is.  err may stay NULL for a sink that has no more to say (then
- * the error is MAIL_ERR_IO "... could not store the body of UID N").
+ * has said why in err (the sink's own error: "~/Mail/INBOX: No space left
+ * on device", MAIL_ERR_IO), and mail_imap_fetch_messages returns that
+ * error as it is.
  */
 struct mail_imap_body_sink {
     mail_sink_fn fn;
     void *ctx;
-    const struct mail_error *err;
 };
 
 /*

@@ -10,7 +10,7 @@
  * Literals are not held in memory unless the caller wants that: before a
  * literal's bytes arrive the parser asks the route callback, which may
  * hand it a sink (mail_sink_fn).  The bytes then go to the sink as they
- * arrive, in chunks of at most MAIL_IMAP_CHUNK bytes, and the tree only
+ * arrive (with the err given to the feed), in chunks of at most MAIL_IMAP_CHUNK bytes, and the tree only
  * records the size (MAIL_IMAP_STREAMED).  Literals kept in the tree are
  * bounded by limits.inline_literal_max; any literal announced larger than
  * limits.literal_max is a protocol error before a byte is allocated.

@@ -172,9 +172,8 @@ enum {
  * [body_start, body_end) with pread(2) from fd, in constant memory.
  * offsets must be those of a parse of the same file from offset 0.
  * Returns 0, or -1 with err set: MAIL_ERR_IO on a read error or a file
- * shorter than the part, MAIL_ERR_INTERNAL when out of memory, and
- * MAIL_ERR_IO with the message "output failed" when the sink returned -1
- * (the caller usually knows better and replaces it).
+ * shorter than the part, MAIL_ERR_INTERNAL when out of memory, or, when
+ * the sink returned -1, the error the sink set (err is given to it).
  */
 int mail_part_decode_fd(const struct mail_part *p, int fd, int flags,
                         mail_sink_fn sink, void *ctx, struct mail_error *err);

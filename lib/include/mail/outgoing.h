@@ -37,17 +37,14 @@
 int mail_spool_tmpfile(const struct mail_paths *paths,
                        struct mail_error *err);
 
-/* A sink (sink.h) that writes to a file descriptor; error gets the errno
- * of the first failure. */
+/* A sink (sink.h) that writes to a temporary file's descriptor; a write
+ * that fails gives MAIL_ERR_IO "temporary file: <cause>" ("No space left
+ * on device"). */
 struct mail_fd_sink {
     int fd;
-    int error;
 };
-int mail_fd_sink_write(void *ctx, const char *data, size_t len);
-/* After a library call failed with "cannot write": name the cause
- * (MAIL_ERR_IO "temporary file: ...") when the sink failed. */
-void mail_fd_sink_explain(const struct mail_fd_sink *s,
-                          struct mail_error *err);
+int mail_fd_sink_write(void *ctx, const char *data, size_t len,
+                       struct mail_error *err);
 
 /* Copy in (to its end) to a new temporary file (*out).  dots: a line
  * with a single "." ends the input (sendmail without -i). */

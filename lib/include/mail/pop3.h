@@ -100,9 +100,9 @@ int mail_pop3_uidl(struct mail_session *s, struct mail_pop3_msgs *m,
 
 /* RETR msgno: the message, dot-unstuffed, to sink (lf: CRLF -> LF), in
  * pieces of at most 8 KiB, never held whole.  max: wire bytes allowed
- * (0: MAIL_POP3_BODY_MAX); beyond it MAIL_ERR_PROTOCOL.  A sink that
- * returns -1 makes this return -1 with MAIL_ERR_IO "... stopped" unless
- * the sink's owner reports better.  0, 1 (-ERR) or -1. */
+ * (0: MAIL_POP3_BODY_MAX); beyond it MAIL_ERR_PROTOCOL.  The sink is
+ * given err; one that returns -1 makes this return -1 with err as the
+ * sink set it.  0, 1 (-ERR) or -1. */
 int mail_pop3_retr(struct mail_session *s, unsigned msgno, uint64_t max,
                    bool lf, mail_sink_fn sink, void *ctx,
                    struct mail_error *err);

@@ -66,8 +66,9 @@ struct mail_render *mail_render_new(const struct mail_render_opts *opts);
 void mail_render_free(struct mail_render *r);
 
 /*
- * The functions below return 0, or -1: with err set on a failure, with
- * err->kind MAIL_OK (cleared) when the sink refused more output.
+ * The functions below return 0, or -1 with err set: on a failure, or when
+ * the sink refused more output (err is given to the sink and is then as
+ * the sink set it).
  */
 
 /* Date, From, To, Cc, Subject as a person reads them (dates in local

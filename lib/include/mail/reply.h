@@ -197,7 +197,7 @@ int mail_draft_prepend(struct mail_draft *d, const char *text, size_t len,
 /*
  * The draft as a file for the editor: "To:", "Cc:", "Bcc:" (when set),
  * "Subject:", "In-Reply-To:", "References:" lines, an empty line, the
- * body.
+ * body.  A sink that fails gives its own error.
  */
 int mail_draft_write(const struct mail_draft *d, mail_sink_fn sink, void *ctx,
                      struct mail_error *err);
@@ -218,8 +218,8 @@ int mail_draft_parse(struct mail_draft *d, const char *text, size_t len,
  * header) becomes the first part of a multipart/mixed whose second part
  * is the original, read from orig_fd at offset 0 to its end and copied
  * byte for byte as message/rfc822 (streamed in blocks: memory does not
- * grow with the original).  MAIL_ERR_IO for a read error or a failed
- * sink.
+ * grow with the original).  MAIL_ERR_IO for a read error; a failed sink
+ * gives its own error.
  */
 int mail_forward_attach_write(int composed, int orig_fd, mail_sink_fn sink,
                               void *ctx, struct mail_error *err);

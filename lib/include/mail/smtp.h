@@ -112,15 +112,15 @@ struct mail_smtp_stuffer {
 
 void mail_smtp_stuffer_init(struct mail_smtp_stuffer *st, mail_sink_fn sink,
                             void *ctx);
-/* -1 when the sink returned -1. */
+/* err goes to the sink; -1 when the sink returned -1 (err as the sink
+ * set it). */
 int mail_smtp_stuff(struct mail_smtp_stuffer *st, const char *data,
-                    size_t len);
-int mail_smtp_stuff_end(struct mail_smtp_stuffer *st);
+                    size_t len, struct mail_error *err);
+int mail_smtp_stuff_end(struct mail_smtp_stuffer *st, struct mail_error *err);
 
 /* A message in transit over a session, after mail_smtp_envelope. */
 struct mail_smtp_data {
     struct mail_session *s;
-    struct mail_error *err;       /* where a write error went */
     struct mail_smtp_stuffer st;
     /* Set by mail_smtp_data_end when the whole message went out but no
      * reply to the final dot came (timeout, connection dropped): the

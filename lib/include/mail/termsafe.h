@@ -81,9 +81,10 @@ int mail_json_escape(struct mail_buf *out, const char *s, size_t len);
  * A terminal-safe stream: text given in arbitrary pieces goes through
  * mail_term_safe (flags 0) to a sink.  An incomplete UTF-8 sequence at the
  * end of one piece is held back until the next (cut in two it would show
- * as two \xNN escapes); mail_term_stream_flush shows what is held.  Once
- * the sink refused or memory ran out, failed is set and every call
- * returns -1.  last is the last byte written so far (0 before any).
+ * as two \xNN escapes); mail_term_stream_flush shows what is held.  A
+ * call returns -1 with err set when the sink refused (err as the sink set
+ * it) or memory ran out (MAIL_ERR_INTERNAL); the caller then stops.  last
+ * is the last byte written so far (0 before any).
  */
 struct mail_term_stream {
     mail_sink_fn sink;
@@ -93,15 +94,17 @@ struct mail_term_stream {
     char carry[4];
     size_t ncarry;
     char last;
-    int failed;
 };
 
 void mail_term_stream_init(struct mail_term_stream *t, mail_sink_fn sink,
                            void *ctx);
 /* A mail_sink_fn: ctx is the struct mail_term_stream. */
-int mail_term_stream_write(void *t, const char *data, size_t len);
-int mail_term_stream_puts(struct mail_term_stream *t, const char *s);
-int mail_term_stream_flush(struct mail_term_stream *t);
+int mail_term_stream_write(void *t, const char *data, size_t len,
+                           struct mail_error *err);
+int mail_term_stream_puts(struct mail_term_stream *t, const char *s,
+                          struct mail_error *err);
+int mail_term_stream_flush(struct mail_term_stream *t,
+                           struct mail_error *err);
 void mail_term_stream_release(struct mail_term_stream *t);
 
 #pragma GCC visibility pop
