@@ -610,6 +610,87 @@ static void test_queue(void)
     }
 }
 
+/* A sink that takes `room` bytes, then fails as a full disk does. */
+static int enospc_sink(void *ctx, const char *data, size_t len,
+                       struct mail_error *err)
+{
+    size_t *room = ctx;
+
+    (void)data;
+    if (len <= *room) {
+        *room -= len;
+        return 0;
+    }
+    return mail_error_set(err, MAIL_ERR_IO,
+                          "temporary file: No space left on device");
+}
+
+/* Wherever the output stops (headers, text, the encoder of an
+ * attachment, its final flush), the caller gets the sink's own error, not
+ * "cannot write the message" as before. */
+static void test_sink_error(void)
+{
+    static const char msg8[] =
+        "From: a@a.test\nTo: b@x.test\nSubject: caf\xc3\xa9\n\n"
+        "na\xc3\xafve text\n";
+    char path[] = "/tmp/test_compose_att.XXXXXX";
+    const char *to[] = { "b@x.test" };
+    const char *att[1] = { path };
+    int afd = mkstemp(path);
+    int body = tmpfd_with("see attached\n");
+    int in8 = tmpfd_with(msg8);
+    struct mail_compose c = {
+        .from = "a@a.test", .to = to, .nto = 1, .body_fd = body,
+        .attach = att, .nattach = 1,
+    };
+    struct mail_buf out = MAIL_BUF_INIT;
+    struct mail_error err;
+    char bin[3000];
+    size_t total[3], bad = 0;
+
+    for (size_t i = 0; i < sizeof bin; i++)
+        bin[i] = (char)(i * 7);
+    CHECK(afd >= 0 && write(afd, bin, sizeof bin) == (ssize_t)sizeof bin);
+    close(afd);
+    CHECK(mail_compose_write(&c, mail_sink_buf, &out, &err) == 0);
+    total[0] = out.len;
+    mail_buf_reset(&out);
+    CHECK(mail_message_to_7bit(in8, 0, MAIL_7BIT_HEADERS | MAIL_7BIT_BODY,
+                               mail_sink_buf, &out, &err) == 0);
+    total[1] = out.len;
+    mail_buf_reset(&out);
+    CHECK(mail_message_attach(in8, att, 1, NULL, mail_sink_buf, &out,
+                              &err) == 0);
+    total[2] = out.len;
+    for (int k = 0; k < 3; k++) {
+        for (size_t room = 0; room < total[k]; room += 1 + room / 3) {
+            size_t left = room;
+            int r;
+
+            mail_error_clear(&err);
+            if (k == 0)
+                r = mail_compose_write(&c, enospc_sink, &left, &err);
+            else if (k == 1)
+                r = mail_message_to_7bit(in8, 0, MAIL_7BIT_HEADERS |
+                                         MAIL_7BIT_BODY, enospc_sink, &left,
+                                         &err);
+            else
+                r = mail_message_attach(in8, att, 1, NULL, enospc_sink,
+                                        &left, &err);
+            if (r != -1 || err.kind != MAIL_ERR_IO ||
+                strcmp(err.msg, "temporary file: No space left on device")) {
+                printf("# k %d room %zu: %d %s\n", k, room, r, err.msg);
+                bad++;
+            }
+        }
+    }
+    CHECK(bad == 0);
+    unlink(path);
+    close(body);
+    close(in8);
+    mail_buf_release(&out);
+}
+
 int main(void)
 {
     RUN(test_check_value);
@@ -627,5 +708,6 @@ int main(void)
     RUN(test_to_7bit);
     RUN(test_mimetypes);
     RUN(test_queue);
+    RUN(test_sink_error);
     return test_done();
 }

@@ -13,6 +13,7 @@
 #include "mail/rfc2047.h"
 #include "mail/mime.h"
 #include "mail/readable.h"
+#include "mail/render.h"
 #include "test.h"
 
 /* tests/data, found from this file's path (meson runs tests in the build
@@ -707,6 +708,73 @@ static void test_sink_error(void)
     mail_buf_release(&big);
 }
 
+/* The readable rendering (headers, text parts, HTML through the built-in
+ * renderer and the terminal-safe stream, the attachment list): a sink
+ * that fails gives its own error wherever it stops (before, the error
+ * was cleared and the caller could not say why). */
+static void test_render_sink_error(void)
+{
+    static const char msg[] =
+        "From: a@x.test\r\nTo: b@y.test\r\nSubject: s\r\n"
+        "Content-Type: multipart/mixed; boundary=B\r\n\r\n"
+        "--B\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n"
+        "plain caf\xc3\xa9 text\r\n"
+        "--B\r\nContent-Type: text/html\r\n\r\n"
+        "<p>some <b>html</b> <a href=\"http://x.test/\">link</a></p>\r\n"
+        "--B\r\nContent-Type: application/pdf\r\n"
+        "Content-Disposition: attachment; filename=a.pdf\r\n\r\n"
+        "%PDF\r\n--B--\r\n";
+    struct mail_render_opts o;
+    struct mail_render *r;
+    struct mail_mime *m = mail_mime_parse_mem(msg, sizeof msg - 1, NULL, NULL);
+    struct mail_buf out = MAIL_BUF_INIT;
+    struct mail_error err;
+    char path[] = "/tmp/test_mime.XXXXXX";
+    int fd = mkstemp(path);
+    size_t total, bad = 0;
+
+    memset(&o, 0, sizeof o);
+    r = mail_render_new(&o);
+    CHECK(r != NULL && m != NULL && fd >= 0);
+    if (!r || !m || fd < 0)
+        return;
+    unlink(path);
+    CHECK(write(fd, msg, sizeof msg - 1) == (ssize_t)(sizeof msg - 1));
+    {
+        struct mail_render_msg rm = { fd, m, "1", 0, 0, 0 };
+
+        CHECK(mail_render_headers(r, &rm, false, mail_sink_buf, &out,
+                                  &err) == 0 &&
+              mail_render_text(r, &rm, mail_sink_buf, &out, NULL,
+                               &err) == 0 &&
+              mail_render_attachments(&rm, mail_sink_buf, &out, &err) == 0);
+    }
+    total = out.len;
+    CHECK(strstr(out.data ? out.data : "", "html") != NULL);
+    for (size_t room = 0; room < total; room++) {
+        struct mail_render_msg rm = { fd, m, "1", 0, 0, 0 };
+        size_t left = room;
+        int rc;
+
+        mail_error_clear(&err);
+        rc = mail_render_headers(r, &rm, false, enospc_sink, &left, &err);
+        if (rc == 0)
+            rc = mail_render_text(r, &rm, enospc_sink, &left, NULL, &err);
+        if (rc == 0)
+            rc = mail_render_attachments(&rm, enospc_sink, &left, &err);
+        if (rc != -1 || err.kind != MAIL_ERR_IO ||
+            strcmp(err.msg, "temporary file: No space left on device")) {
+            printf("# room %zu: %d \"%s\"\n", room, rc, err.msg);
+            bad++;
+        }
+    }
+    CHECK(bad == 0);
+    close(fd);
+    mail_buf_release(&out);
+    mail_render_free(r);
+    mail_mime_free(m);
+}
+
 int main(void)
 {
     RUN(test_corpus_trees);
@@ -719,5 +787,6 @@ int main(void)
     RUN(test_corpus_headers);
     RUN(test_big_attachment);
     RUN(test_sink_error);
+    RUN(test_render_sink_error);
     return test_done();
 }
