@@ -28,8 +28,9 @@
  * UID EXPUNGE: mail_imap_move); other moves copy through folder.c, which
  * removes the source only after the destination committed.  Appends are
  * spooled to a temporary file (the size must be known for the literal)
- * and sent with APPEND, non-synchronizing ({N+}) when LITERAL+ is offered;
- * the key comes from APPENDUID (UIDPLUS) when the server gives it.
+ * and sent by mail_imap_append_fd (non-synchronizing {N+} when LITERAL+ is
+ * offered); the key comes from APPENDUID (UIDPLUS) when the server gives
+ * it.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -45,7 +46,7 @@
 #include "mail/imap_envelope.h"
 #include "mail/query.h"
 
-#define APPEND_CHUNK (64 * 1024)
+#define READ_CHUNK (64 * 1024)
 
 struct imf {
     struct mail_folder base;
@@ -481,7 +482,7 @@ static int imap_message_fd(struct mail_folder *mf,
 static int imap_fetch(struct mail_folder *mf, const struct mail_envelope *e,
                       mail_sink_fn sink, void *ctx, struct mail_error *err)
 {
-    char buf[APPEND_CHUNK];
+    char buf[READ_CHUNK];
     int fd, rc = 0;
     ssize_t n;
 
@@ -682,8 +683,7 @@ static int imap_move(struct mail_folder *from, struct mail_envelope *e,
 
 struct imf_append {
     struct mail_append base;
-    int fd;
-    uint64_t size;
+    int fd;                      /* the spool: APPEND needs the size */
     unsigned flags;
     time_t received;
 };
@@ -715,10 +715,7 @@ static int imap_append_write(struct mail_append *ma, const char *data,
     struct imf_append *a = (struct imf_append *)ma;
     struct body_ctx b = { a->fd, false };
 
-    if (body_write(&b, data, len, err) < 0)
-        return -1;
-    a->size += len;
-    return 0;
+    return body_write(&b, data, len, err);
 }
 
 static void imap_append_abort(struct mail_append *ma)
@@ -729,113 +726,31 @@ static void imap_append_abort(struct mail_append *ma)
     free(a);
 }
 
-/* "17-Jul-1996 02:44:25 +0000" */
-static void internaldate(char *buf, size_t size, time_t t)
-{
-    static const char mon[12][4] = { "Jan", "Feb", "Mar", "Apr", "May",
-                                     "Jun", "Jul", "Aug", "Sep", "Oct",
-                                     "Nov", "Dec" };
-    struct tm tm;
-
-    gmtime_r(&t, &tm);
-    snprintf(buf, size, "%02d-%s-%04d %02d:%02d:%02d +0000", tm.tm_mday,
-             mon[tm.tm_mon % 12], tm.tm_year + 1900, tm.tm_hour, tm.tm_min,
-             tm.tm_sec);
-}
-
-static int send_file(struct mail_session *s, int fd, uint64_t size,
-                     struct mail_error *err)
-{
-    char buf[APPEND_CHUNK];
-    uint64_t off = 0;
-
-    while (off < size) {
-        size_t want = size - off < sizeof buf ? (size_t)(size - off)
-                                              : sizeof buf;
-        ssize_t n = pread(fd, buf, want, (off_t)off);
-
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return mail_error_set(err, MAIL_ERR_IO, "temporary file: %s",
-                                  n < 0 ? strerror(errno) : "short");
-        if (mail_conn_write(s->conn, buf, (size_t)n, err) < 0)
-            return -1;
-        off += (uint64_t)n;
-    }
-    return mail_conn_write(s->conn, "\r\n", 2, err) < 0 ||
-           mail_conn_flush(s->conn, err) < 0 ? -1 : 0;
-}
-
+/* The spool, APPEND as imap.c sends it (LITERAL+ when offered, streamed),
+ * the key from APPENDUID when the server gives one. */
 static int do_append(struct imf *f, struct imf_append *a, char **key,
                      struct mail_error *err)
 {
     struct mail_session *s = f->c.session(f->c.arg, err);
-    struct mail_buf cmd = MAIL_BUF_INIT, code = MAIL_BUF_INIT;
-    struct mail_imap_parser p;
-    bool plus, cont = false;
-    char tag[32], date[40];
-    unsigned long uv, uid;
-    const char *au;
-    int rc = -1;
+    uint32_t uv = 0, uid = 0;
 
     if (!s)
         return -1;
-    plus = mail_session_has_cap(s, "LITERAL+");
-    internaldate(date, sizeof date, a->received ? a->received : time(NULL));
-    if (mail_buf_addstr(&cmd, "APPEND ") < 0 ||
-        mail_imap_mailbox_arg(&cmd, f->name) < 0 ||
-        mail_buf_addstr(&cmd, " (") < 0 ||
-        mail_imap_flags_format(&cmd, a->flags) < 0 ||
-        mail_buf_printf(&cmd, ") \"%s\" {%llu%s}", date,
-                        (unsigned long long)a->size, plus ? "+" : "") < 0) {
-        mail_buf_release(&cmd);
-        return nomem(err);
-    }
-    mail_imap_parser_init(&p, NULL, NULL, NULL);
-    if (mail_imap_send(s, err, "%s", cmd.data) < 0)
-        goto io;
-    mail_strlcpy(tag, s->curtag, sizeof tag);
-    if (!plus) {
-        if (mail_conn_flush(s->conn, err) < 0)
-            goto io;
-        /* the "+", or the refusal instead of it */
-        if (wait_tagged(s, &p, "APPEND", tag, NULL, NULL, &cont, &code,
-                        err) < 0)
-            goto out;
-        if (!cont) {
-            mail_error_set(err, MAIL_ERR_PROTOCOL, "%s: APPEND: the server "
-                           "accepted before the message was sent", s->name);
-            goto out;
+    if (mail_imap_append_fd(s, f->name, a->flags, a->received, a->fd, 0,
+                            &uv, &uid, err) < 0) {
+        if (err->kind == MAIL_ERR_NOTFOUND) {
+            mail_error_set(err, MAIL_ERR_NOTFOUND, "%s: no such folder on "
+                           "the server", f->base.path);
+        } else if (err->kind != MAIL_ERR_UNAVAIL) {
+            f->sess = s;
+            failed(f, err);
         }
+        return -1;
     }
-    if (send_file(s, a->fd, a->size, err) < 0)
-        goto io;
-    if (wait_tagged(s, &p, "APPEND", tag, NULL, NULL, NULL, &code, err) < 0)
-        goto out;
-    rc = 0;
-    /* [APPENDUID uidvalidity uid] (RFC 4315) */
-    au = code.data ? code.data : "";
-    if (key && strncmp(au, "APPENDUID ", 10) == 0 &&
-        sscanf(au + 10, "%lu %lu", &uv, &uid) == 2 &&
-        asprintf(key, "%lu:%lu", uv, uid) < 0)
+    if (key && uv && uid &&
+        asprintf(key, "%lu:%lu", (unsigned long)uv, (unsigned long)uid) < 0)
         *key = NULL;
-    goto out;
-io:
-    mail_error_prefix(err, "%s: APPEND", s->name);
-out:
-    if (rc < 0 && err->kind == MAIL_ERR_NOTFOUND)
-        mail_error_set(err, MAIL_ERR_NOTFOUND, "%s: no such folder on the "
-                       "server", f->base.path);
-    if (rc < 0 && err->kind != MAIL_ERR_NOTFOUND &&
-        err->kind != MAIL_ERR_UNAVAIL) {
-        f->sess = s;
-        failed(f, err);
-    }
-    mail_imap_parser_release(&p);
-    mail_buf_release(&cmd);
-    mail_buf_release(&code);
-    return rc;
+    return 0;
 }
 
 static int imap_append_commit(struct mail_append *ma, char **key,
