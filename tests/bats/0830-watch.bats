@@ -184,9 +184,12 @@ count() { grep -cE -- "$2" "$1" || true; }
 	wait_for "$OUT" before-restart 2
 	dovecot_down
 	deliver during-restart
-	wait_for "$ERR" 'connecting again in' 10
+	# On a loaded machine (CI runs two suites at once, one under ASan) the
+	# connection can end well after the port closed: once, 10 s was not
+	# enough.  What matters is that it comes and nothing is lost.
+	wait_for "$ERR" 'connecting again in' 60
 	dovecot_up
-	wait_for "$OUT" during-restart 20
+	wait_for "$OUT" during-restart 60
 	deliver after-restart
 	wait_for "$OUT" after-restart 5
 	sleep 1
