@@ -1,26 +1,16 @@
 /*
  * ui.c - the reader's UI thread: the one loop over the terminal and the
- * worker's wake pipe, the index, the pager, the help screen, the folder
- * list, the prompt and the status line (see tui.h for the architecture).
- * The only file that calls curses.
+ * worker's wake pipe, requests and answers, the status line, the help
+ * screen and the keys the index and the pager share (see tui.h for the
+ * architecture, ui_internal.h for the other files of this thread: the
+ * index, the pager, the prompt and the folder list).
  *
  * Keys go through the binding table (keys.c: defaults and the [tui]
  * section); the help screen is drawn from that live table.  The view of
  * the index (limit, sort, threads) is a list of positions into the rows
  * the worker sent, computed on the worker (TUI_REQ_VIEW), so that a
  * body: query or a large folder never holds the keys.
- *
- * The prompt (search, limit, save, pipe, change folder) is a line editor
- * of this loop, not readline: readline's own terminal handling fights
- * curses for the screen, and rl_callback would still need its output
- * redirected into a curses window.  Editing is a mode of the loop: the
- * worker's answers keep arriving and the screen keeps updating while a
- * line is typed.  Keys: characters insert at the end, Backspace and ^H
- * delete one character, ^U the line, ^W a word; Enter accepts; Escape,
- * ^G and ^C cancel.
  */
-#define NCURSES_WIDECHAR 1
-#include <curses.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <langinfo.h>
@@ -32,9 +22,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "tui.h"
-#include "keys.h"
-#include "mail/buf.h"
+#include "ui_internal.h"
 #include "mail/date.h"
 #include "mail/indexrow.h"
 #include "mail/sort.h"
@@ -42,87 +30,9 @@
 #include "mail/termsafe.h"
 #include "mail/width.h"
 
-enum view { VIEW_INDEX, VIEW_PAGER, VIEW_HELP, VIEW_FOLDERS };
-
-#define CTRL(c) ((c) & 0x1f)
-
-/* One screen line of the pager: a piece of a rendered line. */
-struct seg {
-    size_t line, off, len;
-};
-
-enum prompt_kind {
-    PROMPT_NONE, PROMPT_SEARCH, PROMPT_LIMIT, PROMPT_SAVE, PROMPT_PIPE,
-    PROMPT_CHANGE,
-};
-
-struct ui {
-    const struct tui_opts *o;
-    const struct tui_keys *keys;
-    struct tui_worker *w;
-    int wake[2];
-    uint64_t next_id;
-    size_t pending;            /* requests posted, not answered yet */
-    bool loaded, quit, color;
-    char *label;               /* the folder on the status line */
-    char *folder_path;         /* NULL: the source's */
-    struct tui_rows rows;
-    /* The view of the index: positions into rows, in the order shown. */
-    size_t *vis;
-    size_t nvis;
-    char **marks;              /* thread marks per view entry, or NULL */
-    char *limit;               /* the limit query, or NULL */
-    int sort;                  /* enum mail_sort_key */
-    bool reverse, thread;
-    struct tui_req *viewing;   /* the view request not answered yet */
-    /* The search. */
-    char *search;
-    bool *match;               /* per row, for the search's generation */
-    size_t nmatch;
-    unsigned match_gen;
-    struct tui_req *searching;
-    size_t cur, top;           /* index: selected view entry, first shown */
-    size_t datew;
-    enum view view, help_back;
-    size_t help_top;
-    /* The pager. */
-    struct tui_lines page;
-    size_t page_idx;           /* its message, into rows */
-    struct tui_req *rendering; /* the render request not answered yet */
-    struct seg *segs;
-    size_t nsegs, seg_cols, page_top;
-    /* The folder list. */
-    struct tui_folder *folders;
-    size_t nfolders, fcur, ftop;
-    struct tui_req *listing;
-    /* The prompt. */
-    enum prompt_kind prompt;
-    struct mail_buf line;
-    size_t prompt_idx;         /* the message a save or pipe is for */
-    char msg[256];             /* the last event, on the status line */
-};
-
-/* The screen: the body, the status bar, and below it the message line
- * (events, errors, the prompt), as mutt lays it out. */
-static int body_rows(void)
-{
-    return LINES > 2 ? LINES - 2 : 1;
-}
-
-static int status_y(void)
-{
-    return LINES > 2 ? LINES - 2 : LINES - 1;
-}
-
-/* The row under the cursor (a position into rows), or rows.n. */
-static size_t cur_row(const struct ui *u)
-{
-    return u->cur < u->nvis ? u->vis[u->cur] : u->rows.n;
-}
-
 /* ---- requests ---- */
 
-static struct tui_req *post_req(struct ui *u, struct tui_req *r)
+struct tui_req *ui_post_req(struct ui *u, struct tui_req *r)
 {
     r->id = ++u->next_id;
     r->gen = u->rows.gen;
@@ -131,8 +41,8 @@ static struct tui_req *post_req(struct ui *u, struct tui_req *r)
     return r;
 }
 
-static struct tui_req *new_req(struct ui *u, enum tui_req_kind kind,
-                               size_t idx)
+struct tui_req *ui_new_req(struct ui *u, enum tui_req_kind kind,
+                           size_t idx)
 {
     struct tui_req *r = calloc(1, sizeof *r);
 
@@ -146,16 +56,16 @@ static struct tui_req *new_req(struct ui *u, enum tui_req_kind kind,
     return r;
 }
 
-static struct tui_req *post(struct ui *u, enum tui_req_kind kind, size_t idx,
-                            unsigned add, unsigned remove)
+struct tui_req *ui_post(struct ui *u, enum tui_req_kind kind, size_t idx,
+                        unsigned add, unsigned remove)
 {
-    struct tui_req *r = new_req(u, kind, idx);
+    struct tui_req *r = ui_new_req(u, kind, idx);
 
     if (!r)
         return NULL;
     r->add = add;
     r->remove = remove;
-    return post_req(u, r);
+    return ui_post_req(u, r);
 }
 
 static void measure_rows(struct ui *u)
@@ -172,7 +82,7 @@ static void measure_rows(struct ui *u)
     }
 }
 
-static void free_marks(struct ui *u)
+void ui_free_marks(struct ui *u)
 {
     if (u->marks)
         for (size_t i = 0; i < u->nvis; i++)
@@ -184,7 +94,7 @@ static void free_marks(struct ui *u)
 /* The whole folder in delivery order (until the worker sends the view). */
 static void identity_view(struct ui *u)
 {
-    free_marks(u);
+    ui_free_marks(u);
     free(u->vis);
     u->vis = malloc((u->rows.n ? u->rows.n : 1) * sizeof *u->vis);
     u->nvis = 0;
@@ -203,7 +113,7 @@ static bool default_view(const struct ui *u)
 
 /* Ask the worker for the view (limit, order); the index shows the last
  * one until it comes. */
-static void request_view(struct ui *u)
+void ui_request_view(struct ui *u)
 {
     struct tui_req *r;
 
@@ -217,7 +127,7 @@ static void request_view(struct ui *u)
         u->cur = row < u->nvis ? row : 0;
         return;
     }
-    if (!(r = new_req(u, TUI_REQ_VIEW, 0)))
+    if (!(r = ui_new_req(u, TUI_REQ_VIEW, 0)))
         return;
     if (u->limit && !(r->query = strdup(u->limit))) {
         free(r);
@@ -226,14 +136,14 @@ static void request_view(struct ui *u)
     r->sort = u->sort;
     r->reverse = u->reverse;
     r->thread = u->thread;
-    u->viewing = post_req(u, r);
+    u->viewing = ui_post_req(u, r);
 }
 
 /* ---- drawing ---- */
 
 /* s (terminal-safe UTF-8) at (y, x) in at most cols columns, cut with
  * "…" when wider.  Returns the columns used. */
-static size_t put_fit(int y, int x, const char *s, size_t len, size_t cols)
+size_t ui_put_fit(int y, int x, const char *s, size_t len, size_t cols)
 {
     size_t used, n;
 
@@ -250,7 +160,7 @@ static size_t put_fit(int y, int x, const char *s, size_t len, size_t cols)
 }
 
 /* The attributes of a color object (colors only when enabled). */
-static attr_t color_attr(const struct ui *u, enum tui_color_obj o)
+attr_t ui_color_attr(const struct ui *u, enum tui_color_obj o)
 {
     const struct tui_color *c = &tui_keys_colors(u->keys)[o];
     attr_t a = A_NORMAL;
@@ -266,175 +176,6 @@ static attr_t color_attr(const struct ui *u, enum tui_color_obj o)
     if (u->color && (c->fg >= 0 || c->bg >= 0))
         a |= COLOR_PAIR((short)(o + 1));
     return a;
-}
-
-static void draw_index_row(struct ui *u, int y, size_t v,
-                           struct mail_short_dates *sd)
-{
-    size_t i = u->vis[v];
-    const struct tui_row *r = &u->rows.v[i];
-    struct mail_index_layout lay;
-    struct mail_buf line = MAIL_BUF_INIT;
-    char flags[5], date[16];
-    attr_t a = A_NORMAL;
-
-    if (!(r->flags & MAIL_FLAG_SEEN))
-        a = color_attr(u, TUI_COLOR_UNREAD);
-    if (r->flags & MAIL_FLAG_FLAGGED)
-        a = (a & A_BOLD) | color_attr(u, TUI_COLOR_FLAGGED);
-    if (r->flags & MAIL_FLAG_DELETED)
-        a = (a & A_BOLD) | color_attr(u, TUI_COLOR_DELETED);
-    if (u->match && u->match_gen == u->rows.gen && i < u->nmatch &&
-        u->match[i])
-        a |= color_attr(u, TUI_COLOR_SEARCH);
-    if (v == u->cur)
-        a |= A_REVERSE;
-    attrset(a);
-    if (v == u->cur)
-        mvhline(y, 0, ' ', COLS);
-    /* The row of mail ls, laid out by the library. */
-    mail_index_layout_init(&lay, (size_t)COLS, u->rows.n, u->datew);
-    mail_index_flags(r->flags, r->attach, flags);
-    mail_index_row(&line, &lay, &(struct mail_index_fields){
-        .number = i + 1, .flags = flags, .date = date,
-        .datelen = mail_short_date(sd, r->when, date),
-        .from = r->from, .subject = r->subject,
-        .tree = u->marks ? u->marks[v] : NULL });
-    if (line.data)
-        mvaddnstr(y, 0, line.data, (int)line.len);
-    mail_buf_release(&line);
-    attrset(A_NORMAL);
-}
-
-static void scroll_to_cursor(struct ui *u)
-{
-    size_t h = (size_t)body_rows();
-
-    if (u->cur < u->top)
-        u->top = u->cur;
-    if (u->cur >= u->top + h)
-        u->top = u->cur - h + 1;
-    if (u->nvis <= h)
-        u->top = 0;
-}
-
-static void draw_index(struct ui *u)
-{
-    struct mail_short_dates sd;
-    int h = body_rows();
-
-    mail_short_dates_init(&sd, time(NULL));
-    scroll_to_cursor(u);
-    for (int y = 0; y < h; y++) {
-        size_t v = u->top + (size_t)y;
-
-        if (v >= u->nvis)
-            break;
-        draw_index_row(u, y, v, &sd);
-    }
-    if (u->loaded && u->nvis == 0)
-        mvaddstr(0, 0, u->limit ? "(no messages match the limit)"
-                                : "(no messages)");
-}
-
-/* Pager: cut every line into pieces of at most cols columns. */
-static void wrap_page(struct ui *u)
-{
-    size_t cols = COLS > 0 ? (size_t)COLS : 80, alloc = 0;
-
-    free(u->segs);
-    u->segs = NULL;
-    u->nsegs = 0;
-    u->seg_cols = cols;
-    for (size_t l = 0; l < u->page.n; l++) {
-        const char *s = u->page.v[l];
-        size_t len = strlen(s), off = 0;
-
-        do {
-            size_t n = mail_width_fit(s + off, len - off, cols, NULL);
-
-            if (n == 0 && off < len)
-                mail_char_width(s + off, len - off, &n);
-            if (u->nsegs == alloc) {
-                size_t na = alloc ? alloc * 2 : 256;
-                struct seg *v = realloc(u->segs, na * sizeof *v);
-
-                if (!v)
-                    return;
-                u->segs = v;
-                alloc = na;
-            }
-            u->segs[u->nsegs++] = (struct seg){ l, off, n };
-            off += n;
-        } while (off < len);
-    }
-}
-
-/* Tabs to spaces (stops every 8 columns), in place of the line. */
-static void expand_tabs(char **line)
-{
-    struct mail_buf b = MAIL_BUF_INIT;
-    const char *s = *line;
-    size_t col = 0, i = 0, len = strlen(s), n;
-
-    if (!strchr(s, '\t'))
-        return;
-    while (i < len) {
-        if (s[i] == '\t') {
-            do
-                mail_buf_addch(&b, ' ');
-            while (++col % 8);
-            i++;
-            continue;
-        }
-        col += (size_t)mail_char_width(s + i, len - i, &n);
-        mail_buf_add(&b, s + i, n);
-        i += n;
-    }
-    if (b.data) {
-        free(*line);
-        *line = mail_buf_detach(&b);
-    }
-    mail_buf_release(&b);
-}
-
-static int quote_depth(const char *s)
-{
-    int d = 0;
-
-    for (; *s == '>' || *s == ' '; s++)
-        if (*s == '>')
-            d++;
-    return d;
-}
-
-static void draw_pager(struct ui *u)
-{
-    int h = body_rows();
-
-    if (u->seg_cols != (size_t)COLS)
-        wrap_page(u);
-    if (u->nsegs > (size_t)h && u->page_top > u->nsegs - (size_t)h)
-        u->page_top = u->nsegs - (size_t)h;
-    if (u->nsegs <= (size_t)h)
-        u->page_top = 0;
-    if (u->rendering && !u->page.n)
-        mvaddstr(0, 0, "loading...");
-    for (int y = 0; y < h; y++) {
-        size_t k = u->page_top + (size_t)y;
-        const char *line;
-        int d;
-
-        if (k >= u->nsegs)
-            break;
-        line = u->page.v[u->segs[k].line];
-        d = quote_depth(line);
-        if (d)
-            attrset(color_attr(u, (enum tui_color_obj)(TUI_COLOR_QUOTE1 +
-                                                       (d - 1) % 3)));
-        mvaddnstr(y, 0, line + u->segs[k].off, (int)u->segs[k].len);
-        attrset(A_NORMAL);
-    }
 }
 
 /* The help: every key of the live table, index then pager. */
@@ -482,85 +223,9 @@ static void draw_help(struct ui *u)
 
         help_line(u, u->help_top + (size_t)y, &b);
         if (b.data)
-            put_fit(y, 0, b.data, b.len, (size_t)COLS);
+            ui_put_fit(y, 0, b.data, b.len, (size_t)COLS);
         mail_buf_release(&b);
     }
-}
-
-static void draw_folders(struct ui *u)
-{
-    int h = body_rows();
-
-    if (u->listing && !u->nfolders)
-        mvaddstr(0, 0, "listing the folders...");
-    if (u->fcur < u->ftop)
-        u->ftop = u->fcur;
-    if (u->fcur >= u->ftop + (size_t)h)
-        u->ftop = u->fcur - (size_t)h + 1;
-    for (int y = 0; y < h && u->ftop + (size_t)y < u->nfolders; y++) {
-        size_t i = u->ftop + (size_t)y;
-        const struct tui_folder *f = &u->folders[i];
-        struct mail_buf b = MAIL_BUF_INIT;
-
-        if (f->counted)
-            mail_buf_printf(&b, "%6zu %6zu  %s", f->unread, f->total,
-                            f->name);
-        else
-            mail_buf_printf(&b, "%6s %6s  %s", "?", "?", f->name);
-        attrset((f->unread ? A_BOLD : A_NORMAL) |
-                (i == u->fcur ? A_REVERSE : A_NORMAL));
-        if (i == u->fcur)
-            mvhline(y, 0, ' ', COLS);
-        if (b.data)
-            put_fit(y, 0, b.data, b.len, (size_t)COLS);
-        attrset(A_NORMAL);
-        mail_buf_release(&b);
-    }
-}
-
-static const char *prompt_label(enum prompt_kind k)
-{
-    switch (k) {
-    case PROMPT_SEARCH: return "Search: ";
-    case PROMPT_LIMIT: return "Limit to: ";
-    case PROMPT_SAVE: return "Save to folder: ";
-    case PROMPT_PIPE: return "Pipe to command: ";
-    case PROMPT_CHANGE: return "Open folder: ";
-    default: return "";
-    }
-}
-
-static void draw_message_line(struct ui *u)
-{
-    int y = LINES - 1;
-
-    if (y == status_y())
-        return;
-    attrset(A_NORMAL);
-    if (u->prompt) {
-        struct mail_buf safe = MAIL_BUF_INIT;
-        const char *pl = prompt_label(u->prompt), *t;
-        size_t w, cols = (size_t)COLS, tl, n;
-
-        mail_term_safe(&safe, u->line.data ? u->line.data : "", u->line.len,
-                       MAIL_SAFE_ONELINE);
-        mvaddstr(y, 0, pl);
-        w = mail_width(pl, strlen(pl));
-        /* The end of a long line stays in sight. */
-        t = safe.data ? safe.data : "";
-        tl = safe.len;
-        while (tl && w + mail_width(t, tl) + 1 > cols) {
-            mail_char_width(t, tl, &n);
-            t += n;
-            tl -= n;
-        }
-        if (w < cols)
-            put_fit(y, (int)w, t, tl, cols - w);
-        mail_buf_release(&safe);
-        return;
-    }
-    if (u->msg[0])
-        put_fit(y, 0, u->msg, strlen(u->msg), (size_t)COLS);
 }
 
 static void draw_status(struct ui *u)
@@ -625,10 +290,10 @@ static void draw_status(struct ui *u)
           : u->view == VIEW_FOLDERS ? "  Enter:open q:back"
                                     : "  q:back";
     mail_buf_addstr(&b, hints);
-    attrset(color_attr(u, TUI_COLOR_STATUS));
+    attrset(ui_color_attr(u, TUI_COLOR_STATUS));
     mvhline(status_y(), 0, ' ', COLS);
     if (b.data)
-        put_fit(status_y(), 0, b.data, b.len, (size_t)COLS);
+        ui_put_fit(status_y(), 0, b.data, b.len, (size_t)COLS);
     attrset(A_NORMAL);
     mail_buf_release(&b);
 }
@@ -638,27 +303,27 @@ static void draw(struct ui *u)
     erase();
     switch (u->view) {
     case VIEW_INDEX:
-        draw_index(u);
+        ui_draw_index(u);
         break;
     case VIEW_PAGER:
-        draw_pager(u);
+        ui_draw_pager(u);
         break;
     case VIEW_HELP:
         draw_help(u);
         break;
     case VIEW_FOLDERS:
-        draw_folders(u);
+        ui_draw_folders(u);
         break;
     }
     draw_status(u);
-    draw_message_line(u);
+    ui_draw_message_line(u);
     wnoutrefresh(stdscr);
     doupdate();
 }
 
 /* ---- answers ---- */
 
-static void show_error(struct ui *u, const struct tui_req *r)
+void ui_show_error(struct ui *u, const struct tui_req *r)
 {
     /* err.msg may quote a file name: it goes through put_fit, whose input
      * must be terminal-safe. */
@@ -684,80 +349,7 @@ static void take_rows(struct ui *u, struct tui_req *r)
     u->nmatch = 0;
     identity_view(u);
     u->cur = row < u->nvis ? row : (u->nvis ? u->nvis - 1 : 0);
-    request_view(u);
-}
-
-/* Open at the first unread message, else the last one. */
-static void first_unread(struct ui *u)
-{
-    u->cur = u->nvis ? u->nvis - 1 : 0;
-    for (size_t v = 0; v < u->nvis; v++)
-        if (!(u->rows.v[u->vis[v]].flags & MAIL_FLAG_SEEN)) {
-            u->cur = v;
-            break;
-        }
-    u->top = u->cur > (size_t)body_rows() / 2 ?
-             u->cur - (size_t)body_rows() / 2 : 0;
-}
-
-static void take_view(struct ui *u, struct tui_req *r)
-{
-    size_t row = cur_row(u);
-
-    free_marks(u);
-    free(u->vis);
-    u->vis = r->order;
-    u->nvis = r->norder;
-    r->order = NULL;
-    if (r->thread && r->depth)
-        u->marks = mail_index_tree_marks(r->depth, u->nvis);
-    u->cur = 0;
-    for (size_t v = 0; v < u->nvis; v++)
-        if (u->vis[v] == row) {
-            u->cur = v;
-            break;
-        }
-}
-
-/* The next match of the search after the cursor, in the order shown. */
-static void goto_match(struct ui *u)
-{
-    if (!u->match || u->match_gen != u->rows.gen) {
-        snprintf(u->msg, sizeof u->msg, "no search");
-        return;
-    }
-    for (size_t k = 1; k <= u->nvis; k++) {
-        size_t v = (u->cur + k) % u->nvis;
-
-        if (u->vis[v] < u->nmatch && u->match[u->vis[v]]) {
-            if (v <= u->cur)
-                snprintf(u->msg, sizeof u->msg, "search wrapped");
-            u->cur = v;
-            return;
-        }
-    }
-    snprintf(u->msg, sizeof u->msg, "not found");
-}
-
-static void take_search(struct ui *u, struct tui_req *r)
-{
-    free(u->match);
-    u->match = calloc(u->rows.n ? u->rows.n : 1, sizeof *u->match);
-    u->nmatch = u->match ? u->rows.n : 0;
-    u->match_gen = u->rows.gen;
-    for (size_t k = 0; k < r->norder && u->match; k++)
-        if (r->order[k] < u->nmatch)
-            u->match[r->order[k]] = true;
-    snprintf(u->msg, sizeof u->msg, "%zu match%s", r->norder,
-             r->norder == 1 ? "" : "es");
-    if (r->norder && u->view == VIEW_INDEX) {
-        char keep[sizeof u->msg];
-
-        memcpy(keep, u->msg, sizeof keep);
-        goto_match(u);
-        if (strcmp(u->msg, "search wrapped") == 0 || !strcmp(u->msg, keep))
-            memcpy(u->msg, keep, sizeof keep);
-    }
+    ui_request_view(u);
 }
 
 static void pipe_message(struct ui *u, struct tui_req *r);
@@ -789,14 +381,14 @@ static void on_answer(struct ui *u, struct tui_req *r)
         return;
     }
     if (r->status == TUI_ERROR) {
-        show_error(u, r);
+        ui_show_error(u, r);
         if (r->kind == TUI_REQ_OPEN && !r->path)
             u->loaded = true;
         if (r->kind == TUI_REQ_VIEW && u->limit) {
             /* A bad limit: back to all. */
             free(u->limit);
             u->limit = NULL;
-            request_view(u);
+            ui_request_view(u);
         }
         return;
     }
@@ -814,9 +406,9 @@ static void on_answer(struct ui *u, struct tui_req *r)
             u->view = VIEW_INDEX;
         }
         take_rows(u, r);
-        first_unread(u);
+        ui_first_unread(u);
         if (r->err.msg[0])
-            show_error(u, r);
+            ui_show_error(u, r);
         break;
     case TUI_REQ_RELIST:
     case TUI_REQ_SYNC:
@@ -836,9 +428,9 @@ static void on_answer(struct ui *u, struct tui_req *r)
         r->lines.v = NULL;
         r->lines.n = 0;
         for (size_t i = 0; i < u->page.n; i++)
-            expand_tabs(&u->page.v[i]);
+            ui_expand_tabs(&u->page.v[i]);
         u->page_top = 0;
-        wrap_page(u);
+        ui_wrap_page(u);
         break;
     case TUI_REQ_FLAGS:
         if (same && r->idx < u->rows.n)
@@ -851,11 +443,11 @@ static void on_answer(struct ui *u, struct tui_req *r)
         break;
     case TUI_REQ_VIEW:
         if (same)
-            take_view(u, r);
+            ui_take_view(u, r);
         break;
     case TUI_REQ_SEARCH:
         if (same)
-            take_search(u, r);
+            ui_take_search(u, r);
         break;
     case TUI_REQ_MSGFD:
         pipe_message(u, r);
@@ -931,7 +523,7 @@ static void pipe_message(struct ui *u, struct tui_req *r)
     shell_begin();
     if (mail_spawn_run(&sp, &res, &err) < 0) {
         shell_end(false);
-        show_error(u, &(struct tui_req){ .err = err });
+        ui_show_error(u, &(struct tui_req){ .err = err });
         return;
     }
     shell_end(true);
@@ -943,62 +535,6 @@ static void pipe_message(struct ui *u, struct tui_req *r)
 }
 
 /* ---- keys ---- */
-
-static void open_message(struct ui *u, size_t idx)
-{
-    if (idx >= u->rows.n)
-        return;
-    if (u->rendering)
-        tui_req_cancel(u->rendering);
-    tui_lines_release(&u->page);
-    free(u->segs);
-    u->segs = NULL;
-    u->nsegs = 0;
-    u->page_top = 0;
-    u->page_idx = idx;
-    for (size_t v = 0; v < u->nvis; v++)
-        if (u->vis[v] == idx) {
-            u->cur = v;
-            break;
-        }
-    u->view = VIEW_PAGER;
-    u->msg[0] = '\0';
-    u->rendering = post(u, TUI_REQ_RENDER, idx, 0, 0);
-}
-
-/* d, u, F, N on message idx. */
-static bool flag_action(struct ui *u, enum tui_action a, size_t idx)
-{
-    unsigned f;
-
-    if (idx >= u->rows.n || !u->loaded)
-        return false;
-    f = u->rows.v[idx].flags;
-    switch (a) {
-    case TUI_A_DELETE:
-        post(u, TUI_REQ_FLAGS, idx, MAIL_FLAG_DELETED, 0);
-        /* Shown at once; the answer confirms it. */
-        u->rows.v[idx].flags |= MAIL_FLAG_DELETED;
-        return true;
-    case TUI_A_UNDELETE:
-        post(u, TUI_REQ_FLAGS, idx, 0, MAIL_FLAG_DELETED);
-        u->rows.v[idx].flags &= ~(unsigned)MAIL_FLAG_DELETED;
-        return true;
-    case TUI_A_FLAG:
-        post(u, TUI_REQ_FLAGS, idx, (f & MAIL_FLAG_FLAGGED) ? 0 :
-             MAIL_FLAG_FLAGGED, (f & MAIL_FLAG_FLAGGED) ? MAIL_FLAG_FLAGGED
-                                                        : 0);
-        u->rows.v[idx].flags ^= MAIL_FLAG_FLAGGED;
-        return true;
-    case TUI_A_TOGGLE_NEW:
-        post(u, TUI_REQ_FLAGS, idx, (f & MAIL_FLAG_SEEN) ? 0 : MAIL_FLAG_SEEN,
-             (f & MAIL_FLAG_SEEN) ? MAIL_FLAG_SEEN : 0);
-        u->rows.v[idx].flags ^= MAIL_FLAG_SEEN;
-        return true;
-    default:
-        return false;
-    }
-}
 
 static void cancel_work(struct ui *u)
 {
@@ -1014,168 +550,6 @@ static void cancel_work(struct ui *u)
         }
     if (any)
         snprintf(u->msg, sizeof u->msg, "cancelling");
-}
-
-static void start_prompt(struct ui *u, enum prompt_kind k, size_t idx)
-{
-    u->prompt = k;
-    u->prompt_idx = idx;
-    mail_buf_reset(&u->line);
-}
-
-/* "=NAME" in the store, else a path ("~" expanded by the folder). */
-static char *folder_path(struct ui *u, const char *name)
-{
-    struct mail_error err;
-    char *p;
-
-    mail_error_clear(&err);
-    if (name[0] == '=') {
-        if (!u->o->store) {
-            snprintf(u->msg, sizeof u->msg, "error: no account store for "
-                     "=NAME");
-            return NULL;
-        }
-        p = mail_store_folder_path(u->o->store, name + 1, &err);
-        if (!p)
-            show_error(u, &(struct tui_req){ .err = err });
-        return p;
-    }
-    return strdup(name);
-}
-
-static void change_folder(struct ui *u, const char *name, const char *path)
-{
-    struct tui_req *r;
-
-    if (u->rendering)
-        tui_req_cancel(u->rendering);
-    if (!(r = new_req(u, TUI_REQ_OPEN, 0)))
-        return;
-    r->path = path ? strdup(path) : folder_path(u, name);
-    r->label = strdup(name);
-    if (!r->path || !r->label) {
-        tui_req_free(r);
-        return;
-    }
-    snprintf(u->msg, sizeof u->msg, "opening");
-    post_req(u, r);
-}
-
-/* Enter on the prompt: do what it asked. */
-static void prompt_done(struct ui *u)
-{
-    enum prompt_kind k = u->prompt;
-    char *text = strdup(u->line.data ? u->line.data : "");
-    struct tui_req *r;
-
-    u->prompt = PROMPT_NONE;
-    if (!text)
-        return;
-    switch (k) {
-    case PROMPT_SEARCH:
-        if (!*text && u->search) {
-            free(text);
-            text = strdup(u->search);
-            if (!text)
-                return;
-        }
-        if (!*text)
-            break;
-        free(u->search);
-        u->search = strdup(text);
-        if (u->searching)
-            tui_req_cancel(u->searching);
-        if ((r = new_req(u, TUI_REQ_SEARCH, 0))) {
-            r->query = text;
-            text = NULL;
-            u->searching = post_req(u, r);
-            snprintf(u->msg, sizeof u->msg, "searching");
-        }
-        break;
-    case PROMPT_LIMIT:
-        free(u->limit);
-        u->limit = *text ? text : NULL;
-        if (!*text)
-            free(text);
-        text = NULL;
-        request_view(u);
-        break;
-    case PROMPT_SAVE:
-        if (!*text)
-            break;
-        if ((r = new_req(u, TUI_REQ_SAVE, u->prompt_idx))) {
-            if (!(r->path = folder_path(u, text))) {
-                tui_req_free(r);
-                break;
-            }
-            post_req(u, r);
-            snprintf(u->msg, sizeof u->msg, "saving");
-        }
-        break;
-    case PROMPT_PIPE:
-        if (!*text)
-            break;
-        if ((r = new_req(u, TUI_REQ_MSGFD, u->prompt_idx))) {
-            r->query = text;
-            text = NULL;
-            post_req(u, r);
-        }
-        break;
-    case PROMPT_CHANGE:
-        if (*text)
-            change_folder(u, text, NULL);
-        break;
-    case PROMPT_NONE:
-        break;
-    }
-    free(text);
-}
-
-static void prompt_key(struct ui *u, wint_t ch, bool fkey)
-{
-    if ((fkey && ch == KEY_ENTER) || (!fkey && (ch == '\r' || ch == '\n'))) {
-        prompt_done(u);
-        return;
-    }
-    if (!fkey && (ch == 27 || ch == CTRL('g') || ch == CTRL('c'))) {
-        u->prompt = PROMPT_NONE;
-        return;
-    }
-    if ((fkey && ch == KEY_BACKSPACE) ||
-        (!fkey && (ch == CTRL('h') || ch == 0x7f))) {
-        size_t n = u->line.len;
-
-        while (n > 0 && (((unsigned char)u->line.data[n - 1]) & 0xc0) == 0x80)
-            n--;
-        u->line.len = n ? n - 1 : 0;
-        if (u->line.data)
-            u->line.data[u->line.len] = '\0';
-        return;
-    }
-    if (!fkey && ch == CTRL('u')) {
-        mail_buf_reset(&u->line);
-        return;
-    }
-    if (!fkey && ch == CTRL('w')) {
-        size_t n = u->line.len;
-
-        while (n > 0 && u->line.data[n - 1] == ' ')
-            n--;
-        while (n > 0 && u->line.data[n - 1] != ' ')
-            n--;
-        u->line.len = n;
-        if (u->line.data)
-            u->line.data[n] = '\0';
-        return;
-    }
-    if (!fkey && ch >= 0x20 && ch != 0x7f && (ch < 0x80 || ch >= 0xa0)) {
-        char e[4];
-        size_t n = mail_utf8_encode((uint32_t)ch, e);
-
-        if (n)
-            mail_buf_add(&u->line, e, n);
-    }
 }
 
 /* Reply or forward: the flow of mail reply / mail forward, on this
@@ -1207,21 +581,21 @@ static void compose(struct ui *u, enum tui_compose how, size_t idx)
                        r ? r->ref : NULL);
     shell_end(rc != 0);
     snprintf(u->msg, sizeof u->msg, rc == 0 ? "sent" : "not sent (%d)", rc);
-    post(u, TUI_REQ_RELIST, 0, 0, 0);
+    ui_post(u, TUI_REQ_RELIST, 0, 0, 0);
 }
 
 /* Actions that work the same in the index and the pager, on message idx.
  * Returns false when a is not one of them. */
-static bool common_action(struct ui *u, enum tui_action a, size_t idx)
+bool ui_common_action(struct ui *u, enum tui_action a, size_t idx)
 {
     switch (a) {
     case TUI_A_SAVE:
         if (idx < u->rows.n)
-            start_prompt(u, PROMPT_SAVE, idx);
+            ui_start_prompt(u, PROMPT_SAVE, idx);
         return true;
     case TUI_A_PIPE:
         if (idx < u->rows.n)
-            start_prompt(u, PROMPT_PIPE, idx);
+            ui_start_prompt(u, PROMPT_PIPE, idx);
         return true;
     case TUI_A_REPLY:
         compose(u, TUI_REPLY, idx);
@@ -1251,188 +625,10 @@ static bool common_action(struct ui *u, enum tui_action a, size_t idx)
         return true;
     case TUI_A_DELETE: case TUI_A_UNDELETE: case TUI_A_FLAG:
     case TUI_A_TOGGLE_NEW:
-        flag_action(u, a, idx);
+        ui_flag_action(u, a, idx);
         return true;
     default:
         return false;
-    }
-}
-
-static size_t next_unread(const struct ui *u, size_t from_v)
-{
-    for (size_t v = from_v + 1; v < u->nvis; v++)
-        if (!(u->rows.v[u->vis[v]].flags & MAIL_FLAG_SEEN))
-            return v;
-    return u->nvis;
-}
-
-static void index_action(struct ui *u, enum tui_action a)
-{
-    size_t h = (size_t)body_rows(), n = u->nvis, v;
-
-    switch (a) {
-    case TUI_A_EXIT:
-        u->quit = true;
-        break;
-    case TUI_A_NEXT:
-        if (u->cur + 1 < n)
-            u->cur++;
-        break;
-    case TUI_A_PREV:
-        if (u->cur > 0)
-            u->cur--;
-        break;
-    case TUI_A_NEXT_PAGE:
-        u->cur = u->cur + h < n ? u->cur + h : (n ? n - 1 : 0);
-        u->top = u->top + h < n ? u->top + h : u->top;
-        break;
-    case TUI_A_PREV_PAGE:
-        u->cur = u->cur > h ? u->cur - h : 0;
-        u->top = u->top > h ? u->top - h : 0;
-        break;
-    case TUI_A_FIRST:
-        u->cur = 0;
-        break;
-    case TUI_A_LAST:
-        u->cur = n ? n - 1 : 0;
-        break;
-    case TUI_A_OPEN:
-        open_message(u, cur_row(u));
-        break;
-    case TUI_A_NEXT_UNREAD:
-        if ((v = next_unread(u, u->cur)) < n)
-            u->cur = v;
-        else
-            snprintf(u->msg, sizeof u->msg, "no more unread messages");
-        break;
-    case TUI_A_DELETE:
-        if (flag_action(u, a, cur_row(u)) && u->cur + 1 < n)
-            u->cur++;
-        break;
-    case TUI_A_SYNC:
-        if (u->loaded) {
-            post(u, TUI_REQ_SYNC, 0, 0, 0);
-            snprintf(u->msg, sizeof u->msg, "syncing");
-        }
-        break;
-    case TUI_A_SEARCH:
-        start_prompt(u, PROMPT_SEARCH, 0);
-        break;
-    case TUI_A_SEARCH_NEXT:
-        goto_match(u);
-        break;
-    case TUI_A_LIMIT:
-        start_prompt(u, PROMPT_LIMIT, 0);
-        break;
-    case TUI_A_THREADS:
-        u->thread = !u->thread;
-        request_view(u);
-        break;
-    case TUI_A_SORT:
-        /* delivery, date, from, subject, size, and round again */
-        u->thread = false;
-        u->sort = (u->sort + 1) % (MAIL_SORT_SIZE + 1);
-        request_view(u);
-        break;
-    case TUI_A_SORT_REVERSE:
-        u->thread = false;
-        u->reverse = !u->reverse;
-        request_view(u);
-        break;
-    case TUI_A_CHANGE_FOLDER:
-        start_prompt(u, PROMPT_CHANGE, 0);
-        break;
-    case TUI_A_FOLDER_LIST:
-        u->view = VIEW_FOLDERS;
-        if (u->listing)
-            tui_req_cancel(u->listing);
-        u->listing = post(u, TUI_REQ_FOLDERS, 0, 0, 0);
-        break;
-    default:
-        common_action(u, a, cur_row(u));
-        break;
-    }
-}
-
-static void pager_action(struct ui *u, enum tui_action a)
-{
-    size_t h = (size_t)body_rows();
-    size_t last = u->nsegs > h ? u->nsegs - h : 0, v;
-
-    switch (a) {
-    case TUI_A_EXIT:
-        if (u->rendering)
-            tui_req_cancel(u->rendering);
-        u->view = VIEW_INDEX;
-        break;
-    case TUI_A_NEXT:
-        if (u->page_top < last)
-            u->page_top++;
-        break;
-    case TUI_A_PREV:
-        if (u->page_top > 0)
-            u->page_top--;
-        break;
-    case TUI_A_NEXT_PAGE:
-        u->page_top = u->page_top + h < last ? u->page_top + h : last;
-        break;
-    case TUI_A_PREV_PAGE:
-        u->page_top = u->page_top > h ? u->page_top - h : 0;
-        break;
-    case TUI_A_FIRST:
-        u->page_top = 0;
-        break;
-    case TUI_A_LAST:
-        u->page_top = last;
-        break;
-    case TUI_A_NEXT_MSG:
-        if (u->cur + 1 < u->nvis)
-            open_message(u, u->vis[u->cur + 1]);
-        else
-            snprintf(u->msg, sizeof u->msg, "no next message");
-        break;
-    case TUI_A_PREV_MSG:
-        if (u->cur > 0 && u->cur <= u->nvis)
-            open_message(u, u->vis[u->cur - 1]);
-        else
-            snprintf(u->msg, sizeof u->msg, "no previous message");
-        break;
-    case TUI_A_NEXT_UNREAD:
-        if ((v = next_unread(u, u->cur)) < u->nvis)
-            open_message(u, u->vis[v]);
-        else
-            snprintf(u->msg, sizeof u->msg, "no more unread messages");
-        break;
-    default:
-        common_action(u, a, u->page_idx);
-        break;
-    }
-}
-
-static void folders_key(struct ui *u, wint_t ch, bool fkey)
-{
-    if ((!fkey && ch == 'j') || (fkey && ch == KEY_DOWN)) {
-        if (u->fcur + 1 < u->nfolders)
-            u->fcur++;
-    } else if ((!fkey && ch == 'k') || (fkey && ch == KEY_UP)) {
-        if (u->fcur)
-            u->fcur--;
-    } else if ((!fkey && (ch == '\r' || ch == '\n')) ||
-               (fkey && (ch == KEY_ENTER || ch == KEY_RIGHT))) {
-        if (u->fcur < u->nfolders) {
-            const struct tui_folder *f = &u->folders[u->fcur];
-            struct mail_buf name = MAIL_BUF_INIT;
-
-            mail_buf_printf(&name, "=%s", f->name);
-            if (name.data)
-                change_folder(u, name.data, f->path);
-            mail_buf_release(&name);
-        }
-    } else if ((!fkey && (ch == 'q' || ch == 27)) ||
-               (fkey && ch == KEY_LEFT)) {
-        if (u->listing)
-            tui_req_cancel(u->listing);
-        u->view = VIEW_INDEX;
     }
 }
 
@@ -1443,12 +639,12 @@ static void key(struct ui *u, wint_t ch, bool fkey)
     if (fkey && ch == KEY_RESIZE) {
         /* ncurses has resized its screens already: lay out again. */
         if (u->view == VIEW_PAGER)
-            wrap_page(u);
+            ui_wrap_page(u);
         clearok(curscr, TRUE);
         return;
     }
     if (u->prompt) {
-        prompt_key(u, ch, fkey);
+        ui_prompt_key(u, ch, fkey);
         return;
     }
     /* An event stays on the message line until the next key. */
@@ -1459,13 +655,13 @@ static void key(struct ui *u, wint_t ch, bool fkey)
     }
     switch (u->view) {
     case VIEW_INDEX:
-        index_action(u, tui_keys_action(u->keys, TUI_CTX_INDEX, code));
+        ui_index_action(u, tui_keys_action(u->keys, TUI_CTX_INDEX, code));
         break;
     case VIEW_PAGER:
-        pager_action(u, tui_keys_action(u->keys, TUI_CTX_PAGER, code));
+        ui_pager_action(u, tui_keys_action(u->keys, TUI_CTX_PAGER, code));
         break;
     case VIEW_FOLDERS:
-        folders_key(u, ch, fkey);
+        ui_folders_key(u, ch, fkey);
         break;
     case VIEW_HELP:
         if ((!fkey && (ch == 'j' || ch == ' ')) ||
@@ -1584,7 +780,7 @@ int tui_run(const struct tui_opts *opts, struct mail_error *err)
     setup_colors(&u);
     u.w = tui_worker_start(opts, u.wake[1], err);
     if (u.w) {
-        post(&u, TUI_REQ_OPEN, 0, 0, 0);
+        ui_post(&u, TUI_REQ_OPEN, 0, 0, 0);
         loop(&u);
         tui_worker_stop(u.w);
     }
@@ -1593,7 +789,7 @@ int tui_run(const struct tui_opts *opts, struct mail_error *err)
     tui_rows_release(&u.rows);
     tui_lines_release(&u.page);
     free(u.segs);
-    free_marks(&u);
+    ui_free_marks(&u);
     free(u.vis);
     free(u.match);
     free(u.limit);

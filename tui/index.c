@@ -1,0 +1,288 @@
+/*
+ * index.c - the reader's index: the rows of mail ls, the view the worker
+ * computes (limit, sort, threads), the search's matches, flag changes
+ * shown at once, and the index's keys (see ui_internal.h).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ui_internal.h"
+#include "mail/date.h"
+#include "mail/indexrow.h"
+#include "mail/sort.h"
+#include "mail/termsafe.h"
+#include "mail/width.h"
+
+static void draw_index_row(struct ui *u, int y, size_t v,
+                           struct mail_short_dates *sd)
+{
+    size_t i = u->vis[v];
+    const struct tui_row *r = &u->rows.v[i];
+    struct mail_index_layout lay;
+    struct mail_buf line = MAIL_BUF_INIT;
+    char flags[5], date[16];
+    attr_t a = A_NORMAL;
+
+    if (!(r->flags & MAIL_FLAG_SEEN))
+        a = ui_color_attr(u, TUI_COLOR_UNREAD);
+    if (r->flags & MAIL_FLAG_FLAGGED)
+        a = (a & A_BOLD) | ui_color_attr(u, TUI_COLOR_FLAGGED);
+    if (r->flags & MAIL_FLAG_DELETED)
+        a = (a & A_BOLD) | ui_color_attr(u, TUI_COLOR_DELETED);
+    if (u->match && u->match_gen == u->rows.gen && i < u->nmatch &&
+        u->match[i])
+        a |= ui_color_attr(u, TUI_COLOR_SEARCH);
+    if (v == u->cur)
+        a |= A_REVERSE;
+    attrset(a);
+    if (v == u->cur)
+        mvhline(y, 0, ' ', COLS);
+    /* The row of mail ls, laid out by the library. */
+    mail_index_layout_init(&lay, (size_t)COLS, u->rows.n, u->datew);
+    mail_index_flags(r->flags, r->attach, flags);
+    mail_index_row(&line, &lay, &(struct mail_index_fields){
+        .number = i + 1, .flags = flags, .date = date,
+        .datelen = mail_short_date(sd, r->when, date),
+        .from = r->from, .subject = r->subject,
+        .tree = u->marks ? u->marks[v] : NULL });
+    if (line.data)
+        mvaddnstr(y, 0, line.data, (int)line.len);
+    mail_buf_release(&line);
+    attrset(A_NORMAL);
+}
+
+static void scroll_to_cursor(struct ui *u)
+{
+    size_t h = (size_t)body_rows();
+
+    if (u->cur < u->top)
+        u->top = u->cur;
+    if (u->cur >= u->top + h)
+        u->top = u->cur - h + 1;
+    if (u->nvis <= h)
+        u->top = 0;
+}
+
+void ui_draw_index(struct ui *u)
+{
+    struct mail_short_dates sd;
+    int h = body_rows();
+
+    mail_short_dates_init(&sd, time(NULL));
+    scroll_to_cursor(u);
+    for (int y = 0; y < h; y++) {
+        size_t v = u->top + (size_t)y;
+
+        if (v >= u->nvis)
+            break;
+        draw_index_row(u, y, v, &sd);
+    }
+    if (u->loaded && u->nvis == 0)
+        mvaddstr(0, 0, u->limit ? "(no messages match the limit)"
+                                : "(no messages)");
+}
+
+/* Open at the first unread message, else the last one. */
+void ui_first_unread(struct ui *u)
+{
+    u->cur = u->nvis ? u->nvis - 1 : 0;
+    for (size_t v = 0; v < u->nvis; v++)
+        if (!(u->rows.v[u->vis[v]].flags & MAIL_FLAG_SEEN)) {
+            u->cur = v;
+            break;
+        }
+    u->top = u->cur > (size_t)body_rows() / 2 ?
+             u->cur - (size_t)body_rows() / 2 : 0;
+}
+
+void ui_take_view(struct ui *u, struct tui_req *r)
+{
+    size_t row = cur_row(u);
+
+    ui_free_marks(u);
+    free(u->vis);
+    u->vis = r->order;
+    u->nvis = r->norder;
+    r->order = NULL;
+    if (r->thread && r->depth)
+        u->marks = mail_index_tree_marks(r->depth, u->nvis);
+    u->cur = 0;
+    for (size_t v = 0; v < u->nvis; v++)
+        if (u->vis[v] == row) {
+            u->cur = v;
+            break;
+        }
+}
+
+/* The next match of the search after the cursor, in the order shown. */
+static void goto_match(struct ui *u)
+{
+    if (!u->match || u->match_gen != u->rows.gen) {
+        snprintf(u->msg, sizeof u->msg, "no search");
+        return;
+    }
+    for (size_t k = 1; k <= u->nvis; k++) {
+        size_t v = (u->cur + k) % u->nvis;
+
+        if (u->vis[v] < u->nmatch && u->match[u->vis[v]]) {
+            if (v <= u->cur)
+                snprintf(u->msg, sizeof u->msg, "search wrapped");
+            u->cur = v;
+            return;
+        }
+    }
+    snprintf(u->msg, sizeof u->msg, "not found");
+}
+
+void ui_take_search(struct ui *u, struct tui_req *r)
+{
+    free(u->match);
+    u->match = calloc(u->rows.n ? u->rows.n : 1, sizeof *u->match);
+    u->nmatch = u->match ? u->rows.n : 0;
+    u->match_gen = u->rows.gen;
+    for (size_t k = 0; k < r->norder && u->match; k++)
+        if (r->order[k] < u->nmatch)
+            u->match[r->order[k]] = true;
+    snprintf(u->msg, sizeof u->msg, "%zu match%s", r->norder,
+             r->norder == 1 ? "" : "es");
+    if (r->norder && u->view == VIEW_INDEX) {
+        char keep[sizeof u->msg];
+
+        memcpy(keep, u->msg, sizeof keep);
+        goto_match(u);
+        if (strcmp(u->msg, "search wrapped") == 0 || !strcmp(u->msg, keep))
+            memcpy(u->msg, keep, sizeof keep);
+    }
+}
+
+/* d, u, F, N on message idx. */
+bool ui_flag_action(struct ui *u, enum tui_action a, size_t idx)
+{
+    unsigned f;
+
+    if (idx >= u->rows.n || !u->loaded)
+        return false;
+    f = u->rows.v[idx].flags;
+    switch (a) {
+    case TUI_A_DELETE:
+        ui_post(u, TUI_REQ_FLAGS, idx, MAIL_FLAG_DELETED, 0);
+        /* Shown at once; the answer confirms it. */
+        u->rows.v[idx].flags |= MAIL_FLAG_DELETED;
+        return true;
+    case TUI_A_UNDELETE:
+        ui_post(u, TUI_REQ_FLAGS, idx, 0, MAIL_FLAG_DELETED);
+        u->rows.v[idx].flags &= ~(unsigned)MAIL_FLAG_DELETED;
+        return true;
+    case TUI_A_FLAG:
+        ui_post(u, TUI_REQ_FLAGS, idx, (f & MAIL_FLAG_FLAGGED) ? 0 :
+             MAIL_FLAG_FLAGGED, (f & MAIL_FLAG_FLAGGED) ? MAIL_FLAG_FLAGGED
+                                                        : 0);
+        u->rows.v[idx].flags ^= MAIL_FLAG_FLAGGED;
+        return true;
+    case TUI_A_TOGGLE_NEW:
+        ui_post(u, TUI_REQ_FLAGS, idx, (f & MAIL_FLAG_SEEN) ? 0 : MAIL_FLAG_SEEN,
+             (f & MAIL_FLAG_SEEN) ? MAIL_FLAG_SEEN : 0);
+        u->rows.v[idx].flags ^= MAIL_FLAG_SEEN;
+        return true;
+    default:
+        return false;
+    }
+}
+
+size_t ui_next_unread(const struct ui *u, size_t from_v)
+{
+    for (size_t v = from_v + 1; v < u->nvis; v++)
+        if (!(u->rows.v[u->vis[v]].flags & MAIL_FLAG_SEEN))
+            return v;
+    return u->nvis;
+}
+
+void ui_index_action(struct ui *u, enum tui_action a)
+{
+    size_t h = (size_t)body_rows(), n = u->nvis, v;
+
+    switch (a) {
+    case TUI_A_EXIT:
+        u->quit = true;
+        break;
+    case TUI_A_NEXT:
+        if (u->cur + 1 < n)
+            u->cur++;
+        break;
+    case TUI_A_PREV:
+        if (u->cur > 0)
+            u->cur--;
+        break;
+    case TUI_A_NEXT_PAGE:
+        u->cur = u->cur + h < n ? u->cur + h : (n ? n - 1 : 0);
+        u->top = u->top + h < n ? u->top + h : u->top;
+        break;
+    case TUI_A_PREV_PAGE:
+        u->cur = u->cur > h ? u->cur - h : 0;
+        u->top = u->top > h ? u->top - h : 0;
+        break;
+    case TUI_A_FIRST:
+        u->cur = 0;
+        break;
+    case TUI_A_LAST:
+        u->cur = n ? n - 1 : 0;
+        break;
+    case TUI_A_OPEN:
+        ui_open_message(u, cur_row(u));
+        break;
+    case TUI_A_NEXT_UNREAD:
+        if ((v = ui_next_unread(u, u->cur)) < n)
+            u->cur = v;
+        else
+            snprintf(u->msg, sizeof u->msg, "no more unread messages");
+        break;
+    case TUI_A_DELETE:
+        if (ui_flag_action(u, a, cur_row(u)) && u->cur + 1 < n)
+            u->cur++;
+        break;
+    case TUI_A_SYNC:
+        if (u->loaded) {
+            ui_post(u, TUI_REQ_SYNC, 0, 0, 0);
+            snprintf(u->msg, sizeof u->msg, "syncing");
+        }
+        break;
+    case TUI_A_SEARCH:
+        ui_start_prompt(u, PROMPT_SEARCH, 0);
+        break;
+    case TUI_A_SEARCH_NEXT:
+        goto_match(u);
+        break;
+    case TUI_A_LIMIT:
+        ui_start_prompt(u, PROMPT_LIMIT, 0);
+        break;
+    case TUI_A_THREADS:
+        u->thread = !u->thread;
+        ui_request_view(u);
+        break;
+    case TUI_A_SORT:
+        /* delivery, date, from, subject, size, and round again */
+        u->thread = false;
+        u->sort = (u->sort + 1) % (MAIL_SORT_SIZE + 1);
+        ui_request_view(u);
+        break;
+    case TUI_A_SORT_REVERSE:
+        u->thread = false;
+        u->reverse = !u->reverse;
+        ui_request_view(u);
+        break;
+    case TUI_A_CHANGE_FOLDER:
+        ui_start_prompt(u, PROMPT_CHANGE, 0);
+        break;
+    case TUI_A_FOLDER_LIST:
+        u->view = VIEW_FOLDERS;
+        if (u->listing)
+            tui_req_cancel(u->listing);
+        u->listing = ui_post(u, TUI_REQ_FOLDERS, 0, 0, 0);
+        break;
+    default:
+        ui_common_action(u, a, cur_row(u));
+        break;
+    }
+}
