@@ -92,6 +92,7 @@ static void account_init(struct mail_account *a)
     a->auth = MAIL_SASL_NONE;
     a->tls = MAIL_TLS_STARTTLS;
     a->timeout = DEFAULT_TIMEOUT;
+    a->compress = true;
 }
 
 static void free_secret(char *s)
@@ -572,6 +573,28 @@ bad:
                 "or G)", show(shown, sizeof shown, val), k->name);
 }
 
+static int set_connections(struct parser *p, const struct key *k,
+                           struct mail_account *a, const char *val)
+{
+    const char *s;
+    unsigned v = 0;
+    char shown[80];
+
+    (void)k;
+    for (s = val; *s; s++) {
+        if (*s < '0' || *s > '9' || v > 100)
+            goto bad;
+        v = v * 10 + (unsigned)(*s - '0');
+    }
+    if (v < 1 || v > 100)
+        goto bad;
+    a->watch_connections = v;
+    return 0;
+bad:
+    return perr(p, "bad watch-connections '%s' (1 to 100)",
+                show(shown, sizeof shown, val));
+}
+
 #define F(field) offsetof(struct mail_account, field)
 
 /* Every key of an account, with the function that checks and stores its
@@ -607,6 +630,8 @@ static const struct key keys[] = {
     { "drafts-folder",    set_string,      F(drafts_folder), 0, 0 },
     { "domain",           set_string,      F(domain), 0, 0 },
     { "address-command",  set_string,      F(address_command), 0, 0 },
+    { "watch-connections", set_connections, F(watch_connections), 0, 0 },
+    { "compress",         set_bool,        F(compress), 0, 0 },
     { "oauth2-provider",  set_oauth2_provider, F(oauth2_provider), 0, 0 },
     { "oauth2-client-id", set_string,      F(oauth2_client_id), 0, 0 },
     { "oauth2-client-secret", set_string,  F(oauth2_client_secret), 0, 0 },

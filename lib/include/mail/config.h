@@ -97,6 +97,9 @@ struct mail_account {
                                  becomes root@DOMAIN), or NULL */
     char *address_command;    /* the address book's query command
                                  (addrbook.h), or NULL */
+    unsigned watch_connections; /* IMAP connections of mail watch and
+                                   fetch --idle; 0: the default (watch.h) */
+    bool compress;            /* COMPRESS=DEFLATE when offered (default) */
 
     char *addr_spec;          /* the addr-spec of address ("alice@example.com"),
                                  or NULL: what mail_account_user falls back
