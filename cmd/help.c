@@ -192,6 +192,8 @@ static const struct opt_help watch_opts[] = {
     { "--json", "one JSON object a line for each new message" },
     { "--interval N", "seconds between STATUS polls of a folder that is "
                       "not watched with IDLE (default 60)" },
+    { "--keepalive N", "re-issue IDLE, or NOOP on a quiet polled "
+                       "connection, every N seconds (default 1500)" },
     { "-q, --quiet", "no 'watching N folders' line, no reconnect notes" },
     { "-v, --verbose", "trace the IMAP protocol on standard error "
                        "(passwords hidden)" },
@@ -357,8 +359,8 @@ static const struct cmd_help helps[] = {
       "$ mail fetch --all -q        # from cron\n"
       "$ mail fetch --mda 'procmail'\n",
       "mail-fetch(1)", true },
-    { "watch", "[-a ACCOUNT] [--exec CMD] [--json] [--interval N] [-q] "
-      "[-v] [FOLDER]...",
+    { "watch", "[-a ACCOUNT] [--exec CMD] [--json] [--interval N] "
+      "[--keepalive N] [-q] [-v] [FOLDER]...",
       "report each new message of IMAP folders (imap:NAME or NAME; "
       "default INBOX) once, as it arrives, until interrupted",
       watch_opts,

@@ -16,7 +16,7 @@
 
 int cmd_watch(struct cmd_ctx *ctx, int argc, char **argv);
 
-enum { OPT_EXEC = OPT_FIRST_COMMAND_OPTION, OPT_INTERVAL };
+enum { OPT_EXEC = OPT_FIRST_COMMAND_OPTION, OPT_INTERVAL, OPT_KEEPALIVE };
 
 static volatile sig_atomic_t got_signal;
 
@@ -248,6 +248,7 @@ int cmd_watch(struct cmd_ctx *ctx, int argc, char **argv)
         { "exec", required_argument, NULL, OPT_EXEC },
         { "json", no_argument, NULL, OPT_JSON },
         { "interval", required_argument, NULL, OPT_INTERVAL },
+        { "keepalive", required_argument, NULL, OPT_KEEPALIVE },
         { NULL, 0, NULL, 0 },
     };
     static const char *const envnames[] = {
@@ -261,7 +262,7 @@ int cmd_watch(struct cmd_ctx *ctx, int argc, char **argv)
     const char **folders = NULL;
     const char *inbox = "INBOX";
     struct sigaction sa;
-    unsigned long interval = 0;
+    unsigned long interval = 0, keepalive = 0;
     int opt, rc;
     size_t n;
 
@@ -283,6 +284,14 @@ int cmd_watch(struct cmd_ctx *ctx, int argc, char **argv)
             if (*end || !*optarg || interval < 1 || interval > 86400)
                 return cmd_usage_error("watch", "--interval takes seconds "
                                        "from 1 to 86400, not '%s'", optarg);
+            break;
+        case OPT_KEEPALIVE:
+            keepalive = strtoul(optarg, &end, 10);
+            if (*end || !*optarg || keepalive < 1 ||
+                keepalive > MAIL_WATCH_IDLE_RENEW)
+                return cmd_usage_error("watch", "--keepalive takes seconds "
+                                       "from 1 to %d, not '%s'",
+                                       MAIL_WATCH_IDLE_RENEW, optarg);
             break;
         case '?':
             return cmd_usage_error("watch", "unknown option '%s'",
@@ -341,6 +350,8 @@ int cmd_watch(struct cmd_ctx *ctx, int argc, char **argv)
     if (ctx->verbose)
         wo.remote.trace = watch_trace;
     wo.interval = (unsigned)interval;
+    wo.idle_renew = (unsigned)keepalive;
+    wo.connections = acct->watch_connections;
     wo.stop = should_stop;
     wo.fn = on_event;
     wo.fn_arg = &out;

@@ -34,7 +34,7 @@ _mail_command_opts()
         alias) printf '%s\n' -d --delete -q --query --json ;;
         fetch) printf '%s\n' --all --keep --delete --folder --catch-up \
             --mda --wait ;;
-        watch) printf '%s\n' --exec --json --interval ;;
+        watch) printf '%s\n' --exec --json --interval --keepalive ;;
     esac
 }
 

@@ -403,6 +403,8 @@ complete -c mail -n '__mail_command_is watch' -l json \
     -d 'One JSON object a line for each new message'
 complete -c mail -n '__mail_command_is watch' -l interval -x \
     -d 'Seconds between STATUS polls of folders without IDLE'
+complete -c mail -n '__mail_command_is watch' -l keepalive -x \
+    -d 'Seconds between IDLE renewals and NOOP keepalives'
 
 # fetch
 complete -c mail -n '__mail_command_is fetch' -l all \

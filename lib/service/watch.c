@@ -295,22 +295,96 @@ static int idle_loop(struct worker *wk, struct mail_session *s,
     return rc;
 }
 
-/* Several folders (or no IDLE): STATUS every interval. */
+/* NOOP: a polled connection that has been quiet for the keepalive
+ * period says it is alive (servers log out idle clients after 30
+ * minutes, NATs forget sooner).  Untagged news in the reply is left to
+ * the next poll. */
+static int keepalive(struct mail_session *s, struct mail_error *err)
+{
+    struct mail_reply r;
+    int rc;
+
+    mail_reply_init(&r);
+    rc = mail_imap_command(s, &r, err, "NOOP");
+    if (rc == 0 && r.status != MAIL_REPLY_OK)
+        rc = mail_error_set(err, MAIL_ERR_PROTOCOL, "%s: NOOP refused: "
+                            "%.200s", s->name, r.text.data ? r.text.data
+                                                            : "");
+    mail_reply_release(&r);
+    return rc;
+}
+
+/* The folders' state with one LIST-STATUS (RFC 5819) instead of one
+ * STATUS each: for a connection polling several folders on a server
+ * that offers it.  A folder the reply does not count is asked with
+ * STATUS. */
+static int poll_list_status(struct worker *wk, struct mail_session *s,
+                            struct mail_error *err)
+{
+    struct mail_imap_mailboxes l = { 0 };
+    struct mail_imap_mbx_status *st = NULL;
+    size_t skipped = 0, i, j;
+    int rc = 0;
+
+    if (mail_imap_list_status(s, &l, &st, &skipped, err) < 0)
+        return -1;
+    for (i = 0; rc == 0 && i < wk->n; i++) {
+        struct mail_imap_mbx_status one, *ms = NULL;
+
+        for (j = 0; j < l.n; j++)
+            if (st[j].has_messages && strcmp(l.v[j].name, wk->f[i].name) == 0)
+                ms = &st[j];
+        if ((!ms || ms->uidnext == 0 || ms->uidvalidity == 0) &&
+            mail_imap_status(s, wk->f[i].name, (ms = &one), err) < 0) {
+            rc = -1;
+            break;
+        }
+        rc = apply_state(wk, s, &wk->f[i], ms->uidvalidity, ms->uidnext,
+                         false, false, err);
+    }
+    free(st);
+    mail_imap_mailboxes_release(&l);
+    return rc;
+}
+
+/* Several folders (or no IDLE): STATUS (or LIST-STATUS) every interval,
+ * a NOOP whenever the keepalive period passes without a poll. */
 static int poll_loop(struct worker *wk, struct mail_session *s,
                      struct mail_error *err)
 {
     struct watch *w = wk->w;
     unsigned interval = w->o->interval ? w->o->interval
                                        : MAIL_WATCH_INTERVAL;
+    unsigned renew = w->o->idle_renew ? w->o->idle_renew
+                                      : MAIL_WATCH_IDLE_RENEW;
+    bool lstatus = wk->n >= 2 && mail_session_has_cap(s, "LIST-STATUS");
     size_t i;
 
     for (i = 0; i < wk->n; i++)
         if (sync_folder(wk, s, &wk->f[i], false, err) < 0)
             return -1;
     for (;;) {
-        nap(w, (long)interval * 1000);
+        long long due = mail_monotonic_ms() + (long long)interval * 1000;
+        long long now;
+
+        while (!stopping(w) && (now = mail_monotonic_ms()) < due) {
+            long long left = due - now;
+
+            if (left > (long long)renew * 1000) {
+                nap(w, (long)renew * 1000);
+                if (!stopping(w) && keepalive(s, err) < 0)
+                    return -1;
+            } else {
+                nap(w, (long)left);
+            }
+        }
         if (stopping(w))
             return 0;
+        if (lstatus) {
+            if (poll_list_status(wk, s, err) < 0)
+                return -1;
+            continue;
+        }
         for (i = 0; i < wk->n; i++) {
             struct mail_imap_mbx_status ms;
 

@@ -298,3 +298,69 @@ fake_idle_start() {
 	watch_stop
 	[ "$WSTATUS" -eq 0 ]
 }
+
+@test "watch --keepalive: IDLE is re-issued every N seconds and nothing is lost or doubled across renewals" {
+	"$MAIL" -C "$CONF" -v watch --keepalive 1 >"$OUT" 2>"$ERR" 3>&- &
+	WPID=$!
+	wait_for "$ERR" '^mail: watching 1 folder \(1 with IDLE\)' 10
+	sleep 3.5
+	# A renewal is DONE, the tagged OK, a new IDLE: at least 3 in 3.5 s.
+	[ "$(count "$ERR" '^imap> A[0-9]+ IDLE$')" -ge 3 ]
+	[ "$(count "$ERR" '^imap> DONE$')" -ge 2 ]
+	deliver across-renewals
+	wait_for "$OUT" across-renewals 3
+	sleep 2.5
+	[ "$(count "$OUT" across-renewals)" -eq 1 ]
+	[ "$(wc -l <"$OUT")" -eq 1 ]
+	# One connection all along.
+	[ "$(count "$ERR" '^imap> A[0-9]+ (LOGIN|AUTHENTICATE)')" -eq 1 ]
+	watch_stop
+	[ "$WSTATUS" -eq 0 ]
+}
+
+@test "watch: watch-connections = 2 with three folders: one IDLEs, one connection polls two with LIST-STATUS" {
+	write_config "$CONF" pop3= timeout=5 watch-connections=2
+	deliver old-other Other
+	deliver old-work Work
+	"$MAIL" -C "$CONF" -v watch --interval 1 INBOX Work Other >"$OUT" 2>"$ERR" 3>&- &
+	WPID=$!
+	wait_for "$ERR" '^mail: watching 3 folders \(1 with IDLE\)' 10
+	deliver to-inbox
+	deliver to-work Work
+	deliver to-other Other
+	wait_for "$OUT" '^imap:INBOX  uid:[0-9]+  Sender  to-inbox$' 3
+	wait_for "$OUT" '^imap:Work  uid:[0-9]+  Sender  to-work$' 3
+	wait_for "$OUT" '^imap:Other  uid:[0-9]+  Sender  to-other$' 3
+	sleep 2
+	[ "$(wc -l <"$OUT")" -eq 3 ]
+	# Two connections, and the polled one asks LIST ... RETURN (STATUS ...).
+	[ "$(count "$ERR" '^imap> A[0-9]+ (LOGIN|AUTHENTICATE)')" -eq 2 ]
+	grep -qE '^imap> A[0-9]+ LIST .*RETURN \(.*STATUS' "$ERR"
+	watch_stop
+	[ "$WSTATUS" -eq 0 ]
+}
+
+@test "watch: a bad watch-connections is a config error (78) naming the line" {
+	write_config "$CONF" pop3= watch-connections=0
+	run --separate-stderr mail -C "$CONF" watch
+	[ "$status" -eq 78 ]
+	[[ $stderr == *watch-connections* ]]
+	write_config "$CONF" pop3= watch-connections=many
+	run --separate-stderr mail -C "$CONF" watch
+	[ "$status" -eq 78 ]
+	run --separate-stderr mail -C "$CONF" watch --keepalive 0
+	[ "$status" -eq 64 ]
+}
+
+@test "watch (fake server without IDLE): a polled connection sends NOOP every --keepalive between polls" {
+	fake_idle_start noidle
+	watch_start --interval 30 --keepalive 1
+	grep -q 'watching 1 folder (0 with IDLE)' "$ERR"
+	wait_for "$FAKE_BASE.log" '^1 A[0-9]+ NOOP$' 3
+	sleep 2
+	[ "$(count "$FAKE_BASE.log" '^1 A[0-9]+ NOOP$')" -ge 2 ]
+	# No STATUS poll yet: the interval is 30 s.
+	[ "$(count "$FAKE_BASE.log" '^1 A[0-9]+ STATUS')" -le 1 ]
+	watch_stop
+	[ "$WSTATUS" -eq 0 ]
+}

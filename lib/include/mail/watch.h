@@ -9,8 +9,11 @@
  * connection and waits with IDLE (RFC 2177; re-issued every 25 minutes,
  * as servers may end an IDLE after 30); when n > c, c - 1 folders IDLE
  * and the rest share the last connection, polled with STATUS (UIDNEXT
- * UIDVALIDITY) every o->interval seconds.  A server without IDLE is polled
- * the same way.  The threads call o->fn one at a time (a mutex), so the
+ * UIDVALIDITY) every o->interval seconds (one LIST-STATUS, RFC 5819,
+ * for all of them when the server offers it).  A server without IDLE is
+ * polled the same way.  Keepalive: IDLE is re-issued, and a polled
+ * connection gets a NOOP when it had no poll, every o->idle_renew seconds
+ * (default 25 minutes: servers may log a client out after 30).  The threads call o->fn one at a time (a mutex), so the
  * callback needs no locking of its own.
  *
  * For each folder the UIDVALIDITY and UIDNEXT are remembered when it is
@@ -89,7 +92,9 @@ struct mail_watch_opts {
                                          trace */
     unsigned connections;             /* 0: MAIL_WATCH_CONNECTIONS */
     unsigned interval;                /* seconds; 0: MAIL_WATCH_INTERVAL */
-    unsigned idle_renew;              /* seconds; 0: MAIL_WATCH_IDLE_RENEW */
+    unsigned idle_renew;              /* keepalive seconds: IDLE renewed,
+                                         NOOP on a quiet polled connection;
+                                         0: MAIL_WATCH_IDLE_RENEW */
     bool (*stop)(void *arg);          /* NULL: never */
     void *stop_arg;
     mail_watch_fn fn;
