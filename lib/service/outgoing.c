@@ -147,7 +147,7 @@ int mail_header_from(const char *opt_from, const char *name,
     return mail_buf_addstr(out, src);
 }
 
-int mail_sent_save(const struct mail_account *a, int fd,
+int mail_sent_save(const struct mail_account *a, int fd, off_t off,
                    const struct mail_buf *bcc, char **where,
                    struct mail_error *err)
 {
@@ -155,7 +155,6 @@ int mail_sent_save(const struct mail_account *a, int fd,
     struct mail_append *ap = NULL;
     char *path = NULL;
     char buf[65536];
-    off_t off = 0;
 
     *where = NULL;
     if (mail_sent_kind(a, NULL) != MAIL_SENT_LOCAL)
@@ -778,10 +777,14 @@ static int deliver(struct mail_sender *snd, int fd, off_t off,
 /* ---- the queue ---- */
 
 /* Put the message in the queue for these recipients; reports it.
+ * sent_copy: the flush that sends it files the Sent copy (with bcc) and
+ * collects the recipients (a message not delivered to anyone yet).
  * Returns MAIL_OK, or the kind of the failure (reported). */
 static enum mail_error_kind queue_message(struct mail_sender *snd, int fd,
                                           off_t off, const char *from,
                                           const char *const *rcpts, size_t n,
+                                          bool sent_copy,
+                                          const struct mail_buf *bcc,
                                           const struct mail_error *why)
 {
     struct mail_error err;
@@ -789,8 +792,9 @@ static enum mail_error_kind queue_message(struct mail_sender *snd, int fd,
 
     mail_error_clear(&err);
     dir = mail_queue_default_dir(snd->o.acct->paths, &err);
-    if (!dir || mail_queue_add(dir, snd->o.acct->name, from, rcpts, n, fd,
-                               off, &id, &err) < 0) {
+    if (!dir || mail_queue_add_sent(dir, snd->o.acct->name, from, rcpts, n,
+                                    sent_copy, bcc, fd, off, &id,
+                                    &err) < 0) {
         free(dir);
         mail_error_prefix(&err, "cannot queue the message");
         emit_err(snd, MAIL_SEND_EV_ERROR, NULL, &err);
@@ -875,7 +879,7 @@ static void flush_pending_copies(struct mail_sender *snd)
 
 /* Copy a sent message to the sent folder; a failure is reported, never
  * made a failure of the send (a script would send it again). */
-static void save_sent(struct mail_sender *snd, int fd,
+static void save_sent(struct mail_sender *snd, int fd, off_t off,
                       const struct mail_buf *bcc)
 {
     struct mail_error err;
@@ -891,9 +895,10 @@ static void save_sent(struct mail_sender *snd, int fd,
                            "the IMAP server, but account '%s' has no imap "
                            "server", snd->o.acct->sent_folder,
                            snd->o.acct->name);
-        else if (mail_sent_copy_imap(rem, fd, bcc, &where, &err) == 0)
+        else if (mail_sent_copy_imap(rem, fd, off, bcc, &where, &err) == 0)
             return;
-    } else if (mail_sent_save(snd->o.acct, fd, bcc, &where, &err) == 0) {
+    } else if (mail_sent_save(snd->o.acct, fd, off, bcc, &where,
+                              &err) == 0) {
         return;
     }
     emit_err(snd, MAIL_SEND_EV_COPY_FAILED,
@@ -908,6 +913,19 @@ void mail_send_outcome_release(struct mail_send_outcome *oc)
     oc->nrefused = 0;
 }
 
+/* A message the server took, for the first time: the address book
+ * learns its recipients, and its copy goes to the sent folder (also for
+ * a queued message when the flush sends it). */
+static void after_sent(struct mail_sender *snd, int fd, off_t off,
+                       const struct mail_send_envelope *env,
+                       const struct attempt *a)
+{
+    (void)mail_addrbook_collect_sent(snd->o.acct->paths, fd, off,
+                                     env->rcpts, env->nrcpts, a->refused,
+                                     a->nrefused, env->bcc, NULL);
+    save_sent(snd, fd, off, env->bcc);
+}
+
 /* The message was taken: the copy, then its deferred recipients. */
 static enum mail_error_kind after_delivery(struct mail_sender *snd, int fd,
                                            off_t off,
@@ -916,20 +934,17 @@ static enum mail_error_kind after_delivery(struct mail_sender *snd, int fd,
 {
     enum mail_error_kind st = MAIL_OK;
 
-    if (env->save_sent && snd->o.acct) /* the address book learns them */
-        (void)mail_addrbook_collect_sent(snd->o.acct->paths, fd, off,
-                                         env->rcpts, env->nrcpts,
-                                         a->refused, a->nrefused, env->bcc,
-                                         NULL);
     if (env->save_sent)
-        save_sent(snd, fd, env->bcc);
+        after_sent(snd, fd, off, env, a);
     if (a->nlater) {
         struct mail_error why;
 
+        /* The copy is filed now: the recipients left for later do not
+         * make a second one when the queue sends to them. */
         mail_error_set(&why, MAIL_ERR_TEMP, "%zu recipient(s) deferred",
                        a->nlater);
         st = snd->o.queue ? queue_message(snd, fd, off, env->from, a->later,
-                                          a->nlater, &why)
+                                          a->nlater, false, NULL, &why)
                           : MAIL_ERR_TEMP;
     }
     if (a->nrefused && st == MAIL_OK)
@@ -949,13 +964,14 @@ static enum mail_error_kind after_failure(struct mail_sender *snd, int fd,
         return hold_unknown(snd, fd, off, env, NULL);
     if ((a->err.kind == MAIL_ERR_TEMP || snd->no_password) && snd->o.queue)
         return queue_message(snd, fd, off, env->from, env->rcpts,
-                             env->nrcpts, &a->err);
+                             env->nrcpts, env->save_sent, env->bcc, &a->err);
     emit_err(snd, MAIL_SEND_EV_FAILED, NULL, &a->err);
     st = a->err.kind ? a->err.kind : MAIL_ERR_INTERNAL;
-    /* Some refused for good, the rest only for now: those wait. */
+    /* Some refused for good, the rest only for now: those wait (and get
+     * the copy when they are sent: nobody has the message yet). */
     if (a->nlater && snd->o.queue &&
         queue_message(snd, fd, off, env->from, a->later, a->nlater,
-                      &a->err) != MAIL_OK)
+                      env->save_sent, env->bcc, &a->err) != MAIL_OK)
         st = MAIL_ERR_TEMP;
     return st;
 }
@@ -989,15 +1005,22 @@ static bool flush_one(struct mail_sender *snd, const char *dir,
 {
     struct mail_send_envelope env = {
         .from = e->from, .rcpts = (const char *const *)e->rcpts,
-        .nrcpts = e->nrcpts,
+        .nrcpts = e->nrcpts, .save_sent = e->sent_copy,
+        .bcc = e->bcc.len ? &e->bcc : NULL,
     };
     struct mail_error err;
     struct attempt a;
 
     mail_error_clear(&err);
     if (deliver(snd, e->fd, e->offset, &env, &a) == 0) {
+        /* Sent for the first time: its copy and the address book, as a
+         * send does (never for the rest of a message delivered before,
+         * whose entry is not marked). */
+        if (e->sent_copy)
+            after_sent(snd, e->fd, e->offset, &env, &a);
         if (a.nlater) {
-            /* The rest waits, as a new queue entry. */
+            /* The rest waits, as a new queue entry, without a copy of
+             * its own: this one is filed. */
             char *id = NULL;
 
             if (mail_queue_add(dir, e->account, e->from, a.later, a.nlater,

@@ -34,9 +34,47 @@ static bool one_line(const char *s)
     return !strpbrk(s, "\r\n");
 }
 
+/* The envelope lines of a message that gets its Sent copy (and its
+ * recipients collected) when a flush sends it: "sent-copy yes", then
+ * each line of the Bcc fields the copy shows as "bcc LINE". */
+static int add_copy_lines(struct mail_buf *env, const struct mail_buf *bcc)
+{
+    const char *p, *end;
+
+    if (mail_buf_addstr(env, "sent-copy yes\n") < 0)
+        return -1;
+    if (!bcc || !bcc->len)
+        return 0;
+    p = bcc->data;
+    end = bcc->data + bcc->len;
+    while (p < end) {
+        const char *eol = memchr(p, '\n', (size_t)(end - p));
+        const char *e = eol ? eol : end;
+
+        if (e > p && e[-1] == '\r')
+            e--;
+        if (e > p && (mail_buf_addstr(env, "bcc ") < 0 ||
+                      mail_buf_add(env, p, (size_t)(e - p)) < 0 ||
+                      mail_buf_addch(env, '\n') < 0))
+            return -1;
+        p = eol ? eol + 1 : end;
+    }
+    return 0;
+}
+
 int mail_queue_add(const char *dir, const char *account, const char *from,
                    const char *const *rcpts, size_t nrcpts, int fd,
                    off_t offset, char **id, struct mail_error *err)
+{
+    return mail_queue_add_sent(dir, account, from, rcpts, nrcpts, false,
+                               NULL, fd, offset, id, err);
+}
+
+int mail_queue_add_sent(const char *dir, const char *account,
+                        const char *from, const char *const *rcpts,
+                        size_t nrcpts, bool sent_copy,
+                        const struct mail_buf *bcc, int fd, off_t offset,
+                        char **id, struct mail_error *err)
 {
     struct mail_buf env = MAIL_BUF_INIT, tmp = MAIL_BUF_INIT,
                     final = MAIL_BUF_INIT, name = MAIL_BUF_INIT,
@@ -71,6 +109,8 @@ int mail_queue_add(const char *dir, const char *account, const char *from,
     for (size_t i = 0; i < nrcpts; i++)
         if (mail_buf_printf(&env, "rcpt %s\n", rcpts[i]) < 0)
             goto nomem;
+    if (sent_copy && add_copy_lines(&env, bcc) < 0)
+        goto nomem;
     if (mail_buf_addch(&env, '\n') < 0)
         goto nomem;
 
@@ -208,6 +248,7 @@ void mail_queue_entry_release(struct mail_queue_entry *e)
     for (size_t i = 0; i < e->nrcpts; i++)
         free(e->rcpts[i]);
     free(e->rcpts);
+    mail_buf_release(&e->bcc);
     memset(e, 0, sizeof *e);
     e->fd = -1;
 }
@@ -297,6 +338,12 @@ static int parse_envelope(struct mail_queue_entry *e, struct mail_error *err)
             if (!(e->rcpts[e->nrcpts] = strdup(p + 5)))
                 goto nomem;
             e->nrcpts++;
+        } else if (strcmp(p, "sent-copy yes") == 0) {
+            e->sent_copy = true;
+        } else if (strncmp(p, "bcc ", 4) == 0) {
+            if (mail_buf_addstr(&e->bcc, p + 4) < 0 ||
+                mail_buf_addch(&e->bcc, '\n') < 0)
+                goto nomem;
         }
         p = end + 1;
     }

@@ -18,12 +18,14 @@
  * A crash between the OK and the removal leaves a record whose copy is
  * there: the search finds it and the record is dropped.
  */
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -64,7 +66,7 @@ char *mail_sent_pending_dir(const struct mail_paths *paths,
 
 /* The Message-ID of the message in fd (its header, unfolded and
  * trimmed), or "" when it has none. */
-static int message_id(int fd, struct mail_buf *out)
+static int message_id(int fd, off_t off, struct mail_buf *out)
 {
     char *buf = malloc(MSGID_SCAN_MAX + 1);
     ssize_t n = 0, k;
@@ -74,7 +76,8 @@ static int message_id(int fd, struct mail_buf *out)
     if (!buf)
         return -1;
     while (n < MSGID_SCAN_MAX &&
-           (k = pread(fd, buf + n, (size_t)(MSGID_SCAN_MAX - n), n)) != 0) {
+           (k = pread(fd, buf + n, (size_t)(MSGID_SCAN_MAX - n),
+                      off + n)) != 0) {
         if (k < 0 && errno == EINTR)
             continue;
         if (k < 0)
@@ -139,17 +142,17 @@ static bool one_line(const char *s)
     return !strpbrk(s, "\r\n");
 }
 
-/* Write a record for the copy (bcc lines, then fd's bytes) to dir. */
+/* Write a record for the copy (added lines: a Message-ID the message
+ * lacked and the bcc lines; then fd's bytes from off) to dir. */
 static int record_write(const char *dir, const struct mail_account *a,
                         const char *folder, const char *msgid, int fd,
-                        const struct mail_buf *bcc, struct record *r,
-                        struct mail_error *err)
+                        off_t off, const struct mail_buf *added,
+                        struct record *r, struct mail_error *err)
 {
     struct mail_buf head = MAIL_BUF_INIT, tmp = MAIL_BUF_INIT,
                     final = MAIL_BUF_INIT;
     struct timespec ts;
     char buf[65536];
-    off_t off = 0;
     int out = -1, rc = -1;
 
     memset(r, 0, sizeof *r);
@@ -178,7 +181,8 @@ static int record_write(const char *dir, const struct mail_account *a,
         goto done;
     }
     if (mail_write_all(out, head.data, head.len) < 0 ||
-        (bcc && bcc->len && mail_write_all(out, bcc->data, bcc->len) < 0))
+        (added->len &&
+         mail_write_all(out, added->data, added->len) < 0))
         goto io;
     for (;;) {
         ssize_t n = pread(fd, buf, sizeof buf, off);
@@ -289,6 +293,38 @@ static int record_remove(const struct record *r, const char *dir,
     return mail_fsync_dir(dir, err);
 }
 
+/* The server refused r's copy for good: the record leaves the retry
+ * loop for dir/failed/ (kept, never deleted: the user may file it by
+ * hand), and err says so once. */
+static void park_record(const struct record *r, const char *dir,
+                        struct mail_error *err)
+{
+    struct mail_buf fdir = MAIL_BUF_INIT, to = MAIL_BUF_INIT;
+    const char *base = strrchr(r->path, '/');
+    struct mail_error e2;
+    char why[sizeof err->msg];
+
+    mail_strlcpy(why, err->msg, sizeof why);
+    mail_error_clear(&e2);
+    base = base ? base + 1 : r->path;
+    if (mail_buf_printf(&fdir, "%s/failed", dir) < 0 ||
+        mail_buf_printf(&to, "%s/%s", fdir.data, base) < 0) {
+        mail_error_set(err, MAIL_ERR_INTERNAL, "out of memory");
+    } else if (mail_mkdirs(fdir.data, &e2) < 0 ||
+               rename(r->path, to.data) < 0 ||
+               mail_fsync_dir(dir, &e2) < 0) {
+        /* it stays in the retry loop: say both */
+        mail_error_set(err, err->kind, "%s; the copy stays in %s (cannot "
+                       "move it aside: %s)", why, dir,
+                       e2.kind ? e2.msg : strerror(errno));
+    } else {
+        mail_error_set(err, err->kind, "%s; refused for good, not tried "
+                       "again: the copy is kept in %s", why, to.data);
+    }
+    mail_buf_release(&fdir);
+    mail_buf_release(&to);
+}
+
 /* ---- filing ---- */
 
 /* The folder the server marks \Sent. */
@@ -314,11 +350,23 @@ static int special_sent(struct mail_session *s, struct mail_buf *name,
     return 0;
 }
 
+/* A NO from the server that no retry will change: over quota, a folder
+ * that cannot be created, a plain refusal.  Not a lost connection, a
+ * timeout or a temporary code ([UNAVAILABLE], [INUSE]...: MAIL_ERR_TEMP,
+ * imap.c), nor a failure of ours to read the record. */
+static bool refused_for_good(const struct mail_error *err)
+{
+    if (err->conn_lost)
+        return false;
+    return err->kind == MAIL_ERR_UNAVAIL || err->kind == MAIL_ERR_NOTFOUND ||
+           err->kind == MAIL_ERR_CANTCREAT || err->kind == MAIL_ERR_DATA;
+}
+
 /* One try at filing r: search first when asked (the copy may be there
  * already), APPEND otherwise; a missing folder is created once.  The
  * folder actually used goes to where. */
 static int file_once(struct mail_session *s, const struct record *r,
-                     bool search, struct mail_buf *where,
+                     bool search, struct mail_buf *where, bool *permanent,
                      struct mail_error *err)
 {
     struct mail_buf special = MAIL_BUF_INIT;
@@ -358,14 +406,19 @@ static int file_once(struct mail_session *s, const struct record *r,
         rc = 0;
         goto done;
     }
-    if (err->kind != MAIL_ERR_NOTFOUND || err->conn_lost)
+    if (err->kind != MAIL_ERR_NOTFOUND || err->conn_lost) {
+        *permanent = refused_for_good(err);
         goto done;
+    }
     /* [TRYCREATE]: as a local sent-folder is, the folder is created */
     mail_error_clear(err);
     if (mail_imap_create(s, folder, err) < 0 ||
         mail_imap_append_fd(s, folder, MAIL_FLAG_SEEN, 0, r->fd, r->data,
-                            NULL, NULL, err) < 0)
+                            NULL, NULL, err) < 0) {
+        /* the folder cannot be created, or still refuses the copy */
+        *permanent = refused_for_good(err);
         goto done;
+    }
     rc = 0;
 done:
     mail_buf_release(&special);
@@ -374,14 +427,18 @@ done:
 
 /* File r, on a new connection once more after a lost one. */
 static int file_record(struct mail_remote *rem, const struct record *r,
-                       bool search, struct mail_buf *where,
+                       bool search, struct mail_buf *where, bool *permanent,
                        struct mail_error *err)
 {
+    *permanent = false;
     for (int attempt = 0; attempt < 2; attempt++) {
         struct mail_session *s = mail_remote_session(rem, err);
 
-        if (s && file_once(s, r, search || attempt > 0, where, err) == 0)
+        if (s && file_once(s, r, search || attempt > 0, where, permanent,
+                           err) == 0)
             return 0;
+        if (*permanent)
+            break;
         if (!s || !mail_remote_retryable(err))
             break;
         /* the connection was lost: the APPEND may or may not have
@@ -395,15 +452,49 @@ static int file_record(struct mail_remote *rem, const struct record *r,
     return -1;
 }
 
-int mail_sent_copy_imap(struct mail_remote *rem, int fd,
+/* A new Message-ID for a copy whose message has none (or an empty
+ * one): without it a retry could not search for the copy, and a copy
+ * filed before a lost connection would be filed twice.  At the domain
+ * of the account's address, else "mail.invalid". */
+static int new_message_id(const struct mail_account *a, struct mail_buf *id)
+{
+    const char *at = a->address ? strrchr(a->address, '@') : NULL;
+    size_t dlen = 0;
+    unsigned char rnd[8] = { 0 };
+    struct timespec ts;
+
+    if (at) {
+        at++;
+        while (at[dlen] && (isalnum((unsigned char)at[dlen]) ||
+                            at[dlen] == '.' || at[dlen] == '-'))
+            dlen++;
+    }
+    if (!dlen) {
+        at = "mail.invalid";
+        dlen = strlen(at);
+    }
+    clock_gettime(CLOCK_REALTIME, &ts);
+    if (getrandom(rnd, sizeof rnd, 0) < 0)
+        rnd[0] = (unsigned char)ts.tv_nsec;
+    mail_buf_reset(id);
+    return mail_buf_printf(id, "<%lld.%09ld.%ld.%02x%02x%02x%02x%02x%02x%02x"
+                           "%02x.copy@%.*s>", (long long)ts.tv_sec,
+                           (long)ts.tv_nsec, (long)getpid(), rnd[0], rnd[1],
+                           rnd[2], rnd[3], rnd[4], rnd[5], rnd[6], rnd[7],
+                           (int)dlen, at);
+}
+
+int mail_sent_copy_imap(struct mail_remote *rem, int fd, off_t off,
                         const struct mail_buf *bcc, char **where,
                         struct mail_error *err)
 {
     const struct mail_account *a = mail_remote_account(rem);
-    struct mail_buf id = MAIL_BUF_INIT, used = MAIL_BUF_INIT;
+    struct mail_buf id = MAIL_BUF_INIT, used = MAIL_BUF_INIT,
+                    added = MAIL_BUF_INIT;
     const char *folder = NULL;
     struct record r = { .fd = -1 };
     char *dir = NULL;
+    bool permanent = false;
     int rc = -1;
 
     *where = NULL;
@@ -411,16 +502,24 @@ int mail_sent_copy_imap(struct mail_remote *rem, int fd,
     if (!folder)
         folder = "";
     mail_buf_printf(&used, "imap:%s", folder);
-    if (message_id(fd, &id) < 0) {
+    if (message_id(fd, off, &id) < 0 ||
+        (!id.len && (new_message_id(a, &id) < 0 ||
+                     mail_buf_printf(&added, "Message-ID: %s\n",
+                                     id.data) < 0)) ||
+        (bcc && bcc->len && mail_buf_add(&added, bcc->data, bcc->len) < 0)) {
         mail_error_set(err, MAIL_ERR_INTERNAL, "out of memory");
         goto done;
     }
     dir = mail_sent_pending_dir(a->paths, err);
-    if (!dir || record_write(dir, a, folder, id.data, fd, bcc, &r, err) < 0)
+    if (!dir || record_write(dir, a, folder, id.data, fd, off, &added, &r,
+                             err) < 0)
         goto done;
-    if (file_record(rem, &r, false, &used, err) < 0) {
-        mail_error_prefix(err, "kept in %s, filed by the next 'mail send'",
-                          dir);
+    if (file_record(rem, &r, false, &used, &permanent, err) < 0) {
+        if (permanent)
+            park_record(&r, dir, err);
+        else
+            mail_error_prefix(err, "kept in %s, filed by the next 'mail "
+                              "send'", dir);
         goto done;
     }
     if (record_remove(&r, dir, err) < 0)
@@ -433,6 +532,7 @@ done:
     free(dir);
     mail_buf_release(&id);
     mail_buf_release(&used);
+    mail_buf_release(&added);
     return rc;
 }
 
@@ -494,11 +594,17 @@ int mail_sent_flush_pending(const struct mail_account *a,
                             struct mail_remote *rem, size_t *filed,
                             char **where, struct mail_error *err)
 {
-    struct mail_buf used = MAIL_BUF_INIT, path = MAIL_BUF_INIT;
+    struct mail_buf used = MAIL_BUF_INIT, path = MAIL_BUF_INIT,
+                    parked_where = MAIL_BUF_INIT;
+    struct mail_error parked;
+    bool permanent = false;
+    size_t nparked = 0;
     char **names = NULL;
     size_t n = 0;
     char *dir;
     int rc = 0;
+
+    mail_error_clear(&parked);
 
     *where = NULL;
     if (filed)
@@ -535,10 +641,22 @@ int mail_sent_flush_pending(const struct mail_account *a,
         if (!rem) {
             rc = mail_error_set(err, MAIL_ERR_CONFIG, "account %s has no "
                                 "imap server (imap = URL)", a->name);
-        } else if (file_record(rem, &r, true, &used, err) < 0) {
-            mail_error_prefix(err, "a copy of a message sent before, kept "
-                              "in %s", dir);
-            rc = -1;
+        } else if (file_record(rem, &r, true, &used, &permanent,
+                               err) < 0) {
+            if (permanent) {
+                /* out of the loop, reported once; the next ones go on */
+                park_record(&r, dir, err);
+                if (!nparked++) {
+                    parked = *err;
+                    mail_buf_reset(&parked_where);
+                    mail_buf_addstr(&parked_where, used.data);
+                }
+                mail_error_clear(err);
+            } else {
+                mail_error_prefix(err, "a copy of a message sent before, "
+                                  "kept in %s", dir);
+                rc = -1;
+            }
         } else if (record_remove(&r, dir, err) < 0) {
             rc = -1;
         } else if (filed) {
@@ -546,8 +664,19 @@ int mail_sent_flush_pending(const struct mail_account *a,
         }
         record_release(&r);
     }
+    if (rc == 0 && nparked) {
+        /* the copies refused for good, once (the first one's error) */
+        *err = parked;
+        if (nparked > 1)
+            mail_error_prefix(err, "%zu copies refused for good, the first",
+                              nparked);
+        rc = -1;
+        mail_buf_reset(&used);
+        mail_buf_addstr(&used, parked_where.data);
+    }
     if (rc < 0)
         *where = mail_buf_detach(&used);
+    mail_buf_release(&parked_where);
     for (size_t i = 0; i < n; i++)
         free(names[i]);
     free(names);

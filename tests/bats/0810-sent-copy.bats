@@ -161,7 +161,9 @@ send_one() {
 # PREAUTH) for the drops Dovecot will not make: the first
 # connection drops during the APPEND (MODE=mid: in the middle of the
 # literal; MODE=after: after the whole message, before the tagged OK, so
-# the copy is there).  Later connections behave.  Messages it keeps go
+# the copy is there).  Later connections behave.  MODE=quota answers
+# every APPEND with NO [OVERQUOTA]; MODE=nocreate with NO [TRYCREATE],
+# and CREATE with NO.  Messages it keeps go
 # to $DIR/msg.N; a log of the commands to $DIR/log.
 start_drop_server() {
     DROP_DIR="$BATS_TEST_TMPDIR/drop"
@@ -198,8 +200,18 @@ def serve(c, n):
             want = rest.split('"')[1]
             hits = [str(i + 1) for i, m in enumerate(store) if want.encode() in m]
             c.sendall(("* SEARCH %s\r\n" % " ".join(hits)).replace(" \r", "\r").encode() + tag.encode() + b" OK done\r\n")
+        elif cmd == "CREATE" and mode == "nocreate":
+            c.sendall(tag.encode() + b" NO [CANNOT] not here\r\n")
         elif cmd == "APPEND":
             size = int(re.search(r"\{(\d+)\+?\}$", text).group(1))
+            if mode in ("quota", "nocreate"):
+                f.read(size)
+                f.readline()
+                if mode == "quota":
+                    c.sendall(tag.encode() + b" NO [OVERQUOTA] Quota exceeded (mailbox for user is full)\r\n")
+                else:
+                    c.sendall(tag.encode() + b" NO [TRYCREATE] no such mailbox\r\n")
+                continue
             if n == 1 and mode == "mid":
                 f.read(size // 2)
                 c.close()
@@ -276,4 +288,161 @@ PY
     ! grep -q '^2 .* APPEND' "$DROP_DIR/log" || false
     [ -f "$DROP_DIR/msg.1" ] && [ ! -f "$DROP_DIR/msg.2" ]
     [ "$(pending_count)" -eq 0 ]
+}
+
+@test "sent copy: a message without a Message-ID gets one in its copy: a retry searches for it, one copy" {
+    start_drop_server after
+    write_config "$CONF" "timeout=5" "sent-folder=imap:Sent" \
+        "imap=imaps://localhost:$DROP_PORT"
+    # an empty Message-ID field: the composer leaves it, the message has
+    # no identifier to search by
+    run bash -c 'printf "To: %s\nSubject: no id\nMessage-ID:\n\nbody\n" "$3" | "$1" -C "$2" send -t' _ "$MAIL" "$CONF" "$MAIL_TEST_ADDR2"
+    echo "$output"
+    cat "$DROP_DIR/log"
+    [ "$status" -eq 0 ]
+    # the first APPEND landed before the drop: the second connection
+    # searched for the copy's Message-ID, found it, appended nothing
+    grep -q '^2 .* UID SEARCH HEADER Message-ID "<.*@' "$DROP_DIR/log"
+    ! grep -q '^2 .* APPEND' "$DROP_DIR/log" || false
+    [ -f "$DROP_DIR/msg.1" ] && [ ! -f "$DROP_DIR/msg.2" ]
+    grep -q '^Message-ID: <.*@' "$DROP_DIR/msg.1"
+    [ "$(pending_count)" -eq 0 ]
+}
+
+@test "sent copy: refused for good (NO [OVERQUOTA]): reported once, parked in sent-pending/failed, not retried at the next send" {
+    start_drop_server quota
+    write_config "$CONF" "timeout=5" "sent-folder=imap:Sent" \
+        "imap=imaps://localhost:$DROP_PORT"
+    run send_one "over quota"
+    echo "$output"
+    [ "$status" -eq 0 ]
+    [[ $output == *"warning: sent, but no copy saved in imap:Sent"*"OVERQUOTA"*"refused for good, not tried again"*"$PENDING/failed/"* ]]
+    [ "$(pending_count)" -eq 0 ]
+    [ "$(find "$PENDING/failed" -name '*.copy' | wc -l)" -eq 1 ]
+    grep -q '^body of over quota' "$PENDING"/failed/*.copy
+    [ "$(grep -c ' APPEND' "$DROP_DIR/log")" -eq 1 ]
+    # the next send tries its own copy only: one more APPEND, one warning
+    run send_one "still over"
+    echo "$output"
+    [ "$status" -eq 0 ]
+    [ "$(grep -c 'warning:' <<<"$output")" -eq 1 ]
+    [ "$(grep -c ' APPEND' "$DROP_DIR/log")" -eq 2 ]
+    [ "$(find "$PENDING/failed" -name '*.copy' | wc -l)" -eq 2 ]
+    # and the server back to normal (Dovecot): nothing old is filed
+    write_config "$CONF" "timeout=5" "sent-folder=imap:"
+    run send_one "room again"
+    echo "$output"
+    [ "$status" -eq 0 ]
+    [ -z "$output" ]
+    [ "$(sent_count)" -eq 1 ]
+    grep -q '^Subject: room again' $(sent_files)
+}
+
+@test "sent copy: a folder that cannot be created ([TRYCREATE], CREATE refused) is parked too" {
+    start_drop_server nocreate
+    write_config "$CONF" "timeout=5" "sent-folder=imap:Sent" \
+        "imap=imaps://localhost:$DROP_PORT"
+    run send_one "no folder"
+    echo "$output"
+    cat "$DROP_DIR/log"
+    [ "$status" -eq 0 ]
+    [[ $output == *"refused for good, not tried again"* ]]
+    [ "$(pending_count)" -eq 0 ]
+    [ "$(find "$PENDING/failed" -name '*.copy' | wc -l)" -eq 1 ]
+    [ "$(grep -c ' CREATE' "$DROP_DIR/log")" -eq 1 ]
+}
+
+# fault_smtp MODE: tests/servers/fake-smtp in MODE (STARTTLS with the
+# harness's certificate); the account (Sent on the harness's Dovecot)
+# points at it.
+fault_smtp() {
+    local i
+    FAULT_DIR=$BATS_TEST_TMPDIR/fault-$1
+    mkdir -p "$FAULT_DIR"
+    "$SERVERS_DIR/fake-smtp" "$1" "$FAULT_DIR/port" "$MAIL_TEST_DIR/tls/server.pem" \
+        "$MAIL_TEST_DIR/tls/server.key" 3>&- &
+    FAKE_PIDS="${FAKE_PIDS:-} $!"
+    for ((i = 0; i < 200; i++)); do
+        [[ -s $FAULT_DIR/port ]] && break
+        sleep 0.025
+    done
+    FAULT_PORT=$(<"$FAULT_DIR/port")
+}
+
+queued() { ls "$XDG_DATA_HOME/mail/queue" 2>/dev/null | grep -c '^[0-9]' || true; }
+
+# collected ADDR: how many times the address book counted ADDR
+collected() {
+    awk -F'\t' -v a="$1" '$3 == a { print $2 }' "$XDG_STATE_HOME/mail/addresses" 2>/dev/null
+}
+
+@test "sent copy: a message queued (every recipient deferred) gets its copy and is collected when --flush sends it, exactly once" {
+    fault_smtp defer-all
+    write_config "$CONF" "timeout=5" "sent-folder=imap:" \
+        "smtp=smtp://localhost:$FAULT_PORT"
+    run send_one "queued first" --queue -b "$MAIL_TEST_ADDR1"
+    echo "$output"
+    [ "$status" -eq 0 ]
+    [[ $output == *"queued as"* ]]
+    [ "$(queued)" -eq 1 ]
+    [ "$(sent_count)" -eq 0 ]
+    [ -z "$(collected "$MAIL_TEST_ADDR2")" ]
+    # the flush sends it through the harness's Postfix: its copy (with
+    # the Bcc shown) in Sent, its recipients in the address book
+    write_config "$CONF" "timeout=5" "sent-folder=imap:"
+    run "$MAIL" -C "$CONF" send --flush
+    echo "$output"
+    [ "$status" -eq 0 ]
+    [ "$(queued)" -eq 0 ]
+    mail_wait "$MAIL_TEST_MAILDIR2" 1
+    [ "$(sent_count)" -eq 1 ]
+    f=$(sent_files)
+    grep -q '^Subject: queued first' "$f"
+    grep -q "^Bcc: .*$MAIL_TEST_ADDR1" "$f"
+    [[ $f == */cur/*:2,*S* ]]
+    [ "$(collected "$MAIL_TEST_ADDR2")" = 1 ]
+    [ "$(collected "$MAIL_TEST_ADDR1")" = 1 ]
+    # nothing more on another flush or the next send
+    run "$MAIL" -C "$CONF" send --flush
+    [ "$status" -eq 0 ]
+    run send_one "next"
+    [ "$status" -eq 0 ]
+    [ "$(sent_count)" -eq 2 ]
+    [ "$(grep -l '^Subject: queued first' $(sent_files) | wc -l)" -eq 1 ]
+    [ "$(collected "$MAIL_TEST_ADDR2")" = 2 ]
+}
+
+@test "sent copy: --no-save before queueing: the flush files no copy" {
+    fault_smtp defer-all
+    write_config "$CONF" "timeout=5" "sent-folder=imap:" \
+        "smtp=smtp://localhost:$FAULT_PORT"
+    run send_one "queued unsaved" --queue --no-save
+    [ "$status" -eq 0 ]
+    [ "$(queued)" -eq 1 ]
+    write_config "$CONF" "timeout=5" "sent-folder=imap:"
+    run "$MAIL" -C "$CONF" send --flush
+    echo "$output"
+    [ "$status" -eq 0 ]
+    [ "$(queued)" -eq 0 ]
+    mail_wait "$MAIL_TEST_MAILDIR2" 1
+    [ "$(sent_count)" -eq 0 ]
+}
+
+@test "sent copy: the recipients left over from a delivered message get no second copy when flushed" {
+    fault_smtp defer-one
+    write_config "$CONF" "timeout=5" "sent-folder=imap:" \
+        "smtp=smtp://localhost:$FAULT_PORT"
+    run bash -c 'printf "x\n" | "$1" -C "$2" send --queue -s split "$3" later@example.test' _ "$MAIL" "$CONF" "$MAIL_TEST_ADDR2"
+    echo "$output"
+    [ "$status" -eq 0 ]
+    [ "$(queued)" -eq 1 ]
+    [ "$(sent_count)" -eq 1 ]
+    # the flush (the fake server's second connection takes later@)
+    run "$MAIL" -C "$CONF" send --flush
+    echo "$output"
+    [ "$status" -eq 0 ]
+    [ "$(queued)" -eq 0 ]
+    [ -f "$FAULT_DIR/port.msg.2" ]
+    [ "$(sent_count)" -eq 1 ]
+    [ "$(collected later@example.test)" = 1 ]
 }

@@ -65,13 +65,14 @@ int mail_header_from(const char *opt_from, const char *name,
                      const struct mail_account *a, struct mail_buf *out);
 
 /*
- * Append the message in fd (from offset 0) to the account's sent-folder
- * (a path when it starts with / or ~, else a folder of the store),
+ * Append the message in fd (from off to its end) to the account's
+ * sent-folder (a path when it starts with / or ~, else a folder of the
+ * store),
  * flagged seen, with the Bcc fields in bcc (may be NULL) at its top.  0
  * when there is no sent-folder.  -1 with err and *where (malloc'd: the
  * folder's path or name) otherwise.
  */
-int mail_sent_save(const struct mail_account *a, int fd,
+int mail_sent_save(const struct mail_account *a, int fd, off_t off,
                    const struct mail_buf *bcc, char **where,
                    struct mail_error *err);
 
@@ -92,7 +93,7 @@ char *mail_sent_pending_dir(const struct mail_paths *paths,
 struct mail_remote;
 
 /*
- * File the message in fd (offset 0 to its end), with the Bcc lines in
+ * File the message in fd (off to its end), with the Bcc lines in
  * bcc (may be NULL) at its top, in the IMAP Sent folder of rem's account
  * (sent-folder = imap:NAME, or the \Sent folder), flagged \Seen.  A
  * pending record (the copy and its Message-ID) is written durably to
@@ -103,7 +104,7 @@ struct mail_remote;
  * *where ("imap:NAME", malloc'd) when the copy could not be filed: the
  * record is kept for mail_sent_flush_pending.
  */
-int mail_sent_copy_imap(struct mail_remote *rem, int fd,
+int mail_sent_copy_imap(struct mail_remote *rem, int fd, off_t off,
                         const struct mail_buf *bcc, char **where,
                         struct mail_error *err);
 
@@ -290,7 +291,10 @@ int mail_send_message(struct mail_sender *s, int fd, off_t off,
                       struct mail_send_outcome *oc);
 
 /*
- * Send what is queued for the account, oldest first; stop at the first
+ * Send what is queued for the account, oldest first; a message queued
+ * before anyone had it (mail_queue_add_sent's mark) gets its Sent copy
+ * and its recipients collected once the server takes it, exactly as a
+ * send does; stop at the first
  * failure that is not the message's fault (temporary, auth, TLS,
  * config).  explicit_flush (--flush): that failure is reported as an
  * ERROR event, else only its kind is returned (the send that follows

@@ -10,8 +10,17 @@
  *     from alice@example.com
  *     rcpt bob@example.org
  *     rcpt carol@example.net
+ *     sent-copy yes
+ *     bcc Bcc: dave@example.com
  *
  *     <the message>
+ *
+ * "sent-copy yes" (mail_queue_add_sent): the flush that sends it files
+ * its copy in the sent folder, with the "bcc" lines (the Bcc fields, one
+ * line each) at its top, and collects its recipients in the address
+ * book, as a send does; without it (a file of an older version, or the
+ * recipients left over from a message delivered to the others, whose
+ * copy was filed then) neither.
  *
  * Adding is atomic and durable: written in tmp/, fsynced, renamed into
  * the queue, the directory fsynced.  A message being sent is locked
@@ -25,9 +34,11 @@
 
 #pragma GCC visibility push(default)
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 
+#include "buf.h"
 #include "error.h"
 #include "paths.h"
 
@@ -45,6 +56,13 @@ char *mail_queue_default_dir(const struct mail_paths *paths,
 int mail_queue_add(const char *dir, const char *account, const char *from,
                    const char *const *rcpts, size_t nrcpts, int fd,
                    off_t offset, char **id, struct mail_error *err);
+/* The same, marked for a Sent copy (sent_copy) with the Bcc fields in
+ * bcc (may be NULL) at its top; see above. */
+int mail_queue_add_sent(const char *dir, const char *account,
+                        const char *from, const char *const *rcpts,
+                        size_t nrcpts, bool sent_copy,
+                        const struct mail_buf *bcc, int fd, off_t offset,
+                        char **id, struct mail_error *err);
 
 /* The names of the queued messages, oldest first (names sort by time).
  * *names is a malloc'd array of malloc'd strings; free with
@@ -62,6 +80,8 @@ struct mail_queue_entry {
     size_t nrcpts;
     int fd;               /* open and locked */
     off_t offset;         /* where the message starts in fd */
+    bool sent_copy;       /* "sent-copy yes": file a copy once sent */
+    struct mail_buf bcc;  /* the "bcc" lines, each ending in \n */
 };
 
 /*
