@@ -1007,6 +1007,14 @@ int mail_conn_flush(struct mail_conn *c, struct mail_error *err)
     return r;
 }
 
+void mail_conn_abort(struct mail_conn *c)
+{
+    /* shutdown(2) only: the descriptor stays open (the thread using c
+     * closes it), so it cannot be reused under that thread. */
+    if (c && c->fd >= 0)
+        shutdown(c->fd, SHUT_RDWR);
+}
+
 void mail_conn_close(struct mail_conn *c)
 {
     if (!c)

@@ -2,10 +2,12 @@
  * remote.c - the account's IMAP session for everything that works on the
  * server in place (remote.h).
  */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "mail/folder.h"
+#include "mail/conn.h"
 #include "mail/imap.h"
 #include "mail/remote.h"
 
@@ -17,6 +19,12 @@ struct mail_remote {
     struct mail_session *s;
     bool lost;                    /* s must not be used again */
     const void *selected;         /* the imap: folder selected on s */
+    /* mail_remote_cancel, from another thread: lock guards s's
+     * connection against being freed while it is aborted. */
+    pthread_mutex_t lock;
+    int cancelled;                /* atomic */
+    void (*event)(void *arg, const char *what);
+    void *event_arg;
 };
 
 struct mail_remote *mail_remote_new(const struct mail_account *acct,
@@ -44,6 +52,7 @@ struct mail_remote *mail_remote_new(const struct mail_account *acct,
     r->srv.trace_arg = r->o.trace_arg;
     mail_buf_init(&r->secret, 0);
     mail_buf_set_secret(&r->secret);
+    pthread_mutex_init(&r->lock, NULL);
     return r;
 }
 
@@ -78,18 +87,70 @@ fail:
     return NULL;
 }
 
+static void set_session(struct mail_remote *r, struct mail_session *s)
+{
+    struct mail_session *old;
+
+    pthread_mutex_lock(&r->lock);
+    old = r->s;
+    r->s = s;
+    pthread_mutex_unlock(&r->lock);
+    if (old)
+        mail_session_free(old);
+}
+
 struct mail_session *mail_remote_session(struct mail_remote *r,
                                          struct mail_error *err)
 {
-    if (r->s && r->lost) {
-        mail_session_free(r->s);
-        r->s = NULL;
+    bool again = r->s && r->lost;
+    struct mail_session *s;
+
+    if (__atomic_load_n(&r->cancelled, __ATOMIC_ACQUIRE)) {
+        mail_error_set(err, MAIL_ERR_TEMP, "cancelled");
+        return NULL;
     }
+    if (again)
+        set_session(r, NULL);
     if (!r->s) {
-        r->s = connect_and_login(r, err);
+        if (r->event)
+            r->event(r->event_arg, again ? "reconnecting" : "connecting");
+        s = connect_and_login(r, err);
+        set_session(r, s);
         r->lost = false;
+        /* A cancel that came while connecting: its abort found no
+         * session; this one is not to be used. */
+        if (s && __atomic_load_n(&r->cancelled, __ATOMIC_ACQUIRE)) {
+            r->lost = true;
+            mail_error_set(err, MAIL_ERR_TEMP, "cancelled");
+            return NULL;
+        }
     }
     return r->s;
+}
+
+void mail_remote_on_event(struct mail_remote *r,
+                          void (*fn)(void *arg, const char *what), void *arg)
+{
+    r->event = fn;
+    r->event_arg = arg;
+}
+
+void mail_remote_cancel(struct mail_remote *r)
+{
+    __atomic_store_n(&r->cancelled, 1, __ATOMIC_RELEASE);
+    pthread_mutex_lock(&r->lock);
+    if (r->s)
+        mail_conn_abort(r->s->conn);
+    pthread_mutex_unlock(&r->lock);
+}
+
+void mail_remote_resume(struct mail_remote *r)
+{
+    if (!__atomic_exchange_n(&r->cancelled, 0, __ATOMIC_ACQ_REL))
+        return;
+    /* The aborted session, if any, is not to be used again. */
+    if (r->s)
+        r->lost = true;
 }
 
 void mail_remote_drop(struct mail_remote *r)
@@ -107,11 +168,12 @@ void mail_remote_close(struct mail_remote *r)
 {
     if (!r)
         return;
-    if (r->s && !r->lost)
+    if (r->s && !r->lost && !__atomic_load_n(&r->cancelled, __ATOMIC_ACQUIRE))
         mail_imap_logout(r->s);
     else
         mail_session_free(r->s);
     mail_buf_release_secret(&r->secret);
+    pthread_mutex_destroy(&r->lock);
     free(r);
 }
 

@@ -151,6 +151,11 @@ void mail_conn_set_deadline(struct mail_conn *c,
 void mail_conn_note(struct mail_conn *c, const char *fmt, ...)
     MAIL_PRINTF(2, 3);
 
+/* From another thread: make every read and write of c, the one waiting
+ * now included, fail at once as a lost connection (shutdown(2) of the
+ * socket; c itself is left to its own thread, which closes it). */
+void mail_conn_abort(struct mail_conn *c);
+
 /* Close (TLS close_notify is attempted, not waited for) and free. */
 void mail_conn_close(struct mail_conn *c);
 

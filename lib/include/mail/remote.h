@@ -51,6 +51,21 @@ void mail_remote_drop(struct mail_remote *r);
  * session: the connection was lost (err->conn_lost). */
 bool mail_remote_retryable(const struct mail_error *err);
 
+/* fn is told what r is doing when it connects ("connecting",
+ * "reconnecting"), on the thread that uses r (the reader's status line);
+ * fn NULL: nothing. */
+void mail_remote_on_event(struct mail_remote *r,
+                          void (*fn)(void *arg, const char *what), void *arg);
+
+/* From any thread: stop the work in progress on r (the reader's q and
+ * Ctrl-C).  The connection in use is aborted (mail_conn_abort), so a call
+ * waiting on the server fails at once, and no new session is made (calls
+ * fail with MAIL_ERR_TEMP "cancelled") until mail_remote_resume.  The
+ * session is dropped: the next one after resume is a new connection. */
+void mail_remote_cancel(struct mail_remote *r);
+/* Make sessions again after a cancel (on the thread that uses r). */
+void mail_remote_resume(struct mail_remote *r);
+
 /* Log out (when connected) and free. */
 void mail_remote_close(struct mail_remote *r);
 
