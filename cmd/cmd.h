@@ -116,6 +116,7 @@ bool cmd_use_color(const struct cmd_ctx *ctx, FILE *f);
 
 /* The commands. */
 int cmd_check(struct cmd_ctx *ctx, int argc, char **argv);
+int cmd_auth(struct cmd_ctx *ctx, int argc, char **argv);
 int cmd_help(struct cmd_ctx *ctx, int argc, char **argv);
 /* --- ls, folders, flag, mv, rm --- */
 int cmd_ls(struct cmd_ctx *ctx, int argc, char **argv);
@@ -180,6 +181,7 @@ struct send_opts {
     bool extract;            /* -t */
     bool dots;               /* a line "." ends the input (sendmail) */
     bool dry_run, flush, no_flush, interactive;
+    bool no_save;            /* --no-save: no copy in the sent folder */
     bool skip_empty;         /* mailx -E */
     int queue;               /* 1 --queue, -1 --no-queue, 0 the account */
     const char *batch;       /* --batch MBOX */

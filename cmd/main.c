@@ -24,8 +24,6 @@ struct command {
     const char *summary;   /* the usage and options are in help.c */
 };
 
-/* auth.c (declared here: cmd.h is shared by every command file). */
-int cmd_auth(struct cmd_ctx *ctx, int argc, char **argv);
 /* alias.c: the address book. */
 int cmd_alias(struct cmd_ctx *ctx, int argc, char **argv);
 /* watch.c: new mail as it arrives. */

@@ -33,11 +33,6 @@
 #include "mail/outgoing.h"
 #include "mail/termsafe.h"
 
-/* --no-save: no copy in the sent folder for this run.  (It belongs in
- * struct send_opts, cmd.h; kept here, set once by cmd_send before
- * anything is sent.) */
-static bool send_no_save;
-
 /* ---- small helpers ---- */
 
 int send_strv_push(struct send_strv *v, const char *s)
@@ -380,7 +375,8 @@ static int send_built(struct cmd_ctx *ctx, const struct send_opts *o,
 {
     struct send_ui ui = { .ctx = ctx };
     struct mail_send_envelope env = {
-        .rcpts = r->v, .nrcpts = r->n, .save_sent = !send_no_save, .bcc = &res->bcc,
+        .rcpts = r->v, .nrcpts = r->n, .save_sent = !o->no_save,
+        .bcc = &res->bcc,
     };
     struct mail_send_outcome oc;
     struct mail_sender *snd;
@@ -506,7 +502,8 @@ static int batch_send(struct batch *b, int msg, const struct mail_rcpts *r,
                       const struct mail_complete_result *res, bool *part)
 {
     struct mail_send_envelope env = {
-        .rcpts = r->v, .nrcpts = r->n, .save_sent = !send_no_save, .bcc = &res->bcc,
+        .rcpts = r->v, .nrcpts = r->n, .save_sent = !b->o->no_save,
+        .bcc = &res->bcc,
     };
     struct mail_send_outcome oc;
     struct mail_error err;
@@ -725,7 +722,7 @@ int cmd_send(struct cmd_ctx *ctx, int argc, char **argv)
         case OPT_NO_QUEUE: o.queue = -1; break;
         case OPT_FLUSH: o.flush = true; break;
         case OPT_NO_FLUSH: o.no_flush = true; break;
-        case OPT_NO_SAVE: send_no_save = true; break;
+        case OPT_NO_SAVE: o.no_save = true; break;
         case OPT_BATCH: o.batch = optarg; break;
         case OPT_HEADER: bad = send_strv_push(&o.headers, optarg); break;
         case ':':
