@@ -9,6 +9,7 @@
  * on success.
  */
 #include <getopt.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,7 +20,8 @@
 #include "mail/fetch.h"
 
 struct fetch_opts {
-    bool all, keep, del, catch_up, wait;
+    bool all, keep, del, catch_up, wait, idle;
+    unsigned keepalive;
     const char *mda;
     const char **folders;
     size_t nfolders;
@@ -105,6 +107,16 @@ static void on_note(void *arg, const char *text)
     fputc('\n', stderr);
 }
 
+/* --idle: the watch reconnects (on a terminal only, unless -q: a lost
+ * connection that comes back is no error for cron's mail). */
+static void on_note_idle(void *arg, const char *text)
+{
+    struct fetch_out *fo = arg;
+
+    if (fo->tty)
+        on_note(arg, text);
+}
+
 static void on_folder_error(void *arg, const struct mail_error *err)
 {
     (void)arg;
@@ -124,6 +136,43 @@ static void on_folders_skipped(void *arg, const char *account, size_t n)
     fprintf(stderr, ": %zu folder name%s in the server's LIST reply %s "
             "skipped (empty, longer than 1 KiB, or holding a NUL byte)\n",
             n, n == 1 ? "" : "s", n == 1 ? "was" : "were");
+}
+
+/* --idle: SIGINT and SIGTERM end the wait (exit 0). */
+static volatile sig_atomic_t got_signal;
+
+static void on_signal(int sig)
+{
+    got_signal = sig;
+}
+
+static bool should_stop(void *arg)
+{
+    (void)arg;
+    return got_signal != 0;
+}
+
+static void on_idle_ready(void *arg, size_t n, unsigned nidle)
+{
+    struct fetch_out *fo = arg;
+
+    if (!fo->tty)
+        return;
+    fprintf(stderr, "mail: waiting for new mail in %zu folder%s (%u with "
+            "IDLE)\n", n, n == 1 ? "" : "s", nidle);
+}
+
+static void on_idle_run_error(void *arg, const struct mail_error *err,
+                              unsigned retry)
+{
+    struct fetch_out *fo = arg;
+    struct mail_error e = *err;
+
+    (void)fo;
+    mail_error_prefix(&e, "fetch");
+    fputs("mail: ", stderr);
+    out_safe_str(stderr, e.msg);
+    fprintf(stderr, "; trying again in %u s\n", retry);
 }
 
 /* One account; prints its error (one line: account, server, cause) and
@@ -164,8 +213,27 @@ static int fetch_account(struct cmd_ctx *ctx, const struct fetch_opts *o,
         fopts.trace = cmd_trace_fn;
         fopts.trace_arg = &tr;
     }
-    if (mail_fetch_account(acct, &fopts, &hooks, &err) == 0)
+    if (o->idle) {
+        struct mail_fetch_idle_opts io;
+        struct sigaction sa;
+
+        memset(&sa, 0, sizeof sa);
+        sa.sa_handler = on_signal;
+        sigemptyset(&sa.sa_mask);
+        sigaction(SIGINT, &sa, NULL);
+        sigaction(SIGTERM, &sa, NULL);
+        memset(&io, 0, sizeof io);
+        io.stop = should_stop;
+        io.keepalive = o->keepalive;
+        io.arg = &fo;
+        io.ready = on_idle_ready;
+        io.note = on_note_idle;
+        io.run_error = on_idle_run_error;
+        if (mail_fetch_idle(acct, &fopts, &hooks, &io, &err) == 0)
+            return 0;
+    } else if (mail_fetch_account(acct, &fopts, &hooks, &err) == 0) {
         return 0;
+    }
     u = fopts.pop3 ? &acct->pop3 : &acct->imap;
     snprintf(where, sizeof where, "%s %s:%u", mail_proto_name(u->proto),
              u->host, u->port);
@@ -178,7 +246,7 @@ static int fetch_account(struct cmd_ctx *ctx, const struct fetch_opts *o,
 
 enum {
     OPT_ALL = OPT_FIRST_COMMAND_OPTION, OPT_KEEP, OPT_DELETE, OPT_FOLDER,
-    OPT_CATCH_UP, OPT_MDA, OPT_WAIT,
+    OPT_CATCH_UP, OPT_MDA, OPT_WAIT, OPT_IDLE, OPT_KEEPALIVE,
 };
 
 int cmd_fetch(struct cmd_ctx *ctx, int argc, char **argv)
@@ -192,6 +260,8 @@ int cmd_fetch(struct cmd_ctx *ctx, int argc, char **argv)
         { "catch-up", no_argument, NULL, OPT_CATCH_UP },
         { "mda", required_argument, NULL, OPT_MDA },
         { "wait", no_argument, NULL, OPT_WAIT },
+        { "idle", no_argument, NULL, OPT_IDLE },
+        { "keepalive", required_argument, NULL, OPT_KEEPALIVE },
         { NULL, 0, NULL, 0 },
     };
     struct fetch_opts o;
@@ -227,6 +297,21 @@ int cmd_fetch(struct cmd_ctx *ctx, int argc, char **argv)
         case OPT_WAIT:
             o.wait = true;
             continue;
+        case OPT_IDLE:
+            o.idle = true;
+            continue;
+        case OPT_KEEPALIVE: {
+            char *end;
+            unsigned long v = strtoul(optarg, &end, 10);
+
+            if (*end || !*optarg || v < 1 || v > 1500) {
+                free(o.folders);
+                return cmd_usage_error("fetch", "--keepalive takes seconds "
+                                       "from 1 to 1500, not '%s'", optarg);
+            }
+            o.keepalive = (unsigned)v;
+            continue;
+        }
         case '?':
         case ':':
             free(o.folders);
@@ -250,6 +335,15 @@ int cmd_fetch(struct cmd_ctx *ctx, int argc, char **argv)
         free(o.folders);
         return cmd_usage_error("fetch", "--keep and --delete exclude each "
                                "other");
+    }
+    if (o.idle && (o.all || o.catch_up)) {
+        free(o.folders);
+        return cmd_usage_error("fetch", "--idle watches one account: not "
+                               "with --all or --catch-up");
+    }
+    if (o.keepalive && !o.idle) {
+        free(o.folders);
+        return cmd_usage_error("fetch", "--keepalive is for --idle");
     }
     if (o.all && ctx->account_name) {
         free(o.folders);

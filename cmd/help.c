@@ -212,6 +212,10 @@ static const struct opt_help fetch_opts[] = {
                    "store" },
     { "--wait", "wait for another mail fetch of the account instead of "
                 "exiting 75" },
+    { "--idle", "IMAP: after fetching, wait for new mail (IDLE) and fetch "
+                "each arrival, until interrupted" },
+    { "--keepalive N", "with --idle: re-issue IDLE every N seconds "
+                       "(default 1500)" },
     { NULL, NULL },
 };
 
@@ -352,12 +356,14 @@ static const struct cmd_help helps[] = {
       "-q %s\"\n",
       "mail-alias(1)", true },
     { "fetch", "[--all] [--keep | --delete] [--folder NAME]... "
-      "[--catch-up] [--mda CMD] [--wait] [-a ACCOUNT] [-v] [-q]",
+      "[--catch-up] [--mda CMD] [--wait] [--idle [--keepalive N]] "
+      "[-a ACCOUNT] [-v] [-q]",
       "download new mail from the POP3 or IMAP server into the store",
       fetch_opts,
       "$ mail fetch\n"
       "$ mail fetch --all -q        # from cron\n"
-      "$ mail fetch --mda 'procmail'\n",
+      "$ mail fetch --mda 'procmail'\n"
+      "$ mail fetch --idle          # and each new message as it comes\n",
       "mail-fetch(1)", true },
     { "watch", "[-a ACCOUNT] [--exec CMD] [--json] [--interval N] "
       "[--keepalive N] [-q] [-v] [FOLDER]...",

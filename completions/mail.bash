@@ -33,7 +33,7 @@ _mail_command_opts()
             --resume --dry-run ;;
         alias) printf '%s\n' -d --delete -q --query --json ;;
         fetch) printf '%s\n' --all --keep --delete --folder --catch-up \
-            --mda --wait ;;
+            --mda --wait --idle --keepalive ;;
         watch) printf '%s\n' --exec --json --interval --keepalive ;;
     esac
 }

@@ -422,6 +422,10 @@ complete -c mail -n '__mail_command_is fetch' -l mda -x \
     -d 'Pipe each message to this command instead of the store'
 complete -c mail -n '__mail_command_is fetch' -l wait \
     -d 'Wait for another mail fetch of the account instead of exiting 75'
+complete -c mail -n '__mail_command_is fetch' -l idle \
+    -d 'After fetching, wait for new mail and fetch it as it comes'
+complete -c mail -n '__mail_command_is fetch' -l keepalive -x \
+    -d 'With --idle: seconds between IDLE renewals'
 
 # -f/--folder for the commands that work on messages.
 for c in ls read flag mv rm

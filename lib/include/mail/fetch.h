@@ -281,6 +281,44 @@ int mail_fetch_account(struct mail_account *acct,
                        const struct mail_fetch_hooks *h,
                        struct mail_error *err);
 
+/* ---- mail fetch --idle ---- */
+
+struct mail_fetch_idle_opts {
+    bool (*stop)(void *arg);    /* asked at least once a second; NULL:
+                                   never (the library handles no signal) */
+    void *stop_arg;
+    unsigned keepalive;         /* seconds: IDLE renewed, NOOPs (watch.h);
+                                   0: the default */
+    void *arg;                  /* for the hooks below, each may be NULL */
+    /* every folder is watched: n folders, nidle of them with IDLE */
+    void (*ready)(void *arg, size_t n, unsigned nidle);
+    /* the watch lost its connection and connects again (a sentence;
+     * untrusted bytes from the server in it: print it terminal-safe) */
+    void (*note)(void *arg, const char *text);
+    /* a run after the first failed for a reason that may pass (the
+     * network, the server); it is tried again after `retry` seconds */
+    void (*run_error)(void *arg, const struct mail_error *err,
+                      unsigned retry);
+};
+
+/*
+ * `mail fetch --idle` for one IMAP account: mail_fetch_account once (its
+ * error ends it), then watch the folders it fetches (--folder, else
+ * fetch-folders, else INBOX; patterns expanded with LIST when it starts)
+ * with the engine of watch.h (IDLE, polling beyond watch-connections,
+ * reconnecting with backoff), and run mail_fetch_account again (waiting
+ * for the lock of another run) whenever it reports new mail.  Each run is
+ * a whole fetch, so the crash safety is the same.  A password asked for
+ * is asked once.  Returns 0 when io->stop says so, -1 with err on a
+ * permanent error (a later run's network or server trouble is retried
+ * with backoff and told to io->run_error).  POP3 or o->catch_up:
+ * MAIL_ERR_USAGE.
+ */
+int mail_fetch_idle(struct mail_account *acct, const struct mail_fetch_opts *o,
+                    const struct mail_fetch_hooks *h,
+                    const struct mail_fetch_idle_opts *io,
+                    struct mail_error *err);
+
 /* Percent-encode a name for a file name (exposed for tests). malloc'd. */
 char *mail_fetch_file_name(const char *account, const char *key,
                            const char *suffix);

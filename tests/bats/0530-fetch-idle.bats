@@ -1,0 +1,162 @@
+#!/usr/bin/env bats
+# mail fetch --idle (issue 10): fetch, then wait for new mail with the
+# watch engine and fetch each arrival into the store, against the
+# harness's Dovecot; the same crash safety as a plain fetch.
+
+load helpers
+bats_require_minimum_version 1.5.0
+
+setup_file() { servers_start; }
+teardown_file() { servers_stop; }
+
+setup() {
+	mail_reset
+	isolate_home
+	CONF=$BATS_TEST_TMPDIR/config
+	STORE=$HOME/Mail/test
+	write_config "$CONF" pop3= timeout=5
+	MD=$MAIL_TEST_MAILDIR1
+	OUT=$BATS_TEST_TMPDIR/out
+	ERR=$BATS_TEST_TMPDIR/err
+	IPID=
+}
+
+teardown() {
+	if [[ -n $IPID ]] && kill -0 "$IPID" 2>/dev/null; then
+		kill -KILL "$IPID" 2>/dev/null || true
+		wait "$IPID" 2>/dev/null || true
+	fi
+}
+
+# deliver SUBJECT [FOLDER]: a new message in alice's mailbox on the server.
+deliver() {
+	local f
+	f=$(mktemp "$BATS_TEST_TMPDIR/m.XXXXXX")
+	printf 'From: Sender <s@example.test>\nTo: alice@example.test\nSubject: %s\nMessage-ID: <%s.%s.%s@example.test>\n\nbody of %s\n' \
+		"$1" "$1" "$RANDOM" "$RANDOM" "$1" >"$f"
+	maildir_add "$MD" "$f" "${2:-}" >/dev/null
+}
+
+# in_store SUBJECT [DIR]: how many messages of the local store have it.
+in_store() {
+	local d=${2:-$STORE}
+	grep -lx "Subject: $1" "$d"/new/* "$d"/cur/* 2>/dev/null | wc -l
+}
+
+# wait_store SUBJECT SECONDS [DIR]: until the message is in the store.
+wait_store() {
+	local i
+	for ((i = 0; i < $2 * 20; i++)); do
+		(($(in_store "$1" "${3:-}") > 0)) && return 0
+		sleep 0.05
+	done
+	echo "no '$1' in the store after $2 s; stderr:" >&2
+	cat "$ERR" >&2
+	return 1
+}
+
+idle_start() {
+	"$MAIL" -C "$CONF" fetch --idle "$@" >"$OUT" 2>"$ERR" 3>&- &
+	IPID=$!
+}
+
+idle_stop() {
+	kill -"${1:-TERM}" "$IPID"
+	ISTATUS=0
+	wait "$IPID" || ISTATUS=$?
+	IPID=
+}
+
+@test "fetch --idle: what is there first, then each message delivered meanwhile, within seconds and once; SIGTERM ends it with 0, silently" {
+	deliver before-start
+	idle_start
+	wait_store before-start 10
+	deliver while-waiting
+	wait_store while-waiting 5
+	deliver and-another
+	wait_store and-another 5
+	sleep 1.5
+	[ "$(in_store before-start)" -eq 1 ]
+	[ "$(in_store while-waiting)" -eq 1 ]
+	[ "$(in_store and-another)" -eq 1 ]
+	[ "$(maildir_count "$STORE")" -eq 3 ]
+	idle_stop TERM
+	[ "$ISTATUS" -eq 0 ]
+	# Not a terminal: nothing on either stream.
+	[ ! -s "$OUT" ]
+	[ ! -s "$ERR" ]
+	# A plain fetch afterwards finds nothing new: the state has it all.
+	run mail -C "$CONF" fetch
+	[ "$status" -eq 0 ]
+	[ "$(maildir_count "$STORE")" -eq 3 ]
+}
+
+@test "fetch --idle: SIGINT ends it with 0; killed with SIGKILL, the next fetch duplicates nothing and gets what came after" {
+	idle_start
+	sleep 1.5
+	deliver first
+	wait_store first 5
+	idle_stop INT
+	[ "$ISTATUS" -eq 0 ]
+	idle_start
+	sleep 1.5
+	deliver second
+	wait_store second 5
+	idle_stop KILL
+	deliver after-kill
+	run mail -C "$CONF" fetch
+	[ "$status" -eq 0 ]
+	[ "$(in_store first)" -eq 1 ]
+	[ "$(in_store second)" -eq 1 ]
+	[ "$(in_store after-kill)" -eq 1 ]
+	[ "$(maildir_count "$STORE")" -eq 3 ]
+}
+
+@test "fetch --idle --folder: a second folder is watched too and lands in its own local folder" {
+	deliver old-work Work
+	idle_start --folder INBOX --folder Work
+	wait_store old-work 10 "$STORE/.Work"
+	sleep 1
+	deliver new-work Work
+	wait_store new-work 5 "$STORE/.Work"
+	deliver new-inbox
+	wait_store new-inbox 5
+	sleep 1
+	[ "$(in_store new-work "$STORE/.Work")" -eq 1 ]
+	[ "$(maildir_count "$STORE/.Work")" -eq 2 ]
+	[ "$(maildir_count "$STORE")" -eq 1 ]
+	idle_stop TERM
+	[ "$ISTATUS" -eq 0 ]
+}
+
+@test "fetch --idle with --delete: removed on the server only once stored here" {
+	idle_start --delete
+	sleep 1.5
+	deliver to-delete
+	wait_store to-delete 5
+	# Gone from the server (Dovecot's Maildir) after the run.
+	for ((i = 0; i < 40; i++)); do
+		(($(maildir_count "$MD") == 0)) && break
+		sleep 0.1
+	done
+	[ "$(maildir_count "$MD")" -eq 0 ]
+	[ "$(in_store to-delete)" -eq 1 ]
+	idle_stop TERM
+	[ "$ISTATUS" -eq 0 ]
+}
+
+@test "fetch --idle: POP3, --all or --catch-up is a usage error (64); a missing folder 66" {
+	write_config "$CONF" imap= "pop3=pop3s://localhost:$MAIL_TEST_POP3S_PORT"
+	run --separate-stderr mail -C "$CONF" fetch --idle
+	[ "$status" -eq 64 ]
+	[[ $stderr == *IMAP* ]]
+	write_config "$CONF" pop3= timeout=5
+	run --separate-stderr mail -C "$CONF" fetch --idle --all
+	[ "$status" -eq 64 ]
+	run --separate-stderr mail -C "$CONF" fetch --idle --catch-up
+	[ "$status" -eq 64 ]
+	run --separate-stderr mail -C "$CONF" fetch --keepalive 5
+	[ "$status" -eq 64 ]
+	run --separate-stderr timeout 20 "$MAIL" -C "$CONF" fetch --idle --folder NoSuchFolder
+	[ "$status" -eq 66 ]
+}
