@@ -42,18 +42,39 @@ _mail_command_opts()
 _mail_flag_words='+seen -seen +flagged -flagged +answered -answered +draft
     -draft'
 
-# Options that take an argument (the next word, or after '=').
+# Options that take an argument (the next word, or after '=') for the
+# command $2 (empty: before the command, the global options only).  Some
+# take one for one command and are flags of another: fetch --delete,
+# mv --create, ls -r (--reverse).
 _mail_opt_takes_arg()
 {
     case $1 in
         -a | --account | -C | --config | --color | --imap | --pop3 | \
             --smtp | --user | -f | --folder | -n | --since | -F | \
             --format | --headers | --part | --save | -s | --subject | \
-            -c | --cc | -b | --bcc | -A | --attach | -r | --from | \
-            --name | -o | --header | --batch | --mda | -d | --delete | \
-            --query) return 0 ;;
+            -c | --cc | -b | --bcc | -A | --attach | --from | \
+            --name | -o | --header | --batch | --mda | --query | \
+            -S | --sort | --timeout | --exec | --interval | \
+            --keepalive) return 0 ;;
+        -r) [[ ${2-} == send || ${2-} == sendmail ]] && return 0 ;;
+        -d | --delete) [[ ${2-} == alias || ${2-} == folders ]] && return 0 ;;
+        --create | --rename) [[ ${2-} == folders ]] && return 0 ;;
     esac
     return 1
+}
+
+# A folder to create, rename or delete: imap:NAME on the server (no
+# listing: it would log in) or =NAME of the store.
+_mail_complete_folder_name()
+{
+    if [[ $cur == =* ]]; then
+        _mail_complete_folder
+        return
+    fi
+    [[ imap: == "$cur"* ]] && COMPREPLY+=("imap:")
+    [[ -z $cur ]] && _mail_add_matching < <(_mail_store_folders)
+    [[ -n $before ]] && COMPREPLY=("${COMPREPLY[@]/#/$before}")
+    compopt -o nospace 2>/dev/null
 }
 
 # The config file: -C FILE / --config FILE on the command line, else
@@ -260,7 +281,8 @@ _mail()
         prev=${COMP_WORDS[COMP_CWORD - 1]-}
         # "--color=al" arrives as "--color" "=" "al" (or "--color" "="
         # when nothing follows the '=').
-        if [[ $cur == = && $prev == --* ]] && _mail_opt_takes_arg "$prev"; then
+        if [[ $cur == = && $prev == --* ]]; then
+            # (only an option with a value is followed by '=')
             cur=
         elif [[ $prev == = ]] && ((cword >= 2)); then
             prev=${COMP_WORDS[COMP_CWORD - 2]}
@@ -286,7 +308,7 @@ _mail()
         w=${words[i]}
         if [[ $w == = ]]; then
             continue
-        elif _mail_opt_takes_arg "$w"; then
+        elif _mail_opt_takes_arg "$w" "$cmd"; then
             if [[ ${words[i + 1]-} == = ]]; then
                 ((i += 2))
             else
@@ -299,7 +321,10 @@ _mail()
         fi
     done
 
-    # The value of an option.
+    # The value of an option (one that takes a value for this command:
+    # after a flag such as fetch --delete the usual words follow).
+    [[ -n $before ]] || _mail_opt_takes_arg "$prev" "$cmd" ||
+        prev=
     case $prev in
         -a | --account)
             _mail_add_matching < <(_mail_accounts)
@@ -346,10 +371,19 @@ _mail()
             return 0
             ;;
         -d | --delete)
-            [[ $cmd == alias ]] && _mail_add_matching < <(_mail_alias_names)
+            if [[ $cmd == alias ]]; then
+                _mail_add_matching < <(_mail_alias_names)
+            elif [[ $cmd == folders ]]; then
+                _mail_complete_folder_name
+            fi
             return 0
             ;;
-        --query)
+        --create | --rename)
+            [[ $cmd == folders ]] && _mail_complete_folder_name
+            return 0
+            ;;
+        --query | -S | --sort | --timeout | --exec | --interval | \
+            --keepalive | -r)
             return 0
             ;;
         --mda)

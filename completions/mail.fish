@@ -337,11 +337,11 @@ complete -c mail -n '__mail_command_is folders' -l json \
 complete -c mail -n '__mail_command_is folders' -l remote \
     -d 'The folders on the IMAP server'
 complete -c mail -n '__mail_command_is folders' -l create -x \
-    -d 'Create a folder (imap:NAME or =NAME)'
+    -a 'imap: (__mail_folders)' -d 'Create a folder (imap:NAME or =NAME)'
 complete -c mail -n '__mail_command_is folders' -l rename -x \
-    -d 'Rename a folder: OLD NEW'
+    -a 'imap: (__mail_folders)' -d 'Rename a folder: OLD NEW'
 complete -c mail -n '__mail_command_is folders' -l delete -x \
-    -d 'Delete a folder (imap:NAME or =NAME)'
+    -a 'imap: (__mail_folders)' -d 'Delete a folder (imap:NAME or =NAME)'
 
 # flag
 complete -c mail -n '__mail_command_is flag' \

@@ -337,3 +337,41 @@ CFG
     got=$(complete_fish mail ls '=L')
     grep -qx '=Lists' <<< "$got" || { echo "fish: =Lists: $got"; false; }
 }
+
+@test "completion: folders --create, --rename and --delete take a folder (imap:, =NAME); fetch --delete, mv --create and ls -r are flags" {
+    mkdir -p "$XDG_CONFIG_HOME/mail" "$BATS_TEST_TMPDIR/store/.Lists/cur" \
+        "$BATS_TEST_TMPDIR/store/.Lists/new" "$BATS_TEST_TMPDIR/store/.Lists/tmp"
+    cat > "$XDG_CONFIG_HOME/mail/config" <<CFG
+[account "work"]
+    address = w@example.test
+    store = $BATS_TEST_TMPDIR/store
+CFG
+    for o in --create --rename --delete; do
+        got=$(complete_bash mail folders "$o" '')
+        grep -qx 'imap:' <<< "$got" || { echo "bash: folders $o: $got"; false; }
+        grep -qx '=Lists' <<< "$got" || { echo "bash: folders $o: $got"; false; }
+        ! grep -q -- '^--' <<< "$got" || { echo "bash: folders $o offers options: $got"; false; }
+        got=$(complete_bash mail folders "$o" 'im')
+        grep -qx 'imap:' <<< "$got" || { echo "bash: folders $o im: $got"; false; }
+    done
+    # the word after the value is not the option's
+    got=$(complete_bash mail folders --delete =Lists --)
+    grep -qx -- '--json' <<< "$got" || { echo "bash: after the value: $got"; false; }
+    # flags elsewhere: what follows them is completed as usual
+    got=$(complete_bash mail fetch --delete --)
+    grep -qx -- '--keep' <<< "$got" || { echo "bash: fetch --delete --: $got"; false; }
+    got=$(complete_bash mail ls -r --)
+    grep -qx -- '--json' <<< "$got" || { echo "bash: ls -r --: $got"; false; }
+    got=$(complete_bash mail mv --create --)
+    grep -qx -- '--folder' <<< "$got" || { echo "bash: mv --create --: $got"; false; }
+    need_shells
+    for o in --create --rename --delete; do
+        got=$(complete_zsh mail folders "$o" '')
+        grep -qx 'imap:' <<< "$got" || { echo "zsh: folders $o: $got"; false; }
+        got=$(complete_zsh mail folders "$o" '\=L')
+        grep -qx 'Lists' <<< "$got" || { echo "zsh: folders $o \\=L: $got"; false; }
+        got=$(complete_fish mail folders "$o" '')
+        grep -qx 'imap:' <<< "$got" || { echo "fish: folders $o: $got"; false; }
+        grep -qx '=Lists' <<< "$got" || { echo "fish: folders $o: $got"; false; }
+    done
+}
