@@ -1,7 +1,7 @@
 /*
  * hcache.c - the header cache of local folders; see hcache.h.
  *
- * File format, version 4 (native byte order, checked by a marker: a
+ * File format, version 5 (native byte order, checked by a marker: a
  * cache is per machine; a home shared with a machine of the other order
  * just rebuilds it).  Everything is 8-byte aligned so that the file is
  * used in place through mmap(2):
@@ -47,7 +47,7 @@
 #include "mail/rfc2047.h"
 #include "mail/termsafe.h"
 
-#define HC_VERSION 4
+#define HC_VERSION 5
 #define HC_MAGIC "MAILHC"
 #define HC_BOM 0x01020304u
 /* A cache bigger than this is not loaded (and a folder that needs one
@@ -80,6 +80,11 @@ struct hc_dhdr {
 
 struct hc_drec {
     int64_t date;
+    uint64_t key_hash;      /* hc_fast of the key (0 without one): the
+                               index is built and probed, and a name
+                               matched, without reading the strings
+                               (hcache_find); the key itself is compared
+                               when the record is used (hcache_key_is) */
     uint32_t str_off;       /* of the raw block in its area */
     uint32_t disp_off;      /* of the display block in its area */
     int32_t date_offset;
@@ -89,9 +94,7 @@ struct hc_drec {
     uint32_t disp_len;
     uint32_t str_check;     /* hc_fast of each block's bytes */
     uint32_t disp_check;
-    uint32_t key_hash;      /* hc_fast of the key (0 without one): the
-                               index is built and probed without reading
-                               the strings */
+    uint16_t key_len;       /* bytes of the key (without its NUL) */
     uint16_t soff[HC_NSTR]; /* offset in its block, or HC_ABSENT */
 };
 
@@ -236,6 +239,9 @@ static bool rec_bounds_ok(const struct hcache *c, size_t i)
         if (d->soff[k] != HC_ABSENT &&
             d->soff[k] >= (is_disp(k) ? d->disp_len : d->str_len))
             return false;
+    if (d->soff[HC_KEY] != HC_ABSENT &&
+        (uint32_t)d->soff[HC_KEY] + d->key_len >= d->disp_len)
+        return false;
     return true;
 }
 
@@ -266,7 +272,9 @@ static const char *rec_str(const struct hcache *c, const struct hc_drec *d,
                       : c->strs + d->str_off + d->soff[k];
 }
 
-void hcache_get(const struct hcache *c, size_t i, struct hcache_rec *r)
+/* Record i into r: its numbers and the strings whose bit is in mask. */
+static void get_rec(const struct hcache *c, size_t i, struct hcache_rec *r,
+                    uint32_t mask)
 {
     const uint64_t *nums;
     const struct hc_drec *d = drec(c, i, &nums);
@@ -280,26 +288,19 @@ void hcache_get(const struct hcache *c, size_t i, struct hcache_rec *r)
     r->bits = d->bits;
     r->attachments = d->attachments;
     for (k = 0; k < HC_NSTR; k++)
-        r->str[k] = (char *)rec_str(c, d, (int)k);
+        if ((mask >> k) & 1u)
+            r->str[k] = (char *)rec_str(c, d, (int)k);
+}
+
+void hcache_get(const struct hcache *c, size_t i, struct hcache_rec *r)
+{
+    get_rec(c, i, r, (1u << HC_NSTR) - 1);
 }
 
 void hcache_get_display(const struct hcache *c, size_t i,
                         struct hcache_rec *r)
 {
-    const uint64_t *nums;
-    const struct hc_drec *d = drec(c, i, &nums);
-    unsigned k;
-
-    memset(r, 0, sizeof *r);
-    for (k = 0; k < c->nnum; k++)
-        r->num[k] = nums[k];
-    r->date = d->date;
-    r->date_offset = d->date_offset;
-    r->bits = d->bits;
-    r->attachments = d->attachments;
-    for (k = 0; k < HC_NSTR; k++)
-        if (is_disp((int)k))
-            r->str[k] = (char *)rec_str(c, d, (int)k);
+    get_rec(c, i, r, HC_DISP_MASK);
 }
 
 void hcache_peek(const struct hcache *c, size_t i, uint64_t *num0,
@@ -313,9 +314,10 @@ void hcache_peek(const struct hcache *c, size_t i, uint64_t *num0,
     *bits = d->bits;
 }
 
-static uint32_t key_hash(const char *key, size_t len)
+static uint64_t key_hash(const char *key, size_t len)
 {
-    return (uint32_t)hc_fast(HCACHE_HASH_INIT, key, len);
+    /* never 0, which marks a record without a key */
+    return hc_fast(HCACHE_HASH_INIT, key, len) | 1;
 }
 
 static void build_index(struct hcache *c)
@@ -336,7 +338,7 @@ static void build_index(struct hcache *c)
 
         if (d->soff[HC_KEY] == HC_ABSENT)
             continue;
-        s = d->key_hash & (c->index_size - 1);
+        s = (size_t)d->key_hash & (c->index_size - 1);
         while (c->index[s] != UINT32_MAX)
             s = (s + 1) & (c->index_size - 1);
         c->index[s] = (uint32_t)i;
@@ -501,26 +503,36 @@ void hcache_open(struct hcache *c, const struct mail_paths *paths,
 
 long hcache_find(const struct hcache *c, const char *key, size_t len)
 {
-    uint32_t h;
+    uint64_t h;
     size_t s;
 
     if (c->index_size == 0)
         return -1;
     h = key_hash(key, len);
-    s = h & (c->index_size - 1);
+    s = (size_t)h & (c->index_size - 1);
     while (c->index[s] != UINT32_MAX) {
         const uint64_t *nums;
         const struct hc_drec *d = drec(c, c->index[s], &nums);
 
-        /* the block is not checked yet: stay inside it */
-        if (d->key_hash == h && d->soff[HC_KEY] != HC_ABSENT &&
-            d->soff[HC_KEY] + len < d->disp_len &&
-            memcmp(c->disp + d->disp_off + d->soff[HC_KEY], key, len) == 0 &&
-            c->disp[d->disp_off + d->soff[HC_KEY] + len] == '\0')
+        /* by the 64-bit hash and the length, not the key's bytes: the
+         * display block stays unread for the messages not shown */
+        if (d->key_hash == h && d->key_len == len &&
+            d->soff[HC_KEY] != HC_ABSENT)
             return (long)c->index[s];
         s = (s + 1) & (c->index_size - 1);
     }
     return -1;
+}
+
+bool hcache_key_is(const struct hcache *c, size_t i, const char *key,
+                   size_t len)
+{
+    const uint64_t *nums;
+    const struct hc_drec *d = drec(c, i, &nums);
+
+    /* inside the block: rec_bounds_ok checked soff + key_len */
+    return d->soff[HC_KEY] != HC_ABSENT && d->key_len == len &&
+           memcmp(c->disp + d->disp_off + d->soff[HC_KEY], key, len) == 0;
 }
 
 void hcache_take_map(struct hcache *c, void **map, size_t *len)
@@ -645,8 +657,10 @@ void hcache_write_add(struct hcache_writer *w, const struct hcache_rec *r)
     d.str_len = (uint32_t)total;
     d.disp_off = (uint32_t)w->disp.len;
     d.disp_len = (uint32_t)dtotal;
-    if (r->str[HC_KEY])
+    if (r->str[HC_KEY]) {
         d.key_hash = key_hash(r->str[HC_KEY], len[HC_KEY] - 1);
+        d.key_len = (uint16_t)(len[HC_KEY] - 1);
+    }
     total = dtotal = 0;
     for (k = 0; k < HC_NSTR; k++) {
         size_t *at = is_disp(k) ? &dtotal : &total;

@@ -94,8 +94,17 @@ struct hcache {
 void hcache_open(struct hcache *c, const struct mail_paths *paths,
                  const char *path, enum mail_folder_kind kind);
 
-/* The index of the record with str[HC_KEY] == key[0..len), or -1. */
+/* The index of the record whose key has key[0..len)'s 64-bit hash and
+ * length, or -1.  The key's bytes are not read (they are in the display
+ * block, not checked yet): before a found record is used, check it with
+ * hcache_verify and then hcache_key_is. */
 long hcache_find(const struct hcache *c, const char *key, size_t len);
+
+/* Is record i's key exactly key[0..len)?  Call after hcache_verify.
+ * false after a hcache_find hit: the file is not to be trusted (a hash
+ * collision or damage): drop it. */
+bool hcache_key_is(const struct hcache *c, size_t i, const char *key,
+                   size_t len);
 
 /* Are record i's strings whole (its display block; with full, its raw
  * block too)?  Reads them: call it before using a record's strings,

@@ -1039,8 +1039,10 @@ static void drop_kept_since(struct maildir *md, size_t kept_blocks)
 }
 
 /* Check the cached records of l->v[lo..n) before their strings are used
- * (only the display block with display); with all, every record of the
- * file (before it is rewritten).  false: the cache is damaged. */
+ * (only the display block with display) and that each is the record of
+ * its name (hcache_find matched it by hash); with all, every record of
+ * the file (before it is rewritten) and every entry's.  false: the cache
+ * is damaged (or two keys share a hash): not to be trusted. */
 static bool verify_range(const struct hcache *cache, const struct listing *l,
                          size_t lo, bool display, bool all)
 {
@@ -1048,13 +1050,90 @@ static bool verify_range(const struct hcache *cache, const struct listing *l,
         for (size_t i = 0; i < cache->n; i++)
             if (!hcache_verify(cache, i, true))
                 return false;
-        return true;
+        lo = 0;
     }
-    for (size_t i = lo; i < l->n; i++)
-        if (l->v[i].hit >= 0 &&
-            !hcache_verify(cache, (size_t)l->v[i].hit, !display))
+    for (size_t i = lo; i < l->n; i++) {
+        const struct entry *en = &l->v[i];
+
+        if (en->hit >= 0 &&
+            ((!all && !hcache_verify(cache, (size_t)en->hit, !display)) ||
+             !hcache_key_is(cache, (size_t)en->hit, en->name, en->ulen)))
             return false;
+    }
     return true;
+}
+
+/* Min-heap of entry indexes by cmp_received (the root the earliest). */
+static void heap_down(const struct entry *v, uint32_t *h, size_t n, size_t i)
+{
+    for (;;) {
+        size_t m = i, a = 2 * i + 1, b = a + 1;
+        uint32_t t;
+
+        if (a < n && cmp_received(&v[h[a]], &v[h[m]]) < 0)
+            m = a;
+        if (b < n && cmp_received(&v[h[b]], &v[h[m]]) < 0)
+            m = b;
+        if (m == i)
+            return;
+        t = h[i];
+        h[i] = h[m];
+        h[m] = t;
+        i = m;
+    }
+}
+
+static int cmp_u32_received(const void *a, const void *b, void *v)
+{
+    const struct entry *e = v;
+
+    return cmp_received(&e[*(const uint32_t *)a], &e[*(const uint32_t *)b]);
+}
+
+/*
+ * Put the last `last` entries by delivery time, in order, at the end of
+ * l->v (the others before them, in no order): a partial selection (a
+ * heap of `last`, one comparison for most entries), not a sort of all.
+ * -1 on ENOMEM (l->v untouched).
+ */
+static int select_last(struct listing *l, size_t last)
+{
+    uint32_t *h = malloc(last * sizeof *h);
+    struct entry *tail;
+    size_t i, j, n = 0;
+
+    if (!h)
+        return -1;
+    tail = malloc(last * sizeof *tail);
+    if (!tail) {
+        free(h);
+        return -1;
+    }
+    for (i = 0; i < l->n; i++) {
+        if (n < last) {
+            h[n++] = (uint32_t)i;
+            if (n == last)
+                for (j = last / 2; j-- > 0;)
+                    heap_down(l->v, h, n, j);
+        } else if (cmp_received(&l->v[i], &l->v[h[0]]) > 0) {
+            h[0] = (uint32_t)i;
+            heap_down(l->v, h, n, 0);
+        }
+    }
+    qsort_r(h, n, sizeof *h, cmp_u32_received, l->v);
+    for (i = 0; i < n; i++) {
+        tail[i] = l->v[h[i]];
+        l->v[h[i]].gone = true;   /* a mark: moved to the tail */
+    }
+    for (i = j = 0; i < l->n; i++)
+        if (!l->v[i].gone)
+            l->v[j++] = l->v[i];
+    memcpy(l->v + j, tail, n * sizeof *tail);
+    for (i = j; i < l->n; i++)
+        l->v[i].gone = false;
+    free(tail);
+    free(h);
+    return 0;
 }
 
 /*
@@ -1114,9 +1193,11 @@ static int md_list_once(struct mail_folder *f, struct mail_envelope_list *out,
         hits += l.v[i].hit >= 0;
     if (hits != cache.n)
         changed = true;
-    if (l.n > 1)
-        qsort(l.v, l.n, sizeof *l.v, cmp_received);
     lo = last && last < l.n ? l.n - last : 0;
+    if (lo == 0 || select_last(&l, last) < 0) {
+        if (l.n > 1)
+            qsort(l.v, l.n, sizeof *l.v, cmp_received);
+    }
     /* the records used: those shown; every one of the file when it is
      * written again (a damaged file is rebuilt whole, and no damaged
      * record is ever copied into a new file) */

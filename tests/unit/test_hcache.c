@@ -340,7 +340,7 @@ static void test_damaged_cache(void)
         int fd = open(c, O_RDONLY);
         char v = 0;
 
-        CHECK(fd >= 0 && pread(fd, &v, 1, 7) == 1 && v == 4);  /* rewritten */
+        CHECK(fd >= 0 && pread(fd, &v, 1, 7) == 1 && v == 5);  /* rewritten */
         if (fd >= 0)
             close(fd);
     }
@@ -656,6 +656,92 @@ static void test_lazy_checks(void)
     clear_cache();
 }
 
+/*
+ * Version 5 matches a file name to its record by the key's 64-bit hash
+ * and length, kept in the record area, so `ls -n N` reads the keys (in
+ * the display blocks) of the N records it shows and no other: a damaged
+ * key of a record not shown is not even read (the listing is all hits
+ * and the file is not rewritten; before, every key was compared and the
+ * cache rebuilt), and a listing that shows that record finds the damage
+ * and rebuilds.
+ */
+static void test_last_reads_n_keys(void)
+{
+    struct mail_error err;
+    struct mail_folder *f;
+    const int disp = MAIL_FOLDER_LIST_BORROW | MAIL_FOLDER_LIST_DISPLAY;
+    struct stat a, b;
+
+    f = mail_folder_open(fixture_path("keys"),
+                         MAIL_FOLDER_RDWR | MAIL_FOLDER_CREATE,
+                         &fixture_paths, &err);
+    if (!f)
+        return;
+    fixture_write("keys/cur/1.a.h:2,S", "Subject: one\n\n1\n");
+    fixture_write("keys/cur/2.b.h:2,", "Subject: two\n\n2\n");
+    fixture_write("keys/new/3.c.h", "Subject: six\n\n3\n");
+    CHECK_STR(last_subjects(f, 0, disp), "one two six");
+    swap_bytes("keys/cur/1.a.h:2,S", "Subject: ONE\n\n1\n");
+    swap_bytes("keys/cur/2.b.h:2,", "Subject: TWO\n\n2\n");
+    swap_bytes("keys/new/3.c.h", "Subject: SIX\n\n3\n");
+    CHECK_STR(last_subjects(f, 0, disp), "one two six");     /* hits */
+    CHECK(flip_in_cache("1.a.h", true) == 0);
+    CHECK(cache_file() && stat(cache_file(), &a) == 0);
+    CHECK_STR(last_subjects(f, 2, disp), "two six");
+    CHECK_STR(last_subjects(f, 1, MAIL_FOLDER_LIST_BORROW), "six");
+    CHECK(cache_file() && stat(cache_file(), &b) == 0 &&
+          a.st_ino == b.st_ino && a.st_mtime == b.st_mtime);
+    /* shown: the damage is found, and everything parsed again */
+    CHECK_STR(last_subjects(f, 3, disp), "ONE TWO SIX");
+    CHECK_STR(last_subjects(f, 2, disp), "TWO SIX");
+    mail_folder_close(f, &err);
+    clear_cache();
+}
+
+/*
+ * The last N are picked by a partial selection, not a sort of all: the
+ * same messages in the same order as the tail of a full listing, with
+ * ties on the delivery time (one second) broken by the file name.
+ */
+static void test_last_order(void)
+{
+    struct mail_error err;
+    struct mail_folder *f;
+    const int disp = MAIL_FOLDER_LIST_BORROW | MAIL_FOLDER_LIST_DISPLAY;
+    char name[64], body[64], all[4096], want[4096];
+    static const int order[] = { 7, 2, 9, 0, 5, 3, 8, 1, 6, 4 };
+
+    f = mail_folder_open(fixture_path("order"),
+                         MAIL_FOLDER_RDWR | MAIL_FOLDER_CREATE,
+                         &fixture_paths, &err);
+    if (!f)
+        return;
+    /* names in no order; times 100, 100, 101, 101, ... */
+    for (int i = 0; i < 10; i++) {
+        int k = order[i];
+
+        snprintf(name, sizeof name, "order/cur/%d.k%d.h:2,S", 100 + k / 2, k);
+        snprintf(body, sizeof body, "Subject: s%d\n\n.\n", k);
+        fixture_write(name, body);
+    }
+    for (int pass = 0; pass < 2; pass++) {   /* parsed, then cached */
+        snprintf(all, sizeof all, "%s", last_subjects(f, 0, disp));
+        CHECK_STR(all, "s0 s1 s2 s3 s4 s5 s6 s7 s8 s9");
+        for (size_t n = 1; n <= 11; n++) {
+            const char *tail = all;
+            size_t skip = n < 10 ? 10 - n : 0;
+
+            for (size_t i = 0; i < skip; i++)
+                tail = strchr(tail, ' ') + 1;
+            snprintf(want, sizeof want, "%s", tail);
+            CHECK_STR(last_subjects(f, n, disp), want);
+            CHECK_STR(last_subjects(f, n, 0), want);
+        }
+    }
+    mail_folder_close(f, &err);
+    clear_cache();
+}
+
 /* The same message in new/ and cur/ at once (another client's rename
  * caught half way, here a link): listed once, as in cur/, whether its
  * record is cached or not. */
@@ -706,6 +792,8 @@ int main(void)
     RUN(test_mbox_cache);
     RUN(test_lazy_checks);
     RUN(test_twice);
+    RUN(test_last_reads_n_keys);
+    RUN(test_last_order);
     fixture_close();
     return test_done();
 }
