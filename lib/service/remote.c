@@ -9,6 +9,7 @@
 #include "mail/folder.h"
 #include "mail/conn.h"
 #include "mail/imap.h"
+#include "mail/imapcache.h"
 #include "mail/remote.h"
 
 struct mail_remote {
@@ -205,5 +206,12 @@ struct mail_folder *mail_remote_folder_open(struct mail_remote *r,
         folder_session, folder_drop, NULL, r, &r->selected,
     };
 
-    return mail_imap_folder_open(&c, name, mode, paths, err);
+    struct mail_folder *f = mail_imap_folder_open(&c, name, mode, paths, err);
+
+    /* the listing cache is kept per account and folder */
+    if (f && mail_imap_folder_set_account(f, r->acct->name, err) < 0) {
+        mail_folder_close(f, NULL);
+        return NULL;
+    }
+    return f;
 }

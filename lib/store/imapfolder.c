@@ -44,9 +44,13 @@
 #include "mail/fsutil.h"
 #include "mail/imap.h"
 #include "mail/imap_envelope.h"
+#include "mail/imapcache.h"
 #include "mail/query.h"
 
 #define READ_CHUNK (64 * 1024)
+#define LIST_BATCH 500           /* UIDs per listing UID FETCH */
+#define LIST_WINDOW 4            /* listing commands in flight */
+#define LIST_ROUNDS 3            /* resyncs after EXPUNGEs during one */
 
 struct imf {
     struct mail_folder base;
@@ -55,6 +59,14 @@ struct imf {
     struct mail_session *sess;   /* the session it was selected on */
     uint32_t uidvalidity;        /* from the first SELECT; 0 before */
     const void *self;            /* what *c.selected holds when it is us */
+    struct mail_imap_mailbox_state st;   /* what the last SELECT said */
+    char *account;               /* names the cache file; NULL: none */
+    char *cache_file;            /* NULL: no cache file */
+    struct mail_imap_cache cache;        /* the listing as last known */
+    bool cache_loaded;
+    mail_imap_progress_fn progress;
+    void *progress_arg;
+    size_t batch;                /* UIDs per listing batch */
 };
 
 static const struct mail_folder_driver imap_driver;
@@ -118,6 +130,7 @@ static struct mail_session *selected(struct imf *f, struct mail_error *err)
         return NULL;
     }
     f->uidvalidity = st.uidvalidity;
+    f->st = st;
     f->sess = s;
     if (f->c.selected)
         *f->c.selected = f->self;
@@ -210,12 +223,39 @@ static int run(struct mail_session *s, const char *what, untagged_fn fn,
 
 /* ---- listing ---- */
 
-struct list_ctx {
+/*
+ * A listing starts from what the folder knew (f->cache: the cache file,
+ * or the last listing of this run) and asks the server only what changed
+ * (doc/IMAP-FOLDERS.md "Listing and its cache"):
+ *
+ * - UIDVALIDITY changed: the cache is dropped.
+ * - CONDSTORE (HIGHESTMODSEQ in SELECT and in the cache): nothing when
+ *   HIGHESTMODSEQ, UIDNEXT and EXISTS are as cached (no command after
+ *   SELECT); else UID FETCH 1:last (UID FLAGS) (CHANGEDSINCE m) for the
+ *   changed flags and UID SEARCH UID 1:last for what is still there.
+ * - Else UID FETCH 1:last (UID FLAGS): flags, and what is not reported is
+ *   gone.
+ * - New messages: UID FETCH in batches of UID ranges from last+1 (the
+ *   last one open, "N:*"), the whole envelope.
+ *
+ * The commands go out together, up to LIST_WINDOW in flight, so a resync
+ * is one round trip after SELECT.  Untagged responses at any time: FETCH
+ * with a UID updates that message, VANISHED removes, and an EXPUNGE or a
+ * FETCH of flags without a UID (sequence numbers are not tracked) makes
+ * the listing run again with the flag refresh (UID FETCH 1:* (UID FLAGS)),
+ * up to LIST_ROUNDS times.
+ */
+
+struct sync_ctx {
     struct imf *f;
-    struct mail_envelope_list *out;
-    size_t first;                /* our envelopes are out->v[first..] */
-    uint32_t *seq;               /* sequence number of each (0: expunged) */
-    size_t seq_alloc;
+    struct mail_imap_cache *c;   /* known messages, ascending */
+    uint32_t last;               /* the highest known UID */
+    unsigned char *present;      /* per known message: reported now */
+    unsigned char *gone;         /* per known message: VANISHED */
+    struct mail_imap_cache neu;  /* new messages, in arrival order */
+    bool presence;               /* known ones not reported are gone */
+    bool recheck;
+    size_t done, total;
 };
 
 static char *xstrdup(const char *s, bool *oom)
@@ -279,119 +319,544 @@ static int fill_envelope(struct imf *f, struct mail_envelope *e,
     return oom ? nomem(err) : 0;
 }
 
-static int list_untagged(void *arg, const struct mail_imap_resp *r,
-                         struct mail_error *err)
+/* MODSEQ (n) of a FETCH response, 0 when absent. */
+static uint64_t modseq_of(const struct mail_imap_resp *r)
 {
-    struct list_ctx *c = arg;
-    struct mail_envelope_list *l = c->out;
-    const struct mail_imap_node *n;
-    uint32_t uid = 0;
+    const struct mail_imap_node *n = mail_imap_fetch_item(r, "MODSEQ");
+    uint64_t v = 0;
 
-    if (r->type == MAIL_IMAP_T_EXPUNGE && r->has_number) {
-        for (size_t i = 0; i < l->n - c->first; i++) {
-            if (c->seq[i] == r->number)
-                c->seq[i] = 0;
-            else if (c->seq[i] > r->number)
-                c->seq[i]--;
+    if (n && n->type == MAIL_IMAP_LIST && n->child)
+        mail_imap_node_u64(n->child, &v);
+    return v;
+}
+
+/* The index of uid among the known messages, or -1. */
+static long known_index(const struct mail_imap_cache *c, uint32_t uid)
+{
+    size_t lo = 0, hi = c->list.n;
+
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+
+        if (c->list.v[mid].uid == uid)
+            return (long)mid;
+        if (c->list.v[mid].uid < uid)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return -1;
+}
+
+/* Call fn for each UID of a set "1:3,7" (ranges either way round); a
+ * malformed set or "*" ends it.  Ranges are capped at the known UIDs. */
+static void each_uid(const char *set, uint32_t max,
+                     void (*fn)(void *arg, uint32_t uid), void *arg)
+{
+    const char *p = set;
+
+    while (p && *p) {
+        char *end;
+        unsigned long a = strtoul(p, &end, 10), b;
+
+        if (end == p || a > UINT32_MAX)
+            return;
+        b = a;
+        p = end;
+        if (*p == ':') {
+            b = strtoul(p + 1, &end, 10);
+            if (end == p + 1 || b > UINT32_MAX)
+                return;
+            p = end;
         }
-        return 0;
-    }
-    if (r->type != MAIL_IMAP_T_FETCH || !r->has_number)
-        return 0;
-    n = mail_imap_fetch_item(r, "UID");
-    if (n)
-        mail_imap_node_u32(n, &uid);
-    if (!mail_imap_fetch_item(r, "ENVELOPE") || !uid) {
-        /* Unsolicited: new flags of a message we may have listed. */
-        if ((n = mail_imap_fetch_item(r, "FLAGS")))
-            for (size_t i = 0; i < l->n - c->first; i++)
-                if (c->seq[i] == r->number)
-                    l->v[c->first + i].flags = mail_imap_flags_from_list(n) &
-                                               ~(unsigned)MAIL_FLAG_NEW;
-        return 0;
-    }
-    if (l->n - c->first == c->seq_alloc) {
-        size_t na = c->seq_alloc ? 2 * c->seq_alloc : 256;
-        uint32_t *ns = realloc(c->seq, na * sizeof *ns);
+        if (a > b) {
+            unsigned long t = a;
 
-        if (!ns)
-            return nomem(err);
-        c->seq = ns;
-        c->seq_alloc = na;
-    }
-    {
-        struct mail_envelope *e = folder_env_push(l, err);
-
-        if (!e)
-            return -1;
-        c->seq[l->n - 1 - c->first] = r->number;
-        return fill_envelope(c->f, e, r, uid, err);
+            a = b;
+            b = t;
+        }
+        if (b > max)
+            b = max;
+        for (unsigned long u = a; u <= b && u; u++)
+            fn(arg, (uint32_t)u);
+        if (*p != ',')
+            return;
+        p++;
     }
 }
 
-static int cmp_uid(const void *a, const void *b)
+static void vanish_one(void *arg, uint32_t uid)
 {
-    const struct mail_envelope *x = a, *y = b;
+    struct sync_ctx *x = arg;
+    long i = known_index(x->c, uid);
 
-    return x->uid < y->uid ? -1 : x->uid > y->uid;
+    if (i >= 0)
+        x->gone[i] = 1;
+    for (size_t k = 0; k < x->neu.list.n; k++)
+        if (x->neu.list.v[k].uid == uid)
+            x->neu.list.v[k].uid = 0;     /* dropped at the merge */
+}
+
+static int sync_untagged(void *arg, const struct mail_imap_resp *r,
+                         struct mail_error *err)
+{
+    struct sync_ctx *x = arg;
+    const struct mail_imap_node *n;
+    uint32_t uid = 0;
+
+    if (r->type == MAIL_IMAP_T_EXPUNGE) {
+        x->recheck = true;
+        return 0;
+    }
+    if (r->type == MAIL_IMAP_T_VANISHED) {
+        /* "* VANISHED (EARLIER) 1:3,7" or "* VANISHED 5" */
+        for (n = r->args.child; n; n = n->next)
+            if (n->type != MAIL_IMAP_LIST && mail_imap_node_str(n))
+                each_uid(n->data, UINT32_MAX - 1, vanish_one, x);
+        return 0;
+    }
+    if (r->type == MAIL_IMAP_T_SEARCH) {
+        for (n = r->args.child; n; n = n->next) {
+            long i;
+
+            if (mail_imap_node_u32(n, &uid) == 0 &&
+                (i = known_index(x->c, uid)) >= 0)
+                x->present[i] = 1;
+        }
+        return 0;
+    }
+    if (r->type != MAIL_IMAP_T_FETCH)
+        return 0;
+    if (!(n = mail_imap_fetch_item(r, "UID")) ||
+        mail_imap_node_u32(n, &uid) < 0 || !uid) {
+        /* flags by sequence number: refresh them all afterwards */
+        if (mail_imap_fetch_item(r, "FLAGS"))
+            x->recheck = true;
+        return 0;
+    }
+    if (uid <= x->last) {
+        long i = known_index(x->c, uid);
+
+        if (i < 0)
+            return 0;           /* gone before we knew it, or never ours */
+        x->present[i] = 1;
+        if ((n = mail_imap_fetch_item(r, "FLAGS")))
+            x->c->list.v[i].flags = mail_imap_flags_from_list(n) &
+                                    ~(unsigned)MAIL_FLAG_NEW;
+        if (modseq_of(r))
+            x->c->modseq[i] = modseq_of(r);
+        return 0;
+    }
+    if (!mail_imap_fetch_item(r, "ENVELOPE")) {
+        /* new flags of a new message already listed */
+        for (size_t k = x->neu.list.n; k-- > 0;)
+            if (x->neu.list.v[k].uid == uid &&
+                (n = mail_imap_fetch_item(r, "FLAGS"))) {
+                x->neu.list.v[k].flags = mail_imap_flags_from_list(n) &
+                                         ~(unsigned)MAIL_FLAG_NEW;
+                break;
+            }
+        return 0;
+    }
+    {
+        struct mail_envelope *e = mail_imap_cache_push(&x->neu, err);
+
+        if (!e)
+            return -1;
+        x->neu.modseq[x->neu.list.n - 1] = modseq_of(r);
+        x->done++;
+        return fill_envelope(x->f, e, r, uid, err);
+    }
+}
+
+/* One command of a listing. */
+struct lcmd {
+    char *text;
+    bool batch;                  /* a batch of new messages (progress) */
+};
+
+/*
+ * Send cmds (up to LIST_WINDOW in flight) and read every response.  A NO
+ * or BAD stops sending; the commands in flight are read to their end and
+ * the first refusal is the error.  Progress before each batch; a cancel
+ * stops sending likewise.  0, or -1 with err (*cancelled set when the
+ * caller cancelled: the session is still in step).
+ */
+static int run_pipeline(struct imf *f, struct mail_session *s,
+                        struct lcmd *cmds, size_t n, struct sync_ctx *x,
+                        bool *cancelled, struct mail_error *err)
+{
+    struct mail_imap_parser p;
+    char tags[LIST_WINDOW][sizeof s->curtag];
+    size_t next = 0, inflight = 0;
+    bool stop = false, refused = false;
+    int rc = 0;
+
+    *cancelled = false;
+    mail_imap_parser_init(&p, NULL, NULL, NULL);
+    for (;;) {
+        const struct mail_imap_resp *r;
+        size_t k;
+
+        while (!stop && inflight < LIST_WINDOW && next < n) {
+            if (cmds[next].batch && f->progress &&
+                f->progress(f->progress_arg, x->done, x->total)) {
+                *cancelled = stop = true;
+                break;
+            }
+            if (mail_imap_send(s, err, "%s", cmds[next].text) < 0) {
+                rc = mail_error_prefix(err, "%s: UID FETCH (listing)",
+                                       s->name);
+                goto out;
+            }
+            memcpy(tags[inflight++], s->curtag, sizeof tags[0]);
+            next++;
+        }
+        if (mail_conn_flush(s->conn, err) < 0) {
+            rc = mail_error_prefix(err, "%s: UID FETCH (listing)", s->name);
+            goto out;
+        }
+        if (!inflight)
+            break;
+        if (mail_imap_read_response(&p, s->conn, err) < 0) {
+            rc = mail_error_prefix(err, "%s: UID FETCH (listing)", s->name);
+            goto out;
+        }
+        r = &p.resp;
+        if (r->kind == MAIL_IMAP_RESP_UNTAGGED) {
+            if (sync_untagged(x, r, err) < 0) {
+                rc = -1;
+                goto out;
+            }
+            continue;
+        }
+        if (r->kind == MAIL_IMAP_RESP_CONT) {
+            rc = mail_error_set(err, MAIL_ERR_PROTOCOL, "%s: UID FETCH "
+                                "(listing): unexpected continuation request",
+                                s->name);
+            goto out;
+        }
+        for (k = 0; k < inflight; k++)
+            if (strcmp(tags[k], r->tag) == 0)
+                break;
+        if (k == inflight) {
+            rc = mail_error_set(err, MAIL_ERR_PROTOCOL, "%s: UID FETCH "
+                                "(listing): reply with an unknown tag",
+                                s->name);
+            goto out;
+        }
+        memmove(tags[k], tags[k + 1], (inflight - k - 1) * sizeof tags[0]);
+        inflight--;
+        if (r->status != MAIL_IMAP_ST_OK && !refused) {
+            refused = stop = true;
+            mail_error_set(err, MAIL_ERR_UNAVAIL, "%s: UID FETCH (listing): "
+                           "%.300s", s->name, r->text);
+        }
+        if (f->progress && !refused && !*cancelled)
+            f->progress(f->progress_arg, x->done, x->total);
+    }
+    if (refused)
+        rc = -1;
+    else if (*cancelled)
+        rc = mail_error_set(err, MAIL_ERR_TEMP, "%s: listing cancelled",
+                            f->base.path);
+out:
+    mail_imap_parser_release(&p);
+    return rc;
+}
+
+static void lcmds_free(struct lcmd *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(v[i].text);
+    free(v);
+}
+
+/* The commands of one round (see above); *n 0 when nothing changed. */
+static int plan(struct imf *f, struct mail_session *s, struct sync_ctx *x,
+                bool refresh, struct lcmd **out, size_t *n,
+                struct mail_error *err)
+{
+    const struct mail_imap_mailbox_state *st = &f->st;
+    const struct mail_imap_cache *c = x->c;
+    bool condstore = st->highestmodseq && c->highestmodseq &&
+                     mail_session_has_cap(s, "CONDSTORE");
+    const char *items = condstore
+        ? "(UID FLAGS INTERNALDATE RFC822.SIZE ENVELOPE BODYSTRUCTURE MODSEQ)"
+        : "(UID FLAGS INTERNALDATE RFC822.SIZE ENVELOPE BODYSTRUCTURE)";
+    size_t max = 3, k = 0, batches = 0;
+    struct lcmd *v;
+    uint64_t span = 0;
+    int r = 0;
+
+    *out = NULL;
+    *n = 0;
+    x->presence = false;
+    if (c->list.n && !refresh && condstore &&
+        st->highestmodseq == c->highestmodseq && st->uidnext &&
+        st->uidnext == c->uidnext && st->exists == c->list.n)
+        return 0;               /* nothing changed */
+    if (!st->uidnext) {
+        batches = 1;            /* not said: one open range */
+    } else if (st->uidnext > x->last + 1) {
+        size_t known = c->list.n, est = st->exists > known
+                                        ? st->exists - known : 1;
+
+        span = (uint64_t)st->uidnext - x->last - 1;
+        batches = (est + f->batch - 1) / f->batch;
+        if (batches > span)
+            batches = (size_t)span;
+        if (!batches)
+            batches = 1;
+        x->total = est;
+    }
+    max += batches;
+    v = calloc(max, sizeof *v);
+    if (!v)
+        return nomem(err);
+    if (c->list.n && (refresh || !condstore)) {
+        x->presence = true;
+        r |= asprintf(&v[k++].text, "UID FETCH 1:%u (UID FLAGS)",
+                      (unsigned)x->last);
+    } else if (c->list.n) {
+        x->presence = true;
+        r |= asprintf(&v[k++].text, "UID FETCH 1:%u (UID FLAGS) "
+                      "(CHANGEDSINCE %llu)", (unsigned)x->last,
+                      (unsigned long long)c->highestmodseq);
+        r |= asprintf(&v[k++].text, "UID SEARCH UID 1:%u",
+                      (unsigned)x->last);
+    }
+    /* New ones: the UID range last+1 .. UIDNEXT-1 cut into batches, the
+     * last one open ("*" also reports the highest UID when it is below
+     * the range: such a UID is known and ignored). */
+    {
+        uint64_t from = (uint64_t)x->last + 1;
+
+        for (size_t b = 0; b < batches; b++) {
+            uint64_t to = from + span / batches - 1;
+
+            v[k].batch = true;
+            if (b + 1 == batches)
+                r |= asprintf(&v[k++].text, "UID FETCH %llu:* %s",
+                              (unsigned long long)from, items);
+            else
+                r |= asprintf(&v[k++].text, "UID FETCH %llu:%llu %s",
+                              (unsigned long long)from,
+                              (unsigned long long)to, items);
+            from = to + 1;
+        }
+    }
+    if (r < 0) {
+        lcmds_free(v, k);
+        return nomem(err);
+    }
+    *out = v;
+    *n = k;
+    return 0;
+}
+
+struct uid_ix {
+    uint32_t uid;
+    size_t i;
+};
+
+static int cmp_uid_ix(const void *a, const void *b)
+{
+    const struct uid_ix *x = a, *y = b;
+
+    if (x->uid != y->uid)
+        return x->uid < y->uid ? -1 : 1;
+    return x->i < y->i ? -1 : x->i > y->i;
+}
+
+/* Known messages that are gone are dropped, the new ones (ascending, each
+ * UID once) appended. */
+static int merge(struct sync_ctx *x, struct mail_error *err)
+{
+    struct mail_imap_cache *c = x->c;
+    struct mail_imap_cache *nw = &x->neu;
+    size_t i, j;
+
+    for (i = j = 0; i < c->list.n; i++) {
+        if (x->gone[i] || (x->presence && !x->present[i]))
+            continue;
+        if (i != j) {
+            struct mail_envelope t = c->list.v[j];
+
+            c->list.v[j] = c->list.v[i];
+            c->list.v[i] = t;
+            c->modseq[j] = c->modseq[i];
+        }
+        j++;
+    }
+    folder_env_truncate(&c->list, j);
+    if (nw->list.n) {
+        /* order by UID, keeping modseq along: sort (uid, index) pairs */
+        struct uid_ix *o = malloc(nw->list.n * sizeof *o);
+
+        if (!o)
+            return nomem(err);
+        for (i = 0; i < nw->list.n; i++) {
+            o[i].uid = nw->list.v[i].uid;
+            o[i].i = i;
+        }
+        qsort(o, nw->list.n, sizeof *o, cmp_uid_ix);
+        for (i = 0; i < nw->list.n; i++) {
+            struct mail_envelope *src = &nw->list.v[o[i].i], *e;
+            uint32_t last = c->list.n ? c->list.v[c->list.n - 1].uid : 0;
+
+            if (!src->uid || src->uid <= last)
+                continue;       /* vanished, or a duplicate */
+            e = mail_imap_cache_push(c, err);
+            if (!e) {
+                free(o);
+                return -1;
+            }
+            *e = *src;
+            c->modseq[c->list.n - 1] = nw->modseq[o[i].i];
+            memset(src, 0, sizeof *src);   /* moved */
+        }
+        free(o);
+    }
+    return 0;
+}
+
+static void sync_release(struct sync_ctx *x)
+{
+    free(x->present);
+    free(x->gone);
+    x->present = x->gone = NULL;
+    mail_imap_cache_release(&x->neu);
+}
+
+static int env_copy(struct mail_envelope *d, const struct mail_envelope *e,
+                    struct mail_error *err)
+{
+    bool oom = false;
+
+    *d = *e;
+    d->key = xstrdup(e->key, &oom);
+    d->path = NULL;
+    d->from = xstrdup(e->from, &oom);
+    d->to = xstrdup(e->to, &oom);
+    d->cc = xstrdup(e->cc, &oom);
+    d->subject = xstrdup(e->subject, &oom);
+    d->message_id = xstrdup(e->message_id, &oom);
+    d->in_reply_to = xstrdup(e->in_reply_to, &oom);
+    d->references = xstrdup(e->references, &oom);
+    d->content_type = xstrdup(e->content_type, &oom);
+    d->from_display = d->subject_display = NULL;
+    d->borrowed = false;
+    return oom ? nomem(err) : 0;
+}
+
+static void load_cache(struct imf *f)
+{
+    struct mail_error e;
+
+    if (f->cache_loaded)
+        return;
+    f->cache_loaded = true;
+    mail_error_clear(&e);
+    if (f->cache_file &&
+        mail_imap_cache_load(&f->cache, f->cache_file, f->account, f->name,
+                             &e) < 0)
+        mail_imap_cache_release(&f->cache);
+}
+
+/* One listing on session s, f->st fresh: f->cache brought up to date. */
+static int sync_cache(struct imf *f, struct mail_session *s, bool *cancelled,
+                      struct mail_error *err)
+{
+    struct mail_imap_cache *c = &f->cache;
+
+    if (c->uidvalidity != f->st.uidvalidity) {
+        mail_imap_cache_release(c);
+        c->uidvalidity = f->st.uidvalidity;
+    }
+    for (int round = 0; round < LIST_ROUNDS; round++) {
+        struct sync_ctx x;
+        struct lcmd *cmds;
+        size_t n;
+        int rc;
+
+        memset(&x, 0, sizeof x);
+        x.f = f;
+        x.c = c;
+        x.last = c->list.n ? c->list.v[c->list.n - 1].uid : 0;
+        x.present = calloc(c->list.n + 1, 1);
+        x.gone = calloc(c->list.n + 1, 1);
+        if (!x.present || !x.gone) {
+            sync_release(&x);
+            return nomem(err);
+        }
+        if (plan(f, s, &x, round > 0, &cmds, &n, err) < 0) {
+            sync_release(&x);
+            return -1;
+        }
+        rc = n ? run_pipeline(f, s, cmds, n, &x, cancelled, err) : 0;
+        lcmds_free(cmds, n);
+        /* A failed round leaves c as it was but for flags the server
+         * reported (true news); HIGHESTMODSEQ is not moved on. */
+        if (rc < 0) {
+            sync_release(&x);
+            return -1;
+        }
+        if (merge(&x, err) < 0) {
+            sync_release(&x);
+            mail_imap_cache_release(c);   /* half merged */
+            return -1;
+        }
+        sync_release(&x);
+        if (!x.recheck)
+            break;
+    }
+    c->uidvalidity = f->st.uidvalidity;
+    c->uidnext = f->st.uidnext;
+    c->highestmodseq = f->st.highestmodseq;
+    return 0;
 }
 
 static int imap_list(struct mail_folder *mf, struct mail_envelope_list *out,
                      int flags, struct mail_error *err)
 {
     struct imf *f = imf_of(mf);
-    struct list_ctx c = { f, out, out->n, NULL, 0 };
     struct mail_session *s;
-    size_t i, j;
-    int rc;
+    bool cancelled = false;
+    size_t first = out->n;
 
     (void)flags;
+    load_cache(f);
     for (int attempt = 0;; attempt++) {
+        /* a fresh SELECT: its EXISTS, UIDNEXT and HIGHESTMODSEQ */
+        if (f->c.selected && *f->c.selected == f->self)
+            *f->c.selected = NULL;
         s = selected(f, err);
         if (!s)
             return -1;
-        c.first = out->n;
-        rc = run(s, "UID FETCH (listing)", list_untagged, &c, err,
-                 "UID FETCH 1:* (UID FLAGS INTERNALDATE RFC822.SIZE "
-                 "ENVELOPE BODYSTRUCTURE)");
-        if (rc == 0)
+        if (sync_cache(f, s, &cancelled, err) == 0)
             break;
-        folder_env_truncate(out, c.first);
+        if (cancelled)
+            return -1;
         failed(f, err);
-        if (attempt || !err->conn_lost) {
-            free(c.seq);
+        if (attempt || !err->conn_lost)
+            return -1;
+    }
+    if (f->cache_file) {
+        struct mail_error e;
+
+        mail_error_clear(&e);   /* a cache that cannot be written: no cache */
+        mail_imap_cache_save(&f->cache, f->cache_file, f->account, f->name,
+                             &e);
+    }
+    for (size_t i = 0; i < f->cache.list.n; i++) {
+        struct mail_envelope *e = folder_env_push(out, err);
+
+        if (!e || env_copy(e, &f->cache.list.v[i], err) < 0) {
+            folder_env_truncate(out, first);
             return -1;
         }
     }
-    /* Drop what was expunged meanwhile; order by UID (delivery order);
-     * a UID sent twice is listed once. */
-    for (i = j = 0; i < out->n - c.first; i++) {
-        if (!c.seq[i])
-            continue;
-        if (i != j) {
-            struct mail_envelope tmp = out->v[c.first + j];
-
-            out->v[c.first + j] = out->v[c.first + i];
-            out->v[c.first + i] = tmp;
-        }
-        j++;
-    }
-    folder_env_truncate(out, c.first + j);
-    free(c.seq);
-    if (out->n > c.first)      /* (out->v may be NULL when empty) */
-        qsort(out->v + c.first, out->n - c.first, sizeof *out->v, cmp_uid);
-    for (i = j = c.first; i < out->n; i++) {
-        if (j > c.first && out->v[j - 1].uid == out->v[i].uid)
-            continue;
-        if (i != j) {
-            struct mail_envelope tmp = out->v[j];
-
-            out->v[j] = out->v[i];
-            out->v[i] = tmp;
-        }
-        j++;
-    }
-    folder_env_truncate(out, j);
     return 0;
 }
 
@@ -781,6 +1246,9 @@ static void imap_close(struct mail_folder *mf)
         *f->c.selected = NULL;
     if (f->c.release)
         f->c.release(f->c.arg);
+    mail_imap_cache_release(&f->cache);
+    free(f->account);
+    free(f->cache_file);
     free(f->name);
     free(f->base.path);
     free(f);
@@ -826,6 +1294,7 @@ struct mail_folder *mail_imap_folder_open(const struct mail_imap_connector *c,
     }
     f->c = *c;
     f->self = f;
+    f->batch = LIST_BATCH;
     f->name = strdup(name);
     if (!f->name ||
         mail_folder_base_init(&f->base, &imap_driver, MAIL_FOLDER_IMAP, path,
@@ -846,6 +1315,44 @@ const char *mail_imap_folder_name(const struct mail_folder *f)
 {
     return f && f->drv == &imap_driver ? ((const struct imf *)f)->name
                                        : NULL;
+}
+
+int mail_imap_folder_set_account(struct mail_folder *mf, const char *account,
+                                 struct mail_error *err)
+{
+    struct imf *f = imf_of(mf);
+    struct mail_error e;
+
+    if (!mf || mf->drv != &imap_driver || !account)
+        return 0;
+    free(f->account);
+    free(f->cache_file);
+    f->cache_file = NULL;
+    f->cache_loaded = false;
+    mail_imap_cache_release(&f->cache);
+    f->account = strdup(account);
+    if (!f->account)
+        return nomem(err);
+    mail_error_clear(&e);       /* no cache directory: no cache */
+    f->cache_file = mail_imap_cache_file(mf->paths, account, f->name, &e);
+    if (!f->cache_file && e.kind == MAIL_ERR_INTERNAL)
+        return nomem(err);
+    return 0;
+}
+
+void mail_imap_folder_set_progress(struct mail_folder *mf,
+                                   mail_imap_progress_fn fn, void *arg)
+{
+    if (mf && mf->drv == &imap_driver) {
+        imf_of(mf)->progress = fn;
+        imf_of(mf)->progress_arg = arg;
+    }
+}
+
+void mail_imap_folder_set_batch(struct mail_folder *mf, size_t batch)
+{
+    if (mf && mf->drv == &imap_driver)
+        imf_of(mf)->batch = batch ? batch : 1;
 }
 
 uint32_t mail_imap_folder_uidvalidity(const struct mail_folder *f)

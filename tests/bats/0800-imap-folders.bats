@@ -295,3 +295,97 @@ fake_folder_start() {
 	# Two logins: the first connection was lost, the second listed.
 	[ "$(grep -c ' LOGIN ' "$FAKE_LOG")" -eq 2 ]
 }
+
+# tagged_after_login: the tagged commands of a -v trace (standard input)
+# after LOGIN (or AUTHENTICATE), LOGOUT left out.
+tagged_after_login() {
+	awk '/^imap> [A-Za-z0-9]+ (LOGIN|AUTHENTICATE)/ { on = 1; next }
+	     on && /^imap> [A-Za-z0-9]+ / && !/ LOGOUT/ { n++ }
+	     END { print n + 0 }'
+}
+
+@test "imap ls cache: a rerun on an unchanged folder costs fewer than 3 round trips after login, and lists the same" {
+	fill
+	run --separate-stderr ls_json imap:INBOX
+	[ "$status" -eq 0 ]
+	first=$output
+	ls "$XDG_CACHE_HOME"/mail/imap/test/INBOX.cache
+	run --separate-stderr mail -C "$CONF" -vv ls --json imap:INBOX
+	[ "$status" -eq 0 ]
+	[ "$output" = "$first" ]
+	n=$(tagged_after_login <<<"$stderr")
+	grep '^imap> ' <<<"$stderr" || true
+	[ "$n" -lt 3 ]
+	# No envelope was fetched again.
+	[[ $stderr != *ENVELOPE* ]]
+}
+
+@test "imap ls cache: flags changed and a message expunged by another client are seen, by CONDSTORE, without a full fetch" {
+	fill
+	ls_json imap:INBOX >/dev/null
+	# Another client: the same account with its own cache.
+	other() { XDG_CACHE_HOME=$BATS_TEST_TMPDIR/other XDG_STATE_HOME=$BATS_TEST_TMPDIR/ostate mail -C "$CONF" "$@"; }
+	other ls imap:INBOX >/dev/null
+	other flag -f imap:INBOX 3 +flagged +seen
+	other rm --expunge -f imap:INBOX 1
+	run --separate-stderr mail -C "$CONF" -vv ls --json imap:INBOX
+	[ "$status" -eq 0 ]
+	[ "$(jq -r '[.[].subject] | join(",")' <<<"$output")" = "second,third" ]
+	[ "$(jq -r '.[1].flags | join(" ")' <<<"$output")" = "seen flagged" ]
+	[ "$(jq -r '.[0].flags | join(" ")' <<<"$output")" = "" ]
+	[[ $stderr == *"CHANGEDSINCE"* ]]
+	[[ $stderr != *"FETCH 1:* (UID FLAGS INTERNALDATE"* ]]
+	# and the cache now holds that: a rerun agrees without fetching
+	run --separate-stderr mail -C "$CONF" -vv ls --json imap:INBOX
+	[ "$(jq -r '[.[].subject] | join(",")' <<<"$output")" = "second,third" ]
+	[[ $stderr != *ENVELOPE* ]]
+}
+
+@test "imap ls cache: a new UIDVALIDITY drops the cache and lists everything again" {
+	fill
+	ls_json imap:INBOX >/dev/null
+	old=$(ls_json imap:INBOX | jq -r '.[0].uid')
+	sleep 1.1
+	rm -f "$MD"/dovecot-uidlist "$MD"/dovecot.index*
+	run --separate-stderr mail -C "$CONF" -vv ls --json imap:INBOX
+	[ "$status" -eq 0 ]
+	[ "$(jq length <<<"$output")" -eq 3 ]
+	[[ $stderr == *"UID FETCH 1:* (UID FLAGS INTERNALDATE"* ]]
+	[[ $stderr != *CHANGEDSINCE* ]]
+	# every number works with the new keys
+	run mail -C "$CONF" read --peek imap:INBOX 3
+	[ "$status" -eq 0 ]
+	[[ $output == *"Subject: "* ]]
+	[ -n "$old" ]
+}
+
+@test "imap ls cache (fake server, no CONDSTORE): new messages by UID range, flags and expunges by one flag refresh" {
+	fake_folder_start resync
+	write_config "$CONF" pop3= smtp= "imap=imap://127.0.0.1:$FAKE_PORT" \
+		tls=none-i-know tls-ca-file= user=u "password-command=echo secret"
+	run --separate-stderr ls_json imap:INBOX
+	[ "$status" -eq 0 ]
+	[ "$(jq -r '[.[].uid] | join(" ")' <<<"$output")" = "4 6 8" ]
+	run --separate-stderr ls_json imap:INBOX
+	[ "$status" -eq 0 ]
+	[ "$(jq -r '[.[].uid] | join(" ")' <<<"$output")" = "4 8 10" ]
+	[ "$(jq -r '.[0].flags | join(" ")' <<<"$output")" = "seen" ]
+	[ "$(jq -r '.[2].subject' <<<"$output")" = ten ]
+	# the second connection: one flag refresh and the new range only
+	grep -q '^2 [^ ]* UID FETCH 1:8 (UID FLAGS)$' "$FAKE_LOG"
+	grep -q '^2 [^ ]* UID FETCH 9:\* (UID FLAGS INTERNALDATE' "$FAKE_LOG"
+	! grep -q '^2 [^ ]* UID FETCH 1:\* ' "$FAKE_LOG" || false
+}
+
+@test "imap ls cache (fake server): VANISHED and a FETCH of flags without UID during the resync" {
+	fake_folder_start unsolicited
+	write_config "$CONF" pop3= smtp= "imap=imap://127.0.0.1:$FAKE_PORT" \
+		tls=none-i-know tls-ca-file= user=u "password-command=echo secret"
+	ls_json imap:INBOX >/dev/null
+	run --separate-stderr ls_json imap:INBOX
+	[ "$status" -eq 0 ]
+	[ "$(jq -r '[.[].uid] | join(" ")' <<<"$output")" = "4 8" ]
+	[ "$(jq -r '.[1].flags | join(" ")' <<<"$output")" = "flagged" ]
+	# the flags without a UID made it refresh once more
+	[ "$(grep -c '^2 [^ ]* UID FETCH 1:[0-9]* (UID FLAGS)$' "$FAKE_LOG")" -ge 2 ]
+}
