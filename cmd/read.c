@@ -75,6 +75,8 @@ struct msg {
     struct mail_envelope file_env;
     size_t number;              /* listing number, 0 if none */
     const char *folder;         /* display name, NULL for a file */
+    struct reader *r;
+    int save_rc;                /* --save: the last part's exit code */
 };
 
 static void set_rc(struct reader *r, int rc)
@@ -160,23 +162,16 @@ static unsigned render_timeout(void)
 static struct mail_render *renderer(struct reader *r)
 {
     struct mail_render_opts o;
-    struct mail_buf caps = MAIL_BUF_INIT;
-    const char *list = getenv("MAILCAPS"), *home = getenv("HOME");
 
     if (r->render)
         return r->render;
-    if (!list) {
-        if (home && *home)
-            mail_buf_printf(&caps, "%s/.mailcap:", home);
-        mail_buf_addstr(&caps, "/etc/mailcap");
-        /* Read when the first HTML part is rendered: kept for as long
-         * as the renderer. */
-        r->mailcaps = mail_buf_detach(&caps);
-        list = r->mailcaps;
-    }
+    /* Read when the first HTML part is rendered: kept for as long as the
+     * renderer. */
+    r->mailcaps = mail_render_mailcap_path(getenv("MAILCAPS"),
+                                           getenv("HOME"));
     memset(&o, 0, sizeof o);
     o.html_command = html_command(r);
-    o.mailcaps = list;
+    o.mailcaps = r->mailcaps;
     o.timeout = render_timeout();
     o.tmpdir = getenv("TMPDIR");
     o.color = r->color;
@@ -214,25 +209,27 @@ static void json_parts(FILE *f, struct msg *mm)
 
 /* ---- --save ------------------------------------------------------------ */
 
-static int save_part(struct reader *r, struct msg *mm,
-                     const struct mail_part *p)
+/* Each part --save wrote: its path on stdout; or why not. */
+static int saved(void *ctx, const struct mail_part *p, int rc,
+                 const char *name, const struct mail_error *err)
 {
-    struct mail_error err;
-    char *name = NULL;
-    int rc = mail_render_save_part(r->save_fd, r->save_dir, mm->fd, p, &name,
-                                   &err);
+    struct msg *mm = ctx;
+    struct reader *r = mm->r;
 
+    (void)p;
     if (rc == -2)
-        return cmd_failf(EX_IOERR, "message %s: %s", mm->label, err.msg);
-    if (rc < 0)
-        return cmd_fail(&err);
+        rc = cmd_failf(EX_IOERR, "message %s: %s", mm->label, err->msg);
+    else if (rc < 0)
+        rc = cmd_fail(err);
+    set_rc(r, mm->save_rc = rc);
+    if (rc)
+        return -1;
     put_safe_str(r, r->save_dir);
     if (r->save_dir[0] && r->save_dir[strlen(r->save_dir) - 1] != '/')
         fputc('/', stdout);
     put_safe_str(r, name);
     fputc('\n', stdout);
     out_ok(r);
-    free(name);
     return 0;
 }
 
@@ -252,105 +249,36 @@ static int stdout_sink(void *ctx, const char *data, size_t len,
                           strerror(r->out_errno ? r->out_errno : EPIPE));
 }
 
-/* A sink collecting the text for --json. */
-struct text_out {
-    struct mail_buf *buf;
-    const char *label;
-};
-
-static int text_sink(void *ctx, const char *data, size_t len,
-                     struct mail_error *err)
+/* The message exactly: bytes to a file or pipe, terminal-safe text to a
+ * terminal.  A failed write to stdout is r->out_closed. */
+static int show_raw(struct reader *r, struct msg *mm)
 {
-    struct text_out *o = ctx;
+    struct mail_error err;
 
-    if (mail_buf_add(o->buf, data, len) < 0)
-        return mail_error_set(err, MAIL_ERR_INTERNAL,
-                              "message %s: text too large", o->label);
+    if (mail_render_write_raw(mm->fd, r->tty, stdout_sink, r, &err) == -2)
+        return cmd_failf(EX_IOERR, "message %s: %s", mm->label, err.msg);
     return 0;
 }
 
-/* The message exactly: bytes to a file or pipe, terminal-safe text to a
- * terminal. */
-static int show_raw(struct reader *r, struct msg *mm)
-{
-    struct mail_term_stream t;
-    char buf[65536];
-    off_t off = 0;
-    int rc = 0;
-    struct mail_error err;      /* a failed write: r->out_closed */
-
-    mail_term_stream_init(&t, stdout_sink, r);
-    for (;;) {
-        ssize_t n = pread(mm->fd, buf, sizeof buf, off);
-
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0) {
-            rc = cmd_failf(EX_IOERR, "message %s: %s", mm->label,
-                           strerror(errno));
-            break;
-        }
-        if (n == 0)
-            break;
-        off += n;
-        if ((r->tty ? mail_term_stream_write(&t, buf, (size_t)n, &err)
-                    : stdout_sink(r, buf, (size_t)n, &err)) < 0)
-            break;
-    }
-    if (r->tty)
-        mail_term_stream_flush(&t, &err);
-    mail_term_stream_release(&t);
-    return rc;
-}
-
-static bool textual(const char *type)
-{
-    return strncmp(type, "text/", 5) == 0 || strncmp(type, "message/", 8) == 0;
-}
-
+/* One part decoded: the bytes to a file or pipe, text to a terminal. */
 static int show_part(struct reader *r, struct msg *mm)
 {
     const struct mail_part *p = mail_mime_find(mm->mime, r->part);
     struct mail_error err;
-    struct mail_term_stream t;
-    int rc;
 
     if (!p)
         return cmd_failf(EX_NOINPUT, "message %s has no part %s (see the "
                          "list of parts in 'mail read --json')", mm->label,
                          r->part);
-    if (r->tty && !textual(p->type))
+    if (r->tty && !mail_render_part_textual(p))
         return cmd_failf(EX_USAGE, "part %s of message %s is %s: not "
                          "written to a terminal (redirect the output to a "
                          "file, or use --save DIR)", r->part, mm->label,
                          p->type);
-    mail_error_clear(&err);
-    if (!r->tty) {
-        rc = mail_part_decode_fd(p, mm->fd, 0, stdout_sink, r, &err);
-        if (rc < 0 && !r->out_closed)
-            return cmd_failf(EX_IOERR, "message %s: %s", mm->label, err.msg);
-        return 0;
-    }
-    /* Text for a person: in UTF-8 and terminal-safe. */
-    mail_term_stream_init(&t, stdout_sink, r);
-    rc = mail_part_decode_fd(p, mm->fd, MAIL_DECODE_TEXT,
-                             mail_term_stream_write, &t, &err);
-    if (rc == 0)
-        rc = mail_term_stream_flush(&t, &err);
-    mail_term_stream_release(&t);
-    if (rc < 0 && !r->out_closed)
+    if (mail_render_write_part(mm->fd, p, r->tty, stdout_sink, r, &err) < 0 &&
+        !r->out_closed)
         return cmd_failf(EX_IOERR, "message %s: %s", mm->label, err.msg);
     return 0;
-}
-
-static int save_all(struct reader *r, struct msg *mm)
-{
-    int rc = 0;
-
-    for (const struct mail_part *p = mm->root; p; p = mail_part_next(p))
-        if (mail_render_part_saved(p))
-            set_rc(r, rc = save_part(r, mm, p));
-    return rc;
 }
 
 static void separator(struct reader *r)
@@ -373,30 +301,17 @@ static int render_fail(struct msg *mm, const struct mail_error *err)
 
 static int show_human(struct reader *r, struct msg *mm)
 {
-    struct mail_render_msg rm = { mm->fd, mm->mime, mm->label, 0, 0, 0 };
+    struct mail_render_msg rm = { .fd = mm->fd, .mime = mm->mime,
+                                  .label = mm->label };
     struct mail_render *ren = renderer(r);
     struct mail_error err;
-    char last = 0;
 
     if (!ren)
         return cmd_failf(EX_SOFTWARE, "out of memory");
     separator(r);
     /* A failed write to stdout ends the output (r->out_closed). */
-    if (mail_render_headers(ren, &rm, r->all_headers, stdout_sink, r,
+    if (mail_render_message(ren, &rm, r->all_headers, stdout_sink, r,
                             &err) < 0 && !r->out_closed)
-        return render_fail(mm, &err);
-    fputc('\n', stdout);
-    if (!out_ok(r))
-        return 0;
-    if (mail_render_text(ren, &rm, stdout_sink, r, &last, &err) < 0) {
-        if (!r->out_closed)
-            return render_fail(mm, &err);
-    } else if (last && last != '\n') {
-        fputc('\n', stdout);
-    }
-    if (!r->out_closed &&
-        mail_render_attachments(&rm, stdout_sink, r, &err) < 0 &&
-        !r->out_closed)
         return render_fail(mm, &err);
     out_ok(r);
     return 0;
@@ -404,16 +319,16 @@ static int show_human(struct reader *r, struct msg *mm)
 
 static int show_json(struct reader *r, struct msg *mm)
 {
-    struct mail_render_msg rm = { mm->fd, mm->mime, mm->label, 0, 0, 0 };
+    struct mail_render_msg rm = { .fd = mm->fd, .mime = mm->mime,
+                                  .label = mm->label };
     struct mail_render *ren = renderer(r);
     struct mail_buf text = MAIL_BUF_INIT;
     struct mail_envelope e = mm->env ? *mm->env : mm->file_env;
-    struct text_out to = { &text, mm->label };
     struct mail_error err;
 
     if (!ren)
         return cmd_failf(EX_SOFTWARE, "out of memory");
-    if (mail_render_text(ren, &rm, text_sink, &to, NULL, &err) < 0) {
+    if (mail_render_text(ren, &rm, mail_sink_buf, &text, NULL, &err) < 0) {
         mail_buf_release(&text);
         return render_fail(mm, &err);
     }
@@ -475,19 +390,9 @@ static int show_message(struct reader *r, struct msg *mm,
         return 0;
     mail_error_clear(&err);
     if (!r->raw) {
-        if (lseek(mm->fd, 0, SEEK_SET) < 0 ||
-            !(mm->mime = mail_mime_parse_fd(mm->fd, NULL, &err))) {
-            if (!err.msg[0])
-                mail_error_set(&err, MAIL_ERR_IO, "%s", strerror(errno));
-            mail_error_prefix(&err, "message %s", mm->label);
+        if (!(mm->mime = mail_render_parse(mm->fd, mm->label, &err)))
             return cmd_fail(&err);
-        }
         mm->root = mail_mime_root(mm->mime);
-        if (!mm->root) {
-            mail_mime_free(mm->mime);
-            mm->mime = NULL;
-            return cmd_failf(EX_DATAERR, "message %s: empty", mm->label);
-        }
         if (!e) {
             struct stat st;
 
@@ -505,7 +410,10 @@ static int show_message(struct reader *r, struct msg *mm,
     } else if (r->part) {
         rc = show_part(r, mm);
     } else if (r->save_dir) {
-        rc = save_all(r, mm);
+        mm->r = r;
+        mail_render_save_all(r->save_fd, r->save_dir, mm->fd, mm->root,
+                             saved, mm);
+        rc = mm->save_rc;       /* the last part's */
     } else {
         rc = show_human(r, mm);
     }
@@ -527,28 +435,12 @@ static int show_message(struct reader *r, struct msg *mm,
  * file, which can be re-read at any offset. */
 static int spool(int fd, const char *label)
 {
-    char path[512], buf[65536];
-    int out = mail_render_temp(getenv("TMPDIR"), ".html", path,
-                               sizeof path);
+    struct mail_error err;
+    int out = mail_render_spool(fd, getenv("TMPDIR"), label, &err);
 
-    if (out < 0) {
-        cmd_failf(0, "temporary file: %s", strerror(errno));
-        return -1;
-    }
-    unlink(path);
-    for (;;) {
-        ssize_t n = read(fd, buf, sizeof buf);
-
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0 || (n > 0 && mail_write_all(out, buf, (size_t)n) < 0)) {
-            cmd_failf(0, "%s: %s", label, strerror(errno));
-            close(out);
-            return -1;
-        }
-        if (n == 0)
-            return out;
-    }
+    if (out < 0)
+        cmd_failf(0, "%s", err.msg);
+    return out;
 }
 
 /* A message file given by path, outside any Maildir ("-": standard

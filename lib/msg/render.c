@@ -861,193 +861,28 @@ int mail_render_text(struct mail_render *r, struct mail_render_msg *m,
     return rc;
 }
 
-/* ---- file names for saved parts ---------------------------------------- */
-
-static const char *extension_for(const char *type)
+int mail_render_message(struct mail_render *r, struct mail_render_msg *m,
+                        bool all, mail_sink_fn sink, void *ctx,
+                        struct mail_error *err)
 {
-    static const struct { const char *type, *ext; } t[] = {
-        { "text/plain", ".txt" }, { "text/html", ".html" },
-        { "text/calendar", ".ics" }, { "text/csv", ".csv" },
-        { "text/x-vcard", ".vcf" }, { "text/vcard", ".vcf" },
-        { "message/rfc822", ".eml" }, { "image/png", ".png" },
-        { "image/jpeg", ".jpg" }, { "image/gif", ".gif" },
-        { "image/webp", ".webp" }, { "image/svg+xml", ".svg" },
-        { "application/pdf", ".pdf" }, { "application/zip", ".zip" },
-        { "application/gzip", ".gz" }, { "application/json", ".json" },
-        { "application/pgp-signature", ".asc" },
-        { "application/pkcs7-signature", ".p7s" },
-        { "audio/mpeg", ".mp3" }, { "video/mp4", ".mp4" },
-    };
+    char last = 0;
 
-    for (size_t i = 0; i < sizeof t / sizeof t[0]; i++)
-        if (strcmp(t[i].type, type) == 0)
-            return t[i].ext;
-    return strncmp(type, "text/", 5) == 0 ? ".txt" : ".bin";
+    if (mail_render_headers(r, m, all, sink, ctx, err) < 0 ||
+        sink(ctx, "\n", 1, err) < 0 ||
+        mail_render_text(r, m, sink, ctx, &last, err) < 0 ||
+        (last && last != '\n' && sink(ctx, "\n", 1, err) < 0))
+        return -1;
+    return mail_render_attachments(m, sink, ctx, err);
 }
 
-/* Characters that have no place in a file name: controls, and the ones
- * that reorder or hide text. */
-static bool bad_name_char(uint32_t cp)
+char *mail_render_mailcap_path(const char *env, const char *home)
 {
-    return cp < 0x20 || cp == 0x7f || (cp >= 0x80 && cp < 0xa0) ||
-           (cp >= 0x200b && cp <= 0x200f) || (cp >= 0x202a && cp <= 0x202e) ||
-           (cp >= 0x2066 && cp <= 0x2069) || cp == 0x61c || cp == 0xfeff ||
-           cp == 0x2028 || cp == 0x2029;
-}
+    struct mail_buf caps = MAIL_BUF_INIT;
 
-/* The longest prefix of s[0..n) of at most max bytes that does not cut a
- * UTF-8 character (a byte that is not UTF-8 counts as one). */
-static size_t utf8_prefix(const char *s, size_t n, size_t max)
-{
-    size_t i = 0;
-
-    if (n <= max)
-        return n;
-    while (i < n) {
-        uint32_t cp;
-        size_t k = mail_utf8_decode(s + i, n - i, &cp);
-
-        if (k == 0)
-            k = 1;
-        if (i + k > max)
-            break;
-        i += k;
-    }
-    return i;
-}
-
-/* See mail/render.h. */
-int mail_render_save_name(const struct mail_part *p, char **stem,
-                          char **ext)
-{
-    struct mail_buf b = MAIL_BUF_INIT;
-    const char *name = p->filename ? p->filename : "", *base = name, *dot;
-    size_t i, start, end, extlen = 0, len;
-
-    for (const char *q = name; *q; q++)
-        if (*q == '/' || *q == '\\')
-            base = q + 1;
-    len = strlen(base);
-    for (i = 0; i < len;) {
-        uint32_t cp;
-        size_t n = mail_utf8_decode(base + i, len - i, &cp);
-
-        if (n == 0) {
-            mail_buf_addch(&b, '_');
-            i++;
-        } else {
-            if (bad_name_char(cp))
-                mail_buf_addch(&b, '_');
-            else
-                mail_buf_add(&b, base + i, n);
-            i += n;
-        }
-    }
-    start = 0;
-    while (start < b.len && strchr(".- \t", b.data[start]))
-        start++;
-    end = b.len;
-    while (end > start && (b.data[end - 1] == ' ' || b.data[end - 1] == '.'))
-        end--;
-    if (start == end) {
-        char num[64];
-        size_t k;
-
-        mail_snprintf(num, sizeof num, "attachment-%s", p->number);
-        for (k = 0; num[k]; k++)
-            if (num[k] == '.')
-                num[k] = '-';
-        *stem = strdup(num);
-        *ext = strdup(extension_for(p->type));
-        mail_buf_release(&b);
-        return *stem && *ext ? 0 : -1;
-    }
-    /* An extension: the last dot, not first, at most 16 bytes. */
-    dot = memrchr(b.data + start, '.', end - start);
-    if (dot && dot > b.data + start && (size_t)(b.data + end - dot) <= 16)
-        extlen = (size_t)(b.data + end - dot);
-    /* Room for " (9999)". */
-    len = utf8_prefix(b.data + start, end - start - extlen,
-                      MAIL_RENDER_NAME_MAX - extlen - 7);
-    *stem = strndup(b.data + start, len);
-    *ext = strndup(b.data + end - extlen, extlen);
-    mail_buf_release(&b);
-    return *stem && *ext ? 0 : -1;
-}
-
-/* Create the file for a part in DIR, never replacing anything: O_EXCL,
- * and " (1)", " (2)"... before the extension while the name is taken.
- * Returns the fd and the name (malloc'd) or -1 with errno. */
-int mail_render_create_unique(int dirfd, const char *stem, const char *ext,
-                              char **name)
-{
-    for (unsigned k = 0; k < 10000; k++) {
-        char *n;
-        int fd;
-
-        if (k == 0) {
-            if (asprintf(&n, "%s%s", stem, ext) < 0)
-                return -1;
-        } else if (asprintf(&n, "%s (%u)%s", stem, k, ext) < 0) {
-            return -1;
-        }
-        fd = openat(dirfd, n, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
-                              O_CLOEXEC, 0666);
-        if (fd >= 0) {
-            *name = n;
-            return fd;
-        }
-        free(n);
-        if (errno != EEXIST)
-            return -1;
-    }
-    errno = EEXIST;
-    return -1;
-}
-
-int mail_render_save_part(int dirfd, const char *dirname, int msgfd,
-                          const struct mail_part *p, char **name_out,
-                          struct mail_error *err)
-{
-    char *stem = NULL, *ext = NULL, *name = NULL;
-    int fd, rc = 0;
-    struct fd_out fo;
-    char path[4096];
-
-    mail_error_clear(err);
-    *name_out = NULL;
-    if (mail_render_save_name(p, &stem, &ext) < 0) {
-        free(stem);
-        free(ext);
-        return mail_error_set(err, MAIL_ERR_INTERNAL, "out of memory");
-    }
-    fd = mail_render_create_unique(dirfd, stem, ext, &name);
-    if (fd < 0) {
-        rc = mail_error_set(err, MAIL_ERR_CANTCREAT, "%s/%s%s: %s", dirname,
-                            stem, ext, strerror(errno));
-        goto out;
-    }
-    mail_snprintf(path, sizeof path, "%s/%s", dirname, name);
-    fo.fd = fd;
-    fo.name = path;
-    fo.failed = false;
-    /* A read error (-2), or the write failed (a full disk: err names the
-     * file). */
-    if (mail_part_decode_fd(p, msgfd, 0, fd_sink, &fo, err) < 0)
-        rc = fo.failed ? -1 : -2;
-    if (close(fd) < 0 && !rc)
-        rc = mail_error_set(err, MAIL_ERR_IO, "%s/%s: %s", dirname, name,
-                            strerror(errno));
-    if (rc) {
-        /* No half-written attachment is left behind. */
-        unlinkat(dirfd, name, 0);
-        goto out;
-    }
-    *name_out = name;
-    name = NULL;
-out:
-    free(stem);
-    free(ext);
-    free(name);
-    return rc;
+    if (env)
+        return strdup(env);
+    if (home && *home)
+        mail_buf_printf(&caps, "%s/.mailcap:", home);
+    mail_buf_addstr(&caps, "/etc/mailcap");
+    return mail_buf_detach(&caps);
 }

@@ -84,6 +84,18 @@ int mail_render_text(struct mail_render *r, struct mail_render_msg *m,
                      mail_sink_fn sink, void *ctx, char *last,
                      struct mail_error *err);
 
+/* The whole of what a person reads: the header block (all: every
+ * field), a blank line, the text (ending in a newline) and the
+ * attachment list. */
+int mail_render_message(struct mail_render *r, struct mail_render_msg *m,
+                        bool all, mail_sink_fn sink, void *ctx,
+                        struct mail_error *err);
+
+/* The mailcap search path as mutt reads it: env ($MAILCAPS) when not
+ * NULL, else "HOME/.mailcap:/etc/mailcap" (without the first when home
+ * is NULL or empty).  malloc'd; NULL on ENOMEM. */
+char *mail_render_mailcap_path(const char *env, const char *home);
+
 /* "\nAttachments:\n" and one line per part that is not text; nothing
  * when there is none. */
 int mail_render_attachments(const struct mail_render_msg *m, mail_sink_fn sink,
@@ -127,6 +139,53 @@ int mail_render_create_unique(int dirfd, const char *stem, const char *ext,
 int mail_render_save_part(int dirfd, const char *dirname, int msgfd,
                           const struct mail_part *p, char **name,
                           struct mail_error *err);
+
+/* ---- one part, or the whole message, for programs (parts.c) ---- */
+
+/* Parse the message read by fd (from offset 0) for reading: its parse,
+ * or NULL with err prefixed "message LABEL" (MAIL_ERR_DATA "message
+ * LABEL: empty" when it has no header and no body). */
+struct mail_mime *mail_render_parse(int fd, const char *label,
+                                    struct mail_error *err);
+
+/* Text a terminal may be given (after mail_render_write_part's
+ * defusing): text/ and message/ parts. */
+bool mail_render_part_textual(const struct mail_part *p);
+
+/* Part p of the message read by msgfd, decoded (base64,
+ * quoted-printable), to sink: the exact bytes, or with terminal set as
+ * text for a person (converted to UTF-8 and terminal-safe).  0; -1 when
+ * the sink failed (err as the sink set it); -2 when the message could
+ * not be read (err says why; the caller names the message). */
+int mail_render_write_part(int msgfd, const struct mail_part *p,
+                           bool terminal, mail_sink_fn sink, void *ctx,
+                           struct mail_error *err);
+
+/* The whole message exactly (terminal: terminal-safe).  Returns as
+ * mail_render_write_part; a read error's err is strerror's text. */
+int mail_render_write_raw(int msgfd, bool terminal, mail_sink_fn sink,
+                          void *ctx, struct mail_error *err);
+
+/* Copy what fd reads (a pipe, standard input) to an unlinked temporary
+ * file in tmpdir (NULL: /tmp), which can be re-read at any offset: its
+ * fd (at the end of the copy), or -1 with err (MAIL_ERR_IO "temporary
+ * file: ...", or "LABEL: ..." when reading or writing failed). */
+int mail_render_spool(int fd, const char *tmpdir, const char *label,
+                      struct mail_error *err);
+
+/* Told about each part mail_render_save_all tried: rc is
+ * mail_render_save_part's, name the file's name (rc 0) or NULL, err why
+ * not (rc < 0).  Return -1 to have save_all return -1 at the end. */
+typedef int (*mail_render_saved_fn)(void *ctx, const struct mail_part *p,
+                                    int rc, const char *name,
+                                    const struct mail_error *err);
+
+/* Save every part mail_render_part_saved chooses into dirfd with
+ * mail_render_save_part; a failure does not stop the others.  0, or -1
+ * when saved returned -1 for any part. */
+int mail_render_save_all(int dirfd, const char *dirname, int msgfd,
+                         const struct mail_part *root,
+                         mail_render_saved_fn saved, void *ctx);
 
 /* A temporary file "DIR/mail-XXXXXX.SUFFIX" whose name needs no quoting
  * in a shell (dir when plain enough, else /tmp); close-on-exec fd or -1

@@ -1,0 +1,373 @@
+/*
+ * test_render.c - the calls of render.h that --raw, --part and --save of
+ * `mail read` and the reader's attachment menu share (lib/msg/parts.c):
+ * safe file names from hostile part names, saving never outside the
+ * directory and never over a file, a part decoded to a sink (exact, or
+ * terminal-safe), the whole message, spooling a pipe.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "mail/buf.h"
+#include "mail/fsutil.h"
+#include "mail/mime.h"
+#include "mail/render.h"
+#include "test.h"
+
+/* A message in an unlinked temporary file, read from offset 0. */
+static int msg_fd(const char *text)
+{
+    int fd = mail_tmpfile(NULL, NULL);
+
+    if (fd < 0 || mail_write_all(fd, text, strlen(text)) < 0)
+        return -1;
+    lseek(fd, 0, SEEK_SET);
+    return fd;
+}
+
+static char tmpdir_path[256];
+
+static int make_dir(void)
+{
+    const char *t = getenv("TMPDIR");
+
+    mail_snprintf(tmpdir_path, sizeof tmpdir_path, "%s/test_render.XXXXXX",
+                  t && *t ? t : "/tmp");
+    if (!mkdtemp(tmpdir_path))
+        return -1;
+    return open(tmpdir_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+}
+
+static void remove_dir(int dirfd)
+{
+    char cmd[400];
+
+    close(dirfd);
+    mail_snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir_path);
+    if (system(cmd) != 0)
+        printf("# could not remove %s\n", tmpdir_path);
+}
+
+/* The part with a given file name parameter, for save_name. */
+static const struct mail_part *part_named(struct mail_mime **m,
+                                          const char *name)
+{
+    char msg[1024];
+
+    mail_snprintf(msg, sizeof msg,
+                  "Content-Type: application/octet-stream; name=\"%s\"\r\n"
+                  "Content-Disposition: attachment\r\n\r\nx\r\n", name);
+    *m = mail_mime_parse_mem(msg, strlen(msg), NULL, NULL);
+    return *m ? mail_mime_root(*m) : NULL;
+}
+
+static void check_name(const char *raw, const char *want)
+{
+    struct mail_mime *m;
+    const struct mail_part *p = part_named(&m, raw);
+    char *stem = NULL, *ext = NULL, full[600];
+
+    CHECK(p != NULL);
+    if (!p)
+        return;
+    CHECK(mail_render_save_name(p, &stem, &ext) == 0);
+    mail_snprintf(full, sizeof full, "%s%s", stem ? stem : "?",
+                  ext ? ext : "?");
+    CHECK_STR(full, want);
+    CHECK(strchr(full, '/') == NULL);
+    for (const char *c = full; *c; c++)
+        CHECK((unsigned char)*c >= 0x20 && *c != 0x7f);
+    free(stem);
+    free(ext);
+    mail_mime_free(m);
+}
+
+static void test_hostile_names(void)
+{
+    check_name("report.pdf", "report.pdf");
+    check_name("../../etc/passwd", "passwd");
+    check_name("/etc/shadow", "shadow");
+    check_name("..\\\\..\\\\win.ini", "win.ini");
+    check_name("..", "attachment-1.bin");
+    check_name("../", "attachment-1.bin");
+    check_name("", "attachment-1.bin");
+    check_name("   ", "attachment-1.bin");
+    check_name(".bashrc", "bashrc");
+    check_name("-rf", "rf");
+    check_name("a\x1b[31mred\x07.txt", "a_[31mred_.txt");
+    check_name("evil\xe2\x80\xaetxt.exe", "evil_txt.exe");
+}
+
+/* A message with a text part and two attachments: one whose name tries
+ * to leave the directory, one with no name at all. */
+static const char two_parts[] =
+    "From: a@example.com\r\n"
+    "Subject: parts\r\n"
+    "MIME-Version: 1.0\r\n"
+    "Content-Type: multipart/mixed; boundary=B\r\n"
+    "\r\n"
+    "--B\r\n"
+    "Content-Type: text/plain; charset=utf-8\r\n"
+    "\r\n"
+    "Hello \x1b]0;title\x07world\r\n"
+    "--B\r\n"
+    "Content-Type: application/octet-stream; name=\"../../escape.bin\"\r\n"
+    "Content-Transfer-Encoding: base64\r\n"
+    "\r\n"
+    "AAECAwQF\r\n"
+    "--B\r\n"
+    "Content-Type: image/png\r\n"
+    "Content-Disposition: attachment\r\n"
+    "Content-Transfer-Encoding: base64\r\n"
+    "\r\n"
+    "iVBORw==\r\n"
+    "--B--\r\n";
+
+struct saved_list {
+    char names[8][300];
+    int n, failures;
+};
+
+static int saved(void *ctx, const struct mail_part *p, int rc,
+                 const char *name, const struct mail_error *err)
+{
+    struct saved_list *s = ctx;
+
+    (void)p;
+    (void)err;
+    if (rc < 0) {
+        s->failures++;
+        return -1;
+    }
+    if (s->n < 8)
+        mail_snprintf(s->names[s->n++], sizeof s->names[0], "%s", name);
+    return 0;
+}
+
+static void read_at(int dirfd, const char *name, char *buf, size_t size,
+                    ssize_t *len)
+{
+    int fd = openat(dirfd, name, O_RDONLY);
+
+    *len = fd < 0 ? -1 : read(fd, buf, size);
+    if (fd >= 0)
+        close(fd);
+}
+
+static void test_save_all(void)
+{
+    int fd = msg_fd(two_parts), dirfd = make_dir();
+    struct mail_error err;
+    struct mail_mime *m = mail_render_parse(fd, "1", &err);
+    struct saved_list s;
+    char buf[64];
+    ssize_t n;
+    struct stat st;
+
+    CHECK(m != NULL && dirfd >= 0);
+    if (!m || dirfd < 0)
+        return;
+    memset(&s, 0, sizeof s);
+    CHECK(mail_render_save_all(dirfd, tmpdir_path, fd, mail_mime_root(m),
+                               saved, &s) == 0);
+    CHECK(s.n == 2);
+    CHECK_STR(s.names[0], "escape.bin");
+    CHECK_STR(s.names[1], "attachment-3.png");
+    read_at(dirfd, "escape.bin", buf, sizeof buf, &n);
+    CHECK_MEM(buf, n > 0 ? (size_t)n : 0, "\0\1\2\3\4\5", 6);
+    /* Nothing escaped the directory. */
+    {
+        char up[600];
+
+        mail_snprintf(up, sizeof up, "%s/../escape.bin", tmpdir_path);
+        CHECK(stat(up, &st) < 0 && errno == ENOENT);
+    }
+    /* Saved again: new names, the first files untouched. */
+    memset(&s, 0, sizeof s);
+    CHECK(mail_render_save_all(dirfd, tmpdir_path, fd, mail_mime_root(m),
+                               saved, &s) == 0);
+    CHECK_STR(s.names[0], "escape (1).bin");
+    CHECK_STR(s.names[1], "attachment-3 (1).png");
+    read_at(dirfd, "escape.bin", buf, sizeof buf, &n);
+    CHECK(n == 6);
+    /* A symlink in the way is not followed (O_EXCL|O_NOFOLLOW). */
+    CHECK(symlinkat("/etc/hostname-not-here", dirfd, "escape (2).bin") == 0);
+    memset(&s, 0, sizeof s);
+    CHECK(mail_render_save_all(dirfd, tmpdir_path, fd, mail_mime_root(m),
+                               saved, &s) == 0);
+    CHECK_STR(s.names[0], "escape (3).bin");
+    mail_mime_free(m);
+    close(fd);
+    remove_dir(dirfd);
+}
+
+static void test_save_unwritable(void)
+{
+    int fd = msg_fd(two_parts), dirfd = make_dir();
+    struct mail_error err;
+    struct mail_mime *m = mail_render_parse(fd, "1", &err);
+    struct saved_list s;
+
+    CHECK(m != NULL && dirfd >= 0);
+    if (!m || dirfd < 0)
+        return;
+    memset(&s, 0, sizeof s);
+    fchmod(dirfd, 0500);
+    if (geteuid() != 0) {
+        CHECK(mail_render_save_all(dirfd, tmpdir_path, fd, mail_mime_root(m),
+                                   saved, &s) == -1);
+        CHECK(s.failures == 2 && s.n == 0);
+    }
+    fchmod(dirfd, 0700);
+    mail_mime_free(m);
+    close(fd);
+    remove_dir(dirfd);
+}
+
+static void test_write_part(void)
+{
+    int fd = msg_fd(two_parts);
+    struct mail_error err;
+    struct mail_mime *m = mail_render_parse(fd, "1", &err);
+    struct mail_buf b = MAIL_BUF_INIT;
+    const struct mail_part *p;
+
+    CHECK(m != NULL);
+    if (!m)
+        return;
+    p = mail_mime_find(m, "2");
+    CHECK(p && !mail_render_part_textual(p));
+    CHECK(mail_render_write_part(fd, p, false, mail_sink_buf, &b, &err) == 0);
+    CHECK_MEM(b.data, b.len, "\0\1\2\3\4\5", 6);
+    mail_buf_reset(&b);
+    p = mail_mime_find(m, "1");
+    CHECK(p && mail_render_part_textual(p));
+    /* Exact bytes for a program, the escape defused for a person. */
+    CHECK(mail_render_write_part(fd, p, false, mail_sink_buf, &b, &err) == 0);
+    CHECK(b.len && memchr(b.data, 0x1b, b.len) != NULL);
+    mail_buf_reset(&b);
+    CHECK(mail_render_write_part(fd, p, true, mail_sink_buf, &b, &err) == 0);
+    CHECK(b.len && memchr(b.data, 0x1b, b.len) == NULL &&
+          memchr(b.data, 0x07, b.len) == NULL);
+    CHECK(b.len && memmem(b.data, b.len, "world", 5) != NULL);
+    mail_buf_release(&b);
+    /* A message that cannot be read: -2, not the sink's -1. */
+    CHECK(mail_render_write_part(-1, mail_mime_find(m, "2"), false,
+                                 mail_sink_buf, &b, &err) == -2);
+    mail_mime_free(m);
+    close(fd);
+}
+
+static int refuse(void *ctx, const char *data, size_t len,
+                  struct mail_error *err)
+{
+    (void)ctx;
+    (void)data;
+    (void)len;
+    return mail_error_set(err, MAIL_ERR_IO, "standard output: gone");
+}
+
+static void test_write_raw(void)
+{
+    int fd = msg_fd(two_parts);
+    struct mail_buf b = MAIL_BUF_INIT;
+    struct mail_error err;
+
+    CHECK(mail_render_write_raw(fd, false, mail_sink_buf, &b, &err) == 0);
+    CHECK_MEM(b.data, b.len, two_parts, strlen(two_parts));
+    mail_buf_reset(&b);
+    CHECK(mail_render_write_raw(fd, true, mail_sink_buf, &b, &err) == 0);
+    CHECK(b.len && memchr(b.data, 0x1b, b.len) == NULL);
+    CHECK(mail_render_write_raw(fd, false, refuse, NULL, &err) == -1);
+    CHECK_STR(err.msg, "standard output: gone");
+    CHECK(mail_render_write_raw(-1, false, mail_sink_buf, &b, &err) == -2);
+    mail_buf_release(&b);
+    close(fd);
+}
+
+static void test_spool_and_parse(void)
+{
+    int pfd[2], fd;
+    struct mail_error err;
+    struct mail_mime *m;
+    char buf[64];
+
+    CHECK(pipe(pfd) == 0);
+    CHECK(write(pfd[1], "Subject: hi\n\nbody\n", 18) == 18);
+    close(pfd[1]);
+    fd = mail_render_spool(pfd[0], getenv("TMPDIR"), "(pipe)", &err);
+    close(pfd[0]);
+    CHECK(fd >= 0);
+    CHECK(pread(fd, buf, sizeof buf, 0) == 18);
+    m = mail_render_parse(fd, "x", &err);
+    CHECK(m && mail_mime_root(m));
+    mail_mime_free(m);
+    close(fd);
+    /* A message that cannot be read: named in the error. */
+    CHECK(mail_render_parse(-1, "7", &err) == NULL);
+    CHECK(err.kind == MAIL_ERR_IO);
+    CHECK(strncmp(err.msg, "message 7: ", 11) == 0);
+}
+
+static void test_mailcap_path(void)
+{
+    char *p = mail_render_mailcap_path(NULL, "/home/u");
+
+    CHECK_STR(p, "/home/u/.mailcap:/etc/mailcap");
+    free(p);
+    p = mail_render_mailcap_path(NULL, "");
+    CHECK_STR(p, "/etc/mailcap");
+    free(p);
+    p = mail_render_mailcap_path("/x/caps", "/home/u");
+    CHECK_STR(p, "/x/caps");
+    free(p);
+}
+
+static void test_render_message(void)
+{
+    int fd = msg_fd(two_parts);
+    struct mail_error err;
+    struct mail_mime *m = mail_render_parse(fd, "1", &err);
+    struct mail_render_opts o;
+    struct mail_render *r;
+    struct mail_render_msg rm;
+    struct mail_buf b = MAIL_BUF_INIT;
+
+    memset(&o, 0, sizeof o);
+    r = mail_render_new(&o);
+    memset(&rm, 0, sizeof rm);
+    rm.fd = fd;
+    rm.mime = m;
+    rm.label = "1";
+    CHECK(r && m);
+    if (!r || !m)
+        return;
+    CHECK(mail_render_message(r, &rm, false, mail_sink_buf, &b, &err) == 0);
+    mail_buf_addch(&b, 0);
+    CHECK(strstr(b.data, "Subject: parts\n\nHello") != NULL);
+    CHECK(strstr(b.data, "\nAttachments:\n") != NULL);
+    CHECK(strstr(b.data, "../../escape.bin") != NULL);
+    CHECK(strstr(b.data, "6 B") != NULL);
+    mail_buf_release(&b);
+    mail_render_free(r);
+    mail_mime_free(m);
+    close(fd);
+}
+
+int main(void)
+{
+    RUN(test_hostile_names);
+    RUN(test_save_all);
+    RUN(test_save_unwritable);
+    RUN(test_write_part);
+    RUN(test_write_raw);
+    RUN(test_spool_and_parse);
+    RUN(test_mailcap_path);
+    RUN(test_render_message);
+    return test_done();
+}
