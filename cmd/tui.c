@@ -15,6 +15,8 @@
 #include "draft.h"
 #include "select.h"
 #include "mail_build_config.h"
+#include "mail/remote.h"
+#include "mail/termsafe.h"
 #if HAVE_TUI
 #include "../tui/keys.h"
 #include "../tui/tui.h"
@@ -25,18 +27,37 @@ int cmd_tui(struct cmd_ctx *ctx, int argc, char **argv);
 
 #if HAVE_TUI
 struct local_source {
-    char *path;
+    char *path;                    /* a path, or "imap:NAME" */
     const struct mail_paths *paths;
+    struct mail_remote *remote;    /* for imap:NAME */
 };
 
-/* Runs on the reader's worker thread. */
+/* Runs on the reader's worker thread: an imap: folder connects there,
+ * so that the screen is up (and q works) while the server answers. */
 static int open_local(void *arg, struct mail_folder **f,
                       struct mail_error *err)
 {
     struct local_source *s = arg;
 
-    *f = mail_folder_open(s->path, MAIL_FOLDER_RDWR, s->paths, err);
+    if (s->remote && strncmp(s->path, "imap:", 5) == 0)
+        *f = mail_remote_folder_open(s->remote, s->path + 5,
+                                     MAIL_FOLDER_RDWR, s->paths, err);
+    else
+        *f = mail_folder_open(s->path, MAIL_FOLDER_RDWR, s->paths, err);
     return *f ? 0 : -1;
+}
+
+/* The account's IMAP server for the reader (nothing connects here): no
+ * password prompt, the screen is the reader's (password-command, netrc
+ * or the config file give it).  NULL when the account has none. */
+static struct mail_remote *reader_remote(const struct mail_account *acct)
+{
+    struct mail_error err;
+
+    mail_error_clear(&err);
+    if (!acct || !acct->has_imap)
+        return NULL;
+    return mail_remote_new(acct, NULL, &err);
 }
 
 /* The account, when there is a config; reading a folder by path needs
@@ -131,7 +152,7 @@ static int compose(void *arg, enum tui_compose how, const char *folder,
 
 static int run_reader(struct cmd_ctx *ctx, const char *folder)
 {
-    struct local_source src = { NULL, &ctx->paths };
+    struct local_source src = { NULL, &ctx->paths, NULL };
     struct mail_buf caps = MAIL_BUF_INIT;
     struct tui_opts o;
     struct mail_folder *f = NULL;
@@ -147,18 +168,40 @@ static int run_reader(struct cmd_ctx *ctx, const char *folder)
         tui_keys_free(keys);
         return rc;
     }
-    rc = cmd_open_folder(ctx, folder, MAIL_FOLDER_RDWR, &f, &display);
-    if (rc) {
-        tui_keys_free(keys);
-        return rc;
-    }
-    src.path = strdup(mail_folder_path(f));
-    label = strdup(display ? display : mail_folder_path(f));
-    mail_error_clear(&err);
-    rc = mail_folder_close(f, &err);
-    if (rc < 0) {
-        rc = cmd_fail(&err);
-        goto out;
+    if (folder && strncmp(folder, "imap:", 5) == 0) {
+        /* Opened on the worker: only the account is checked here. */
+        struct mail_buf safe = MAIL_BUF_INIT;
+
+        if (!folder[5]) {
+            tui_keys_free(keys);
+            return cmd_usage_error("tui", "imap: needs a folder name, as "
+                                   "in imap:INBOX");
+        }
+        rc = cmd_load_account(ctx, &acct);
+        if (rc == 0 && !acct->has_imap)
+            rc = cmd_failf(EX_CONFIG, "account %s has no imap server "
+                           "(imap = URL)", acct->name);
+        if (rc) {
+            tui_keys_free(keys);
+            return rc;
+        }
+        mail_term_safe(&safe, folder, strlen(folder), MAIL_SAFE_ONELINE);
+        src.path = strdup(folder);
+        label = mail_buf_detach(&safe);
+    } else {
+        rc = cmd_open_folder(ctx, folder, MAIL_FOLDER_RDWR, &f, &display);
+        if (rc) {
+            tui_keys_free(keys);
+            return rc;
+        }
+        src.path = strdup(mail_folder_path(f));
+        label = strdup(display ? display : mail_folder_path(f));
+        mail_error_clear(&err);
+        rc = mail_folder_close(f, &err);
+        if (rc < 0) {
+            rc = cmd_fail(&err);
+            goto out;
+        }
     }
     if (!src.path || !label) {
         rc = cmd_failf(EX_OSERR, "out of memory");
@@ -179,6 +222,7 @@ static int run_reader(struct cmd_ctx *ctx, const char *folder)
             o.render.html_command = acct->html_command;
         if (acct->store && *acct->store)
             o.store = acct->store;
+        o.remote = src.remote = reader_remote(acct);
     }
     if (getenv("MAILCAPS")) {
         o.render.mailcaps = getenv("MAILCAPS");
@@ -192,6 +236,7 @@ static int run_reader(struct cmd_ctx *ctx, const char *folder)
     mail_error_clear(&err);
     rc = tui_run(&o, &err) < 0 ? cmd_fail(&err) : 0;
 out:
+    mail_remote_close(src.remote);
     free(src.path);
     free(label);
     free(mailcaps);

@@ -73,7 +73,7 @@ void ui_change_folder(struct ui *u, const char *name, const char *path)
     struct tui_req *r;
 
     if (u->rendering)
-        tui_req_cancel(u->rendering);
+        ui_cancel(u, u->rendering);
     if (!(r = ui_new_req(u, TUI_REQ_OPEN, 0)))
         return;
     r->path = path ? strdup(path) : ui_folder_path(u, name);
@@ -83,7 +83,9 @@ void ui_change_folder(struct ui *u, const char *name, const char *path)
         return;
     }
     snprintf(u->msg, sizeof u->msg, "opening");
-    ui_post_req(u, r);
+    if (u->opening)
+        ui_cancel(u, u->opening);
+    u->opening = ui_post_req(u, r);
 }
 
 void ui_folders_key(struct ui *u, wint_t ch, bool fkey)
@@ -100,7 +102,8 @@ void ui_folders_key(struct ui *u, wint_t ch, bool fkey)
             const struct tui_folder *f = &u->folders[u->fcur];
             struct mail_buf name = MAIL_BUF_INIT;
 
-            mail_buf_printf(&name, "=%s", f->name);
+            /* imap: entries are named as they are opened. */
+            mail_buf_printf(&name, "%s%s", f->imap ? "" : "=", f->name);
             if (name.data)
                 ui_change_folder(u, name.data, f->path);
             mail_buf_release(&name);
@@ -108,7 +111,7 @@ void ui_folders_key(struct ui *u, wint_t ch, bool fkey)
     } else if ((!fkey && (ch == 'q' || ch == 27)) ||
                (fkey && ch == KEY_LEFT)) {
         if (u->listing)
-            tui_req_cancel(u->listing);
+            ui_cancel(u, u->listing);
         u->view = VIEW_INDEX;
     }
 }

@@ -278,7 +278,7 @@ void ui_index_action(struct ui *u, enum tui_action a)
     case TUI_A_FOLDER_LIST:
         u->view = VIEW_FOLDERS;
         if (u->listing)
-            tui_req_cancel(u->listing);
+            ui_cancel(u, u->listing);
         u->listing = ui_post(u, TUI_REQ_FOLDERS, 0, 0, 0);
         break;
     default:

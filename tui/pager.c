@@ -120,7 +120,7 @@ void ui_open_message(struct ui *u, size_t idx)
     if (idx >= u->rows.n)
         return;
     if (u->rendering)
-        tui_req_cancel(u->rendering);
+        ui_cancel(u, u->rendering);
     tui_lines_release(&u->page);
     free(u->segs);
     u->segs = NULL;
@@ -145,7 +145,7 @@ void ui_pager_action(struct ui *u, enum tui_action a)
     switch (a) {
     case TUI_A_EXIT:
         if (u->rendering)
-            tui_req_cancel(u->rendering);
+            ui_cancel(u, u->rendering);
         u->view = VIEW_INDEX;
         break;
     case TUI_A_NEXT:

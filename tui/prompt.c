@@ -95,7 +95,7 @@ static void prompt_done(struct ui *u)
         free(u->search);
         u->search = strdup(text);
         if (u->searching)
-            tui_req_cancel(u->searching);
+            ui_cancel(u, u->searching);
         if ((r = ui_new_req(u, TUI_REQ_SEARCH, 0))) {
             r->query = text;
             text = NULL;

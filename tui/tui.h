@@ -28,11 +28,17 @@
  *   a request for an older generation is answered TUI_STALE instead of
  *   touching another message.
  *
- *   IMAP later: the worker gets its folder from an opener callback (struct
- *   tui_source), run on the worker thread; for imap:NAME it will connect
- *   and log in there (service/remote.c), and a cancel will also write the
- *   connection's cancel fd (doc/IMAP-FOLDERS.md "Never waiting").  The UI
- *   does not change: progress and "reconnecting" come as answers too.
+ *   IMAP: the worker gets its folder from an opener callback (struct
+ *   tui_source), run on the worker thread; an imap:NAME folder (the
+ *   source, c, the folder list, s) is opened on the account's struct
+ *   mail_remote (service/remote.c), which connects and logs in there, on
+ *   the worker.  Cancelling the request in progress (q, Ctrl-C) aborts
+ *   the connection from the UI thread (tui_worker_interrupt:
+ *   mail_remote_cancel shuts the socket down), so a read stalled on the
+ *   server ends at once; the next request makes a new connection.  A lost
+ *   connection is made again by the folder driver on the worker, and
+ *   "connecting" / "reconnecting" reach the status line as events
+ *   (tui_worker_event).
  *
  *   Screen: the index (number, flags, date, sender, subject: the columns
  *   and the terminal-safe strings of `mail ls`), the pager (mail read's
@@ -71,6 +77,7 @@ enum tui_compose {
 };
 
 struct tui_keys;   /* the [tui] bindings and colors (keys.c) */
+struct mail_remote;
 
 struct tui_opts {
     struct tui_source source;
@@ -79,6 +86,10 @@ struct tui_opts {
     /* The account's local store ("=NAME", the folder list), or NULL. */
     const char *store;
     const struct mail_paths *paths;
+    /* The account's IMAP server (imap:NAME folders, their list), or NULL.
+     * Used on the worker thread only (its cancel from the UI thread);
+     * the caller closes it after tui_run. */
+    struct mail_remote *remote;
     /* Key bindings and colors (tui_keys_new), or NULL: the defaults. */
     const struct tui_keys *keys;
     /* Run a reply or forward of the message at path msg (a file, or a
@@ -177,6 +188,7 @@ struct tui_folder {
     char *path;
     size_t total, unread;
     bool counted;      /* false when it could not be listed */
+    bool imap;         /* name is "imap:NAME", path the same */
 };
 
 struct tui_worker;
@@ -191,6 +203,12 @@ void tui_worker_post(struct tui_worker *w, struct tui_req *r);
 /* Mark r cancelled: it is answered TUI_CANCELLED (at once when it has not
  * started, when it ends otherwise). */
 void tui_req_cancel(struct tui_req *r);
+/* Abort the I/O of the request in progress when it is cancelled (an IMAP
+ * read stalled on the server ends at once).  UI thread. */
+void tui_worker_interrupt(struct tui_worker *w);
+/* The worker's last event ("connecting", "reconnecting") into buf, and
+ * true, when it changed since the last call. */
+bool tui_worker_event(struct tui_worker *w, char *buf, size_t n);
 /* Take every answer ready now, oldest first (a list through ->next). */
 struct tui_req *tui_worker_answers(struct tui_worker *w);
 /* Free an answered request and what its answer holds. */

@@ -82,6 +82,13 @@ static void measure_rows(struct ui *u)
     }
 }
 
+/* Cancel r; when the worker is busy with it, its network wait is cut. */
+void ui_cancel(struct ui *u, struct tui_req *r)
+{
+    tui_req_cancel(r);
+    tui_worker_interrupt(u->w);
+}
+
 void ui_free_marks(struct ui *u)
 {
     if (u->marks)
@@ -118,7 +125,7 @@ void ui_request_view(struct ui *u)
     struct tui_req *r;
 
     if (u->viewing)
-        tui_req_cancel(u->viewing);
+        ui_cancel(u, u->viewing);
     u->viewing = NULL;
     if (default_view(u)) {
         size_t row = cur_row(u);
@@ -282,7 +289,8 @@ static void draw_status(struct ui *u)
     else
         mail_buf_addstr(&b, "  opening...");
     if (u->pending)
-        mail_buf_printf(&b, "  [working: %zu]", u->pending);
+        mail_buf_printf(&b, "  [working: %zu%s%s]", u->pending,
+                        u->event[0] ? ", " : "", u->event);
     if (u->msg[0] && status_y() == LINES - 1)
         mail_buf_printf(&b, "  %s", u->msg);
     hints = u->view == VIEW_INDEX ? "  q:quit Enter:open d:del $:sync ?:help"
@@ -368,7 +376,18 @@ static void on_answer(struct ui *u, struct tui_req *r)
         u->searching = NULL;
     if (r == u->listing)
         u->listing = NULL;
+    if (r == u->opening)
+        u->opening = NULL;
+    if (!u->pending)
+        u->event[0] = '\0';
     if (r->status == TUI_CANCELLED) {
+        if (r->kind == TUI_REQ_OPEN) {
+            /* The folder shown stays (none, at the start). */
+            u->loaded = true;
+            snprintf(u->msg, sizeof u->msg, "cancelled: %s not opened",
+                     r->label ? r->label : u->label);
+            return;
+        }
         /* Said only when the user asked (Ctrl-C); a render superseded by
          * n, p or q is no news. */
         if (strcmp(u->msg, "cancelling") == 0)
@@ -464,6 +483,8 @@ static void on_answer(struct ui *u, struct tui_req *r)
         r->nfolders = 0;
         if (u->fcur >= u->nfolders)
             u->fcur = 0;
+        if (r->err.msg[0])
+            ui_show_error(u, r);
         break;
     case TUI_REQ_CLOSE:
         break;
@@ -477,6 +498,8 @@ static void drain_answers(struct ui *u)
 
     while (read(u->wake[0], buf, sizeof buf) > 0)
         ;
+    if (tui_worker_event(u->w, u->event, sizeof u->event) && !u->pending)
+        u->event[0] = '\0';
     for (r = tui_worker_answers(u->w); r; r = next) {
         next = r->next;
         on_answer(u, r);
@@ -539,13 +562,13 @@ static void pipe_message(struct ui *u, struct tui_req *r)
 static void cancel_work(struct ui *u)
 {
     struct tui_req *const rs[] = {
-        u->rendering, u->viewing, u->searching, u->listing,
+        u->rendering, u->viewing, u->searching, u->listing, u->opening,
     };
     bool any = false;
 
     for (size_t i = 0; i < sizeof rs / sizeof rs[0]; i++)
         if (rs[i]) {
-            tui_req_cancel(rs[i]);
+            ui_cancel(u, rs[i]);
             any = true;
         }
     if (any)
@@ -780,7 +803,7 @@ int tui_run(const struct tui_opts *opts, struct mail_error *err)
     setup_colors(&u);
     u.w = tui_worker_start(opts, u.wake[1], err);
     if (u.w) {
-        ui_post(&u, TUI_REQ_OPEN, 0, 0, 0);
+        u.opening = ui_post(&u, TUI_REQ_OPEN, 0, 0, 0);
         loop(&u);
         tui_worker_stop(u.w);
     }

@@ -81,6 +81,8 @@ struct ui {
     enum prompt_kind prompt;
     struct mail_buf line;
     size_t prompt_idx;         /* the message a save or pipe is for */
+    struct tui_req *opening;   /* the open request not answered yet */
+    char event[64];            /* the worker's "reconnecting", while busy */
     char msg[256];             /* the last event, on the status line */
 };
 
@@ -107,6 +109,7 @@ struct tui_req *ui_post_req(struct ui *u, struct tui_req *r);
 struct tui_req *ui_new_req(struct ui *u, enum tui_req_kind kind, size_t idx);
 struct tui_req *ui_post(struct ui *u, enum tui_req_kind kind, size_t idx,
                         unsigned add, unsigned remove);
+void ui_cancel(struct ui *u, struct tui_req *r);
 void ui_free_marks(struct ui *u);
 void ui_request_view(struct ui *u);
 size_t ui_put_fit(int y, int x, const char *s, size_t len, size_t cols);

@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -17,9 +18,11 @@
 #include "tui.h"
 #include "mail/address.h"
 #include "mail/buf.h"
+#include "mail/imap.h"
 #include "mail/indexrow.h"
 #include "mail/mime.h"
 #include "mail/query.h"
+#include "mail/remote.h"
 #include "mail/rfc2047.h"
 #include "mail/sort.h"
 #include "mail/termsafe.h"
@@ -37,6 +40,10 @@ struct tui_worker {
     struct mail_render_opts ropts;
     const char *store;
     const struct mail_paths *paths;
+    struct mail_remote *remote;
+    struct tui_req *current;               /* being served (under lock) */
+    char event[64];                        /* under lock */
+    bool event_new;
     /* Worker-thread state. */
     struct mail_folder *folder;
     struct mail_envelope_list list;
@@ -344,6 +351,29 @@ static int view(struct tui_worker *w, struct tui_req *r)
     return 0;
 }
 
+/* A folder by path: "imap:NAME" on the account's server, else a local
+ * path. */
+static struct mail_folder *open_any(struct tui_worker *w, const char *path,
+                                    int mode, struct mail_error *err)
+{
+    if (strncmp(path, "imap:", 5) == 0) {
+        if (!w->remote) {
+            mail_error_set(err, MAIL_ERR_CONFIG, "%s: the account has no "
+                           "imap server (imap = URL)", path);
+            return NULL;
+        }
+        if (!path[5]) {
+            mail_error_set(err, MAIL_ERR_USAGE, "imap: needs a folder name, "
+                           "as in imap:INBOX");
+            return NULL;
+        }
+        return mail_remote_folder_open(w->remote, path + 5,
+                                       mode & ~MAIL_FOLDER_CREATE, w->paths,
+                                       err);
+    }
+    return mail_folder_open(path, mode, w->paths, err);
+}
+
 /* A sink into an append: ctx is the struct mail_append. */
 static int append_sink(void *ctx, const char *data, size_t len,
                        struct mail_error *err)
@@ -361,8 +391,8 @@ static int save(struct tui_worker *w, struct tui_req *r,
     struct mail_error cerr;
     int rc = -1;
 
-    to = mail_folder_open(r->path, MAIL_FOLDER_RDWR | MAIL_FOLDER_CREATE,
-                          w->paths, &r->err);
+    to = open_any(w, r->path, MAIL_FOLDER_RDWR | MAIL_FOLDER_CREATE,
+                  &r->err);
     if (!to)
         return -1;
     a = mail_folder_append_begin(to, e->flags & ~(unsigned)
@@ -436,20 +466,91 @@ static int each_folder(void *ctx, const char *name, const char *path)
     return 0;
 }
 
+/* The server's folders with their counts (LIST-STATUS, else STATUS each),
+ * after the store's: "imap:NAME".  A lost connection is tried once more
+ * on a new one. */
+static int imap_folders(struct tui_worker *w, struct folders_ctx *c)
+{
+    struct tui_req *r = c->r;
+    struct mail_imap_mailboxes l = { NULL, 0 };
+    struct mail_imap_mbx_status *st = NULL;
+    struct mail_session *s;
+    size_t skipped = 0;
+    int rc = -1;
+
+    for (int attempt = 0; attempt < 2; attempt++) {
+        mail_error_clear(&r->err);
+        s = mail_remote_session(w->remote, &r->err);
+        if (s && mail_imap_list_status(s, &l, &st, &skipped, &r->err) == 0) {
+            rc = 0;
+            break;
+        }
+        if (s)
+            mail_remote_drop(w->remote);
+        if (!mail_remote_retryable(&r->err) ||
+            __atomic_load_n(&r->cancelled, __ATOMIC_ACQUIRE))
+            return -1;
+    }
+    if (rc < 0)
+        return -1;
+    for (size_t i = 0; i < l.n && rc == 0; i++) {
+        struct mail_buf name = MAIL_BUF_INIT;
+        struct tui_folder *fo;
+
+        if (r->nfolders == c->alloc) {
+            size_t na = c->alloc ? c->alloc * 2 : 16;
+            struct tui_folder *v = realloc(r->folders, na * sizeof *v);
+
+            if (!v) {
+                rc = nomem(&r->err);
+                break;
+            }
+            r->folders = v;
+            c->alloc = na;
+        }
+        fo = &r->folders[r->nfolders];
+        memset(fo, 0, sizeof *fo);
+        mail_buf_printf(&name, "imap:%s", l.v[i].name);
+        fo->imap = true;
+        fo->path = mail_buf_detach(&name);
+        fo->name = fo->path ? safe_dup(fo->path, strlen(fo->path)) : NULL;
+        if (!fo->name || !fo->path) {
+            free(fo->name);
+            free(fo->path);
+            rc = nomem(&r->err);
+            break;
+        }
+        fo->counted = st[i].has_messages && st[i].has_unseen;
+        fo->total = st[i].messages;
+        fo->unread = st[i].unseen;
+        r->nfolders++;
+    }
+    mail_imap_mailboxes_release(&l);
+    free(st);
+    return rc;
+}
+
 static int folders(struct tui_worker *w, struct tui_req *r)
 {
     struct folders_ctx c = { w, r, 0 };
 
-    if (!w->store) {
+    if (!w->store && !w->remote) {
         mail_error_set(&r->err, MAIL_ERR_CONFIG, "no account store to list "
                        "(add 'store = ~/Mail' to the account)");
         return -1;
     }
-    if (mail_store_folders(w->store, each_folder, &c, &r->err) < 0) {
+    if (w->store && mail_store_folders(w->store, each_folder, &c,
+                                       &r->err) < 0) {
         if (!r->err.kind)
             mail_error_set(&r->err, MAIL_ERR_INTERNAL, "out of memory");
-        return -1;
+        /* No store directory yet: the server's folders still count. */
+        if (!w->remote || r->err.kind == MAIL_ERR_INTERNAL)
+            return -1;
     }
+    /* The local ones stay listed when the server fails: the error says
+     * why no others (shown as a warning). */
+    if (w->remote && imap_folders(w, &c) < 0)
+        return r->nfolders ? 0 : -1;
     return 0;
 }
 
@@ -459,8 +560,7 @@ static int folders(struct tui_worker *w, struct tui_req *r)
  * the new listing, as a warning. */
 static int change_folder(struct tui_worker *w, struct tui_req *r)
 {
-    struct mail_folder *f = mail_folder_open(r->path, MAIL_FOLDER_RDWR,
-                                             w->paths, &r->err);
+    struct mail_folder *f = open_any(w, r->path, MAIL_FOLDER_RDWR, &r->err);
     struct mail_error cerr;
     bool close_failed = false;
 
@@ -498,6 +598,9 @@ static void serve(struct tui_worker *w, struct tui_req *r)
         r->status = TUI_CANCELLED;
         return;
     }
+    /* A cancel stopped the work before this request: connect again. */
+    if (w->remote)
+        mail_remote_resume(w->remote);
     switch (r->kind) {
     case TUI_REQ_OPEN:
         if (r->path) {
@@ -593,7 +696,8 @@ static void serve(struct tui_worker *w, struct tui_req *r)
      * stays done). */
     if (__atomic_load_n(&r->cancelled, __ATOMIC_ACQUIRE) &&
         (r->kind == TUI_REQ_RENDER || r->kind == TUI_REQ_VIEW ||
-         r->kind == TUI_REQ_SEARCH || r->kind == TUI_REQ_FOLDERS))
+         r->kind == TUI_REQ_SEARCH || r->kind == TUI_REQ_FOLDERS ||
+         ((r->kind == TUI_REQ_OPEN || r->kind == TUI_REQ_RELIST) && rc < 0)))
         r->status = TUI_CANCELLED;
 }
 
@@ -630,10 +734,14 @@ static void *worker_main(void *arg)
             if (!w->in_head)
                 w->in_tail = NULL;
         }
+        w->current = r;
         pthread_mutex_unlock(&w->lock);
         if (!r)
             break;   /* stopping, and nothing left */
         serve(w, r);
+        pthread_mutex_lock(&w->lock);
+        w->current = NULL;
+        pthread_mutex_unlock(&w->lock);
         answer(w, r);
     }
     if (w->folder) {
@@ -644,6 +752,42 @@ static void *worker_main(void *arg)
         w->folder = NULL;
     }
     return NULL;
+}
+
+/* The remote connects: said on the status line (worker thread). */
+static void remote_event(void *arg, const char *what)
+{
+    struct tui_worker *w = arg;
+    char b = 1;
+
+    pthread_mutex_lock(&w->lock);
+    snprintf(w->event, sizeof w->event, "%s", what);
+    w->event_new = true;
+    pthread_mutex_unlock(&w->lock);
+    if (write(w->wake_fd, &b, 1) < 0 && errno != EAGAIN)
+        return;
+}
+
+bool tui_worker_event(struct tui_worker *w, char *buf, size_t n)
+{
+    bool changed;
+
+    pthread_mutex_lock(&w->lock);
+    changed = w->event_new;
+    w->event_new = false;
+    if (changed)
+        snprintf(buf, n, "%s", w->event);
+    pthread_mutex_unlock(&w->lock);
+    return changed;
+}
+
+void tui_worker_interrupt(struct tui_worker *w)
+{
+    pthread_mutex_lock(&w->lock);
+    if (w->current && w->remote &&
+        __atomic_load_n(&w->current->cancelled, __ATOMIC_ACQUIRE))
+        mail_remote_cancel(w->remote);
+    pthread_mutex_unlock(&w->lock);
 }
 
 struct tui_worker *tui_worker_start(const struct tui_opts *o, int wake_fd,
@@ -661,10 +805,13 @@ struct tui_worker *tui_worker_start(const struct tui_opts *o, int wake_fd,
     w->ropts = o->render;
     w->store = o->store;
     w->paths = o->paths;
+    w->remote = o->remote;
     w->wake_fd = wake_fd;
     w->list = (struct mail_envelope_list)MAIL_ENVELOPE_LIST_INIT;
     pthread_mutex_init(&w->lock, NULL);
     pthread_cond_init(&w->cond, NULL);
+    if (w->remote)
+        mail_remote_on_event(w->remote, remote_event, w);
     /* Signals (SIGWINCH above all) go to the UI thread, never here. */
     sigfillset(&all);
     pthread_sigmask(SIG_SETMASK, &all, &old);
@@ -745,6 +892,15 @@ void tui_worker_stop(struct tui_worker *w)
         if (r->kind == TUI_REQ_RENDER || r->kind == TUI_REQ_VIEW ||
             r->kind == TUI_REQ_SEARCH || r->kind == TUI_REQ_FOLDERS)
             tui_req_cancel(r);
+    /* A read in progress is not waited for: one stalled on the server is
+     * cut.  A change in progress is (bounded by the server timeout). */
+    if ((r = w->current) && r->kind != TUI_REQ_FLAGS &&
+        r->kind != TUI_REQ_SYNC && r->kind != TUI_REQ_SAVE &&
+        r->kind != TUI_REQ_CLOSE) {
+        tui_req_cancel(r);
+        if (w->remote)
+            mail_remote_cancel(w->remote);
+    }
     pthread_cond_signal(&w->cond);
     pthread_mutex_unlock(&w->lock);
     pthread_join(w->thread, NULL);

@@ -21,6 +21,7 @@ setup() {
 
 teardown() {
     [ -n "${SOCK:-}" ] && tmux -S "$SOCK" kill-server 2>/dev/null || true
+    teardown_stall
 }
 
 # tui_start ARGS...: `mail ARGS...` in a detached 80x24 tmux session, in a
@@ -607,4 +608,130 @@ ED
     grep -qx 'Subject: From the reader' "$f"
     grep -q '^Written in the reader.' "$f"
     quit_tui
+}
+
+# stall_start [SECONDS]: tests/servers/fake-imap-stall in the background
+# (its first UID FETCH stalls for SECONDS, 30 by default); sets STALL_PORT,
+# STALL_LOG and STALL_PID; teardown_stall stops it.
+stall_start() {
+    local portfile=$BATS_TEST_TMPDIR/stall.port i
+    "$MAIL_SOURCE_ROOT/tests/servers/fake-imap-stall" "$portfile" "${1:-30}" 3>&- &
+    STALL_PID=$!
+    for ((i = 0; i < 200; i++)); do
+        [[ -s $portfile ]] && break
+        sleep 0.025
+    done
+    STALL_PORT=$(<"$portfile")
+    STALL_LOG=$portfile.log
+}
+
+teardown_stall() {
+    [ -n "${STALL_PID:-}" ] && kill "$STALL_PID" 2>/dev/null
+    STALL_PID=
+    return 0
+}
+
+# wait_log TEXT: until the fake server's log has TEXT, 5 s at most.
+wait_log() {
+    local i
+    for ((i = 0; i < 100; i++)); do
+        grep -qF -- "$1" "$STALL_LOG" 2>/dev/null && return 0
+        sleep 0.05
+    done
+    echo "the server never logged: $1"
+    cat "$STALL_LOG"
+    return 1
+}
+
+# ms: the clock in milliseconds.
+ms() { echo $(( $(date +%s%N) / 1000000 )); }
+
+@test "tui: a FETCH stalled 30 s on imap:INBOX: keys answer within 200 ms, q quits at once" {
+    stall_start 30
+    local conf="$BATS_TEST_TMPDIR/config" t0 t1
+    write_config "$conf" pop3= smtp= "imap=imap://127.0.0.1:$STALL_PORT" \
+        tls=none-i-know tls-ca-file= user=u "password-command=echo secret"
+    tui_start -C "$conf" tui imap:INBOX
+    wait_log "stalling"
+    wait_status "imap:INBOX  opening..."
+    [[ "$(status_line)" == *"[working: 1"* ]]
+    # The help comes up while the worker waits on the server.
+    t0=$(ms)
+    keys '?'
+    while ! screen | grep -qF "Keys of the index"; do
+        (( $(ms) - t0 < 2000 )) || { screen; false; }
+        sleep 0.01
+    done
+    t1=$(ms)
+    echo "help after $((t1 - t0)) ms"
+    (( t1 - t0 < 200 ))
+    keys q
+    wait_gone "Keys of the index"
+    # q in the index leaves the program, well before the stall ends.
+    t0=$(ms)
+    keys q
+    wait_screen "EXITED 0"
+    t1=$(ms)
+    echo "exited after $((t1 - t0)) ms"
+    (( t1 - t0 < 2000 ))
+    # The connection was cut, not waited out.
+    wait_log "1 closed"
+    teardown_stall
+}
+
+@test "tui: Ctrl-C cancels a stalled imap: open; c opens it again on a new connection" {
+    stall_start 30
+    local conf="$BATS_TEST_TMPDIR/config"
+    write_config "$conf" pop3= smtp= "imap=imap://127.0.0.1:$STALL_PORT" \
+        tls=none-i-know tls-ca-file= user=u "password-command=echo secret"
+    tui_start -C "$conf" tui imap:INBOX
+    wait_log "stalling"
+    keys C-c
+    wait_screen "cancelled: imap:INBOX not opened"
+    wait_log "1 closed"
+    # The server answers the second connection at once.
+    keys c imap:INBOX Enter
+    wait_screen "imap:INBOX  3 msgs, 3 unread"
+    wait_screen "message 3"
+    # y lists the server's folders with their counts (STATUS).
+    keys y
+    wait_screen "imap:Archive"
+    [[ "$(screen)" == *"     3      3  imap:INBOX"* ]]
+    keys q
+    quit_tui
+    grep -q '^2 .*LOGIN' "$STALL_LOG"
+    teardown_stall
+}
+
+@test "tui: a Dovecot folder (imap:INBOX): list, open, flag, delete and sync" {
+    local conf="$BATS_TEST_TMPDIR/config" t=$BATS_TEST_TMPDIR i
+    write_config "$conf" pop3=
+    mail_reset
+    for i in 1 2 3; do
+        printf 'From: Bob <bob@example.test>\nTo: alice@example.test\nSubject: imap tui %s\nMessage-ID: <tui%s@example.test>\nDate: Mon, 1 Dec 2025 10:0%s:00 +0000\n\nbody number %s\n' \
+            "$i" "$i" "$i" "$i" > "$t/m$i"
+        maildir_add "$MAIL_TEST_MAILDIR1" "$t/m$i" >/dev/null
+        mail -C "$conf" ls imap:INBOX >/dev/null
+    done
+    tui_start -C "$conf" tui imap:INBOX
+    wait_screen "imap:INBOX  3 msgs, 3 unread"
+    wait_screen "imap tui 3"
+    # Open the first: it is shown and marked seen on the server.
+    keys Home Enter
+    wait_screen "body number 1"
+    keys q
+    wait_status "3 msgs, 2 unread"
+    # F flags the second, d deletes the third, $ expunges on the server.
+    keys j F j d
+    wait_status "1 flagged, 1 deleted"
+    keys '$'
+    wait_status "2 msgs"
+    wait_screen "1 expunged"
+    quit_tui
+    run mail -C "$conf" ls --json imap:INBOX
+    [ "$status" -eq 0 ]
+    [ "$(jq length <<<"$output")" -eq 2 ]
+    [ "$(jq -r '.[0].flags | join(" ")' <<<"$output")" = seen ]
+    [ "$(jq -r '.[1].flags | join(" ")' <<<"$output")" = flagged ]
+    [ "$(jq -r '[.[].subject] | join(",")' <<<"$output")" = "imap tui 1,imap tui 2" ]
 }
