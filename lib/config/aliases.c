@@ -268,16 +268,67 @@ int mail_rcpt_resolve(const struct mail_aliases *aliases, const char *domain,
 
 /* ---- changing the file (cfgfile.h, mail_aliases_file_set) ---- */
 
+/* flock fd, waiting up to timeout_ms.  0, or -1 with errno. */
+static int lock_wait(int fd, int timeout_ms)
+{
+    int waited = 0;
+
+    while (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+        struct timespec ts = { 0, 10 * 1000 * 1000 };
+
+        if (errno == EINTR)
+            continue;
+        if (errno != EWOULDBLOCK || waited >= timeout_ms)
+            return -1;
+        nanosleep(&ts, NULL);
+        waited += 10;
+    }
+    return 0;
+}
+
+/*
+ * The lock is the directory that holds the file, not a file of its own:
+ * the file itself is replaced by rename (a lock on it would be on the
+ * old inode, which a waiter would then hold while another process
+ * writes the new one), and a PATH.lock file cannot be removed after use
+ * without the same race (a process waiting on the unlinked file would
+ * go on while a newcomer locks a new PATH.lock), so it stayed behind in
+ * the user's config directory.  The directory is never replaced.  Only
+ * where a directory cannot be locked (NFS takes flock as a write lock,
+ * which a directory opened for reading cannot have) PATH.lock is used,
+ * as before.
+ */
 int cfgfile_lock(const char *path, int timeout_ms, struct mail_error *err)
 {
     struct mail_buf lp = MAIL_BUF_INIT;
-    int fd, waited = 0;
+    const char *slash = strrchr(path, '/');
+    int fd;
 
-    if (mail_buf_printf(&lp, "%s.lock", path) < 0)
-        return mail_error_set(err, MAIL_ERR_INTERNAL, "out of memory");
-    if (mail_mkdir_parents(lp.data, err) < 0) {
-        mail_buf_release(&lp);
+    if (mail_mkdir_parents(path, err) < 0)
         return -1;
+    if (slash == path)
+        mail_buf_addstr(&lp, "/");
+    else if (slash)
+        mail_buf_add(&lp, path, (size_t)(slash - path));
+    else
+        mail_buf_addstr(&lp, ".");
+    if (!lp.data)
+        return mail_error_set(err, MAIL_ERR_INTERNAL, "out of memory");
+    fd = open(lp.data, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd >= 0 && lock_wait(fd, timeout_ms) == 0) {
+        mail_buf_release(&lp);
+        return fd;
+    }
+    if (fd >= 0 && errno != EBADF && errno != ENOLCK && errno != EINVAL &&
+        errno != EOPNOTSUPP)
+        goto fail;
+    if (fd >= 0)
+        close(fd);
+    /* No lock on the directory here: a lock file beside the file. */
+    mail_buf_reset(&lp);
+    if (mail_buf_printf(&lp, "%s.lock", path) < 0) {
+        mail_buf_release(&lp);
+        return mail_error_set(err, MAIL_ERR_INTERNAL, "out of memory");
     }
     fd = open(lp.data, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
     if (fd < 0) {
@@ -286,26 +337,17 @@ int cfgfile_lock(const char *path, int timeout_ms, struct mail_error *err)
         mail_buf_release(&lp);
         return -1;
     }
-    while (flock(fd, LOCK_EX | LOCK_NB) < 0) {
-        struct timespec ts = { 0, 10 * 1000 * 1000 };
-
-        if (errno == EINTR)
-            continue;
-        if (errno != EWOULDBLOCK || waited >= timeout_ms) {
-            mail_error_set(err, errno == EWOULDBLOCK ? MAIL_ERR_TEMP
-                                                     : MAIL_ERR_IO,
-                           "%.300s: %s", lp.data,
-                           errno == EWOULDBLOCK ? "locked by another "
-                           "process" : strerror(errno));
-            close(fd);
-            mail_buf_release(&lp);
-            return -1;
-        }
-        nanosleep(&ts, NULL);
-        waited += 10;
+    if (lock_wait(fd, timeout_ms) == 0) {
+        mail_buf_release(&lp);
+        return fd;
     }
+fail:
+    mail_error_set(err, errno == EWOULDBLOCK ? MAIL_ERR_TEMP : MAIL_ERR_IO,
+                   "%.300s: %s", lp.data, errno == EWOULDBLOCK ? "locked by "
+                   "another process" : strerror(errno));
+    close(fd);
     mail_buf_release(&lp);
-    return fd;
+    return -1;
 }
 
 int cfgfile_read(const char *path, size_t max, struct mail_buf *out,

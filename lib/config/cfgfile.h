@@ -13,10 +13,12 @@
 #include "mail/error.h"
 
 /*
- * Take an exclusive flock on "PATH.lock" (created, mode 0600, its
- * directory too), waiting up to timeout_ms.  Returns the lock's fd (close
- * it to release), or -1 with MAIL_ERR_TEMP when another process kept it,
- * MAIL_ERR_CANTCREAT when it cannot be created.
+ * Take an exclusive flock on the directory that holds PATH (created when
+ * missing): no lock file is left behind; where a directory cannot be
+ * locked (NFS), on "PATH.lock" (created, mode 0600) instead.  Waits up
+ * to timeout_ms.  Returns the lock's fd (close it to release), or -1
+ * with MAIL_ERR_TEMP when another process kept it, MAIL_ERR_CANTCREAT
+ * when the lock file cannot be created.
  */
 int cfgfile_lock(const char *path, int timeout_ms, struct mail_error *err);
 

@@ -130,8 +130,8 @@ char *mail_addrbook_collected_path(const struct mail_paths *paths,
  * (path NULL: the default): each item of each address list in lists[0..n)
  * that is an address (groups' members too; items without '@' skipped),
  * its count raised and its time set to now, its display name replaced
- * when the message gave one.  Under an exclusive lock on PATH.lock, the
- * file rewritten whole (a temporary file renamed over it), so that two
+ * when the message gave one.  Under an exclusive lock (on the file's
+ * directory: no lock file is left behind), the file rewritten whole (a temporary file renamed over it), so that two
  * sends at once never lose or corrupt entries.  MAIL_ERR_TEMP when the
  * lock is not had within 5 s, MAIL_ERR_CANTCREAT / MAIL_ERR_IO.
  */

@@ -78,8 +78,8 @@ int mail_alias_name_check(const char *name, struct mail_error *err);
  * appended; later lines defining the same name dropped); with value
  * NULL, every line defining name is removed (MAIL_ERR_NOTFOUND when
  * there is none).  Every other line (comments, other commands) is kept as
- * it is.  The file is replaced atomically under a lock on PATH.lock and
- * keeps its mode (0600 for a new file).  MAIL_ERR_USAGE for a bad name
+ * it is.  The file is replaced atomically under a lock (on its
+ * directory: no lock file is left behind) and keeps its mode (0600 for a new file).  MAIL_ERR_USAGE for a bad name
  * (mail_alias_name_check) or value (mail_address_check without groups),
  * MAIL_ERR_TEMP when locked for more than 5 s, MAIL_ERR_IO /
  * MAIL_ERR_CANTCREAT.
