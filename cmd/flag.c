@@ -37,20 +37,30 @@ static bool is_flag_word(const char *a)
     return (a[0] == '+' || a[0] == '-') && flag_bit(a + 1) != 0;
 }
 
+struct flag_change {
+    unsigned add, del;
+};
+
+/* One set: one UID STORE per change for an imap: folder. */
+static int flag_set(struct mail_folder *f, struct mail_envelope **v,
+                    size_t n, void *arg, size_t *done,
+                    struct mail_error *err)
+{
+    const struct flag_change *c = arg;
+
+    (void)done;     /* flags move nothing */
+    return mail_folder_set_flags_many(f, v, n, c->add, c->del, NULL, err);
+}
+
 int cmd_flag(struct cmd_ctx *ctx, int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        CMD_COMMON_LONG,
-        { "folder", required_argument, NULL, 'f' },
-        { NULL, 0, NULL, 0 },
-    };
     struct cmd_selection sel = { 0 };
     struct mail_folder *f = NULL;
     struct mail_error err;
     const char *folder = NULL;
     unsigned add = 0, del = 0;
     char **rest;
-    int nrest = 0, opt, rc;
+    int nrest = 0, rc;
 
     mail_error_clear(&err);
     /* Take the flag words out, keeping the value of -f/--folder. */
@@ -76,29 +86,13 @@ int cmd_flag(struct cmd_ctx *ctx, int argc, char **argv)
             rest[nrest++] = argv[i];
         }
     }
-    opterr = 0;
-    while ((opt = getopt_long(nrest, rest, CMD_COMMON_SHORT "f:", longopts,
-                              NULL)) != -1) {
-        switch (opt) {
-        case 'f':
-            folder = optarg;
-            break;
-        case '?':
-        case ':':
-            rc = cmd_usage_error("flag", "unknown option, flag or missing "
-                                 "value: %s (flags: +seen -seen +flagged "
-                                 "-flagged +answered -answered +draft "
-                                 "-draft)", rest[optind - 1]);
-            goto done;
-        default:
-            rc = cmd_common_option(ctx, "flag", opt, optarg);
-            if (rc == -1) {
-                rc = 0;
-                goto done;
-            }
-            if (rc > 1)
-                goto done;
-        }
+    rc = cmd_msg_options(ctx, "flag", nrest, rest, NULL, NULL, &folder,
+                         "unknown option, flag or missing value",
+                         " (flags: +seen -seen +flagged -flagged +answered "
+                         "-answered +draft -draft)");
+    if (rc) {
+        rc = rc == -1 ? 0 : rc;
+        goto done;
     }
     if (add & del) {
         rc = cmd_usage_error("flag", "a flag cannot be both set and "
@@ -114,41 +108,17 @@ int cmd_flag(struct cmd_ctx *ctx, int argc, char **argv)
         rc = cmd_usage_error("flag", "no message given");
         goto done;
     }
-    rc = 0;
-    if (!folder)
-        rc = cmd_folder_from_paths(ctx, nrest - optind, rest + optind,
-                                   MAIL_FOLDER_RDWR, &f);
-    if (rc == 1)
-        rc = 0;
-    else if (rc == 0)
-        rc = cmd_open_folder(ctx, folder, MAIL_FOLDER_RDWR, &f, NULL);
+    rc = cmd_open_msg_folder(ctx, folder, nrest - optind, rest + optind, &f);
     if (rc)
         goto done;
     rc = cmd_select_messages(ctx, f, nrest - optind, rest + optind, &sel);
     if (rc)
         goto done;
-    mail_error_clear(&err);
     {
-        /* One set: one UID STORE per change for an imap: folder. */
-        struct mail_envelope **v = malloc((sel.n ? sel.n : 1) * sizeof *v);
+        struct flag_change c = { add, del };
 
-        if (!v) {
-            rc = cmd_failf(EX_OSERR, "out of memory");
-        } else {
-            for (size_t i = 0; i < sel.n; i++)
-                v[i] = &sel.all.v[sel.idx[i]];
-            if (mail_folder_set_flags_many(f, v, sel.n, add, del, NULL,
-                                           &err) < 0)
-                rc = cmd_fail(&err);
-            free(v);
-        }
-    }
-    {
-        int rc2 = cmd_folder_done(f, &sel.all, NULL);
-
+        rc = cmd_change_selected(f, &sel, flag_set, &c, false, NULL);
         f = NULL;
-        if (!rc)
-            rc = rc2;
     }
 done:
     if (f)

@@ -15,39 +15,19 @@
 #include "cmd.h"
 #include "select.h"
 
+/* Between folders of one IMAP server, one UID MOVE; otherwise each
+ * message is copied, made durable there and only then removed here. */
+static int move_set(struct mail_folder *from, struct mail_envelope **v,
+                    size_t n, void *to, size_t *done, struct mail_error *err)
+{
+    return mail_folder_move_many(from, v, n, to, done, err);
+}
+
 int cmd_move_selected(struct mail_folder *from, struct cmd_selection *sel,
                       struct mail_folder *to)
 {
-    bool *removed = calloc(sel->all.n ? sel->all.n : 1, sizeof *removed);
-    struct mail_envelope **v = malloc((sel->n ? sel->n : 1) * sizeof *v);
-    struct mail_error err;
-    size_t done = 0;
-    int rc = 0, rc2;
-
-    mail_error_clear(&err);
-    if (!removed || !v) {
-        rc = cmd_failf(EX_OSERR, "out of memory");
-    } else {
-        /* One set: between folders of one IMAP server, one UID MOVE;
-         * otherwise each message is copied, made durable there and only
-         * then removed here. */
-        for (size_t i = 0; i < sel->n; i++)
-            v[i] = &sel->all.v[sel->idx[i]];
-        if (mail_folder_move_many(from, v, sel->n, to, &done, &err) < 0)
-            rc = cmd_fail(&err);
-        for (size_t i = 0; i < done; i++)
-            removed[sel->idx[i]] = true;
-    }
-    free(v);
-    /* The destination first: what is there is durable already. */
-    if (mail_folder_close(to, &err) < 0 && !rc)
-        rc = cmd_fail(&err);
-    rc2 = cmd_folder_done(from, &sel->all, removed);
-    free(removed);
-    return rc ? rc : rc2;
+    return cmd_change_selected(from, sel, move_set, to, true, to);
 }
-
-enum { OPT_CREATE = OPT_FIRST_COMMAND_OPTION };
 
 /* A =NAME destination that does not exist, without --create: 66 with a
  * hint.  Returns 0 when it exists (or cannot be told: then opening it
@@ -81,42 +61,18 @@ static int store_dest_exists(struct cmd_ctx *ctx, const char *dest)
 
 int cmd_mv(struct cmd_ctx *ctx, int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        CMD_COMMON_LONG,
-        { "folder", required_argument, NULL, 'f' },
-        { "create", no_argument, NULL, OPT_CREATE },
-        { NULL, 0, NULL, 0 },
-    };
     struct cmd_selection sel = { 0 };
     struct mail_folder *from = NULL, *to = NULL;
     struct mail_error err;
     const char *folder = NULL, *dest;
-    int opt, rc, nmsg;
+    int rc, nmsg;
     bool create = false;
 
     mail_error_clear(&err);
-    opterr = 0;
-    while ((opt = getopt_long(argc, argv, CMD_COMMON_SHORT "f:", longopts,
-                              NULL)) != -1) {
-        switch (opt) {
-        case 'f':
-            folder = optarg;
-            break;
-        case OPT_CREATE:
-            create = true;
-            break;
-        case '?':
-        case ':':
-            return cmd_usage_error("mv", "unknown option or missing value: "
-                                   "%s", argv[optind - 1]);
-        default:
-            rc = cmd_common_option(ctx, "mv", opt, optarg);
-            if (rc == -1)
-                return 0;
-            if (rc > 1)
-                return rc;
-        }
-    }
+    rc = cmd_msg_options(ctx, "mv", argc, argv, "create", &create, &folder,
+                         "unknown option or missing value", "");
+    if (rc)
+        return rc == -1 ? 0 : rc;
     nmsg = argc - optind - 1;
     if (nmsg < 1)
         return cmd_usage_error("mv", nmsg < 0 ? "no message and no "
@@ -124,14 +80,7 @@ int cmd_mv(struct cmd_ctx *ctx, int argc, char **argv)
                                "no destination folder given (it comes "
                                "last: mail mv 3 =Archive)");
     dest = argv[argc - 1];
-    rc = 0;
-    if (!folder)
-        rc = cmd_folder_from_paths(ctx, nmsg, argv + optind,
-                                   MAIL_FOLDER_RDWR, &from);
-    if (rc == 1)
-        rc = 0;
-    else if (rc == 0)
-        rc = cmd_open_folder(ctx, folder, MAIL_FOLDER_RDWR, &from, NULL);
+    rc = cmd_open_msg_folder(ctx, folder, nmsg, argv + optind, &from);
     if (rc)
         goto done;
     if (!create && (rc = store_dest_exists(ctx, dest)) != 0)

@@ -15,8 +15,6 @@
 #include "mail/imap.h"
 #include "select.h"
 
-enum { OPT_EXPUNGE = OPT_FIRST_COMMAND_OPTION };
-
 /* The trash of an IMAP folder: trash-folder when it is an imap: one,
  * else the mailbox the server marks SPECIAL-USE \Trash. */
 static int open_imap_trash(struct cmd_ctx *ctx, struct mail_folder *f,
@@ -80,80 +78,32 @@ static int open_trash(struct cmd_ctx *ctx, struct mail_folder *f,
     return rc;
 }
 
-static int expunge_selected(struct mail_folder *f, struct cmd_selection *sel)
+/* One set: IMAP expunges them with one UID EXPUNGE. */
+static int expunge_set(struct mail_folder *f, struct mail_envelope **v,
+                       size_t n, void *arg, size_t *done,
+                       struct mail_error *err)
 {
-    bool *removed = calloc(sel->all.n ? sel->all.n : 1, sizeof *removed);
-    struct mail_envelope **v = malloc((sel->n ? sel->n : 1) * sizeof *v);
-    struct mail_error err;
-    size_t done = 0;
-    int rc = 0, rc2;
-
-    mail_error_clear(&err);
-    if (!removed || !v) {
-        rc = cmd_failf(EX_OSERR, "out of memory");
-    } else {
-        /* One set: IMAP expunges them with one UID EXPUNGE. */
-        for (size_t i = 0; i < sel->n; i++)
-            v[i] = &sel->all.v[sel->idx[i]];
-        if (mail_folder_expunge_many(f, v, sel->n, &done, &err) < 0)
-            rc = cmd_fail(&err);
-        for (size_t i = 0; i < done; i++)
-            removed[sel->idx[i]] = true;
-    }
-    free(v);
-    rc2 = cmd_folder_done(f, &sel->all, removed);
-    free(removed);
-    return rc ? rc : rc2;
+    (void)arg;
+    return mail_folder_expunge_many(f, v, n, done, err);
 }
 
 int cmd_rm(struct cmd_ctx *ctx, int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        CMD_COMMON_LONG,
-        { "folder", required_argument, NULL, 'f' },
-        { "expunge", no_argument, NULL, OPT_EXPUNGE },
-        { NULL, 0, NULL, 0 },
-    };
     struct cmd_selection sel = { 0 };
     struct mail_folder *f = NULL, *trash = NULL;
     struct mail_error err;
     const char *folder = NULL;
     bool expunge = false;
-    int opt, rc;
+    int rc;
 
     mail_error_clear(&err);
-    opterr = 0;
-    while ((opt = getopt_long(argc, argv, CMD_COMMON_SHORT "f:", longopts,
-                              NULL)) != -1) {
-        switch (opt) {
-        case 'f':
-            folder = optarg;
-            break;
-        case OPT_EXPUNGE:
-            expunge = true;
-            break;
-        case '?':
-        case ':':
-            return cmd_usage_error("rm", "unknown option or missing value: "
-                                   "%s", argv[optind - 1]);
-        default:
-            rc = cmd_common_option(ctx, "rm", opt, optarg);
-            if (rc == -1)
-                return 0;
-            if (rc > 1)
-                return rc;
-        }
-    }
+    rc = cmd_msg_options(ctx, "rm", argc, argv, "expunge", &expunge, &folder,
+                         "unknown option or missing value", "");
+    if (rc)
+        return rc == -1 ? 0 : rc;
     if (optind >= argc)
         return cmd_usage_error("rm", "no message given");
-    rc = 0;
-    if (!folder)
-        rc = cmd_folder_from_paths(ctx, argc - optind, argv + optind,
-                                   MAIL_FOLDER_RDWR, &f);
-    if (rc == 1)
-        rc = 0;
-    else if (rc == 0)
-        rc = cmd_open_folder(ctx, folder, MAIL_FOLDER_RDWR, &f, NULL);
+    rc = cmd_open_msg_folder(ctx, folder, argc - optind, argv + optind, &f);
     if (rc)
         goto done;
     /* Resolve the messages before making the trash: a typo in a number
@@ -172,7 +122,7 @@ int cmd_rm(struct cmd_ctx *ctx, int argc, char **argv)
         }
     }
     if (expunge)
-        rc = expunge_selected(f, &sel);
+        rc = cmd_change_selected(f, &sel, expunge_set, NULL, true, NULL);
     else
         rc = cmd_move_selected(f, &sel, trash);
     f = trash = NULL;

@@ -7,6 +7,7 @@
  * ($XDG_STATE_HOME/mail, else ~/.local/state/mail) and turns a struct
  * mail_error into the printed message and exit code.
  */
+#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sysexits.h>
@@ -222,4 +223,87 @@ int cmd_folder_done(struct mail_folder *f,
         rc = mail_folder_close(f, &err);  /* the listing is left as it is */
     free(dir);
     return rc < 0 ? cmd_fail(&err) : 0;
+}
+
+/* ---- flag, mv and rm ---- */
+
+int cmd_msg_options(struct cmd_ctx *ctx, const char *cmdname, int argc,
+                    char **argv, const char *extra, bool *extra_set,
+                    const char **folder, const char *what,
+                    const char *hint)
+{
+    const struct option longopts[] = {
+        CMD_COMMON_LONG,
+        { "folder", required_argument, NULL, 'f' },
+        { extra, no_argument, NULL, OPT_FIRST_COMMAND_OPTION },
+        { NULL, 0, NULL, 0 },
+    };
+    int opt, rc;
+
+    opterr = 0;
+    while ((opt = getopt_long(argc, argv, CMD_COMMON_SHORT "f:", longopts,
+                              NULL)) != -1) {
+        switch (opt) {
+        case 'f':
+            *folder = optarg;
+            break;
+        case OPT_FIRST_COMMAND_OPTION:
+            *extra_set = true;
+            break;
+        case '?':
+        case ':':
+            return cmd_usage_error(cmdname, "%s: %s%s", what,
+                                   argv[optind - 1], hint);
+        default:
+            rc = cmd_common_option(ctx, cmdname, opt, optarg);
+            if (rc == -1 || rc > 1)
+                return rc;
+        }
+    }
+    return 0;
+}
+
+int cmd_open_msg_folder(struct cmd_ctx *ctx, const char *folder, int nmsg,
+                        char **msgs, struct mail_folder **f)
+{
+    int rc = 0;
+
+    if (!folder)
+        rc = cmd_folder_from_paths(ctx, nmsg, msgs, MAIL_FOLDER_RDWR, f);
+    if (rc == 1)
+        return 0;
+    if (rc == 0)
+        rc = cmd_open_folder(ctx, folder, MAIL_FOLDER_RDWR, f, NULL);
+    return rc;
+}
+
+int cmd_change_selected(struct mail_folder *f, struct cmd_selection *sel,
+                        cmd_set_fn fn, void *arg, bool removes,
+                        struct mail_folder *dest)
+{
+    bool *removed = removes ? calloc(sel->all.n ? sel->all.n : 1,
+                                     sizeof *removed) : NULL;
+    struct mail_envelope **v = malloc((sel->n ? sel->n : 1) * sizeof *v);
+    struct mail_error err;
+    size_t done = 0;
+    int rc = 0, rc2;
+
+    mail_error_clear(&err);
+    if ((removes && !removed) || !v) {
+        rc = cmd_failf(EX_OSERR, "out of memory");
+    } else {
+        for (size_t i = 0; i < sel->n; i++)
+            v[i] = &sel->all.v[sel->idx[i]];
+        if (fn(f, v, sel->n, arg, &done, &err) < 0)
+            rc = cmd_fail(&err);
+        for (size_t i = 0; removed && i < done; i++)
+            removed[sel->idx[i]] = true;
+    }
+    free(v);
+    /* The destination first: what is there is durable already. */
+    if (dest && mail_folder_close(dest, &err) < 0 && !rc)
+        rc = cmd_fail(&err);
+    rc2 = cmd_folder_done(f, &sel->all, removed);
+    free(removed);
+    return rc ? rc : rc2;
 }

@@ -65,4 +65,42 @@ void cmd_selection_release(struct cmd_selection *sel);
 int cmd_folder_from_paths(struct cmd_ctx *ctx, int argc, char **argv,
                           int mode, struct mail_folder **f);
 
+/* ---- flag, mv and rm: MSG... in one folder, changed as one set ---- */
+
+/*
+ * Their options: -f/--folder FOLDER (*folder), the common ones, and one
+ * flag of the command's own, --extra (NULL: none; *extra_set).  A bad
+ * option is "mail CMD: <what>: ARG<hint>" (64).  Returns 0 with optind at
+ * the first operand, -1 when -h printed the usage (exit 0), or an exit
+ * code.
+ */
+int cmd_msg_options(struct cmd_ctx *ctx, const char *cmdname, int argc,
+                    char **argv, const char *extra, bool *extra_set,
+                    const char **folder, const char *what,
+                    const char *hint);
+
+/* The folder of MSG... (nmsg of them at msgs): -f's folder; else the
+ * Maildir of message file paths (cmd_folder_from_paths); else the
+ * account's inbox.  Opened read-write.  Prints the error and returns its
+ * exit code, or 0. */
+int cmd_open_msg_folder(struct cmd_ctx *ctx, const char *folder, int nmsg,
+                        char **msgs, struct mail_folder **f);
+
+/* A change of a set of messages v[0..n) of f (mail_folder_*_many):
+ * *done counts the first messages that left f. */
+typedef int (*cmd_set_fn)(struct mail_folder *f, struct mail_envelope **v,
+                          size_t n, void *arg, size_t *done,
+                          struct mail_error *err);
+
+/*
+ * Run fn once on the selected messages of f, as one set (one UID command
+ * for an imap: folder); close dest (may be NULL: the folder the messages
+ * went to, durable before f forgets them) and then f (cmd_folder_done,
+ * told which left it when removes).  Prints errors; returns the exit
+ * code.
+ */
+int cmd_change_selected(struct mail_folder *f, struct cmd_selection *sel,
+                        cmd_set_fn fn, void *arg, bool removes,
+                        struct mail_folder *dest);
+
 #endif
