@@ -25,6 +25,7 @@
 #include "mail/conn.h"
 #include "mail/error.h"
 #include "mail/paths.h"
+#include "mail/reply.h"
 
 enum color_when { COLOR_AUTO, COLOR_ALWAYS, COLOR_NEVER };
 
@@ -210,6 +211,56 @@ int cmd_run_editor(const char *path);
  * kept; exit 0), or an exit code. */
 int send_interactive(struct cmd_ctx *ctx, struct send_opts *o,
                      const struct mail_account *acct, int *body);
+
+/* --- reply, forward, compose: the library's compose flow
+ * (mail/compose_flow.h) with the command line's hooks and menu --- */
+int cmd_reply(struct cmd_ctx *ctx, int argc, char **argv);
+int cmd_forward(struct cmd_ctx *ctx, int argc, char **argv);
+int cmd_compose(struct cmd_ctx *ctx, int argc, char **argv);
+struct mail_compose_flow;
+/* compose_ui.c: $VISUAL, else $EDITOR, else vi. */
+const char *cmd_editor(void);
+/* compose_ui.c: a flow for acct with the password prompt, the send's
+ * events on standard error and the -v traces; NULL after printing why. */
+struct mail_compose_flow *cmd_flow_new(struct cmd_ctx *ctx,
+                                       const struct mail_account *acct);
+/* compose_ui.c: send the draft (dry_run: print the message instead) and
+ * say what went wrong after the send (draft not removed, original not
+ * flagged); *sent: delivered or queued.  Returns the exit code. */
+int cmd_flow_send(struct cmd_ctx *ctx, struct mail_compose_flow *fl,
+                  bool dry_run, bool *sent);
+/* compose_menu.c: $VISUAL/$EDITOR on the draft, then the menu: (y) send,
+ * (e) edit, (h) headers, (a) attach, (d) detach, (p) postpone, (q) quit.
+ * Returns CMD_FLOW_SEND, CMD_FLOW_ABORTED, CMD_FLOW_POSTPONED (done,
+ * saved), or an exit code. */
+enum { CMD_FLOW_SEND = 0, CMD_FLOW_ABORTED = -1, CMD_FLOW_POSTPONED = -2 };
+int cmd_flow_menu(struct cmd_ctx *ctx, struct mail_compose_flow *fl,
+                  const struct mail_account *acct);
+/* compose_menu.c: postpone and say where; 0 or the exit code. */
+int cmd_flow_postpone(struct cmd_ctx *ctx, struct mail_compose_flow *fl);
+/* compose_menu.c: a line (readline on a terminal; initial: the text to
+ * start from), malloc'd; NULL at the end of input. */
+char *cmd_ask_line(const char *prompt, const char *initial);
+/* reply and forward (compose_ui.c runs them). */
+struct cmd_reply_args {
+    const char *cmdname;          /* "reply" or "forward" */
+    bool forward;
+    enum mail_reply_mode mode;    /* reply */
+    bool attach;                  /* forward --attach */
+    bool dry_run;                 /* print the message instead */
+    const char *folder;           /* -f FOLDER, or NULL */
+    const char *msg;              /* MSG */
+    const char *const *to;        /* forward: ADDR... */
+    size_t nto;
+};
+int cmd_reply_run(struct cmd_ctx *ctx, const struct cmd_reply_args *a);
+/* The option parser of reply.c and forward.c (their own tables). */
+enum { OPT_REPLY_DRY_RUN = OPT_FIRST_COMMAND_OPTION, OPT_REPLY_LIST,
+       OPT_REPLY_ATTACH };
+struct option;
+int cmd_reply_parse(struct cmd_ctx *ctx, bool forward, int argc,
+                    char **argv, const struct option *longopts,
+                    const char *shortopts);
 
 /* --- fetch --- */
 int cmd_fetch(struct cmd_ctx *ctx, int argc, char **argv);

@@ -2,7 +2,8 @@
  * compose.c - `mail compose [-s SUBJECT] [-c ADDR]... [-b ADDR]...
  * [-A FILE]... [--dry-run] [ADDR]...` and `mail compose --resume [N]`.
  *
- * A new message through the flow reply and forward use (cmd/draft.c):
+ * A new message through the flow reply and forward use (the library's
+ * compose flow, mail/compose_flow.h, with the menu of compose_menu.c):
  * To and Subject from the arguments or prompts, $VISUAL/$EDITOR on the
  * whole draft, the compose menu, postponing to the drafts folder
  * (mail/drafts.h).  --resume brings a postponed draft back into the same
@@ -15,17 +16,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <sysexits.h>
 #include <unistd.h>
 
 #include "cmd.h"
-#include "draft.h"
-#include "mail/draft.h"
+#include "mail/compose_flow.h"
 #include "mail/drafts.h"
 #include "mail/folder.h"
-#include "mail/fsutil.h"
-#include "mail/mime.h"
 #include "mail/rfc2047.h"
 
 enum { OPT_DRY_RUN = OPT_FIRST_COMMAND_OPTION, OPT_RESUME };
@@ -81,84 +78,37 @@ static int body_from_stdin(struct mail_draft *d)
 }
 
 /*
- * Send the draft of flow fl on a terminal through the session, or as it
+ * Send the draft of flow fl on a terminal through the menu, or as it
  * is.  A send that fails leaves the draft in the drafts folder (a new
- * one is postponed; a resumed one stays).  *sent: delivered or queued.
+ * one is postponed; a resumed one stays).
  */
-static int run_flow(struct draft_flow *fl, bool interactive, bool *sent,
-                    bool *delivered)
+static int run_flow(struct cmd_ctx *ctx, const struct mail_account *acct,
+                    struct mail_compose_flow *fl, bool interactive,
+                    bool resumed, bool dry_run)
 {
-    int code = DRAFT_SEND;
+    int code;
+    bool sent;
 
-    *sent = *delivered = false;
     if (interactive) {
-        code = draft_session(fl);
-        if (code != DRAFT_SEND)
+        code = cmd_flow_menu(ctx, fl, acct);
+        if (code != CMD_FLOW_SEND)
             return code < 0 ? 0 : code;
     }
-    code = draft_send(fl, delivered);
-    if (code == 0 && !fl->dry_run) {
-        *sent = true;
-        return 0;
-    }
-    if (code && interactive && !fl->dry_run) {
-        if (fl->key) {
+    code = cmd_flow_send(ctx, fl, dry_run, &sent);
+    if (code && interactive && !dry_run) {
+        if (resumed) {
             fputs("mail: the draft stays in the drafts folder\n", stderr);
         } else {
             struct mail_error err;
-            char *path = mail_drafts_path(fl->acct, &err);
+            char *path = mail_drafts_path(acct, &err);
 
             if (path) {
                 free(path);
-                draft_postpone(fl);     /* says where */
+                cmd_flow_postpone(ctx, fl);     /* says where */
             }
         }
     }
     return code;
-}
-
-/* Flag the original of a resumed reply or forward, found by Message-ID
- * in the folder it was in. */
-static void flag_original(struct cmd_ctx *ctx, const struct mail_draft *d)
-{
-    struct mail_envelope_list l = MAIL_ENVELOPE_LIST_INIT;
-    struct mail_folder *f;
-    struct mail_error err;
-
-    if (d->kind == MAIL_DRAFT_NEW || !d->orig_id || !d->orig_folder)
-        return;
-    mail_error_clear(&err);
-    if (strncmp(d->orig_folder, "imap:", 5) == 0) {
-        /* Through the run's IMAP session; it says why it cannot. */
-        if (cmd_open_imap_folder(ctx, d->orig_folder + 5, MAIL_FOLDER_RDWR,
-                                 &f) != 0)
-            return;
-    } else {
-        f = mail_folder_open(d->orig_folder, MAIL_FOLDER_RDWR, &ctx->paths,
-                             &err);
-    }
-    if (!f) {
-        fputs("mail: warning: sent, but the original could not be "
-              "flagged: ", stderr);
-        out_safe_str(stderr, err.msg);
-        fputc('\n', stderr);
-        return;
-    }
-    if (mail_folder_list(f, &l, 0, &err) == 0) {
-        for (size_t i = 0; i < l.n; i++)
-            if (l.v[i].message_id &&
-                strcmp(l.v[i].message_id, d->orig_id) == 0) {
-                draft_flag_original(ctx, f, &l.v[i],
-                                    d->kind == MAIL_DRAFT_FORWARD);
-                break;
-            }
-    }
-    mail_envelope_list_release(&l);
-    if (mail_folder_close(f, &err) < 0) {
-        fputs("mail: warning: ", stderr);
-        out_safe_str(stderr, err.msg);
-        fputc('\n', stderr);
-    }
 }
 
 static void show_decoded(const char *v, size_t width)
@@ -190,37 +140,35 @@ static void list_drafts(const struct mail_envelope_list *l)
 static int resume(struct cmd_ctx *ctx, const struct mail_account *acct,
                   const struct compose_args *a)
 {
-    struct mail_envelope_list l = MAIL_ENVELOPE_LIST_INIT;
-    struct mail_draft d = MAIL_DRAFT_INIT;
-    struct mail_folder *f;
-    struct mail_mime *m = NULL;
+    const struct mail_envelope_list *l;
+    struct mail_compose_flow *fl;
     struct mail_error err;
-    struct draft_flow fl;
-    char dir[4096] = "", *key = NULL, *pick = NULL;
-    bool tty = isatty(STDIN_FILENO), sent, delivered;
+    char *pick = NULL;
+    bool tty = isatty(STDIN_FILENO);
     size_t idx = 0;
-    int fd = -1, code = 0;
+    int code = 0;
 
     mail_error_clear(&err);
-    if ((code = draft_open_drafts(ctx, acct, false, &f, NULL)) != 0)
-        return code == DRAFT_NONE ? cmd_failf(EX_NOINPUT, "no postponed "
-                                              "drafts") : code;
-    if (mail_folder_list(f, &l, 0, &err) < 0) {
-        code = cmd_fail(&err);
+    if (!(fl = cmd_flow_new(ctx, acct)))
+        return EX_SOFTWARE;
+    if (!(l = mail_compose_flow_drafts(fl, &err))) {
+        code = err.kind == MAIL_ERR_NOTFOUND
+                   ? cmd_failf(EX_NOINPUT, "no postponed drafts")
+                   : cmd_fail(&err);
         goto out;
     }
-    if (l.n == 0) {
+    if (l->n == 0) {
         code = cmd_failf(EX_NOINPUT, "no postponed drafts");
         goto out;
     }
-    if (!a->which && l.n > 1) {
-        list_drafts(&l);
+    if (!a->which && l->n > 1) {
+        list_drafts(l);
         if (!tty) {
             code = cmd_usage_error("compose", "%zu postponed drafts: give "
-                                   "the number of one", l.n);
+                                   "the number of one", l->n);
             goto out;
         }
-        if (!(pick = draft_ask_line("Resume which? ", NULL))) {
+        if (!(pick = cmd_ask_line("Resume which? ", NULL))) {
             code = 0;
             goto out;
         }
@@ -230,8 +178,9 @@ static int resume(struct cmd_ctx *ctx, const struct mail_account *acct,
         char *end;
         unsigned long n = strtoul(s, &end, 10);
 
-        if (end == s || *end || n < 1 || n > l.n) {
-            code = cmd_failf(EX_NOINPUT, "%s: no such draft (1-%zu)", s, l.n);
+        if (end == s || *end || n < 1 || n > l->n) {
+            code = cmd_failf(EX_NOINPUT, "%s: no such draft (1-%zu)", s,
+                             l->n);
             goto out;
         }
         idx = (size_t)n - 1;
@@ -241,66 +190,14 @@ static int resume(struct cmd_ctx *ctx, const struct mail_account *acct,
                                "needs a terminal (or --dry-run)");
         goto out;
     }
-    if (mail_folder_message_fd(f, &l.v[idx], &fd, &err) < 0 ||
-        !(m = mail_mime_parse_fd(fd, NULL, &err))) {
+    /* Sent (or queued): only then does the draft leave the drafts
+     * folder, and a reply's original is flagged (the library). */
+    if (mail_compose_flow_start_resume(fl, idx, &err) < 0)
         code = cmd_fail(&err);
-        goto out;
-    }
-    if (mail_snprintf(dir, sizeof dir, "%s/mail-draft.XXXXXX",
-                      ctx->paths.tmp_dir ? ctx->paths.tmp_dir : "/tmp") < 0 ||
-        !mkdtemp(dir)) {
-        code = cmd_failf(EX_CANTCREAT, "%s: %s", dir, strerror(errno));
-        *dir = '\0';
-        goto out;
-    }
-    if (mail_draft_from_message(fd, m, dir, &d, &err) < 0) {
-        code = cmd_fail(&err);
-        goto out;
-    }
-    if (!(key = strdup(l.v[idx].key))) {
-        code = cmd_failf(EX_OSERR, "out of memory");
-        goto out;
-    }
-    /* The folder is not held while the draft is edited. */
-    mail_envelope_list_release(&l);
-    mail_folder_close(f, NULL);
-    f = NULL;
-    memset(&fl, 0, sizeof fl);
-    fl.ctx = ctx;
-    fl.acct = acct;
-    fl.d = &d;
-    fl.rfc822_fd = -1;
-    fl.key = key;
-    fl.dry_run = a->dry_run;
-    code = run_flow(&fl, tty, &sent, &delivered);
-    if (sent) {
-        /* Sent (or queued): only now does the draft go. */
-        if (draft_open_drafts(ctx, acct, false, &f, NULL) != 0) {
-            f = NULL;
-            fputs("mail: warning: sent, but the draft could not be "
-                  "removed\n", stderr);
-        } else if (mail_drafts_remove_in(f, key, &err) < 0 ||
-                   mail_folder_close(f, &err) < 0) {
-            fputs("mail: warning: sent, but the draft could not be "
-                  "removed: ", stderr);
-            out_safe_str(stderr, err.msg);
-            fputc('\n', stderr);
-        }
-        f = NULL;
-        if (delivered)
-            flag_original(ctx, &d);
-    }
+    else
+        code = run_flow(ctx, acct, fl, tty, true, a->dry_run);
 out:
-    if (f)
-        mail_folder_close(f, NULL);
-    if (fd >= 0)
-        close(fd);
-    if (*dir)
-        mail_draft_dir_remove(dir);
-    mail_mime_free(m);
-    mail_envelope_list_release(&l);
-    mail_draft_release(&d);
-    free(key);
+    mail_compose_flow_free(fl);
     free(pick);
     return code;
 }
@@ -308,77 +205,62 @@ out:
 static int compose_new(struct cmd_ctx *ctx, const struct mail_account *acct,
                        const struct compose_args *a)
 {
-    struct mail_draft d = MAIL_DRAFT_INIT;
+    struct mail_compose_flow *fl;
+    struct mail_compose_new n = {
+        .subject = a->subject, .attach = a->attach.v, .nattach = a->attach.n,
+    };
+    struct mail_draft *d;
     struct mail_error err;
-    struct draft_flow fl;
-    bool tty = isatty(STDIN_FILENO), sent, delivered;
-    char *sig = NULL;
+    char *to = join(&a->to), *cc = join(&a->cc), *bcc = join(&a->bcc);
+    bool tty = isatty(STDIN_FILENO);
     int code = 0;
 
     mail_error_clear(&err);
-    if (!(d.to = join(&a->to)) || !(d.cc = join(&a->cc)) ||
-        !(d.bcc = join(&a->bcc)) ||
-        !(d.subject = strdup(a->subject ? a->subject : ""))) {
+    if (!(fl = cmd_flow_new(ctx, acct))) {
+        code = EX_SOFTWARE;
+        goto out;
+    }
+    if (!to || !cc || !bcc) {
         code = cmd_failf(EX_OSERR, "out of memory");
         goto out;
     }
-    for (size_t i = 0; i < a->attach.n; i++) {
-        struct stat st;
-
-        if (stat(a->attach.v[i], &st) < 0) {
-            code = cmd_failf(errno == ENOENT ? EX_NOINPUT : EX_IOERR,
-                             "%s: %s", a->attach.v[i], strerror(errno));
-            goto out;
-        }
-        if (!S_ISREG(st.st_mode)) {
-            code = cmd_failf(EX_NOINPUT, "%s: not a regular file",
-                             a->attach.v[i]);
-            goto out;
-        }
-        if (mail_draft_attach_add(&d, a->attach.v[i], &err) < 0) {
-            code = cmd_fail(&err);
-            goto out;
-        }
+    n.to = to;
+    n.cc = cc;
+    n.bcc = bcc;
+    if (mail_compose_flow_start_new(fl, &n, &err) < 0) {
+        code = cmd_fail(&err);
+        goto out;
     }
-    if (tty && !*d.to) {
-        char *l = draft_ask_line("To: ", NULL);
+    d = mail_compose_flow_draft(fl);
+    if (tty && !*d->to) {
+        char *l = cmd_ask_line("To: ", NULL);
 
         if (!l || !*l) {
             free(l);
             code = cmd_usage_error("compose", "no recipients");
             goto out;
         }
-        free(d.to);
-        d.to = l;
+        free(d->to);
+        d->to = l;
     }
     if (tty && !a->subject) {
-        char *l = draft_ask_line("Subject: ", NULL);
+        char *l = cmd_ask_line("Subject: ", NULL);
 
         if (!l) {
             code = cmd_usage_error("compose", "no subject given");
             goto out;
         }
-        free(d.subject);
-        d.subject = l;
+        free(d->subject);
+        d->subject = l;
     }
-    if (acct->signature_file)
-        sig = mail_paths_expand_home(acct->paths, acct->signature_file);
-    if (mail_signature_append(&d.body, sig, &err) < 0) {
-        code = cmd_fail(&err);
+    if (!tty && (code = body_from_stdin(d)) != 0)
         goto out;
-    }
-    if (!tty && (code = body_from_stdin(&d)) != 0)
-        goto out;
-    memset(&fl, 0, sizeof fl);
-    fl.ctx = ctx;
-    fl.acct = acct;
-    fl.d = &d;
-    fl.rfc822_fd = -1;
-    fl.dry_run = a->dry_run;
-    code = run_flow(&fl, tty, &sent, &delivered);
+    code = run_flow(ctx, acct, fl, tty, false, a->dry_run);
 out:
-    mail_draft_release(&d);
-    free(sig);
+    mail_compose_flow_free(fl);
+    free(to);
+    free(cc);
+    free(bcc);
     return code;
 }
 

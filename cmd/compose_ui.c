@@ -6,9 +6,17 @@
  * on the draft, then send, edit again, or abort.  Without readline the
  * prompts are plain lines.  The recipients are collected into the book
  * by the library once the message is sent (lib/service/outgoing.c).
+ *
+ * Also what `mail reply`, `mail forward` and `mail compose` share around
+ * the library's compose flow (mail/compose_flow.h): the flow with the
+ * command line's hooks (password prompt, send events, -v traces), the
+ * send or --dry-run and its warnings, the option parser of reply and
+ * forward (each keeps its option table) and their run.  The menu and its
+ * prompts are compose_menu.c's.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,7 +25,12 @@
 #include <unistd.h>
 
 #include "cmd.h"
+#include "select.h"
+#include "send.h"
 #include "mail/addrbook.h"
+#include "mail/compose_flow.h"
+#include "mail/draft.h"
+#include "mail/folder.h"
 #include "mail/fsutil.h"
 #include "mail/reply.h"
 #include "mail/spawn.h"
@@ -123,18 +136,25 @@ static char *ask(const char *prompt, bool complete)
 #endif
 }
 
-int cmd_run_editor(const char *path)
+const char *cmd_editor(void)
 {
     const char *ed = getenv("VISUAL");
-    const char *args[3];
-    struct mail_spawn sp = MAIL_SPAWN_INIT;
-    struct mail_spawn_result res;
-    struct mail_error err;
 
     if (!ed || !*ed)
         ed = getenv("EDITOR");
     if (!ed || !*ed)
         ed = "vi";
+    return ed;
+}
+
+int cmd_run_editor(const char *path)
+{
+    const char *ed = cmd_editor();
+    const char *args[3];
+    struct mail_spawn sp = MAIL_SPAWN_INIT;
+    struct mail_spawn_result res;
+    struct mail_error err;
+
     /* Through the shell, as $EDITOR may carry options; on the terminal,
      * in our process group, with no time limit. */
     args[0] = ed;
@@ -302,4 +322,273 @@ done:
     mail_addrbook_free(book);
     book = NULL;
     return code;
+}
+
+/* ---- the compose flow: reply, forward, compose (mail/compose_flow.h;
+ * the menu is compose_menu.c's) ---- */
+
+/* What the send tells the user (send_report_event's argument), for the
+ * one flow of a run. */
+static struct send_ui flow_ui;
+
+struct mail_compose_flow *cmd_flow_new(struct cmd_ctx *ctx,
+                                       const struct mail_account *acct)
+{
+    static struct cmd_trace imap_tr = { "imap" };
+    struct mail_compose_flow_opts o = {
+        .acct = acct, .paths = &ctx->paths,
+        .prompt = cmd_prompt_password,
+        .event = send_report_event, .event_arg = &flow_ui,
+    };
+    struct mail_compose_flow *fl;
+    struct mail_error err;
+
+    memset(&flow_ui, 0, sizeof flow_ui);
+    flow_ui.ctx = ctx;
+    if (ctx->verbose) {
+        flow_ui.tr.proto = "smtp";
+        o.trace = cmd_trace_fn;
+        o.trace_arg = &flow_ui.tr;
+    }
+    if (ctx->verbose >= 2) {
+        o.imap_trace = cmd_trace_fn;
+        o.imap_trace_arg = &imap_tr;
+    }
+    mail_error_clear(&err);
+    if (!(fl = mail_compose_flow_new(&o, &err)))
+        (void)cmd_fail(&err);
+    return fl;
+}
+
+/* Print the message (--dry-run): as it is into a pipe or file, defused
+ * on a terminal. */
+static int print_msg(int fd)
+{
+    struct mail_buf b = MAIL_BUF_INIT;
+    char buf[65536];
+    ssize_t n;
+    int code = 0;
+
+    if (lseek(fd, 0, SEEK_SET) < 0)
+        return cmd_failf(EX_IOERR, "reading the message: %s",
+                         strerror(errno));
+    while ((n = read(fd, buf, sizeof buf)) != 0) {
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 || mail_buf_add(&b, buf, (size_t)n) < 0) {
+            mail_buf_release(&b);
+            return cmd_failf(EX_IOERR, "reading the message: %s",
+                             strerror(errno));
+        }
+    }
+    if (isatty(STDOUT_FILENO))
+        out_safe(stdout, b.data, b.len, 0);
+    else if (b.len && fwrite(b.data, 1, b.len, stdout) != b.len)
+        code = cmd_failf(EX_IOERR, "standard output: %s", strerror(errno));
+    mail_buf_release(&b);
+    if (fflush(stdout) != 0)
+        return cmd_failf(EX_IOERR, "standard output: %s", strerror(errno));
+    return code;
+}
+
+static void warn(const char *what, const struct mail_error *err)
+{
+    fputs("mail: warning: ", stderr);
+    fputs(what, stderr);
+    out_safe_str(stderr, err->msg);
+    fputc('\n', stderr);
+}
+
+int cmd_flow_send(struct cmd_ctx *ctx, struct mail_compose_flow *fl,
+                  bool dry_run, bool *sent)
+{
+    struct mail_compose_sent res;
+    struct mail_error err;
+    int code, msg = -1;
+
+    *sent = false;
+    mail_error_clear(&err);
+    if (dry_run) {
+        if (mail_compose_flow_message(fl, &msg, &err) < 0)
+            return cmd_fail(&err);
+        code = print_msg(msg);
+        close(msg);
+        return code;
+    }
+    if (mail_compose_flow_send(fl, &res, &err) < 0)
+        return cmd_fail(&err);
+    /* The send itself was told through send_report_event. */
+    code = mail_error_exit_code(res.status);
+    *sent = code == 0;
+    if (res.draft_err.kind != MAIL_OK)
+        warn("sent, but the draft could not be removed: ", &res.draft_err);
+    if (res.mark_err.kind != MAIL_OK)
+        warn("sent, but the original could not be flagged: ", &res.mark_err);
+    if (res.mark_skipped && ctx->verbose)
+        fputs("mail: an mbox folder has no passed flag: the original is "
+              "left as it is\n", stderr);
+    return code;
+}
+
+/* ---- mail reply, mail forward ---- */
+
+/* Most text read from standard input for a reply. */
+#define CMD_INPUT_MAX ((size_t)16 << 20)
+
+/* Standard input (not a terminal), bounded. */
+static int read_stdin(struct mail_buf *in)
+{
+    char buf[65536];
+    ssize_t n;
+
+    while ((n = read(STDIN_FILENO, buf, sizeof buf)) != 0) {
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 || in->len + (size_t)n > CMD_INPUT_MAX)
+            return cmd_failf(EX_IOERR, "standard input: %s",
+                             strerror(n < 0 ? errno : EFBIG));
+        if (mail_buf_add(in, buf, (size_t)n) < 0)
+            return cmd_failf(EX_IOERR, "standard input: %s",
+                             strerror(errno));
+    }
+    return 0;
+}
+
+int cmd_reply_run(struct cmd_ctx *ctx, const struct cmd_reply_args *a)
+{
+    struct mail_account *acct = NULL;
+    struct mail_folder *f = NULL;
+    struct cmd_selection sel = { 0 };
+    struct mail_compose_flow *fl = NULL;
+    struct mail_compose_original orig = { .fd = -1 };
+    struct mail_error err;
+    char *msg = (char *)a->msg;
+    int code;
+    bool sent;
+
+    mail_error_clear(&err);
+    if ((code = cmd_load_account(ctx, &acct)) != 0)
+        return code;
+    code = 0;
+    if (!a->folder)
+        code = cmd_folder_from_paths(ctx, 1, &msg, MAIL_FOLDER_RDWR, &f);
+    if (code == 1)
+        code = 0;
+    else if (code == 0)
+        code = cmd_open_folder(ctx, a->folder, MAIL_FOLDER_RDWR, &f, NULL);
+    if (code)
+        goto out;
+    if ((code = cmd_select_messages(ctx, f, 1, &msg, &sel)) != 0)
+        goto out;
+    if (sel.n != 1) {
+        code = cmd_usage_error(a->cmdname, "%s: one message at a time",
+                               a->msg);
+        goto out;
+    }
+    orig.folder = f;
+    orig.env = &sel.all.v[sel.idx[0]];
+    if (mail_folder_message_fd(f, orig.env, &orig.fd, &err) < 0) {
+        mail_error_prefix(&err, "message %s", a->msg);
+        code = cmd_fail(&err);
+        goto out;
+    }
+    if (!(fl = cmd_flow_new(ctx, acct))) {
+        code = EX_SOFTWARE;
+        goto out;
+    }
+    if ((a->forward ? mail_compose_flow_start_forward(fl, &orig, a->attach,
+                                                      a->to, a->nto, &err)
+                    : mail_compose_flow_start_reply(fl, &orig, a->mode,
+                                                    &err)) < 0) {
+        code = cmd_fail(&err);
+        goto out;
+    }
+    if (isatty(STDIN_FILENO)) {
+        if ((code = cmd_flow_menu(ctx, fl, acct)) != 0) {
+            if (code < 0)
+                code = 0;      /* aborted or postponed by the user */
+            goto out;
+        }
+    } else {
+        struct mail_buf in = MAIL_BUF_INIT;
+
+        code = read_stdin(&in);
+        if (!code && in.len &&
+            mail_draft_prepend(mail_compose_flow_draft(fl), in.data, in.len,
+                               &err) < 0)
+            code = cmd_fail(&err);
+        mail_buf_release(&in);
+        if (code)
+            goto out;
+    }
+    /* The original is flagged through f, after a send the server took. */
+    code = cmd_flow_send(ctx, fl, a->dry_run, &sent);
+out:
+    mail_compose_flow_free(fl);
+    if (f) {
+        int rc2 = cmd_folder_done(f, &sel.all, NULL);
+
+        if (!code)
+            code = rc2;
+    }
+    if (orig.fd >= 0)
+        close(orig.fd);
+    cmd_selection_release(&sel);
+    return code;
+}
+
+int cmd_reply_parse(struct cmd_ctx *ctx, bool forward, int argc, char **argv,
+                    const struct option *longopts, const char *shortopts)
+{
+    const char *name = forward ? "forward" : "reply";
+    struct cmd_reply_args a = {
+        .cmdname = name, .forward = forward, .mode = MAIL_REPLY_SENDER,
+    };
+    int opt, rc;
+
+    opterr = 0;
+    while ((opt = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
+        switch (opt) {
+        case 'A':
+        case 'g':
+            if (a.mode == MAIL_REPLY_LIST)
+                return cmd_usage_error(name, "--all and --list exclude "
+                                       "each other");
+            a.mode = MAIL_REPLY_ALL;
+            break;
+        case OPT_REPLY_LIST:
+            if (a.mode == MAIL_REPLY_ALL)
+                return cmd_usage_error(name, "--all and --list exclude "
+                                       "each other");
+            a.mode = MAIL_REPLY_LIST;
+            break;
+        case OPT_REPLY_ATTACH:
+            a.attach = true;
+            break;
+        case 'f':
+            a.folder = optarg;
+            break;
+        case OPT_REPLY_DRY_RUN:
+            a.dry_run = true;
+            break;
+        case '?':
+        case ':':
+            return cmd_usage_error(name, "unknown option or missing "
+                                   "value: %s", argv[optind - 1]);
+        default:
+            rc = cmd_common_option(ctx, name, opt, optarg);
+            if (rc == -1)
+                return 0;
+            if (rc > 1)
+                return rc;
+        }
+    }
+    if (optind >= argc)
+        return cmd_usage_error(name, "no message given");
+    if (!forward && argc - optind > 1)
+        return cmd_usage_error(name, "one message at a time");
+    a.msg = argv[optind];
+    a.to = (const char *const *)argv + optind + 1;
+    a.nto = (size_t)(argc - optind - 1);
+    return cmd_reply_run(ctx, &a);
 }

@@ -15,7 +15,6 @@
 #include <unistd.h>
 
 #include "cmd.h"
-#include "draft.h"
 #include "mail_build_config.h"
 
 struct command {

@@ -12,7 +12,6 @@
 #include <unistd.h>
 
 #include "cmd.h"
-#include "draft.h"
 #include "select.h"
 #include "mail_build_config.h"
 #include "mail/remote.h"
@@ -115,7 +114,8 @@ static int compose(void *arg, enum tui_compose how, const char *folder,
                    const char *msg)
 {
     struct cmd_ctx *ctx = arg;
-    struct draft_args a = { .cmdname = "reply", .mode = MAIL_REPLY_SENDER };
+    struct cmd_reply_args a = { .cmdname = "reply",
+                               .mode = MAIL_REPLY_SENDER };
     char *m;
     int rc;
 
@@ -145,7 +145,7 @@ static int compose(void *arg, enum tui_compose how, const char *folder,
     }
     a.folder = folder;
     a.msg = m;
-    rc = draft_run(ctx, &a);
+    rc = cmd_reply_run(ctx, &a);
     free(m);
     return rc;
 }
