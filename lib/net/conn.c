@@ -28,6 +28,7 @@
 
 #include "mail/buf.h"
 #include "mail/conn.h"
+#include "trace.h"
 
 #define RBUF_SIZE (256 * 1024)   /* longest line we accept, plus slack */
 #define WBUF_FLUSH (64 * 1024)   /* flush by ourselves past this */
@@ -60,18 +61,11 @@ static void trace(struct mail_conn *c, char dir, const char *data, size_t len)
 
 void mail_conn_note(struct mail_conn *c, const char *fmt, ...)
 {
-    char line[512];
     va_list ap;
-    int n;
 
-    if (!c->trace)
-        return;
     va_start(ap, fmt);
-    n = vsnprintf(line, sizeof line, fmt, ap);
+    net_trace_vprintf(c->trace, c->trace_arg, '*', fmt, ap);
     va_end(ap);
-    if (n < 0)
-        return;
-    trace(c, '*', line, strlen(line));
 }
 
 const char *mail_conn_name(const struct mail_conn *c)

@@ -16,6 +16,7 @@
 
 #include "mail/buf.h"
 #include "mail/http.h"
+#include "trace.h"
 
 void mail_http_resp_init(struct mail_http_resp *r)
 {
@@ -111,20 +112,11 @@ static void trace(const struct mail_http_req *req, char dir,
 static void trace(const struct mail_http_req *req, char dir,
                   const char *fmt, ...)
 {
-    char line[512];
     va_list ap;
-    int n;
 
-    if (!req->trace)
-        return;
     va_start(ap, fmt);
-    n = vsnprintf(line, sizeof line, fmt, ap);
+    net_trace_vprintf(req->trace, req->trace_arg, dir, fmt, ap);
     va_end(ap);
-    if (n < 0)
-        return;
-    if ((size_t)n >= sizeof line)
-        n = (int)sizeof line - 1;
-    req->trace(req->trace_arg, dir, line, (size_t)n);
 }
 
 int mail_http_request(const struct mail_http_req *req,
