@@ -7,50 +7,11 @@
  */
 #include <string.h>
 
+#include "mail/base64.h"
 #include "mail/buf.h"
 #include "mail/codec.h"
 
-static const char b64_alphabet[] =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
 static const char hexdig[] = "0123456789ABCDEF";
-
-/* 0..63 for the base64 alphabet (also the URL-safe "-_" seen in the wild),
- * -1 otherwise. */
-/* b64_value() as a table, for the decoder's fast path. */
-static const signed char b64_table[256] = {
-    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
-    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
-    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, 62, -1, 62, -1, 63,
-    52, 53, 54, 55, 56, 57, 58, 59, 60, 61, -1, -1, -1, -1, -1, -1,
-    -1, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14,
-    15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, -1, -1, -1, -1, 63,
-    -1, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40,
-    41, 42, 43, 44, 45, 46, 47, 48, 49, 50, 51, -1, -1, -1, -1, -1,
-    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
-    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
-    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
-    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
-    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
-    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
-    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
-    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
-};
-
-static int b64_value(unsigned char c)
-{
-    if (c >= 'A' && c <= 'Z')
-        return c - 'A';
-    if (c >= 'a' && c <= 'z')
-        return c - 'a' + 26;
-    if (c >= '0' && c <= '9')
-        return c - '0' + 52;
-    if (c == '+' || c == '-')
-        return 62;
-    if (c == '/' || c == '_')
-        return 63;
-    return -1;
-}
 
 static int hex_value(unsigned char c)
 {
@@ -272,7 +233,7 @@ static int qp_byte(struct mail_decoder *d, unsigned char c,
 static int b64_byte(struct mail_decoder *d, unsigned char c,
                     struct mail_error *err)
 {
-    int v = b64_value(c);
+    int v = mail_base64_digit(MAIL_BASE64_MIME, c);
     unsigned acc = d->acc, nacc = d->nacc;
 
     if (v < 0) {
@@ -325,28 +286,29 @@ int mail_decoder_push(struct mail_decoder *d, const char *data, size_t len,
         }
         break;
     case MAIL_CTE_BASE64:
-        for (i = 0; i < len; i++) {
-            /* Fast path: four alphabet characters at a quantum boundary
-             * (nearly all of a well-formed body) decode at once. */
+        for (i = 0; i < len;) {
+            /* Whole quanta at a quantum boundary (nearly all of a
+             * well-formed body) decode a run at a time, as many as the
+             * output buffer takes; line ends, padding and junk one
+             * character at a time. */
             if (d->nacc == 0 && len - i >= 4) {
-                int a = b64_table[p[i]], b = b64_table[p[i + 1]],
-                    c = b64_table[p[i + 2]], e = b64_table[p[i + 3]];
+                size_t room = (sizeof d->out - d->outlen) / 3 * 4, n;
 
-                if ((a | b | c | e) >= 0) {
-                    unsigned v = (unsigned)a << 18 | (unsigned)b << 12 |
-                                 (unsigned)c << 6 | (unsigned)e;
-
-                    if (sizeof d->out - d->outlen < 3 &&
-                        dec_flush(d, err) < 0)
+                if (room == 0) {
+                    if (dec_flush(d, err) < 0)
                         return -1;
-                    d->out[d->outlen++] = (char)(v >> 16);
-                    d->out[d->outlen++] = (char)(v >> 8);
-                    d->out[d->outlen++] = (char)v;
-                    i += 3;
+                    continue;
+                }
+                n = mail_base64_decode_run(
+                    MAIL_BASE64_MIME, data + i, len - i < room ? len - i : room,
+                    (unsigned char *)d->out + d->outlen);
+                if (n > 0) {
+                    d->outlen += n / 4 * 3;
+                    i += n;
                     continue;
                 }
             }
-            if (b64_byte(d, p[i], err) < 0)
+            if (b64_byte(d, p[i++], err) < 0)
                 return -1;
         }
         break;
@@ -458,6 +420,7 @@ void mail_encoder_init(struct mail_encoder *e, enum mail_cte cte, int flags,
 static int b64_quantum(struct mail_encoder *e, unsigned acc, unsigned n,
                        struct mail_error *err)
 {
+    const char *b64_alphabet = mail_base64_chars(MAIL_BASE64_STD);
     char q[4];
 
     q[0] = b64_alphabet[(acc >> 18) & 63];

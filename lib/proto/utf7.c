@@ -3,25 +3,14 @@
  */
 #include <stdint.h>
 
+#include "mail/base64.h"
 #include "mail/termsafe.h"
 #include "mail/utf7.h"
 
-static const char b64[] =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+,";
-
+/* modified base64: the shared table, alphabet "+," (mail/base64.h) */
 static int b64val(unsigned char c)
 {
-    if (c >= 'A' && c <= 'Z')
-        return c - 'A';
-    if (c >= 'a' && c <= 'z')
-        return c - 'a' + 26;
-    if (c >= '0' && c <= '9')
-        return c - '0' + 52;
-    if (c == '+')
-        return 62;
-    if (c == ',')
-        return 63;
-    return -1;
+    return mail_base64_digit(MAIL_BASE64_IMAP, c);
 }
 
 static int put_utf8(struct mail_buf *out, uint32_t cp)
@@ -112,6 +101,7 @@ static int32_t next_cp(const unsigned char *in, size_t len, size_t *i)
 
 int mail_mutf7_encode(struct mail_buf *out, const char *in, size_t len)
 {
+    const char *b64 = mail_base64_chars(MAIL_BASE64_IMAP);
     const unsigned char *s = (const unsigned char *)in;
     size_t i = 0;
 

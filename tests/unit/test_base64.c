@@ -1,6 +1,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mail/base64.h"
 #include "mail/buf.h"
 #include "test.h"
 
@@ -88,11 +89,57 @@ static void test_cap(void)
     mail_buf_release(&b);
 }
 
+/* The one table (mail/base64.h): the three alphabets share the 62
+ * letters and digits and differ in the last two; the run decoder takes
+ * whole quanta of its alphabet and stops before anything else. */
+static void test_shared_table(void)
+{
+    static const char *abc =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    unsigned char out[16];
+
+    for (int i = 0; i < 62; i++)
+        for (int a = MAIL_BASE64_STD; a <= MAIL_BASE64_IMAP; a++) {
+            CHECK(mail_base64_digit((enum mail_base64_alphabet)a,
+                                    (unsigned char)abc[i]) == i);
+            CHECK(mail_base64_chars((enum mail_base64_alphabet)a)[i] ==
+                  abc[i]);
+        }
+    CHECK_STR(mail_base64_chars(MAIL_BASE64_STD) + 62, "+/");
+    CHECK_STR(mail_base64_chars(MAIL_BASE64_MIME) + 62, "+/");
+    CHECK_STR(mail_base64_chars(MAIL_BASE64_IMAP) + 62, "+,");
+    CHECK(mail_base64_digit(MAIL_BASE64_STD, '/') == 63);
+    CHECK(mail_base64_digit(MAIL_BASE64_STD, '-') == -1);
+    CHECK(mail_base64_digit(MAIL_BASE64_STD, ',') == -1);
+    CHECK(mail_base64_digit(MAIL_BASE64_MIME, '-') == 62);
+    CHECK(mail_base64_digit(MAIL_BASE64_MIME, '_') == 63);
+    CHECK(mail_base64_digit(MAIL_BASE64_MIME, ',') == -1);
+    CHECK(mail_base64_digit(MAIL_BASE64_IMAP, ',') == 63);
+    CHECK(mail_base64_digit(MAIL_BASE64_IMAP, '+') == 62);
+    CHECK(mail_base64_digit(MAIL_BASE64_IMAP, '/') == -1);
+    for (int c = 0; c < 256; c++)
+        if (!strchr(abc, c) && !strchr("+/-_,", c) && c)
+            CHECK(mail_base64_digit(MAIL_BASE64_MIME, (unsigned char)c) == -1);
+    CHECK(mail_base64_decode_run(MAIL_BASE64_STD, "aGVsbG8gd29y", 12, out)
+          == 12);
+    CHECK_MEM((char *)out, 9, "hello wor", 9);
+    /* stops before a quantum with padding, a line end or another
+     * alphabet's character */
+    CHECK(mail_base64_decode_run(MAIL_BASE64_STD, "aGVsbG8=", 8, out) == 4);
+    CHECK(mail_base64_decode_run(MAIL_BASE64_STD, "aGVsbG8gd2\r\n", 12,
+                                 out) == 8);
+    CHECK(mail_base64_decode_run(MAIL_BASE64_STD, "aGVs-_-_", 8, out) == 4);
+    CHECK(mail_base64_decode_run(MAIL_BASE64_MIME, "aGVs-_-_", 8, out) == 8);
+    CHECK(mail_base64_decode_run(MAIL_BASE64_IMAP, "AOkA6Q,,", 8, out) == 8);
+    CHECK(mail_base64_decode_run(MAIL_BASE64_STD, "aGV", 3, out) == 0);
+}
+
 int main(void)
 {
     RUN(test_rfc4648_vectors);
     RUN(test_binary_roundtrip);
     RUN(test_rejects);
     RUN(test_cap);
+    RUN(test_shared_table);
     return test_done();
 }

@@ -222,6 +222,54 @@ static void test_sink_failure(void)
     }
 }
 
+/* A 100 KB binary body, base64 in 76-column lines, pushed in chunks of
+ * every size from 1 to 9000 bytes (runs cut at any point, the output
+ * buffer filled at any point): always the original bytes.  The same
+ * body with the URL-safe "-_" decodes the same. */
+static void test_base64_chunks(void)
+{
+    struct mail_buf enc = MAIL_BUF_INIT, url = MAIL_BUF_INIT;
+    unsigned char *raw = malloc(100000);
+    size_t i, sizes[] = { 1, 2, 3, 4, 5, 7, 8, 9, 77, 78, 79, 4095, 4096,
+                          5461, 5462, 8191, 9000 };
+    uint32_t x = 12345;
+
+    CHECK(raw != NULL);
+    if (!raw)
+        return;
+    for (i = 0; i < 100000; i++) {
+        x = x * 1103515245u + 12345u;
+        raw[i] = (unsigned char)(x >> 16);
+    }
+    CHECK(mail_encode(&enc, MAIL_CTE_BASE64, 0, (const char *)raw,
+                      100000) == 0);
+    CHECK(enc.len > 133000 && strchr(enc.data, '\n') != NULL);
+    CHECK(mail_buf_add(&url, enc.data, enc.len) == 0);
+    for (i = 0; i < url.len; i++)
+        url.data[i] = url.data[i] == '+' ? '-' : url.data[i] == '/' ? '_'
+                                                               : url.data[i];
+    for (size_t k = 0; k < sizeof sizes / sizeof sizes[0]; k++)
+        for (int u = 0; u < 2; u++) {
+            const struct mail_buf *in = u ? &url : &enc;
+            struct mail_buf out = MAIL_BUF_INIT;
+            struct mail_decoder d;
+            int bad = 0;
+
+            mail_decoder_init(&d, MAIL_CTE_BASE64, mail_sink_buf, &out);
+            for (i = 0; i < in->len; i += sizes[k])
+                bad |= mail_decoder_push(&d, in->data + i,
+                                         in->len - i < sizes[k] ? in->len - i
+                                                                : sizes[k],
+                                         NULL);
+            CHECK(bad == 0 && mail_decoder_finish(&d, NULL) == 0);
+            CHECK(out.len == 100000 && memcmp(out.data, raw, 100000) == 0);
+            mail_buf_release(&out);
+        }
+    mail_buf_release(&enc);
+    mail_buf_release(&url);
+    free(raw);
+}
+
 int main(void)
 {
     RUN(test_base64_decode);
@@ -230,5 +278,6 @@ int main(void)
     RUN(test_encode);
     RUN(test_long_lines);
     RUN(test_sink_failure);
+    RUN(test_base64_chunks);
     return test_done();
 }
