@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mail/imap.h"
 #include "mail/imap_parse.h"
 
 enum {
@@ -852,4 +853,114 @@ void mail_imap_bodypart_free(struct mail_imap_bodypart *b)
         return;
     bodypart_clear(b);
     free(b);
+}
+
+/* ---- sequence sets and ESEARCH (RFC 4731) ---- */
+
+static int seqset_add(struct mail_imap_uids *out, uint32_t v, size_t max,
+                      struct mail_error *err)
+{
+    if (out->n == out->alloc) {
+        size_t na = out->alloc ? 2 * out->alloc : 64;
+        uint32_t *nv;
+
+        if (na > max)
+            na = max;
+        if (out->n >= na)
+            return mail_error_set(err, MAIL_ERR_PROTOCOL, "a sequence set "
+                                  "of more than %zu numbers", max);
+        nv = realloc(out->v, na * sizeof *nv);
+        if (!nv)
+            return mail_error_set(err, MAIL_ERR_INTERNAL, "out of memory");
+        out->v = nv;
+        out->alloc = na;
+    }
+    out->v[out->n++] = v;
+    return 0;
+}
+
+static int cmp_u32_asc(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+    return x < y ? -1 : x > y;
+}
+
+int mail_imap_seqset_parse(const char *set, struct mail_imap_uids *out,
+                           size_t max, struct mail_error *err)
+{
+    const char *p = set;
+    size_t i, j;
+
+    if (!p || !*p)
+        return mail_error_set(err, MAIL_ERR_PROTOCOL, "an empty sequence "
+                              "set");
+    for (;;) {
+        unsigned long long a, b;
+        char *end;
+
+        if (*p < '1' || *p > '9')
+            goto bad;
+        a = strtoull(p, &end, 10);
+        if (a > UINT32_MAX)
+            goto bad;
+        b = a;
+        p = end;
+        if (*p == ':') {
+            if (p[1] < '1' || p[1] > '9')
+                goto bad;
+            b = strtoull(p + 1, &end, 10);
+            if (b > UINT32_MAX)
+                goto bad;
+            p = end;
+        }
+        if (a > b) {
+            unsigned long long t = a;
+
+            a = b;
+            b = t;
+        }
+        if (b - a >= max)
+            return mail_error_set(err, MAIL_ERR_PROTOCOL, "a sequence set "
+                                  "of more than %zu numbers", max);
+        for (unsigned long long v = a; v <= b; v++)
+            if (seqset_add(out, (uint32_t)v, max, err) < 0)
+                return -1;
+        if (!*p)
+            break;
+        if (*p != ',')
+            goto bad;
+        p++;
+    }
+    if (out->n)
+        qsort(out->v, out->n, sizeof *out->v, cmp_u32_asc);
+    for (i = j = 0; i < out->n; i++)
+        if (!j || out->v[j - 1] != out->v[i])
+            out->v[j++] = out->v[i];
+    out->n = j;
+    return 0;
+bad:
+    return mail_error_set(err, MAIL_ERR_PROTOCOL, "a malformed sequence set: "
+                          "%.40s", set);
+}
+
+const char *mail_imap_esearch_all(const struct mail_imap_resp *r,
+                                  bool *found)
+{
+    const struct mail_imap_node *n;
+
+    *found = false;
+    if (r->kind != MAIL_IMAP_RESP_UNTAGGED || r->type != MAIL_IMAP_T_ESEARCH)
+        return NULL;
+    n = r->args.child;
+    if (n && n->type == MAIL_IMAP_LIST)       /* (TAG "A5") */
+        n = n->next;
+    if (n && mail_imap_node_is(n, "UID"))
+        n = n->next;
+    *found = true;
+    /* then pairs: name value */
+    for (; n && n->next; n = n->next->next)
+        if (mail_imap_node_is(n, "ALL"))
+            return n->next->type == MAIL_IMAP_ATOM ? n->next->data : NULL;
+    return NULL;
 }

@@ -66,9 +66,16 @@ static struct mail_session *connect_and_login(struct mail_remote *r,
                                               struct mail_error *err)
 {
     struct mail_session *s = mail_imap_open(&r->srv, err);
+    char *before;
+    bool fresh;
 
     if (!s)
         return NULL;
+    before = strdup(s->caps.data ? s->caps.data : "");
+    if (!before) {
+        mail_error_set(err, MAIL_ERR_INTERNAL, "out of memory");
+        goto fail;
+    }
     if (!s->authenticated) {
         if (!r->secret.len &&
             mail_account_password(r->acct, r->srv.host, r->srv.user,
@@ -79,11 +86,18 @@ static struct mail_session *connect_and_login(struct mail_remote *r,
             goto fail;
     }
     /* Servers offer more once authenticated (MOVE, UIDPLUS, CONDSTORE,
-     * SPECIAL-USE); the driver decides by what s->caps lists now. */
-    if (mail_imap_capability(s, err) < 0)
+     * SPECIAL-USE); the driver decides by what s->caps lists now.  A
+     * login whose OK carried [CAPABILITY ...] (and changed the list)
+     * said it already: one round trip less for every command. */
+    fresh = s->authenticated && strcmp(before, s->caps.data ? s->caps.data
+                                                            : "") != 0;
+    free(before);
+    before = NULL;
+    if (!fresh && mail_imap_capability(s, err) < 0)
         goto fail;
     return s;
 fail:
+    free(before);
     mail_session_free(s);
     return NULL;
 }

@@ -348,10 +348,11 @@ static long known_index(const struct mail_imap_cache *c, uint32_t uid)
     return -1;
 }
 
-/* Call fn for each UID of a set "1:3,7" (ranges either way round); a
- * malformed set or "*" ends it.  Ranges are capped at the known UIDs. */
-static void each_uid(const char *set, uint32_t max,
-                     void (*fn)(void *arg, uint32_t uid), void *arg)
+/* Call fn for each range of a UID set "1:3,7" (either way round: fn gets
+ * a <= b); a malformed set or "*" ends it. */
+static void each_range(const char *set,
+                       void (*fn)(void *arg, uint32_t a, uint32_t b),
+                       void *arg)
 {
     const char *p = set;
 
@@ -369,31 +370,47 @@ static void each_uid(const char *set, uint32_t max,
                 return;
             p = end;
         }
-        if (a > b) {
-            unsigned long t = a;
-
-            a = b;
-            b = t;
-        }
-        if (b > max)
-            b = max;
-        for (unsigned long u = a; u <= b && u; u++)
-            fn(arg, (uint32_t)u);
+        fn(arg, (uint32_t)(a < b ? a : b), (uint32_t)(a < b ? b : a));
         if (*p != ',')
             return;
         p++;
     }
 }
 
-static void vanish_one(void *arg, uint32_t uid)
+/* VANISHED a:b: the known messages in the range (found by bisection, so
+ * a huge range costs no more than the messages in it) and new ones. */
+static void mark_range(const struct mail_imap_cache *c, unsigned char *mark,
+                       uint32_t a, uint32_t b)
+{
+    size_t lo = 0, hi = c->list.n;
+
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+
+        if (c->list.v[mid].uid < a)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    for (; lo < c->list.n && c->list.v[lo].uid <= b; lo++)
+        mark[lo] = 1;
+}
+
+/* ESEARCH ALL a:b of the presence check. */
+static void present_range(void *arg, uint32_t a, uint32_t b)
 {
     struct sync_ctx *x = arg;
-    long i = known_index(x->c, uid);
 
-    if (i >= 0)
-        x->gone[i] = 1;
+    mark_range(x->c, x->present, a, b);
+}
+
+static void vanish_range(void *arg, uint32_t a, uint32_t b)
+{
+    struct sync_ctx *x = arg;
+
+    mark_range(x->c, x->gone, a, b);
     for (size_t k = 0; k < x->neu.list.n; k++)
-        if (x->neu.list.v[k].uid == uid)
+        if (x->neu.list.v[k].uid >= a && x->neu.list.v[k].uid <= b)
             x->neu.list.v[k].uid = 0;     /* dropped at the merge */
 }
 
@@ -412,7 +429,15 @@ static int sync_untagged(void *arg, const struct mail_imap_resp *r,
         /* "* VANISHED (EARLIER) 1:3,7" or "* VANISHED 5" */
         for (n = r->args.child; n; n = n->next)
             if (n->type != MAIL_IMAP_LIST && mail_imap_node_str(n))
-                each_uid(n->data, UINT32_MAX - 1, vanish_one, x);
+                each_range(n->data, vanish_range, x);
+        return 0;
+    }
+    if (r->type == MAIL_IMAP_T_ESEARCH) {
+        bool found;
+        const char *all = mail_imap_esearch_all(r, &found);
+
+        if (all)
+            each_range(all, present_range, x);
         return 0;
     }
     if (r->type == MAIL_IMAP_T_SEARCH) {
@@ -623,7 +648,10 @@ static int plan(struct imf *f, struct mail_session *s, struct sync_ctx *x,
         r |= asprintf(&v[k++].text, "UID FETCH 1:%u (UID FLAGS) "
                       "(CHANGEDSINCE %llu)", (unsigned)x->last,
                       (unsigned long long)c->highestmodseq);
-        r |= asprintf(&v[k++].text, "UID SEARCH UID 1:%u",
+        /* ESEARCH (RFC 4731) answers with ranges, not every UID */
+        r |= asprintf(&v[k++].text, "UID SEARCH %sUID 1:%u",
+                      mail_session_has_cap(s, "ESEARCH") ? "RETURN (ALL) "
+                                                         : "",
                       (unsigned)x->last);
     }
     /* New ones: the UID range last+1 .. UIDNEXT-1 cut into batches, the
@@ -1398,6 +1426,37 @@ static int hits_untagged(void *arg, const struct mail_imap_resp *r,
 {
     struct hits_ctx *c = arg;
 
+    if (r->type == MAIL_IMAP_T_ESEARCH) {
+        struct mail_imap_uids u = { NULL, 0, 0 };
+        bool found;
+        const char *all = mail_imap_esearch_all(r, &found);
+
+        if (!all)
+            return 0;
+        if (mail_imap_seqset_parse(all, &u, 16u << 20, err) < 0) {
+            mail_imap_uids_release(&u);
+            return -1;
+        }
+        if (u.n > (16u << 20) - c->n) {
+            mail_imap_uids_release(&u);
+            return mail_error_set(err, MAIL_ERR_PROTOCOL, "SEARCH: too "
+                                  "many results");
+        }
+        if (c->n + u.n > c->alloc) {
+            uint32_t *nv = realloc(c->v, (c->n + u.n) * sizeof *nv);
+
+            if (!nv) {
+                mail_imap_uids_release(&u);
+                return nomem(err);
+            }
+            c->v = nv;
+            c->alloc = c->n + u.n;
+        }
+        memcpy(c->v + c->n, u.v, u.n * sizeof *u.v);
+        c->n += u.n;
+        mail_imap_uids_release(&u);
+        return 0;
+    }
     if (r->type != MAIL_IMAP_T_SEARCH)
         return 0;
     for (const struct mail_imap_node *n = r->args.child; n; n = n->next) {
@@ -1442,7 +1501,10 @@ int mail_imap_folder_search(struct mail_folder *mf, const struct mail_query *q,
     s = selected(f, err);
     if (!s)
         return -1;
-    if (mail_buf_addstr(&cmd, "UID SEARCH ") < 0 ||
+    /* ESEARCH (RFC 4731): the hits as a sequence set */
+    if (mail_buf_addstr(&cmd, mail_session_has_cap(s, "ESEARCH")
+                              ? "UID SEARCH RETURN (ALL) "
+                              : "UID SEARCH ") < 0 ||
         mail_query_imap(q, &cmd, mail_session_has_cap(s, "LITERAL+")
                                  ? MAIL_QUERY_IMAP_LITERAL_PLUS : 0,
                         &out, err) < 0) {

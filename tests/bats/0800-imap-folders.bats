@@ -278,7 +278,7 @@ fake_folder_start() {
 	done
 	run --separate-stderr mail -C "$CONF" -vv ls imap:INBOX body:report
 	[ "$status" -eq 0 ]
-	[[ $stderr == *"UID SEARCH BODY"* ]]
+	[[ $stderr == *"UID SEARCH "*"BODY"* ]]
 	# The bodies were not fetched to match.
 	[[ $stderr != *"BODY.PEEK[]"* ]]
 	[[ $output == *second* ]]
@@ -388,4 +388,26 @@ tagged_after_login() {
 	[ "$(jq -r '.[1].flags | join(" ")' <<<"$output")" = "flagged" ]
 	# the flags without a UID made it refresh once more
 	[ "$(grep -c '^2 [^ ]* UID FETCH 1:[0-9]* (UID FLAGS)$' "$FAKE_LOG")" -ge 2 ]
+}
+
+@test "imap ls QUERY: ESEARCH (RETURN (ALL), ranges) where offered, plain SEARCH otherwise" {
+	fill
+	run --separate-stderr mail -C "$CONF" -vv ls --json imap:INBOX subject:second OR subject:third
+	[ "$status" -eq 0 ]
+	# Dovecot offers ESEARCH: the hits come back as a sequence set
+	[[ $stderr == *"UID SEARCH RETURN (ALL) "* ]]
+	[[ $stderr == *"ESEARCH (TAG "* ]]
+	[ "$(jq -r '[.[].subject] | join(",")' <<<"$output")" = "second,third" ]
+	run --separate-stderr mail -C "$CONF" ls --json imap:INBOX subject:nothing-matches
+	[ "$status" -eq 0 ]
+	[ "$(jq length <<<"$output")" -eq 0 ]
+	# The fake server has no ESEARCH: UID SEARCH and "* SEARCH 4 9".
+	fake_folder_start odd
+	write_config "$CONF" pop3= smtp= "imap=imap://127.0.0.1:$FAKE_PORT" \
+		tls=none-i-know tls-ca-file= user=u "password-command=echo secret"
+	run --separate-stderr ls_json imap:INBOX subject:four
+	[ "$status" -eq 0 ]
+	[ "$(jq -r '[.[].uid] | join(" ")' <<<"$output")" = 4 ]
+	grep -q ' UID SEARCH SUBJECT' "$FAKE_LOG"
+	! grep -q 'RETURN' "$FAKE_LOG" || false
 }

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mail/imap.h"
 #include "mail/imap_parse.h"
 #include "test.h"
 
@@ -556,6 +557,60 @@ static void test_sink_error(void)
     mail_imap_parser_release(&p);
 }
 
+/* Sequence sets (ESEARCH ALL, VANISHED) and the ESEARCH response. */
+static void test_esearch(void)
+{
+    static const char in[] =
+        "* ESEARCH (TAG \"A5\") UID ALL 9:7,2,4:5,3 COUNT 6\r\n"
+        "* ESEARCH (TAG \"A6\") UID COUNT 0\r\n"
+        "* ESEARCH ALL 1\r\n* SEARCH 1 2\r\n";
+    struct mail_imap_uids u = { NULL, 0, 0 };
+    struct mail_imap_parser p;
+    struct mail_error err;
+    const char *all;
+    size_t used, off = 0;
+    bool found;
+
+    mail_error_clear(&err);
+    CHECK(mail_imap_seqset_parse("9:7,2,4:5,3,2", &u, 100, &err) == 0);
+    CHECK(u.n == 7 && u.v[0] == 2 && u.v[1] == 3 && u.v[2] == 4 &&
+          u.v[3] == 5 && u.v[4] == 7 && u.v[5] == 8 && u.v[6] == 9);
+    mail_imap_uids_release(&u);
+    CHECK(mail_imap_seqset_parse("4294967295", &u, 100, &err) == 0);
+    CHECK(u.n == 1 && u.v[0] == UINT32_MAX);
+    mail_imap_uids_release(&u);
+    /* bounded: a huge range is refused before anything is allocated */
+    CHECK(mail_imap_seqset_parse("1:4294967295", &u, 1000, &err) == -1);
+    CHECK(err.kind == MAIL_ERR_PROTOCOL);
+    mail_imap_uids_release(&u);
+    CHECK(mail_imap_seqset_parse("1:600,601:1200", &u, 1000, &err) == -1);
+    mail_imap_uids_release(&u);
+    const char *bad[] = { "", "0", "1:*", "*", "1,", ",1", "1::2", "a",
+                          "1 2", "4294967296", "3:0", "-1" };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        CHECK(mail_imap_seqset_parse(bad[i], &u, 100, &err) == -1);
+        mail_imap_uids_release(&u);
+    }
+    mail_imap_parser_init(&p, NULL, NULL, NULL);
+    CHECK(mail_imap_parser_feed(&p, in, sizeof in - 1, &used, &err) == 1);
+    off += used;
+    all = mail_imap_esearch_all(&p.resp, &found);
+    CHECK(found);
+    CHECK_STR(all, "9:7,2,4:5,3");
+    CHECK(mail_imap_parser_feed(&p, in + off, sizeof in - 1 - off, &used,
+                                &err) == 1);
+    off += used;
+    CHECK(mail_imap_esearch_all(&p.resp, &found) == NULL && found);
+    CHECK(mail_imap_parser_feed(&p, in + off, sizeof in - 1 - off, &used,
+                                &err) == 1);
+    off += used;
+    CHECK_STR(mail_imap_esearch_all(&p.resp, &found), "1");
+    CHECK(mail_imap_parser_feed(&p, in + off, sizeof in - 1 - off, &used,
+                                &err) == 1);
+    CHECK(mail_imap_esearch_all(&p.resp, &found) == NULL && !found);
+    mail_imap_parser_release(&p);
+}
+
 int main(void)
 {
     RUN(test_status);
@@ -569,5 +624,6 @@ int main(void)
     RUN(test_servers);
     RUN(test_bodystructure);
     RUN(test_sink_error);
+    RUN(test_esearch);
     return test_done();
 }

@@ -345,6 +345,17 @@ int mail_imap_flags_format(struct mail_buf *b, unsigned flags);
 /* Append a UID set "1:3,7" for uids (runs of consecutive UIDs in the
  * given order become ranges). */
 int mail_imap_uid_set(struct mail_buf *b, const uint32_t *uids, size_t n);
+/* A sequence set of numbers ("1:3,7,9:8"; no "*") into out (appended,
+ * then sorted ascending without duplicates; out as after
+ * mail_imap_uids_release to start).  More than max numbers, or a
+ * malformed set, is MAIL_ERR_PROTOCOL; (imap_parse.c) */
+int mail_imap_seqset_parse(const char *set, struct mail_imap_uids *out,
+                           size_t max, struct mail_error *err);
+/* An ESEARCH response (RFC 4731: "* ESEARCH (TAG "A5") UID ALL 1:3,5
+ * COUNT 4"): *found is set when r is one, and the ALL set is returned
+ * (NULL when the server matched nothing: ALL is then left out). */
+const char *mail_imap_esearch_all(const struct mail_imap_resp *r,
+                                  bool *found);
 /* "17-Jul-1996 02:44:25 -0700" (day may be space-padded) to time_t;
  * -1 when malformed. */
 int mail_imap_parse_date(const char *s, time_t *t);
