@@ -6,13 +6,16 @@
  * whose size comes from the first byte; both runs must agree on the number
  * of responses and streamed bytes.  Every FETCH BODYSTRUCTURE is read, and
  * every LIST name is decoded from modified UTF-7 and, when that works,
- * encoded and decoded again to the same text.
+ * encoded and decoded again to the same text.  The sequence sets of
+ * ESEARCH ALL and VANISHED are expanded (bounded) and must come out
+ * ascending without duplicates.
  */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "mail/imap.h"
 #include "mail/imap_parse.h"
 #include "mail/utf7.h"
 
@@ -45,9 +48,32 @@ static int route(void *arg, const struct mail_imap_resp *resp,
     return 0;
 }
 
+static void check_set(const char *set)
+{
+    struct mail_imap_uids u = { NULL, 0, 0 };
+    struct mail_error err;
+
+    if (mail_imap_seqset_parse(set, &u, 100000, &err) == 0)
+        for (size_t i = 1; i < u.n; i++)
+            if (u.v[i - 1] >= u.v[i])
+                abort();
+    if (u.n > 100000)
+        abort();
+    mail_imap_uids_release(&u);
+}
+
 static void check_resp(const struct mail_imap_resp *r)
 {
     const struct mail_imap_node *n;
+    bool found;
+    const char *all = mail_imap_esearch_all(r, &found);
+
+    if (all)
+        check_set(all);
+    if (r->type == MAIL_IMAP_T_VANISHED)
+        for (n = r->args.child; n; n = n->next)
+            if (n->type == MAIL_IMAP_ATOM)
+                check_set(n->data);
 
     if (r->type == MAIL_IMAP_T_FETCH) {
         struct mail_error err;
