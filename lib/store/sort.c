@@ -98,6 +98,9 @@ static char *decoded_subject(const struct mail_envelope *e)
 }
 
 struct item {
+    uint64_t pre[2];    /* the first 16 bytes of text, folded as cmp_text
+                           folds them, big-endian (0 after the end): most
+                           comparisons end here, without the strings */
     size_t idx;
     time_t when;
     uint64_t size;
@@ -120,14 +123,43 @@ static int cmp_text(const char *a, const char *b)
     }
 }
 
+/* it->pre from it->text: the same order as cmp_text on the first 16
+ * bytes (a string that ends there has zeros after it, and sorts first,
+ * as cmp_text sorts it). */
+static void set_prefix(struct item *it)
+{
+    const unsigned char *t = (const unsigned char *)it->text;
+
+    for (int w = 0; w < 2; w++) {
+        uint64_t v = 0;
+
+        for (int k = 0; k < 8; k++) {
+            unsigned char x = *t;
+
+            if (x >= 'A' && x <= 'Z')
+                x += 32;
+            v = v << 8 | x;
+            if (*t)
+                t++;
+        }
+        it->pre[w] = v;
+    }
+}
+
 static int cmp_items(const void *pa, const void *pb, void *arg)
 {
     const struct item *a = pa, *b = pb;
     enum mail_sort_key key = *(const enum mail_sort_key *)arg;
     int c = 0;
 
-    if (key == MAIL_SORT_FROM || key == MAIL_SORT_SUBJECT)
-        c = cmp_text(a->text, b->text);
+    if (key == MAIL_SORT_FROM || key == MAIL_SORT_SUBJECT) {
+        if (a->pre[0] != b->pre[0])
+            c = a->pre[0] < b->pre[0] ? -1 : 1;
+        else if (a->pre[1] != b->pre[1])
+            c = a->pre[1] < b->pre[1] ? -1 : 1;
+        else if ((a->pre[1] & 0xff) != 0)   /* longer than 16 bytes */
+            c = cmp_text(a->text + 16, b->text + 16);
+    }
     else if (key == MAIL_SORT_SIZE)
         c = a->size < b->size ? -1 : a->size > b->size;
     if (c == 0 && a->when != b->when)
@@ -154,6 +186,7 @@ static int item_text(struct item *it, const struct mail_envelope *e,
     }
     d = d ? d : "";
     it->text = key == MAIL_SORT_SUBJECT ? mail_subject_base(d) : d;
+    set_prefix(it);
     return 0;
 }
 

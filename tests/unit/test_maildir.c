@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "mail/folder.h"
+#include "mail/sort.h"
 #include "test.h"
 #include "fixture.h"
 
@@ -523,6 +524,80 @@ static void test_errors(void)
     CHECK(strstr(err.msg, "not an mbox") != NULL);
 }
 
+/*
+ * -S subject and -S from on a cached listing (display strings): the
+ * sort compares a folded 16-byte prefix first and the strings only when
+ * the prefixes tie; the order is that of the whole strings, ASCII case
+ * folded: long common prefixes, a difference at byte 16 and beyond,
+ * case, a string that is a prefix of another, empty ones, ties (by
+ * date, then listing order), and "Re:" stripped.
+ */
+static void test_sort_text(void)
+{
+    static const char *subj[] = {
+        "0123456789abcdefXYZ", "0123456789ABCDEFxya", "0123456789abcdef",
+        "0123456789abcde", "Re: 0123456789abcdefxyz", "", "b", "B",
+        "0123456789abcdeg", "\xc3\xa9t\xc3\xa9", "0123456789abcdefxy",
+    };
+    static const char *want =
+        " | 0123456789abcde | 0123456789abcdef | 0123456789abcdefxy"
+        " | 0123456789ABCDEFxya | 0123456789abcdefXYZ"
+        " | Re: 0123456789abcdefxyz | 0123456789abcdeg | b | B"
+        " | \xc3\xa9t\xc3\xa9";
+    const size_t n = sizeof subj / sizeof subj[0];
+    struct mail_error err;
+    struct mail_folder *f;
+    char name[64], body[256], got[1024];
+
+    f = mail_folder_open(fixture_path("sorted"),
+                         MAIL_FOLDER_RDWR | MAIL_FOLDER_CREATE,
+                         &fixture_paths, &err);
+    CHECK(f != NULL);
+    if (!f)
+        return;
+    for (size_t i = 0; i < n; i++) {
+        snprintf(name, sizeof name, "sorted/cur/%zu.s%zu.h:2,S", 1000 + i, i);
+        snprintf(body, sizeof body,
+                 "Subject: %s\nFrom: \"%s\" <a@x>\nDate: Mon, 1 Jan 2024 "
+                 "00:00:00 +0000\n\n.\n", subj[i], subj[i]);
+        fixture_write(name, body);
+    }
+    for (int pass = 0; pass < 4; pass++) {   /* parsed, then cached */
+        struct mail_envelope_list l = MAIL_ENVELOPE_LIST_INIT;
+        int flags = pass < 2 ? 0 : MAIL_FOLDER_LIST_BORROW |
+                                   MAIL_FOLDER_LIST_DISPLAY;
+        enum mail_sort_key key = pass % 2 ? MAIL_SORT_FROM
+                                          : MAIL_SORT_SUBJECT;
+        size_t idx[16], len = 0;
+
+        CHECK(mail_folder_list(f, &l, flags, &err) == 0);
+        CHECK(l.n == n);
+        for (size_t i = 0; i < l.n && i < 16; i++)
+            idx[i] = i;
+        CHECK(mail_sort(&l, idx, l.n, key, false, &err) == 0);
+        got[0] = '\0';
+        for (size_t i = 0; i < l.n && i < 16; i++) {
+            const struct mail_envelope *e = &l.v[idx[i]];
+            const char *s = e->subject_display ? e->subject_display
+                            : e->subject ? e->subject : "";
+
+            len += (size_t)snprintf(got + len, sizeof got - len, "%s%s",
+                                    i ? " | " : "", s);
+        }
+        if (key == MAIL_SORT_SUBJECT)
+            CHECK_STR(got, want);
+        else    /* From has no "Re:" to strip; the empty name sorts by
+                   its address, a@x */
+            CHECK_STR(got, "0123456789abcde | 0123456789abcdef"
+                           " | 0123456789abcdefxy | 0123456789ABCDEFxya"
+                           " | 0123456789abcdefXYZ | 0123456789abcdeg |  | b"
+                           " | B | Re: 0123456789abcdefxyz"
+                           " | \xc3\xa9t\xc3\xa9");
+        mail_envelope_list_release(&l);
+    }
+    mail_folder_close(f, &err);
+}
+
 int main(void)
 {
     if (fixture_open("maildir") < 0)
@@ -536,6 +611,7 @@ int main(void)
     RUN(test_vanished);
     RUN(test_store);
     RUN(test_errors);
+    RUN(test_sort_text);
     fixture_close();
     return test_done();
 }
