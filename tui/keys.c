@@ -70,6 +70,9 @@ static const struct action_info actions[TUI_NACTIONS] = {
     [TUI_A_COMPOSE] = { "mail", "write a new message (mail compose)" },
     [TUI_A_RECALL] = { "recall-message", "resume a postponed draft (mail "
                        "compose --resume)" },
+    [TUI_A_ATTACHMENTS] = { "view-attachments", "the message's parts: "
+                            "open, save, pipe" },
+    [TUI_A_ACCOUNT] = { "change-account", "open another account's inbox" },
     [TUI_A_REDRAW] = { "redraw-screen", "redraw the screen" },
     [TUI_A_HELP] = { "help", "this help" },
 };
@@ -103,6 +106,7 @@ defaults[] = {
     { TUI_CTX_INDEX, 'r', TUI_A_REPLY }, { TUI_CTX_INDEX, 'g', TUI_A_GROUP_REPLY },
     { TUI_CTX_INDEX, 'L', TUI_A_LIST_REPLY }, { TUI_CTX_INDEX, 'f', TUI_A_FORWARD },
     { TUI_CTX_INDEX, 'm', TUI_A_COMPOSE }, { TUI_CTX_INDEX, 'R', TUI_A_RECALL },
+    { TUI_CTX_INDEX, 'v', TUI_A_ATTACHMENTS },
     { TUI_CTX_INDEX, 0x0c, TUI_A_REDRAW }, { TUI_CTX_INDEX, '?', TUI_A_HELP },
 
     { TUI_CTX_PAGER, 'j', TUI_A_NEXT }, { TUI_CTX_PAGER, F(KEY_DOWN), TUI_A_NEXT },
@@ -124,6 +128,7 @@ defaults[] = {
     { TUI_CTX_PAGER, 'r', TUI_A_REPLY }, { TUI_CTX_PAGER, 'g', TUI_A_GROUP_REPLY },
     { TUI_CTX_PAGER, 'L', TUI_A_LIST_REPLY }, { TUI_CTX_PAGER, 'f', TUI_A_FORWARD },
     { TUI_CTX_PAGER, 'm', TUI_A_COMPOSE }, { TUI_CTX_PAGER, 'R', TUI_A_RECALL },
+    { TUI_CTX_PAGER, 'v', TUI_A_ATTACHMENTS },
     { TUI_CTX_PAGER, 0x0c, TUI_A_REDRAW }, { TUI_CTX_PAGER, '?', TUI_A_HELP },
 };
 

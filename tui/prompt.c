@@ -28,6 +28,8 @@ static const char *prompt_label(enum prompt_kind k)
     case PROMPT_SAVE: return "Save to folder: ";
     case PROMPT_PIPE: return "Pipe to command: ";
     case PROMPT_CHANGE: return "Open folder: ";
+    case PROMPT_PART_SAVE: return "Save attachment to: ";
+    case PROMPT_PART_PIPE: return "Pipe attachment to command: ";
     default: return "";
     }
 }
@@ -135,6 +137,10 @@ static void prompt_done(struct ui *u)
     case PROMPT_CHANGE:
         if (*text)
             ui_change_folder(u, text, NULL);
+        break;
+    case PROMPT_PART_SAVE:
+    case PROMPT_PART_PIPE:
+        ui_part_prompt_done(u, k, text);
         break;
     case PROMPT_NONE:
         break;

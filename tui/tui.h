@@ -120,6 +120,10 @@ enum tui_req_kind {
     TUI_REQ_SAVE,      /* copy message idx to folder path, mark it deleted */
     TUI_REQ_MSGFD,     /* a descriptor reading message idx (for |) */
     TUI_REQ_FOLDERS,   /* the store's folders with their counts */
+    TUI_REQ_PARTS,     /* the parts of message idx */
+    TUI_REQ_PART_SAVE, /* part `part` of idx to path (a file, or a
+                          directory: a safe name made in it) */
+    TUI_REQ_PART_FD,   /* a descriptor reading part `part` decoded */
 };
 
 enum tui_status {
@@ -178,8 +182,19 @@ struct tui_req {
     int fd;                   /* MSGFD: the caller closes it */
     struct tui_folder *folders;   /* FOLDERS */
     size_t nfolders;
+    char *part;               /* PART_SAVE, PART_FD: its number */
+    struct tui_part *parts;   /* PARTS */
+    size_t nparts;
     struct tui_req *next;
     int cancelled;            /* set by the UI (atomic) */
+};
+
+/* One part of a message, for the attachment list (v). */
+struct tui_part {
+    char *number;      /* "1", "2.1" (as mail read --part takes) */
+    char *type;        /* "text/plain" (terminal-safe) */
+    char *name;        /* the file name (terminal-safe), or NULL */
+    uint64_t size;     /* decoded bytes */
 };
 
 /* One folder of the store, for the folder list. */

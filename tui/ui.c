@@ -296,6 +296,7 @@ static void draw_status(struct ui *u)
     hints = u->view == VIEW_INDEX ? "  q:quit Enter:open d:del $:sync ?:help"
           : u->view == VIEW_PAGER ? "  q:index n/p:next/prev ?:help"
           : u->view == VIEW_FOLDERS ? "  Enter:open q:back"
+          : u->view == VIEW_PARTS ? "  s:save |:pipe q:back"
                                     : "  q:back";
     mail_buf_addstr(&b, hints);
     attrset(ui_color_attr(u, TUI_COLOR_STATUS));
@@ -321,6 +322,9 @@ static void draw(struct ui *u)
         break;
     case VIEW_FOLDERS:
         ui_draw_folders(u);
+        break;
+    case VIEW_PARTS:
+        ui_draw_parts(u);
         break;
     }
     draw_status(u);
@@ -378,6 +382,8 @@ static void on_answer(struct ui *u, struct tui_req *r)
         u->listing = NULL;
     if (r == u->opening)
         u->opening = NULL;
+    if (r == u->partsreq)
+        u->partsreq = NULL;
     if (!u->pending)
         u->event[0] = '\0';
     if (r->status == TUI_CANCELLED) {
@@ -469,8 +475,21 @@ static void on_answer(struct ui *u, struct tui_req *r)
             ui_take_search(u, r);
         break;
     case TUI_REQ_MSGFD:
+    case TUI_REQ_PART_FD:
         pipe_message(u, r);
         break;
+    case TUI_REQ_PARTS:
+        ui_take_parts(u, r);
+        break;
+    case TUI_REQ_PART_SAVE: {
+        struct mail_buf b = MAIL_BUF_INIT;
+        const char *to = r->label ? r->label : r->path;
+
+        mail_term_safe(&b, to, strlen(to), MAIL_SAFE_ONELINE);
+        snprintf(u->msg, sizeof u->msg, "saved %s", b.data ? b.data : "");
+        mail_buf_release(&b);
+        break;
+    }
     case TUI_REQ_FOLDERS:
         for (size_t i = 0; i < u->nfolders; i++) {
             free(u->folders[i].name);
@@ -563,6 +582,7 @@ static void cancel_work(struct ui *u)
 {
     struct tui_req *const rs[] = {
         u->rendering, u->viewing, u->searching, u->listing, u->opening,
+        u->partsreq,
     };
     bool any = false;
 
@@ -638,6 +658,9 @@ bool ui_common_action(struct ui *u, enum tui_action a, size_t idx)
     case TUI_A_RECALL:
         compose(u, TUI_RESUME, idx);
         return true;
+    case TUI_A_ATTACHMENTS:
+        ui_open_parts(u, idx);
+        return true;
     case TUI_A_REDRAW:
         clearok(curscr, TRUE);
         return true;
@@ -685,6 +708,9 @@ static void key(struct ui *u, wint_t ch, bool fkey)
         break;
     case VIEW_FOLDERS:
         ui_folders_key(u, ch, fkey);
+        break;
+    case VIEW_PARTS:
+        ui_parts_key(u, ch, fkey);
         break;
     case VIEW_HELP:
         if ((!fkey && (ch == 'j' || ch == ' ')) ||
@@ -824,6 +850,7 @@ int tui_run(const struct tui_opts *opts, struct mail_error *err)
         free(u.folders[i].path);
     }
     free(u.folders);
+    ui_parts_release(&u);
     mail_buf_release(&u.line);
     tui_keys_free(own_keys);
     close(u.wake[0]);

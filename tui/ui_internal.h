@@ -10,6 +10,7 @@
  *   pager.c    the pager: wrapping, drawing, its keys
  *   prompt.c   the prompt line and its line editor
  *   folders.c  the folder list and changing folders
+ *   parts.c    the attachment list (v): save and pipe a part
  */
 #ifndef MAIL_TUI_UI_INTERNAL_H
 #define MAIL_TUI_UI_INTERNAL_H
@@ -24,7 +25,7 @@
 #include "keys.h"
 #include "mail/buf.h"
 
-enum view { VIEW_INDEX, VIEW_PAGER, VIEW_HELP, VIEW_FOLDERS };
+enum view { VIEW_INDEX, VIEW_PAGER, VIEW_HELP, VIEW_FOLDERS, VIEW_PARTS };
 
 #define CTRL(c) ((c) & 0x1f)
 
@@ -35,7 +36,7 @@ struct seg {
 
 enum prompt_kind {
     PROMPT_NONE, PROMPT_SEARCH, PROMPT_LIMIT, PROMPT_SAVE, PROMPT_PIPE,
-    PROMPT_CHANGE,
+    PROMPT_CHANGE, PROMPT_PART_SAVE, PROMPT_PART_PIPE,
 };
 
 struct ui {
@@ -82,6 +83,11 @@ struct ui {
     struct mail_buf line;
     size_t prompt_idx;         /* the message a save or pipe is for */
     struct tui_req *opening;   /* the open request not answered yet */
+    /* The attachment list (v). */
+    struct tui_part *parts;
+    size_t nparts, pcur, ptop, parts_idx, prompt_part;
+    struct tui_req *partsreq;
+    enum view parts_back;
     char event[64];            /* the worker's "reconnecting", while busy */
     char msg[256];             /* the last event, on the status line */
 };
@@ -143,5 +149,13 @@ void ui_draw_folders(struct ui *u);
 char *ui_folder_path(struct ui *u, const char *name);
 void ui_change_folder(struct ui *u, const char *name, const char *path);
 void ui_folders_key(struct ui *u, wint_t ch, bool fkey);
+
+/* parts.c */
+void ui_parts_release(struct ui *u);
+void ui_open_parts(struct ui *u, size_t idx);
+void ui_take_parts(struct ui *u, struct tui_req *r);
+void ui_draw_parts(struct ui *u);
+void ui_part_prompt_done(struct ui *u, enum prompt_kind k, char *text);
+void ui_parts_key(struct ui *u, wint_t ch, bool fkey);
 
 #endif

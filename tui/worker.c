@@ -8,11 +8,13 @@
  * touches the folder and its envelopes.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "tui.h"
@@ -248,6 +250,182 @@ out:
                        "be rendered", r->idx + 1);
     mail_buf_release(&text);
     mail_mime_free(mime);
+    close(fd);
+    return rc;
+}
+
+/* ---- the parts of a message (v): list, save, pipe ---- */
+
+/* Message e read and parsed: its parse and *fd (the caller frees and
+ * closes both), or NULL with r->err. */
+static struct mail_mime *parse_message(struct tui_worker *w,
+                                       struct tui_req *r,
+                                       struct mail_envelope *e, int *fd)
+{
+    struct mail_mime *m;
+    char label[32];
+
+    *fd = -1;
+    if (mail_folder_message_fd(w->folder, e, fd, &r->err) < 0)
+        return NULL;
+    snprintf(label, sizeof label, "%zu", r->idx + 1);
+    if (lseek(*fd, 0, SEEK_SET) < 0 ||
+        !(m = mail_render_parse(*fd, label, &r->err))) {
+        if (!r->err.msg[0])
+            mail_error_set(&r->err, MAIL_ERR_IO, "message %s: %s", label,
+                           strerror(errno));
+        close(*fd);
+        *fd = -1;
+        return NULL;
+    }
+    return m;
+}
+
+static int list_parts(struct tui_worker *w, struct tui_req *r,
+                      struct mail_envelope *e)
+{
+    const struct mail_part *p;
+    struct mail_mime *m;
+    size_t alloc = 0;
+    int fd, rc = 0;
+
+    if (!(m = parse_message(w, r, e, &fd)))
+        return -1;
+    for (p = mail_mime_root(m); p && rc == 0; p = mail_part_next(p)) {
+        struct tui_part *tp;
+
+        if (mail_part_is_multipart(p))
+            continue;
+        if (r->nparts == alloc) {
+            size_t na = alloc ? alloc * 2 : 8;
+            struct tui_part *v = realloc(r->parts, na * sizeof *v);
+
+            if (!v) {
+                rc = nomem(&r->err);
+                break;
+            }
+            r->parts = v;
+            alloc = na;
+        }
+        tp = &r->parts[r->nparts++];
+        memset(tp, 0, sizeof *tp);
+        tp->number = strdup(p->number ? p->number : "1");
+        tp->type = safe_dup(p->type ? p->type : "text/plain",
+                            p->type ? strlen(p->type) : 10);
+        if (p->filename)
+            tp->name = safe_dup(p->filename, strlen(p->filename));
+        tp->size = mail_render_part_size(p);
+        if (!tp->number || !tp->type || (p->filename && !tp->name))
+            rc = nomem(&r->err);
+    }
+    mail_mime_free(m);
+    close(fd);
+    return rc;
+}
+
+static int fd_sink(void *ctx, const char *data, size_t len,
+                   struct mail_error *err)
+{
+    int fd = *(int *)ctx;
+
+    while (len > 0) {
+        ssize_t n = write(fd, data, len);
+
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return mail_error_set(err, MAIL_ERR_IO, "%s", strerror(errno));
+        data += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+/* Part r->part of e, decoded: saved to r->path (a directory: under the
+ * safe name mail read --save makes; else that file, never replaced), or
+ * into a new unlinked temporary file whose descriptor goes to r->fd. */
+static int part_out(struct tui_worker *w, struct tui_req *r,
+                    struct mail_envelope *e)
+{
+    const struct mail_part *p;
+    struct mail_mime *m;
+    struct stat st;
+    char tmp[512];
+    int fd, out = -1, rc = -1;
+
+    if (!(m = parse_message(w, r, e, &fd)))
+        return -1;
+    if (!(p = mail_mime_find(m, r->part))) {
+        mail_error_set(&r->err, MAIL_ERR_NOTFOUND, "message %zu has no "
+                       "part %s", r->idx + 1, r->part);
+        goto out;
+    }
+    if (r->kind == TUI_REQ_PART_SAVE && stat(r->path, &st) == 0 &&
+        S_ISDIR(st.st_mode)) {
+        int dirfd = open(r->path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        char *name = NULL;
+
+        if (dirfd < 0) {
+            mail_error_set(&r->err, MAIL_ERR_CANTCREAT, "%s: %s", r->path,
+                           strerror(errno));
+            goto out;
+        }
+        rc = mail_render_save_part(dirfd, r->path, fd, p, &name, &r->err);
+        close(dirfd);
+        if (rc == 0) {
+            free(r->label);
+            r->label = name;
+        } else {
+            free(name);
+            rc = -1;
+        }
+        goto out;
+    }
+    if (r->kind == TUI_REQ_PART_SAVE) {
+        out = open(r->path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        if (out < 0) {
+            mail_error_set(&r->err, MAIL_ERR_CANTCREAT, "%s: %s", r->path,
+                           strerror(errno));
+            goto out;
+        }
+    } else {
+        if ((out = mail_render_temp(w->ropts.tmpdir, "part", tmp,
+                                    sizeof tmp)) < 0) {
+            mail_error_set(&r->err, MAIL_ERR_IO, "temporary file: %s",
+                           strerror(errno));
+            goto out;
+        }
+        unlink(tmp);
+    }
+    rc = mail_render_write_part(fd, p, false, fd_sink, &out, &r->err);
+    if (r->kind == TUI_REQ_PART_SAVE) {
+        if (close(out) < 0 && rc == 0) {
+            mail_error_set(&r->err, MAIL_ERR_IO, "%s: %s", r->path,
+                           strerror(errno));
+            rc = -1;
+        }
+        out = -1;
+        if (rc != 0)
+            unlink(r->path);   /* no half file left behind */
+    }
+    if (rc != 0) {
+        rc = -1;
+        goto out;
+    }
+    if (r->kind == TUI_REQ_PART_FD) {
+        if (lseek(out, 0, SEEK_SET) < 0) {
+            mail_error_set(&r->err, MAIL_ERR_IO, "temporary file: %s",
+                           strerror(errno));
+            rc = -1;
+            goto out;
+        }
+        r->fd = out;
+        out = -1;
+    }
+out:
+    if (out >= 0)
+        close(out);
+    mail_mime_free(m);
     close(fd);
     return rc;
 }
@@ -639,6 +817,17 @@ static void serve(struct tui_worker *w, struct tui_req *r)
     case TUI_REQ_FOLDERS:
         rc = folders(w, r);
         break;
+    case TUI_REQ_PARTS:
+    case TUI_REQ_PART_SAVE:
+    case TUI_REQ_PART_FD:
+        if (!(e = message(w, r))) {
+            r->status = TUI_STALE;
+            return;
+        }
+        r->fd = -1;
+        rc = r->kind == TUI_REQ_PARTS ? list_parts(w, r, e)
+                                      : part_out(w, r, e);
+        break;
     case TUI_REQ_RELIST:
         rc = w->folder ? relist(w, r) : -1;
         break;
@@ -868,8 +1057,16 @@ void tui_req_free(struct tui_req *r)
     free(r->label);
     free(r->order);
     free(r->depth);
-    if (r->kind == TUI_REQ_MSGFD && r->fd >= 0)
+    if ((r->kind == TUI_REQ_MSGFD || r->kind == TUI_REQ_PART_FD) &&
+        r->fd >= 0)
         close(r->fd);
+    for (size_t i = 0; i < r->nparts; i++) {
+        free(r->parts[i].number);
+        free(r->parts[i].type);
+        free(r->parts[i].name);
+    }
+    free(r->parts);
+    free(r->part);
     for (size_t i = 0; i < r->nfolders; i++) {
         free(r->folders[i].name);
         free(r->folders[i].path);
