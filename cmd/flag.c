@@ -54,6 +54,11 @@ static int flag_set(struct mail_folder *f, struct mail_envelope **v,
 
 int cmd_flag(struct cmd_ctx *ctx, int argc, char **argv)
 {
+    static const struct option longopts[] = {
+        CMD_COMMON_LONG,
+        { "folder", required_argument, NULL, 'f' },
+        { NULL, 0, NULL, 0 },
+    };
     struct cmd_selection sel = { 0 };
     struct mail_folder *f = NULL;
     struct mail_error err;
@@ -86,7 +91,8 @@ int cmd_flag(struct cmd_ctx *ctx, int argc, char **argv)
             rest[nrest++] = argv[i];
         }
     }
-    rc = cmd_msg_options(ctx, "flag", nrest, rest, NULL, NULL, &folder,
+    rc = cmd_msg_options(ctx, "flag", nrest, rest, CMD_COMMON_SHORT "f:",
+                         longopts, NULL, &folder,
                          "unknown option, flag or missing value",
                          " (flags: +seen -seen +flagged -flagged +answered "
                          "-answered +draft -draft)");

@@ -61,6 +61,12 @@ static int store_dest_exists(struct cmd_ctx *ctx, const char *dest)
 
 int cmd_mv(struct cmd_ctx *ctx, int argc, char **argv)
 {
+    static const struct option longopts[] = {
+        CMD_COMMON_LONG,
+        { "folder", required_argument, NULL, 'f' },
+        { "create", no_argument, NULL, OPT_FIRST_COMMAND_OPTION },
+        { NULL, 0, NULL, 0 },
+    };
     struct cmd_selection sel = { 0 };
     struct mail_folder *from = NULL, *to = NULL;
     struct mail_error err;
@@ -69,7 +75,8 @@ int cmd_mv(struct cmd_ctx *ctx, int argc, char **argv)
     bool create = false;
 
     mail_error_clear(&err);
-    rc = cmd_msg_options(ctx, "mv", argc, argv, "create", &create, &folder,
+    rc = cmd_msg_options(ctx, "mv", argc, argv, CMD_COMMON_SHORT "f:",
+                         longopts, &create, &folder,
                          "unknown option or missing value", "");
     if (rc)
         return rc == -1 ? 0 : rc;

@@ -89,6 +89,12 @@ static int expunge_set(struct mail_folder *f, struct mail_envelope **v,
 
 int cmd_rm(struct cmd_ctx *ctx, int argc, char **argv)
 {
+    static const struct option longopts[] = {
+        CMD_COMMON_LONG,
+        { "folder", required_argument, NULL, 'f' },
+        { "expunge", no_argument, NULL, OPT_FIRST_COMMAND_OPTION },
+        { NULL, 0, NULL, 0 },
+    };
     struct cmd_selection sel = { 0 };
     struct mail_folder *f = NULL, *trash = NULL;
     struct mail_error err;
@@ -97,7 +103,8 @@ int cmd_rm(struct cmd_ctx *ctx, int argc, char **argv)
     int rc;
 
     mail_error_clear(&err);
-    rc = cmd_msg_options(ctx, "rm", argc, argv, "expunge", &expunge, &folder,
+    rc = cmd_msg_options(ctx, "rm", argc, argv, CMD_COMMON_SHORT "f:",
+                         longopts, &expunge, &folder,
                          "unknown option or missing value", "");
     if (rc)
         return rc == -1 ? 0 : rc;

@@ -228,20 +228,15 @@ int cmd_folder_done(struct mail_folder *f,
 /* ---- flag, mv and rm ---- */
 
 int cmd_msg_options(struct cmd_ctx *ctx, const char *cmdname, int argc,
-                    char **argv, const char *extra, bool *extra_set,
+                    char **argv, const char *shortopts,
+                    const struct option *longopts, bool *extra_set,
                     const char **folder, const char *what,
                     const char *hint)
 {
-    const struct option longopts[] = {
-        CMD_COMMON_LONG,
-        { "folder", required_argument, NULL, 'f' },
-        { extra, no_argument, NULL, OPT_FIRST_COMMAND_OPTION },
-        { NULL, 0, NULL, 0 },
-    };
     int opt, rc;
 
     opterr = 0;
-    while ((opt = getopt_long(argc, argv, CMD_COMMON_SHORT "f:", longopts,
+    while ((opt = getopt_long(argc, argv, shortopts, longopts,
                               NULL)) != -1) {
         switch (opt) {
         case 'f':

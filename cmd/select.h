@@ -68,14 +68,17 @@ int cmd_folder_from_paths(struct cmd_ctx *ctx, int argc, char **argv,
 /* ---- flag, mv and rm: MSG... in one folder, changed as one set ---- */
 
 /*
- * Their options: -f/--folder FOLDER (*folder), the common ones, and one
- * flag of the command's own, --extra (NULL: none; *extra_set).  A bad
- * option is "mail CMD: <what>: ARG<hint>" (64).  Returns 0 with optind at
- * the first operand, -1 when -h printed the usage (exit 0), or an exit
- * code.
+ * Their options, from the command's own getopt_long table (shortopts,
+ * longopts: the common ones, -f/--folder FOLDER into *folder, and at most
+ * one flag of the command's own, OPT_FIRST_COMMAND_OPTION, setting
+ * *extra_set).  A bad option is "mail CMD: <what>: ARG<hint>" (64).
+ * Returns 0 with optind at the first operand, -1 when -h printed the
+ * usage (exit 0), or an exit code.
  */
+struct option;
 int cmd_msg_options(struct cmd_ctx *ctx, const char *cmdname, int argc,
-                    char **argv, const char *extra, bool *extra_set,
+                    char **argv, const char *shortopts,
+                    const struct option *longopts, bool *extra_set,
                     const char **folder, const char *what,
                     const char *hint);
 
