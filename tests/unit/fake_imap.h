@@ -40,6 +40,7 @@ struct step {
 
 static pid_t fake_pid;
 static bool fake_close_after;   /* close after the script, not wait */
+static int fake_timeout = 5;    /* seconds, for fake_open's server */
 
 static inline int read_line(int c, char *buf, size_t max, FILE *log)
 {
@@ -162,7 +163,7 @@ static inline struct mail_session *fake_open(unsigned port, struct mail_server *
     srv->host = "127.0.0.1";
     srv->port = port;
     srv->tls = MAIL_TLS_NONE;
-    srv->timeout = 5;
+    srv->timeout = fake_timeout;
     srv->user = "u";
     return mail_imap_open(srv, err);
 }

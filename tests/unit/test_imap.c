@@ -23,6 +23,7 @@
 
 #include "mail/folder.h"
 #include "mail/imap.h"
+#include "fake_imap.h"
 #include "test.h"
 
 static void test_uid_set(void)
@@ -91,73 +92,31 @@ static void test_mailbox_arg(void)
  * The child sends the greeting, then for each line the client sends, the
  * next reply of the script; after the script it closes the connection. */
 
-static pid_t fake_pid;
-static int fake_log_fd = -1;   /* >= 0: the child writes what it reads */
+static int fake_log_fd = -1;   /* >= 0: what the client sent goes there */
 
-static unsigned fake_start(const char *greeting, const char *const *replies,
-                           size_t n)
+/* fake_imap.h's server with one reply per command line, closed after the
+ * script. */
+static unsigned fake_start_replies(const char *greeting,
+                                   const char *const *replies, size_t n)
 {
-    struct sockaddr_in a;
-    socklen_t alen = sizeof a;
-    int ls = socket(AF_INET, SOCK_STREAM, 0);
+    struct step *steps = calloc(n ? n : 1, sizeof *steps);
+    FILE *log = fake_log_fd >= 0 ? fdopen(dup(fake_log_fd), "a")
+                                 : fopen("/dev/null", "w");
+    unsigned port = 0;
 
-    memset(&a, 0, sizeof a);
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (ls < 0 || bind(ls, (struct sockaddr *)&a, sizeof a) < 0 ||
-        listen(ls, 1) < 0 || getsockname(ls, (struct sockaddr *)&a, &alen) < 0)
-        return 0;
-    fflush(stdout);
-    fake_pid = fork();
-    if (fake_pid == 0) {
-        int c = accept(ls, NULL, NULL);
-        char ch;
-
-        if (c < 0 || write(c, greeting, strlen(greeting)) < 0)
-            _exit(1);
+    if (steps && log) {
         for (size_t i = 0; i < n; i++) {
-            while (read(c, &ch, 1) == 1) {
-                if (fake_log_fd >= 0 && write(fake_log_fd, &ch, 1) != 1)
-                    _exit(1);
-                if (ch == '\n')
-                    break;
-            }
-            if (strcmp(replies[i], "SLEEP") == 0) {
-                sleep(30);      /* a server that does not answer */
-                _exit(0);
-            }
-            if (write(c, replies[i], strlen(replies[i])) < 0)
-                _exit(1);
+            steps[i].kind = STEP_REPLY;
+            steps[i].reply = replies[i];
         }
-        close(c);
-        _exit(0);
+        fake_close_after = true;
+        fake_timeout = 10;
+        port = fake_start(greeting, steps, n, log);
     }
-    close(ls);
-    return fake_pid > 0 ? ntohs(a.sin_port) : 0;
-}
-
-static void fake_stop(void)
-{
-    int st;
-
-    if (fake_pid > 0) {
-        kill(fake_pid, SIGTERM);
-        waitpid(fake_pid, &st, 0);
-    }
-    fake_pid = 0;
-}
-
-static struct mail_session *fake_open(unsigned port, struct mail_server *srv,
-                                      struct mail_error *err)
-{
-    memset(srv, 0, sizeof *srv);
-    srv->proto = MAIL_PROTO_IMAP;
-    srv->host = "127.0.0.1";
-    srv->port = port;
-    srv->tls = MAIL_TLS_NONE;
-    srv->timeout = 10;
-    srv->user = "u";
-    return mail_imap_open(srv, err);
+    free(steps);
+    if (log)
+        fclose(log);
+    return port;
 }
 
 struct fake_msgs {
@@ -209,7 +168,7 @@ static void test_fake_fetch(void)
     struct mail_server srv;
     struct mail_error err;
     struct mail_session *s;
-    unsigned port = fake_start("* OK [CAPABILITY IMAP4rev1] hi\r\n", script, 3);
+    unsigned port = fake_start_replies("* OK [CAPABILITY IMAP4rev1] hi\r\n", script, 3);
 
     memset(&f, 0, sizeof f);
     mail_error_clear(&err);
@@ -254,7 +213,7 @@ static void test_fake_faults(void)
     unsigned port;
 
     memset(&f, 0, sizeof f);
-    port = fake_start("* OK [CAPABILITY IMAP4rev1] hi\r\n", drop, 1);
+    port = fake_start_replies("* OK [CAPABILITY IMAP4rev1] hi\r\n", drop, 1);
     s = fake_open(port, &srv, &err);
     CHECK(s != NULL);
     if (s) {
@@ -268,7 +227,7 @@ static void test_fake_faults(void)
     fake_stop();
     mail_buf_release(&f.body);
 
-    port = fake_start("* OK [CAPABILITY IMAP4rev1] hi\r\n", garbage, 1);
+    port = fake_start_replies("* OK [CAPABILITY IMAP4rev1] hi\r\n", garbage, 1);
     s = fake_open(port, &srv, &err);
     CHECK(s != NULL);
     if (s) {
@@ -281,7 +240,7 @@ static void test_fake_faults(void)
     }
     fake_stop();
 
-    port = fake_start("* OK [CAPABILITY IMAP4rev1] hi\r\n", bye, 1);
+    port = fake_start_replies("* OK [CAPABILITY IMAP4rev1] hi\r\n", bye, 1);
     s = fake_open(port, &srv, &err);
     CHECK(s != NULL);
     if (s) {
@@ -304,7 +263,7 @@ static int fake_fetch_run(const char *greeting, const char *const *script,
 {
     struct mail_server srv;
     struct mail_session *s;
-    unsigned port = fake_start(greeting, script, nscript);
+    unsigned port = fake_start_replies(greeting, script, nscript);
     int rc = -2;
 
     memset(f, 0, sizeof *f);
@@ -473,7 +432,7 @@ static void test_fetch_sink_error(void)
         struct mail_server srv;
         struct mail_error err;
         struct mail_session *s;
-        unsigned port = fake_start(HI, scripts[k], 1);
+        unsigned port = fake_start_replies(HI, scripts[k], 1);
 
         memset(&d, 0, sizeof d);
         mail_error_clear(&err);
@@ -499,7 +458,7 @@ static void test_fetch_sink_error(void)
         struct mail_server srv;
         struct mail_error err;
         struct mail_session *s;
-        unsigned port = fake_start(HI, spooled, 1);
+        unsigned port = fake_start_replies(HI, spooled, 1);
 
         memset(&f, 0, sizeof f);
         s = port ? fake_open(port, &srv, &err) : NULL;
@@ -528,7 +487,7 @@ static void test_goodbye_deadline(void)
     struct mail_error err;
     struct mail_session *s;
     struct timespec t0, t1;
-    unsigned port = fake_start(HI, silent, 1);
+    unsigned port = fake_start_replies(HI, silent, 1);
     double secs;
 
     s = port ? fake_open(port, &srv, &err) : NULL;
@@ -560,7 +519,7 @@ static void test_text_not_literal(void)
     struct mail_server srv;
     struct mail_error err;
     struct mail_session *s;
-    unsigned port = fake_start("* OK [CAPABILITY IMAP4rev1 AUTH=PLAIN] "
+    unsigned port = fake_start_replies("* OK [CAPABILITY IMAP4rev1 AUTH=PLAIN] "
                                "ready {5}\r\n", script, 2);
 
     mail_error_clear(&err);
@@ -629,7 +588,7 @@ static void test_list_names(void)
     CHECK(fake_log_fd >= 0);
     unlink(tmpl);
     mail_error_clear(&err);
-    port = fake_start(HI, script, 4);
+    port = fake_start_replies(HI, script, 4);
     s = port ? fake_open(port, &srv, &err) : NULL;
     CHECK(s != NULL);
     if (s) {
@@ -685,7 +644,7 @@ static void test_list_bounds(void)
     {
         struct mail_server srv;
         struct mail_session *s;
-        unsigned port = fake_start(HI, script, 1);
+        unsigned port = fake_start_replies(HI, script, 1);
 
         mail_error_clear(&err);
         s = port ? fake_open(port, &srv, &err) : NULL;
