@@ -59,6 +59,85 @@ static struct mail_remote *reader_remote(const struct mail_account *acct)
     return mail_remote_new(acct, NULL, &err);
 }
 
+/* A in the reader: the accounts of the config, each one's remote made
+ * when first switched to and closed after the reader. */
+struct accounts {
+    struct cmd_ctx *ctx;
+    struct mail_remote **remotes;   /* per account of ctx->cfg */
+    char *names;                    /* "a, b" (terminal-safe) */
+};
+
+static int switch_account(void *arg, const char *name, struct tui_account *a,
+                          struct mail_error *err)
+{
+    struct accounts *as = arg;
+    struct mail_config *cfg = &as->ctx->cfg;
+    struct mail_account *acct = mail_config_account(cfg, name, err);
+    struct mail_buf label = MAIL_BUF_INIT;
+    size_t i;
+
+    if (!acct)
+        return -1;
+    i = (size_t)(acct - cfg->accounts);
+    if (!as->remotes[i] && acct->has_imap &&
+        !(as->remotes[i] = mail_remote_new(acct, NULL, err)))
+        return -1;
+    memset(a, 0, sizeof *a);
+    a->remote = as->remotes[i];
+    a->store = acct->store && *acct->store ? acct->store : NULL;
+    if (a->store)
+        a->path = mail_store_folder_path(a->store, "INBOX", err);
+    else if (a->remote)
+        a->path = strdup("imap:INBOX");
+    else
+        return mail_error_set(err, MAIL_ERR_CONFIG, "account %s has "
+                              "neither a store nor an imap server",
+                              acct->name);
+    mail_buf_addstr(&label, a->store ? "INBOX" : "imap:INBOX");
+    mail_buf_addstr(&label, " (");
+    mail_term_safe(&label, acct->name, strlen(acct->name),
+                   MAIL_SAFE_ONELINE);
+    mail_buf_addstr(&label, ")");
+    a->label = mail_buf_detach(&label);
+    if (!a->path || !a->label) {
+        free(a->path);
+        free(a->label);
+        if (!err->kind)
+            mail_error_set(err, MAIL_ERR_INTERNAL, "out of memory");
+        return -1;
+    }
+    /* Replies and new messages from here on are this account's. */
+    as->ctx->account_name = acct->name;
+    return 0;
+}
+
+static int accounts_init(struct accounts *as, struct cmd_ctx *ctx)
+{
+    struct mail_buf names = MAIL_BUF_INIT;
+
+    as->ctx = ctx;
+    if (!ctx->cfg_loaded || ctx->cfg.naccounts < 2)
+        return -1;
+    as->remotes = calloc(ctx->cfg.naccounts, sizeof *as->remotes);
+    for (size_t i = 0; i < ctx->cfg.naccounts; i++) {
+        const char *n = ctx->cfg.accounts[i].name;
+
+        if (i)
+            mail_buf_addstr(&names, ", ");
+        mail_term_safe(&names, n, strlen(n), MAIL_SAFE_ONELINE);
+    }
+    as->names = mail_buf_detach(&names);
+    return as->remotes && as->names ? 0 : -1;
+}
+
+static void accounts_release(struct accounts *as)
+{
+    for (size_t i = 0; as->remotes && i < as->ctx->cfg.naccounts; i++)
+        mail_remote_close(as->remotes[i]);
+    free(as->remotes);
+    free(as->names);
+}
+
 /* The account, when there is a config; reading a folder by path needs
  * none, so a missing config or account is no error here. */
 static struct mail_account *account(struct cmd_ctx *ctx)
@@ -153,6 +232,7 @@ static int compose(void *arg, enum tui_compose how, const char *folder,
 static int run_reader(struct cmd_ctx *ctx, const char *folder)
 {
     struct local_source src = { NULL, &ctx->paths, NULL };
+    struct accounts as = { ctx, NULL, NULL };
     struct mail_buf caps = MAIL_BUF_INIT;
     struct tui_opts o;
     struct mail_folder *f = NULL;
@@ -224,6 +304,11 @@ static int run_reader(struct cmd_ctx *ctx, const char *folder)
             o.store = acct->store;
         o.remote = src.remote = reader_remote(acct);
     }
+    if (accounts_init(&as, ctx) == 0) {
+        o.account = switch_account;
+        o.account_arg = &as;
+        o.accounts = as.names;
+    }
     if (getenv("MAILCAPS")) {
         o.render.mailcaps = getenv("MAILCAPS");
     } else {
@@ -236,6 +321,7 @@ static int run_reader(struct cmd_ctx *ctx, const char *folder)
     mail_error_clear(&err);
     rc = tui_run(&o, &err) < 0 ? cmd_fail(&err) : 0;
 out:
+    accounts_release(&as);
     mail_remote_close(src.remote);
     free(src.path);
     free(label);

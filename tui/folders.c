@@ -55,12 +55,12 @@ char *ui_folder_path(struct ui *u, const char *name)
 
     mail_error_clear(&err);
     if (name[0] == '=') {
-        if (!u->o->store) {
+        if (!u->store) {
             snprintf(u->msg, sizeof u->msg, "error: no account store for "
                      "=NAME");
             return NULL;
         }
-        p = mail_store_folder_path(u->o->store, name + 1, &err);
+        p = mail_store_folder_path(u->store, name + 1, &err);
         if (!p)
             ui_show_error(u, &(struct tui_req){ .err = err });
         return p;
@@ -85,6 +85,35 @@ void ui_change_folder(struct ui *u, const char *name, const char *path)
     snprintf(u->msg, sizeof u->msg, "opening");
     if (u->opening)
         ui_cancel(u, u->opening);
+    u->opening = ui_post_req(u, r);
+}
+
+/* A: the inbox of account `name`, with its store and server. */
+void ui_change_account(struct ui *u, const char *name)
+{
+    struct tui_account a = { NULL, NULL, NULL, NULL };
+    struct mail_error err;
+    struct tui_req *r;
+
+    mail_error_clear(&err);
+    if (u->o->account(u->o->account_arg, name, &a, &err) < 0) {
+        ui_show_error(u, &(struct tui_req){ .err = err });
+        return;
+    }
+    if (!(r = ui_new_req(u, TUI_REQ_ACCOUNT, 0))) {
+        free(a.path);
+        free(a.label);
+        return;
+    }
+    r->path = a.path;
+    r->label = a.label;
+    r->store = a.store;
+    r->remote = a.remote;
+    if (u->rendering)
+        ui_cancel(u, u->rendering);
+    if (u->opening)
+        ui_cancel(u, u->opening);
+    snprintf(u->msg, sizeof u->msg, "opening");
     u->opening = ui_post_req(u, r);
 }
 

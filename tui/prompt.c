@@ -29,6 +29,7 @@ static const char *prompt_label(enum prompt_kind k)
     case PROMPT_PIPE: return "Pipe to command: ";
     case PROMPT_CHANGE: return "Open folder: ";
     case PROMPT_PART_SAVE: return "Save attachment to: ";
+    case PROMPT_ACCOUNT: return "Open account: ";
     case PROMPT_PART_PIPE: return "Pipe attachment to command: ";
     default: return "";
     }
@@ -44,10 +45,15 @@ void ui_draw_message_line(struct ui *u)
     if (u->prompt) {
         struct mail_buf safe = MAIL_BUF_INIT;
         const char *pl = prompt_label(u->prompt), *t;
+        char lab[160];
         size_t w, cols = (size_t)COLS, tl, n;
 
         mail_term_safe(&safe, u->line.data ? u->line.data : "", u->line.len,
                        MAIL_SAFE_ONELINE);
+        if (u->prompt == PROMPT_ACCOUNT && u->o->accounts) {
+            snprintf(lab, sizeof lab, "Open account (%s): ", u->o->accounts);
+            pl = lab;
+        }
         mvaddstr(y, 0, pl);
         w = mail_width(pl, strlen(pl));
         /* The end of a long line stays in sight. */
@@ -141,6 +147,10 @@ static void prompt_done(struct ui *u)
     case PROMPT_PART_SAVE:
     case PROMPT_PART_PIPE:
         ui_part_prompt_done(u, k, text);
+        break;
+    case PROMPT_ACCOUNT:
+        if (*text)
+            ui_change_account(u, text);
         break;
     case PROMPT_NONE:
         break;

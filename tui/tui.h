@@ -79,6 +79,14 @@ enum tui_compose {
 struct tui_keys;   /* the [tui] bindings and colors (keys.c) */
 struct mail_remote;
 
+/* Another account, as the reader opens it (A). */
+struct tui_account {
+    char *path;                   /* its inbox: a path or "imap:INBOX" */
+    char *label;                  /* for the status line (terminal-safe) */
+    const char *store;            /* its local store, or NULL */
+    struct mail_remote *remote;   /* its IMAP server, or NULL */
+};
+
 struct tui_opts {
     struct tui_source source;
     struct mail_render_opts render;   /* as mail read's */
@@ -100,6 +108,13 @@ struct tui_opts {
     int (*compose)(void *arg, enum tui_compose how, const char *folder,
                    const char *msg);
     void *compose_arg;
+    /* Account `name` of the config (A): fills a (path and label
+     * malloc'd; store and remote the caller's until tui_run returns) or
+     * -1 with err.  UI thread, nothing connects.  NULL: not available. */
+    int (*account)(void *arg, const char *name, struct tui_account *a,
+                   struct mail_error *err);
+    void *account_arg;
+    const char *accounts;   /* the accounts' names, "a, b", for A */
 };
 
 /* Run the reader until the user quits.  Returns 0, or -1 with err set
@@ -124,6 +139,7 @@ enum tui_req_kind {
     TUI_REQ_PART_SAVE, /* part `part` of idx to path (a file, or a
                           directory: a safe name made in it) */
     TUI_REQ_PART_FD,   /* a descriptor reading part `part` decoded */
+    TUI_REQ_ACCOUNT,   /* open path of another account (store, remote) */
 };
 
 enum tui_status {
@@ -183,6 +199,8 @@ struct tui_req {
     struct tui_folder *folders;   /* FOLDERS */
     size_t nfolders;
     char *part;               /* PART_SAVE, PART_FD: its number */
+    const char *store;        /* ACCOUNT */
+    struct mail_remote *remote;   /* ACCOUNT */
     struct tui_part *parts;   /* PARTS */
     size_t nparts;
     struct tui_req *next;

@@ -418,6 +418,9 @@ static void on_answer(struct ui *u, struct tui_req *r)
         return;
     }
     switch (r->kind) {
+    case TUI_REQ_ACCOUNT:
+        u->store = r->store;
+        /* fall through */
     case TUI_REQ_OPEN:
         if (r->path) {
             free(u->label);
@@ -658,6 +661,13 @@ bool ui_common_action(struct ui *u, enum tui_action a, size_t idx)
     case TUI_A_RECALL:
         compose(u, TUI_RESUME, idx);
         return true;
+    case TUI_A_ACCOUNT:
+        if (!u->o->account)
+            snprintf(u->msg, sizeof u->msg, "no other account in the "
+                     "config");
+        else
+            ui_start_prompt(u, PROMPT_ACCOUNT, 0);
+        return true;
     case TUI_A_ATTACHMENTS:
         ui_open_parts(u, idx);
         return true;
@@ -795,6 +805,7 @@ int tui_run(const struct tui_opts *opts, struct mail_error *err)
     memset(&u, 0, sizeof u);
     u.o = opts;
     u.color = opts->color;
+    u.store = opts->store;
     u.rows.gen = 0;
     u.keys = opts->keys;
     if (!u.keys && !(u.keys = own_keys = tui_keys_new()))

@@ -36,7 +36,7 @@ struct seg {
 
 enum prompt_kind {
     PROMPT_NONE, PROMPT_SEARCH, PROMPT_LIMIT, PROMPT_SAVE, PROMPT_PIPE,
-    PROMPT_CHANGE, PROMPT_PART_SAVE, PROMPT_PART_PIPE,
+    PROMPT_CHANGE, PROMPT_PART_SAVE, PROMPT_PART_PIPE, PROMPT_ACCOUNT,
 };
 
 struct ui {
@@ -83,6 +83,7 @@ struct ui {
     struct mail_buf line;
     size_t prompt_idx;         /* the message a save or pipe is for */
     struct tui_req *opening;   /* the open request not answered yet */
+    const char *store;         /* the account's store (=NAME), or NULL */
     /* The attachment list (v). */
     struct tui_part *parts;
     size_t nparts, pcur, ptop, parts_idx, prompt_part;
@@ -149,6 +150,7 @@ void ui_draw_folders(struct ui *u);
 char *ui_folder_path(struct ui *u, const char *name);
 void ui_change_folder(struct ui *u, const char *name, const char *path);
 void ui_folders_key(struct ui *u, wint_t ch, bool fkey);
+void ui_change_account(struct ui *u, const char *name);
 
 /* parts.c */
 void ui_parts_release(struct ui *u);

@@ -757,6 +757,30 @@ static int change_folder(struct tui_worker *w, struct tui_req *r)
     return 0;
 }
 
+static void remote_event(void *arg, const char *what);
+
+/* A: the folder of another account, with its store and server; the old
+ * ones stay when it cannot be opened. */
+static int change_account(struct tui_worker *w, struct tui_req *r)
+{
+    const char *old_store = w->store;
+    struct mail_remote *old_remote = w->remote;
+
+    pthread_mutex_lock(&w->lock);
+    w->store = r->store;
+    w->remote = r->remote;
+    pthread_mutex_unlock(&w->lock);
+    if (w->remote)
+        mail_remote_on_event(w->remote, remote_event, w);
+    if (change_folder(w, r) == 0)
+        return 0;
+    pthread_mutex_lock(&w->lock);
+    w->store = old_store;
+    w->remote = old_remote;
+    pthread_mutex_unlock(&w->lock);
+    return -1;
+}
+
 /* ---- serving requests ---- */
 
 static struct mail_envelope *message(struct tui_worker *w, struct tui_req *r)
@@ -780,6 +804,9 @@ static void serve(struct tui_worker *w, struct tui_req *r)
     if (w->remote)
         mail_remote_resume(w->remote);
     switch (r->kind) {
+    case TUI_REQ_ACCOUNT:
+        rc = change_account(w, r);
+        break;
     case TUI_REQ_OPEN:
         if (r->path) {
             rc = change_folder(w, r);

@@ -787,3 +787,40 @@ ms() { echo $(( $(date +%s%N) / 1000000 )); }
     wait_screen "see the data"
     quit_tui
 }
+
+@test "tui: A opens another account's inbox (its store); c =NAME then names its folders" {
+    mkdir -p "$XDG_CONFIG_HOME/mail" "$T/second/.Old/cur" "$T/second/.Old/new" "$T/second/.Old/tmp"
+    cp "$T/inbox.mbox" "$T/unused.mbox"
+    mkdir -p "$T/second/cur" "$T/second/new" "$T/second/tmp"
+    printf 'From: Carol <carol@example.test>\nTo: dave@example.test\nSubject: for the second account\nDate: Mon, 1 Dec 2025 10:00:00 +0000\nMessage-ID: <second@example.test>\n\nhello dave\n' \
+        > "$T/second/new/1700000000.M1P1.test"
+    printf 'From: Carol <carol@example.test>\nTo: dave@example.test\nSubject: an old one\nDate: Mon, 1 Dec 2025 10:00:00 +0000\nMessage-ID: <old@example.test>\n\nold\n' \
+        > "$T/second/.Old/cur/1700000001.M1P1.test:2,S"
+    cat > "$XDG_CONFIG_HOME/mail/config" <<CFG
+[account "first"]
+    address = Alice <alice@example.net>
+    store = $T/Maildir
+    default = true
+[account "second"]
+    address = Dave <dave@example.test>
+    store = $T/second
+CFG
+    tui_start tui
+    wait_screen "INBOX  10 msgs"
+    keys A
+    wait_screen "Open account (first, second):"
+    keys second Enter
+    wait_screen "INBOX (second)  1 msgs, 1 unread"
+    wait_screen "for the second account"
+    # =NAME is the second account's store now.
+    keys c =Old Enter
+    wait_screen "=Old  1 msgs"
+    wait_screen "an old one"
+    # An unknown account: an error, the folder stays.
+    keys A nope Enter
+    wait_screen "error: no account 'nope'"
+    wait_status "=Old  1 msgs"
+    keys A first Enter
+    wait_screen "INBOX (first)  10 msgs"
+    quit_tui
+}
