@@ -42,6 +42,7 @@
 #include "mail/date.h"
 #include "mail/folder.h"
 #include "mail/fsutil.h"
+#include "mail/header.h"
 #include "mail/imap.h"
 #include "mail/imap_envelope.h"
 #include "mail/imapcache.h"
@@ -270,6 +271,40 @@ static char *xstrdup(const char *s, bool *oom)
     return d;
 }
 
+/* The References field of a "BODY[HEADER.FIELDS (REFERENCES)]" item
+ * (the server may spell the section in any case), unfolded; NULL when
+ * absent.  -1 on ENOMEM. */
+static int references_of(const struct mail_imap_resp *r, char **out,
+                         struct mail_error *err)
+{
+    const struct mail_imap_node *list = r->args.child, *c;
+
+    *out = NULL;
+    if (!list || list->type != MAIL_IMAP_LIST)
+        return 0;
+    for (c = list->child; c && c->next; c = c->next->next) {
+        struct mail_header h = MAIL_HEADER_INIT;
+        const char *v;
+        size_t pos = 0;
+
+        if (c->type != MAIL_IMAP_ATOM ||
+            mail_strncasecmp(c->data, "BODY[HEADER.FIELDS", 18) != 0 ||
+            c->next->type != MAIL_IMAP_STRING)
+            continue;
+        if (mail_header_parse(&h, c->next->data, (size_t)c->next->len,
+                              err) < 0)
+            return -1;
+        v = mail_header_next(&h, "references", &pos);
+        if (v && *v && !(*out = strdup(v))) {
+            mail_header_release(&h);
+            return nomem(err);
+        }
+        mail_header_release(&h);
+        break;
+    }
+    return 0;
+}
+
 static int fill_envelope(struct imf *f, struct mail_envelope *e,
                          const struct mail_imap_resp *r, uint32_t uid,
                          struct mail_error *err)
@@ -310,6 +345,8 @@ static int fill_envelope(struct imf *f, struct mail_envelope *e,
     } else if (err->kind == MAIL_ERR_INTERNAL) {
         return -1;
     }
+    if (references_of(r, &e->references, err) < 0)
+        return -1;
     /* A malformed BODYSTRUCTURE costs the attachment mark only. */
     if ((n = mail_imap_fetch_item(r, "BODYSTRUCTURE")) &&
         mail_imap_body_summary(n, &e->attachments, &e->content_type,
@@ -606,9 +643,13 @@ static int plan(struct imf *f, struct mail_session *s, struct sync_ctx *x,
     const struct mail_imap_cache *c = x->c;
     bool condstore = st->highestmodseq && c->highestmodseq &&
                      mail_session_has_cap(s, "CONDSTORE");
+    /* References is not in ENVELOPE: the one header field, for threads
+     * as in local folders */
     const char *items = condstore
-        ? "(UID FLAGS INTERNALDATE RFC822.SIZE ENVELOPE BODYSTRUCTURE MODSEQ)"
-        : "(UID FLAGS INTERNALDATE RFC822.SIZE ENVELOPE BODYSTRUCTURE)";
+        ? "(UID FLAGS INTERNALDATE RFC822.SIZE ENVELOPE BODYSTRUCTURE MODSEQ "
+          "BODY.PEEK[HEADER.FIELDS (REFERENCES)])"
+        : "(UID FLAGS INTERNALDATE RFC822.SIZE ENVELOPE BODYSTRUCTURE "
+          "BODY.PEEK[HEADER.FIELDS (REFERENCES)])";
     size_t max = 3, k = 0, batches = 0;
     struct lcmd *v;
     uint64_t span = 0;

@@ -411,3 +411,40 @@ tagged_after_login() {
 	grep -q ' UID SEARCH SUBJECT' "$FAKE_LOG"
 	! grep -q 'RETURN' "$FAKE_LOG" || false
 }
+
+@test "imap ls --thread: References from the listing, so threads match the local folder's" {
+	local t=$BATS_TEST_TMPDIR
+	mkdir -p "$HOME/L/cur" "$HOME/L/new" "$HOME/L/tmp"
+	tmsg() {   # name date msgid refs subject
+		{
+			echo "From: $1 <$1@example.org>"
+			echo "Subject: $5"
+			echo "Date: $2"
+			echo "Message-ID: <$3@example.org>"
+			[ -n "$4" ] && echo "References: $4"
+			echo
+			echo "body"
+		} >"$t/$1"
+		cp "$t/$1" "$HOME/L/new/$1.x"
+		maildir_add "$MD" "$t/$1" >/dev/null
+	}
+	# No In-Reply-To anywhere: only References tells the parents.
+	tmsg ann "Tue, 14 Nov 2023 10:00:00 +0000" a "" "Plan"
+	tmsg bob "Tue, 14 Nov 2023 11:00:00 +0000" x "" "Other topic"
+	tmsg cat "Tue, 14 Nov 2023 12:00:00 +0000" b "<a@example.org>" "Re: Plan"
+	tmsg dan "Tue, 14 Nov 2023 13:00:00 +0000" c "<a@example.org>
+ <b@example.org>" "Re: Re: Plan"
+	tmsg eve "Tue, 14 Nov 2023 14:00:00 +0000" d "<a@example.org>" "Re: Plan (2)"
+	run --separate-stderr mail -C "$CONF" -vv ls --thread -F '%s' imap:INBOX
+	[ "$status" -eq 0 ]
+	[[ $stderr == *"BODY.PEEK[HEADER.FIELDS (REFERENCES)]"* ]]
+	remote=$output
+	run mail -C "$CONF" ls --thread -F '%s' "$HOME/L"
+	[ "$status" -eq 0 ]
+	echo "remote:"; echo "$remote"; echo "local:"; echo "$output"
+	[ "$remote" = "$output" ]
+	[ "${lines[2]}" = "  └─Re: Re: Plan" ]
+	# and from the cache, the same
+	run mail -C "$CONF" ls --thread -F '%s' imap:INBOX
+	[ "$output" = "$remote" ]
+}
