@@ -77,6 +77,8 @@ struct msg {
     const char *folder;         /* display name, NULL for a file */
     struct reader *r;
     int save_rc;                /* --save: the last part's exit code */
+    /* The sizes of the bodies an IMAP reading copy left out. */
+    struct mail_part_sizes sizes;
 };
 
 static void set_rc(struct reader *r, int rc)
@@ -201,7 +203,7 @@ static void json_parts(FILE *f, struct msg *mm)
         fputs(",\"disposition\":", f);
         json_str(f, p->disposition);
         fprintf(f, ",\"size\":%llu}", 
-                (unsigned long long)mail_render_part_size(p));
+                (unsigned long long)mail_render_part_size_in(&mm->sizes, p));
         first = false;
     }
     fputc(']', f);
@@ -310,8 +312,8 @@ static int show_human(struct reader *r, struct msg *mm)
         return cmd_failf(EX_SOFTWARE, "out of memory");
     separator(r);
     /* A failed write to stdout ends the output (r->out_closed). */
-    if (mail_render_message(ren, &rm, r->all_headers, stdout_sink, r,
-                            &err) < 0 && !r->out_closed)
+    if (mail_render_message(ren, &rm, r->all_headers, &mm->sizes, stdout_sink,
+                            r, &err) < 0 && !r->out_closed)
         return render_fail(mm, &err);
     out_ok(r);
     return 0;
@@ -500,19 +502,28 @@ static int read_folder(struct reader *r, struct mail_folder *f,
     for (size_t i = 0; i < sel.n && !r->out_closed; i++) {
         struct mail_envelope *e = &sel.all.v[sel.idx[i]];
         struct msg mm = { .env = e, .number = sel.number[i],
-                          .folder = display, .fd = -1 };
+                          .folder = display, .fd = -1,
+                          .sizes = MAIL_PART_SIZES_INIT };
 
         if (sel.number[i])
             snprintf(label, sizeof label, "%zu", sel.number[i]);
         mm.label = sel.number[i] ? label : e->path ? e->path : e->key;
         mail_error_clear(&err);
-        if (mail_folder_message_fd(f, e, &mm.fd, &err) < 0) {
+        /* Only what is shown: an IMAP message's other parts stay on the
+         * server. */
+        if (mail_folder_message_read(f, e, r->raw ? MAIL_FOLDER_READ_ALL :
+                                     r->part ? MAIL_FOLDER_READ_PART :
+                                     r->save_dir ? MAIL_FOLDER_READ_SAVED :
+                                     MAIL_FOLDER_READ_TEXT, r->part, &mm.fd,
+                                     &mm.sizes, &err) < 0) {
             mail_error_prefix(&err, "message %s", mm.label);
             set_rc(r, cmd_fail(&err));
+            mail_part_sizes_release(&mm.sizes);
             continue;
         }
         set_rc(r, show_message(r, &mm, f, e));
         close(mm.fd);
+        mail_part_sizes_release(&mm.sizes);
     }
     /* Flags changed in an mbox are written here (and the listing's
      * numbers kept). */

@@ -326,6 +326,50 @@ uint64_t mail_render_part_size(const struct mail_part *p)
     return p->child ? p->body_end - p->body_start : p->decoded_size;
 }
 
+uint64_t mail_render_part_size_in(const struct mail_part_sizes *sizes,
+                                  const struct mail_part *p)
+{
+    int64_t n = mail_part_sizes_get(sizes, p->number);
+
+    return n >= 0 ? (uint64_t)n : mail_render_part_size(p);
+}
+
+int mail_part_sizes_add(struct mail_part_sizes *s, const char *number,
+                        uint64_t size)
+{
+    if (s->n == s->alloc) {
+        size_t n = s->alloc ? 2 * s->alloc : 8;
+        struct mail_part_size *v = realloc(s->v, n * sizeof *v);
+
+        if (!v)
+            return -1;
+        s->v = v;
+        s->alloc = n;
+    }
+    if (!(s->v[s->n].number = strdup(number)))
+        return -1;
+    s->v[s->n++].size = size;
+    return 0;
+}
+
+int64_t mail_part_sizes_get(const struct mail_part_sizes *s,
+                            const char *number)
+{
+    for (size_t i = 0; s && number && i < s->n; i++)
+        if (strcmp(s->v[i].number, number) == 0)
+            return (int64_t)s->v[i].size;
+    return -1;
+}
+
+void mail_part_sizes_release(struct mail_part_sizes *s)
+{
+    for (size_t i = 0; i < s->n; i++)
+        free(s->v[i].number);
+    free(s->v);
+    s->v = NULL;
+    s->n = s->alloc = 0;
+}
+
 static void human_size(uint64_t n, char *buf, size_t size)
 {
     static const char *const units[] = { "KiB", "MiB", "GiB", "TiB" };
@@ -346,6 +390,14 @@ static void human_size(uint64_t n, char *buf, size_t size)
 
 int mail_render_attachments(const struct mail_render_msg *m, mail_sink_fn sink,
                             void *ctx, struct mail_error *err)
+{
+    return mail_render_attachments_sized(m, NULL, sink, ctx, err);
+}
+
+int mail_render_attachments_sized(const struct mail_render_msg *m,
+                                  const struct mail_part_sizes *sizes,
+                                  mail_sink_fn sink, void *ctx,
+                                  struct mail_error *err)
 {
     const struct mail_part *p, *root = mail_mime_root(m->mime);
     struct mail_buf t = MAIL_BUF_INIT, out = MAIL_BUF_INIT;
@@ -373,7 +425,7 @@ int mail_render_attachments(const struct mail_render_msg *m, mail_sink_fn sink,
 
         if (!listed_part(p))
             continue;
-        human_size(mail_render_part_size(p), size, sizeof size);
+        human_size(mail_render_part_size_in(sizes, p), size, sizeof size);
         mail_buf_reset(&t);
         mail_term_safe(&t, p->type, strlen(p->type), MAIL_SAFE_ONELINE);
         mail_buf_printf(&out, "  %-*s  %-*s  %9s", (int)wnum, p->number,
@@ -862,8 +914,8 @@ int mail_render_text(struct mail_render *r, struct mail_render_msg *m,
 }
 
 int mail_render_message(struct mail_render *r, struct mail_render_msg *m,
-                        bool all, mail_sink_fn sink, void *ctx,
-                        struct mail_error *err)
+                        bool all, const struct mail_part_sizes *sizes,
+                        mail_sink_fn sink, void *ctx, struct mail_error *err)
 {
     char last = 0;
 
@@ -872,7 +924,7 @@ int mail_render_message(struct mail_render *r, struct mail_render_msg *m,
         mail_render_text(r, m, sink, ctx, &last, err) < 0 ||
         (last && last != '\n' && sink(ctx, "\n", 1, err) < 0))
         return -1;
-    return mail_render_attachments(m, sink, ctx, err);
+    return mail_render_attachments_sized(m, sizes, sink, ctx, err);
 }
 
 char *mail_render_mailcap_path(const char *env, const char *home)

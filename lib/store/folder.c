@@ -174,6 +174,18 @@ int mail_folder_message_fd(struct mail_folder *f,
     return f->drv->message_fd(f, e, fd, err);
 }
 
+int mail_folder_message_read(struct mail_folder *f,
+                             const struct mail_envelope *e, int what,
+                             const char *part, int *fd,
+                             struct mail_part_sizes *sizes,
+                             struct mail_error *err)
+{
+    *fd = -1;
+    if (what != MAIL_FOLDER_READ_ALL && f->drv->message_read)
+        return f->drv->message_read(f, e, what, part, fd, sizes, err);
+    return f->drv->message_fd(f, e, fd, err);
+}
+
 int mail_folder_set_flags(struct mail_folder *f, struct mail_envelope *e,
                           unsigned add, unsigned remove,
                           struct mail_error *err)

@@ -39,6 +39,7 @@
 #include <unistd.h>
 
 #include "hcache.h"
+#include "imapparts.h"
 #include "mail/date.h"
 #include "mail/folder.h"
 #include "mail/fsutil.h"
@@ -1013,6 +1014,33 @@ static int imap_message_fd(struct mail_folder *mf,
     return 0;
 }
 
+/* Only the parts shown (imapparts.c); a message with too many parts for
+ * that is read whole. */
+static int imap_message_read(struct mail_folder *mf,
+                             const struct mail_envelope *e, int what,
+                             const char *part, int *fd,
+                             struct mail_part_sizes *sizes,
+                             struct mail_error *err)
+{
+    struct imf *f = imf_of(mf);
+
+    for (int attempt = 0;; attempt++) {
+        struct mail_session *s = selected(f, err);
+        int rc;
+
+        if (!s || check_key(f, e, err) < 0)
+            return -1;
+        rc = mail_imap_parts_read(s, mf->path, e->uid, what, part,
+                                  mf->paths ? mf->paths->tmp_dir : NULL, fd,
+                                  sizes, err);
+        if (rc >= 0)
+            return rc ? imap_message_fd(mf, e, fd, err) : 0;
+        failed(f, err);
+        if (attempt || !err->conn_lost)
+            return -1;
+    }
+}
+
 static int imap_fetch(struct mail_folder *mf, const struct mail_envelope *e,
                       mail_sink_fn sink, void *ctx, struct mail_error *err)
 {
@@ -1328,6 +1356,7 @@ static const struct mail_folder_driver imap_driver = {
     .list = imap_list,
     .fetch = imap_fetch,
     .message_fd = imap_message_fd,
+    .message_read = imap_message_read,
     .set_flags = imap_set_flags,
     .expunge = imap_expunge,
     .append_begin = imap_append_begin,

@@ -347,7 +347,7 @@ static void test_render_message(void)
     CHECK(r && m);
     if (!r || !m)
         return;
-    CHECK(mail_render_message(r, &rm, false, mail_sink_buf, &b, &err) == 0);
+    CHECK(mail_render_message(r, &rm, false, NULL, mail_sink_buf, &b, &err) == 0);
     mail_buf_addch(&b, 0);
     CHECK(strstr(b.data, "Subject: parts\n\nHello") != NULL);
     CHECK(strstr(b.data, "\nAttachments:\n") != NULL);

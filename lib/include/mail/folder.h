@@ -186,6 +186,30 @@ int mail_folder_message_fd(struct mail_folder *f,
                            struct mail_error *err);
 
 /*
+ * A message for reading it (mail read, the reader): *fd reads from
+ * offset 0 either the whole message (MAIL_FOLDER_READ_ALL, and always
+ * from a driver without a cheaper way: mail_folder_message_fd) or, from
+ * the IMAP driver (imapparts.c), a copy with the message's header, each
+ * part's MIME header and the bodies of only the parts needed: the text a
+ * person reads (READ_TEXT, mail_mime_readable's choice), the parts that
+ * --save writes (READ_SAVED, mail_render_part_saved), or part `part`
+ * (READ_PART).  The other bodies are empty and their true sizes are
+ * added to *sizes (render.h's struct mail_part_sizes; may be NULL) for
+ * the attachment list.  Flags are not changed.
+ */
+enum {
+    MAIL_FOLDER_READ_ALL,
+    MAIL_FOLDER_READ_TEXT,
+    MAIL_FOLDER_READ_SAVED,
+    MAIL_FOLDER_READ_PART,
+};
+struct mail_part_sizes;
+int mail_folder_message_read(struct mail_folder *f,
+                             const struct mail_envelope *e, int what,
+                             const char *part, int *fd,
+                             struct mail_part_sizes *sizes,
+                             struct mail_error *err);
+/*
  * Add and remove flags.  Maildir: renames the file (new/ to cur/ as
  * well) and updates e->path and e->flags.  mbox: updates Status and
  * X-Status, written on mail_folder_sync or close.
@@ -388,6 +412,12 @@ struct mail_folder_driver {
     int (*move)(struct mail_folder *from, struct mail_envelope *e,
                 struct mail_folder *to, char **new_key,
                 struct mail_error *err);
+    /* Optional (may be NULL): mail_folder_message_read for what is not
+     * READ_ALL; without it folder.c gives message_fd's whole message. */
+    int (*message_read)(struct mail_folder *f, const struct mail_envelope *e,
+                        int what, const char *part, int *fd,
+                        struct mail_part_sizes *sizes,
+                        struct mail_error *err);
     /* Optional (may be NULL): mail_folder_list_last; without it folder.c
      * lists everything and drops the first messages. */
     int (*list_last)(struct mail_folder *f, struct mail_envelope_list *out,

@@ -48,6 +48,28 @@ struct mail_render_opts {
     void *warn_ctx;
 };
 
+/*
+ * The true sizes of parts whose bodies a reading copy left out (an IMAP
+ * message read without its attachments: folder.h,
+ * mail_folder_message_read): by part number (as mime.h numbers them),
+ * decoded bytes (an attached message: its bytes).
+ */
+struct mail_part_size {
+    char *number;
+    uint64_t size;
+};
+struct mail_part_sizes {
+    struct mail_part_size *v;
+    size_t n, alloc;
+};
+#define MAIL_PART_SIZES_INIT { NULL, 0, 0 }
+int mail_part_sizes_add(struct mail_part_sizes *s, const char *number,
+                        uint64_t size);
+/* The size of part `number`, or -1 when s has none (s may be NULL). */
+int64_t mail_part_sizes_get(const struct mail_part_sizes *s,
+                            const char *number);
+void mail_part_sizes_release(struct mail_part_sizes *s);
+
 /* One message: fd reads it from offset 0, mime is its parse. */
 struct mail_render_msg {
     int fd;
@@ -88,8 +110,8 @@ int mail_render_text(struct mail_render *r, struct mail_render_msg *m,
  * field), a blank line, the text (ending in a newline) and the
  * attachment list. */
 int mail_render_message(struct mail_render *r, struct mail_render_msg *m,
-                        bool all, mail_sink_fn sink, void *ctx,
-                        struct mail_error *err);
+                        bool all, const struct mail_part_sizes *sizes,
+                        mail_sink_fn sink, void *ctx, struct mail_error *err);
 
 /* The mailcap search path as mutt reads it: env ($MAILCAPS) when not
  * NULL, else "HOME/.mailcap:/etc/mailcap" (without the first when home
@@ -100,6 +122,12 @@ char *mail_render_mailcap_path(const char *env, const char *home);
  * when there is none. */
 int mail_render_attachments(const struct mail_render_msg *m, mail_sink_fn sink,
                             void *ctx, struct mail_error *err);
+/* The same with the sizes of the bodies a reading copy left out (may be
+ * NULL). */
+int mail_render_attachments_sized(const struct mail_render_msg *m,
+                                  const struct mail_part_sizes *sizes,
+                                  mail_sink_fn sink, void *ctx,
+                                  struct mail_error *err);
 
 /* A part that --save writes and "attachments" counts: a file name or
  * disposition attachment, not inside an attached message. */
@@ -107,6 +135,10 @@ bool mail_render_part_saved(const struct mail_part *p);
 unsigned mail_render_count_saved(const struct mail_part *root);
 /* Its decoded size (an attached message: its body's). */
 uint64_t mail_render_part_size(const struct mail_part *p);
+/* The same, from sizes (may be NULL) when it has the part: a body that
+ * the reading copy left out. */
+uint64_t mail_render_part_size_in(const struct mail_part_sizes *sizes,
+                                  const struct mail_part *p);
 
 /* Longest file name mail_render_save_name makes (NAME_MAX on Linux and
  * the BSDs). */
