@@ -1304,6 +1304,7 @@ void mail_server_from_account(struct mail_server *srv,
     srv->ca_file = acct->tls_ca_file;
     srv->fingerprint = acct->tls_fingerprint;
     srv->auth = acct->auth;
+    srv->compress = acct->compress;
     /* oauth2-provider or -client-id without auth =: OAuth 2.0 it is. */
     if (srv->auth == MAIL_SASL_NONE &&
         (acct->oauth2_provider || acct->oauth2_client_id))

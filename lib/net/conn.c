@@ -27,6 +27,7 @@
 #include <openssl/x509v3.h>
 
 #include "mail/buf.h"
+#include "mail/compress.h"
 #include "mail/conn.h"
 #include "trace.h"
 
@@ -51,6 +52,8 @@ struct mail_conn {
     char *rbuf;                  /* RBUF_SIZE + 1 bytes */
     size_t rstart, rend;         /* unread bytes are rbuf[rstart..rend) */
     struct mail_buf wbuf;
+    struct mail_zstream *z;      /* COMPRESS=DEFLATE (compress.h), or NULL */
+    struct mail_buf zbuf;        /* deflated bytes not yet sent */
 };
 
 static void trace(struct mail_conn *c, char dir, const char *data, size_t len)
@@ -99,7 +102,7 @@ int mail_conn_timeout(const struct mail_conn *c)
 
 size_t mail_conn_pending(const struct mail_conn *c)
 {
-    return c->rend - c->rstart;
+    return c->rend - c->rstart + (c->z ? mail_zstream_in_pending(c->z) : 0);
 }
 
 /* The first OpenSSL error on the queue as text, or a fallback. */
@@ -653,33 +656,21 @@ int mail_conn_tls_info(const struct mail_conn *c, struct mail_tls_info *ti)
     return 0;
 }
 
-/* Read what is available into rbuf (at least one byte).  Compacts first. */
-static int fill(struct mail_conn *c, struct mail_error *err)
+/* Read what the socket (or TLS) has into buf[0..max), at least one byte:
+ * *got. */
+static int raw_read(struct mail_conn *c, char *buf, size_t max, size_t *got,
+                    struct mail_error *err)
 {
     char ebuf[256];
 
-    if (c->rstart > 0) {
-        memmove(c->rbuf, c->rbuf + c->rstart, c->rend - c->rstart);
-        c->rend -= c->rstart;
-        c->rstart = 0;
-    }
-    if (c->rend >= RBUF_SIZE)
-        return mail_error_set(err, MAIL_ERR_PROTOCOL,
-                              "%s: line too long from the server", c->name);
-    /* Anything queued must go out before we wait for an answer. */
-    if (c->wbuf.len && mail_conn_flush(c, err) < 0)
-        return -1;
-    if (check_deadline(c, err) < 0)
-        return -1;
     for (;;) {
         if (c->ssl) {
-            size_t got = 0;
-            int r = SSL_read_ex(c->ssl, c->rbuf + c->rend,
-                                RBUF_SIZE - c->rend, &got);
-            if (r == 1) {
-                c->rend += got;
+            int r;
+
+            *got = 0;
+            r = SSL_read_ex(c->ssl, buf, max, got);
+            if (r == 1)
                 return 0;
-            }
             switch (SSL_get_error(c->ssl, r)) {
             case SSL_ERROR_WANT_READ:
                 if (wait_fd(c, POLLIN, err) < 0)
@@ -717,10 +708,9 @@ static int fill(struct mail_conn *c, struct mail_error *err)
             }
             }
         } else {
-            ssize_t n = recv(c->fd, c->rbuf + c->rend, RBUF_SIZE - c->rend,
-                             0);
+            ssize_t n = recv(c->fd, buf, max, 0);
             if (n > 0) {
-                c->rend += (size_t)n;
+                *got = (size_t)n;
                 return 0;
             }
             if (n == 0) {
@@ -745,6 +735,52 @@ static int fill(struct mail_conn *c, struct mail_error *err)
             }
         }
     }
+}
+
+/* Read what is available into rbuf (at least one byte).  Compacts first.
+ * With COMPRESS, compressed bytes are read and inflated until some come
+ * out. */
+static int fill(struct mail_conn *c, struct mail_error *err)
+{
+    size_t got = 0;
+
+    if (c->rstart > 0) {
+        memmove(c->rbuf, c->rbuf + c->rstart, c->rend - c->rstart);
+        c->rend -= c->rstart;
+        c->rstart = 0;
+    }
+    if (c->rend >= RBUF_SIZE)
+        return mail_error_set(err, MAIL_ERR_PROTOCOL,
+                              "%s: line too long from the server", c->name);
+    /* Anything queued must go out before we wait for an answer. */
+    if ((c->wbuf.len || c->zbuf.len) && mail_conn_flush(c, err) < 0)
+        return -1;
+    if (check_deadline(c, err) < 0)
+        return -1;
+    while (c->z) {
+        char *in;
+        size_t room;
+
+        if (mail_zstream_inflate(c->z, c->rbuf + c->rend,
+                                 RBUF_SIZE - c->rend, &got, err) < 0)
+            return -1;
+        if (got) {
+            c->rend += got;
+            return 0;
+        }
+        mail_zstream_in_space(c->z, &in, &room);
+        if (room == 0)
+            return mail_error_set(err, MAIL_ERR_PROTOCOL, "%s: compressed "
+                                  "data that inflates to nothing",
+                                  c->name);
+        if (raw_read(c, in, room, &got, err) < 0)
+            return -1;
+        mail_zstream_in_added(c->z, got);
+    }
+    if (raw_read(c, c->rbuf + c->rend, RBUF_SIZE - c->rend, &got, err) < 0)
+        return -1;
+    c->rend += got;
+    return 0;
 }
 
 int mail_conn_read_line(struct mail_conn *c, char **line, size_t *len,
@@ -928,18 +964,21 @@ int mail_conn_printf(struct mail_conn *c, struct mail_error *err,
     return r;
 }
 
-int mail_conn_flush(struct mail_conn *c, struct mail_error *err)
+/* Send all of b (the write buffer, or the deflated one), wiping what
+ * leaves it. */
+static int raw_send(struct mail_conn *c, struct mail_buf *b,
+                    struct mail_error *err)
 {
     size_t off = 0;
     char ebuf[256];
     int r = 0;
 
-    while (off < c->wbuf.len) {
-        size_t left = c->wbuf.len - off;
+    while (off < b->len) {
+        size_t left = b->len - off;
 
         if (c->ssl) {
             size_t done = 0;
-            int k = SSL_write_ex(c->ssl, c->wbuf.data + off, left, &done);
+            int k = SSL_write_ex(c->ssl, b->data + off, left, &done);
             if (k == 1) {
                 off += done;
                 continue;
@@ -967,7 +1006,7 @@ int mail_conn_flush(struct mail_conn *c, struct mail_error *err)
             }
             }
         } else {
-            ssize_t n = send(c->fd, c->wbuf.data + off, left, MSG_NOSIGNAL);
+            ssize_t n = send(c->fd, b->data + off, left, MSG_NOSIGNAL);
             if (n >= 0) {
                 off += (size_t)n;
                 continue;
@@ -990,15 +1029,61 @@ int mail_conn_flush(struct mail_conn *c, struct mail_error *err)
      * and after a partial send the stale tail the unsent bytes moved
      * out of. */
     if (off) {
-        size_t old_len = c->wbuf.len;
+        size_t old_len = b->len;
 
-        mail_wipe(c->wbuf.data, off);
-        mail_buf_consume(&c->wbuf, off);
-        if (c->wbuf.len < old_len)
-            mail_wipe(c->wbuf.data + c->wbuf.len + 1,
-                      old_len - c->wbuf.len);
+        mail_wipe(b->data, off);
+        mail_buf_consume(b, off);
+        if (b->len < old_len)
+            mail_wipe(b->data + b->len + 1, old_len - b->len);
     }
     return r;
+}
+
+int mail_conn_flush(struct mail_conn *c, struct mail_error *err)
+{
+    if (!c->z)
+        return raw_send(c, &c->wbuf, err);
+    /* COMPRESS: the burst deflated with a sync flush, then sent. */
+    if (c->wbuf.len) {
+        if (mail_zstream_deflate(c->z, c->wbuf.data, c->wbuf.len, &c->zbuf,
+                                 err) < 0)
+            return mail_error_prefix(err, "%s", c->name);
+        mail_wipe(c->wbuf.data, c->wbuf.len);
+        mail_buf_reset(&c->wbuf);
+    }
+    return raw_send(c, &c->zbuf, err);
+}
+
+int mail_conn_start_deflate(struct mail_conn *c, struct mail_error *err)
+{
+    size_t have = c->rend - c->rstart;
+    char *in;
+    size_t room;
+
+    if (c->z)
+        return 0;
+    if (c->wbuf.len && mail_conn_flush(c, err) < 0)
+        return -1;
+    c->z = mail_zstream_new(c->name, err);
+    if (!c->z)
+        return -1;
+    mail_buf_init(&c->zbuf, 0);
+    mail_buf_set_secret(&c->zbuf);
+    /* What came after the OK is compressed already. */
+    mail_zstream_in_space(c->z, &in, &room);
+    if (have > room)
+        return mail_error_set(err, MAIL_ERR_PROTOCOL, "%s: too much data "
+                              "after the COMPRESS reply", c->name);
+    memcpy(in, c->rbuf + c->rstart, have);
+    mail_zstream_in_added(c->z, have);
+    mail_wipe(c->rbuf + c->rstart, have);
+    c->rstart = c->rend = 0;
+    return 0;
+}
+
+bool mail_conn_is_deflated(const struct mail_conn *c)
+{
+    return c && c->z;
 }
 
 void mail_conn_abort(struct mail_conn *c)
@@ -1022,6 +1107,10 @@ void mail_conn_close(struct mail_conn *c)
     if (c->fd >= 0)
         close(c->fd);
     mail_buf_release_secret(&c->wbuf);
+    if (c->z) {
+        mail_zstream_free(c->z);
+        mail_buf_release_secret(&c->zbuf);
+    }
     free(c->rbuf);
     free(c->host);
     free(c->ca_file);

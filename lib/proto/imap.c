@@ -14,6 +14,7 @@
 #include "mail/flags.h"
 #include "mail/fsutil.h"
 #include "mail/imap.h"
+#include "mail/imap_compress.h"
 #include "mail/termsafe.h"
 #include "mail/utf7.h"
 
@@ -198,6 +199,26 @@ static int untagged_line(struct mail_buf *u, const struct mail_imap_resp *x)
     return u->len > before && u->data[u->len - 1] == '\n' ? 0 : -1;
 }
 
+/* A tagged OK [CAPABILITY ...] (AUTHENTICATE's, RFC 3501 7.1): the list
+ * after login, without the round trip of asking.  The SASL mechanisms
+ * offered before login are kept, as mail_imap_capability does. */
+static void caps_from_tagged(struct mail_session *s,
+                             const struct mail_imap_resp *x)
+{
+    struct mail_buf mechs = MAIL_BUF_INIT;
+
+    if (x->status != MAIL_IMAP_ST_OK || strcmp(x->code, "CAPABILITY") != 0 ||
+        mail_buf_add(&mechs, s->mechs.data ? s->mechs.data : "",
+                     s->mechs.len) < 0) {
+        mail_buf_release(&mechs);
+        return;
+    }
+    imap_set_caps(s, x->code_args);
+    if (s->mechs.len == 0)
+        mail_buf_add(&s->mechs, mechs.data ? mechs.data : "", mechs.len);
+    mail_buf_release(&mechs);
+}
+
 static int imap_read_reply(struct mail_session *s, struct mail_reply *r,
                            struct mail_error *err)
 {
@@ -258,6 +279,7 @@ static int imap_read_reply(struct mail_session *s, struct mail_reply *r,
             break;
         }
         resp_to_reply(x, r);
+        caps_from_tagged(s, x);
         rc = 0;
         break;
     }
@@ -485,6 +507,8 @@ int mail_imap_login(struct mail_session *s, const char *secret,
         rc = imap_login_cmd(s, secret, err);
     if (rc == 0)
         s->authenticated = true;
+    if (rc == 0)
+        rc = mail_imap_compress(s, err);
     return rc;
 }
 
@@ -1839,6 +1863,8 @@ int mail_imap_capability(struct mail_session *s, struct mail_error *err)
         return mail_error_set(err, MAIL_ERR_INTERNAL, "out of memory");
     }
     rc = imap_capability(s, &r, err);
+    if (rc == 0 && s->authenticated)
+        rc = mail_imap_compress(s, err);   /* offered once logged in */
     if (s->mechs.len == 0) {
         /* after login the server no longer lists AUTH=: keep what it
          * offered before */

@@ -317,6 +317,11 @@ int fetch_run_imap(struct fetch_run *r, struct mail_error *err)
         (fetch_secret(r, err) < 0 ||
          mail_imap_login(s, r->secret.data, err) < 0))
         goto out;
+    /* COMPRESS=DEFLATE is listed once logged in (mail_imap_capability
+     * then starts it, imap_compress.h). */
+    if (r->srv.compress && !mail_session_has_cap(s, "COMPRESS=DEFLATE") &&
+        mail_imap_capability(s, err) < 0)
+        goto out;
     if (wild) {
         if (mail_imap_list_counted(s, &boxes, &nskipped, err) < 0)
             goto out;

@@ -41,6 +41,8 @@ struct mail_server {
     mail_trace_fn trace;
     void *trace_arg;
     const struct mail_deadline *deadline; /* NULL: none (see conn.h) */
+    bool compress;                /* IMAP: COMPRESS=DEFLATE when offered
+                                     (imap_compress.h) */
     /* OAuth 2.0: when the server refuses a token (XOAUTH2, OAUTHBEARER),
      * mail_session_auth asks this for a fresh one into out and tries once
      * more.  NULL: no second try. */
