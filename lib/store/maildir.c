@@ -72,9 +72,9 @@ struct maildir_append {
 
 /* One file found by a listing. */
 struct entry {
-    char *name;         /* file name, in the listing's name buffer, right
-                           after "DIR/cur/" (or new/): the path is
-                           name - listing.prefix */
+    char *name;         /* file name, in the listing's name buffer (the
+                           path, DIR/cur/NAME or DIR/new/NAME, is built
+                           only for the messages listed: entry_path) */
     uint64_t size;
     time_t received;
     size_t name_off;    /* offset of name there (until the scan is done) */
@@ -419,18 +419,40 @@ struct mail_folder *mail_maildir_open(const char *path, int mode,
 struct listing {
     struct entry *v;
     size_t n, alloc;
-    struct mail_buf names;   /* the files' paths ("DIR/cur/NAME"),
-                                NUL-terminated: paths of envelopes point
-                                here */
+    struct mail_buf names;   /* the files' names, NUL-terminated */
     bool vanished;           /* a file went away between readdir and open */
 };
 
 #define LISTING_INIT { NULL, 0, 0, MAIL_BUF_INIT, false }
 
-/* The length of "DIR/cur/" before each name. */
+/* The length of "DIR/cur/" before each name in its path. */
 static size_t name_prefix(const struct mail_folder *f)
 {
     return strlen(f->path) + 5;
+}
+
+/* Write en's path (DIR/cur/NAME or DIR/new/NAME) at p, which has room
+ * for name_prefix(f) + strlen(en->name) + 1 bytes; returns the bytes
+ * written with the NUL. */
+static size_t put_path(const struct mail_folder *f, const struct entry *en,
+                       char *p)
+{
+    size_t dl = strlen(f->path), nl = strlen(en->name);
+
+    memcpy(p, f->path, dl);
+    memcpy(p + dl, en->cur ? "/cur/" : "/new/", 5);
+    memcpy(p + dl + 5, en->name, nl + 1);
+    return dl + 5 + nl + 1;
+}
+
+/* en's path, malloc'd (NULL on ENOMEM). */
+static char *entry_path(const struct mail_folder *f, const struct entry *en)
+{
+    char *p = malloc(name_prefix(f) + strlen(en->name) + 1);
+
+    if (p)
+        put_path(f, en, p);
+    return p;
 }
 
 static void listing_release(struct listing *l)
@@ -552,9 +574,6 @@ static int scan(struct mail_folder *f, bool cur, struct listing *l,
         e = &l->v[l->n];
         memset(e, 0, sizeof *e);
         nlen = strlen(de->d_name);
-        if (mail_buf_add(&l->names, dir, dlen) < 0 ||
-            mail_buf_addch(&l->names, '/') < 0)
-            goto nomem;
         e->name_off = l->names.len;
         if (mail_buf_add(&l->names, de->d_name, nlen + 1) < 0)
             goto nomem;
@@ -603,19 +622,22 @@ static int parse_file(struct mail_folder *f, const struct entry *en,
                       struct mail_error *err)
 {
     struct mail_header h = MAIL_HEADER_INIT;
-    const char *path = en->name - name_prefix(f);
+    char *path = entry_path(f, en);
     struct stat st;
     time_t received;
     int fd, ret = -1;
 
     *gone = false;
     memset(r, 0, sizeof *r);
+    if (!path)
+        return mail_error_set(err, MAIL_ERR_INTERNAL, "out of memory");
     fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
         if (errno == ENOENT)
             *gone = true;   /* renamed since the readdir: looked up again */
         else
             mail_error_set(err, MAIL_ERR_IO, "%s: %s", path, strerror(errno));
+        free(path);
         return *gone ? 0 : -1;
     }
     if (fstat(fd, &st) < 0) {
@@ -677,6 +699,7 @@ out:
         hcache_rec_release(r);
     mail_header_release(&h);
     close(fd);
+    free(path);
     return ret;
 }
 
@@ -767,7 +790,7 @@ static int env_copy(struct mail_folder *f, struct mail_envelope *e,
                     struct mail_error *err)
 {
     e->key = strndup(en->name, en->ulen);
-    e->path = strdup(en->name - name_prefix(f));
+    e->path = entry_path(f, en);
     if (!e->key || !e->path)
         return mail_error_set(err, MAIL_ERR_INTERNAL, "out of memory");
     return folder_env_from_rec(e, r, err);
@@ -919,15 +942,25 @@ static void env_flags_and_size(struct mail_envelope *e,
 }
 
 /* Envelopes of l->v[lo..n) whose strings point into the cache's mapping
- * and whose paths point into the listings' name buffers, which the folder
- * keeps (keep_for_borrowers). */
+ * and the freshly parsed records (keep_for_borrowers) and whose paths are
+ * in one block built here: all kept by the folder until it is closed. */
 static int emit_borrowed(struct mail_folder *f, const struct listing *l,
                          size_t lo, const struct hcache *cache,
                          const struct fresh *fr, bool display,
                          struct mail_envelope_list *out,
                          struct mail_error *err)
 {
-    size_t prefix = name_prefix(f), n = l->n - lo;
+    size_t prefix = name_prefix(f), n = l->n - lo, total = 0;
+    char *paths, *at;
+
+    for (size_t i = lo; i < l->n; i++)
+        total += prefix + strlen(l->v[i].name) + 1;
+    paths = malloc(total ? total : 1);
+    if (!paths || md_keep((struct maildir *)f, paths, 0) < 0) {
+        free(paths);
+        return mail_error_set(err, MAIL_ERR_INTERNAL, "out of memory");
+    }
+    at = paths;
 
     if (out->alloc < out->n + n) {
         struct mail_envelope *nv =
@@ -946,7 +979,8 @@ static int emit_borrowed(struct mail_folder *f, const struct listing *l,
         memset(e, 0, sizeof *e);
         rec_of(cache, fr, en, display, &r);
         env_borrow(e, &r);
-        e->path = en->name - prefix;
+        e->path = at;
+        at += put_path(f, en, at);
         env_flags_and_size(e, en);
     }
     return 0;
@@ -977,22 +1011,12 @@ static int emit_copied(struct mail_folder *f, const struct listing *l,
 /* For borrowed envelopes: the folder keeps the strings parsed in this
  * listing and the cache's mapping until it is closed. */
 static int keep_for_borrowers(struct maildir *md, struct hcache *cache,
-                              struct fresh *fr, struct listing *ls,
-                              size_t nls, struct mail_error *err)
+                              struct fresh *fr, struct mail_error *err)
 {
     void *map;
     size_t map_len;
 
-    for (size_t i = 0; i < nls; i++) {
-        void *p = ls[i].names.data;
-
-        if (!p)
-            continue;
-        if (md_keep(md, p, 0) < 0)
-            return mail_error_set(err, MAIL_ERR_INTERNAL, "out of memory");
-        ls[i].names = (struct mail_buf)MAIL_BUF_INIT;
-    }
-
+    /* (the names are not kept: paths are built apart, emit_borrowed) */
     for (size_t i = 0; i < fr->n; i++)
         for (int k = 0; k < HC_NSTR; k++)
             if (fr->v[i].owned & (1u << k)) {
@@ -1147,7 +1171,7 @@ static int md_list_once(struct mail_folder *f, struct mail_envelope_list *out,
 {
     struct maildir *md = (struct maildir *)f;
     struct listing l = LISTING_INIT;
-    struct listing more[3] = { LISTING_INIT, LISTING_INIT, LISTING_INIT };
+    struct listing more[2] = { LISTING_INIT, LISTING_INIT };
     size_t nmore = 0;
     struct hcache cache;
     struct fresh fr = { NULL, 0, 0 };
@@ -1210,12 +1234,8 @@ static int md_list_once(struct mail_folder *f, struct mail_envelope_list *out,
         goto out;
     if (changed)
         save_cache(&cache, &l, &fr);
-    if (borrow) {
-        more[nmore++] = l;
-        l = (struct listing)LISTING_INIT;
-        if (keep_for_borrowers(md, &cache, &fr, more, nmore, err) < 0)
-            goto out;
-    }
+    if (borrow && keep_for_borrowers(md, &cache, &fr, err) < 0)
+        goto out;
     ret = 0;
 out:
     if (ret != 0) {
