@@ -303,6 +303,7 @@ static int run_reader(struct cmd_ctx *ctx, const char *folder)
         if (acct->store && *acct->store)
             o.store = acct->store;
         o.remote = src.remote = reader_remote(acct);
+        o.address_command = acct->address_command;
     }
     if (accounts_init(&as, ctx) == 0) {
         o.account = switch_account;

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "ui_internal.h"
@@ -88,6 +89,7 @@ static void prompt_done(struct ui *u)
     struct tui_req *r;
 
     u->prompt = PROMPT_NONE;
+    u->msg[0] = '\0';
     if (!text)
         return;
     switch (k) {
@@ -158,8 +160,90 @@ static void prompt_done(struct ui *u)
     free(text);
 }
 
+/* Tab: the word under the cursor (the end of the line) is an address
+ * when the prompt takes one: after from:, to: or cc: in a search or a
+ * limit.  The book is asked on the worker (an address-command may take
+ * seconds); ui_take_completion applies its answer. */
+static void complete_address(struct ui *u)
+{
+    static const char *const fields[] = { "from:", "to:", "cc:" };
+    const char *line = u->line.data ? u->line.data : "", *w;
+    size_t len = u->line.len, start = len;
+    struct tui_req *r;
+
+    if (u->prompt != PROMPT_SEARCH && u->prompt != PROMPT_LIMIT)
+        return;
+    while (start > 0 && line[start - 1] != ' ' && line[start - 1] != '(')
+        start--;
+    w = line + start;
+    for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
+        size_t fl = strlen(fields[i]);
+
+        if (strncasecmp(w, fields[i], fl) != 0)
+            continue;
+        if (u->completing)
+            ui_cancel(u, u->completing);
+        if (!(r = ui_new_req(u, TUI_REQ_COMPLETE, 0)) ||
+            !(r->query = strdup(w + fl))) {
+            free(r);
+            return;
+        }
+        u->complete_at = start + fl;
+        u->complete_len = len;
+        u->completing = ui_post_req(u, r);
+        return;
+    }
+    snprintf(u->msg, sizeof u->msg, "Tab completes addresses after from:, "
+             "to: and cc:");
+}
+
+/* The book's answer: one address replaces the word; several: their
+ * longest common beginning, and the first ones on the status line. */
+void ui_take_completion(struct ui *u, struct tui_req *r)
+{
+    size_t common;
+    struct mail_buf b = MAIL_BUF_INIT;
+
+    if ((u->prompt != PROMPT_SEARCH && u->prompt != PROMPT_LIMIT) ||
+        u->line.len != u->complete_len)
+        return;   /* the line changed meanwhile */
+    if (r->lines.n == 0) {
+        snprintf(u->msg, sizeof u->msg, "no address matches");
+        return;
+    }
+    common = strlen(r->lines.v[0]);
+    for (size_t i = 1; i < r->lines.n; i++) {
+        size_t k = 0;
+
+        while (k < common && r->lines.v[i][k] == r->lines.v[0][k])
+            k++;
+        common = k;
+    }
+    if (common + u->complete_at >= u->complete_len || r->lines.n == 1) {
+        u->line.len = u->complete_at;
+        mail_buf_add(&u->line, r->lines.v[0], common);
+        if (r->lines.n == 1)
+            mail_buf_addch(&u->line, ' ');
+    }
+    u->msg[0] = '\0';
+    if (r->lines.n > 1) {
+        mail_buf_printf(&b, "%zu addresses:", r->lines.n);
+        for (size_t i = 0; i < r->lines.n && i < 5; i++) {
+            mail_buf_addch(&b, ' ');
+            mail_term_safe(&b, r->lines.v[i], strlen(r->lines.v[i]),
+                           MAIL_SAFE_ONELINE);
+        }
+        snprintf(u->msg, sizeof u->msg, "%s", b.data ? b.data : "");
+    }
+    mail_buf_release(&b);
+}
+
 void ui_prompt_key(struct ui *u, wint_t ch, bool fkey)
 {
+    if (!fkey && ch == '\t') {
+        complete_address(u);
+        return;
+    }
     if ((fkey && ch == KEY_ENTER) || (!fkey && (ch == '\r' || ch == '\n'))) {
         prompt_done(u);
         return;

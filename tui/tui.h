@@ -115,6 +115,8 @@ struct tui_opts {
                    struct mail_error *err);
     void *account_arg;
     const char *accounts;   /* the accounts' names, "a, b", for A */
+    /* The address book's address-command (Tab in the prompts), or NULL. */
+    const char *address_command;
 };
 
 /* Run the reader until the user quits.  Returns 0, or -1 with err set
@@ -140,6 +142,7 @@ enum tui_req_kind {
                           directory: a safe name made in it) */
     TUI_REQ_PART_FD,   /* a descriptor reading part `part` decoded */
     TUI_REQ_ACCOUNT,   /* open path of another account (store, remote) */
+    TUI_REQ_COMPLETE,  /* the address book's addresses matching query */
 };
 
 enum tui_status {
@@ -189,7 +192,7 @@ struct tui_req {
     enum tui_status status;
     struct mail_error err;
     struct tui_rows rows;     /* OPEN, RELIST, SYNC */
-    struct tui_lines lines;   /* RENDER */
+    struct tui_lines lines;   /* RENDER; COMPLETE: addr-specs (raw) */
     unsigned new_flags;       /* RENDER, FLAGS: the message's flags now */
     size_t expunged;          /* SYNC */
     size_t *order;            /* VIEW: rows in order; SEARCH: matches */

@@ -293,6 +293,12 @@ static void draw_status(struct ui *u)
                         u->event[0] ? ", " : "", u->event);
     if (u->msg[0] && status_y() == LINES - 1)
         mail_buf_printf(&b, "  %s", u->msg);
+    /* The message line holds the prompt: its events (Tab's candidates)
+     * take the status line meanwhile. */
+    if (u->msg[0] && u->prompt) {
+        mail_buf_reset(&b);
+        mail_buf_addstr(&b, u->msg);
+    }
     hints = u->view == VIEW_INDEX ? "  q:quit Enter:open d:del $:sync ?:help"
           : u->view == VIEW_PAGER ? "  q:index n/p:next/prev ?:help"
           : u->view == VIEW_FOLDERS ? "  Enter:open q:back"
@@ -384,6 +390,8 @@ static void on_answer(struct ui *u, struct tui_req *r)
         u->opening = NULL;
     if (r == u->partsreq)
         u->partsreq = NULL;
+    if (r == u->completing)
+        u->completing = NULL;
     if (!u->pending)
         u->event[0] = '\0';
     if (r->status == TUI_CANCELLED) {
@@ -483,6 +491,9 @@ static void on_answer(struct ui *u, struct tui_req *r)
         break;
     case TUI_REQ_PARTS:
         ui_take_parts(u, r);
+        break;
+    case TUI_REQ_COMPLETE:
+        ui_take_completion(u, r);
         break;
     case TUI_REQ_PART_SAVE: {
         struct mail_buf b = MAIL_BUF_INIT;

@@ -84,6 +84,8 @@ struct ui {
     size_t prompt_idx;         /* the message a save or pipe is for */
     struct tui_req *opening;   /* the open request not answered yet */
     const char *store;         /* the account's store (=NAME), or NULL */
+    struct tui_req *completing;   /* Tab's request not answered yet */
+    size_t complete_at, complete_len;
     /* The attachment list (v). */
     struct tui_part *parts;
     size_t nparts, pcur, ptop, parts_idx, prompt_part;
@@ -144,6 +146,7 @@ void ui_pager_action(struct ui *u, enum tui_action a);
 void ui_draw_message_line(struct ui *u);
 void ui_start_prompt(struct ui *u, enum prompt_kind k, size_t idx);
 void ui_prompt_key(struct ui *u, wint_t ch, bool fkey);
+void ui_take_completion(struct ui *u, struct tui_req *r);
 
 /* folders.c */
 void ui_draw_folders(struct ui *u);

@@ -19,6 +19,7 @@
 
 #include "tui.h"
 #include "mail/address.h"
+#include "mail/addrbook.h"
 #include "mail/buf.h"
 #include "mail/imap.h"
 #include "mail/indexrow.h"
@@ -51,6 +52,8 @@ struct tui_worker {
     struct mail_envelope_list list;
     unsigned gen;
     struct mail_render *render;
+    const char *address_command;
+    struct mail_addrbook *book;            /* opened at the first Tab */
 };
 
 /* ---- rows: what the index shows, as mail ls shows it ---- */
@@ -427,6 +430,64 @@ out:
         close(out);
     mail_mime_free(m);
     close(fd);
+    return rc;
+}
+
+/* ---- address completion (Tab) ---- */
+
+/* The addr-specs of the book's entries matching r->query, each once, in
+ * the book's order (an alias gives the addresses of its value). */
+static int complete(struct tui_worker *w, struct tui_req *r)
+{
+    struct mail_addrbook_opts o = {
+        .paths = w->paths, .address_command = w->address_command,
+    };
+    struct mail_addrbook_results res = MAIL_ADDRBOOK_RESULTS_INIT;
+    size_t alloc = 0;
+    int rc = 0;
+
+    if (!w->book && !(w->book = mail_addrbook_open(&o, &r->err)))
+        return -1;
+    /* 1: the address-command failed; the other sources still count. */
+    if (mail_addrbook_query(w->book, r->query ? r->query : "", &res,
+                            &r->err) < 0)
+        return -1;
+    for (size_t i = 0; i < res.n && rc == 0 && r->lines.n < 50; i++) {
+        struct mail_addrlist l = MAIL_ADDRLIST_INIT;
+        struct mail_error perr;
+
+        if (mail_addrlist_parse(&l, res.v[i].addr, &perr) < 0)
+            continue;
+        for (size_t k = 0; k < l.n && rc == 0; k++) {
+            bool dup = false;
+
+            if (!*l.v[k].addr)
+                continue;
+            for (size_t j = 0; j < r->lines.n && !dup; j++)
+                dup = strcmp(r->lines.v[j], l.v[k].addr) == 0;
+            if (dup)
+                continue;
+            if (r->lines.n == alloc) {
+                size_t na = alloc ? alloc * 2 : 8;
+                char **v = realloc(r->lines.v, na * sizeof *v);
+
+                if (!v) {
+                    rc = nomem(&r->err);
+                    break;
+                }
+                r->lines.v = v;
+                alloc = na;
+            }
+            if (!(r->lines.v[r->lines.n] = strdup(l.v[k].addr)))
+                rc = nomem(&r->err);
+            else
+                r->lines.n++;
+        }
+        mail_addrlist_release(&l);
+    }
+    mail_addrbook_results_release(&res);
+    if (rc == 0)
+        mail_error_clear(&r->err);
     return rc;
 }
 
@@ -807,6 +868,9 @@ static void serve(struct tui_worker *w, struct tui_req *r)
     case TUI_REQ_ACCOUNT:
         rc = change_account(w, r);
         break;
+    case TUI_REQ_COMPLETE:
+        rc = complete(w, r);
+        break;
     case TUI_REQ_OPEN:
         if (r->path) {
             rc = change_folder(w, r);
@@ -1022,6 +1086,7 @@ struct tui_worker *tui_worker_start(const struct tui_opts *o, int wake_fd,
     w->store = o->store;
     w->paths = o->paths;
     w->remote = o->remote;
+    w->address_command = o->address_command;
     w->wake_fd = wake_fd;
     w->list = (struct mail_envelope_list)MAIL_ENVELOPE_LIST_INIT;
     pthread_mutex_init(&w->lock, NULL);
@@ -1134,6 +1199,7 @@ void tui_worker_stop(struct tui_worker *w)
     }
     if (w->render)
         mail_render_free(w->render);
+    mail_addrbook_free(w->book);
     pthread_mutex_destroy(&w->lock);
     pthread_cond_destroy(&w->cond);
     free(w);

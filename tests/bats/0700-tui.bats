@@ -824,3 +824,34 @@ CFG
     wait_screen "INBOX (first)  10 msgs"
     quit_tui
 }
+
+@test "tui: Tab completes an address after from: in the limit prompt (aliases, collected, address-command)" {
+    mkdir -p "$XDG_CONFIG_HOME/mail"
+    printf 'alias bobby Bob Martin <bob@example.org>\nalias news Example News <news@example.net>\n' \
+        > "$XDG_CONFIG_HOME/mail/aliases"
+    cat > "$T/abook" <<'SH'
+#!/bin/sh
+echo "searching"
+case "$1" in car*) printf 'carol@example.org\tCarol Dupont\n' ;; esac
+SH
+    chmod +x "$T/abook"
+    printf '[account "t"]\n    address = Alice <alice@example.net>\n    store = %s\n    address-command = %s\n' \
+        "$T/Maildir" "$T/abook" > "$XDG_CONFIG_HOME/mail/config"
+    tui_start tui "$T/Maildir"
+    wait_screen "10 msgs"
+    # One alias matches: its address replaces the word.
+    keys l 'from:bobb' Tab
+    wait_screen "Limit to: from:bob@example.org"
+    keys Enter
+    wait_status "(2 shown, limit: from:bob@example.org"
+    # From the address-command.
+    keys l 'from:caro' Tab
+    wait_screen "Limit to: from:carol@example.org"
+    keys Enter
+    wait_status "(1 shown, limit: from:carol@example.org"
+    # Several: the common beginning, and the candidates on the status line.
+    keys l 'to:' C-u 'from:example' Tab
+    wait_screen "2 addresses: bob@example.org news@example.net"
+    keys C-u Escape
+    quit_tui
+}
