@@ -224,6 +224,10 @@ const char *cmd_editor(void);
  * events on standard error and the -v traces; NULL after printing why. */
 struct mail_compose_flow *cmd_flow_new(struct cmd_ctx *ctx,
                                        const struct mail_account *acct);
+/* compose_ui.c: the options cmd_flow_new uses (the reader's too). */
+struct mail_compose_flow_opts;
+const struct mail_compose_flow_opts *cmd_flow_opts(struct cmd_ctx *ctx,
+                                                   const struct mail_account *acct);
 /* compose_ui.c: send the draft (dry_run: print the message instead) and
  * say what went wrong after the send (draft not removed, original not
  * flagged); *sent: delivered or queued.  Returns the exit code. */

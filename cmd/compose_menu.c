@@ -99,16 +99,6 @@ static char ask_key(const char *prompt)
 
 /* ---- the summary above the menu ---- */
 
-static void human_size(char *buf, size_t size, long long n)
-{
-    if (n < 1024)
-        mail_snprintf(buf, size, "%lld B", n);
-    else if (n < 1024 * 1024)
-        mail_snprintf(buf, size, "%.1f KiB", (double)n / 1024);
-    else
-        mail_snprintf(buf, size, "%.1f MiB", (double)n / (1024.0 * 1024));
-}
-
 /* "  [N] name  (type, size)" for a file; N 0: no number. */
 static void show_file(size_t n, const char *path, const char *type_given)
 {
@@ -122,7 +112,7 @@ static void show_file(size_t n, const char *path, const char *type_given)
     else
         mail_mimetype_lookup(base, NULL, type, sizeof type);
     if (stat(path, &st) == 0)
-        human_size(size, sizeof size, (long long)st.st_size);
+        mail_compose_size_text(size, sizeof size, (long long)st.st_size);
     else
         mail_strlcpy(size, "missing", sizeof size);
     if (n)
@@ -161,7 +151,7 @@ static void show_summary(struct mail_compose_flow *fl,
     if (fwd >= 0) {
         char size[32];
 
-        human_size(size, sizeof size, fwd);
+        mail_compose_size_text(size, sizeof size, fwd);
         printf("  [-] the forwarded message  (message/rfc822, %s)\n", size);
     } else if (d->rfc822) {
         show_file(0, d->rfc822, "message/rfc822");

@@ -331,18 +331,18 @@ done:
  * one flow of a run. */
 static struct send_ui flow_ui;
 
-struct mail_compose_flow *cmd_flow_new(struct cmd_ctx *ctx,
-                                       const struct mail_account *acct)
+const struct mail_compose_flow_opts *cmd_flow_opts(
+    struct cmd_ctx *ctx, const struct mail_account *acct)
 {
     static struct cmd_trace imap_tr = { "imap" };
-    struct mail_compose_flow_opts o = {
-        .acct = acct, .paths = &ctx->paths,
-        .prompt = cmd_prompt_password,
-        .event = send_report_event, .event_arg = &flow_ui,
-    };
-    struct mail_compose_flow *fl;
-    struct mail_error err;
+    static struct mail_compose_flow_opts o;
 
+    memset(&o, 0, sizeof o);
+    o.acct = acct;
+    o.paths = &ctx->paths;
+    o.prompt = cmd_prompt_password;
+    o.event = send_report_event;
+    o.event_arg = &flow_ui;
     memset(&flow_ui, 0, sizeof flow_ui);
     flow_ui.ctx = ctx;
     if (ctx->verbose) {
@@ -354,8 +354,17 @@ struct mail_compose_flow *cmd_flow_new(struct cmd_ctx *ctx,
         o.imap_trace = cmd_trace_fn;
         o.imap_trace_arg = &imap_tr;
     }
+    return &o;
+}
+
+struct mail_compose_flow *cmd_flow_new(struct cmd_ctx *ctx,
+                                       const struct mail_account *acct)
+{
+    struct mail_compose_flow *fl;
+    struct mail_error err;
+
     mail_error_clear(&err);
-    if (!(fl = mail_compose_flow_new(&o, &err)))
+    if (!(fl = mail_compose_flow_new(cmd_flow_opts(ctx, acct), &err)))
         (void)cmd_fail(&err);
     return fl;
 }

@@ -187,48 +187,6 @@ static int load_keys(struct cmd_ctx *ctx, struct tui_keys **keys)
     return 0;
 }
 
-/* r, g, L, f in the reader: the flow of mail reply / mail forward; m and
- * R: mail compose and mail compose --resume. */
-static int compose(void *arg, enum tui_compose how, const char *folder,
-                   const char *msg)
-{
-    struct cmd_ctx *ctx = arg;
-    struct cmd_reply_args a = { .cmdname = "reply",
-                               .mode = MAIL_REPLY_SENDER };
-    char *m;
-    int rc;
-
-    if (how == TUI_COMPOSE || how == TUI_RESUME) {
-        char *argv[] = { (char *)"compose", (char *)"--resume", NULL };
-
-        optind = 0;   /* GNU getopt: start afresh, as main does */
-        return cmd_compose(ctx, how == TUI_RESUME ? 2 : 1, argv);
-    }
-    if (!(m = strdup(msg)))
-        return EX_OSERR;
-    switch (how) {
-    case TUI_REPLY:
-        break;
-    case TUI_REPLY_ALL:
-        a.mode = MAIL_REPLY_ALL;
-        break;
-    case TUI_REPLY_LIST:
-        a.mode = MAIL_REPLY_LIST;
-        break;
-    case TUI_FORWARD:
-        a.cmdname = "forward";
-        a.forward = true;
-        break;
-    default:
-        break;
-    }
-    a.folder = folder;
-    a.msg = m;
-    rc = cmd_reply_run(ctx, &a);
-    free(m);
-    return rc;
-}
-
 static int run_reader(struct cmd_ctx *ctx, const char *folder)
 {
     struct local_source src = { NULL, &ctx->paths, NULL };
@@ -295,13 +253,12 @@ static int run_reader(struct cmd_ctx *ctx, const char *folder)
     o.color = cmd_use_color(ctx, stdout);
     o.keys = keys;
     o.paths = &ctx->paths;
-    o.compose = compose;
-    o.compose_arg = ctx;
     if ((acct = account(ctx))) {
         if (acct->html_command && *acct->html_command)
             o.render.html_command = acct->html_command;
         if (acct->store && *acct->store)
             o.store = acct->store;
+        o.flow = cmd_flow_opts(ctx, acct);
         o.remote = src.remote = reader_remote(acct);
         o.address_command = acct->address_command;
     }

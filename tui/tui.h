@@ -69,14 +69,15 @@ struct tui_source {
     const char *path;   /* the folder's path (for reply and forward) */
 };
 
-/* Reply, group reply, list reply and forward (cmd/ runs the flow of
- * `mail reply` / `mail forward`, with the terminal given back to it). */
+/* Reply, group reply, list reply and forward, a new message, a
+ * postponed one: the library's compose flow (compose.c). */
 enum tui_compose {
     TUI_REPLY, TUI_REPLY_ALL, TUI_REPLY_LIST, TUI_FORWARD,
     TUI_COMPOSE, TUI_RESUME,   /* mail compose [--resume]: no message */
 };
 
 struct tui_keys;   /* the [tui] bindings and colors (keys.c) */
+struct mail_compose_flow_opts;
 struct mail_remote;
 
 /* Another account, as the reader opens it (A). */
@@ -100,14 +101,10 @@ struct tui_opts {
     struct mail_remote *remote;
     /* Key bindings and colors (tui_keys_new), or NULL: the defaults. */
     const struct tui_keys *keys;
-    /* Run a reply or forward of the message at path msg (a file, or a
-     * "<message-id>") in folder (a path), or a new message or a
-     * postponed one (folder and msg NULL); NULL: not available.  Called
-     * on the UI thread with the terminal in its normal mode.  Returns
-     * the exit code of the flow (0: sent). */
-    int (*compose)(void *arg, enum tui_compose how, const char *folder,
-                   const char *msg);
-    void *compose_arg;
+    /* Writing mail (compose.c: r g L f m R): the compose flow's
+     * options (the account, the password prompt, the send's events), or
+     * NULL: not available.  Used on the UI thread. */
+    const struct mail_compose_flow_opts *flow;
     /* Account `name` of the config (A): fills a (path and label
      * malloc'd; store and remote the caller's until tui_run returns) or
      * -1 with err.  UI thread, nothing connects.  NULL: not available. */
@@ -199,6 +196,7 @@ struct tui_req {
     unsigned *depth;          /* VIEW with thread */
     size_t norder;
     int fd;                   /* MSGFD: the caller closes it */
+    int compose;              /* MSGFD for compose.c: how + 1 */
     struct tui_folder *folders;   /* FOLDERS */
     size_t nfolders;
     char *part;               /* PART_SAVE, PART_FD: its number */

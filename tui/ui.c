@@ -487,7 +487,10 @@ static void on_answer(struct ui *u, struct tui_req *r)
         break;
     case TUI_REQ_MSGFD:
     case TUI_REQ_PART_FD:
-        pipe_message(u, r);
+        if (r->compose)
+            ui_compose_answer(u, r);
+        else
+            pipe_message(u, r);
         break;
     case TUI_REQ_PARTS:
         ui_take_parts(u, r);
@@ -542,13 +545,13 @@ static void drain_answers(struct ui *u)
 
 /* ---- the terminal given to a command (|, reply, forward) ---- */
 
-static void shell_begin(void)
+void ui_shell_begin(void)
 {
     def_prog_mode();
     endwin();
 }
 
-static void shell_end(bool wait_key)
+void ui_shell_end(bool wait_key)
 {
     if (wait_key) {
         char c;
@@ -576,13 +579,13 @@ static void pipe_message(struct ui *u, struct tui_req *r)
     sp.command = cmd;
     sp.in_fd = r->fd;
     sp.default_signals = true;
-    shell_begin();
+    ui_shell_begin();
     if (mail_spawn_run(&sp, &res, &err) < 0) {
-        shell_end(false);
+        ui_shell_end(false);
         ui_show_error(u, &(struct tui_req){ .err = err });
         return;
     }
-    shell_end(true);
+    ui_shell_end(true);
     if (res.how == MAIL_SPAWN_EXITED)
         snprintf(u->msg, sizeof u->msg, "the command exited %d", res.code);
     else
@@ -609,38 +612,6 @@ static void cancel_work(struct ui *u)
         snprintf(u->msg, sizeof u->msg, "cancelling");
 }
 
-/* Reply or forward: the flow of mail reply / mail forward, on this
- * terminal, then the folder listed again (the original is marked). */
-static void compose(struct ui *u, enum tui_compose how, size_t idx)
-{
-    const struct tui_row *r = NULL;
-    bool new_msg = how == TUI_COMPOSE || how == TUI_RESUME;
-    int rc;
-
-    if (!u->o->compose) {
-        snprintf(u->msg, sizeof u->msg, "writing mail is not available "
-                 "here");
-        return;
-    }
-    if (!new_msg) {
-        if (idx >= u->rows.n)
-            return;
-        r = &u->rows.v[idx];
-        if (!r->ref) {
-            snprintf(u->msg, sizeof u->msg, "this message has no "
-                     "Message-ID to reply to");
-            return;
-        }
-    }
-    shell_begin();
-    rc = u->o->compose(u->o->compose_arg, how, new_msg ? NULL :
-                       u->folder_path ? u->folder_path : u->o->source.path,
-                       r ? r->ref : NULL);
-    shell_end(rc != 0);
-    snprintf(u->msg, sizeof u->msg, rc == 0 ? "sent" : "not sent (%d)", rc);
-    ui_post(u, TUI_REQ_RELIST, 0, 0, 0);
-}
-
 /* Actions that work the same in the index and the pager, on message idx.
  * Returns false when a is not one of them. */
 bool ui_common_action(struct ui *u, enum tui_action a, size_t idx)
@@ -655,22 +626,22 @@ bool ui_common_action(struct ui *u, enum tui_action a, size_t idx)
             ui_start_prompt(u, PROMPT_PIPE, idx);
         return true;
     case TUI_A_REPLY:
-        compose(u, TUI_REPLY, idx);
+        ui_compose(u, TUI_REPLY, idx);
         return true;
     case TUI_A_GROUP_REPLY:
-        compose(u, TUI_REPLY_ALL, idx);
+        ui_compose(u, TUI_REPLY_ALL, idx);
         return true;
     case TUI_A_LIST_REPLY:
-        compose(u, TUI_REPLY_LIST, idx);
+        ui_compose(u, TUI_REPLY_LIST, idx);
         return true;
     case TUI_A_FORWARD:
-        compose(u, TUI_FORWARD, idx);
+        ui_compose(u, TUI_FORWARD, idx);
         return true;
     case TUI_A_COMPOSE:
-        compose(u, TUI_COMPOSE, idx);
+        ui_compose(u, TUI_COMPOSE, idx);
         return true;
     case TUI_A_RECALL:
-        compose(u, TUI_RESUME, idx);
+        ui_compose(u, TUI_RESUME, idx);
         return true;
     case TUI_A_ACCOUNT:
         if (!u->o->account)

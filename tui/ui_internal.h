@@ -124,7 +124,15 @@ void ui_request_view(struct ui *u);
 size_t ui_put_fit(int y, int x, const char *s, size_t len, size_t cols);
 attr_t ui_color_attr(const struct ui *u, enum tui_color_obj o);
 void ui_show_error(struct ui *u, const struct tui_req *r);
+/* The terminal given to a command (|, the editor, a send) and taken
+ * back (wait_key: after "Press Enter"). */
+void ui_shell_begin(void);
+void ui_shell_end(bool wait_key);
 bool ui_common_action(struct ui *u, enum tui_action a, size_t idx);
+
+/* compose.c */
+void ui_compose(struct ui *u, enum tui_compose how, size_t idx);
+void ui_compose_answer(struct ui *u, struct tui_req *r);
 
 /* index.c */
 void ui_draw_index(struct ui *u);

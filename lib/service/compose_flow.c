@@ -119,6 +119,16 @@ long long mail_compose_flow_forwarded_size(struct mail_compose_flow *fl)
     return fstat(fl->rfc822_fd, &st) < 0 ? 0 : (long long)st.st_size;
 }
 
+void mail_compose_size_text(char *buf, size_t size, long long n)
+{
+    if (n < 1024)
+        mail_snprintf(buf, size, "%lld B", n);
+    else if (n < 1024 * 1024)
+        mail_snprintf(buf, size, "%.1f KiB", (double)n / 1024);
+    else
+        mail_snprintf(buf, size, "%.1f MiB", (double)n / (1024.0 * 1024));
+}
+
 static char *expand(struct mail_compose_flow *fl, const char *path)
 {
     return mail_paths_expand_home(fl->paths, path);

@@ -134,6 +134,8 @@ int mail_compose_flow_start_resume(struct mail_compose_flow *fl, size_t idx,
 struct mail_draft *mail_compose_flow_draft(struct mail_compose_flow *fl);
 /* The size of the original attached by a forward --attach, or -1. */
 long long mail_compose_flow_forwarded_size(struct mail_compose_flow *fl);
+/* A size as the compose menus show it: "512 B", "4.9 KiB", "1.2 MiB". */
+void mail_compose_size_text(char *buf, size_t size, long long n);
 /* Whether the user changed the draft (edit, fields, attachments). */
 bool mail_compose_flow_changed(const struct mail_compose_flow *fl);
 /* The drafts folder's name ("imap:Drafts", a path), once known (after
