@@ -1796,18 +1796,112 @@ done:
 
 /* ---- STORE, EXPUNGE, MOVE, ENABLE ---- */
 
-/* Run "<verb> <uid-set><suffix>" for uids in chunks of CMD_UIDS_MAX. */
-static int per_chunk(struct mail_session *s, const char *what,
-                     enum mail_error_kind no_kind, const uint32_t *uids,
-                     size_t n, const char *verb, const char *suffix,
-                     struct mail_error *err)
+/* COPYUID (RFC 4315) of a COPY or MOVE: "uidvalidity src-set dst-set",
+ * in the tagged OK (COPY) or an untagged OK before the expunges (MOVE). */
+struct copyuid_ctx {
+    const uint32_t *src;         /* the UIDs asked for */
+    size_t n;
+    uint32_t *dst;               /* parallel to src: the new UIDs */
+    uint32_t uidvalidity;
+};
+
+/* The k-th number of a set in its own order ("5:3" is 5 4 3), for up to
+ * max numbers; the count, or 0 when malformed. */
+static size_t set_expand(const char *set, uint32_t *out, size_t max)
 {
-    struct mail_buf cmd = MAIL_BUF_INIT;
+    size_t k = 0;
+    const char *p = set;
+
+    while (*p && *p != ' ') {
+        char *end;
+        unsigned long long a = strtoull(p, &end, 10), b;
+
+        if (end == p || a == 0 || a > UINT32_MAX)
+            return 0;
+        b = a;
+        p = end;
+        if (*p == ':') {
+            b = strtoull(p + 1, &end, 10);
+            if (end == p + 1 || b == 0 || b > UINT32_MAX)
+                return 0;
+            p = end;
+        }
+        for (unsigned long long v = a;; v = a <= b ? v + 1 : v - 1) {
+            if (k == max)
+                return 0;
+            out[k++] = (uint32_t)v;
+            if (v == b)
+                break;
+        }
+        if (*p == ',')
+            p++;
+        else if (*p && *p != ' ')
+            return 0;
+    }
+    return k;
+}
+
+static void copyuid_apply(struct copyuid_ctx *c, const char *args)
+{
+    uint32_t *a, *b;
+    size_t na, nb;
+    char *end;
+    unsigned long uv = strtoul(args, &end, 10);
+    const char *src, *dst;
+
+    if (end == args || *end != ' ' || !uv || uv > UINT32_MAX)
+        return;
+    src = end + 1;
+    dst = strchr(src, ' ');
+    if (!dst)
+        return;
+    dst++;
+    a = malloc((c->n + 1) * sizeof *a);
+    b = malloc((c->n + 1) * sizeof *b);
+    if (a && b && (na = set_expand(src, a, c->n)) &&
+        (nb = set_expand(dst, b, c->n)) && na == nb) {
+        c->uidvalidity = (uint32_t)uv;
+        for (size_t i = 0; i < na; i++)
+            for (size_t j = 0; j < c->n; j++)
+                if (c->src[j] == a[i]) {
+                    c->dst[j] = b[i];
+                    break;
+                }
+    }
+    free(a);
+    free(b);
+}
+
+static int copyuid_untagged(void *arg, const struct mail_imap_resp *r,
+                            struct mail_error *err)
+{
+    (void)err;
+    if (r->type == MAIL_IMAP_T_STATUS && r->status == MAIL_IMAP_ST_OK &&
+        mail_strcasecmp(r->code, "COPYUID") == 0)
+        copyuid_apply(arg, r->code_args);
+    return 0;
+}
+
+/* Run "<verb> <uid-set><suffix>" for uids in chunks of CMD_UIDS_MAX;
+ * with cu, COPYUID is read into it. */
+static int per_chunk_cu(struct mail_session *s, const char *what,
+                        enum mail_error_kind no_kind, const uint32_t *uids,
+                        size_t n, const char *verb, const char *suffix,
+                        struct copyuid_ctx *cu, struct mail_error *err)
+{
+    struct mail_buf cmd = MAIL_BUF_INIT, code = MAIL_BUF_INIT;
     int rc = 0;
 
     for (size_t i = 0; i < n && rc == 0; i += CMD_UIDS_MAX) {
         size_t k = n - i < CMD_UIDS_MAX ? n - i : CMD_UIDS_MAX;
+        struct copyuid_ctx part;
 
+        if (cu) {
+            part = *cu;
+            part.src = uids + i;
+            part.n = k;
+            part.dst = cu->dst + i;
+        }
         mail_buf_reset(&cmd);
         if (mail_buf_printf(&cmd, "%s ", verb) < 0 ||
             mail_imap_uid_set(&cmd, uids + i, k) < 0 ||
@@ -1815,10 +1909,26 @@ static int per_chunk(struct mail_session *s, const char *what,
             rc = mail_error_set(err, MAIL_ERR_INTERNAL, "out of memory");
             break;
         }
-        rc = run_cmd(s, what, no_kind, NULL, NULL, NULL, err, cmd.data);
+        rc = run_cmd(s, what, no_kind, cu ? copyuid_untagged : NULL,
+                     cu ? &part : NULL, cu ? &code : NULL, err, cmd.data);
+        if (rc == 0 && cu) {
+            if (code.data && mail_strncasecmp(code.data, "COPYUID ", 8) == 0)
+                copyuid_apply(&part, code.data + 8);
+            if (part.uidvalidity)
+                cu->uidvalidity = part.uidvalidity;
+        }
     }
     mail_buf_release(&cmd);
+    mail_buf_release(&code);
     return rc;
+}
+
+static int per_chunk(struct mail_session *s, const char *what,
+                     enum mail_error_kind no_kind, const uint32_t *uids,
+                     size_t n, const char *verb, const char *suffix,
+                     struct mail_error *err)
+{
+    return per_chunk_cu(s, what, no_kind, uids, n, verb, suffix, NULL, err);
 }
 
 int mail_imap_store_flags(struct mail_session *s, const uint32_t *uids,
@@ -1918,9 +2028,21 @@ int mail_imap_expunge_uids(struct mail_session *s, const uint32_t *uids,
 int mail_imap_move(struct mail_session *s, const uint32_t *uids, size_t n,
                    const char *dest, struct mail_error *err)
 {
+    return mail_imap_move_uids(s, uids, n, dest, NULL, NULL, err);
+}
+
+int mail_imap_move_uids(struct mail_session *s, const uint32_t *uids,
+                        size_t n, const char *dest, uint32_t *uidvalidity,
+                        uint32_t *new_uids, struct mail_error *err)
+{
     struct mail_buf arg = MAIL_BUF_INIT;
+    struct copyuid_ctx cu = { uids, n, new_uids, 0 };
     int move, rc = -1;
 
+    if (uidvalidity)
+        *uidvalidity = 0;
+    if (new_uids)
+        memset(new_uids, 0, n * sizeof *new_uids);
     if (n == 0)
         return 0;
     move = has_cap_fresh(s, "MOVE", err);
@@ -1935,12 +2057,15 @@ int mail_imap_move(struct mail_session *s, const uint32_t *uids, size_t n,
                               "%s: mailbox name is not valid UTF-8", s->name);
     }
     if (move)
-        rc = per_chunk(s, "UID MOVE", MAIL_ERR_UNAVAIL, uids, n, "UID MOVE",
-                       arg.data, err);
-    else if (per_chunk(s, "UID COPY", MAIL_ERR_UNAVAIL, uids, n, "UID COPY",
-                       arg.data, err) == 0)
+        rc = per_chunk_cu(s, "UID MOVE", MAIL_ERR_UNAVAIL, uids, n,
+                          "UID MOVE", arg.data, new_uids ? &cu : NULL, err);
+    else if (per_chunk_cu(s, "UID COPY", MAIL_ERR_UNAVAIL, uids, n,
+                          "UID COPY", arg.data, new_uids ? &cu : NULL,
+                          err) == 0)
         rc = mail_imap_expunge_uids(s, uids, n, err);
     mail_buf_release(&arg);
+    if (rc == 0 && uidvalidity)
+        *uidvalidity = cu.uidvalidity;
     return rc;
 }
 

@@ -1205,13 +1205,92 @@ static int imap_expunge(struct mail_folder *mf, struct mail_envelope *e,
     return imap_expunge_many(mf, &e, 1, err);
 }
 
+/* After a move with COPYUID: the moved messages go into the
+ * destination's listing cache, when it has one of that UIDVALIDITY, so
+ * that its next listing (and the numbers of it) need not fetch them. */
+static void record_moved(struct imf *t, struct mail_envelope *const *v,
+                         size_t n, uint32_t uv, const uint32_t *nu)
+{
+    struct mail_imap_cache *c = &t->cache;
+    struct mail_error e;
+    size_t orig, i;
+    struct uid_ix *o;
+    struct mail_envelope *ev;
+    uint64_t *ms;
+
+    mail_error_clear(&e);
+    load_cache(t);
+    if (!uv || c->uidvalidity != uv)
+        return;
+    orig = c->list.n;
+    for (i = 0; i < n; i++) {
+        struct mail_envelope *d;
+        char key[32];
+
+        if (!nu[i] || known_index(c, nu[i]) >= 0)
+            continue;
+        d = mail_imap_cache_push(c, &e);
+        if (!d || env_copy(d, v[i], &e) < 0)
+            goto bad;
+        d->uid = nu[i];
+        free(d->key);
+        snprintf(key, sizeof key, "%u:%u", (unsigned)uv, (unsigned)nu[i]);
+        if (!(d->key = strdup(key)))
+            goto bad;
+    }
+    if (c->list.n == orig)
+        return;
+    /* back in UID order, modseq along */
+    o = malloc(c->list.n * sizeof *o);
+    ev = malloc(c->list.n * sizeof *ev);
+    ms = malloc(c->list.n * sizeof *ms);
+    if (!o || !ev || !ms) {
+        free(o);
+        free(ev);
+        free(ms);
+        goto bad;
+    }
+    for (i = 0; i < c->list.n; i++) {
+        o[i].uid = c->list.v[i].uid;
+        o[i].i = i;
+    }
+    qsort(o, c->list.n, sizeof *o, cmp_uid_ix);
+    for (i = 0; i < c->list.n; i++) {
+        ev[i] = c->list.v[o[i].i];
+        ms[i] = c->modseq[o[i].i];
+    }
+    memcpy(c->list.v, ev, c->list.n * sizeof *ev);
+    memcpy(c->modseq, ms, c->list.n * sizeof *ms);
+    free(o);
+    free(ev);
+    free(ms);
+    if (t->cache_file)
+        mail_imap_cache_save(c, t->cache_file, t->account, t->name, &e);
+    return;
+bad:
+    mail_imap_cache_release(c);  /* not trusted half made: lists again */
+}
+
+static int imap_move_many_keys(struct mail_folder *from,
+                               struct mail_envelope *const *v, size_t n,
+                               struct mail_folder *to, char **new_key,
+                               struct mail_error *err);
+
 static int imap_move_many(struct mail_folder *from,
                           struct mail_envelope *const *v, size_t n,
                           struct mail_folder *to, struct mail_error *err)
 {
+    return imap_move_many_keys(from, v, n, to, NULL, err);
+}
+
+static int imap_move_many_keys(struct mail_folder *from,
+                               struct mail_envelope *const *v, size_t n,
+                               struct mail_folder *to, char **new_key,
+                               struct mail_error *err)
+{
     struct imf *f = imf_of(from), *t;
     struct mail_session *s;
-    uint32_t *u;
+    uint32_t *u, *nu, uv = 0;
     int rc;
 
     if (to->drv != &imap_driver)
@@ -1225,10 +1304,23 @@ static int imap_move_many(struct mail_folder *from,
     u = uids_of(f, v, n, err);
     if (!u)
         return -1;
-    rc = mail_imap_move(s, u, n, t->name, err);
+    nu = calloc(n ? n : 1, sizeof *nu);
+    if (!nu) {
+        free(u);
+        return nomem(err);
+    }
+    rc = mail_imap_move_uids(s, u, n, t->name, &uv, nu, err);
     free(u);
-    if (rc < 0)
+    if (rc < 0) {
+        free(nu);
         return failed(f, err);
+    }
+    record_moved(t, v, n, uv, nu);
+    if (new_key && n == 1 && uv && nu[0] &&
+        asprintf(new_key, "%lu:%lu", (unsigned long)uv,
+                 (unsigned long)nu[0]) < 0)
+        *new_key = NULL;
+    free(nu);
     return 0;
 }
 
@@ -1238,7 +1330,7 @@ static int imap_move(struct mail_folder *from, struct mail_envelope *e,
 {
     if (new_key)
         *new_key = NULL;
-    return imap_move_many(from, &e, 1, to, err);
+    return imap_move_many_keys(from, &e, 1, to, new_key, err);
 }
 
 /* ---- append ---- */

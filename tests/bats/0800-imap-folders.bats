@@ -448,3 +448,19 @@ tagged_after_login() {
 	run mail -C "$CONF" ls --thread -F '%s' imap:INBOX
 	[ "$output" = "$remote" ]
 }
+
+@test "imap mv: COPYUID puts the moved message into the destination's cache, so its listing fetches no envelope" {
+	fill
+	ls_json imap:INBOX >/dev/null
+	ls_json imap:Trash >/dev/null
+	run mail -C "$CONF" -vv mv -f imap:INBOX 1 imap:Trash
+	[ "$status" -eq 0 ]
+	[[ $output == *"COPYUID"* ]]
+	run --separate-stderr mail -C "$CONF" -vv ls --json imap:Trash
+	[ "$status" -eq 0 ]
+	[ "$(jq -r '[.[].subject] | join(",")' <<<"$output")" = first ]
+	[[ $stderr != *ENVELOPE* ]]
+	run mail -C "$CONF" read --peek imap:Trash 1
+	[ "$status" -eq 0 ]
+	[[ $output == *"Subject: first"* ]]
+}

@@ -245,6 +245,13 @@ int mail_imap_expunge_uids(struct mail_session *s, const uint32_t *uids,
  * A missing destination ([TRYCREATE]) is MAIL_ERR_NOTFOUND. */
 int mail_imap_move(struct mail_session *s, const uint32_t *uids, size_t n,
                    const char *dest, struct mail_error *err);
+/* The same, and what the server's COPYUID (RFC 4315 UIDPLUS; in the
+ * tagged OK of COPY, or an untagged OK during MOVE) said: the
+ * destination's UIDVALIDITY into *uidvalidity (0: not said) and the new
+ * UID of uids[i] into new_uids[i] (0: not said; new_uids has n places). */
+int mail_imap_move_uids(struct mail_session *s, const uint32_t *uids,
+                        size_t n, const char *dest, uint32_t *uidvalidity,
+                        uint32_t *new_uids, struct mail_error *err);
 
 /* ENABLE ext (RFC 5161), e.g. "CONDSTORE" or "QRESYNC".  Returns 1 when
  * the server enabled it, 0 when it does not offer ENABLE or ext, -1 on
