@@ -206,6 +206,14 @@ int main(int argc, char **argv)
     mail_error_clear(&err);
     if (mail_paths_from_env(&ctx.paths, &err) < 0)
         return cmd_fail(&err);
+    /* MAIL_ALLOW_CORE_DUMPS=1: core dumps stay on once a secret is held
+     * (mail/secure.h), for debugging a crash.  Any other value is not a
+     * yes. */
+    {
+        const char *allow = getenv("MAIL_ALLOW_CORE_DUMPS");
+
+        ctx.paths.allow_core_dumps = allow && strcmp(allow, "1") == 0;
+    }
     rc = run(&ctx, argc, argv);
     if (ctx.cfg_loaded)
         mail_config_release(&ctx.cfg);

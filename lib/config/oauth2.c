@@ -145,7 +145,7 @@ int mail_oauth2_setup(struct mail_oauth2 *o, const struct mail_account *acct,
 
     /* Tokens, a client secret and authorization codes pass through this
      * process from here on: no core dump (as mail_account_password). */
-    mail_secure_process();
+    mail_secure_process(acct->paths);
     memset(o, 0, sizeof *o);
     if (acct->oauth2_provider && strcmp(acct->oauth2_provider, "custom"))
         p = mail_oauth2_preset(acct->oauth2_provider);

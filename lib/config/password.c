@@ -415,7 +415,7 @@ int mail_account_password(const struct mail_account *acct, const char *host,
     /* From here on the process may hold a password: no core dump (unless
      * MAIL_ALLOW_CORE_DUMPS=1; see mail/secure.h).  Before the secret is
      * read, whatever its source: command, config, netrc or prompt. */
-    mail_secure_process();
+    mail_secure_process(acct ? acct->paths : NULL);
     /* Reserved up front so that no realloc leaves a copy behind. */
     mail_buf_init(&pw, PASSWORD_MAX);
     if (mail_buf_reserve(&pw, PASSWORD_MAX) < 0) {

@@ -2,22 +2,19 @@
  * secure.c - no core dumps while the process may hold a secret; see
  * mail/secure.h.
  */
-#include <stdlib.h>
-#include <string.h>
 #include <sys/resource.h>
 #include <sys/prctl.h>
 
 #include "mail/secure.h"
 
-int mail_secure_process(void)
+int mail_secure_process(const struct mail_paths *paths)
 {
-    const char *allow = getenv("MAIL_ALLOW_CORE_DUMPS");
     struct rlimit rl;
     int rc = 0;
 
-    /* MAIL_ALLOW_CORE_DUMPS=1: the user debugs a crash and wants the
-     * core, password and all.  Any other value is not a yes. */
-    if (allow && strcmp(allow, "1") == 0)
+    /* MAIL_ALLOW_CORE_DUMPS=1 (read by the program): the user debugs a
+     * crash and wants the core, password and all. */
+    if (paths && paths->allow_core_dumps)
         return 0;
     if (getrlimit(RLIMIT_CORE, &rl) < 0) {
         rc = -1;

@@ -300,12 +300,16 @@ static int secure_child(int how, const char *allow)
         struct rlimit rl;
         int r = 0;
 
+        struct mail_paths pp = MAIL_PATHS_INIT;
+
         memset(&a, 0, sizeof a);
         a.name = (char *)"x";
-        if (allow)
-            setenv("MAIL_ALLOW_CORE_DUMPS", allow, 1);
-        else
-            unsetenv("MAIL_ALLOW_CORE_DUMPS");
+        /* What the program makes of MAIL_ALLOW_CORE_DUMPS (cmd/main.c);
+         * the library itself reads no environment: the variable set to
+         * 1 with the paths saying no changes nothing. */
+        pp.allow_core_dumps = allow && strcmp(allow, "1") == 0;
+        a.paths = &pp;
+        setenv("MAIL_ALLOW_CORE_DUMPS", "1", 1);
         if (getrlimit(RLIMIT_CORE, &rl) < 0)
             _exit(16);
         rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > 4096

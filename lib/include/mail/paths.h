@@ -20,6 +20,8 @@
 
 #pragma GCC visibility push(default)
 
+#include <stdbool.h>
+
 #include "error.h"
 
 struct mail_paths {
@@ -29,11 +31,15 @@ struct mail_paths {
     char *state_home;   /* $XDG_STATE_HOME, else HOME/.local/state */
     char *cache_home;   /* $XDG_CACHE_HOME, else HOME/.cache */
     char *tmp_dir;      /* $TMPDIR, else /tmp */
+    /* MAIL_ALLOW_CORE_DUMPS=1: mail_secure_process leaves core dumps on
+     * (see secure.h).  Set by the program that read its environment
+     * (cmd/main.c); mail_paths_from_env leaves it false. */
+    bool allow_core_dumps;
 };
 /* Each may be NULL when neither its variable (which must be an absolute
  * path: the XDG spec says to ignore a relative one) nor HOME is known. */
 
-#define MAIL_PATHS_INIT { NULL, NULL, NULL, NULL, NULL, NULL }
+#define MAIL_PATHS_INIT { NULL, NULL, NULL, NULL, NULL, NULL, false }
 
 /* Fill p from HOME, the XDG_*_HOME variables and TMPDIR.  -1 only when
  * out of memory. */
