@@ -53,6 +53,19 @@ drafts() {
 
 draft_file() { ls "$DRAFTS"/cur/* "$DRAFTS"/new/* 2>/dev/null | head -n 1; }
 
+# delivered [ARG...] <<'PY': the last message Postfix delivered to the
+# second user, as m (python3's email package) and raw, for the python3
+# checks on standard input; sys.argv[2:] are the ARGs.
+delivered() {
+    mail_wait "$MAIL_TEST_MAILDIR2" 1
+    local f
+    f=$(maildir_last "$MAIL_TEST_MAILDIR2")
+    { printf '%s\n' 'import email, email.policy, sys' \
+          'raw = open(sys.argv[1], "rb").read()' \
+          'm = email.message_from_bytes(raw, policy=email.policy.default)'
+      cat; } | python3 - "$f" "$@"
+}
+
 @test "compose: (a) attaches a file at the menu; it arrives intact" {
     head -c 5000 /dev/urandom > "$BATS_TEST_TMPDIR/data.bin"
     text "Here is the file."
@@ -62,12 +75,7 @@ draft_file() { ls "$DRAFTS"/cur/* "$DRAFTS"/new/* 2>/dev/null | head -n 1; }
     [[ "$output" == *"To:      $MAIL_TEST_ADDR2"* ]]
     [[ "$output" == *"Subject: With a file"* ]]
     [[ "$output" == *"[1] data.bin  (application/octet-stream, 4.9 KiB)"* ]]
-    mail_wait "$MAIL_TEST_MAILDIR2" 1
-    f=$(maildir_last "$MAIL_TEST_MAILDIR2")
-    python3 - "$f" "$BATS_TEST_TMPDIR/data.bin" <<'PY'
-import email, email.policy, sys
-m = email.message_from_bytes(open(sys.argv[1], 'rb').read(),
-                             policy=email.policy.default)
+    delivered "$BATS_TEST_TMPDIR/data.bin" <<'PY'
 assert str(m["subject"]) == "With a file", m["subject"]
 parts = list(m.iter_parts())
 assert parts[0].get_content().startswith("Here is the file."), parts[0].get_content()
@@ -87,12 +95,7 @@ PY
     on_tty "d"$'\n'"2"$'\n'"h"$'\n'$'\x01\x0b'"$MAIL_TEST_ADDR2"$'\n\n\n'$'\x01\x0b'"New subject"$'\ny' \
         compose -s Old -A "$BATS_TEST_TMPDIR/a.txt" -A "$BATS_TEST_TMPDIR/b.txt" "nobody@$MAIL_TEST_DOMAIN"
     [ "$status" -eq 0 ]
-    mail_wait "$MAIL_TEST_MAILDIR2" 1
-    f=$(maildir_last "$MAIL_TEST_MAILDIR2")
-    python3 - "$f" <<'PY'
-import email, email.policy, sys
-m = email.message_from_bytes(open(sys.argv[1], 'rb').read(),
-                             policy=email.policy.default)
+    delivered <<'PY'
 assert str(m["subject"]) == "New subject", m["subject"]
 names = [p.get_filename() for p in m.walk() if p.get_filename()]
 assert names == ["a.txt"], names
@@ -117,12 +120,7 @@ PY
     text "Second words."
     on_tty "y" compose --resume
     [ "$status" -eq 0 ]
-    mail_wait "$MAIL_TEST_MAILDIR2" 1
-    f=$(maildir_last "$MAIL_TEST_MAILDIR2")
-    python3 - "$f" <<'PY'
-import email, email.policy, sys
-m = email.message_from_bytes(open(sys.argv[1], 'rb').read(),
-                             policy=email.policy.default)
+    delivered <<'PY'
 assert str(m["subject"]) == "Later", m["subject"]
 t = m.get_body(("plain",)).get_content()
 assert t.startswith("Second words.\nFirst words."), repr(t)
@@ -205,12 +203,7 @@ PY
     text "Now the answer."
     on_tty "y" compose --resume
     [ "$status" -eq 0 ]
-    mail_wait "$MAIL_TEST_MAILDIR2" 1
-    f=$(maildir_last "$MAIL_TEST_MAILDIR2")
-    python3 - "$f" <<'PY'
-import email, email.policy, sys
-m = email.message_from_bytes(open(sys.argv[1], 'rb').read(),
-                             policy=email.policy.default)
+    delivered <<'PY'
 assert str(m["subject"]) == "Re: Question", m["subject"]
 assert str(m["in-reply-to"]) == "<q-1@b.test>", m["in-reply-to"]
 t = m.get_body(("plain",)).get_content()
@@ -235,13 +228,8 @@ PY
     on_tty "y" compose --resume
     [ "$status" -eq 0 ]
     [[ "$output" == *"forwarded.eml  (message/rfc822"* ]]
-    mail_wait "$MAIL_TEST_MAILDIR2" 1
-    f=$(maildir_last "$MAIL_TEST_MAILDIR2")
-    python3 - "$f" "$BATS_TEST_TMPDIR/orig.eml" <<'PY'
-import email, email.policy, sys
-raw = open(sys.argv[1], 'rb').read()
+    delivered "$BATS_TEST_TMPDIR/orig.eml" <<'PY'
 orig = open(sys.argv[2], 'rb').read()
-m = email.message_from_bytes(raw, policy=email.policy.default)
 parts = list(m.iter_parts())
 assert parts[0].get_content().startswith("See attached."), parts[0].get_content()
 assert parts[-1].get_content_type() == "message/rfc822"
