@@ -1015,7 +1015,9 @@ static int imap_message_fd(struct mail_folder *mf,
 }
 
 /* Only the parts shown (imapparts.c); a message with too many parts for
- * that is read whole. */
+ * that is read whole, and so is a small one: picking its parts costs
+ * three round trips where the whole message costs one. */
+#define READ_WHOLE_BELOW 32768
 static int imap_message_read(struct mail_folder *mf,
                              const struct mail_envelope *e, int what,
                              const char *part, int *fd,
@@ -1024,6 +1026,8 @@ static int imap_message_read(struct mail_folder *mf,
 {
     struct imf *f = imf_of(mf);
 
+    if (e->size && e->size < READ_WHOLE_BELOW)
+        return imap_message_fd(mf, e, fd, err);
     for (int attempt = 0;; attempt++) {
         struct mail_session *s = selected(f, err);
         int rc;

@@ -183,11 +183,21 @@ add() {
 	iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA
 	--outer--
 	MSG
+	# An epilogue (after the closing boundary, never shown) makes both
+	# bigger than what imap read fetches whole, so the parts are picked.
+	local i
+	for i in $(seq 900); do
+		echo "epilogue line $i, padding the message past 32 KiB" >>"$t/html.eml"
+		echo "epilogue line $i, padding the message past 32 KiB" >>"$t/fwd.eml"
+	done
 	add "$t/html.eml" "$t/fwd.eml"
 	# Compared with the files as the server holds them (CRLF): the size
 	# of an attached message is its bytes as stored.
 	sed 's/$/\r/' "$t/html.eml" >"$t/html.crlf"
 	sed 's/$/\r/' "$t/fwd.eml" >"$t/fwd.crlf"
+	run --separate-stderr mail -C "$CONF" -vv read --peek imap:INBOX 1
+	[ "$status" -eq 0 ]
+	grep -q 'BODYSTRUCTURE' <<<"$stderr"
 	run --separate-stderr mail -C "$CONF" read --peek imap:INBOX 1
 	[ "$status" -eq 0 ]
 	[[ $output == *"HTML"*"über alles"* ]]
@@ -223,4 +233,17 @@ add() {
 	[[ $stderr == "mail: message 1 has no part 9"* ]]
 	run --separate-stderr mail read --part 9 "$BATS_FILE_TMPDIR/big.eml"
 	[ "$status" -eq 66 ]
+}
+
+@test "imap read: a small message comes whole in one FETCH (picking its parts would cost three)" {
+	t=$BATS_TEST_TMPDIR
+	printf 'From: a@example.test\nSubject: small\nMIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=b\n\n--b\nContent-Type: text/plain\n\nsmall text\n--b\nContent-Type: application/pdf; name=x.pdf\nContent-Transfer-Encoding: base64\n\nJVBERi0xLjQK\n--b--\n' >"$t/small.eml"
+	add "$t/small.eml"
+	run --separate-stderr mail -C "$CONF" -vv read --peek imap:INBOX 1
+	[ "$status" -eq 0 ]
+	[[ $output == *"small text"*"x.pdf"* ]]
+	[ "$(grep -c 'UID FETCH' <<<"$stderr")" -eq 1 ]
+	grep -q 'BODY.PEEK\[\]' <<<"$stderr"
+	run grep -c 'BODYSTRUCTURE' <<<"$stderr"
+	[ "$output" = 0 ]
 }
