@@ -240,6 +240,7 @@ static void draw_status(struct ui *u)
     struct mail_buf b = MAIL_BUF_INIT;
     size_t unread = 0, flagged = 0, deleted = 0, lw;
     const char *hints, *label;
+    struct mail_buf safe_label = MAIL_BUF_INIT;
 
     for (size_t i = 0; i < u->rows.n; i++) {
         unsigned f = u->rows.v[i].flags;
@@ -250,8 +251,12 @@ static void draw_status(struct ui *u)
     }
     if (u->view == VIEW_PAGER)
         mail_buf_printf(&b, "[%zu/%zu] ", u->page_idx + 1, u->rows.n);
-    /* A long path gives way to the counts: its end is kept. */
-    label = u->label;
+    /* The label may be a folder name from the server's LIST or typed at
+     * the c prompt: shown like any untrusted name.  A long one gives way
+     * to the counts: its end is kept. */
+    mail_term_safe(&safe_label, u->label, strlen(u->label),
+                   MAIL_SAFE_ONELINE);
+    label = safe_label.data ? safe_label.data : "";
     lw = mail_width(label, strlen(label));
     if (COLS > 12 && lw > (size_t)COLS / 3) {
         size_t keep = (size_t)COLS / 3 - 1;
@@ -311,6 +316,7 @@ static void draw_status(struct ui *u)
         ui_put_fit(status_y(), 0, b.data, b.len, (size_t)COLS);
     attrset(A_NORMAL);
     mail_buf_release(&b);
+    mail_buf_release(&safe_label);
 }
 
 static void draw(struct ui *u)
@@ -397,9 +403,14 @@ static void on_answer(struct ui *u, struct tui_req *r)
     if (r->status == TUI_CANCELLED) {
         if (r->kind == TUI_REQ_OPEN) {
             /* The folder shown stays (none, at the start). */
+            const char *name = r->label ? r->label : u->label;
+            struct mail_buf safe = MAIL_BUF_INIT;
+
             u->loaded = true;
+            mail_term_safe(&safe, name, strlen(name), MAIL_SAFE_ONELINE);
             snprintf(u->msg, sizeof u->msg, "cancelled: %s not opened",
-                     r->label ? r->label : u->label);
+                     safe.data ? safe.data : "");
+            mail_buf_release(&safe);
             return;
         }
         /* Said only when the user asked (Ctrl-C); a render superseded by

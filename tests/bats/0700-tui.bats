@@ -291,6 +291,18 @@ if len(starts) != 1:
     quit_tui
 }
 
+@test "tui: a folder name with a bidi control is defused in the status line" {
+    crafted_folder
+    local d=$T/x$'\u202e'lived
+    mv "$T/crafted" "$d"
+    tui_start tui "$d"
+    wait_screen "6 msgs"
+    status_line
+    [[ "$(status_line)" == *'x<U+202E>lived'* ]]
+    [[ "$(status_line)" != *$'\u202e'* ]]
+    quit_tui
+}
+
 @test "tui: mail with no command on a terminal opens the reader on the inbox" {
     mkdir -p "$XDG_CONFIG_HOME/mail"
     printf '[account "t"]\n    address = Alice <alice@example.net>\n    store = %s\n' \
