@@ -211,6 +211,7 @@ static int render(struct tui_worker *w, struct tui_req *r,
 {
     struct mail_buf text = MAIL_BUF_INIT;
     struct mail_mime *mime = NULL;
+    struct mail_part_sizes sizes = MAIL_PART_SIZES_INIT;
     struct mail_render_msg rm;
     char label[32];
     int fd = -1, rc = -1;
@@ -218,8 +219,13 @@ static int render(struct tui_worker *w, struct tui_req *r,
 
     if (!w->render && !(w->render = mail_render_new(&w->ropts)))
         return nomem(&r->err);
-    if (mail_folder_message_fd(w->folder, e, &fd, &r->err) < 0)
+    /* Only what is shown: an IMAP message's attachments stay on the
+     * server, their true sizes in `sizes` for the attachment list. */
+    if (mail_folder_message_read(w->folder, e, MAIL_FOLDER_READ_TEXT, NULL,
+                                 &fd, &sizes, &r->err) < 0) {
+        mail_part_sizes_release(&sizes);
         return -1;
+    }
     if (lseek(fd, 0, SEEK_SET) < 0 ||
         !(mime = mail_mime_parse_fd(fd, NULL, &r->err))) {
         if (!r->err.msg[0])
@@ -240,7 +246,8 @@ static int render(struct tui_worker *w, struct tui_req *r,
         goto out;
     if (last && last != '\n')
         mail_buf_addch(&text, '\n');
-    if (mail_render_attachments(&rm, mail_sink_buf, &text, &r->err) < 0)
+    if (mail_render_attachments_sized(&rm, &sizes, mail_sink_buf, &text,
+                                      &r->err) < 0)
         goto out;
     if (split_lines(text.data ? text.data : "", text.len, &r->lines) < 0) {
         nomem(&r->err);
@@ -252,6 +259,7 @@ out:
         mail_error_set(&r->err, MAIL_ERR_INTERNAL, "message %zu: could not "
                        "be rendered", r->idx + 1);
     mail_buf_release(&text);
+    mail_part_sizes_release(&sizes);
     mail_mime_free(mime);
     close(fd);
     return rc;

@@ -867,3 +867,39 @@ SH
     keys C-u Escape
     quit_tui
 }
+
+@test "tui: an imap: message with a 50 MB attachment opens fetching only its text (Dovecot out= under 1 MB)" {
+    local conf="$BATS_TEST_TMPDIR/config" t=$BATS_TEST_TMPDIR n
+    write_config "$conf" pop3=
+    mail_reset
+    head -c 50000000 /dev/urandom > "$t/big.bin"
+    {
+        printf 'From: Sender <s@example.test>\nTo: alice@example.test\n'
+        printf 'Subject: the big one\nMessage-ID: <tuibig@example.test>\n'
+        printf 'Date: Mon, 1 Dec 2025 10:00:00 +0000\nMIME-Version: 1.0\n'
+        printf 'Content-Type: multipart/mixed; boundary="XX-big"\n\n'
+        printf 'preamble\n--XX-big\nContent-Type: text/plain; charset=utf-8\n\n'
+        printf 'Hello, the figures are attached.\n'
+        printf -- '--XX-big\nContent-Type: application/octet-stream; name="big.bin"\n'
+        printf 'Content-Disposition: attachment; filename="big.bin"\n'
+        printf 'Content-Transfer-Encoding: base64\n\n'
+        base64 -w 76 "$t/big.bin"
+        printf -- '--XX-big--\n'
+    } > "$t/big.eml"
+    rm -f "$t/big.bin"
+    maildir_add "$MAIL_TEST_MAILDIR1" "$t/big.eml" >/dev/null
+    mail -C "$conf" ls imap:INBOX >/dev/null
+    tui_start -C "$conf" tui imap:INBOX
+    wait_screen "imap:INBOX  1 msgs, 1 unread"
+    keys Enter
+    wait_screen "Hello, the figures are attached."
+    # The attachment line: its true size, not that of an empty body.
+    wait_screen "48 MiB"
+    [[ "$(screen)" == *"application/octet-stream"*"48 MiB"*"big.bin"* ]] || { screen; false; }
+    quit_tui
+    # What Dovecot sent in the reader's session (the last to log out).
+    n=$(grep 'Logged out' "$MAIL_TEST_DOVECOT_LOG" | grep -o ' out=[0-9]*' |
+        tail -n 1 | cut -d= -f2)
+    echo "Dovecot sent $n bytes"
+    [ "$n" -lt 1000000 ]
+}
