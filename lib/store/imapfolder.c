@@ -1511,6 +1511,12 @@ const char *mail_imap_folder_name(const struct mail_folder *f)
                                        : NULL;
 }
 
+const char *mail_imap_folder_account(const struct mail_folder *f)
+{
+    return f && f->drv == &imap_driver ? ((const struct imf *)f)->account
+                                       : NULL;
+}
+
 int mail_imap_folder_set_account(struct mail_folder *mf, const char *account,
                                  struct mail_error *err)
 {

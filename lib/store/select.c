@@ -24,6 +24,7 @@
 
 #include "mail/buf.h"
 #include "mail/fsutil.h"
+#include "mail/imapcache.h"
 #include "mail/select.h"
 
 static int nomem(struct mail_error *err)
@@ -39,8 +40,16 @@ static char *folder_abspath(struct mail_folder *f)
 
     if (!p)
         return NULL;
-    if (mail_folder_kind(f) == MAIL_FOLDER_IMAP)
-        return strdup(p);        /* "imap:NAME", not a file */
+    if (mail_folder_kind(f) == MAIL_FOLDER_IMAP) {
+        /* Not a file: the account and the name, so that imap:INBOX of
+         * one account never takes another's numbers (two servers may
+         * well give their INBOXes the same UIDVALIDITY). */
+        const char *acct = mail_imap_folder_account(f);
+
+        if (acct && asprintf(&r, "imap://%s/%s", acct, p + 5) < 0)
+            return NULL;
+        return acct ? r : strdup(p);
+    }
     if (strncmp(p, "mbox:", 5) == 0)
         p += 5;
     r = realpath(p, NULL);

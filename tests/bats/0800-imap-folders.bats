@@ -464,3 +464,37 @@ tagged_after_login() {
 	[ "$status" -eq 0 ]
 	[[ $output == *"Subject: first"* ]]
 }
+
+@test "imap: listing numbers are kept per account: imap:INBOX of one never takes another's" {
+	printf '%s\n' "$MAIL_TEST_PASS2" >"$BATS_TEST_TMPDIR/bob.pass"
+	cat >>"$CONF" <<-CFG
+	[account "bob"]
+	    address = Bob <$MAIL_TEST_ADDR2>
+	    imap = imaps://localhost:$MAIL_TEST_IMAPS_PORT
+	    smtp = smtp://localhost:$MAIL_TEST_SUBMISSION_PORT
+	    user = $MAIL_TEST_USER2
+	    password-command = cat $BATS_TEST_TMPDIR/bob.pass
+	    tls-ca-file = $MAIL_TEST_CA
+	    store = $HOME/Mail/bob
+	CFG
+	msg "$BATS_TEST_TMPDIR/a.eml" "for alice"
+	msg "$BATS_TEST_TMPDIR/b.eml" "for bob"
+	maildir_add "$MAIL_TEST_MAILDIR1" "$BATS_TEST_TMPDIR/a.eml" >/dev/null
+	maildir_add "$MAIL_TEST_MAILDIR2" "$BATS_TEST_TMPDIR/b.eml" >/dev/null
+	run mail -C "$CONF" -a test ls imap:INBOX
+	[ "$status" -eq 0 ]
+	[[ $output == *"for alice"* ]]
+	# bob has listed nothing yet: alice's numbers are not his.
+	run mail -C "$CONF" -a bob read --peek imap:INBOX 1
+	[ "$status" -ne 0 ]
+	[[ $output != *"for alice"* ]]
+	run mail -C "$CONF" -a bob ls imap:INBOX
+	[[ $output == *"for bob"* ]]
+	run mail -C "$CONF" -a bob read --peek imap:INBOX 1
+	[ "$status" -eq 0 ]
+	[[ $output == *"body of for bob"* ]]
+	# bob's listing left alice's alone.
+	run mail -C "$CONF" -a test read --peek imap:INBOX 1
+	[ "$status" -eq 0 ]
+	[[ $output == *"body of for alice"* ]]
+}

@@ -84,6 +84,9 @@ void mail_imap_cache_release(struct mail_imap_cache *c);
 int mail_imap_folder_set_account(struct mail_folder *f, const char *account,
                                  struct mail_error *err);
 
+/* The account set above, or NULL (not an IMAP folder, or none set). */
+const char *mail_imap_folder_account(const struct mail_folder *f);
+
 /*
  * Progress of a listing that fetches new messages: fn(arg, done, total)
  * before each batch and after each batch completes (done messages of about
