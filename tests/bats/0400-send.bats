@@ -525,22 +525,11 @@ EOF
     grep -q '^To: bob@example.test' "$(maildir_last "$MAIL_TEST_MAILDIR2")"
 }
 
-# fault_smtp MODE: tests/servers/fake-smtp (STARTTLS with the harness's
-# certificate) in MODE; the account points at it.  FAULT_LOG gets the
-# client's lines, FAULT_DIR/port.msg.N the messages it took.
+# fault_smtp MODE: the fake SMTP server in MODE (fake_smtp_start); the
+# account points at it.
 fault_smtp() {
-    local i
-    FAULT_DIR=$BATS_TEST_TMPDIR/fault-$1
-    mkdir -p "$FAULT_DIR"
-    "$SERVERS_DIR/fake-smtp" "$1" "$FAULT_DIR/port" "$MAIL_TEST_DIR/tls/server.pem" \
-        "$MAIL_TEST_DIR/tls/server.key" 3>&- &
-    FAKE_PIDS="${FAKE_PIDS:-} $!"
-    for ((i = 0; i < 200; i++)); do
-        [[ -s $FAULT_DIR/port ]] && break
-        sleep 0.025
-    done
-    FAULT_LOG=$FAULT_DIR/port.log
-    write_config "$CONF" "timeout=5" "smtp=smtp://localhost:$(<"$FAULT_DIR/port")"
+    fake_smtp_start "$1"
+    write_config "$CONF" "timeout=5" "smtp=smtp://localhost:$FAULT_PORT"
 }
 
 queued() { ls "$XDG_DATA_HOME/mail/queue" 2>/dev/null | grep -c '^[0-9]' || true; }

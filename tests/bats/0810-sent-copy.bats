@@ -352,22 +352,9 @@ PY
     [ "$(grep -c ' CREATE' "$DROP_DIR/log")" -eq 1 ]
 }
 
-# fault_smtp MODE: tests/servers/fake-smtp in MODE (STARTTLS with the
-# harness's certificate); the account (Sent on the harness's Dovecot)
-# points at it.
-fault_smtp() {
-    local i
-    FAULT_DIR=$BATS_TEST_TMPDIR/fault-$1
-    mkdir -p "$FAULT_DIR"
-    "$SERVERS_DIR/fake-smtp" "$1" "$FAULT_DIR/port" "$MAIL_TEST_DIR/tls/server.pem" \
-        "$MAIL_TEST_DIR/tls/server.key" 3>&- &
-    FAKE_PIDS="${FAKE_PIDS:-} $!"
-    for ((i = 0; i < 200; i++)); do
-        [[ -s $FAULT_DIR/port ]] && break
-        sleep 0.025
-    done
-    FAULT_PORT=$(<"$FAULT_DIR/port")
-}
+# fault_smtp MODE: the fake SMTP server in MODE (fake_smtp_start); the
+# caller points the account (Sent on the harness's Dovecot) at it.
+fault_smtp() { fake_smtp_start "$1"; }
 
 queued() { ls "$XDG_DATA_HOME/mail/queue" 2>/dev/null | grep -c '^[0-9]' || true; }
 

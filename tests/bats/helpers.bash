@@ -262,6 +262,25 @@ fake_stop() {
 	return 0
 }
 
+# fake_smtp_start MODE: tests/servers/fake-smtp in MODE (STARTTLS with the
+# harness's certificate) in the background, stopped by fake_stop.  Sets
+# FAULT_DIR, FAULT_PORT and FAULT_LOG (the client's lines); the messages it
+# took are FAULT_DIR/port.msg.N.
+fake_smtp_start() {
+	local i
+	FAULT_DIR=$BATS_TEST_TMPDIR/fault-$1
+	mkdir -p "$FAULT_DIR"
+	"$SERVERS_DIR/fake-smtp" "$1" "$FAULT_DIR/port" "$MAIL_TEST_DIR/tls/server.pem" \
+		"$MAIL_TEST_DIR/tls/server.key" 3>&- &
+	FAKE_PIDS="${FAKE_PIDS:-} $!"
+	for ((i = 0; i < 200; i++)); do
+		[[ -s $FAULT_DIR/port ]] && break
+		sleep 0.025
+	done
+	FAULT_PORT=$(<"$FAULT_DIR/port")
+	FAULT_LOG=$FAULT_DIR/port.log
+}
+
 # ---------------------------------------------------------------------------
 # Sending suites (0400-send, 0410-sendmail, 0420-send-interop): the
 # message is sent through the harness's Postfix and read back from
