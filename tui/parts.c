@@ -3,7 +3,8 @@
  * message's parts, one line each (number, type, size, file name: the
  * worker made them terminal-safe), and what can be done with one: save
  * it (s: to a file, or into a directory under the name mail read --save
- * gives it) or pipe it decoded to a command (|).  The parts are listed,
+ * gives it), pipe it decoded to a command (|) or open it with its
+ * mailcap entry (Enter, as mutt does).  The parts are listed,
  * saved and decoded on the worker (lib/msg/parts.c, as mail read does);
  * see ui_internal.h.
  */
@@ -132,6 +133,25 @@ void ui_part_prompt_done(struct ui *u, enum prompt_kind k, char *text)
         snprintf(u->msg, sizeof u->msg, "saving");
 }
 
+/* Enter: the part under the cursor opened with its mailcap entry; the
+ * worker writes it to a temporary file and makes the command, which the
+ * UI runs with the terminal as it runs | (no entry: an error on the
+ * status line). */
+static void ui_part_open(struct ui *u)
+{
+    struct tui_req *r;
+
+    if (u->pcur >= u->nparts ||
+        !(r = ui_new_req(u, TUI_REQ_PART_FD, u->parts_idx)))
+        return;
+    if (!(r->part = strdup(u->parts[u->pcur].number))) {
+        tui_req_free(r);
+        snprintf(u->msg, sizeof u->msg, "out of memory");
+        return;
+    }
+    ui_post_req(u, r);
+}
+
 void ui_parts_key(struct ui *u, wint_t ch, bool fkey)
 {
     if ((!fkey && ch == 'j') || (fkey && ch == KEY_DOWN)) {
@@ -145,6 +165,9 @@ void ui_parts_key(struct ui *u, wint_t ch, bool fkey)
             ui_start_prompt(u, PROMPT_PART_SAVE, u->parts_idx);
             u->prompt_part = u->pcur;
         }
+    } else if ((!fkey && (ch == '\n' || ch == '\r')) ||
+               (fkey && ch == KEY_ENTER)) {
+        ui_part_open(u);
     } else if (!fkey && ch == '|') {
         if (u->pcur < u->nparts) {
             ui_start_prompt(u, PROMPT_PART_PIPE, u->parts_idx);

@@ -7,6 +7,7 @@
  * blocking: a full pipe already means "wake up").  Only this thread
  * touches the folder and its envelopes.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -352,6 +353,76 @@ static int fd_sink(void *ctx, const char *data, size_t len,
     return 0;
 }
 
+/* The suffix of the temporary file: the file name's extension when it
+ * is short and plain (some viewers go by it), else "part". */
+static void part_suffix(const struct mail_part *p, char *out, size_t size)
+{
+    const char *dot = p->filename ? strrchr(p->filename, '.') : NULL;
+    size_t n = dot ? strlen(dot + 1) : 0;
+    bool plain = n > 0 && n < 10 && n < size;
+
+    for (size_t i = 0; plain && i < n; i++)
+        plain = isalnum((unsigned char)dot[1 + i]) != 0;
+    snprintf(out, size, "%s", plain ? dot + 1 : "part");
+}
+
+/* Enter on a part: its mailcap entry (the reader's search path) as the
+ * command r->query that the UI runs with the terminal; the part is
+ * written to a new temporary file (path in tmp, its fd in *out) that
+ * the command removes when it is done.  A copiousoutput entry's output
+ * goes through $PAGER (else more). */
+static int mailcap_command(struct tui_worker *w, struct tui_req *r,
+                           const struct mail_part *p, char *tmp, size_t size,
+                           int *out)
+{
+    const char *type = p->type ? p->type : "text/plain";
+    struct mail_mailcap mc;
+    struct mail_buf b = MAIL_BUF_INIT;
+    char suffix[16], *cmd;
+    bool uses_file;
+    int rc;
+
+    rc = mail_render_mailcap_find(w->ropts.mailcaps, type, 0,
+                                  w->ropts.timeout, &mc, &r->err);
+    if (rc < 0)
+        return -1;
+    if (rc == 0) {
+        struct mail_buf t = MAIL_BUF_INIT;
+
+        mail_term_safe(&t, type, strlen(type), MAIL_SAFE_ONELINE);
+        mail_error_set(&r->err, MAIL_ERR_NOTFOUND, "no mailcap entry for "
+                       "%s (s saves it, | pipes it)", t.data ? t.data : "");
+        mail_buf_release(&t);
+        return -1;
+    }
+    part_suffix(p, suffix, sizeof suffix);
+    if ((*out = mail_render_temp(w->ropts.tmpdir, suffix, tmp, size)) < 0) {
+        mail_error_set(&r->err, MAIL_ERR_IO, "temporary file: %s",
+                       strerror(errno));
+        free(mc.command);
+        return -1;
+    }
+    cmd = mail_render_mailcap_command(mc.command, type, tmp, &uses_file);
+    free(mc.command);
+    if (!cmd) {
+        unlink(tmp);
+        return nomem(&r->err);
+    }
+    /* The file is also the command's standard input (for an entry
+     * without %s); it is removed once the command is done. */
+    if (mc.copiousoutput)
+        mail_buf_printf(&b, "{ %s\n} | ${PAGER:-more}; s=$?; rm -f %s; "
+                        "exit $s", cmd, tmp);
+    else
+        mail_buf_printf(&b, "%s\ns=$?; rm -f %s; exit $s", cmd, tmp);
+    free(cmd);
+    if (!(r->query = mail_buf_detach(&b))) {
+        unlink(tmp);
+        return nomem(&r->err);
+    }
+    return 0;
+}
+
 /* Part r->part of e, decoded: saved to r->path (a directory: under the
  * safe name mail read --save makes; else that file, never replaced), or
  * into a new unlinked temporary file whose descriptor goes to r->fd. */
@@ -363,6 +434,7 @@ static int part_out(struct tui_worker *w, struct tui_req *r,
     struct stat st;
     char tmp[512];
     int fd, out = -1, rc = -1;
+    bool mailcap = false;
 
     if (!(m = parse_message(w, r, e, &fd)))
         return -1;
@@ -399,6 +471,11 @@ static int part_out(struct tui_worker *w, struct tui_req *r,
                            strerror(errno));
             goto out;
         }
+    } else if (!r->query) {
+        /* Enter in the list: the part's mailcap entry, as mutt does. */
+        if (mailcap_command(w, r, p, tmp, sizeof tmp, &out) < 0)
+            goto out;
+        mailcap = true;
     } else {
         if ((out = mail_render_temp(w->ropts.tmpdir, "part", tmp,
                                     sizeof tmp)) < 0) {
@@ -420,6 +497,8 @@ static int part_out(struct tui_worker *w, struct tui_req *r,
             unlink(r->path);   /* no half file left behind */
     }
     if (rc != 0) {
+        if (mailcap)
+            unlink(tmp);
         rc = -1;
         goto out;
     }

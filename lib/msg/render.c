@@ -5,6 +5,7 @@
  * the MIME parser keeps only offsets, and parts are decoded again from the
  * file when they are shown, so a 50 MB attachment costs no memory.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -603,8 +604,8 @@ static size_t mailcap_fields(char *line, char **fields, size_t max)
  * is written in UTF-8), other %{...} empty, %% and \% a '%'.  *uses_file
  * tells whether %s was there (else the file goes to standard input).
  */
-static char *mailcap_expand(const char *tmpl, const char *file,
-                            bool *uses_file)
+static char *mailcap_expand(const char *tmpl, const char *type,
+                            const char *file, bool *uses_file)
 {
     struct mail_buf b = MAIL_BUF_INIT;
 
@@ -620,7 +621,10 @@ static char *mailcap_expand(const char *tmpl, const char *file,
             *uses_file = true;
             p++;
         } else if (p[1] == 't') {
-            mail_buf_addstr(&b, "text/html");
+            /* Only a type that needs no quoting in a shell. */
+            for (const char *t = type; *t; t++)
+                if (isalnum((unsigned char)*t) || strchr("/.+-_", *t))
+                    mail_buf_addch(&b, *t);
             p++;
         } else if (p[1] == '{') {
             const char *e = strchr(p, '}');
@@ -641,14 +645,14 @@ static char *mailcap_expand(const char *tmpl, const char *file,
 }
 
 /* Does the entry's test= command pass (within limit seconds)? */
-static bool mailcap_test(const char *test, unsigned limit)
+static bool mailcap_test(const char *test, const char *type, unsigned limit)
 {
     struct mail_spawn sp = MAIL_SPAWN_INIT;
     struct mail_spawn_result res;
     struct mail_error err;
     int null = open("/dev/null", O_RDWR | O_CLOEXEC);
     bool uses_file, ok;
-    char *cmd = mailcap_expand(test, "/dev/null", &uses_file);
+    char *cmd = mailcap_expand(test, type, "/dev/null", &uses_file);
 
     if (null < 0 || !cmd) {
         if (null >= 0)
@@ -667,16 +671,26 @@ static bool mailcap_test(const char *test, unsigned limit)
     return ok;
 }
 
-static bool mailcap_type_matches(const char *type)
+/* Does the entry's type field (type/sub, type/\*, type) match type? */
+static bool mailcap_type_matches(const char *field, const char *type)
 {
-    return mail_strcasecmp(type, "text/html") == 0 ||
-           mail_strcasecmp(type, "text/*") == 0 ||
-           mail_strcasecmp(type, "text") == 0;
+    const char *slash = strchr(type, '/');
+    size_t major = slash ? (size_t)(slash - type) : strlen(type);
+
+    if (mail_strcasecmp(field, type) == 0)
+        return true;
+    if (mail_strncasecmp(field, type, major) != 0)
+        return false;
+    return field[major] == '\0' ||
+           (field[major] == '/' && strcmp(field + major + 1, "*") == 0);
 }
 
-/* The command of the first text/html entry with copiousoutput (and a
- * test that passes) in one mailcap file, malloc'd, or NULL. */
-static char *mailcap_file_lookup(const char *path, unsigned limit)
+/* The first entry for type (with copiousoutput when flags has
+ * MAIL_MAILCAP_COPIOUS, and a test that passes) in one mailcap file:
+ * true and *out filled (its command malloc'd), or false. */
+static bool mailcap_file_lookup(const char *path, const char *type,
+                                unsigned flags, unsigned limit,
+                                struct mail_mailcap *out)
 {
     FILE *f = fopen(path, "re");
     struct mail_buf entry = MAIL_BUF_INIT;
@@ -685,11 +699,11 @@ static char *mailcap_file_lookup(const char *path, unsigned limit)
     ssize_t n;
 
     if (!f)
-        return NULL;
+        return false;
     while (!found && (n = getline(&line, &cap, f)) >= 0) {
         char *fields[64];
         size_t nf;
-        bool copious = false;
+        bool copious = false, needsterm = false;
         const char *test = NULL;
 
         while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
@@ -708,18 +722,52 @@ static char *mailcap_file_lookup(const char *path, unsigned limit)
         for (size_t i = 2; i < nf; i++) {
             if (mail_strcasecmp(fields[i], "copiousoutput") == 0)
                 copious = true;
+            else if (mail_strcasecmp(fields[i], "needsterminal") == 0)
+                needsterm = true;
             else if (mail_strncasecmp(fields[i], "test=", 5) == 0)
                 test = fields[i] + 5;
         }
-        if (nf >= 2 && *fields[1] && copious &&
-            mailcap_type_matches(fields[0]) && (!test || mailcap_test(test, limit)))
+        if (nf >= 2 && *fields[1] &&
+            (copious || !(flags & MAIL_MAILCAP_COPIOUS)) &&
+            mailcap_type_matches(fields[0], type) &&
+            (!test || mailcap_test(test, type, limit))) {
             found = strdup(fields[1]);
+            out->copiousoutput = copious;
+            out->needsterminal = needsterm;
+        }
         mail_buf_reset(&entry);
     }
     free(line);
     mail_buf_release(&entry);
     fclose(f);
-    return found;
+    out->command = found;
+    return found != NULL;
+}
+
+int mail_render_mailcap_find(const char *paths, const char *type,
+                             unsigned flags, unsigned timeout,
+                             struct mail_mailcap *out, struct mail_error *err)
+{
+    char *copy, *save = NULL;
+    bool found = false;
+
+    memset(out, 0, sizeof *out);
+    if (!paths || !type)
+        return 0;
+    if (!(copy = strdup(paths)))
+        return mail_error_set(err, MAIL_ERR_INTERNAL, "out of memory");
+    for (char *p = strtok_r(copy, ":", &save); p && !found;
+         p = strtok_r(NULL, ":", &save))
+        found = mailcap_file_lookup(p, type, flags,
+                                    timeout ? timeout : 10, out);
+    free(copy);
+    return found ? 1 : 0;
+}
+
+char *mail_render_mailcap_command(const char *tmpl, const char *type,
+                                  const char *file, bool *uses_file)
+{
+    return mailcap_expand(tmpl, type, file, uses_file);
 }
 
 /* The first text/html entry of the search path (RFC 1524: colon-separated
@@ -733,8 +781,13 @@ static const char *mailcap_command(struct mail_render *r)
     r->mailcap_checked = true;
     copy = r->o.mailcaps ? strdup(r->o.mailcaps) : NULL;
     for (char *p = copy ? strtok_r(copy, ":", &save) : NULL;
-         p && !r->mailcap_cmd; p = strtok_r(NULL, ":", &save))
-        r->mailcap_cmd = mailcap_file_lookup(p, r->o.timeout);
+         p && !r->mailcap_cmd; p = strtok_r(NULL, ":", &save)) {
+        struct mail_mailcap mc;
+
+        if (mailcap_file_lookup(p, "text/html", MAIL_MAILCAP_COPIOUS,
+                                r->o.timeout, &mc))
+            r->mailcap_cmd = mc.command;
+    }
     free(copy);
     return r->mailcap_cmd;
 }
@@ -782,7 +835,7 @@ static int render_external(struct mail_render *r, struct mail_render_msg *m,
         goto out;
     }
     if (mailcap) {
-        expanded = mailcap_expand(cmd, path, &uses_file);
+        expanded = mailcap_expand(cmd, "text/html", path, &uses_file);
         if (!expanded)
             goto out;
         cmd = expanded;

@@ -903,3 +903,40 @@ SH
     echo "Dovecot sent $n bytes"
     [ "$n" -lt 1000000 ]
 }
+
+@test "tui: Enter in v opens the part with its mailcap entry (%s a temporary file, removed after); no entry is said on the status line" {
+    local md="$T/mc"
+    mkdir -p "$md/cur" "$md/new" "$md/tmp" "$T/tmpdir"
+    head -c 3000 /dev/urandom > "$T/data.bin"
+    {
+        printf 'From: Bob <bob@example.test>\nTo: alice@example.test\nSubject: to open\nDate: Mon, 1 Dec 2025 10:00:00 +0000\nMessage-ID: <mc@example.test>\nMIME-Version: 1.0\nContent-Type: multipart/mixed; boundary="b1"\n\n'
+        printf -- '--b1\nContent-Type: text/plain; charset=utf-8\n\nsee the data\n'
+        printf -- '--b1\nContent-Type: application/x-test; name="data.bin"\nContent-Disposition: attachment; filename="data.bin"\nContent-Transfer-Encoding: base64\n\n'
+        base64 "$T/data.bin"
+        printf -- '--b1\nContent-Type: application/x-none\nContent-Transfer-Encoding: base64\n\n'
+        base64 "$T/data.bin"
+        printf -- '--b1--\n'
+    } > "$md/cur/1700000000.M1P1.test:2,S"
+    # The entry copies the file it is given and notes its name; a test=
+    # that fails hides the first entry; the reader's tmux server gets
+    # MAILCAPS from this environment.
+    printf 'application/x-test; false %%s; test=false\napplication/x-test; cp %%s %s/opened.bin && echo %%s > %s/name; needsterminal\n' \
+        "$T" "$T" > "$T/mailcap"
+    export MAILCAPS="$T/mailcap" TMPDIR="$T/tmpdir"
+    tui_start tui "$md"
+    wait_screen "1 msgs"
+    keys v
+    wait_screen "application/x-test"
+    keys j Enter
+    wait_screen "Press Enter"
+    keys Enter
+    wait_screen "the command exited 0"
+    cmp "$T/data.bin" "$T/opened.bin"
+    # The temporary file is gone once the command is done.
+    [ -s "$T/name" ]
+    [ ! -e "$(cat "$T/name")" ]
+    # A type with no entry: said on the status line, nothing run.
+    keys j Enter
+    wait_screen "no mailcap entry for application/x-none"
+    quit_tui
+}

@@ -359,6 +359,82 @@ static void test_render_message(void)
     close(fd);
 }
 
+/* mail_render_mailcap_find: the first entry for the type (exact, TYPE/\*
+ * or TYPE) whose test= passes; with MAIL_MAILCAP_COPIOUS only
+ * copiousoutput ones; the flags read; a continued line and "\;"; the
+ * search path's later files; none found is 0. */
+static void test_mailcap_find(void)
+{
+    struct mail_mailcap mc;
+    struct mail_error err;
+    char a[300], b[300], caps[700];
+    char *cmd;
+    bool uses;
+    FILE *f;
+    int dirfd = make_dir();
+
+    CHECK(dirfd >= 0);
+    if (dirfd < 0)
+        return;
+    mail_snprintf(a, sizeof a, "%s/a", tmpdir_path);
+    mail_snprintf(b, sizeof b, "%s/b", tmpdir_path);
+    mail_snprintf(caps, sizeof caps, "%s/missing:%s:%s", tmpdir_path, a, b);
+    f = fopen(a, "w");
+    CHECK(f != NULL);
+    if (!f)
+        return;
+    fputs("# comment\n"
+          "application/x-test; first %s; test=false\n"
+          "application/x-test; second %s \\; echo; needsterminal\n"
+          "image/*; viewer %s\n"
+          "text/html; browser %s\n"
+          "text/html; lynx -dump \\\n  %s; copiousoutput\n", f);
+    fclose(f);
+    f = fopen(b, "w");
+    CHECK(f != NULL);
+    if (!f)
+        return;
+    fputs("audio; play %t %s\n", f);
+    fclose(f);
+
+    mail_error_clear(&err);
+    CHECK(mail_render_mailcap_find(caps, "application/x-test", 0, 5, &mc,
+                                   &err) == 1);
+    CHECK_STR(mc.command, "second %s ; echo");
+    CHECK(mc.needsterminal && !mc.copiousoutput);
+    free(mc.command);
+    CHECK(mail_render_mailcap_find(caps, "image/png", 0, 5, &mc, &err) == 1);
+    CHECK_STR(mc.command, "viewer %s");
+    free(mc.command);
+    CHECK(mail_render_mailcap_find(caps, "text/html", 0, 5, &mc, &err) == 1);
+    CHECK_STR(mc.command, "browser %s");
+    free(mc.command);
+    CHECK(mail_render_mailcap_find(caps, "text/html", MAIL_MAILCAP_COPIOUS, 5,
+                                   &mc, &err) == 1);
+    CHECK_STR(mc.command, "lynx -dump   %s");
+    CHECK(mc.copiousoutput);
+    free(mc.command);
+    /* From the second file; %t the type. */
+    CHECK(mail_render_mailcap_find(caps, "audio/ogg", 0, 5, &mc, &err) == 1);
+    cmd = mail_render_mailcap_command(mc.command, "audio/ogg",
+                                      "/tmp/mail-x.ogg", &uses);
+    CHECK_STR(cmd, "play audio/ogg /tmp/mail-x.ogg");
+    CHECK(uses);
+    free(cmd);
+    free(mc.command);
+    CHECK(mail_render_mailcap_find(caps, "application/pdf", 0, 5, &mc,
+                                   &err) == 0);
+    CHECK(mc.command == NULL);
+    CHECK(mail_render_mailcap_find(caps, "imagex/png", 0, 5, &mc, &err) == 0);
+    CHECK(mail_render_mailcap_find(NULL, "image/png", 0, 5, &mc, &err) == 0);
+    /* No %s: the file goes to standard input. */
+    cmd = mail_render_mailcap_command("cat %% x", "a/b", "/f", &uses);
+    CHECK_STR(cmd, "cat % x");
+    CHECK(!uses);
+    free(cmd);
+    remove_dir(dirfd);
+}
+
 int main(void)
 {
     RUN(test_hostile_names);
@@ -369,5 +445,6 @@ int main(void)
     RUN(test_spool_and_parse);
     RUN(test_mailcap_path);
     RUN(test_render_message);
+    RUN(test_mailcap_find);
     return test_done();
 }

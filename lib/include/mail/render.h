@@ -118,6 +118,31 @@ int mail_render_message(struct mail_render *r, struct mail_render_msg *m,
  * is NULL or empty).  malloc'd; NULL on ENOMEM. */
 char *mail_render_mailcap_path(const char *env, const char *home);
 
+/*
+ * A mailcap (RFC 1524) entry for a MIME type, as mutt looks one up: the
+ * first entry of the search path `paths` ("a:b", as
+ * mail_render_mailcap_path makes) whose type field is the type, TYPE/\*
+ * or TYPE, whose test= command (if any) exits 0 within timeout seconds
+ * (0: 10), and, with MAIL_MAILCAP_COPIOUS, that has copiousoutput.
+ * 1 and *out filled (free out->command), 0 when there is none, -1 with
+ * err set.
+ */
+#define MAIL_MAILCAP_COPIOUS 1u
+struct mail_mailcap {
+    char *command;              /* the view command, %s not expanded */
+    bool copiousoutput;         /* its output is meant for a pager */
+    bool needsterminal;         /* it wants the terminal */
+};
+int mail_render_mailcap_find(const char *paths, const char *type,
+                             unsigned flags, unsigned timeout,
+                             struct mail_mailcap *out, struct mail_error *err);
+/* The command to run: %s the file (a name from mail_render_temp, needing
+ * no quoting), %t the type, %{charset} utf-8, %% a '%'.  *uses_file:
+ * whether %s was there (else the file goes to its standard input).
+ * malloc'd; NULL on ENOMEM. */
+char *mail_render_mailcap_command(const char *tmpl, const char *type,
+                                  const char *file, bool *uses_file);
+
 /* "\nAttachments:\n" and one line per part that is not text; nothing
  * when there is none. */
 int mail_render_attachments(const struct mail_render_msg *m, mail_sink_fn sink,
