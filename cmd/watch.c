@@ -16,7 +16,10 @@
 
 int cmd_watch(struct cmd_ctx *ctx, int argc, char **argv);
 
-enum { OPT_EXEC = OPT_FIRST_COMMAND_OPTION, OPT_INTERVAL, OPT_KEEPALIVE };
+enum {
+    OPT_EXEC = OPT_FIRST_COMMAND_OPTION, OPT_INTERVAL, OPT_KEEPALIVE,
+    OPT_NO_NOTIFY,
+};
 
 static volatile sig_atomic_t got_signal;
 
@@ -36,7 +39,7 @@ struct watch_out {
     bool json;
     const char *exec;
     size_t nfolders, nready;
-    unsigned nidle;
+    unsigned nidle, nnotify;
 };
 
 /* The -v trace, one write per line (the connections are threads). */
@@ -204,9 +207,16 @@ static int on_event(void *arg, const struct mail_watch_event *ev,
     case MAIL_WATCH_READY:
         o->nready++;
         o->nidle += ev->idle;
+        o->nnotify += ev->notify;
         if (o->nready == o->nfolders && !o->ctx->quiet) {
-            fprintf(stderr, "mail: watching %zu folder%s (%u with IDLE)\n",
-                    o->nfolders, o->nfolders == 1 ? "" : "s", o->nidle);
+            if (o->nnotify == o->nfolders)
+                fprintf(stderr, "mail: watching %zu folder%s (NOTIFY, one "
+                        "connection)\n", o->nfolders,
+                        o->nfolders == 1 ? "" : "s");
+            else
+                fprintf(stderr, "mail: watching %zu folder%s (%u with "
+                        "IDLE)\n", o->nfolders, o->nfolders == 1 ? "" : "s",
+                        o->nidle);
             fflush(stderr);
         }
         return 0;
@@ -249,14 +259,15 @@ int cmd_watch(struct cmd_ctx *ctx, int argc, char **argv)
         { "json", no_argument, NULL, OPT_JSON },
         { "interval", required_argument, NULL, OPT_INTERVAL },
         { "keepalive", required_argument, NULL, OPT_KEEPALIVE },
+        { "no-notify", no_argument, NULL, OPT_NO_NOTIFY },
         { NULL, 0, NULL, 0 },
     };
     static const char *const envnames[] = {
         "MAIL_FOLDER", "MAIL_UID", "MAIL_UIDVALIDITY", "MAIL_FROM",
         "MAIL_SUBJECT", "MAIL_DATE",
     };
-    struct watch_out out = { ctx, false, NULL, 0, 0, 0 };
-    struct mail_watch_opts wo = { 0 };
+    struct watch_out out = { ctx, false, NULL, 0, 0, 0, 0 };
+    struct mail_watch_opts wo = { .notify = true };
     struct mail_account *acct;
     struct mail_error err;
     const char **folders = NULL;
@@ -284,6 +295,9 @@ int cmd_watch(struct cmd_ctx *ctx, int argc, char **argv)
             if (*end || !*optarg || interval < 1 || interval > 86400)
                 return cmd_usage_error("watch", "--interval takes seconds "
                                        "from 1 to 86400, not '%s'", optarg);
+            break;
+        case OPT_NO_NOTIFY:
+            wo.notify = false;
             break;
         case OPT_KEEPALIVE:
             keepalive = strtoul(optarg, &end, 10);

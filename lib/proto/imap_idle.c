@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "mail/imap_idle.h"
+#include "mail/imap_notify.h"
 #include "mail/imap.h"
 
 void mail_imap_idle_init(struct mail_imap_idle *st)
@@ -57,6 +58,16 @@ static int untagged(struct mail_session *s, struct mail_imap_idle *st,
     case MAIL_IMAP_T_FETCH:
         st->events |= MAIL_IMAP_IDLE_FETCH;
         return MAIL_IMAP_IDLE_FETCH;
+    case MAIL_IMAP_T_STATUS_MBX: {
+        struct mail_imap_idle_status ms;
+
+        if (mail_imap_notify_status(r, &ms) < 0)
+            break;
+        if (st->status_fn)
+            st->status_fn(st->status_arg, &ms);
+        st->events |= MAIL_IMAP_IDLE_STATUS;
+        return MAIL_IMAP_IDLE_STATUS;
+    }
     default:
         break;
     }

@@ -12,6 +12,7 @@
 #include "mail/date.h"
 #include "mail/imap.h"
 #include "mail/imap_idle.h"
+#include "mail/imap_notify.h"
 #include "mail/rfc2047.h"
 
 struct watch;
@@ -20,6 +21,7 @@ struct wfolder {
     const char *name;
     uint32_t uidvalidity, next;
     bool known;
+    bool news;                    /* NOTIFY: a STATUS came for it */
 };
 
 struct worker {
@@ -29,6 +31,8 @@ struct worker {
     struct mail_remote *remote;
     pthread_t thread;
     bool started;
+    bool notify;                  /* all folders over NOTIFY */
+    bool fallback;                /* NOTIFY missing or refused at once */
 };
 
 struct watch {
@@ -195,6 +199,7 @@ static int apply_state(struct worker *wk, struct mail_session *s,
 
     ev.folder = f->name;
     ev.idle = idle;
+    ev.notify = wk->notify;
     if (!f->known || uidvalidity != f->uidvalidity) {
         ev.kind = f->known ? MAIL_WATCH_RESET : MAIL_WATCH_READY;
         if (f->known) {
@@ -396,6 +401,119 @@ static int poll_loop(struct worker *wk, struct mail_session *s,
     }
 }
 
+/* ---- NOTIFY (RFC 5465): every folder on one connection ---- */
+
+static void on_notify_status(void *arg, const struct mail_imap_idle_status *ms)
+{
+    struct worker *wk = arg;
+
+    for (size_t i = 0; i < wk->n; i++)
+        if (mail_imap_mailbox_is(ms->mailbox, wk->f[i].name))
+            wk->f[i].news = true;
+}
+
+/* A folder's state by STATUS (no mailbox selected, as NOTIFY wants it
+ * for STATUS events); new messages are fetched after an EXAMINE, and the
+ * mailbox left again, then asked once more for what came meanwhile. */
+static int notify_check(struct worker *wk, struct mail_session *s,
+                        struct wfolder *f, struct mail_error *err)
+{
+    for (int round = 0; round < 4; round++) {
+        struct mail_imap_mbx_status ms;
+        bool selects;
+
+        if (mail_imap_status(s, f->name, &ms, err) < 0)
+            return -1;
+        selects = f->known && ms.uidvalidity == f->uidvalidity &&
+                  (ms.uidnext == 0 || ms.uidnext > f->next);
+        if (apply_state(wk, s, f, ms.uidvalidity, ms.uidnext, true, false,
+                        err) < 0)
+            return -1;
+        if (!selects)
+            return 0;
+        /* All below that UIDNEXT was there for the FETCH: a message
+         * expunged meanwhile must not make the next round EXAMINE again. */
+        if (ms.uidnext > f->next)
+            f->next = ms.uidnext;
+        if (mail_imap_unselect(s, err) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* Returns 0 when asked to stop, -1 with err, -2 when the server refused
+ * NOTIFY SET (err says why). */
+static int notify_loop(struct worker *wk, struct mail_session *s,
+                       struct mail_error *err)
+{
+    struct watch *w = wk->w;
+    unsigned renew = w->o->idle_renew ? w->o->idle_renew
+                                      : MAIL_WATCH_IDLE_RENEW;
+    const char **names = calloc(wk->n, sizeof *names);
+    struct mail_imap_idle st;
+    size_t i;
+    int rc = 0;
+
+    if (!names)
+        return mail_error_set(err, MAIL_ERR_INTERNAL, "out of memory");
+    for (i = 0; i < wk->n; i++)
+        names[i] = wk->f[i].name;
+    rc = mail_imap_notify_set(s, names, wk->n, err);
+    free(names);
+    if (rc < 0)
+        return err && err->kind == MAIL_ERR_UNAVAIL && !err->conn_lost
+                   ? -2 : -1;
+    for (i = 0; i < wk->n; i++)
+        if (notify_check(wk, s, &wk->f[i], err) < 0)
+            return -1;
+    mail_imap_idle_init(&st);
+    st.status_fn = on_notify_status;
+    st.status_arg = wk;
+    while (rc == 0 && !stopping(w)) {
+        long long t0 = mail_monotonic_ms();
+
+        if (mail_imap_idle_start(s, &st, err) < 0) {
+            rc = -1;
+            break;
+        }
+        while (!stopping(w) &&
+               mail_monotonic_ms() - t0 < (long long)renew * 1000) {
+            int bits = mail_imap_idle_wait(s, &st, 1, err);
+
+            if (bits < 0) {
+                rc = -1;
+                break;
+            }
+            if (bits & (MAIL_IMAP_IDLE_STATUS | MAIL_IMAP_IDLE_EXISTS))
+                break;
+        }
+        if (rc < 0 || mail_imap_idle_done(s, &st, err) < 0) {
+            rc = -1;
+            break;
+        }
+        /* Every folder is asked after each IDLE (news, EXISTS, renewal):
+         * a STATUS the server sent while another command ran (a FETCH
+         * of another folder) is not heard, so a folder with news is
+         * never trusted to be the only one; a sweep that found something
+         * is made again. */
+        for (bool again = true; again && rc == 0 && !stopping(w);) {
+            again = false;
+            for (i = 0; rc == 0 && i < wk->n && !stopping(w); i++) {
+                struct wfolder *f = &wk->f[i];
+                uint32_t next = f->next, uidvalidity = f->uidvalidity;
+
+                f->news = false;
+                if (notify_check(wk, s, f, err) < 0)
+                    rc = -1;
+                else if (f->next != next || f->uidvalidity != uidvalidity)
+                    again = true;
+            }
+        }
+    }
+    mail_imap_idle_release(&st);
+    return rc;
+}
+
 static void *worker_main(void *arg)
 {
     struct worker *wk = arg;
@@ -411,12 +529,28 @@ static void *worker_main(void *arg)
 
         mail_error_clear(&err);
         s = mail_remote_session(wk->remote, &err);
+        if (s && wk->notify && !ready &&
+            (!mail_session_has_cap(s, "NOTIFY") ||
+             !mail_session_has_cap(s, "IDLE"))) {
+            wk->fallback = true;    /* nothing said yet: the other way */
+            break;
+        }
         if (s) {
             bool idle = wk->n == 1 && mail_session_has_cap(s, "IDLE");
 
-            rc = idle ? idle_loop(wk, s, &err) : poll_loop(wk, s, &err);
+            rc = wk->notify ? notify_loop(wk, s, &err)
+                 : idle     ? idle_loop(wk, s, &err)
+                            : poll_loop(wk, s, &err);
             if (rc == 0)
                 break;
+            if (rc == -2) {
+                for (ready = true, i = 0; i < wk->n; i++)
+                    ready = ready && wk->f[i].known;
+                if (!ready) {
+                    wk->fallback = true;
+                    break;
+                }
+            }
         }
         for (ready = true, i = 0; i < wk->n; i++)
             ready = ready && wk->f[i].known;
@@ -483,11 +617,37 @@ int mail_watch_run(const struct mail_account *acct,
     }
     for (i = 0; i < n; i++)
         f[i].name = folders[i];
+    if (o->notify) {
+        /* NOTIFY first: one connection for every folder.  Without it
+         * (or refused before anything was reported) the workers below. */
+        struct worker nw;
+
+        memset(&nw, 0, sizeof nw);
+        nw.w = &w;
+        nw.f = f;
+        nw.n = n;
+        nw.notify = true;
+        nw.remote = mail_remote_new(acct, &w.ropts, err);
+        if (!nw.remote) {
+            rc = -1;
+            goto out;
+        }
+        worker_main(&nw);
+        if (!nw.fallback) {
+            mail_remote_close(nw.remote);
+            goto joined;
+        }
+        /* Its session (logged in, nothing selected) is the first
+         * worker's: no second login for a server without NOTIFY. */
+        wk[0].remote = nw.remote;
+    }
     /* Folder i < nconn - 1 alone; the last connection takes the rest. */
     for (i = 0; i < nconn; i++) {
         wk[i].w = &w;
         wk[i].f = &f[i];
         wk[i].n = i + 1 < nconn ? 1 : n - i;
+        if (wk[i].remote)
+            continue;
         wk[i].remote = mail_remote_new(acct, &w.ropts, err);
         if (!wk[i].remote) {
             rc = -1;
@@ -507,6 +667,7 @@ int mail_watch_run(const struct mail_account *acct,
     for (i = 0; i < nconn; i++)
         if (wk[i].started)
             pthread_join(wk[i].thread, NULL);
+joined:
     if (w.failed) {
         if (err)
             *err = w.err;

@@ -63,8 +63,24 @@ msg() {
 		"${3:-Sender <s@example.test>}" "$2" "$RANDOM" "$RANDOM" >"$1"
 }
 
-# deliver SUBJECT [FOLDER] [FROM]: a new message in alice's mailbox.
+# deliver SUBJECT [FOLDER] [FROM]: a new message in alice's mailbox,
+# saved through Dovecot (doveadm save) as its LMTP would: Dovecot's NOTIFY
+# learns of a message from its own indexes, and a file dropped into the
+# Maildir behind its back is not reported until something looks there.
 deliver() {
+	local f conf
+	f=$(mktemp "$BATS_TEST_TMPDIR/m.XXXXXX")
+	msg "$f" "$1" "${3:-}"
+	conf=$(DOVECONF)
+	if [[ -n ${2:-} ]]; then
+		doveadm -c "$conf" mailbox create -u "$MAIL_TEST_USER1" "$2" 3>&- 9>&- 2>/dev/null || true
+	fi
+	doveadm -c "$conf" save -u "$MAIL_TEST_USER1" -m "${2:-INBOX}" <"$f" 3>&- 9>&-
+}
+
+# deliver_direct SUBJECT [FOLDER]: the message file dropped into the
+# Maildir (while Dovecot is down).
+deliver_direct() {
 	local f
 	f=$(mktemp "$BATS_TEST_TMPDIR/m.XXXXXX")
 	msg "$f" "$1" "${3:-}"
@@ -106,7 +122,8 @@ count() { grep -cE -- "$2" "$1" || true; }
 	deliver old-one
 	deliver old-work Work
 	watch_start imap:INBOX Work
-	grep -q 'watching 2 folders (2 with IDLE)' "$ERR"
+	# Dovecot offers NOTIFY (RFC 5465): both folders on one connection.
+	grep -q 'watching 2 folders (NOTIFY, one connection)' "$ERR"
 	deliver fresh-inbox
 	wait_for "$OUT" '^imap:INBOX  uid:[0-9]+  Sender  fresh-inbox$' 2
 	deliver fresh-work Work '=?utf-8?q?J=C3=BCrgen?= <j@example.test>'
@@ -183,7 +200,7 @@ count() { grep -cE -- "$2" "$1" || true; }
 	deliver before-restart
 	wait_for "$OUT" before-restart 2
 	dovecot_down
-	deliver during-restart
+	deliver_direct during-restart
 	# On a loaded machine (CI runs two suites at once, one under ASan) the
 	# connection can end well after the port closed: once, 10 s was not
 	# enough.  What matters is that it comes and nothing is lost.
@@ -302,7 +319,7 @@ fake_idle_start() {
 @test "watch --keepalive: IDLE is re-issued every N seconds and nothing is lost or doubled across renewals" {
 	"$MAIL" -C "$CONF" -v watch --keepalive 1 >"$OUT" 2>"$ERR" 3>&- &
 	WPID=$!
-	wait_for "$ERR" '^mail: watching 1 folder \(1 with IDLE\)' 10
+	wait_for "$ERR" '^mail: watching 1 folder' 10
 	sleep 3.5
 	# A renewal is DONE, the tagged OK, a new IDLE: at least 3 in 3.5 s.
 	[ "$(count "$ERR" '^imap> A[0-9]+ IDLE$')" -ge 3 ]
@@ -322,7 +339,7 @@ fake_idle_start() {
 	write_config "$CONF" pop3= timeout=5 watch-connections=2
 	deliver old-other Other
 	deliver old-work Work
-	"$MAIL" -C "$CONF" -v watch --interval 1 INBOX Work Other >"$OUT" 2>"$ERR" 3>&- &
+	"$MAIL" -C "$CONF" -v watch --no-notify --interval 1 INBOX Work Other >"$OUT" 2>"$ERR" 3>&- &
 	WPID=$!
 	wait_for "$ERR" '^mail: watching 3 folders \(1 with IDLE\)' 10
 	deliver to-inbox
@@ -363,4 +380,62 @@ fake_idle_start() {
 	[ "$(count "$FAKE_BASE.log" '^1 A[0-9]+ STATUS')" -le 1 ]
 	watch_stop
 	[ "$WSTATUS" -eq 0 ]
+}
+
+@test "watch (NOTIFY): INBOX and two other folders over ONE connection, each new message within 2 s and once" {
+	deliver old-work Work
+	deliver old-lists Lists
+	"$MAIL" -C "$CONF" -v watch INBOX Work Lists >"$OUT" 2>"$ERR" 3>&- &
+	WPID=$!
+	wait_for "$ERR" '^mail: watching 3 folders \(NOTIFY, one connection\)' 10
+	grep -qE '^imap> A[0-9]+ NOTIFY SET \(mailboxes \("?INBOX"? "?Work"? "?Lists"?\) \(MessageNew MessageExpunge\)\)$' "$ERR"
+	deliver notify-work Work
+	wait_for "$OUT" '^imap:Work  uid:[0-9]+  Sender  notify-work$' 2
+	deliver notify-inbox
+	wait_for "$OUT" '^imap:INBOX  uid:[0-9]+  Sender  notify-inbox$' 2
+	deliver notify-lists Lists
+	wait_for "$OUT" '^imap:Lists  uid:[0-9]+  Sender  notify-lists$' 2
+	deliver notify-work-2 Work
+	wait_for "$OUT" 'notify-work-2$' 2
+	sleep 1.5
+	[ "$(wc -l <"$OUT")" -eq 4 ]
+	[ "$(count "$OUT" 'notify-work$')" -eq 1 ]
+	! grep -q old- "$OUT" || false
+	# One login for the three folders (Dovecot's log agrees).
+	[ "$(count "$ERR" '^imap> A[0-9]+ (LOGIN|AUTHENTICATE)')" -eq 1 ]
+	watch_stop
+	[ "$WSTATUS" -eq 0 ]
+}
+
+@test "watch --no-notify: the IDLE path on Dovecot, one connection per folder" {
+	deliver old-work Work
+	"$MAIL" -C "$CONF" -v watch --no-notify INBOX Work >"$OUT" 2>"$ERR" 3>&- &
+	WPID=$!
+	wait_for "$ERR" '^mail: watching 2 folders \(2 with IDLE\)' 10
+	deliver idle-path Work
+	wait_for "$OUT" '^imap:Work  uid:[0-9]+  Sender  idle-path$' 2
+	[ "$(count "$ERR" '^imap> A[0-9]+ (LOGIN|AUTHENTICATE)')" -eq 2 ]
+	! grep -qE '^imap> A[0-9]+ NOTIFY' "$ERR" || false
+	watch_stop
+	[ "$WSTATUS" -eq 0 ]
+}
+
+@test "watch (fake server refusing NOTIFY SET with NO, then with BAD): IDLE on the same connection" {
+	for mode in notifyno notifybad; do
+		fake_stop
+		fake_idle_start $mode
+		: >"$OUT"
+		"$MAIL" -C "$CONF" -v watch >"$OUT" 2>"$ERR" 3>&- &
+		WPID=$!
+		wait_for "$ERR" '^mail: watching 1 folder \(1 with IDLE\)' 10
+		wait_for "$FAKE_BASE.log" '^1 A[0-9]+ IDLE$' 3
+		grep -qE '^1 A[0-9]+ NOTIFY SET \(mailboxes \("?INBOX"?\) \(MessageNew MessageExpunge\)\)$' "$FAKE_BASE.log"
+		echo "after-$mode" >>"$FAKE_BASE.msgs"
+		wait_for "$OUT" "^imap:INBOX  uid:11  Fake Sender  after-$mode\$" 2
+		# One connection, one login: the refusal did not cost another.
+		[ "$(count "$FAKE_BASE.log" ' LOGIN ')" -eq 1 ]
+		[ "$(wc -l <"$OUT")" -eq 1 ]
+		watch_stop
+		[ "$WSTATUS" -eq 0 ]
+	done
 }

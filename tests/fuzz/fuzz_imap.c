@@ -8,7 +8,8 @@
  * every LIST name is decoded from modified UTF-7 and, when that works,
  * encoded and decoded again to the same text.  The sequence sets of
  * ESEARCH ALL and VANISHED are expanded (bounded) and must come out
- * ascending without duplicates.
+ * ascending without duplicates.  Every untagged STATUS is read as NOTIFY
+ * (RFC 5465) sends it for a mailbox that is not selected.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -16,6 +17,7 @@
 #include <string.h>
 
 #include "mail/imap.h"
+#include "mail/imap_notify.h"
 #include "mail/imap_parse.h"
 #include "mail/utf7.h"
 
@@ -75,6 +77,16 @@ static void check_resp(const struct mail_imap_resp *r)
             if (n->type == MAIL_IMAP_ATOM)
                 check_set(n->data);
 
+    if (r->type == MAIL_IMAP_T_STATUS_MBX) {
+        struct mail_imap_idle_status st;
+
+        /* The name points into the response: its first argument. */
+        if (mail_imap_notify_status(r, &st) == 0 &&
+            st.mailbox != mail_imap_node_str(mail_imap_node_at(&r->args, 0)))
+            abort();
+        if (st.mailbox)
+            (void)mail_imap_mailbox_is(st.mailbox, "Work");
+    }
     if (r->type == MAIL_IMAP_T_FETCH) {
         struct mail_error err;
         struct mail_imap_bodypart *b =

@@ -32,9 +32,22 @@ enum {
     MAIL_IMAP_IDLE_EXISTS  = 1 << 0,  /* "* N EXISTS": maybe new mail */
     MAIL_IMAP_IDLE_EXPUNGE = 1 << 1,
     MAIL_IMAP_IDLE_FETCH   = 1 << 2,  /* flags changed */
+    MAIL_IMAP_IDLE_STATUS  = 1 << 3,  /* "* STATUS mailbox (...)" (NOTIFY) */
 };
 
+/* An untagged STATUS (NOTIFY, RFC 5465, sends them for mailboxes that are
+ * not selected). */
+struct mail_imap_idle_status {
+    const char *mailbox;      /* as the server sent it (modified UTF-7) */
+    uint32_t messages, uidnext, uidvalidity;   /* 0: not in the response */
+};
+typedef void (*mail_imap_idle_status_fn)(void *arg,
+                                         const struct mail_imap_idle_status *st);
+
 struct mail_imap_idle {
+    /* set after mail_imap_idle_init to hear of STATUS responses */
+    mail_imap_idle_status_fn status_fn;
+    void *status_arg;
     struct mail_imap_parser parser;
     char tag[16];
     bool idling;              /* "+" seen, DONE not sent yet */

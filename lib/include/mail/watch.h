@@ -2,6 +2,15 @@
  * watch.h - new mail in folders of one account's IMAP server, as it
  * arrives (`mail watch`).
  *
+ * NOTIFY (RFC 5465) first, when o->notify asks for it and the server
+ * offers it (and IDLE): one connection for every folder, NOTIFY SET
+ * (mailboxes ...) (MessageNew MessageExpunge) with no mailbox selected,
+ * waiting in IDLE for the untagged STATUS of a folder; each folder's
+ * state is then asked with STATUS, and new messages are fetched after an
+ * EXAMINE, the mailbox left again (UNSELECT, else CLOSE).  A server
+ * without NOTIFY, or one that refuses NOTIFY SET before anything was
+ * reported, is watched as below.
+ *
  * Shape: one thread per connection, each with its own struct mail_remote
  * (a logged-in session, reconnected after a drop).  With n folders and a
  * limit of c connections (o->connections, default
@@ -70,6 +79,7 @@ struct mail_watch_event {
     uint32_t uidvalidity;
     uint32_t uid;                 /* NEW: its UID; READY: UIDNEXT */
     bool idle;                    /* READY: waits with IDLE (else polled) */
+    bool notify;                  /* READY: over NOTIFY (idle is true) */
     /* NEW: */
     const struct mail_addrlist *from;   /* decoded names */
     const char *subject;          /* decoded to UTF-8, "" when none */
@@ -92,6 +102,10 @@ struct mail_watch_opts {
                                          trace */
     unsigned connections;             /* 0: MAIL_WATCH_CONNECTIONS */
     unsigned interval;                /* seconds; 0: MAIL_WATCH_INTERVAL */
+    bool notify;                      /* NOTIFY first where offered (else
+                                         IDLE and polling only; `mail
+                                         watch` sets it, fetch --idle not
+                                         yet: see mail-watch(1) BUGS) */
     unsigned idle_renew;              /* keepalive seconds: IDLE renewed,
                                          NOOP on a quiet polled connection;
                                          0: MAIL_WATCH_IDLE_RENEW */
