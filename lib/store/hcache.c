@@ -421,8 +421,6 @@ static void forget(struct hcache *c)
     c->str_size = c->disp_size = 0;
     c->n = 0;
     memset(c->meta, 0, sizeof c->meta);
-    free(c->v);
-    c->v = NULL;
     free(c->index);
     c->index = NULL;
     c->index_size = 0;
@@ -482,23 +480,10 @@ void hcache_open(struct hcache *c, const struct mail_paths *paths,
     close(fd);
     if (!c->map || c->n == 0)
         return;
-    if (kind == MAIL_FOLDER_MBOX) {
-        /* every record is used: check them all now */
-        c->v = calloc(c->n, sizeof *c->v);
-        if (!c->v) {
-            forget(c);
-            return;
-        }
-        for (size_t i = 0; i < c->n; i++) {
-            if (!hcache_verify(c, i, true)) {
-                forget(c);
-                return;
-            }
-            hcache_get(c, i, &c->v[i]);
-        }
-    } else {
+    /* mbox: records are read in order by the driver (hcache_verify,
+     * hcache_get), no index */
+    if (kind != MAIL_FOLDER_MBOX)
         build_index(c);
-    }
 }
 
 long hcache_find(const struct hcache *c, const char *key, size_t len)
@@ -792,7 +777,6 @@ void hcache_close(struct hcache *c)
     free(c->folder);
     if (c->map)
         munmap(c->map, c->map_len);
-    free(c->v);
     free(c->index);
     memset(c, 0, sizeof *c);
 }

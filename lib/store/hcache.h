@@ -79,7 +79,6 @@ struct hcache {
     size_t rec_size;
     unsigned nnum;
     size_t n;                /* records in the file */
-    struct hcache_rec *v;    /* mbox: the records materialized, else NULL */
     uint32_t *index;         /* Maildir: open addressing by HC_KEY */
     size_t index_size;       /* a power of two, or 0 */
 };
@@ -88,7 +87,8 @@ struct hcache {
  * Set up c for the folder at path (any spelling: it is resolved with
  * realpath) and map its cache file if there is a valid one.  Never
  * fails: without a usable cache directory c->file is NULL and nothing is
- * cached; a bad file loads as empty.  mbox: c->v[0..n) is filled.
+ * cached; a bad file loads as empty.  mbox: the driver reads records
+ * 0..n) in order (hcache_verify, then hcache_get or hcache_get_display).
  * Maildir: records are found with hcache_find and read with hcache_get.
  */
 void hcache_open(struct hcache *c, const struct mail_paths *paths,

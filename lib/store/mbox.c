@@ -38,6 +38,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -54,8 +55,9 @@
 /* Bytes hashed at the old end of a grown mbox to trust its cached part. */
 #define TAIL_CHECK 4096
 /* meta[5] of the header cache: the format of the numbers (num[7], the
- * identity, came in version 2). */
-#define CACHE_VERSION 0x6d626f7802ULL
+ * identity, came in version 2; version 3: every record has its display
+ * strings, HC_DISPLAY). */
+#define CACHE_VERSION 0x6d626f7803ULL
 
 /*
  * Open file description locks where there are some (Linux): they
@@ -92,6 +94,16 @@ struct mbox {
     struct stat known;      /* the file as listed (and as we appended) */
     uint64_t listed_end;    /* end of the last listed message */
     bool dirty;             /* changes wait for sync */
+    /* Memory that borrowed envelopes (MAIL_FOLDER_LIST_BORROW) point
+     * into: cache mappings, key blocks and parsed strings, freed or
+     * unmapped at close. */
+    struct mbox_block *blocks;
+    size_t nblocks, ablocks;
+};
+
+struct mbox_block {
+    void *p;
+    size_t map_len;     /* > 0: an mmap of that length, else malloc'd */
 };
 
 struct mbox_append {
@@ -452,6 +464,7 @@ struct parse {
     struct hcache_rec *recs;
     size_t n, alloc;
     int flags;              /* MAIL_FOLDER_LIST_* */
+    bool display;           /* fill the records' display strings */
     /* the message being read */
     bool open;
     struct mbox_msg cur;
@@ -517,6 +530,10 @@ static int end_header(struct parse *ps, struct mail_error *err)
     if (folder_rec_from_header(&ps->rec, &h, err) < 0) {
         mail_header_release(&h);
         return -1;
+    }
+    if (ps->display && hcache_rec_display(&ps->rec) < 0) {
+        mail_header_release(&h);
+        return mail_error_set(err, MAIL_ERR_INTERNAL, "out of memory");
     }
     ps->cur.flags = ps->cur.want = flags_from_header(&h);
     mail_header_release(&h);
@@ -687,11 +704,12 @@ static int tail_hash(int fd, uint64_t last, uint64_t size, uint64_t *h)
  * there is nothing left to parse).  Cached numbers are checked before use.
  */
 static uint64_t use_cache(struct parse *ps, const struct hcache *c, int fd,
-                          const struct stat *st, int flags,
+                          const struct stat *st, int flags, bool display,
                           struct mail_error *err)
 {
-    uint64_t size = (uint64_t)st->st_size, old = c->meta[1], last, h;
-    bool same;
+    uint64_t size = (uint64_t)st->st_size, old = c->meta[1], last, h, n1;
+    uint32_t bits;
+    bool same, full;
     size_t i, take;
 
     if (c->n == 0 || c->meta[0] != (uint64_t)st->st_ino || old > size ||
@@ -699,7 +717,7 @@ static uint64_t use_cache(struct parse *ps, const struct hcache *c, int fd,
         return 0;
     same = old == size && c->meta[2] == (uint64_t)st->st_mtim.tv_sec &&
            c->meta[3] == (uint64_t)st->st_mtim.tv_nsec;
-    last = c->v[c->n - 1].num[0];
+    hcache_peek(c, c->n - 1, &last, &n1, &bits);
     if (!same) {
         char head[5];
 
@@ -709,11 +727,34 @@ static uint64_t use_cache(struct parse *ps, const struct hcache *c, int fd,
             return 0;
     }
     take = same ? c->n : c->n - 1;
+    /* A listing that shows only the display strings of an unchanged file
+     * reads (and checks) no raw header string; otherwise the records may
+     * be written to a new cache file and are checked whole. */
+    full = !(display && same);
+    if (ps->alloc < take + 1) {
+        struct mbox_msg *nv = realloc(ps->v, (take + 1) * sizeof *nv);
+        struct hcache_rec *nr;
+
+        if (!nv)
+            return 0;
+        ps->v = nv;
+        nr = realloc(ps->recs, (take + 1) * sizeof *nr);
+        if (!nr)
+            return 0;
+        ps->recs = nr;
+        ps->alloc = take + 1;
+    }
     for (i = 0; i < take; i++) {
-        const struct hcache_rec *r = &c->v[i];
+        struct hcache_rec rec, *r = &rec;
         struct mbox_msg m;
         struct hcache_rec copy;
 
+        if (!hcache_verify(c, i, full))
+            goto bad;
+        if (full)
+            hcache_get(c, i, &rec);
+        else
+            hcache_get_display(c, i, &rec);
         memset(&m, 0, sizeof m);
         m.offset = r->num[0];
         m.start = r->num[1];
@@ -725,6 +766,7 @@ static uint64_t use_cache(struct parse *ps, const struct hcache *c, int fd,
         if (m.id == 0 || m.offset >= m.start || m.start > m.end || m.end > m.raw_end ||
             m.raw_end > old || (i > 0 && m.offset != ps->v[i - 1].raw_end) ||
             m.size > m.end - m.start ||
+            !(r->bits & HC_DISPLAY) ||
             ((flags & MAIL_FOLDER_LIST_ATTACHMENTS) &&
              !(r->bits & HC_ATTACH_KNOWN)))
             goto bad;
@@ -756,6 +798,136 @@ static struct mbox_msg *find_msg(struct mbox *mb, uint64_t offset)
     return bsearch(&key, mb->v, mb->n, sizeof key, cmp_offset);
 }
 
+static int mb_keep(struct mbox *mb, void *p, size_t map_len)
+{
+    if (mb->nblocks == mb->ablocks) {
+        size_t na = mb->ablocks ? mb->ablocks * 2 : 16;
+        struct mbox_block *nb = realloc(mb->blocks, na * sizeof *nb);
+
+        if (!nb)
+            return -1;
+        mb->blocks = nb;
+        mb->ablocks = na;
+    }
+    mb->blocks[mb->nblocks].p = p;
+    mb->blocks[mb->nblocks++].map_len = map_len;
+    return 0;
+}
+
+/* After a failed borrowed listing: free the blocks it kept. */
+static void mb_drop_kept_since(struct mbox *mb, size_t kept)
+{
+    while (mb->nblocks > kept) {
+        struct mbox_block *b = &mb->blocks[--mb->nblocks];
+
+        if (b->map_len)
+            munmap(b->p, b->map_len);
+        else
+            free(b->p);
+    }
+}
+
+/* The key of m ("OFFSET:ID") into buf; its length. */
+static size_t put_key(char *buf, size_t size, const struct mbox_msg *m)
+{
+    int n = snprintf(buf, size, "%" PRIu64 ":%016" PRIx64, m->offset, m->id);
+
+    return n < 0 ? 0 : (size_t)n;
+}
+
+#define KEY_MAX 48
+
+/* Envelopes of the listed messages whose strings point into the cache's
+ * mapping and the parsed records, with the keys in one block: all kept
+ * by the folder until it is closed (keep_for_borrowers). */
+static int emit_borrowed(struct mbox *mb, const struct parse *ps,
+                         bool display, struct mail_envelope_list *out,
+                         struct mail_error *err)
+{
+    size_t i, n = 0;
+    char *keys, *at;
+
+    for (i = 0; i < ps->n; i++)
+        n += !ps->v[i].expunge;
+    keys = malloc(n ? n * KEY_MAX : 1);
+    if (!keys || mb_keep(mb, keys, 0) < 0) {
+        free(keys);
+        return mail_error_set(err, MAIL_ERR_INTERNAL, "out of memory");
+    }
+    if (out->alloc < out->n + n) {
+        struct mail_envelope *nv =
+            realloc(out->v, (out->n + n ? out->n + n : 1) * sizeof *nv);
+
+        if (!nv)
+            return mail_error_set(err, MAIL_ERR_INTERNAL, "out of memory");
+        out->v = nv;
+        out->alloc = out->n + n;
+    }
+    at = keys;
+    for (i = 0; i < ps->n; i++) {
+        const struct mbox_msg *m = &ps->v[i];
+        const struct hcache_rec *r = &ps->recs[i];
+        struct mail_envelope *e;
+
+        if (m->expunge)
+            continue;
+        e = &out->v[out->n++];
+        memset(e, 0, sizeof *e);
+        e->key = at;
+        at += put_key(at, KEY_MAX, m) + 1;
+        e->offset = m->offset;
+        e->flags = m->want;
+        e->size = m->size;
+        e->received = (time_t)r->num[6];
+        if (display) {
+            /* only what a row shows (MAIL_FOLDER_LIST_DISPLAY) */
+            if (r->bits & HC_MIXED)
+                e->content_type = (char *)"multipart/mixed";
+        } else {
+            e->from = r->str[HC_FROM];
+            e->to = r->str[HC_TO];
+            e->cc = r->str[HC_CC];
+            e->subject = r->str[HC_SUBJECT];
+            e->message_id = r->str[HC_MESSAGE_ID];
+            e->in_reply_to = r->str[HC_IN_REPLY_TO];
+            e->references = r->str[HC_REFERENCES];
+            e->content_type = r->str[HC_CONTENT_TYPE];
+        }
+        e->from_display = r->str[HC_FROM_DISP];
+        e->subject_display = r->str[HC_SUBJECT_DISP];
+        e->has_date = (r->bits & HC_HAS_DATE) != 0;
+        e->date = (time_t)r->date;
+        e->date_offset = r->date_offset;
+        e->attachments = r->attachments;
+        e->borrowed = true;
+    }
+    return 0;
+}
+
+/* For borrowed envelopes: the folder keeps the strings parsed in this
+ * listing and the cache's mapping until it is closed. */
+static int keep_for_borrowers(struct mbox *mb, struct parse *ps,
+                              struct hcache *cache, struct mail_error *err)
+{
+    void *map;
+    size_t map_len;
+
+    for (size_t i = 0; i < ps->n; i++)
+        for (int k = 0; k < HC_NSTR; k++)
+            if (ps->recs[i].owned & (1u << k)) {
+                if (mb_keep(mb, ps->recs[i].str[k], 0) < 0)
+                    return mail_error_set(err, MAIL_ERR_INTERNAL,
+                                          "out of memory");
+                ps->recs[i].owned &= ~(1u << k);
+            }
+    hcache_take_map(cache, &map, &map_len);
+    if (map && mb_keep(mb, map, map_len) < 0) {
+        munmap(map, map_len);
+        return mail_error_set(err, MAIL_ERR_INTERNAL, "out of memory");
+    }
+    return 0;
+}
+
 /* Parse the file (with the cache) into mb->v; with out, add envelopes. */
 static int mbox_scan(struct mbox *mb, struct mail_envelope_list *out,
                      int flags, struct mail_error *err)
@@ -765,8 +937,19 @@ static int mbox_scan(struct mbox *mb, struct mail_envelope_list *out,
     struct hcache cache;
     struct stat st;
     uint64_t from, meta[HC_NNUM] = { 0 };
-    size_t i, first = out ? out->n : 0;
+    size_t i, first = out ? out->n : 0, kept = mb->nblocks;
     int fd, ret = -1;
+    bool borrow;
+
+    /* Borrowed strings only in a list that holds nothing else, marked by
+     * an arena (so that its release frees no string). */
+    borrow = out && (flags & MAIL_FOLDER_LIST_BORROW) &&
+             (out->n == 0 || (out->arena && out->v[0].borrowed));
+    if (borrow && !out->arena) {
+        out->arena = malloc(1);
+        if (!out->arena)
+            return mail_error_set(err, MAIL_ERR_INTERNAL, "out of memory");
+    }
 
     fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
@@ -781,8 +964,10 @@ static int mbox_scan(struct mbox *mb, struct mail_envelope_list *out,
     }
     memset(&ps, 0, sizeof ps);
     ps.flags = flags;
+    ps.display = true;
     hcache_open(&cache, mb->base.paths, path, MAIL_FOLDER_MBOX);
-    from = use_cache(&ps, &cache, fd, &st, flags, err);
+    from = use_cache(&ps, &cache, fd, &st, flags,
+                     borrow && (flags & MAIL_FOLDER_LIST_DISPLAY), err);
     if (from < (uint64_t)st.st_size &&
         parse_range(&ps, fd, path, from, (uint64_t)st.st_size, err) < 0)
         goto out;
@@ -805,18 +990,21 @@ static int mbox_scan(struct mbox *mb, struct mail_envelope_list *out,
         if (ps.v[i].expunge || ps.v[i].want != ps.v[i].flags)
             mb->dirty = true;
 
-    for (i = 0; out && i < ps.n; i++) {
+    if (borrow && emit_borrowed(mb, &ps,
+                                (flags & MAIL_FOLDER_LIST_DISPLAY) != 0,
+                                out, err) < 0)
+        goto out;
+    for (i = 0; out && !borrow && i < ps.n; i++) {
         const struct mbox_msg *m = &ps.v[i];
         struct mail_envelope *e;
-        char key[48];
+        char key[KEY_MAX];
 
         if (m->expunge)
             continue;
         e = folder_env_push(out, err);
         if (!e)
             goto out;
-        snprintf(key, sizeof key, "%" PRIu64 ":%016" PRIx64, m->offset,
-                 m->id);
+        put_key(key, sizeof key, m);
         e->key = strdup(key);
         if (!e->key) {
             mail_error_set(err, MAIL_ERR_INTERNAL, "out of memory");
@@ -842,6 +1030,8 @@ static int mbox_scan(struct mbox *mb, struct mail_envelope_list *out,
         else if (ps.n == 0)
             hcache_save(&cache, meta, ps.recs, 0);
     }
+    if (borrow && keep_for_borrowers(mb, &ps, &cache, err) < 0)
+        goto out;
 
     free(mb->v);
     mb->v = ps.v;
@@ -852,8 +1042,12 @@ static int mbox_scan(struct mbox *mb, struct mail_envelope_list *out,
     mb->listed_end = mb->n > 0 ? mb->v[mb->n - 1].raw_end : 0;
     ret = 0;
 out:
-    if (ret < 0 && out)
+    if (ret < 0 && borrow) {
+        out->n = first;
+        mb_drop_kept_since(mb, kept);
+    } else if (ret < 0 && out) {
         folder_env_truncate(out, first);
+    }
     parse_release(&ps);
     hcache_close(&cache);
     close(fd);
@@ -2473,6 +2667,8 @@ static void mbox_close(struct mail_folder *f)
     struct mbox *mb = (struct mbox *)f;
 
     free(mb->v);
+    mb_drop_kept_since(mb, 0);
+    free(mb->blocks);
     free(f->path);
     free(mb);
 }
