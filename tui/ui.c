@@ -307,7 +307,7 @@ static void draw_status(struct ui *u)
     hints = u->view == VIEW_INDEX ? "  q:quit Enter:open d:del $:sync ?:help"
           : u->view == VIEW_PAGER ? "  q:index n/p:next/prev ?:help"
           : u->view == VIEW_FOLDERS ? "  Enter:open q:back"
-          : u->view == VIEW_PARTS ? "  s:save |:pipe q:back"
+          : u->view == VIEW_PARTS ? "  Enter:open s:save |:pipe q:back"
                                     : "  q:back";
     mail_buf_addstr(&b, hints);
     attrset(ui_color_attr(u, TUI_COLOR_STATUS));
