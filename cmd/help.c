@@ -194,6 +194,9 @@ static const struct opt_help watch_opts[] = {
                       "not watched with IDLE (default 60)" },
     { "--keepalive N", "re-issue IDLE, or NOOP on a quiet polled "
                        "connection, every N seconds (default 1500)" },
+    { "--no-notify", "no IMAP NOTIFY even where offered: IDLE on a "
+                     "connection per folder (mail written straight into "
+                     "the server's Maildir)" },
     { "-q, --quiet", "no 'watching N folders' line, no reconnect notes" },
     { "-v, --verbose", "trace the IMAP protocol on standard error "
                        "(passwords hidden)" },
@@ -366,7 +369,7 @@ static const struct cmd_help helps[] = {
       "$ mail fetch --idle          # and each new message as it comes\n",
       "mail-fetch(1)", true },
     { "watch", "[-a ACCOUNT] [--exec CMD] [--json] [--interval N] "
-      "[--keepalive N] [-q] [-v] [FOLDER]...",
+      "[--keepalive N] [--no-notify] [-q] [-v] [FOLDER]...",
       "report each new message of IMAP folders (imap:NAME or NAME; "
       "default INBOX) once, as it arrives, until interrupted",
       watch_opts,

@@ -405,6 +405,8 @@ complete -c mail -n '__mail_command_is watch' -l interval -x \
     -d 'Seconds between STATUS polls of folders without IDLE'
 complete -c mail -n '__mail_command_is watch' -l keepalive -x \
     -d 'Seconds between IDLE renewals and NOOP keepalives'
+complete -c mail -n '__mail_command_is watch' -l no-notify \
+    -d 'No IMAP NOTIFY: IDLE on a connection per folder'
 
 # fetch
 complete -c mail -n '__mail_command_is fetch' -l all \
