@@ -268,17 +268,23 @@ out:
 
 /* ---- the parts of a message (v): list, save, pipe ---- */
 
-/* Message e read and parsed: its parse and *fd (the caller frees and
- * closes both), or NULL with r->err. */
+/* Message e read for `what` (mail_folder_message_read: an IMAP message
+ * brings only the bodies needed, the true sizes of the others in sizes)
+ * and parsed: its parse and *fd (the caller frees and closes both), or
+ * NULL with r->err. */
 static struct mail_mime *parse_message(struct tui_worker *w,
                                        struct tui_req *r,
-                                       struct mail_envelope *e, int *fd)
+                                       struct mail_envelope *e, int what,
+                                       const char *part,
+                                       struct mail_part_sizes *sizes,
+                                       int *fd)
 {
     struct mail_mime *m;
     char label[32];
 
     *fd = -1;
-    if (mail_folder_message_fd(w->folder, e, fd, &r->err) < 0)
+    if (mail_folder_message_read(w->folder, e, what, part, fd, sizes,
+                                 &r->err) < 0)
         return NULL;
     snprintf(label, sizeof label, "%zu", r->idx + 1);
     if (lseek(*fd, 0, SEEK_SET) < 0 ||
@@ -298,11 +304,17 @@ static int list_parts(struct tui_worker *w, struct tui_req *r,
 {
     const struct mail_part *p;
     struct mail_mime *m;
+    struct mail_part_sizes sizes = MAIL_PART_SIZES_INIT;
     size_t alloc = 0;
     int fd, rc = 0;
 
-    if (!(m = parse_message(w, r, e, &fd)))
+    /* The structure with the text only: an IMAP message's attachments
+     * stay on the server, their sizes from it. */
+    if (!(m = parse_message(w, r, e, MAIL_FOLDER_READ_TEXT, NULL, &sizes,
+                            &fd))) {
+        mail_part_sizes_release(&sizes);
         return -1;
+    }
     for (p = mail_mime_root(m); p && rc == 0; p = mail_part_next(p)) {
         struct tui_part *tp;
 
@@ -326,10 +338,11 @@ static int list_parts(struct tui_worker *w, struct tui_req *r,
                             p->type ? strlen(p->type) : 10);
         if (p->filename)
             tp->name = safe_dup(p->filename, strlen(p->filename));
-        tp->size = mail_render_part_size(p);
+        tp->size = mail_render_part_size_in(&sizes, p);
         if (!tp->number || !tp->type || (p->filename && !tp->name))
             rc = nomem(&r->err);
     }
+    mail_part_sizes_release(&sizes);
     mail_mime_free(m);
     close(fd);
     return rc;
@@ -436,7 +449,9 @@ static int part_out(struct tui_worker *w, struct tui_req *r,
     int fd, out = -1, rc = -1;
     bool mailcap = false;
 
-    if (!(m = parse_message(w, r, e, &fd)))
+    /* Only that part's body (IMAP: BODY.PEEK[part]). */
+    if (!(m = parse_message(w, r, e, MAIL_FOLDER_READ_PART, r->part, NULL,
+                            &fd)))
         return -1;
     if (!(p = mail_mime_find(m, r->part))) {
         mail_error_set(&r->err, MAIL_ERR_NOTFOUND, "message %zu has no "

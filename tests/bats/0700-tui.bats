@@ -904,6 +904,52 @@ SH
     [ "$n" -lt 1000000 ]
 }
 
+@test "tui: v on an imap: message with a 50 MB attachment lists true sizes and saves a small part fetching only it (Dovecot out= under 1 MB)" {
+    local conf="$BATS_TEST_TMPDIR/config" t=$BATS_TEST_TMPDIR n
+    write_config "$conf" pop3=
+    mail_reset
+    head -c 50000000 /dev/urandom > "$t/big.bin"
+    head -c 2000 /dev/urandom > "$t/small.bin"
+    {
+        printf 'From: Sender <s@example.test>\nTo: alice@example.test\n'
+        printf 'Subject: the big one\nMessage-ID: <tuibigv@example.test>\n'
+        printf 'Date: Mon, 1 Dec 2025 10:00:00 +0000\nMIME-Version: 1.0\n'
+        printf 'Content-Type: multipart/mixed; boundary="XX-big"\n\n'
+        printf 'preamble\n--XX-big\nContent-Type: text/plain; charset=utf-8\n\n'
+        printf 'Hello, the figures are attached.\n'
+        printf -- '--XX-big\nContent-Type: application/octet-stream; name="big.bin"\n'
+        printf 'Content-Disposition: attachment; filename="big.bin"\n'
+        printf 'Content-Transfer-Encoding: base64\n\n'
+        base64 -w 76 "$t/big.bin"
+        printf -- '--XX-big\nContent-Type: application/octet-stream; name="small.bin"\n'
+        printf 'Content-Disposition: attachment; filename="small.bin"\n'
+        printf 'Content-Transfer-Encoding: base64\n\n'
+        base64 -w 76 "$t/small.bin"
+        printf -- '--XX-big--\n'
+    } > "$t/big.eml"
+    rm -f "$t/big.bin"
+    maildir_add "$MAIL_TEST_MAILDIR1" "$t/big.eml" >/dev/null
+    mail -C "$conf" ls imap:INBOX >/dev/null
+    tui_start -C "$conf" tui imap:INBOX
+    wait_screen "imap:INBOX  1 msgs, 1 unread"
+    keys v
+    wait_screen "small.bin"
+    # The list: the attachment's true size (from the server), not that
+    # of a body left out.
+    [[ "$(screen)" == *"2      application/octet-stream"*"47.7M  big.bin"* ]] || { screen; false; }
+    [[ "$(screen)" == *"3      application/octet-stream"*"2.0K  small.bin"* ]] || { screen; false; }
+    keys j j s "$t/saved.bin" Enter
+    wait_screen "saved $t/saved.bin"
+    cmp "$t/small.bin" "$t/saved.bin"
+    quit_tui
+    # What Dovecot sent in the reader's session (the last to log out): the
+    # old code fetched the whole message for v and again for s.
+    n=$(grep 'Logged out' "$MAIL_TEST_DOVECOT_LOG" | grep -o ' out=[0-9]*' |
+        tail -n 1 | cut -d= -f2)
+    echo "Dovecot sent $n bytes"
+    [ "$n" -lt 1000000 ]
+}
+
 @test "tui: Enter in v opens the part with its mailcap entry (%s a temporary file, removed after); no entry is said on the status line" {
     local md="$T/mc"
     mkdir -p "$md/cur" "$md/new" "$md/tmp" "$T/tmpdir"
