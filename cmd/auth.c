@@ -15,8 +15,6 @@
 #include "mail/oauth2.h"
 #include "mail/spawn.h"
 
-int cmd_auth(struct cmd_ctx *ctx, int argc, char **argv);
-
 enum { OPT_DEVICE = OPT_FIRST_COMMAND_OPTION, OPT_TIMEOUT };
 
 /* Open the URL with $BROWSER (as git and others do, a command line of the

@@ -269,4 +269,9 @@ int cmd_reply_parse(struct cmd_ctx *ctx, bool forward, int argc,
 /* --- fetch --- */
 int cmd_fetch(struct cmd_ctx *ctx, int argc, char **argv);
 
+/* --- the address book, watching, the reader --- */
+int cmd_alias(struct cmd_ctx *ctx, int argc, char **argv);  /* alias.c */
+int cmd_watch(struct cmd_ctx *ctx, int argc, char **argv);  /* watch.c */
+int cmd_tui(struct cmd_ctx *ctx, int argc, char **argv);    /* tui.c */
+
 #endif

@@ -23,13 +23,6 @@ struct command {
     const char *summary;   /* the usage and options are in help.c */
 };
 
-/* alias.c: the address book. */
-int cmd_alias(struct cmd_ctx *ctx, int argc, char **argv);
-/* watch.c: new mail as it arrives. */
-int cmd_watch(struct cmd_ctx *ctx, int argc, char **argv);
-/* tui.c: the reader. */
-int cmd_tui(struct cmd_ctx *ctx, int argc, char **argv);
-
 static const struct command commands[] = {
     { "check", cmd_check,
       "connect to each server of an account and report TLS, capabilities "
