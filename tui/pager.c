@@ -127,6 +127,7 @@ void ui_open_message(struct ui *u, size_t idx)
     u->nsegs = 0;
     u->page_top = 0;
     u->page_idx = idx;
+    u->page_part = false;
     for (size_t v = 0; v < u->nvis; v++)
         if (u->vis[v] == idx) {
             u->cur = v;
@@ -137,15 +138,52 @@ void ui_open_message(struct ui *u, size_t idx)
     u->rendering = ui_post(u, TUI_REQ_RENDER, idx, 0, 0);
 }
 
+/* The output of a part's copiousoutput viewer (r->lines, terminal-safe,
+ * from the worker) in the pager; q goes back to the attachment list. */
+void ui_show_part_output(struct ui *u, struct tui_req *r)
+{
+    if (u->view != VIEW_PARTS || r->idx != u->parts_idx)
+        return;
+    if (u->rendering)
+        ui_cancel(u, u->rendering);
+    tui_lines_release(&u->page);
+    u->page = r->lines;
+    r->lines.v = NULL;
+    r->lines.n = 0;
+    for (size_t i = 0; i < u->page.n; i++)
+        ui_expand_tabs(&u->page.v[i]);
+    u->page_top = 0;
+    u->page_idx = r->idx;
+    u->page_part = true;
+    u->view = VIEW_PAGER;
+    ui_wrap_page(u);
+}
+
 void ui_pager_action(struct ui *u, enum tui_action a)
 {
     size_t h = (size_t)body_rows();
     size_t last = u->nsegs > h ? u->nsegs - h : 0, v;
 
+    if (u->page_part && (a == TUI_A_NEXT_MSG || a == TUI_A_PREV_MSG ||
+                         a == TUI_A_NEXT_UNREAD)) {
+        snprintf(u->msg, sizeof u->msg, "a part's viewer output: q goes "
+                 "back to the attachments");
+        return;
+    }
     switch (a) {
     case TUI_A_EXIT:
         if (u->rendering)
             ui_cancel(u, u->rendering);
+        if (u->page_part) {
+            /* The message's own text is rendered again when opened. */
+            u->page_part = false;
+            tui_lines_release(&u->page);
+            free(u->segs);
+            u->segs = NULL;
+            u->nsegs = 0;
+            u->view = VIEW_PARTS;
+            break;
+        }
         u->view = VIEW_INDEX;
         break;
     case TUI_A_NEXT:

@@ -305,6 +305,7 @@ static void draw_status(struct ui *u)
         mail_buf_addstr(&b, u->msg);
     }
     hints = u->view == VIEW_INDEX ? "  q:quit Enter:open d:del $:sync ?:help"
+          : u->view == VIEW_PAGER && u->page_part ? "  q:attachments ?:help"
           : u->view == VIEW_PAGER ? "  q:index n/p:next/prev ?:help"
           : u->view == VIEW_FOLDERS ? "  Enter:open q:back"
           : u->view == VIEW_PARTS ? "  Enter:open s:save |:pipe q:back"
@@ -468,7 +469,8 @@ static void on_answer(struct ui *u, struct tui_req *r)
     case TUI_REQ_RENDER:
         if (same && r->idx < u->rows.n)
             u->rows.v[r->idx].flags = r->new_flags;
-        if (u->view != VIEW_PAGER || r->idx != u->page_idx)
+        if (u->view != VIEW_PAGER || r->idx != u->page_idx ||
+            u->page_part)
             break;
         tui_lines_release(&u->page);
         u->page = r->lines;
@@ -500,6 +502,8 @@ static void on_answer(struct ui *u, struct tui_req *r)
     case TUI_REQ_PART_FD:
         if (r->compose)
             ui_compose_answer(u, r);
+        else if (r->kind == TUI_REQ_PART_FD && r->fd < 0 && r->lines.n)
+            ui_show_part_output(u, r);
         else
             pipe_message(u, r);
         break;

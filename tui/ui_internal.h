@@ -72,6 +72,9 @@ struct ui {
     struct tui_lines page;
     size_t page_idx;           /* its message, into rows */
     struct tui_req *rendering; /* the render request not answered yet */
+    bool page_part;            /* it shows a part's viewer output (a
+                                  copiousoutput mailcap entry): q goes
+                                  back to the attachment list */
     struct seg *segs;
     size_t nsegs, seg_cols, page_top;
     /* The folder list. */
@@ -148,6 +151,7 @@ void ui_wrap_page(struct ui *u);
 void ui_expand_tabs(char **line);
 void ui_draw_pager(struct ui *u);
 void ui_open_message(struct ui *u, size_t idx);
+void ui_show_part_output(struct ui *u, struct tui_req *r);
 void ui_pager_action(struct ui *u, enum tui_action a);
 
 /* prompt.c */

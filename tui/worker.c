@@ -379,18 +379,18 @@ static void part_suffix(const struct mail_part *p, char *out, size_t size)
     snprintf(out, size, "%s", plain ? dot + 1 : "part");
 }
 
-/* Enter on a part: its mailcap entry (the reader's search path) as the
- * command r->query that the UI runs with the terminal; the part is
- * written to a new temporary file (path in tmp, its fd in *out) that
- * the command removes when it is done.  A copiousoutput entry's output
- * goes through $PAGER (else more). */
+/* Enter on a part: its mailcap entry (the reader's search path).  The
+ * part is written to a new temporary file (path in tmp, its fd in *out).
+ * An entry with copiousoutput: *copious, its expanded command in
+ * r->query, run here (part_out) for the pager; else r->query is the
+ * shell command that the UI runs with the terminal, which removes the
+ * file however it ends (mail_render_mailcap_shell). */
 static int mailcap_command(struct tui_worker *w, struct tui_req *r,
                            const struct mail_part *p, char *tmp, size_t size,
-                           int *out)
+                           int *out, bool *copious)
 {
     const char *type = p->type ? p->type : "text/plain";
     struct mail_mailcap mc;
-    struct mail_buf b = MAIL_BUF_INIT;
     char suffix[16], *cmd;
     bool uses_file;
     int rc;
@@ -417,19 +417,14 @@ static int mailcap_command(struct tui_worker *w, struct tui_req *r,
     }
     cmd = mail_render_mailcap_command(mc.command, type, tmp, &uses_file);
     free(mc.command);
-    if (!cmd) {
-        unlink(tmp);
-        return nomem(&r->err);
+    *copious = mc.copiousoutput;
+    if (cmd && !*copious) {
+        r->query = mail_render_mailcap_shell(cmd, tmp);
+        free(cmd);
+    } else {
+        r->query = cmd;
     }
-    /* The file is also the command's standard input (for an entry
-     * without %s); it is removed once the command is done. */
-    if (mc.copiousoutput)
-        mail_buf_printf(&b, "{ %s\n} | ${PAGER:-more}; s=$?; rm -f %s; "
-                        "exit $s", cmd, tmp);
-    else
-        mail_buf_printf(&b, "%s\ns=$?; rm -f %s; exit $s", cmd, tmp);
-    free(cmd);
-    if (!(r->query = mail_buf_detach(&b))) {
+    if (!r->query) {
         unlink(tmp);
         return nomem(&r->err);
     }
@@ -447,7 +442,7 @@ static int part_out(struct tui_worker *w, struct tui_req *r,
     struct stat st;
     char tmp[512];
     int fd, out = -1, rc = -1;
-    bool mailcap = false;
+    bool mailcap = false, copious = false;
 
     /* Only that part's body (IMAP: BODY.PEEK[part]). */
     if (!(m = parse_message(w, r, e, MAIL_FOLDER_READ_PART, r->part, NULL,
@@ -488,7 +483,7 @@ static int part_out(struct tui_worker *w, struct tui_req *r,
         }
     } else if (!r->query) {
         /* Enter in the list: the part's mailcap entry, as mutt does. */
-        if (mailcap_command(w, r, p, tmp, sizeof tmp, &out) < 0)
+        if (mailcap_command(w, r, p, tmp, sizeof tmp, &out, &copious) < 0)
             goto out;
         mailcap = true;
     } else {
@@ -515,6 +510,25 @@ static int part_out(struct tui_worker *w, struct tui_req *r,
         if (mailcap)
             unlink(tmp);
         rc = -1;
+        goto out;
+    }
+    if (copious) {
+        /* Its output for the pager (r->lines, no fd); the file goes. */
+        struct mail_buf text = MAIL_BUF_INIT;
+
+        close(out);
+        out = -1;
+        rc = mail_render_mailcap_output(r->query, tmp, w->ropts.timeout,
+                                        &text, &r->err);
+        free(r->query);
+        r->query = NULL;
+        if (rc == 0 && split_lines(text.data ? text.data : "", text.len,
+                                   &r->lines) < 0)
+            rc = nomem(&r->err);
+        if (rc == 0 && !r->lines.n)
+            rc = mail_error_set(&r->err, MAIL_ERR_DATA, "the viewer "
+                                "printed nothing");
+        mail_buf_release(&text);
         goto out;
     }
     if (r->kind == TUI_REQ_PART_FD) {

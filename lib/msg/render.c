@@ -770,6 +770,51 @@ char *mail_render_mailcap_command(const char *tmpl, const char *type,
     return mailcap_expand(tmpl, type, file, uses_file);
 }
 
+char *mail_render_mailcap_shell(const char *command, const char *file)
+{
+    struct mail_buf b = MAIL_BUF_INIT;
+
+    /* file needs no quoting (mail_render_temp).  The EXIT trap removes it;
+     * a signal's trap exits so that the EXIT trap runs. */
+    if (mail_buf_printf(&b, "trap 'rm -f %s' EXIT\n"
+                        "trap 'exit 129' HUP\ntrap 'exit 130' INT\n"
+                        "trap 'exit 143' TERM\n"
+                        "{ %s\n} < %s", file, command, file) < 0) {
+        mail_buf_release(&b);
+        return NULL;
+    }
+    return mail_buf_detach(&b);
+}
+
+int mail_render_mailcap_output(const char *command, const char *file,
+                               unsigned timeout,
+                               struct mail_buf *out, struct mail_error *err)
+{
+    struct mail_buf raw = MAIL_BUF_INIT;
+    char why[256];
+    bool timed_out;
+    int in, rc = 0;
+
+    if (!timeout || timeout > 3600)
+        timeout = MAIL_RENDER_TIMEOUT;
+    in = open(file, O_RDONLY | O_CLOEXEC);
+    if (in < 0) {
+        rc = mail_error_set(err, MAIL_ERR_IO, "temporary file: %s",
+                            strerror(errno));
+        unlink(file);
+        return rc;
+    }
+    if (run_filter(command, in, timeout, &raw, why, sizeof why,
+                   &timed_out) < 0)
+        rc = mail_error_set(err, MAIL_ERR_TEMP, "the viewer: %s", why);
+    else if (raw.len && mail_term_safe(out, raw.data, raw.len, 0) < 0)
+        rc = mail_error_set(err, MAIL_ERR_INTERNAL, "out of memory");
+    close(in);
+    unlink(file);
+    mail_buf_release(&raw);
+    return rc;
+}
+
 /* The first text/html entry of the search path (RFC 1524: colon-separated
  * files), looked up once. */
 static const char *mailcap_command(struct mail_render *r)

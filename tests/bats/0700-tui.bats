@@ -986,3 +986,63 @@ SH
     wait_screen "no mailcap entry for application/x-none"
     quit_tui
 }
+
+@test "tui: a copiousoutput mailcap entry's output is shown in the reader's pager (defused), q goes back to v; its file is removed" {
+    local md="$T/mc"
+    mkdir -p "$md/cur" "$md/new" "$md/tmp" "$T/tmpdir"
+    {
+        printf 'From: Bob <bob@example.test>\nTo: alice@example.test\nSubject: to view\nDate: Mon, 1 Dec 2025 10:00:00 +0000\nMessage-ID: <mcc@example.test>\nMIME-Version: 1.0\nContent-Type: multipart/mixed; boundary="b1"\n\n'
+        printf -- '--b1\nContent-Type: text/plain; charset=utf-8\n\nsee the list\n'
+        printf -- '--b1\nContent-Type: application/x-list; name="list.txt"\nContent-Disposition: attachment; filename="list.txt"\n\n'
+        printf 'first item\nsecond \033[31mitem\n'
+        printf -- '--b1--\n'
+    } > "$md/cur/1700000000.M1P1.test:2,S"
+    printf 'application/x-list; echo %%s > %s/name && tr a-z A-Z < %%s; copiousoutput\n' "$T" > "$T/mailcap"
+    export MAILCAPS="$T/mailcap" TMPDIR="$T/tmpdir"
+    tui_start tui "$md"
+    wait_screen "1 msgs"
+    keys v
+    wait_screen "application/x-list"
+    keys j Enter
+    # In the pager, not on a bare terminal: no "Press Enter".
+    wait_screen "FIRST ITEM"
+    [[ "$(screen)" == *"SECOND ^[[31MITEM"* ]] || { screen; false; }
+    [[ "$(screen)" != *"Press Enter"* ]]
+    [[ "$(tmux -S "$SOCK" capture-pane -p -e -t t)" != *$'\e[31m'* ]]
+    [[ "$(status_line)" == *"q:att"* ]]
+    [ -s "$T/name" ]
+    [ ! -e "$(cat "$T/name")" ]
+    keys q
+    wait_screen "application/x-list"
+    wait_gone "FIRST ITEM"
+    quit_tui
+}
+
+@test "tui: a mailcap viewer's temporary file is removed when the reader's terminal goes away while the viewer runs" {
+    local md="$T/mc" i
+    mkdir -p "$md/cur" "$md/new" "$md/tmp" "$T/tmpdir"
+    {
+        printf 'From: Bob <bob@example.test>\nTo: alice@example.test\nSubject: to open\nDate: Mon, 1 Dec 2025 10:00:00 +0000\nMessage-ID: <mck@example.test>\nMIME-Version: 1.0\nContent-Type: multipart/mixed; boundary="b1"\n\n'
+        printf -- '--b1\nContent-Type: text/plain; charset=utf-8\n\nsee the data\n'
+        printf -- '--b1\nContent-Type: application/x-test; name="data.bin"\nContent-Disposition: attachment; filename="data.bin"\n\nsome data\n'
+        printf -- '--b1--\n'
+    } > "$md/cur/1700000000.M1P1.test:2,S"
+    printf 'application/x-test; echo %%s > %s/name && echo viewing && sleep 30; needsterminal\n' "$T" > "$T/mailcap"
+    export MAILCAPS="$T/mailcap" TMPDIR="$T/tmpdir"
+    tui_start tui "$md"
+    wait_screen "1 msgs"
+    keys v
+    wait_screen "application/x-test"
+    keys j Enter
+    wait_screen "viewing"
+    [ -e "$(cat "$T/name")" ]
+    # The terminal closes (the reader and the viewer get SIGHUP) before
+    # the viewer is done: the file goes all the same.
+    tmux -S "$SOCK" kill-server
+    for ((i = 0; i < 100; i++)); do
+        [ -e "$(cat "$T/name")" ] || break
+        sleep 0.05
+    done
+    [ ! -e "$(cat "$T/name")" ]
+    [ -z "$(ls "$T/tmpdir")" ]
+}

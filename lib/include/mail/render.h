@@ -143,6 +143,30 @@ int mail_render_mailcap_find(const char *paths, const char *type,
 char *mail_render_mailcap_command(const char *tmpl, const char *type,
                                   const char *file, bool *uses_file);
 
+/*
+ * The shell command that runs an entry's expanded command (from
+ * mail_render_mailcap_command) on its file, with the terminal: the file
+ * is also its standard input, and the file is removed when the command
+ * ends however it ends (exit, or a hangup, interrupt or termination that
+ * ends the reader too: a trap).  malloc'd; NULL on ENOMEM.
+ */
+char *mail_render_mailcap_shell(const char *command, const char *file);
+
+struct mail_buf;
+
+/*
+ * Run a copiousoutput entry's expanded command on its file (also its
+ * standard input), without the terminal, for at most timeout seconds
+ * (0 or over an hour: MAIL_RENDER_TIMEOUT), and append its output to out
+ * as terminal-safe text (mail_term_safe, lines kept): what a pager shows.
+ * The file is removed in every case.  0; -1 with err (MAIL_ERR_TEMP
+ * "the viewer: exit status 1", "the viewer: still running after N s:
+ * killed"; MAIL_ERR_INTERNAL out of memory).
+ */
+int mail_render_mailcap_output(const char *command, const char *file,
+                               unsigned timeout,
+                               struct mail_buf *out, struct mail_error *err);
+
 /* "\nAttachments:\n" and one line per part that is not text; nothing
  * when there is none. */
 int mail_render_attachments(const struct mail_render_msg *m, mail_sink_fn sink,
