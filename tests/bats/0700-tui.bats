@@ -1,10 +1,11 @@
 #!/usr/bin/env bats
 # The reader (mail tui), driven in tmux as a person would: keys in with
-# send-keys, the screen out with capture-pane, on the sample Maildir and
-# mbox of examples/ and on a folder of crafted messages.  Every wait polls
-# the screen (up to 5 s); no fixed sleeps.
+# send-keys, the screen out with capture-pane (tui_helpers.bash), on the
+# sample Maildir and mbox of examples/ and on a folder of crafted
+# messages.  Every wait polls the screen (up to 5 s); no fixed sleeps.
 
 load helpers
+load tui_helpers
 
 # The reply test sends through the harness's Postfix.
 use_servers
@@ -22,82 +23,6 @@ setup() {
 teardown() {
     [ -n "${SOCK:-}" ] && tmux -S "$SOCK" kill-server 2>/dev/null || true
     teardown_stall
-}
-
-# tui_start ARGS...: `mail ARGS...` in a detached 80x24 tmux session, in a
-# UTF-8 locale; after it exits the pane shows "EXITED <status>".
-tui_start() {
-    local q
-    q=$(printf '%q ' "$MAIL" "$@")
-    tmux -S "$SOCK" -f /dev/null new-session -d -s t -x 80 -y 24 \
-        "env LANG=C.UTF-8 LC_ALL=C.UTF-8 TERM=screen HOME='$HOME' \
-XDG_CONFIG_HOME='$XDG_CONFIG_HOME' XDG_STATE_HOME='$XDG_STATE_HOME' \
-XDG_CACHE_HOME='$XDG_CACHE_HOME' XDG_DATA_HOME='$XDG_DATA_HOME' \
-${NO_COLOR:+NO_COLOR=$NO_COLOR} ${EDITOR:+EDITOR=$EDITOR VISUAL=} \
-$q; echo EXITED \$?; sleep 600"
-}
-
-screen() {
-    tmux -S "$SOCK" capture-pane -p -t t
-}
-
-keys() {
-    tmux -S "$SOCK" send-keys -t t "$@"
-}
-
-# wait_screen TEXT: until the screen shows TEXT (fixed string), 5 s at most.
-wait_screen() {
-    local i
-    for ((i = 0; i < 100; i++)); do
-        screen | grep -qF -- "$1" && return 0
-        sleep 0.05
-    done
-    echo "screen never showed: $1"
-    screen
-    return 1
-}
-
-# wait_gone TEXT: until the screen no longer shows TEXT.
-wait_gone() {
-    local i
-    for ((i = 0; i < 100; i++)); do
-        screen | grep -qF -- "$1" || return 0
-        sleep 0.05
-    done
-    echo "screen still shows: $1"
-    screen
-    return 1
-}
-
-# The status line (above the message line, the last of the screen).
-status_line() {
-    screen | tail -n 2 | head -n 1
-}
-
-# wait_status TEXT: until the status line shows TEXT, 5 s at most.
-wait_status() {
-    local i
-    for ((i = 0; i < 100; i++)); do
-        [[ "$(status_line)" == *"$1"* ]] && return 0
-        sleep 0.05
-    done
-    echo "status line never showed: $1"
-    screen
-    return 1
-}
-
-# quit_tui: q until the reader exits (the pager's q goes back to the
-# index first), then its exit status must be 0.
-quit_tui() {
-    local i j
-    for ((i = 0; i < 3; i++)); do
-        keys q
-        for ((j = 0; j < 20; j++)); do
-            screen | grep -qF "EXITED" && break 2
-            sleep 0.05
-        done
-    done
-    wait_screen "EXITED 0"
 }
 
 @test "tui: opens the sample folder at the first unread message, with the columns of mail ls" {

@@ -8,6 +8,7 @@
 # an attachment; a reply postponed and resumed with R.
 
 load helpers
+load tui_helpers
 
 use_servers
 
@@ -35,42 +36,15 @@ awk -v add="$t" -v to="$to" '
     { print }' "$1" > "$1.new" && mv "$1.new" "$1"
 ED
     chmod +x "$BATS_TEST_TMPDIR/editor"
+    # The reader (tui_helpers.bash): this config, the scripted editor,
+    # waits of 10 s.
+    TUI_ARGS=(-C "$CONF")
+    TUI_WAIT=10
+    EDITOR="$BATS_TEST_TMPDIR/editor"
 }
 
 teardown() {
     [ -n "${SOCK:-}" ] && tmux -S "$SOCK" kill-server 2>/dev/null || true
-}
-
-# tui_start ARGS...: `mail -C CONF ARGS...` in an 80x24 tmux session with
-# the scripted editor; the pane shows "EXITED <status>" after it.
-tui_start() {
-    local q
-    q=$(printf '%q ' "$MAIL" -C "$CONF" "$@")
-    tmux -S "$SOCK" -f /dev/null new-session -d -s t -x 80 -y 24 \
-        "env LANG=C.UTF-8 LC_ALL=C.UTF-8 TERM=screen HOME='$HOME' \
-XDG_CONFIG_HOME='$XDG_CONFIG_HOME' XDG_STATE_HOME='$XDG_STATE_HOME' \
-XDG_CACHE_HOME='$XDG_CACHE_HOME' XDG_DATA_HOME='$XDG_DATA_HOME' \
-EDITOR='$BATS_TEST_TMPDIR/editor' VISUAL= $q; echo EXITED \$?; sleep 600"
-}
-
-screen() { tmux -S "$SOCK" capture-pane -p -t t; }
-keys() { tmux -S "$SOCK" send-keys -t t "$@"; }
-
-# wait_screen TEXT: until the screen shows TEXT, 10 s at most.
-wait_screen() {
-    local i
-    for ((i = 0; i < 200; i++)); do
-        screen | grep -qF -- "$1" && return 0
-        sleep 0.05
-    done
-    echo "screen never showed: $1"
-    screen
-    return 1
-}
-
-quit_tui() {
-    keys q
-    wait_screen "EXITED 0"
 }
 
 # delivered PYTHON: the last message Postfix delivered to the second
