@@ -108,6 +108,7 @@ struct imap_state {
      * to the server's name: SELECT/EXAMINE of that name send raw. */
     struct mail_imap_mailbox *alias;
     size_t nalias;
+    bool qresync;       /* ENABLE QRESYNC accepted on this session */
 };
 
 static void imap_state_free(void *arg)
@@ -658,6 +659,11 @@ struct cmd_extra {
     const char *lit;
     size_t litlen;
     const char *tail;
+    /* a command sent just before, pipelined (its tag, NULL: none): its
+     * tagged reply is read on the way and its status put in *pre_status
+     * (-1 until then) */
+    const char *pre_tag;
+    int *pre_status;
 };
 
 static int run_cmd_x(struct mail_session *s, const char *what,
@@ -702,6 +708,17 @@ static int tagged_result(struct mail_session *s, const char *what,
     return -1;
 }
 
+/* Is t the tagged reply of the pipelined command before (x->pre_tag)?
+ * Its status is kept. */
+static bool pre_reply(const struct cmd_extra *x, const struct mail_imap_resp *t)
+{
+    if (!x || !x->pre_tag || strcmp(t->tag, x->pre_tag) != 0)
+        return false;
+    if (x->pre_status)
+        *x->pre_status = (int)t->status;
+    return true;
+}
+
 static int run_cmd_x(struct mail_session *s, const char *what,
                      enum mail_error_kind no_kind, untagged_fn fn, void *arg,
                      struct mail_buf *code, struct mail_error *err,
@@ -725,9 +742,12 @@ static int run_cmd_x(struct mail_session *s, const char *what,
     if (x && x->lit) {
         /* a synchronizing literal: wait for "+" (or the refusal) */
         w.cont_ok = true;
-        while (!t && !w.got_cont)
+        while (!t && !w.got_cont) {
             if (wait_one(&w, &t, err) < 0)
                 goto done;
+            if (t && pre_reply(x, t))
+                t = NULL;
+        }
         if (w.got_cont &&
             (mail_conn_write(s->conn, x->lit, x->litlen, err) < 0 ||
              mail_conn_write(s->conn, x->tail ? x->tail : "",
@@ -739,9 +759,12 @@ static int run_cmd_x(struct mail_session *s, const char *what,
         }
     }
     memcpy(tag, s->curtag, sizeof tag);
-    while (!t)
+    while (!t) {
         if (wait_one(&w, &t, err) < 0)
             goto done;
+        if (t && pre_reply(x, t))
+            t = NULL;
+    }
     if (strcmp(t->tag, tag) != 0) {
         mail_error_set(err, MAIL_ERR_PROTOCOL,
                        "%s: %s: reply with an unknown tag", s->name, what);
@@ -1120,7 +1143,7 @@ int mail_imap_list_counted(struct mail_session *s,
     bool special = mail_session_has_cap(s, "LIST-EXTENDED") &&
                    mail_session_has_cap(s, "SPECIAL-USE");
     struct list_ctx c = { s, out, 0, 0 };
-    struct cmd_extra x = { list_route, NULL, NULL, 0, NULL };
+    struct cmd_extra x = { list_route, NULL, NULL, 0, NULL, NULL, NULL };
 
     out->v = NULL;
     out->n = 0;
@@ -1163,13 +1186,29 @@ static int u32_arg(const char *s, uint32_t *v)
     return 0;
 }
 
+struct select_ctx {
+    struct mail_imap_mailbox_state *st;
+    const struct mail_imap_qresync *q;   /* NULL: no QRESYNC */
+    bool enabled;                        /* "* ENABLED QRESYNC" heard */
+};
+
 static int select_untagged(void *arg, const struct mail_imap_resp *r,
                            struct mail_error *err)
 {
-    struct mail_imap_mailbox_state *st = arg;
+    struct select_ctx *sc = arg;
+    struct mail_imap_mailbox_state *st = sc->st;
 
-    (void)err;
     switch (r->type) {
+    case MAIL_IMAP_T_ENABLED:
+        for (const struct mail_imap_node *n = r->args.child; n; n = n->next)
+            if (mail_imap_node_is(n, "QRESYNC"))
+                sc->enabled = true;
+        break;
+    case MAIL_IMAP_T_VANISHED:
+    case MAIL_IMAP_T_FETCH:
+        if (sc->q && sc->q->fn)
+            return sc->q->fn(sc->q->arg, r, err);
+        break;
     case MAIL_IMAP_T_EXISTS:
         st->exists = r->number;
         break;
@@ -1237,17 +1276,48 @@ static bool quotable(const char *raw)
  * (raw: quoted when it can be, else a literal). */
 static int imap_select_cmd(struct mail_session *s, const char *verb,
                            const char *name, const char *raw,
+                           const struct mail_imap_qresync *q,
                            struct mail_imap_mailbox_state *st,
                            struct mail_error *err)
 {
     struct mail_buf cmd = MAIL_BUF_INIT, what = MAIL_BUF_INIT,
                     code = MAIL_BUF_INIT;
-    struct cmd_extra x = { NULL, NULL, NULL, 0, NULL };
+    struct cmd_extra x = { NULL, NULL, NULL, 0, NULL, NULL, NULL };
+    struct imap_state *is = s->proto_data;
+    struct select_ctx sc = { st, NULL, false };
+    char qtail[96], enable_tag[sizeof s->curtag];
+    int enable_status = -1;
     const char *tail = mail_session_has_cap(s, "CONDSTORE") ? " (CONDSTORE)"
                                                             : "";
     int rc = -1;
 
     memset(st, 0, sizeof *st);
+    /* QRESYNC (RFC 7162 3.2.5): ENABLE once per session, pipelined with
+     * the SELECT, which then reports what changed since q->modseq */
+    if (q && q->uidvalidity && q->modseq && is &&
+        (is->qresync || (mail_session_has_cap(s, "ENABLE") &&
+                         mail_session_has_cap(s, "QRESYNC")))) {
+        if (q->known_last)
+            mail_snprintf(qtail, sizeof qtail, " (QRESYNC (%u %llu 1:%u))",
+                          (unsigned)q->uidvalidity,
+                          (unsigned long long)q->modseq,
+                          (unsigned)q->known_last);
+        else
+            mail_snprintf(qtail, sizeof qtail, " (QRESYNC (%u %llu))",
+                          (unsigned)q->uidvalidity,
+                          (unsigned long long)q->modseq);
+        if (!is->qresync) {
+            if (mail_imap_send(s, err, "ENABLE QRESYNC") < 0) {
+                cmd_error(s, "ENABLE", err);
+                goto done;
+            }
+            memcpy(enable_tag, s->curtag, sizeof enable_tag);
+            x.pre_tag = enable_tag;
+            x.pre_status = &enable_status;
+        }
+        tail = qtail;
+        sc.q = q;
+    }
     if (!raw)
         raw = alias_raw(s, name);
     if (fmt_cmd(&cmd, err, "%s ", verb) < 0)
@@ -1286,11 +1356,26 @@ static int imap_select_cmd(struct mail_session *s, const char *verb,
         mail_error_set(err, MAIL_ERR_INTERNAL, "out of memory");
         goto done;
     }
-    rc = run_cmd_x(s, what.data, MAIL_ERR_NOTFOUND, select_untagged, st,
+    rc = run_cmd_x(s, what.data, MAIL_ERR_NOTFOUND, select_untagged, &sc,
                    &code, err, cmd.data, &x);
-    if (rc == 0)
-        st->read_only =
-            strncmp(code.data ? code.data : "", "READ-ONLY", 9) == 0;
+    if (sc.q && x.pre_tag && sc.enabled &&
+        enable_status == (int)MAIL_IMAP_ST_OK)
+        is->qresync = true;
+    if (rc == 0) {
+        st->read_only = code.data &&
+                        strncmp(code.data, "READ-ONLY", 9) == 0;
+        st->qresync = sc.q && is->qresync;
+    } else if (sc.q && !is->qresync && !err->conn_lost &&
+               (err->kind == MAIL_ERR_NOTFOUND ||
+                err->kind == MAIL_ERR_UNAVAIL)) {
+        /* the server offered QRESYNC but would not have it (ENABLE or
+         * the SELECT parameters refused): select without */
+        mail_buf_release(&cmd);
+        mail_buf_release(&what);
+        mail_buf_release(&code);
+        mail_error_clear(err);
+        return imap_select_cmd(s, verb, name, raw, NULL, st, err);
+    }
 done:
     mail_buf_release(&cmd);
     mail_buf_release(&what);
@@ -1302,14 +1387,102 @@ int mail_imap_select(struct mail_session *s, const char *name,
                      struct mail_imap_mailbox_state *st,
                      struct mail_error *err)
 {
-    return imap_select_cmd(s, "SELECT", name, NULL, st, err);
+    return imap_select_cmd(s, "SELECT", name, NULL, NULL, st, err);
 }
 
 int mail_imap_examine(struct mail_session *s, const char *name,
                       struct mail_imap_mailbox_state *st,
                       struct mail_error *err)
 {
-    return imap_select_cmd(s, "EXAMINE", name, NULL, st, err);
+    return imap_select_cmd(s, "EXAMINE", name, NULL, NULL, st, err);
+}
+
+int mail_imap_select_qresync(struct mail_session *s, const char *name,
+                             bool rw, const struct mail_imap_qresync *q,
+                             struct mail_imap_mailbox_state *st,
+                             struct mail_error *err)
+{
+    return imap_select_cmd(s, rw ? "SELECT" : "EXAMINE", name, NULL, q, st,
+                           err);
+}
+
+const char *mail_imap_vanished(const struct mail_imap_resp *r, bool *earlier)
+{
+    const struct mail_imap_node *n;
+
+    *earlier = false;
+    if (r->kind != MAIL_IMAP_RESP_UNTAGGED || r->type != MAIL_IMAP_T_VANISHED)
+        return NULL;
+    n = r->args.child;
+    if (n && n->type == MAIL_IMAP_LIST) {
+        /* "(EARLIER)" */
+        if (n->child && !n->child->next && mail_imap_node_is(n->child,
+                                                             "EARLIER"))
+            *earlier = true;
+        n = n->next;
+    }
+    if (!n || n->type != MAIL_IMAP_ATOM || n->next)
+        return NULL;
+    return n->data;
+}
+
+/* One number of a set: 1 to 2^32-1; *p moved past it. */
+static int set_number(const char **p, uint32_t *v)
+{
+    uint64_t x = 0;
+    const char *s = *p;
+
+    if (*s < '1' || *s > '9')
+        return -1;
+    while (*s >= '0' && *s <= '9') {
+        x = x * 10 + (uint64_t)(*s - '0');
+        if (x > UINT32_MAX)
+            return -1;
+        s++;
+    }
+    *v = (uint32_t)x;
+    *p = s;
+    return 0;
+}
+
+/* Walk set: 0 when well formed (fn, when not NULL, called per range). */
+static int set_walk(const char *set,
+                    void (*fn)(void *arg, uint32_t a, uint32_t b), void *arg)
+{
+    const char *p = set;
+
+    if (!p || !*p)
+        return -1;
+    for (;;) {
+        uint32_t a, b;
+
+        if (set_number(&p, &a) < 0)
+            return -1;
+        b = a;
+        if (*p == ':') {
+            p++;
+            if (set_number(&p, &b) < 0)
+                return -1;
+        }
+        if (fn)
+            fn(arg, a < b ? a : b, a < b ? b : a);
+        if (!*p)
+            return 0;
+        if (*p != ',')
+            return -1;
+        p++;
+    }
+}
+
+int mail_imap_set_ranges(const char *set,
+                         void (*fn)(void *arg, uint32_t a, uint32_t b),
+                         void *arg, struct mail_error *err)
+{
+    if (set_walk(set, NULL, NULL) < 0)
+        return mail_error_set(err, MAIL_ERR_PROTOCOL,
+                              "a malformed UID set from the server");
+    set_walk(set, fn, arg);
+    return 0;
 }
 
 int mail_imap_select_mailbox(struct mail_session *s,
@@ -1317,8 +1490,8 @@ int mail_imap_select_mailbox(struct mail_session *s,
                              struct mail_imap_mailbox_state *st,
                              struct mail_error *err)
 {
-    return imap_select_cmd(s, rw ? "SELECT" : "EXAMINE", m->name, m->raw, st,
-                           err);
+    return imap_select_cmd(s, rw ? "SELECT" : "EXAMINE", m->name, m->raw,
+                           NULL, st, err);
 }
 
 /* ---- UIDs ---- */
@@ -2540,7 +2713,7 @@ static int status_one(struct mail_session *s, const struct mail_imap_mailbox *m,
 {
     struct list_status_ctx c;
     struct mail_buf cmd = MAIL_BUF_INIT, what = MAIL_BUF_INIT;
-    struct cmd_extra x = { NULL, NULL, NULL, 0, NULL };
+    struct cmd_extra x = { NULL, NULL, NULL, 0, NULL, NULL, NULL };
     const char *items = " (MESSAGES UNSEEN UIDNEXT UIDVALIDITY)";
     int rc = -1;
 
@@ -2610,7 +2783,7 @@ int mail_imap_list_status(struct mail_session *s,
     bool special = ext && mail_session_has_cap(s, "SPECIAL-USE");
     bool liststatus = ext && mail_session_has_cap(s, "LIST-STATUS");
     struct list_status_ctx c;
-    struct cmd_extra x = { list_route, NULL, NULL, 0, NULL };
+    struct cmd_extra x = { list_route, NULL, NULL, 0, NULL, NULL, NULL };
     struct mail_imap_mbx_status *st = NULL;
     int rc = -1;
 

@@ -100,7 +100,9 @@ static int failed(struct imf *f, struct mail_error *err)
 
 /* The session with our mailbox selected.  A NO to SELECT is
  * MAIL_ERR_NOTFOUND (imap.c). */
-static struct mail_session *selected(struct imf *f, struct mail_error *err)
+static struct mail_session *select_q(struct imf *f,
+                                     const struct mail_imap_qresync *q,
+                                     struct mail_error *err)
 {
     struct mail_imap_mailbox_state st;
     struct mail_session *s = f->c.session(f->c.arg, err);
@@ -111,10 +113,9 @@ static struct mail_session *selected(struct imf *f, struct mail_error *err)
     if (s == f->sess && f->c.selected && *f->c.selected == f->self)
         return s;
     memset(&st, 0, sizeof st);
-    r = (f->base.mode & MAIL_FOLDER_RDWR) ? mail_imap_select(s, f->name, &st,
-                                                             err)
-                                          : mail_imap_examine(s, f->name, &st,
-                                                              err);
+    r = mail_imap_select_qresync(s, f->name,
+                                 (f->base.mode & MAIL_FOLDER_RDWR) != 0, q,
+                                 &st, err);
     if (r < 0) {
         if (err->kind == MAIL_ERR_NOTFOUND)
             mail_error_set(err, MAIL_ERR_NOTFOUND, "%s: no such folder on "
@@ -137,6 +138,11 @@ static struct mail_session *selected(struct imf *f, struct mail_error *err)
     if (f->c.selected)
         *f->c.selected = f->self;
     return s;
+}
+
+static struct mail_session *selected(struct imf *f, struct mail_error *err)
+{
+    return select_q(f, NULL, err);
 }
 
 /* A key of this folder: "UIDVALIDITY:UID". */
@@ -231,6 +237,12 @@ static int run(struct mail_session *s, const char *what, untagged_fn fn,
  * (doc/IMAP-FOLDERS.md "Listing and its cache"):
  *
  * - UIDVALIDITY changed: the cache is dropped.
+ * - QRESYNC (RFC 7162; ENABLE pipelined with the SELECT, once per
+ *   session): the SELECT carries the cache's UIDVALIDITY, HIGHESTMODSEQ
+ *   and known UIDs, and reports the changed flags (FETCH) and what was
+ *   expunged (VANISHED (EARLIER), ranges never expanded) itself; then
+ *   only new messages are asked for, from the cached UIDNEXT on.  A count
+ *   that then differs from EXISTS makes it check everything once more.
  * - CONDSTORE (HIGHESTMODSEQ in SELECT and in the cache): nothing when
  *   HIGHESTMODSEQ, UIDNEXT and EXISTS are as cached (no command after
  *   SELECT); else UID FETCH 1:last (UID FLAGS) (CHANGEDSINCE m) for the
@@ -256,6 +268,7 @@ struct sync_ctx {
     unsigned char *gone;         /* per known message: VANISHED */
     struct mail_imap_cache neu;  /* new messages, in arrival order */
     bool presence;               /* known ones not reported are gone */
+    bool qresync;                /* the SELECT reported the changes */
     bool recheck;
     size_t done, total;
 };
@@ -386,35 +399,6 @@ static long known_index(const struct mail_imap_cache *c, uint32_t uid)
     return -1;
 }
 
-/* Call fn for each range of a UID set "1:3,7" (either way round: fn gets
- * a <= b); a malformed set or "*" ends it. */
-static void each_range(const char *set,
-                       void (*fn)(void *arg, uint32_t a, uint32_t b),
-                       void *arg)
-{
-    const char *p = set;
-
-    while (p && *p) {
-        char *end;
-        unsigned long a = strtoul(p, &end, 10), b;
-
-        if (end == p || a > UINT32_MAX)
-            return;
-        b = a;
-        p = end;
-        if (*p == ':') {
-            b = strtoul(p + 1, &end, 10);
-            if (end == p + 1 || b > UINT32_MAX)
-                return;
-            p = end;
-        }
-        fn(arg, (uint32_t)(a < b ? a : b), (uint32_t)(a < b ? b : a));
-        if (*p != ',')
-            return;
-        p++;
-    }
-}
-
 /* VANISHED a:b: the known messages in the range (found by bisection, so
  * a huge range costs no more than the messages in it) and new ones. */
 static void mark_range(const struct mail_imap_cache *c, unsigned char *mark,
@@ -464,10 +448,16 @@ static int sync_untagged(void *arg, const struct mail_imap_resp *r,
         return 0;
     }
     if (r->type == MAIL_IMAP_T_VANISHED) {
-        /* "* VANISHED (EARLIER) 1:3,7" or "* VANISHED 5" */
-        for (n = r->args.child; n; n = n->next)
-            if (n->type != MAIL_IMAP_LIST && mail_imap_node_str(n))
-                each_range(n->data, vanish_range, x);
+        /* "* VANISHED (EARLIER) 1:3,7" or "* VANISHED 5": ranges of any
+         * size, never expanded */
+        bool earlier;
+        const char *set = mail_imap_vanished(r, &earlier);
+
+        /* one we cannot read: every flag and UID asked again */
+        if (!set || mail_imap_set_ranges(set, vanish_range, x, err) < 0) {
+            mail_error_clear(err);
+            x->recheck = true;
+        }
         return 0;
     }
     if (r->type == MAIL_IMAP_T_ESEARCH) {
@@ -475,7 +465,7 @@ static int sync_untagged(void *arg, const struct mail_imap_resp *r,
         const char *all = mail_imap_esearch_all(r, &found);
 
         if (all)
-            each_range(all, present_range, x);
+            return mail_imap_set_ranges(all, present_range, x, err);
         return 0;
     }
     if (r->type == MAIL_IMAP_T_SEARCH) {
@@ -642,8 +632,10 @@ static int plan(struct imf *f, struct mail_session *s, struct sync_ctx *x,
 {
     const struct mail_imap_mailbox_state *st = &f->st;
     const struct mail_imap_cache *c = x->c;
+    /* the SELECT said what changed of the known ones (QRESYNC) */
+    bool qresync = x->qresync && !refresh;
     bool condstore = st->highestmodseq && c->highestmodseq &&
-                     mail_session_has_cap(s, "CONDSTORE");
+                     (qresync || mail_session_has_cap(s, "CONDSTORE"));
     /* References is not in ENVELOPE: the one header field, for threads
      * as in local folders */
     const char *items = condstore
@@ -663,6 +655,8 @@ static int plan(struct imf *f, struct mail_session *s, struct sync_ctx *x,
         st->highestmodseq == c->highestmodseq && st->uidnext &&
         st->uidnext == c->uidnext && st->exists == c->list.n)
         return 0;               /* nothing changed */
+    if (qresync && st->uidnext && c->uidnext && st->uidnext <= c->uidnext)
+        return 0;               /* nothing new: the SELECT said the rest */
     if (!st->uidnext) {
         batches = 1;            /* not said: one open range */
     } else if (st->uidnext > x->last + 1) {
@@ -681,7 +675,9 @@ static int plan(struct imf *f, struct mail_session *s, struct sync_ctx *x,
     v = calloc(max, sizeof *v);
     if (!v)
         return nomem(err);
-    if (c->list.n && (refresh || !condstore)) {
+    if (qresync) {
+        /* changed flags and VANISHED came with the SELECT */
+    } else if (c->list.n && (refresh || !condstore)) {
         x->presence = true;
         r |= asprintf(&v[k++].text, "UID FETCH 1:%u (UID FLAGS)",
                       (unsigned)x->last);
@@ -834,12 +830,38 @@ static void load_cache(struct imf *f)
         mail_imap_cache_release(&f->cache);
 }
 
-/* One listing on session s, f->st fresh: f->cache brought up to date. */
-static int sync_cache(struct imf *f, struct mail_session *s, bool *cancelled,
+/* A round's context over f->cache as it is now. */
+static int sync_init(struct imf *f, struct sync_ctx *x,
+                     struct mail_error *err)
+{
+    struct mail_imap_cache *c = &f->cache;
+
+    memset(x, 0, sizeof *x);
+    x->f = f;
+    x->c = c;
+    x->last = c->list.n ? c->list.v[c->list.n - 1].uid : 0;
+    x->present = calloc(c->list.n + 1, 1);
+    x->gone = calloc(c->list.n + 1, 1);
+    if (!x->present || !x->gone) {
+        sync_release(x);
+        return nomem(err);
+    }
+    return 0;
+}
+
+/* One listing on session s, f->st fresh: f->cache brought up to date.
+ * qr: the first round's context, filled by a QRESYNC SELECT (taken over
+ * and released here), or NULL. */
+static int sync_cache(struct imf *f, struct mail_session *s,
+                      struct sync_ctx *qr, bool *cancelled,
                       struct mail_error *err)
 {
     struct mail_imap_cache *c = &f->cache;
 
+    if (qr && (!f->st.qresync || c->uidvalidity != f->st.uidvalidity)) {
+        sync_release(qr);    /* the server did not answer to our state */
+        qr = NULL;
+    }
     if (c->uidvalidity != f->st.uidvalidity) {
         mail_imap_cache_release(c);
         c->uidvalidity = f->st.uidvalidity;
@@ -850,15 +872,12 @@ static int sync_cache(struct imf *f, struct mail_session *s, bool *cancelled,
         size_t n;
         int rc;
 
-        memset(&x, 0, sizeof x);
-        x.f = f;
-        x.c = c;
-        x.last = c->list.n ? c->list.v[c->list.n - 1].uid : 0;
-        x.present = calloc(c->list.n + 1, 1);
-        x.gone = calloc(c->list.n + 1, 1);
-        if (!x.present || !x.gone) {
-            sync_release(&x);
-            return nomem(err);
+        if (round == 0 && qr) {
+            x = *qr;
+            x.qresync = true;
+            qr = NULL;
+        } else if (sync_init(f, &x, err) < 0) {
+            return -1;
         }
         if (plan(f, s, &x, round > 0, &cmds, &n, err) < 0) {
             sync_release(&x);
@@ -878,6 +897,10 @@ static int sync_cache(struct imf *f, struct mail_session *s, bool *cancelled,
             return -1;
         }
         sync_release(&x);
+        /* QRESYNC told of every change to what we knew: a count other
+         * than the SELECT's (a server that did not) makes it check all */
+        if (x.qresync && !x.recheck && c->list.n != f->st.exists)
+            x.recheck = true;
         if (!x.recheck)
             break;
     }
@@ -898,13 +921,32 @@ static int imap_list(struct mail_folder *mf, struct mail_envelope_list *out,
     (void)flags;
     load_cache(f);
     for (int attempt = 0;; attempt++) {
-        /* a fresh SELECT: its EXISTS, UIDNEXT and HIGHESTMODSEQ */
+        struct sync_ctx qr;
+        struct mail_imap_qresync q;
+        bool want_qr = f->cache.uidvalidity && f->cache.highestmodseq &&
+                       f->cache.list.n;
+
+        /* a fresh SELECT: its EXISTS, UIDNEXT and HIGHESTMODSEQ, and with
+         * QRESYNC what changed of the cached messages */
         if (f->c.selected && *f->c.selected == f->self)
             *f->c.selected = NULL;
-        s = selected(f, err);
-        if (!s)
+        if (want_qr) {
+            if (sync_init(f, &qr, err) < 0)
+                return -1;
+            memset(&q, 0, sizeof q);
+            q.uidvalidity = f->cache.uidvalidity;
+            q.modseq = f->cache.highestmodseq;
+            q.known_last = qr.last;
+            q.fn = sync_untagged;
+            q.arg = &qr;
+        }
+        s = select_q(f, want_qr ? &q : NULL, err);
+        if (!s) {
+            if (want_qr)
+                sync_release(&qr);
             return -1;
-        if (sync_cache(f, s, &cancelled, err) == 0)
+        }
+        if (sync_cache(f, s, want_qr ? &qr : NULL, &cancelled, err) == 0)
             break;
         if (cancelled)
             return -1;

@@ -304,6 +304,18 @@ tagged_after_login() {
 	     END { print n + 0 }'
 }
 
+# Round trips after LOGIN (or AUTHENTICATE) in a -vv trace, LOGOUT left
+# out: commands written together before the client reads again (the
+# trace shows a line when it is written or read) are one round trip.
+round_trips_after_login() {
+	awk '/^imap> [A-Za-z0-9]+ (LOGIN|AUTHENTICATE)/ { on = 1; sent = 1; next }
+	     !on { next }
+	     /^imap> [A-Za-z0-9]+ / && / LOGOUT/ { exit }
+	     /^imap> [A-Za-z0-9]+ / { if (!sent) n++; sent = 1; next }
+	     /^imap< / { sent = 0 }
+	     END { print n + 0 }'
+}
+
 @test "imap ls cache: a rerun on an unchanged folder costs fewer than 3 round trips after login, and lists the same" {
 	fill
 	run --separate-stderr ls_json imap:INBOX
@@ -314,13 +326,19 @@ tagged_after_login() {
 	[ "$status" -eq 0 ]
 	[ "$output" = "$first" ]
 	n=$(tagged_after_login <<<"$stderr")
-	grep '^imap> ' <<<"$stderr" || true
-	[ "$n" -lt 3 ]
-	# No envelope was fetched again.
+	grep '^imap[<>] ' <<<"$stderr" || true
+	# COMPRESS, then ENABLE QRESYNC pipelined with the SELECT
+	[ "$n" -le 3 ]
+	[ "$(round_trips_after_login <<<"$stderr")" -lt 3 ]
+	[[ $stderr == *"ENABLE QRESYNC"* ]]
+	grep -Eq '^imap> [A-Za-z0-9]+ (SELECT|EXAMINE) "INBOX" \(QRESYNC \(' <<<"$stderr"
+	# No envelope was fetched again, nothing after the SELECT.
 	[[ $stderr != *ENVELOPE* ]]
+	[[ $stderr != *"UID FETCH"* ]]
+	[[ $stderr != *"UID SEARCH"* ]]
 }
 
-@test "imap ls cache: flags changed and a message expunged by another client are seen, by CONDSTORE, without a full fetch" {
+@test "imap ls cache: flags changed and a message expunged by another client are seen, by QRESYNC in the SELECT, without a fetch" {
 	fill
 	ls_json imap:INBOX >/dev/null
 	# Another client: the same account with its own cache.
@@ -328,13 +346,23 @@ tagged_after_login() {
 	other ls imap:INBOX >/dev/null
 	other flag -f imap:INBOX 3 +flagged +seen
 	other rm --expunge -f imap:INBOX 1
+	# and doveadm, a client of its own: \Answered on the second
+	doveadm -c "$(dovecot_conf)" flags add -u "$MAIL_TEST_USER1" '\Answered' \
+		mailbox INBOX uid 2 3>&- 9>&-
 	run --separate-stderr mail -C "$CONF" -vv ls --json imap:INBOX
 	[ "$status" -eq 0 ]
 	[ "$(jq -r '[.[].subject] | join(",")' <<<"$output")" = "second,third" ]
 	[ "$(jq -r '.[1].flags | join(" ")' <<<"$output")" = "seen flagged" ]
-	[ "$(jq -r '.[0].flags | join(" ")' <<<"$output")" = "" ]
-	[[ $stderr == *"CHANGEDSINCE"* ]]
-	[[ $stderr != *"FETCH 1:* (UID FLAGS INTERNALDATE"* ]]
+	[ "$(jq -r '.[0].flags | join(" ")' <<<"$output")" = "answered" ]
+	grep '^imap[<>] ' <<<"$stderr" || true
+	# the SELECT carried QRESYNC and brought VANISHED (EARLIER) and the
+	# changed flags: no CHANGEDSINCE fetch, no search, no flag refresh
+	[[ $stderr == *"ENABLE QRESYNC"* ]]
+	grep -Eq '^imap> [A-Za-z0-9]+ (SELECT|EXAMINE) "INBOX" \(QRESYNC \([0-9]+ [0-9]+ 1:3\)\)$' <<<"$stderr"
+	grep -q '^imap< \* VANISHED (EARLIER) 1$' <<<"$stderr"
+	[[ $stderr != *"CHANGEDSINCE"* ]]
+	[[ $stderr != *"UID SEARCH"* ]]
+	[[ $stderr != *"UID FETCH"* ]]
 	# and the cache now holds that: a rerun agrees without fetching
 	run --separate-stderr mail -C "$CONF" -vv ls --json imap:INBOX
 	[ "$(jq -r '[.[].subject] | join(",")' <<<"$output")" = "second,third" ]
@@ -388,6 +416,50 @@ tagged_after_login() {
 	[ "$(jq -r '.[1].flags | join(" ")' <<<"$output")" = "flagged" ]
 	# the flags without a UID made it refresh once more
 	[ "$(grep -c '^2 [^ ]* UID FETCH 1:[0-9]* (UID FLAGS)$' "$FAKE_LOG")" -ge 2 ]
+}
+
+@test "imap ls cache (fake server, CONDSTORE without QRESYNC): CHANGEDSINCE and a UID SEARCH, no ENABLE QRESYNC" {
+	fake_folder_start condstore
+	write_config "$CONF" pop3= smtp= "imap=imap://127.0.0.1:$FAKE_PORT" \
+		tls=none-i-know tls-ca-file= user=u "password-command=echo secret"
+	run --separate-stderr ls_json imap:INBOX
+	[ "$status" -eq 0 ]
+	[ "$(jq -r '[.[].uid] | join(" ")' <<<"$output")" = "4 6 8" ]
+	run --separate-stderr ls_json imap:INBOX
+	[ "$status" -eq 0 ]
+	[ "$(jq -r '[.[].uid] | join(" ")' <<<"$output")" = "4 8 10" ]
+	[ "$(jq -r '.[0].flags | join(" ")' <<<"$output")" = "seen" ]
+	[ "$(jq -r '.[2].subject' <<<"$output")" = ten ]
+	cat "$FAKE_LOG"
+	grep -Eq '^2 [^ ]+ (SELECT|EXAMINE) "INBOX" \(CONDSTORE\)$' "$FAKE_LOG"
+	grep -q '^2 [^ ]* UID FETCH 1:8 (UID FLAGS) (CHANGEDSINCE 10)$' "$FAKE_LOG"
+	grep -q '^2 [^ ]* UID SEARCH UID 1:8$' "$FAKE_LOG"
+	grep -q '^2 [^ ]* UID FETCH 9:\* (UID FLAGS INTERNALDATE' "$FAKE_LOG"
+	! grep -q 'QRESYNC' "$FAKE_LOG" || false
+	! grep -q '^2 [^ ]* UID FETCH 1:8 (UID FLAGS)$' "$FAKE_LOG" || false
+}
+
+@test "imap ls cache (fake server, QRESYNC): VANISHED (EARLIER) with ranges and a 170 KB set in the SELECT, nothing asked but the new range" {
+	fake_folder_start qresync
+	write_config "$CONF" pop3= smtp= "imap=imap://127.0.0.1:$FAKE_PORT" \
+		tls=none-i-know tls-ca-file= user=u "password-command=echo secret"
+	run --separate-stderr ls_json imap:INBOX
+	[ "$status" -eq 0 ]
+	[ "$(jq -r '[.[].uid] | join(" ")' <<<"$output")" = "4 6 8" ]
+	run --separate-stderr ls_json imap:INBOX
+	[ "$status" -eq 0 ]
+	[ "$(jq -r '[.[].uid] | join(" ")' <<<"$output")" = "4 8 10" ]
+	[ "$(jq -r '.[0].flags | join(" ")' <<<"$output")" = "seen" ]
+	[ "$(jq -r '.[2].subject' <<<"$output")" = ten ]
+	cat "$FAKE_LOG"
+	grep -q '^2 [^ ]* ENABLE QRESYNC$' "$FAKE_LOG"
+	grep -Eq '^2 [^ ]+ (SELECT|EXAMINE) "INBOX" \(QRESYNC \(77 10 1:8\)\)$' "$FAKE_LOG"
+	grep -q '^2 [^ ]* UID FETCH 9:\* (UID FLAGS INTERNALDATE' "$FAKE_LOG"
+	[ "$(grep -c '^2 [^ ]* UID ' "$FAKE_LOG")" -eq 1 ]
+	# the cache holds it: a third run asks nothing after the SELECT
+	run --separate-stderr ls_json imap:INBOX
+	[ "$(jq -r '[.[].uid] | join(" ")' <<<"$output")" = "4 8 10" ]
+	! grep -q '^3 [^ ]* UID ' "$FAKE_LOG" || false
 }
 
 @test "imap ls QUERY: ESEARCH (RETURN (ALL), ranges) where offered, plain SEARCH otherwise" {

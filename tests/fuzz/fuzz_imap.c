@@ -8,8 +8,10 @@
  * every LIST name is decoded from modified UTF-7 and, when that works,
  * encoded and decoded again to the same text.  The sequence sets of
  * ESEARCH ALL and VANISHED are expanded (bounded) and must come out
- * ascending without duplicates.  Every untagged STATUS is read as NOTIFY
- * (RFC 5465) sends it for a mailbox that is not selected.
+ * ascending without duplicates; VANISHED is also read as the listing
+ * reads it (mail_imap_vanished, mail_imap_set_ranges: ranges, never
+ * expanded).  Every untagged STATUS is read as NOTIFY (RFC 5465) sends it
+ * for a mailbox that is not selected.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -64,6 +66,22 @@ static void check_set(const char *set)
     mail_imap_uids_release(&u);
 }
 
+struct range_sum {
+    uint64_t total;
+    size_t ranges;
+    bool ordered;                /* every range a <= b */
+};
+
+static void sum_range(void *arg, uint32_t a, uint32_t b)
+{
+    struct range_sum *s = arg;
+
+    if (a > b || a == 0)
+        s->ordered = false;
+    s->total += (uint64_t)b - a + 1;
+    s->ranges++;
+}
+
 static void check_resp(const struct mail_imap_resp *r)
 {
     const struct mail_imap_node *n;
@@ -76,6 +94,28 @@ static void check_resp(const struct mail_imap_resp *r)
         for (n = r->args.child; n; n = n->next)
             if (n->type == MAIL_IMAP_ATOM)
                 check_set(n->data);
+    {
+        /* VANISHED (EARLIER) as the listing reads it: ranges, never
+         * expanded; a set the walk takes is one the bounded expansion
+         * takes too when it is small */
+        bool earlier;
+        const char *set = mail_imap_vanished(r, &earlier);
+        struct range_sum sum = { 0, 0, true };
+        struct mail_error err;
+
+        if (set && mail_imap_set_ranges(set, sum_range, &sum, &err) == 0) {
+            struct mail_imap_uids u = { NULL, 0, 0 };
+
+            if (!sum.ordered || !sum.ranges)
+                abort();
+            if (sum.total <= 1000 &&
+                mail_imap_seqset_parse(set, &u, 100000, &err) < 0)
+                abort();
+            if (u.n > sum.total)
+                abort();
+            mail_imap_uids_release(&u);
+        }
+    }
 
     if (r->type == MAIL_IMAP_T_STATUS_MBX) {
         struct mail_imap_idle_status st;

@@ -611,6 +611,113 @@ static void test_esearch(void)
     mail_imap_parser_release(&p);
 }
 
+/* Ranges of a UID set, recorded. */
+struct ranges {
+    uint32_t a[8], b[8];
+    size_t n;
+    uint64_t total;              /* UIDs covered */
+};
+
+static void add_range(void *arg, uint32_t a, uint32_t b)
+{
+    struct ranges *r = arg;
+
+    if (r->n < 8) {
+        r->a[r->n] = a;
+        r->b[r->n] = b;
+    }
+    r->n++;
+    r->total += (uint64_t)b - a + 1;
+}
+
+/* VANISHED (RFC 7162 3.2.10): "(EARLIER)" or not, ranges either way
+ * round and of any size, never expanded, a set too long for anything
+ * but one line. */
+static void test_vanished(void)
+{
+    static const char in[] =
+        "* VANISHED (EARLIER) 1:3,7,12:10,100:4294967295\r\n"
+        "* VANISHED 5\r\n"
+        "* VANISHED (EARLIER)\r\n"
+        "* VANISHED (LATER) 5\r\n"
+        "* 3 EXPUNGE\r\n";
+    struct mail_imap_parser p;
+    struct mail_error err;
+    struct ranges r;
+    struct mail_buf big = MAIL_BUF_INIT;
+    size_t used, off = 0;
+    bool earlier;
+    const char *set;
+
+    mail_error_clear(&err);
+    mail_imap_parser_init(&p, NULL, NULL, NULL);
+    CHECK(mail_imap_parser_feed(&p, in, sizeof in - 1, &used, &err) == 1);
+    off += used;
+    set = mail_imap_vanished(&p.resp, &earlier);
+    CHECK_STR(set, "1:3,7,12:10,100:4294967295");
+    CHECK(earlier);
+    memset(&r, 0, sizeof r);
+    CHECK(mail_imap_set_ranges(set, add_range, &r, &err) == 0);
+    CHECK(r.n == 4 && r.a[0] == 1 && r.b[0] == 3 && r.a[1] == 7 &&
+          r.b[1] == 7 && r.a[2] == 10 && r.b[2] == 12 && r.a[3] == 100 &&
+          r.b[3] == UINT32_MAX);
+    CHECK(r.total == 3 + 1 + 3 + ((uint64_t)UINT32_MAX - 99));
+    CHECK(mail_imap_parser_feed(&p, in + off, sizeof in - 1 - off, &used,
+                                &err) == 1);
+    off += used;
+    CHECK_STR(mail_imap_vanished(&p.resp, &earlier), "5");
+    CHECK(!earlier);
+    /* no set, or something else in the parentheses: not read */
+    CHECK(mail_imap_parser_feed(&p, in + off, sizeof in - 1 - off, &used,
+                                &err) == 1);
+    off += used;
+    CHECK(mail_imap_vanished(&p.resp, &earlier) == NULL);
+    CHECK(mail_imap_parser_feed(&p, in + off, sizeof in - 1 - off, &used,
+                                &err) == 1);
+    off += used;
+    CHECK_STR(mail_imap_vanished(&p.resp, &earlier), "5");
+    CHECK(!earlier);
+    CHECK(mail_imap_parser_feed(&p, in + off, sizeof in - 1 - off, &used,
+                                &err) == 1);
+    CHECK(mail_imap_vanished(&p.resp, &earlier) == NULL);
+    mail_imap_parser_release(&p);
+
+    /* one line of 200 KB: every odd UID to 69999, no literal */
+    CHECK(mail_buf_addstr(&big, "* VANISHED (EARLIER) 1") == 0);
+    {
+        int rc = 0;
+
+        for (unsigned i = 3; i < 70000; i += 2)
+            rc |= mail_buf_printf(&big, ",%u", i);
+        CHECK(rc == 0);
+    }
+    CHECK(mail_buf_addstr(&big, "\r\n") == 0);
+    CHECK(big.len > 200000);
+    mail_imap_parser_init(&p, NULL, NULL, NULL);
+    CHECK(mail_imap_parser_feed(&p, big.data, big.len, &used, &err) == 1);
+    CHECK(used == big.len);
+    set = mail_imap_vanished(&p.resp, &earlier);
+    CHECK(set != NULL && earlier);
+    memset(&r, 0, sizeof r);
+    CHECK(mail_imap_set_ranges(set, add_range, &r, &err) == 0);
+    CHECK(r.n == 35000 && r.total == 35000);
+    CHECK(r.a[7] == 15 && r.b[7] == 15);
+    mail_imap_parser_release(&p);
+    mail_buf_release(&big);
+
+    /* malformed sets: refused whole, fn never called */
+    const char *bad[] = { "", "0", "1:*", "*", "1,", ",1", "1::2", "a",
+                          "1 2", "4294967296", "3:0", "-1", "1:2:3",
+                          "2,0:4", "1,2,x" };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        memset(&r, 0, sizeof r);
+        mail_error_clear(&err);
+        CHECK(mail_imap_set_ranges(bad[i], add_range, &r, &err) == -1);
+        CHECK(err.kind == MAIL_ERR_PROTOCOL && r.n == 0);
+    }
+    CHECK(mail_imap_set_ranges(NULL, add_range, &r, &err) == -1);
+}
+
 int main(void)
 {
     RUN(test_status);
@@ -625,5 +732,6 @@ int main(void)
     RUN(test_bodystructure);
     RUN(test_sink_error);
     RUN(test_esearch);
+    RUN(test_vanished);
     return test_done();
 }

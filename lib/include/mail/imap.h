@@ -121,6 +121,8 @@ struct mail_imap_mailbox_state {
     unsigned flags;             /* FLAGS, as MAIL_FLAG_* */
     unsigned permanentflags;    /* PERMANENTFLAGS, as MAIL_FLAG_* */
     bool read_only;
+    bool qresync;               /* selected with QRESYNC parameters
+                                   (mail_imap_select_qresync) */
 };
 
 /* SELECT / EXAMINE a mailbox by its UTF-8 name (encoded to modified
@@ -140,6 +142,52 @@ int mail_imap_select_mailbox(struct mail_session *s,
                              const struct mail_imap_mailbox *m, bool rw,
                              struct mail_imap_mailbox_state *st,
                              struct mail_error *err);
+
+/*
+ * QRESYNC (RFC 7162 3.2.5): what the caller knew of the mailbox, so that
+ * the SELECT itself reports what changed since: "* VANISHED (EARLIER)
+ * set" for the known messages expunged since modseq (known_last: the
+ * known UIDs are 1:known_last; 0 leaves the parameter out) and
+ * "* N FETCH (UID u FLAGS (...) MODSEQ (m))" for those whose flags
+ * changed.  Those untagged responses (and any other VANISHED or FETCH
+ * during the select) go to fn.
+ */
+struct mail_imap_qresync {
+    uint32_t uidvalidity;
+    uint64_t modseq;
+    uint32_t known_last;
+    int (*fn)(void *arg, const struct mail_imap_resp *r,
+              struct mail_error *err);
+    void *arg;
+};
+
+/* SELECT (rw) or EXAMINE name with QRESYNC parameters when the server
+ * offers ENABLE and QRESYNC: "ENABLE QRESYNC" is sent once per session,
+ * pipelined with the SELECT (no round trip of its own).  st->qresync
+ * tells whether the select ran with them; when it did not (the server
+ * has no QRESYNC, q NULL or without uidvalidity or modseq, or ENABLE
+ * refused: then selected once more without), it is mail_imap_select or
+ * mail_imap_examine and what fn heard must be ignored.  With a
+ * UIDVALIDITY other than q->uidvalidity the server ignores the
+ * parameters: compare st->uidvalidity.  Once enabled, the session gets
+ * VANISHED instead of EXPUNGE (RFC 7162 3.2.10). */
+int mail_imap_select_qresync(struct mail_session *s, const char *name,
+                             bool rw, const struct mail_imap_qresync *q,
+                             struct mail_imap_mailbox_state *st,
+                             struct mail_error *err);
+
+/* A VANISHED response ("* VANISHED (EARLIER) 1:3,7" or "* VANISHED 5"):
+ * its UID set (NULL when r is no VANISHED or is malformed), *earlier set
+ * for (EARLIER). */
+const char *mail_imap_vanished(const struct mail_imap_resp *r, bool *earlier);
+
+/* fn(arg, a, b) for each range of a UID set ("1:3,7,9:8": a <= b, in the
+ * set's order), nothing expanded: "1:4294967295" is one call.  A
+ * malformed set (empty, 0, "*", a number over 2^32-1, stray bytes) is
+ * MAIL_ERR_PROTOCOL and fn is not called at all. */
+int mail_imap_set_ranges(const char *set,
+                         void (*fn)(void *arg, uint32_t a, uint32_t b),
+                         void *arg, struct mail_error *err);
 
 /* ---- messages in the selected mailbox ---- */
 
