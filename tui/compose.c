@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "ui_internal.h"
+#include "mail/addrbook.h"
 #include "mail/compose_flow.h"
 #include "mail/termsafe.h"
 
@@ -38,17 +39,53 @@ static const char *safe(struct mail_buf *b, const char *s)
 
 /* ---- a line typed on the last line of the screen ---- */
 
+/* Tab in an address prompt (To, Cc, Bcc): the last address of the
+ * line (after the last ',' or blank) completed from the address book,
+ * as the search and limit prompts do (complete.c); asked here, as the
+ * compose screen waits anyway.  Candidates or failures go to note. */
+static void complete(struct ui *u, struct mail_buf *line, char *note,
+                     size_t size)
+{
+    struct mail_addrbook_opts o = {
+        .paths = u->o->paths, .address_command = u->o->address_command,
+    };
+    struct tui_lines c = { NULL, 0 };
+    struct mail_error err;
+    struct mail_buf b = MAIL_BUF_INIT;
+    size_t at = line->len;
+
+    mail_error_clear(&err);
+    while (at > 0 && line->data[at - 1] != ',' && line->data[at - 1] != ' ')
+        at--;
+    if (!u->book && !(u->book = mail_addrbook_open(&o, &err))) {
+        mail_snprintf(note, size, "%s", safe(&b, err.msg));
+    } else if (tui_complete_query(u->book, line->data + at, &c, &err) < 0) {
+        mail_snprintf(note, size, "%s", safe(&b, err.msg));
+    } else {
+        tui_complete_apply(line, at, &c, "", note, size);
+    }
+    tui_lines_release(&c);
+    mail_buf_release(&b);
+}
+
 /* The user's answer (malloc'd), starting from initial; NULL when
- * cancelled (Escape, Ctrl-G, Ctrl-C). */
-static char *ask(const char *prompt, const char *initial)
+ * cancelled (Escape, Ctrl-G, Ctrl-C).  u not NULL: an address prompt,
+ * where Tab completes (complete). */
+static char *ask(struct ui *u, const char *prompt, const char *initial)
 {
     struct mail_buf line = MAIL_BUF_INIT, shown = MAIL_BUF_INIT;
+    char note[256] = "";
 
     mail_buf_addstr(&line, initial ? initial : "");
     for (;;) {
         wint_t ch;
         int k;
 
+        /* Tab's candidates on the line above the prompt. */
+        move(LINES - 2, 0);
+        clrtoeol();
+        if (*note)
+            addnstr(note, COLS > 0 ? COLS : 80);
         move(LINES - 1, 0);
         clrtoeol();
         addstr(prompt);
@@ -57,6 +94,11 @@ static char *ask(const char *prompt, const char *initial)
         k = get_wch(&ch);
         if (k == ERR)
             continue;
+        if (k == OK && ch == '\t' && u) {
+            complete(u, &line, note, sizeof note);
+            continue;
+        }
+        note[0] = '\0';
         if ((k == KEY_CODE_YES && ch == KEY_ENTER) ||
             (k == OK && (ch == '\r' || ch == '\n')))
             break;
@@ -93,7 +135,7 @@ static char *ask(const char *prompt, const char *initial)
  * cancelled. */
 static char ask_key(const char *prompt)
 {
-    char *l = ask(prompt, NULL), c;
+    char *l = ask(NULL, prompt, NULL), c;
 
     if (!l)
         return 0;
@@ -217,9 +259,9 @@ static bool start(struct ui *u, struct mail_compose_flow *fl,
     case TUI_COMPOSE: {
         struct mail_compose_new n = { 0 };
 
-        if (!(to = ask("To: ", NULL)))
+        if (!(to = ask(u, "To: ", NULL)))
             return false;
-        if (!(subject = ask("Subject: ", NULL))) {
+        if (!(subject = ask(NULL, "Subject: ", NULL))) {
             free(to);
             return false;
         }
@@ -242,7 +284,7 @@ static bool start(struct ui *u, struct mail_compose_flow *fl,
             unsigned long k;
 
             mail_snprintf(prompt, sizeof prompt, "Resume which (1-%zu)? ", l->n);
-            if (!(which = ask(prompt, NULL)))
+            if (!(which = ask(NULL, prompt, NULL)))
                 return false;
             k = strtoul(which, &end, 10);
             rc = end == which || *end || k < 1 || k > l->n;
@@ -258,8 +300,9 @@ static bool start(struct ui *u, struct mail_compose_flow *fl,
     return false;
 }
 
-/* The header fields at prompts, each starting from its value. */
-static void edit_headers(struct mail_compose_flow *fl)
+/* The header fields at prompts, each starting from its value; Tab
+ * completes in To, Cc and Bcc. */
+static void edit_headers(struct ui *u, struct mail_compose_flow *fl)
 {
     static const char *const prompt[] = { "To: ", "Cc: ", "Bcc: ",
                                           "Subject: " };
@@ -268,7 +311,7 @@ static void edit_headers(struct mail_compose_flow *fl)
 
     for (int i = 0; i < 4; i++) {
         char *const v[] = { d->to, d->cc, d->bcc, d->subject };
-        char *l = ask(prompt[i], v[i]);
+        char *l = ask(i < 3 ? u : NULL, prompt[i], v[i]);
 
         if (!l)
             return;
@@ -358,10 +401,10 @@ static void run(struct ui *u, enum tui_compose how, int fd, size_t idx)
             edit = true;
             break;
         case 'h':
-            edit_headers(fl);
+            edit_headers(u, fl);
             break;
         case 'a': {
-            char *l = ask("Attach file: ", NULL);
+            char *l = ask(NULL, "Attach file: ", NULL);
 
             if (l && *l && mail_compose_flow_attach(fl, l, &err) < 0)
                 mail_snprintf(note, sizeof note, "%s", err.msg);
@@ -375,7 +418,7 @@ static void run(struct ui *u, enum tui_compose how, int fd, size_t idx)
                 char prompt[64], *l, *end;
 
                 mail_snprintf(prompt, sizeof prompt, "Detach which (1-%zu)? ", n);
-                if (!(l = ask(prompt, NULL)))
+                if (!(l = ask(NULL, prompt, NULL)))
                     break;
                 i = strtoul(l, &end, 10);
                 i = end == l || *end || i < 1 ? n : i - 1;

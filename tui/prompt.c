@@ -201,41 +201,11 @@ static void complete_address(struct ui *u)
  * longest common beginning, and the first ones on the status line. */
 void ui_take_completion(struct ui *u, struct tui_req *r)
 {
-    size_t common;
-    struct mail_buf b = MAIL_BUF_INIT;
-
     if ((u->prompt != PROMPT_SEARCH && u->prompt != PROMPT_LIMIT) ||
         u->line.len != u->complete_len)
         return;   /* the line changed meanwhile */
-    if (r->lines.n == 0) {
-        snprintf(u->msg, sizeof u->msg, "no address matches");
-        return;
-    }
-    common = strlen(r->lines.v[0]);
-    for (size_t i = 1; i < r->lines.n; i++) {
-        size_t k = 0;
-
-        while (k < common && r->lines.v[i][k] == r->lines.v[0][k])
-            k++;
-        common = k;
-    }
-    if (common + u->complete_at >= u->complete_len || r->lines.n == 1) {
-        u->line.len = u->complete_at;
-        mail_buf_add(&u->line, r->lines.v[0], common);
-        if (r->lines.n == 1)
-            mail_buf_addch(&u->line, ' ');
-    }
-    u->msg[0] = '\0';
-    if (r->lines.n > 1) {
-        mail_buf_printf(&b, "%zu addresses:", r->lines.n);
-        for (size_t i = 0; i < r->lines.n && i < 5; i++) {
-            mail_buf_addch(&b, ' ');
-            mail_term_safe(&b, r->lines.v[i], strlen(r->lines.v[i]),
-                           MAIL_SAFE_ONELINE);
-        }
-        snprintf(u->msg, sizeof u->msg, "%s", b.data ? b.data : "");
-    }
-    mail_buf_release(&b);
+    tui_complete_apply(&u->line, u->complete_at, &r->lines, " ", u->msg,
+                       sizeof u->msg);
 }
 
 void ui_prompt_key(struct ui *u, wint_t ch, bool fkey)

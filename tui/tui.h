@@ -251,6 +251,23 @@ void tui_req_free(struct tui_req *r);
  * closes the folder), and free it.  Unanswered requests are freed. */
 void tui_worker_stop(struct tui_worker *w);
 
+/* ---- Tab in the prompts (complete.c) ---- */
+
+struct mail_addrbook;
+/* The addr-specs of the book's entries matching query, each once, in
+ * the book's order (an alias gives the addresses of its value), at most
+ * 50, added to out.  0, or -1 with err. */
+int tui_complete_query(struct mail_addrbook *book, const char *query,
+                       struct tui_lines *out, struct mail_error *err);
+/* Candidates c for the word of line that starts at `at` (to its end):
+ * one replaces the word, followed by after; several put their longest
+ * common beginning in its place and are named in msg (size bytes,
+ * terminal-safe), as is "no address matches". */
+struct mail_buf;
+void tui_complete_apply(struct mail_buf *line, size_t at,
+                        const struct tui_lines *c, const char *after,
+                        char *msg, size_t size);
+
 void tui_rows_release(struct tui_rows *r);
 void tui_lines_release(struct tui_lines *l);
 

@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "ui_internal.h"
+#include "mail/addrbook.h"
 #include "mail/date.h"
 #include "mail/indexrow.h"
 #include "mail/sort.h"
@@ -860,6 +861,8 @@ int tui_run(const struct tui_opts *opts, struct mail_error *err)
     free(u.folders);
     ui_parts_release(&u);
     mail_buf_release(&u.line);
+    if (u.book)
+        mail_addrbook_free(u.book);
     tui_keys_free(own_keys);
     close(u.wake[0]);
     close(u.wake[1]);

@@ -88,6 +88,8 @@ struct ui {
     struct tui_req *opening;   /* the open request not answered yet */
     const char *store;         /* the account's store (=NAME), or NULL */
     struct tui_req *completing;   /* Tab's request not answered yet */
+    struct mail_addrbook *book;   /* Tab in the compose prompts (UI
+                                     thread; opened at the first) */
     size_t complete_at, complete_len;
     /* The attachment list (v). */
     struct tui_part *parts;

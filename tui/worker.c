@@ -558,53 +558,10 @@ static int complete(struct tui_worker *w, struct tui_req *r)
     struct mail_addrbook_opts o = {
         .paths = w->paths, .address_command = w->address_command,
     };
-    struct mail_addrbook_results res = MAIL_ADDRBOOK_RESULTS_INIT;
-    size_t alloc = 0;
-    int rc = 0;
 
     if (!w->book && !(w->book = mail_addrbook_open(&o, &r->err)))
         return -1;
-    /* 1: the address-command failed; the other sources still count. */
-    if (mail_addrbook_query(w->book, r->query ? r->query : "", &res,
-                            &r->err) < 0)
-        return -1;
-    for (size_t i = 0; i < res.n && rc == 0 && r->lines.n < 50; i++) {
-        struct mail_addrlist l = MAIL_ADDRLIST_INIT;
-        struct mail_error perr;
-
-        if (mail_addrlist_parse(&l, res.v[i].addr, &perr) < 0)
-            continue;
-        for (size_t k = 0; k < l.n && rc == 0; k++) {
-            bool dup = false;
-
-            if (!*l.v[k].addr)
-                continue;
-            for (size_t j = 0; j < r->lines.n && !dup; j++)
-                dup = strcmp(r->lines.v[j], l.v[k].addr) == 0;
-            if (dup)
-                continue;
-            if (r->lines.n == alloc) {
-                size_t na = alloc ? alloc * 2 : 8;
-                char **v = realloc(r->lines.v, na * sizeof *v);
-
-                if (!v) {
-                    rc = nomem(&r->err);
-                    break;
-                }
-                r->lines.v = v;
-                alloc = na;
-            }
-            if (!(r->lines.v[r->lines.n] = strdup(l.v[k].addr)))
-                rc = nomem(&r->err);
-            else
-                r->lines.n++;
-        }
-        mail_addrlist_release(&l);
-    }
-    mail_addrbook_results_release(&res);
-    if (rc == 0)
-        mail_error_clear(&r->err);
-    return rc;
+    return tui_complete_query(w->book, r->query, &r->lines, &r->err);
 }
 
 /* ---- views, search, save, pipe, folders ---- */

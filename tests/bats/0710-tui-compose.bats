@@ -165,3 +165,24 @@ assert "X-Mail-Draft" not in m'
     quit_tui
     ls "$MD/cur" | grep -q ':2,.*R'
 }
+
+@test "tui compose: Tab completes addresses in the To prompt (aliases), the last address of the line" {
+    mkdir -p "$XDG_CONFIG_HOME/mail"
+    printf 'alias bobby Bob Martin <bob@example.org>\nalias news Example News <news@example.net>\n' \
+        > "$XDG_CONFIG_HOME/mail/aliases"
+    printf "$ORIG" "$MAIL_TEST_ADDR2" "$MAIL_TEST_ADDR1" > "$MD/new/1700000000.M1P1.test"
+    tui_start tui "$MD"
+    wait_screen "1 msgs, 1 unread"
+    keys m
+    wait_screen "To:"
+    # Several: named above the prompt, the word kept.
+    keys 'exampl' Tab
+    wait_screen "2 addresses: bob@example.org news@example.net"
+    wait_screen "To: exampl"
+    # One: it replaces the last address only.
+    keys C-u 'carol@x.test, bobb' Tab
+    wait_screen "To: carol@x.test, bob@example.org"
+    keys Escape
+    wait_screen "1 msgs, 1 unread"
+    quit_tui
+}
