@@ -3,9 +3,11 @@
  * each with its number of messages and of unread ones.  Listing goes
  * through the header cache, so this costs about a stat() per message.
  * --remote: the folders of the account's IMAP server (LIST with
- * SPECIAL-USE, counts from LIST-STATUS or STATUS).  --create, --rename
- * and --delete: imap:NAME on the server, =NAME (or NAME) in the local
- * store.
+ * SPECIAL-USE, counts from LIST-STATUS or STATUS), which also keeps the
+ * list in the account's folder list cache (mail/foldercache.h); with
+ * --cached, the names from that cache, without connecting (for shell
+ * completion).  --create, --rename and --delete: imap:NAME on the server
+ * (the cache follows), =NAME (or NAME) in the local store.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -18,6 +20,7 @@
 
 #include "cmd.h"
 #include "mail/folder.h"
+#include "mail/foldercache.h"
 #include "mail/imap.h"
 #include "mail/remote.h"
 #include "mail/termsafe.h"
@@ -25,7 +28,7 @@
 
 enum {
     OPT_REMOTE = OPT_FIRST_COMMAND_OPTION, OPT_CREATE, OPT_RENAME,
-    OPT_DELETE,
+    OPT_DELETE, OPT_CACHED,
 };
 
 struct folder_info {
@@ -297,6 +300,10 @@ static int folders_remote(struct cmd_ctx *ctx, const struct mail_account *acct,
         mail_remote_close(r);
         return rc;
     }
+    /* the cache is a hint for completion: failing to write it is not
+     * the listing's failure */
+    mail_error_clear(&err);
+    (void)mail_imap_foldercache_save(&ctx->paths, acct->name, &l, &err);
     if (json)
         remote_json(&l, st);
     else
@@ -307,6 +314,50 @@ static int folders_remote(struct cmd_ctx *ctx, const struct mail_account *acct,
     mail_imap_mailboxes_release(&l);
     free(st);
     mail_remote_close(r);
+    return 0;
+}
+
+/* --remote --cached: the folder names of the last LIST, from the cache,
+ * one a line (only selectable ones, and only names that reach the
+ * terminal as they are: a completion must offer what can be typed), or
+ * --json as --remote without counts.  No cache: nothing, exit 0. */
+static int folders_cached(const struct mail_account *acct,
+                          const struct mail_paths *paths, bool json)
+{
+    struct mail_imap_mailboxes l = { NULL, 0 };
+    struct mail_error err;
+    struct mail_buf b = MAIL_BUF_INIT;
+
+    mail_error_clear(&err);
+    if (mail_imap_foldercache_load(paths, acct->name, &l, &err) < 0)
+        return cmd_fail(&err);
+    if (json) {
+        struct mail_imap_mbx_status *st = calloc(l.n ? l.n : 1, sizeof *st);
+
+        if (!st) {
+            mail_imap_mailboxes_release(&l);
+            return cmd_failf(EX_SOFTWARE, "out of memory");
+        }
+        remote_json(&l, st);
+        free(st);
+    } else {
+        for (size_t i = 0; i < l.n; i++) {
+            const char *n = l.v[i].name;
+            size_t len = strlen(n);
+
+            if (l.v[i].attrs & (MAIL_IMAP_MBX_NOSELECT |
+                                MAIL_IMAP_MBX_NONEXISTENT))
+                continue;
+            mail_buf_reset(&b);
+            mail_term_safe(&b, n, len, MAIL_SAFE_ONELINE);
+            if (b.len != len || (len && memcmp(b.data, n, len) != 0))
+                continue;
+            fwrite(n, 1, len, stdout);
+            fputc('\n', stdout);
+        }
+    }
+    mail_buf_release(&b);
+    mail_imap_mailboxes_release(&l);
     return 0;
 }
 
@@ -340,6 +391,14 @@ static int remote_change(struct cmd_ctx *ctx, const struct mail_account *acct,
         if (err.kind != MAIL_ERR_NOTFOUND && err.kind != MAIL_ERR_CANTCREAT &&
             err.kind != MAIL_ERR_UNAVAIL)
             mail_remote_drop(r);
+    } else {
+        /* the folder list cache follows (a hint: errors ignored) */
+        mail_error_clear(&err);
+        (void)mail_imap_foldercache_change(&ctx->paths, acct->name,
+                                           what == OPT_CREATE ? NULL : name,
+                                           what == OPT_DELETE ? NULL
+                                           : what == OPT_CREATE ? name : to,
+                                           &err);
     }
     mail_remote_close(r);
     return rc;
@@ -468,6 +527,7 @@ int cmd_folders(struct cmd_ctx *ctx, int argc, char **argv)
         CMD_COMMON_LONG,
         { "json", no_argument, NULL, OPT_JSON },
         { "remote", no_argument, NULL, OPT_REMOTE },
+        { "cached", no_argument, NULL, OPT_CACHED },
         { "create", required_argument, NULL, OPT_CREATE },
         { "rename", required_argument, NULL, OPT_RENAME },
         { "delete", required_argument, NULL, OPT_DELETE },
@@ -478,7 +538,7 @@ int cmd_folders(struct cmd_ctx *ctx, int argc, char **argv)
     struct folder_set set = { 0 };
     struct mail_account *acct;
     struct mail_error err;
-    bool json = false, remote = false;
+    bool json = false, remote = false, cached = false;
     int opt, rc;
 
     opterr = 0;
@@ -490,6 +550,9 @@ int cmd_folders(struct cmd_ctx *ctx, int argc, char **argv)
             break;
         case OPT_REMOTE:
             remote = true;
+            break;
+        case OPT_CACHED:
+            cached = true;
             break;
         case OPT_CREATE:
         case OPT_RENAME:
@@ -522,6 +585,8 @@ int cmd_folders(struct cmd_ctx *ctx, int argc, char **argv)
     if (change && remote)
         return cmd_usage_error("folders", "--remote lists; name an IMAP "
                                "folder as imap:NAME instead");
+    if (cached && !remote)
+        return cmd_usage_error("folders", "--cached goes with --remote");
     rc = cmd_load_account(ctx, &acct);
     if (rc)
         return rc;
@@ -537,6 +602,8 @@ int cmd_folders(struct cmd_ctx *ctx, int argc, char **argv)
                                  to ? imap_name(to) : NULL);
         return local_change(ctx, acct, change, change_name, to);
     }
+    if (remote && cached)
+        return folders_cached(acct, &ctx->paths, json);
     if (remote)
         return folders_remote(ctx, acct, json);
     if (!acct->store || !*acct->store)

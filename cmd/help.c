@@ -73,7 +73,9 @@ static const struct opt_help alias_opts[] = {
 static const struct opt_help folders_opts[] = {
     { "--json", "print one JSON document" },
     { "--remote", "the folders on the account's IMAP server, with counts "
-                  "and special use" },
+                  "and special use (the names are kept for completion)" },
+    { "--cached", "with --remote: the names from the last listing, one a "
+                  "line, without connecting (for shell completion)" },
     { "--create FOLDER", "create imap:NAME on the server, or =NAME in the "
                          "store" },
     { "--rename OLD NEW", "rename a folder (both imap:NAME or both local)" },
@@ -272,8 +274,8 @@ static const struct cmd_help helps[] = {
       "$ mail ls '(from:bob' OR 'from:carol)' NOT flag:seen\n"
       "$ mail ls body:\"the agenda\" since:1m larger:10k\n",
       "mail-ls(1)", true },
-    { "folders", "[--json] [--remote] | --create FOLDER | --rename OLD NEW "
-      "| --delete FOLDER",
+    { "folders", "[--json] [--remote [--cached]] | --create FOLDER "
+      "| --rename OLD NEW | --delete FOLDER",
       "list the folders of the account's store or IMAP server with "
       "message counts; create, rename or delete one", folders_opts,
       "$ mail folders\n"

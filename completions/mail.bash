@@ -18,7 +18,8 @@ _mail_command_opts()
             -S --sort -r --reverse -F --format --json ;;
         read) printf '%s\n' -f --folder --raw --peek --headers --part \
             --save --json ;;
-        folders) printf '%s\n' --json --remote --create --rename --delete ;;
+        folders) printf '%s\n' --json --remote --cached --create --rename \
+            --delete ;;
         flag) printf '%s\n' -f --folder ;;
         tui) printf '%s\n' -f --folder ;;
         mv) printf '%s\n' -f --folder --create ;;
@@ -63,15 +64,15 @@ _mail_opt_takes_arg()
     return 1
 }
 
-# A folder to create, rename or delete: imap:NAME on the server (no
-# listing: it would log in) or =NAME of the store.
+# A folder to create, rename or delete: imap:NAME on the server (from
+# the folder list cache: never a login) or =NAME of the store.
 _mail_complete_folder_name()
 {
     if [[ $cur == =* ]]; then
         _mail_complete_folder
         return
     fi
-    [[ imap: == "$cur"* ]] && COMPREPLY+=("imap:")
+    _mail_complete_imap
     [[ -z $cur ]] && _mail_add_matching < <(_mail_store_folders)
     [[ -n $before ]] && COMPREPLY=("${COMPREPLY[@]/#/$before}")
     compopt -o nospace 2>/dev/null
@@ -191,6 +192,74 @@ _mail_store()
         }' "$f" 2>/dev/null
 }
 
+# The folders of the account's IMAP server as of its last listing: `mail
+# folders --remote --cached` reads the folder list cache and never
+# connects (nothing when there is none), with the -a and -C of the line.
+_mail_remote_folders()
+{
+    local i w a=() acct= conf=
+    for ((i = 1; i < ${#words[@]}; i++)); do
+        ((i == cword)) && continue
+        w=${words[i]}
+        case $w in
+            -a | --account)
+                if [[ ${words[i + 1]-} == = ]]; then
+                    acct=${words[i + 2]-}
+                else
+                    acct=${words[i + 1]-}
+                fi
+                ;;
+            --account=*) acct=${w#--account=} ;;
+            -a?*) acct=${w#-a} ;;
+            -C | --config | --config=* | -C?*) conf=1 ;;
+        esac
+    done
+    if [[ -n $acct ]]; then
+        acct=${acct#[\"\']}
+        acct=${acct%[\"\']}
+        a+=(-a "$acct")
+    fi
+    [[ -n $conf ]] && a+=(-C "$(_mail_config_file)")
+    command mail "${a[@]}" folders --remote --cached </dev/null 2>/dev/null
+}
+
+# An imap:NAME word: "imap:" while the word is a prefix of it, then the
+# server's folders from the cache.  The word as typed may start with a
+# quote (readline then completes after it, and the quote keeps spaces)
+# or have backslashes: matched without them; the replies are escaped for
+# the shell unless after a quote.  Readline replaces only what follows
+# the last ':' when ':' breaks words (outside quotes): the reply then
+# starts after it.
+_mail_complete_imap()
+{
+    local typed=$cur q='' w n=0 keep=''
+    case $typed in
+        \'*) q=\' typed=${typed#\'} ;;
+        \"*) q=\" typed=${typed#\"} ;;
+        *) typed=$(printf '%s' "$typed" | sed 's/\\\(.\)/\1/g') ;;
+    esac
+    if [[ $typed != imap:* ]]; then
+        [[ imap: == "$typed"* ]] || return 0
+        COMPREPLY+=("${before}imap:")
+        compopt -o nospace 2>/dev/null
+        return 0
+    fi
+    [[ -z $q && ${COMP_WORDBREAKS-} == *:* && -z $before ]] &&
+        keep=${cur%"${cur##*:}"}
+    while IFS= read -r w; do
+        w=imap:$w
+        [[ $w == "$typed"* ]] || continue
+        [[ -z $q ]] && w=$(printf '%s' "$w" |
+            sed 's/[][ \t!"#$&'\''()*;<>?\\`{|}~]/\\&/g')
+        COMPREPLY+=("$before${w#"$keep"}")
+        ((n++))
+    done < <(_mail_remote_folders)
+    if ((n == 0)) && [[ $typed == imap: ]]; then
+        COMPREPLY+=("$before${typed#"$keep"}")
+        compopt -o nospace 2>/dev/null
+    fi
+}
+
 # The names of the aliases: the first column of `mail alias`.
 _mail_alias_names()
 {
@@ -221,10 +290,13 @@ _mail_store_folders()
     fi
 }
 
-# A FOLDER argument: =NAME from the store, else files and directories.
+# A FOLDER argument: =NAME from the store, imap:NAME from the folder list
+# cache, else files and directories.
 _mail_complete_folder()
 {
-    if [[ $cur == =* ]]; then
+    if [[ $cur == imap:* || $cur == [\'\"]imap:* ]]; then
+        _mail_complete_imap
+    elif [[ $cur == =* ]]; then
         _mail_add_matching < <(_mail_store_folders)
         # Readline replaces only the text after the last character of
         # COMP_WORDBREAKS (with or without bash-completion, which joins
@@ -236,6 +308,7 @@ _mail_complete_folder()
         fi
         [[ -n $before ]] && COMPREPLY=("${COMPREPLY[@]/#/$before}")
     else
+        [[ -n $cur ]] && _mail_complete_imap
         compopt -o filenames 2>/dev/null
         local f
         while IFS= read -r f; do
@@ -273,7 +346,7 @@ _mail()
     local cur prev words cword split=false before=''
     COMPREPLY=()
     if [[ -n ${COMP_LINE-} ]] && declare -F _init_completion >/dev/null; then
-        _init_completion -s || return
+        _init_completion -s -n : || return
     else
         words=("${COMP_WORDS[@]}")
         cword=$COMP_CWORD
@@ -297,6 +370,23 @@ _mail()
             prev=${cur%%=*}
             cur=${cur#*=}
             before="$prev="
+        fi
+        # "imap:Arc" arrives as "imap" ":" "Arc" when ':' breaks words
+        # (and "imap:" as "imap" ":"): one word again, as
+        # _init_completion -n : makes it.
+        local j=$cword joined=$cur p
+        while ((j >= 2)); do
+            p=${words[j - 1]}
+            [[ $p == : || $joined == :* ]] || break
+            [[ ${COMP_LINE:0:COMP_POINT} == *"$p$joined" ]] || break
+            joined=$p$joined
+            ((j--))
+        done
+        if ((j < cword)); then
+            cur=$joined
+            words=("${words[@]:0:j}" "$cur")
+            cword=$j
+            prev=${words[j - 1]}
         fi
     fi
 
@@ -440,17 +530,18 @@ _mail()
                 _mail_add_words "$_mail_flag_words"
             elif [[ $cur == -* ]]; then
                 _mail_add_words "$_mail_flag_words $_mail_common_opts $(_mail_command_opts "$cmd")"
-            elif [[ $cur == */* || $cur == [.~]* ]]; then
+            elif [[ $cur == */* || $cur == [.~]* || $cur == imap:* ]]; then
                 _mail_complete_folder
+            elif [[ -n $cur ]]; then
+                _mail_complete_imap
             fi
             ;;
         watch)
-            # FOLDER: imap:NAME on the server (no listing: it would log in).
+            # FOLDER: imap:NAME on the server (from the folder list cache).
             if [[ $cur == -* ]]; then
                 _mail_add_words "$_mail_common_opts $(_mail_command_opts "$cmd")"
-            elif [[ -z $cur || imap: == "$cur"* ]]; then
-                _mail_add_words "imap:"
-                compopt -o nospace 2>/dev/null
+            else
+                _mail_complete_imap
             fi
             ;;
         send | fetch)
@@ -470,16 +561,24 @@ _mail()
         ls | mv | tui)
             if [[ $cur == -* ]]; then
                 _mail_add_words "$_mail_common_opts $(_mail_command_opts "$cmd")"
-            elif [[ $cur == =* || $cur == */* || $cur == [.~]* ]]; then
+            elif [[ $cur == =* || $cur == */* || $cur == [.~]* ||
+                $cur == imap:* || $cur == [\'\"]imap:* ]]; then
                 _mail_complete_folder
-            elif [[ $cmd == ls ]]; then
-                _mail_add_words 'from: to: cc: subject:'
-                compopt -o nospace 2>/dev/null
+            else
+                _mail_complete_imap
+                if [[ $cmd == ls ]]; then
+                    _mail_add_words 'from: to: cc: subject:'
+                    compopt -o nospace 2>/dev/null
+                fi
             fi
             ;;
         *)
             if [[ $cur == -* ]]; then
                 _mail_add_words "$_mail_common_opts $(_mail_command_opts "$cmd")"
+            elif [[ ($cmd == read || $cmd == rm) && -n $cur &&
+                $cur != */* && $cur != [.~]* ]]; then
+                # read, rm: a folder first (imap:NAME MSG...)
+                _mail_complete_imap
             elif [[ $cmd != check && ($cur == */* || $cur == [.~]*) ]]; then
                 # read, rm: message file paths.
                 compopt -o filenames 2>/dev/null

@@ -191,6 +191,42 @@ function __mail_folders
     end
 end
 
+# imap:NAME: "imap:" until the word starts with it, then the folders of
+# the account's IMAP server as of its last listing (`mail folders --remote
+# --cached` reads the folder list cache and never connects), with the -a
+# and -C of the line.
+function __mail_imap_folders
+    set -l cur (commandline -ct)
+    set -l word (string unescape -- "$cur" 2>/dev/null)
+    or set word $cur
+    if not string match -q -- 'imap:*' "$word"
+        echo imap:
+        return 0
+    end
+    set -l tokens (commandline -opc)
+    set -l a
+    set -l i 2
+    while test $i -le (count $tokens)
+        set -l w $tokens[$i]
+        switch $w
+            case -a --account
+                set -l j (math $i + 1)
+                test $j -le (count $tokens); and set a $a -a $tokens[$j]
+            case '--account=*' '-a?*'
+                set a $a $w
+            case -C --config '--config=*' '-C?*'
+                set a $a -C (__mail_config_file)
+        end
+        set i (math $i + 1)
+    end
+    set -l names (command mail $a folders --remote --cached </dev/null 2>/dev/null)
+    # none cached yet (mail folders --remote makes the cache): imap:
+    test (count $names) -gt 0; or set names ''
+    for n in $names
+        echo imap:$n
+    end
+end
+
 complete -c mail -e
 complete -c mail -f
 
@@ -283,12 +319,16 @@ complete -c mail -n '__mail_command_is auth' -l timeout -x \
 # tui
 complete -c mail -n '__mail_command_is tui' -a '(__mail_folders)' \
     -d 'Folder of the store'
+complete -c mail -n '__mail_command_is tui' -a '(__mail_imap_folders)' \
+    -d 'Folder on the server'
 complete -c mail -n '__mail_command_is tui' -s f -l folder -x \
-    -a '(__mail_folders)' -d 'The folder to read'
+    -a '(__mail_folders; __mail_imap_folders)' -d 'The folder to read'
 
 # ls
 complete -c mail -n '__mail_command_is ls' -a '(__mail_folders)' \
     -d 'Folder of the store'
+complete -c mail -n '__mail_command_is ls' -a '(__mail_imap_folders)' \
+    -d 'Folder on the server'
 complete -c mail -n '__mail_command_is ls' -a 'from: to: cc: subject:' \
     -d 'Query'
 complete -c mail -n '__mail_command_is ls' -s n -x -d 'Only the last N messages'
@@ -336,12 +376,16 @@ complete -c mail -n '__mail_command_is folders' -l json \
     -d 'Print one JSON document'
 complete -c mail -n '__mail_command_is folders' -l remote \
     -d 'The folders on the IMAP server'
+complete -c mail -n '__mail_command_is folders' -l cached \
+    -d 'With --remote: the names from the last listing, without connecting'
 complete -c mail -n '__mail_command_is folders' -l create -x \
-    -a 'imap: (__mail_folders)' -d 'Create a folder (imap:NAME or =NAME)'
+    -a '(__mail_imap_folders; __mail_folders)' \
+    -d 'Create a folder (imap:NAME or =NAME)'
 complete -c mail -n '__mail_command_is folders' -l rename -x \
-    -a 'imap: (__mail_folders)' -d 'Rename a folder: OLD NEW'
+    -a '(__mail_imap_folders; __mail_folders)' -d 'Rename a folder: OLD NEW'
 complete -c mail -n '__mail_command_is folders' -l delete -x \
-    -a 'imap: (__mail_folders)' -d 'Delete a folder (imap:NAME or =NAME)'
+    -a '(__mail_imap_folders; __mail_folders)' \
+    -d 'Delete a folder (imap:NAME or =NAME)'
 
 # flag
 complete -c mail -n '__mail_command_is flag' \
@@ -351,6 +395,14 @@ complete -c mail -n '__mail_command_is flag' \
 # mv
 complete -c mail -n '__mail_command_is mv' -a '(__mail_folders)' \
     -d 'Destination folder'
+complete -c mail -n '__mail_command_is mv' -a '(__mail_imap_folders)' \
+    -d 'Destination folder on the server'
+
+# read, flag, rm: an imap:NAME folder before the messages
+for c in read flag rm
+    complete -c mail -n "__mail_command_is $c" -a '(__mail_imap_folders)' \
+        -d 'Folder on the server'
+end
 complete -c mail -n '__mail_command_is mv' -l create \
     -d 'Create the destination folder if it does not exist'
 
@@ -407,6 +459,8 @@ complete -c mail -n '__mail_command_is watch' -l keepalive -x \
     -d 'Seconds between IDLE renewals and NOOP keepalives'
 complete -c mail -n '__mail_command_is watch' -l no-notify \
     -d 'No IMAP NOTIFY: IDLE on a connection per folder'
+complete -c mail -n '__mail_command_is watch' -a '(__mail_imap_folders)' \
+    -d 'Folder on the server'
 
 # fetch
 complete -c mail -n '__mail_command_is fetch' -l all \
@@ -432,6 +486,6 @@ complete -c mail -n '__mail_command_is fetch' -l keepalive -x \
 # -f/--folder for the commands that work on messages.
 for c in ls read flag mv rm
     complete -c mail -n "__mail_command_is $c" -s f -l folder -x \
-        -a '(__mail_folders; __fish_complete_path (commandline -ct))' \
+        -a '(__mail_folders; __mail_imap_folders; __fish_complete_path (commandline -ct))' \
         -d 'The folder'
 end

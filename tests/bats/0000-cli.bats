@@ -375,3 +375,177 @@ CFG
         grep -qx '=Lists' <<< "$got" || { echo "fish: folders $o: $got"; false; }
     done
 }
+
+# imap:NAME completion from the folder list cache (issue 10): the shells
+# run `mail folders --remote --cached`, found on PATH as `mail`.
+mail_on_path() {
+    mkdir -p "$BATS_TEST_TMPDIR/bin"
+    ln -sf "$MAIL" "$BATS_TEST_TMPDIR/bin/mail"
+    export PATH="$BATS_TEST_TMPDIR/bin:$PATH"
+}
+
+teardown() {
+    servers_stop
+    [ -z "${HOLE_PID:-}" ] || kill "$HOLE_PID" 2>/dev/null || true
+}
+
+# Dovecot's logins so far.
+dovecot_logins() {
+    grep -c 'imap-login: .*Login: user=<' "$MAIL_TEST_DOVECOT_LOG" || true
+}
+
+@test "completion: imap:NAME from the folder list cache that folders --remote wrote, in bash, zsh and fish, without a login" {
+    servers_start
+    write_config "$XDG_CONFIG_HOME/mail/config" "timeout=5"
+    mail_reset
+    mail_on_path
+    "$MAIL" folders --create 'imap:Entwürfe'
+    "$MAIL" folders --create 'imap:My Folder'
+    "$MAIL" folders --create 'imap:Lists/dev'
+    "$MAIL" folders --remote > /dev/null
+    run "$MAIL" folders --remote --cached
+    [ "$status" -eq 0 ]
+    for n in INBOX Entwürfe 'My Folder' Lists/dev Sent Trash; do
+        grep -qxF -- "$n" <<< "$output" || { echo "cached: $n: $output"; false; }
+    done
+    before=$(dovecot_logins)
+    [ "$before" -gt 0 ]
+    modes=without
+    [ -r /usr/share/bash-completion/bash_completion ] && modes="without with"
+    for m in $modes; do
+        got=$(complete_line $m "mail ls imap:" mail ls imap :)
+        for n in INBOX Entwürfe 'My\ Folder' Lists/dev; do
+            grep -qxF -- "mail ls imap:$n" <<< "$got" || { echo "bash $m: $n: $got"; false; }
+        done
+        got=$(complete_line $m "mail ls imap:En" mail ls imap : En)
+        [ "$got" = "mail ls imap:Entwürfe" ] || { echo "bash $m: En: $got"; false; }
+        got=$(complete_line $m "mail ls -f imap:Li" mail ls -f imap : Li)
+        [ "$got" = "mail ls -f imap:Lists/dev" ] || { echo "bash $m: -f: $got"; false; }
+        # every command that takes a FOLDER
+        for c in "read" "mv 3" "flag -f" "rm -f" "watch" "tui" \
+                 "folders --delete" "folders --rename"; do
+            # shellcheck disable=SC2086
+            got=$(complete_line $m "mail $c imap:I" mail $c imap : I)
+            [ "$got" = "mail $c imap:INBOX" ] || { echo "bash $m: $c: $got"; false; }
+        done
+    done
+    # a space typed with a backslash (readline does not break there, and
+    # replaces what follows the ':'), then after a quote: the names as
+    # they are
+    got=$(complete_bash mail ls 'imap:My\ F')
+    [ "$got" = 'My\ Folder' ] || { echo "bash My\\ F: $got"; false; }
+    got=$(complete_bash mail ls "'imap:My")
+    [ "$got" = "imap:My Folder" ] || { echo "bash quoted: $got"; false; }
+    if command -v zsh >/dev/null && command -v fish >/dev/null; then
+        got=$(complete_zsh mail ls 'imap:')
+        for n in INBOX Entwürfe 'My\ Folder' Lists/dev; do
+            grep -qxF -- "$n" <<< "$got" || { echo "zsh: $n: $got"; false; }
+        done
+        got=$(complete_zsh mail watch 'imap:En')
+        [ "$got" = Entwürfe ] || { echo "zsh watch: $got"; false; }
+        got=$(complete_zsh mail folders --delete 'imap:My')
+        [ "$got" = 'My\ Folder' ] || { echo "zsh --delete: $got"; false; }
+        got=$(complete_fish mail ls 'imap:')
+        for n in INBOX Entwürfe 'My Folder' Lists/dev; do
+            grep -qxF -- "imap:$n" <<< "$got" || { echo "fish: $n: $got"; false; }
+        done
+        got=$(complete_fish mail mv 3 'imap:En')
+        [ "$got" = imap:Entwürfe ] || { echo "fish mv: $got"; false; }
+    fi
+    # no login (nor any connection) for all of that: Dovecot's log has
+    # none, and it still works with Dovecot stopped
+    [ "$(dovecot_logins)" -eq "$before" ] || { echo "logins: $before -> $(dovecot_logins)"; false; }
+    servers_stop
+    got=$(complete_line without "mail ls imap:En" mail ls imap : En)
+    [ "$got" = "mail ls imap:Entwürfe" ] || { echo "stopped: $got"; false; }
+}
+
+@test "folders --remote --cached: the cache follows --create, --rename and --delete of imap:NAME, as a new LIST says" {
+    servers_start
+    write_config "$XDG_CONFIG_HOME/mail/config" "timeout=5"
+    mail_reset
+    "$MAIL" folders --create 'imap:Entwürfe'
+    "$MAIL" folders --create 'imap:My Folder'
+    "$MAIL" folders --create 'imap:Lists/dev'
+    "$MAIL" folders --remote > /dev/null
+    "$MAIL" folders --create 'imap:Neu'
+    "$MAIL" folders --rename 'imap:My Folder' 'imap:Your Folder'
+    "$MAIL" folders --rename 'imap:Lists' 'imap:Old'
+    "$MAIL" folders --delete 'imap:Entwürfe'
+    run "$MAIL" folders --remote --cached
+    [ "$status" -eq 0 ]
+    cached=$(sort <<< "$output")
+    for n in Neu 'Your Folder' Old/dev INBOX; do
+        grep -qxF -- "$n" <<< "$cached" || { echo "missing $n: $cached"; false; }
+    done
+    for n in Entwürfe 'My Folder' Lists/dev; do
+        ! grep -qxF -- "$n" <<< "$cached" || { echo "stale $n: $cached"; false; }
+    done
+    # what the server lists now, selectable folders only
+    listed=$("$MAIL" folders --remote --json | python3 -c '
+import json, sys
+for f in json.load(sys.stdin):
+    if f["selectable"]:
+        print(f["name"])' | sort)
+    [ "$cached" = "$listed" ] || { echo "cached: $cached"; echo "listed: $listed"; false; }
+    # --json: the objects of --remote without counts
+    run "$MAIL" folders --remote --cached --json
+    [ "$status" -eq 0 ]
+    python3 -c '
+import json, sys
+l = json.loads(sys.argv[1])
+s = {f["name"]: f for f in l}
+assert s["Sent"]["special_use"] == "sent", s
+assert s["Neu"]["path"] == "imap:Neu" and s["Neu"]["messages"] is None, s
+' "$output"
+    # --cached without --remote is a usage error
+    run "$MAIL" folders --cached
+    [ "$status" -eq 64 ]
+}
+
+@test "completion with no folder list cache: just imap:, at once, even when the server would hang; a damaged cache is none" {
+    mail_on_path
+    # a server that accepts and never answers
+    python3 -c '
+import socket, sys, time
+s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(8)
+print(s.getsockname()[1]); sys.stdout.flush()
+conns = []
+while True:
+    c, _ = s.accept(); conns.append(c)
+' > "$BATS_TEST_TMPDIR/hole.port" &
+    HOLE_PID=$!
+    for i in $(seq 50); do [ -s "$BATS_TEST_TMPDIR/hole.port" ] && break; sleep 0.1; done
+    port=$(cat "$BATS_TEST_TMPDIR/hole.port")
+    mkdir -p "$XDG_CONFIG_HOME/mail"
+    cat > "$XDG_CONFIG_HOME/mail/config" <<CFG
+[account "hole"]
+    address = h@example.test
+    imap = imap://127.0.0.1:$port
+    user = h
+    timeout = 30
+CFG
+    run timeout 10 "$MAIL" folders --remote --cached
+    [ "$status" -eq 0 ]
+    [ -z "$output" ]
+    got=$(timeout 20 bash -c "$(declare -f complete_line); BATS_TEST_TMPDIR='$BATS_TEST_TMPDIR' MAIL_SOURCE_ROOT='$MAIL_SOURCE_ROOT' complete_line without 'mail ls imap:' mail ls imap :")
+    [ "$got" = "mail ls imap:" ] || { echo "bash: $got"; false; }
+    got=$(timeout 20 bash -c "$(declare -f complete_bash); MAIL_SOURCE_ROOT='$MAIL_SOURCE_ROOT' complete_bash mail watch ''")
+    [ "$got" = "imap:" ] || { echo "bash watch: $got"; false; }
+    if command -v zsh >/dev/null && command -v fish >/dev/null; then
+        got=$(complete_zsh mail ls 'imap:')
+        [ "$got" = "imap:" ] || { echo "zsh: $got"; false; }
+        got=$(complete_zsh mail watch '')
+        [ "$got" = "imap:" ] || { echo "zsh watch: $got"; false; }
+        got=$(timeout 20 fish --no-config -c "source '$MAIL_SOURCE_ROOT/completions/mail.fish'
+            complete -C 'mail ls imap:'" | cut -f1)
+        [ "$got" = "imap:" ] || { echo "fish: $got"; false; }
+    fi
+    # a damaged cache file loads as none
+    d="$XDG_CACHE_HOME/mail/imap/hole"
+    mkdir -p "$d"
+    head -c 200 /dev/urandom > "$d/folders.list"
+    run timeout 10 "$MAIL" folders --remote --cached
+    [ "$status" -eq 0 ]
+    [ -z "$output" ]
+}
