@@ -32,7 +32,7 @@ struct worker {
     pthread_t thread;
     bool started;
     bool notify;                  /* all folders over NOTIFY */
-    bool fallback;                /* NOTIFY missing or refused at once */
+    bool fallback;                /* NOTIFY missing or refused: IDLE */
 };
 
 struct watch {
@@ -258,44 +258,49 @@ static int sync_folder(struct worker *wk, struct mail_session *s,
                        err);
 }
 
+/* One IDLE: started, waited in until a response in `until` (bits of
+ * imap_idle.h) comes, the keepalive period passes or the watch is asked to
+ * stop, then ended with DONE.  0, or -1 with err (after an error while
+ * waiting the IDLE is not ended: the connection is dropped anyway). */
+static int idle_until(struct worker *wk, struct mail_session *s,
+                      struct mail_imap_idle *st, int until,
+                      struct mail_error *err)
+{
+    struct watch *w = wk->w;
+    unsigned renew = w->o->idle_renew ? w->o->idle_renew
+                                      : MAIL_WATCH_IDLE_RENEW;
+    long long t0 = mail_monotonic_ms();
+
+    if (mail_imap_idle_start(s, st, err) < 0)
+        return -1;
+    while (!stopping(w) &&
+           mail_monotonic_ms() - t0 < (long long)renew * 1000) {
+        int bits = mail_imap_idle_wait(s, st, 1, err);
+
+        if (bits < 0)
+            return -1;
+        if (bits & until)
+            break;
+    }
+    return mail_imap_idle_done(s, st, err);
+}
+
 /* One folder, IDLE: returns 0 when asked to stop, -1 with err. */
 static int idle_loop(struct worker *wk, struct mail_session *s,
                      struct mail_error *err)
 {
     struct watch *w = wk->w;
     struct wfolder *f = &wk->f[0];
-    unsigned renew = w->o->idle_renew ? w->o->idle_renew
-                                      : MAIL_WATCH_IDLE_RENEW;
     struct mail_imap_idle st;
     int rc = 0;
 
     if (sync_folder(wk, s, f, true, err) < 0)
         return -1;
     mail_imap_idle_init(&st);
-    while (rc == 0 && !stopping(w)) {
-        long long t0 = mail_monotonic_ms();
-
-        if (mail_imap_idle_start(s, &st, err) < 0) {
-            rc = -1;
-            break;
-        }
-        while (!stopping(w) &&
-               mail_monotonic_ms() - t0 < (long long)renew * 1000) {
-            int bits = mail_imap_idle_wait(s, &st, 1, err);
-
-            if (bits < 0) {
-                rc = -1;
-                break;
-            }
-            if (bits & MAIL_IMAP_IDLE_EXISTS)
-                break;
-        }
-        if (rc < 0)
-            break;
-        if (mail_imap_idle_done(s, &st, err) < 0 ||
+    while (rc == 0 && !stopping(w))
+        if (idle_until(wk, s, &st, MAIL_IMAP_IDLE_EXISTS, err) < 0 ||
             (!stopping(w) && fetch_new(wk, s, f, err) < 0))
             rc = -1;
-    }
     mail_imap_idle_release(&st);
     return rc;
 }
@@ -447,8 +452,6 @@ static int notify_loop(struct worker *wk, struct mail_session *s,
                        struct mail_error *err)
 {
     struct watch *w = wk->w;
-    unsigned renew = w->o->idle_renew ? w->o->idle_renew
-                                      : MAIL_WATCH_IDLE_RENEW;
     const char **names = calloc(wk->n, sizeof *names);
     struct mail_imap_idle st;
     size_t i;
@@ -470,24 +473,8 @@ static int notify_loop(struct worker *wk, struct mail_session *s,
     st.status_fn = on_notify_status;
     st.status_arg = wk;
     while (rc == 0 && !stopping(w)) {
-        long long t0 = mail_monotonic_ms();
-
-        if (mail_imap_idle_start(s, &st, err) < 0) {
-            rc = -1;
-            break;
-        }
-        while (!stopping(w) &&
-               mail_monotonic_ms() - t0 < (long long)renew * 1000) {
-            int bits = mail_imap_idle_wait(s, &st, 1, err);
-
-            if (bits < 0) {
-                rc = -1;
-                break;
-            }
-            if (bits & (MAIL_IMAP_IDLE_STATUS | MAIL_IMAP_IDLE_EXISTS))
-                break;
-        }
-        if (rc < 0 || mail_imap_idle_done(s, &st, err) < 0) {
+        if (idle_until(wk, s, &st, MAIL_IMAP_IDLE_STATUS |
+                                   MAIL_IMAP_IDLE_EXISTS, err) < 0) {
             rc = -1;
             break;
         }
@@ -529,10 +516,15 @@ static void *worker_main(void *arg)
 
         mail_error_clear(&err);
         s = mail_remote_session(wk->remote, &err);
-        if (s && wk->notify && !ready &&
+        /* NOTIFY (or IDLE) not offered, on the first connection or on a
+         * new one after a drop (a server restarted without it): the
+         * other way, on this session.  The folders keep their UIDNEXT,
+         * so the workers resync from there and report what came during
+         * the drop once. */
+        if (s && wk->notify &&
             (!mail_session_has_cap(s, "NOTIFY") ||
              !mail_session_has_cap(s, "IDLE"))) {
-            wk->fallback = true;    /* nothing said yet: the other way */
+            wk->fallback = true;
             break;
         }
         if (s) {
@@ -544,12 +536,10 @@ static void *worker_main(void *arg)
             if (rc == 0)
                 break;
             if (rc == -2) {
-                for (ready = true, i = 0; i < wk->n; i++)
-                    ready = ready && wk->f[i].known;
-                if (!ready) {
-                    wk->fallback = true;
-                    break;
-                }
+                /* NOTIFY SET refused (NO or BAD), also on a connection
+                 * made again: asking again would only loop. */
+                wk->fallback = true;
+                break;
             }
         }
         for (ready = true, i = 0; i < wk->n; i++)
@@ -619,7 +609,8 @@ int mail_watch_run(const struct mail_account *acct,
         f[i].name = folders[i];
     if (o->notify) {
         /* NOTIFY first: one connection for every folder.  Without it
-         * (or refused before anything was reported) the workers below. */
+         * (or refused, also on a connection made again after a drop)
+         * the workers below, from the folders' remembered UIDNEXT. */
         struct worker nw;
 
         memset(&nw, 0, sizeof nw);

@@ -11,13 +11,7 @@ setup_file() { servers_start; }
 teardown_file() { servers_stop; }
 
 setup() {
-	mail_reset
-	isolate_home
-	CONF=$BATS_TEST_TMPDIR/config
-	write_config "$CONF" pop3= timeout=5
-	MD=$MAIL_TEST_MAILDIR1
-	OUT=$BATS_TEST_TMPDIR/out
-	ERR=$BATS_TEST_TMPDIR/err
+	watch_setup
 	WPID=
 }
 
@@ -31,32 +25,6 @@ teardown() {
 	dovecot_up
 }
 
-DOVECONF() { printf '%s\n' "$(dirname -- "$MAIL_TEST_DOVECOT_LOG")/dovecot.conf"; }
-
-port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-
-dovecot_up() {
-	local i
-	port_open "$MAIL_TEST_IMAPS_PORT" && return 0
-	dovecot -c "$(DOVECONF)" 3>&- 9>&-
-	rm -f "$(dirname -- "$(DOVECONF)")/run/anvil-auth-penalty"
-	for ((i = 0; i < 100; i++)); do
-		port_open "$MAIL_TEST_IMAPS_PORT" && return 0
-		sleep 0.1
-	done
-	return 1
-}
-
-dovecot_down() {
-	local i
-	doveadm -c "$(DOVECONF)" stop 3>&- 9>&- || dovecot -c "$(DOVECONF)" stop
-	for ((i = 0; i < 100; i++)); do
-		port_open "$MAIL_TEST_IMAPS_PORT" || return 0
-		sleep 0.1
-	done
-	return 1
-}
-
 # msg FILE SUBJECT [FROM]: a small message.
 msg() {
 	printf 'From: %s\nTo: alice@example.test\nSubject: %s\nMessage-ID: <%s.%s@example.test>\nDate: Mon, 1 Dec 2025 10:00:00 +0000\n\nbody\n' \
@@ -64,18 +32,12 @@ msg() {
 }
 
 # deliver SUBJECT [FOLDER] [FROM]: a new message in alice's mailbox,
-# saved through Dovecot (doveadm save) as its LMTP would: Dovecot's NOTIFY
-# learns of a message from its own indexes, and a file dropped into the
-# Maildir behind its back is not reported until something looks there.
+# saved through Dovecot (dovecot_save: what its NOTIFY hears).
 deliver() {
-	local f conf
+	local f
 	f=$(mktemp "$BATS_TEST_TMPDIR/m.XXXXXX")
 	msg "$f" "$1" "${3:-}"
-	conf=$(DOVECONF)
-	if [[ -n ${2:-} ]]; then
-		doveadm -c "$conf" mailbox create -u "$MAIL_TEST_USER1" "$2" 3>&- 9>&- 2>/dev/null || true
-	fi
-	doveadm -c "$conf" save -u "$MAIL_TEST_USER1" -m "${2:-INBOX}" <"$f" 3>&- 9>&-
+	dovecot_save "$f" "${2:-}"
 }
 
 # deliver_direct SUBJECT [FOLDER]: the message file dropped into the
@@ -85,20 +47,6 @@ deliver_direct() {
 	f=$(mktemp "$BATS_TEST_TMPDIR/m.XXXXXX")
 	msg "$f" "$1" "${3:-}"
 	maildir_add "$MD" "$f" "${2:-}" >/dev/null
-}
-
-# wait_for FILE REGEX SECONDS: until FILE has a line matching REGEX.
-wait_for() {
-	local i n=$(($3 * 20))
-	for ((i = 0; i < n; i++)); do
-		grep -qE -- "$2" "$1" 2>/dev/null && return 0
-		sleep 0.05
-	done
-	echo "no '$2' in $1 after $3 s; it holds:" >&2
-	cat "$1" >&2
-	echo "stderr:" >&2
-	cat "$ERR" >&2
-	return 1
 }
 
 # watch_start ARGS...: mail watch in the background, until it is watching.
@@ -227,21 +175,6 @@ count() { grep -cE -- "$2" "$1" || true; }
 	[[ $stderr != *wrong-password* ]]
 	run --separate-stderr mail -C "$CONF" watch =Local
 	[ "$status" -eq 64 ]
-}
-
-# fake_idle_start MODE: tests/servers/fake-imap-idle MODE in the
-# background, the account pointed at it; FAKE_BASE/.msgs delivers.
-fake_idle_start() {
-	local i
-	FAKE_BASE=$(mktemp -u "$BATS_TEST_TMPDIR/fake-idle.XXXXXX")
-	"$SERVERS_DIR/fake-imap-idle" "$1" "$FAKE_BASE" 3>&- &
-	FAKE_PIDS="${FAKE_PIDS:-} $!"
-	for ((i = 0; i < 200; i++)); do
-		[[ -s $FAKE_BASE ]] && break
-		sleep 0.025
-	done
-	write_config "$CONF" pop3= smtp= "imap=imap://127.0.0.1:$(<"$FAKE_BASE")" \
-		tls=none-i-know tls-ca-file= user=u "password-command=echo secret"
 }
 
 @test "watch (fake server without IDLE): STATUS polls every --interval, each message once" {
@@ -435,6 +368,40 @@ fake_idle_start() {
 		# One connection, one login: the refusal did not cost another.
 		[ "$(count "$FAKE_BASE.log" ' LOGIN ')" -eq 1 ]
 		[ "$(wc -l <"$OUT")" -eq 1 ]
+		watch_stop
+		[ "$WSTATUS" -eq 0 ]
+	done
+}
+
+@test "watch (fake server): NOTIFY on the first connection, refused or gone on the one made after a drop: IDLE from then on, nothing missed or doubled" {
+	for mode in notifydrop notifygone; do
+		fake_stop
+		fake_idle_start $mode
+		: >"$OUT"
+		"$MAIL" -C "$CONF" -v watch >"$OUT" 2>"$ERR" 3>&- &
+		WPID=$!
+		wait_for "$ERR" '^mail: watching 1 folder \(NOTIFY, one connection\)' 10
+		wait_for "$FAKE_BASE.log" '^1 A[0-9]+ IDLE$' 3
+		# The first connection ends with a BYE as the message comes.
+		echo "during-drop-$mode" >>"$FAKE_BASE.msgs"
+		wait_for "$ERR" 'BYE shutting down.*connecting again in 1 s' 3
+		# The second: NOTIFY SET refused (notifydrop) or NOTIFY not
+		# offered (notifygone); the message that came is fetched by UID.
+		wait_for "$OUT" "^imap:INBOX  uid:11  Fake Sender  during-drop-$mode\$" 5
+		wait_for "$FAKE_BASE.log" '^2 A[0-9]+ IDLE$' 3
+		if [[ $mode == notifydrop ]]; then
+			grep -qE '^2 A[0-9]+ NOTIFY SET ' "$FAKE_BASE.log"
+		else
+			! grep -qE '^2 A[0-9]+ NOTIFY' "$FAKE_BASE.log" || false
+		fi
+		# IDLE on that connection hears the next one.
+		echo "after-drop-$mode" >>"$FAKE_BASE.msgs"
+		wait_for "$OUT" "^imap:INBOX  uid:12  Fake Sender  after-drop-$mode\$" 3
+		sleep 2.5
+		# No loop of connections: two in all, and each message once.
+		! grep -qE '^3 ' "$FAKE_BASE.log" || false
+		[ "$(count "$ERR" 'connecting again')" -eq 1 ]
+		[ "$(wc -l <"$OUT")" -eq 2 ]
 		watch_stop
 		[ "$WSTATUS" -eq 0 ]
 	done

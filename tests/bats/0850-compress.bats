@@ -10,21 +10,9 @@ bats_require_minimum_version 1.5.0
 setup_file() { servers_start; }
 teardown_file() { servers_stop; }
 
-setup() {
-	mail_reset
-	isolate_home
-	CONF=$BATS_TEST_TMPDIR/config
-	STORE=$HOME/Mail/test
-	write_config "$CONF" pop3= timeout=5
-	MD=$MAIL_TEST_MAILDIR1
-}
+setup() { watch_setup; }
 
-teardown() {
-	if [[ -n ${FAKE_PIDS:-} ]]; then
-		kill $FAKE_PIDS 2>/dev/null || true
-		wait $FAKE_PIDS 2>/dev/null || true
-	fi
-}
+teardown() { fake_stop; }
 
 # deliver SUBJECT LINES: a message of LINES numbered body lines (text that
 # deflate shrinks) in alice's INBOX on the server.
@@ -68,19 +56,13 @@ deliver() {
 }
 
 @test "compress: watch over a compressed connection: IDLE renewed, new mail reported once" {
-	local out=$BATS_TEST_TMPDIR/out err=$BATS_TEST_TMPDIR/err i st=0
+	local out=$OUT err=$ERR st=0
 	"$MAIL" -C "$CONF" -v watch --keepalive 1 >"$out" 2>"$err" 3>&- &
 	FAKE_PIDS=$!
-	for ((i = 0; i < 200; i++)); do
-		grep -q '^mail: watching' "$err" && break
-		sleep 0.05
-	done
+	wait_for "$err" '^mail: watching' 10
 	grep -qE '^imap> A[0-9]+ COMPRESS DEFLATE$' "$err"
 	deliver over-deflate 5
-	for ((i = 0; i < 100; i++)); do
-		grep -q over-deflate "$out" && break
-		sleep 0.05
-	done
+	wait_for "$out" over-deflate 5
 	sleep 1.5
 	kill -TERM "$FAKE_PIDS"
 	wait "$FAKE_PIDS" || st=$?
@@ -104,19 +86,10 @@ deliver() {
 }
 
 @test "compress (fake server): a corrupt deflate stream is one clean line, exit 76" {
-	local base i
-	base=$(mktemp -u "$BATS_TEST_TMPDIR/fake-z.XXXXXX")
-	"$SERVERS_DIR/fake-imap-idle" zcorrupt "$base" 3>&- &
-	FAKE_PIDS=$!
-	for ((i = 0; i < 200; i++)); do
-		[[ -s $base ]] && break
-		sleep 0.025
-	done
-	write_config "$CONF" pop3= smtp= "imap=imap://127.0.0.1:$(<"$base")" \
-		tls=none-i-know tls-ca-file= user=u "password-command=echo secret"
+	fake_idle_start zcorrupt
 	run --separate-stderr timeout 20 "$MAIL" -C "$CONF" watch
 	[ "$status" -eq 76 ]
 	[ "$(printf '%s\n' "$stderr" | wc -l)" -eq 1 ]
 	[[ $stderr == "mail: "*"corrupt compressed data from the server (COMPRESS=DEFLATE)"* ]]
-	grep -q ' COMPRESS DEFLATE$' "$base.log"
+	grep -q ' COMPRESS DEFLATE$' "$FAKE_BASE.log"
 }

@@ -367,3 +367,98 @@ judge_newest() {
 	echo "$output"
 	[ "$status" -eq 0 ]
 }
+
+# ---------------------------------------------------------------------------
+# Watching suites (0530-fetch-idle, 0830-watch, 0850-compress): `mail
+# watch` and `mail fetch --idle` against the harness's Dovecot and
+# tests/servers/fake-imap-idle.
+# ---------------------------------------------------------------------------
+
+# watch_setup: in setup(): fresh test mailboxes and home, the harness's
+# account in CONF (no POP3, timeout 5 s); MD is alice's Maildir on the
+# server, STORE her local store, OUT and ERR the output files of a mail
+# run in the background.
+watch_setup() {
+	mail_reset
+	isolate_home
+	CONF=$BATS_TEST_TMPDIR/config
+	STORE=$HOME/Mail/test
+	write_config "$CONF" pop3= timeout=5
+	MD=$MAIL_TEST_MAILDIR1
+	OUT=$BATS_TEST_TMPDIR/out
+	ERR=$BATS_TEST_TMPDIR/err
+}
+
+# dovecot_conf: the harness Dovecot's config file.
+dovecot_conf() { printf '%s\n' "$(dirname -- "$MAIL_TEST_DOVECOT_LOG")/dovecot.conf"; }
+
+# dovecot_save FILE [FOLDER]: the message in FILE into alice's FOLDER
+# (default INBOX, created when missing) through doveadm save, as Dovecot's
+# LMTP would store it: Dovecot's NOTIFY learns of a message from its own
+# indexes, and a file dropped into the Maildir behind its back is not
+# reported until something looks there.
+dovecot_save() {
+	local conf
+	conf=$(dovecot_conf)
+	if [[ -n ${2:-} ]]; then
+		doveadm -c "$conf" mailbox create -u "$MAIL_TEST_USER1" "$2" 3>&- 9>&- 2>/dev/null || true
+	fi
+	doveadm -c "$conf" save -u "$MAIL_TEST_USER1" -m "${2:-INBOX}" <"$1" 3>&- 9>&-
+}
+
+# dovecot_up, dovecot_down: start and stop the harness's Dovecot (a
+# restart in the middle of a test), waiting for its IMAPS port.
+dovecot_port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+dovecot_up() {
+	local i
+	dovecot_port_open "$MAIL_TEST_IMAPS_PORT" && return 0
+	dovecot -c "$(dovecot_conf)" 3>&- 9>&-
+	rm -f "$(dirname -- "$(dovecot_conf)")/run/anvil-auth-penalty"
+	for ((i = 0; i < 100; i++)); do
+		dovecot_port_open "$MAIL_TEST_IMAPS_PORT" && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+dovecot_down() {
+	local i
+	doveadm -c "$(dovecot_conf)" stop 3>&- 9>&- || dovecot -c "$(dovecot_conf)" stop
+	for ((i = 0; i < 100; i++)); do
+		dovecot_port_open "$MAIL_TEST_IMAPS_PORT" || return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# wait_for FILE REGEX SECONDS: until FILE has a line matching REGEX (else
+# FILE and $ERR are shown and it fails).
+wait_for() {
+	local i n=$(($3 * 20))
+	for ((i = 0; i < n; i++)); do
+		grep -qE -- "$2" "$1" 2>/dev/null && return 0
+		sleep 0.05
+	done
+	echo "no '$2' in $1 after $3 s; it holds:" >&2
+	cat "$1" >&2
+	echo "stderr:" >&2
+	cat "${ERR:-/dev/null}" >&2
+	return 1
+}
+
+# fake_idle_start MODE: tests/servers/fake-imap-idle MODE in the
+# background (stopped by fake_stop), the account in CONF pointed at it;
+# FAKE_BASE.msgs delivers, FAKE_BASE.log holds the client's lines.
+fake_idle_start() {
+	local i
+	FAKE_BASE=$(mktemp -u "$BATS_TEST_TMPDIR/fake-idle.XXXXXX")
+	"$SERVERS_DIR/fake-imap-idle" "$1" "$FAKE_BASE" 3>&- &
+	FAKE_PIDS="${FAKE_PIDS:-} $!"
+	for ((i = 0; i < 200; i++)); do
+		[[ -s $FAKE_BASE ]] && break
+		sleep 0.025
+	done
+	write_config "$CONF" pop3= smtp= "imap=imap://127.0.0.1:$(<"$FAKE_BASE")" \
+		tls=none-i-know tls-ca-file= user=u "password-command=echo secret"
+}

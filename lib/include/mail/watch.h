@@ -8,8 +8,12 @@
  * waiting in IDLE for the untagged STATUS of a folder; each folder's
  * state is then asked with STATUS, and new messages are fetched after an
  * EXAMINE, the mailbox left again (UNSELECT, else CLOSE).  A server
- * without NOTIFY, or one that refuses NOTIFY SET before anything was
- * reported, is watched as below.
+ * without NOTIFY, or one that refuses NOTIFY SET (NO or BAD), is watched
+ * as below, on the same session; so is one that offered NOTIFY at first
+ * but, on the connection made again after a drop or a restart, no longer
+ * offers it or refuses NOTIFY SET: the folders go on from their
+ * remembered UIDNEXT (what came meanwhile is reported once), and NOTIFY is
+ * not tried again during that watch.
  *
  * Shape: one thread per connection, each with its own struct mail_remote
  * (a logged-in session, reconnected after a drop).  With n folders and a
@@ -103,9 +107,9 @@ struct mail_watch_opts {
     unsigned connections;             /* 0: MAIL_WATCH_CONNECTIONS */
     unsigned interval;                /* seconds; 0: MAIL_WATCH_INTERVAL */
     bool notify;                      /* NOTIFY first where offered (else
-                                         IDLE and polling only; `mail
-                                         watch` sets it, fetch --idle not
-                                         yet: see mail-watch(1) BUGS) */
+                                         IDLE and polling only); `mail
+                                         watch` and `mail fetch --idle`
+                                         set it unless --no-notify */
     unsigned idle_renew;              /* keepalive seconds: IDLE renewed,
                                          NOOP on a quiet polled connection;
                                          0: MAIL_WATCH_IDLE_RENEW */
