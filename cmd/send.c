@@ -346,7 +346,7 @@ static int build_message(struct cmd_ctx *ctx, struct send_opts *o,
             .attach = o->attach.v, .nattach = o->attach.n,
             .id_domain = acct ? acct->domain : NULL,
         };
-        struct mail_fd_sink fs = { -1 };
+        struct mail_fd_sink fs = { .fd = -1 };
 
         if ((*msg = fs.fd = send_tmpfile(&ctx->paths, &err)) < 0)
             goto fail;

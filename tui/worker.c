@@ -348,24 +348,6 @@ static int list_parts(struct tui_worker *w, struct tui_req *r,
     return rc;
 }
 
-static int fd_sink(void *ctx, const char *data, size_t len,
-                   struct mail_error *err)
-{
-    int fd = *(int *)ctx;
-
-    while (len > 0) {
-        ssize_t n = write(fd, data, len);
-
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            return mail_error_set(err, MAIL_ERR_IO, "%s", strerror(errno));
-        data += n;
-        len -= (size_t)n;
-    }
-    return 0;
-}
-
 /* The suffix of the temporary file: the file name's extension when it
  * is short and plain (some viewers go by it), else "part". */
 static void part_suffix(const struct mail_part *p, char *out, size_t size)
@@ -443,6 +425,7 @@ static int part_out(struct tui_worker *w, struct tui_req *r,
     char tmp[512];
     int fd, out = -1, rc = -1;
     bool mailcap = false, copious = false;
+    struct mail_fd_sink fs = { .fd = -1 };
 
     /* Only that part's body (IMAP: BODY.PEEK[part]). */
     if (!(m = parse_message(w, r, e, MAIL_FOLDER_READ_PART, r->part, NULL,
@@ -495,7 +478,10 @@ static int part_out(struct tui_worker *w, struct tui_req *r,
         }
         unlink(tmp);
     }
-    rc = mail_render_write_part(fd, p, false, fd_sink, &out, &r->err);
+    fs.fd = out;
+    fs.name = r->kind == TUI_REQ_PART_SAVE ? r->path : NULL;
+    rc = mail_render_write_part(fd, p, false, mail_fd_sink_write, &fs,
+                                &r->err);
     if (r->kind == TUI_REQ_PART_SAVE) {
         if (close(out) < 0 && rc == 0) {
             mail_error_set(&r->err, MAIL_ERR_IO, "%s: %s", r->path,

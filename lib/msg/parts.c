@@ -21,24 +21,6 @@
 #include "mail/render.h"
 #include "mail/termsafe.h"
 
-struct fd_out {
-    int fd;
-    const char *name;
-    bool failed;    /* the write failed (not the reading of the part) */
-};
-
-static int fd_sink(void *ctx, const char *data, size_t len,
-                   struct mail_error *err)
-{
-    struct fd_out *o = ctx;
-
-    if (mail_write_all(o->fd, data, len) == 0)
-        return 0;
-    o->failed = true;
-    return mail_error_set(err, MAIL_ERR_IO, "%s: %s", o->name,
-                          strerror(errno));
-}
-
 /* ---- streaming to a sink ----------------------------------------------- */
 
 struct mail_mime *mail_render_parse(int fd, const char *label,
@@ -349,7 +331,7 @@ int mail_render_save_part(int dirfd, const char *dirname, int msgfd,
 {
     char *stem = NULL, *ext = NULL, *name = NULL;
     int fd, rc = 0;
-    struct fd_out fo;
+    struct mail_fd_sink fo;
     char path[4096];
 
     mail_error_clear(err);
@@ -371,7 +353,7 @@ int mail_render_save_part(int dirfd, const char *dirname, int msgfd,
     fo.failed = false;
     /* A read error (-2), or the write failed (a full disk: err names the
      * file). */
-    if (mail_part_decode_fd(p, msgfd, 0, fd_sink, &fo, err) < 0)
+    if (mail_part_decode_fd(p, msgfd, 0, mail_fd_sink_write, &fo, err) < 0)
         rc = fo.failed ? -1 : -2;
     if (close(fd) < 0 && !rc)
         rc = mail_error_set(err, MAIL_ERR_IO, "%s/%s: %s", dirname, name,

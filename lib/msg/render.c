@@ -484,25 +484,6 @@ int mail_render_temp(const char *dir, const char *suffix, char *path,
     return mkostemps(path, (int)strlen(suffix), O_CLOEXEC);
 }
 
-/* A file being written, and its name for messages. */
-struct fd_out {
-    int fd;
-    const char *name;
-    bool failed;    /* the write failed (not the reading of the part) */
-};
-
-static int fd_sink(void *ctx, const char *data, size_t len,
-                   struct mail_error *err)
-{
-    struct fd_out *o = ctx;
-
-    if (mail_write_all(o->fd, data, len) == 0)
-        return 0;
-    o->failed = true;
-    return mail_error_set(err, MAIL_ERR_IO, "%s: %s", o->name,
-                          strerror(errno));
-}
-
 /*
  * Run cmd with stdin from in_fd and collect its standard output (at most
  * MAIL_RENDER_OUTPUT_MAX bytes) in out, for at most limit seconds, in
@@ -860,7 +841,7 @@ static int render_external(struct mail_render *r, struct mail_render_msg *m,
     char path[512], why[256];
     struct mail_buf out = MAIL_BUF_INIT, text = MAIL_BUF_INIT;
     struct mail_error derr;
-    struct fd_out fo;
+    struct mail_fd_sink fo;
     char *expanded = NULL;
     bool uses_file = false, timed_out = false;
     int fd, in = -1, rc = -1;
@@ -874,8 +855,8 @@ static int render_external(struct mail_render *r, struct mail_render_msg *m,
     fo.fd = fd;
     fo.name = "temporary file";
     fo.failed = false;
-    if (mail_part_decode_fd(p, m->fd, MAIL_DECODE_TEXT, fd_sink, &fo,
-                            &derr) < 0) {
+    if (mail_part_decode_fd(p, m->fd, MAIL_DECODE_TEXT, mail_fd_sink_write,
+                            &fo, &derr) < 0) {
         warnf(r, "cannot render HTML: %s", derr.msg);
         goto out;
     }

@@ -606,7 +606,7 @@ static int compose_msg(struct mail_compose_flow *fl, int *out,
 {
     struct mail_buf from = MAIL_BUF_INIT;
     struct mail_draft_msg_opts o;
-    struct mail_fd_sink fs = { -1 };
+    struct mail_fd_sink fs = { .fd = -1 };
     int r = -1;
 
     if (msg_opts(fl, &from, &o, err) < 0)

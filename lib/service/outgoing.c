@@ -28,30 +28,11 @@ int mail_spool_tmpfile(const struct mail_paths *paths,
     return mail_tmpfile(mail_paths_tmp_dir(paths), err);
 }
 
-int mail_fd_sink_write(void *ctx, const char *data, size_t len,
-                       struct mail_error *err)
-{
-    struct mail_fd_sink *s = ctx;
-
-    while (len) {
-        ssize_t n = write(s->fd, data, len);
-
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            return mail_error_set(err, MAIL_ERR_IO, "temporary file: %s",
-                                  strerror(errno));
-        data += n;
-        len -= (size_t)n;
-    }
-    return 0;
-}
-
 int mail_spool_fd(const struct mail_paths *paths, int in, bool dots,
                   int *out, struct mail_error *err)
 {
     char buf[65536];
-    struct mail_fd_sink fs = { -1 };
+    struct mail_fd_sink fs = { .fd = -1 };
     bool bol = true;
     int fd = mail_spool_tmpfile(paths, err);
 
@@ -375,7 +356,7 @@ static int attach_whole_files(const struct mail_paths *paths, int *msg,
                               const char *const *attach, size_t nattach,
                               struct mail_error *err)
 {
-    struct mail_fd_sink fs = { -1 };
+    struct mail_fd_sink fs = { .fd = -1 };
 
     if ((fs.fd = mail_spool_tmpfile(paths, err)) < 0)
         return -1;
@@ -399,7 +380,7 @@ int mail_send_prepare_whole(const struct mail_paths *paths, int in,
         .check_rcpts = o->check_rcpts,
         .id_domain = o->id_domain,
     };
-    struct mail_fd_sink fs = { -1 };
+    struct mail_fd_sink fs = { .fd = -1 };
 
     *msg = -1;
     if ((fs.fd = mail_spool_tmpfile(paths, err)) < 0)
@@ -613,7 +594,7 @@ static int fit_message(struct mail_sender *snd, int *fd, off_t *off,
     bool has8 = mail_session_has_cap(snd->s, "8BITMIME");
     bool hasutf8 = mail_session_has_cap(snd->s, "SMTPUTF8") && has8;
     bool addr_utf8 = !addr_is_ascii(env->from);
-    struct mail_fd_sink fs = { -1 };
+    struct mail_fd_sink fs = { .fd = -1 };
     int flags = 0;
 
     if (mail_message_scan(*fd, *off, info, err) < 0)

@@ -31,19 +31,11 @@
 #include "conn.h"
 #include "error.h"
 #include "paths.h"
+#include "sink.h"
 
 /* An unlinked temporary file in paths' temporary directory (else /tmp),
  * read-write.  MAIL_ERR_CANTCREAT. */
 int mail_spool_tmpfile(const struct mail_paths *paths,
-                       struct mail_error *err);
-
-/* A sink (sink.h) that writes to a temporary file's descriptor; a write
- * that fails gives MAIL_ERR_IO "temporary file: <cause>" ("No space left
- * on device"). */
-struct mail_fd_sink {
-    int fd;
-};
-int mail_fd_sink_write(void *ctx, const char *data, size_t len,
                        struct mail_error *err);
 
 /* Copy in (to its end) to a new temporary file (*out).  dots: a line

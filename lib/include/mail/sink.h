@@ -20,6 +20,7 @@
 
 #pragma GCC visibility push(default)
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "error.h"
@@ -39,6 +40,22 @@ int mail_sink_buf(void *ctx, const char *data, size_t len,
 /* A sink that only counts: ctx is a `uint64_t *` incremented by len. */
 int mail_sink_count(void *ctx, const char *data, size_t len,
                     struct mail_error *err);
+
+/*
+ * The one sink that writes to a file descriptor (ctx: a struct
+ * mail_fd_sink), all of each piece (EINTR retried).  A write that fails
+ * sets failed (so that a producer's caller can tell the sink's failure
+ * from its own reading) and gives MAIL_ERR_IO "NAME: <cause>" ("No space
+ * left on device"), NAME being name, or "temporary file" when name is
+ * NULL.  `struct mail_fd_sink fs = { .fd = fd }` is a temporary file's sink.
+ */
+struct mail_fd_sink {
+    int fd;
+    const char *name;
+    bool failed;
+};
+int mail_fd_sink_write(void *ctx, const char *data, size_t len,
+                       struct mail_error *err);
 
 #pragma GCC visibility pop
 
