@@ -20,7 +20,7 @@
 #include "mail/fetch.h"
 
 struct fetch_opts {
-    bool all, keep, del, catch_up, wait, idle;
+    bool all, keep, del, catch_up, wait, idle, no_notify;
     unsigned keepalive;
     const char *mda;
     const char **folders;
@@ -152,14 +152,18 @@ static bool should_stop(void *arg)
     return got_signal != 0;
 }
 
-static void on_idle_ready(void *arg, size_t n, unsigned nidle)
+static void on_idle_ready(void *arg, size_t n, unsigned nidle, bool notify)
 {
     struct fetch_out *fo = arg;
 
     if (!fo->tty)
         return;
-    fprintf(stderr, "mail: waiting for new mail in %zu folder%s (%u with "
-            "IDLE)\n", n, n == 1 ? "" : "s", nidle);
+    if (notify)
+        fprintf(stderr, "mail: waiting for new mail in %zu folder%s "
+                "(NOTIFY, one connection)\n", n, n == 1 ? "" : "s");
+    else
+        fprintf(stderr, "mail: waiting for new mail in %zu folder%s (%u "
+                "with IDLE)\n", n, n == 1 ? "" : "s", nidle);
 }
 
 static void on_idle_run_error(void *arg, const struct mail_error *err,
@@ -225,6 +229,7 @@ static int fetch_account(struct cmd_ctx *ctx, const struct fetch_opts *o,
         memset(&io, 0, sizeof io);
         io.stop = should_stop;
         io.keepalive = o->keepalive;
+        io.no_notify = o->no_notify;
         io.arg = &fo;
         io.ready = on_idle_ready;
         io.note = on_note_idle;
@@ -246,7 +251,7 @@ static int fetch_account(struct cmd_ctx *ctx, const struct fetch_opts *o,
 
 enum {
     OPT_ALL = OPT_FIRST_COMMAND_OPTION, OPT_KEEP, OPT_DELETE, OPT_FOLDER,
-    OPT_CATCH_UP, OPT_MDA, OPT_WAIT, OPT_IDLE, OPT_KEEPALIVE,
+    OPT_CATCH_UP, OPT_MDA, OPT_WAIT, OPT_IDLE, OPT_KEEPALIVE, OPT_NO_NOTIFY,
 };
 
 int cmd_fetch(struct cmd_ctx *ctx, int argc, char **argv)
@@ -262,6 +267,7 @@ int cmd_fetch(struct cmd_ctx *ctx, int argc, char **argv)
         { "wait", no_argument, NULL, OPT_WAIT },
         { "idle", no_argument, NULL, OPT_IDLE },
         { "keepalive", required_argument, NULL, OPT_KEEPALIVE },
+        { "no-notify", no_argument, NULL, OPT_NO_NOTIFY },
         { NULL, 0, NULL, 0 },
     };
     struct fetch_opts o;
@@ -299,6 +305,9 @@ int cmd_fetch(struct cmd_ctx *ctx, int argc, char **argv)
             continue;
         case OPT_IDLE:
             o.idle = true;
+            continue;
+        case OPT_NO_NOTIFY:
+            o.no_notify = true;
             continue;
         case OPT_KEEPALIVE: {
             char *end;
@@ -344,6 +353,10 @@ int cmd_fetch(struct cmd_ctx *ctx, int argc, char **argv)
     if (o.keepalive && !o.idle) {
         free(o.folders);
         return cmd_usage_error("fetch", "--keepalive is for --idle");
+    }
+    if (o.no_notify && !o.idle) {
+        free(o.folders);
+        return cmd_usage_error("fetch", "--no-notify is for --idle");
     }
     if (o.all && ctx->account_name) {
         free(o.folders);

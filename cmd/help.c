@@ -217,10 +217,12 @@ static const struct opt_help fetch_opts[] = {
                    "store" },
     { "--wait", "wait for another mail fetch of the account instead of "
                 "exiting 75" },
-    { "--idle", "IMAP: after fetching, wait for new mail (IDLE) and fetch "
-                "each arrival, until interrupted" },
+    { "--idle", "IMAP: after fetching, wait for new mail (NOTIFY, else "
+                "IDLE) and fetch each arrival, until interrupted" },
     { "--keepalive N", "with --idle: re-issue IDLE every N seconds "
                        "(default 1500)" },
+    { "--no-notify", "with --idle: no IMAP NOTIFY even where offered: "
+                     "IDLE on a connection per folder" },
     { NULL, NULL },
 };
 
@@ -361,8 +363,8 @@ static const struct cmd_help helps[] = {
       "-q %s\"\n",
       "mail-alias(1)", true },
     { "fetch", "[--all] [--keep | --delete] [--folder NAME]... "
-      "[--catch-up] [--mda CMD] [--wait] [--idle [--keepalive N]] "
-      "[-a ACCOUNT] [-v] [-q]",
+      "[--catch-up] [--mda CMD] [--wait] "
+      "[--idle [--keepalive N] [--no-notify]] [-a ACCOUNT] [-v] [-q]",
       "download new mail from the POP3 or IMAP server into the store",
       fetch_opts,
       "$ mail fetch\n"

@@ -34,7 +34,7 @@ _mail_command_opts()
             --resume --dry-run ;;
         alias) printf '%s\n' -d --delete -q --query --json ;;
         fetch) printf '%s\n' --all --keep --delete --folder --catch-up \
-            --mda --wait --idle --keepalive ;;
+            --mda --wait --idle --keepalive --no-notify ;;
         watch) printf '%s\n' --exec --json --interval --keepalive --no-notify ;;
     esac
 }

@@ -482,6 +482,8 @@ complete -c mail -n '__mail_command_is fetch' -l idle \
     -d 'After fetching, wait for new mail and fetch it as it comes'
 complete -c mail -n '__mail_command_is fetch' -l keepalive -x \
     -d 'With --idle: seconds between IDLE renewals'
+complete -c mail -n '__mail_command_is fetch' -l no-notify \
+    -d 'With --idle: no IMAP NOTIFY, IDLE on a connection per folder'
 
 # -f/--folder for the commands that work on messages.
 for c in ls read flag mv rm

@@ -11,6 +11,8 @@
  * says when to run; what to download is decided by the state files, so a
  * message the watch saw while a run was under way, or one that came while
  * the watch was reconnecting, is fetched by the next run all the same.
+ * A run starts once the watch's reports have been quiet for a moment, so
+ * that a burst of arrivals is one run (one login), not one per message.
  */
 #include <pthread.h>
 #include <stdlib.h>
@@ -33,12 +35,14 @@ struct idle {
     pthread_mutex_t lock;
     pthread_cond_t cond;
     bool pending;               /* run again */
+    long long first_ms, last_ms;  /* the first and the last report since
+                                   the last run (gathering a burst) */
     bool quit;                  /* the main loop ended: stop the watch */
     bool watch_done;            /* the watch thread returned */
     int watch_rc;
     struct mail_error watch_err;
     size_t nfolders, nready;
-    unsigned nidle;
+    unsigned nidle, nnotify;
     /* The password, asked once for every run and connection. */
     pthread_mutex_t secret_lock;
     struct mail_buf secret;
@@ -69,8 +73,14 @@ static int cached_prompt(void *arg, const char *prompt, struct mail_buf *out,
 static void wake(struct idle *d, bool run)
 {
     pthread_mutex_lock(&d->lock);
-    if (run)
+    if (run) {
+        long long now = mail_monotonic_ms();
+
+        if (!d->pending)
+            d->first_ms = now;
+        d->last_ms = now;
         d->pending = true;
+    }
     pthread_cond_signal(&d->cond);
     pthread_mutex_unlock(&d->lock);
 }
@@ -96,9 +106,11 @@ static int on_watch(void *arg, const struct mail_watch_event *ev,
     switch (ev->kind) {
     case MAIL_WATCH_READY:
         d->nidle += ev->idle;
+        d->nnotify += ev->notify;
         if (++d->nready == d->nfolders) {
             if (d->io->ready)
-                d->io->ready(d->io->arg, d->nfolders, d->nidle);
+                d->io->ready(d->io->arg, d->nfolders, d->nidle,
+                             d->nnotify == d->nfolders);
             /* What came between the first run and the watch's start. */
             wake(d, true);
         }
@@ -130,6 +142,7 @@ static void *watch_main(void *arg)
     wo.remote.trace = d->o->trace;
     wo.remote.trace_arg = d->o->trace_arg;
     wo.connections = d->acct->watch_connections;
+    wo.notify = !d->io->no_notify;
     wo.idle_renew = d->io->keepalive;
     wo.stop = watch_stop;
     wo.stop_arg = d;
@@ -332,20 +345,38 @@ int mail_fetch_idle(struct mail_account *acct, const struct mail_fetch_opts *o,
     rc = 0;
     for (;;) {
         bool run, done;
+        long long now;
 
         pthread_mutex_lock(&d.lock);
-        if (!d.pending && !d.watch_done) {
+        if (!d.watch_done) {
             struct timespec ts;
 
             clock_gettime(CLOCK_REALTIME, &ts);
-            ts.tv_sec += 1;     /* stop is asked once a second */
+            /* stop is asked once a second; a burst is gathered in
+             * steps of 100 ms */
+            if (d.pending && !retry_at) {
+                ts.tv_nsec += 100 * 1000000L;
+                if (ts.tv_nsec >= 1000000000L) {
+                    ts.tv_sec++;
+                    ts.tv_nsec -= 1000000000L;
+                }
+            } else {
+                ts.tv_sec += 1;
+            }
             pthread_cond_timedwait(&d.cond, &d.lock, &ts);
         }
-        if (retry_at && mail_monotonic_ms() >= retry_at) {
+        now = mail_monotonic_ms();
+        if (retry_at && now >= retry_at) {
             retry_at = 0;
+            if (!d.pending)
+                d.first_ms = d.last_ms = 0;     /* due now */
             d.pending = true;
         }
-        run = d.pending && !retry_at;
+        /* A burst of arrivals is one run: wait until the reports have
+         * been quiet a while (or gathered long enough). */
+        run = d.pending && !retry_at &&
+              (now - d.last_ms >= MAIL_FETCH_IDLE_QUIET ||
+               now - d.first_ms >= MAIL_FETCH_IDLE_GATHER);
         if (run)
             d.pending = false;
         done = d.watch_done;

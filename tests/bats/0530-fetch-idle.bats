@@ -10,14 +10,7 @@ setup_file() { servers_start; }
 teardown_file() { servers_stop; }
 
 setup() {
-	mail_reset
-	isolate_home
-	CONF=$BATS_TEST_TMPDIR/config
-	STORE=$HOME/Mail/test
-	write_config "$CONF" pop3= timeout=5
-	MD=$MAIL_TEST_MAILDIR1
-	OUT=$BATS_TEST_TMPDIR/out
-	ERR=$BATS_TEST_TMPDIR/err
+	watch_setup
 	IPID=
 }
 
@@ -26,15 +19,27 @@ teardown() {
 		kill -KILL "$IPID" 2>/dev/null || true
 		wait "$IPID" 2>/dev/null || true
 	fi
+	# A test that stopped Dovecot starts it again.
+	dovecot_up
 }
 
-# deliver SUBJECT [FOLDER]: a new message in alice's mailbox on the server.
+# deliver SUBJECT [FOLDER]: a new message in alice's mailbox on the
+# server, saved through Dovecot (dovecot_save: what its NOTIFY hears).
 deliver() {
 	local f
 	f=$(mktemp "$BATS_TEST_TMPDIR/m.XXXXXX")
 	printf 'From: Sender <s@example.test>\nTo: alice@example.test\nSubject: %s\nMessage-ID: <%s.%s.%s@example.test>\n\nbody of %s\n' \
 		"$1" "$1" "$RANDOM" "$RANDOM" "$1" >"$f"
-	maildir_add "$MD" "$f" "${2:-}" >/dev/null
+	dovecot_save "$f" "${2:-}"
+}
+
+count() { grep -cE -- "$2" "$1" || true; }
+
+# open_conns: connections of the -vv trace in ERR still open (logins
+# without their LOGOUT): the watch's, once no fetch run is under way.
+open_conns() {
+	echo $(($(count "$ERR" '^imap> A[0-9]+ (LOGIN|AUTHENTICATE)') -
+		$(count "$ERR" '^imap> A[0-9]+ LOGOUT$')))
 }
 
 # in_store SUBJECT [DIR]: how many messages of the local store have it.
@@ -159,4 +164,100 @@ idle_stop() {
 	[ "$status" -eq 64 ]
 	run --separate-stderr timeout 20 "$MAIL" -C "$CONF" fetch --idle --folder NoSuchFolder
 	[ "$status" -eq 66 ]
+}
+
+@test "fetch --idle (NOTIFY): INBOX and Work over ONE watch connection, each arrival in the store within seconds and once" {
+	deliver old-work Work
+	"$MAIL" -C "$CONF" -vv fetch --idle --folder INBOX --folder Work >"$OUT" 2>"$ERR" 3>&- &
+	IPID=$!
+	wait_store old-work 10 "$STORE/.Work"
+	wait_for "$ERR" '^imap> A[0-9]+ NOTIFY SET \(mailboxes \("?INBOX"? "?Work"?\) \(MessageNew MessageExpunge\)\)$' 10
+	sleep 1.5
+	deliver notify-work Work
+	wait_store notify-work 4 "$STORE/.Work"
+	deliver notify-inbox
+	wait_store notify-inbox 4
+	deliver notify-work-2 Work
+	wait_store notify-work-2 4 "$STORE/.Work"
+	sleep 1.5
+	[ "$(in_store notify-work "$STORE/.Work")" -eq 1 ]
+	[ "$(in_store notify-inbox)" -eq 1 ]
+	[ "$(maildir_count "$STORE/.Work")" -eq 3 ]
+	[ "$(maildir_count "$STORE")" -eq 1 ]
+	# One NOTIFY SET, and between the runs one connection stays open
+	# for both folders (IDLE would keep two).
+	[ "$(count "$ERR" '^imap> A[0-9]+ NOTIFY SET')" -eq 1 ]
+	[ "$(open_conns)" -eq 1 ]
+	! grep -q "$MAIL_TEST_PASS1" "$ERR" || false
+	idle_stop TERM
+	[ "$ISTATUS" -eq 0 ]
+}
+
+@test "fetch --idle --no-notify: IDLE on a connection per folder, no NOTIFY" {
+	run --separate-stderr mail -C "$CONF" fetch --no-notify
+	[ "$status" -eq 64 ]
+	deliver old-work Work
+	"$MAIL" -C "$CONF" -vv fetch --idle --no-notify --folder INBOX --folder Work >"$OUT" 2>"$ERR" 3>&- &
+	IPID=$!
+	wait_for "$ERR" '^imap< \+ idling' 10
+	sleep 2
+	deliver no-notify-work Work
+	wait_store no-notify-work 5 "$STORE/.Work"
+	sleep 1.5
+	! grep -qE '^imap> A[0-9]+ NOTIFY' "$ERR" || false
+	[ "$(open_conns)" -eq 2 ]
+	idle_stop TERM
+	[ "$ISTATUS" -eq 0 ]
+}
+
+@test "fetch --idle: a burst of 5 arrivals is one fetch run (at most 2 logins), each message once" {
+	"$MAIL" -C "$CONF" -vv fetch --idle >"$OUT" 2>"$ERR" 3>&- &
+	IPID=$!
+	wait_for "$ERR" '^imap> A[0-9]+ NOTIFY SET' 10
+	# The run that follows the watch's start is over.
+	sleep 2.5
+	before=$(count "$ERR" '^imap> A[0-9]+ (LOGIN|AUTHENTICATE)')
+	# A burst: one message every 0.3 s (each would start a run of its
+	# own without the gathering).
+	for i in 1 2 3 4 5; do
+		deliver "burst-$i"
+		sleep 0.3
+	done
+	for i in 1 2 3 4 5; do
+		wait_store "burst-$i" 6
+	done
+	sleep 2
+	after=$(count "$ERR" '^imap> A[0-9]+ (LOGIN|AUTHENTICATE)')
+	echo "logins for the burst: $((after - before))"
+	[ $((after - before)) -ge 1 ]
+	[ $((after - before)) -le 2 ]
+	for i in 1 2 3 4 5; do
+		[ "$(in_store "burst-$i")" -eq 1 ]
+	done
+	[ "$(maildir_count "$STORE")" -eq 5 ]
+	idle_stop TERM
+	[ "$ISTATUS" -eq 0 ]
+}
+
+@test "fetch --idle: across a Dovecot restart, what came meanwhile is fetched once" {
+	idle_start
+	sleep 2
+	deliver before-restart
+	wait_store before-restart 5
+	dovecot_down
+	f=$(mktemp "$BATS_TEST_TMPDIR/m.XXXXXX")
+	printf 'From: Sender <s@example.test>\nTo: alice@example.test\nSubject: during-restart\nMessage-ID: <dr.%s@example.test>\n\nbody\n' "$RANDOM" >"$f"
+	maildir_add "$MD" "$f" >/dev/null
+	sleep 2
+	dovecot_up
+	wait_store during-restart 60
+	deliver after-restart
+	wait_store after-restart 10
+	sleep 1.5
+	[ "$(in_store before-restart)" -eq 1 ]
+	[ "$(in_store during-restart)" -eq 1 ]
+	[ "$(in_store after-restart)" -eq 1 ]
+	[ "$(maildir_count "$STORE")" -eq 3 ]
+	idle_stop TERM
+	[ "$ISTATUS" -eq 0 ]
 }

@@ -283,15 +283,21 @@ int mail_fetch_account(struct mail_account *acct,
 
 /* ---- mail fetch --idle ---- */
 
+#define MAIL_FETCH_IDLE_QUIET 1000    /* ms without a report before a run */
+#define MAIL_FETCH_IDLE_GATHER 4000   /* ms at most from the first report */
+
 struct mail_fetch_idle_opts {
     bool (*stop)(void *arg);    /* asked at least once a second; NULL:
                                    never (the library handles no signal) */
     void *stop_arg;
     unsigned keepalive;         /* seconds: IDLE renewed, NOOPs (watch.h);
                                    0: the default */
+    bool no_notify;             /* no IMAP NOTIFY even where offered
+                                   (--no-notify): IDLE per folder */
     void *arg;                  /* for the hooks below, each may be NULL */
-    /* every folder is watched: n folders, nidle of them with IDLE */
-    void (*ready)(void *arg, size_t n, unsigned nidle);
+    /* every folder is watched: n folders, nidle of them with IDLE, all
+     * over NOTIFY on one connection when notify is true */
+    void (*ready)(void *arg, size_t n, unsigned nidle, bool notify);
     /* the watch lost its connection and connects again (a sentence;
      * untrusted bytes from the server in it: print it terminal-safe) */
     void (*note)(void *arg, const char *text);
@@ -305,10 +311,14 @@ struct mail_fetch_idle_opts {
  * `mail fetch --idle` for one IMAP account: mail_fetch_account once (its
  * error ends it), then watch the folders it fetches (--folder, else
  * fetch-folders, else INBOX; patterns expanded with LIST when it starts)
- * with the engine of watch.h (IDLE, polling beyond watch-connections,
- * reconnecting with backoff), and run mail_fetch_account again (waiting
- * for the lock of another run) whenever it reports new mail.  Each run is
- * a whole fetch, so the crash safety is the same.  A password asked for
+ * with the engine of watch.h (NOTIFY on one connection where the server
+ * offers it and io->no_notify is false, else IDLE, polling beyond
+ * watch-connections; reconnecting with backoff), and run
+ * mail_fetch_account again (waiting for the lock of another run) when it
+ * reports new mail: once the reports have been quiet for
+ * MAIL_FETCH_IDLE_QUIET ms (at most MAIL_FETCH_IDLE_GATHER ms after the
+ * first), so that a burst of arrivals costs one run, not one each.  Each
+ * run is a whole fetch, so the crash safety is the same.  A password asked for
  * is asked once.  Returns 0 when io->stop says so, -1 with err on a
  * permanent error (a later run's network or server trouble is retried
  * with backoff and told to io->run_error).  POP3 or o->catch_up:
