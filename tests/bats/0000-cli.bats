@@ -501,6 +501,20 @@ assert s["Neu"]["path"] == "imap:Neu" and s["Neu"]["messages"] is None, s
     # --cached without --remote is a usage error
     run "$MAIL" folders --cached
     [ "$status" -eq 64 ]
+    # the file names its account: another account's copy is no cache,
+    # and so is a truncated one
+    printf '[account "other"]\n    address = o@example.test\n    imap = imaps://localhost:1\n' \
+        >> "$XDG_CONFIG_HOME/mail/config"
+    mkdir -p "$XDG_CACHE_HOME/mail/imap/other"
+    cp "$XDG_CACHE_HOME/mail/imap/test/folders.list" "$XDG_CACHE_HOME/mail/imap/other/"
+    run "$MAIL" -a other folders --remote --cached
+    [ "$status" -eq 0 ]
+    [ -z "$output" ]
+    f="$XDG_CACHE_HOME/mail/imap/test/folders.list"
+    truncate -s -1 "$f"
+    run "$MAIL" folders --remote --cached
+    [ "$status" -eq 0 ]
+    [ -z "$output" ]
 }
 
 @test "completion with no folder list cache: just imap:, at once, even when the server would hang; a damaged cache is none" {

@@ -17,6 +17,9 @@
  * unique temporary file in the same directory, fsynced and renamed over
  * the old one: two writers each leave a whole file, a reader never sees
  * half of one.
+ *
+ * The cache is a hint: a caller that LISTs anyway may save what it got
+ * and ignore a failure (err may be NULL in every call below).
  */
 #ifndef MAIL_FOLDERCACHE_H
 #define MAIL_FOLDERCACHE_H
