@@ -32,6 +32,7 @@
 
 #include "mail/fsutil.h"
 #include "mail/imap.h"
+#include "mail/imapcache.h"
 #include "mail/outgoing.h"
 #include "mail/remote.h"
 
@@ -366,11 +367,13 @@ static bool refused_for_good(const struct mail_error *err)
  * already), APPEND otherwise; a missing folder is created once.  The
  * folder actually used goes to where. */
 static int file_once(struct mail_session *s, const struct record *r,
-                     bool search, struct mail_buf *where, bool *permanent,
+                     const struct mail_account *a, bool search,
+                     struct mail_buf *where, bool *permanent,
                      struct mail_error *err)
 {
     struct mail_buf special = MAIL_BUF_INIT;
     const char *folder = r->folder;
+    uint32_t uv = 0, uid = 0;
     int rc = -1;
 
     if (!*folder) {
@@ -402,7 +405,7 @@ static int file_once(struct mail_session *s, const struct record *r,
         }
     }
     if (mail_imap_append_fd(s, folder, MAIL_FLAG_SEEN, 0, r->fd, r->data,
-                            NULL, NULL, err) == 0) {
+                            &uv, &uid, err) == 0) {
         rc = 0;
         goto done;
     }
@@ -414,13 +417,22 @@ static int file_once(struct mail_session *s, const struct record *r,
     mail_error_clear(err);
     if (mail_imap_create(s, folder, err) < 0 ||
         mail_imap_append_fd(s, folder, MAIL_FLAG_SEEN, 0, r->fd, r->data,
-                            NULL, NULL, err) < 0) {
+                            &uv, &uid, err) < 0) {
         /* the folder cannot be created, or still refuses the copy */
         *permanent = refused_for_good(err);
         goto done;
     }
     rc = 0;
 done:
+    /* APPENDUID: the copy goes into that folder's listing cache, so the
+     * next mail ls imap:Sent fetches nothing for it */
+    if (rc == 0 && uv && uid && a && a->paths && a->name) {
+        struct mail_error e;
+
+        mail_error_clear(&e);
+        mail_imap_cache_file_add_fd(a->paths, a->name, folder, uv, uid,
+                                    MAIL_FLAG_SEEN, 0, r->fd, r->data, &e);
+    }
     mail_buf_release(&special);
     return rc;
 }
@@ -434,7 +446,8 @@ static int file_record(struct mail_remote *rem, const struct record *r,
     for (int attempt = 0; attempt < 2; attempt++) {
         struct mail_session *s = mail_remote_session(rem, err);
 
-        if (s && file_once(s, r, search || attempt > 0, where, permanent,
+        if (s && file_once(s, r, mail_remote_account(rem),
+                           search || attempt > 0, where, permanent,
                            err) == 0)
             return 0;
         if (*permanent)

@@ -32,11 +32,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "hcache.h"
 #include "mail/buf.h"
 #include "mail/fsutil.h"
+#include "mail/header.h"
 #include "mail/imapcache.h"
 
 #define IMC_MAGIC "MAILIMC"
@@ -447,5 +449,169 @@ int mail_imap_cache_load(struct mail_imap_cache *c, const char *file,
     free(d);
     if (rc != 1)
         mail_imap_cache_release(c);
+    return rc;
+}
+
+/* ---- a message the client appended (APPENDUID) ---- */
+
+/* "type/subtype" in lower case from a Content-Type value, as the listing
+ * gets it from BODYSTRUCTURE ("text/plain" when absent). */
+static char *type_of(const char *v)
+{
+    const char *p = v ? v : "";
+    size_t n;
+    char *t;
+
+    while (*p == ' ' || *p == '\t')
+        p++;
+    n = strcspn(p, "; \t(");
+    if (!n || !memchr(p, '/', n)) {
+        p = "text/plain";
+        n = strlen(p);
+    }
+    t = strndup(p, n);
+    for (size_t i = 0; t && t[i]; i++)
+        if (t[i] >= 'A' && t[i] <= 'Z')
+            t[i] = (char)(t[i] - 'A' + 'a');
+    return t;
+}
+
+/* The envelope of the message of fd from off to its end, as a listing
+ * would give it: size as RFC822.SIZE counts it (every line ending CRLF),
+ * the header fields, the attachment count.  fd's offset is restored. */
+static int env_of_fd(struct mail_envelope *e, int fd, off_t off,
+                     struct mail_error *err)
+{
+    struct mail_header h = MAIL_HEADER_INIT;
+    struct hcache_rec r;
+    struct folder_attach a;
+    off_t was = lseek(fd, 0, SEEK_CUR);
+    char buf[64 * 1024];
+    uint64_t size = 0;
+    bool cr = false, attach = false;
+    int rc = -1;
+
+    memset(&r, 0, sizeof r);
+    if (was < 0 || lseek(fd, off, SEEK_SET) < 0) {
+        mail_error_set(err, MAIL_ERR_IO, "the appended message: %s",
+                       strerror(errno));
+        return -1;
+    }
+    if (mail_header_read_fd(&h, fd, 0, NULL, err) < 0 ||
+        folder_rec_from_header(&r, &h, err) < 0 ||
+        folder_env_from_rec(e, &r, err) < 0)
+        goto out;
+    free(e->content_type);
+    e->content_type = type_of(r.str[HC_CONTENT_TYPE]);
+    if (!e->content_type) {
+        nomem(err);
+        goto out;
+    }
+    if (folder_attach_begin(&a, err) < 0)
+        goto out;
+    attach = true;
+    for (off_t at = off;;) {
+        ssize_t n = pread(fd, buf, sizeof buf, at);
+
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            mail_error_set(err, MAIL_ERR_IO, "the appended message: %s",
+                           strerror(errno));
+            goto out;
+        }
+        if (n == 0)
+            break;
+        for (ssize_t i = 0; i < n; i++) {
+            if (buf[i] == '\n' && !cr)
+                size++;          /* a bare LF goes as CRLF */
+            cr = buf[i] == '\r';
+        }
+        size += (uint64_t)n;
+        at += n;
+        if (folder_attach_sink(&a, buf, (size_t)n, err) < 0)
+            goto out;
+    }
+    attach = false;
+    if (folder_attach_end(&a, &e->attachments, err) < 0)
+        goto out;
+    e->size = size;
+    rc = 0;
+out:
+    if (attach)
+        folder_attach_abort(&a);
+    hcache_rec_release(&r);
+    mail_header_release(&h);
+    lseek(fd, was, SEEK_SET);
+    return rc;
+}
+
+int mail_imap_cache_add_fd(struct mail_imap_cache *c, uint32_t uidvalidity,
+                           uint32_t uid, unsigned flags, time_t received,
+                           int fd, off_t off, struct mail_error *err)
+{
+    struct mail_envelope *e;
+    char key[32];
+    size_t n, at;
+
+    if (!uidvalidity || !uid || c->uidvalidity != uidvalidity)
+        return 0;
+    n = c->list.n;
+    for (at = n; at > 0 && c->list.v[at - 1].uid >= uid; at--)
+        if (c->list.v[at - 1].uid == uid)
+            return 0;            /* known */
+    e = mail_imap_cache_push(c, err);
+    if (!e)
+        return -1;
+    e->uid = uid;
+    e->flags = flags & ~(unsigned)MAIL_FLAG_NEW;
+    e->received = received ? received : time(NULL);
+    snprintf(key, sizeof key, "%u:%u", (unsigned)uidvalidity, (unsigned)uid);
+    if (!(e->key = strdup(key))) {
+        folder_env_truncate(&c->list, n);
+        return nomem(err);
+    }
+    if (env_of_fd(e, fd, off, err) < 0) {
+        folder_env_truncate(&c->list, n);
+        return -1;
+    }
+    if (at < n) {
+        /* in UID order: move it from the end to its place */
+        struct mail_envelope t = c->list.v[n];
+
+        memmove(&c->list.v[at + 1], &c->list.v[at],
+                (n - at) * sizeof c->list.v[0]);
+        memmove(&c->modseq[at + 1], &c->modseq[at],
+                (n - at) * sizeof c->modseq[0]);
+        c->list.v[at] = t;
+        c->modseq[at] = 0;
+    }
+    return 1;
+}
+
+int mail_imap_cache_file_add_fd(const struct mail_paths *paths,
+                                const char *account, const char *folder,
+                                uint32_t uidvalidity, uint32_t uid,
+                                unsigned flags, time_t received, int fd,
+                                off_t off, struct mail_error *err)
+{
+    struct mail_imap_cache c = MAIL_IMAP_CACHE_INIT;
+    char *file;
+    int rc;
+
+    if (!paths || !account || !folder || !uidvalidity || !uid)
+        return 0;
+    file = mail_imap_cache_file(paths, account, folder, err);
+    if (!file)
+        return -1;
+    rc = mail_imap_cache_load(&c, file, account, folder, err);
+    if (rc == 1)
+        rc = mail_imap_cache_add_fd(&c, uidvalidity, uid, flags, received,
+                                    fd, off, err);
+    if (rc == 1)
+        rc = mail_imap_cache_save(&c, file, account, folder, err) < 0 ? -1
+                                                                     : 1;
+    mail_imap_cache_release(&c);
+    free(file);
     return rc;
 }

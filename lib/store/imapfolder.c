@@ -1450,6 +1450,20 @@ static int do_append(struct imf *f, struct imf_append *a, char **key,
     if (key && uv && uid &&
         asprintf(key, "%lu:%lu", (unsigned long)uv, (unsigned long)uid) < 0)
         *key = NULL;
+    /* APPENDUID: into the listing cache, as COPYUID does for moves, so
+     * the next listing fetches nothing for it (a cache that cannot take
+     * it stays as it was: only a hint) */
+    if (uv && uid) {
+        struct mail_error e;
+
+        mail_error_clear(&e);
+        load_cache(f);
+        if (mail_imap_cache_add_fd(&f->cache, uv, uid, a->flags,
+                                   a->received, a->fd, 0, &e) == 1 &&
+            f->cache_file)
+            mail_imap_cache_save(&f->cache, f->cache_file, f->account,
+                                 f->name, &e);
+    }
     return 0;
 }
 

@@ -537,6 +537,56 @@ round_trips_after_login() {
 	[[ $output == *"Subject: first"* ]]
 }
 
+# other_ls ARGS: mail ls with a cache and state of its own (a fresh
+# listing from the server, to compare with one from the cache).
+other_ls() { XDG_CACHE_HOME=$BATS_TEST_TMPDIR/other XDG_STATE_HOME=$BATS_TEST_TMPDIR/ostate mail -C "$CONF" ls "$@"; }
+
+@test "imap mv local to IMAP: APPENDUID puts the message into the destination's cache, so its listing fetches no envelope" {
+	fill
+	ls_json imap:INBOX >/dev/null
+	ls_json imap:Trash >/dev/null
+	mkdir -p "$HOME/Local/cur" "$HOME/Local/new" "$HOME/Local/tmp"
+	att "$HOME/Local/new/1.x" appended
+	# a bare-LF message: RFC822.SIZE counts CRLF
+	run mail -C "$CONF" ls "$HOME/Local"
+	run mail -C "$CONF" -vv mv -f "$HOME/Local" 1 imap:Trash
+	[ "$status" -eq 0 ]
+	[[ $output == *"APPENDUID"* ]]
+	run --separate-stderr mail -C "$CONF" -vv ls --json imap:Trash
+	[ "$status" -eq 0 ]
+	cached=$output
+	[ "$(jq -r '[.[].subject] | join(",")' <<<"$cached")" = appended ]
+	[[ $stderr != *ENVELOPE* ]]
+	[[ $stderr != *"UID FETCH"* ]]
+	# what the server would have said: the same envelope
+	run --separate-stderr other_ls --json imap:Trash
+	[ "$status" -eq 0 ]
+	[[ -n $output ]]
+	diff <(jq -S . <<<"$cached") <(jq -S . <<<"$output")
+	run mail -C "$CONF" read --peek imap:Trash 1
+	[ "$status" -eq 0 ]
+	[[ $output == *"Subject: appended"* ]]
+}
+
+@test "sent copy: APPENDUID puts the copy into the Sent folder's cache, so mail ls imap:Sent fetches no envelope" {
+	write_config "$CONF" pop3= "sent-folder=imap:Sent"
+	run --separate-stderr ls_json imap:Sent
+	[ "$status" -eq 0 ]
+	before=$(jq length <<<"$output")
+	printf 'body of the copy\n' | mail -C "$CONF" send -s "filed copy" "$MAIL_TEST_ADDR2"
+	run --separate-stderr mail -C "$CONF" -vv ls --json imap:Sent
+	[ "$status" -eq 0 ]
+	cached=$output
+	[ "$(jq length <<<"$cached")" -eq $((before + 1)) ]
+	[ "$(jq -r '.[-1].subject' <<<"$cached")" = "filed copy" ]
+	[ "$(jq -r '.[-1].flags | join(" ")' <<<"$cached")" = seen ]
+	[[ $stderr != *ENVELOPE* ]]
+	[[ $stderr != *"UID FETCH"* ]]
+	run --separate-stderr other_ls --json imap:Sent
+	[ "$status" -eq 0 ]
+	diff <(jq -S . <<<"$cached") <(jq -S . <<<"$output")
+}
+
 @test "imap: listing numbers are kept per account: imap:INBOX of one never takes another's" {
 	printf '%s\n' "$MAIL_TEST_PASS2" >"$BATS_TEST_TMPDIR/bob.pass"
 	cat >>"$CONF" <<-CFG

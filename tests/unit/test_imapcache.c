@@ -278,6 +278,93 @@ static void test_file_name(void)
     CHECK(mail_imap_cache_file(&paths, "a", "b", &err) == NULL);
 }
 
+/* APPENDUID: the appended message's envelope from its bytes, in its
+ * place by UID; another UIDVALIDITY or a known UID changes nothing. */
+static void test_add_fd(void)
+{
+    static const char msg[] =
+        "From: =?utf-8?q?J=C3=BCrgen?= <j@x>\n"
+        "To: alice@example.test\r\n"
+        "Subject: appended\n"
+        "Message-ID: <ap@x>\n"
+        "Date: Mon, 1 Dec 2025 10:00:00 +0000\n"
+        "Content-Type: Multipart/Mixed; boundary=b\n"
+        "\n"
+        "--b\n"
+        "Content-Type: text/plain\n\nhi\n"
+        "--b\n"
+        "Content-Type: application/pdf\n"
+        "Content-Disposition: attachment; filename=r.pdf\n\nxx\n"
+        "--b--\n";
+    struct mail_imap_cache c = MAIL_IMAP_CACHE_INIT;
+    struct mail_error err;
+    char *file = path_of("add.cache");
+    size_t lf = 0;
+    int fd;
+    FILE *fp;
+
+    for (const char *p = msg; *p; p++)
+        lf += *p == '\n' && (p == msg || p[-1] != '\r');
+    fp = fopen(file, "w+");
+    CHECK(fp != NULL);
+    if (!fp)
+        return;
+    fputs("XXXX", fp);            /* the message starts at 4 */
+    fputs(msg, fp);
+    fflush(fp);
+    fd = fileno(fp);
+    lseek(fd, 1, SEEK_SET);
+    mail_error_clear(&err);
+    fill(&c, 4);                   /* UIDs 2 5 8 11 */
+    CHECK(mail_imap_cache_add_fd(&c, 1234, 6, MAIL_FLAG_SEEN | MAIL_FLAG_NEW,
+                                 1700000000, fd, 4, &err) == 1);
+    CHECK(lseek(fd, 0, SEEK_CUR) == 1);
+    CHECK(c.list.n == 5);
+    CHECK(c.list.v[1].uid == 5 && c.list.v[2].uid == 6 &&
+          c.list.v[3].uid == 8);
+    CHECK(c.modseq[2] == 0 && c.modseq[3] == 502);
+    CHECK_STR(c.list.v[2].key, "1234:6");
+    CHECK_STR(c.list.v[2].subject, "appended");
+    CHECK_STR(c.list.v[2].message_id, "<ap@x>");
+    CHECK_STR(c.list.v[2].content_type, "multipart/mixed");
+    CHECK(c.list.v[2].attachments == 1);
+    CHECK(c.list.v[2].flags == MAIL_FLAG_SEEN);
+    CHECK(c.list.v[2].received == 1700000000);
+    CHECK(c.list.v[2].has_date && c.list.v[2].date == 1764583200);
+    CHECK(c.list.v[2].size == strlen(msg) + lf);
+    /* at the end too; known, or another UIDVALIDITY: nothing */
+    CHECK(mail_imap_cache_add_fd(&c, 1234, 20, 0, 0, fd, 4, &err) == 1);
+    CHECK(c.list.n == 6 && c.list.v[5].uid == 20);
+    CHECK(c.list.v[5].received > 1700000000);
+    CHECK(mail_imap_cache_add_fd(&c, 1234, 6, 0, 0, fd, 4, &err) == 0);
+    CHECK(mail_imap_cache_add_fd(&c, 99, 30, 0, 0, fd, 4, &err) == 0);
+    CHECK(c.list.n == 6);
+    /* the file form: loaded, added, written back */
+    CHECK(mail_imap_cache_save(&c, file, "acct", "Sent", &err) == 0);
+    {
+        struct mail_paths paths;
+        char *cf;
+
+        memset(&paths, 0, sizeof paths);
+        paths.cache_home = dir;
+        cf = mail_imap_cache_file(&paths, "acct", "Sent", &err);
+        CHECK(cf != NULL);
+        CHECK(mail_imap_cache_save(&c, cf, "acct", "Sent", &err) == 0);
+        CHECK(mail_imap_cache_file_add_fd(&paths, "acct", "Sent", 1234, 21,
+                                          0, 0, fd, 4, &err) == 1);
+        CHECK(mail_imap_cache_file_add_fd(&paths, "acct", "Other", 1234, 22,
+                                          0, 0, fd, 4, &err) == 0);
+        mail_imap_cache_release(&c);
+        CHECK(mail_imap_cache_load(&c, cf, "acct", "Sent", &err) == 1);
+        CHECK(c.list.n == 7 && c.list.v[6].uid == 21);
+        CHECK_STR(c.list.v[6].subject, "appended");
+        free(cf);
+    }
+    mail_imap_cache_release(&c);
+    fclose(fp);
+    free(file);
+}
+
 int main(void)
 {
     if (!mkdtemp(dir))
@@ -287,6 +374,7 @@ int main(void)
     RUN(test_damaged);
     RUN(test_concurrent);
     RUN(test_file_name);
+    RUN(test_add_fd);
     {
         char cmd[128];
 

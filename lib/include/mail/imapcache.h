@@ -28,6 +28,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
+#include <sys/types.h>
 
 #include "error.h"
 #include "folder.h"
@@ -71,6 +73,29 @@ int mail_imap_cache_save(const struct mail_imap_cache *c, const char *file,
  * with err on ENOMEM. */
 struct mail_envelope *mail_imap_cache_push(struct mail_imap_cache *c,
                                            struct mail_error *err);
+
+/*
+ * A message the client itself appended, with the server's [APPENDUID
+ * uidvalidity uid] (RFC 4315): its bytes are fd's from off to the end
+ * (read with pread and a header read; fd's offset is restored), its
+ * envelope made as a listing would show it (RFC822.SIZE counting CRLF
+ * line ends, the header fields, the attachment count, "type/subtype";
+ * received: 0 for now, as the server stamps it), so the next listing
+ * needs no fetch for it.  Returns 1 when it was put in its place by UID,
+ * 0 when c is of another UIDVALIDITY (or empty) or already holds uid, -1
+ * with err (c then as before).
+ */
+int mail_imap_cache_add_fd(struct mail_imap_cache *c, uint32_t uidvalidity,
+                           uint32_t uid, unsigned flags, time_t received,
+                           int fd, off_t off, struct mail_error *err);
+
+/* The same on the cache file of account and folder (loaded, added,
+ * written back): 0 when there is no valid cache of that UIDVALIDITY. */
+int mail_imap_cache_file_add_fd(const struct mail_paths *paths,
+                                const char *account, const char *folder,
+                                uint32_t uidvalidity, uint32_t uid,
+                                unsigned flags, time_t received, int fd,
+                                off_t off, struct mail_error *err);
 
 /* Empty c (keeps nothing) and free what it holds. */
 void mail_imap_cache_release(struct mail_imap_cache *c);
