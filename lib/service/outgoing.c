@@ -787,8 +787,43 @@ static enum mail_error_kind queue_message(struct mail_sender *snd, int fd,
     return MAIL_OK;
 }
 
+/* A new held entry (mail_queue_add_held's place: DIR/held/) that keeps
+ * the message's Sent copy (sent_copy, bcc) for the send that may follow:
+ * no copy until the message is known to be sent; when the user moves it
+ * back into the queue, the flush that sends it files the copy, as for
+ * any queued message. */
+static int add_held(const char *dir, const char *account,
+                    const struct mail_send_envelope *env, int fd, off_t off,
+                    char **path, struct mail_error *err)
+{
+    struct mail_buf held = MAIL_BUF_INIT;
+    char *id = NULL;
+    int rc = -1;
+
+    if (mail_buf_printf(&held, "%s/held", dir) < 0) {
+        mail_error_set(err, MAIL_ERR_INTERNAL, "out of memory");
+        goto done;
+    }
+    if (mail_queue_add_sent(held.data, account, env->from, env->rcpts,
+                            env->nrcpts, env->save_sent, env->bcc, fd, off,
+                            &id, err) < 0)
+        goto done;
+    if (mail_buf_printf(&held, "/%s", id) < 0 ||
+        !(*path = mail_buf_detach(&held))) {
+        mail_error_set(err, MAIL_ERR_INTERNAL, "out of memory");
+        goto done;
+    }
+    rc = 0;
+done:
+    free(id);
+    mail_buf_release(&held);
+    return rc;
+}
+
 /* No reply after the final dot: keep the message where no flush sends it
- * again by itself (e: a queued one), and say so.  Always MAIL_ERR_TEMP. */
+ * again by itself (e: a queued one, its Sent copy mark kept), and say so.
+ * No Sent copy now: it follows the send, if the user retries it.  Always
+ * MAIL_ERR_TEMP. */
 static enum mail_error_kind hold_unknown(struct mail_sender *snd, int fd,
                                          off_t off,
                                          const struct mail_send_envelope *env,
@@ -803,9 +838,8 @@ static enum mail_error_kind hold_unknown(struct mail_sender *snd, int fd,
         r = mail_queue_hold(e, &path, &err);
     } else {
         dir = mail_queue_default_dir(snd->o.acct->paths, &err);
-        r = dir ? mail_queue_add_held(dir, snd->o.acct->name, env->from,
-                                      env->rcpts, env->nrcpts, fd, off,
-                                      &path, &err) : -1;
+        r = dir ? add_held(dir, snd->o.acct->name, env, fd, off, &path, &err)
+                : -1;
     }
     if (r < 0) {
         mail_error_prefix(&err, "no reply after the end of the message: it "

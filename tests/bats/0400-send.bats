@@ -592,6 +592,34 @@ queued() { ls "$XDG_DATA_HOME/mail/queue" 2>/dev/null | grep -c '^[0-9]' || true
     mail_wait "$MAIL_TEST_MAILDIR2" 1
 }
 
+@test "send: a held message (no reply after the dot) gets no Sent copy; moved back and flushed, the copy follows, once, with its Bcc" {
+    fake_smtp_start drop-after-dot
+    write_config "$CONF" "timeout=5" "smtp=smtp://localhost:$FAULT_PORT" \
+        "sent-folder=$HOME/Mail/Sent"
+    run "$MAIL" -C "$CONF" send -s "held copy" -b "$MAIL_TEST_ADDR1" "$MAIL_TEST_ADDR2" <<<"maybe delivered"
+    echo "$output"
+    [ "$status" -eq 75 ]
+    [[ "$output" == *"may or may not have been delivered; kept in $XDG_DATA_HOME/mail/queue/held/"* ]]
+    held=${output##* kept in }
+    # not known to be sent: no copy yet, but the held entry carries it
+    [ "$(maildir_count "$HOME/Mail/Sent")" -eq 0 ]
+    grep -q '^sent-copy yes$' "$held"
+    # the user sends it after all: the copy comes with that send
+    write_config "$CONF" "timeout=5" "sent-folder=$HOME/Mail/Sent"
+    mv "$held" "$XDG_DATA_HOME/mail/queue/"
+    run "$MAIL" -C "$CONF" send --flush
+    echo "$output"
+    [ "$status" -eq 0 ]
+    mail_wait "$MAIL_TEST_MAILDIR2" 1
+    [ "$(maildir_count "$HOME/Mail/Sent")" -eq 1 ]
+    f=$(maildir_files "$HOME/Mail/Sent")
+    grep -q '^Subject: held copy' $f
+    grep -q "^Bcc: $MAIL_TEST_ADDR1" $f
+    run "$MAIL" -C "$CONF" send --flush
+    [ "$status" -eq 0 ]
+    [ "$(maildir_count "$HOME/Mail/Sent")" -eq 1 ]
+}
+
 @test "send --flush: a queued message without a reply after its dot is held, not retried" {
     port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
     write_config "$CONF" "timeout=5" "smtp=smtp://127.0.0.1:$port"
