@@ -75,17 +75,30 @@ static char *ask(struct ui *u, const char *prompt, const char *initial)
 {
     struct mail_buf line = MAIL_BUF_INIT, shown = MAIL_BUF_INIT;
     char note[256] = "";
+    cchar_t above[512];
+    bool noted = false;
 
     mail_buf_addstr(&line, initial ? initial : "");
     for (;;) {
         wint_t ch;
         int k;
 
-        /* Tab's candidates on the line above the prompt. */
-        move(LINES - 2, 0);
-        clrtoeol();
-        if (*note)
+        /* Tab's candidates on the line above the prompt, over the
+         * compose screen's keys, which come back after. */
+        if (*note) {
+            if (!noted)
+                mvin_wchnstr(LINES - 2, 0, above,
+                             COLS < 511 ? COLS : 511);
+            noted = true;
+            move(LINES - 2, 0);
+            clrtoeol();
             addnstr(note, COLS > 0 ? COLS : 80);
+        } else if (noted) {
+            noted = false;
+            move(LINES - 2, 0);
+            clrtoeol();
+            mvadd_wchnstr(LINES - 2, 0, above, COLS < 511 ? COLS : 511);
+        }
         move(LINES - 1, 0);
         clrtoeol();
         addstr(prompt);
