@@ -1,12 +1,12 @@
 /*
  * ui.c - the reader's UI thread: the one loop over the terminal and the
- * worker's wake pipe, requests and answers, the status line, the help
- * screen and the keys the index and the pager share (see tui.h for the
- * architecture, ui_internal.h for the other files of this thread: the
- * index, the pager, the prompt and the folder list).
+ * worker's wake pipe, requests (their answers are taken in answer.c),
+ * the status line and the keys the index and the pager share (see tui.h
+ * for the architecture, ui_internal.h for the other files of this
+ * thread: the index, the pager, the prompt, the folder list, the help).
  *
  * Keys go through the binding table (keys.c: defaults and the [tui]
- * section); the help screen is drawn from that live table.  The view of
+ * section); the help screen (help.c) is drawn from that live table.  The view of
  * the index (limit, sort, threads) is a list of positions into the rows
  * the worker sent, computed on the worker (TUI_REQ_VIEW), so that a
  * body: query or a large folder never holds the keys.
@@ -69,7 +69,7 @@ struct tui_req *ui_post(struct ui *u, enum tui_req_kind kind, size_t idx,
     return ui_post_req(u, r);
 }
 
-static void measure_rows(struct ui *u)
+void ui_measure_rows(struct ui *u)
 {
     struct mail_short_dates sd;
 
@@ -100,7 +100,7 @@ void ui_free_marks(struct ui *u)
 }
 
 /* The whole folder in delivery order (until the worker sends the view). */
-static void identity_view(struct ui *u)
+void ui_identity_view(struct ui *u)
 {
     ui_free_marks(u);
     free(u->vis);
@@ -131,7 +131,7 @@ void ui_request_view(struct ui *u)
     if (default_view(u)) {
         size_t row = cur_row(u);
 
-        identity_view(u);
+        ui_identity_view(u);
         u->cur = row < u->nvis ? row : 0;
         return;
     }
@@ -184,56 +184,6 @@ attr_t ui_color_attr(const struct ui *u, enum tui_color_obj o)
     if (u->color && (c->fg >= 0 || c->bg >= 0))
         a |= COLOR_PAIR((short)(o + 1));
     return a;
-}
-
-/* The help: every key of the live table, index then pager. */
-static size_t help_line(const struct ui *u, size_t want, struct mail_buf *b)
-{
-    static const char *const title[TUI_NCTX] = {
-        "Keys of the index", "Keys of the pager",
-    };
-    size_t n = 0;
-
-    for (int c = 0; c < TUI_NCTX; c++) {
-        size_t pos = 0;
-        char keys[160];
-        const char *name, *desc;
-
-        if (c) {
-            if (n++ == want)
-                mail_buf_addstr(b, "");
-        }
-        if (n++ == want)
-            mail_buf_addstr(b, title[c]);
-        while (tui_keys_help(u->keys, (enum tui_ctx)c, &pos, keys,
-                             sizeof keys, &name, &desc))
-            if (n++ == want)
-                mail_buf_printf(b, "  %-18s %-18s %s", keys, name, desc);
-    }
-    if (n++ == want)
-        mail_buf_addstr(b, "");
-    if (n++ == want)
-        mail_buf_addstr(b, "Keys of this help: q, ? or Escape go back; j "
-                        "and k scroll.  Change keys with 'bind' in the "
-                        "[tui] section (mail-tui(1)).");
-    return n;
-}
-
-static void draw_help(struct ui *u)
-{
-    int h = body_rows();
-    size_t total = help_line(u, (size_t)-1, NULL);
-
-    if (u->help_top + (size_t)h > total)
-        u->help_top = total > (size_t)h ? total - (size_t)h : 0;
-    for (int y = 0; y < h && u->help_top + (size_t)y < total; y++) {
-        struct mail_buf b = MAIL_BUF_INIT;
-
-        help_line(u, u->help_top + (size_t)y, &b);
-        if (b.data)
-            ui_put_fit(y, 0, b.data, b.len, (size_t)COLS);
-        mail_buf_release(&b);
-    }
 }
 
 static void draw_status(struct ui *u)
@@ -332,7 +282,7 @@ static void draw(struct ui *u)
         ui_draw_pager(u);
         break;
     case VIEW_HELP:
-        draw_help(u);
+        ui_draw_help(u);
         break;
     case VIEW_FOLDERS:
         ui_draw_folders(u);
@@ -360,189 +310,6 @@ void ui_show_error(struct ui *u, const struct tui_req *r)
     mail_buf_release(&b);
 }
 
-static void take_rows(struct ui *u, struct tui_req *r)
-{
-    size_t row = cur_row(u);
-
-    tui_rows_release(&u->rows);
-    u->rows = r->rows;
-    r->rows.v = NULL;
-    r->rows.n = 0;
-    u->loaded = true;
-    measure_rows(u);
-    free(u->match);
-    u->match = NULL;
-    u->nmatch = 0;
-    identity_view(u);
-    u->cur = row < u->nvis ? row : (u->nvis ? u->nvis - 1 : 0);
-    ui_request_view(u);
-}
-
-static void pipe_message(struct ui *u, struct tui_req *r);
-
-static void on_answer(struct ui *u, struct tui_req *r)
-{
-    bool same = r->gen == u->rows.gen;
-
-    if (u->pending)
-        u->pending--;
-    if (r == u->rendering)
-        u->rendering = NULL;
-    if (r == u->viewing)
-        u->viewing = NULL;
-    if (r == u->searching)
-        u->searching = NULL;
-    if (r == u->listing)
-        u->listing = NULL;
-    if (r == u->opening)
-        u->opening = NULL;
-    if (r == u->partsreq)
-        u->partsreq = NULL;
-    if (r == u->completing)
-        u->completing = NULL;
-    if (!u->pending)
-        u->event[0] = '\0';
-    if (r->status == TUI_CANCELLED) {
-        if (r->kind == TUI_REQ_OPEN) {
-            /* The folder shown stays (none, at the start). */
-            const char *name = r->label ? r->label : u->label;
-            struct mail_buf safe = MAIL_BUF_INIT;
-
-            u->loaded = true;
-            mail_term_safe(&safe, name, strlen(name), MAIL_SAFE_ONELINE);
-            snprintf(u->msg, sizeof u->msg, "cancelled: %s not opened",
-                     safe.data ? safe.data : "");
-            mail_buf_release(&safe);
-            return;
-        }
-        /* Said only when the user asked (Ctrl-C); a render superseded by
-         * n, p or q is no news. */
-        if (strcmp(u->msg, "cancelling") == 0)
-            snprintf(u->msg, sizeof u->msg, "cancelled");
-        return;
-    }
-    if (r->status == TUI_STALE) {
-        if (r->kind != TUI_REQ_VIEW)
-            snprintf(u->msg, sizeof u->msg, "the folder changed; try again");
-        return;
-    }
-    if (r->status == TUI_ERROR) {
-        ui_show_error(u, r);
-        if (r->kind == TUI_REQ_OPEN && !r->path)
-            u->loaded = true;
-        if (r->kind == TUI_REQ_VIEW && u->limit) {
-            /* A bad limit: back to all. */
-            free(u->limit);
-            u->limit = NULL;
-            ui_request_view(u);
-        }
-        return;
-    }
-    switch (r->kind) {
-    case TUI_REQ_ACCOUNT:
-        u->store = r->store;
-        /* fall through */
-    case TUI_REQ_OPEN:
-        if (r->path) {
-            free(u->label);
-            u->label = r->label;
-            r->label = NULL;
-            free(u->folder_path);
-            u->folder_path = r->path;
-            r->path = NULL;
-            free(u->limit);
-            u->limit = NULL;
-            u->view = VIEW_INDEX;
-        }
-        take_rows(u, r);
-        ui_first_unread(u);
-        if (r->err.msg[0])
-            ui_show_error(u, r);
-        break;
-    case TUI_REQ_RELIST:
-    case TUI_REQ_SYNC:
-        take_rows(u, r);
-        if (r->kind == TUI_REQ_SYNC)
-            snprintf(u->msg, sizeof u->msg, "%zu expunged", r->expunged);
-        if (u->view == VIEW_PAGER)
-            u->view = VIEW_INDEX;
-        break;
-    case TUI_REQ_RENDER:
-        if (same && r->idx < u->rows.n)
-            u->rows.v[r->idx].flags = r->new_flags;
-        if (u->view != VIEW_PAGER || r->idx != u->page_idx ||
-            u->page_part)
-            break;
-        tui_lines_release(&u->page);
-        u->page = r->lines;
-        r->lines.v = NULL;
-        r->lines.n = 0;
-        for (size_t i = 0; i < u->page.n; i++)
-            ui_expand_tabs(&u->page.v[i]);
-        u->page_top = 0;
-        ui_wrap_page(u);
-        break;
-    case TUI_REQ_FLAGS:
-        if (same && r->idx < u->rows.n)
-            u->rows.v[r->idx].flags = r->new_flags;
-        break;
-    case TUI_REQ_SAVE:
-        if (same && r->idx < u->rows.n)
-            u->rows.v[r->idx].flags = r->new_flags;
-        snprintf(u->msg, sizeof u->msg, "saved");
-        break;
-    case TUI_REQ_VIEW:
-        if (same)
-            ui_take_view(u, r);
-        break;
-    case TUI_REQ_SEARCH:
-        if (same)
-            ui_take_search(u, r);
-        break;
-    case TUI_REQ_MSGFD:
-    case TUI_REQ_PART_FD:
-        if (r->compose)
-            ui_compose_answer(u, r);
-        else if (r->kind == TUI_REQ_PART_FD && r->fd < 0 && r->lines.n)
-            ui_show_part_output(u, r);
-        else
-            pipe_message(u, r);
-        break;
-    case TUI_REQ_PARTS:
-        ui_take_parts(u, r);
-        break;
-    case TUI_REQ_COMPLETE:
-        ui_take_completion(u, r);
-        break;
-    case TUI_REQ_PART_SAVE: {
-        struct mail_buf b = MAIL_BUF_INIT;
-        const char *to = r->label ? r->label : r->path;
-
-        mail_term_safe(&b, to, strlen(to), MAIL_SAFE_ONELINE);
-        snprintf(u->msg, sizeof u->msg, "saved %s", b.data ? b.data : "");
-        mail_buf_release(&b);
-        break;
-    }
-    case TUI_REQ_FOLDERS:
-        for (size_t i = 0; i < u->nfolders; i++) {
-            free(u->folders[i].name);
-            free(u->folders[i].path);
-        }
-        free(u->folders);
-        u->folders = r->folders;
-        u->nfolders = r->nfolders;
-        r->folders = NULL;
-        r->nfolders = 0;
-        if (u->fcur >= u->nfolders)
-            u->fcur = 0;
-        if (r->err.msg[0])
-            ui_show_error(u, r);
-        break;
-    case TUI_REQ_CLOSE:
-        break;
-    }
-}
-
 static void drain_answers(struct ui *u)
 {
     char buf[64];
@@ -554,7 +321,7 @@ static void drain_answers(struct ui *u)
         u->event[0] = '\0';
     for (r = tui_worker_answers(u->w); r; r = next) {
         next = r->next;
-        on_answer(u, r);
+        ui_on_answer(u, r);
         tui_req_free(r);
     }
 }
@@ -582,7 +349,7 @@ void ui_shell_end(bool wait_key)
 }
 
 /* The message's descriptor came: run the command with it as stdin. */
-static void pipe_message(struct ui *u, struct tui_req *r)
+void ui_pipe_message(struct ui *u, struct tui_req *r)
 {
     struct mail_spawn sp = MAIL_SPAWN_INIT;
     struct mail_spawn_result res;
@@ -721,13 +488,7 @@ static void key(struct ui *u, wint_t ch, bool fkey)
         ui_parts_key(u, ch, fkey);
         break;
     case VIEW_HELP:
-        if ((!fkey && (ch == 'j' || ch == ' ')) ||
-            (fkey && (ch == KEY_DOWN || ch == KEY_NPAGE)))
-            u->help_top++;
-        else if ((!fkey && ch == 'k') || (fkey && ch == KEY_UP))
-            u->help_top = u->help_top ? u->help_top - 1 : 0;
-        else if (!fkey && (ch == 'q' || ch == '?' || ch == 27))
-            u->view = u->help_back;
+        ui_help_key(u, ch, fkey);
         break;
     }
 }

@@ -129,6 +129,16 @@ void ui_request_view(struct ui *u);
 size_t ui_put_fit(int y, int x, const char *s, size_t len, size_t cols);
 attr_t ui_color_attr(const struct ui *u, enum tui_color_obj o);
 void ui_show_error(struct ui *u, const struct tui_req *r);
+void ui_measure_rows(struct ui *u);
+void ui_identity_view(struct ui *u);
+void ui_pipe_message(struct ui *u, struct tui_req *r);
+
+/* answer.c */
+void ui_on_answer(struct ui *u, struct tui_req *r);
+
+/* help.c */
+void ui_draw_help(struct ui *u);
+void ui_help_key(struct ui *u, wint_t ch, bool fkey);
 /* The terminal given to a command (|, the editor, a send) and taken
  * back (wait_key: after "Press Enter"). */
 void ui_shell_begin(void);
