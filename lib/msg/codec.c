@@ -10,19 +10,9 @@
 #include "mail/base64.h"
 #include "mail/buf.h"
 #include "mail/codec.h"
+#include "../util/hex.h"
 
 static const char hexdig[] = "0123456789ABCDEF";
-
-static int hex_value(unsigned char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    return -1;
-}
 
 enum mail_cte mail_cte_from_name(const char *value)
 {
@@ -170,7 +160,7 @@ static int qp_byte(struct mail_decoder *d, unsigned char c,
                 return -1;
             continue;
         case QP_EQ:
-            if (hex_value(c) >= 0) {
+            if (mail_hex_value(c) >= 0) {
                 d->ws[0] = (char)c;
                 d->state = QP_EQ1;
             } else if (c == ' ' || c == '\t') {
@@ -190,10 +180,10 @@ static int qp_byte(struct mail_decoder *d, unsigned char c,
             return 0;
         case QP_EQ1:
             d->state = QP_TEXT;
-            h = hex_value(c);
+            h = mail_hex_value(c);
             if (h >= 0)
                 return dec_put(d,
-                               (char)(hex_value((unsigned char)d->ws[0]) *
+                               (char)(mail_hex_value((unsigned char)d->ws[0]) *
                                           16 + h),
                                err);
             if (dec_put(d, '=', err) < 0 || dec_put(d, d->ws[0], err) < 0)

@@ -7,6 +7,7 @@
 #include "mail/charset.h"
 #include "mail/codec.h"
 #include "mail/rfc2047.h"
+#include "../util/hex.h"
 
 #define EW_MAX 75           /* longest encoded word we write */
 #define EW_SCAN_MAX 4096    /* longest encoded word we accept when reading */
@@ -19,17 +20,6 @@ struct ew {
     size_t textlen;
     size_t len;              /* whole word, "=?" to "?=" */
 };
-
-static int hexval(unsigned char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    return -1;
-}
 
 static int is_blank(char c)
 {
@@ -102,8 +92,8 @@ static int q_decode(struct mail_buf *out, const char *s, size_t n)
         if (c == '_') {
             c = ' ';
         } else if (c == '=' && i + 2 < n &&
-                   (h1 = hexval((unsigned char)s[i + 1])) >= 0 &&
-                   (h2 = hexval((unsigned char)s[i + 2])) >= 0) {
+                   (h1 = mail_hex_value((unsigned char)s[i + 1])) >= 0 &&
+                   (h2 = mail_hex_value((unsigned char)s[i + 2])) >= 0) {
             c = (char)(h1 * 16 + h2);
             i += 2;
         }
