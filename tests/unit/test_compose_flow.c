@@ -20,6 +20,7 @@
 #include "mail/config.h"
 #include "mail/folder.h"
 #include "test.h"
+#include "testutil.h"
 #include "fixture.h"
 
 static struct mail_account account;
@@ -59,22 +60,6 @@ static int count(const char *rel, char *name, size_t size)
         closedir(d);
     }
     return n;
-}
-
-static char *slurp(const char *path)
-{
-    struct mail_buf b = MAIL_BUF_INIT;
-    char buf[4096];
-    int fd = open(path, O_RDONLY);
-    ssize_t n;
-
-    if (fd < 0)
-        return NULL;
-    while ((n = read(fd, buf, sizeof buf)) > 0)
-        mail_buf_add(&b, buf, (size_t)n);
-    close(fd);
-    mail_buf_addstr(&b, "");
-    return mail_buf_detach(&b);
 }
 
 static struct mail_compose_flow *flow(void)
@@ -182,7 +167,7 @@ static void test_reply_attach_postpone_resume(void)
     CHECK_STR(mail_compose_flow_drafts_name(fl), fixture_path("Mail/.Drafts"));
     CHECK(count("Mail/.Drafts", name, sizeof name) == 1);
     CHECK(strstr(name, ":2,DS") != NULL);
-    text = slurp(name);
+    text = slurp(name, NULL);
     CHECK(text && strstr(text, "\nX-Mail-Draft: reply\n"));
     CHECK(text && strstr(text, "\nX-Mail-Draft-Original: <q-1@b.test>\n"));
     free(text);
@@ -213,7 +198,7 @@ static void test_reply_attach_postpone_resume(void)
     }
     CHECK(d->nattach == 1);
     if (d->nattach == 1) {
-        text = slurp(d->attach[0]);
+        text = slurp(d->attach[0], NULL);
         CHECK_STR(text, "b\n");
         free(text);
     }
@@ -222,7 +207,7 @@ static void test_reply_attach_postpone_resume(void)
                                       &err) == 0);
     CHECK(mail_compose_flow_postpone(fl, &saved, &err) == 0);
     CHECK(count("Mail/.Drafts", name, sizeof name) == 1);
-    text = slurp(name);
+    text = slurp(name, NULL);
     CHECK(text && strstr(text, "\nCc: eve@example.com\n"));
     free(text);
     mail_compose_flow_free(fl);

@@ -20,24 +20,8 @@
 #include "mail/fsutil.h"
 #include "mail/mime.h"
 #include "test.h"
+#include "testutil.h"
 #include "fixture.h"
-
-static char *slurp(const char *path, size_t *len)
-{
-    struct mail_buf b = MAIL_BUF_INIT;
-    char buf[4096];
-    int fd = open(path, O_RDONLY);
-    ssize_t n;
-
-    if (fd < 0)
-        return NULL;
-    while ((n = read(fd, buf, sizeof buf)) > 0)
-        mail_buf_add(&b, buf, (size_t)n);
-    close(fd);
-    mail_buf_addstr(&b, "");
-    *len = b.len;
-    return mail_buf_detach(&b);
-}
 
 static const char binary[] = "\x00\x01\xff\xfe\r\n\x80 PNG\n";
 

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "mail/buf.h"
@@ -435,6 +436,73 @@ static void test_mailcap_find(void)
     remove_dir(dirfd);
 }
 
+/* A copiousoutput entry's output for the reader's pager: terminal-safe,
+ * the file read (as %s and on standard input) and removed, a failure
+ * said; the terminal command removes its file through its trap. */
+static void test_mailcap_output(void)
+{
+    struct mail_buf out = MAIL_BUF_INIT;
+    struct mail_error err;
+    char path[512], *cmd, *sh;
+    bool uses;
+    int fd;
+
+    fd = mail_render_temp(NULL, "txt", path, sizeof path);
+    CHECK(fd >= 0);
+    if (fd < 0)
+        return;
+    CHECK(mail_write_all(fd, "one\ntwo \033[31mred\n", 17) == 0);
+    close(fd);
+    cmd = mail_render_mailcap_command("tr a-z A-Z < %s; cat", "text/x",
+                                      path, &uses);
+    CHECK(cmd != NULL && uses);
+    mail_error_clear(&err);
+    CHECK(mail_render_mailcap_output(cmd, path, 5, &out, &err) == 0);
+    CHECK_STR(out.data, "ONE\nTWO ^[[31MRED\none\ntwo ^[[31mred\n");
+    CHECK(access(path, F_OK) < 0 && errno == ENOENT);
+    free(cmd);
+    mail_buf_release(&out);
+
+    /* A viewer that fails: said, and the file goes all the same. */
+    fd = mail_render_temp(NULL, "txt", path, sizeof path);
+    CHECK(fd >= 0);
+    if (fd < 0)
+        return;
+    close(fd);
+    CHECK(mail_render_mailcap_output("exit 3", path, 5, &out, &err) < 0);
+    CHECK(err.kind == MAIL_ERR_TEMP);
+    CHECK_STR(err.msg, "the viewer: exit status 3");
+    CHECK(access(path, F_OK) < 0 && errno == ENOENT);
+    mail_buf_release(&out);
+
+    /* The terminal command: the file removed when the shell is killed
+     * (its HUP trap ends it through the EXIT trap). */
+    fd = mail_render_temp(NULL, "txt", path, sizeof path);
+    CHECK(fd >= 0);
+    if (fd < 0)
+        return;
+    close(fd);
+    sh = mail_render_mailcap_shell("kill -HUP $$; sleep 5", path);
+    CHECK(sh != NULL);
+    if (sh) {
+        char *const argv[] = { "sh", "-c", sh, NULL };
+        pid_t pid = fork();
+        int st = 0;
+
+        if (pid == 0) {
+            execv("/bin/sh", argv);
+            _exit(127);
+        }
+        CHECK(pid > 0);
+        if (pid > 0) {
+            waitpid(pid, &st, 0);
+            CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 129);
+        }
+    }
+    CHECK(access(path, F_OK) < 0 && errno == ENOENT);
+    free(sh);
+}
+
 int main(void)
 {
     RUN(test_hostile_names);
@@ -446,5 +514,6 @@ int main(void)
     RUN(test_mailcap_path);
     RUN(test_render_message);
     RUN(test_mailcap_find);
+    RUN(test_mailcap_output);
     return test_done();
 }
