@@ -5,15 +5,253 @@
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "ui_internal.h"
+#include "rows.h"
+#include "mail/address.h"
 #include "mail/date.h"
 #include "mail/indexrow.h"
+#include "mail/rfc2047.h"
 #include "mail/sort.h"
 #include "mail/termsafe.h"
 #include "mail/width.h"
+
+/* ---- rows from a listing (rows.h) ---- */
+
+/* Would mail_term_safe(MAIL_SAFE_ONELINE) change s[0..len)?  A control
+ * (C0, DEL, C1), a bidirectional control, U+2028/U+2029 or a byte that
+ * is not valid UTF-8 (termsafe.c's set); printable ASCII in one step. */
+static bool needs_safe(const char *s, size_t len)
+{
+    size_t i = 0, n;
+    uint32_t cp;
+
+    while (i < len) {
+        unsigned char c = (unsigned char)s[i];
+
+        if (c >= 0x20 && c < 0x7f) {
+            i++;
+            continue;
+        }
+        if (c < 0x80 || (n = mail_utf8_decode(s + i, len - i, &cp)) == 0)
+            return true;
+        if (cp < 0xa0 || cp == 0x61c || cp == 0x200e || cp == 0x200f ||
+            (cp >= 0x202a && cp <= 0x202e) ||
+            (cp >= 0x2066 && cp <= 0x2069) || cp == 0x2028 || cp == 0x2029)
+            return true;
+        i += n;
+    }
+    return false;
+}
+
+/* s[0..len) made terminal-safe on one line, malloc'd: a plain copy when
+ * nothing would change (the display strings of a listing), else through
+ * mail_term_safe.  NULL on ENOMEM. */
+static char *safe_dup(const char *s, size_t len)
+{
+    struct mail_buf b = MAIL_BUF_INIT;
+    char *out;
+
+    if (!needs_safe(s, len)) {
+        out = malloc(len + 1);
+        if (out) {
+            memcpy(out, s, len);
+            out[len] = '\0';
+        }
+        return out;
+    }
+    if (mail_term_safe(&b, s, len, MAIL_SAFE_ONELINE) < 0) {
+        mail_buf_release(&b);
+        return NULL;
+    }
+    if (!b.data)
+        mail_buf_addstr(&b, "");
+    return mail_buf_detach(&b);
+}
+
+/* The first sender's name, else its address, decoded and made safe. */
+static char *shown_from(const struct mail_envelope *e)
+{
+    struct mail_addrlist l = MAIL_ADDRLIST_INIT;
+    struct mail_error err;
+    const char *s = "";
+    char *out;
+
+    if (e->from_display || e->borrowed)
+        return safe_dup(e->from_display ? e->from_display : "",
+                        e->from_display ? strlen(e->from_display) : 0);
+    if (e->from && mail_addrlist_parse(&l, e->from, &err) == 0) {
+        for (size_t i = 0; i < l.n; i++) {
+            const struct mail_address *a = &l.v[i];
+
+            if (a->name && *a->name) {
+                s = a->name;
+                break;
+            }
+            if (*a->addr) {
+                s = a->addr;
+                break;
+            }
+        }
+    }
+    out = safe_dup(s, strlen(s));
+    mail_addrlist_release(&l);
+    return out;
+}
+
+static char *shown_subject(const struct mail_envelope *e)
+{
+    struct mail_buf d = MAIL_BUF_INIT;
+    char *out;
+
+    if (e->subject_display || e->borrowed)
+        return safe_dup(e->subject_display ? e->subject_display : "",
+                        e->subject_display ? strlen(e->subject_display) : 0);
+    if (e->subject)
+        mail_rfc2047_decode(&d, e->subject, strlen(e->subject));
+    out = safe_dup(d.data ? d.data : "", d.len);
+    mail_buf_release(&d);
+    return out;
+}
+
+/* The strings of one row before they go into the block: borrowed (the
+ * listing's display strings, safe already) or made here (owned). */
+struct row_text {
+    const char *s[3];     /* from, subject, ref */
+    size_t len[3];
+    unsigned owned;       /* bit k: s[k] malloc'd here */
+};
+
+/* One of the two shown strings: the listing's display string when it
+ * has one ready (copied as it is when already safe), else made here. */
+static void shown(struct row_text *t, int k, const struct mail_envelope *e)
+{
+    bool ready = k == 0 ? e->from_display || e->borrowed
+                        : e->subject_display || e->borrowed;
+    const char *d = k == 0 ? e->from_display : e->subject_display;
+
+    if (ready) {
+        t->s[k] = d ? d : "";
+        t->len[k] = strlen(t->s[k]);
+        if (!needs_safe(t->s[k], t->len[k]))
+            return;
+        t->s[k] = safe_dup(t->s[k], t->len[k]);
+    } else {
+        t->s[k] = k == 0 ? shown_from(e) : shown_subject(e);
+    }
+    t->owned |= 1u << k;
+    t->len[k] = t->s[k] ? strlen(t->s[k]) : 0;
+}
+
+static void text_of(const struct mail_envelope *e, struct row_text *t)
+{
+    /* The Message-ID first: a Maildir file is renamed by every flag. */
+    const char *ref = e->message_id && *e->message_id ? e->message_id
+                    : e->path;
+
+    t->owned = 0;
+    shown(t, 0, e);
+    shown(t, 1, e);
+    t->s[2] = ref;
+    t->len[2] = ref ? strlen(ref) : 0;
+}
+
+/* A hint for the one block of a large folder's rows: transparent huge
+ * pages (filling fresh memory page by page was most of the time of
+ * making 100,000 rows). */
+static void rows_block_hint(void *p, size_t len)
+{
+#ifdef MADV_HUGEPAGE
+    uintptr_t a = (uintptr_t)p, lo, hi;
+    long pg = sysconf(_SC_PAGESIZE);
+
+    if (len < ((size_t)4 << 20) || pg <= 0)
+        return;
+    lo = (a + (uintptr_t)pg - 1) & ~((uintptr_t)pg - 1);
+    hi = (a + len) & ~((uintptr_t)pg - 1);
+    if (hi > lo)
+        (void)madvise((void *)lo, hi - lo, MADV_HUGEPAGE);
+#else
+    (void)p;
+    (void)len;
+#endif
+}
+
+/*
+ * One block: the rows, then their strings, so that a folder's rows cost
+ * one allocation (and tui_rows_release one free), not three per
+ * message.  Two passes: the lengths (each row's strings found, and made
+ * only where the listing has no safe display string ready), then the
+ * copies.
+ */
+int tui_rows_fill(struct tui_rows *rows, const struct mail_envelope_list *l)
+{
+    struct row_text *t;
+    size_t total, n = l->n;
+    char *at;
+    int rc = -1;
+
+    rows->v = NULL;
+    rows->n = 0;
+    t = calloc(n ? n : 1, sizeof *t);
+    if (!t)
+        return -1;
+    total = (n ? n : 1) * sizeof *rows->v;
+    for (size_t i = 0; i < n; i++) {
+        text_of(&l->v[i], &t[i]);
+        if (((t[i].owned & 1) && !t[i].s[0]) ||
+            ((t[i].owned & 2) && !t[i].s[1]))
+            goto out;
+        total += t[i].len[0] + t[i].len[1] + t[i].len[2] + 3;
+    }
+    rows->v = malloc(total);
+    if (!rows->v)
+        goto out;
+    rows_block_hint(rows->v, total);
+    at = (char *)(rows->v + (n ? n : 1));
+    for (size_t i = 0; i < n; i++) {
+        const struct mail_envelope *e = &l->v[i];
+        struct tui_row *r = &rows->v[i];
+        char *p[3];
+
+        for (int k = 0; k < 3; k++) {
+            p[k] = at;
+            if (t[i].len[k])
+                memcpy(at, t[i].s[k], t[i].len[k]);
+            at[t[i].len[k]] = '\0';
+            at += t[i].len[k] + 1;
+        }
+        r->from = p[0];
+        r->subject = p[1];
+        r->ref = t[i].s[2] ? p[2] : NULL;
+        r->when = e->has_date ? e->date : e->received;
+        r->flags = e->flags;
+        r->attach = mail_envelope_attach_mark(e);
+    }
+    rows->n = n;
+    rc = 0;
+out:
+    for (size_t i = 0; i < n; i++)
+        for (int k = 0; k < 2; k++)
+            if (t[i].owned & (1u << k))
+                free((char *)t[i].s[k]);
+    free(t);
+    return rc;
+}
+
+/* The rows and their strings are one block (tui_rows_fill). */
+void tui_rows_release(struct tui_rows *r)
+{
+    free(r->v);
+    r->v = NULL;
+    r->n = 0;
+}
+
+/* ---- the index on the screen ---- */
 
 static void draw_index_row(struct ui *u, int y, size_t v,
                            struct mail_short_dates *sd)

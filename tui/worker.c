@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "tui.h"
+#include "rows.h"
 #include "mail/address.h"
 #include "mail/addrbook.h"
 #include "mail/buf.h"
@@ -72,77 +73,6 @@ static char *safe_dup(const char *s, size_t len)
     return mail_buf_detach(&b);
 }
 
-/* The first sender's name, else its address, decoded and made safe. */
-static char *shown_from(const struct mail_envelope *e)
-{
-    struct mail_addrlist l = MAIL_ADDRLIST_INIT;
-    struct mail_error err;
-    const char *s = "";
-    char *out;
-
-    if (e->from_display || e->borrowed)
-        return safe_dup(e->from_display ? e->from_display : "",
-                        e->from_display ? strlen(e->from_display) : 0);
-    if (e->from && mail_addrlist_parse(&l, e->from, &err) == 0) {
-        for (size_t i = 0; i < l.n; i++) {
-            const struct mail_address *a = &l.v[i];
-
-            if (a->name && *a->name) {
-                s = a->name;
-                break;
-            }
-            if (*a->addr) {
-                s = a->addr;
-                break;
-            }
-        }
-    }
-    out = safe_dup(s, strlen(s));
-    mail_addrlist_release(&l);
-    return out;
-}
-
-static char *shown_subject(const struct mail_envelope *e)
-{
-    struct mail_buf d = MAIL_BUF_INIT;
-    char *out;
-
-    if (e->subject_display || e->borrowed)
-        return safe_dup(e->subject_display ? e->subject_display : "",
-                        e->subject_display ? strlen(e->subject_display) : 0);
-    if (e->subject)
-        mail_rfc2047_decode(&d, e->subject, strlen(e->subject));
-    out = safe_dup(d.data ? d.data : "", d.len);
-    mail_buf_release(&d);
-    return out;
-}
-
-static void fill_row(struct tui_row *r, const struct mail_envelope *e)
-{
-    r->from = shown_from(e);
-    r->subject = shown_subject(e);
-    r->when = e->has_date ? e->date : e->received;
-    r->flags = e->flags;
-    r->attach = mail_envelope_attach_mark(e);
-    /* The Message-ID first: a Maildir file is renamed by every flag. */
-    if (e->message_id && *e->message_id)
-        r->ref = strdup(e->message_id);
-    else if (e->path)
-        r->ref = strdup(e->path);
-}
-
-void tui_rows_release(struct tui_rows *r)
-{
-    for (size_t i = 0; i < r->n; i++) {
-        free(r->v[i].from);
-        free(r->v[i].subject);
-        free(r->v[i].ref);
-    }
-    free(r->v);
-    r->v = NULL;
-    r->n = 0;
-}
-
 void tui_lines_release(struct tui_lines *l)
 {
     for (size_t i = 0; i < l->n; i++)
@@ -167,15 +97,8 @@ static int relist(struct tui_worker *w, struct tui_req *r)
                          &r->err) < 0)
         return -1;
     r->rows.gen = w->gen;
-    r->rows.v = calloc(w->list.n ? w->list.n : 1, sizeof *r->rows.v);
-    if (!r->rows.v)
+    if (tui_rows_fill(&r->rows, &w->list) < 0)
         return nomem(&r->err);
-    for (size_t i = 0; i < w->list.n; i++) {
-        fill_row(&r->rows.v[i], &w->list.v[i]);
-        r->rows.n = i + 1;
-        if (!r->rows.v[i].from || !r->rows.v[i].subject)
-            return nomem(&r->err);
-    }
     return 0;
 }
 

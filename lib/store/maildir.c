@@ -81,6 +81,7 @@ struct entry {
     int32_t hit;        /* record in the old cache, or -1 */
     uint32_t rec;       /* else: index into the freshly parsed records */
     uint16_t ulen;      /* length of the unique part */
+    uint16_t nlen;      /* length of the whole name */
     bool cur;           /* in cur/ (else new/) */
     bool gone;          /* vanished between readdir and open */
 };
@@ -432,27 +433,53 @@ static size_t name_prefix(const struct mail_folder *f)
 }
 
 /* Write en's path (DIR/cur/NAME or DIR/new/NAME) at p, which has room
- * for name_prefix(f) + strlen(en->name) + 1 bytes; returns the bytes
- * written with the NUL. */
-static size_t put_path(const struct mail_folder *f, const struct entry *en,
-                       char *p)
+ * for dl + 5 + en->nlen + 1 bytes (dl: strlen(f->path)); returns the
+ * bytes written with the NUL. */
+static size_t put_path(const struct mail_folder *f, size_t dl,
+                       const struct entry *en, char *p)
 {
-    size_t dl = strlen(f->path), nl = strlen(en->name);
-
     memcpy(p, f->path, dl);
     memcpy(p + dl, en->cur ? "/cur/" : "/new/", 5);
-    memcpy(p + dl + 5, en->name, nl + 1);
-    return dl + 5 + nl + 1;
+    memcpy(p + dl + 5, en->name, (size_t)en->nlen + 1);
+    return dl + 5 + en->nlen + 1;
 }
 
 /* en's path, malloc'd (NULL on ENOMEM). */
 static char *entry_path(const struct mail_folder *f, const struct entry *en)
 {
-    char *p = malloc(name_prefix(f) + strlen(en->name) + 1);
+    char *p = malloc(name_prefix(f) + en->nlen + 1);
 
     if (p)
-        put_path(f, en, p);
+        put_path(f, strlen(f->path), en, p);
     return p;
+}
+
+/*
+ * A hint for a large block about to be filled (the names, the entries,
+ * the envelopes and paths of a big folder: tens of MB): transparent huge
+ * pages where the system gives them on request (madvise mode), so that
+ * filling it takes a page fault per 2 MB rather than per 4 KiB, which
+ * was a sixth of a warm listing of 100,000 messages.  Only the whole
+ * pages inside the block (malloc'd blocks this large are mmap'd apart).
+ */
+#define BIG_BLOCK (4u << 20)
+
+static void big_block_hint(void *p, size_t len)
+{
+#ifdef MADV_HUGEPAGE
+    uintptr_t a = (uintptr_t)p, lo, hi;
+    long pg = sysconf(_SC_PAGESIZE);
+
+    if (!p || len < BIG_BLOCK || pg <= 0)
+        return;
+    lo = (a + (uintptr_t)pg - 1) & ~((uintptr_t)pg - 1);
+    hi = (a + len) & ~((uintptr_t)pg - 1);
+    if (hi > lo)
+        (void)madvise((void *)lo, hi - lo, MADV_HUGEPAGE);
+#else
+    (void)p;
+    (void)len;
+#endif
 }
 
 static void listing_release(struct listing *l)
@@ -521,6 +548,29 @@ static int scan(struct mail_folder *f, bool cur, struct listing *l,
         return -1;
     }
     dfd = dirfd(d);
+    {
+        /* The directory's size bounds its names (a record holds a name
+         * and more): room for them at once, not grown by copying. */
+        struct stat dst;
+
+        if (fstat(dfd, &dst) == 0 && dst.st_size > 0 &&
+            (uint64_t)dst.st_size < ((uint64_t)1 << 31)) {
+            size_t guess = l->n + (size_t)dst.st_size / 48 + 16;
+
+            if (mail_buf_reserve(&l->names, (size_t)dst.st_size) == 0)
+                big_block_hint(l->names.data + l->names.len,
+                               (size_t)dst.st_size);
+            if (guess > l->alloc) {
+                struct entry *nv = realloc(l->v, guess * sizeof *nv);
+
+                if (nv) {
+                    l->v = nv;
+                    l->alloc = guess;
+                    big_block_hint(nv + l->n, (guess - l->n) * sizeof *nv);
+                }
+            }
+        }
+    }
     for (;;) {
         struct entry *e;
         const char *fl;
@@ -578,6 +628,7 @@ static int scan(struct mail_folder *f, bool cur, struct listing *l,
         if (mail_buf_add(&l->names, de->d_name, nlen + 1) < 0)
             goto nomem;
         e->ulen = (uint16_t)split_name(de->d_name, &fl);
+        e->nlen = (uint16_t)nlen;
         e->cur = cur;
         e->hit = -1;
         e->rec = UINT32_MAX;
@@ -950,16 +1001,18 @@ static int emit_borrowed(struct mail_folder *f, const struct listing *l,
                          struct mail_envelope_list *out,
                          struct mail_error *err)
 {
-    size_t prefix = name_prefix(f), n = l->n - lo, total = 0;
+    size_t prefix = name_prefix(f), dl = prefix - 5, n = l->n - lo;
+    size_t total = 0;
     char *paths, *at;
 
     for (size_t i = lo; i < l->n; i++)
-        total += prefix + strlen(l->v[i].name) + 1;
+        total += prefix + l->v[i].nlen + 1;
     paths = malloc(total ? total : 1);
     if (!paths || md_keep((struct maildir *)f, paths, 0) < 0) {
         free(paths);
         return mail_error_set(err, MAIL_ERR_INTERNAL, "out of memory");
     }
+    big_block_hint(paths, total);
     at = paths;
 
     if (out->alloc < out->n + n) {
@@ -970,6 +1023,7 @@ static int emit_borrowed(struct mail_folder *f, const struct listing *l,
             return mail_error_set(err, MAIL_ERR_INTERNAL, "out of memory");
         out->v = nv;
         out->alloc = out->n + n;
+        big_block_hint(nv + out->n, n * sizeof *nv);
     }
     for (size_t i = lo; i < l->n; i++) {
         const struct entry *en = &l->v[i];
@@ -980,7 +1034,7 @@ static int emit_borrowed(struct mail_folder *f, const struct listing *l,
         rec_of(cache, fr, en, display, &r);
         env_borrow(e, &r);
         e->path = at;
-        at += put_path(f, en, at);
+        at += put_path(f, dl, en, at);
         env_flags_and_size(e, en);
     }
     return 0;
@@ -1085,6 +1139,54 @@ static bool verify_range(const struct hcache *cache, const struct listing *l,
             return false;
     }
     return true;
+}
+
+/* A delivery time and the entry it belongs to: sorted in place of the
+ * entries themselves (16 bytes moved rather than 48), then the entries
+ * are put in that order once. */
+struct rkey {
+    int64_t received;
+    const struct entry *en;
+};
+
+static int cmp_rkey(const void *a, const void *b)
+{
+    const struct rkey *x = a, *y = b;
+
+    if (x->received != y->received)
+        return x->received < y->received ? -1 : 1;
+    return strcmp(x->en->name, y->en->name);
+}
+
+/* Sort l->v by cmp_received (the same order as qsort with it: the names
+ * are distinct once drop_gone_and_twice has run). */
+static void sort_received(struct listing *l)
+{
+    struct rkey *k;
+    struct entry *nv;
+
+    if (l->n < 2)
+        return;
+    k = malloc(l->n * sizeof *k);
+    nv = k ? malloc(l->n * sizeof *nv) : NULL;
+    if (!nv) {
+        free(k);
+        qsort(l->v, l->n, sizeof *l->v, cmp_received);
+        return;
+    }
+    big_block_hint(k, l->n * sizeof *k);
+    big_block_hint(nv, l->n * sizeof *nv);
+    for (size_t i = 0; i < l->n; i++) {
+        k[i].received = (int64_t)l->v[i].received;
+        k[i].en = &l->v[i];
+    }
+    qsort(k, l->n, sizeof *k, cmp_rkey);
+    for (size_t i = 0; i < l->n; i++)
+        nv[i] = *k[i].en;
+    free(k);
+    free(l->v);
+    l->v = nv;
+    l->alloc = l->n;
 }
 
 /* Min-heap of entry indexes by cmp_received (the root the earliest). */
@@ -1218,10 +1320,8 @@ static int md_list_once(struct mail_folder *f, struct mail_envelope_list *out,
     if (hits != cache.n)
         changed = true;
     lo = last && last < l.n ? l.n - last : 0;
-    if (lo == 0 || select_last(&l, last) < 0) {
-        if (l.n > 1)
-            qsort(l.v, l.n, sizeof *l.v, cmp_received);
-    }
+    if (lo == 0 || select_last(&l, last) < 0)
+        sort_received(&l);
     /* the records used: those shown; every one of the file when it is
      * written again (a damaged file is rebuilt whole, and no damaged
      * record is ever copied into a new file) */
