@@ -67,7 +67,7 @@ static int body_from_stdin(struct mail_draft *d)
     if (in.len && d->body.len && mail_buf_add(&in, d->body.data,
                                                d->body.len) < 0) {
         mail_buf_release(&in);
-        return cmd_failf(EX_OSERR, "out of memory");
+        return cmd_failf(EX_SOFTWARE, "out of memory");
     }
     if (in.len) {
         mail_buf_addstr(&in, "");
@@ -221,7 +221,7 @@ static int compose_new(struct cmd_ctx *ctx, const struct mail_account *acct,
         goto out;
     }
     if (!to || !cc || !bcc) {
-        code = cmd_failf(EX_OSERR, "out of memory");
+        code = cmd_failf(EX_SOFTWARE, "out of memory");
         goto out;
     }
     n.to = to;
@@ -320,7 +320,7 @@ int cmd_compose(struct cmd_ctx *ctx, int argc, char **argv)
             rc = 0;
         }
         if (rc < 0) {
-            rc = cmd_failf(EX_OSERR, "out of memory");
+            rc = cmd_failf(EX_SOFTWARE, "out of memory");
             goto out;
         }
     }
@@ -335,7 +335,7 @@ int cmd_compose(struct cmd_ctx *ctx, int argc, char **argv)
     } else {
         for (int i = optind; i < argc; i++)
             if (send_strv_push(&a.to, argv[i]) < 0) {
-                rc = cmd_failf(EX_OSERR, "out of memory");
+                rc = cmd_failf(EX_SOFTWARE, "out of memory");
                 goto out;
             }
     }

@@ -163,7 +163,7 @@ int cmd_run_editor(const char *path)
     sp.command = "exec $0 \"$1\"";
     sp.argv = args;
     if (mail_spawn_run(&sp, &res, &err) < 0)
-        return cmd_failf(EX_OSERR, "%s", err.msg);
+        return cmd_fail(&err);
     if (mail_spawn_check(&res, "the editor", &err) < 0)
         return cmd_failf(EX_UNAVAILABLE, "the editor (%s) failed", ed);
     return 0;

@@ -71,7 +71,7 @@ int cmd_flag(struct cmd_ctx *ctx, int argc, char **argv)
     /* Take the flag words out, keeping the value of -f/--folder. */
     rest = calloc((size_t)argc + 1, sizeof *rest);
     if (!rest)
-        return cmd_failf(EX_OSERR, "out of memory");
+        return cmd_failf(EX_SOFTWARE, "out of memory");
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i];
 

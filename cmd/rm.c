@@ -65,7 +65,7 @@ static int open_trash(struct cmd_ctx *ctx, struct mail_folder *f,
     else if (asprintf(&arg, "=%s", name) < 0)
         arg = NULL;
     if (!arg)
-        return cmd_failf(EX_OSERR, "out of memory");
+        return cmd_failf(EX_SOFTWARE, "out of memory");
     if (arg[0] == '=' && (!acct->store || !*acct->store))
         rc = cmd_failf(EX_CONFIG, "account '%s' has no store for its trash "
                        "folder (set 'store', or 'trash-folder' to a path; "

@@ -18,7 +18,7 @@
 
 static int nomem(void)
 {
-    return cmd_failf(EX_OSERR, "out of memory");
+    return cmd_failf(EX_SOFTWARE, "out of memory");
 }
 
 /* ---- opening folders ---- */
@@ -285,7 +285,7 @@ int cmd_change_selected(struct mail_folder *f, struct cmd_selection *sel,
 
     mail_error_clear(&err);
     if ((removes && !removed) || !v) {
-        rc = cmd_failf(EX_OSERR, "out of memory");
+        rc = cmd_failf(EX_SOFTWARE, "out of memory");
     } else {
         for (size_t i = 0; i < sel->n; i++)
             v[i] = &sel->all.v[sel->idx[i]];

@@ -166,7 +166,7 @@ static int load_keys(struct cmd_ctx *ctx, struct tui_keys **keys)
     const char *file;
 
     if (!(*keys = tui_keys_new()))
-        return cmd_failf(EX_OSERR, "out of memory");
+        return cmd_failf(EX_SOFTWARE, "out of memory");
     mail_error_clear(&err);
     if (!ctx->cfg_loaded) {
         if (mail_config_load(&ctx->cfg, ctx->config_path, &ctx->paths,
@@ -242,7 +242,7 @@ static int run_reader(struct cmd_ctx *ctx, const char *folder)
         }
     }
     if (!src.path || !label) {
-        rc = cmd_failf(EX_OSERR, "out of memory");
+        rc = cmd_failf(EX_SOFTWARE, "out of memory");
         goto out;
     }
     memset(&o, 0, sizeof o);
