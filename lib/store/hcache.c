@@ -520,6 +520,29 @@ bool hcache_key_is(const struct hcache *c, size_t i, const char *key,
            memcmp(c->disp + d->disp_off + d->soff[HC_KEY], key, len) == 0;
 }
 
+int hcache_keep_for_borrowers(struct hcache *c, struct hcache_rec *recs,
+                              size_t n, hcache_keep_fn keep, void *folder,
+                              struct mail_error *err)
+{
+    void *map;
+    size_t map_len;
+
+    for (size_t i = 0; i < n; i++)
+        for (int k = 0; k < HC_NSTR; k++)
+            if (recs[i].owned & (1u << k)) {
+                if (keep(folder, recs[i].str[k], 0) < 0)
+                    return mail_error_set(err, MAIL_ERR_INTERNAL,
+                                          "out of memory");
+                recs[i].owned &= ~(1u << k);
+            }
+    hcache_take_map(c, &map, &map_len);
+    if (map && keep(folder, map, map_len) < 0) {
+        munmap(map, map_len);
+        return mail_error_set(err, MAIL_ERR_INTERNAL, "out of memory");
+    }
+    return 0;
+}
+
 void hcache_take_map(struct hcache *c, void **map, size_t *len)
 {
     *map = c->map;

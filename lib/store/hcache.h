@@ -152,6 +152,22 @@ void hcache_save(struct hcache *c, const uint64_t *meta,
  * it.  *map NULL when there is none. */
 void hcache_take_map(struct hcache *c, void **map, size_t *len);
 
+/* Where a folder keeps a block until it is closed: p malloc'd, or a
+ * mapping of map_len bytes when map_len > 0.  -1 on ENOMEM (p not
+ * kept). */
+typedef int (*hcache_keep_fn)(void *folder, void *p, size_t map_len);
+
+/*
+ * For borrowed envelopes (MAIL_FOLDER_LIST_BORROW): hand the strings
+ * recs[0..n) own and the cache's mapping to keep(folder, ...), so that
+ * they stay until the folder is closed; the records then own nothing.
+ * The Maildir and mbox drivers both use it.  -1 with err on ENOMEM (the
+ * mapping, when not kept, is unmapped).
+ */
+int hcache_keep_for_borrowers(struct hcache *c, struct hcache_rec *recs,
+                              size_t n, hcache_keep_fn keep, void *folder,
+                              struct mail_error *err);
+
 /* Free everything c holds (and unmap the file unless taken). */
 void hcache_close(struct hcache *c);
 

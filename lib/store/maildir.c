@@ -993,8 +993,9 @@ static void env_flags_and_size(struct mail_envelope *e,
 }
 
 /* Envelopes of l->v[lo..n) whose strings point into the cache's mapping
- * and the freshly parsed records (keep_for_borrowers) and whose paths are
- * in one block built here: all kept by the folder until it is closed. */
+ * and the freshly parsed records (hcache_keep_for_borrowers) and whose
+ * paths are in one block built here: all kept by the folder until it is
+ * closed. */
 static int emit_borrowed(struct mail_folder *f, const struct listing *l,
                          size_t lo, const struct hcache *cache,
                          const struct fresh *fr, bool display,
@@ -1062,29 +1063,10 @@ static int emit_copied(struct mail_folder *f, const struct listing *l,
     return 0;
 }
 
-/* For borrowed envelopes: the folder keeps the strings parsed in this
- * listing and the cache's mapping until it is closed. */
-static int keep_for_borrowers(struct maildir *md, struct hcache *cache,
-                              struct fresh *fr, struct mail_error *err)
+/* hcache_keep_fn for hcache_keep_for_borrowers. */
+static int md_keep_fn(void *folder, void *p, size_t map_len)
 {
-    void *map;
-    size_t map_len;
-
-    /* (the names are not kept: paths are built apart, emit_borrowed) */
-    for (size_t i = 0; i < fr->n; i++)
-        for (int k = 0; k < HC_NSTR; k++)
-            if (fr->v[i].owned & (1u << k)) {
-                if (md_keep(md, fr->v[i].str[k], 0) < 0)
-                    return mail_error_set(err, MAIL_ERR_INTERNAL,
-                                          "out of memory");
-                fr->v[i].owned &= ~(1u << k);
-            }
-    hcache_take_map(cache, &map, &map_len);
-    if (map && md_keep(md, map, map_len) < 0) {
-        munmap(map, map_len);
-        return mail_error_set(err, MAIL_ERR_INTERNAL, "out of memory");
-    }
-    return 0;
+    return md_keep(folder, p, map_len);
 }
 
 static void save_cache(struct hcache *cache, const struct listing *l,
@@ -1334,7 +1316,11 @@ static int md_list_once(struct mail_folder *f, struct mail_envelope_list *out,
         goto out;
     if (changed)
         save_cache(&cache, &l, &fr);
-    if (borrow && keep_for_borrowers(md, &cache, &fr, err) < 0)
+    /* the strings parsed in this listing and the cache's mapping stay
+     * until the folder is closed (the names are not kept: paths are
+     * built apart, emit_borrowed) */
+    if (borrow && hcache_keep_for_borrowers(&cache, fr.v, fr.n, md_keep_fn,
+                                            md, err) < 0)
         goto out;
     ret = 0;
 out:

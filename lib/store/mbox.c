@@ -839,7 +839,7 @@ static size_t put_key(char *buf, size_t size, const struct mbox_msg *m)
 
 /* Envelopes of the listed messages whose strings point into the cache's
  * mapping and the parsed records, with the keys in one block: all kept
- * by the folder until it is closed (keep_for_borrowers). */
+ * by the folder until it is closed (hcache_keep_for_borrowers). */
 static int emit_borrowed(struct mbox *mb, const struct parse *ps,
                          bool display, struct mail_envelope_list *out,
                          struct mail_error *err)
@@ -904,28 +904,10 @@ static int emit_borrowed(struct mbox *mb, const struct parse *ps,
     return 0;
 }
 
-/* For borrowed envelopes: the folder keeps the strings parsed in this
- * listing and the cache's mapping until it is closed. */
-static int keep_for_borrowers(struct mbox *mb, struct parse *ps,
-                              struct hcache *cache, struct mail_error *err)
+/* hcache_keep_fn for hcache_keep_for_borrowers. */
+static int mb_keep_fn(void *folder, void *p, size_t map_len)
 {
-    void *map;
-    size_t map_len;
-
-    for (size_t i = 0; i < ps->n; i++)
-        for (int k = 0; k < HC_NSTR; k++)
-            if (ps->recs[i].owned & (1u << k)) {
-                if (mb_keep(mb, ps->recs[i].str[k], 0) < 0)
-                    return mail_error_set(err, MAIL_ERR_INTERNAL,
-                                          "out of memory");
-                ps->recs[i].owned &= ~(1u << k);
-            }
-    hcache_take_map(cache, &map, &map_len);
-    if (map && mb_keep(mb, map, map_len) < 0) {
-        munmap(map, map_len);
-        return mail_error_set(err, MAIL_ERR_INTERNAL, "out of memory");
-    }
-    return 0;
+    return mb_keep(folder, p, map_len);
 }
 
 /* Parse the file (with the cache) into mb->v; with out, add envelopes. */
@@ -1030,7 +1012,10 @@ static int mbox_scan(struct mbox *mb, struct mail_envelope_list *out,
         else if (ps.n == 0)
             hcache_save(&cache, meta, ps.recs, 0);
     }
-    if (borrow && keep_for_borrowers(mb, &ps, &cache, err) < 0)
+    /* the strings parsed in this listing and the cache's mapping stay
+     * until the folder is closed */
+    if (borrow && hcache_keep_for_borrowers(&cache, ps.recs, ps.n,
+                                            mb_keep_fn, mb, err) < 0)
         goto out;
 
     free(mb->v);
