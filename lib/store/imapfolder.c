@@ -42,6 +42,7 @@
 #include "imapparts.h"
 #include "mail/date.h"
 #include "mail/folder.h"
+#include "mail/foldercache.h"
 #include "mail/fsutil.h"
 #include "mail/header.h"
 #include "mail/imap.h"
@@ -1633,6 +1634,10 @@ int mail_imap_folder_special_use(struct mail_folder *mf, unsigned use,
         return -1;
     if (mail_imap_list(s, &l, err) < 0)
         return failed(f, err);
+    /* A LIST made anyway refreshes what shell completion offers; a
+     * failure to write it costs only stale completion. */
+    if (f->account)
+        (void)mail_imap_foldercache_save(mf->paths, f->account, &l, NULL);
     for (size_t i = 0; i < l.n && rc == 1; i++)
         if (l.v[i].attrs & use) {
             *name = strdup(l.v[i].name);

@@ -140,3 +140,22 @@ PY
     run "$MAIL" -C "$CONF" folders --delete =INBOX
     [ "$status" -eq 64 ]
 }
+
+@test "folders --remote --cached: a LIST the library makes anyway (rm's search for \\Trash) fills the completion cache" {
+    maildir_add "$MAIL_TEST_MAILDIR1" "$MSG" >/dev/null
+    maildir_add "$MAIL_TEST_MAILDIR1" "$MSG" Work >/dev/null
+    run "$MAIL" -C "$CONF" folders --remote --cached
+    [ "$status" -eq 0 ]
+    [ -z "$output" ]
+    run "$MAIL" -C "$CONF" ls imap:INBOX
+    [ "$status" -eq 0 ]
+    run "$MAIL" -C "$CONF" rm -f imap:INBOX 1
+    echo "$output"
+    [ "$status" -eq 0 ]
+    run "$MAIL" -C "$CONF" folders --remote --cached
+    echo "$output"
+    [ "$status" -eq 0 ]
+    printf '%s\n' "${lines[@]}" | grep -qx INBOX
+    printf '%s\n' "${lines[@]}" | grep -qx Trash
+    printf '%s\n' "${lines[@]}" | grep -qx Work
+}
