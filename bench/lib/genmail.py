@@ -1,8 +1,13 @@
 #!/usr/bin/env python3
 """Test data for the benchmarks in bench/ (deterministic: seeded).
 
-  genmail.py folder OUTDIR N      OUTDIR/Maildir and OUTDIR/mbox, the same N
-                                  small messages in both
+  genmail.py folder OUTDIR N [KB] OUTDIR/Maildir and OUTDIR/mbox, the same N
+                                  messages in both: small ones (1.8 KB on
+                                  average), or with KB about KB kilobytes
+                                  on average (a quarter of them with
+                                  attachments of random bytes, as real mail
+                                  with some attachments; 28 gives about
+                                  2.8 GB for 100,000 messages)
   genmail.py attach FILE MB       one message with a text part and an
                                   MB-megabyte base64 attachment (random bytes)
   genmail.py sendset OUTDIR N FROM TO
@@ -125,9 +130,15 @@ def body_text(rnd):
 
 
 class Gen:
-    def __init__(self, seed=822):
+    def __init__(self, seed=822, kb=None):
         self.rnd = random.Random(seed)
         self.mids = []
+        # kb: the attachments' own generator, so that the headers are
+        # drawn as without it; a quarter of the messages carry one whose
+        # mean size makes the folder's mean about kb KB (base64: 4/3).
+        self.kb = kb
+        self.arnd = random.Random(2800)
+        self.att_mean = (max(kb * 1024 - 1800, 0) / 0.25 * 3 / 4) if kb else 0
 
     def message(self, i, t):
         """(headers+body text, flags) for message number i delivered at t."""
@@ -189,9 +200,16 @@ class Gen:
         h.append("MIME-Version: 1.0")
         text = body_text(rnd)
         r = rnd.random()
-        if r < 0.05:
+        big = self.kb and self.arnd.random() < 0.25
+        if r < 0.05 or big:
             bnd = "=_mixed_%x" % rnd.getrandbits(64)
-            att = base64.encodebytes(rnd.randbytes(rnd.randrange(200, 3000)))
+            if big:
+                size = min(int(self.arnd.expovariate(1 / self.att_mean)),
+                           int(self.att_mean * 20)) + 200
+                att = base64.encodebytes(self.arnd.randbytes(size))
+            else:
+                att = base64.encodebytes(rnd.randbytes(rnd.randrange(200,
+                                                                     3000)))
             h.append('Content-Type: multipart/mixed; boundary="%s"' % bnd)
             body = ("This is a multi-part message in MIME format.\n\n"
                     "--%s\nContent-Type: text/plain; charset=utf-8\n"
@@ -223,8 +241,8 @@ class Gen:
         return "\n".join(h) + "\n\n" + body, flags, faddr
 
 
-def gen_folder(out, n):
-    g = Gen()
+def gen_folder(out, n, kb=None):
+    g = Gen(kb=kb)
     md = os.path.join(out, "Maildir")
     for d in ("cur", "new", "tmp"):
         os.makedirs(os.path.join(md, d), exist_ok=True)
@@ -313,8 +331,8 @@ def gen_sendset(out, n, frm, to):
 
 def main():
     a = sys.argv[1:]
-    if len(a) == 3 and a[0] == "folder":
-        gen_folder(a[1], int(a[2]))
+    if len(a) in (3, 4) and a[0] == "folder":
+        gen_folder(a[1], int(a[2]), int(a[3]) if len(a) == 4 else None)
     elif len(a) == 3 and a[0] == "attach":
         gen_attach(a[1], int(a[2]))
     elif len(a) == 5 and a[0] == "sendset":
