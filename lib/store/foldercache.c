@@ -2,12 +2,12 @@
  * foldercache.c - the cached folder list of an account's IMAP server
  * (mail/foldercache.h).
  *
- * The file, all numbers little-endian, laid out as the listing cache's
- * (imapcache.c):
+ * The file, all numbers little-endian, in the frame of
+ * cachefile.h:
  *
  *   "MAILFLC\0"          8  magic
  *   version              4  FLC_VERSION
- *   header length        4  FLC_FIXED
+ *   header length        4  CACHEFILE_FIXED
  *   body length          8  bytes after the fixed header
  *   checksum             8  FNV-1a 64 of the body
  *   body:
@@ -28,7 +28,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "hcache.h"
+#include "cachefile.h"
 #include "mail/buf.h"
 #include "mail/foldercache.h"
 #include "mail/fsutil.h"
@@ -36,7 +36,6 @@
 
 #define FLC_MAGIC "MAILFLC"
 #define FLC_VERSION 1u
-#define FLC_FIXED 32
 #define FLC_MAX_BOXES 10000u            /* as mail_imap_list bounds it */
 #define FLC_FILE_MAX ((uint64_t)40 << 20)
 #define FLC_NAME "folders.list"
@@ -77,103 +76,12 @@ char *mail_imap_foldercache_file(const struct mail_paths *paths,
 
 /* ---- writing ---- */
 
-static void put32(unsigned char *p, uint32_t v)
-{
-    for (int i = 0; i < 4; i++)
-        p[i] = (unsigned char)(v >> (8 * i));
-}
-
-static void put64(unsigned char *p, uint64_t v)
-{
-    for (int i = 0; i < 8; i++)
-        p[i] = (unsigned char)(v >> (8 * i));
-}
-
-static int add32(struct mail_buf *b, uint32_t v)
-{
-    unsigned char p[4];
-
-    put32(p, v);
-    return mail_buf_add(b, p, 4);
-}
-
-static int addstr(struct mail_buf *b, const char *s)
-{
-    size_t n;
-
-    if (!s)
-        return add32(b, UINT32_MAX);
-    n = strlen(s);
-    if (n >= UINT32_MAX)
-        return -1;
-    return add32(b, (uint32_t)n) | mail_buf_add(b, s, n);
-}
-
-/* Write data atomically as file: a unique temporary file beside it,
- * fsynced, renamed over it, the directory fsynced. */
-static int write_atomic(const char *file, const void *fixed, size_t nfixed,
-                        const void *body, size_t nbody,
-                        struct mail_error *err)
-{
-    char *tmp = NULL, *slash;
-    int fd = -1, rc = -1;
-
-    if (mail_mkdir_parents(file, err) < 0)
-        return -1;
-    if (asprintf(&tmp, "%s.tmp.XXXXXX", file) < 0)
-        return nomem(err);
-    fd = mkstemp(tmp);
-    if (fd < 0) {
-        mail_error_set(err, MAIL_ERR_CANTCREAT, "%s: %s", tmp,
-                       strerror(errno));
-        free(tmp);
-        return -1;
-    }
-    if (mail_write_all(fd, fixed, nfixed) < 0 ||
-        mail_write_all(fd, body, nbody) < 0 || fsync(fd) < 0) {
-        mail_error_set(err, MAIL_ERR_IO, "%s: %s", tmp, strerror(errno));
-        goto done;
-    }
-    if (close(fd) < 0) {
-        fd = -1;
-        mail_error_set(err, MAIL_ERR_IO, "%s: %s", tmp, strerror(errno));
-        goto done;
-    }
-    fd = -1;
-    if (rename(tmp, file) < 0) {
-        mail_error_set(err, MAIL_ERR_IO, "%s: %s", file, strerror(errno));
-        goto done;
-    }
-    free(tmp);
-    tmp = NULL;
-    slash = strrchr(file, '/');
-    if (slash) {
-        char *dir = strndup(file, (size_t)(slash - file));
-        struct mail_error e2;
-
-        mail_error_clear(&e2);
-        if (dir)
-            mail_fsync_dir(dir, &e2);
-        free(dir);
-    }
-    rc = 0;
-done:
-    if (fd >= 0)
-        close(fd);
-    if (tmp) {
-        unlink(tmp);
-        free(tmp);
-    }
-    return rc;
-}
-
 int mail_imap_foldercache_save(const struct mail_paths *paths,
                                const char *account,
                                const struct mail_imap_mailboxes *l,
                                struct mail_error *err)
 {
     struct mail_buf b = MAIL_BUF_INIT;
-    unsigned char fixed[FLC_FIXED];
     char *file;
     int r, rc;
 
@@ -184,12 +92,12 @@ int mail_imap_foldercache_save(const struct mail_paths *paths,
     if (!file)
         return -1;
     mail_buf_init(&b, (size_t)FLC_FILE_MAX);
-    r = addstr(&b, account) | add32(&b, (uint32_t)l->n);
+    r = cachefile_addstr(&b, account) | cachefile_add32(&b, (uint32_t)l->n);
     for (size_t i = 0; i < l->n && r == 0; i++)
-        r = add32(&b, l->v[i].attrs) |
-            add32(&b, (unsigned char)l->v[i].delim) |
-            addstr(&b, l->v[i].name ? l->v[i].name : "") |
-            addstr(&b, l->v[i].raw);
+        r = cachefile_add32(&b, l->v[i].attrs) |
+            cachefile_add32(&b, (unsigned char)l->v[i].delim) |
+            cachefile_addstr(&b, l->v[i].name ? l->v[i].name : "") |
+            cachefile_addstr(&b, l->v[i].raw);
     if (r < 0 || l->n > FLC_MAX_BOXES) {
         mail_buf_release(&b);
         rc = mail_error_set(err, MAIL_ERR_IO, "%s: the folder list is too "
@@ -197,12 +105,7 @@ int mail_imap_foldercache_save(const struct mail_paths *paths,
         free(file);
         return rc;
     }
-    memcpy(fixed, FLC_MAGIC, 8);
-    put32(fixed + 8, FLC_VERSION);
-    put32(fixed + 12, FLC_FIXED);
-    put64(fixed + 16, b.len);
-    put64(fixed + 24, hcache_hash(HCACHE_HASH_INIT, b.data, b.len));
-    rc = write_atomic(file, fixed, sizeof fixed, b.data, b.len, err);
+    rc = cachefile_write(file, FLC_MAGIC, FLC_VERSION, &b, err);
     mail_buf_release(&b);
     free(file);
     return rc;
@@ -210,119 +113,15 @@ int mail_imap_foldercache_save(const struct mail_paths *paths,
 
 /* ---- reading ---- */
 
-struct rd {
-    const unsigned char *p, *end;
-    bool bad;
-};
-
-static uint32_t get32(struct rd *r)
+static int parse(struct mail_imap_mailboxes *out, struct cachefile_rd r,
+                 const char *account, struct mail_error *err)
 {
-    uint32_t v = 0;
-
-    if (r->bad || r->end - r->p < 4) {
-        r->bad = true;
-        return 0;
-    }
-    for (int i = 0; i < 4; i++)
-        v |= (uint32_t)r->p[i] << (8 * i);
-    r->p += 4;
-    return v;
-}
-
-static uint64_t get64(struct rd *r)
-{
-    uint64_t v = 0;
-
-    if (r->bad || r->end - r->p < 8) {
-        r->bad = true;
-        return 0;
-    }
-    for (int i = 0; i < 8; i++)
-        v |= (uint64_t)r->p[i] << (8 * i);
-    r->p += 8;
-    return v;
-}
-
-/* A string: *out NULL when absent (or on a bad file); *oom on ENOMEM. */
-static void getstr(struct rd *r, char **out, bool *oom)
-{
-    uint32_t n = get32(r);
-
-    *out = NULL;
-    if (r->bad || n == UINT32_MAX)
-        return;
-    if ((uint64_t)(r->end - r->p) < n || memchr(r->p, '\0', n)) {
-        r->bad = true;
-        return;
-    }
-    *out = strndup((const char *)r->p, n);
-    if (!*out)
-        *oom = true;
-    r->p += n;
-}
-
-static bool samestr(struct rd *r, const char *want)
-{
-    uint32_t n = get32(r);
-
-    if (r->bad || n == UINT32_MAX || (uint64_t)(r->end - r->p) < n ||
-        strlen(want) != n || memcmp(r->p, want, n) != 0)
-        return false;
-    r->p += n;
-    return true;
-}
-
-static unsigned char *read_file(const char *file, size_t *len)
-{
-    struct stat st;
-    unsigned char *d;
-    size_t got = 0;
-    int fd = open(file, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-
-    if (fd < 0)
-        return NULL;
-    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
-        st.st_size < FLC_FIXED || (uint64_t)st.st_size > FLC_FILE_MAX ||
-        !(d = malloc((size_t)st.st_size))) {
-        close(fd);
-        return NULL;
-    }
-    while (got < (size_t)st.st_size) {
-        ssize_t n = read(fd, d + got, (size_t)st.st_size - got);
-
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            break;
-        got += (size_t)n;
-    }
-    close(fd);
-    if (got != (size_t)st.st_size) {
-        free(d);
-        return NULL;
-    }
-    *len = got;
-    return d;
-}
-
-static int parse(struct mail_imap_mailboxes *out, const unsigned char *d,
-                 size_t len, const char *account, struct mail_error *err)
-{
-    struct rd r = { d, d + len, false };
     uint32_t n;
     bool oom = false;
 
-    if (memcmp(d, FLC_MAGIC, 8) != 0)
+    if (!cachefile_samestr(&r, account))
         return 0;
-    r.p += 8;
-    if (get32(&r) != FLC_VERSION || get32(&r) != FLC_FIXED ||
-        get64(&r) != len - FLC_FIXED ||
-        get64(&r) != hcache_hash(HCACHE_HASH_INIT, d + FLC_FIXED,
-                                 len - FLC_FIXED))
-        return 0;
-    if (!samestr(&r, account))
-        return 0;
-    n = get32(&r);
+    n = cachefile_get32(&r);
     /* a record is at least 16 bytes: a count beyond that is a lie */
     if (r.bad || n > FLC_MAX_BOXES ||
         (uint64_t)n * 16 > (uint64_t)(r.end - r.p))
@@ -334,13 +133,13 @@ static int parse(struct mail_imap_mailboxes *out, const unsigned char *d,
         struct mail_imap_mailbox *m = &out->v[out->n++];
         uint32_t delim;
 
-        m->attrs = get32(&r);
-        delim = get32(&r);
+        m->attrs = cachefile_get32(&r);
+        delim = cachefile_get32(&r);
         if (delim > 0x7f)
             r.bad = true;
         m->delim = (char)delim;
-        getstr(&r, &m->name, &oom);
-        getstr(&r, &m->raw, &oom);
+        cachefile_getstr(&r, &m->name, &oom);
+        cachefile_getstr(&r, &m->raw, &oom);
         if (!r.bad && !oom && (!m->name || !*m->name))
             r.bad = true;
     }
@@ -357,9 +156,9 @@ int mail_imap_foldercache_load(const struct mail_paths *paths,
                                struct mail_error *err)
 {
     struct mail_error e2;
+    struct cachefile_rd body;
     unsigned char *d;
     char *file;
-    size_t len = 0;
     int rc;
 
     out->v = NULL;
@@ -376,11 +175,11 @@ int mail_imap_foldercache_load(const struct mail_paths *paths,
             *err = e2;
         return -1;
     }
-    d = read_file(file, &len);
+    d = cachefile_read(file, FLC_MAGIC, FLC_VERSION, FLC_FILE_MAX, &body);
     free(file);
     if (!d)
         return 0;
-    rc = parse(out, d, len, account, err);
+    rc = parse(out, body, account, err);
     free(d);
     if (rc != 1)
         mail_imap_mailboxes_release(out);

@@ -5,7 +5,7 @@
  *
  *   "MAILIMC\0"          8  magic
  *   version              4  IMC_VERSION
- *   header length        4  (of what follows up to the records: ids)
+ *   header length        4  CACHEFILE_FIXED (the frame is cachefile.h's)
  *   body length          8  bytes after the fixed header
  *   checksum             8  FNV-1a 64 of the body
  *   body:
@@ -35,6 +35,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cachefile.h"
 #include "hcache.h"
 #include "mail/buf.h"
 #include "mail/fsutil.h"
@@ -43,7 +44,6 @@
 
 #define IMC_MAGIC "MAILIMC"
 #define IMC_VERSION 1u
-#define IMC_FIXED 32            /* magic, version, hlen, body len, sum */
 #define IMC_FILE_MAX ((uint64_t)256 << 20)
 #define IMC_NSTR 8
 
@@ -131,61 +131,21 @@ struct mail_envelope *mail_imap_cache_push(struct mail_imap_cache *c,
 
 /* ---- writing ---- */
 
-static void put32(unsigned char *p, uint32_t v)
-{
-    for (int i = 0; i < 4; i++)
-        p[i] = (unsigned char)(v >> (8 * i));
-}
-
-static void put64(unsigned char *p, uint64_t v)
-{
-    for (int i = 0; i < 8; i++)
-        p[i] = (unsigned char)(v >> (8 * i));
-}
-
-static int add32(struct mail_buf *b, uint32_t v)
-{
-    unsigned char p[4];
-
-    put32(p, v);
-    return mail_buf_add(b, p, 4);
-}
-
-static int add64(struct mail_buf *b, uint64_t v)
-{
-    unsigned char p[8];
-
-    put64(p, v);
-    return mail_buf_add(b, p, 8);
-}
-
-static int addstr(struct mail_buf *b, const char *s)
-{
-    size_t n;
-
-    if (!s)
-        return add32(b, UINT32_MAX);
-    n = strlen(s);
-    if (n >= UINT32_MAX)
-        return -1;
-    return add32(b, (uint32_t)n) | mail_buf_add(b, s, n);
-}
-
 static int add_rec(struct mail_buf *b, const struct mail_envelope *e,
                    uint64_t modseq)
 {
     const char *s[IMC_NSTR] = { e->from, e->to, e->cc, e->subject,
                                 e->message_id, e->in_reply_to,
                                 e->references, e->content_type };
-    int r = add32(b, e->uid) | add32(b, e->flags) | add64(b, e->size) |
-            add64(b, (uint64_t)(int64_t)e->received) |
-            add64(b, (uint64_t)(int64_t)e->date) |
-            add32(b, (uint32_t)(int32_t)e->date_offset) |
-            add32(b, e->has_date ? 1u : 0u) | add32(b, e->attachments) |
-            add64(b, modseq);
+    int r = cachefile_add32(b, e->uid) | cachefile_add32(b, e->flags) | cachefile_add64(b, e->size) |
+            cachefile_add64(b, (uint64_t)(int64_t)e->received) |
+            cachefile_add64(b, (uint64_t)(int64_t)e->date) |
+            cachefile_add32(b, (uint32_t)(int32_t)e->date_offset) |
+            cachefile_add32(b, e->has_date ? 1u : 0u) | cachefile_add32(b, e->attachments) |
+            cachefile_add64(b, modseq);
 
     for (int i = 0; i < IMC_NSTR; i++)
-        r |= addstr(b, s[i]);
+        r |= cachefile_addstr(b, s[i]);
     return r;
 }
 
@@ -194,14 +154,12 @@ int mail_imap_cache_save(const struct mail_imap_cache *c, const char *file,
                          struct mail_error *err)
 {
     struct mail_buf b = MAIL_BUF_INIT;
-    unsigned char fixed[IMC_FIXED];
-    char *tmp = NULL, *slash;
-    int fd = -1, rc = -1, r;
+    int rc, r;
 
     mail_buf_init(&b, (size_t)IMC_FILE_MAX);
-    r = addstr(&b, account) | addstr(&b, folder) | add32(&b, c->uidvalidity) |
-        add32(&b, c->uidnext) | add64(&b, c->highestmodseq) |
-        add32(&b, (uint32_t)c->list.n);
+    r = cachefile_addstr(&b, account) | cachefile_addstr(&b, folder) | cachefile_add32(&b, c->uidvalidity) |
+        cachefile_add32(&b, c->uidnext) | cachefile_add64(&b, c->highestmodseq) |
+        cachefile_add32(&b, (uint32_t)c->list.n);
     for (size_t i = 0; i < c->list.n && r == 0; i++)
         r = add_rec(&b, &c->list.v[i], c->modseq ? c->modseq[i] : 0);
     if (r < 0 || c->list.n > UINT32_MAX) {
@@ -209,184 +167,26 @@ int mail_imap_cache_save(const struct mail_imap_cache *c, const char *file,
         return mail_error_set(err, MAIL_ERR_IO, "%s: the listing is too big "
                               "to cache", file);
     }
-    memcpy(fixed, IMC_MAGIC, 8);
-    put32(fixed + 8, IMC_VERSION);
-    put32(fixed + 12, IMC_FIXED);
-    put64(fixed + 16, b.len);
-    put64(fixed + 24, hcache_hash(HCACHE_HASH_INIT, b.data, b.len));
-    if (mail_mkdir_parents(file, err) < 0)
-        goto done;
-    if (asprintf(&tmp, "%s.tmp.XXXXXX", file) < 0) {
-        tmp = NULL;
-        nomem(err);
-        goto done;
-    }
-    fd = mkstemp(tmp);
-    if (fd < 0) {
-        mail_error_set(err, MAIL_ERR_CANTCREAT, "%s: %s", tmp,
-                       strerror(errno));
-        free(tmp);
-        tmp = NULL;
-        goto done;
-    }
-    if (mail_write_all(fd, fixed, sizeof fixed) < 0 ||
-        mail_write_all(fd, b.data, b.len) < 0 || fsync(fd) < 0) {
-        mail_error_set(err, MAIL_ERR_IO, "%s: %s", tmp, strerror(errno));
-        goto done;
-    }
-    if (close(fd) < 0) {
-        fd = -1;
-        mail_error_set(err, MAIL_ERR_IO, "%s: %s", tmp, strerror(errno));
-        goto done;
-    }
-    fd = -1;
-    if (rename(tmp, file) < 0) {
-        mail_error_set(err, MAIL_ERR_IO, "%s: %s", file, strerror(errno));
-        goto done;
-    }
-    free(tmp);
-    tmp = NULL;
-    slash = strrchr(file, '/');
-    if (slash) {
-        char *dir = strndup(file, (size_t)(slash - file));
-
-        if (dir)
-            mail_fsync_dir(dir, err);
-        free(dir);
-        mail_error_clear(err);
-    }
-    rc = 0;
-done:
-    if (fd >= 0)
-        close(fd);
-    if (tmp) {
-        unlink(tmp);
-        free(tmp);
-    }
+    rc = cachefile_write(file, IMC_MAGIC, IMC_VERSION, &b, err);
     mail_buf_release(&b);
     return rc;
 }
 
 /* ---- reading ---- */
 
-struct rd {
-    const unsigned char *p, *end;
-    bool bad;
-};
-
-static uint32_t get32(struct rd *r)
-{
-    uint32_t v = 0;
-
-    if (r->bad || r->end - r->p < 4) {
-        r->bad = true;
-        return 0;
-    }
-    for (int i = 0; i < 4; i++)
-        v |= (uint32_t)r->p[i] << (8 * i);
-    r->p += 4;
-    return v;
-}
-
-static uint64_t get64(struct rd *r)
-{
-    uint64_t v = 0;
-
-    if (r->bad || r->end - r->p < 8) {
-        r->bad = true;
-        return 0;
-    }
-    for (int i = 0; i < 8; i++)
-        v |= (uint64_t)r->p[i] << (8 * i);
-    r->p += 8;
-    return v;
-}
-
-/* A string: *out NULL when absent; -1 with *oom on ENOMEM. */
-static void getstr(struct rd *r, char **out, bool *oom)
-{
-    uint32_t n = get32(r);
-
-    *out = NULL;
-    if (r->bad || n == UINT32_MAX)
-        return;
-    if ((uint64_t)(r->end - r->p) < n || memchr(r->p, '\0', n)) {
-        r->bad = true;
-        return;
-    }
-    *out = strndup((const char *)r->p, n);
-    if (!*out)
-        *oom = true;
-    r->p += n;
-}
-
-/* Does the next string equal want? */
-static bool samestr(struct rd *r, const char *want)
-{
-    uint32_t n = get32(r);
-
-    if (r->bad || n == UINT32_MAX || (uint64_t)(r->end - r->p) < n ||
-        strlen(want) != n || memcmp(r->p, want, n) != 0)
-        return false;
-    r->p += n;
-    return true;
-}
-
-static unsigned char *read_file(const char *file, size_t *len)
-{
-    struct stat st;
-    unsigned char *d;
-    size_t got = 0;
-    int fd = open(file, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-
-    if (fd < 0)
-        return NULL;
-    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
-        st.st_size < IMC_FIXED || (uint64_t)st.st_size > IMC_FILE_MAX ||
-        !(d = malloc((size_t)st.st_size))) {
-        close(fd);
-        return NULL;
-    }
-    while (got < (size_t)st.st_size) {
-        ssize_t n = read(fd, d + got, (size_t)st.st_size - got);
-
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            break;
-        got += (size_t)n;
-    }
-    close(fd);
-    if (got != (size_t)st.st_size) {
-        free(d);
-        return NULL;
-    }
-    *len = got;
-    return d;
-}
-
-static int parse(struct mail_imap_cache *c, const unsigned char *d,
-                 size_t len, const char *account, const char *folder,
+static int parse(struct mail_imap_cache *c, struct cachefile_rd r,
+                 const char *account, const char *folder,
                  struct mail_error *err)
 {
-    struct rd r = { d, d + len, false };
     uint32_t n, prev = 0;
     bool oom = false;
 
-    if (memcmp(d, IMC_MAGIC, 8) != 0)
+    if (!cachefile_samestr(&r, account) || !cachefile_samestr(&r, folder))
         return 0;
-    r.p += 8;
-    if (get32(&r) != IMC_VERSION || get32(&r) != IMC_FIXED ||
-        get64(&r) != len - IMC_FIXED ||
-        get64(&r) != hcache_hash(HCACHE_HASH_INIT, d + IMC_FIXED,
-                                 len - IMC_FIXED))
-        return 0;
-    if (!samestr(&r, account) || !samestr(&r, folder))
-        return 0;
-    c->uidvalidity = get32(&r);
-    c->uidnext = get32(&r);
-    c->highestmodseq = get64(&r);
-    n = get32(&r);
+    c->uidvalidity = cachefile_get32(&r);
+    c->uidnext = cachefile_get32(&r);
+    c->highestmodseq = cachefile_get64(&r);
+    n = cachefile_get32(&r);
     /* each record is at least 80 bytes: a count beyond that is a lie */
     if (r.bad || !c->uidvalidity || (uint64_t)n * 80 > (uint64_t)(r.end - r.p))
         return 0;
@@ -397,17 +197,17 @@ static int parse(struct mail_imap_cache *c, const unsigned char *d,
 
         if (!e)
             return -1;
-        e->uid = get32(&r);
-        e->flags = get32(&r);
-        e->size = get64(&r);
-        e->received = (time_t)(int64_t)get64(&r);
-        e->date = (time_t)(int64_t)get64(&r);
-        e->date_offset = (int)(int32_t)get32(&r);
-        e->has_date = (get32(&r) & 1) != 0;
-        e->attachments = get32(&r);
-        c->modseq[c->list.n - 1] = get64(&r);
+        e->uid = cachefile_get32(&r);
+        e->flags = cachefile_get32(&r);
+        e->size = cachefile_get64(&r);
+        e->received = (time_t)(int64_t)cachefile_get64(&r);
+        e->date = (time_t)(int64_t)cachefile_get64(&r);
+        e->date_offset = (int)(int32_t)cachefile_get32(&r);
+        e->has_date = (cachefile_get32(&r) & 1) != 0;
+        e->attachments = cachefile_get32(&r);
+        c->modseq[c->list.n - 1] = cachefile_get64(&r);
         for (int k = 0; k < IMC_NSTR; k++)
-            getstr(&r, &s[k], &oom);
+            cachefile_getstr(&r, &s[k], &oom);
         e->from = s[0];
         e->to = s[1];
         e->cc = s[2];
@@ -435,17 +235,17 @@ int mail_imap_cache_load(struct mail_imap_cache *c, const char *file,
                          const char *account, const char *folder,
                          struct mail_error *err)
 {
+    struct cachefile_rd body;
     unsigned char *d;
-    size_t len = 0;
     int rc;
 
     mail_imap_cache_release(c);
     if (!file || !account || !folder)
         return 0;
-    d = read_file(file, &len);
+    d = cachefile_read(file, IMC_MAGIC, IMC_VERSION, IMC_FILE_MAX, &body);
     if (!d)
         return 0;
-    rc = parse(c, d, len, account, folder, err);
+    rc = parse(c, body, account, folder, err);
     free(d);
     if (rc != 1)
         mail_imap_cache_release(c);
