@@ -21,6 +21,7 @@
 #include "cmd.h"
 #include "mail/folder.h"
 #include "mail/foldercache.h"
+#include "mail/folderlist.h"
 #include "mail/imap.h"
 #include "mail/remote.h"
 #include "mail/termsafe.h"
@@ -31,67 +32,7 @@ enum {
     OPT_DELETE, OPT_CACHED,
 };
 
-struct folder_info {
-    char *name, *path;
-    size_t total, unread;
-    bool ok;
-};
-
-struct folder_set {
-    struct folder_info *v;
-    size_t n, alloc;
-    int rc;              /* the first error's exit code */
-    const struct mail_paths *paths;
-};
-
-static int collect(void *arg, const char *name, const char *path)
-{
-    struct folder_set *s = arg;
-    struct mail_envelope_list l = MAIL_ENVELOPE_LIST_INIT;
-    struct folder_info *fi;
-    struct mail_folder *f;
-    struct mail_error err;
-
-    if (s->n == s->alloc) {
-        size_t na = s->alloc ? 2 * s->alloc : 16;
-        struct folder_info *nv = realloc(s->v, na * sizeof *nv);
-
-        if (!nv)
-            return mail_error_set(NULL, MAIL_ERR_INTERNAL, "out of memory");
-        s->v = nv;
-        s->alloc = na;
-    }
-    fi = &s->v[s->n];
-    memset(fi, 0, sizeof *fi);
-    fi->name = strdup(name);
-    fi->path = strdup(path);
-    if (!fi->name || !fi->path) {
-        free(fi->name);
-        free(fi->path);
-        return -1;
-    }
-    s->n++;
-    mail_error_clear(&err);
-    f = mail_folder_open(path, MAIL_FOLDER_RDONLY, s->paths, &err);
-    if (f && mail_folder_list(f, &l, 0, &err) == 0) {
-        fi->ok = true;
-        fi->total = l.n;
-        for (size_t i = 0; i < l.n; i++)
-            fi->unread += !(l.v[i].flags & MAIL_FLAG_SEEN);
-    }
-    if (!fi->ok) {
-        int rc = cmd_fail(&err);
-
-        if (!s->rc)
-            s->rc = rc;
-    }
-    mail_envelope_list_release(&l);
-    if (f)
-        mail_folder_close(f, &err);
-    return 0;
-}
-
-static void print_human(struct cmd_ctx *ctx, const struct folder_set *s)
+static void print_human(struct cmd_ctx *ctx, const struct mail_folderlist *s)
 {
     struct mail_buf b = MAIL_BUF_INIT;
     size_t namew = strlen("FOLDER");
@@ -106,7 +47,7 @@ static void print_human(struct cmd_ctx *ctx, const struct folder_set *s)
     }
     printf("%-*s  %8s  %6s\n", (int)namew, "FOLDER", "MESSAGES", "UNREAD");
     for (size_t i = 0; i < s->n; i++) {
-        const struct folder_info *fi = &s->v[i];
+        const struct mail_folderlist_entry *fi = &s->v[i];
 
         mail_buf_reset(&b);
         mail_term_safe(&b, fi->name, strlen(fi->name), MAIL_SAFE_ONELINE);
@@ -114,8 +55,8 @@ static void print_human(struct cmd_ctx *ctx, const struct folder_set *s)
             fputs("\033[1m", stdout);
         cmd_print_fitted(stdout, b.data ? b.data : "", b.len, namew, true,
                          false);
-        if (fi->ok)
-            printf("  %8zu  %6zu", fi->total, fi->unread);
+        if (fi->has_messages)
+            printf("  %8zu  %6zu", fi->messages, fi->unread);
         else
             printf("  %8s  %6s", "?", "?");
         if (color && fi->unread)
@@ -125,18 +66,18 @@ static void print_human(struct cmd_ctx *ctx, const struct folder_set *s)
     mail_buf_release(&b);
 }
 
-static void print_json(const struct folder_set *s)
+static void print_json(const struct mail_folderlist *s)
 {
     fputc('[', stdout);
     for (size_t i = 0; i < s->n; i++) {
-        const struct folder_info *fi = &s->v[i];
+        const struct mail_folderlist_entry *fi = &s->v[i];
 
         fputs(i ? ",\n  {\"name\":" : "\n  {\"name\":", stdout);
         json_str(stdout, fi->name);
         fputs(",\"path\":", stdout);
         json_str(stdout, fi->path);
-        if (fi->ok)
-            printf(",\"messages\":%zu,\"unread\":%zu}", fi->total,
+        if (fi->has_messages)
+            printf(",\"messages\":%zu,\"unread\":%zu}", fi->messages,
                    fi->unread);
         else
             fputs(",\"messages\":null,\"unread\":null}", stdout);
@@ -145,29 +86,6 @@ static void print_json(const struct folder_set *s)
 }
 
 /* ---- the IMAP server ---- */
-
-static const struct {
-    unsigned attr;
-    const char *name;
-} special_uses[] = {
-    { MAIL_IMAP_MBX_SENT, "sent" },
-    { MAIL_IMAP_MBX_DRAFTS, "drafts" },
-    { MAIL_IMAP_MBX_TRASH, "trash" },
-    { MAIL_IMAP_MBX_JUNK, "junk" },
-    { MAIL_IMAP_MBX_ARCHIVE, "archive" },
-    { MAIL_IMAP_MBX_ALL, "all" },
-    { MAIL_IMAP_MBX_FLAGGED, "flagged" },
-    { MAIL_IMAP_MBX_IMPORTANT, "important" },
-};
-
-/* "sent", "trash"... of a mailbox, or NULL. */
-static const char *special_use(unsigned attrs)
-{
-    for (size_t i = 0; i < sizeof special_uses / sizeof special_uses[0]; i++)
-        if (attrs & special_uses[i].attr)
-            return special_uses[i].name;
-    return NULL;
-}
 
 /* The account's IMAP server, logged in; NULL after printing why. */
 static struct mail_remote *open_remote(struct cmd_ctx *ctx,
@@ -195,9 +113,7 @@ static struct mail_remote *open_remote(struct cmd_ctx *ctx,
     return r;
 }
 
-static void remote_human(struct cmd_ctx *ctx,
-                         const struct mail_imap_mailboxes *l,
-                         const struct mail_imap_mbx_status *st)
+static void remote_human(struct cmd_ctx *ctx, const struct mail_folderlist *l)
 {
     struct mail_buf b = MAIL_BUF_INIT;
     size_t namew = strlen("FOLDER");
@@ -213,67 +129,61 @@ static void remote_human(struct cmd_ctx *ctx,
     printf("%-*s  %8s  %6s  %s\n", (int)namew, "FOLDER", "MESSAGES", "UNREAD",
            "USE");
     for (size_t i = 0; i < l->n; i++) {
-        const char *use = special_use(l->v[i].attrs);
-        bool bold = color && st[i].has_unseen && st[i].unseen;
+        const struct mail_folderlist_entry *e = &l->v[i];
+        bool bold = color && e->has_unread && e->unread;
 
         mail_buf_reset(&b);
-        mail_term_safe(&b, l->v[i].name, strlen(l->v[i].name),
-                       MAIL_SAFE_ONELINE);
+        mail_term_safe(&b, e->name, strlen(e->name), MAIL_SAFE_ONELINE);
         if (bold)
             fputs("\033[1m", stdout);
         cmd_print_fitted(stdout, b.data ? b.data : "", b.len, namew, true,
                          false);
-        if (l->v[i].attrs & MAIL_IMAP_MBX_NOSELECT) {
+        if (!e->selectable) {
             printf("  %8s  %6s", "-", "-");
         } else {
-            char m[16] = "?", u[16] = "?";
+            char m[24] = "?", u[24] = "?";
 
-            if (st[i].has_messages)
-                snprintf(m, sizeof m, "%u", (unsigned)st[i].messages);
-            if (st[i].has_unseen)
-                snprintf(u, sizeof u, "%u", (unsigned)st[i].unseen);
+            if (e->has_messages)
+                snprintf(m, sizeof m, "%zu", e->messages);
+            if (e->has_unread)
+                snprintf(u, sizeof u, "%zu", e->unread);
             printf("  %8s  %6s", m, u);
         }
         if (bold)
             fputs("\033[0m", stdout);
-        if (use)
-            printf("  %s", use);
-        else if (l->v[i].attrs & MAIL_IMAP_MBX_NOSELECT)
+        if (e->special_use)
+            printf("  %s", e->special_use);
+        else if (!e->selectable)
             fputs("  (not selectable)", stdout);
         fputc('\n', stdout);
     }
     mail_buf_release(&b);
 }
 
-static void remote_json(const struct mail_imap_mailboxes *l,
-                        const struct mail_imap_mbx_status *st)
+static void remote_json(const struct mail_folderlist *l)
 {
     fputc('[', stdout);
     for (size_t i = 0; i < l->n; i++) {
-        const char *use = special_use(l->v[i].attrs);
-        bool sel = !(l->v[i].attrs & MAIL_IMAP_MBX_NOSELECT);
-        struct mail_buf full = MAIL_BUF_INIT;
+        const struct mail_folderlist_entry *e = &l->v[i];
 
         fputs(i ? ",\n  {\"name\":" : "\n  {\"name\":", stdout);
-        json_str(stdout, l->v[i].name);
-        mail_buf_printf(&full, "imap:%s", l->v[i].name);
+        json_str(stdout, e->name);
         fputs(",\"path\":", stdout);
-        json_str(stdout, full.data ? full.data : "");
-        mail_buf_release(&full);
-        if (sel && st[i].has_messages)
-            printf(",\"messages\":%u", (unsigned)st[i].messages);
+        json_str(stdout, e->path);
+        if (e->selectable && e->has_messages)
+            printf(",\"messages\":%zu", e->messages);
         else
             fputs(",\"messages\":null", stdout);
-        if (sel && st[i].has_unseen)
-            printf(",\"unread\":%u", (unsigned)st[i].unseen);
+        if (e->selectable && e->has_unread)
+            printf(",\"unread\":%zu", e->unread);
         else
             fputs(",\"unread\":null", stdout);
         fputs(",\"special_use\":", stdout);
-        if (use)
-            json_str(stdout, use);
+        if (e->special_use)
+            json_str(stdout, e->special_use);
         else
             fputs("null", stdout);
-        printf(",\"selectable\":%s}", sel ? "true" : "false");
+        printf(",\"selectable\":%s}", e->selectable ? "true" : "false");
     }
     fputs(l->n ? "\n]\n" : "]\n", stdout);
 }
@@ -281,38 +191,29 @@ static void remote_json(const struct mail_imap_mailboxes *l,
 static int folders_remote(struct cmd_ctx *ctx, const struct mail_account *acct,
                           bool json)
 {
-    struct mail_imap_mailboxes l = { NULL, 0 };
-    struct mail_imap_mbx_status *st = NULL;
+    struct mail_folderlist l = MAIL_FOLDERLIST_INIT;
     struct cmd_trace tr;
     struct mail_remote *r;
-    struct mail_session *s;
     struct mail_error err;
-    size_t skipped = 0;
     int rc = 0;
 
     if (!(r = open_remote(ctx, acct, &tr, &rc)))
         return rc;
     mail_error_clear(&err);
-    s = mail_remote_session(r, &err);
-    if (!s || mail_imap_list_status(s, &l, &st, &skipped, &err) < 0) {
+    if (mail_folderlist_remote(r, &ctx->paths, false, NULL, &l, &err) < 0) {
         rc = cmd_fail(&err);
-        mail_remote_drop(r);
+        mail_folderlist_release(&l);
         mail_remote_close(r);
         return rc;
     }
-    /* the cache is a hint for completion: failing to write it is not
-     * the listing's failure */
-    mail_error_clear(&err);
-    (void)mail_imap_foldercache_save(&ctx->paths, acct->name, &l, &err);
     if (json)
-        remote_json(&l, st);
+        remote_json(&l);
     else
-        remote_human(ctx, &l, st);
-    if (skipped)
+        remote_human(ctx, &l);
+    if (l.skipped)
         fprintf(stderr, "mail: warning: %zu folder name(s) of the server "
-                "skipped (empty, too long or with a NUL byte)\n", skipped);
-    mail_imap_mailboxes_release(&l);
-    free(st);
+                "skipped (empty, too long or with a NUL byte)\n", l.skipped);
+    mail_folderlist_release(&l);
     mail_remote_close(r);
     return 0;
 }
@@ -324,22 +225,17 @@ static int folders_remote(struct cmd_ctx *ctx, const struct mail_account *acct,
 static int folders_cached(const struct mail_account *acct,
                           const struct mail_paths *paths, bool json)
 {
-    struct mail_imap_mailboxes l = { NULL, 0 };
+    struct mail_folderlist l = MAIL_FOLDERLIST_INIT;
     struct mail_error err;
     struct mail_buf b = MAIL_BUF_INIT;
 
     mail_error_clear(&err);
-    if (mail_imap_foldercache_load(paths, acct->name, &l, &err) < 0)
+    if (mail_folderlist_cached(paths, acct->name, &l, &err) < 0) {
+        mail_folderlist_release(&l);
         return cmd_fail(&err);
+    }
     if (json) {
-        struct mail_imap_mbx_status *st = calloc(l.n ? l.n : 1, sizeof *st);
-
-        if (!st) {
-            mail_imap_mailboxes_release(&l);
-            return cmd_failf(EX_SOFTWARE, "out of memory");
-        }
-        remote_json(&l, st);
-        free(st);
+        remote_json(&l);
     } else {
         for (size_t i = 0; i < l.n; i++) {
             const char *n = l.v[i].name;
@@ -357,7 +253,7 @@ static int folders_cached(const struct mail_account *acct,
         }
     }
     mail_buf_release(&b);
-    mail_imap_mailboxes_release(&l);
+    mail_folderlist_release(&l);
     return 0;
 }
 
@@ -535,11 +431,11 @@ int cmd_folders(struct cmd_ctx *ctx, int argc, char **argv)
     };
     const char *change_name = NULL;
     int change = 0;
-    struct folder_set set = { 0 };
+    struct mail_folderlist set = MAIL_FOLDERLIST_INIT;
     struct mail_account *acct;
     struct mail_error err;
-    bool json = false, remote = false, cached = false;
-    int opt, rc;
+    bool json = false, remote = false, cached = false, walked;
+    int opt, rc, first_rc = 0;
 
     opterr = 0;
     while ((opt = getopt_long(argc, argv, CMD_COMMON_SHORT, longopts,
@@ -611,17 +507,22 @@ int cmd_folders(struct cmd_ctx *ctx, int argc, char **argv)
                          "'store = ~/Mail' to its section of the config)",
                          acct->name);
     mail_error_clear(&err);
-    set.paths = &ctx->paths;
-    if (mail_store_folders(acct->store, collect, &set, &err) < 0)
+    walked = mail_folderlist_local(acct->store, &ctx->paths, NULL, &set,
+                                   &err) == 0;
+    /* a folder that could not be counted: its error, once each */
+    for (size_t i = 0; i < set.n; i++)
+        if (set.v[i].error) {
+            int frc = cmd_fail(set.v[i].error);
+
+            if (!first_rc)
+                first_rc = frc;
+        }
+    if (!walked)
         rc = cmd_fail(&err);
     if (json)
         print_json(&set);
     else
         print_human(ctx, &set);
-    for (size_t i = 0; i < set.n; i++) {
-        free(set.v[i].name);
-        free(set.v[i].path);
-    }
-    free(set.v);
-    return rc ? rc : set.rc;
+    mail_folderlist_release(&set);
+    return rc ? rc : first_rc;
 }

@@ -23,6 +23,7 @@
 #include "mail/address.h"
 #include "mail/addrbook.h"
 #include "mail/buf.h"
+#include "mail/folderlist.h"
 #include "mail/imap.h"
 #include "mail/indexrow.h"
 #include "mail/mime.h"
@@ -635,144 +636,60 @@ out:
     return rc;
 }
 
-struct folders_ctx {
-    struct tui_worker *w;
-    struct tui_req *r;
-    size_t alloc;
-};
-
-static int each_folder(void *ctx, const char *name, const char *path)
-{
-    struct folders_ctx *c = ctx;
-    struct tui_req *r = c->r;
-    struct tui_folder *fo;
-    struct mail_folder *f;
-    struct mail_error err;
-
-    if (__atomic_load_n(&r->cancelled, __ATOMIC_ACQUIRE))
-        return -1;
-    if (r->nfolders == c->alloc) {
-        size_t na = c->alloc ? c->alloc * 2 : 16;
-        struct tui_folder *v = realloc(r->folders, na * sizeof *v);
-
-        if (!v)
-            return -1;
-        r->folders = v;
-        c->alloc = na;
-    }
-    fo = &r->folders[r->nfolders];
-    memset(fo, 0, sizeof *fo);
-    fo->name = safe_dup(name, strlen(name));
-    fo->path = strdup(path);
-    if (!fo->name || !fo->path) {
-        free(fo->name);
-        free(fo->path);
-        return -1;
-    }
-    r->nfolders++;
-    mail_error_clear(&err);
-    if ((f = mail_folder_open(path, MAIL_FOLDER_RDONLY, c->w->paths,
-                              &err))) {
-        struct mail_envelope_list l = MAIL_ENVELOPE_LIST_INIT;
-
-        if (mail_folder_list(f, &l, MAIL_FOLDER_LIST_BORROW, &err) == 0) {
-            fo->counted = true;
-            fo->total = l.n;
-            for (size_t i = 0; i < l.n; i++)
-                fo->unread += !(l.v[i].flags & MAIL_FLAG_SEEN);
-        }
-        mail_envelope_list_release(&l);
-        mail_folder_close(f, &err);
-    }
-    return 0;
-}
-
-/* The server's folders with their counts (LIST-STATUS, else STATUS each),
- * after the store's: "imap:NAME".  A lost connection is tried once more
- * on a new one. */
-static int imap_folders(struct tui_worker *w, struct folders_ctx *c)
-{
-    struct tui_req *r = c->r;
-    struct mail_imap_mailboxes l = { NULL, 0 };
-    struct mail_imap_mbx_status *st = NULL;
-    struct mail_session *s;
-    size_t skipped = 0;
-    int rc = -1;
-
-    for (int attempt = 0; attempt < 2; attempt++) {
-        mail_error_clear(&r->err);
-        s = mail_remote_session(w->remote, &r->err);
-        if (s && mail_imap_list_status(s, &l, &st, &skipped, &r->err) == 0) {
-            rc = 0;
-            break;
-        }
-        if (s)
-            mail_remote_drop(w->remote);
-        if (!mail_remote_retryable(&r->err) ||
-            __atomic_load_n(&r->cancelled, __ATOMIC_ACQUIRE))
-            return -1;
-    }
-    if (rc < 0)
-        return -1;
-    for (size_t i = 0; i < l.n && rc == 0; i++) {
-        struct mail_buf name = MAIL_BUF_INIT;
-        struct tui_folder *fo;
-
-        if (r->nfolders == c->alloc) {
-            size_t na = c->alloc ? c->alloc * 2 : 16;
-            struct tui_folder *v = realloc(r->folders, na * sizeof *v);
-
-            if (!v) {
-                rc = nomem(&r->err);
-                break;
-            }
-            r->folders = v;
-            c->alloc = na;
-        }
-        fo = &r->folders[r->nfolders];
-        memset(fo, 0, sizeof *fo);
-        mail_buf_printf(&name, "imap:%s", l.v[i].name);
-        fo->imap = true;
-        fo->path = mail_buf_detach(&name);
-        fo->name = fo->path ? safe_dup(fo->path, strlen(fo->path)) : NULL;
-        if (!fo->name || !fo->path) {
-            free(fo->name);
-            free(fo->path);
-            rc = nomem(&r->err);
-            break;
-        }
-        fo->counted = st[i].has_messages && st[i].has_unseen;
-        fo->total = st[i].messages;
-        fo->unread = st[i].unseen;
-        r->nfolders++;
-    }
-    mail_imap_mailboxes_release(&l);
-    free(st);
-    return rc;
-}
-
+/* The account's folders with their counts (mail_folderlist_local and
+ * _remote, as `mail folders` and `mail folders --remote`): the store's,
+ * then the server's as "imap:NAME" (its LIST also refreshes the folder
+ * list cache of completion).  A lost connection is tried once more on a
+ * new one. */
 static int folders(struct tui_worker *w, struct tui_req *r)
 {
-    struct folders_ctx c = { w, r, 0 };
+    struct mail_folderlist l = MAIL_FOLDERLIST_INIT;
+    int rc = 0;
 
     if (!w->store && !w->remote) {
         mail_error_set(&r->err, MAIL_ERR_CONFIG, "no account store to list "
                        "(add 'store = ~/Mail' to the account)");
         return -1;
     }
-    if (w->store && mail_store_folders(w->store, each_folder, &c,
-                                       &r->err) < 0) {
-        if (!r->err.kind)
-            mail_error_set(&r->err, MAIL_ERR_INTERNAL, "out of memory");
+    if (w->store && mail_folderlist_local(w->store, w->paths, &r->cancelled,
+                                          &l, &r->err) < 0) {
         /* No store directory yet: the server's folders still count. */
-        if (!w->remote || r->err.kind == MAIL_ERR_INTERNAL)
-            return -1;
+        if (!w->remote || r->err.kind == MAIL_ERR_INTERNAL ||
+            __atomic_load_n(&r->cancelled, __ATOMIC_ACQUIRE))
+            rc = -1;
     }
     /* The local ones stay listed when the server fails: the error says
      * why no others (shown as a warning). */
-    if (w->remote && imap_folders(w, &c) < 0)
-        return r->nfolders ? 0 : -1;
-    return 0;
+    if (rc == 0 && w->remote &&
+        mail_folderlist_remote(w->remote, w->paths, true, &r->cancelled, &l,
+                               &r->err) < 0 && !l.n)
+        rc = -1;
+    if (rc == 0 && l.n) {
+        r->folders = calloc(l.n, sizeof *r->folders);
+        if (!r->folders)
+            rc = nomem(&r->err);
+    }
+    for (size_t i = 0; rc == 0 && i < l.n; i++) {
+        const struct mail_folderlist_entry *e = &l.v[i];
+        struct tui_folder *fo = &r->folders[r->nfolders];
+        const char *shown = e->remote ? e->path : e->name;
+
+        fo->name = safe_dup(shown, strlen(shown));
+        fo->path = strdup(e->path);
+        if (!fo->name || !fo->path) {
+            free(fo->name);
+            free(fo->path);
+            rc = nomem(&r->err);
+            break;
+        }
+        fo->imap = e->remote;
+        fo->counted = e->has_messages && e->has_unread;
+        fo->total = e->messages;
+        fo->unread = e->unread;
+        r->nfolders++;
+    }
+    mail_folderlist_release(&l);
+    return rc;
 }
 
 /* Open the folder at path instead of the one open now (c): the old one
