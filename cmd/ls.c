@@ -561,7 +561,7 @@ int cmd_ls(struct cmd_ctx *ctx, int argc, char **argv)
     rows = calloc(list.n ? list.n : 1, sizeof *rows);
     order = calloc(list.n ? list.n : 1, sizeof *order);
     if (!rows || !order) {
-        rc = cmd_failf(EX_OSERR, "out of memory");
+        rc = cmd_failf(EX_SOFTWARE, "out of memory");
         goto done;
     }
     for (size_t i = 0; i < list.n; i++) {

@@ -581,6 +581,9 @@ struct hcache_writer *hcache_write_begin(struct hcache *c,
         return NULL;
     w->c = c;
     w->n = n;
+    /* A million messages' senders and subjects pass the buffers' usual
+     * 64 MiB cap; the file format bounds the area at 4 GiB. */
+    mail_buf_init(&w->disp, (size_t)1 << 30);
     w->rec_size = nnum * 8 + sizeof(struct hc_drec);
     w->recs = calloc(n ? n : 1, w->rec_size);
     if (!w->recs || mail_buf_printf(&tmp, "%s.XXXXXX", c->file) < 0)

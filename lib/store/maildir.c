@@ -424,7 +424,11 @@ struct listing {
     bool vanished;           /* a file went away between readdir and open */
 };
 
-#define LISTING_INIT { NULL, 0, 0, MAIL_BUF_INIT, false }
+/* The names of a folder of millions of messages pass the buffers'
+ * usual 64 MiB cap (a name is up to 255 bytes); 1 GiB is several
+ * million names, and the listing stays bounded. */
+#define LISTING_NAMES_MAX ((size_t)1 << 30)
+#define LISTING_INIT { NULL, 0, 0, { NULL, 0, 0, LISTING_NAMES_MAX }, false }
 
 /* The length of "DIR/cur/" before each name in its path. */
 static size_t name_prefix(const struct mail_folder *f)
