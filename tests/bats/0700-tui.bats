@@ -793,6 +793,25 @@ SH
     quit_tui
 }
 
+@test "tui: y with an IMAP account lists the server's folders and keeps the list for completion (folders --remote --cached)" {
+    local conf="$BATS_TEST_TMPDIR/config"
+    write_config "$conf" pop3=
+    mail_reset
+    run mail -C "$conf" folders --remote --cached
+    [ "$status" -eq 0 ]
+    [ -z "$output" ]
+    tui_start -C "$conf" tui imap:INBOX
+    wait_status "msgs"
+    keys y
+    wait_screen "imap:Trash"
+    quit_tui
+    run mail -C "$conf" folders --remote --cached
+    echo "$output"
+    [ "$status" -eq 0 ]
+    printf '%s\n' "${lines[@]}" | grep -qx INBOX
+    printf '%s\n' "${lines[@]}" | grep -qx Trash
+}
+
 @test "tui: an imap: message with a 50 MB attachment opens fetching only its text (Dovecot out= under 1 MB)" {
     local conf="$BATS_TEST_TMPDIR/config" t=$BATS_TEST_TMPDIR n
     write_config "$conf" pop3=
