@@ -715,8 +715,13 @@ static uint64_t use_cache(struct parse *ps, const struct hcache *c, int fd,
     if (c->n == 0 || c->meta[0] != (uint64_t)st->st_ino || old > size ||
         c->meta[5] != CACHE_VERSION)
         return 0;
+    /* mutt and others put the access time back with utime(2) after
+     * reading a mbox, which sets the modification time again in whole
+     * seconds: a time that only lost its nanoseconds is the same time
+     * (a write stamps the clock's nanoseconds). */
     same = old == size && c->meta[2] == (uint64_t)st->st_mtim.tv_sec &&
-           c->meta[3] == (uint64_t)st->st_mtim.tv_nsec;
+           (c->meta[3] == (uint64_t)st->st_mtim.tv_nsec ||
+            st->st_mtim.tv_nsec == 0);
     hcache_peek(c, c->n - 1, &last, &n1, &bits);
     if (!same) {
         char head[5];

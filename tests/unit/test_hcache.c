@@ -662,6 +662,43 @@ static void test_mbox_cache(void)
     clear_cache();
 }
 
+/*
+ * mutt resets a mbox's access time with utime(2) after reading it,
+ * which sets the modification time to whole seconds: the next listing
+ * must still take the cache, not read the whole file again.
+ */
+static void test_mbox_utime(void)
+{
+    struct mail_error err;
+    struct mail_folder *f;
+    struct timespec ts[2];
+    struct stat st;
+
+    fixture_write("mb", MB1 MB2);
+    f = mail_folder_open(fixture_path("mb"), MAIL_FOLDER_RDWR, &fixture_paths,
+                         &err);
+    if (!f)
+        return;
+    CHECK_STR(subjects(f, 0), "one two");
+    CHECK(stat(fixture_path("mb"), &st) == 0);
+    /* the same size, other bytes: only a taken cache still says "two" */
+    fixture_write("mb", MB1 "From b Tue Nov  3 10:00:01 2026\nSubject: TWO\n\n2"
+                            "\n\n");
+    ts[0].tv_sec = st.st_atim.tv_sec;
+    ts[0].tv_nsec = 0;
+    ts[1].tv_sec = st.st_mtim.tv_sec;
+    ts[1].tv_nsec = 0;
+    CHECK(utimensat(AT_FDCWD, fixture_path("mb"), ts, 0) == 0);
+    CHECK_STR(subjects(f, 0), "one two");
+    /* a real write (another second): parsed again */
+    ts[1].tv_sec = st.st_mtim.tv_sec + 1;
+    ts[1].tv_nsec = 5;
+    CHECK(utimensat(AT_FDCWD, fixture_path("mb"), ts, 0) == 0);
+    CHECK_STR(subjects(f, 0), "one TWO");
+    mail_folder_close(f, &err);
+    clear_cache();
+}
+
 /* The subjects of the last `last` messages (mail_folder_list_last), as
  * subject_display with BORROW (flags added), else subject. */
 static char *last_subjects(struct mail_folder *f, size_t last, int flags)
@@ -934,6 +971,7 @@ int main(void)
     RUN(test_damaged_cache);
     RUN(test_concurrent_listings);
     RUN(test_mbox_cache);
+    RUN(test_mbox_utime);
     RUN(test_mbox_borrow);
     RUN(test_lazy_checks);
     RUN(test_twice);
