@@ -10,8 +10,24 @@
 # session, in a UTF-8 locale; after it exits the pane shows
 # "EXITED <status>".
 tui_start() {
-    local q
+    local q i
     q=$(printf '%q ' "$MAIL" ${TUI_ARGS[@]+"${TUI_ARGS[@]}"} "$@")
+    # After `tmux kill-server` the old server may still hold the socket
+    # for a moment; a new session then fails with "server exited
+    # unexpectedly": wait until no server answers on it.
+    for ((i = 0; i < 40; i++)); do
+        tmux -S "$SOCK" has-session 2>/dev/null || break
+        sleep 0.05
+    done
+    for ((i = 0; i < 20; i++)); do
+        tui_new_session "$q" && return 0
+        sleep 0.1
+    done
+    tui_new_session "$q"
+}
+
+tui_new_session() {
+    local q=$1
     tmux -S "$SOCK" -f /dev/null new-session -d -s t -x 80 -y 24 \
         "env LANG=C.UTF-8 LC_ALL=C.UTF-8 TERM=screen HOME='$HOME' \
 XDG_CONFIG_HOME='$XDG_CONFIG_HOME' XDG_STATE_HOME='$XDG_STATE_HOME' \
