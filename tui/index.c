@@ -7,7 +7,6 @@
 #include <stdlib.h>
 #include <stdint.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <unistd.h>
 
 #include "ui_internal.h"
@@ -160,27 +159,6 @@ static void text_of(const struct mail_envelope *e, struct row_text *t)
     t->len[2] = ref ? strlen(ref) : 0;
 }
 
-/* A hint for the one block of a large folder's rows: transparent huge
- * pages (filling fresh memory page by page was most of the time of
- * making 100,000 rows). */
-static void rows_block_hint(void *p, size_t len)
-{
-#ifdef MADV_HUGEPAGE
-    uintptr_t a = (uintptr_t)p, lo, hi;
-    long pg = sysconf(_SC_PAGESIZE);
-
-    if (len < ((size_t)4 << 20) || pg <= 0)
-        return;
-    lo = (a + (uintptr_t)pg - 1) & ~((uintptr_t)pg - 1);
-    hi = (a + len) & ~((uintptr_t)pg - 1);
-    if (hi > lo)
-        (void)madvise((void *)lo, hi - lo, MADV_HUGEPAGE);
-#else
-    (void)p;
-    (void)len;
-#endif
-}
-
 /*
  * One block: the rows, then their strings, so that a folder's rows cost
  * one allocation (and tui_rows_release one free), not three per
@@ -211,7 +189,7 @@ int tui_rows_fill(struct tui_rows *rows, const struct mail_envelope_list *l)
     rows->v = malloc(total);
     if (!rows->v)
         goto out;
-    rows_block_hint(rows->v, total);
+    mail_big_block_hint(rows->v, total);
     at = (char *)(rows->v + (n ? n : 1));
     for (size_t i = 0; i < n; i++) {
         const struct mail_envelope *e = &l->v[i];

@@ -458,34 +458,6 @@ static char *entry_path(const struct mail_folder *f, const struct entry *en)
     return p;
 }
 
-/*
- * A hint for a large block about to be filled (the names, the entries,
- * the envelopes and paths of a big folder: tens of MB): transparent huge
- * pages where the system gives them on request (madvise mode), so that
- * filling it takes a page fault per 2 MB rather than per 4 KiB, which
- * was a sixth of a warm listing of 100,000 messages.  Only the whole
- * pages inside the block (malloc'd blocks this large are mmap'd apart).
- */
-#define BIG_BLOCK (4u << 20)
-
-static void big_block_hint(void *p, size_t len)
-{
-#ifdef MADV_HUGEPAGE
-    uintptr_t a = (uintptr_t)p, lo, hi;
-    long pg = sysconf(_SC_PAGESIZE);
-
-    if (!p || len < BIG_BLOCK || pg <= 0)
-        return;
-    lo = (a + (uintptr_t)pg - 1) & ~((uintptr_t)pg - 1);
-    hi = (a + len) & ~((uintptr_t)pg - 1);
-    if (hi > lo)
-        (void)madvise((void *)lo, hi - lo, MADV_HUGEPAGE);
-#else
-    (void)p;
-    (void)len;
-#endif
-}
-
 static void listing_release(struct listing *l)
 {
     free(l->v);
@@ -562,7 +534,7 @@ static int scan(struct mail_folder *f, bool cur, struct listing *l,
             size_t guess = l->n + (size_t)dst.st_size / 48 + 16;
 
             if (mail_buf_reserve(&l->names, (size_t)dst.st_size) == 0)
-                big_block_hint(l->names.data + l->names.len,
+                mail_big_block_hint(l->names.data + l->names.len,
                                (size_t)dst.st_size);
             if (guess > l->alloc) {
                 struct entry *nv = realloc(l->v, guess * sizeof *nv);
@@ -570,7 +542,7 @@ static int scan(struct mail_folder *f, bool cur, struct listing *l,
                 if (nv) {
                     l->v = nv;
                     l->alloc = guess;
-                    big_block_hint(nv + l->n, (guess - l->n) * sizeof *nv);
+                    mail_big_block_hint(nv + l->n, (guess - l->n) * sizeof *nv);
                 }
             }
         }
@@ -1017,7 +989,7 @@ static int emit_borrowed(struct mail_folder *f, const struct listing *l,
         free(paths);
         return mail_error_set(err, MAIL_ERR_INTERNAL, "out of memory");
     }
-    big_block_hint(paths, total);
+    mail_big_block_hint(paths, total);
     at = paths;
 
     if (out->alloc < out->n + n) {
@@ -1028,7 +1000,7 @@ static int emit_borrowed(struct mail_folder *f, const struct listing *l,
             return mail_error_set(err, MAIL_ERR_INTERNAL, "out of memory");
         out->v = nv;
         out->alloc = out->n + n;
-        big_block_hint(nv + out->n, n * sizeof *nv);
+        mail_big_block_hint(nv + out->n, n * sizeof *nv);
     }
     for (size_t i = lo; i < l->n; i++) {
         const struct entry *en = &l->v[i];
@@ -1160,8 +1132,8 @@ static void sort_received(struct listing *l)
         qsort(l->v, l->n, sizeof *l->v, cmp_received);
         return;
     }
-    big_block_hint(k, l->n * sizeof *k);
-    big_block_hint(nv, l->n * sizeof *nv);
+    mail_big_block_hint(k, l->n * sizeof *k);
+    mail_big_block_hint(nv, l->n * sizeof *nv);
     for (size_t i = 0; i < l->n; i++) {
         k[i].received = (int64_t)l->v[i].received;
         k[i].en = &l->v[i];

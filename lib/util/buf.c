@@ -5,6 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sys/mman.h>
+#include <unistd.h>
+
 #include "mail/buf.h"
 
 /* Secret mode is the top bit of cap_max, so that the struct (and every
@@ -224,4 +227,22 @@ void mail_wipe(void *p, size_t n)
 
     while (n--)
         *v++ = 0;
+}
+
+void mail_big_block_hint(void *p, size_t len)
+{
+#ifdef MADV_HUGEPAGE
+    uintptr_t a = (uintptr_t)p, lo, hi;
+    long pg = sysconf(_SC_PAGESIZE);
+
+    if (!p || len < ((size_t)4 << 20) || pg <= 0)
+        return;
+    lo = (a + (uintptr_t)pg - 1) & ~((uintptr_t)pg - 1);
+    hi = (a + len) & ~((uintptr_t)pg - 1);
+    if (hi > lo)
+        (void)madvise((void *)lo, hi - lo, MADV_HUGEPAGE);
+#else
+    (void)p;
+    (void)len;
+#endif
 }

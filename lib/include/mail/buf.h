@@ -82,6 +82,14 @@ void mail_wipe(void *p, size_t n);
 int mail_base64_encode(struct mail_buf *out, const void *data, size_t len);
 int mail_base64_decode(struct mail_buf *out, const char *in, size_t len);
 
+/* A hint for a large block about to be filled (a big folder's names,
+ * entries or rows: tens of MB): transparent huge pages where the system
+ * gives them on request (madvise mode), so that filling it takes a page
+ * fault per 2 MB rather than per 4 KiB, a sixth of a warm listing of
+ * 100,000 messages.  Only the whole pages inside the block; nothing for
+ * blocks under 4 MiB. */
+void mail_big_block_hint(void *p, size_t len);
+
 #pragma GCC visibility pop
 
 #endif
