@@ -24,6 +24,7 @@
 
 #include "mail/buf.h"
 #include "mail/fsutil.h"
+#include "mail/hex.h"
 #include "mail/http.h"
 #include "mail/json.h"
 #include "mail/oauth2.h"
@@ -907,17 +908,6 @@ void mail_oauth2_code_release(struct mail_oauth2_code_flow *flow)
     mail_wipe(flow->verifier, sizeof flow->verifier);
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* The decoded value of name in a query string ("a=1&b=2"), or 0. */
 static int query_get(const char *q, const char *name, struct mail_buf *out)
 {
@@ -926,24 +916,9 @@ static int query_get(const char *q, const char *name, struct mail_buf *out)
     while (q && *q) {
         const char *end = q + strcspn(q, "&");
 
-        if ((size_t)(end - q) > n && strncmp(q, name, n) == 0 && q[n] == '=') {
-            const char *p;
-
-            for (p = q + n + 1; p < end; p++) {
-                char c = *p;
-
-                if (c == '+')
-                    c = ' ';
-                else if (c == '%' && end - p >= 3 && hexval(p[1]) >= 0 &&
-                         hexval(p[2]) >= 0) {
-                    c = (char)(hexval(p[1]) * 16 + hexval(p[2]));
-                    p += 2;
-                }
-                if (mail_buf_addch(out, c) < 0)
-                    return -1;
-            }
-            return 1;
-        }
+        if ((size_t)(end - q) > n && strncmp(q, name, n) == 0 && q[n] == '=')
+            return mail_pct_decode(out, q + n + 1, (size_t)(end - q) - n - 1,
+                                   MAIL_PCT_PLUS_SPACE) < 0 ? -1 : 1;
         q = *end ? end + 1 : end;
     }
     return 0;

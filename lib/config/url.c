@@ -7,6 +7,7 @@
 
 #include "mail/buf.h"
 #include "mail/config.h"
+#include "mail/hex.h"
 
 /* The scheme decides both the protocol and how TLS starts. */
 static const struct scheme {
@@ -91,51 +92,22 @@ static int url_error(struct mail_error *err, const char *url,
                           shown, what);
 }
 
-static int hexval(int c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* Percent-decode [s, s+len) into a new string; NULL on a bad escape or a
  * decoded NUL or control character (sent to the server verbatim). */
 static char *percent_decode(const char *s, size_t len, int *bad)
 {
-    char *out = malloc(len + 1);
-    size_t i, n = 0;
+    struct mail_buf b = MAIL_BUF_INIT;
+    int rc = mail_pct_decode(&b, s, len, MAIL_PCT_STRICT);
 
-    *bad = 0;
-    if (!out)
+    for (size_t i = 0; rc == 0 && i < b.len; i++)
+        if ((unsigned char)b.data[i] < 0x20 || b.data[i] == 0x7f)
+            rc = -2;
+    *bad = rc == -2;
+    if (rc < 0) {
+        mail_buf_release(&b);
         return NULL;
-    for (i = 0; i < len; i++) {
-        int c = (unsigned char)s[i];
-
-        if (c == '%') {
-            int hi = i + 2 < len ? hexval((unsigned char)s[i + 1]) : -1;
-            int lo = hi >= 0 ? hexval((unsigned char)s[i + 2]) : -1;
-
-            if (hi < 0 || lo < 0) {
-                *bad = 1;
-                free(out);
-                return NULL;
-            }
-            c = hi * 16 + lo;
-            i += 2;
-        }
-        if (c < 0x20 || c == 0x7f) {
-            *bad = 1;
-            free(out);
-            return NULL;
-        }
-        out[n++] = (char)c;
     }
-    out[n] = '\0';
-    return out;
+    return mail_buf_detach(&b);
 }
 
 /* A host name: letters, digits, '-', '.', '_' (seen in internal names). */

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "mail/charset.h"
+#include "mail/hex.h"
 #include "mail/rfc2047.h"
 #include "mail/rfc2231.h"
 
@@ -176,35 +177,6 @@ static void split_name(char *name, long *section, bool *ext)
     }
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    c = lower(c);
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    return -1;
-}
-
-static int add_pct_decoded(struct mail_buf *b, const char *s, size_t n)
-{
-    size_t i;
-
-    for (i = 0; i < n; i++) {
-        int h1, h2;
-
-        if (s[i] == '%' && i + 2 < n && (h1 = hexval(s[i + 1])) >= 0 &&
-            (h2 = hexval(s[i + 2])) >= 0) {
-            if (mail_buf_addch(b, (char)(h1 * 16 + h2)) < 0)
-                return -1;
-            i += 2;
-        } else if (mail_buf_addch(b, s[i]) < 0) {
-            return -1;
-        }
-    }
-    return 0;
-}
-
 static void blank_controls(struct mail_buf *b)
 {
     size_t i;
@@ -261,7 +233,7 @@ static int join_2231(struct seg *segs, size_t nsegs, const char *name,
                 v = q2 + 1;
             }
         }
-        if ((g->ext ? add_pct_decoded(&bytes, v, vl)
+        if ((g->ext ? mail_pct_decode(&bytes, v, vl, 0)
                     : mail_buf_add(&bytes, v, vl)) < 0)
             goto done;
     }

@@ -1,22 +1,11 @@
 /*
- * hex.h - the value of one hexadecimal digit, for the decoders that read
- * %XX and =XX escapes (quoted-printable in codec.c, Q encoded words in
- * rfc2047.c).  A private header of the lowest layer (util), included by
- * path ("../util/hex.h") from the layers above; nothing is exported.
+ * hex.h - kept for the files that include it by path ("../util/hex.h":
+ * msg/codec.c, msg/rfc2047.c) until they include "mail/hex.h", the
+ * public header of util/hex.c, themselves.  Nothing else belongs here.
  */
 #ifndef MAIL_UTIL_HEX_H
 #define MAIL_UTIL_HEX_H
 
-/* 0-15 for 0-9, A-F and a-f; -1 for anything else. */
-static inline int mail_hex_value(unsigned char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    return -1;
-}
+#include "mail/hex.h"
 
 #endif
