@@ -24,9 +24,6 @@
 #include "mail/aliases.h"
 #include "mail/termsafe.h"
 
-/* Declared here as in main.c (cmd.h is shared by every command file). */
-int cmd_alias(struct cmd_ctx *ctx, int argc, char **argv);
-
 enum { OPT_DELETE = OPT_FIRST_COMMAND_OPTION, OPT_QUERY };
 
 /* The account for its address-command and domain: none is fine (no

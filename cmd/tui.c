@@ -21,9 +21,6 @@
 #include "../tui/tui.h"
 #endif
 
-/* Declared in main.c too, beside the command table. */
-int cmd_tui(struct cmd_ctx *ctx, int argc, char **argv);
-
 #if HAVE_TUI
 struct local_source {
     char *path;                    /* a path, or "imap:NAME" */

@@ -14,8 +14,6 @@
 #include "mail/termsafe.h"
 #include "mail/watch.h"
 
-int cmd_watch(struct cmd_ctx *ctx, int argc, char **argv);
-
 enum {
     OPT_EXEC = OPT_FIRST_COMMAND_OPTION, OPT_INTERVAL, OPT_KEEPALIVE,
     OPT_NO_NOTIFY,
