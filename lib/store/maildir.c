@@ -632,13 +632,57 @@ static void scan_done(struct listing *l)
         l->v[i].name = l->names.data + l->v[i].name_off;
 }
 
+/* Names of one delivery second in delivery order: runs of digits compare
+ * as numbers, because the microseconds in "SECS.M<usec>P<pid>" are not
+ * zero-padded (ours, Dovecot's, mutt's): as strings "M99999" would come
+ * after "M123456", and a draft postponed again would list before an
+ * older one.  Equal as numbers ("M07" and "M7"): as strings. */
+static int cmp_names(const char *a, const char *b)
+{
+    const char *a0 = a, *b0 = b;
+    int c;
+
+    while (*a && *b) {
+        if (*a >= '0' && *a <= '9' && *b >= '0' && *b <= '9') {
+            const char *x, *y;
+            size_t nx, ny;
+
+            while (*a == '0' && a[1] >= '0' && a[1] <= '9')
+                a++;
+            while (*b == '0' && b[1] >= '0' && b[1] <= '9')
+                b++;
+            for (x = a; *x >= '0' && *x <= '9'; x++)
+                ;
+            for (y = b; *y >= '0' && *y <= '9'; y++)
+                ;
+            nx = (size_t)(x - a);
+            ny = (size_t)(y - b);
+            if (nx != ny)
+                return nx < ny ? -1 : 1;
+            c = memcmp(a, b, nx);
+            if (c)
+                return c;
+            a = x;
+            b = y;
+            continue;
+        }
+        if (*a != *b)
+            return (unsigned char)*a < (unsigned char)*b ? -1 : 1;
+        a++;
+        b++;
+    }
+    if (*a != *b)
+        return (unsigned char)*a < (unsigned char)*b ? -1 : 1;
+    return strcmp(a0, b0);
+}
+
 static int cmp_received(const void *a, const void *b)
 {
     const struct entry *x = a, *y = b;
 
     if (x->received != y->received)
         return x->received < y->received ? -1 : 1;
-    return strcmp(x->name, y->name);
+    return cmp_names(x->name, y->name);
 }
 
 /* Read a file's header (and body, for attachments) into a new record:
@@ -1113,7 +1157,7 @@ static int cmp_rkey(const void *a, const void *b)
 
     if (x->received != y->received)
         return x->received < y->received ? -1 : 1;
-    return strcmp(x->en->name, y->en->name);
+    return cmp_names(x->en->name, y->en->name);
 }
 
 /* Sort l->v by cmp_received (the same order as qsort with it: the names

@@ -446,6 +446,42 @@ static void test_vanished(void)
     mail_folder_close(f, &err);
 }
 
+/* Names of one second in delivery order: the microseconds after "M" are
+ * not zero-padded, so they compare as numbers (a postponed draft listed
+ * after an older one); twice, the second listing from the cache. */
+static void test_same_second(void)
+{
+    static const char *const want[] = {
+        "1700000000.M7P1.h", "1700000000.M99999P5.h",
+        "1700000000.M123456P5.h", "1700000000.M123456P10.h",
+        "1700000001.M5P1.h",
+    };
+    struct mail_error err;
+    struct mail_folder *f;
+
+    f = mail_folder_open(fixture_path("Tie"), MAIL_FOLDER_RDWR |
+                         MAIL_FOLDER_CREATE, &fixture_paths, &err);
+    CHECK(f != NULL);
+    if (!f)
+        return;
+    fixture_write("Tie/new/1700000000.M123456P10.h", "Subject: 4\n\n");
+    fixture_write("Tie/new/1700000001.M5P1.h", "Subject: 5\n\n");
+    fixture_write("Tie/cur/1700000000.M99999P5.h:2,S", "Subject: 2\n\n");
+    fixture_write("Tie/new/1700000000.M123456P5.h", "Subject: 3\n\n");
+    fixture_write("Tie/new/1700000000.M7P1.h", "Subject: 1\n\n");
+    for (int pass = 0; pass < 2; pass++) {
+        struct mail_envelope_list l = MAIL_ENVELOPE_LIST_INIT;
+
+        CHECK(mail_folder_list(f, &l, pass ? MAIL_FOLDER_LIST_BORROW : 0,
+                               &err) == 0);
+        CHECK(l.n == 5);
+        for (size_t i = 0; i < l.n && i < 5; i++)
+            CHECK_STR(l.v[i].key, want[i]);
+        mail_envelope_list_release(&l);
+    }
+    mail_folder_close(f, &err);
+}
+
 static int collect(void *ctx, const char *name, const char *path)
 {
     struct mail_buf *b = ctx;
@@ -609,6 +645,7 @@ int main(void)
     RUN(test_move);
     RUN(test_attachments);
     RUN(test_vanished);
+    RUN(test_same_second);
     RUN(test_store);
     RUN(test_errors);
     RUN(test_sort_text);
