@@ -21,7 +21,12 @@ teardown() { fake_stop; }
 fake_config() {
 	fake_start "$1"
 	MSGS=${FAKE_LOG%.log}.msgs
-	write_config "$CONF" pop3= smtp= "imap=imap://127.0.0.1:$FAKE_PORT" \
+	fake_account "$FAKE_PORT"
+}
+
+# fake_account PORT: the configuration for a fake IMAP server on PORT.
+fake_account() {
+	write_config "$CONF" pop3= smtp= "imap=imap://127.0.0.1:$1" \
 		tls=none-i-know tls-ca-file= user=u "password-command=echo secret"
 }
 
@@ -137,4 +142,30 @@ served_sums() {
 	echo "status $status; stderr: $stderr"
 	[ "$status" -eq 0 ]
 	[ -z "$stderr" ]
+}
+
+@test "imap faults: folders --remote: a connection lost at the LIST is tried once more on a new one" {
+	# tests/servers/fake-imap-droplist: fake-server's IMAP server, whose
+	# first connection is closed as its LIST arrives
+	local portfile
+	portfile=$(mktemp -u "$BATS_TEST_TMPDIR/fake-droplist.XXXXXX")
+	"$SERVERS_DIR/fake-imap-droplist" "$portfile" 3>&- &
+	FAKE_PIDS="${FAKE_PIDS:-} $!"
+	wait_for "$portfile" '^[0-9]+$' 5
+	FAKE_LOG=$portfile.log
+	fake_account "$(<"$portfile")"
+	run --separate-stderr timeout 30 "$MAIL" -C "$CONF" folders --remote --json
+	echo "status $status; stderr: $stderr"
+	cat "$FAKE_LOG"
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	[ "$(jq -r '[.[].path] | join(" ")' <<<"$output")" = imap:INBOX ]
+	# the first connection's LIST went unanswered, the second one's listed
+	grep -q '^1 [^ ]* LIST ' "$FAKE_LOG"
+	grep -q '^2 [^ ]* LIST ' "$FAKE_LOG"
+	[ "$(grep -cE ' (LOGIN|AUTHENTICATE) ' "$FAKE_LOG")" -eq 2 ]
+	# and the human listing too
+	run --separate-stderr timeout 30 "$MAIL" -C "$CONF" folders --remote
+	[ "$status" -eq 0 ]
+	[[ ${lines[1]} == INBOX* ]]
 }
