@@ -573,43 +573,22 @@ static int view(struct tui_worker *w, struct tui_req *r)
     return 0;
 }
 
-/* A folder by path: "imap:NAME" on the account's server, else a local
- * path. */
+/* A folder by the name the UI gives ("imap:NAME", "=NAME" or a path),
+ * as the commands open one (mail_remote_open_any). */
 static struct mail_folder *open_any(struct tui_worker *w, const char *path,
                                     int mode, struct mail_error *err)
 {
-    if (strncmp(path, "imap:", 5) == 0) {
-        if (!w->remote) {
-            mail_error_set(err, MAIL_ERR_CONFIG, "%s: the account has no "
-                           "imap server (imap = URL)", path);
-            return NULL;
-        }
-        if (!path[5]) {
-            mail_error_set(err, MAIL_ERR_USAGE, "imap: needs a folder name, "
-                           "as in imap:INBOX");
-            return NULL;
-        }
-        return mail_remote_folder_open(w->remote, path + 5,
-                                       mode & ~MAIL_FOLDER_CREATE, w->paths,
-                                       err);
-    }
-    return mail_folder_open(path, mode, w->paths, err);
+    return mail_remote_open_any(w->remote, w->store, path, mode, w->paths,
+                                err);
 }
 
-/* A sink into an append: ctx is the struct mail_append. */
-static int append_sink(void *ctx, const char *data, size_t len,
-                       struct mail_error *err)
-{
-    return mail_append_write(ctx, data, len, err);
-}
-
-/* Copy e into the folder at r->path, then mark it deleted here (as
- * mutt's save: $ removes it). */
+/* s: copy e into the folder at r->path (durable there first, as mail mv
+ * makes it: mail_folder_copy), then mark it deleted here (as mutt's save:
+ * $ removes it). */
 static int save(struct tui_worker *w, struct tui_req *r,
                 struct mail_envelope *e)
 {
     struct mail_folder *to;
-    struct mail_append *a;
     struct mail_error cerr;
     int rc = -1;
 
@@ -617,19 +596,9 @@ static int save(struct tui_worker *w, struct tui_req *r,
                   &r->err);
     if (!to)
         return -1;
-    a = mail_folder_append_begin(to, e->flags & ~(unsigned)
-                                 (MAIL_FLAG_DELETED | MAIL_FLAG_NEW),
-                                 e->received, &r->err);
-    if (!a)
-        goto out;
-    if (mail_folder_fetch(w->folder, e, append_sink, a, &r->err) < 0) {
-        mail_append_abort(a);
-        goto out;
-    }
-    if (mail_append_commit(a, NULL, &r->err) < 0)
-        goto out;
-    rc = mail_folder_set_flags(w->folder, e, MAIL_FLAG_DELETED, 0, &r->err);
-out:
+    if (mail_folder_copy(w->folder, e, to, NULL, &r->err) == 0)
+        rc = mail_folder_set_flags(w->folder, e, MAIL_FLAG_DELETED, 0,
+                                   &r->err);
     mail_error_clear(&cerr);
     if (mail_folder_close(to, rc == 0 ? &r->err : &cerr) < 0)
         rc = -1;

@@ -3,6 +3,7 @@
  * server in place (remote.h).
  */
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -227,5 +228,60 @@ struct mail_folder *mail_remote_folder_open(struct mail_remote *r,
         mail_folder_close(f, NULL);
         return NULL;
     }
+    return f;
+}
+
+struct mail_folder *mail_remote_open_any(struct mail_remote *r,
+                                         const char *store, const char *name,
+                                         int mode,
+                                         const struct mail_paths *paths,
+                                         struct mail_error *err)
+{
+    struct mail_folder *f;
+    char *path, *forced = NULL;
+
+    if (strncmp(name, "imap:", 5) == 0) {
+        if (!name[5]) {
+            mail_error_set(err, MAIL_ERR_USAGE, "imap: needs a folder name, "
+                           "as in imap:INBOX");
+            return NULL;
+        }
+        if (!r) {
+            mail_error_set(err, MAIL_ERR_CONFIG, "%s: the account has no "
+                           "imap server (imap = URL)", name);
+            return NULL;
+        }
+        /* a mailbox is never created by opening it */
+        return mail_remote_folder_open(r, name + 5, mode & ~MAIL_FOLDER_CREATE,
+                                       paths, err);
+    }
+    if (name[0] != '=')
+        return mail_folder_open(name, mode, paths, err);
+    if (!name[1]) {
+        mail_error_set(err, MAIL_ERR_USAGE, "'=' needs a folder name, as in "
+                       "=Sent");
+        return NULL;
+    }
+    if (!store || !*store) {
+        mail_error_set(err, MAIL_ERR_CONFIG, "%s: the account has no store "
+                       "(store = ~/Mail)", name);
+        return NULL;
+    }
+    if (!(path = mail_store_folder_path(store, name + 1, err)))
+        return NULL;
+    /* a folder an mbox store makes is an mbox */
+    if ((mode & MAIL_FOLDER_CREATE) && strncmp(store, "mbox:", 5) == 0 &&
+        strncmp(path, "mbox:", 5) != 0 &&
+        asprintf(&forced, "mbox:%s", path) < 0) {
+        free(path);
+        mail_error_set(err, MAIL_ERR_INTERNAL, "out of memory");
+        return NULL;
+    }
+    f = mail_folder_open(forced ? forced : path, mode, paths, err);
+    if (!f && err->kind == MAIL_ERR_NOTFOUND)
+        mail_error_set(err, MAIL_ERR_NOTFOUND, "no folder '%s' in the store",
+                       name + 1);
+    free(forced);
+    free(path);
     return f;
 }

@@ -286,7 +286,7 @@ void mail_envelope_list_release(struct mail_envelope_list *l)
     l->n = l->alloc = 0;
 }
 
-/* ---- move ---- */
+/* ---- move and copy ---- */
 
 /* A sink into the destination's append: ctx is the struct mail_append. */
 static int move_write(void *ctx, const char *data, size_t len,
@@ -295,11 +295,51 @@ static int move_write(void *ctx, const char *data, size_t len,
     return mail_append_write(ctx, data, len, err);
 }
 
+/* e's bytes appended to `to` with e's flags less `drop` and its delivery
+ * time; durable there when this returns 0 (*key: its key there, caller
+ * frees, NULL when the driver does not say).  The source is not
+ * changed. */
+static int copy_one(struct mail_folder *from, const struct mail_envelope *e,
+                    struct mail_folder *to, unsigned drop, char **key,
+                    struct mail_error *err)
+{
+    struct mail_append *a;
+
+    *key = NULL;
+    a = mail_folder_append_begin(to, e->flags & ~drop, e->received, err);
+    if (!a)
+        return -1;
+    if (mail_folder_fetch(from, e, move_write, a, err) < 0) {
+        mail_append_abort(a);
+        return -1;
+    }
+    return mail_append_commit(a, key, err);
+}
+
+int mail_folder_copy(struct mail_folder *from, const struct mail_envelope *e,
+                     struct mail_folder *to, char **new_key,
+                     struct mail_error *err)
+{
+    char *key = NULL;
+
+    if (new_key)
+        *new_key = NULL;
+    if (check_writable(to, err) < 0)
+        return -1;
+    if (copy_one(from, e, to, MAIL_FLAG_NEW | MAIL_FLAG_DELETED, &key,
+                 err) < 0)
+        return -1;
+    if (new_key)
+        *new_key = key;
+    else
+        free(key);
+    return 0;
+}
+
 int mail_folder_move(struct mail_folder *from, struct mail_envelope *e,
                      struct mail_folder *to, char **new_key,
                      struct mail_error *err)
 {
-    struct mail_append *a;
     char *key = NULL;
 
     if (new_key)
@@ -314,15 +354,7 @@ int mail_folder_move(struct mail_folder *from, struct mail_envelope *e,
     }
     /* Copy, make it durable there, and only then remove it here: a crash
      * in between leaves two copies, never none. */
-    a = mail_folder_append_begin(to, e->flags & ~(unsigned)MAIL_FLAG_NEW,
-                                 e->received, err);
-    if (!a)
-        return -1;
-    if (mail_folder_fetch(from, e, move_write, a, err) < 0) {
-        mail_append_abort(a);
-        return -1;
-    }
-    if (mail_append_commit(a, &key, err) < 0)
+    if (copy_one(from, e, to, MAIL_FLAG_NEW, &key, err) < 0)
         return -1;
     if (mail_folder_expunge(from, e, err) < 0) {
         free(key);

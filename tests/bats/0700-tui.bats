@@ -990,3 +990,42 @@ SH
     [ ! -e "$(cat "$T/name")" ]
     [ -z "$(ls "$T/tmpdir")" ]
 }
+
+@test "tui: s to an imap: folder appends the message (mail_folder_copy, as mail mv copies), marks it deleted here, and mail ls imap:Trash lists it from the cache (APPENDUID, no FETCH); s from imap: back to a local folder" {
+    local conf="$BATS_TEST_TMPDIR/config"
+    write_config "$conf" pop3=
+    mail_reset
+    # The destination's listing cache, empty.
+    run mail -C "$conf" ls imap:Trash
+    [ "$status" -eq 0 ]
+    tui_start -C "$conf" tui "$T/Maildir"
+    wait_screen "10 msgs"
+    keys Home s "imap:Trash" Enter
+    wait_screen "saved"
+    wait_screen "1 deleted"
+    quit_tui
+    run mail ls "$T/Maildir"
+    [[ "${lines[0]}" == " 1   T "* ]]
+    mail -C "$conf" -vv ls imap:Trash > "$T/out" 2> "$T/err"
+    cat "$T/out"
+    [ "$(wc -l < "$T/out")" -eq 1 ]
+    grep -q "Welcome to your sample mailbox" "$T/out"
+    ! grep -q "UID FETCH" "$T/err" || { cat "$T/err"; false; }
+    ! grep -q "ENVELOPE" "$T/err" || false
+    # The copy is the message (the server gives it with CRLF).
+    local f
+    f=$(grep -l "^Subject: Welcome to your sample mailbox" "$T"/Maildir/*/* | head -n 1)
+    mail -C "$conf" read --raw imap:Trash 1 | tr -d '\r' > "$T/copy"
+    cmp "$f" "$T/copy"
+    # And from the server to a local folder made for it.
+    tmux -S "$SOCK" kill-server
+    tui_start -C "$conf" tui imap:Trash
+    wait_screen "imap:Trash  1 msgs"
+    keys Home s "$T/Back" Enter
+    wait_screen "saved"
+    quit_tui
+    run mail ls "$T/Back"
+    [ "$status" -eq 0 ]
+    [ "${#lines[@]}" -eq 1 ]
+    [[ "${lines[0]}" == *"Welcome to your sample mailbox"* ]]
+}

@@ -231,6 +231,19 @@ int mail_folder_move(struct mail_folder *from, struct mail_envelope *e,
                      struct mail_folder *to, char **new_key,
                      struct mail_error *err);
 
+/*
+ * The keep-source variant of mail_folder_move (the reader's s, which then
+ * marks the original deleted as mutt's save does): the message is copied
+ * into `to` (any kinds; its flags less \Deleted, its delivery time) and
+ * durable there when this returns 0; `from` is not changed and may be
+ * read-only.  An imap: destination takes it with APPEND, its APPENDUID
+ * going into that folder's listing cache as for a move.  new_key as for
+ * mail_folder_move.
+ */
+int mail_folder_copy(struct mail_folder *from, const struct mail_envelope *e,
+                     struct mail_folder *to, char **new_key,
+                     struct mail_error *err);
+
 /* Begin delivering a message; received is its delivery time (0: now). */
 struct mail_append *mail_folder_append_begin(struct mail_folder *f,
                                              unsigned flags, time_t received,

@@ -80,6 +80,23 @@ struct mail_folder *mail_remote_folder_open(struct mail_remote *r,
                                             const struct mail_paths *paths,
                                             struct mail_error *err);
 
+/*
+ * A folder by the name a person gives it (the FOLDER of the commands, the
+ * reader's c and s), in an account's context: "imap:NAME" on r's server
+ * (mail_remote_folder_open; MAIL_FOLDER_CREATE does not apply: a mailbox
+ * is never made by opening it), "=NAME" in the local store `store` (a
+ * folder that an mbox store creates is an mbox; a missing one is
+ * MAIL_ERR_NOTFOUND "no folder 'NAME' in the store"), else a path
+ * (mail_folder_open, "~" expanded).  r and store may be NULL: a name that
+ * needs the one missing is MAIL_ERR_CONFIG; "imap:" or "=" alone is
+ * MAIL_ERR_USAGE.
+ */
+struct mail_folder *mail_remote_open_any(struct mail_remote *r,
+                                         const char *store, const char *name,
+                                         int mode,
+                                         const struct mail_paths *paths,
+                                         struct mail_error *err);
+
 #pragma GCC visibility pop
 
 #endif
