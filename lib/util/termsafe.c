@@ -1,4 +1,6 @@
 /* termsafe.c - make untrusted text safe to print; see mail/termsafe.h. */
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -157,6 +159,52 @@ int mail_term_safe(struct mail_buf *out, const char *str, size_t len,
         i += n;
     }
     return 0;
+}
+
+/* Does the word w (eight bytes) hold a byte outside printable ASCII
+ * (below 0x20, or 0x7f and above)?  Exact for "below 0x20" (the usual
+ * has-less-than trick); the 0x7f test may also fire for a byte next to
+ * one >= 0x80, which is outside anyway. */
+static bool word_not_printable(uint64_t w)
+{
+    const uint64_t ones = 0x0101010101010101ULL, high = ones * 0x80;
+
+    return (((w - ones * 0x20) & ~w) | (w + ones) | w) & high;
+}
+
+bool mail_term_is_safe(const char *str, size_t len, int flags)
+{
+    const unsigned char *s = (const unsigned char *)str;
+    size_t i = 0;
+
+    while (i < len) {
+        uint32_t cp;
+        size_t n;
+
+        if (len - i >= 8) {
+            uint64_t w;
+
+            memcpy(&w, s + i, 8);
+            if (!word_not_printable(w)) {
+                i += 8;
+                continue;
+            }
+        }
+        if (s[i] >= 0x20 && s[i] < 0x7f) {
+            i++;
+            continue;
+        }
+        if ((n = mail_utf8_decode(str + i, len - i, &cp)) == 0)
+            return false;
+        if ((cp == '\n' || cp == '\t') && !(flags & MAIL_SAFE_ONELINE)) {
+            i++;
+            continue;
+        }
+        if (is_unsafe(cp))
+            return false;
+        i += n;
+    }
+    return true;
 }
 
 int mail_json_escape(struct mail_buf *out, const char *str, size_t len)

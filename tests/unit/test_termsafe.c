@@ -129,6 +129,116 @@ static void test_term(void)
     TERM("\xe2\x81\xa6\xd8\x9c", 0, "<U+2066><U+061C>");
 }
 
+/* ---- mail_term_is_safe: the predicate of the same set ---- */
+
+/* Does mail_term_safe leave s[0..len) as it is? */
+static int unchanged(const char *s, size_t len, int flags)
+{
+    struct mail_buf b = MAIL_BUF_INIT;
+    int same;
+
+    if (mail_term_safe(&b, s, len, flags) < 0)
+        return -1;
+    same = b.len == len && (len == 0 || memcmp(b.data, s, len) == 0);
+    mail_buf_release(&b);
+    return same;
+}
+
+static void test_is_safe(void)
+{
+    CHECK(mail_term_is_safe("", 0, MAIL_SAFE_ONELINE));
+    CHECK(mail_term_is_safe("Re: hello, world ~", 18, MAIL_SAFE_ONELINE));
+    CHECK(mail_term_is_safe("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80", 14,
+                            MAIL_SAFE_ONELINE));
+    CHECK(!mail_term_is_safe("a\x1b[31mb", 7, MAIL_SAFE_ONELINE));
+    CHECK(!mail_term_is_safe("a\nb", 3, MAIL_SAFE_ONELINE));
+    CHECK(mail_term_is_safe("a\nb\tc", 5, 0));
+    CHECK(!mail_term_is_safe("a\rb", 3, 0));
+    CHECK(!mail_term_is_safe("\x7f", 1, 0));
+    CHECK(!mail_term_is_safe("\xc2\x9b", 2, 0));          /* C1 CSI */
+    CHECK(mail_term_is_safe("\xc2\xa0", 2, 0));           /* NBSP */
+    CHECK(!mail_term_is_safe("x\xe2\x80\xae", 4, 0));     /* U+202E */
+    CHECK(!mail_term_is_safe("\xe2\x81\xa9", 3, 0));      /* U+2069 */
+    CHECK(!mail_term_is_safe("\xd8\x9c", 2, 0));           /* U+061C */
+    CHECK(!mail_term_is_safe("\xe2\x80\xa8", 3, 0));      /* U+2028 */
+    CHECK(!mail_term_is_safe("\xff", 1, 0));
+    CHECK(!mail_term_is_safe("\xe2\x82", 2, 0));           /* cut short */
+    CHECK(!mail_term_is_safe("\xc0\xaf", 2, 0));           /* overlong */
+    CHECK(!mail_term_is_safe("\xed\xa0\x80", 3, 0));      /* surrogate */
+    /* A NUL inside the length counts (no strlen). */
+    CHECK(!mail_term_is_safe("ab\0cd", 5, 0));
+    /* The eight-byte step: a bad byte at each place of a long line. */
+    {
+        char line[40];
+        int bad = 0;
+
+        for (size_t at = 0; at < sizeof line; at++)
+            for (int k = 0; k < 4; k++) {
+                static const unsigned char c[] = { 0x1b, 0x7f, 0x80, 0x0d };
+
+                memset(line, 'a', sizeof line);
+                line[at] = (char)c[k];
+                if (mail_term_is_safe(line, sizeof line, 0))
+                    bad++;
+            }
+        memset(line, '~', sizeof line);
+        CHECK(mail_term_is_safe(line, sizeof line, MAIL_SAFE_ONELINE));
+        memset(line, ' ', sizeof line);
+        CHECK(mail_term_is_safe(line, sizeof line, MAIL_SAFE_ONELINE));
+        CHECK(bad == 0);
+    }
+}
+
+/* The predicate and mail_term_safe agree on every pair and triple of
+ * bytes after 0 or 7 bytes of ASCII (so that the pair falls on both sides
+ * of an eight-byte step), with both flags. */
+static void test_is_safe_exhaustive(void)
+{
+    int disagree = 0, failed = 0;
+    char in[16];
+
+    for (int pre = 0; pre < 10; pre += 7)
+        for (int a = 0; a < 256; a++)
+            for (int b = 0; b < 256; b++)
+                for (int fl = 0; fl < 2; fl++) {
+                    int flags = fl ? MAIL_SAFE_ONELINE : 0;
+                    size_t len = (size_t)pre + 3;
+                    int u;
+
+                    memset(in, 'x', sizeof in);
+                    in[pre] = (char)a;
+                    in[pre + 1] = (char)b;
+                    in[pre + 2] = (char)(b >= 0x80 ? 0x80 : 'y');
+                    u = unchanged(in, len, flags);
+                    if (u < 0)
+                        failed++;
+                    else if ((u == 1) != mail_term_is_safe(in, len, flags))
+                        disagree++;
+                    /* and with the third byte cut (a short sequence) */
+                    u = unchanged(in, len - 1, flags);
+                    if (u < 0)
+                        failed++;
+                    else if ((u == 1) != mail_term_is_safe(in, len - 1,
+                                                           flags))
+                        disagree++;
+                }
+    CHECK(failed == 0);
+    CHECK(disagree == 0);
+    /* Every three-byte sequence E0..EF xx yy (the bidi and separators
+     * live there) with a valid third byte. */
+    disagree = 0;
+    for (int a = 0xe0; a <= 0xef; a++)
+        for (int b = 0x80; b <= 0xbf; b++)
+            for (int c = 0x80; c <= 0xbf; c++) {
+                in[0] = (char)a;
+                in[1] = (char)b;
+                in[2] = (char)c;
+                if ((unchanged(in, 3, 0) == 1) != mail_term_is_safe(in, 3, 0))
+                    disagree++;
+            }
+    CHECK(disagree == 0);
+}
+
 /* ---- the one UTF-8 decoder and encoder ---- */
 
 #define DEC(in, want_len, want_cp) do { \
@@ -335,6 +445,8 @@ int main(void)
     RUN(test_json_invalid);
     RUN(test_json_exhaustive);
     RUN(test_term);
+    RUN(test_is_safe);
+    RUN(test_is_safe_exhaustive);
     RUN(test_utf8_decode_edges);
     RUN(test_utf8_encode);
     RUN(test_utf8_decode_exhaustive);

@@ -15,6 +15,7 @@
 
 #pragma GCC visibility push(default)
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -67,6 +68,13 @@ size_t mail_utf8_incomplete(const char *s, size_t n);
 /* Append the safe form of s[0..len) to out.  -1 on ENOMEM or cap. */
 int mail_term_safe(struct mail_buf *out, const char *s, size_t len,
                    int flags);
+
+/* Is s[0..len) safe as it is: would mail_term_safe with these flags
+ * append exactly s?  The same decoder and dangerous set, nothing built:
+ * for copying text that is almost always safe already (the index's
+ * display strings) without a buffer.  Printable ASCII is checked eight
+ * bytes at a time. */
+bool mail_term_is_safe(const char *s, size_t len, int flags);
 
 /* Append s[0..len) to out as a JSON string, quotes included.  The same
  * decoder and the same set of dangerous code points as mail_term_safe:
