@@ -217,29 +217,43 @@ ls_json() { mail -C "$CONF" ls --json "$@"; }
 }
 
 # fake_folder_start MODE: tests/servers/fake-imap-folder MODE in the
-# background; sets FAKE_PORT and FAKE_LOG (fake_stop stops it).
+# background, and the account in CONF pointed at it; sets FAKE_PORT and
+# FAKE_LOG (fake_stop stops it).
 fake_folder_start() {
-	local dir portfile i
-	dir=$BATS_TEST_TMPDIR
-	portfile=$(mktemp -u "$dir/fake-folder.XXXXXX")
+	local portfile
+	portfile=$(mktemp -u "$BATS_TEST_TMPDIR/fake-folder.XXXXXX")
 	"$SERVERS_DIR/fake-imap-folder" "$1" "$portfile" 3>&- &
 	FAKE_PIDS="${FAKE_PIDS:-} $!"
-	for ((i = 0; i < 200; i++)); do
-		[[ -s $portfile ]] && break
-		sleep 0.025
-	done
+	wait_for "$portfile" '^[0-9]+$' 5
 	FAKE_PORT=$(<"$portfile")
 	FAKE_LOG=$portfile.log
+	write_config "$CONF" pop3= smtp= "imap=imap://127.0.0.1:$FAKE_PORT" \
+		tls=none-i-know tls-ca-file= user=u "password-command=echo secret"
+}
+
+# uids: the UIDs of the listing in $output, in order, on one line.
+uids() { jq -r '[.[].uid] | join(" ")' <<<"$output"; }
+
+# relist_changed: the fake server's folder listed twice, on two
+# connections: UIDs 4, 6 and 8 first; then 6 expunged, 4 \Seen and a new
+# UID 10 (subject "ten"), however the mode lets the cache find that out.
+relist_changed() {
+	run --separate-stderr ls_json imap:INBOX
+	[ "$status" -eq 0 ]
+	[ "$(uids)" = "4 6 8" ]
+	run --separate-stderr ls_json imap:INBOX
+	[ "$status" -eq 0 ]
+	[ "$(uids)" = "4 8 10" ]
+	[ "$(jq -r '.[0].flags | join(" ")' <<<"$output")" = "seen" ]
+	[ "$(jq -r '.[2].subject' <<<"$output")" = ten ]
 }
 
 @test "imap ls (fake server): items in any order, EXPUNGE and FLAGS during the listing" {
 	fake_folder_start odd
-	write_config "$CONF" pop3= smtp= "imap=imap://127.0.0.1:$FAKE_PORT" \
-		tls=none-i-know tls-ca-file= user=u "password-command=echo secret"
 	run --separate-stderr ls_json imap:INBOX
 	[ "$status" -eq 0 ]
 	[ "$(jq length <<<"$output")" -eq 2 ]
-	[ "$(jq -r '[.[].uid] | join(" ")' <<<"$output")" = "4 8" ]
+	[ "$(uids)" = "4 8" ]
 	[ "$(jq -r '[.[].subject] | join(",")' <<<"$output")" = "four,eight" ]
 	[ "$(jq -r '.[0].flags | join(" ")' <<<"$output")" = "seen flagged" ]
 	[ "$(jq -r '.[1].size' <<<"$output")" = 1234 ]
@@ -249,8 +263,6 @@ fake_folder_start() {
 
 @test "imap rm --expunge without UIDPLUS: refused while another message is marked deleted" {
 	fake_folder_start odd
-	write_config "$CONF" pop3= smtp= "imap=imap://127.0.0.1:$FAKE_PORT" \
-		tls=none-i-know tls-ca-file= user=u "password-command=echo secret"
 	mail -C "$CONF" ls imap:INBOX >/dev/null
 	run --separate-stderr mail -C "$CONF" rm --expunge -f imap:INBOX 1
 	[ "$status" -eq 69 ]
@@ -287,11 +299,9 @@ fake_folder_start() {
 
 @test "imap ls (fake server): a connection lost in the middle of the listing is tried once more on a new one" {
 	fake_folder_start drop
-	write_config "$CONF" pop3= smtp= "imap=imap://127.0.0.1:$FAKE_PORT" \
-		tls=none-i-know tls-ca-file= user=u "password-command=echo secret"
 	run --separate-stderr ls_json imap:INBOX
 	[ "$status" -eq 0 ]
-	[ "$(jq -r '[.[].uid] | join(" ")' <<<"$output")" = "4 8" ]
+	[ "$(uids)" = "4 8" ]
 	# Two logins: the first connection was lost, the second listed.
 	[ "$(grep -c ' LOGIN ' "$FAKE_LOG")" -eq 2 ]
 }
@@ -389,16 +399,7 @@ round_trips_after_login() {
 
 @test "imap ls cache (fake server, no CONDSTORE): new messages by UID range, flags and expunges by one flag refresh" {
 	fake_folder_start resync
-	write_config "$CONF" pop3= smtp= "imap=imap://127.0.0.1:$FAKE_PORT" \
-		tls=none-i-know tls-ca-file= user=u "password-command=echo secret"
-	run --separate-stderr ls_json imap:INBOX
-	[ "$status" -eq 0 ]
-	[ "$(jq -r '[.[].uid] | join(" ")' <<<"$output")" = "4 6 8" ]
-	run --separate-stderr ls_json imap:INBOX
-	[ "$status" -eq 0 ]
-	[ "$(jq -r '[.[].uid] | join(" ")' <<<"$output")" = "4 8 10" ]
-	[ "$(jq -r '.[0].flags | join(" ")' <<<"$output")" = "seen" ]
-	[ "$(jq -r '.[2].subject' <<<"$output")" = ten ]
+	relist_changed
 	# the second connection: one flag refresh and the new range only
 	grep -q '^2 [^ ]* UID FETCH 1:8 (UID FLAGS)$' "$FAKE_LOG"
 	grep -q '^2 [^ ]* UID FETCH 9:\* (UID FLAGS INTERNALDATE' "$FAKE_LOG"
@@ -407,12 +408,10 @@ round_trips_after_login() {
 
 @test "imap ls cache (fake server): VANISHED and a FETCH of flags without UID during the resync" {
 	fake_folder_start unsolicited
-	write_config "$CONF" pop3= smtp= "imap=imap://127.0.0.1:$FAKE_PORT" \
-		tls=none-i-know tls-ca-file= user=u "password-command=echo secret"
 	ls_json imap:INBOX >/dev/null
 	run --separate-stderr ls_json imap:INBOX
 	[ "$status" -eq 0 ]
-	[ "$(jq -r '[.[].uid] | join(" ")' <<<"$output")" = "4 8" ]
+	[ "$(uids)" = "4 8" ]
 	[ "$(jq -r '.[1].flags | join(" ")' <<<"$output")" = "flagged" ]
 	# the flags without a UID made it refresh once more
 	[ "$(grep -c '^2 [^ ]* UID FETCH 1:[0-9]* (UID FLAGS)$' "$FAKE_LOG")" -ge 2 ]
@@ -420,16 +419,7 @@ round_trips_after_login() {
 
 @test "imap ls cache (fake server, CONDSTORE without QRESYNC): CHANGEDSINCE and a UID SEARCH, no ENABLE QRESYNC" {
 	fake_folder_start condstore
-	write_config "$CONF" pop3= smtp= "imap=imap://127.0.0.1:$FAKE_PORT" \
-		tls=none-i-know tls-ca-file= user=u "password-command=echo secret"
-	run --separate-stderr ls_json imap:INBOX
-	[ "$status" -eq 0 ]
-	[ "$(jq -r '[.[].uid] | join(" ")' <<<"$output")" = "4 6 8" ]
-	run --separate-stderr ls_json imap:INBOX
-	[ "$status" -eq 0 ]
-	[ "$(jq -r '[.[].uid] | join(" ")' <<<"$output")" = "4 8 10" ]
-	[ "$(jq -r '.[0].flags | join(" ")' <<<"$output")" = "seen" ]
-	[ "$(jq -r '.[2].subject' <<<"$output")" = ten ]
+	relist_changed
 	cat "$FAKE_LOG"
 	grep -Eq '^2 [^ ]+ (SELECT|EXAMINE) "INBOX" \(CONDSTORE\)$' "$FAKE_LOG"
 	grep -q '^2 [^ ]* UID FETCH 1:8 (UID FLAGS) (CHANGEDSINCE 10)$' "$FAKE_LOG"
@@ -441,16 +431,7 @@ round_trips_after_login() {
 
 @test "imap ls cache (fake server, QRESYNC): VANISHED (EARLIER) with ranges and a 170 KB set in the SELECT, nothing asked but the new range" {
 	fake_folder_start qresync
-	write_config "$CONF" pop3= smtp= "imap=imap://127.0.0.1:$FAKE_PORT" \
-		tls=none-i-know tls-ca-file= user=u "password-command=echo secret"
-	run --separate-stderr ls_json imap:INBOX
-	[ "$status" -eq 0 ]
-	[ "$(jq -r '[.[].uid] | join(" ")' <<<"$output")" = "4 6 8" ]
-	run --separate-stderr ls_json imap:INBOX
-	[ "$status" -eq 0 ]
-	[ "$(jq -r '[.[].uid] | join(" ")' <<<"$output")" = "4 8 10" ]
-	[ "$(jq -r '.[0].flags | join(" ")' <<<"$output")" = "seen" ]
-	[ "$(jq -r '.[2].subject' <<<"$output")" = ten ]
+	relist_changed
 	cat "$FAKE_LOG"
 	grep -q '^2 [^ ]* ENABLE QRESYNC$' "$FAKE_LOG"
 	grep -Eq '^2 [^ ]+ (SELECT|EXAMINE) "INBOX" \(QRESYNC \(77 10 1:8\)\)$' "$FAKE_LOG"
@@ -458,7 +439,7 @@ round_trips_after_login() {
 	[ "$(grep -c '^2 [^ ]* UID ' "$FAKE_LOG")" -eq 1 ]
 	# the cache holds it: a third run asks nothing after the SELECT
 	run --separate-stderr ls_json imap:INBOX
-	[ "$(jq -r '[.[].uid] | join(" ")' <<<"$output")" = "4 8 10" ]
+	[ "$(uids)" = "4 8 10" ]
 	! grep -q '^3 [^ ]* UID ' "$FAKE_LOG" || false
 }
 
@@ -475,11 +456,9 @@ round_trips_after_login() {
 	[ "$(jq length <<<"$output")" -eq 0 ]
 	# The fake server has no ESEARCH: UID SEARCH and "* SEARCH 4 9".
 	fake_folder_start odd
-	write_config "$CONF" pop3= smtp= "imap=imap://127.0.0.1:$FAKE_PORT" \
-		tls=none-i-know tls-ca-file= user=u "password-command=echo secret"
 	run --separate-stderr ls_json imap:INBOX subject:four
 	[ "$status" -eq 0 ]
-	[ "$(jq -r '[.[].uid] | join(" ")' <<<"$output")" = 4 ]
+	[ "$(uids)" = 4 ]
 	grep -q ' UID SEARCH SUBJECT' "$FAKE_LOG"
 	! grep -q 'RETURN' "$FAKE_LOG" || false
 }
