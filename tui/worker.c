@@ -476,65 +476,18 @@ static int complete(struct tui_worker *w, struct tui_req *r)
 
 /* ---- views, search, save, pipe, folders ---- */
 
-/* The query words of s: split at blanks outside double quotes (the quotes
- * stay in the word, as mail/query.h reads them). */
-static int split_words(const char *s, char ***argv, int *argc)
-{
-    char **v = NULL;
-    int n = 0;
-
-    while (*s) {
-        const char *b;
-        bool q = false;
-        char **nv;
-
-        while (*s == ' ' || *s == '\t')
-            s++;
-        if (!*s)
-            break;
-        b = s;
-        for (; *s && (q || (*s != ' ' && *s != '\t')); s++)
-            if (*s == '"')
-                q = !q;
-        if (!(nv = realloc(v, (size_t)(n + 2) * sizeof *v)))
-            goto fail;
-        v = nv;
-        if (!(v[n] = strndup(b, (size_t)(s - b))))
-            goto fail;
-        v[++n] = NULL;
-    }
-    *argv = v;
-    *argc = n;
-    return 0;
-fail:
-    for (int i = 0; i < n; i++)
-        free(v[i]);
-    free(v);
-    return -1;
-}
-
-static void free_words(char **v, int n)
-{
-    for (int i = 0; i < n; i++)
-        free(v[i]);
-    free(v);
-}
-
 /* r->order gets the messages that match r->query (all when NULL), in
  * listing order; stops when r is cancelled (a body: search of a large
  * folder is the long local work a Ctrl-C ends). */
 static int match_all(struct tui_worker *w, struct tui_req *r)
 {
     struct mail_query *q = NULL;
-    char **words = NULL;
-    int nwords = 0, rc = -1;
+    int rc = -1;
 
     r->order = malloc((w->list.n ? w->list.n : 1) * sizeof *r->order);
     if (!r->order)
         return nomem(&r->err);
-    if (r->query && split_words(r->query, &words, &nwords) < 0)
-        return nomem(&r->err);
-    if (mail_query_parse(nwords, words, &q, &r->err) < 0)
+    if (mail_query_parse_string(r->query, &q, &r->err) < 0)
         goto out;
     for (size_t i = 0; i < w->list.n; i++) {
         int m = 1;
@@ -553,7 +506,6 @@ static int match_all(struct tui_worker *w, struct tui_req *r)
     rc = 0;
 out:
     mail_query_free(q);
-    free_words(words, nwords);
     return rc;
 }
 

@@ -762,6 +762,67 @@ int mail_query_parse(int argc, char *const *argv, struct mail_query **q,
     return mail_query_parse_at(argc, argv, time(NULL), q, err);
 }
 
+/* The words of s: split at blanks (space, tab) outside double quotes, the
+ * quotes staying in the word as the lexer reads them.  *argv (malloc'd,
+ * NULL-terminated, each word malloc'd) and *argc; -1 when out of
+ * memory. */
+static int split_words(const char *s, char ***argv, int *argc)
+{
+    char **v = NULL;
+    int n = 0;
+
+    while (*s) {
+        const char *b;
+        bool q = false;
+        char **nv;
+
+        while (*s == ' ' || *s == '\t')
+            s++;
+        if (!*s)
+            break;
+        b = s;
+        for (; *s && (q || (*s != ' ' && *s != '\t')); s++)
+            if (*s == '"')
+                q = !q;
+        if (!(nv = realloc(v, (size_t)(n + 2) * sizeof *v)))
+            goto fail;
+        v = nv;
+        if (!(v[n] = strndup(b, (size_t)(s - b))))
+            goto fail;
+        v[++n] = NULL;
+    }
+    *argv = v;
+    *argc = n;
+    return 0;
+fail:
+    for (int i = 0; i < n; i++)
+        free(v[i]);
+    free(v);
+    return -1;
+}
+
+int mail_query_parse_string_at(const char *s, time_t now,
+                               struct mail_query **q, struct mail_error *err)
+{
+    char **v = NULL;
+    int n = 0, rc;
+
+    *q = NULL;
+    if (s && split_words(s, &v, &n) < 0)
+        return nomem(err);
+    rc = mail_query_parse_at(n, v, now, q, err);
+    for (int i = 0; i < n; i++)
+        free(v[i]);
+    free(v);
+    return rc;
+}
+
+int mail_query_parse_string(const char *s, struct mail_query **q,
+                            struct mail_error *err)
+{
+    return mail_query_parse_string_at(s, time(NULL), q, err);
+}
+
 unsigned mail_query_needs(const struct mail_query *q)
 {
     unsigned r = 0;

@@ -580,6 +580,50 @@ static void test_imap(void)
     }
 }
 
+/* mail_query_parse_string (the reader's / and l): the string split into
+ * words at blanks outside double quotes, then the same parser as the
+ * words of mail ls. */
+static const char *sdump(const char *s)
+{
+    static char out[4096];
+    struct mail_buf b = MAIL_BUF_INIT;
+    struct mail_error err;
+    struct mail_query *q = NULL;
+
+    mail_error_clear(&err);
+    if (mail_query_parse_string_at(s, NOW, &q, &err) < 0) {
+        snprintf(out, sizeof out, "ERR%d: %s", err.kind, err.msg);
+        return out;
+    }
+    mail_query_dump(q, &b);
+    snprintf(out, sizeof out, "%s", b.data ? b.data : "");
+    mail_buf_release(&b);
+    mail_query_free(q);
+    return out;
+}
+
+static void test_parse_string(void)
+{
+    char same[4096];
+
+    CHECK_STR(sdump(NULL), "(all)");
+    CHECK_STR(sdump(" \t "), "(all)");
+    /* blanks and tabs between words, any number */
+    CHECK_STR(sdump("  from:bob\t\tOR  subject:plan "),
+              "(or (from \"bob\") (subject \"plan\"))");
+    /* a quoted phrase is one word, blanks and all */
+    CHECK_STR(sdump("subject:\"two  words\" NOT \"a b\""),
+              "(and (subject \"two  words\") (not (any \"a b\")))");
+    /* what mail ls gets from the shell for the same query */
+    snprintf(same, sizeof same, "%s",
+             dump("(from:a OR from:b) since:7d has:attachment"));
+    CHECK_STR(sdump("(from:a OR from:b) since:7d has:attachment"), same);
+    /* errors name the word by its position among the string's words */
+    CHECK_STR(sdump("from:a ( subject:x"), dump("from:a ( subject:x"));
+    CHECK(strstr(sdump("from:a ( subject:x"), "(word ") != NULL);
+    CHECK_STR(sdump("subject:\"open"), dump("subject:\"open"));
+}
+
 int main(void)
 {
     setenv("TZ", "UTC", 1);
@@ -596,5 +640,6 @@ int main(void)
     RUN(test_match_body_long);
     RUN(test_needs);
     RUN(test_imap);
+    RUN(test_parse_string);
     return test_done();
 }

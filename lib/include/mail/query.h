@@ -55,6 +55,16 @@ int mail_query_parse(int argc, char *const *argv, struct mail_query **q,
                      struct mail_error *err);
 int mail_query_parse_at(int argc, char *const *argv, time_t now,
                         struct mail_query **q, struct mail_error *err);
+/*
+ * The same from one string, as a person types it (the reader's / and l):
+ * split into words at blanks outside double quotes (subject:"two words"
+ * is one word, its quotes kept), then parsed as above; word positions in
+ * errors count those words.  s NULL or blank: every message.
+ */
+int mail_query_parse_string(const char *s, struct mail_query **q,
+                            struct mail_error *err);
+int mail_query_parse_string_at(const char *s, time_t now,
+                               struct mail_query **q, struct mail_error *err);
 void mail_query_free(struct mail_query *q);
 
 /* Bits of mail_query_needs: what evaluating the query reads. */
