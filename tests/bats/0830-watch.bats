@@ -66,6 +66,20 @@ watch_stop() {
 
 count() { grep -cE -- "$2" "$1" || true; }
 
+# fake_watch_start MODE HOW: a fresh tests/servers/fake-imap-idle MODE
+# (fake_idle_start) and `mail -v watch` of its INBOX in the background,
+# until it says it is watching 1 folder HOW (a regular expression) and
+# its first connection has sent IDLE; OUT emptied first.
+fake_watch_start() {
+	fake_stop
+	fake_idle_start "$1"
+	: >"$OUT"
+	"$MAIL" -C "$CONF" -v watch >"$OUT" 2>"$ERR" 3>&- &
+	WPID=$!
+	wait_for "$ERR" "^mail: watching 1 folder $2" 10
+	wait_for "$FAKE_BASE.log" '^1 A[0-9]+ IDLE$' 3
+}
+
 @test "watch: INBOX and another folder at once, each new message within 2 s and once" {
 	deliver old-one
 	deliver old-work Work
@@ -355,13 +369,7 @@ count() { grep -cE -- "$2" "$1" || true; }
 
 @test "watch (fake server refusing NOTIFY SET with NO, then with BAD): IDLE on the same connection" {
 	for mode in notifyno notifybad; do
-		fake_stop
-		fake_idle_start $mode
-		: >"$OUT"
-		"$MAIL" -C "$CONF" -v watch >"$OUT" 2>"$ERR" 3>&- &
-		WPID=$!
-		wait_for "$ERR" '^mail: watching 1 folder \(1 with IDLE\)' 10
-		wait_for "$FAKE_BASE.log" '^1 A[0-9]+ IDLE$' 3
+		fake_watch_start $mode '\(1 with IDLE\)'
 		grep -qE '^1 A[0-9]+ NOTIFY SET \(mailboxes \("?INBOX"?\) \(MessageNew MessageExpunge\)\)$' "$FAKE_BASE.log"
 		echo "after-$mode" >>"$FAKE_BASE.msgs"
 		wait_for "$OUT" "^imap:INBOX  uid:11  Fake Sender  after-$mode\$" 2
@@ -375,13 +383,7 @@ count() { grep -cE -- "$2" "$1" || true; }
 
 @test "watch (fake server): NOTIFY on the first connection, refused or gone on the one made after a drop: IDLE from then on, nothing missed or doubled" {
 	for mode in notifydrop notifygone; do
-		fake_stop
-		fake_idle_start $mode
-		: >"$OUT"
-		"$MAIL" -C "$CONF" -v watch >"$OUT" 2>"$ERR" 3>&- &
-		WPID=$!
-		wait_for "$ERR" '^mail: watching 1 folder \(NOTIFY, one connection\)' 10
-		wait_for "$FAKE_BASE.log" '^1 A[0-9]+ IDLE$' 3
+		fake_watch_start $mode '\(NOTIFY, one connection\)'
 		# The first connection ends with a BYE as the message comes.
 		echo "during-drop-$mode" >>"$FAKE_BASE.msgs"
 		wait_for "$ERR" 'BYE shutting down.*connecting again in 1 s' 3
