@@ -426,6 +426,18 @@ static void test_servers(void)
     PARSE("* LIST () \"/\" foo[bar\r\n", "* LIST (() \"/\" foo[bar)\n");
 }
 
+/* Feed p the rest of in (len bytes in all) from *off: 1 when a whole
+ * response came; *off moves past what the parser took. */
+static int feed_next(struct mail_imap_parser *p, const char *in, size_t len,
+                     size_t *off, struct mail_error *err)
+{
+    size_t used = 0;
+    int rc = mail_imap_parser_feed(p, in + *off, len - *off, &used, err);
+
+    *off += used;
+    return rc;
+}
+
 /* RFC 3501 7.4.2 examples and quirks. */
 static void test_bodystructure(void)
 {
@@ -446,11 +458,10 @@ static void test_bodystructure(void)
     struct mail_imap_parser p;
     struct mail_error err;
     struct mail_imap_bodypart *b;
-    size_t used, off = 0;
+    size_t off = 0;
 
     mail_imap_parser_init(&p, NULL, NULL, NULL);
-    CHECK(mail_imap_parser_feed(&p, in, sizeof in - 1, &used, &err) == 1);
-    off += used;
+    CHECK(feed_next(&p, in, sizeof in - 1, &off, &err) == 1);
     b = mail_imap_bodystructure(mail_imap_fetch_item(&p.resp, "BODYSTRUCTURE"),
                                 &err);
     CHECK(b != NULL);
@@ -464,16 +475,12 @@ static void test_bodystructure(void)
         CHECK(b->parts[0].lines == 23);
         mail_imap_bodypart_free(b);
     }
-    CHECK(mail_imap_parser_feed(&p, in + off, sizeof in - 1 - off, &used,
-                                &err) == 1);
-    off += used;
+    CHECK(feed_next(&p, in, sizeof in - 1, &off, &err) == 1);
     b = mail_imap_bodystructure(mail_imap_fetch_item(&p.resp, "bodystructure"),
                                 &err);
     CHECK(b && strcmp(b->type, "text") == 0 && b->size == 2 && b->lines == 1);
     mail_imap_bodypart_free(b);
-    CHECK(mail_imap_parser_feed(&p, in + off, sizeof in - 1 - off, &used,
-                                &err) == 1);
-    off += used;
+    CHECK(feed_next(&p, in, sizeof in - 1, &off, &err) == 1);
     CHECK(off == sizeof in - 1);
     b = mail_imap_bodystructure(mail_imap_fetch_item(&p.resp, "BODYSTRUCTURE"),
                                 &err);
@@ -568,7 +575,7 @@ static void test_esearch(void)
     struct mail_imap_parser p;
     struct mail_error err;
     const char *all;
-    size_t used, off = 0;
+    size_t off = 0;
     bool found;
 
     mail_error_clear(&err);
@@ -592,21 +599,15 @@ static void test_esearch(void)
         mail_imap_uids_release(&u);
     }
     mail_imap_parser_init(&p, NULL, NULL, NULL);
-    CHECK(mail_imap_parser_feed(&p, in, sizeof in - 1, &used, &err) == 1);
-    off += used;
+    CHECK(feed_next(&p, in, sizeof in - 1, &off, &err) == 1);
     all = mail_imap_esearch_all(&p.resp, &found);
     CHECK(found);
     CHECK_STR(all, "9:7,2,4:5,3");
-    CHECK(mail_imap_parser_feed(&p, in + off, sizeof in - 1 - off, &used,
-                                &err) == 1);
-    off += used;
+    CHECK(feed_next(&p, in, sizeof in - 1, &off, &err) == 1);
     CHECK(mail_imap_esearch_all(&p.resp, &found) == NULL && found);
-    CHECK(mail_imap_parser_feed(&p, in + off, sizeof in - 1 - off, &used,
-                                &err) == 1);
-    off += used;
+    CHECK(feed_next(&p, in, sizeof in - 1, &off, &err) == 1);
     CHECK_STR(mail_imap_esearch_all(&p.resp, &found), "1");
-    CHECK(mail_imap_parser_feed(&p, in + off, sizeof in - 1 - off, &used,
-                                &err) == 1);
+    CHECK(feed_next(&p, in, sizeof in - 1, &off, &err) == 1);
     CHECK(mail_imap_esearch_all(&p.resp, &found) == NULL && !found);
     mail_imap_parser_release(&p);
 }
@@ -651,8 +652,7 @@ static void test_vanished(void)
 
     mail_error_clear(&err);
     mail_imap_parser_init(&p, NULL, NULL, NULL);
-    CHECK(mail_imap_parser_feed(&p, in, sizeof in - 1, &used, &err) == 1);
-    off += used;
+    CHECK(feed_next(&p, in, sizeof in - 1, &off, &err) == 1);
     set = mail_imap_vanished(&p.resp, &earlier);
     CHECK_STR(set, "1:3,7,12:10,100:4294967295");
     CHECK(earlier);
@@ -662,23 +662,16 @@ static void test_vanished(void)
           r.b[1] == 7 && r.a[2] == 10 && r.b[2] == 12 && r.a[3] == 100 &&
           r.b[3] == UINT32_MAX);
     CHECK(r.total == 3 + 1 + 3 + ((uint64_t)UINT32_MAX - 99));
-    CHECK(mail_imap_parser_feed(&p, in + off, sizeof in - 1 - off, &used,
-                                &err) == 1);
-    off += used;
+    CHECK(feed_next(&p, in, sizeof in - 1, &off, &err) == 1);
     CHECK_STR(mail_imap_vanished(&p.resp, &earlier), "5");
     CHECK(!earlier);
     /* no set, or something else in the parentheses: not read */
-    CHECK(mail_imap_parser_feed(&p, in + off, sizeof in - 1 - off, &used,
-                                &err) == 1);
-    off += used;
+    CHECK(feed_next(&p, in, sizeof in - 1, &off, &err) == 1);
     CHECK(mail_imap_vanished(&p.resp, &earlier) == NULL);
-    CHECK(mail_imap_parser_feed(&p, in + off, sizeof in - 1 - off, &used,
-                                &err) == 1);
-    off += used;
+    CHECK(feed_next(&p, in, sizeof in - 1, &off, &err) == 1);
     CHECK_STR(mail_imap_vanished(&p.resp, &earlier), "5");
     CHECK(!earlier);
-    CHECK(mail_imap_parser_feed(&p, in + off, sizeof in - 1 - off, &used,
-                                &err) == 1);
+    CHECK(feed_next(&p, in, sizeof in - 1, &off, &err) == 1);
     CHECK(mail_imap_vanished(&p.resp, &earlier) == NULL);
     mail_imap_parser_release(&p);
 
