@@ -32,6 +32,7 @@
 #include "select.h"
 #include "mail/mime.h"
 #include "mail/date.h"
+#include "mail/reading.h"
 #include "mail/render.h"
 #include "mail/termsafe.h"
 
@@ -68,8 +69,9 @@ struct reader {
 /* One message being shown. */
 struct msg {
     const char *label;          /* for error messages: "3", a path */
-    int fd;                     /* reads the message from offset 0 */
-    struct mail_mime *mime;
+    /* The message read (fd from offset 0; with an IMAP reading copy the
+     * sizes of the bodies it left out) and, unless --raw, parsed. */
+    struct mail_reading m;
     const struct mail_part *root;
     struct mail_envelope *env;  /* the folder's, or NULL for a file */
     struct mail_envelope file_env;
@@ -77,8 +79,6 @@ struct msg {
     const char *folder;         /* display name, NULL for a file */
     struct reader *r;
     int save_rc;                /* --save: the last part's exit code */
-    /* The sizes of the bodies an IMAP reading copy left out. */
-    struct mail_part_sizes sizes;
 };
 
 static void set_rc(struct reader *r, int rc)
@@ -203,7 +203,7 @@ static void json_parts(FILE *f, struct msg *mm)
         fputs(",\"disposition\":", f);
         json_str(f, p->disposition);
         fprintf(f, ",\"size\":%llu}", 
-                (unsigned long long)mail_render_part_size_in(&mm->sizes, p));
+                (unsigned long long)mail_render_part_size_in(&mm->m.sizes, p));
         first = false;
     }
     fputc(']', f);
@@ -257,7 +257,7 @@ static int show_raw(struct reader *r, struct msg *mm)
 {
     struct mail_error err;
 
-    if (mail_render_write_raw(mm->fd, r->tty, stdout_sink, r, &err) == -2)
+    if (mail_render_write_raw(mm->m.fd, r->tty, stdout_sink, r, &err) == -2)
         return cmd_failf(EX_IOERR, "message %s: %s", mm->label, err.msg);
     return 0;
 }
@@ -265,19 +265,19 @@ static int show_raw(struct reader *r, struct msg *mm)
 /* One part decoded: the bytes to a file or pipe, text to a terminal. */
 static int show_part(struct reader *r, struct msg *mm)
 {
-    const struct mail_part *p = mail_mime_find(mm->mime, r->part);
     struct mail_error err;
+    const struct mail_part *p = mail_reading_part(&mm->m, r->part, mm->label,
+                                                  &err);
 
     if (!p)
-        return cmd_failf(EX_NOINPUT, "message %s has no part %s (see the "
-                         "list of parts in 'mail read --json')", mm->label,
-                         r->part);
+        return cmd_failf(EX_NOINPUT, "%s (see the list of parts in 'mail "
+                         "read --json')", err.msg);
     if (r->tty && !mail_render_part_textual(p))
         return cmd_failf(EX_USAGE, "part %s of message %s is %s: not "
                          "written to a terminal (redirect the output to a "
                          "file, or use --save DIR)", r->part, mm->label,
                          p->type);
-    if (mail_render_write_part(mm->fd, p, r->tty, stdout_sink, r, &err) < 0 &&
+    if (mail_render_write_part(mm->m.fd, p, r->tty, stdout_sink, r, &err) < 0 &&
         !r->out_closed)
         return cmd_failf(EX_IOERR, "message %s: %s", mm->label, err.msg);
     return 0;
@@ -303,7 +303,7 @@ static int render_fail(struct msg *mm, const struct mail_error *err)
 
 static int show_human(struct reader *r, struct msg *mm)
 {
-    struct mail_render_msg rm = { .fd = mm->fd, .mime = mm->mime,
+    struct mail_render_msg rm = { .fd = mm->m.fd, .mime = mm->m.mime,
                                   .label = mm->label };
     struct mail_render *ren = renderer(r);
     struct mail_error err;
@@ -312,7 +312,7 @@ static int show_human(struct reader *r, struct msg *mm)
         return cmd_failf(EX_SOFTWARE, "out of memory");
     separator(r);
     /* A failed write to stdout ends the output (r->out_closed). */
-    if (mail_render_message(ren, &rm, r->all_headers, &mm->sizes, stdout_sink,
+    if (mail_render_message(ren, &rm, r->all_headers, &mm->m.sizes, stdout_sink,
                             r, &err) < 0 && !r->out_closed)
         return render_fail(mm, &err);
     out_ok(r);
@@ -321,7 +321,7 @@ static int show_human(struct reader *r, struct msg *mm)
 
 static int show_json(struct reader *r, struct msg *mm)
 {
-    struct mail_render_msg rm = { .fd = mm->fd, .mime = mm->mime,
+    struct mail_render_msg rm = { .fd = mm->m.fd, .mime = mm->m.mime,
                                   .label = mm->label };
     struct mail_render *ren = renderer(r);
     struct mail_buf text = MAIL_BUF_INIT;
@@ -380,8 +380,8 @@ static void file_envelope(struct msg *mm, const char *path, uint64_t size)
     e->message_id = (char *)mail_header_get(h, "message-id");
 }
 
-/* Show one message read from mm->fd; f and e are its folder and
- * envelope, or NULL for a file. */
+/* Show one message read into mm->m (parsed unless --raw); f and e are
+ * its folder and envelope, or NULL for a file. */
 static int show_message(struct reader *r, struct msg *mm,
                         struct mail_folder *f, struct mail_envelope *e)
 {
@@ -392,13 +392,11 @@ static int show_message(struct reader *r, struct msg *mm,
         return 0;
     mail_error_clear(&err);
     if (!r->raw) {
-        if (!(mm->mime = mail_render_parse(mm->fd, mm->label, &err)))
-            return cmd_fail(&err);
-        mm->root = mail_mime_root(mm->mime);
+        mm->root = mail_mime_root(mm->m.mime);
         if (!e) {
             struct stat st;
 
-            file_envelope(mm, mm->label, fstat(mm->fd, &st) == 0 ?
+            file_envelope(mm, mm->label, fstat(mm->m.fd, &st) == 0 ?
                           (uint64_t)st.st_size : 0);
         }
     }
@@ -413,7 +411,7 @@ static int show_message(struct reader *r, struct msg *mm,
         rc = show_part(r, mm);
     } else if (r->save_dir) {
         mm->r = r;
-        mail_render_save_all(r->save_fd, r->save_dir, mm->fd, mm->root,
+        mail_render_save_all(r->save_fd, r->save_dir, mm->m.fd, mm->root,
                              saved, mm);
         rc = mm->save_rc;       /* the last part's */
     } else {
@@ -425,9 +423,6 @@ static int show_message(struct reader *r, struct msg *mm,
      * come between shown messages only. */
     if (rc == 0 || !r->json)
         r->shown++;
-    mail_mime_free(mm->mime);
-    mm->mime = NULL;
-    mm->root = NULL;
     return rc;
 }
 
@@ -449,7 +444,8 @@ static int spool(int fd, const char *label)
  * input). */
 static int read_file(struct reader *r, const char *path)
 {
-    struct msg mm = { .label = path, .fd = -1 };
+    struct msg mm = { .label = path, .m = MAIL_READING_INIT };
+    struct mail_error err;
     struct stat st;
     int rc, fd;
 
@@ -478,9 +474,12 @@ static int read_file(struct reader *r, const char *path)
             fd = copy;
         }
     }
-    mm.fd = fd;
+    mail_error_clear(&err);
+    mm.m.fd = fd;
+    if (!r->raw && mail_reading_open_fd(fd, mm.label, &mm.m, &err) < 0)
+        return cmd_fail(&err);
     rc = show_message(r, &mm, NULL, NULL);
-    close(fd);
+    mail_reading_release(&mm.m);
     return rc;
 }
 
@@ -502,8 +501,7 @@ static int read_folder(struct reader *r, struct mail_folder *f,
     for (size_t i = 0; i < sel.n && !r->out_closed; i++) {
         struct mail_envelope *e = &sel.all.v[sel.idx[i]];
         struct msg mm = { .env = e, .number = sel.number[i],
-                          .folder = display, .fd = -1,
-                          .sizes = MAIL_PART_SIZES_INIT };
+                          .folder = display, .m = MAIL_READING_INIT };
 
         if (sel.number[i])
             snprintf(label, sizeof label, "%zu", sel.number[i]);
@@ -511,19 +509,16 @@ static int read_folder(struct reader *r, struct mail_folder *f,
         mail_error_clear(&err);
         /* Only what is shown: an IMAP message's other parts stay on the
          * server. */
-        if (mail_folder_message_read(f, e, r->raw ? MAIL_FOLDER_READ_ALL :
-                                     r->part ? MAIL_FOLDER_READ_PART :
-                                     r->save_dir ? MAIL_FOLDER_READ_SAVED :
-                                     MAIL_FOLDER_READ_TEXT, r->part, &mm.fd,
-                                     &mm.sizes, &err) < 0) {
-            mail_error_prefix(&err, "message %s", mm.label);
+        if (mail_reading_open(f, e, r->raw ? MAIL_FOLDER_READ_ALL :
+                              r->part ? MAIL_FOLDER_READ_PART :
+                              r->save_dir ? MAIL_FOLDER_READ_SAVED :
+                              MAIL_FOLDER_READ_TEXT, r->part, mm.label,
+                              &mm.m, &err) < 0) {
             set_rc(r, cmd_fail(&err));
-            mail_part_sizes_release(&mm.sizes);
             continue;
         }
         set_rc(r, show_message(r, &mm, f, e));
-        close(mm.fd);
-        mail_part_sizes_release(&mm.sizes);
+        mail_reading_release(&mm.m);
     }
     /* Flags changed in an mbox are written here (and the listing's
      * numbers kept). */

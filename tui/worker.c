@@ -7,15 +7,12 @@
  * blocking: a full pipe already means "wake up").  Only this thread
  * touches the folder and its envelopes.
  */
-#include <ctype.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "tui.h"
@@ -28,6 +25,7 @@
 #include "mail/indexrow.h"
 #include "mail/mime.h"
 #include "mail/query.h"
+#include "mail/reading.h"
 #include "mail/remote.h"
 #include "mail/rfc2047.h"
 #include "mail/sort.h"
@@ -190,56 +188,24 @@ out:
     return rc;
 }
 
-/* ---- the parts of a message (v): list, save, pipe ---- */
-
-/* Message e read for `what` (mail_folder_message_read: an IMAP message
- * brings only the bodies needed, the true sizes of the others in sizes)
- * and parsed: its parse and *fd (the caller frees and closes both), or
- * NULL with r->err. */
-static struct mail_mime *parse_message(struct tui_worker *w,
-                                       struct tui_req *r,
-                                       struct mail_envelope *e, int what,
-                                       const char *part,
-                                       struct mail_part_sizes *sizes,
-                                       int *fd)
-{
-    struct mail_mime *m;
-    char label[32];
-
-    *fd = -1;
-    if (mail_folder_message_read(w->folder, e, what, part, fd, sizes,
-                                 &r->err) < 0)
-        return NULL;
-    snprintf(label, sizeof label, "%zu", r->idx + 1);
-    if (lseek(*fd, 0, SEEK_SET) < 0 ||
-        !(m = mail_render_parse(*fd, label, &r->err))) {
-        if (!r->err.msg[0])
-            mail_error_set(&r->err, MAIL_ERR_IO, "message %s: %s", label,
-                           strerror(errno));
-        close(*fd);
-        *fd = -1;
-        return NULL;
-    }
-    return m;
-}
+/* ---- the parts of a message (v): list, save, pipe, open ---- */
 
 static int list_parts(struct tui_worker *w, struct tui_req *r,
                       struct mail_envelope *e)
 {
+    struct mail_reading m = MAIL_READING_INIT;
     const struct mail_part *p;
-    struct mail_mime *m;
-    struct mail_part_sizes sizes = MAIL_PART_SIZES_INIT;
+    char label[32];
     size_t alloc = 0;
-    int fd, rc = 0;
+    int rc = 0;
 
     /* The structure with the text only: an IMAP message's attachments
      * stay on the server, their sizes from it. */
-    if (!(m = parse_message(w, r, e, MAIL_FOLDER_READ_TEXT, NULL, &sizes,
-                            &fd))) {
-        mail_part_sizes_release(&sizes);
+    snprintf(label, sizeof label, "%zu", r->idx + 1);
+    if (mail_reading_open(w->folder, e, MAIL_FOLDER_READ_TEXT, NULL, label,
+                          &m, &r->err) < 0)
         return -1;
-    }
-    for (p = mail_mime_root(m); p && rc == 0; p = mail_part_next(p)) {
+    for (p = mail_mime_root(m.mime); p && rc == 0; p = mail_part_next(p)) {
         struct tui_part *tp;
 
         if (mail_part_is_multipart(p))
@@ -262,200 +228,91 @@ static int list_parts(struct tui_worker *w, struct tui_req *r,
                             p->type ? strlen(p->type) : 10);
         if (p->filename)
             tp->name = safe_dup(p->filename, strlen(p->filename));
-        tp->size = mail_render_part_size_in(&sizes, p);
+        tp->size = mail_render_part_size_in(&m.sizes, p);
         if (!tp->number || !tp->type || (p->filename && !tp->name))
             rc = nomem(&r->err);
     }
-    mail_part_sizes_release(&sizes);
-    mail_mime_free(m);
-    close(fd);
+    mail_reading_release(&m);
     return rc;
 }
 
-/* The suffix of the temporary file: the file name's extension when it
- * is short and plain (some viewers go by it), else "part". */
-static void part_suffix(const struct mail_part *p, char *out, size_t size)
+/* Enter on a part: opened with its mailcap entry (the reader's search
+ * path), as mutt does.  A copiousoutput entry's output goes to r->lines
+ * for the pager (no fd); any other entry's shell command to r->query,
+ * with the file in r->fd, for the UI to run with the terminal as | runs
+ * (the command removes the file however it ends). */
+static int part_open(struct tui_worker *w, struct tui_req *r,
+                     const struct mail_reading *m, const struct mail_part *p)
 {
-    const char *dot = p->filename ? strrchr(p->filename, '.') : NULL;
-    size_t n = dot ? strlen(dot + 1) : 0;
-    bool plain = n > 0 && n < 10 && n < size;
-
-    for (size_t i = 0; plain && i < n; i++)
-        plain = isalnum((unsigned char)dot[1 + i]) != 0;
-    snprintf(out, size, "%s", plain ? dot + 1 : "part");
-}
-
-/* Enter on a part: its mailcap entry (the reader's search path).  The
- * part is written to a new temporary file (path in tmp, its fd in *out).
- * An entry with copiousoutput: *copious, its expanded command in
- * r->query, run here (part_out) for the pager; else r->query is the
- * shell command that the UI runs with the terminal, which removes the
- * file however it ends (mail_render_mailcap_shell). */
-static int mailcap_command(struct tui_worker *w, struct tui_req *r,
-                           const struct mail_part *p, char *tmp, size_t size,
-                           int *out, bool *copious)
-{
-    const char *type = p->type ? p->type : "text/plain";
-    struct mail_mailcap mc;
-    char suffix[16], *cmd;
-    bool uses_file;
+    struct mail_part_view v = MAIL_PART_VIEW_INIT;
     int rc;
 
-    rc = mail_render_mailcap_find(w->ropts.mailcaps, type, 0,
-                                  w->ropts.timeout, &mc, &r->err);
-    if (rc < 0)
-        return -1;
-    if (rc == 0) {
-        struct mail_buf t = MAIL_BUF_INIT;
+    if (mail_reading_part_view(m, p, w->ropts.mailcaps, w->ropts.timeout,
+                               w->ropts.tmpdir, &v, &r->err) < 0) {
+        if (r->err.kind == MAIL_ERR_NOTFOUND) {
+            char msg[sizeof r->err.msg];
 
-        mail_term_safe(&t, type, strlen(type), MAIL_SAFE_ONELINE);
-        mail_error_set(&r->err, MAIL_ERR_NOTFOUND, "no mailcap entry for "
-                       "%s (s saves it, | pipes it)", t.data ? t.data : "");
-        mail_buf_release(&t);
+            snprintf(msg, sizeof msg, "%s", r->err.msg);
+            mail_error_set(&r->err, MAIL_ERR_NOTFOUND, "%s (s saves it, | "
+                           "pipes it)", msg);
+        }
         return -1;
     }
-    part_suffix(p, suffix, sizeof suffix);
-    if ((*out = mail_render_temp(w->ropts.tmpdir, suffix, tmp, size)) < 0) {
-        mail_error_set(&r->err, MAIL_ERR_IO, "temporary file: %s",
-                       strerror(errno));
-        free(mc.command);
-        return -1;
-    }
-    cmd = mail_render_mailcap_command(mc.command, type, tmp, &uses_file);
-    free(mc.command);
-    *copious = mc.copiousoutput;
-    if (cmd && !*copious) {
-        r->query = mail_render_mailcap_shell(cmd, tmp);
-        free(cmd);
+    rc = 0;
+    if (v.copious) {
+        const struct mail_buf *t = &v.output;
+
+        if (split_lines(t->data ? t->data : "", t->len, &r->lines) < 0)
+            rc = nomem(&r->err);
+        else if (!r->lines.n)
+            rc = mail_error_set(&r->err, MAIL_ERR_DATA, "the viewer "
+                                "printed nothing");
     } else {
-        r->query = cmd;
+        r->query = v.command;
+        r->fd = v.fd;
+        v.command = NULL;
+        v.fd = -1;
     }
-    if (!r->query) {
-        unlink(tmp);
-        return nomem(&r->err);
-    }
-    return 0;
+    mail_part_view_release(&v);
+    return rc;
 }
 
-/* Part r->part of e, decoded: saved to r->path (a directory: under the
- * safe name mail read --save makes; else that file, never replaced), or
- * into a new unlinked temporary file whose descriptor goes to r->fd. */
+/* Part r->part of e, decoded (mail_reading.h, as mail read writes one):
+ * saved to r->path (a directory: under the safe name mail read --save
+ * makes, in r->label; else that file, never replaced), opened with its
+ * mailcap entry (Enter: no r->query), or into a new unlinked temporary
+ * file whose descriptor goes to r->fd (|: the command in r->query). */
 static int part_out(struct tui_worker *w, struct tui_req *r,
                     struct mail_envelope *e)
 {
+    struct mail_reading m = MAIL_READING_INIT;
     const struct mail_part *p;
-    struct mail_mime *m;
-    struct stat st;
-    char tmp[512];
-    int fd, out = -1, rc = -1;
-    bool mailcap = false, copious = false;
-    struct mail_fd_sink fs = { .fd = -1 };
+    char label[32];
+    int rc = -1;
 
     /* Only that part's body (IMAP: BODY.PEEK[part]). */
-    if (!(m = parse_message(w, r, e, MAIL_FOLDER_READ_PART, r->part, NULL,
-                            &fd)))
+    snprintf(label, sizeof label, "%zu", r->idx + 1);
+    if (mail_reading_open(w->folder, e, MAIL_FOLDER_READ_PART, r->part,
+                          label, &m, &r->err) < 0)
         return -1;
-    if (!(p = mail_mime_find(m, r->part))) {
-        mail_error_set(&r->err, MAIL_ERR_NOTFOUND, "message %zu has no "
-                       "part %s", r->idx + 1, r->part);
+    if (!(p = mail_reading_part(&m, r->part, label, &r->err)))
         goto out;
-    }
-    if (r->kind == TUI_REQ_PART_SAVE && stat(r->path, &st) == 0 &&
-        S_ISDIR(st.st_mode)) {
-        int dirfd = open(r->path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        char *name = NULL;
-
-        if (dirfd < 0) {
-            mail_error_set(&r->err, MAIL_ERR_CANTCREAT, "%s: %s", r->path,
-                           strerror(errno));
-            goto out;
-        }
-        rc = mail_render_save_part(dirfd, r->path, fd, p, &name, &r->err);
-        close(dirfd);
-        if (rc == 0) {
-            free(r->label);
-            r->label = name;
-        } else {
-            free(name);
-            rc = -1;
-        }
-        goto out;
-    }
     if (r->kind == TUI_REQ_PART_SAVE) {
-        out = open(r->path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-        if (out < 0) {
-            mail_error_set(&r->err, MAIL_ERR_CANTCREAT, "%s: %s", r->path,
-                           strerror(errno));
-            goto out;
+        char *saved = NULL;
+
+        rc = mail_reading_save_part(&m, p, r->path, &saved, &r->err);
+        if (saved) {
+            free(r->label);
+            r->label = saved;
         }
     } else if (!r->query) {
-        /* Enter in the list: the part's mailcap entry, as mutt does. */
-        if (mailcap_command(w, r, p, tmp, sizeof tmp, &out, &copious) < 0)
-            goto out;
-        mailcap = true;
+        rc = part_open(w, r, &m, p);
     } else {
-        if ((out = mail_render_temp(w->ropts.tmpdir, "part", tmp,
-                                    sizeof tmp)) < 0) {
-            mail_error_set(&r->err, MAIL_ERR_IO, "temporary file: %s",
-                           strerror(errno));
-            goto out;
-        }
-        unlink(tmp);
-    }
-    fs.fd = out;
-    fs.name = r->kind == TUI_REQ_PART_SAVE ? r->path : NULL;
-    rc = mail_render_write_part(fd, p, false, mail_fd_sink_write, &fs,
-                                &r->err);
-    if (r->kind == TUI_REQ_PART_SAVE) {
-        if (close(out) < 0 && rc == 0) {
-            mail_error_set(&r->err, MAIL_ERR_IO, "%s: %s", r->path,
-                           strerror(errno));
-            rc = -1;
-        }
-        out = -1;
-        if (rc != 0)
-            unlink(r->path);   /* no half file left behind */
-    }
-    if (rc != 0) {
-        if (mailcap)
-            unlink(tmp);
-        rc = -1;
-        goto out;
-    }
-    if (copious) {
-        /* Its output for the pager (r->lines, no fd); the file goes. */
-        struct mail_buf text = MAIL_BUF_INIT;
-
-        close(out);
-        out = -1;
-        rc = mail_render_mailcap_output(r->query, tmp, w->ropts.timeout,
-                                        &text, &r->err);
-        free(r->query);
-        r->query = NULL;
-        if (rc == 0 && split_lines(text.data ? text.data : "", text.len,
-                                   &r->lines) < 0)
-            rc = nomem(&r->err);
-        if (rc == 0 && !r->lines.n)
-            rc = mail_error_set(&r->err, MAIL_ERR_DATA, "the viewer "
-                                "printed nothing");
-        mail_buf_release(&text);
-        goto out;
-    }
-    if (r->kind == TUI_REQ_PART_FD) {
-        if (lseek(out, 0, SEEK_SET) < 0) {
-            mail_error_set(&r->err, MAIL_ERR_IO, "temporary file: %s",
-                           strerror(errno));
-            rc = -1;
-            goto out;
-        }
-        r->fd = out;
-        out = -1;
+        rc = mail_reading_part_temp(&m, p, w->ropts.tmpdir, &r->fd,
+                                    &r->err);
     }
 out:
-    if (out >= 0)
-        close(out);
-    mail_mime_free(m);
-    close(fd);
+    mail_reading_release(&m);
     return rc;
 }
 
@@ -824,6 +681,8 @@ static void *worker_main(void *arg)
 
     for (;;) {
         struct tui_req *r;
+        struct tui_rows later;
+        bool rest;
 
         pthread_mutex_lock(&w->lock);
         while (!w->in_head && !w->stop)
@@ -842,7 +701,18 @@ static void *worker_main(void *arg)
         pthread_mutex_lock(&w->lock);
         w->current = NULL;
         pthread_mutex_unlock(&w->lock);
+        /* The rows' second step (rows.h) once the UI has the first: the
+         * other rows' strings, then a wake-up to draw them. */
+        later = r->rows;
+        rest = tui_rows_partial(&later);
         answer(w, r);
+        if (rest) {
+            char b = 1;
+
+            tui_rows_fill_rest(&later, &w->list);
+            if (write(w->wake_fd, &b, 1) < 0 && errno != EAGAIN)
+                continue;
+        }
     }
     if (w->folder) {
         struct mail_error err;
