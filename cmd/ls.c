@@ -51,9 +51,30 @@ struct ls_opts {
 /* What the listing shows of one message, decoded to UTF-8. */
 struct row {
     size_t idx;              /* into the envelope list */
-    unsigned depth;          /* in a thread */
     time_t when;             /* Date:, else delivery */
+    unsigned depth;          /* in a thread */
+    /* The date column (mail_short_date, at most 10 bytes), made in
+     * delivery order before -S or --thread reorder the rows: its cache
+     * of the last day formatted then hits for most rows (in a random
+     * order each row cost a localtime_r) */
+    unsigned char datelen;
+    char date[11];
 };
+
+/* rows[i]'s date column. */
+static void format_dates(struct row *rows, size_t n,
+                         struct mail_short_dates *dt)
+{
+    for (size_t i = 0; i < n; i++) {
+        char tmp[16];
+        size_t len = mail_short_date(dt, rows[i].when, tmp);
+
+        if (len > sizeof rows[i].date)
+            len = sizeof rows[i].date;
+        memcpy(rows[i].date, tmp, len);
+        rows[i].datelen = (unsigned char)len;
+    }
+}
 
 /* ---- decoding ---- */
 
@@ -136,22 +157,39 @@ static const char *shown_subject(const struct mail_envelope *e,
     return tmp->data;
 }
 
+/* How far ahead print_human fetches what a row reads. */
+#define PREFETCH_ROWS 8
+
+static void prefetch_envelope(const struct mail_envelope *e)
+{
+    for (size_t k = 0; k < sizeof *e; k += 64)
+        __builtin_prefetch((const char *)e + k);
+    __builtin_prefetch((const char *)e + sizeof *e - 1);
+}
+
+static void prefetch_strings(const struct mail_envelope *e)
+{
+    if (e->from_display)
+        __builtin_prefetch(e->from_display);
+    if (e->subject_display)
+        __builtin_prefetch(e->subject_display);
+}
+
 /* Returns 0, or the errno of a failed write (then it stops). */
 static int print_human(struct cmd_ctx *ctx,
                        const struct mail_envelope_list *list,
-                       const struct row *rows, size_t n)
+                       const struct row *rows, size_t n,
+                       const struct mail_short_dates *dt)
 {
     int werr = 0;
     struct mail_buf out = MAIL_BUF_INIT, from = MAIL_BUF_INIT,
                     subj = MAIL_BUF_INIT;
     size_t cols = cmd_term_columns(stdout), datew = 5;
     bool color = cmd_use_color(ctx, stdout);
-    struct mail_short_dates dt;
     struct mail_index_layout lay;
 
-    mail_short_dates_init(&dt, time(NULL));
     for (size_t i = 0; i < n && datew < 10; i++) {
-        size_t w = mail_short_date_width(&dt, rows[i].when);
+        size_t w = mail_short_date_width(dt, rows[i].when);
 
         if (w > datew)
             datew = w;
@@ -161,7 +199,14 @@ static int print_human(struct cmd_ctx *ctx,
     for (size_t i = 0; i < n; i++) {
         const struct mail_envelope *e = &list->v[rows[i].idx];
         struct mail_buf tree = MAIL_BUF_INIT;
-        char date[16], flags[5];
+        char flags[5];
+
+        /* -S and --thread visit the envelopes and their strings out of
+         * order: fetch them ahead (a row is ~1 us; a miss ~0.1-0.3) */
+        if (i + 2 * PREFETCH_ROWS < n)
+            prefetch_envelope(&list->v[rows[i + 2 * PREFETCH_ROWS].idx]);
+        if (i + PREFETCH_ROWS < n)
+            prefetch_strings(&list->v[rows[i + PREFETCH_ROWS].idx]);
         bool bold = color && !(e->flags & MAIL_FLAG_SEEN);
 
         if (bold)
@@ -169,8 +214,8 @@ static int print_human(struct cmd_ctx *ctx,
         mail_index_flags(e->flags, mail_envelope_attach_mark(e), flags);
         mail_index_thread_prefix(&tree, rows[i].depth);
         mail_index_row(&out, &lay, &(struct mail_index_fields){
-            .number = i + 1, .flags = flags, .date = date,
-            .datelen = mail_short_date(&dt, rows[i].when, date),
+            .number = i + 1, .flags = flags, .date = rows[i].date,
+            .datelen = rows[i].datelen,
             .from = shown_from(e, &from), .subject = shown_subject(e, &subj),
             .tree = tree.data });
         mail_buf_release(&tree);
@@ -250,9 +295,6 @@ static void print_format(const char *fmt,
                          const struct row *rows, size_t n)
 {
     struct mail_buf safe = MAIL_BUF_INIT;
-    struct mail_short_dates dt;
-
-    mail_short_dates_init(&dt, time(NULL));
     for (size_t i = 0; i < n; i++) {
         const struct mail_envelope *e = &list->v[rows[i].idx];
 
@@ -291,7 +333,8 @@ static void print_format(const char *fmt,
                 mail_index_flags(e->flags, mail_envelope_attach_mark(e), tmp);
                 break;
             case 'd':
-                tmp[mail_short_date(&dt, rows[i].when, tmp)] = '\0';
+                memcpy(tmp, rows[i].date, rows[i].datelen);
+                tmp[rows[i].datelen] = '\0';
                 break;
             case 'D':
                 if (!e->has_date || mail_date_format_rfc3339(tmp, sizeof tmp,
@@ -451,30 +494,54 @@ static int parse_args(struct cmd_ctx *ctx, int argc, char **argv,
 
 /* ---- -S and -r ---- */
 
-/* Order rows (their idx and when) by -S and -r. */
+/* Put rows[0..n) (distinct list positions) in the order idx[0..n) gives,
+ * each row with its date column; depth[k] (when not NULL) the depth of
+ * the row now at k.  nlist: the list's length. */
+static int reorder_rows(struct row *rows, size_t n, const size_t *idx,
+                        const unsigned *depth, size_t nlist,
+                        struct mail_error *err)
+{
+    struct row *old = malloc((n ? n : 1) * sizeof *old);
+    size_t *pos = malloc((nlist ? nlist : 1) * sizeof *pos);
+
+    if (!old || !pos) {
+        free(old);
+        free(pos);
+        return mail_error_set(err, MAIL_ERR_INTERNAL, "out of memory");
+    }
+    memcpy(old, rows, n * sizeof *rows);
+    for (size_t i = 0; i < n; i++)
+        pos[old[i].idx] = i;
+    for (size_t k = 0; k < n; k++) {
+        rows[k] = old[pos[idx[k]]];
+        if (depth)
+            rows[k].depth = depth[k];
+    }
+    free(old);
+    free(pos);
+    return 0;
+}
+
+/* Order rows by -S and -r. */
 static int sort_rows(const struct mail_envelope_list *list, struct row *rows,
                      size_t n, enum mail_sort_key key, bool reverse,
                      struct mail_error *err)
 {
     size_t *idx = malloc((n ? n : 1) * sizeof *idx);
+    int rc;
 
     if (!idx)
         return mail_error_set(err, MAIL_ERR_INTERNAL, "out of memory");
     for (size_t i = 0; i < n; i++)
         idx[i] = rows[i].idx;
-    if (mail_sort(list, idx, n, key, reverse, err) < 0) {
-        free(idx);
-        return -1;
-    }
-    for (size_t i = 0; i < n; i++) {
-        rows[i].idx = idx[i];
-        rows[i].when = mail_envelope_when(&list->v[idx[i]]);
-    }
+    rc = mail_sort(list, idx, n, key, reverse, err);
+    if (rc == 0)
+        rc = reorder_rows(rows, n, idx, NULL, list->n, err);
     free(idx);
-    return 0;
+    return rc;
 }
 
-/* Thread rows (their idx and when) in place, setting depth. */
+/* Thread rows in place, setting depth. */
 static int thread_rows(const struct mail_envelope_list *list, struct row *rows,
                        size_t n, struct mail_error *err)
 {
@@ -490,12 +557,7 @@ static int thread_rows(const struct mail_envelope_list *list, struct row *rows,
         idx[i] = rows[i].idx;
     if (mail_thread(list, idx, depth, n, err) < 0)
         goto done;
-    for (size_t i = 0; i < n; i++) {
-        rows[i].idx = idx[i];
-        rows[i].depth = depth[i];
-        rows[i].when = mail_envelope_when(&list->v[idx[i]]);
-    }
-    rc = 0;
+    rc = reorder_rows(rows, n, idx, depth, list->n, err);
 done:
     free(idx);
     free(depth);
@@ -524,6 +586,7 @@ int cmd_ls(struct cmd_ctx *ctx, int argc, char **argv)
     int werr = 0;
     uint32_t *hits = NULL;
     size_t nhits = 0;
+    struct mail_short_dates dt;
 
     mail_error_clear(&err);
     rc = parse_args(ctx, argc, argv, &o);
@@ -592,6 +655,10 @@ int cmd_ls(struct cmd_ctx *ctx, int argc, char **argv)
         memmove(rows, rows + skip, (n - skip) * sizeof *rows);
         n -= skip;
     }
+    if (!o.json) {
+        mail_short_dates_init(&dt, time(NULL));
+        format_dates(rows, n, &dt);
+    }
     if (o.thread && thread_rows(&list, rows, n, &err) < 0) {
         rc = cmd_fail(&err);
         goto done;
@@ -609,7 +676,7 @@ int cmd_ls(struct cmd_ctx *ctx, int argc, char **argv)
     else if (o.format)
         print_format(o.format, &list, rows, n);
     else
-        werr = print_human(ctx, &list, rows, n);
+        werr = print_human(ctx, &list, rows, n, &dt);
     /* main reports a failed write (not EPIPE: a reader that went away, as
      * with | head) from errno after ferror(stdout): keep the write's errno
      * past the saving below. */

@@ -1,17 +1,19 @@
 /*
  * thread.c - thread order of a set of envelopes; see mail/thread.h.
  *
- * Message-IDs are sorted once and looked up by binary search, children
- * are kept in CSR form, and the walk is depth-first with an explicit
- * stack, so the cost is O(n log n) and no recursion, whatever the
- * References say.  The sort keys travel with the items (no comparison
- * context, no global state).
+ * Message-IDs go into a hash table once (a reference is found with one
+ * hash and, mostly, one memcmp), children are sorted by parent and date
+ * and threads by date with the radix sort of radix.h (records of
+ * numbers, no comparison function), children are kept in CSR form, and
+ * the walk is depth-first with an explicit stack: no recursion, whatever
+ * the References say, and no global state.
  */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "mail/thread.h"
+#include "radix.h"
 
 /* The first "<...>" of s (or the trimmed s) as [*start, *start+*len). */
 static bool first_id(const char *s, const char **start, size_t *len)
@@ -34,44 +36,65 @@ static bool first_id(const char *s, const char **start, size_t *len)
     return *len > 0;
 }
 
+/* A Message-ID of the set: its bytes and the input position of the
+ * first message that has it. */
 struct id_ref {
     const char *id;
-    size_t len;
-    size_t pos;            /* input position */
+    uint32_t len;
+    uint32_t hash;
 };
 
-static int cmp_id(const void *a, const void *b)
-{
-    const struct id_ref *x = a, *y = b;
-    size_t n = x->len < y->len ? x->len : y->len;
-    int c = memcmp(x->id, y->id, n);
+/* The Message-IDs, in a hash table of input positions. */
+struct id_table {
+    struct id_ref *ref;    /* by input position (len 0: none) */
+    uint32_t *slot;        /* 1 + input position, 0 empty */
+    size_t mask;
+};
 
-    if (c)
-        return c;
-    if (x->len != y->len)
-        return x->len < y->len ? -1 : 1;
-    return x->pos < y->pos ? -1 : x->pos > y->pos;
+static uint32_t id_hash(const char *s, size_t len)
+{
+    uint64_t h = 0xcbf29ce484222325ULL;
+
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ (unsigned char)s[i]) * 0x100000001b3ULL;
+    return (uint32_t)(h ^ (h >> 32));
 }
 
 /* The input position of the first message with this id, or -1. */
-static long find_id(const struct id_ref *ids, size_t n, const char *id,
-                    size_t len)
+static long find_id(const struct id_table *t, const char *id, size_t len)
 {
-    size_t lo = 0, hi = n;
-    struct id_ref key = { id, len, 0 };
+    uint32_t h = id_hash(id, len);
 
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
+    for (size_t k = h & t->mask;; k = (k + 1) & t->mask) {
+        uint32_t p = t->slot[k];
+        const struct id_ref *r;
 
-        /* Equal ids: the first position wins (pos 0 in key sorts first). */
-        if (cmp_id(&key, &ids[mid]) <= 0)
-            hi = mid;
-        else
-            lo = mid + 1;
+        if (p == 0)
+            return -1;
+        r = &t->ref[p - 1];
+        if (r->hash == h && r->len == len && memcmp(r->id, id, len) == 0)
+            return (long)(p - 1);
     }
-    if (lo < n && ids[lo].len == len && memcmp(ids[lo].id, id, len) == 0)
-        return (long)ids[lo].pos;
-    return -1;
+}
+
+/* Message i's id into the table, unless an earlier message has it. */
+static void add_id(struct id_table *t, size_t i)
+{
+    const struct id_ref *x = &t->ref[i];
+
+    for (size_t k = x->hash & t->mask;; k = (k + 1) & t->mask) {
+        uint32_t p = t->slot[k];
+        const struct id_ref *r;
+
+        if (p == 0) {
+            t->slot[k] = (uint32_t)i + 1;
+            return;
+        }
+        r = &t->ref[p - 1];
+        if (r->hash == x->hash && r->len == x->len &&
+            memcmp(r->id, x->id, x->len) == 0)
+            return;             /* the first one wins */
+    }
 }
 
 /*
@@ -104,23 +127,6 @@ static void cut_loops(long *parent, unsigned char *state, size_t n)
     }
 }
 
-struct sort_item {
-    time_t first;          /* roots: the date of the thread's first */
-    time_t when;
-    size_t pos;
-};
-
-static int cmp_item(const void *a, const void *b)
-{
-    const struct sort_item *x = a, *y = b;
-
-    if (x->first != y->first)
-        return x->first < y->first ? -1 : 1;
-    if (x->when != y->when)
-        return x->when < y->when ? -1 : 1;
-    return x->pos < y->pos ? -1 : x->pos > y->pos;
-}
-
 static time_t env_time(const struct mail_envelope *e)
 {
     return e->has_date ? e->date : e->received;
@@ -128,7 +134,7 @@ static time_t env_time(const struct mail_envelope *e)
 
 /* The parent of message i (input position), or -1. */
 static long find_parent(const struct mail_envelope *e, size_t i,
-                        const struct id_ref *ids, size_t nids)
+                        const struct id_table *t)
 {
     const char *refs = e->references, *p, *q, *s;
     size_t len;
@@ -145,104 +151,142 @@ static long find_parent(const struct mail_envelope *e, size_t i,
         while (p > refs && *p != '<')
             p--;
         if (*p == '<') {
-            r = find_id(ids, nids, p, (size_t)(q - p));
+            r = find_id(t, p, (size_t)(q - p));
             if (r >= 0 && (size_t)r != i)
                 return r;
         }
     }
     if (first_id(e->in_reply_to, &s, &len)) {
-        r = find_id(ids, nids, s, len);
+        r = find_id(t, s, len);
         if (r >= 0 && (size_t)r != i)
             return r;
     }
     return -1;
 }
 
-int mail_thread(const struct mail_envelope_list *list, size_t *idx,
-                unsigned *depth, size_t n, struct mail_error *err)
+/* parent[0..n): each message's parent (input position) or -1, loops
+ * cut.  -1 when out of memory. */
+static int find_parents(const struct mail_envelope_list *list,
+                        const size_t *idx, size_t n, long *parent)
 {
-    size_t m = n ? n : 1;
-    struct id_ref *ids = calloc(m, sizeof *ids);
-    long *parent = malloc(m * sizeof *parent);
-    size_t *start = calloc(n + 1, sizeof *start);
-    size_t *fill = calloc(m, sizeof *fill);
-    struct sort_item *kids = malloc(m * sizeof *kids);
-    struct sort_item *roots = malloc(m * sizeof *roots);
-    unsigned char *state = calloc(m, 1);
-    size_t *stack = malloc(m * sizeof *stack);
-    unsigned *d = malloc(m * sizeof *d);
-    size_t *out = malloc(m * sizeof *out);
-    unsigned *outd = malloc(m * sizeof *outd);
-    size_t nids = 0, nroots = 0, nout = 0;
+    struct id_table t = { 0 };
+    unsigned char *state;
+    size_t slots = 64;
     int rc = -1;
 
-    if (!ids || !parent || !start || !fill || !kids || !roots || !state ||
-        !stack || !d || !out || !outd) {
-        mail_error_set(err, MAIL_ERR_INTERNAL, "out of memory");
+    while (slots < 2 * n)
+        slots *= 2;
+    t.ref = calloc(n, sizeof *t.ref);
+    t.slot = calloc(slots, sizeof *t.slot);
+    state = calloc(n, 1);
+    t.mask = slots - 1;
+    if (!t.ref || !t.slot || !state || n >= UINT32_MAX)
         goto done;
-    }
     for (size_t i = 0; i < n; i++) {
         const char *s;
         size_t len;
 
-        if (first_id(list->v[idx[i]].message_id, &s, &len))
-            ids[nids++] = (struct id_ref){ s, len, i };
+        if (first_id(list->v[idx[i]].message_id, &s, &len) &&
+            len < UINT32_MAX) {
+            t.ref[i] = (struct id_ref){ s, (uint32_t)len, id_hash(s, len) };
+            add_id(&t, i);
+        }
     }
-    if (nids > 1)
-        qsort(ids, nids, sizeof *ids, cmp_id);
     for (size_t i = 0; i < n; i++)
-        parent[i] = find_parent(&list->v[idx[i]], i, ids, nids);
+        parent[i] = find_parent(&list->v[idx[i]], i, &t);
     cut_loops(parent, state, n);
-    /* Children of each message, CSR: kids[start[p]..start[p+1]). */
+    rc = 0;
+done:
+    free(t.ref);
+    free(t.slot);
+    free(state);
+    return rc;
+}
+
+int mail_thread(const struct mail_envelope_list *list, size_t *idx,
+                unsigned *depth, size_t n, struct mail_error *err)
+{
+    size_t m = n ? n : 1;
+    long *parent = malloc(m * sizeof *parent);
+    size_t *start = calloc(m + 1, sizeof *start);
+    struct srec *v = malloc(m * sizeof *v);
+    struct srec *tmp = malloc(m * sizeof *tmp);
+    size_t *count = malloc(RADIX_COUNTS * sizeof *count);
+    size_t *stack = malloc(m * sizeof *stack);
+    unsigned *d = malloc(m * sizeof *d);
+    size_t *out = malloc(m * sizeof *out);
+    unsigned *outd = malloc(m * sizeof *outd);
+    struct srec *kids, *roots;
+    size_t nkids = 0, nroots = 0, nout = 0;
+    int rc = -1;
+
+    if (!parent || !start || !v || !tmp || !count || !stack || !d || !out ||
+        !outd || find_parents(list, idx, n, parent) < 0) {
+        mail_error_set(err, MAIL_ERR_INTERNAL, "out of memory");
+        goto done;
+    }
+    /* Children by parent, then date, then input position: the records
+     * are made in input order, so the sort keeps that as the last key.
+     * kids[start[p]..start[p+1]) are p's. */
     for (size_t i = 0; i < n; i++)
-        if (parent[i] >= 0)
+        if (parent[i] >= 0) {
+            v[nkids++] = (struct srec){ (uint64_t)parent[i],
+                radix_time(env_time(&list->v[idx[i]])), i };
             start[parent[i] + 1]++;
+        }
     for (size_t i = 0; i < n; i++)
         start[i + 1] += start[i];
+    kids = radix_sort(v, tmp, nkids, false, count);
+    /* The roots: the date of each thread's earliest message (a), its
+     * own (b), its position; in the array the children do not use. */
+    roots = kids == v ? tmp : v;
     for (size_t i = 0; i < n; i++) {
-        struct sort_item it = { 0, env_time(&list->v[idx[i]]), i };
+        size_t sp = 0;
+        uint64_t min, own;
 
         if (parent[i] >= 0)
-            kids[start[parent[i]] + fill[parent[i]]++] = it;
-        else
-            roots[nroots++] = it;
-    }
-    for (size_t i = 0; i < n; i++)
-        if (start[i + 1] - start[i] > 1)
-            qsort(kids + start[i], start[i + 1] - start[i], sizeof *kids,
-                  cmp_item);
-    /* The date of each thread's earliest message, for its root. */
-    for (size_t k = 0; k < nroots; k++) {
-        size_t sp = 0;
-        time_t min = roots[k].when;
-
-        stack[sp++] = roots[k].pos;
+            continue;
+        min = own = radix_time(env_time(&list->v[idx[i]]));
+        stack[sp++] = i;
         while (sp) {
             size_t r = stack[--sp];
 
             for (size_t c = start[r]; c < start[r + 1]; c++) {
-                if (kids[c].when < min)
-                    min = kids[c].when;
-                stack[sp++] = kids[c].pos;
+                if (kids[c].b < min)
+                    min = kids[c].b;
+                stack[sp++] = kids[c].idx;
             }
         }
-        roots[k].first = min;
+        roots[nroots++] = (struct srec){ min, own, i };
     }
-    if (nroots > 1)
-        qsort(roots, nroots, sizeof *roots, cmp_item);
+    /* kids and roots fill the two arrays: a third for the roots' sort */
+    if (nroots > 1) {
+        struct srec *rtmp = malloc(nroots * sizeof *rtmp);
+
+        if (!rtmp) {
+            mail_error_set(err, MAIL_ERR_INTERNAL, "out of memory");
+            goto done;
+        }
+        roots = radix_sort(roots, rtmp, nroots, false, count);
+        if (roots == rtmp) {
+            memcpy(kids == v ? tmp : v, rtmp, nroots * sizeof *rtmp);
+            roots = kids == v ? tmp : v;
+        }
+        free(rtmp);
+    }
     /* Depth-first, without recursion. */
     for (size_t k = 0; k < nroots; k++) {
         size_t sp = 0;
 
-        stack[sp++] = roots[k].pos;
-        d[roots[k].pos] = 0;
+        stack[sp++] = roots[k].idx;
+        d[roots[k].idx] = 0;
         while (sp) {
             size_t r = stack[--sp];
 
             out[nout] = idx[r];
             outd[nout++] = d[r];
             for (size_t c = start[r + 1]; c > start[r]; c--) {
-                size_t ch = kids[c - 1].pos;
+                size_t ch = kids[c - 1].idx;
 
                 d[ch] = d[r] + 1;
                 stack[sp++] = ch;
@@ -257,13 +301,11 @@ int mail_thread(const struct mail_envelope_list *list, size_t *idx,
     memcpy(depth, outd, n * sizeof *depth);
     rc = 0;
 done:
-    free(ids);
     free(parent);
     free(start);
-    free(fill);
-    free(kids);
-    free(roots);
-    free(state);
+    free(v);
+    free(tmp);
+    free(count);
     free(stack);
     free(d);
     free(out);

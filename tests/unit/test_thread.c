@@ -182,6 +182,226 @@ static void test_deep(void)
     free(depth);
 }
 
+/* ---- against a naive threading (linear searches, links refused one by
+ * one, recursion), on random sets ---- */
+
+enum { RN = 400 };
+
+struct ref_set {
+    const struct mail_envelope *e[RN];
+    size_t n;
+    long parent[RN];
+    time_t first[RN];
+    size_t out[RN];
+    unsigned depth[RN];
+    size_t nout;
+};
+
+static bool ref_first_id(const char *s, const char **start, size_t *len)
+{
+    const char *a, *z;
+
+    if (!s)
+        return false;
+    a = strchr(s, '<');
+    z = a ? strchr(a, '>') : NULL;
+    if (a && z) {
+        *start = a;
+        *len = (size_t)(z - a + 1);
+        return true;
+    }
+    while (*s == ' ' || *s == '\t')
+        s++;
+    *start = s;
+    *len = strcspn(s, " \t");
+    return *len > 0;
+}
+
+static long ref_pos(const struct ref_set *r, const char *id, size_t len)
+{
+    for (size_t j = 0; j < r->n; j++) {
+        const char *s;
+        size_t l;
+
+        if (ref_first_id(r->e[j]->message_id, &s, &l) && l == len &&
+            memcmp(s, id, len) == 0)
+            return (long)j;
+    }
+    return -1;
+}
+
+static time_t ref_when(const struct mail_envelope *e)
+{
+    return e->has_date ? e->date : e->received;
+}
+
+static long ref_parent(const struct ref_set *r, size_t i)
+{
+    const char *refs = r->e[i]->references, *s;
+    size_t len;
+    long best = -1, p;
+
+    /* every "<...>" of References, left to right: the last one here */
+    for (const char *a = refs ? strchr(refs, '<') : NULL; a;
+         a = strchr(a + 1, '<')) {
+        const char *z = strchr(a, '>');
+
+        if (!z)
+            break;
+        /* a '<' inside an id: the id starts at the last '<' before z */
+        if (memchr(a + 1, '<', (size_t)(z - a - 1)))
+            continue;
+        p = ref_pos(r, a, (size_t)(z - a + 1));
+        if (p >= 0 && (size_t)p != i)
+            best = p;
+    }
+    if (best >= 0)
+        return best;
+    if (ref_first_id(r->e[i]->in_reply_to, &s, &len)) {
+        p = ref_pos(r, s, len);
+        if (p >= 0 && (size_t)p != i)
+            return p;
+    }
+    return -1;
+}
+
+static int ref_cmp_kid(const void *pa, const void *pb, void *arg)
+{
+    const struct ref_set *r = arg;
+    size_t a = *(const size_t *)pa, b = *(const size_t *)pb;
+    time_t fa = r->first[a], fb = r->first[b];
+    time_t wa = ref_when(r->e[a]), wb = ref_when(r->e[b]);
+
+    if (fa != fb)
+        return fa < fb ? -1 : 1;
+    if (wa != wb)
+        return wa < wb ? -1 : 1;
+    return a < b ? -1 : a > b;
+}
+
+static time_t ref_first(struct ref_set *r, size_t i)
+{
+    time_t m = ref_when(r->e[i]);
+
+    for (size_t j = 0; j < r->n; j++)
+        if (r->parent[j] == (long)i) {
+            time_t t = ref_first(r, j);
+
+            if (t < m)
+                m = t;
+        }
+    return m;
+}
+
+static void ref_walk(struct ref_set *r, size_t i, unsigned d)
+{
+    size_t kids[RN], nk = 0;
+
+    r->out[r->nout] = i;
+    r->depth[r->nout++] = d;
+    for (size_t j = 0; j < r->n; j++)
+        if (r->parent[j] == (long)i) {
+            r->first[j] = 0;   /* children go by their own date */
+            kids[nk++] = j;
+        }
+    qsort_r(kids, nk, sizeof *kids, ref_cmp_kid, r);
+    for (size_t k = 0; k < nk; k++)
+        ref_walk(r, kids[k], d + 1);
+}
+
+static void ref_thread(struct ref_set *r)
+{
+    size_t roots[RN], nr = 0;
+
+    for (size_t i = 0; i < r->n; i++)
+        r->parent[i] = -1;
+    for (size_t i = 0; i < r->n; i++) {
+        long p = ref_parent(r, i);
+
+        /* links taken in input order; one that would close a loop is
+         * refused */
+        for (long q = p; q >= 0; q = r->parent[q])
+            if (q == (long)i) {
+                p = -1;
+                break;
+            }
+        r->parent[i] = p;
+    }
+    for (size_t i = 0; i < r->n; i++)
+        if (r->parent[i] < 0) {
+            r->first[i] = ref_first(r, i);
+            roots[nr++] = i;
+        }
+    qsort_r(roots, nr, sizeof *roots, ref_cmp_kid, r);
+    r->nout = 0;
+    for (size_t k = 0; k < nr; k++)
+        ref_walk(r, roots[k], 0);
+}
+
+static unsigned long rnd_state = 99;
+
+static unsigned long rnd(unsigned long m)
+{
+    rnd_state = rnd_state * 6364136223846793005ULL + 1442695040888963407ULL;
+    return (unsigned long)(rnd_state >> 33) % m;
+}
+
+static void test_random_sets(void)
+{
+    static struct mail_envelope v[RN];
+    static char ids[RN][16], refs[RN][80], irt[RN][16];
+    static struct ref_set r;
+    struct mail_envelope_list l = { v, RN, RN, NULL };
+    static const time_t whens[] = { 0, 5, 5, -7, 100, (time_t)1 << 40 };
+
+    for (int round = 0; round < 20; round++) {
+        size_t idx[RN], n = round % 2 ? RN / 3 : RN;
+        unsigned depth[RN];
+        struct mail_error err;
+        bool same = true;
+
+        for (size_t i = 0; i < RN; i++) {
+            struct mail_envelope *e = &v[i];
+            size_t len = 0;
+
+            memset(e, 0, sizeof *e);
+            /* ids from a small pool: the same id twice happens */
+            snprintf(ids[i], sizeof ids[i], "<%lu@x>", rnd(RN * 3 / 4));
+            e->message_id = rnd(30) ? ids[i] : NULL;
+            refs[i][0] = '\0';
+            for (unsigned long k = rnd(4); k > 0; k--)
+                len += (size_t)snprintf(refs[i] + len, sizeof refs[i] - len,
+                                        "%s<%lu@x>", len ? " " : "",
+                                        rnd(RN));
+            e->references = rnd(3) ? refs[i] : NULL;
+            snprintf(irt[i], sizeof irt[i], rnd(4) ? "<%lu@x>" : "%lu@x",
+                     rnd(RN));
+            e->in_reply_to = rnd(2) ? irt[i] : NULL;
+            e->has_date = rnd(8) != 0;
+            e->date = whens[rnd(sizeof whens / sizeof whens[0])];
+            e->received = (time_t)rnd(3);
+        }
+        for (size_t i = 0; i < RN; i++)
+            idx[i] = i;
+        for (size_t i = RN - 1; i > 0 && round % 4 >= 2; i--) {
+            size_t j = rnd(i + 1), t = idx[i];
+
+            idx[i] = idx[j];
+            idx[j] = t;
+        }
+        r.n = n;
+        for (size_t i = 0; i < n; i++)
+            r.e[i] = &v[idx[i]];
+        ref_thread(&r);
+        CHECK(mail_thread(&l, idx, depth, n, &err) == 0);
+        CHECK(r.nout == n);
+        for (size_t k = 0; k < n && same; k++)
+            same = idx[k] == (size_t)(r.e[r.out[k]] - v) &&
+                   depth[k] == r.depth[k];
+        CHECK(same);
+    }
+}
+
 int main(void)
 {
     RUN(test_replies);
@@ -191,5 +411,6 @@ int main(void)
     RUN(test_dates);
     RUN(test_subset_and_empty);
     RUN(test_deep);
+    RUN(test_random_sets);
     return test_done();
 }
