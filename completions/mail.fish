@@ -61,27 +61,34 @@ function __mail_help_wants_command
     test $n -le 1
 end
 
-# The config file: -C FILE / --config FILE on the command line, else
-# $XDG_CONFIG_HOME/mail/config (if absolute), else ~/.config/mail/config.
-function __mail_config_file
+# __mail_opt_values SHORT LONG: the values of -SHORT / --LONG on the
+# line so far, one a line, in order ("-S VALUE", "-SVALUE", "--LONG
+# VALUE", "--LONG=VALUE").
+function __mail_opt_values -a short long
     set -l tokens (commandline -opc)
-    set -l file
     set -l i 2
     while test $i -le (count $tokens)
         set -l w $tokens[$i]
         switch $w
-            case -C --config
-                set -l j (math $i + 1)
-                if test $j -le (count $tokens)
-                    set file $tokens[$j]
-                end
-            case '--config=*'
-                set file (string replace -- '--config=' '' $w)
-            case '-C?*'
-                set file (string sub -s 3 -- $w)
+            case -$short --$long
+                set i (math $i + 1)
+                test $i -le (count $tokens); and printf '%s\n' $tokens[$i]
+            case "--$long=*"
+                string replace -- "--$long=" '' $w
+            case "-$short*"
+                string sub -s 3 -- $w
         end
         set i (math $i + 1)
     end
+end
+
+# The config file: -C FILE / --config FILE on the command line (the last
+# one), else $XDG_CONFIG_HOME/mail/config (if absolute), else
+# ~/.config/mail/config.
+function __mail_config_file
+    set -l files (__mail_opt_values C config)
+    set -l file
+    set -q files[1]; and set file $files[-1]
     if test -n "$file"
         string replace -r -- '^~(?=/|$)' "$HOME" $file
     else if string match -q -- '/*' "$XDG_CONFIG_HOME"
@@ -203,22 +210,12 @@ function __mail_imap_folders
         echo imap:
         return 0
     end
-    set -l tokens (commandline -opc)
     set -l a
-    set -l i 2
-    while test $i -le (count $tokens)
-        set -l w $tokens[$i]
-        switch $w
-            case -a --account
-                set -l j (math $i + 1)
-                test $j -le (count $tokens); and set a $a -a $tokens[$j]
-            case '--account=*' '-a?*'
-                set a $a $w
-            case -C --config '--config=*' '-C?*'
-                set a $a -C (__mail_config_file)
-        end
-        set i (math $i + 1)
+    for v in (__mail_opt_values a account)
+        set a $a -a $v
     end
+    test (count (__mail_opt_values C config)) -gt 0
+    and set a $a -C (__mail_config_file)
     set -l names (command mail $a folders --remote --cached </dev/null 2>/dev/null)
     # none cached yet (mail folders --remote makes the cache): imap:
     test (count $names) -gt 0; or set names ''

@@ -159,3 +159,29 @@ PY
     printf '%s\n' "${lines[@]}" | grep -qx Trash
     printf '%s\n' "${lines[@]}" | grep -qx Work
 }
+
+@test "completion (fish): imap:NAME of the account and the config file the line names (-a, --account, -C, --config; joined or not)" {
+    command -v fish >/dev/null || skip "fish is not installed"
+    maildir_add "$MAIL_TEST_MAILDIR1" "$MSG" Work >/dev/null
+    "$MAIL" -C "$CONF" folders --remote >/dev/null
+    # the completion runs `mail folders --remote --cached`, found on PATH
+    mkdir -p "$BATS_TEST_TMPDIR/bin"
+    ln -sf "$MAIL" "$BATS_TEST_TMPDIR/bin/mail"
+    fish_complete() {
+        PATH="$BATS_TEST_TMPDIR/bin:$PATH" fish --no-config -c \
+            "source '$MAIL_SOURCE_ROOT/completions/mail.fish'; complete -C '$1'" | cut -f1
+    }
+    for line in "mail -C $CONF ls imap:W" "mail --config=$CONF ls imap:W" \
+        "mail -C$CONF -a test ls imap:W" "mail --config $CONF --account=test ls imap:W" \
+        "mail -atest -C $CONF mv 3 imap:W" "mail -C /nonexistent -C $CONF ls imap:W"; do
+        got=$(fish_complete "$line")
+        [ "$got" = imap:Work ] || { echo "$line: '$got'"; false; }
+    done
+    # another account, or the default config file (there is none): not
+    # this account's folders
+    for line in "mail -C $CONF -a other ls imap:W" "mail ls imap:W" \
+        "mail -C $CONF -C /nonexistent ls imap:W"; do
+        got=$(fish_complete "$line")
+        [[ $got != *Work* ]] || { echo "$line: '$got'"; false; }
+    done
+}
