@@ -3,6 +3,7 @@
  * computes (limit, sort, threads), the search's matches, flag changes
  * shown at once, and the index's keys (see ui_internal.h).
  */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <stdint.h>
@@ -21,30 +22,11 @@
 
 /* ---- rows from a listing (rows.h) ---- */
 
-/* Would mail_term_safe(MAIL_SAFE_ONELINE) change s[0..len)?  A control
- * (C0, DEL, C1), a bidirectional control, U+2028/U+2029 or a byte that
- * is not valid UTF-8 (termsafe.c's set); printable ASCII in one step. */
+/* Would mail_term_safe(MAIL_SAFE_ONELINE) change s[0..len)?  termsafe's
+ * own predicate (printable ASCII eight bytes at a time). */
 static bool needs_safe(const char *s, size_t len)
 {
-    size_t i = 0, n;
-    uint32_t cp;
-
-    while (i < len) {
-        unsigned char c = (unsigned char)s[i];
-
-        if (c >= 0x20 && c < 0x7f) {
-            i++;
-            continue;
-        }
-        if (c < 0x80 || (n = mail_utf8_decode(s + i, len - i, &cp)) == 0)
-            return true;
-        if (cp < 0xa0 || cp == 0x61c || cp == 0x200e || cp == 0x200f ||
-            (cp >= 0x202a && cp <= 0x202e) ||
-            (cp >= 0x2066 && cp <= 0x2069) || cp == 0x2028 || cp == 0x2029)
-            return true;
-        i += n;
-    }
-    return false;
+    return !mail_term_is_safe(s, len, MAIL_SAFE_ONELINE);
 }
 
 /* s[0..len) made terminal-safe on one line, malloc'd: a plain copy when
@@ -160,42 +142,93 @@ static void text_of(const struct mail_envelope *e, struct row_text *t)
 }
 
 /*
- * One block: the rows, then their strings, so that a folder's rows cost
- * one allocation (and tui_rows_release one free), not three per
- * message.  Two passes: the lengths (each row's strings found, and made
- * only where the listing has no safe display string ready), then the
- * copies.
+ * The rows of a listing in two steps.  tui_rows_fill (the worker, before
+ * its answer) makes every row's flags, date and attachment mark (what the
+ * status line, the first unread and the date column need) and the
+ * strings of only the rows a first screen can show: the first and the
+ * last WINDOW rows and WINDOW on each side of the first unread message.
+ * tui_rows_fill_rest (the worker, right after the answer, before it
+ * serves anything else) makes the others' strings and publishes each
+ * row's pointers with a release store; the UI thread reads them with an
+ * acquire load (tui_row_text) and draws a row not filled yet without its
+ * sender and subject until the worker's wake-up redraws it.  Only these
+ * pointers are shared: the flags the UI changes are other fields, which
+ * the worker never writes.
+ *
+ * Memory: one block for the head and the rows, one for the strings of
+ * each step.  The head counts who holds them (the UI's rows, and the
+ * worker until its second step is done): the last to let go frees all.
  */
-int tui_rows_fill(struct tui_rows *rows, const struct mail_envelope_list *l)
+#define WINDOW 100
+
+struct rows_head {
+    int refs;             /* atomic: 1, or 2 while the second step runs */
+    bool partial;         /* the second step is still to run */
+    size_t unread;        /* the first unread row (the window's centre) */
+    char *first, *rest;   /* the strings of each step */
+};
+
+/* The head sits before rows->v, padded so that the rows stay aligned. */
+#define HEAD_SIZE ((sizeof(struct rows_head) + _Alignof(max_align_t) - 1) / \
+                   _Alignof(max_align_t) * _Alignof(max_align_t))
+
+static struct rows_head *head_of(const struct tui_rows *rows)
+{
+    return (struct rows_head *)(void *)((char *)rows->v - HEAD_SIZE);
+}
+
+static void head_drop(struct rows_head *h)
+{
+    if (__atomic_sub_fetch(&h->refs, 1, __ATOMIC_ACQ_REL) == 0) {
+        free(h->first);
+        free(h->rest);
+        free(h);
+    }
+}
+
+/* Is row i one of those the first step fills? */
+static bool in_window(size_t i, size_t n, size_t unread)
+{
+    return i < WINDOW || i + WINDOW >= n ||
+           (i + WINDOW >= unread && i <= unread + WINDOW);
+}
+
+/* The strings of the rows of step `first` (in_window) copied into one
+ * new block, *block; each such row's pointers set, with release stores
+ * when publish.  -1 on ENOMEM (no row changed). */
+static int fill_strings(struct tui_row *v, const struct mail_envelope *e,
+                        size_t n, bool first, size_t unread, bool publish,
+                        char **block)
 {
     struct row_text *t;
-    size_t total, n = l->n;
-    char *at;
+    size_t total = 0;
+    char *at, *b = NULL;
     int rc = -1;
 
-    rows->v = NULL;
-    rows->n = 0;
+    *block = NULL;
     t = calloc(n ? n : 1, sizeof *t);
     if (!t)
         return -1;
-    total = (n ? n : 1) * sizeof *rows->v;
+    /* Two passes: the lengths (each row's strings found, and made only
+     * where the listing has no safe display string ready), the copies. */
     for (size_t i = 0; i < n; i++) {
-        text_of(&l->v[i], &t[i]);
+        if (in_window(i, n, unread) != first)
+            continue;
+        text_of(&e[i], &t[i]);
         if (((t[i].owned & 1) && !t[i].s[0]) ||
             ((t[i].owned & 2) && !t[i].s[1]))
             goto out;
         total += t[i].len[0] + t[i].len[1] + t[i].len[2] + 3;
     }
-    rows->v = malloc(total);
-    if (!rows->v)
+    if (!(b = malloc(total ? total : 1)))
         goto out;
-    mail_big_block_hint(rows->v, total);
-    at = (char *)(rows->v + (n ? n : 1));
+    mail_big_block_hint(b, total);
+    at = b;
     for (size_t i = 0; i < n; i++) {
-        const struct mail_envelope *e = &l->v[i];
-        struct tui_row *r = &rows->v[i];
         char *p[3];
 
+        if (in_window(i, n, unread) != first)
+            continue;
         for (int k = 0; k < 3; k++) {
             p[k] = at;
             if (t[i].len[k])
@@ -203,14 +236,19 @@ int tui_rows_fill(struct tui_rows *rows, const struct mail_envelope_list *l)
             at[t[i].len[k]] = '\0';
             at += t[i].len[k] + 1;
         }
-        r->from = p[0];
-        r->subject = p[1];
-        r->ref = t[i].s[2] ? p[2] : NULL;
-        r->when = e->has_date ? e->date : e->received;
-        r->flags = e->flags;
-        r->attach = mail_envelope_attach_mark(e);
+        if (!t[i].s[2])
+            p[2] = NULL;
+        if (publish) {
+            __atomic_store_n(&v[i].ref, p[2], __ATOMIC_RELEASE);
+            __atomic_store_n(&v[i].subject, p[1], __ATOMIC_RELEASE);
+            __atomic_store_n(&v[i].from, p[0], __ATOMIC_RELEASE);
+        } else {
+            v[i].from = p[0];
+            v[i].subject = p[1];
+            v[i].ref = p[2];
+        }
     }
-    rows->n = n;
+    *block = b;
     rc = 0;
 out:
     for (size_t i = 0; i < n; i++)
@@ -221,12 +259,85 @@ out:
     return rc;
 }
 
-/* The rows and their strings are one block (tui_rows_fill). */
+/* The first unread row in listing order (where the reader opens), else
+ * the last. */
+static size_t first_unread_of(const struct mail_envelope_list *l)
+{
+    for (size_t i = 0; i < l->n; i++)
+        if (!(l->v[i].flags & MAIL_FLAG_SEEN))
+            return i;
+    return l->n ? l->n - 1 : 0;
+}
+
+int tui_rows_fill(struct tui_rows *rows, const struct mail_envelope_list *l)
+{
+    size_t n = l->n, size = HEAD_SIZE + (n ? n : 1) * sizeof *rows->v;
+    struct rows_head *h;
+    struct tui_row *v;
+
+    rows->v = NULL;
+    rows->n = 0;
+    if (!(h = malloc(size)))
+        return -1;
+    mail_big_block_hint(h, size);
+    memset(h, 0, sizeof *h);
+    h->unread = first_unread_of(l);
+    v = (struct tui_row *)(void *)((char *)h + HEAD_SIZE);
+    for (size_t i = 0; i < n; i++) {
+        const struct mail_envelope *e = &l->v[i];
+
+        v[i].from = v[i].subject = v[i].ref = NULL;
+        v[i].when = e->has_date ? e->date : e->received;
+        v[i].flags = e->flags;
+        v[i].attach = mail_envelope_attach_mark(e);
+        if (!in_window(i, n, h->unread))
+            h->partial = true;
+    }
+    if (fill_strings(v, l->v, n, true, h->unread, false, &h->first) < 0) {
+        free(h);
+        return -1;
+    }
+    h->refs = h->partial ? 2 : 1;
+    rows->v = v;
+    rows->n = n;
+    return 0;
+}
+
+bool tui_rows_partial(const struct tui_rows *rows)
+{
+    return rows->v && head_of(rows)->partial;
+}
+
+void tui_rows_fill_rest(struct tui_rows *rows,
+                        const struct mail_envelope_list *l)
+{
+    struct rows_head *h;
+
+    if (!tui_rows_partial(rows))
+        return;
+    h = head_of(rows);
+    /* Out of memory: those rows stay without sender and subject. */
+    if (l->n == rows->n)
+        fill_strings(rows->v, l->v, rows->n, false, h->unread, true,
+                     &h->rest);
+    head_drop(h);
+}
+
+/* Both blocks go with the head, when the worker is done with them. */
 void tui_rows_release(struct tui_rows *r)
 {
-    free(r->v);
+    if (r->v)
+        head_drop(head_of(r));
     r->v = NULL;
     r->n = 0;
+}
+
+const char *tui_row_text(const struct tui_row *r, bool subject)
+{
+    const char *s = subject ? __atomic_load_n(&r->subject, __ATOMIC_ACQUIRE)
+                            : __atomic_load_n(&r->from, __ATOMIC_ACQUIRE);
+
+    return s ? s : "";
 }
 
 /* ---- the index on the screen ---- */
@@ -261,7 +372,7 @@ static void draw_index_row(struct ui *u, int y, size_t v,
     mail_index_row(&line, &lay, &(struct mail_index_fields){
         .number = i + 1, .flags = flags, .date = date,
         .datelen = mail_short_date(sd, r->when, date),
-        .from = r->from, .subject = r->subject,
+        .from = tui_row_text(r, false), .subject = tui_row_text(r, true),
         .tree = u->marks ? u->marks[v] : NULL });
     if (line.data)
         mvaddnstr(y, 0, line.data, (int)line.len);

@@ -1029,3 +1029,61 @@ SH
     [ "${#lines[@]}" -eq 1 ]
     [[ "${lines[0]}" == *"Welcome to your sample mailbox"* ]]
 }
+
+@test "tui: a folder of 500 messages opens with the full count and its first screen; keys and search work at once; the rows filled after the first answer are there" {
+    # 250 read, then 250 unread: the reader opens at 251.  The worker's
+    # first answer has the strings of rows 1-100, 151-351 and 401-500
+    # (tui/index.c WINDOW); those of 101-150 and 352-400 follow.
+    python3 - "$T/five" <<'PY'
+import os, sys
+d = sys.argv[1]
+for s in ("cur", "new", "tmp"):
+    os.makedirs(os.path.join(d, s))
+for i in range(500):
+    name = "%d.M%d.h:2,%s" % (1700000000 + 60 * i, i, "S" if i < 250 else "")
+    with open(os.path.join(d, "cur", name), "w") as f:
+        f.write("From: Sender %d <s%d@example.net>\nSubject: row %d of five hundred\n"
+                "Message-ID: <r%d@x>\n\nbody %d\n" % (i, i, i, i, i))
+PY
+    tui_start tui "$T/five"
+    wait_status "500 msgs, 250 unread"
+    wait_screen "Sender 250"
+    screen | grep -E "^ *251 .*row 250 of five hundred" || { screen; false; }
+    # Keys at once: G, Home, j/k, End, Enter.
+    keys G
+    wait_screen "row 499 of five hundred"
+    keys Home j j k Enter
+    wait_screen "[2/500]"
+    wait_screen "Subject: row 1 of five hundred"
+    keys q
+    wait_gone "[2/500]"
+    keys End Enter
+    wait_screen "[500/500]"
+    wait_screen "Subject: row 499 of five hundred"
+    keys q
+    wait_gone "[500/500]"
+    # Search right away; the cursor goes to rows of the second step,
+    # shown with their sender and subject.
+    keys / 'subject:"row 120 of"' Enter
+    wait_screen "1 match"
+    wait_screen "Sender 120"
+    screen | grep -E "^ *121 .*Sender 120 +row 120 of five hundred" || { screen; false; }
+    keys / 'subject:"row 380 of"' Enter
+    wait_screen "1 match"
+    wait_screen "Sender 380"
+    screen | grep -E "^ *381 .*Sender 380 +row 380 of five hundred" || { screen; false; }
+    keys Enter
+    wait_screen "[381/500]"
+    wait_screen "From: Sender 380 <s380@example.net>"
+    keys q
+    wait_gone "[381/500]"
+    # A whole screen of the second step (rows 111-132): every row has
+    # its own sender and subject.
+    keys Home PageDown PageDown PageDown PageDown PageDown
+    wait_screen "Sender 110 "
+    screen | awk '/^ *[0-9]+ / { n++; r = $1 - 1
+        if (index($0, "Sender " r " ") == 0 ||
+            index($0, "row " r " of five hundred") == 0) bad++ }
+        END { exit (bad > 0 || n < 20) }' || { screen; false; }
+    quit_tui
+}
