@@ -116,9 +116,17 @@ def header(title):
         " times; CPU times are less affected)" % load())
 
 
+def median(xs):
+    xs = sorted(xs)
+    k = len(xs)
+    if not k:
+        return None
+    return xs[k // 2] if k % 2 else (xs[k // 2 - 1] + xs[k // 2]) / 2
+
+
 def timeit(cmd, runs, warmup=0, prepare=None, env=None):
     """Seconds of a shell command: (mean wall, stddev, min wall, mean CPU
-    (user + system, the command and its children)).
+    (user + system, the command and its children), median wall).
     Uses hyperfine when present (BENCH_NO_HYPERFINE=1 to avoid it), else a
     plain loop."""
     if shutil.which("hyperfine") and os.environ.get("BENCH_NO_HYPERFINE") != "1":
@@ -135,7 +143,8 @@ def timeit(cmd, runs, warmup=0, prepare=None, env=None):
                 raise RuntimeError("hyperfine failed for %s: %s" % (cmd, r.stderr.strip()))
             res = json.load(open(js.name))["results"][0]
             return (res["mean"], res["stddev"] or 0.0, res["min"],
-                    res["user"] + res["system"])
+                    res["user"] + res["system"],
+                    res.get("median", res["mean"]))
     ts, cpu = [], []
     for i in range(warmup + runs):
         if prepare:
@@ -153,7 +162,51 @@ def timeit(cmd, runs, warmup=0, prepare=None, env=None):
             cpu.append(ru2.ru_utime + ru2.ru_stime - ru.ru_utime - ru.ru_stime)
     m = sum(ts) / len(ts)
     sd = (sum((x - m) ** 2 for x in ts) / (len(ts) - 1)) ** 0.5 if len(ts) > 1 else 0.0
-    return (m, sd, min(ts), sum(cpu) / len(cpu))
+    return (m, sd, min(ts), sum(cpu) / len(cpu), median(ts))
+
+
+def run_once(cmd, env=None):
+    """(wall seconds, CPU seconds) of one run of a shell command, output
+    discarded."""
+    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t = time.perf_counter()
+    r = subprocess.run(cmd, shell=True, env=env, stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL)
+    dt = time.perf_counter() - t
+    ru2 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if r.returncode != 0:
+        raise RuntimeError("command failed (%d): %s" % (r.returncode, cmd))
+    return dt, ru2.ru_utime + ru2.ru_stime - ru.ru_utime - ru.ru_stime
+
+
+def interleaved(base, cmds, runs, env=None):
+    """Ratios robust to a shared machine's drift: base and each of cmds run
+    in turn (base, c1, base, c2, ...) runs times after one warm-up round,
+    so that a slow minute slows both sides of a ratio alike.  Returns
+    {cmd: (median wall, median CPU, median of the per-round wall ratios
+    cmd / the base run just before it, median of the CPU ratios)} and
+    base's (median wall, median CPU) under the key None."""
+    walls = {c: [] for c in [None] + list(cmds)}
+    cpus = {c: [] for c in [None] + list(cmds)}
+    ratios = {c: [] for c in cmds}
+    cratios = {c: [] for c in cmds}
+    for i in range(runs + 1):
+        for c in cmds:
+            bw, bc = run_once(base, env)
+            w, cp = run_once(c, env)
+            if i == 0:
+                continue   # warm-up round
+            walls[None].append(bw)
+            cpus[None].append(bc)
+            walls[c].append(w)
+            cpus[c].append(cp)
+            ratios[c].append(w / bw if bw > 0 else 0.0)
+            cratios[c].append(cp / bc if bc > 0 else 0.0)
+    out = {None: (median(walls[None]), median(cpus[None]))}
+    for c in cmds:
+        out[c] = (median(walls[c]), median(cpus[c]), median(ratios[c]),
+                  median(cratios[c]))
+    return out
 
 
 def fmt_s(t):
