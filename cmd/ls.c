@@ -173,6 +173,8 @@ static void prefetch_strings(const struct mail_envelope *e)
         __builtin_prefetch(e->from_display);
     if (e->subject_display)
         __builtin_prefetch(e->subject_display);
+    if (e->content_type)     /* the attachment mark (mail_index_flags) */
+        __builtin_prefetch(e->content_type);
 }
 
 /* Returns 0, or the errno of a failed write (then it stops). */

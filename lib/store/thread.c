@@ -44,10 +44,17 @@ struct id_ref {
     uint32_t hash;
 };
 
+/* A slot of the table: 1 + an input position (0: empty), and that
+ * message's id hash, so that a probe reads no id it does not match. */
+struct id_slot {
+    uint32_t pos1;
+    uint32_t hash;
+};
+
 /* The Message-IDs, in a hash table of input positions. */
 struct id_table {
     struct id_ref *ref;    /* by input position (len 0: none) */
-    uint32_t *slot;        /* 1 + input position, 0 empty */
+    struct id_slot *slot;
     size_t mask;
 };
 
@@ -66,13 +73,15 @@ static long find_id(const struct id_table *t, const char *id, size_t len)
     uint32_t h = id_hash(id, len);
 
     for (size_t k = h & t->mask;; k = (k + 1) & t->mask) {
-        uint32_t p = t->slot[k];
+        uint32_t p = t->slot[k].pos1;
         const struct id_ref *r;
 
         if (p == 0)
             return -1;
+        if (t->slot[k].hash != h)
+            continue;
         r = &t->ref[p - 1];
-        if (r->hash == h && r->len == len && memcmp(r->id, id, len) == 0)
+        if (r->len == len && memcmp(r->id, id, len) == 0)
             return (long)(p - 1);
     }
 }
@@ -83,16 +92,17 @@ static void add_id(struct id_table *t, size_t i)
     const struct id_ref *x = &t->ref[i];
 
     for (size_t k = x->hash & t->mask;; k = (k + 1) & t->mask) {
-        uint32_t p = t->slot[k];
+        uint32_t p = t->slot[k].pos1;
         const struct id_ref *r;
 
         if (p == 0) {
-            t->slot[k] = (uint32_t)i + 1;
+            t->slot[k] = (struct id_slot){ (uint32_t)i + 1, x->hash };
             return;
         }
+        if (t->slot[k].hash != x->hash)
+            continue;
         r = &t->ref[p - 1];
-        if (r->hash == x->hash && r->len == x->len &&
-            memcmp(r->id, x->id, x->len) == 0)
+        if (r->len == x->len && memcmp(r->id, x->id, x->len) == 0)
             return;             /* the first one wins */
     }
 }
