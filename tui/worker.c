@@ -129,48 +129,30 @@ static int split_lines(const char *s, size_t len, struct tui_lines *out)
     return 0;
 }
 
+/* Message e as mail read shows it (mail_render_message: headers, text,
+ * attachments), only what is shown read: an IMAP message's attachments
+ * stay on the server, their true sizes in the list. */
 static int render(struct tui_worker *w, struct tui_req *r,
                   struct mail_envelope *e)
 {
+    struct mail_reading m = MAIL_READING_INIT;
     struct mail_buf text = MAIL_BUF_INIT;
-    struct mail_mime *mime = NULL;
-    struct mail_part_sizes sizes = MAIL_PART_SIZES_INIT;
     struct mail_render_msg rm;
     char label[32];
-    int fd = -1, rc = -1;
-    char last = 0;
+    int rc = -1;
 
     if (!w->render && !(w->render = mail_render_new(&w->ropts)))
         return nomem(&r->err);
-    /* Only what is shown: an IMAP message's attachments stay on the
-     * server, their true sizes in `sizes` for the attachment list. */
-    if (mail_folder_message_read(w->folder, e, MAIL_FOLDER_READ_TEXT, NULL,
-                                 &fd, &sizes, &r->err) < 0) {
-        mail_part_sizes_release(&sizes);
-        return -1;
-    }
-    if (lseek(fd, 0, SEEK_SET) < 0 ||
-        !(mime = mail_mime_parse_fd(fd, NULL, &r->err))) {
-        if (!r->err.msg[0])
-            mail_error_set(&r->err, MAIL_ERR_IO, "%s", strerror(errno));
-        goto out;
-    }
     snprintf(label, sizeof label, "%zu", r->idx + 1);
+    if (mail_reading_open(w->folder, e, MAIL_FOLDER_READ_TEXT, NULL, label,
+                          &m, &r->err) < 0)
+        return -1;
     memset(&rm, 0, sizeof rm);
-    rm.fd = fd;
-    rm.mime = mime;
+    rm.fd = m.fd;
+    rm.mime = m.mime;
     rm.label = label;
-    if (mail_render_headers(w->render, &rm, false, mail_sink_buf, &text,
-                            &r->err) < 0)
-        goto out;
-    mail_buf_addch(&text, '\n');
-    if (mail_render_text(w->render, &rm, mail_sink_buf, &text, &last,
-                         &r->err) < 0)
-        goto out;
-    if (last && last != '\n')
-        mail_buf_addch(&text, '\n');
-    if (mail_render_attachments_sized(&rm, &sizes, mail_sink_buf, &text,
-                                      &r->err) < 0)
+    if (mail_render_message(w->render, &rm, false, &m.sizes, mail_sink_buf,
+                            &text, &r->err) < 0)
         goto out;
     if (split_lines(text.data ? text.data : "", text.len, &r->lines) < 0) {
         nomem(&r->err);
@@ -182,9 +164,7 @@ out:
         mail_error_set(&r->err, MAIL_ERR_INTERNAL, "message %zu: could not "
                        "be rendered", r->idx + 1);
     mail_buf_release(&text);
-    mail_part_sizes_release(&sizes);
-    mail_mime_free(mime);
-    close(fd);
+    mail_reading_release(&m);
     return rc;
 }
 
