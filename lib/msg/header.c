@@ -199,53 +199,85 @@ static int parse_read(struct mail_header *h, const struct mail_buf *b,
     return 0;
 }
 
-int mail_header_read_fd(struct mail_header *h, int fd, size_t max,
-                        struct mail_buf *rest, struct mail_error *err)
+/* The header at fd's position (at, when at >= 0: pread, the position
+ * untouched), as mail_header_read_fd: b keeps what was read (the header
+ * its first *hdrlen_out bytes), released here on an error. */
+static int read_fd(struct mail_header *h, int fd, off_t at, size_t max,
+                   struct mail_buf *b, size_t *hdrlen_out,
+                   struct mail_error *err)
 {
-    struct mail_buf b;
-    size_t scan = 0, hdrlen, over;
+    size_t scan = 0, hdrlen;
     bool found = false;
     int r;
 
     if (max == 0)
         max = MAIL_HEADER_MAX;
-    mail_buf_init(&b, max + READ_BLOCK);
+    mail_buf_init(b, max + READ_BLOCK);
     for (;;) {
         ssize_t n;
 
-        if (mail_buf_reserve(&b, READ_BLOCK) < 0) {
-            mail_buf_release(&b);
+        if (mail_buf_reserve(b, READ_BLOCK) < 0) {
+            mail_buf_release(b);
             return mail_error_set(err, MAIL_ERR_INTERNAL, "out of memory");
         }
-        n = read(fd, b.data + b.len, READ_BLOCK);
+        n = at >= 0 ? pread(fd, b->data + b->len, READ_BLOCK,
+                            at + (off_t)b->len)
+                    : read(fd, b->data + b->len, READ_BLOCK);
         if (n < 0) {
             int e = errno;
 
             if (e == EINTR)
                 continue;
-            mail_buf_release(&b);
+            mail_buf_release(b);
             return mail_error_set(err, MAIL_ERR_IO, "read: %s", strerror(e));
         }
         if (n == 0)
             break;
-        b.len += (size_t)n;
-        b.data[b.len] = '\0';
-        if (scan_end(b.data, b.len, &scan)) {
+        b->len += (size_t)n;
+        b->data[b->len] = '\0';
+        if (scan_end(b->data, b->len, &scan)) {
             found = true;
             break;
         }
-        if (b.len >= max)
+        if (b->len >= max)
             break;
     }
-    hdrlen = found ? scan : (b.len < max ? b.len : max);
-    r = parse_read(h, &b, hdrlen, !found && b.len >= max, err);
+    hdrlen = found ? scan : (b->len < max ? b->len : max);
+    r = parse_read(h, b, hdrlen, !found && b->len >= max, err);
+    if (r < 0)
+        mail_buf_release(b);
+    *hdrlen_out = hdrlen;
+    return r;
+}
+
+int mail_header_read_fd(struct mail_header *h, int fd, size_t max,
+                        struct mail_buf *rest, struct mail_error *err)
+{
+    struct mail_buf b;
+    size_t hdrlen, over;
+    int r = read_fd(h, fd, -1, max, &b, &hdrlen, err);
+
+    if (r < 0)
+        return r;
     over = b.len - hdrlen;
-    if (r == 0 && over > 0 && lseek(fd, -(off_t)over, SEEK_CUR) < 0 && rest &&
+    if (over > 0 && lseek(fd, -(off_t)over, SEEK_CUR) < 0 && rest &&
         mail_buf_add(rest, b.data + hdrlen, over) < 0) {
         mail_header_release(h);
         r = mail_error_set(err, MAIL_ERR_INTERNAL, "out of memory");
     }
     mail_buf_release(&b);
+    return r;
+}
+
+int mail_header_pread(struct mail_header *h, int fd, size_t max,
+                      struct mail_error *err)
+{
+    struct mail_buf b;
+    size_t hdrlen;
+    int r = read_fd(h, fd, 0, max, &b, &hdrlen, err);
+
+    if (r == 0)
+        mail_buf_release(&b);
     return r;
 }
 

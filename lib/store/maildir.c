@@ -20,6 +20,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -725,7 +726,7 @@ static int parse_file(struct mail_folder *f, const struct entry *en,
         goto out;
     }
     r->owned = 1u << HC_KEY;
-    if (mail_header_read_fd(&h, fd, 0, NULL, err) < 0) {
+    if (mail_header_pread(&h, fd, 0, err) < 0) {
         mail_error_prefix(err, "%s", path);
         goto out;
     }
@@ -740,10 +741,7 @@ static int parse_file(struct mail_folder *f, const struct entry *en,
         char buf[CHUNK];
         ssize_t n;
 
-        if (lseek(fd, 0, SEEK_SET) < 0) {
-            mail_error_set(err, MAIL_ERR_IO, "%s: %s", path, strerror(errno));
-            goto out;
-        }
+        /* fd is still at 0: the header was read with pread */
         if (folder_attach_begin(&a, err) < 0)
             goto out;
         while ((n = read(fd, buf, sizeof buf)) != 0) {
@@ -794,15 +792,10 @@ static struct hcache_rec *fresh_push(struct fresh *fr)
     return &fr->v[fr->n];
 }
 
-/* Look en up in the cache, else parse its file into fr.  *changed when
- * the cache will need writing. */
-static int resolve(struct mail_folder *f, const struct hcache *cache,
-                   struct entry *en, struct fresh *fr, int flags,
-                   bool *changed, struct mail_error *err)
+/* Look en up in the cache: true when its record there will do. */
+static bool lookup_cached(const struct hcache *cache, struct entry *en,
+                          int flags)
 {
-    struct hcache_rec *r;
-    bool gone;
-
     en->hit = (int32_t)hcache_find(cache, en->name, en->ulen);
     if (en->hit >= 0) {
         uint64_t size, received;
@@ -814,10 +807,24 @@ static int resolve(struct mail_folder *f, const struct hcache *cache,
              (bits & HC_ATTACH_KNOWN))) {
             en->size = size;
             en->received = (time_t)(int64_t)received;
-            return 0;
+            return true;
         }
         en->hit = -1;
     }
+    return false;
+}
+
+/* Look en up in the cache, else parse its file into fr.  *changed when
+ * the cache will need writing. */
+static int resolve(struct mail_folder *f, const struct hcache *cache,
+                   struct entry *en, struct fresh *fr, int flags,
+                   bool *changed, struct mail_error *err)
+{
+    struct hcache_rec *r;
+    bool gone;
+
+    if (lookup_cached(cache, en, flags))
+        return 0;
     r = fresh_push(fr);
     if (!r)
         return mail_error_set(err, MAIL_ERR_INTERNAL, "out of memory");
@@ -831,6 +838,154 @@ static int resolve(struct mail_folder *f, const struct hcache *cache,
     en->size = r->num[0];
     en->received = (time_t)(int64_t)r->num[1];
     en->rec = (uint32_t)fr->n++;
+    return 0;
+}
+
+/*
+ * The files the cache does not know, parsed on every processor: a first
+ * listing (or one after a big delivery) costs opening and reading every
+ * file, which is system time that spreads over cores as well as the
+ * parsing does.  Each thread takes the next block of files and fills
+ * their records in place; nothing else is shared (parse_file reads f's
+ * path only, and the message parsers keep no state between calls).
+ */
+#define PARSE_BLOCK 64
+#define PARSE_MIN_PARALLEL 1024   /* fewer: not worth a thread */
+#define PARSE_MAX_THREADS 8
+
+struct parse_job {
+    struct mail_folder *f;
+    struct entry **todo;          /* the entries to parse, in order */
+    struct hcache_rec *recs;      /* their records, same index */
+    unsigned char *gone;          /* 1: the file vanished meanwhile */
+    size_t n;
+    int flags;
+    atomic_size_t next;           /* the next block to take */
+    atomic_bool failed;
+    pthread_mutex_t lock;         /* over first_bad and err */
+    size_t first_bad;             /* the lowest index that failed */
+    struct mail_error err;        /* its error */
+};
+
+static void *parse_worker(void *arg)
+{
+    struct parse_job *j = arg;
+
+    for (;;) {
+        size_t lo = atomic_fetch_add(&j->next, PARSE_BLOCK), hi;
+
+        if (lo >= j->n || atomic_load(&j->failed))
+            break;
+        hi = lo + PARSE_BLOCK < j->n ? lo + PARSE_BLOCK : j->n;
+        for (size_t i = lo; i < hi; i++) {
+            struct mail_error e;
+            bool gone;
+
+            mail_error_clear(&e);
+            if (parse_file(j->f, j->todo[i], &j->recs[i], j->flags, &gone,
+                           &e) < 0) {
+                pthread_mutex_lock(&j->lock);
+                if (i < j->first_bad) {
+                    j->first_bad = i;
+                    j->err = e;
+                }
+                pthread_mutex_unlock(&j->lock);
+                atomic_store(&j->failed, true);
+                break;
+            }
+            j->gone[i] = gone;
+        }
+    }
+    return NULL;
+}
+
+static unsigned parse_threads(size_t n)
+{
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+
+    if (n < PARSE_MIN_PARALLEL || cpus < 2)
+        return 1;
+    return cpus > PARSE_MAX_THREADS ? PARSE_MAX_THREADS : (unsigned)cpus;
+}
+
+/* Every entry of l: its cache record, else its file parsed into fr (many
+ * files at once on several threads).  As resolve() on each, in order. */
+static int resolve_all(struct mail_folder *f, const struct hcache *cache,
+                       struct listing *l, struct fresh *fr, int flags,
+                       bool *changed, struct mail_error *err)
+{
+    struct parse_job j;
+    pthread_t tid[PARSE_MAX_THREADS];
+    unsigned nt, started = 0;
+    size_t i, k;
+
+    memset(&j, 0, sizeof j);
+    for (i = 0; i < l->n; i++)
+        if (!lookup_cached(cache, &l->v[i], flags))
+            j.n++;
+    nt = parse_threads(j.n);
+    if (nt < 2 || fr->n != 0) {
+        for (i = 0; i < l->n; i++)
+            if (l->v[i].hit < 0 &&
+                resolve(f, cache, &l->v[i], fr, flags, changed, err) < 0)
+                return -1;
+        return 0;
+    }
+    j.todo = malloc(j.n * sizeof *j.todo);
+    j.recs = calloc(j.n, sizeof *j.recs);
+    j.gone = calloc(j.n, 1);
+    if (!j.todo || !j.recs || !j.gone) {
+        free(j.todo);
+        free(j.recs);
+        free(j.gone);
+        return mail_error_set(err, MAIL_ERR_INTERNAL, "out of memory");
+    }
+    for (i = k = 0; i < l->n; i++)
+        if (l->v[i].hit < 0)
+            j.todo[k++] = &l->v[i];
+    j.f = f;
+    j.flags = flags;
+    j.first_bad = SIZE_MAX;
+    atomic_init(&j.next, 0);
+    atomic_init(&j.failed, false);
+    pthread_mutex_init(&j.lock, NULL);
+    for (unsigned t = 1; t < nt; t++)
+        if (pthread_create(&tid[started], NULL, parse_worker, &j) == 0)
+            started++;
+    parse_worker(&j);       /* this thread too (alone if none started) */
+    for (unsigned t = 0; t < started; t++)
+        pthread_join(tid[t], NULL);
+    pthread_mutex_destroy(&j.lock);
+    /* The records of the files still there, packed in listing order. */
+    free(fr->v);
+    fr->v = j.recs;
+    fr->alloc = j.n;
+    fr->n = 0;
+    if (j.first_bad != SIZE_MAX) {
+        fr->n = j.n;        /* every record released by the caller */
+        *err = j.err;
+        free(j.todo);
+        free(j.gone);
+        return -1;
+    }
+    *changed = true;
+    for (i = 0; i < j.n; i++) {
+        struct entry *en = j.todo[i];
+
+        if (j.gone[i]) {
+            en->gone = true;
+            continue;
+        }
+        if (fr->n != i)
+            fr->v[fr->n] = fr->v[i];
+        en->size = fr->v[fr->n].num[0];
+        en->received = (time_t)(int64_t)fr->v[fr->n].num[1];
+        en->rec = (uint32_t)fr->n++;
+    }
+    for (i = fr->n; i < j.n; i++)
+        memset(&fr->v[i], 0, sizeof fr->v[i]);   /* moved or empty */
+    free(j.todo);
+    free(j.gone);
     return 0;
 }
 
@@ -1307,9 +1462,8 @@ static int md_list_once(struct mail_folder *f, struct mail_envelope_list *out,
         hcache_drop(&cache);
         changed = true;   /* replace the damaged file */
     }
-    for (i = 0; i < l.n; i++)
-        if (resolve(f, &cache, &l.v[i], &fr, flags, &changed, err) < 0)
-            goto out;
+    if (resolve_all(f, &cache, &l, &fr, flags, &changed, err) < 0)
+        goto out;
     vanished = l.vanished;
     for (i = 0; i < l.n; i++)
         vanished = vanished || l.v[i].gone;

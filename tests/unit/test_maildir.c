@@ -482,6 +482,52 @@ static void test_same_second(void)
     mail_folder_close(f, &err);
 }
 
+/* A first listing of many files parses them on several threads: the
+ * same records, in the same order, as one by one; a file gone meanwhile
+ * (a dangling link) is left out; the cache then answers for all. */
+static void test_many_first(void)
+{
+    enum { N = 3000 };
+    struct mail_error err;
+    struct mail_folder *f;
+    char rel[96], text[64];
+
+    f = mail_folder_open(fixture_path("Many"), MAIL_FOLDER_RDWR |
+                         MAIL_FOLDER_CREATE, &fixture_paths, &err);
+    CHECK(f != NULL);
+    if (!f)
+        return;
+    for (int i = 0; i < N; i++) {
+        snprintf(rel, sizeof rel, "Many/%s/%d.M%dP1.h%s",
+                 i % 3 ? "cur" : "new", 1700000000 + i / 7, i % 7,
+                 i % 3 ? ":2,S" : "");
+        snprintf(text, sizeof text, "Subject: m%d\nFrom: a%d@x\n\n%d\n",
+                 i, i, i);
+        fixture_write(rel, text);
+    }
+    CHECK(symlink(fixture_path("Many/nowhere"),
+                  fixture_path("Many/cur/1700000100.M9P1.h:2,")) == 0);
+    for (int pass = 0; pass < 2; pass++) {
+        struct mail_envelope_list l = MAIL_ENVELOPE_LIST_INIT;
+        int bad = 0;
+
+        CHECK(mail_folder_list(f, &l, pass ? MAIL_FOLDER_LIST_BORROW : 0,
+                               &err) == 0);
+        CHECK(l.n == N);
+        for (size_t i = 0; i < l.n && i < N; i++) {
+            const struct mail_envelope *e = &l.v[i];
+
+            snprintf(text, sizeof text, "m%zu", i);
+            bad += !e->subject || strcmp(e->subject, text) != 0 ||
+                   e->received != 1700000000 + (time_t)(i / 7) ||
+                   e->flags != (i % 3 ? MAIL_FLAG_SEEN : MAIL_FLAG_NEW);
+        }
+        CHECK(bad == 0);
+        mail_envelope_list_release(&l);
+    }
+    mail_folder_close(f, &err);
+}
+
 static int collect(void *ctx, const char *name, const char *path)
 {
     struct mail_buf *b = ctx;
@@ -646,6 +692,7 @@ int main(void)
     RUN(test_attachments);
     RUN(test_vanished);
     RUN(test_same_second);
+    RUN(test_many_first);
     RUN(test_store);
     RUN(test_errors);
     RUN(test_sort_text);

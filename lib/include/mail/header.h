@@ -80,6 +80,12 @@ int mail_header_parse(struct mail_header *h, const char *data, size_t len,
 int mail_header_read_fd(struct mail_header *h, int fd, size_t max,
                         struct mail_buf *rest, struct mail_error *err);
 
+/* The header of the file open at fd, from its start, with pread(2): fd's
+ * position is left alone (a caller that reads only the header saves the
+ * seek back).  Errors as for mail_header_read_fd. */
+int mail_header_pread(struct mail_header *h, int fd, size_t max,
+                      struct mail_error *err);
+
 /*
  * The same from a stdio stream, reading byte by byte so that the stream is
  * left exactly at the start of the body.  Errors as for mail_header_read_fd.
