@@ -10,7 +10,7 @@
 #include "mail/base64.h"
 #include "mail/buf.h"
 #include "mail/codec.h"
-#include "../util/hex.h"
+#include "mail/hex.h"
 
 static const char hexdig[] = "0123456789ABCDEF";
 

@@ -6,8 +6,8 @@
 
 #include "mail/charset.h"
 #include "mail/codec.h"
+#include "mail/hex.h"
 #include "mail/rfc2047.h"
-#include "../util/hex.h"
 
 #define EW_MAX 75           /* longest encoded word we write */
 #define EW_SCAN_MAX 4096    /* longest encoded word we accept when reading */
