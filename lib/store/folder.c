@@ -277,9 +277,11 @@ void folder_env_truncate(struct mail_envelope_list *l, size_t n)
 
 void mail_envelope_list_release(struct mail_envelope_list *l)
 {
+    /* A borrowed list's arena is its lease (hcache.h): its blocks go
+     * when the folder has let go too. */
     if (!l->arena)
         folder_env_truncate(l, 0);
-    free(l->arena);
+    hcache_lease_drop((struct hcache_lease *)(void *)l->arena);
     free(l->v);
     l->v = NULL;
     l->arena = NULL;

@@ -543,6 +543,61 @@ int hcache_keep_for_borrowers(struct hcache *c, struct hcache_rec *recs,
     return 0;
 }
 
+struct hcache_lease {
+    int refs;               /* atomic */
+    struct {
+        void *p;
+        size_t map_len;     /* > 0: a mapping */
+    } *v;
+    size_t n, alloc;
+};
+
+struct hcache_lease *hcache_lease_new(bool folder)
+{
+    struct hcache_lease *l = calloc(1, sizeof *l);
+
+    if (l)
+        l->refs = folder ? 2 : 1;
+    return l;
+}
+
+int hcache_lease_keep(void *lease, void *p, size_t map_len)
+{
+    struct hcache_lease *l = lease;
+
+    if (l->n == l->alloc) {
+        size_t na = l->alloc ? l->alloc * 2 : 8;
+        void *nv = realloc(l->v, na * sizeof *l->v);
+
+        if (!nv)
+            return -1;
+        l->v = nv;
+        l->alloc = na;
+    }
+    l->v[l->n].p = p;
+    l->v[l->n++].map_len = map_len;
+    return 0;
+}
+
+void hcache_lease_drop(struct hcache_lease *l)
+{
+    if (!l || __atomic_sub_fetch(&l->refs, 1, __ATOMIC_ACQ_REL) != 0)
+        return;
+    for (size_t i = 0; i < l->n; i++) {
+        if (l->v[i].map_len)
+            munmap(l->v[i].p, l->v[i].map_len);
+        else
+            free(l->v[i].p);
+    }
+    free(l->v);
+    free(l);
+}
+
+bool hcache_lease_unborrowed(struct hcache_lease *l)
+{
+    return __atomic_load_n(&l->refs, __ATOMIC_ACQUIRE) == 1;
+}
+
 void hcache_take_map(struct hcache *c, void **map, size_t *len)
 {
     *map = c->map;

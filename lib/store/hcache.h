@@ -168,6 +168,25 @@ int hcache_keep_for_borrowers(struct hcache *c, struct hcache_rec *recs,
                               size_t n, hcache_keep_fn keep, void *folder,
                               struct mail_error *err);
 
+/*
+ * A borrowed listing's lease: the blocks its envelopes point into (the
+ * cache's mapping, the strings parsed, the paths), held by the list (it
+ * is the list's arena: mail_envelope_list_release drops it) and by the
+ * folder (until a listing finds the list gone, or the folder closes).
+ * The blocks go when both have let go, so that a re-list releases the
+ * previous listing's memory once nothing borrows it.
+ */
+struct hcache_lease;
+/* A new lease held by the list and, with folder, by the folder too.
+ * NULL on ENOMEM. */
+struct hcache_lease *hcache_lease_new(bool folder);
+/* An hcache_keep_fn: keep block p in the lease (arg). */
+int hcache_lease_keep(void *lease, void *p, size_t map_len);
+/* Let go of it; the last one frees its blocks. */
+void hcache_lease_drop(struct hcache_lease *l);
+/* Does only the folder hold it now (the list was released)? */
+bool hcache_lease_unborrowed(struct hcache_lease *l);
+
 /* Free everything c holds (and unmap the file unless taken). */
 void hcache_close(struct hcache *c);
 

@@ -57,6 +57,9 @@ struct maildir {
     size_t npend, apend;
     struct md_block *blocks;
     size_t nblocks, ablocks;
+    /* The leases of borrowed listings the folder still holds. */
+    struct hcache_lease **leases;
+    size_t nleases, aleases;
 };
 
 struct maildir_append {
@@ -1184,7 +1187,7 @@ static int emit_borrowed(struct mail_folder *f, const struct listing *l,
     for (size_t i = lo; i < l->n; i++)
         total += prefix + l->v[i].nlen + 1;
     paths = malloc(total ? total : 1);
-    if (!paths || md_keep((struct maildir *)f, paths, 0) < 0) {
+    if (!paths || hcache_lease_keep(out->arena, paths, 0) < 0) {
         free(paths);
         return mail_error_set(err, MAIL_ERR_INTERNAL, "out of memory");
     }
@@ -1236,12 +1239,6 @@ static int emit_copied(struct mail_folder *f, const struct listing *l,
         env_flags_and_size(e, en);
     }
     return 0;
-}
-
-/* hcache_keep_fn for hcache_keep_for_borrowers. */
-static int md_keep_fn(void *folder, void *p, size_t map_len)
-{
-    return md_keep(folder, p, map_len);
 }
 
 static void save_cache(struct hcache *cache, const struct listing *l,
@@ -1419,6 +1416,37 @@ static int select_last(struct listing *l, size_t last)
     return 0;
 }
 
+/* A lease for out (hcache.h), held by out and the folder; first the
+ * leases of listings since released are let go: their mappings, strings
+ * and paths are freed now that nothing borrows them. */
+static int md_new_lease(struct maildir *md, struct mail_envelope_list *out)
+{
+    size_t j = 0;
+    struct hcache_lease *l;
+
+    for (size_t i = 0; i < md->nleases; i++) {
+        if (hcache_lease_unborrowed(md->leases[i]))
+            hcache_lease_drop(md->leases[i]);
+        else
+            md->leases[j++] = md->leases[i];
+    }
+    md->nleases = j;
+    if (md->nleases == md->aleases) {
+        size_t na = md->aleases ? md->aleases * 2 : 4;
+        struct hcache_lease **nv = realloc(md->leases, na * sizeof *nv);
+
+        if (!nv)
+            return -1;
+        md->leases = nv;
+        md->aleases = na;
+    }
+    if (!(l = hcache_lease_new(true)))
+        return -1;
+    md->leases[md->nleases++] = l;
+    out->arena = (char *)l;
+    return 0;
+}
+
 /*
  * One listing of the last `last` messages (0: all).  Returns 1, having
  * left out as it was, when the cache turns out to be damaged: the caller
@@ -1444,8 +1472,7 @@ static int md_list_once(struct mail_folder *f, struct mail_envelope_list *out,
              (out->n == 0 || (out->arena && out->v[0].borrowed));
     display = borrow && (flags & MAIL_FOLDER_LIST_DISPLAY);
     if (borrow && !out->arena) {
-        out->arena = malloc(1);
-        if (!out->arena)
+        if (md_new_lease(md, out) < 0)
             return mail_error_set(err, MAIL_ERR_INTERNAL, "out of memory");
     }
     /* new/ before cur/: a file moved from new/ to cur/ meanwhile is then
@@ -1493,8 +1520,9 @@ static int md_list_once(struct mail_folder *f, struct mail_envelope_list *out,
     /* the strings parsed in this listing and the cache's mapping stay
      * until the folder is closed (the names are not kept: paths are
      * built apart, emit_borrowed) */
-    if (borrow && hcache_keep_for_borrowers(&cache, fr.v, fr.n, md_keep_fn,
-                                            md, err) < 0)
+    if (borrow && hcache_keep_for_borrowers(&cache, fr.v, fr.n,
+                                            hcache_lease_keep, out->arena,
+                                            err) < 0)
         goto out;
     ret = 0;
 out:
@@ -2201,6 +2229,9 @@ static void md_close(struct mail_folder *f)
             free(md->blocks[i].p);
     }
     free(md->blocks);
+    for (size_t i = 0; i < md->nleases; i++)
+        hcache_lease_drop(md->leases[i]);
+    free(md->leases);
     free(f->path);
     free(f);
 }

@@ -933,7 +933,7 @@ static int mbox_scan(struct mbox *mb, struct mail_envelope_list *out,
     borrow = out && (flags & MAIL_FOLDER_LIST_BORROW) &&
              (out->n == 0 || (out->arena && out->v[0].borrowed));
     if (borrow && !out->arena) {
-        out->arena = malloc(1);
+        out->arena = (char *)hcache_lease_new(false);
         if (!out->arena)
             return mail_error_set(err, MAIL_ERR_INTERNAL, "out of memory");
     }

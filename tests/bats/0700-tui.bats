@@ -1087,3 +1087,34 @@ PY
         END { exit (bad > 0 || n < 20) }' || { screen; false; }
     quit_tui
 }
+
+@test "tui: 20 syncs (\$, each a re-list) keep one mapping of the header cache, not one per listing" {
+    python3 - "$T/three" <<'PY'
+import os, sys
+d = sys.argv[1]
+for s in ("cur", "new", "tmp"):
+    os.makedirs(os.path.join(d, s))
+for i in range(300):
+    with open(os.path.join(d, "cur", "%d.M%d.h:2,S" % (1700000000 + i, i)), "w") as f:
+        f.write("From: s%d@example.net\nSubject: m%d\n\nbody\n" % (i, i))
+PY
+    "$MAIL" ls "$T/three" >/dev/null    # the header cache written
+    tui_start tui "$T/three"
+    wait_status "300 msgs"
+    local pane pid i
+    pane=$(tmux -S "$SOCK" list-panes -t t -F '#{pane_pid}')
+    pid=$(pgrep -P "$pane" | head -n 1)
+    [ -n "$pid" ]
+    for ((i = 1; i <= 20; i++)); do
+        keys '$'
+        wait_screen "0 expunged"
+        keys j    # the message line clears: the next sync is seen
+        wait_gone "0 expunged"
+    done
+    local maps
+    maps=$(grep -c '\.hc$' "/proc/$pid/maps" || true)
+    echo "mappings of the cache after 20 re-lists: $maps"
+    grep '\.hc$' "/proc/$pid/maps" || true
+    [ "$maps" -le 2 ]
+    quit_tui
+}
