@@ -509,7 +509,7 @@ int mail_compose_flow_edit(struct mail_compose_flow *fl, const char *editor,
     int r = -1;
 
     if (!*fl->edit_path) {
-        int fd = mail_render_temp(fl->paths->tmp_dir, "eml", fl->edit_path,
+        int fd = mail_render_temp(fl->paths->tmp_dir, ".eml", fl->edit_path,
                                   sizeof fl->edit_path);
 
         if (fd < 0) {

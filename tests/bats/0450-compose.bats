@@ -22,6 +22,7 @@ setup() {
     cat > "$BATS_TEST_TMPDIR/editor" <<'EOF'
 #!/bin/sh
 t="$(dirname "$0")/text"
+printf '%s\n' "$1" >> "$(dirname "$0")/edited"
 [ -s "$t" ] || exit 0
 awk -v add="$(cat "$t")" 'done || NF { print; next } { print; print add; done = 1 }' "$1" > "$1.new" && mv "$1.new" "$1"
 EOF
@@ -330,4 +331,12 @@ print(" ".join(",".join(m["flags"]) for m in json.load(sys.stdin)))'
     run flags
     echo "$output"
     [[ "$output" == *answered* ]]
+}
+
+@test "compose: the editor gets the draft in a .eml file (editors choose their mail mode by the name)" {
+    text "Hello."
+    on_tty $'q\ny' compose -s "Named" "$MAIL_TEST_ADDR2"
+    [ "$status" -eq 0 ]
+    cat "$BATS_TEST_TMPDIR/edited"
+    grep -Eq '/mail-[A-Za-z0-9]{6}[.]eml$' "$BATS_TEST_TMPDIR/edited"
 }
