@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mail/folder.h"
 #include "mail/paths.h"
 
 static char fixture_root[64];
@@ -91,6 +92,21 @@ static inline void fixture_write(const char *rel, const char *data)
     }
     fputs(data, f);
     fclose(f);
+}
+
+/* Message e of f, whole, in a malloc'd string; NULL (said) on an error. */
+static inline char *fixture_fetch(struct mail_folder *f,
+                                  const struct mail_envelope *e)
+{
+    struct mail_buf b = MAIL_BUF_INIT;
+    struct mail_error err;
+
+    if (mail_folder_fetch(f, e, mail_sink_buf, &b, &err) < 0) {
+        printf("# fetch: %s\n", err.msg);
+        mail_buf_release(&b);
+        return NULL;
+    }
+    return mail_buf_detach(&b);
 }
 
 #endif

@@ -10,19 +10,6 @@
 #include "test.h"
 #include "fixture.h"
 
-static char *fetch(struct mail_folder *f, const struct mail_envelope *e)
-{
-    struct mail_buf b = MAIL_BUF_INIT;
-    struct mail_error err;
-
-    if (mail_folder_fetch(f, e, mail_sink_buf, &b, &err) < 0) {
-        printf("# fetch: %s\n", err.msg);
-        mail_buf_release(&b);
-        return NULL;
-    }
-    return mail_buf_detach(&b);
-}
-
 #define MSG_A "From: a@x\nSubject: a\n\nbody a\n"
 #define MSG_B "From: b@x\nSubject: b\n\nbody b\n"
 
@@ -76,12 +63,12 @@ static void test_copy(void)
     CHECK(mail_folder_copy(f, &l.v[1], m, NULL, &err) == 0);
     CHECK(mail_folder_list(g, &l2, 0, &err) == 0 && l2.n == 1);
     CHECK(l2.n == 1 && l2.v[0].flags == MAIL_FLAG_SEEN);
-    s = l2.n ? fetch(g, &l2.v[0]) : NULL;
+    s = l2.n ? fixture_fetch(g, &l2.v[0]) : NULL;
     CHECK_STR(s, MSG_A);
     free(s);
     mail_envelope_list_release(&l2);
     CHECK(mail_folder_list(m, &l2, 0, &err) == 0 && l2.n == 1);
-    s = l2.n ? fetch(m, &l2.v[0]) : NULL;
+    s = l2.n ? fixture_fetch(m, &l2.v[0]) : NULL;
     CHECK(s && strstr(s, "Subject: b\n") && strstr(s, "\n\nbody b\n"));
     free(s);
     mail_envelope_list_release(&l2);

@@ -33,19 +33,6 @@ static bool exists(const char *rel)
     return access(fixture_path(rel), F_OK) == 0;
 }
 
-static char *fetch(struct mail_folder *f, const struct mail_envelope *e)
-{
-    struct mail_buf b = MAIL_BUF_INIT;
-    struct mail_error err;
-
-    if (mail_folder_fetch(f, e, mail_sink_buf, &b, &err) < 0) {
-        printf("# fetch: %s\n", err.msg);
-        mail_buf_release(&b);
-        return NULL;
-    }
-    return mail_buf_detach(&b);
-}
-
 static const struct mail_envelope *find_key(const struct mail_envelope_list *l,
                                             const char *key)
 {
@@ -130,7 +117,7 @@ static void test_list(void)
     e = find_key(&l, "notanumber.E.host");
     CHECK_STR(e ? e->subject : NULL, "e (no header end)");
     e = find_key(&l, "1000.A.host");
-    s = e ? fetch(f, e) : NULL;
+    s = e ? fixture_fetch(f, e) : NULL;
     CHECK_STR(s, MSG_A);
     free(s);
     /* read-only: no changes */
@@ -176,7 +163,7 @@ static void test_flags(void)
     CHECK(rename(fixture_path("Mail/cur/999.B.host:2,S"),
                  fixture_path("Mail/cur/999.B.host:2,FS")) == 0);
     e = &l.v[0];
-    s = fetch(f, e);
+    s = fixture_fetch(f, e);
     CHECK_STR(s, "From: b@x\nSubject: b\n\nbody b\n");
     free(s);
     CHECK(mail_folder_message_fd(f, e, &fd, &err) == 0);
@@ -237,7 +224,7 @@ static void test_append(void)
     e = key ? find_key(&l, key) : NULL;
     CHECK(e && e->flags == MAIL_FLAG_NEW && e->received == 1234567890);
     CHECK(e && stat(e->path, &st) == 0 && st.st_mtime == 1234567890);
-    s = e ? fetch(f, e) : NULL;
+    s = e ? fixture_fetch(f, e) : NULL;
     CHECK_STR(s, msg);
     free(s);
     free(key);
@@ -353,7 +340,7 @@ static void test_move(void)
     CHECK_STR(key, l.v[0].key);
     CHECK(mail_folder_list(g, &l2, 0, &err) == 0 && l2.n == 1);
     CHECK(l2.n == 1 && l2.v[0].flags == l.v[0].flags);
-    s = l2.n ? fetch(g, &l2.v[0]) : NULL;
+    s = l2.n ? fixture_fetch(g, &l2.v[0]) : NULL;
     CHECK_STR(s, "From: b@x\nSubject: b\n\nbody b\n");
     free(s);
     free(key);
@@ -380,7 +367,7 @@ static void test_move(void)
         free(key);
         CHECK(mail_folder_list(m, &l2, 0, &err) == 0 && l2.n == 1);
         CHECK(l2.n == 1 && l2.v[0].flags == MAIL_FLAG_SEEN);
-        s = l2.n ? fetch(m, &l2.v[0]) : NULL;
+        s = l2.n ? fixture_fetch(m, &l2.v[0]) : NULL;
         /* the flags travel as Status: in an mbox */
         CHECK_STR(s, "From: Alice <alice@example.com>\nTo: bob@example.com\n"
                      "Subject: a\nDate: Tue, 3 Nov 2026 10:00:00 +0100\n"

@@ -29,19 +29,6 @@ static char *read_file(const char *rel)
     return mail_buf_detach(&b);
 }
 
-static char *fetch(struct mail_folder *f, const struct mail_envelope *e)
-{
-    struct mail_buf b = MAIL_BUF_INIT;
-    struct mail_error err;
-
-    if (mail_folder_fetch(f, e, mail_sink_buf, &b, &err) < 0) {
-        printf("# fetch: %s\n", err.msg);
-        mail_buf_release(&b);
-        return NULL;
-    }
-    return mail_buf_detach(&b);
-}
-
 static struct mail_folder *open_rw(const char *rel)
 {
     struct mail_error err;
@@ -103,7 +90,7 @@ static void test_parse(void)
     CHECK(l.v[0].flags == MAIL_FLAG_SEEN);
     CHECK(l.v[0].received == 1793700000);
     CHECK(l.v[0].path == NULL);
-    s = fetch(f, &l.v[0]);
+    s = fixture_fetch(f, &l.v[0]);
     CHECK_STR(s, "From: Alice <alice@example.com>\nSubject: one\n"
                  "Status: RO\n\nBody line\n"
                  "From here on, not a separator (no blank line, no date)\n"
@@ -113,7 +100,7 @@ static void test_parse(void)
     CHECK_STR(l.v[1].subject, "two");
     CHECK(l.v[1].flags == (MAIL_FLAG_NEW | MAIL_FLAG_ANSWERED |
                            MAIL_FLAG_FLAGGED));
-    s = fetch(f, &l.v[1]);
+    s = fixture_fetch(f, &l.v[1]);
     CHECK_STR(s, "Subject: two\nX-Status: AF\n\ntext\n");
     CHECK(s && l.v[1].size == strlen(s));
     free(s);
@@ -140,7 +127,7 @@ static void test_parse(void)
                          &fixture_paths, &err);
     CHECK(f && mail_folder_list(f, &l, 0, &err) == 0 && l.n == 2);
     if (f && l.n == 2) {
-        s = fetch(f, &l.v[0]);
+        s = fixture_fetch(f, &l.v[0]);
         CHECK_STR(s, "Subject: x\r\n\r\nbody\r\n");
         free(s);
         CHECK_STR(l.v[1].subject, "y");
@@ -208,12 +195,12 @@ static void test_roundtrip(void)
     free(raw);
     CHECK(mail_folder_list(f, &l, 0, &err) == 0 && l.n == 9);
     if (l.n == 9) {
-        s = fetch(f, &l.v[0]);
+        s = fixture_fetch(f, &l.v[0]);
         CHECK_STR(s, "Subject: first\n\nno final newline\n");
         free(s);
         CHECK_STR(key, l.v[1].key);
         for (i = 1; i < 9; i++) {
-            s = fetch(f, &l.v[i]);
+            s = fixture_fetch(f, &l.v[i]);
             CHECK_STR(s, RD_MSG);
             CHECK(l.v[i].size == len);
             CHECK(l.v[i].flags == MAIL_FLAG_NEW);
@@ -245,10 +232,10 @@ static void test_roundtrip(void)
     CHECK(mail_folder_list(f, &l, 0, &err) == 0 && l.n == 11);
     if (l.n == 11) {
         CHECK(l.v[9].flags == (MAIL_FLAG_SEEN | MAIL_FLAG_FLAGGED));
-        s = fetch(f, &l.v[9]);
+        s = fixture_fetch(f, &l.v[9]);
         CHECK_STR(s, "Subject: s\nStatus: RO\nX-Status: F\n\nb\n");
         free(s);
-        s = fetch(f, &l.v[10]);
+        s = fixture_fetch(f, &l.v[10]);
         CHECK_STR(s, "Subject: bare\nStatus: RO\n");
         free(s);
     }
@@ -300,7 +287,7 @@ static void test_sync(void)
     if (l.n == 3) {
         CHECK(l.v[1].flags == (MAIL_FLAG_SEEN | MAIL_FLAG_ANSWERED));
         CHECK_STR(l.v[2].subject, "four");
-        s = fetch(f, &l.v[0]);
+        s = fixture_fetch(f, &l.v[0]);
         CHECK(s && strstr(s, "From quoted\n>From double\n"));
         free(s);
     }
@@ -615,7 +602,7 @@ static void test_identity(void)
     if (!f || l.n != 2)
         return;
     CHECK(strcmp(l.v[0].key, l.v[1].key) != 0);
-    s = fetch(f, &l.v[0]);
+    s = fixture_fetch(f, &l.v[0]);
     CHECK_STR(s, "Subject: aaa\n\nx\n");
     free(s);
     /* rewritten in place, same size, b first */
