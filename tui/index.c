@@ -22,38 +22,6 @@
 
 /* ---- rows from a listing (rows.h) ---- */
 
-/* Would mail_term_safe(MAIL_SAFE_ONELINE) change s[0..len)?  termsafe's
- * own predicate (printable ASCII eight bytes at a time). */
-static bool needs_safe(const char *s, size_t len)
-{
-    return !mail_term_is_safe(s, len, MAIL_SAFE_ONELINE);
-}
-
-/* s[0..len) made terminal-safe on one line, malloc'd: a plain copy when
- * nothing would change (the display strings of a listing), else through
- * mail_term_safe.  NULL on ENOMEM. */
-static char *safe_dup(const char *s, size_t len)
-{
-    struct mail_buf b = MAIL_BUF_INIT;
-    char *out;
-
-    if (!needs_safe(s, len)) {
-        out = malloc(len + 1);
-        if (out) {
-            memcpy(out, s, len);
-            out[len] = '\0';
-        }
-        return out;
-    }
-    if (mail_term_safe(&b, s, len, MAIL_SAFE_ONELINE) < 0) {
-        mail_buf_release(&b);
-        return NULL;
-    }
-    if (!b.data)
-        mail_buf_addstr(&b, "");
-    return mail_buf_detach(&b);
-}
-
 /* The first sender's name, else its address, decoded and made safe. */
 static char *shown_from(const struct mail_envelope *e)
 {
@@ -63,8 +31,10 @@ static char *shown_from(const struct mail_envelope *e)
     char *out;
 
     if (e->from_display || e->borrowed)
-        return safe_dup(e->from_display ? e->from_display : "",
-                        e->from_display ? strlen(e->from_display) : 0);
+        return mail_term_safe_dup(e->from_display ? e->from_display : "",
+                                  e->from_display ? strlen(e->from_display)
+                                                  : 0,
+                                  MAIL_SAFE_ONELINE);
     if (e->from && mail_addrlist_parse(&l, e->from, &err) == 0) {
         for (size_t i = 0; i < l.n; i++) {
             const struct mail_address *a = &l.v[i];
@@ -79,7 +49,7 @@ static char *shown_from(const struct mail_envelope *e)
             }
         }
     }
-    out = safe_dup(s, strlen(s));
+    out = mail_term_safe_dup(s, strlen(s), MAIL_SAFE_ONELINE);
     mail_addrlist_release(&l);
     return out;
 }
@@ -90,11 +60,14 @@ static char *shown_subject(const struct mail_envelope *e)
     char *out;
 
     if (e->subject_display || e->borrowed)
-        return safe_dup(e->subject_display ? e->subject_display : "",
-                        e->subject_display ? strlen(e->subject_display) : 0);
+        return mail_term_safe_dup(
+            e->subject_display ? e->subject_display : "",
+            e->subject_display ? strlen(e->subject_display) : 0,
+            MAIL_SAFE_ONELINE);
     if (e->subject)
         mail_rfc2047_decode(&d, e->subject, strlen(e->subject));
-    out = safe_dup(d.data ? d.data : "", d.len);
+    out = mail_term_safe_dup(d.data ? d.data : "", d.len,
+                             MAIL_SAFE_ONELINE);
     mail_buf_release(&d);
     return out;
 }
@@ -118,9 +91,10 @@ static void shown(struct row_text *t, int k, const struct mail_envelope *e)
     if (ready) {
         t->s[k] = d ? d : "";
         t->len[k] = strlen(t->s[k]);
-        if (!needs_safe(t->s[k], t->len[k]))
+        if (mail_term_is_safe(t->s[k], t->len[k], MAIL_SAFE_ONELINE))
             return;
-        t->s[k] = safe_dup(t->s[k], t->len[k]);
+        t->s[k] = mail_term_safe_dup(t->s[k], t->len[k],
+                                     MAIL_SAFE_ONELINE);
     } else {
         t->s[k] = k == 0 ? shown_from(e) : shown_subject(e);
     }

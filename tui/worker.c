@@ -59,19 +59,6 @@ struct tui_worker {
 
 /* ---- rows: what the index shows, as mail ls shows it ---- */
 
-static char *safe_dup(const char *s, size_t len)
-{
-    struct mail_buf b = MAIL_BUF_INIT;
-
-    if (mail_term_safe(&b, s, len, MAIL_SAFE_ONELINE) < 0) {
-        mail_buf_release(&b);
-        return NULL;
-    }
-    if (!b.data)
-        mail_buf_addstr(&b, "");
-    return mail_buf_detach(&b);
-}
-
 void tui_lines_release(struct tui_lines *l)
 {
     for (size_t i = 0; i < l->n; i++)
@@ -204,10 +191,12 @@ static int list_parts(struct tui_worker *w, struct tui_req *r,
         tp = &r->parts[r->nparts++];
         memset(tp, 0, sizeof *tp);
         tp->number = strdup(p->number ? p->number : "1");
-        tp->type = safe_dup(p->type ? p->type : "text/plain",
-                            p->type ? strlen(p->type) : 10);
+        tp->type = mail_term_safe_dup(p->type ? p->type : "text/plain",
+                                      p->type ? strlen(p->type) : 10,
+                                      MAIL_SAFE_ONELINE);
         if (p->filename)
-            tp->name = safe_dup(p->filename, strlen(p->filename));
+            tp->name = mail_term_safe_dup(p->filename, strlen(p->filename),
+                                          MAIL_SAFE_ONELINE);
         tp->size = mail_render_part_size_in(&m.sizes, p);
         if (!tp->number || !tp->type || (p->filename && !tp->name))
             rc = nomem(&r->err);
@@ -432,7 +421,8 @@ static int folders(struct tui_worker *w, struct tui_req *r)
         struct tui_folder *fo = &r->folders[r->nfolders];
         const char *shown = e->remote ? e->path : e->name;
 
-        fo->name = safe_dup(shown, strlen(shown));
+        fo->name = mail_term_safe_dup(shown, strlen(shown),
+                                      MAIL_SAFE_ONELINE);
         fo->path = strdup(e->path);
         if (!fo->name || !fo->path) {
             free(fo->name);

@@ -2,6 +2,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "mail/termsafe.h"
@@ -205,6 +206,28 @@ bool mail_term_is_safe(const char *str, size_t len, int flags)
         i += n;
     }
     return true;
+}
+
+char *mail_term_safe_dup(const char *s, size_t len, int flags)
+{
+    struct mail_buf b = MAIL_BUF_INIT;
+
+    if (mail_term_is_safe(s, len, flags)) {
+        char *out = malloc(len + 1);
+
+        if (out) {
+            memcpy(out, s, len);
+            out[len] = '\0';
+        }
+        return out;
+    }
+    if (mail_term_safe(&b, s, len, flags) < 0) {
+        mail_buf_release(&b);
+        return NULL;
+    }
+    if (!b.data && mail_buf_addstr(&b, "") < 0)
+        return NULL;
+    return mail_buf_detach(&b);
 }
 
 int mail_json_escape(struct mail_buf *out, const char *str, size_t len)

@@ -144,6 +144,29 @@ static int unchanged(const char *s, size_t len, int flags)
     return same;
 }
 
+/* safe_dup: a copy as it is when safe, else mail_term_safe's form; the
+ * two agree byte for byte. */
+static void test_safe_dup(void)
+{
+    static const char *const in[] = {
+        "", "plain", "caf\xc3\xa9", "red \033[31mx", "bidi \xe2\x80\xae!",
+        "bad \xff byte", "line\nbreak",
+    };
+
+    for (size_t i = 0; i < sizeof in / sizeof in[0]; i++) {
+        struct mail_buf b = MAIL_BUF_INIT;
+        char *d = mail_term_safe_dup(in[i], strlen(in[i]),
+                                     MAIL_SAFE_ONELINE);
+
+        CHECK(mail_term_safe(&b, in[i], strlen(in[i]),
+                             MAIL_SAFE_ONELINE) == 0);
+        CHECK(d != NULL);
+        CHECK_STR(d, b.data ? b.data : "");
+        free(d);
+        mail_buf_release(&b);
+    }
+}
+
 static void test_is_safe(void)
 {
     CHECK(mail_term_is_safe("", 0, MAIL_SAFE_ONELINE));
@@ -446,6 +469,7 @@ int main(void)
     RUN(test_json_exhaustive);
     RUN(test_term);
     RUN(test_is_safe);
+    RUN(test_safe_dup);
     RUN(test_is_safe_exhaustive);
     RUN(test_utf8_decode_edges);
     RUN(test_utf8_encode);

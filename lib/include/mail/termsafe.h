@@ -76,6 +76,10 @@ int mail_term_safe(struct mail_buf *out, const char *s, size_t len,
  * bytes at a time. */
 bool mail_term_is_safe(const char *s, size_t len, int flags);
 
+/* The safe form of s[0..len) in a malloc'd string (a plain copy when s is
+ * safe as it is), for a caller that keeps it.  NULL on ENOMEM. */
+char *mail_term_safe_dup(const char *s, size_t len, int flags);
+
 /* Append s[0..len) to out as a JSON string, quotes included.  The same
  * decoder and the same set of dangerous code points as mail_term_safe:
  * C0 and C1 controls, DEL, the bidirectional controls and U+2028/U+2029
