@@ -222,9 +222,7 @@ ls_json() { mail -C "$CONF" ls --json "$@"; }
 fake_folder_start() {
 	local portfile
 	portfile=$(mktemp -u "$BATS_TEST_TMPDIR/fake-folder.XXXXXX")
-	"$SERVERS_DIR/fake-imap-folder" "$1" "$portfile" 3>&- &
-	FAKE_PIDS="${FAKE_PIDS:-} $!"
-	wait_for "$portfile" '^[0-9]+$' 5
+	fake_spawn "$portfile" "$SERVERS_DIR/fake-imap-folder" "$1" "$portfile" || return 1
 	FAKE_PORT=$(<"$portfile")
 	FAKE_LOG=$portfile.log
 	write_config "$CONF" pop3= smtp= "imap=imap://127.0.0.1:$FAKE_PORT" \
