@@ -4,8 +4,8 @@
 # to imap:Archive is UID COPY (RFC 3501 6.4.7), never a download and an
 # APPEND; COPYUID (UIDPLUS) puts the copy into the destination's listing
 # cache.  Against the harness's Dovecot, the reader driven in tmux
-# (tui_helpers.bash).  A server without UIDPLUS: tests/unit/
-# test_imap_folder.c (test_copy_no_uidplus).
+# (tui_helpers.bash), and against tests/servers/fake-imap-folder for a
+# server without UIDPLUS (also tests/unit/test_imap_folder.c).
 
 load helpers
 load tui_helpers
@@ -27,6 +27,7 @@ setup() {
 
 teardown() {
     [ -n "${SOCK:-}" ] && tmux -S "$SOCK" kill-server 2>/dev/null || true
+    fake_stop
 }
 
 # big_msg FILE SUBJECT: a message of about 300 KB (a base64 attachment).
@@ -102,4 +103,19 @@ other_ls() { XDG_CACHE_HOME=$T/other XDG_STATE_HOME=$T/ostate mail -C "$CONF" ls
     mail -C "$CONF" ls imap:Archive >/dev/null
     mail -C "$CONF" read --raw imap:Archive 1 | tr -d '\r' >"$T/copy"
     cmp "$T/big.eml" "$T/copy"
+}
+
+@test "tui (fake server without UIDPLUS): s to another imap: folder is UID COPY all the same (no COPYUID, no FETCH of the body, no APPEND)" {
+    fake_folder_start odd
+    tui_start -C "$CONF" tui imap:INBOX
+    wait_screen "imap:INBOX  2 msgs"
+    keys Home s "imap:Archive" Enter
+    wait_screen "saved"
+    wait_screen "1 deleted"
+    quit_tui
+    cat "$FAKE_LOG"
+    grep -q 'UID COPY 4 "Archive"$' "$FAKE_LOG"
+    grep -q 'UID STORE 4 +FLAGS.SILENT (\\Deleted)' "$FAKE_LOG"
+    ! grep -q 'APPEND' "$FAKE_LOG" || false
+    ! grep -q 'BODY.PEEK\[\]' "$FAKE_LOG" || false
 }
