@@ -328,6 +328,12 @@ int mail_folder_copy(struct mail_folder *from, const struct mail_envelope *e,
         *new_key = NULL;
     if (check_writable(to, err) < 0)
         return -1;
+    if (from->drv == to->drv && from->drv->copy) {
+        int r = from->drv->copy(from, e, to, new_key, err);
+
+        if (r != 1)
+            return r;
+    }
     if (copy_one(from, e, to, MAIL_FLAG_NEW | MAIL_FLAG_DELETED, &key,
                  err) < 0)
         return -1;

@@ -284,6 +284,19 @@ fake_smtp_start() {
 	FAULT_LOG=$FAULT_DIR/port.log
 }
 
+# fake_folder_start MODE: tests/servers/fake-imap-folder MODE in the
+# background, and the account in CONF pointed at it; sets FAKE_PORT and
+# FAKE_LOG (fake_stop stops it).  (0800-imap-folders, 0860-imap-copy.)
+fake_folder_start() {
+	local portfile
+	portfile=$(mktemp -u "$BATS_TEST_TMPDIR/fake-folder.XXXXXX")
+	fake_spawn "$portfile" "$SERVERS_DIR/fake-imap-folder" "$1" "$portfile" || return 1
+	FAKE_PORT=$(<"$portfile")
+	FAKE_LOG=$portfile.log
+	write_config "$CONF" pop3= smtp= "imap=imap://127.0.0.1:$FAKE_PORT" \
+		tls=none-i-know tls-ca-file= user=u "password-command=echo secret"
+}
+
 # ---------------------------------------------------------------------------
 # Sending suites (0400-send, 0410-sendmail, 0420-send-interop): the
 # message is sent through the harness's Postfix and read back from

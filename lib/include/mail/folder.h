@@ -236,9 +236,12 @@ int mail_folder_move(struct mail_folder *from, struct mail_envelope *e,
  * marks the original deleted as mutt's save does): the message is copied
  * into `to` (any kinds; its flags less \Deleted, its delivery time) and
  * durable there when this returns 0; `from` is not changed and may be
- * read-only.  An imap: destination takes it with APPEND, its APPENDUID
- * going into that folder's listing cache as for a move.  new_key as for
- * mail_folder_move.
+ * read-only.  Between two imap: folders of one account the server copies
+ * it (UID COPY; COPYUID, where offered, gives the new key and goes into
+ * the destination's listing cache as for a move); another imap:
+ * destination takes it with APPEND, its APPENDUID going into that
+ * folder's listing cache.  new_key as for mail_folder_move (NULL also
+ * when the server does not say).
  */
 int mail_folder_copy(struct mail_folder *from, const struct mail_envelope *e,
                      struct mail_folder *to, char **new_key,
@@ -423,6 +426,13 @@ struct mail_folder_driver {
      * 1 when it cannot (another kind, another file system: folder.c then
      * copies), -1 on error. */
     int (*move)(struct mail_folder *from, struct mail_envelope *e,
+                struct mail_folder *to, char **new_key,
+                struct mail_error *err);
+    /* Optional (may be NULL): mail_folder_copy without the bytes passing
+     * through here (IMAP to IMAP on one connector: UID COPY), the copy
+     * with e's flags less \Deleted.  Returns 0 when done, 1 when it
+     * cannot (folder.c then appends), -1 on error. */
+    int (*copy)(struct mail_folder *from, const struct mail_envelope *e,
                 struct mail_folder *to, char **new_key,
                 struct mail_error *err);
     /* Optional (may be NULL): mail_folder_message_read for what is not
