@@ -243,6 +243,20 @@ static size_t first_unread_of(const struct mail_envelope_list *l)
     return l->n ? l->n - 1 : 0;
 }
 
+int tui_rows_prepare(struct mail_folder *f, struct mail_envelope_list *l,
+                     struct mail_error *err)
+{
+    size_t n = l->n, u = first_unread_of(l);
+
+    /* in_window's three ranges */
+    if (mail_folder_list_fill(f, l, 0, WINDOW, err) < 0 ||
+        mail_folder_list_fill(f, l, n > WINDOW ? n - WINDOW : 0, n, err) < 0 ||
+        mail_folder_list_fill(f, l, u > WINDOW ? u - WINDOW : 0,
+                              u + WINDOW + 1, err) < 0)
+        return -1;
+    return 0;
+}
+
 int tui_rows_fill(struct tui_rows *rows, const struct mail_envelope_list *l)
 {
     size_t n = l->n, size = HEAD_SIZE + (n ? n : 1) * sizeof *rows->v;
