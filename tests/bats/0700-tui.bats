@@ -1030,21 +1030,30 @@ SH
     [[ "${lines[0]}" == *"Welcome to your sample mailbox"* ]]
 }
 
-@test "tui: a folder of 500 messages opens with the full count and its first screen; keys and search work at once; the rows filled after the first answer are there" {
-    # 250 read, then 250 unread: the reader opens at 251.  The worker's
-    # first answer has the strings of rows 1-100, 151-351 and 401-500
-    # (tui/index.c WINDOW); those of 101-150 and 352-400 follow.
-    python3 - "$T/five" <<'PY'
+# five_hundred DIR [REPLY]: a Maildir of 500 messages, "row N of five
+# hundred" from "Sender N", one a minute; 0-249 read, 250-499 unread;
+# message REPLY (if given) a reply to message REPLY - 10.
+five_hundred() {
+    python3 - "$1" "${2:--1}" <<'PY'
 import os, sys
-d = sys.argv[1]
+d, reply = sys.argv[1], int(sys.argv[2])
 for s in ("cur", "new", "tmp"):
     os.makedirs(os.path.join(d, s))
 for i in range(500):
     name = "%d.M%d.h:2,%s" % (1700000000 + 60 * i, i, "S" if i < 250 else "")
+    extra = ("In-Reply-To: <r%d@x>\nReferences: <r%d@x>\n" % (i - 10, i - 10)
+             if i == reply else "")
     with open(os.path.join(d, "cur", name), "w") as f:
         f.write("From: Sender %d <s%d@example.net>\nSubject: row %d of five hundred\n"
-                "Message-ID: <r%d@x>\n\nbody %d\n" % (i, i, i, i, i))
+                "Message-ID: <r%d@x>\n%s\nbody %d\n" % (i, i, i, i, extra, i))
 PY
+}
+
+@test "tui: a folder of 500 messages opens with the full count and its first screen; keys and search work at once; the rows filled after the first answer are there" {
+    # 250 read, then 250 unread: the reader opens at 251.  The worker's
+    # first answer has the strings of rows 1-100, 151-351 and 401-500
+    # (tui/index.c WINDOW); those of 101-150 and 352-400 follow.
+    five_hundred "$T/five"
     tui_start tui "$T/five"
     wait_status "500 msgs, 250 unread"
     wait_screen "Sender 250"
@@ -1127,18 +1136,7 @@ PY
     # record is read from its file alone: the cache is not rebuilt (the
     # old listing checked every record first, found it and parsed all
     # 500 files again, writing a new cache file).
-    python3 - "$T/five" <<'PY'
-import os, sys
-d = sys.argv[1]
-for s in ("cur", "new", "tmp"):
-    os.makedirs(os.path.join(d, s))
-for i in range(500):
-    name = "%d.M%d.h:2,%s" % (1700000000 + 60 * i, i, "S" if i < 250 else "")
-    extra = "In-Reply-To: <r120@x>\nReferences: <r120@x>\n" if i == 130 else ""
-    with open(os.path.join(d, "cur", name), "w") as f:
-        f.write("From: Sender %d <s%d@example.net>\nSubject: row %d of five hundred\n"
-                "Message-ID: <r%d@x>\n%s\nbody %d\n" % (i, i, i, i, extra, i))
-PY
+    five_hundred "$T/five" 130
     "$MAIL" ls "$T/five" >/dev/null    # the header cache written
     # Message 110's record damaged (its display block: the sender's
     # name), and its file now says otherwise than the cache.
