@@ -126,6 +126,17 @@ int mail_folder_list(struct mail_folder *f, struct mail_envelope_list *out,
     return f->drv->list(f, out, flags, err);
 }
 
+int mail_folder_list_fill(struct mail_folder *f,
+                          struct mail_envelope_list *out, size_t from,
+                          size_t to, struct mail_error *err)
+{
+    if (to > out->n)
+        to = out->n;
+    if (!f->drv->list_fill || from >= to)
+        return 0;
+    return f->drv->list_fill(f, out, from, to, err);
+}
+
 int mail_folder_list_last(struct mail_folder *f,
                           struct mail_envelope_list *out, size_t last,
                           int flags, struct mail_error *err)
