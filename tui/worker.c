@@ -583,11 +583,8 @@ static void serve(struct tui_worker *w, struct tui_req *r)
             return;
         }
         rc = render(w, r, e);
-        /* Seen once shown (mail read does the same). */
-        if (rc == 0 && (!(e->flags & MAIL_FLAG_SEEN) ||
-                        (e->flags & MAIL_FLAG_NEW)))
-            rc = mail_folder_set_flags(w->folder, e, MAIL_FLAG_SEEN, 0,
-                                       &r->err);
+        if (rc == 0)
+            rc = mail_reading_mark_seen(w->folder, e, &r->err);
         r->new_flags = e->flags;
         break;
     case TUI_REQ_FLAGS:
