@@ -120,6 +120,11 @@ enum {
      * (Maildir with BORROW: the raw header strings of the cache are then
      * not read).  Drivers may ignore it and fill everything. */
     MAIL_FOLDER_LIST_DISPLAY = 4,
+    /* With DISPLAY: message_id, in_reply_to and references too, what
+     * threading needs (mail/thread.h); the other raw strings may still be
+     * NULL (Maildir and mbox with BORROW: the cache's threading strings
+     * are read, its other raw header strings are not). */
+    MAIL_FOLDER_LIST_THREAD = 8,
 };
 
 struct mail_folder;
