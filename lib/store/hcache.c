@@ -142,6 +142,30 @@ static uint64_t hc_fast(uint64_t h, const void *data, size_t len)
     return h ^ (h >> 29);
 }
 
+uint64_t hcache_fast_hash(uint64_t h, const void *data, size_t len)
+{
+    return hc_fast(h, data, len);
+}
+
+void hcache_rec_borrow(struct mail_envelope *e, const struct hcache_rec *r)
+{
+    e->from = r->str[HC_FROM];
+    e->to = r->str[HC_TO];
+    e->cc = r->str[HC_CC];
+    e->subject = r->str[HC_SUBJECT];
+    e->message_id = r->str[HC_MESSAGE_ID];
+    e->in_reply_to = r->str[HC_IN_REPLY_TO];
+    e->references = r->str[HC_REFERENCES];
+    e->content_type = r->str[HC_CONTENT_TYPE];
+    e->from_display = r->str[HC_FROM_DISP];
+    e->subject_display = r->str[HC_SUBJECT_DISP];
+    e->has_date = (r->bits & HC_HAS_DATE) != 0;
+    e->date = (time_t)r->date;
+    e->date_offset = r->date_offset;
+    e->attachments = r->attachments;
+    e->borrowed = true;
+}
+
 void hcache_rec_release(struct hcache_rec *r)
 {
     int i;

@@ -148,6 +148,11 @@ void hcache_get_display(const struct hcache *c, size_t i,
  * MAIL_FOLDER_LIST_DISPLAY promises). */
 void hcache_rec_keep_blocks(struct hcache_rec *r, unsigned blocks);
 
+/* Point e's header strings (not the key) at r's, with its dates,
+ * attachments and display strings: a borrowed envelope
+ * (MAIL_FOLDER_LIST_BORROW; Maildir and mbox). */
+void hcache_rec_borrow(struct mail_envelope *e, const struct hcache_rec *r);
+
 /* Forget the file's records (a damaged file): c is then as for a folder
  * without a cache, and a later write replaces the file. */
 void hcache_drop(struct hcache *c);
@@ -228,6 +233,10 @@ int hcache_rec_display(struct hcache_rec *r);
 
 /* 64-bit FNV-1a, for the cache's names and mbox tails. */
 uint64_t hcache_hash(uint64_t h, const void *data, size_t len);
+
+/* A hash a word at a time (the cache's checksums and keys; thread.c's
+ * Message-ID table): any change of one word changes it. */
+uint64_t hcache_fast_hash(uint64_t h, const void *data, size_t len);
 #define HCACHE_HASH_INIT 0xcbf29ce484222325ULL
 
 /* ---- shared by the drivers (folder.c) ---- */

@@ -885,21 +885,7 @@ static int emit_borrowed(struct mbox *mb, const struct parse *ps,
         e->flags = m->want;
         e->size = m->size;
         e->received = (time_t)r->num[6];
-        e->from = r->str[HC_FROM];
-        e->to = r->str[HC_TO];
-        e->cc = r->str[HC_CC];
-        e->subject = r->str[HC_SUBJECT];
-        e->message_id = r->str[HC_MESSAGE_ID];
-        e->in_reply_to = r->str[HC_IN_REPLY_TO];
-        e->references = r->str[HC_REFERENCES];
-        e->content_type = r->str[HC_CONTENT_TYPE];
-        e->from_display = r->str[HC_FROM_DISP];
-        e->subject_display = r->str[HC_SUBJECT_DISP];
-        e->has_date = (r->bits & HC_HAS_DATE) != 0;
-        e->date = (time_t)r->date;
-        e->date_offset = r->date_offset;
-        e->attachments = r->attachments;
-        e->borrowed = true;
+        hcache_rec_borrow(e, r);
     }
     return 0;
 }

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hcache.h"
 #include "mail/thread.h"
 #include "radix.h"
 
@@ -58,24 +59,12 @@ struct id_table {
     size_t mask;
 };
 
-/* A word at a time (ids are 40 bytes and more: a byte at a time, the
- * hashing was a fifth of the threading). */
+/* A word at a time, the cache's hash (ids are 40 bytes and more: a byte
+ * at a time, the hashing was a fifth of the threading). */
 static uint32_t id_hash(const char *s, size_t len)
 {
-    uint64_t h = 0x9e3779b97f4a7c15ULL ^ len, w;
+    uint64_t h = hcache_fast_hash(HCACHE_HASH_INIT, s, len);
 
-    while (len >= 8) {
-        memcpy(&w, s, 8);
-        h = (h ^ w) * 0xbf58476d1ce4e5b9ULL;
-        h ^= h >> 31;
-        s += 8;
-        len -= 8;
-    }
-    w = 0;
-    if (len)
-        memcpy(&w, s, len);
-    h = (h ^ w) * 0x94d049bb133111ebULL;
-    h ^= h >> 29;
     return (uint32_t)(h ^ (h >> 32));
 }
 

@@ -127,6 +127,57 @@ static long file_size(const char *p)
     return p && stat(p, &st) == 0 ? (long)st.st_size : -1;
 }
 
+/* Copy the cache file good over c with one bit flipped, for every bit of
+ * its bytes [from, to) in turn, and list f with fn each time: how many
+ * of those listings did not give want (damage not detected). */
+static int missed_flips(struct mail_folder *f,
+                        char *(*fn)(struct mail_folder *), const char *good,
+                        const char *c, long from, long to, const char *want)
+{
+    int missed = 0;
+
+    for (long off = from; off < to; off++)
+        for (int bit = 0; bit < 8; bit++) {
+            int fd;
+            char byte;
+
+            copy_file(good, c);
+            fd = open(c, O_RDWR);
+            if (fd < 0 || pread(fd, &byte, 1, off) != 1) {
+                missed++;
+                if (fd >= 0)
+                    close(fd);
+                continue;
+            }
+            byte ^= (char)(1 << bit);
+            if (pwrite(fd, &byte, 1, off) != 1)
+                missed++;
+            close(fd);
+            if (strcmp(fn(f), want) != 0) {
+                if (missed < 5)
+                    printf("# flip at byte %ld bit %d not detected: %s\n",
+                           off, bit, fn(f));
+                missed++;
+            }
+        }
+    return missed;
+}
+
+/* The same with good cut at every length short of its own. */
+static int missed_cuts(struct mail_folder *f,
+                       char *(*fn)(struct mail_folder *), const char *good,
+                       const char *c, const char *want)
+{
+    int missed = 0;
+
+    for (long off = 0; off < file_size(good); off++) {
+        copy_file(good, c);
+        if (truncate(c, off) != 0 || strcmp(fn(f), want) != 0)
+            missed++;
+    }
+    return missed;
+}
+
 /*
  * A Maildir message file never changes once delivered; only its name
  * (flags) and directory do.  So the cache is keyed by the unique name
@@ -259,8 +310,7 @@ static void test_damaged_cache(void)
     struct mail_error err;
     struct mail_folder *f = primed_folder();
     char good[1200], *c;
-    long size, off;
-    int bit, missed = 0, trunc_missed = 0;
+    long size;
 
     if (!f)
         return;
@@ -286,45 +336,16 @@ static void test_damaged_cache(void)
     CHECK(size > 100);
     unprime();
     CHECK_STR(subjects_borrowed(f), "\xc3\xa9t\xc3\xa9 two six");   /* a hit */
-    for (off = 0; off < size; off++)
-        for (bit = 0; bit < 8; bit++) {
-            int fd;
-            char byte;
-
-            copy_file(good, c);
-            fd = open(c, O_RDWR);
-            if (fd < 0 || pread(fd, &byte, 1, off) != 1) {
-                missed++;
-                if (fd >= 0)
-                    close(fd);
-                continue;
-            }
-            byte ^= (char)(1 << bit);
-            if (pwrite(fd, &byte, 1, off) != 1)
-                missed++;
-            close(fd);
-            if (strcmp(subjects_borrowed(f),
-                       "\xc3\xa9t\xc3\xa9 TWO SIX") != 0) {
-                if (missed < 5)
-                    printf("# flip at byte %ld bit %d not detected: %s\n",
-                           off, bit, subjects_borrowed(f));
-                missed++;
-            }
-        }
-    CHECK(missed == 0);
+    CHECK(missed_flips(f, subjects_borrowed, good, c, 0, size,
+                       "\xc3\xa9t\xc3\xa9 TWO SIX") == 0);
     /* a rebuilt cache is whole again: a hit */
     swap_bytes("md2/cur/2.b.h:2,", "Subject: two\nMessage-ID: <2@h>\n"
                                  "In-Reply-To: <1@h>\n\n2\n");
     CHECK_STR(subjects_borrowed(f), "\xc3\xa9t\xc3\xa9 TWO SIX");
     swap_bytes("md2/cur/2.b.h:2,", "Subject: TWO\nMessage-ID: <2@h>\n"
                                  "In-Reply-To: <1@h>\n\n2\n");
-    for (off = 0; off < size; off++) {
-        copy_file(good, c);
-        if (truncate(c, off) != 0 ||
-            strcmp(subjects_borrowed(f), "\xc3\xa9t\xc3\xa9 TWO SIX") != 0)
-            trunc_missed++;
-    }
-    CHECK(trunc_missed == 0);
+    CHECK(missed_cuts(f, subjects_borrowed, good, c,
+                      "\xc3\xa9t\xc3\xa9 TWO SIX") == 0);
     copy_file(good, c);
     {
         FILE *fp = fopen(c, "ab");
@@ -1039,6 +1060,14 @@ static const char thr_new[3][128] = {
 #define THR_NEW "<1@y>|-|-|-|-|ONE <2@y>|<1@y>|<1@y>|-|-|TWO " \
                 "<3@y>|-|<1@y> <2@y>|-|-|SIX"
 
+/* thread_strings of a threaded listing (DISPLAY | THREAD, borrowed). */
+static char *thread_listing(struct mail_folder *f)
+{
+    return thread_strings(f, MAIL_FOLDER_LIST_BORROW |
+                                 MAIL_FOLDER_LIST_DISPLAY |
+                                 MAIL_FOLDER_LIST_THREAD);
+}
+
 /* Put the messages m (thr_msg or thr_new) in the Maildir md or the mbox
  * file mb; with swap, behind the cache's back (keeping the files' names,
  * sizes and times). */
@@ -1090,8 +1119,7 @@ static void thread_block_case(const char *md, const char *mb)
                     MAIL_FOLDER_LIST_THREAD;
     const int disp = MAIL_FOLDER_LIST_BORROW | MAIL_FOLDER_LIST_DISPLAY;
     char good[1200], *c;
-    long size, start, off;
-    int missed = 0, bit;
+    long size, start;
 
     if (md) {
         f = mail_folder_open(fixture_path(md),
@@ -1151,38 +1179,9 @@ static void thread_block_case(const char *md, const char *mb)
     size = file_size(good);
     start = cache_offset("<1@x>");   /* the thread area's first string */
     CHECK(start > 0 && start < size && cache_offset("<1@x>") == start);
-    for (off = start; start > 0 && off < size; off++)
-        for (bit = 0; bit < 8; bit++) {
-            int fd;
-            char byte;
-
-            copy_file(good, c);
-            fd = open(c, O_RDWR);
-            if (fd < 0 || pread(fd, &byte, 1, off) != 1) {
-                missed++;
-                if (fd >= 0)
-                    close(fd);
-                continue;
-            }
-            byte ^= (char)(1 << bit);
-            if (pwrite(fd, &byte, 1, off) != 1)
-                missed++;
-            close(fd);
-            if (strcmp(thread_strings(f, thr), THR_NEW) != 0) {
-                if (missed < 5)
-                    printf("# flip at byte %ld bit %d not detected: %s\n",
-                           off, bit, thread_strings(f, thr));
-                missed++;
-            }
-        }
-    CHECK(missed == 0);
-    for (off = 0; off < size; off++) {
-        copy_file(good, c);
-        if (truncate(c, off) != 0 ||
-            strcmp(thread_strings(f, thr), THR_NEW) != 0)
-            missed++;
-    }
-    CHECK(missed == 0);
+    CHECK(start > 0 &&
+          missed_flips(f, thread_listing, good, c, start, size, THR_NEW) == 0);
+    CHECK(missed_cuts(f, thread_listing, good, c, THR_NEW) == 0);
     unlink(good);
 done:
     mail_folder_close(f, &err);
