@@ -72,10 +72,16 @@ int cmd_common_option(struct cmd_ctx *ctx, const char *cmdname, int opt,
  * Prints the error and returns its exit code, or 0. */
 int cmd_load_account(struct cmd_ctx *ctx, struct mail_account **acct);
 
-/* Open the folder NAME (UTF-8, without "imap:") of the account's IMAP
- * server.  Every imap: folder of the run shares one logged-in session
- * (logged out at exit).  Prints the error and returns its exit code, or
- * 0. */
+/* The account's IMAP remote (mail/remote.h), made once: every imap:
+ * folder of the run shares its logged-in session (logged out at exit),
+ * traced with -vv.  Prints the error and returns its exit code, or 0. */
+struct mail_remote;
+int cmd_remote(struct cmd_ctx *ctx, struct mail_remote **r);
+
+/* Open the mailbox NAME (UTF-8, without "imap:") of the account's IMAP
+ * server, a name the server gave (rm's SPECIAL-USE \Trash); a FOLDER a
+ * person gives goes through cmd_open_folder.  Prints the error and
+ * returns its exit code, or 0. */
 struct mail_folder;
 int cmd_open_imap_folder(struct cmd_ctx *ctx, const char *name, int mode,
                          struct mail_folder **f);

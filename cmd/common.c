@@ -80,19 +80,15 @@ static void close_remote(void)
     the_remote = NULL;
 }
 
-int cmd_open_imap_folder(struct cmd_ctx *ctx, const char *name, int mode,
-                         struct mail_folder **f)
+int cmd_remote(struct cmd_ctx *ctx, struct mail_remote **r)
 {
     struct mail_remote_opts o = { cmd_prompt_password, NULL, NULL, NULL };
     struct mail_account *acct;
     struct mail_error err;
     int rc;
 
-    *f = NULL;
+    *r = NULL;
     mail_error_clear(&err);
-    if (!*name)
-        return cmd_failf(EX_USAGE, "imap: needs a folder name, as in "
-                         "imap:INBOX");
     rc = cmd_load_account(ctx, &acct);
     if (rc)
         return rc;
@@ -106,7 +102,23 @@ int cmd_open_imap_folder(struct cmd_ctx *ctx, const char *name, int mode,
             return cmd_fail(&err);
         atexit(close_remote);
     }
-    *f = mail_remote_folder_open(the_remote, name, mode, &ctx->paths, &err);
+    *r = the_remote;
+    return 0;
+}
+
+int cmd_open_imap_folder(struct cmd_ctx *ctx, const char *name, int mode,
+                         struct mail_folder **f)
+{
+    struct mail_remote *r;
+    struct mail_error err;
+    int rc;
+
+    *f = NULL;
+    mail_error_clear(&err);
+    rc = cmd_remote(ctx, &r);
+    if (rc)
+        return rc;
+    *f = mail_remote_folder_open(r, name, mode, &ctx->paths, &err);
     return *f ? 0 : cmd_fail(&err);
 }
 

@@ -31,7 +31,6 @@
 #include "pager.h"
 #include "select.h"
 #include "mail/mime.h"
-#include "mail/date.h"
 #include "mail/reading.h"
 #include "mail/render.h"
 #include "mail/termsafe.h"
@@ -352,32 +351,12 @@ static int mark_seen(struct reader *r, struct mail_folder *f,
 {
     struct mail_error err;
 
-    if (!f || !e || r->peek ||
-        ((e->flags & MAIL_FLAG_SEEN) && !(e->flags & MAIL_FLAG_NEW)))
+    if (!f || !e || r->peek)
         return 0;
     mail_error_clear(&err);
-    if (mail_folder_set_flags(f, e, MAIL_FLAG_SEEN, 0, &err) < 0)
+    if (mail_reading_mark_seen(f, e, &err) < 0)
         return cmd_fail(&err);
     return 0;
-}
-
-/* Build an envelope for a message file outside any folder. */
-static void file_envelope(struct msg *mm, const char *path, uint64_t size)
-{
-    const struct mail_header *h = &mm->root->header;
-    struct mail_envelope *e = &mm->file_env;
-    const char *date = mail_header_get(h, "date");
-
-    memset(e, 0, sizeof *e);
-    e->path = (char *)path;
-    e->size = size;
-    e->has_date = date && mail_date_parse(date, &e->date,
-                                          &e->date_offset) == 0;
-    e->from = (char *)mail_header_get(h, "from");
-    e->to = (char *)mail_header_get(h, "to");
-    e->cc = (char *)mail_header_get(h, "cc");
-    e->subject = (char *)mail_header_get(h, "subject");
-    e->message_id = (char *)mail_header_get(h, "message-id");
 }
 
 /* Show one message read into mm->m (parsed unless --raw); f and e are
@@ -393,12 +372,8 @@ static int show_message(struct reader *r, struct msg *mm,
     mail_error_clear(&err);
     if (!r->raw) {
         mm->root = mail_mime_root(mm->m.mime);
-        if (!e) {
-            struct stat st;
-
-            file_envelope(mm, mm->label, fstat(mm->m.fd, &st) == 0 ?
-                          (uint64_t)st.st_size : 0);
-        }
+        if (!e)
+            mail_reading_file_envelope(&mm->m, mm->label, &mm->file_env);
     }
     /* JSON shows the flags as they are after reading: mark first. */
     if (r->json) {
@@ -428,56 +403,24 @@ static int show_message(struct reader *r, struct msg *mm,
 
 /* ---- where messages come from ------------------------------------------ */
 
-/* Copy what fd reads (a pipe, standard input) to an unlinked temporary
- * file, which can be re-read at any offset. */
-static int spool(int fd, const char *label)
-{
-    struct mail_error err;
-    int out = mail_render_spool(fd, getenv("TMPDIR"), label, &err);
-
-    if (out < 0)
-        cmd_failf(0, "%s", err.msg);
-    return out;
-}
-
 /* A message file given by path, outside any Maildir ("-": standard
  * input). */
 static int read_file(struct reader *r, const char *path)
 {
     struct msg mm = { .label = path, .m = MAIL_READING_INIT };
     struct mail_error err;
-    struct stat st;
-    int rc, fd;
+    int rc;
 
-    if (strcmp(path, "-") == 0) {
+    if (strcmp(path, "-") == 0)
         mm.label = "(standard input)";
-        fd = spool(STDIN_FILENO, mm.label);
-        if (fd < 0)
-            return EX_IOERR;
-    } else {
-        fd = open(path, O_RDONLY | O_CLOEXEC);
-        if (fd < 0)
-            return cmd_failf(errno == ENOENT ? EX_NOINPUT : EX_IOERR,
-                             "%s: %s", path, strerror(errno));
-        if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
-            close(fd);
-            return cmd_failf(EX_NOINPUT, "%s: is a folder, not a message "
-                             "(use 'mail ls %s')", path, path);
-        }
-        if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-            /* A pipe (mail read <(...)): copy it first. */
-            int copy = spool(fd, path);
-
-            close(fd);
-            if (copy < 0)
-                return EX_IOERR;
-            fd = copy;
-        }
-    }
     mail_error_clear(&err);
-    mm.m.fd = fd;
-    if (!r->raw && mail_reading_open_fd(fd, mm.label, &mm.m, &err) < 0)
+    rc = mail_reading_open_file(path, mm.label, getenv("TMPDIR"), !r->raw,
+                                &mm.m, &err);
+    if (rc < 0)
         return cmd_fail(&err);
+    if (rc == 1)
+        return cmd_failf(EX_NOINPUT, "%s: is a folder, not a message (use "
+                         "'mail ls %s')", path, path);
     rc = show_message(r, &mm, NULL, NULL);
     mail_reading_release(&mm.m);
     return rc;

@@ -2,8 +2,9 @@
  * select.c - FOLDER and MSG arguments; see select.h.
  *
  * The work is in the library (mail/select.h: the listing state, ranges,
- * resolution, the remapping after a change); this file opens folders by
- * their command-line names, finds the state directory
+ * resolution, the remapping after a change; mail/remote.h: a folder by
+ * the name a person gives, as the reader opens it); this file fetches
+ * what a FOLDER name needs of the account, finds the state directory
  * ($XDG_STATE_HOME/mail, else ~/.local/state/mail) and turns a struct
  * mail_error into the printed message and exit code.
  */
@@ -14,6 +15,7 @@
 
 #include "cmd.h"
 #include "select.h"
+#include "mail/remote.h"
 #include "mail/select.h"
 
 static int nomem(void)
@@ -40,83 +42,51 @@ static const char *account_store(struct cmd_ctx *ctx, const char *what,
     return acct->store;
 }
 
-/* Open path; for a folder of an mbox store created on demand, say so
- * with the "mbox:" prefix.  name is the =NAME for messages, or NULL. */
-static int open_path(struct cmd_ctx *ctx, const char *path,
-                     const char *store, int mode, const char *name,
-                     struct mail_folder **f)
-{
-    struct mail_error err;
-    char *forced = NULL;
-
-    mail_error_clear(&err);
-    if ((mode & MAIL_FOLDER_CREATE) && store &&
-        strncmp(store, "mbox:", 5) == 0 && strncmp(path, "mbox:", 5) != 0) {
-        if (asprintf(&forced, "mbox:%s", path) < 0)
-            return nomem();
-        path = forced;
-    }
-    *f = mail_folder_open(path, mode, &ctx->paths, &err);
-    free(forced);
-    if (*f)
-        return 0;
-    if (err.kind == MAIL_ERR_NOTFOUND && name)
-        return cmd_failf(EX_NOINPUT, "no folder '%s' in the store (see "
-                         "'mail folders')", name);
-    return cmd_fail(&err);
-}
-
 int cmd_open_folder(struct cmd_ctx *ctx, const char *arg, int mode,
                     struct mail_folder **f, const char **display)
 {
+    struct mail_remote *r = NULL;
     struct mail_error err;
-    const char *store;
-    char *path;
-    int rc;
+    const char *store = NULL;
+    char *inbox = NULL;
+    int needs, rc = 0;
 
     *f = NULL;
     mail_error_clear(&err);
-    if (arg && strncmp(arg, "imap:", 5) == 0) {
-        if (display)
-            *display = arg;
-        return cmd_open_imap_folder(ctx, arg + 5, mode, f);
-    }
-    if (arg && arg[0] == '=') {
-        if (!arg[1])
-            return cmd_failf(EX_USAGE, "'=' needs a folder name, as in "
-                             "=Sent");
+    if (display)
+        *display = arg ? arg : "INBOX";
+    /* What the name needs of the account: the library says, and opens
+     * it (mail_remote_open_any, as the reader does); here only what
+     * the command line says about a missing store or folder. */
+    needs = arg ? mail_remote_name_needs(arg, &err)
+                : MAIL_FOLDER_NEEDS_NOTHING;
+    if (needs < 0)
+        return cmd_fail(&err);
+    if (needs == MAIL_FOLDER_NEEDS_REMOTE)
+        rc = cmd_remote(ctx, &r);
+    else if (needs == MAIL_FOLDER_NEEDS_STORE)
         store = account_store(ctx, arg, &rc);
+    if (rc)
+        return rc;
+    if (!arg) {
+        /* the account's inbox: the store itself (a missing one is named
+         * by its path) */
+        store = account_store(ctx, "the default folder", &rc);
         if (!store)
             return rc;
-        path = mail_store_folder_path(store, arg + 1, &err);
-        if (!path)
+        inbox = mail_store_folder_path(store, "INBOX", &err);
+        if (!inbox)
             return cmd_fail(&err);
-        rc = open_path(ctx, path, store, mode, arg + 1, f);
-        free(path);
-        if (display)
-            *display = arg;
-        return rc;
     }
-    if (arg) {
-        if (!*arg)
-            return cmd_failf(EX_USAGE, "empty folder name");
-        /* A path needs no config: mail_folder_open expands "~". */
-        rc = open_path(ctx, arg, NULL, mode, NULL, f);
-        if (display)
-            *display = arg;
-        return rc;
-    }
-    store = account_store(ctx, "the default folder", &rc);
-    if (!store)
-        return rc;
-    path = mail_store_folder_path(store, "INBOX", &err);
-    if (!path)
-        return cmd_fail(&err);
-    rc = open_path(ctx, path, store, mode, NULL, f);
-    free(path);
-    if (display)
-        *display = "INBOX";
-    return rc;
+    *f = mail_remote_open_any(r, store, inbox ? inbox : arg, mode,
+                              &ctx->paths, &err);
+    free(inbox);
+    if (*f)
+        return 0;
+    if (err.kind == MAIL_ERR_NOTFOUND && needs == MAIL_FOLDER_NEEDS_STORE &&
+        arg)
+        return cmd_failf(EX_NOINPUT, "%s (see 'mail folders')", err.msg);
+    return cmd_fail(&err);
 }
 
 /* ---- the listing state ---- */

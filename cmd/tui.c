@@ -188,7 +188,6 @@ static int run_reader(struct cmd_ctx *ctx, const char *folder)
 {
     struct local_source src = { NULL, &ctx->paths, NULL };
     struct accounts as = { ctx, NULL, NULL };
-    struct mail_buf caps = MAIL_BUF_INIT;
     struct tui_opts o;
     struct mail_folder *f = NULL;
     struct mail_error err;
@@ -264,13 +263,11 @@ static int run_reader(struct cmd_ctx *ctx, const char *folder)
         o.account_arg = &as;
         o.accounts = as.names;
     }
-    if (getenv("MAILCAPS")) {
-        o.render.mailcaps = getenv("MAILCAPS");
-    } else {
-        if (home && *home)
-            mail_buf_printf(&caps, "%s/.mailcap:", home);
-        mail_buf_addstr(&caps, "/etc/mailcap");
-        o.render.mailcaps = mailcaps = mail_buf_detach(&caps);
+    o.render.mailcaps = mailcaps =
+        mail_render_mailcap_path(getenv("MAILCAPS"), home);
+    if (!mailcaps) {
+        rc = cmd_failf(EX_SOFTWARE, "out of memory");
+        goto out;
     }
     o.render.tmpdir = getenv("TMPDIR");
     mail_error_clear(&err);

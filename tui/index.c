@@ -175,42 +175,49 @@ static int fill_strings(struct tui_row *v, const struct mail_envelope *e,
                         char **block)
 {
     struct row_text *t;
-    size_t total = 0;
+    size_t *idx, total = 0, m = 0, cap;
     char *at, *b = NULL;
     int rc = -1;
 
     *block = NULL;
-    t = calloc(n ? n : 1, sizeof *t);
-    if (!t)
-        return -1;
+    /* Room for this step's rows only (the first step's are a few
+     * hundred of n). */
+    cap = 0;
+    for (size_t i = 0; i < n; i++)
+        cap += in_window(i, n, unread) == first;
+    t = malloc((cap ? cap : 1) * sizeof *t);
+    idx = malloc((cap ? cap : 1) * sizeof *idx);
+    if (!t || !idx)
+        goto out;
     /* Two passes: the lengths (each row's strings found, and made only
      * where the listing has no safe display string ready), the copies. */
     for (size_t i = 0; i < n; i++) {
         if (in_window(i, n, unread) != first)
             continue;
-        text_of(&e[i], &t[i]);
-        if (((t[i].owned & 1) && !t[i].s[0]) ||
-            ((t[i].owned & 2) && !t[i].s[1]))
+        idx[m] = i;
+        text_of(&e[i], &t[m]);
+        m++;
+        if (((t[m - 1].owned & 1) && !t[m - 1].s[0]) ||
+            ((t[m - 1].owned & 2) && !t[m - 1].s[1]))
             goto out;
-        total += t[i].len[0] + t[i].len[1] + t[i].len[2] + 3;
+        total += t[m - 1].len[0] + t[m - 1].len[1] + t[m - 1].len[2] + 3;
     }
     if (!(b = malloc(total ? total : 1)))
         goto out;
     mail_big_block_hint(b, total);
     at = b;
-    for (size_t i = 0; i < n; i++) {
+    for (size_t j = 0; j < m; j++) {
+        size_t i = idx[j];
         char *p[3];
 
-        if (in_window(i, n, unread) != first)
-            continue;
         for (int k = 0; k < 3; k++) {
             p[k] = at;
-            if (t[i].len[k])
-                memcpy(at, t[i].s[k], t[i].len[k]);
-            at[t[i].len[k]] = '\0';
-            at += t[i].len[k] + 1;
+            if (t[j].len[k])
+                memcpy(at, t[j].s[k], t[j].len[k]);
+            at[t[j].len[k]] = '\0';
+            at += t[j].len[k] + 1;
         }
-        if (!t[i].s[2])
+        if (!t[j].s[2])
             p[2] = NULL;
         if (publish) {
             __atomic_store_n(&v[i].ref, p[2], __ATOMIC_RELEASE);
@@ -225,11 +232,12 @@ static int fill_strings(struct tui_row *v, const struct mail_envelope *e,
     *block = b;
     rc = 0;
 out:
-    for (size_t i = 0; i < n; i++)
+    for (size_t j = 0; j < m; j++)
         for (int k = 0; k < 2; k++)
-            if (t[i].owned & (1u << k))
-                free((char *)t[i].s[k]);
+            if (t[j].owned & (1u << k))
+                free((char *)t[j].s[k]);
     free(t);
+    free(idx);
     return rc;
 }
 
@@ -241,6 +249,20 @@ static size_t first_unread_of(const struct mail_envelope_list *l)
         if (!(l->v[i].flags & MAIL_FLAG_SEEN))
             return i;
     return l->n ? l->n - 1 : 0;
+}
+
+int tui_rows_prepare(struct mail_folder *f, struct mail_envelope_list *l,
+                     struct mail_error *err)
+{
+    size_t n = l->n, u = first_unread_of(l);
+
+    /* in_window's three ranges */
+    if (mail_folder_list_fill(f, l, 0, WINDOW, err) < 0 ||
+        mail_folder_list_fill(f, l, n > WINDOW ? n - WINDOW : 0, n, err) < 0 ||
+        mail_folder_list_fill(f, l, u > WINDOW ? u - WINDOW : 0,
+                              u + WINDOW + 1, err) < 0)
+        return -1;
+    return 0;
 }
 
 int tui_rows_fill(struct tui_rows *rows, const struct mail_envelope_list *l)

@@ -6,6 +6,9 @@
  * and the strings of the rows a first screen shows (the first and last
  * rows, those around the first unread message); after the answer, the
  * other rows' strings, while the UI already draws and takes keys.  The
+ * listing itself is made the same way (MAIL_FOLDER_LIST_LAZY): the order,
+ * flags and dates of all, then the strings of the first step's rows
+ * (tui_rows_prepare), then the others' before the second step.  The
  * strings are the listing's display strings, copied as they are when
  * already terminal-safe (mail_term_is_safe) and decoded only when
  * missing.
@@ -17,6 +20,12 @@
 
 #include "tui.h"
 #include "mail/folder.h"
+
+/* Before tui_rows_fill, on a listing made with MAIL_FOLDER_LIST_LAZY:
+ * fill (mail_folder_list_fill) the envelopes whose strings its first
+ * step copies.  The others are filled before tui_rows_fill_rest. */
+int tui_rows_prepare(struct mail_folder *f, struct mail_envelope_list *l,
+                     struct mail_error *err);
 
 /* Fill rows->v[0..l->n): every row but the strings of those outside the
  * first screen's reach (NULL until tui_rows_fill_rest).  tui_rows_release

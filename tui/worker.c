@@ -74,13 +74,18 @@ static int nomem(struct mail_error *err)
     return -1;
 }
 
-/* List the folder anew and copy its rows into r. */
+/* List the folder anew and copy its rows into r: the order and flags of
+ * all and the strings of the first screen's rows now (rows.h); the other
+ * envelopes are filled by fill_rest before any other request is served,
+ * so that search, limit, threads and sort see every message. */
 static int relist(struct tui_worker *w, struct tui_req *r)
 {
     mail_envelope_list_release(&w->list);
     w->gen++;
-    if (mail_folder_list(w->folder, &w->list, MAIL_FOLDER_LIST_BORROW,
-                         &r->err) < 0)
+    if (mail_folder_list(w->folder, &w->list,
+                         MAIL_FOLDER_LIST_BORROW | MAIL_FOLDER_LIST_LAZY,
+                         &r->err) < 0 ||
+        tui_rows_prepare(w->folder, &w->list, &r->err) < 0)
         return -1;
     r->rows.gen = w->gen;
     if (tui_rows_fill(&r->rows, &w->list) < 0)
@@ -493,7 +498,10 @@ static int change_account(struct tui_worker *w, struct tui_req *r)
 
 static struct mail_envelope *message(struct tui_worker *w, struct tui_req *r)
 {
-    if (!w->folder || r->gen != w->gen || r->idx >= w->list.n)
+    /* (a key: filled, which every envelope is unless fill_rest ran out
+     * of memory) */
+    if (!w->folder || r->gen != w->gen || r->idx >= w->list.n ||
+        !w->list.v[r->idx].key)
         return NULL;
     return &w->list.v[r->idx];
 }
@@ -596,7 +604,8 @@ static void serve(struct tui_worker *w, struct tui_req *r)
             return;
         }
         for (size_t i = 0; i < w->list.n && rc == 0; i++) {
-            if (!(w->list.v[i].flags & MAIL_FLAG_DELETED))
+            if (!(w->list.v[i].flags & MAIL_FLAG_DELETED) ||
+                !w->list.v[i].key)
                 continue;
             rc = mail_folder_expunge(w->folder, &w->list.v[i], &r->err);
             if (rc == 0)
@@ -677,8 +686,12 @@ static void *worker_main(void *arg)
         rest = tui_rows_partial(&later);
         answer(w, r);
         if (rest) {
+            struct mail_error ferr;
             char b = 1;
 
+            /* The envelopes of the rows (a lazy listing's: rows.h); out
+             * of memory: those rows stay without sender and subject. */
+            mail_folder_list_fill(w->folder, &w->list, 0, w->list.n, &ferr);
             tui_rows_fill_rest(&later, &w->list);
             if (write(w->wake_fd, &b, 1) < 0 && errno != EAGAIN)
                 continue;

@@ -2204,13 +2204,54 @@ int mail_imap_move(struct mail_session *s, const uint32_t *uids, size_t n,
     return mail_imap_move_uids(s, uids, n, dest, NULL, NULL, err);
 }
 
+/* "<verb> <uid-set> <dest>" in chunks (UID COPY or UID MOVE), COPYUID
+ * read into cu when it is not NULL; a destination that is not UTF-8 is
+ * MAIL_ERR_USAGE. */
+static int copy_verb(struct mail_session *s, const char *verb,
+                     const uint32_t *uids, size_t n, const char *dest,
+                     struct copyuid_ctx *cu, struct mail_error *err)
+{
+    struct mail_buf arg = MAIL_BUF_INIT;
+    int rc;
+
+    if (mail_buf_addch(&arg, ' ') < 0 ||
+        mail_imap_mailbox_arg(&arg, dest) < 0) {
+        mail_buf_release(&arg);
+        return mail_error_set(err, MAIL_ERR_USAGE,
+                              "%s: mailbox name is not valid UTF-8", s->name);
+    }
+    rc = per_chunk_cu(s, verb, MAIL_ERR_UNAVAIL, uids, n, verb, arg.data, cu,
+                      err);
+    mail_buf_release(&arg);
+    return rc;
+}
+
+int mail_imap_copy_uids(struct mail_session *s, const uint32_t *uids,
+                        size_t n, const char *dest, uint32_t *uidvalidity,
+                        uint32_t *new_uids, struct mail_error *err)
+{
+    struct copyuid_ctx cu = { uids, n, new_uids, 0 };
+
+    if (uidvalidity)
+        *uidvalidity = 0;
+    if (new_uids)
+        memset(new_uids, 0, n * sizeof *new_uids);
+    if (n == 0)
+        return 0;
+    if (copy_verb(s, "UID COPY", uids, n, dest, new_uids ? &cu : NULL,
+                  err) < 0)
+        return -1;
+    if (uidvalidity)
+        *uidvalidity = cu.uidvalidity;
+    return 0;
+}
+
 int mail_imap_move_uids(struct mail_session *s, const uint32_t *uids,
                         size_t n, const char *dest, uint32_t *uidvalidity,
                         uint32_t *new_uids, struct mail_error *err)
 {
-    struct mail_buf arg = MAIL_BUF_INIT;
     struct copyuid_ctx cu = { uids, n, new_uids, 0 };
-    int move, rc = -1;
+    int move;
 
     if (uidvalidity)
         *uidvalidity = 0;
@@ -2223,23 +2264,22 @@ int mail_imap_move_uids(struct mail_session *s, const uint32_t *uids,
         return -1;
     if (!move && need_uidplus(s, "MOVE", err) < 0)
         return -1;
-    if (mail_buf_addch(&arg, ' ') < 0 ||
-        mail_imap_mailbox_arg(&arg, dest) < 0) {
-        mail_buf_release(&arg);
-        return mail_error_set(err, MAIL_ERR_USAGE,
-                              "%s: mailbox name is not valid UTF-8", s->name);
+    if (move) {
+        if (copy_verb(s, "UID MOVE", uids, n, dest, new_uids ? &cu : NULL,
+                      err) < 0)
+            return -1;
+        if (uidvalidity)
+            *uidvalidity = cu.uidvalidity;
+        return 0;
     }
-    if (move)
-        rc = per_chunk_cu(s, "UID MOVE", MAIL_ERR_UNAVAIL, uids, n,
-                          "UID MOVE", arg.data, new_uids ? &cu : NULL, err);
-    else if (per_chunk_cu(s, "UID COPY", MAIL_ERR_UNAVAIL, uids, n,
-                          "UID COPY", arg.data, new_uids ? &cu : NULL,
-                          err) == 0)
-        rc = mail_imap_expunge_uids(s, uids, n, err);
-    mail_buf_release(&arg);
-    if (rc == 0 && uidvalidity)
-        *uidvalidity = cu.uidvalidity;
-    return rc;
+    if (mail_imap_copy_uids(s, uids, n, dest, uidvalidity, new_uids,
+                            err) < 0 ||
+        mail_imap_expunge_uids(s, uids, n, err) < 0) {
+        if (uidvalidity)
+            *uidvalidity = 0;
+        return -1;
+    }
+    return 0;
 }
 
 struct enable_ctx {

@@ -11,6 +11,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "mail/date.h"
+#include "mail/header.h"
 #include "mail/reading.h"
 #include "mail/sink.h"
 #include "mail/termsafe.h"
@@ -39,6 +41,72 @@ int mail_reading_open_fd(int fd, const char *label, struct mail_reading *m,
         return -1;
     }
     return 0;
+}
+
+int mail_reading_open_file(const char *path, const char *label,
+                           const char *tmpdir, bool parse,
+                           struct mail_reading *m, struct mail_error *err)
+{
+    struct stat st;
+    int fd;
+
+    m->fd = -1;
+    m->mime = NULL;
+    if (strcmp(path, "-") == 0) {
+        fd = mail_render_spool(STDIN_FILENO, tmpdir, label, err);
+        if (fd < 0)
+            return -1;
+    } else {
+        fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+            return mail_error_set(err, errno == ENOENT ? MAIL_ERR_NOTFOUND
+                                                       : MAIL_ERR_IO,
+                                  "%s: %s", path, strerror(errno));
+        if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+            close(fd);
+            return 1;
+        }
+        if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+            /* a pipe (mail read <(...)): copy it first */
+            int copy = mail_render_spool(fd, tmpdir, label, err);
+
+            close(fd);
+            if (copy < 0)
+                return -1;
+            fd = copy;
+        }
+    }
+    m->fd = fd;
+    if (parse)
+        return mail_reading_open_fd(fd, label, m, err);
+    return 0;
+}
+
+void mail_reading_file_envelope(const struct mail_reading *m,
+                                const char *path, struct mail_envelope *e)
+{
+    const struct mail_header *h = &mail_mime_root(m->mime)->header;
+    const char *date = mail_header_get(h, "date");
+    struct stat st;
+
+    memset(e, 0, sizeof *e);
+    e->path = (char *)path;
+    e->size = fstat(m->fd, &st) == 0 ? (uint64_t)st.st_size : 0;
+    e->has_date = date && mail_date_parse(date, &e->date,
+                                          &e->date_offset) == 0;
+    e->from = (char *)mail_header_get(h, "from");
+    e->to = (char *)mail_header_get(h, "to");
+    e->cc = (char *)mail_header_get(h, "cc");
+    e->subject = (char *)mail_header_get(h, "subject");
+    e->message_id = (char *)mail_header_get(h, "message-id");
+}
+
+int mail_reading_mark_seen(struct mail_folder *f, struct mail_envelope *e,
+                           struct mail_error *err)
+{
+    if ((e->flags & MAIL_FLAG_SEEN) && !(e->flags & MAIL_FLAG_NEW))
+        return 0;
+    return mail_folder_set_flags(f, e, MAIL_FLAG_SEEN, 0, err);
 }
 
 int mail_reading_open(struct mail_folder *f, const struct mail_envelope *e,

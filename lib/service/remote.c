@@ -231,6 +231,24 @@ struct mail_folder *mail_remote_folder_open(struct mail_remote *r,
     return f;
 }
 
+int mail_remote_name_needs(const char *name, struct mail_error *err)
+{
+    if (!*name)
+        return mail_error_set(err, MAIL_ERR_USAGE, "empty folder name");
+    if (strncmp(name, "imap:", 5) == 0) {
+        if (!name[5])
+            return mail_error_set(err, MAIL_ERR_USAGE, "imap: needs a folder "
+                                  "name, as in imap:INBOX");
+        return MAIL_FOLDER_NEEDS_REMOTE;
+    }
+    if (name[0] != '=')
+        return MAIL_FOLDER_NEEDS_NOTHING;
+    if (!name[1])
+        return mail_error_set(err, MAIL_ERR_USAGE, "'=' needs a folder name, "
+                              "as in =Sent");
+    return MAIL_FOLDER_NEEDS_STORE;
+}
+
 struct mail_folder *mail_remote_open_any(struct mail_remote *r,
                                          const char *store, const char *name,
                                          int mode,
@@ -240,12 +258,8 @@ struct mail_folder *mail_remote_open_any(struct mail_remote *r,
     struct mail_folder *f;
     char *path, *forced = NULL;
 
-    if (strncmp(name, "imap:", 5) == 0) {
-        if (!name[5]) {
-            mail_error_set(err, MAIL_ERR_USAGE, "imap: needs a folder name, "
-                           "as in imap:INBOX");
-            return NULL;
-        }
+    switch (mail_remote_name_needs(name, err)) {
+    case MAIL_FOLDER_NEEDS_REMOTE:
         if (!r) {
             mail_error_set(err, MAIL_ERR_CONFIG, "%s: the account has no "
                            "imap server (imap = URL)", name);
@@ -254,12 +268,11 @@ struct mail_folder *mail_remote_open_any(struct mail_remote *r,
         /* a mailbox is never created by opening it */
         return mail_remote_folder_open(r, name + 5, mode & ~MAIL_FOLDER_CREATE,
                                        paths, err);
-    }
-    if (name[0] != '=')
+    case MAIL_FOLDER_NEEDS_NOTHING:
         return mail_folder_open(name, mode, paths, err);
-    if (!name[1]) {
-        mail_error_set(err, MAIL_ERR_USAGE, "'=' needs a folder name, as in "
-                       "=Sent");
+    case MAIL_FOLDER_NEEDS_STORE:
+        break;
+    default:
         return NULL;
     }
     if (!store || !*store) {

@@ -126,6 +126,17 @@ int mail_folder_list(struct mail_folder *f, struct mail_envelope_list *out,
     return f->drv->list(f, out, flags, err);
 }
 
+int mail_folder_list_fill(struct mail_folder *f,
+                          struct mail_envelope_list *out, size_t from,
+                          size_t to, struct mail_error *err)
+{
+    if (to > out->n)
+        to = out->n;
+    if (!f->drv->list_fill || from >= to)
+        return 0;
+    return f->drv->list_fill(f, out, from, to, err);
+}
+
 int mail_folder_list_last(struct mail_folder *f,
                           struct mail_envelope_list *out, size_t last,
                           int flags, struct mail_error *err)
@@ -328,6 +339,12 @@ int mail_folder_copy(struct mail_folder *from, const struct mail_envelope *e,
         *new_key = NULL;
     if (check_writable(to, err) < 0)
         return -1;
+    if (from->drv == to->drv && from->drv->copy) {
+        int r = from->drv->copy(from, e, to, new_key, err);
+
+        if (r != 1)
+            return r;
+    }
     if (copy_one(from, e, to, MAIL_FLAG_NEW | MAIL_FLAG_DELETED, &key,
                  err) < 0)
         return -1;

@@ -26,7 +26,9 @@
  * carries \Deleted, else it leaves the messages flagged and refuses.
  * Moves between folders of one connector use UID MOVE (else COPY, STORE,
  * UID EXPUNGE: mail_imap_move); other moves copy through folder.c, which
- * removes the source only after the destination committed.  Appends are
+ * removes the source only after the destination committed.  A copy
+ * (mail_folder_copy, the reader's s) between folders of one connector is
+ * UID COPY: the message never leaves the server.  Appends are
  * spooled to a temporary file (the size must be known for the literal)
  * and sent by mail_imap_append_fd (non-synchronizing {N+} when LITERAL+ is
  * offered); the key comes from APPENDUID (UIDPLUS) when the server gives
@@ -1255,7 +1257,7 @@ static int imap_expunge(struct mail_folder *mf, struct mail_envelope *e,
 /* After a move with COPYUID: the moved messages go into the
  * destination's listing cache, when it has one of that UIDVALIDITY, so
  * that its next listing (and the numbers of it) need not fetch them. */
-static void record_moved(struct imf *t, struct mail_envelope *const *v,
+static void record_moved(struct imf *t, const struct mail_envelope *const *v,
                          size_t n, uint32_t uv, const uint32_t *nu)
 {
     struct mail_imap_cache *c = &t->cache;
@@ -1362,7 +1364,7 @@ static int imap_move_many_keys(struct mail_folder *from,
         free(nu);
         return failed(f, err);
     }
-    record_moved(t, v, n, uv, nu);
+    record_moved(t, (const struct mail_envelope *const *)v, n, uv, nu);
     if (new_key && n == 1 && uv && nu[0] &&
         asprintf(new_key, "%lu:%lu", (unsigned long)uv,
                  (unsigned long)nu[0]) < 0)
@@ -1378,6 +1380,46 @@ static int imap_move(struct mail_folder *from, struct mail_envelope *e,
     if (new_key)
         *new_key = NULL;
     return imap_move_many_keys(from, &e, 1, to, new_key, err);
+}
+
+/* A copy on the server (UID COPY) when `to` is a folder of the same
+ * connector; COPYUID (UIDPLUS) gives the new key and feeds the
+ * destination's listing cache as for a move; without it the copy is
+ * made all the same, its key unknown.  COPY keeps the server's flags,
+ * \Deleted too: a message marked deleted takes folder.c's APPEND, which
+ * drops it. */
+static int imap_copy(struct mail_folder *from, const struct mail_envelope *e,
+                     struct mail_folder *to, char **new_key,
+                     struct mail_error *err)
+{
+    struct imf *f = imf_of(from), *t;
+    struct mail_session *s;
+    uint32_t uv = 0, nu = 0;
+
+    if (new_key)
+        *new_key = NULL;
+    if (to->drv != &imap_driver)
+        return 1;
+    t = imf_of(to);
+    if (t->c.arg != f->c.arg || (e->flags & MAIL_FLAG_DELETED))
+        return 1;
+    s = selected(f, err);
+    if (!s)
+        return -1;
+    if (check_key(f, e, err) < 0)
+        return -1;
+    if (mail_imap_copy_uids(s, &e->uid, 1, t->name, &uv, &nu, err) < 0) {
+        if (err->kind == MAIL_ERR_NOTFOUND)
+            return mail_error_set(err, MAIL_ERR_NOTFOUND, "%s: no such "
+                                  "folder on the server", to->path);
+        return failed(f, err);
+    }
+    record_moved(t, &e, 1, uv, &nu);
+    if (new_key && uv && nu &&
+        asprintf(new_key, "%lu:%lu", (unsigned long)uv,
+                 (unsigned long)nu) < 0)
+        *new_key = NULL;
+    return 0;
 }
 
 /* ---- append ---- */
@@ -1519,6 +1561,7 @@ static const struct mail_folder_driver imap_driver = {
     .append_commit = imap_append_commit,
     .append_abort = imap_append_abort,
     .move = imap_move,
+    .copy = imap_copy,
     .set_flags_many = imap_set_flags_many,
     .expunge_many = imap_expunge_many,
     .move_many = imap_move_many,

@@ -51,8 +51,11 @@ struct md_block {
     size_t map_len;     /* > 0: an mmap of that length, else malloc'd */
 };
 
+struct md_lazy;
+
 struct maildir {
     struct mail_folder base;
+    struct md_lazy *lazy;       /* the latest MAIL_FOLDER_LIST_LAZY listing */
     struct md_pending *pend;    /* in commit order */
     size_t npend, apend;
     struct md_block *blocks;
@@ -86,6 +89,7 @@ struct entry {
     uint32_t rec;       /* else: index into the freshly parsed records */
     uint16_t ulen;      /* length of the unique part */
     uint16_t nlen;      /* length of the whole name */
+    uint8_t letters;    /* the flags of its name's letters (parse_flags) */
     bool cur;           /* in cur/ (else new/) */
     bool gone;          /* vanished between readdir and open */
 };
@@ -109,6 +113,7 @@ static const struct {
 
 #define STORED_FLAGS (MAIL_FLAG_DRAFT | MAIL_FLAG_FLAGGED | MAIL_FLAG_PASSED | \
                       MAIL_FLAG_ANSWERED | MAIL_FLAG_SEEN | MAIL_FLAG_DELETED)
+_Static_assert(STORED_FLAGS <= 0xff, "entry.letters holds the stored flags");
 
 /*
  * Where the info of a file name starts: the first ':' (the spec's
@@ -608,6 +613,8 @@ static int scan(struct mail_folder *f, bool cur, struct listing *l,
         if (mail_buf_add(&l->names, de->d_name, nlen + 1) < 0)
             goto nomem;
         e->ulen = (uint16_t)split_name(de->d_name, &fl);
+        /* read here, in readdir's order, not later in the listing's */
+        e->letters = (uint8_t)parse_flags(fl);
         e->nlen = (uint16_t)nlen;
         e->cur = cur;
         e->hit = -1;
@@ -1144,10 +1151,7 @@ static int rescan_vanished(struct mail_folder *f, struct hcache *cache,
 static void env_flags_and_size(struct mail_envelope *e,
                                const struct entry *en)
 {
-    const char *letters;
-
-    split_name(en->name, &letters);
-    e->flags = parse_flags(letters) | (en->cur ? 0 : MAIL_FLAG_NEW);
+    e->flags = en->letters | (en->cur ? 0 : MAIL_FLAG_NEW);
     e->size = en->size;
     e->received = en->received;
 }
@@ -1295,6 +1299,77 @@ static int cmp_rkey(const void *a, const void *b)
     return cmp_names(x->en->name, y->en->name);
 }
 
+/*
+ * Sort k[0..n) by cmp_rkey: a radix sort of the delivery times (11 bits
+ * a pass, only as many passes as their range needs; stable), then each
+ * run of one second by name.  A folder's delivery times span years, not
+ * the 64 bits, so this is two or three passes over n, where a
+ * comparison sort is n log n calls of cmp_rkey.  -1 on ENOMEM (k
+ * untouched).
+ */
+#define RADIX_BITS 11
+static int radix_received(struct rkey *k, size_t n)
+{
+    struct rkey *tmp, *src = k, *dst;
+    uint64_t min = UINT64_MAX, max = 0, span;
+    size_t *count;
+    unsigned shift;
+
+    if (n < 64)
+        return -1;   /* qsort is as good */
+    for (size_t i = 0; i < n; i++) {
+        uint64_t u = (uint64_t)k[i].received ^ (UINT64_C(1) << 63);
+
+        if (u < min)
+            min = u;
+        if (u > max)
+            max = u;
+    }
+    span = max - min;
+    tmp = malloc(n * sizeof *tmp);
+    count = malloc(((size_t)1 << RADIX_BITS) * sizeof *count);
+    if (!tmp || !count) {
+        free(tmp);
+        free(count);
+        return -1;
+    }
+    dst = tmp;
+    for (shift = 0; shift < 64 && (span >> shift) != 0; shift += RADIX_BITS) {
+        const uint64_t mask = ((uint64_t)1 << RADIX_BITS) - 1;
+        size_t sum = 0;
+        struct rkey *t;
+
+        memset(count, 0, ((size_t)1 << RADIX_BITS) * sizeof *count);
+        for (size_t i = 0; i < n; i++)
+            count[((((uint64_t)src[i].received ^ (UINT64_C(1) << 63)) -
+                    min) >> shift) & mask]++;
+        for (size_t d = 0; d <= mask; d++) {
+            size_t c = count[d];
+
+            count[d] = sum;
+            sum += c;
+        }
+        for (size_t i = 0; i < n; i++)
+            dst[count[((((uint64_t)src[i].received ^ (UINT64_C(1) << 63)) -
+                        min) >> shift) & mask]++] = src[i];
+        t = src;
+        src = dst;
+        dst = t;
+    }
+    if (src != k)
+        memcpy(k, src, n * sizeof *k);
+    free(tmp);
+    free(count);
+    /* the same second: by name */
+    for (size_t i = 0, j; i < n; i = j) {
+        for (j = i + 1; j < n && k[j].received == k[i].received; j++)
+            ;
+        if (j - i > 1)
+            qsort(k + i, j - i, sizeof *k, cmp_rkey);
+    }
+    return 0;
+}
+
 /* Sort l->v by cmp_received (the same order as qsort with it: the names
  * are distinct once drop_gone_and_twice has run). */
 static void sort_received(struct listing *l)
@@ -1317,7 +1392,8 @@ static void sort_received(struct listing *l)
         k[i].received = (int64_t)l->v[i].received;
         k[i].en = &l->v[i];
     }
-    qsort(k, l->n, sizeof *k, cmp_rkey);
+    if (radix_received(k, l->n) < 0)
+        qsort(k, l->n, sizeof *k, cmp_rkey);
     for (size_t i = 0; i < l->n; i++)
         nv[i] = *k[i].en;
     free(k);
@@ -1399,6 +1475,196 @@ static int select_last(struct listing *l, size_t last)
     return 0;
 }
 
+/*
+ * What mail_folder_list_fill needs of a lazy listing (MAIL_FOLDER_LIST_
+ * LAZY): its entries in listing order (out->v[i] is l.v[lo + i]) with
+ * their names, the records parsed for it and a copy of the cache's
+ * reading state, whose mapping (like the parsed records' strings) the
+ * lease keeps.  Freed before the folder lets go of that lease, and when a
+ * newer lazy listing takes its place.
+ */
+struct md_lazy {
+    struct hcache_lease *lease;
+    struct listing l, more[2];
+    size_t nmore, lo;
+    struct hcache cache;          /* recs, strs and disp only */
+    struct hcache_rec *fresh;     /* own no string (the lease does) */
+    int flags;
+    bool verified;                /* every record checked when listed */
+};
+
+static void lazy_free(struct maildir *md)
+{
+    struct md_lazy *z = md->lazy;
+
+    if (!z)
+        return;
+    listing_release(&z->l);
+    for (size_t i = 0; i < z->nmore; i++)
+        listing_release(&z->more[i]);
+    free(z->fresh);
+    free(z);
+    md->lazy = NULL;
+}
+
+/* Envelopes of l->v[lo..n) for a lazy listing: flags, size, delivery
+ * time and what the records' fixed part gives (the date, the attachment
+ * count, the multipart/mixed mark); no string is read. */
+static int emit_lazy(const struct listing *l, size_t lo,
+                     const struct hcache *cache, const struct fresh *fr,
+                     struct mail_envelope_list *out, struct mail_error *err)
+{
+    size_t n = l->n - lo;
+    struct mail_envelope *nv = realloc(out->v, (n ? n : 1) * sizeof *nv);
+
+    if (!nv)
+        return mail_error_set(err, MAIL_ERR_INTERNAL, "out of memory");
+    out->v = nv;
+    out->alloc = n ? n : 1;
+    mail_big_block_hint(nv, n * sizeof *nv);
+    for (size_t i = lo; i < l->n; i++) {
+        const struct entry *en = &l->v[i];
+        struct mail_envelope *e = &out->v[out->n++];
+        struct hcache_rec r;
+
+        memset(e, 0, sizeof *e);
+        if (en->hit >= 0)
+            hcache_get_display(cache, (size_t)en->hit, &r);  /* no string
+                                                                 read */
+        else
+            r = fr->v[en->rec];
+        e->has_date = (r.bits & HC_HAS_DATE) != 0;
+        e->date = (time_t)r.date;
+        e->date_offset = r.date_offset;
+        e->attachments = r.attachments;
+        if (r.bits & HC_MIXED)
+            e->content_type = (char *)"multipart/mixed";
+        e->borrowed = true;
+        env_flags_and_size(e, en);
+    }
+    return 0;
+}
+
+/* A record of the cache found damaged at a fill: the message file
+ * parsed instead (looked up by its unique name when it was renamed);
+ * *path its path then (kept by the lease).  0 with r empty when the file
+ * is gone or unreadable. */
+static int fill_from_file(struct mail_folder *f, struct md_lazy *z,
+                          const struct entry *en, const char *key,
+                          struct hcache_rec *r, char **path,
+                          struct mail_error *err)
+{
+    struct mail_error perr;
+    struct hcache none;
+    bool gone = false;
+    char *p;
+
+    mail_error_clear(&perr);
+    memset(r, 0, sizeof *r);
+    if (parse_file(f, en, r, z->flags, &gone, &perr) < 0)
+        return perr.kind == MAIL_ERR_INTERNAL ? (*err = perr, -1) : 0;
+    if (gone) {
+        struct entry t = *en;
+        const char *slash;
+
+        if (!(p = relocate(f, key, &perr)))
+            return perr.kind == MAIL_ERR_INTERNAL ? (*err = perr, -1) : 0;
+        if (hcache_lease_keep(z->lease, p, 0) < 0) {
+            free(p);
+            return mail_error_set(err, MAIL_ERR_INTERNAL, "out of memory");
+        }
+        slash = strrchr(p, '/');
+        t.name = (char *)slash + 1;
+        t.nlen = (uint16_t)strlen(t.name);
+        t.cur = slash - p >= 4 && memcmp(slash - 4, "/cur", 4) == 0;
+        if (parse_file(f, &t, r, z->flags, &gone, &perr) < 0)
+            return perr.kind == MAIL_ERR_INTERNAL ? (*err = perr, -1) : 0;
+        if (gone)
+            return 0;
+        *path = p;
+    }
+    memset(&none, 0, sizeof none);
+    return hcache_keep_for_borrowers(&none, r, 1, hcache_lease_keep,
+                                     z->lease, err);
+}
+
+static int md_list_fill(struct mail_folder *f, struct mail_envelope_list *out,
+                        size_t from, size_t to, struct mail_error *err)
+{
+    struct maildir *md = (struct maildir *)f;
+    struct md_lazy *z = md->lazy;
+    size_t prefix = name_prefix(f), dl = prefix - 5, total = 0, i;
+    char *block, *at;
+
+    for (i = from; i < to; i++)
+        if (!out->v[i].key)
+            break;
+    if (i == to)
+        return 0;   /* filled, or not lazy */
+    if (!z || !out->arena || (void *)out->arena != (void *)z->lease ||
+        z->lo + out->n != z->l.n)
+        return mail_error_set(err, MAIL_ERR_INTERNAL,
+                              "%s: not the folder's latest lazy listing",
+                              f->path);
+    from = i;
+    for (i = from; i < to; i++)
+        if (!out->v[i].key) {
+            const struct entry *en = &z->l.v[z->lo + i];
+
+            total += prefix + en->nlen + 1 + en->ulen + 1;
+        }
+    block = malloc(total);
+    if (!block || hcache_lease_keep(z->lease, block, 0) < 0) {
+        free(block);
+        return mail_error_set(err, MAIL_ERR_INTERNAL, "out of memory");
+    }
+    at = block;
+    for (i = from; i < to; i++) {
+        struct mail_envelope *e = &out->v[i];
+        const struct entry *en = &z->l.v[z->lo + i];
+        struct hcache_rec r;
+        char *path, *key;
+        bool ok = true;
+
+        if (e->key)
+            continue;
+        path = at;
+        at += put_path(f, dl, en, at);
+        key = at;
+        memcpy(key, en->name, en->ulen);
+        key[en->ulen] = '\0';
+        at += en->ulen + 1;
+        if (en->hit >= 0) {
+            ok = z->verified ||
+                 (hcache_verify(&z->cache, (size_t)en->hit, true) &&
+                  hcache_key_is(&z->cache, (size_t)en->hit, en->name,
+                                en->ulen));
+            if (ok)
+                hcache_get(&z->cache, (size_t)en->hit, &r);
+        } else {
+            r = z->fresh[en->rec];
+        }
+        if (!ok) {
+            if (fill_from_file(f, z, en, key, &r, &path, err) < 0)
+                return -1;
+            ok = r.str[HC_KEY] != NULL;   /* else gone: no strings */
+        }
+        if (ok) {
+            unsigned flags = e->flags;
+            uint64_t size = e->size;
+            time_t received = e->received;
+
+            env_borrow(e, &r);
+            e->flags = flags;
+            e->size = size;
+            e->received = received;
+        }
+        e->path = path;
+        e->key = key;
+    }
+    return 0;
+}
+
 /* A lease for out (hcache.h), held by out and the folder; first the
  * leases of listings since released are let go: their mappings, strings
  * and paths are freed now that nothing borrows them. */
@@ -1408,9 +1674,11 @@ static int md_new_lease(struct maildir *md, struct mail_envelope_list *out)
     struct hcache_lease *l;
 
     for (size_t i = 0; i < md->nleases; i++) {
-        if (hcache_lease_unborrowed(md->leases[i]))
+        if (hcache_lease_unborrowed(md->leases[i])) {
+            if (md->lazy && md->lazy->lease == md->leases[i])
+                lazy_free(md);
             hcache_lease_drop(md->leases[i]);
-        else
+        } else
             md->leases[j++] = md->leases[i];
     }
     md->nleases = j;
@@ -1446,7 +1714,7 @@ static int md_list_once(struct mail_folder *f, struct mail_envelope_list *out,
     struct hcache cache;
     struct fresh fr = { NULL, 0, 0 };
     size_t i, hits = 0, first = out->n, kept_blocks = md->nblocks, lo;
-    bool vanished = false, changed = false, borrow;
+    bool vanished = false, changed = false, borrow, lazy;
     unsigned blocks = HC_BLOCK_ALL;    /* of the cache's strings, read */
     int ret = -1;
 
@@ -1454,7 +1722,8 @@ static int md_list_once(struct mail_folder *f, struct mail_envelope_list *out,
      * an arena (so that its release frees no string). */
     borrow = (flags & MAIL_FOLDER_LIST_BORROW) &&
              (out->n == 0 || (out->arena && out->v[0].borrowed));
-    if (borrow && (flags & MAIL_FOLDER_LIST_DISPLAY))
+    lazy = borrow && out->n == 0 && (flags & MAIL_FOLDER_LIST_LAZY);
+    if (borrow && !lazy && (flags & MAIL_FOLDER_LIST_DISPLAY))
         blocks = HC_BLOCK_DISPLAY |
                  (flags & MAIL_FOLDER_LIST_THREAD ? HC_BLOCK_THREAD : 0);
     if (borrow && !out->arena) {
@@ -1494,12 +1763,16 @@ static int md_list_once(struct mail_folder *f, struct mail_envelope_list *out,
     /* the records used: those shown; every one of the file when it is
      * written again (a damaged file is rebuilt whole, and no damaged
      * record is ever copied into a new file) */
-    if (!verify_range(&cache, &l, lo, blocks, changed)) {
+    /* (lazy: none but when the file is written; mail_folder_list_fill
+     * checks each record it uses) */
+    if ((!lazy || changed) &&
+        !verify_range(&cache, &l, lo, blocks, changed)) {
         ret = 1;
         goto out;
     }
-    if ((borrow ? emit_borrowed(f, &l, lo, &cache, &fr, blocks, out, err)
-                : emit_copied(f, &l, lo, &cache, &fr, out, err)) < 0)
+    if ((lazy     ? emit_lazy(&l, lo, &cache, &fr, out, err)
+         : borrow ? emit_borrowed(f, &l, lo, &cache, &fr, blocks, out, err)
+                  : emit_copied(f, &l, lo, &cache, &fr, out, err)) < 0)
         goto out;
     if (changed)
         save_cache(&cache, &l, &fr);
@@ -1510,6 +1783,34 @@ static int md_list_once(struct mail_folder *f, struct mail_envelope_list *out,
                                             hcache_lease_keep, out->arena,
                                             err) < 0)
         goto out;
+    if (lazy) {
+        struct md_lazy *z = calloc(1, sizeof *z);
+
+        if (!z) {
+            mail_error_set(err, MAIL_ERR_INTERNAL, "out of memory");
+            goto out;
+        }
+        lazy_free(md);
+        z->lease = (struct hcache_lease *)(void *)out->arena;
+        z->l = l;
+        l = (struct listing)LISTING_INIT;
+        for (i = 0; i < nmore; i++)
+            z->more[i] = more[i];
+        z->nmore = nmore;
+        nmore = 0;
+        z->lo = lo;
+        /* the reading state only: the mapping is the lease's now */
+        z->cache = cache;
+        z->cache.file = z->cache.folder = NULL;
+        z->cache.index = NULL;
+        z->cache.index_size = 0;
+        z->cache.map = NULL;
+        z->fresh = fr.v;    /* its strings are the lease's */
+        fr = (struct fresh){ NULL, 0, 0 };
+        z->flags = flags;
+        z->verified = changed;
+        md->lazy = z;
+    }
     ret = 0;
 out:
     if (ret != 0) {
@@ -2215,6 +2516,7 @@ static void md_close(struct mail_folder *f)
             free(md->blocks[i].p);
     }
     free(md->blocks);
+    lazy_free(md);
     for (size_t i = 0; i < md->nleases; i++)
         hcache_lease_drop(md->leases[i]);
     free(md->leases);
@@ -2237,6 +2539,7 @@ static const struct mail_folder_driver maildir_driver = {
     .append_abort = md_append_abort,
     .move = md_move,
     .list_last = md_list_last,
+    .list_fill = md_list_fill,
 };
 
 static bool is_maildir(const struct mail_folder *f)

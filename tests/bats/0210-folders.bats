@@ -113,3 +113,46 @@ PY
     [[ "$output" == *"Evil^[[2J"* ]]
     ! printf '%s' "$output" | grep -q $'\x1b' || false
 }
+
+# folder_err WANT-STATUS WANT-STDERR ARGS...: mail ARGS fails so.
+folder_err() {
+    local want=$1 text=$2
+    shift 2
+    run --separate-stderr "$MAIL" "$@"
+    [ "$status" -eq "$want" ] && [ "$stderr" = "$text" ] ||
+        { echo "mail $*: $status: $stderr (want $want: $text)"; false; }
+}
+
+@test "folders: a FOLDER name's errors are the same in ls, flag, mv and rm (one opener: mail_remote_open_any, as the reader's)" {
+    bats_require_minimum_version 1.5.0
+    local x
+    for x in "ls" "flag -f" "mv -f" "rm -f"; do
+        local -a tail=()
+        case $x in
+            flag*) tail=(1 +seen) ;;
+            mv*) tail=(1 =Sent) ;;
+            rm*) tail=(1) ;;
+        esac
+        # shellcheck disable=SC2086
+        set -- $x
+        folder_err 64 "mail: imap: needs a folder name, as in imap:INBOX" "$@" imap: "${tail[@]}"
+        folder_err 64 "mail: '=' needs a folder name, as in =Sent" "$@" = "${tail[@]}"
+        folder_err 66 "mail: no folder 'Nope' in the store (see 'mail folders')" "$@" =Nope "${tail[@]}"
+        folder_err 66 "mail: $T/nothere: no such folder" "$@" "$T/nothere" "${tail[@]}"
+        folder_err 78 "mail: account t has no imap server (imap = URL)" "$@" imap:INBOX "${tail[@]}"
+        [ "$1" = ls ] || folder_err 64 "mail: empty folder name" "$@" "" "${tail[@]}"
+    done
+    # mv's destination
+    folder_err 66 "mail: no folder =Nope: use --create to make it" mv -f "$T/Mail" 1 =Nope
+    folder_err 64 "mail: imap: needs a folder name, as in imap:INBOX" mv -f "$T/Mail" 1 imap:
+    # "imap:" and "=" alone are usage errors before the config is read
+    folder_err 64 "mail: '=' needs a folder name, as in =Sent" -C "$T/none" ls =
+    folder_err 64 "mail: imap: needs a folder name, as in imap:INBOX" -C "$T/none" ls imap:
+    # no store
+    write_store_config ""
+    folder_err 78 "mail: account 't' has no store, needed for =Sent (add 'store = ~/Mail' to its section of the config, or give a folder path)" ls =Sent
+    folder_err 78 "mail: account 't' has no store, needed for the default folder (add 'store = ~/Mail' to its section of the config, or give a folder path)" ls
+    # a store that is not there: the default folder is named by its path
+    write_store_config "$T/Missing"
+    folder_err 66 "mail: $T/Missing: no such folder" ls
+}

@@ -729,3 +729,35 @@ PY
     [[ "$output" == *"still running after 1 s: killed"* ]]
     [[ "$output" == *part-3-text* ]]
 }
+
+@test "read: a message file outside any folder: a pipe and standard input are read like a file (--raw byte for byte, --json's envelope), a folder or a missing file is 66 naming it" {
+    bats_require_minimum_version 1.5.0
+    local f="$T/out.eml"
+    printf 'From: Ann <ann@example.org>\nTo: bob@example.org\nSubject: outside\nDate: Mon, 1 Dec 2025 10:00:00 +0000\nMessage-ID: <out@example.org>\n\nthe body\n' > "$f"
+    run "$MAIL" read --json "$f"
+    [ "$status" -eq 0 ]
+    local direct=$output
+    [ "$(jq -r '.[0].subject' <<<"$direct")" = outside ]
+    [ "$(jq -r '.[0].size' <<<"$direct")" = "$(stat -c %s "$f")" ]
+    [ "$(jq -r '.[0].path' <<<"$direct")" = "$f" ]
+    [ "$(jq -r '.[0].flags | length' <<<"$direct")" = 0 ]
+    # standard input: the same but its name
+    run "$MAIL" read --json - < "$f"
+    [ "$status" -eq 0 ]
+    [ "$(jq -r '.[0].path' <<<"$output")" = "(standard input)" ]
+    diff <(jq -S '.[0] | del(.path)' <<<"$direct") <(jq -S '.[0] | del(.path)' <<<"$output")
+    # a pipe given by path: copied first, then read from its start
+    run "$MAIL" read <(cat "$f")
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"Subject: outside"*"the body"* ]]
+    "$MAIL" read --raw <(cat "$f") > "$T/raw"
+    cmp "$f" "$T/raw"
+    "$MAIL" read --raw - < "$f" > "$T/raw2"
+    cmp "$f" "$T/raw2"
+    run --separate-stderr "$MAIL" read "$T/Mail/cur"
+    [ "$status" -eq 66 ]
+    [ "$stderr" = "mail: $T/Mail/cur: is a folder, not a message (use 'mail ls $T/Mail/cur')" ]
+    run --separate-stderr "$MAIL" read "$T/none/x.eml"
+    [ "$status" -eq 66 ]
+    [ "$stderr" = "mail: $T/none/x.eml: No such file or directory" ]
+}

@@ -568,14 +568,9 @@ bob/INBOX: 0 new, 0 B" ]
 # fetch_fake MODE: start tests/servers/fake-imap-fetch MODE (stopped by
 # fake_stop in teardown); sets FAKE_PORT and FAKE_LOG.
 fetch_fake() {
-	local portfile i
+	local portfile
 	portfile=$(mktemp -u "$BATS_TEST_TMPDIR/fake-$1.XXXXXX")
-	"$MAIL_SOURCE_ROOT/tests/servers/fake-imap-fetch" "$1" "$portfile" 3>&- &
-	FAKE_PIDS="${FAKE_PIDS:-} $!"
-	for ((i = 0; i < 200; i++)); do
-		[[ -s $portfile ]] && break
-		sleep 0.025
-	done
+	fake_spawn "$portfile" "$MAIL_SOURCE_ROOT/tests/servers/fake-imap-fetch" "$1" "$portfile" || return 1
 	FAKE_PORT=$(<"$portfile")
 	FAKE_LOG=$portfile.log
 }

@@ -149,9 +149,7 @@ served_sums() {
 	# first connection is closed as its LIST arrives
 	local portfile
 	portfile=$(mktemp -u "$BATS_TEST_TMPDIR/fake-droplist.XXXXXX")
-	"$SERVERS_DIR/fake-imap-droplist" "$portfile" 3>&- &
-	FAKE_PIDS="${FAKE_PIDS:-} $!"
-	wait_for "$portfile" '^[0-9]+$' 5
+	fake_spawn "$portfile" "$SERVERS_DIR/fake-imap-droplist" "$portfile"
 	FAKE_LOG=$portfile.log
 	fake_account "$(<"$portfile")"
 	run --separate-stderr timeout 30 "$MAIL" -C "$CONF" folders --remote --json

@@ -1030,21 +1030,30 @@ SH
     [[ "${lines[0]}" == *"Welcome to your sample mailbox"* ]]
 }
 
-@test "tui: a folder of 500 messages opens with the full count and its first screen; keys and search work at once; the rows filled after the first answer are there" {
-    # 250 read, then 250 unread: the reader opens at 251.  The worker's
-    # first answer has the strings of rows 1-100, 151-351 and 401-500
-    # (tui/index.c WINDOW); those of 101-150 and 352-400 follow.
-    python3 - "$T/five" <<'PY'
+# five_hundred DIR [REPLY]: a Maildir of 500 messages, "row N of five
+# hundred" from "Sender N", one a minute; 0-249 read, 250-499 unread;
+# message REPLY (if given) a reply to message REPLY - 10.
+five_hundred() {
+    python3 - "$1" "${2:--1}" <<'PY'
 import os, sys
-d = sys.argv[1]
+d, reply = sys.argv[1], int(sys.argv[2])
 for s in ("cur", "new", "tmp"):
     os.makedirs(os.path.join(d, s))
 for i in range(500):
     name = "%d.M%d.h:2,%s" % (1700000000 + 60 * i, i, "S" if i < 250 else "")
+    extra = ("In-Reply-To: <r%d@x>\nReferences: <r%d@x>\n" % (i - 10, i - 10)
+             if i == reply else "")
     with open(os.path.join(d, "cur", name), "w") as f:
         f.write("From: Sender %d <s%d@example.net>\nSubject: row %d of five hundred\n"
-                "Message-ID: <r%d@x>\n\nbody %d\n" % (i, i, i, i, i))
+                "Message-ID: <r%d@x>\n%s\nbody %d\n" % (i, i, i, i, extra, i))
 PY
+}
+
+@test "tui: a folder of 500 messages opens with the full count and its first screen; keys and search work at once; the rows filled after the first answer are there" {
+    # 250 read, then 250 unread: the reader opens at 251.  The worker's
+    # first answer has the strings of rows 1-100, 151-351 and 401-500
+    # (tui/index.c WINDOW); those of 101-150 and 352-400 follow.
+    five_hundred "$T/five"
     tui_start tui "$T/five"
     wait_status "500 msgs, 250 unread"
     wait_screen "Sender 250"
@@ -1117,4 +1126,59 @@ PY
     grep '\.hc$' "/proc/$pid/maps" || true
     [ "$maps" -le 2 ]
     quit_tui
+}
+
+@test "tui: with a warm header cache a folder of 500 opens from a lazy listing; limit, search and threads right away see every message; a damaged cache record off the first screen is read from its file" {
+    # As the 500-message test above, with the cache written first (the
+    # reader's listing then reads no string of it before the first
+    # screen: MAIL_FOLDER_LIST_LAZY) and a reply pair off the first
+    # screen (rows 121 and 131; 111 has a damaged record).  The damaged
+    # record is read from its file alone: the cache is not rebuilt (the
+    # old listing checked every record first, found it and parsed all
+    # 500 files again, writing a new cache file).
+    five_hundred "$T/five" 130
+    "$MAIL" ls "$T/five" >/dev/null    # the header cache written
+    # Message 110's record damaged (its display block: the sender's
+    # name), and its file now says otherwise than the cache.
+    python3 - "$XDG_CACHE_HOME/mail" "$T/five" <<'PY'
+import glob, os, sys
+hc = [p for p in glob.glob(os.path.join(sys.argv[1], "*.hc"))
+      if b"1700006600.M110.h" in open(p, "rb").read()]
+assert len(hc) == 1, hc
+b = bytearray(open(hc[0], "rb").read())
+at = b.rfind(b"Sender 110")
+assert at > 0
+b[at] ^= 1
+open(hc[0], "wb").write(b)
+name = os.path.join(sys.argv[2], "cur", "1700006600.M110.h:2,S")
+with open(name, "w") as f:
+    f.write("From: File Sender <f@example.net>\nSubject: row 110 from the file\n"
+            "Message-ID: <r110@x>\n\nbody 110\n")
+PY
+    local hc ino
+    hc=$(grep -l "1700006600.M110.h" "$XDG_CACHE_HOME"/mail/*.hc)
+    ino=$(stat -c %i "$hc")
+    tui_start tui "$T/five"
+    wait_status "500 msgs, 250 unread"
+    wait_screen "Sender 250"
+    screen | grep -E "^ *251 .*row 250 of five hundred" || { screen; false; }
+    # A limit at once: every message is seen (rows 12, 121-130).
+    keys l 'subject:"row 12"' Enter
+    wait_screen "(11 shown, limit: subject:\"row 12\")"
+    screen | grep -E "^ *121 .*Sender 120 +row 120 of five hundred" || { screen; false; }
+    keys l Enter
+    wait_gone "shown, limit"
+    # The damaged record: its row says what the file says.
+    keys / 'subject:"from the file"' Enter
+    wait_screen "1 match"
+    wait_screen "File Sender"
+    screen | grep -E "^ *111 .*File Sender +row 110 from the file" || { screen; false; }
+    # Threads: 131 is the reply to 121, off the first screen.
+    keys t
+    wait_screen "[threads]"
+    keys / 'subject:"row 130 of"' Enter
+    wait_screen "Sender 130"
+    screen | grep -E "^ *131 .*Sender 130 +└─>row 130 of five hundred" || { screen; false; }
+    quit_tui
+    [ "$(stat -c %i "$hc")" = "$ino" ]
 }

@@ -216,21 +216,6 @@ ls_json() { mail -C "$CONF" ls --json "$@"; }
 	[[ $output == *"Subject: "* ]]
 }
 
-# fake_folder_start MODE: tests/servers/fake-imap-folder MODE in the
-# background, and the account in CONF pointed at it; sets FAKE_PORT and
-# FAKE_LOG (fake_stop stops it).
-fake_folder_start() {
-	local portfile
-	portfile=$(mktemp -u "$BATS_TEST_TMPDIR/fake-folder.XXXXXX")
-	"$SERVERS_DIR/fake-imap-folder" "$1" "$portfile" 3>&- &
-	FAKE_PIDS="${FAKE_PIDS:-} $!"
-	wait_for "$portfile" '^[0-9]+$' 5
-	FAKE_PORT=$(<"$portfile")
-	FAKE_LOG=$portfile.log
-	write_config "$CONF" pop3= smtp= "imap=imap://127.0.0.1:$FAKE_PORT" \
-		tls=none-i-know tls-ca-file= user=u "password-command=echo secret"
-}
-
 # uids: the UIDs of the listing in $output, in order, on one line.
 uids() { jq -r '[.[].uid] | join(" ")' <<<"$output"; }
 

@@ -249,13 +249,8 @@ while True:
     conns[0] += 1
     threading.Thread(target=serve, args=(c, conns[0]), daemon=True).start()
 PY
-    python3 "$DROP_DIR/server.py" "$1" "$DROP_DIR" \
-        "$MAIL_TEST_DIR/tls/server.pem" "$MAIL_TEST_DIR/tls/server.key" 3>&- &
-    FAKE_PIDS="${FAKE_PIDS:-} $!"
-    for ((i = 0; i < 200; i++)); do
-        [[ -s $DROP_DIR/port ]] && break
-        sleep 0.025
-    done
+    fake_spawn "$DROP_DIR/port" python3 "$DROP_DIR/server.py" "$1" "$DROP_DIR" \
+        "$MAIL_TEST_DIR/tls/server.pem" "$MAIL_TEST_DIR/tls/server.key" || return 1
     DROP_PORT=$(<"$DROP_DIR/port")
 }
 

@@ -222,28 +222,37 @@ write_config() {
 # produce.
 # ---------------------------------------------------------------------------
 
+# fake_spawn PORTFILE COMMAND [ARG]...: runs a scripted server in the
+# background (stopped by fake_stop) and waits up to 5 s for it to write
+# its port into PORTFILE; 1, with a message, when it dies or never does.
+# Sets FAKE_PID.
+fake_spawn() {
+	local portfile=$1 i
+	shift
+	# 3>&-: bats waits for every process holding its fd 3.
+	"$@" 3>&- &
+	FAKE_PID=$!
+	FAKE_PIDS="${FAKE_PIDS:-} $FAKE_PID"
+	for ((i = 0; i < 200; i++)); do
+		[[ -s $portfile ]] && return 0
+		kill -0 "$FAKE_PID" 2>/dev/null || break
+		sleep 0.025
+	done
+	[[ -s $portfile ]] && return 0
+	echo "fake_spawn: ${1##*/} did not start (no port in $portfile)" >&2
+	return 1
+}
+
 # fake_start MODE: starts a fake server in the background and waits for
 # it to listen.  Sets and exports FAKE_PORT, FAKE_HOST (127.0.0.1), FAKE_LOG
 # (every line the client sent, "CONN LINE") and FAKE_PID, and prints the
 # port.  Call it directly, not in $(...), or the variables are lost.
 # Several may run at once; fake_stop stops them all.
 fake_start() {
-	local mode=$1 dir portfile i
+	local mode=$1 dir portfile
 	dir=${BATS_TEST_TMPDIR:-${BATS_FILE_TMPDIR:-/tmp}}
 	portfile=$(mktemp -u "$dir/fake-$mode.XXXXXX")
-	# 3>&-: bats waits for every process holding its fd 3.
-	"$SERVERS_DIR/fake-server" "$mode" "$portfile" 3>&- &
-	FAKE_PID=$!
-	FAKE_PIDS="${FAKE_PIDS:-} $FAKE_PID"
-	for ((i = 0; i < 200; i++)); do
-		[[ -s $portfile ]] && break
-		kill -0 "$FAKE_PID" 2>/dev/null || break
-		sleep 0.025
-	done
-	if [[ ! -s $portfile ]]; then
-		echo "fake_start: fake-server $mode did not start" >&2
-		return 1
-	fi
+	fake_spawn "$portfile" "$SERVERS_DIR/fake-server" "$mode" "$portfile" || return 1
 	FAKE_PORT=$(<"$portfile")
 	FAKE_HOST=127.0.0.1
 	FAKE_LOG=$portfile.log
@@ -267,18 +276,25 @@ fake_stop() {
 # FAULT_DIR, FAULT_PORT and FAULT_LOG (the client's lines); the messages it
 # took are FAULT_DIR/port.msg.N.
 fake_smtp_start() {
-	local i
 	FAULT_DIR=$BATS_TEST_TMPDIR/fault-$1
 	mkdir -p "$FAULT_DIR"
-	"$SERVERS_DIR/fake-smtp" "$1" "$FAULT_DIR/port" "$MAIL_TEST_DIR/tls/server.pem" \
-		"$MAIL_TEST_DIR/tls/server.key" 3>&- &
-	FAKE_PIDS="${FAKE_PIDS:-} $!"
-	for ((i = 0; i < 200; i++)); do
-		[[ -s $FAULT_DIR/port ]] && break
-		sleep 0.025
-	done
+	fake_spawn "$FAULT_DIR/port" "$SERVERS_DIR/fake-smtp" "$1" "$FAULT_DIR/port" \
+		"$MAIL_TEST_DIR/tls/server.pem" "$MAIL_TEST_DIR/tls/server.key" || return 1
 	FAULT_PORT=$(<"$FAULT_DIR/port")
 	FAULT_LOG=$FAULT_DIR/port.log
+}
+
+# fake_folder_start MODE: tests/servers/fake-imap-folder MODE in the
+# background, and the account in CONF pointed at it; sets FAKE_PORT and
+# FAKE_LOG (fake_stop stops it).  (0800-imap-folders, 0860-imap-copy.)
+fake_folder_start() {
+	local portfile
+	portfile=$(mktemp -u "$BATS_TEST_TMPDIR/fake-folder.XXXXXX")
+	fake_spawn "$portfile" "$SERVERS_DIR/fake-imap-folder" "$1" "$portfile" || return 1
+	FAKE_PORT=$(<"$portfile")
+	FAKE_LOG=$portfile.log
+	write_config "$CONF" pop3= smtp= "imap=imap://127.0.0.1:$FAKE_PORT" \
+		tls=none-i-know tls-ca-file= user=u "password-command=echo secret"
 }
 
 # ---------------------------------------------------------------------------
@@ -451,14 +467,8 @@ wait_for() {
 # background (stopped by fake_stop), the account in CONF pointed at it;
 # FAKE_BASE.msgs delivers, FAKE_BASE.log holds the client's lines.
 fake_idle_start() {
-	local i
 	FAKE_BASE=$(mktemp -u "$BATS_TEST_TMPDIR/fake-idle.XXXXXX")
-	"$SERVERS_DIR/fake-imap-idle" "$1" "$FAKE_BASE" 3>&- &
-	FAKE_PIDS="${FAKE_PIDS:-} $!"
-	for ((i = 0; i < 200; i++)); do
-		[[ -s $FAKE_BASE ]] && break
-		sleep 0.025
-	done
+	fake_spawn "$FAKE_BASE" "$SERVERS_DIR/fake-imap-idle" "$1" "$FAKE_BASE" || return 1
 	write_config "$CONF" pop3= smtp= "imap=imap://127.0.0.1:$(<"$FAKE_BASE")" \
 		tls=none-i-know tls-ca-file= user=u "password-command=echo secret"
 }

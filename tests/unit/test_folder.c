@@ -158,6 +158,35 @@ static void test_open_any(void)
     f = mail_remote_open_any(NULL, store, fixture_path("missing"),
                              MAIL_FOLDER_RDWR, &fixture_paths, &err);
     CHECK(!f && err.kind == MAIL_ERR_NOTFOUND);
+    f = mail_remote_open_any(NULL, store, "", MAIL_FOLDER_RDWR,
+                             &fixture_paths, &err);
+    CHECK(!f && err.kind == MAIL_ERR_USAGE);
+    CHECK_STR(err.msg, "empty folder name");
+}
+
+/* What a name needs of the account (the command line asks before it
+ * loads the config or logs in), with the errors of mail_remote_open_any. */
+static void test_name_needs(void)
+{
+    struct mail_error err;
+
+    mail_error_clear(&err);
+    CHECK(mail_remote_name_needs("imap:INBOX", &err) ==
+          MAIL_FOLDER_NEEDS_REMOTE);
+    CHECK(mail_remote_name_needs("=Sent", &err) == MAIL_FOLDER_NEEDS_STORE);
+    CHECK(mail_remote_name_needs("~/Mail/x", &err) ==
+          MAIL_FOLDER_NEEDS_NOTHING);
+    CHECK(mail_remote_name_needs("mbox:/tmp/x", &err) ==
+          MAIL_FOLDER_NEEDS_NOTHING);
+    CHECK(mail_remote_name_needs("imap", &err) == MAIL_FOLDER_NEEDS_NOTHING);
+    CHECK(mail_remote_name_needs("imap:", &err) == -1);
+    CHECK(err.kind == MAIL_ERR_USAGE);
+    CHECK_STR(err.msg, "imap: needs a folder name, as in imap:INBOX");
+    CHECK(mail_remote_name_needs("=", &err) == -1);
+    CHECK(err.kind == MAIL_ERR_USAGE);
+    CHECK_STR(err.msg, "'=' needs a folder name, as in =Sent");
+    CHECK(mail_remote_name_needs("", &err) == -1);
+    CHECK(err.kind == MAIL_ERR_USAGE);
 }
 
 int main(void)
@@ -166,6 +195,7 @@ int main(void)
         return 1;
     RUN(test_copy);
     RUN(test_open_any);
+    RUN(test_name_needs);
     fixture_close();
     return test_done();
 }

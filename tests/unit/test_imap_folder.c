@@ -4,7 +4,9 @@
  * batches of UID ranges (four in flight), reports progress, and a cancel
  * from the progress callback stops sending batches, reads the ones in
  * flight to their end and fails with MAIL_ERR_TEMP, the session still in
- * step: the next listing on it works.
+ * step: the next listing on it works.  mail_folder_copy between two
+ * folders of one connection is UID COPY (COPYUID's key with UIDPLUS,
+ * none without), and an APPEND for a message marked deleted.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -147,8 +149,141 @@ static void test_batches_progress_cancel(void)
     fclose(log);
 }
 
+/* Run mail_folder_copy of UID 3 (flags) from INBOX (read-only) to
+ * Archive on one connection to a fake server (greeting, steps); *key
+ * gets the new key, the return is mail_folder_copy's and *sent what the
+ * client sent (caller frees). */
+static int copy_on_fake(const char *greeting, const struct step *steps,
+                        size_t n, unsigned flags, char **key,
+                        struct mail_error *err, char **sent)
+{
+    struct mail_server srv;
+    struct conn c = { NULL, NULL, 0 };
+    struct mail_imap_connector con = { c_session, c_drop, NULL, &c,
+                                       &c.selected };
+    struct mail_envelope e;
+    struct mail_folder *from = NULL, *to = NULL;
+    FILE *log = tmpfile();
+    unsigned port = log ? fake_start(greeting, steps, n, log) : 0;
+    size_t len;
+    int rc = -2;
+
+    *key = NULL;
+    *sent = NULL;
+    mail_error_clear(err);
+    memset(&e, 0, sizeof e);
+    e.key = "5:3";
+    e.uid = 3;
+    e.flags = flags;
+    c.s = port ? fake_open(port, &srv, err) : NULL;
+    if (c.s) {
+        from = mail_imap_folder_open(&con, "INBOX", MAIL_FOLDER_RDONLY, NULL,
+                                     err);
+        to = mail_imap_folder_open(&con, "Archive", MAIL_FOLDER_RDWR, NULL,
+                                   err);
+    }
+    if (from && to)
+        rc = mail_folder_copy(from, &e, to, key, err);
+    if (from)
+        mail_folder_close(from, NULL);
+    if (to)
+        mail_folder_close(to, NULL);
+    if (c.s)
+        mail_session_free(c.s);
+    fake_stop();
+    if (log) {
+        *sent = log_text(log, &len);
+        fclose(log);
+    }
+    CHECK(c.drops == 0);
+    return rc;
+}
+
+/* Two imap: folders of one connection: mail_folder_copy is UID COPY on
+ * the server (no FETCH, no APPEND), and COPYUID gives the new key. */
+static void test_copy_uidplus(void)
+{
+    static const struct step steps[] = {
+        { STEP_REPLY, NULL, SEL("A1") },
+        { STEP_REPLY, NULL, "A2 OK [COPYUID 9 3 17] copied\r\n" },
+    };
+    struct mail_error err;
+    char *key, *sent;
+
+    CHECK(copy_on_fake("* PREAUTH [CAPABILITY IMAP4rev1 UIDPLUS] hi\r\n",
+                       steps, 2, MAIL_FLAG_SEEN | MAIL_FLAG_FLAGGED, &key,
+                       &err, &sent) == 0);
+    CHECK(key && strcmp(key, "9:17") == 0);
+    CHECK(sent && strstr(sent, "A1 EXAMINE \"INBOX\"\r\n"));
+    CHECK(sent && strstr(sent, "A2 UID COPY 3 \"Archive\"\r\n"));
+    CHECK(sent && !strstr(sent, "APPEND") && !strstr(sent, "FETCH"));
+    if (err.msg[0])
+        printf("# %s\n", err.msg);
+    free(key);
+    free(sent);
+}
+
+/* Without UIDPLUS: copied all the same, the new key unknown; a missing
+ * destination ([TRYCREATE]) is MAIL_ERR_NOTFOUND naming it, and the
+ * session is kept. */
+static void test_copy_no_uidplus(void)
+{
+    static const struct step steps[] = {
+        { STEP_REPLY, NULL, SEL("A1") },
+        { STEP_REPLY, NULL, "A2 OK copied\r\n" },
+    };
+    static const struct step missing[] = {
+        { STEP_REPLY, NULL, SEL("A1") },
+        { STEP_REPLY, NULL, "A2 NO [TRYCREATE] no such mailbox\r\n" },
+    };
+    struct mail_error err;
+    char *key, *sent;
+
+    CHECK(copy_on_fake("* PREAUTH [CAPABILITY IMAP4rev1] hi\r\n", steps, 2,
+                       MAIL_FLAG_SEEN, &key, &err, &sent) == 0);
+    CHECK(key == NULL);
+    CHECK(sent && strstr(sent, "A2 UID COPY 3 \"Archive\"\r\n"));
+    CHECK(sent && !strstr(sent, "APPEND") && !strstr(sent, "FETCH"));
+    free(key);
+    free(sent);
+    CHECK(copy_on_fake("* PREAUTH [CAPABILITY IMAP4rev1] hi\r\n", missing, 2,
+                       MAIL_FLAG_SEEN, &key, &err, &sent) == -1);
+    CHECK(err.kind == MAIL_ERR_NOTFOUND);
+    CHECK(strcmp(err.msg, "imap:Archive: no such folder on the server") == 0);
+    CHECK(key == NULL);
+    free(sent);
+}
+
+/* A message marked deleted: COPY would keep \Deleted on the copy, so it
+ * is fetched and appended without it (the contract of mail_folder_copy). */
+static void test_copy_deleted_appends(void)
+{
+    static const struct step steps[] = {
+        { STEP_REPLY, NULL, SEL("A1") },
+        { STEP_REPLY, NULL, "* 1 FETCH (UID 3 BODY[] {7}\r\nhello\r\n)\r\n"
+                            "A2 OK fetched\r\n" },
+        { STEP_LITERAL, "+ go\r\n", "A3 OK appended\r\n" },
+    };
+    struct mail_error err;
+    char *key, *sent;
+
+    CHECK(copy_on_fake("* PREAUTH [CAPABILITY IMAP4rev1] hi\r\n", steps, 3,
+                       MAIL_FLAG_SEEN | MAIL_FLAG_DELETED, &key, &err,
+                       &sent) == 0);
+    if (err.msg[0])
+        printf("# %s\n", err.msg);
+    CHECK(sent && !strstr(sent, "UID COPY"));
+    CHECK(sent && strstr(sent, "A3 APPEND \"Archive\" (\\Seen) {7}"));
+    CHECK(sent && !strstr(sent, "Deleted"));
+    free(key);
+    free(sent);
+}
+
 int main(void)
 {
     RUN(test_batches_progress_cancel);
+    RUN(test_copy_uidplus);
+    RUN(test_copy_no_uidplus);
+    RUN(test_copy_deleted_appends);
     return test_done();
 }

@@ -667,6 +667,212 @@ static void test_sort_text(void)
     mail_folder_close(f, &err);
 }
 
+/* Flip a bit of the last occurrence of s in the lazy folder's header
+ * cache (the file in cache/mail/ that names "lz.h"): in the display
+ * block, where the display strings and keys are, so that the record
+ * fails its check. */
+static int damage_cache(const char *s)
+{
+    DIR *d = opendir(fixture_path("cache/mail"));
+    struct dirent *de;
+    int ret = -1;
+
+    while (d && ret < 0 && (de = readdir(d)) != NULL) {
+        char path[1100], *buf, *p, *hit = NULL;
+        FILE *fp;
+        long n;
+
+        if (!strstr(de->d_name, ".hc"))
+            continue;
+        snprintf(path, sizeof path, "%s/%s", fixture_path("cache/mail"),
+                 de->d_name);
+        if (!(fp = fopen(path, "r+b")))
+            continue;
+        fseek(fp, 0, SEEK_END);
+        n = ftell(fp);
+        rewind(fp);
+        buf = n > 0 ? malloc((size_t)n) : NULL;
+        if (buf && fread(buf, 1, (size_t)n, fp) == (size_t)n &&
+            memmem(buf, (size_t)n, "lz.h", 4))
+            for (p = buf;
+                 (p = memmem(p, (size_t)(n - (p - buf)), s, strlen(s))); p++)
+                hit = p;
+        if (hit) {
+            *hit ^= 1;
+            fseek(fp, (long)(hit - buf), SEEK_SET);
+            fwrite(hit, 1, 1, fp);
+            ret = 0;
+        }
+        free(buf);
+        fclose(fp);
+    }
+    if (d)
+        closedir(d);
+    return ret;
+}
+
+/* The lazy folder's messages: "N.lz.h" delivered at N, Subject "sN". */
+#define LAZY_N 8
+
+static void lazy_write(int i, const char *subject, const char *flags)
+{
+    char name[64], body[256];
+
+    snprintf(name, sizeof name, "lazy/cur/%d.lz.h:2,%s", 100 + i, flags);
+    snprintf(body, sizeof body, "From: Sender %d <s%d@x>\nSubject: %s\n"
+             "Date: Mon, 1 Jan 2024 00:00:%02d +0000\nMessage-ID: <m%d@x>\n"
+             "%s\nbody %d\n", i, i, subject, i, i,
+             i == 3 ? "Content-Type: multipart/mixed; boundary=b\n" : "", i);
+    fixture_write(name, body);
+}
+
+/* A lazy listing equals a borrowed one once filled: order, flags, sizes
+ * and dates at once, the strings after mail_folder_list_fill. */
+static void check_lazy_equals_full(struct mail_folder *f)
+{
+    struct mail_envelope_list full = MAIL_ENVELOPE_LIST_INIT;
+    struct mail_envelope_list l = MAIL_ENVELOPE_LIST_INIT;
+    struct mail_error err;
+
+    CHECK(mail_folder_list(f, &full, MAIL_FOLDER_LIST_BORROW, &err) == 0);
+    CHECK(mail_folder_list(f, &l, MAIL_FOLDER_LIST_BORROW |
+                           MAIL_FOLDER_LIST_LAZY, &err) == 0);
+    CHECK(l.n == LAZY_N && full.n == LAZY_N);
+    for (size_t i = 0; i < l.n && i < full.n; i++) {
+        const struct mail_envelope *a = &l.v[i], *b = &full.v[i];
+
+        /* what orders and counts, without a string */
+        CHECK(a->key == NULL && a->path == NULL && a->subject == NULL &&
+              a->from_display == NULL);
+        CHECK(a->flags == b->flags && a->size == b->size &&
+              a->received == b->received && a->has_date == b->has_date &&
+              a->date == b->date && a->date_offset == b->date_offset);
+        CHECK((a->content_type != NULL) == (i == 3));
+    }
+    /* a range at the end: those only */
+    CHECK(mail_folder_list_fill(f, &l, LAZY_N - 2, LAZY_N + 5, &err) == 0);
+    CHECK(l.v[LAZY_N - 3].key == NULL && l.v[LAZY_N - 2].key != NULL &&
+          l.v[LAZY_N - 1].key != NULL);
+    CHECK(mail_folder_list_fill(f, &l, 0, l.n, &err) == 0);
+    for (size_t i = 0; i < l.n && i < full.n; i++) {
+        const struct mail_envelope *a = &l.v[i], *b = &full.v[i];
+
+        CHECK_STR(a->key, b->key);
+        CHECK_STR(a->path, b->path);
+        CHECK_STR(a->from, b->from);
+        CHECK_STR(a->subject, b->subject);
+        CHECK_STR(a->message_id, b->message_id);
+        CHECK_STR(a->content_type, b->content_type);
+        CHECK_STR(a->from_display, b->from_display);
+        CHECK_STR(a->subject_display, b->subject_display);
+        CHECK(a->flags == b->flags && a->size == b->size && a->borrowed);
+    }
+    /* filled already: nothing to do */
+    CHECK(mail_folder_list_fill(f, &l, 0, l.n, &err) == 0);
+    mail_envelope_list_release(&l);
+    mail_envelope_list_release(&full);
+}
+
+static void test_lazy_fill(void)
+{
+    struct mail_envelope_list l = MAIL_ENVELOPE_LIST_INIT;
+    struct mail_envelope_list old = MAIL_ENVELOPE_LIST_INIT;
+    struct mail_error err;
+    struct mail_folder *f;
+    char subj[32], *s;
+
+    f = mail_folder_open(fixture_path("lazy"),
+                         MAIL_FOLDER_RDWR | MAIL_FOLDER_CREATE,
+                         &fixture_paths, &err);
+    CHECK(f != NULL);
+    if (!f)
+        return;
+    for (int i = 0; i < LAZY_N; i++) {
+        snprintf(subj, sizeof subj, "s%d", i);
+        lazy_write(i, subj, i % 2 ? "S" : "");
+    }
+    /* without a cache (every file parsed), then with it */
+    check_lazy_equals_full(f);
+    check_lazy_equals_full(f);
+
+    /* a message renamed and one removed between the listing and the
+     * fill: both filled from the cache; the renamed one is still read */
+    CHECK(mail_folder_list(f, &l, MAIL_FOLDER_LIST_BORROW |
+                           MAIL_FOLDER_LIST_LAZY, &err) == 0);
+    CHECK(l.n == LAZY_N);
+    rename(fixture_path("lazy/cur/101.lz.h:2,S"),
+           fixture_path("lazy/cur/101.lz.h:2,FS"));
+    unlink(fixture_path("lazy/cur/102.lz.h:2,"));
+    CHECK(mail_folder_list_fill(f, &l, 0, l.n, &err) == 0);
+    CHECK_STR(l.n > 2 ? l.v[1].subject : NULL, "s1");
+    CHECK_STR(l.n > 2 ? l.v[2].subject : NULL, "s2");
+    s = l.n > 2 ? fixture_fetch(f, &l.v[1]) : NULL;
+    CHECK(s && strstr(s, "Subject: s1\n"));
+    free(s);
+    mail_envelope_list_release(&l);
+    lazy_write(2, "s2", "");
+
+    /* a damaged record (one not read by the listing) is read from its
+     * file at the fill; the files say "S..." from here on, the cache
+     * "s..." */
+    CHECK(mail_folder_list(f, &l, MAIL_FOLDER_LIST_BORROW, &err) == 0);
+    mail_envelope_list_release(&l);
+    for (int i = 0; i < LAZY_N; i++) {
+        char name[64];
+        struct stat st;
+
+        snprintf(subj, sizeof subj, "S%d", i);
+        snprintf(name, sizeof name, "lazy/cur/%d.lz.h:2,%s", 100 + i,
+                 i == 1 ? "FS" : i % 2 ? "S" : "");
+        CHECK(stat(fixture_path(name), &st) == 0);
+        lazy_write(i, subj, i == 1 ? "FS" : i % 2 ? "S" : "");
+    }
+    CHECK(damage_cache("Sender 4") == 0);   /* 104's display block */
+    CHECK(damage_cache("Sender 5") == 0);
+    CHECK(damage_cache("Sender 6") == 0);
+    CHECK(mail_folder_list(f, &l, MAIL_FOLDER_LIST_BORROW |
+                           MAIL_FOLDER_LIST_LAZY, &err) == 0);
+    CHECK(l.n == LAZY_N);
+    /* 105 renamed and 106 removed meanwhile */
+    rename(fixture_path("lazy/cur/105.lz.h:2,S"),
+           fixture_path("lazy/cur/105.lz.h:2,RS"));
+    unlink(fixture_path("lazy/cur/106.lz.h:2,"));
+    CHECK(mail_folder_list_fill(f, &l, 0, l.n, &err) == 0);
+    if (l.n == LAZY_N) {
+        CHECK_STR(l.v[3].subject, "s3");            /* the cache's */
+        CHECK_STR(l.v[4].subject, "S4");            /* the file's */
+        CHECK_STR(l.v[4].subject_display, "S4");
+        CHECK_STR(l.v[4].key, "104.lz.h");
+        CHECK_STR(l.v[5].subject, "S5");            /* at its new name */
+        CHECK(l.v[5].path && strstr(l.v[5].path, "105.lz.h:2,RS"));
+        CHECK(l.v[5].flags == MAIL_FLAG_SEEN);      /* as listed */
+        CHECK(l.v[6].subject == NULL);              /* gone: no strings */
+        CHECK_STR(l.v[6].key, "106.lz.h");
+        CHECK(l.v[6].path && strstr(l.v[6].path, "106.lz.h:2,"));
+        CHECK_STR(l.v[7].subject, "s7");
+    }
+    mail_envelope_list_release(&l);
+
+    /* a fill of a list that is not the folder's latest lazy listing */
+    CHECK(mail_folder_list(f, &old, MAIL_FOLDER_LIST_BORROW |
+                           MAIL_FOLDER_LIST_LAZY, &err) == 0);
+    CHECK(mail_folder_list(f, &l, MAIL_FOLDER_LIST_BORROW |
+                           MAIL_FOLDER_LIST_LAZY, &err) == 0);
+    CHECK(mail_folder_list_fill(f, &old, 0, old.n, &err) < 0 &&
+          err.kind == MAIL_ERR_INTERNAL);
+    CHECK(mail_folder_list_fill(f, &l, 0, l.n, &err) == 0);
+    mail_envelope_list_release(&old);
+    mail_envelope_list_release(&l);
+    /* released before it is filled: its state goes with the next one */
+    CHECK(mail_folder_list(f, &l, MAIL_FOLDER_LIST_BORROW |
+                           MAIL_FOLDER_LIST_LAZY, &err) == 0);
+    mail_envelope_list_release(&l);
+    CHECK(mail_folder_list(f, &l, MAIL_FOLDER_LIST_BORROW |
+                           MAIL_FOLDER_LIST_LAZY, &err) == 0);
+    CHECK(mail_folder_close(f, &err) == 0);
+    mail_envelope_list_release(&l);   /* after the close: still safe */
+}
+
 int main(void)
 {
     if (fixture_open("maildir") < 0)
@@ -683,6 +889,7 @@ int main(void)
     RUN(test_store);
     RUN(test_errors);
     RUN(test_sort_text);
+    RUN(test_lazy_fill);
     fixture_close();
     return test_done();
 }

@@ -203,6 +203,80 @@ static void test_view(struct mail_folder *f, struct mail_envelope *e)
     mail_reading_release(&m);
 }
 
+/* A message file outside any folder: parsed, its envelope from the
+ * header; a pipe copied first; a directory is 1; a missing file
+ * NOTFOUND naming it. */
+static void test_file(void)
+{
+    struct mail_reading m = MAIL_READING_INIT;
+    struct mail_envelope e;
+    struct mail_error err;
+    int p[2];
+
+    mail_error_clear(&err);
+    fixture_write("plain.eml", "From: A <a@x>\nTo: b@x\nSubject: hi\n"
+                  "Date: Mon, 1 Dec 2025 10:00:00 +0000\n"
+                  "Message-ID: <1@x>\n\nbody\n");
+    CHECK(mail_reading_open_file(fixture_path("plain.eml"), "plain.eml",
+                                 fixture_paths.tmp_dir, true, &m, &err) == 0);
+    CHECK(m.fd >= 0 && m.mime != NULL);
+    if (m.mime) {
+        mail_reading_file_envelope(&m, "plain.eml", &e);
+        CHECK_STR(e.subject, "hi");
+        CHECK_STR(e.from, "A <a@x>");
+        CHECK_STR(e.message_id, "<1@x>");
+        CHECK(e.has_date && e.size == 95 && e.flags == 0);
+        CHECK(e.cc == NULL);
+    }
+    mail_reading_release(&m);
+    /* --raw: not parsed */
+    CHECK(mail_reading_open_file(fixture_path("plain.eml"), "plain.eml",
+                                 NULL, false, &m, &err) == 0);
+    CHECK(m.fd >= 0 && m.mime == NULL);
+    mail_reading_release(&m);
+    /* a pipe: copied, so it reads from 0 */
+    CHECK(pipe(p) == 0);
+    CHECK(write(p[1], "Subject: piped\n\nx\n", 19) == 19);
+    close(p[1]);
+    {
+        char dev[64];
+
+        snprintf(dev, sizeof dev, "/dev/fd/%d", p[0]);
+        CHECK(mail_reading_open_file(dev, "piped", fixture_paths.tmp_dir,
+                                     true, &m, &err) == 0);
+    }
+    close(p[0]);
+    if (m.mime) {
+        mail_reading_file_envelope(&m, "piped", &e);
+        CHECK_STR(e.subject, "piped");
+        CHECK(e.size == 19);
+    }
+    mail_reading_release(&m);
+    CHECK(mail_reading_open_file(fixture_path("Mail"), "Mail", NULL, true,
+                                 &m, &err) == 1);
+    CHECK(m.fd == -1);
+    CHECK(mail_reading_open_file(fixture_path("nope.eml"), "nope.eml", NULL,
+                                 true, &m, &err) == -1);
+    CHECK(err.kind == MAIL_ERR_NOTFOUND);
+    CHECK(strstr(err.msg, "nope.eml: No such file or directory") != NULL);
+}
+
+/* Seen once shown: an unread message gets \Seen, a seen one is left. */
+static void test_mark_seen(struct mail_folder *f, struct mail_envelope *e)
+{
+    struct mail_error err;
+    unsigned before = e->flags;
+
+    mail_error_clear(&err);
+    CHECK(mail_reading_mark_seen(f, e, &err) == 0);
+    CHECK(e->flags == before);      /* seen already: nothing to do */
+    CHECK(mail_folder_set_flags(f, e, 0, MAIL_FLAG_SEEN, &err) == 0);
+    CHECK(!(e->flags & MAIL_FLAG_SEEN));
+    CHECK(mail_reading_mark_seen(f, e, &err) == 0);
+    CHECK(e->flags & MAIL_FLAG_SEEN);
+    CHECK(e->path && strstr(e->path, ":2,S") != NULL);
+}
+
 int main(void)
 {
     struct mail_envelope_list l = MAIL_ENVELOPE_LIST_INIT;
@@ -218,7 +292,11 @@ int main(void)
         test_save(f, &l.v[0]);
         test_current = "test_view";
         test_view(f, &l.v[0]);
+        test_current = "test_mark_seen";
+        test_mark_seen(f, &l.v[0]);
     }
+    test_current = "test_file";
+    test_file();
     mail_envelope_list_release(&l);
     if (f)
         mail_folder_close(f, &err);

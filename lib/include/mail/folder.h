@@ -120,11 +120,22 @@ enum {
      * (Maildir with BORROW: the raw header strings of the cache are then
      * not read).  Drivers may ignore it and fill everything. */
     MAIL_FOLDER_LIST_DISPLAY = 4,
+    /* With BORROW, into an empty list: only what orders and counts the
+     * folder is made now (Maildir: from the file names and the cache's
+     * fixed-size records, no string of the cache read or checked): every
+     * envelope's flags, size, received, date, date_offset, has_date,
+     * attachments and content_type as with DISPLAY; key, path and the
+     * other strings are NULL until mail_folder_list_fill fills them.  An
+     * envelope whose key is NULL is not filled yet: pass only filled ones
+     * to the other calls.  Drivers may ignore it and fill everything
+     * (mbox, IMAP); with it, DISPLAY is ignored (a fill gives every
+     * string). */
+    MAIL_FOLDER_LIST_LAZY = 8,
     /* With DISPLAY: message_id, in_reply_to and references too, what
      * threading needs (mail/thread.h); the other raw strings may still be
      * NULL (Maildir and mbox with BORROW: the cache's threading strings
      * are read, its other raw header strings are not). */
-    MAIL_FOLDER_LIST_THREAD = 8,
+    MAIL_FOLDER_LIST_THREAD = 16,
 };
 
 struct mail_folder;
@@ -160,6 +171,22 @@ const char *mail_folder_path(const struct mail_folder *f);
  */
 int mail_folder_list(struct mail_folder *f, struct mail_envelope_list *out,
                      int flags, struct mail_error *err);
+
+/*
+ * Fill out->v[from..to) of a MAIL_FOLDER_LIST_LAZY listing (to is capped
+ * at out->n): each envelope not filled yet gets what a borrowed listing
+ * gives (key, path, every header string, from_display and
+ * subject_display).  Its order, flags and size stay as listed.  A record
+ * of the cache found damaged is read from the message file instead (at
+ * its new name if it was renamed meanwhile; a message removed meanwhile
+ * keeps NULL strings but gets its key and path).  A list that is not a
+ * lazy listing, or is filled already: nothing to do.  -1 with err
+ * (MAIL_ERR_INTERNAL: out of memory, or out is not the folder's latest
+ * lazy listing).
+ */
+int mail_folder_list_fill(struct mail_folder *f,
+                          struct mail_envelope_list *out, size_t from,
+                          size_t to, struct mail_error *err);
 
 /*
  * The last `last` messages of mail_folder_list's order (0: all): the same
@@ -241,9 +268,12 @@ int mail_folder_move(struct mail_folder *from, struct mail_envelope *e,
  * marks the original deleted as mutt's save does): the message is copied
  * into `to` (any kinds; its flags less \Deleted, its delivery time) and
  * durable there when this returns 0; `from` is not changed and may be
- * read-only.  An imap: destination takes it with APPEND, its APPENDUID
- * going into that folder's listing cache as for a move.  new_key as for
- * mail_folder_move.
+ * read-only.  Between two imap: folders of one account the server copies
+ * it (UID COPY; COPYUID, where offered, gives the new key and goes into
+ * the destination's listing cache as for a move); another imap:
+ * destination takes it with APPEND, its APPENDUID going into that
+ * folder's listing cache.  new_key as for mail_folder_move (NULL also
+ * when the server does not say).
  */
 int mail_folder_copy(struct mail_folder *from, const struct mail_envelope *e,
                      struct mail_folder *to, char **new_key,
@@ -430,6 +460,13 @@ struct mail_folder_driver {
     int (*move)(struct mail_folder *from, struct mail_envelope *e,
                 struct mail_folder *to, char **new_key,
                 struct mail_error *err);
+    /* Optional (may be NULL): mail_folder_copy without the bytes passing
+     * through here (IMAP to IMAP on one connector: UID COPY), the copy
+     * with e's flags less \Deleted.  Returns 0 when done, 1 when it
+     * cannot (folder.c then appends), -1 on error. */
+    int (*copy)(struct mail_folder *from, const struct mail_envelope *e,
+                struct mail_folder *to, char **new_key,
+                struct mail_error *err);
     /* Optional (may be NULL): mail_folder_message_read for what is not
      * READ_ALL; without it folder.c gives message_fd's whole message. */
     int (*message_read)(struct mail_folder *f, const struct mail_envelope *e,
@@ -452,6 +489,9 @@ struct mail_folder_driver {
                         size_t n, struct mail_error *err);
     int (*move_many)(struct mail_folder *from, struct mail_envelope *const *v,
                      size_t n, struct mail_folder *to, struct mail_error *err);
+    /* Optional: mail_folder_list_fill (NULL: lists are always filled). */
+    int (*list_fill)(struct mail_folder *f, struct mail_envelope_list *out,
+                     size_t from, size_t to, struct mail_error *err);
 };
 
 /*

@@ -301,6 +301,16 @@ int mail_imap_move_uids(struct mail_session *s, const uint32_t *uids,
                         size_t n, const char *dest, uint32_t *uidvalidity,
                         uint32_t *new_uids, struct mail_error *err);
 
+/* Copy messages to the mailbox `dest` (UTF-8) with UID COPY (RFC 3501
+ * 6.4.7: the server keeps their flags and internal dates); the source
+ * is not changed and may be selected read-only.  *uidvalidity and
+ * new_uids (either may be NULL) as for mail_imap_move_uids, from
+ * COPYUID when the server has UIDPLUS (0 when it does not say).  A
+ * missing destination ([TRYCREATE]) is MAIL_ERR_NOTFOUND. */
+int mail_imap_copy_uids(struct mail_session *s, const uint32_t *uids,
+                        size_t n, const char *dest, uint32_t *uidvalidity,
+                        uint32_t *new_uids, struct mail_error *err);
+
 /* ENABLE ext (RFC 5161), e.g. "CONDSTORE" or "QRESYNC".  Returns 1 when
  * the server enabled it, 0 when it does not offer ENABLE or ext, -1 on
  * error. */

@@ -45,6 +45,32 @@ int mail_reading_open_fd(int fd, const char *label, struct mail_reading *m,
                          struct mail_error *err);
 void mail_reading_release(struct mail_reading *m);
 
+/*
+ * A message file outside any folder into m: path, or "-" for standard
+ * input.  A pipe (or standard input) is copied to an unlinked temporary
+ * file in tmpdir (NULL: /tmp) first, so that parts can be read again at
+ * any offset.  Parsed unless parse is false (--raw: the bytes only).
+ * label names it in errors of the copy and the parse.  Returns 0; 1
+ * when path is a directory (a folder, not a message: nothing opened);
+ * or -1 with err (a missing file MAIL_ERR_NOTFOUND "PATH: strerror",
+ * else MAIL_ERR_IO) and m released.
+ */
+int mail_reading_open_file(const char *path, const char *label,
+                           const char *tmpdir, bool parse,
+                           struct mail_reading *m, struct mail_error *err);
+
+/* The envelope of a parsed message file (mail_reading_open_file) from
+ * its header: date, from, to, cc, subject, message-id (borrowed from m:
+ * valid while m is), size from the file, path as given; no flags. */
+void mail_reading_file_envelope(const struct mail_reading *m,
+                                const char *path, struct mail_envelope *e);
+
+/* Seen once shown: add \Seen to e when it is unread or still new (the
+ * commands' read and the reader's pager).  0 (also when nothing was to
+ * be done), or -1 with err. */
+int mail_reading_mark_seen(struct mail_folder *f, struct mail_envelope *e,
+                           struct mail_error *err);
+
 /* Part `number` (IMAP-style, "1.2") of the parsed message, or NULL with
  * MAIL_ERR_NOTFOUND "message LABEL has no part NUMBER". */
 const struct mail_part *mail_reading_part(const struct mail_reading *m,

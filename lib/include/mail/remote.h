@@ -81,6 +81,20 @@ struct mail_folder *mail_remote_folder_open(struct mail_remote *r,
                                             struct mail_error *err);
 
 /*
+ * What a folder name a person gives needs of the account, so that a
+ * caller fetches only that before mail_remote_open_any (which checks the
+ * name the same way): MAIL_FOLDER_NEEDS_REMOTE for "imap:NAME" (r),
+ * MAIL_FOLDER_NEEDS_STORE for "=NAME" (store), MAIL_FOLDER_NEEDS_NOTHING
+ * for a path.  "imap:" or "=" alone, or "", is -1 with MAIL_ERR_USAGE.
+ */
+enum mail_folder_needs {
+    MAIL_FOLDER_NEEDS_NOTHING,
+    MAIL_FOLDER_NEEDS_STORE,
+    MAIL_FOLDER_NEEDS_REMOTE,
+};
+int mail_remote_name_needs(const char *name, struct mail_error *err);
+
+/*
  * A folder by the name a person gives it (the FOLDER of the commands, the
  * reader's c and s), in an account's context: "imap:NAME" on r's server
  * (mail_remote_folder_open; MAIL_FOLDER_CREATE does not apply: a mailbox
@@ -88,8 +102,8 @@ struct mail_folder *mail_remote_folder_open(struct mail_remote *r,
  * folder that an mbox store creates is an mbox; a missing one is
  * MAIL_ERR_NOTFOUND "no folder 'NAME' in the store"), else a path
  * (mail_folder_open, "~" expanded).  r and store may be NULL: a name that
- * needs the one missing is MAIL_ERR_CONFIG; "imap:" or "=" alone is
- * MAIL_ERR_USAGE.
+ * needs the one missing is MAIL_ERR_CONFIG; "imap:" or "=" alone (or "")
+ * is MAIL_ERR_USAGE (mail_remote_name_needs).
  */
 struct mail_folder *mail_remote_open_any(struct mail_remote *r,
                                          const char *store, const char *name,
