@@ -608,9 +608,12 @@ int cmd_ls(struct cmd_ctx *ctx, int argc, char **argv)
      * after the folder is closed. */
     /* Without a filter, -n needs the last N envelopes only (Maildir
      * builds no others); a listing that shows rows (also with -S) needs
-     * only what a row shows (DISPLAY: the cache's raw headers unread). */
-    if (!o.json && !o.format && !o.thread && all)
-        lflags |= MAIL_FOLDER_LIST_DISPLAY;
+     * only what a row shows (DISPLAY: the cache's raw headers unread),
+     * and --thread the threading headers too (THREAD: read from their own
+     * block of the cache, the other raw headers still unread). */
+    if (!o.json && !o.format && all)
+        lflags |= MAIL_FOLDER_LIST_DISPLAY |
+                  (o.thread ? MAIL_FOLDER_LIST_THREAD : 0);
     if (mail_folder_list_last(f, &list,
                               all && !o.unread && !o.has_since ? o.last : 0,
                               lflags | MAIL_FOLDER_LIST_BORROW, &err) < 0) {

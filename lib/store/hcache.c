@@ -1,14 +1,14 @@
 /*
  * hcache.c - the header cache of local folders; see hcache.h.
  *
- * File format, version 5 (native byte order, checked by a marker: a
+ * File format, version 6 (native byte order, checked by a marker: a
  * cache is per machine; a home shared with a machine of the other order
  * just rebuilds it).  Everything is 8-byte aligned so that the file is
  * used in place through mmap(2):
  *
  *     struct hc_dhdr                     magic "MAILHC\0" 4, byte-order
  *                                        marker, kind, nnum, path length,
- *                                        count, sizes of the two string
+ *                                        count, sizes of the three string
  *                                        areas, meta[8], a checksum of the
  *                                        record area, a checksum of the
  *                                        header and the path
@@ -19,16 +19,23 @@
  *     the display area                   each record's key and display
  *                                        From and Subject, one block per
  *                                        record (NUL-terminated strings)
+ *     the thread area                    each record's Message-ID,
+ *                                        In-Reply-To and References, one
+ *                                        block per record
  *
- * A record says where its two blocks are (offset, length, each string's
- * offset in its block or absent) and carries a checksum of each block.
+ * A record says where its three blocks are (offset, length, each
+ * string's offset in its block or absent) and carries a checksum of each
+ * block.
  * Loading checks the header's checksum, that the file is exactly as long
  * as the header says, the record area's checksum (one word-at-a-time
  * pass over the fixed-size records, not over the strings) and every
  * record's bounds.  A block is checked when it is first used
- * (hcache_verify): a plain listing reads and checks the display blocks
- * of the messages it shows and never the raw strings; `ls -n 20` checks
- * 20 records.  A record found damaged makes the caller drop the whole
+ * (hcache_verify_blocks): a plain listing reads and checks the display
+ * blocks of the messages it shows and never the others; a threaded one
+ * the display and thread blocks (version 6: in version 5 the threading
+ * headers were in the raw block, whose 30 MB for 100,000 messages a
+ * threaded listing had to map and check); `ls -n 20` checks 20 records.
+ * A file of another version fails the header check and is rebuilt.  A record found damaged makes the caller drop the whole
  * cache and rebuild it (never trust it), as a damaged header does.
  */
 #include <errno.h>
@@ -47,7 +54,7 @@
 #include "mail/rfc2047.h"
 #include "mail/termsafe.h"
 
-#define HC_VERSION 5
+#define HC_VERSION 6
 #define HC_MAGIC "MAILHC"
 #define HC_BOM 0x01020304u
 /* A cache bigger than this is not loaded (and a folder that needs one
@@ -67,16 +74,21 @@ struct hc_dhdr {
     uint32_t pathlen;
     uint32_t pad;
     uint64_t count;
-    uint64_t str_size;      /* the raw string area */
-    uint64_t disp_size;     /* the display area */
+    uint64_t size[3];       /* the display, thread and raw areas */
     uint64_t meta[HC_NNUM];
     uint64_t rec_check;     /* hc_fast of the record area */
     uint64_t check;         /* hc_fast of this (check 0) and the path */
 };
 
-/* Strings kept in the display block; the others in the raw block. */
+/* Strings kept in the display block, in the thread block; the others
+ * in the raw block.  Blocks are numbered as the bits of HC_BLOCK_*:
+ * 0 display, 1 thread, 2 raw; the file holds the areas in the order raw
+ * (written as records are added), display, thread. */
 #define HC_DISP_MASK ((1u << HC_KEY) | (1u << HC_FROM_DISP) | \
                       (1u << HC_SUBJECT_DISP))
+#define HC_THREAD_MASK ((1u << HC_MESSAGE_ID) | (1u << HC_IN_REPLY_TO) | \
+                        (1u << HC_REFERENCES))
+enum { B_DISP, B_THREAD, B_RAW, B_N };
 
 struct hc_drec {
     int64_t date;
@@ -85,15 +97,12 @@ struct hc_drec {
                                matched, without reading the strings
                                (hcache_find); the key itself is compared
                                when the record is used (hcache_key_is) */
-    uint32_t str_off;       /* of the raw block in its area */
-    uint32_t disp_off;      /* of the display block in its area */
+    uint32_t off[B_N];      /* of each block (B_*) in its area */
+    uint32_t len[B_N];      /* bytes of each block, its last one a NUL */
+    uint32_t check[B_N];    /* hc_fast of each block's bytes */
     int32_t date_offset;
     uint32_t bits;
     uint32_t attachments;
-    uint32_t str_len;       /* bytes of each block, its last one a NUL */
-    uint32_t disp_len;
-    uint32_t str_check;     /* hc_fast of each block's bytes */
-    uint32_t disp_check;
     uint16_t key_len;       /* bytes of the key (without its NUL) */
     uint16_t soff[HC_NSTR]; /* offset in its block, or HC_ABSENT */
 };
@@ -131,6 +140,30 @@ static uint64_t hc_fast(uint64_t h, const void *data, size_t len)
         memcpy(&w, p, len);
     h = (h ^ w ^ ((uint64_t)len << 56)) * 0x9e3779b97f4a7c15ULL;
     return h ^ (h >> 29);
+}
+
+uint64_t hcache_fast_hash(uint64_t h, const void *data, size_t len)
+{
+    return hc_fast(h, data, len);
+}
+
+void hcache_rec_borrow(struct mail_envelope *e, const struct hcache_rec *r)
+{
+    e->from = r->str[HC_FROM];
+    e->to = r->str[HC_TO];
+    e->cc = r->str[HC_CC];
+    e->subject = r->str[HC_SUBJECT];
+    e->message_id = r->str[HC_MESSAGE_ID];
+    e->in_reply_to = r->str[HC_IN_REPLY_TO];
+    e->references = r->str[HC_REFERENCES];
+    e->content_type = r->str[HC_CONTENT_TYPE];
+    e->from_display = r->str[HC_FROM_DISP];
+    e->subject_display = r->str[HC_SUBJECT_DISP];
+    e->has_date = (r->bits & HC_HAS_DATE) != 0;
+    e->date = (time_t)r->date;
+    e->date_offset = r->date_offset;
+    e->attachments = r->attachments;
+    e->borrowed = true;
 }
 
 void hcache_rec_release(struct hcache_rec *r)
@@ -219,9 +252,12 @@ static const struct hc_drec *drec(const struct hcache *c, size_t i,
     return (const struct hc_drec *)(const void *)(p + c->nnum * 8);
 }
 
-static bool is_disp(int k)
+/* The block (B_*) that holds string k. */
+static int block_of(int k)
 {
-    return (HC_DISP_MASK >> k) & 1u;
+    if ((HC_DISP_MASK >> k) & 1u)
+        return B_DISP;
+    return (HC_THREAD_MASK >> k) & 1u ? B_THREAD : B_RAW;
 }
 
 /* Bounds of record i's blocks and offsets (reads the record only). */
@@ -231,16 +267,15 @@ static bool rec_bounds_ok(const struct hcache *c, size_t i)
     const struct hc_drec *d = drec(c, i, &nums);
     int k;
 
-    if ((uint64_t)d->str_off + d->str_len > c->str_size ||
-        (uint64_t)d->disp_off + d->disp_len > c->disp_size ||
-        d->str_len > HC_BLOCK_MAX || d->disp_len > HC_BLOCK_MAX)
-        return false;
+    for (k = 0; k < B_N; k++)
+        if ((uint64_t)d->off[k] + d->len[k] > c->area_size[k] ||
+            d->len[k] > HC_BLOCK_MAX)
+            return false;
     for (k = 0; k < HC_NSTR; k++)
-        if (d->soff[k] != HC_ABSENT &&
-            d->soff[k] >= (is_disp(k) ? d->disp_len : d->str_len))
+        if (d->soff[k] != HC_ABSENT && d->soff[k] >= d->len[block_of(k)])
             return false;
     if (d->soff[HC_KEY] != HC_ABSENT &&
-        (uint32_t)d->soff[HC_KEY] + d->key_len >= d->disp_len)
+        (uint32_t)d->soff[HC_KEY] + d->key_len >= d->len[B_DISP])
         return false;
     return true;
 }
@@ -253,28 +288,36 @@ static bool block_ok(const char *p, uint32_t len, uint32_t check)
            (uint32_t)hc_fast(HCACHE_HASH_INIT, p, len) == check;
 }
 
-bool hcache_verify(const struct hcache *c, size_t i, bool full)
+bool hcache_verify_blocks(const struct hcache *c, size_t i, unsigned blocks)
 {
     const uint64_t *nums;
     const struct hc_drec *d = drec(c, i, &nums);
 
-    return block_ok(c->disp + d->disp_off, d->disp_len, d->disp_check) &&
-           (!full || block_ok(c->strs + d->str_off, d->str_len,
-                              d->str_check));
+    for (int k = 0; k < B_N; k++)
+        if (((blocks >> k) & 1u) &&
+            !block_ok(c->area[k] + d->off[k], d->len[k], d->check[k]))
+            return false;
+    return true;
+}
+
+bool hcache_verify(const struct hcache *c, size_t i, bool full)
+{
+    return hcache_verify_blocks(c, i, full ? HC_BLOCK_ALL : HC_BLOCK_DISPLAY);
 }
 
 static const char *rec_str(const struct hcache *c, const struct hc_drec *d,
                            int k)
 {
+    int b = block_of(k);
+
     if (d->soff[k] == HC_ABSENT)
         return NULL;
-    return is_disp(k) ? c->disp + d->disp_off + d->soff[k]
-                      : c->strs + d->str_off + d->soff[k];
+    return c->area[b] + d->off[b] + d->soff[k];
 }
 
-/* Record i into r: its numbers and the strings whose bit is in mask. */
-static void get_rec(const struct hcache *c, size_t i, struct hcache_rec *r,
-                    uint32_t mask)
+/* Record i into r: its numbers and the strings of the blocks given. */
+void hcache_get_blocks(const struct hcache *c, size_t i, struct hcache_rec *r,
+                       unsigned blocks)
 {
     const uint64_t *nums;
     const struct hc_drec *d = drec(c, i, &nums);
@@ -288,19 +331,30 @@ static void get_rec(const struct hcache *c, size_t i, struct hcache_rec *r,
     r->bits = d->bits;
     r->attachments = d->attachments;
     for (k = 0; k < HC_NSTR; k++)
-        if ((mask >> k) & 1u)
+        if ((blocks >> block_of((int)k)) & 1u)
             r->str[k] = (char *)rec_str(c, d, (int)k);
 }
 
 void hcache_get(const struct hcache *c, size_t i, struct hcache_rec *r)
 {
-    get_rec(c, i, r, (1u << HC_NSTR) - 1);
+    hcache_get_blocks(c, i, r, HC_BLOCK_ALL);
 }
 
 void hcache_get_display(const struct hcache *c, size_t i,
                         struct hcache_rec *r)
 {
-    get_rec(c, i, r, HC_DISP_MASK);
+    hcache_get_blocks(c, i, r, HC_BLOCK_DISPLAY);
+}
+
+void hcache_rec_keep_blocks(struct hcache_rec *r, unsigned blocks)
+{
+    for (int k = 0; k < HC_NSTR; k++)
+        if (!((blocks >> block_of(k)) & 1u)) {
+            r->str[k] = NULL;
+            r->owned &= ~(1u << k);
+        }
+    if (!(blocks & HC_BLOCK_RAW) && (r->bits & HC_MIXED))
+        r->str[HC_CONTENT_TYPE] = (char *)"multipart/mixed";
 }
 
 void hcache_peek(const struct hcache *c, size_t i, uint64_t *num0,
@@ -372,18 +426,20 @@ static bool check_map(struct hcache *c)
     c->rec_size = c->nnum * 8 + sizeof(struct hc_drec);
     off = sizeof *h + plen;
     if (h->count > (c->map_len - off) / c->rec_size ||
-        h->str_size > c->map_len || h->disp_size > c->map_len)
+        h->size[B_DISP] > c->map_len || h->size[B_THREAD] > c->map_len ||
+        h->size[B_RAW] > c->map_len)
         return false;
-    need = (uint64_t)off + h->count * c->rec_size + h->str_size +
-           h->disp_size;
+    need = (uint64_t)off + h->count * c->rec_size + h->size[B_RAW] +
+           h->size[B_DISP] + h->size[B_THREAD];
     if (need != c->map_len)    /* truncated, or grown by garbage */
         return false;
     c->n = (size_t)h->count;
     c->recs = (const unsigned char *)c->map + off;
-    c->strs = (const char *)c->recs + c->n * c->rec_size;
-    c->disp = c->strs + h->str_size;
-    c->str_size = h->str_size;
-    c->disp_size = h->disp_size;
+    c->area[B_RAW] = (const char *)c->recs + c->n * c->rec_size;
+    c->area[B_DISP] = c->area[B_RAW] + h->size[B_RAW];
+    c->area[B_THREAD] = c->area[B_DISP] + h->size[B_DISP];
+    for (int k = 0; k < B_N; k++)
+        c->area_size[k] = h->size[k];
     memcpy(c->meta, h->meta, sizeof c->meta);
     if (hc_fast(HCACHE_HASH_INIT, c->recs, c->n * c->rec_size) !=
         h->rec_check)
@@ -416,9 +472,8 @@ static void forget(struct hcache *c)
     c->map = NULL;
     c->map_len = 0;
     c->recs = NULL;
-    c->strs = NULL;
-    c->disp = NULL;
-    c->str_size = c->disp_size = 0;
+    memset(c->area, 0, sizeof c->area);
+    memset(c->area_size, 0, sizeof c->area_size);
     c->n = 0;
     memset(c->meta, 0, sizeof c->meta);
     free(c->index);
@@ -517,7 +572,8 @@ bool hcache_key_is(const struct hcache *c, size_t i, const char *key,
 
     /* inside the block: rec_bounds_ok checked soff + key_len */
     return d->soff[HC_KEY] != HC_ABSENT && d->key_len == len &&
-           memcmp(c->disp + d->disp_off + d->soff[HC_KEY], key, len) == 0;
+           memcmp(c->area[B_DISP] + d->off[B_DISP] + d->soff[HC_KEY], key,
+                  len) == 0;
 }
 
 int hcache_keep_for_borrowers(struct hcache *c, struct hcache_rec *recs,
@@ -615,8 +671,9 @@ struct hcache_writer {
     size_t n, added, rec_size;
     FILE *f;                /* the temporary file */
     char *tmp;
-    uint64_t str_size;
-    struct mail_buf disp;   /* the display area, written at commit */
+    uint64_t str_size;      /* the raw area, written as records come */
+    struct mail_buf area[2];   /* the display and thread areas (B_DISP,
+                                  B_THREAD), written at commit */
     size_t path_pad;
     bool bad;
 };
@@ -638,7 +695,8 @@ struct hcache_writer *hcache_write_begin(struct hcache *c,
     w->n = n;
     /* A million messages' senders and subjects pass the buffers' usual
      * 64 MiB cap; the file format bounds the area at 4 GiB. */
-    mail_buf_init(&w->disp, (size_t)1 << 30);
+    mail_buf_init(&w->area[B_DISP], (size_t)1 << 30);
+    mail_buf_init(&w->area[B_THREAD], (size_t)1 << 30);
     w->rec_size = nnum * 8 + sizeof(struct hc_drec);
     w->recs = calloc(n ? n : 1, w->rec_size);
     if (!w->recs || mail_buf_printf(&tmp, "%s.XXXXXX", c->file) < 0)
@@ -662,7 +720,7 @@ struct hcache_writer *hcache_write_begin(struct hcache *c,
     memcpy(w->hdr.meta, meta, sizeof w->hdr.meta);
     w->path_pad = PAD8((size_t)w->hdr.pathlen + 1);
     /* the raw strings go after the records; header, records and the
-     * display area at commit */
+     * display and thread areas at commit */
     if (fseeko(w->f, (off_t)(sizeof w->hdr + w->path_pad + n * w->rec_size),
                SEEK_SET) != 0)
         w->bad = true;
@@ -679,9 +737,9 @@ void hcache_write_add(struct hcache_writer *w, const struct hcache_rec *r)
 {
     unsigned char *p;
     struct hc_drec d;
-    size_t len[HC_NSTR], total = 0, dtotal = 0;
+    size_t len[HC_NSTR], total[B_N] = { 0 };
     unsigned nnum;
-    int k;
+    int k, b;
 
     if (!w || w->bad)
         return;
@@ -691,20 +749,19 @@ void hcache_write_add(struct hcache_writer *w, const struct hcache_rec *r)
     }
     for (k = 0; k < HC_NSTR; k++) {
         len[k] = r->str[k] ? strlen(r->str[k]) + 1 : 0;
-        if (is_disp(k))
-            dtotal += len[k];
-        else
-            total += len[k];
+        total[block_of(k)] += len[k];
     }
-    if (total > HC_BLOCK_MAX || dtotal > HC_BLOCK_MAX) {
+    if (total[B_RAW] > HC_BLOCK_MAX || total[B_DISP] > HC_BLOCK_MAX ||
+        total[B_THREAD] > HC_BLOCK_MAX) {
         /* Maildir: not cached, parsed again next time; mbox records go
          * by position, so no cache at all */
         if (w->hdr.kind == MAIL_FOLDER_MBOX)
             w->bad = true;
         return;
     }
-    if (w->str_size + total > UINT32_MAX ||
-        w->disp.len + dtotal > UINT32_MAX) {
+    if (w->str_size + total[B_RAW] > UINT32_MAX ||
+        w->area[B_DISP].len + total[B_DISP] > UINT32_MAX ||
+        w->area[B_THREAD].len + total[B_THREAD] > UINT32_MAX) {
         w->bad = true;    /* too big to cache */
         return;
     }
@@ -719,49 +776,64 @@ void hcache_write_add(struct hcache_writer *w, const struct hcache_rec *r)
         mail_strncasecmp(r->str[HC_CONTENT_TYPE], "multipart/mixed", 15) == 0)
         d.bits |= HC_MIXED;
     d.attachments = r->attachments;
-    d.str_off = (uint32_t)w->str_size;
-    d.str_len = (uint32_t)total;
-    d.disp_off = (uint32_t)w->disp.len;
-    d.disp_len = (uint32_t)dtotal;
+    d.off[B_RAW] = (uint32_t)w->str_size;
+    d.off[B_DISP] = (uint32_t)w->area[B_DISP].len;
+    d.off[B_THREAD] = (uint32_t)w->area[B_THREAD].len;
+    for (b = 0; b < B_N; b++)
+        d.len[b] = (uint32_t)total[b];
     if (r->str[HC_KEY]) {
         d.key_hash = key_hash(r->str[HC_KEY], len[HC_KEY] - 1);
         d.key_len = (uint16_t)(len[HC_KEY] - 1);
     }
-    total = dtotal = 0;
+    memset(total, 0, sizeof total);
     for (k = 0; k < HC_NSTR; k++) {
-        size_t *at = is_disp(k) ? &dtotal : &total;
+        size_t *at = &total[block_of(k)];
 
         d.soff[k] = len[k] ? (uint16_t)*at : HC_ABSENT;
         *at += len[k];
     }
-    if (total) {
+    if (total[B_RAW]) {
         /* the block's hash is over its bytes in a row, so hash a copy */
         char block[HC_BLOCK_MAX];
+        size_t at = 0;
 
-        total = 0;
         for (k = 0; k < HC_NSTR; k++)
-            if (len[k] && !is_disp(k)) {
-                memcpy(block + total, r->str[k], len[k]);
-                total += len[k];
+            if (len[k] && block_of(k) == B_RAW) {
+                memcpy(block + at, r->str[k], len[k]);
+                at += len[k];
             }
-        d.str_check = (uint32_t)hc_fast(HCACHE_HASH_INIT, block, total);
-        if (fwrite(block, 1, total, w->f) != total)
+        d.check[B_RAW] = (uint32_t)hc_fast(HCACHE_HASH_INIT, block, at);
+        if (fwrite(block, 1, at, w->f) != at)
             w->bad = true;
     }
-    if (dtotal) {
-        size_t at = w->disp.len;
+    for (b = B_DISP; b <= B_THREAD; b++) {
+        struct mail_buf *area = &w->area[b];
+        size_t at = area->len;
 
+        if (!total[b])
+            continue;
         for (k = 0; k < HC_NSTR; k++)
-            if (len[k] && is_disp(k) &&
-                mail_buf_add(&w->disp, r->str[k], len[k]) < 0)
+            if (len[k] && block_of(k) == b &&
+                mail_buf_add(area, r->str[k], len[k]) < 0)
                 w->bad = true;
         if (!w->bad)
-            d.disp_check = (uint32_t)hc_fast(HCACHE_HASH_INIT,
-                                             w->disp.data + at, dtotal);
+            d.check[b] = (uint32_t)hc_fast(HCACHE_HASH_INIT, area->data + at,
+                                           total[b]);
     }
     memcpy(p + nnum * 8, &d, sizeof d);
-    w->str_size += total;
+    w->str_size += total[B_RAW];
     w->added++;
+}
+
+/* Write the display and thread areas at the file's position. */
+static bool write_areas(struct hcache_writer *w)
+{
+    for (int b = B_DISP; b <= B_THREAD; b++)
+        if (w->area[b].len &&
+            fwrite(w->area[b].data, 1, w->area[b].len, w->f) !=
+                w->area[b].len)
+            return false;
+    return true;
 }
 
 void hcache_write_commit(struct hcache_writer *w)
@@ -771,8 +843,9 @@ void hcache_write_commit(struct hcache_writer *w)
     if (!w)
         return;
     w->hdr.count = w->added;
-    w->hdr.str_size = w->str_size;
-    w->hdr.disp_size = w->disp.len;
+    w->hdr.size[B_RAW] = w->str_size;
+    w->hdr.size[B_DISP] = w->area[B_DISP].len;
+    w->hdr.size[B_THREAD] = w->area[B_THREAD].len;
     w->hdr.rec_check = hc_fast(HCACHE_HASH_INIT, w->recs,
                                w->added * w->rec_size);
     w->hdr.check = 0;
@@ -817,10 +890,7 @@ void hcache_write_commit(struct hcache_writer *w)
                 end = to;
             }
             if (!w->bad &&
-                (fseeko(w->f, end, SEEK_SET) != 0 ||
-                 (w->disp.len &&
-                  fwrite(w->disp.data, 1, w->disp.len, w->f) !=
-                      w->disp.len) ||
+                (fseeko(w->f, end, SEEK_SET) != 0 || !write_areas(w) ||
                  fseeko(w->f, 0, SEEK_SET) != 0 ||
                  fwrite(&w->hdr, 1, sizeof w->hdr, w->f) != sizeof w->hdr ||
                  fwrite(pb, 1, w->path_pad, w->f) != w->path_pad ||
@@ -835,7 +905,8 @@ void hcache_write_commit(struct hcache_writer *w)
         w->bad = true;
     if (w->bad || rename(w->tmp, w->c->file) < 0)
         unlink(w->tmp);
-    mail_buf_release(&w->disp);
+    mail_buf_release(&w->area[B_DISP]);
+    mail_buf_release(&w->area[B_THREAD]);
     free(w->tmp);
     free(w->recs);
     free(w);

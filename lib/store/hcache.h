@@ -11,7 +11,8 @@
  * file's inode, size and mtime).
  *
  * The file is mapped, not read: fixed-size record headers, then an area
- * of raw header strings and an area of display strings (see hcache.c).
+ * of raw header strings, an area of display strings and an area of
+ * threading strings (see hcache.c).
  * It is only ever a hint: a missing, foreign, truncated or damaged file
  * loads as empty (the header has a checksum, the length must match, the
  * record area has a checksum and every record is bounds-checked), and a
@@ -45,6 +46,18 @@ enum {
 
 #define HC_NNUM 8
 
+/* The three blocks of a record's strings, each checked and read on its
+ * own (hcache_verify_blocks, hcache_get_blocks): what a plain listing
+ * shows, what threading needs, and the rest. */
+enum {
+    HC_BLOCK_DISPLAY = 1,   /* HC_KEY, HC_FROM_DISP, HC_SUBJECT_DISP */
+    HC_BLOCK_THREAD = 2,    /* HC_MESSAGE_ID, HC_IN_REPLY_TO,
+                               HC_REFERENCES */
+    HC_BLOCK_RAW = 4,       /* HC_FROM, HC_TO, HC_CC, HC_SUBJECT,
+                               HC_CONTENT_TYPE */
+    HC_BLOCK_ALL = 7
+};
+
 /* bits of hcache_rec.bits */
 enum {
     HC_HAS_DATE = 1,
@@ -73,9 +86,9 @@ struct hcache {
     void *map;               /* the mapped file (valid), or NULL */
     size_t map_len;
     const unsigned char *recs;   /* record headers in map */
-    const char *strs;            /* the raw string area in map */
-    const char *disp;            /* the display area in map */
-    uint64_t str_size, disp_size;
+    const char *area[3];         /* the display, thread and raw string
+                                    areas in map (bit i of HC_BLOCK_*) */
+    uint64_t area_size[3];
     size_t rec_size;
     unsigned nnum;
     size_t n;                /* records in the file */
@@ -106,13 +119,21 @@ long hcache_find(const struct hcache *c, const char *key, size_t len);
 bool hcache_key_is(const struct hcache *c, size_t i, const char *key,
                    size_t len);
 
-/* Are record i's strings whole (its display block; with full, its raw
- * block too)?  Reads them: call it before using a record's strings,
- * once.  false: the file is damaged (drop it: hcache_drop). */
+/* Are record i's blocks (HC_BLOCK_* bits) whole?  Reads them: call it
+ * before using a block's strings, once.  false: the file is damaged
+ * (drop it: hcache_drop). */
+bool hcache_verify_blocks(const struct hcache *c, size_t i, unsigned blocks);
+
+/* hcache_verify_blocks of the display block, with full of all three. */
 bool hcache_verify(const struct hcache *c, size_t i, bool full);
 
-/* Record i as a hcache_rec whose strings point into the map (owned 0).
- * Check it first (hcache_verify with full). */
+/* Record i as a hcache_rec whose strings point into the map (owned 0),
+ * with the strings of the blocks given (the others NULL).  Check those
+ * blocks first (hcache_verify_blocks). */
+void hcache_get_blocks(const struct hcache *c, size_t i, struct hcache_rec *r,
+                       unsigned blocks);
+
+/* hcache_get_blocks of all three blocks (check with full first). */
 void hcache_get(const struct hcache *c, size_t i, struct hcache_rec *r);
 
 /* The same with only the display block's strings (HC_KEY, HC_FROM_DISP,
@@ -120,6 +141,17 @@ void hcache_get(const struct hcache *c, size_t i, struct hcache_rec *r);
  * enough. */
 void hcache_get_display(const struct hcache *c, size_t i,
                         struct hcache_rec *r);
+
+/* Keep only the strings of the blocks given in r, a copy that owns none
+ * of the others (they are set to NULL, not freed); without the raw
+ * block, HC_CONTENT_TYPE is "multipart/mixed" when HC_MIXED is set (what
+ * MAIL_FOLDER_LIST_DISPLAY promises). */
+void hcache_rec_keep_blocks(struct hcache_rec *r, unsigned blocks);
+
+/* Point e's header strings (not the key) at r's, with its dates,
+ * attachments and display strings: a borrowed envelope
+ * (MAIL_FOLDER_LIST_BORROW; Maildir and mbox). */
+void hcache_rec_borrow(struct mail_envelope *e, const struct hcache_rec *r);
 
 /* Forget the file's records (a damaged file): c is then as for a folder
  * without a cache, and a later write replaces the file. */
@@ -201,6 +233,10 @@ int hcache_rec_display(struct hcache_rec *r);
 
 /* 64-bit FNV-1a, for the cache's names and mbox tails. */
 uint64_t hcache_hash(uint64_t h, const void *data, size_t len);
+
+/* A hash a word at a time (the cache's checksums and keys; thread.c's
+ * Message-ID table): any change of one word changes it. */
+uint64_t hcache_fast_hash(uint64_t h, const void *data, size_t len);
 #define HCACHE_HASH_INIT 0xcbf29ce484222325ULL
 
 /* ---- shared by the drivers (folder.c) ---- */

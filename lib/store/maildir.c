@@ -999,25 +999,21 @@ static int resolve_all(struct mail_folder *f, const struct hcache *cache,
     return 0;
 }
 
-/* en's record (from the cache: checked by verify_range first); with
- * display, only its display strings (and content_type "multipart/mixed"
- * or NULL). */
+/* en's record (from the cache: checked by verify_range first), with
+ * the strings of the blocks given (HC_BLOCK_*; without the raw block,
+ * content_type "multipart/mixed" or NULL). */
 static void rec_of(const struct hcache *cache, const struct fresh *fr,
-                   const struct entry *en, bool display, struct hcache_rec *r)
+                   const struct entry *en, unsigned blocks,
+                   struct hcache_rec *r)
 {
-    if (en->hit >= 0 && display)
-        hcache_get_display(cache, (size_t)en->hit, r);
-    else if (en->hit >= 0)
-        hcache_get(cache, (size_t)en->hit, r);
-    else
+    if (en->hit >= 0) {
+        hcache_get_blocks(cache, (size_t)en->hit, r, blocks);
+    } else {
         *r = fr->v[en->rec];
-    if (display) {
-        for (int k = 0; k < HC_NSTR; k++)
-            if (k != HC_KEY && k != HC_FROM_DISP && k != HC_SUBJECT_DISP)
-                r->str[k] = NULL;
-        if (r->bits & HC_MIXED)
-            r->str[HC_CONTENT_TYPE] = (char *)"multipart/mixed";
+        r->owned = 0;           /* a copy: fr's record owns them */
     }
+    if (blocks != HC_BLOCK_ALL)
+        hcache_rec_keep_blocks(r, blocks);
 }
 
 /* Fill e from its entry and record, with each string malloc'd. */
@@ -1035,21 +1031,7 @@ static int env_copy(struct mail_folder *f, struct mail_envelope *e,
 static void env_borrow(struct mail_envelope *e, const struct hcache_rec *r)
 {
     e->key = r->str[HC_KEY];
-    e->from = r->str[HC_FROM];
-    e->to = r->str[HC_TO];
-    e->cc = r->str[HC_CC];
-    e->subject = r->str[HC_SUBJECT];
-    e->message_id = r->str[HC_MESSAGE_ID];
-    e->in_reply_to = r->str[HC_IN_REPLY_TO];
-    e->references = r->str[HC_REFERENCES];
-    e->content_type = r->str[HC_CONTENT_TYPE];
-    e->from_display = r->str[HC_FROM_DISP];
-    e->subject_display = r->str[HC_SUBJECT_DISP];
-    e->has_date = (r->bits & HC_HAS_DATE) != 0;
-    e->date = (time_t)r->date;
-    e->date_offset = r->date_offset;
-    e->attachments = r->attachments;
-    e->borrowed = true;
+    hcache_rec_borrow(e, r);
 }
 
 static int cmp_unique_p(const void *a, const void *b)
@@ -1180,7 +1162,7 @@ static void env_flags_and_size(struct mail_envelope *e,
  * closed. */
 static int emit_borrowed(struct mail_folder *f, const struct listing *l,
                          size_t lo, const struct hcache *cache,
-                         const struct fresh *fr, bool display,
+                         const struct fresh *fr, unsigned blocks,
                          struct mail_envelope_list *out,
                          struct mail_error *err)
 {
@@ -1214,7 +1196,7 @@ static int emit_borrowed(struct mail_folder *f, const struct listing *l,
         struct hcache_rec r;
 
         memset(e, 0, sizeof *e);
-        rec_of(cache, fr, en, display, &r);
+        rec_of(cache, fr, en, blocks, &r);
         env_borrow(e, &r);
         e->path = at;
         at += put_path(f, dl, en, at);
@@ -1237,7 +1219,7 @@ static int emit_copied(struct mail_folder *f, const struct listing *l,
 
         if (!e)
             return -1;
-        rec_of(cache, fr, en, false, &r);
+        rec_of(cache, fr, en, HC_BLOCK_ALL, &r);
         if (env_copy(f, e, en, &r, err) < 0)
             return -1;
         env_flags_and_size(e, en);
@@ -1254,7 +1236,7 @@ static void save_cache(struct hcache *cache, const struct listing *l,
     for (size_t i = 0; i < l->n && w; i++) {
         struct hcache_rec r;
 
-        rec_of(cache, fr, &l->v[i], false, &r);
+        rec_of(cache, fr, &l->v[i], HC_BLOCK_ALL, &r);
         hcache_write_add(w, &r);
     }
     hcache_write_commit(w);
@@ -1275,12 +1257,12 @@ static void drop_kept_since(struct maildir *md, size_t kept_blocks)
 }
 
 /* Check the cached records of l->v[lo..n) before their strings are used
- * (only the display block with display) and that each is the record of
+ * (the blocks given: HC_BLOCK_*) and that each is the record of
  * its name (hcache_find matched it by hash); with all, every record of
  * the file (before it is rewritten) and every entry's.  false: the cache
  * is damaged (or two keys share a hash): not to be trusted. */
 static bool verify_range(const struct hcache *cache, const struct listing *l,
-                         size_t lo, bool display, bool all)
+                         size_t lo, unsigned blocks, bool all)
 {
     if (all) {
         for (size_t i = 0; i < cache->n; i++)
@@ -1292,7 +1274,8 @@ static bool verify_range(const struct hcache *cache, const struct listing *l,
         const struct entry *en = &l->v[i];
 
         if (en->hit >= 0 &&
-            ((!all && !hcache_verify(cache, (size_t)en->hit, !display)) ||
+            ((!all && !hcache_verify_blocks(cache, (size_t)en->hit,
+                                            blocks)) ||
              !hcache_key_is(cache, (size_t)en->hit, en->name, en->ulen)))
             return false;
     }
@@ -1731,7 +1714,8 @@ static int md_list_once(struct mail_folder *f, struct mail_envelope_list *out,
     struct hcache cache;
     struct fresh fr = { NULL, 0, 0 };
     size_t i, hits = 0, first = out->n, kept_blocks = md->nblocks, lo;
-    bool vanished = false, changed = false, borrow, display, lazy;
+    bool vanished = false, changed = false, borrow, lazy;
+    unsigned blocks = HC_BLOCK_ALL;    /* of the cache's strings, read */
     int ret = -1;
 
     /* Borrowed strings only in a list that holds nothing else, marked by
@@ -1739,7 +1723,9 @@ static int md_list_once(struct mail_folder *f, struct mail_envelope_list *out,
     borrow = (flags & MAIL_FOLDER_LIST_BORROW) &&
              (out->n == 0 || (out->arena && out->v[0].borrowed));
     lazy = borrow && out->n == 0 && (flags & MAIL_FOLDER_LIST_LAZY);
-    display = borrow && !lazy && (flags & MAIL_FOLDER_LIST_DISPLAY);
+    if (borrow && !lazy && (flags & MAIL_FOLDER_LIST_DISPLAY))
+        blocks = HC_BLOCK_DISPLAY |
+                 (flags & MAIL_FOLDER_LIST_THREAD ? HC_BLOCK_THREAD : 0);
     if (borrow && !out->arena) {
         if (md_new_lease(md, out) < 0)
             return mail_error_set(err, MAIL_ERR_INTERNAL, "out of memory");
@@ -1780,12 +1766,12 @@ static int md_list_once(struct mail_folder *f, struct mail_envelope_list *out,
     /* (lazy: none but when the file is written; mail_folder_list_fill
      * checks each record it uses) */
     if ((!lazy || changed) &&
-        !verify_range(&cache, &l, lo, display, changed)) {
+        !verify_range(&cache, &l, lo, blocks, changed)) {
         ret = 1;
         goto out;
     }
     if ((lazy     ? emit_lazy(&l, lo, &cache, &fr, out, err)
-         : borrow ? emit_borrowed(f, &l, lo, &cache, &fr, display, out, err)
+         : borrow ? emit_borrowed(f, &l, lo, &cache, &fr, blocks, out, err)
                   : emit_copied(f, &l, lo, &cache, &fr, out, err)) < 0)
         goto out;
     if (changed)

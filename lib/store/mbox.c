@@ -704,12 +704,12 @@ static int tail_hash(int fd, uint64_t last, uint64_t size, uint64_t *h)
  * there is nothing left to parse).  Cached numbers are checked before use.
  */
 static uint64_t use_cache(struct parse *ps, const struct hcache *c, int fd,
-                          const struct stat *st, int flags, bool display,
+                          const struct stat *st, int flags, unsigned blocks,
                           struct mail_error *err)
 {
     uint64_t size = (uint64_t)st->st_size, old = c->meta[1], last, h, n1;
     uint32_t bits;
-    bool same, full;
+    bool same;
     size_t i, take;
 
     if (c->n == 0 || c->meta[0] != (uint64_t)st->st_ino || old > size ||
@@ -732,10 +732,12 @@ static uint64_t use_cache(struct parse *ps, const struct hcache *c, int fd,
             return 0;
     }
     take = same ? c->n : c->n - 1;
-    /* A listing that shows only the display strings of an unchanged file
-     * reads (and checks) no raw header string; otherwise the records may
-     * be written to a new cache file and are checked whole. */
-    full = !(display && same);
+    /* A listing that shows only the display strings (and with THREAD the
+     * threading ones) of an unchanged file reads (and checks) no other
+     * header string; otherwise the records may be written to a new cache
+     * file and are checked whole. */
+    if (!same)
+        blocks = HC_BLOCK_ALL;
     if (ps->alloc < take + 1) {
         struct mbox_msg *nv = realloc(ps->v, (take + 1) * sizeof *nv);
         struct hcache_rec *nr;
@@ -754,12 +756,9 @@ static uint64_t use_cache(struct parse *ps, const struct hcache *c, int fd,
         struct mbox_msg m;
         struct hcache_rec copy;
 
-        if (!hcache_verify(c, i, full))
+        if (!hcache_verify_blocks(c, i, blocks))
             goto bad;
-        if (full)
-            hcache_get(c, i, &rec);
-        else
-            hcache_get_display(c, i, &rec);
+        hcache_get_blocks(c, i, &rec, blocks);
         memset(&m, 0, sizeof m);
         m.offset = r->num[0];
         m.start = r->num[1];
@@ -846,7 +845,7 @@ static size_t put_key(char *buf, size_t size, const struct mbox_msg *m)
  * mapping and the parsed records, with the keys in one block: all kept
  * by the folder until it is closed (hcache_keep_for_borrowers). */
 static int emit_borrowed(struct mbox *mb, const struct parse *ps,
-                         bool display, struct mail_envelope_list *out,
+                         unsigned blocks, struct mail_envelope_list *out,
                          struct mail_error *err)
 {
     size_t i, n = 0;
@@ -871,11 +870,13 @@ static int emit_borrowed(struct mbox *mb, const struct parse *ps,
     at = keys;
     for (i = 0; i < ps->n; i++) {
         const struct mbox_msg *m = &ps->v[i];
-        const struct hcache_rec *r = &ps->recs[i];
+        struct hcache_rec rec = ps->recs[i], *r = &rec;
         struct mail_envelope *e;
 
         if (m->expunge)
             continue;
+        /* only what the listing reads (MAIL_FOLDER_LIST_DISPLAY, THREAD) */
+        hcache_rec_keep_blocks(r, blocks);
         e = &out->v[out->n++];
         memset(e, 0, sizeof *e);
         e->key = at;
@@ -884,27 +885,7 @@ static int emit_borrowed(struct mbox *mb, const struct parse *ps,
         e->flags = m->want;
         e->size = m->size;
         e->received = (time_t)r->num[6];
-        if (display) {
-            /* only what a row shows (MAIL_FOLDER_LIST_DISPLAY) */
-            if (r->bits & HC_MIXED)
-                e->content_type = (char *)"multipart/mixed";
-        } else {
-            e->from = r->str[HC_FROM];
-            e->to = r->str[HC_TO];
-            e->cc = r->str[HC_CC];
-            e->subject = r->str[HC_SUBJECT];
-            e->message_id = r->str[HC_MESSAGE_ID];
-            e->in_reply_to = r->str[HC_IN_REPLY_TO];
-            e->references = r->str[HC_REFERENCES];
-            e->content_type = r->str[HC_CONTENT_TYPE];
-        }
-        e->from_display = r->str[HC_FROM_DISP];
-        e->subject_display = r->str[HC_SUBJECT_DISP];
-        e->has_date = (r->bits & HC_HAS_DATE) != 0;
-        e->date = (time_t)r->date;
-        e->date_offset = r->date_offset;
-        e->attachments = r->attachments;
-        e->borrowed = true;
+        hcache_rec_borrow(e, r);
     }
     return 0;
 }
@@ -927,6 +908,7 @@ static int mbox_scan(struct mbox *mb, struct mail_envelope_list *out,
     size_t i, first = out ? out->n : 0, kept = mb->nblocks;
     int fd, ret = -1;
     bool borrow;
+    unsigned blocks = HC_BLOCK_ALL;    /* of the cache's strings, read */
 
     /* Borrowed strings only in a list that holds nothing else, marked by
      * an arena (so that its release frees no string). */
@@ -953,8 +935,10 @@ static int mbox_scan(struct mbox *mb, struct mail_envelope_list *out,
     ps.flags = flags;
     ps.display = true;
     hcache_open(&cache, mb->base.paths, path, MAIL_FOLDER_MBOX);
-    from = use_cache(&ps, &cache, fd, &st, flags,
-                     borrow && (flags & MAIL_FOLDER_LIST_DISPLAY), err);
+    if (borrow && (flags & MAIL_FOLDER_LIST_DISPLAY))
+        blocks = HC_BLOCK_DISPLAY |
+                 (flags & MAIL_FOLDER_LIST_THREAD ? HC_BLOCK_THREAD : 0);
+    from = use_cache(&ps, &cache, fd, &st, flags, blocks, err);
     if (from < (uint64_t)st.st_size &&
         parse_range(&ps, fd, path, from, (uint64_t)st.st_size, err) < 0)
         goto out;
@@ -977,9 +961,7 @@ static int mbox_scan(struct mbox *mb, struct mail_envelope_list *out,
         if (ps.v[i].expunge || ps.v[i].want != ps.v[i].flags)
             mb->dirty = true;
 
-    if (borrow && emit_borrowed(mb, &ps,
-                                (flags & MAIL_FOLDER_LIST_DISPLAY) != 0,
-                                out, err) < 0)
+    if (borrow && emit_borrowed(mb, &ps, blocks, out, err) < 0)
         goto out;
     for (i = 0; out && !borrow && i < ps.n; i++) {
         const struct mbox_msg *m = &ps.v[i];

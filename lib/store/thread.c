@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hcache.h"
 #include "mail/thread.h"
 #include "radix.h"
 
@@ -58,20 +59,20 @@ struct id_table {
     size_t mask;
 };
 
+/* A word at a time, the cache's hash (ids are 40 bytes and more: a byte
+ * at a time, the hashing was a fifth of the threading). */
 static uint32_t id_hash(const char *s, size_t len)
 {
-    uint64_t h = 0xcbf29ce484222325ULL;
+    uint64_t h = hcache_fast_hash(HCACHE_HASH_INIT, s, len);
 
-    for (size_t i = 0; i < len; i++)
-        h = (h ^ (unsigned char)s[i]) * 0x100000001b3ULL;
     return (uint32_t)(h ^ (h >> 32));
 }
 
-/* The input position of the first message with this id, or -1. */
-static long find_id(const struct id_table *t, const char *id, size_t len)
+/* The input position of the first message with this id (whose hash is
+ * h), or -1. */
+static long find_id_h(const struct id_table *t, const char *id, size_t len,
+                      uint32_t h)
 {
-    uint32_t h = id_hash(id, len);
-
     for (size_t k = h & t->mask;; k = (k + 1) & t->mask) {
         uint32_t p = t->slot[k].pos1;
         const struct id_ref *r;
@@ -84,6 +85,17 @@ static long find_id(const struct id_table *t, const char *id, size_t len)
         if (r->len == len && memcmp(r->id, id, len) == 0)
             return (long)(p - 1);
     }
+}
+
+static long find_id(const struct id_table *t, const char *id, size_t len)
+{
+    return find_id_h(t, id, len, id_hash(id, len));
+}
+
+/* Start fetching the slots where hash h is looked up. */
+static void prefetch_slot(const struct id_table *t, uint32_t h)
+{
+    __builtin_prefetch(&t->slot[h & t->mask]);
 }
 
 /* Message i's id into the table, unless an earlier message has it. */
@@ -113,7 +125,7 @@ static void add_id(struct id_table *t, size_t i)
  * as if parents were taken one by one in input order and a link that
  * would close a loop were refused.  Each message is walked once: O(n).
  */
-static void cut_loops(long *parent, unsigned char *state, size_t n)
+static void cut_loops(int32_t *parent, unsigned char *state, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         long p = (long)i;
@@ -142,16 +154,14 @@ static time_t env_time(const struct mail_envelope *e)
     return e->has_date ? e->date : e->received;
 }
 
-/* The parent of message i (input position), or -1. */
-static long find_parent(const struct mail_envelope *e, size_t i,
-                        const struct id_table *t)
+/* The reference ("<...>") of refs that ends before *end, scanning back;
+ * *end moves to its start.  false when there is none. */
+static bool prev_ref(const char *refs, const char **end, const char **s,
+                     size_t *len)
 {
-    const char *refs = e->references, *p, *q, *s;
-    size_t len;
-    long r;
+    const char *p = *end, *q;
 
-    /* The last reference that is in the set. */
-    for (p = refs ? refs + strlen(refs) : NULL; p && p > refs;) {
+    while (p > refs) {
         q = p;
         while (q > refs && q[-1] != '>')
             q--;
@@ -161,10 +171,48 @@ static long find_parent(const struct mail_envelope *e, size_t i,
         while (p > refs && *p != '<')
             p--;
         if (*p == '<') {
-            r = find_id(t, p, (size_t)(q - p));
-            if (r >= 0 && (size_t)r != i)
-                return r;
+            *end = *s = p;
+            *len = (size_t)(q - p);
+            return true;
         }
+    }
+    *end = refs;
+    return false;
+}
+
+/* The id a message's parent is looked up by first: its last reference,
+ * else its In-Reply-To (len 0: none). */
+static void first_guess(const struct mail_envelope *e, struct id_ref *g)
+{
+    const char *end, *s;
+    size_t len = 0;
+
+    g->len = 0;
+    if (e->references) {
+        end = e->references + strlen(e->references);
+        if (!prev_ref(e->references, &end, &s, &len))
+            len = 0;
+    }
+    if (len == 0 && !first_id(e->in_reply_to, &s, &len))
+        len = 0;
+    if (len > 0 && len < UINT32_MAX)
+        *g = (struct id_ref){ s, (uint32_t)len, id_hash(s, len) };
+}
+
+/* The parent of message i (input position), or -1. */
+static long find_parent(const struct mail_envelope *e, size_t i,
+                        const struct id_table *t)
+{
+    const char *refs = e->references, *end, *s;
+    size_t len;
+    long r;
+
+    /* The last reference that is in the set. */
+    for (end = refs ? refs + strlen(refs) : NULL;
+         end && prev_ref(refs, &end, &s, &len);) {
+        r = find_id(t, s, len);
+        if (r >= 0 && (size_t)r != i)
+            return r;
     }
     if (first_id(e->in_reply_to, &s, &len)) {
         r = find_id(t, s, len);
@@ -174,12 +222,17 @@ static long find_parent(const struct mail_envelope *e, size_t i,
     return -1;
 }
 
+/* How far ahead the table's slots are fetched: its lookups are random
+ * reads of a table of megabytes. */
+#define AHEAD 16
+
 /* parent[0..n): each message's parent (input position) or -1, loops
- * cut.  -1 when out of memory. */
+ * cut.  -1 when out of memory (or more than INT32_MAX messages). */
 static int find_parents(const struct mail_envelope_list *list,
-                        const size_t *idx, size_t n, long *parent)
+                        const size_t *idx, size_t n, int32_t *parent)
 {
     struct id_table t = { 0 };
+    struct id_ref guess[AHEAD];   /* of messages i..i+AHEAD, by i % AHEAD */
     unsigned char *state;
     size_t slots = 64;
     int rc = -1;
@@ -190,20 +243,44 @@ static int find_parents(const struct mail_envelope_list *list,
     t.slot = calloc(slots, sizeof *t.slot);
     state = calloc(n, 1);
     t.mask = slots - 1;
-    if (!t.ref || !t.slot || !state || n >= UINT32_MAX)
+    if (!t.ref || !t.slot || !state || n > INT32_MAX)
         goto done;
+    /* the ids and their hashes, then into the table with the slots of
+     * the ones AHEAD fetched meanwhile */
     for (size_t i = 0; i < n; i++) {
         const char *s;
         size_t len;
 
         if (first_id(list->v[idx[i]].message_id, &s, &len) &&
-            len < UINT32_MAX) {
+            len < UINT32_MAX)
             t.ref[i] = (struct id_ref){ s, (uint32_t)len, id_hash(s, len) };
-            add_id(&t, i);
-        }
     }
-    for (size_t i = 0; i < n; i++)
-        parent[i] = find_parent(&list->v[idx[i]], i, &t);
+    for (size_t i = 0; i < n; i++) {
+        if (i + AHEAD < n && t.ref[i + AHEAD].len)
+            prefetch_slot(&t, t.ref[i + AHEAD].hash);
+        if (t.ref[i].len)
+            add_id(&t, i);
+    }
+    /* a message's parent is mostly its first guess, found at once (the
+     * guesses of the next AHEAD messages made, their slots fetched) */
+    for (size_t i = 0; i < n && i < AHEAD; i++)
+        first_guess(&list->v[idx[i]], &guess[i]);
+    for (size_t i = 0; i < n; i++) {
+        struct id_ref g = guess[i % AHEAD];
+        long r = -1;
+
+        if (i + AHEAD < n) {
+            struct id_ref *next = &guess[i % AHEAD];
+
+            first_guess(&list->v[idx[i + AHEAD]], next);
+            if (next->len)
+                prefetch_slot(&t, next->hash);
+        }
+        if (g.len)
+            r = find_id_h(&t, g.id, g.len, g.hash);
+        parent[i] = (int32_t)(r >= 0 && (size_t)r != i
+                                  ? r : find_parent(&list->v[idx[i]], i, &t));
+    }
     cut_loops(parent, state, n);
     rc = 0;
 done:
@@ -217,12 +294,12 @@ int mail_thread(const struct mail_envelope_list *list, size_t *idx,
                 unsigned *depth, size_t n, struct mail_error *err)
 {
     size_t m = n ? n : 1;
-    long *parent = malloc(m * sizeof *parent);
-    size_t *start = calloc(m + 1, sizeof *start);
+    int32_t *parent = malloc(m * sizeof *parent);
+    uint32_t *start = calloc(m + 1, sizeof *start);
     struct srec *v = malloc(m * sizeof *v);
     struct srec *tmp = malloc(m * sizeof *tmp);
     size_t *count = malloc(RADIX_COUNTS * sizeof *count);
-    size_t *stack = malloc(m * sizeof *stack);
+    uint32_t *stack = malloc(m * sizeof *stack);
     unsigned *d = malloc(m * sizeof *d);
     size_t *out = malloc(m * sizeof *out);
     unsigned *outd = malloc(m * sizeof *outd);
@@ -257,14 +334,14 @@ int mail_thread(const struct mail_envelope_list *list, size_t *idx,
         if (parent[i] >= 0)
             continue;
         min = own = radix_time(env_time(&list->v[idx[i]]));
-        stack[sp++] = i;
+        stack[sp++] = (uint32_t)i;
         while (sp) {
             size_t r = stack[--sp];
 
             for (size_t c = start[r]; c < start[r + 1]; c++) {
                 if (kids[c].b < min)
                     min = kids[c].b;
-                stack[sp++] = kids[c].idx;
+                stack[sp++] = (uint32_t)kids[c].idx;
             }
         }
         roots[nroots++] = (struct srec){ min, own, i };
@@ -288,7 +365,7 @@ int mail_thread(const struct mail_envelope_list *list, size_t *idx,
     for (size_t k = 0; k < nroots; k++) {
         size_t sp = 0;
 
-        stack[sp++] = roots[k].idx;
+        stack[sp++] = (uint32_t)roots[k].idx;
         d[roots[k].idx] = 0;
         while (sp) {
             size_t r = stack[--sp];
@@ -299,7 +376,7 @@ int mail_thread(const struct mail_envelope_list *list, size_t *idx,
                 size_t ch = kids[c - 1].idx;
 
                 d[ch] = d[r] + 1;
-                stack[sp++] = ch;
+                stack[sp++] = (uint32_t)ch;
             }
         }
     }

@@ -9,6 +9,7 @@
  */
 #include <dirent.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -126,6 +127,57 @@ static long file_size(const char *p)
     return p && stat(p, &st) == 0 ? (long)st.st_size : -1;
 }
 
+/* Copy the cache file good over c with one bit flipped, for every bit of
+ * its bytes [from, to) in turn, and list f with fn each time: how many
+ * of those listings did not give want (damage not detected). */
+static int missed_flips(struct mail_folder *f,
+                        char *(*fn)(struct mail_folder *), const char *good,
+                        const char *c, long from, long to, const char *want)
+{
+    int missed = 0;
+
+    for (long off = from; off < to; off++)
+        for (int bit = 0; bit < 8; bit++) {
+            int fd;
+            char byte;
+
+            copy_file(good, c);
+            fd = open(c, O_RDWR);
+            if (fd < 0 || pread(fd, &byte, 1, off) != 1) {
+                missed++;
+                if (fd >= 0)
+                    close(fd);
+                continue;
+            }
+            byte ^= (char)(1 << bit);
+            if (pwrite(fd, &byte, 1, off) != 1)
+                missed++;
+            close(fd);
+            if (strcmp(fn(f), want) != 0) {
+                if (missed < 5)
+                    printf("# flip at byte %ld bit %d not detected: %s\n",
+                           off, bit, fn(f));
+                missed++;
+            }
+        }
+    return missed;
+}
+
+/* The same with good cut at every length short of its own. */
+static int missed_cuts(struct mail_folder *f,
+                       char *(*fn)(struct mail_folder *), const char *good,
+                       const char *c, const char *want)
+{
+    int missed = 0;
+
+    for (long off = 0; off < file_size(good); off++) {
+        copy_file(good, c);
+        if (truncate(c, off) != 0 || strcmp(fn(f), want) != 0)
+            missed++;
+    }
+    return missed;
+}
+
 /*
  * A Maildir message file never changes once delivered; only its name
  * (flags) and directory do.  So the cache is keyed by the unique name
@@ -230,8 +282,12 @@ static struct mail_folder *primed_folder(void)
         return NULL;
     fixture_write("md2/cur/1.a.h:2,S", "Subject: =?utf-8?q?=C3=A9t=C3=A9?=\n"
                                     "From: =?utf-8?q?Ren=C3=A9?= <r@x>\n\n1\n");
-    fixture_write("md2/cur/2.b.h:2,", "Subject: two\n\n2\n");
-    fixture_write("md2/new/3.c.h", "Subject: six\n\n3\n");
+    /* threading headers: the every-bit and every-length checks cover the
+     * thread area too */
+    fixture_write("md2/cur/2.b.h:2,", "Subject: two\nMessage-ID: <2@h>\n"
+                                    "In-Reply-To: <1@h>\n\n2\n");
+    fixture_write("md2/new/3.c.h", "Subject: six\nReferences: <1@h> <2@h>\n"
+                                 "\n3\n");
     return f;
 }
 
@@ -239,8 +295,10 @@ static void unprime(void)
 {
     fixture_write("md2/cur/1.a.h:2,S", "Subject: =?utf-8?q?=C3=A9t=C3=A9?=\n"
                                     "From: =?utf-8?q?Ren=C3=A9?= <r@x>\n\n1\n");
-    swap_bytes("md2/cur/2.b.h:2,", "Subject: TWO\n\n2\n");
-    swap_bytes("md2/new/3.c.h", "Subject: SIX\n\n3\n");
+    swap_bytes("md2/cur/2.b.h:2,", "Subject: TWO\nMessage-ID: <2@h>\n"
+                                 "In-Reply-To: <1@h>\n\n2\n");
+    swap_bytes("md2/new/3.c.h", "Subject: SIX\nReferences: <1@h> <2@h>\n"
+                              "\n3\n");
 }
 
 /* Every one-bit flip anywhere in the cache file, a truncation at every
@@ -252,8 +310,7 @@ static void test_damaged_cache(void)
     struct mail_error err;
     struct mail_folder *f = primed_folder();
     char good[1200], *c;
-    long size, off;
-    int bit, missed = 0, trunc_missed = 0;
+    long size;
 
     if (!f)
         return;
@@ -279,43 +336,16 @@ static void test_damaged_cache(void)
     CHECK(size > 100);
     unprime();
     CHECK_STR(subjects_borrowed(f), "\xc3\xa9t\xc3\xa9 two six");   /* a hit */
-    for (off = 0; off < size; off++)
-        for (bit = 0; bit < 8; bit++) {
-            int fd;
-            char byte;
-
-            copy_file(good, c);
-            fd = open(c, O_RDWR);
-            if (fd < 0 || pread(fd, &byte, 1, off) != 1) {
-                missed++;
-                if (fd >= 0)
-                    close(fd);
-                continue;
-            }
-            byte ^= (char)(1 << bit);
-            if (pwrite(fd, &byte, 1, off) != 1)
-                missed++;
-            close(fd);
-            if (strcmp(subjects_borrowed(f),
-                       "\xc3\xa9t\xc3\xa9 TWO SIX") != 0) {
-                if (missed < 5)
-                    printf("# flip at byte %ld bit %d not detected: %s\n",
-                           off, bit, subjects_borrowed(f));
-                missed++;
-            }
-        }
-    CHECK(missed == 0);
+    CHECK(missed_flips(f, subjects_borrowed, good, c, 0, size,
+                       "\xc3\xa9t\xc3\xa9 TWO SIX") == 0);
     /* a rebuilt cache is whole again: a hit */
-    swap_bytes("md2/cur/2.b.h:2,", "Subject: two\n\n2\n");
+    swap_bytes("md2/cur/2.b.h:2,", "Subject: two\nMessage-ID: <2@h>\n"
+                                 "In-Reply-To: <1@h>\n\n2\n");
     CHECK_STR(subjects_borrowed(f), "\xc3\xa9t\xc3\xa9 TWO SIX");
-    swap_bytes("md2/cur/2.b.h:2,", "Subject: TWO\n\n2\n");
-    for (off = 0; off < size; off++) {
-        copy_file(good, c);
-        if (truncate(c, off) != 0 ||
-            strcmp(subjects_borrowed(f), "\xc3\xa9t\xc3\xa9 TWO SIX") != 0)
-            trunc_missed++;
-    }
-    CHECK(trunc_missed == 0);
+    swap_bytes("md2/cur/2.b.h:2,", "Subject: TWO\nMessage-ID: <2@h>\n"
+                                 "In-Reply-To: <1@h>\n\n2\n");
+    CHECK(missed_cuts(f, subjects_borrowed, good, c,
+                      "\xc3\xa9t\xc3\xa9 TWO SIX") == 0);
     copy_file(good, c);
     {
         FILE *fp = fopen(c, "ab");
@@ -341,7 +371,7 @@ static void test_damaged_cache(void)
         int fd = open(c, O_RDONLY);
         char v = 0;
 
-        CHECK(fd >= 0 && pread(fd, &v, 1, 7) == 1 && v == 5);  /* rewritten */
+        CHECK(fd >= 0 && pread(fd, &v, 1, 7) == 1 && v == 6);  /* rewritten */
         if (fd >= 0)
             close(fd);
     }
@@ -963,6 +993,397 @@ static void test_twice(void)
     clear_cache();
 }
 
+/* A listing's threading strings and what else it gave, one message per
+ * "id|in-reply-to|references|from|to|subject shown" (a NULL as -), the
+ * messages joined by spaces. */
+static char *thread_strings(struct mail_folder *f, int flags)
+{
+    static char buf[4096];
+    struct mail_envelope_list l = MAIL_ENVELOPE_LIST_INIT;
+    struct mail_error err;
+    size_t n = 0;
+
+    buf[0] = '\0';
+    if (mail_folder_list(f, &l, flags, &err) < 0) {
+        snprintf(buf, sizeof buf, "error: %s", err.msg);
+        return buf;
+    }
+    for (size_t i = 0; i < l.n; i++) {
+        const struct mail_envelope *e = &l.v[i];
+        const char *subj = e->subject_display ? e->subject_display
+                                              : e->subject;
+
+        n += (size_t)snprintf(buf + n, sizeof buf - n, "%s%s|%s|%s|%s|%s|%s",
+                              i ? " " : "",
+                              e->message_id ? e->message_id : "-",
+                              e->in_reply_to ? e->in_reply_to : "-",
+                              e->references ? e->references : "-",
+                              e->from ? e->from : "-", e->to ? e->to : "-",
+                              subj ? subj : "-");
+    }
+    mail_envelope_list_release(&l);
+    return buf;
+}
+
+/* The offset of the first occurrence of s in the cache file, or -1. */
+static long cache_offset(const char *s)
+{
+    char buf[8192], *c = cache_file(), *p;
+    FILE *fp = c ? fopen(c, "rb") : NULL;
+    size_t n;
+
+    if (!fp)
+        return -1;
+    n = fread(buf, 1, sizeof buf, fp);
+    fclose(fp);
+    p = memmem(buf, n, s, strlen(s));
+    return p ? (long)(p - buf) : -1;
+}
+
+static const char thr_msg[3][128] = {
+    "Subject: one\nFrom: A <a@x>\nMessage-ID: <1@x>\n\n1\n",
+    "Subject: two\nFrom: B <b@x>\nMessage-ID: <2@x>\nIn-Reply-To: <1@x>\n"
+    "References: <1@x>\n\n2\n",
+    "Subject: six\nTo: t@x\nMessage-ID: <3@x>\nReferences: <1@x> <2@x>\n"
+    "\n3\n",
+};
+/* the same lengths: what a listing that parses the files shows */
+static const char thr_new[3][128] = {
+    "Subject: ONE\nFrom: A <a@x>\nMessage-ID: <1@y>\n\n1\n",
+    "Subject: TWO\nFrom: B <b@x>\nMessage-ID: <2@y>\nIn-Reply-To: <1@y>\n"
+    "References: <1@y>\n\n2\n",
+    "Subject: SIX\nTo: t@x\nMessage-ID: <3@y>\nReferences: <1@y> <2@y>\n"
+    "\n3\n",
+};
+#define THR_OLD "<1@x>|-|-|-|-|one <2@x>|<1@x>|<1@x>|-|-|two " \
+                "<3@x>|-|<1@x> <2@x>|-|-|six"
+#define THR_NEW "<1@y>|-|-|-|-|ONE <2@y>|<1@y>|<1@y>|-|-|TWO " \
+                "<3@y>|-|<1@y> <2@y>|-|-|SIX"
+
+/* thread_strings of a threaded listing (DISPLAY | THREAD, borrowed). */
+static char *thread_listing(struct mail_folder *f)
+{
+    return thread_strings(f, MAIL_FOLDER_LIST_BORROW |
+                                 MAIL_FOLDER_LIST_DISPLAY |
+                                 MAIL_FOLDER_LIST_THREAD);
+}
+
+/* Put the messages m (thr_msg or thr_new) in the Maildir md or the mbox
+ * file mb; with swap, behind the cache's back (keeping the files' names,
+ * sizes and times). */
+static void thr_files(const char *md, const char *mb, const char (*m)[128],
+                      bool swap)
+{
+    static const char *names[3] = { "cur/1.a.h:2,S", "cur/2.b.h:2,",
+                                    "new/3.c.h" };
+    char rel[256];
+
+    if (md) {
+        for (int i = 0; i < 3; i++) {
+            snprintf(rel, sizeof rel, "%s/%s", md, names[i]);
+            if (swap)
+                swap_bytes(rel, m[i]);
+            else
+                fixture_write(rel, m[i]);
+        }
+    } else {
+        struct mail_buf b = MAIL_BUF_INIT;
+
+        for (int i = 0; i < 3; i++)
+            mail_buf_printf(&b, "From x@y Sat Jan  1 00:00:0%d 2022\n%s\n",
+                            i, m[i]);
+        if (swap)
+            swap_bytes(mb, b.data);
+        else
+            fixture_write(mb, b.data);
+        mail_buf_release(&b);
+    }
+}
+
+/*
+ * Version 6 keeps Message-ID, In-Reply-To and References in a third
+ * block of each record, so that a threaded listing (DISPLAY | THREAD)
+ * reads and checks the display and thread blocks and never the raw one
+ * (in version 5 they were raw strings, and `ls --thread` mapped and
+ * checked every record's raw block).  The block round-trips (a listing
+ * from the cache gives the strings parsed before), damage in it (any
+ * bit, or the file cut anywhere) is found by a threaded listing and the
+ * cache rebuilt, and a damaged raw block is not even read.  Maildir (md
+ * given) and mbox.
+ */
+static void thread_block_case(const char *md, const char *mb)
+{
+    struct mail_error err;
+    struct mail_folder *f;
+    const int thr = MAIL_FOLDER_LIST_BORROW | MAIL_FOLDER_LIST_DISPLAY |
+                    MAIL_FOLDER_LIST_THREAD;
+    const int disp = MAIL_FOLDER_LIST_BORROW | MAIL_FOLDER_LIST_DISPLAY;
+    char good[1200], *c;
+    long size, start;
+
+    if (md) {
+        f = mail_folder_open(fixture_path(md),
+                             MAIL_FOLDER_RDWR | MAIL_FOLDER_CREATE,
+                             &fixture_paths, &err);
+        if (!f)
+            return;
+        thr_files(md, NULL, thr_msg, false);
+    } else {
+        thr_files(NULL, mb, thr_msg, false);
+        f = mail_folder_open(fixture_path(mb), MAIL_FOLDER_RDWR,
+                             &fixture_paths, &err);
+        if (!f)
+            return;
+    }
+    /* parsed, then from the cache: the threading strings and the display
+     * ones, no other raw string */
+    CHECK_STR(thread_strings(f, thr), THR_OLD);
+    CHECK_STR(thread_strings(f, thr), THR_OLD);
+    thr_files(md, md ? NULL : mb, thr_new, true);
+    CHECK_STR(thread_strings(f, thr), THR_OLD);                 /* hits */
+    /* DISPLAY alone: no threading string */
+    CHECK_STR(thread_strings(f, disp), "-|-|-|-|-|one -|-|-|-|-|two "
+                                       "-|-|-|-|-|six");
+    /* everything, from the cache */
+    CHECK_STR(thread_strings(f, MAIL_FOLDER_LIST_BORROW),
+              "<1@x>|-|-|A <a@x>|-|one <2@x>|<1@x>|<1@x>|B <b@x>|-|two "
+              "<3@x>|-|<1@x> <2@x>|-|t@x|six");
+
+    /* the raw block damaged: a threaded listing does not read it */
+    CHECK(flip_in_cache("b@x", false) == 0);
+    CHECK_STR(thread_strings(f, thr), THR_OLD);
+    /* (a listing that reads it finds it, and rebuilds) */
+    CHECK_STR(thread_strings(f, MAIL_FOLDER_LIST_BORROW),
+              "<1@y>|-|-|A <a@x>|-|ONE <2@y>|<1@y>|<1@y>|B <b@x>|-|TWO "
+              "<3@y>|-|<1@y> <2@y>|-|t@x|SIX");
+    CHECK_STR(thread_strings(f, thr), THR_NEW);
+    thr_files(md, md ? NULL : mb, thr_msg, true);
+    CHECK_STR(thread_strings(f, thr), THR_NEW);                 /* hits */
+
+    /* the thread block damaged: a plain listing does not read it ... */
+    CHECK(flip_in_cache("<1@y> <2@y>", true) == 0);
+    CHECK_STR(thread_strings(f, disp), "-|-|-|-|-|ONE -|-|-|-|-|TWO "
+                                       "-|-|-|-|-|SIX");
+    /* ... a threaded one finds it and parses everything again */
+    CHECK_STR(thread_strings(f, thr), THR_OLD);
+    thr_files(md, md ? NULL : mb, thr_new, true);
+    CHECK_STR(thread_strings(f, thr), THR_OLD);                 /* hits */
+
+    /* every bit of the thread area, and every length of the file */
+    c = cache_file();
+    CHECK(c != NULL);
+    if (!c)
+        goto done;
+    snprintf(good, sizeof good, "%s", fixture_path("thr-good.hc"));
+    copy_file(c, good);
+    size = file_size(good);
+    start = cache_offset("<1@x>");   /* the thread area's first string */
+    CHECK(start > 0 && start < size && cache_offset("<1@x>") == start);
+    CHECK(start > 0 &&
+          missed_flips(f, thread_listing, good, c, start, size, THR_NEW) == 0);
+    CHECK(missed_cuts(f, thread_listing, good, c, THR_NEW) == 0);
+    unlink(good);
+done:
+    mail_folder_close(f, &err);
+    clear_cache();
+}
+
+static void test_thread_block(void)
+{
+    thread_block_case("thr", NULL);
+}
+
+static void test_mbox_thread_block(void)
+{
+    thread_block_case(NULL, "thr.mbox");
+}
+
+/* ---- a version 5 file, as the code before version 6 wrote it ---- */
+
+struct v5_dhdr {
+    char magic[7];
+    uint8_t version;
+    uint32_t bom, kind, nnum, pathlen, pad;
+    uint64_t count, str_size, disp_size, meta[8], rec_check, check;
+};
+
+struct v5_drec {
+    int64_t date;
+    uint64_t key_hash;
+    uint32_t str_off, disp_off;
+    int32_t date_offset;
+    uint32_t bits, attachments, str_len, disp_len, str_check, disp_check;
+    uint16_t key_len, soff[11];
+};
+
+static uint64_t v5_fast(uint64_t h, const void *data, size_t len)
+{
+    const unsigned char *p = data;
+    uint64_t w;
+
+    while (len >= 8) {
+        memcpy(&w, p, 8);
+        h = (h ^ w) * 0x9e3779b97f4a7c15ULL;
+        h ^= h >> 32;
+        p += 8;
+        len -= 8;
+    }
+    w = 0;
+    if (len)
+        memcpy(&w, p, len);
+    h = (h ^ w ^ ((uint64_t)len << 56)) * 0x9e3779b97f4a7c15ULL;
+    return h ^ (h >> 29);
+}
+
+/*
+ * Write a whole, valid version 5 cache for the Maildir dir, whose
+ * records say every message's subject is STALE and its Message-ID <5@v>
+ * (in the raw block), under the name the library gives that folder's
+ * cache.  0 when written.
+ */
+static int write_v5(const char *dir, const char *const *keys,
+                    const uint64_t *sizes, const uint64_t *times, size_t n)
+{
+    char *real = realpath(dir, NULL), name[64];
+    struct v5_dhdr h;
+    struct v5_drec d[8];
+    struct mail_buf raw = MAIL_BUF_INIT, disp = MAIL_BUF_INIT,
+                    file = MAIL_BUF_INIT;
+    uint64_t fnv = 0xcbf29ce484222325ULL, nums[8][2], sum;
+    size_t plen;
+    char pathbuf[1024] = { 0 };
+    FILE *fp;
+    int rc = -1;
+
+    if (!real || n > 8 || strlen(real) >= sizeof pathbuf - 8)
+        goto out;
+    for (const char *p = real; *p; p++)
+        fnv = (fnv ^ (unsigned char)*p) * 0x100000001b3ULL;
+    snprintf(name, sizeof name, "%016llx.hc", (unsigned long long)fnv);
+    memset(&h, 0, sizeof h);
+    memcpy(h.magic, "MAILHC", 7);
+    h.version = 5;
+    h.bom = 0x01020304u;
+    h.kind = MAIL_FOLDER_MAILDIR;
+    h.nnum = 2;
+    h.pathlen = (uint32_t)strlen(real);
+    plen = (h.pathlen + 1 + 7) & ~(size_t)7;
+    memcpy(pathbuf, real, h.pathlen);
+    memset(d, 0, sizeof d);
+    for (size_t i = 0; i < n; i++) {
+        size_t kl = strlen(keys[i]);
+
+        nums[i][0] = sizes[i];
+        nums[i][1] = times[i];
+        for (int k = 0; k < 11; k++)
+            d[i].soff[k] = 0xffff;
+        d[i].bits = 4;                           /* HC_DISPLAY */
+        d[i].str_off = (uint32_t)raw.len;
+        mail_buf_add(&raw, "STALE\0<5@v>", 12);  /* HC_SUBJECT, HC_MESSAGE_ID */
+        d[i].soff[4] = 0;
+        d[i].soff[5] = 6;
+        d[i].str_len = 12;
+        d[i].str_check = (uint32_t)v5_fast(0xcbf29ce484222325ULL,
+                                           raw.data + d[i].str_off, 12);
+        d[i].disp_off = (uint32_t)disp.len;
+        mail_buf_add(&disp, keys[i], kl + 1);     /* HC_KEY */
+        mail_buf_add(&disp, "STALE", 6);          /* HC_SUBJECT_DISP */
+        d[i].soff[0] = 0;
+        d[i].soff[10] = (uint16_t)(kl + 1);
+        d[i].key_len = (uint16_t)kl;
+        d[i].key_hash = v5_fast(0xcbf29ce484222325ULL, keys[i], kl) | 1;
+        d[i].disp_len = (uint32_t)(kl + 1 + 6);
+        d[i].disp_check = (uint32_t)v5_fast(0xcbf29ce484222325ULL,
+                                            disp.data + d[i].disp_off,
+                                            d[i].disp_len);
+    }
+    h.count = n;
+    h.str_size = raw.len;
+    h.disp_size = disp.len;
+    {
+        unsigned char recs[8 * (16 + sizeof(struct v5_drec))];
+        size_t rs = 16 + sizeof(struct v5_drec);
+
+        for (size_t i = 0; i < n; i++) {
+            memcpy(recs + i * rs, nums[i], 16);
+            memcpy(recs + i * rs + 16, &d[i], sizeof d[i]);
+        }
+        h.rec_check = v5_fast(0xcbf29ce484222325ULL, recs, n * rs);
+        h.check = 0;
+        sum = v5_fast(0xcbf29ce484222325ULL, &h, sizeof h);
+        h.check = v5_fast(sum, pathbuf, plen);
+        mail_buf_add(&file, &h, sizeof h);
+        mail_buf_add(&file, pathbuf, plen);
+        mail_buf_add(&file, recs, n * rs);
+    }
+    mail_buf_add(&file, raw.data, raw.len);
+    mail_buf_add(&file, disp.data, disp.len);
+    mkdir(fixture_path("cache/mail"), 0700);
+    {
+        char full[1100];
+
+        snprintf(full, sizeof full, "%s/%s", fixture_path("cache/mail"),
+                 name);
+        fp = fopen(full, "wb");
+    }
+    if (fp && fwrite(file.data, 1, file.len, fp) == file.len)
+        rc = 0;
+    if (fp)
+        fclose(fp);
+out:
+    free(real);
+    mail_buf_release(&raw);
+    mail_buf_release(&disp);
+    mail_buf_release(&file);
+    return rc;
+}
+
+/*
+ * A whole version 5 file (the format before the thread block) is
+ * recognized as another version: its records are never read (they say
+ * STALE), the messages are parsed and the file is rewritten in version 6.
+ */
+static void test_v5_rebuilt(void)
+{
+    struct mail_error err;
+    struct mail_folder *f;
+    const int thr = MAIL_FOLDER_LIST_BORROW | MAIL_FOLDER_LIST_DISPLAY |
+                    MAIL_FOLDER_LIST_THREAD;
+    static const char *const keys[3] = { "1.a.h", "2.b.h", "3.c.h" };
+    uint64_t sizes[3], times[3];
+    struct stat st;
+    int fd;
+    char v = 0;
+
+    f = mail_folder_open(fixture_path("v5"),
+                         MAIL_FOLDER_RDWR | MAIL_FOLDER_CREATE,
+                         &fixture_paths, &err);
+    if (!f)
+        return;
+    thr_files("v5", NULL, thr_msg, false);
+    for (int i = 0; i < 3; i++) {
+        static const char *rel[3] = { "v5/cur/1.a.h:2,S", "v5/cur/2.b.h:2,",
+                                      "v5/new/3.c.h" };
+
+        CHECK(stat(fixture_path(rel[i]), &st) == 0);
+        sizes[i] = (uint64_t)st.st_size;
+        times[i] = (uint64_t)st.st_mtime;
+    }
+    clear_cache();
+    CHECK(write_v5(fixture_path("v5"), keys, sizes, times, 3) == 0);
+    CHECK(cache_file() != NULL);
+    CHECK_STR(thread_strings(f, thr), THR_OLD);
+    CHECK_STR(subjects(f, 0), "one two six");
+    fd = cache_file() ? open(cache_file(), O_RDONLY) : -1;
+    CHECK(fd >= 0 && pread(fd, &v, 1, 7) == 1 && v == 6);   /* rewritten */
+    if (fd >= 0)
+        close(fd);
+    thr_files("v5", NULL, thr_new, true);
+    CHECK_STR(thread_strings(f, thr), THR_OLD);              /* hits */
+    mail_folder_close(f, &err);
+    clear_cache();
+}
+
 int main(void)
 {
     if (fixture_open("hcache") < 0)
@@ -977,6 +1398,9 @@ int main(void)
     RUN(test_twice);
     RUN(test_last_reads_n_keys);
     RUN(test_last_order);
+    RUN(test_thread_block);
+    RUN(test_mbox_thread_block);
+    RUN(test_v5_rebuilt);
     fixture_close();
     return test_done();
 }

@@ -349,7 +349,10 @@ static unsigned long rnd(unsigned long m)
 static void test_random_sets(void)
 {
     static struct mail_envelope v[RN];
-    static char ids[RN][16], refs[RN][80], irt[RN][16];
+    static char ids[RN][48], refs[RN][200], irt[RN][48];
+    /* ids of every length around the hash's 8-byte words */
+    static const char *const dom[] = { "@x", ".0123456789abcdef@example.org",
+                                       ".abc@ex.org", "@xyz" };
     static struct ref_set r;
     struct mail_envelope_list l = { v, RN, RN, NULL };
     static const time_t whens[] = { 0, 5, 5, -7, 100, (time_t)1 << 40 };
@@ -359,6 +362,7 @@ static void test_random_sets(void)
         unsigned depth[RN];
         struct mail_error err;
         bool same = true;
+        const char *d = dom[round % 4];
 
         for (size_t i = 0; i < RN; i++) {
             struct mail_envelope *e = &v[i];
@@ -366,16 +370,16 @@ static void test_random_sets(void)
 
             memset(e, 0, sizeof *e);
             /* ids from a small pool: the same id twice happens */
-            snprintf(ids[i], sizeof ids[i], "<%lu@x>", rnd(RN * 3 / 4));
+            snprintf(ids[i], sizeof ids[i], "<%lu%s>", rnd(RN * 3 / 4), d);
             e->message_id = rnd(30) ? ids[i] : NULL;
             refs[i][0] = '\0';
             for (unsigned long k = rnd(4); k > 0; k--)
                 len += (size_t)snprintf(refs[i] + len, sizeof refs[i] - len,
-                                        "%s<%lu@x>", len ? " " : "",
-                                        rnd(RN));
+                                        "%s<%lu%s>", len ? " " : "",
+                                        rnd(RN), d);
             e->references = rnd(3) ? refs[i] : NULL;
-            snprintf(irt[i], sizeof irt[i], rnd(4) ? "<%lu@x>" : "%lu@x",
-                     rnd(RN));
+            snprintf(irt[i], sizeof irt[i], rnd(4) ? "<%lu%s>" : "%lu%s",
+                     rnd(RN), d);
             e->in_reply_to = rnd(2) ? irt[i] : NULL;
             e->has_date = rnd(8) != 0;
             e->date = whens[rnd(sizeof whens / sizeof whens[0])];

@@ -131,6 +131,11 @@ enum {
      * (mbox, IMAP); with it, DISPLAY is ignored (a fill gives every
      * string). */
     MAIL_FOLDER_LIST_LAZY = 8,
+    /* With DISPLAY: message_id, in_reply_to and references too, what
+     * threading needs (mail/thread.h); the other raw strings may still be
+     * NULL (Maildir and mbox with BORROW: the cache's threading strings
+     * are read, its other raw header strings are not). */
+    MAIL_FOLDER_LIST_THREAD = 16,
 };
 
 struct mail_folder;
