@@ -11,11 +11,7 @@ load tui_helpers
 use_servers
 
 setup() {
-    command -v tmux >/dev/null || skip "tmux is not installed"
-    isolate_home
-    unset COLUMNS NO_COLOR
-    T="$BATS_TEST_TMPDIR"
-    SOCK="$T/tmux.sock"
+    tui_setup
     cp -R "$MAIL_SOURCE_ROOT/examples/Maildir" "$T/Maildir"
     cp "$MAIL_SOURCE_ROOT/examples/inbox.mbox" "$T/inbox.mbox"
 }

@@ -14,11 +14,7 @@ bats_require_minimum_version 1.5.0   # run --separate-stderr
 use_servers
 
 setup() {
-    command -v tmux >/dev/null || skip "tmux is not installed"
-    isolate_home
-    unset COLUMNS NO_COLOR
-    T="$BATS_TEST_TMPDIR"
-    SOCK="$T/tmux.sock"
+    tui_setup
     CONF="$T/config"
     MD=$MAIL_TEST_MAILDIR1
     write_config "$CONF" pop3=

@@ -6,6 +6,17 @@
 # before the caller's, as -C CONF), TUI_WAIT (seconds a wait lasts, 5),
 # EDITOR (given to the reader with VISUAL empty), NO_COLOR.
 
+# tui_setup: a test's start (call it from setup): skipped without tmux; a
+# home of its own; no COLUMNS or NO_COLOR from the caller; T the test's
+# directory and SOCK the tmux socket in it.
+tui_setup() {
+	command -v tmux >/dev/null || skip "tmux is not installed"
+	isolate_home
+	unset COLUMNS NO_COLOR
+	T="$BATS_TEST_TMPDIR"
+	SOCK="$T/tmux.sock"
+}
+
 # tui_start ARGS...: `mail [TUI_ARGS...] ARGS...` in a detached 80x24 tmux
 # session, in a UTF-8 locale; after it exits the pane shows
 # "EXITED <status>".
