@@ -30,6 +30,7 @@
 #include <unistd.h>
 
 #include "hcache.h"
+#include "radix.h"
 #include "mail/folder.h"
 
 #define CHUNK 65536
@@ -1300,66 +1301,39 @@ static int cmp_rkey(const void *a, const void *b)
 }
 
 /*
- * Sort k[0..n) by cmp_rkey: a radix sort of the delivery times (11 bits
- * a pass, only as many passes as their range needs; stable), then each
- * run of one second by name.  A folder's delivery times span years, not
- * the 64 bits, so this is two or three passes over n, where a
- * comparison sort is n log n calls of cmp_rkey.  -1 on ENOMEM (k
+ * Sort k[0..n) by cmp_rkey: the delivery times with store/'s radix sort
+ * (radix.h: a pass only for each byte that differs, so two or three for
+ * a folder's span of years, where a comparison sort is n log n calls of
+ * cmp_rkey), then each run of one second by name.  -1 on ENOMEM (k
  * untouched).
  */
-#define RADIX_BITS 11
 static int radix_received(struct rkey *k, size_t n)
 {
-    struct rkey *tmp, *src = k, *dst;
-    uint64_t min = UINT64_MAX, max = 0, span;
-    size_t *count;
-    unsigned shift;
+    struct srec *v = malloc(n * sizeof *v), *tmp = malloc(n * sizeof *tmp);
+    size_t *count = malloc(RADIX_COUNTS * sizeof *count);
+    struct rkey *sorted = malloc(n * sizeof *sorted);
+    const struct srec *s;
 
-    if (n < 64)
-        return -1;   /* qsort is as good */
-    for (size_t i = 0; i < n; i++) {
-        uint64_t u = (uint64_t)k[i].received ^ (UINT64_C(1) << 63);
-
-        if (u < min)
-            min = u;
-        if (u > max)
-            max = u;
-    }
-    span = max - min;
-    tmp = malloc(n * sizeof *tmp);
-    count = malloc(((size_t)1 << RADIX_BITS) * sizeof *count);
-    if (!tmp || !count) {
+    if (!v || !tmp || !count || !sorted) {
+        free(v);
         free(tmp);
         free(count);
+        free(sorted);
         return -1;
     }
-    dst = tmp;
-    for (shift = 0; shift < 64 && (span >> shift) != 0; shift += RADIX_BITS) {
-        const uint64_t mask = ((uint64_t)1 << RADIX_BITS) - 1;
-        size_t sum = 0;
-        struct rkey *t;
-
-        memset(count, 0, ((size_t)1 << RADIX_BITS) * sizeof *count);
-        for (size_t i = 0; i < n; i++)
-            count[((((uint64_t)src[i].received ^ (UINT64_C(1) << 63)) -
-                    min) >> shift) & mask]++;
-        for (size_t d = 0; d <= mask; d++) {
-            size_t c = count[d];
-
-            count[d] = sum;
-            sum += c;
-        }
-        for (size_t i = 0; i < n; i++)
-            dst[count[((((uint64_t)src[i].received ^ (UINT64_C(1) << 63)) -
-                        min) >> shift) & mask]++] = src[i];
-        t = src;
-        src = dst;
-        dst = t;
+    for (size_t i = 0; i < n; i++) {
+        v[i].a = radix_time((time_t)k[i].received);
+        v[i].b = 0;
+        v[i].idx = i;
     }
-    if (src != k)
-        memcpy(k, src, n * sizeof *k);
+    s = radix_sort(v, tmp, n, false, count);
+    for (size_t i = 0; i < n; i++)
+        sorted[i] = k[s[i].idx];
+    memcpy(k, sorted, n * sizeof *k);
+    free(v);
     free(tmp);
     free(count);
+    free(sorted);
     /* the same second: by name */
     for (size_t i = 0, j; i < n; i = j) {
         for (j = i + 1; j < n && k[j].received == k[i].received; j++)
