@@ -114,7 +114,7 @@ int cmd_flag(struct cmd_ctx *ctx, int argc, char **argv)
         rc = cmd_usage_error("flag", "no message given");
         goto done;
     }
-    rc = cmd_open_msg_folder(ctx, folder, nrest - optind, rest + optind, &f);
+    rc = cmd_open_msg_folder(ctx, "flag", folder, nrest - optind, rest + optind, &f);
     if (rc)
         goto done;
     rc = cmd_select_messages(ctx, f, nrest - optind, rest + optind, &sel);

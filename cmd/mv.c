@@ -87,7 +87,7 @@ int cmd_mv(struct cmd_ctx *ctx, int argc, char **argv)
                                "no destination folder given (it comes "
                                "last: mail mv 3 =Archive)");
     dest = argv[argc - 1];
-    rc = cmd_open_msg_folder(ctx, folder, nmsg, argv + optind, &from);
+    rc = cmd_open_msg_folder(ctx, "mv", folder, nmsg, argv + optind, &from);
     if (rc)
         goto done;
     if (!create && (rc = store_dest_exists(ctx, dest)) != 0)

@@ -110,7 +110,7 @@ int cmd_rm(struct cmd_ctx *ctx, int argc, char **argv)
         return rc == -1 ? 0 : rc;
     if (optind >= argc)
         return cmd_usage_error("rm", "no message given");
-    rc = cmd_open_msg_folder(ctx, folder, argc - optind, argv + optind, &f);
+    rc = cmd_open_msg_folder(ctx, "rm", folder, argc - optind, argv + optind, &f);
     if (rc)
         goto done;
     /* Resolve the messages before making the trash: a typo in a number

@@ -228,10 +228,19 @@ int cmd_msg_options(struct cmd_ctx *ctx, const char *cmdname, int argc,
     return 0;
 }
 
-int cmd_open_msg_folder(struct cmd_ctx *ctx, const char *folder, int nmsg,
-                        char **msgs, struct mail_folder **f)
+int cmd_open_msg_folder(struct cmd_ctx *ctx, const char *cmdname,
+                        const char *folder, int nmsg, char **msgs,
+                        struct mail_folder **f)
 {
     int rc = 0;
+
+    /* Checked before the default folder is opened: otherwise "mail rm
+     * imap:INBOX 3" would fail as the inbox's error, or worse, act on it. */
+    for (int i = 0; i < nmsg; i++)
+        if (strncmp(msgs[i], "imap:", 5) == 0 || msgs[i][0] == '=')
+            return cmd_usage_error(cmdname, "'%s' is a folder, not a "
+                                   "message: give it with -f (mail %s -f "
+                                   "%s ...)", msgs[i], cmdname, msgs[i]);
 
     if (!folder)
         rc = cmd_folder_from_paths(ctx, nmsg, msgs, MAIL_FOLDER_RDWR, f);

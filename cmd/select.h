@@ -84,10 +84,12 @@ int cmd_msg_options(struct cmd_ctx *ctx, const char *cmdname, int argc,
 
 /* The folder of MSG... (nmsg of them at msgs): -f's folder; else the
  * Maildir of message file paths (cmd_folder_from_paths); else the
- * account's inbox.  Opened read-write.  Prints the error and returns its
- * exit code, or 0. */
-int cmd_open_msg_folder(struct cmd_ctx *ctx, const char *folder, int nmsg,
-                        char **msgs, struct mail_folder **f);
+ * account's inbox.  Opened read-write.  A folder name among the messages
+ * (imap:NAME, =NAME) is a usage error of cmdname that points at -f.
+ * Prints the error and returns its exit code, or 0. */
+int cmd_open_msg_folder(struct cmd_ctx *ctx, const char *cmdname,
+                        const char *folder, int nmsg, char **msgs,
+                        struct mail_folder **f);
 
 /* A change of a set of messages v[0..n) of f (mail_folder_*_many):
  * *done counts the first messages that left f. */

@@ -298,3 +298,21 @@ assert sorted(d[0]["flags"]) == ["answered", "seen"], d[0]
     [[ "$output" == *"--expunge"* ]]
     grep -q backup-1118 "$T/inbox.mbox"
 }
+
+@test "flag, mv, rm: a folder where a message goes is a usage error pointing at -f, and nothing changes" {
+    "$MAIL" ls > /dev/null
+    before=$(find "$T/Mail" -type f | sort)
+    # The default folder exists here, so on the old code these either
+    # acted on it or failed with its error instead of naming the folder.
+    run "$MAIL" rm imap:INBOX 1
+    [ "$status" -eq 64 ]
+    [ "${#lines[@]}" -eq 1 ]
+    [[ "$output" == "mail rm: 'imap:INBOX' is a folder, not a message: give it with -f (mail rm -f imap:INBOX ...)"* ]]
+    run "$MAIL" mv =Work 1 =Archive
+    [ "$status" -eq 64 ]
+    [[ "$output" == *"'=Work' is a folder, not a message: give it with -f"* ]]
+    run "$MAIL" flag 1 =Work +seen
+    [ "$status" -eq 64 ]
+    [[ "$output" == *"'=Work' is a folder"* ]]
+    [ "$(find "$T/Mail" -type f | sort)" = "$before" ]
+}
