@@ -599,13 +599,46 @@ int hcache_keep_for_borrowers(struct hcache *c, struct hcache_rec *recs,
     return 0;
 }
 
+int hcache_blocks_keep(void *blocks, void *p, size_t map_len)
+{
+    struct hcache_blocks *b = blocks;
+
+    if (b->n == b->alloc) {
+        size_t na = b->alloc ? b->alloc * 2 : 16;
+        struct hcache_block *nv = realloc(b->v, na * sizeof *nv);
+
+        if (!nv)
+            return -1;
+        b->v = nv;
+        b->alloc = na;
+    }
+    b->v[b->n].p = p;
+    b->v[b->n++].map_len = map_len;
+    return 0;
+}
+
+void hcache_blocks_drop_since(struct hcache_blocks *b, size_t n)
+{
+    while (b->n > n) {
+        struct hcache_block *k = &b->v[--b->n];
+
+        if (k->map_len)
+            munmap(k->p, k->map_len);
+        else
+            free(k->p);
+    }
+}
+
+void hcache_blocks_release(struct hcache_blocks *b)
+{
+    hcache_blocks_drop_since(b, 0);
+    free(b->v);
+    memset(b, 0, sizeof *b);
+}
+
 struct hcache_lease {
     int refs;               /* atomic */
-    struct {
-        void *p;
-        size_t map_len;     /* > 0: a mapping */
-    } *v;
-    size_t n, alloc;
+    struct hcache_blocks kept;
 };
 
 struct hcache_lease *hcache_lease_new(bool folder)
@@ -619,33 +652,15 @@ struct hcache_lease *hcache_lease_new(bool folder)
 
 int hcache_lease_keep(void *lease, void *p, size_t map_len)
 {
-    struct hcache_lease *l = lease;
-
-    if (l->n == l->alloc) {
-        size_t na = l->alloc ? l->alloc * 2 : 8;
-        void *nv = realloc(l->v, na * sizeof *l->v);
-
-        if (!nv)
-            return -1;
-        l->v = nv;
-        l->alloc = na;
-    }
-    l->v[l->n].p = p;
-    l->v[l->n++].map_len = map_len;
-    return 0;
+    return hcache_blocks_keep(&((struct hcache_lease *)lease)->kept, p,
+                              map_len);
 }
 
 void hcache_lease_drop(struct hcache_lease *l)
 {
     if (!l || __atomic_sub_fetch(&l->refs, 1, __ATOMIC_ACQ_REL) != 0)
         return;
-    for (size_t i = 0; i < l->n; i++) {
-        if (l->v[i].map_len)
-            munmap(l->v[i].p, l->v[i].map_len);
-        else
-            free(l->v[i].p);
-    }
-    free(l->v);
+    hcache_blocks_release(&l->kept);
     free(l);
 }
 

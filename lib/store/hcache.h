@@ -190,6 +190,25 @@ void hcache_take_map(struct hcache *c, void **map, size_t *len);
 typedef int (*hcache_keep_fn)(void *folder, void *p, size_t map_len);
 
 /*
+ * Blocks that borrowed envelopes point into, kept until their holder
+ * lets go: a lease's, or a folder's own until it is closed.
+ */
+struct hcache_blocks {
+    struct hcache_block {
+        void *p;
+        size_t map_len;     /* > 0: an mmap of that length, else malloc'd */
+    } *v;
+    size_t n, alloc;
+};
+/* An hcache_keep_fn: keep block p in the struct hcache_blocks arg.  -1 on
+ * ENOMEM (p is not kept). */
+int hcache_blocks_keep(void *blocks, void *p, size_t map_len);
+/* Free (or unmap) the blocks kept after the first n; the array stays. */
+void hcache_blocks_drop_since(struct hcache_blocks *b, size_t n);
+/* Free every block and the array. */
+void hcache_blocks_release(struct hcache_blocks *b);
+
+/*
  * For borrowed envelopes (MAIL_FOLDER_LIST_BORROW): hand the strings
  * recs[0..n) own and the cache's mapping to keep(folder, ...), so that
  * they stay until the folder is closed; the records then own nothing.

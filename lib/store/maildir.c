@@ -45,13 +45,6 @@ struct md_pending {
     bool cur;
 };
 
-/* Memory that borrowed envelopes (MAIL_FOLDER_LIST_BORROW) point into:
- * freed or unmapped when the folder is closed. */
-struct md_block {
-    void *p;
-    size_t map_len;     /* > 0: an mmap of that length, else malloc'd */
-};
-
 struct md_lazy;
 
 struct maildir {
@@ -59,8 +52,9 @@ struct maildir {
     struct md_lazy *lazy;       /* the latest MAIL_FOLDER_LIST_LAZY listing */
     struct md_pending *pend;    /* in commit order */
     size_t npend, apend;
-    struct md_block *blocks;
-    size_t nblocks, ablocks;
+    /* Memory borrowed envelopes point into outside any lease (the new
+     * paths of renamed messages): freed when the folder is closed. */
+    struct hcache_blocks kept;
     /* The leases of borrowed listings the folder still holds. */
     struct hcache_lease **leases;
     size_t nleases, aleases;
@@ -472,23 +466,6 @@ static void listing_release(struct listing *l)
 {
     free(l->v);
     mail_buf_release(&l->names);
-}
-
-/* Keep block p (malloc'd, or mapped when map_len > 0) until close. */
-static int md_keep(struct maildir *md, void *p, size_t map_len)
-{
-    if (md->nblocks == md->ablocks) {
-        size_t na = md->ablocks ? md->ablocks * 2 : 16;
-        struct md_block *nb = realloc(md->blocks, na * sizeof *nb);
-
-        if (!nb)
-            return -1;
-        md->blocks = nb;
-        md->ablocks = na;
-    }
-    md->blocks[md->nblocks].p = p;
-    md->blocks[md->nblocks++].map_len = map_len;
-    return 0;
 }
 
 static int cmp_unique(const void *a, const void *b)
@@ -1243,20 +1220,6 @@ static void save_cache(struct hcache *cache, const struct listing *l,
     hcache_write_commit(w);
 }
 
-/* After a failed borrowed listing: free the blocks this call kept, which
- * nothing points at. */
-static void drop_kept_since(struct maildir *md, size_t kept_blocks)
-{
-    while (md->nblocks > kept_blocks) {
-        struct md_block *b = &md->blocks[--md->nblocks];
-
-        if (b->map_len)
-            munmap(b->p, b->map_len);
-        else
-            free(b->p);
-    }
-}
-
 /* Check the cached records of l->v[lo..n) before their strings are used
  * (the blocks given: HC_BLOCK_*) and that each is the record of
  * its name (hcache_find matched it by hash); with all, every record of
@@ -1687,7 +1650,7 @@ static int md_list_once(struct mail_folder *f, struct mail_envelope_list *out,
     size_t nmore = 0;
     struct hcache cache;
     struct fresh fr = { NULL, 0, 0 };
-    size_t i, hits = 0, first = out->n, kept_blocks = md->nblocks, lo;
+    size_t i, hits = 0, first = out->n, kept_blocks = md->kept.n, lo;
     bool vanished = false, changed = false, borrow, lazy;
     unsigned blocks = HC_BLOCK_ALL;    /* of the cache's strings, read */
     int ret = -1;
@@ -1790,7 +1753,8 @@ out:
     if (ret != 0) {
         if (borrow) {
             out->n = first;
-            drop_kept_since(md, kept_blocks);
+            /* what this call kept: nothing points at it */
+            hcache_blocks_drop_since(&md->kept, kept_blocks);
         } else {
             folder_env_truncate(out, first);   /* leave out as it was */
         }
@@ -1915,7 +1879,7 @@ static int md_set_flags(struct mail_folder *f, struct mail_envelope *e,
         if (strcmp(dst, old) == 0 || rename(old, dst) == 0) {
             if (e->borrowed) {
                 /* the old path is the folder's; so is the new one */
-                if (md_keep((struct maildir *)f, dst, 0) < 0) {
+                if (hcache_blocks_keep(&((struct maildir *)f)->kept, dst, 0) < 0) {
                     free(dst);
                     dst = NULL;
                     e->path = NULL;   /* found again by its key */
@@ -2483,13 +2447,7 @@ static void md_close(struct mail_folder *f)
 
     mail_folder_drop_pending(f);    /* never synced: not delivered */
     free(md->pend);
-    for (size_t i = 0; i < md->nblocks; i++) {
-        if (md->blocks[i].map_len)
-            munmap(md->blocks[i].p, md->blocks[i].map_len);
-        else
-            free(md->blocks[i].p);
-    }
-    free(md->blocks);
+    hcache_blocks_release(&md->kept);
     lazy_free(md);
     for (size_t i = 0; i < md->nleases; i++)
         hcache_lease_drop(md->leases[i]);

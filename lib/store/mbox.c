@@ -97,13 +97,7 @@ struct mbox {
     /* Memory that borrowed envelopes (MAIL_FOLDER_LIST_BORROW) point
      * into: cache mappings, key blocks and parsed strings, freed or
      * unmapped at close. */
-    struct mbox_block *blocks;
-    size_t nblocks, ablocks;
-};
-
-struct mbox_block {
-    void *p;
-    size_t map_len;     /* > 0: an mmap of that length, else malloc'd */
+    struct hcache_blocks kept;
 };
 
 struct mbox_append {
@@ -802,35 +796,6 @@ static struct mbox_msg *find_msg(struct mbox *mb, uint64_t offset)
     return bsearch(&key, mb->v, mb->n, sizeof key, cmp_offset);
 }
 
-static int mb_keep(struct mbox *mb, void *p, size_t map_len)
-{
-    if (mb->nblocks == mb->ablocks) {
-        size_t na = mb->ablocks ? mb->ablocks * 2 : 16;
-        struct mbox_block *nb = realloc(mb->blocks, na * sizeof *nb);
-
-        if (!nb)
-            return -1;
-        mb->blocks = nb;
-        mb->ablocks = na;
-    }
-    mb->blocks[mb->nblocks].p = p;
-    mb->blocks[mb->nblocks++].map_len = map_len;
-    return 0;
-}
-
-/* After a failed borrowed listing: free the blocks it kept. */
-static void mb_drop_kept_since(struct mbox *mb, size_t kept)
-{
-    while (mb->nblocks > kept) {
-        struct mbox_block *b = &mb->blocks[--mb->nblocks];
-
-        if (b->map_len)
-            munmap(b->p, b->map_len);
-        else
-            free(b->p);
-    }
-}
-
 /* The key of m ("OFFSET:ID") into buf; its length. */
 static size_t put_key(char *buf, size_t size, const struct mbox_msg *m)
 {
@@ -854,7 +819,7 @@ static int emit_borrowed(struct mbox *mb, const struct parse *ps,
     for (i = 0; i < ps->n; i++)
         n += !ps->v[i].expunge;
     keys = malloc(n ? n * KEY_MAX : 1);
-    if (!keys || mb_keep(mb, keys, 0) < 0) {
+    if (!keys || hcache_blocks_keep(&mb->kept, keys, 0) < 0) {
         free(keys);
         return mail_error_set(err, MAIL_ERR_INTERNAL, "out of memory");
     }
@@ -890,12 +855,6 @@ static int emit_borrowed(struct mbox *mb, const struct parse *ps,
     return 0;
 }
 
-/* hcache_keep_fn for hcache_keep_for_borrowers. */
-static int mb_keep_fn(void *folder, void *p, size_t map_len)
-{
-    return mb_keep(folder, p, map_len);
-}
-
 /* Parse the file (with the cache) into mb->v; with out, add envelopes. */
 static int mbox_scan(struct mbox *mb, struct mail_envelope_list *out,
                      int flags, struct mail_error *err)
@@ -905,7 +864,7 @@ static int mbox_scan(struct mbox *mb, struct mail_envelope_list *out,
     struct hcache cache;
     struct stat st;
     uint64_t from, meta[HC_NNUM] = { 0 };
-    size_t i, first = out ? out->n : 0, kept = mb->nblocks;
+    size_t i, first = out ? out->n : 0, kept = mb->kept.n;
     int fd, ret = -1;
     bool borrow;
     unsigned blocks = HC_BLOCK_ALL;    /* of the cache's strings, read */
@@ -1002,7 +961,7 @@ static int mbox_scan(struct mbox *mb, struct mail_envelope_list *out,
     /* the strings parsed in this listing and the cache's mapping stay
      * until the folder is closed */
     if (borrow && hcache_keep_for_borrowers(&cache, ps.recs, ps.n,
-                                            mb_keep_fn, mb, err) < 0)
+                                            hcache_blocks_keep, &mb->kept, err) < 0)
         goto out;
 
     free(mb->v);
@@ -1016,7 +975,7 @@ static int mbox_scan(struct mbox *mb, struct mail_envelope_list *out,
 out:
     if (ret < 0 && borrow) {
         out->n = first;
-        mb_drop_kept_since(mb, kept);
+        hcache_blocks_drop_since(&mb->kept, kept);
     } else if (ret < 0 && out) {
         folder_env_truncate(out, first);
     }
@@ -2639,8 +2598,7 @@ static void mbox_close(struct mail_folder *f)
     struct mbox *mb = (struct mbox *)f;
 
     free(mb->v);
-    mb_drop_kept_since(mb, 0);
-    free(mb->blocks);
+    hcache_blocks_release(&mb->kept);
     free(f->path);
     free(mb);
 }
