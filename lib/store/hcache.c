@@ -669,6 +669,47 @@ bool hcache_lease_unborrowed(struct hcache_lease *l)
     return __atomic_load_n(&l->refs, __ATOMIC_ACQUIRE) == 1;
 }
 
+struct hcache_lease *hcache_leases_add(struct hcache_leases *h,
+                                       void (*before_drop)(void *arg,
+                                                           struct hcache_lease *l),
+                                       void *arg)
+{
+    struct hcache_lease *l;
+    size_t j = 0;
+
+    for (size_t i = 0; i < h->n; i++) {
+        if (hcache_lease_unborrowed(h->v[i])) {
+            if (before_drop)
+                before_drop(arg, h->v[i]);
+            hcache_lease_drop(h->v[i]);
+        } else {
+            h->v[j++] = h->v[i];
+        }
+    }
+    h->n = j;
+    if (h->n == h->alloc) {
+        size_t na = h->alloc ? h->alloc * 2 : 4;
+        struct hcache_lease **nv = realloc(h->v, na * sizeof *nv);
+
+        if (!nv)
+            return NULL;
+        h->v = nv;
+        h->alloc = na;
+    }
+    if (!(l = hcache_lease_new(true)))
+        return NULL;
+    h->v[h->n++] = l;
+    return l;
+}
+
+void hcache_leases_release(struct hcache_leases *h)
+{
+    for (size_t i = 0; i < h->n; i++)
+        hcache_lease_drop(h->v[i]);
+    free(h->v);
+    memset(h, 0, sizeof *h);
+}
+
 void hcache_take_map(struct hcache *c, void **map, size_t *len)
 {
     *map = c->map;

@@ -238,6 +238,24 @@ void hcache_lease_drop(struct hcache_lease *l);
 /* Does only the folder hold it now (the list was released)? */
 bool hcache_lease_unborrowed(struct hcache_lease *l);
 
+/* The leases a folder holds: one for each borrowed listing it made whose
+ * list may still be in use. */
+struct hcache_leases {
+    struct hcache_lease **v;
+    size_t n, alloc;
+};
+/* A new lease held by the folder (in h) and by the list it is made for.
+ * First the leases whose lists were released since are let go, so that
+ * a folder listed again and again keeps one listing's memory; each is
+ * passed to before_drop(arg, l) first when that is not NULL.  NULL on
+ * ENOMEM. */
+struct hcache_lease *hcache_leases_add(struct hcache_leases *h,
+                                       void (*before_drop)(void *arg,
+                                                           struct hcache_lease *l),
+                                       void *arg);
+/* Let go of them all (the folder is closed). */
+void hcache_leases_release(struct hcache_leases *h);
+
 /* Free everything c holds (and unmap the file unless taken). */
 void hcache_close(struct hcache *c);
 

@@ -56,8 +56,7 @@ struct maildir {
      * paths of renamed messages): freed when the folder is closed. */
     struct hcache_blocks kept;
     /* The leases of borrowed listings the folder still holds. */
-    struct hcache_lease **leases;
-    size_t nleases, aleases;
+    struct hcache_leases leases;
 };
 
 struct maildir_append {
@@ -1605,32 +1604,21 @@ static int md_list_fill(struct mail_folder *f, struct mail_envelope_list *out,
 /* A lease for out (hcache.h), held by out and the folder; first the
  * leases of listings since released are let go: their mappings, strings
  * and paths are freed now that nothing borrows them. */
+static void md_lease_dropped(void *arg, struct hcache_lease *l)
+{
+    struct maildir *md = arg;
+
+    if (md->lazy && md->lazy->lease == l)
+        lazy_free(md);
+}
+
 static int md_new_lease(struct maildir *md, struct mail_envelope_list *out)
 {
-    size_t j = 0;
-    struct hcache_lease *l;
+    struct hcache_lease *l = hcache_leases_add(&md->leases,
+                                               md_lease_dropped, md);
 
-    for (size_t i = 0; i < md->nleases; i++) {
-        if (hcache_lease_unborrowed(md->leases[i])) {
-            if (md->lazy && md->lazy->lease == md->leases[i])
-                lazy_free(md);
-            hcache_lease_drop(md->leases[i]);
-        } else
-            md->leases[j++] = md->leases[i];
-    }
-    md->nleases = j;
-    if (md->nleases == md->aleases) {
-        size_t na = md->aleases ? md->aleases * 2 : 4;
-        struct hcache_lease **nv = realloc(md->leases, na * sizeof *nv);
-
-        if (!nv)
-            return -1;
-        md->leases = nv;
-        md->aleases = na;
-    }
-    if (!(l = hcache_lease_new(true)))
+    if (!l)
         return -1;
-    md->leases[md->nleases++] = l;
     out->arena = (char *)l;
     return 0;
 }
@@ -2449,9 +2437,7 @@ static void md_close(struct mail_folder *f)
     free(md->pend);
     hcache_blocks_release(&md->kept);
     lazy_free(md);
-    for (size_t i = 0; i < md->nleases; i++)
-        hcache_lease_drop(md->leases[i]);
-    free(md->leases);
+    hcache_leases_release(&md->leases);
     free(f->path);
     free(f);
 }

@@ -94,10 +94,10 @@ struct mbox {
     struct stat known;      /* the file as listed (and as we appended) */
     uint64_t listed_end;    /* end of the last listed message */
     bool dirty;             /* changes wait for sync */
-    /* Memory that borrowed envelopes (MAIL_FOLDER_LIST_BORROW) point
-     * into: cache mappings, key blocks and parsed strings, freed or
-     * unmapped at close. */
-    struct hcache_blocks kept;
+    /* The leases of borrowed listings (MAIL_FOLDER_LIST_BORROW) the
+     * folder still holds: the cache mappings, key blocks and parsed
+     * strings their envelopes point into (hcache.h). */
+    struct hcache_leases leases;
 };
 
 struct mbox_append {
@@ -808,8 +808,8 @@ static size_t put_key(char *buf, size_t size, const struct mbox_msg *m)
 
 /* Envelopes of the listed messages whose strings point into the cache's
  * mapping and the parsed records, with the keys in one block: all kept
- * by the folder until it is closed (hcache_keep_for_borrowers). */
-static int emit_borrowed(struct mbox *mb, const struct parse *ps,
+ * by the list's lease (out->arena; hcache_keep_for_borrowers). */
+static int emit_borrowed(const struct parse *ps,
                          unsigned blocks, struct mail_envelope_list *out,
                          struct mail_error *err)
 {
@@ -819,7 +819,7 @@ static int emit_borrowed(struct mbox *mb, const struct parse *ps,
     for (i = 0; i < ps->n; i++)
         n += !ps->v[i].expunge;
     keys = malloc(n ? n * KEY_MAX : 1);
-    if (!keys || hcache_blocks_keep(&mb->kept, keys, 0) < 0) {
+    if (!keys || hcache_lease_keep(out->arena, keys, 0) < 0) {
         free(keys);
         return mail_error_set(err, MAIL_ERR_INTERNAL, "out of memory");
     }
@@ -864,7 +864,7 @@ static int mbox_scan(struct mbox *mb, struct mail_envelope_list *out,
     struct hcache cache;
     struct stat st;
     uint64_t from, meta[HC_NNUM] = { 0 };
-    size_t i, first = out ? out->n : 0, kept = mb->kept.n;
+    size_t i, first = out ? out->n : 0;
     int fd, ret = -1;
     bool borrow;
     unsigned blocks = HC_BLOCK_ALL;    /* of the cache's strings, read */
@@ -874,7 +874,7 @@ static int mbox_scan(struct mbox *mb, struct mail_envelope_list *out,
     borrow = out && (flags & MAIL_FOLDER_LIST_BORROW) &&
              (out->n == 0 || (out->arena && out->v[0].borrowed));
     if (borrow && !out->arena) {
-        out->arena = (char *)hcache_lease_new(false);
+        out->arena = (char *)hcache_leases_add(&mb->leases, NULL, NULL);
         if (!out->arena)
             return mail_error_set(err, MAIL_ERR_INTERNAL, "out of memory");
     }
@@ -920,7 +920,7 @@ static int mbox_scan(struct mbox *mb, struct mail_envelope_list *out,
         if (ps.v[i].expunge || ps.v[i].want != ps.v[i].flags)
             mb->dirty = true;
 
-    if (borrow && emit_borrowed(mb, &ps, blocks, out, err) < 0)
+    if (borrow && emit_borrowed(&ps, blocks, out, err) < 0)
         goto out;
     for (i = 0; out && !borrow && i < ps.n; i++) {
         const struct mbox_msg *m = &ps.v[i];
@@ -959,9 +959,10 @@ static int mbox_scan(struct mbox *mb, struct mail_envelope_list *out,
             hcache_save(&cache, meta, ps.recs, 0);
     }
     /* the strings parsed in this listing and the cache's mapping stay
-     * until the folder is closed */
+     * while the list or the folder holds its lease */
     if (borrow && hcache_keep_for_borrowers(&cache, ps.recs, ps.n,
-                                            hcache_blocks_keep, &mb->kept, err) < 0)
+                                            hcache_lease_keep, out->arena,
+                                            err) < 0)
         goto out;
 
     free(mb->v);
@@ -974,8 +975,7 @@ static int mbox_scan(struct mbox *mb, struct mail_envelope_list *out,
     ret = 0;
 out:
     if (ret < 0 && borrow) {
-        out->n = first;
-        hcache_blocks_drop_since(&mb->kept, kept);
+        out->n = first;     /* what it kept goes with the list's lease */
     } else if (ret < 0 && out) {
         folder_env_truncate(out, first);
     }
@@ -2598,7 +2598,7 @@ static void mbox_close(struct mail_folder *f)
     struct mbox *mb = (struct mbox *)f;
 
     free(mb->v);
-    hcache_blocks_release(&mb->kept);
+    hcache_leases_release(&mb->leases);
     free(f->path);
     free(mb);
 }

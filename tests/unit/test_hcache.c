@@ -1384,6 +1384,68 @@ static void test_v5_rebuilt(void)
     clear_cache();
 }
 
+/* Mappings of the cache directory's files in this process. */
+static int cache_mappings(void)
+{
+    char line[4200];
+    const char *dir = fixture_path("cache/mail");
+    FILE *m = fopen("/proc/self/maps", "r");
+    int n = 0;
+
+    if (!m)
+        return -1;
+    while (fgets(line, sizeof line, m))
+        n += strstr(line, dir) != NULL;
+    fclose(m);
+    return n;
+}
+
+/* A folder listed again and again with borrowed envelopes, each list
+ * released before the next listing (the reader's syncs), keeps the
+ * memory of the latest listings only: the folder lets go of a listing's
+ * lease once its list is gone.  mbox kept every listing's cache mapping
+ * until it was closed. */
+static void test_relist_keeps_one(void)
+{
+    const char *names[] = { "rl-md", "rl.mbox" };
+
+    mkdir(fixture_path("rl-md"), 0700);
+    mkdir(fixture_path("rl-md/cur"), 0700);
+    mkdir(fixture_path("rl-md/new"), 0700);
+    mkdir(fixture_path("rl-md/tmp"), 0700);
+    fixture_write("rl-md/cur/1.a.h:2,", "Subject: aa\n\n1\n");
+    fixture_write("rl-md/new/2.b.h", "Subject: bb\n\n2\n");
+    fixture_write("rl.mbox", MBD1 MBD2);
+    for (size_t k = 0; k < 2; k++) {
+        struct mail_error err;
+        struct mail_folder *f;
+        int most = 0;
+
+        clear_cache();
+        f = mail_folder_open(fixture_path(names[k]), MAIL_FOLDER_RDONLY,
+                             &fixture_paths, &err);
+        CHECK(f != NULL);
+        if (!f)
+            continue;
+        for (int i = 0; i < 20; i++) {
+            struct mail_envelope_list l = MAIL_ENVELOPE_LIST_INIT;
+            int n;
+
+            CHECK(mail_folder_list(f, &l, MAIL_FOLDER_LIST_BORROW |
+                                   MAIL_FOLDER_LIST_DISPLAY, &err) == 0);
+            CHECK(l.n == 2);
+            n = cache_mappings();
+            if (n > most)
+                most = n;
+            mail_envelope_list_release(&l);
+        }
+        printf("# %s: at most %d mappings of the cache\n", names[k], most);
+        CHECK(most >= 1 && most <= 2);
+        mail_folder_close(f, &err);
+        CHECK(cache_mappings() == 0);
+    }
+}
+
 int main(void)
 {
     if (fixture_open("hcache") < 0)
@@ -1401,6 +1463,7 @@ int main(void)
     RUN(test_thread_block);
     RUN(test_mbox_thread_block);
     RUN(test_v5_rebuilt);
+    RUN(test_relist_keeps_one);
     fixture_close();
     return test_done();
 }
