@@ -200,7 +200,7 @@ static int folders_remote(struct cmd_ctx *ctx, const struct mail_account *acct,
     if (!(r = open_remote(ctx, acct, &tr, &rc)))
         return rc;
     mail_error_clear(&err);
-    if (mail_folderlist_remote(r, &ctx->paths, true, NULL, &l, &err) < 0) {
+    if (mail_folderlist_remote(r, &ctx->paths, NULL, &l, &err) < 0) {
         rc = cmd_fail(&err);
         mail_folderlist_release(&l);
         mail_remote_close(r);

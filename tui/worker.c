@@ -413,7 +413,7 @@ static int folders(struct tui_worker *w, struct tui_req *r)
     /* The local ones stay listed when the server fails: the error says
      * why no others (shown as a warning). */
     if (rc == 0 && w->remote &&
-        mail_folderlist_remote(w->remote, w->paths, true, &r->cancelled, &l,
+        mail_folderlist_remote(w->remote, w->paths, &r->cancelled, &l,
                                &r->err) < 0 && !l.n)
         rc = -1;
     if (rc == 0 && l.n) {

@@ -168,8 +168,8 @@ int mail_folderlist_cached(const struct mail_paths *paths,
 }
 
 int mail_folderlist_remote(struct mail_remote *r,
-                           const struct mail_paths *paths, bool retry,
-                           const int *cancel, struct mail_folderlist *out,
+                           const struct mail_paths *paths, const int *cancel,
+                           struct mail_folderlist *out,
                            struct mail_error *err)
 {
     struct mail_imap_mailboxes l = { NULL, 0 };
@@ -180,7 +180,7 @@ int mail_folderlist_remote(struct mail_remote *r,
     size_t skipped = 0;
     int rc = -1;
 
-    for (int attempt = 0; attempt < (retry ? 2 : 1); attempt++) {
+    for (int attempt = 0; attempt < 2; attempt++) {
         mail_error_clear(err);
         s = mail_remote_session(r, err);
         if (s && mail_imap_list_status(s, &l, &st, &skipped, err) == 0) {

@@ -56,13 +56,13 @@ int mail_folderlist_local(const char *store, const struct mail_paths *paths,
 /*
  * Append the folders of the remote's server to out ("imap:NAME" paths),
  * and save the list as the account's folder list cache (a hint: failing
- * to write it is not an error).  retry: a lost connection is tried once
- * more on a new one (unless *cancel).  On a failure the session is
- * dropped and -1 returned with err.
+ * to write it is not an error).  A lost connection is tried once more on
+ * a new one (unless *cancel): LIST and STATUS change nothing.  On a
+ * failure the session is dropped and -1 returned with err.
  */
 int mail_folderlist_remote(struct mail_remote *r,
-                           const struct mail_paths *paths, bool retry,
-                           const int *cancel, struct mail_folderlist *out,
+                           const struct mail_paths *paths, const int *cancel,
+                           struct mail_folderlist *out,
                            struct mail_error *err);
 
 /* Append the server's folders as the account's folder list cache last
