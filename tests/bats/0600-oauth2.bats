@@ -345,3 +345,25 @@ $output"
 	[ "$(($(idp_stat refresh_token) - before))" -eq 2 ]
 	mail_wait "$MAIL_TEST_MAILDIR2" 1
 }
+
+@test "libcurl is loaded only for OAuth 2.0: not linked, and a missing one is one line (69) naming it" {
+	# Not among the program's libraries: the 25 it brings (GnuTLS,
+	# Kerberos, LDAP...) cost every command its loading.
+	run ldd "$(mail_bin)"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ $output != *libcurl* ]]
+	oauth_config
+	# A broken libcurl.so.4 found first: the request fails cleanly.
+	mkdir -p "$BATS_TEST_TMPDIR/lib"
+	printf 'not a library\n' >"$BATS_TEST_TMPDIR/lib/libcurl.so.4"
+	LD_LIBRARY_PATH=$BATS_TEST_TMPDIR/lib run mail -C "$CONF" auth --device
+	echo "$output"
+	[ "$status" -eq 69 ]
+	[ "${#lines[@]}" -eq 1 ]
+	[[ $output == "mail: OAuth 2.0 needs libcurl (libcurl.so.4, Debian's libcurl4): "* ]]
+	[ ! -e "$TOKENS" ]
+	# The real one, loaded at the first request, still works.
+	run mail -C "$CONF" auth --device
+	[ "$status" -eq 0 ]
+}
