@@ -908,7 +908,8 @@ static void save_sent(struct mail_sender *snd, int fd, off_t off,
         if (!rem)
             mail_error_set(&err, MAIL_ERR_CONFIG, "sent-folder '%s' is on "
                            "the IMAP server, but account '%s' has no imap "
-                           "server", snd->o.acct->sent_folder,
+                           "server", snd->o.acct->sent_folder ?
+                           snd->o.acct->sent_folder : "imap:",
                            snd->o.acct->name);
         else if (mail_sent_copy_imap(rem, fd, off, bcc, &where, &err) == 0)
             return;

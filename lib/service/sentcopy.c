@@ -40,6 +40,16 @@
 #define RECORD_HEAD_MAX 4096
 #define MSGID_SCAN_MAX (256 * 1024)
 
+/* No sent-folder, and an IMAP server: the copy goes where the user's
+ * other clients look for it, the folder the server marks \Sent (none
+ * when it marks none).  Gmail files a copy of what its SMTP server
+ * sends, so an oauth2-provider = google account keeps none of its own. */
+static bool sent_implicit(const struct mail_account *a)
+{
+    return (!a->sent_folder || !*a->sent_folder) && a->has_imap &&
+           !(a->oauth2_provider && strcmp(a->oauth2_provider, "google") == 0);
+}
+
 enum mail_sent_kind mail_sent_kind(const struct mail_account *a,
                                    const char **imap_name)
 {
@@ -47,6 +57,11 @@ enum mail_sent_kind mail_sent_kind(const struct mail_account *a,
 
     if (imap_name)
         *imap_name = NULL;
+    if (sent_implicit(a)) {
+        if (imap_name)
+            *imap_name = "";
+        return MAIL_SENT_IMAP;
+    }
     if (!f || !*f || strcmp(f, "none") == 0)
         return MAIL_SENT_NONE;
     if (strncmp(f, "imap:", 5) == 0) {
@@ -328,9 +343,10 @@ static void park_record(const struct record *r, const char *dir,
 
 /* ---- filing ---- */
 
-/* The folder the server marks \Sent. */
+/* The folder the server marks \Sent: 0.  None: 1 when that is no error
+ * (implicit: sent-folder was not set), else -1 with err. */
 static int special_sent(struct mail_session *s, struct mail_buf *name,
-                        struct mail_error *err)
+                        bool implicit, struct mail_error *err)
 {
     struct mail_imap_mailboxes l = { NULL, 0 };
 
@@ -344,6 +360,8 @@ static int special_sent(struct mail_session *s, struct mail_buf *name,
             break;
         }
     mail_imap_mailboxes_release(&l);
+    if (!name->len && implicit)
+        return 1;
     if (!name->len)
         return mail_error_set(err, MAIL_ERR_CONFIG, "%s: no folder is "
                               "marked \\Sent on the server: set sent-folder "
@@ -377,8 +395,14 @@ static int file_once(struct mail_session *s, const struct record *r,
     int rc = -1;
 
     if (!*folder) {
-        if (special_sent(s, &special, err) < 0)
+        int none = special_sent(s, &special, a && sent_implicit(a), err);
+
+        if (none < 0)
             goto done;
+        if (none) {
+            rc = 0;     /* no sent-folder set, no \Sent folder: no copy */
+            goto done;
+        }
         folder = special.data;
     }
     mail_buf_reset(where);

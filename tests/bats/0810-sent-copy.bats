@@ -428,3 +428,27 @@ collected() {
     [ "$(sent_count)" -eq 1 ]
     [ "$(collected later@example.test)" = 1 ]
 }
+
+@test "sent copy: with no sent-folder set, an account with an IMAP server files it in the \\Sent folder; one without files none" {
+    # write_config sets imap (Dovecot marks .Sent \Sent) and no sent-folder
+    write_config "$CONF" "timeout=5"
+    run grep -c 'sent-folder' "$CONF"
+    [ "$output" = 0 ]
+    run send_one "by default"
+    echo "$output"
+    [ "$status" -eq 0 ]
+    [ -z "$output" ]
+    [ "$(sent_count)" -eq 1 ]
+    [[ $(sent_files) == */cur/*:2,*S* ]]
+    grep -q '^Subject: by default' "$(sent_files)"
+    [ "$(pending_count)" -eq 0 ]
+    # no IMAP server: nowhere to file it, and nothing kept for later
+    write_config "$CONF" "timeout=5" "imap="
+    run send_one "smtp only"
+    echo "$output"
+    [ "$status" -eq 0 ]
+    [ -z "$output" ]
+    mail_wait "$MAIL_TEST_MAILDIR2" 2
+    [ "$(sent_count)" -eq 1 ]
+    [ "$(pending_count)" -eq 0 ]
+}

@@ -385,6 +385,55 @@ static void test_no_smtp(void)
     mail_config_release(&cfg);
 }
 
+/* Where the Sent copy goes when sent-folder is not set: the server's
+ * \Sent folder for an account with an IMAP server (not for Gmail, which
+ * files one itself); nothing without one.  Set, it is what it says. */
+static void test_sent_kind_default(void)
+{
+    static const struct {
+        const char *keys;
+        enum mail_sent_kind kind;
+        const char *imap_name;
+    } cases[] = {
+        { "", MAIL_SENT_NONE, NULL },
+        { "    imap = imaps://imap.example.test\n", MAIL_SENT_IMAP, "" },
+        { "    pop3 = pop3s://pop.example.test\n", MAIL_SENT_NONE, NULL },
+        { "    imap = imaps://imap.example.test\n"
+          "    sent-folder = none\n", MAIL_SENT_NONE, NULL },
+        { "    imap = imaps://imap.example.test\n"
+          "    sent-folder = imap:Gesendet\n", MAIL_SENT_IMAP, "Gesendet" },
+        { "    imap = imaps://imap.example.test\n"
+          "    sent-folder = =Sent\n", MAIL_SENT_LOCAL, NULL },
+        { "    imap = imaps://imap.gmail.com\n    auth = oauth2\n"
+          "    oauth2-provider = google\n"
+          "    oauth2-client-id = x\n", MAIL_SENT_NONE, NULL },
+        { "    imap = imaps://imap.gmail.com\n    auth = oauth2\n"
+          "    oauth2-provider = google\n    oauth2-client-id = x\n"
+          "    sent-folder = imap:\n", MAIL_SENT_IMAP, "" },
+    };
+
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct mail_config cfg;
+        struct mail_account *a;
+        const char *name = "unset";
+        char text[600];
+
+        memset(&cfg, 0, sizeof cfg);
+        snprintf(text, sizeof text, "[account \"t\"]\n"
+                 "    address = alice@example.test\n%s", cases[i].keys);
+        a = account(&cfg, text);
+        CHECK(a != NULL);
+        if (!a)
+            continue;
+        CHECK(mail_sent_kind(a, &name) == cases[i].kind);
+        if (cases[i].imap_name)
+            CHECK(name && strcmp(name, cases[i].imap_name) == 0);
+        else
+            CHECK(name == NULL);
+        mail_config_release(&cfg);
+    }
+}
+
 int main(void)
 {
     setup();
@@ -395,6 +444,7 @@ int main(void)
     RUN(test_connection_lost_flag);
     RUN(test_unreachable);
     RUN(test_no_smtp);
+    RUN(test_sent_kind_default);
     {
         char cmd[300];
 
