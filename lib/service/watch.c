@@ -176,10 +176,21 @@ static int fetch_new(struct worker *wk, struct mail_session *s,
                      struct wfolder *f, struct mail_error *err)
 {
     struct newctx c = { wk, f, f->next, false };
+    struct mail_watch_event ev = { 0 };
 
     if (mail_imap_fetch_new(s, f->next, on_new, &c, err) < 0) {
         if (c.cb_failed)
             fail(wk->w, err);   /* the caller's error ends the watch */
+        return -1;
+    }
+    if (f->next == c.from)
+        return 0;               /* nothing new */
+    ev.kind = MAIL_WATCH_BATCH;
+    ev.folder = f->name;
+    ev.uidvalidity = f->uidvalidity;
+    ev.uid = f->next;
+    if (emit(wk->w, &ev, err) < 0) {
+        fail(wk->w, err);
         return -1;
     }
     return 0;

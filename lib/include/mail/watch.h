@@ -75,6 +75,10 @@ enum mail_watch_event_kind {
     MAIL_WATCH_RESET,     /* UIDVALIDITY changed; message says so */
     MAIL_WATCH_RETRY,     /* the connection failed; message says why and
                              when the next try is */
+    MAIL_WATCH_BATCH,     /* the NEW events of the folder so far are what
+                             one look found: after the last of them (a
+                             caller that acts once per arrival, such as
+                             `mail watch --exec`, acts now) */
 };
 
 struct mail_watch_event {
