@@ -522,11 +522,13 @@ static void *worker_main(void *arg)
 
     while (!stopping(w)) {
         struct mail_session *s;
+        long long up;
         int rc;
         size_t i;
 
         mail_error_clear(&err);
         s = mail_remote_session(wk->remote, &err);
+        up = mail_monotonic_ms();
         /* NOTIFY (or IDLE) not offered, on the first connection or on a
          * new one after a drop (a server restarted without it): the
          * other way, on this session.  The folders keep their UIDNEXT,
@@ -561,8 +563,12 @@ static void *worker_main(void *arg)
             break;
         }
         mail_remote_drop(wk->remote);
-        if (s)
-            backoff = 1;        /* it was up: not a string of failures */
+        /* A connection that stayed up a while is no string of failures:
+         * the next try comes at once.  One that logs in and is dropped
+         * at once (a server that says BYE to every new session, a folder
+         * it cannot open) keeps the backoff growing. */
+        if (s && mail_monotonic_ms() - up >= MAIL_WATCH_STABLE * 1000LL)
+            backoff = 1;
         {
             struct mail_watch_event ev = { 0 };
             struct mail_error e2;

@@ -498,3 +498,21 @@ fake_watch_start() {
 	[ "$status" -eq 64 ]
 	[[ $stderr == *--exec-timeout* ]]
 }
+
+@test "watch (fake server dropping every new session at once): the backoff grows 1, 2, 4 s instead of a reconnect a second" {
+	fake_idle_start byeloop
+	watch_start
+	echo drop-them-all >>"$FAKE_BASE.msgs"
+	wait_for "$ERR" 'BYE shutting down.*connecting again in 1 s' 4
+	# Each later connection logs in and is told BYE at once: that is no
+	# success, so the waits grow.
+	wait_for "$ERR" 'too busy.*connecting again in 2 s' 4
+	wait_for "$ERR" 'too busy.*connecting again in 4 s' 6
+	# Connections 1 (the first), then after 1, 2 and 4 s: 2, 3, 4.
+	sleep 1
+	! grep -qE '^6 ' "$FAKE_BASE.log" || false
+	[ "$(count "$ERR" 'connecting again in 1 s')" -eq 1 ]
+	[ ! -s "$OUT" ]
+	watch_stop
+	[ "$WSTATUS" -eq 0 ]
+}

@@ -34,7 +34,8 @@
  * ENVELOPE), only UIDs >= next are reported, and next moves past each one
  * reported: every message is reported once.  A lost connection (also an
  * untagged BYE, a timeout, a refused reconnect) is made again after 1, 2,
- * 4 ... 60 s and the folder resynced from the remembered UIDNEXT, so what
+ * 4 ... 60 s (back to 1 s once a connection has stayed up for
+ * MAIL_WATCH_STABLE seconds) and the folder resynced from the remembered UIDNEXT, so what
  * arrived meanwhile is reported then.  A new UIDVALIDITY reports nothing
  * old: MAIL_WATCH_RESET, and watching goes on from the new UIDNEXT.
  *
@@ -67,6 +68,7 @@
 #define MAIL_WATCH_CONNECTIONS 5      /* connections per watch */
 #define MAIL_WATCH_INTERVAL 60        /* seconds between STATUS polls */
 #define MAIL_WATCH_IDLE_RENEW (25 * 60)
+#define MAIL_WATCH_STABLE 60          /* seconds up that reset the backoff */
 
 enum mail_watch_event_kind {
     MAIL_WATCH_READY,     /* the folder was examined for the first time:
