@@ -516,3 +516,35 @@ fake_watch_start() {
 	watch_stop
 	[ "$WSTATUS" -eq 0 ]
 }
+
+@test "watch: a watched folder deleted on the server, then created again: a note, the other folders go on, and what it holds when back is reported once (NOTIFY, IDLE, polled)" {
+	# NOTIFY; IDLE on a connection each; both polled (LIST-STATUS) on one.
+	for nn in "" --no-notify polled; do
+		mail_reset
+		if [[ $nn == polled ]]; then
+			write_config "$CONF" pop3= timeout=5 watch-connections=1
+			nn=--no-notify
+		fi
+		deliver old-work Work
+		: >"$OUT"
+		watch_start --interval 1 $nn INBOX Work
+		doveadm -c "$(dovecot_conf)" mailbox delete -u "$MAIL_TEST_USER1" Work 3>&- 9>&-
+		wait_for "$ERR" "Work.*watching imap:Work for it to come back" 5
+		deliver inbox-meanwhile
+		wait_for "$OUT" '^imap:INBOX  uid:[0-9]+  Sender  inbox-meanwhile$' 3
+		# Created again and delivered to before the watcher looks: the
+		# message is new all the same.
+		deliver recreated-one Work
+		wait_for "$ERR" 'imap:Work is there again' 5
+		wait_for "$OUT" '^imap:Work  uid:1  Sender  recreated-one$' 3
+		deliver recreated-two Work
+		wait_for "$OUT" '^imap:Work  uid:2  Sender  recreated-two$' 3
+		sleep 1.5
+		[ "$(wc -l <"$OUT")" -eq 3 ]
+		! grep -q old-work "$OUT" || false
+		[ "$(count "$ERR" 'for it to come back')" -eq 1 ]
+		kill -0 "$WPID"
+		watch_stop
+		[ "$WSTATUS" -eq 0 ]
+	done
+}

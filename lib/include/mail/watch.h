@@ -38,11 +38,17 @@
  * MAIL_WATCH_STABLE seconds) and the folder resynced from the remembered UIDNEXT, so what
  * arrived meanwhile is reported then.  A new UIDVALIDITY reports nothing
  * old: MAIL_WATCH_RESET, and watching goes on from the new UIDNEXT.
+ * A folder examined before that can no longer be opened (EXAMINE or
+ * STATUS answered NO: deleted, renamed away) is MAIL_WATCH_RESET with a
+ * note, and asked again every o->interval seconds while the others go
+ * on; when it is back, MAIL_WATCH_RESET again and every message it
+ * then holds is reported (from UID 1: all came after it went).
  *
  * Errors: until every folder has been examined once, any error ends the
  * watch (a wrong password, a missing folder, a server that is down: the
  * user is told at once).  After that only the permanent ones do
- * (MAIL_ERR_AUTH, MAIL_ERR_NOTFOUND, MAIL_ERR_CONFIG, MAIL_ERR_USAGE,
+ * (MAIL_ERR_AUTH, MAIL_ERR_NOTFOUND other than a folder that went away
+ * (above), MAIL_ERR_CONFIG, MAIL_ERR_USAGE,
  * MAIL_ERR_INTERNAL, and an error returned by the callback); the others
  * are retried with the backoff and reported as MAIL_WATCH_RETRY.
  *
