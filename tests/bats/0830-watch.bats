@@ -548,3 +548,18 @@ fake_watch_start() {
 		[ "$WSTATUS" -eq 0 ]
 	done
 }
+
+@test "watch --json: a subject with ESC, a bidi override and a byte that is not UTF-8 is escaped, valid UTF-8 JSON" {
+	nasty="=?utf-8?b?$(printf 'j\033]0;title\007 \342\200\256x \377y' | base64 -w0)?="
+	watch_start --json
+	deliver "$nasty"
+	wait_for "$OUT" '"subject"' 3
+	! LC_ALL=C grep -qP '[\x00-\x1f\x7f]' "$OUT" || false
+	! grep -qF "$(printf '\342\200\256')" "$OUT" || false
+	iconv -f UTF-8 -t UTF-8 "$OUT" >/dev/null
+	run jq -r .subject "$OUT"
+	[ "$status" -eq 0 ]
+	[[ $output == $'j\e]0;title\a \u202ex '* ]]
+	watch_stop
+	[ "$WSTATUS" -eq 0 ]
+}
