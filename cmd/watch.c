@@ -21,10 +21,18 @@ enum {
 };
 
 static volatile sig_atomic_t got_signal;
+static volatile pid_t exec_pid;   /* an --exec command running, else 0 */
 
+/* SIGINT, SIGTERM: stop, and end an --exec command under way (it runs in
+ * a process group of its own when it has a time limit, where neither
+ * a SIGTERM to mail nor the terminal's ^C reaches it). */
 static void on_signal(int sig)
 {
+    pid_t pid = exec_pid;
+
     got_signal = sig;
+    if (pid > 0 && kill(-pid, SIGTERM) < 0)
+        kill(pid, SIGTERM);
 }
 
 static bool should_stop(void *arg)
@@ -201,6 +209,44 @@ static int queue_exec(struct watch_out *o, const struct mail_watch_event *ev,
     return 0;
 }
 
+/* Start the --exec command, wait for it (a SIGINT or SIGTERM ends it,
+ * see on_signal) and say on stderr how it failed, if it did. */
+static void exec_wait(const struct watch_out *o, const struct mail_spawn *sp,
+                      uint32_t uid)
+{
+    struct mail_spawn_child child;
+    struct mail_spawn_result res;
+    struct mail_error err;
+    int rc;
+
+    mail_error_clear(&err);
+    rc = mail_spawn_start(sp, &child, &err);
+    if (rc == 0) {
+        exec_pid = child.pid;
+        if (got_signal)         /* came before exec_pid was set */
+            on_signal(got_signal);
+        rc = mail_spawn_wait(&child, &res, &err);
+        exec_pid = 0;
+    }
+    if (rc < 0) {
+        fputs("mail: warning: --exec: ", stderr);
+        out_safe_str(stderr, err.msg);
+        fputc('\n', stderr);
+    } else if (got_signal) {
+        /* ended because mail was asked to stop: no warning */
+    } else if (res.how == MAIL_SPAWN_TIMEOUT) {
+        fprintf(stderr, "mail: warning: --exec command still running after "
+                "%u s for uid %u: killed (--exec-timeout)\n",
+                o->exec_timeout, (unsigned)uid);
+    } else if (res.how != MAIL_SPAWN_EXITED || res.code != 0) {
+        fprintf(stderr, "mail: warning: --exec command %s %d for uid %u\n",
+                res.how == MAIL_SPAWN_EXITED ? "exited with"
+                : res.how == MAIL_SPAWN_SIGNALED ? "killed by signal"
+                                                 : "failed to run, error",
+                res.code, (unsigned)uid);
+    }
+}
+
 /* --exec: the command through the shell, once for the new messages of
  * folder (of the first one waiting when NULL) that one look found, the
  * details in its environment only (never in the command's text). */
@@ -209,8 +255,6 @@ static void run_exec(struct watch_out *o, const char *folder)
     enum { NENV = 9 };
     struct mail_buf b[NENV];
     struct mail_spawn sp = MAIL_SPAWN_INIT;
-    struct mail_spawn_result res;
-    struct mail_error err;
     const char *env[NENV + 1];
     struct pending last = { 0 };
     size_t count = 0, i, j, k;
@@ -264,24 +308,10 @@ static void run_exec(struct watch_out *o, const char *folder)
     sp.env_default = env;
     sp.timeout_ms = (int)o->exec_timeout * 1000;
     fflush(stdout);
-    mail_error_clear(&err);
-    if (oom) {
+    if (oom)
         fputs("mail: warning: out of memory for --exec\n", stderr);
-    } else if (mail_spawn_run(&sp, &res, &err) < 0) {
-        fputs("mail: warning: --exec: ", stderr);
-        out_safe_str(stderr, err.msg);
-        fputc('\n', stderr);
-    } else if (res.how == MAIL_SPAWN_TIMEOUT) {
-        fprintf(stderr, "mail: warning: --exec command still running after "
-                "%u s for uid %u: killed (--exec-timeout)\n",
-                o->exec_timeout, (unsigned)last.uid);
-    } else if (res.how != MAIL_SPAWN_EXITED || res.code != 0) {
-        fprintf(stderr, "mail: warning: --exec command %s %d for uid %u\n",
-                res.how == MAIL_SPAWN_EXITED ? "exited with"
-                : res.how == MAIL_SPAWN_SIGNALED ? "killed by signal"
-                                                 : "failed to run, error",
-                res.code, (unsigned)last.uid);
-    }
+    else if (!got_signal)       /* asked to stop: no new command */
+        exec_wait(o, &sp, last.uid);
     free(last.from);
     free(last.subject);
     free(last.date);

@@ -563,3 +563,24 @@ fake_watch_start() {
 	watch_stop
 	[ "$WSTATUS" -eq 0 ]
 }
+
+@test "watch --exec: SIGTERM or SIGINT while the command runs ends both at once, status 0" {
+	cd "$BATS_TEST_TMPDIR"
+	for sig in TERM INT; do
+		rm -f pid
+		watch_start --exec 'echo $$ >pid.tmp; mv pid.tmp pid; exec sleep 300'
+		deliver "stop-while-running-$sig"
+		wait_for pid '^[0-9]+$' 4
+		t0=$SECONDS
+		kill -$sig "$WPID"
+		WSTATUS=0
+		wait "$WPID" || WSTATUS=$?
+		WPID=
+		[ "$WSTATUS" -eq 0 ]
+		# Not the 60 s of --exec-timeout, nor the 300 of the command.
+		[ $((SECONDS - t0)) -le 5 ]
+		sleep 0.3
+		! kill -0 "$(cat pid)" 2>/dev/null || false
+		! grep -q 'warning' "$ERR" || false
+	done
+}
