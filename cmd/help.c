@@ -188,9 +188,14 @@ static const struct opt_help compose_opts[] = {
 };
 
 static const struct opt_help watch_opts[] = {
-    { "--exec CMD", "run CMD (through sh -c) for each new message, with "
-                    "MAIL_FOLDER, MAIL_UID, MAIL_UIDVALIDITY, MAIL_FROM, "
-                    "MAIL_SUBJECT and MAIL_DATE in its environment" },
+    { "--exec CMD", "run CMD (through sh -c) once for the new messages "
+                    "of a folder that came together, with MAIL_FOLDER, "
+                    "MAIL_COUNT, MAIL_SUBJECTS (one a line), MAIL_UIDS, "
+                    "and MAIL_UID, MAIL_UIDVALIDITY, MAIL_FROM, "
+                    "MAIL_SUBJECT and MAIL_DATE of the last, in its "
+                    "environment, made terminal-safe" },
+    { "--exec-timeout N", "kill an --exec command still running after N "
+                          "seconds (default 60; 0: never)" },
     { "--json", "one JSON object a line for each new message" },
     { "--interval N", "seconds between STATUS polls of a folder that is "
                       "not watched with IDLE (default 60)" },
@@ -199,7 +204,8 @@ static const struct opt_help watch_opts[] = {
     { "--no-notify", "no IMAP NOTIFY even where offered: IDLE on a "
                      "connection per folder (mail written straight into "
                      "the server's Maildir)" },
-    { "-q, --quiet", "no 'watching N folders' line, no reconnect notes" },
+    { "-q, --quiet", "no 'watching N folders' line, no reconnect notes "
+                     "(shown on a terminal, or with -v, only)" },
     { "-v, --verbose", "trace the IMAP protocol on standard error "
                        "(passwords hidden)" },
     { NULL, NULL },
@@ -372,14 +378,16 @@ static const struct cmd_help helps[] = {
       "$ mail fetch --mda 'procmail'\n"
       "$ mail fetch --idle          # and each new message as it comes\n",
       "mail-fetch(1)", true },
-    { "watch", "[-a ACCOUNT] [--exec CMD] [--json] [--interval N] "
+    { "watch", "[-a ACCOUNT] [--exec CMD] [--exec-timeout N] [--json] "
+      "[--interval N] "
       "[--keepalive N] [--no-notify] [-q] [-v] [FOLDER]...",
       "report each new message of IMAP folders (imap:NAME or NAME; "
       "default INBOX) once, as it arrives, until interrupted",
       watch_opts,
       "$ mail watch\n"
       "$ mail watch imap:INBOX imap:Lists/dev\n"
-      "$ mail watch --exec 'notify-send \"$MAIL_FROM\" \"$MAIL_SUBJECT\"'\n",
+      "$ mail watch --exec 'notify-send \"$MAIL_COUNT new in $MAIL_FOLDER\" "
+      "\"$MAIL_SUBJECTS\"'\n",
       "mail-watch(1)", true },
     { "tui", "[FOLDER | -f FOLDER]",
       "the reader: an index of the folder and a pager, on the terminal "

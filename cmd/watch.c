@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sysexits.h>
+#include <unistd.h>
 
 #include "cmd.h"
 #include "mail/date.h"
@@ -16,14 +17,22 @@
 
 enum {
     OPT_EXEC = OPT_FIRST_COMMAND_OPTION, OPT_INTERVAL, OPT_KEEPALIVE,
-    OPT_NO_NOTIFY,
+    OPT_NO_NOTIFY, OPT_EXEC_TIMEOUT,
 };
 
 static volatile sig_atomic_t got_signal;
+static volatile pid_t exec_pid;   /* an --exec command running, else 0 */
 
+/* SIGINT, SIGTERM: stop, and end an --exec command under way (it runs in
+ * a process group of its own when it has a time limit, where neither
+ * a SIGTERM to mail nor the terminal's ^C reaches it). */
 static void on_signal(int sig)
 {
+    pid_t pid = exec_pid;
+
     got_signal = sig;
+    if (pid > 0 && kill(-pid, SIGTERM) < 0)
+        kill(pid, SIGTERM);
 }
 
 static bool should_stop(void *arg)
@@ -32,12 +41,18 @@ static bool should_stop(void *arg)
     return got_signal != 0;
 }
 
+struct pending;
+
 struct watch_out {
     struct cmd_ctx *ctx;
     bool json;
     const char *exec;
+    unsigned exec_timeout;        /* seconds; 0: no limit */
+    bool notes;                   /* the watching line, reconnect notes */
     size_t nfolders, nready;
     unsigned nidle, nnotify;
+    struct pending *pend;         /* --exec: printed, not yet run */
+    size_t npend, pend_cap;
 };
 
 /* The -v trace, one write per line (the connections are threads). */
@@ -139,59 +154,169 @@ static void print_human(const struct mail_watch_event *ev)
     mail_buf_release(&from);
 }
 
-/* --exec: the command through the shell, the details in its environment
- * only (never in the command's text). */
-static void run_exec(const struct watch_out *o,
-                     const struct mail_watch_event *ev, const char *date)
+/* A new message waiting for its --exec run (at the end of its batch). */
+struct pending {
+    const char *folder;           /* the event's name: lives as long */
+    uint32_t uid, uidvalidity;
+    char *from, *subject, *date;  /* terminal-safe, one line */
+};
+
+/* s as one terminal-safe line (control bytes as ^X, invalid UTF-8 as
+ * \xNN, bidi overrides as <U+XXXX>): what --exec's environment gets. */
+static char *safe_dup(const char *s, size_t len)
 {
-    struct mail_buf folder = MAIL_BUF_INIT, uid = MAIL_BUF_INIT,
-                    uidv = MAIL_BUF_INIT, from = MAIL_BUF_INIT,
-                    subj = MAIL_BUF_INIT, dt = MAIL_BUF_INIT,
-                    fb = MAIL_BUF_INIT;
-    struct mail_spawn sp = MAIL_SPAWN_INIT;
+    struct mail_buf b = MAIL_BUF_INIT;
+
+    if (mail_term_safe(&b, s, len, MAIL_SAFE_ONELINE) < 0 ||
+        mail_buf_addch(&b, '\0') < 0) {
+        mail_buf_release(&b);
+        return NULL;
+    }
+    return b.data;              /* owned by the caller */
+}
+
+static int queue_exec(struct watch_out *o, const struct mail_watch_event *ev,
+                      const char *date)
+{
+    struct mail_buf fb = MAIL_BUF_INIT;
+    struct pending *p;
+
+    if (o->npend == o->pend_cap) {
+        size_t cap = o->pend_cap ? o->pend_cap * 2 : 8;
+        struct pending *v = realloc(o->pend, cap * sizeof *v);
+
+        if (!v)
+            return -1;
+        o->pend = v;
+        o->pend_cap = cap;
+    }
+    p = &o->pend[o->npend];
+    from_full(&fb, ev->from);
+    p->folder = ev->folder;
+    p->uid = ev->uid;
+    p->uidvalidity = ev->uidvalidity;
+    p->from = safe_dup(fb.data ? fb.data : "", fb.len);
+    p->subject = safe_dup(ev->subject, strlen(ev->subject));
+    p->date = safe_dup(date ? date : "", date ? strlen(date) : 0);
+    mail_buf_release(&fb);
+    if (!p->from || !p->subject || !p->date) {
+        free(p->from);
+        free(p->subject);
+        free(p->date);
+        return -1;
+    }
+    o->npend++;
+    return 0;
+}
+
+/* Start the --exec command, wait for it (a SIGINT or SIGTERM ends it,
+ * see on_signal) and say on stderr how it failed, if it did. */
+static void exec_wait(const struct watch_out *o, const struct mail_spawn *sp,
+                      uint32_t uid)
+{
+    struct mail_spawn_child child;
     struct mail_spawn_result res;
     struct mail_error err;
-    const char *env[7];
+    int rc;
 
-    from_full(&fb, ev->from);
-    mail_buf_printf(&folder, "MAIL_FOLDER=imap:%s", ev->folder);
-    mail_buf_printf(&uid, "MAIL_UID=%u", (unsigned)ev->uid);
-    mail_buf_printf(&uidv, "MAIL_UIDVALIDITY=%u", (unsigned)ev->uidvalidity);
-    mail_buf_printf(&from, "MAIL_FROM=%s", fb.data ? fb.data : "");
-    mail_buf_printf(&subj, "MAIL_SUBJECT=%s", ev->subject);
-    mail_buf_printf(&dt, "MAIL_DATE=%s", date ? date : "");
-    env[0] = folder.data;
-    env[1] = uid.data;
-    env[2] = uidv.data;
-    env[3] = from.data;
-    env[4] = subj.data;
-    env[5] = dt.data;
-    env[6] = NULL;
-    sp.command = o->exec;
-    sp.env_default = env;
-    fflush(stdout);
     mail_error_clear(&err);
-    if (!folder.data || !uid.data || !uidv.data || !from.data ||
-        !subj.data || !dt.data) {
-        fputs("mail: warning: out of memory for --exec\n", stderr);
-    } else if (mail_spawn_run(&sp, &res, &err) < 0) {
+    rc = mail_spawn_start(sp, &child, &err);
+    if (rc == 0) {
+        exec_pid = child.pid;
+        if (got_signal)         /* came before exec_pid was set */
+            on_signal(got_signal);
+        rc = mail_spawn_wait(&child, &res, &err);
+        exec_pid = 0;
+    }
+    if (rc < 0) {
         fputs("mail: warning: --exec: ", stderr);
         out_safe_str(stderr, err.msg);
         fputc('\n', stderr);
+    } else if (got_signal) {
+        /* ended because mail was asked to stop: no warning */
+    } else if (res.how == MAIL_SPAWN_TIMEOUT) {
+        fprintf(stderr, "mail: warning: --exec command still running after "
+                "%u s for uid %u: killed (--exec-timeout)\n",
+                o->exec_timeout, (unsigned)uid);
     } else if (res.how != MAIL_SPAWN_EXITED || res.code != 0) {
         fprintf(stderr, "mail: warning: --exec command %s %d for uid %u\n",
                 res.how == MAIL_SPAWN_EXITED ? "exited with"
                 : res.how == MAIL_SPAWN_SIGNALED ? "killed by signal"
                                                  : "failed to run, error",
-                res.code, (unsigned)ev->uid);
+                res.code, (unsigned)uid);
     }
-    mail_buf_release(&folder);
-    mail_buf_release(&uid);
-    mail_buf_release(&uidv);
-    mail_buf_release(&from);
-    mail_buf_release(&subj);
-    mail_buf_release(&dt);
-    mail_buf_release(&fb);
+}
+
+/* --exec: the command through the shell, once for the new messages of
+ * folder (of the first one waiting when NULL) that one look found, the
+ * details in its environment only (never in the command's text). */
+static void run_exec(struct watch_out *o, const char *folder)
+{
+    enum { NENV = 9 };
+    struct mail_buf b[NENV];
+    struct mail_spawn sp = MAIL_SPAWN_INIT;
+    const char *env[NENV + 1];
+    struct pending last = { 0 };
+    size_t count = 0, i, j, k;
+    bool oom = false;
+
+    for (i = 0; !folder && i < o->npend; i++)
+        folder = o->pend[i].folder;
+    if (!folder)
+        return;
+    for (k = 0; k < NENV; k++)
+        mail_buf_init(&b[k], 0);
+    mail_buf_addstr(&b[7], "MAIL_SUBJECTS=");
+    mail_buf_addstr(&b[8], "MAIL_UIDS=");
+    for (i = j = 0; i < o->npend; i++) {
+        struct pending *p = &o->pend[i];
+
+        if (strcmp(p->folder, folder) != 0) {
+            o->pend[j++] = *p;
+            continue;
+        }
+        if (count++) {
+            mail_buf_addch(&b[7], '\n');
+            mail_buf_addch(&b[8], ' ');
+        }
+        mail_buf_addstr(&b[7], p->subject);
+        mail_buf_printf(&b[8], "%u", (unsigned)p->uid);
+        free(last.from);
+        free(last.subject);
+        free(last.date);
+        last = *p;
+    }
+    o->npend = j;
+    if (!count)
+        return;
+    mail_buf_addstr(&b[0], "MAIL_FOLDER=imap:");
+    if (mail_term_safe(&b[0], folder, strlen(folder), MAIL_SAFE_ONELINE) < 0)
+        oom = true;
+    mail_buf_printf(&b[1], "MAIL_COUNT=%zu", count);
+    mail_buf_printf(&b[2], "MAIL_UID=%u", (unsigned)last.uid);
+    mail_buf_printf(&b[3], "MAIL_UIDVALIDITY=%u", (unsigned)last.uidvalidity);
+    mail_buf_printf(&b[4], "MAIL_FROM=%s", last.from);
+    mail_buf_printf(&b[5], "MAIL_SUBJECT=%s", last.subject);
+    mail_buf_printf(&b[6], "MAIL_DATE=%s", last.date);
+    for (k = 0; k < NENV; k++) {
+        if (!b[k].data || mail_buf_addch(&b[k], '\0') < 0)
+            oom = true;
+        env[k] = b[k].data;
+    }
+    env[NENV] = NULL;
+    sp.command = o->exec;
+    sp.env_default = env;
+    sp.timeout_ms = (int)o->exec_timeout * 1000;
+    fflush(stdout);
+    if (oom)
+        fputs("mail: warning: out of memory for --exec\n", stderr);
+    else if (!got_signal)       /* asked to stop: no new command */
+        exec_wait(o, &sp, last.uid);
+    free(last.from);
+    free(last.subject);
+    free(last.date);
+    for (k = 0; k < NENV; k++)
+        mail_buf_release(&b[k]);
 }
 
 static int on_event(void *arg, const struct mail_watch_event *ev,
@@ -206,7 +331,7 @@ static int on_event(void *arg, const struct mail_watch_event *ev,
         o->nready++;
         o->nidle += ev->idle;
         o->nnotify += ev->notify;
-        if (o->nready == o->nfolders && !o->ctx->quiet) {
+        if (o->nready == o->nfolders && o->notes) {
             if (o->nnotify == o->nfolders)
                 fprintf(stderr, "mail: watching %zu folder%s (NOTIFY, one "
                         "connection)\n", o->nfolders,
@@ -224,11 +349,15 @@ static int on_event(void *arg, const struct mail_watch_event *ev,
         fputc('\n', stderr);
         return 0;
     case MAIL_WATCH_RETRY:
-        if (!o->ctx->quiet) {
+        if (o->notes) {
             fputs("mail: ", stderr);
             out_safe_str(stderr, ev->message ? ev->message : "");
             fputc('\n', stderr);
         }
+        return 0;
+    case MAIL_WATCH_BATCH:
+        if (o->exec)
+            run_exec(o, ev->folder);
         return 0;
     case MAIL_WATCH_NEW:
         break;
@@ -244,8 +373,8 @@ static int on_event(void *arg, const struct mail_watch_event *ev,
     if (fflush(stdout) != 0 || ferror(stdout))
         return mail_error_set(err, MAIL_ERR_IO, "standard output: write "
                               "error");
-    if (o->exec)
-        run_exec(o, ev, d);
+    if (o->exec && queue_exec(o, ev, d) < 0)
+        return mail_error_set(err, MAIL_ERR_INTERNAL, "out of memory");
     return 0;
 }
 
@@ -254,6 +383,7 @@ int cmd_watch(struct cmd_ctx *ctx, int argc, char **argv)
     static const struct option longopts[] = {
         CMD_COMMON_LONG,
         { "exec", required_argument, NULL, OPT_EXEC },
+        { "exec-timeout", required_argument, NULL, OPT_EXEC_TIMEOUT },
         { "json", no_argument, NULL, OPT_JSON },
         { "interval", required_argument, NULL, OPT_INTERVAL },
         { "keepalive", required_argument, NULL, OPT_KEEPALIVE },
@@ -262,9 +392,10 @@ int cmd_watch(struct cmd_ctx *ctx, int argc, char **argv)
     };
     static const char *const envnames[] = {
         "MAIL_FOLDER", "MAIL_UID", "MAIL_UIDVALIDITY", "MAIL_FROM",
-        "MAIL_SUBJECT", "MAIL_DATE",
+        "MAIL_SUBJECT", "MAIL_DATE", "MAIL_COUNT", "MAIL_SUBJECTS",
+        "MAIL_UIDS",
     };
-    struct watch_out out = { ctx, false, NULL, 0, 0, 0, 0 };
+    struct watch_out out = { .ctx = ctx, .exec_timeout = 60 };
     struct mail_watch_opts wo = { .notify = true };
     struct mail_account *acct;
     struct mail_error err;
@@ -285,6 +416,16 @@ int cmd_watch(struct cmd_ctx *ctx, int argc, char **argv)
                 return cmd_usage_error("watch", "--exec: an empty command");
             out.exec = optarg;
             break;
+        case OPT_EXEC_TIMEOUT: {
+            unsigned long t = strtoul(optarg, &end, 10);
+
+            if (*end || !*optarg || t > 86400)
+                return cmd_usage_error("watch", "--exec-timeout takes "
+                                       "seconds from 0 to 86400, not '%s'",
+                                       optarg);
+            out.exec_timeout = (unsigned)t;
+            break;
+        }
         case OPT_JSON:
             out.json = true;
             break;
@@ -358,6 +499,9 @@ int cmd_watch(struct cmd_ctx *ctx, int argc, char **argv)
     sigaction(SIGTERM, &sa, NULL);
 
     out.nfolders = n;
+    /* Quiet on a non-terminal except for errors (cron, a pipe): the
+     * watching line and the reconnect notes on a terminal, or with -v. */
+    out.notes = !ctx->quiet && (isatty(STDERR_FILENO) || ctx->verbose);
     wo.remote.prompt = cmd_prompt_password;
     if (ctx->verbose)
         wo.remote.trace = watch_trace;
@@ -369,6 +513,17 @@ int cmd_watch(struct cmd_ctx *ctx, int argc, char **argv)
     wo.fn_arg = &out;
     mail_error_clear(&err);
     rc = mail_watch_run(acct, folders, n, &wo, &err) < 0 ? cmd_fail(&err) : 0;
+    /* Messages printed whose look was cut short (a drop in the middle of
+     * the fetch, then a stop): their command still runs, unless the user
+     * asked to stop. */
+    while (out.npend && !got_signal)
+        run_exec(&out, NULL);
+    for (size_t i = 0; i < out.npend; i++) {
+        free(out.pend[i].from);
+        free(out.pend[i].subject);
+        free(out.pend[i].date);
+    }
+    free(out.pend);
     free(folders);
     return rc;
 }

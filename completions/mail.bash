@@ -35,7 +35,8 @@ _mail_command_opts()
         alias) printf '%s\n' -d --delete -q --query --json ;;
         fetch) printf '%s\n' --all --keep --delete --folder --catch-up \
             --mda --wait --idle --keepalive --no-notify ;;
-        watch) printf '%s\n' --exec --json --interval --keepalive --no-notify ;;
+        watch) printf '%s\n' --exec --exec-timeout --json --interval --keepalive \
+            --no-notify ;;
     esac
 }
 
@@ -55,7 +56,7 @@ _mail_opt_takes_arg()
             --format | --headers | --part | --save | -s | --subject | \
             -c | --cc | -b | --bcc | -A | --attach | --from | \
             --name | -o | --header | --batch | --mda | --query | \
-            -S | --sort | --timeout | --exec | --interval | \
+            -S | --sort | --timeout | --exec | --exec-timeout | --interval | \
             --keepalive) return 0 ;;
         -r) [[ ${2-} == send || ${2-} == sendmail ]] && return 0 ;;
         -d | --delete) [[ ${2-} == alias || ${2-} == folders ]] && return 0 ;;

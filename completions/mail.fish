@@ -447,7 +447,9 @@ complete -c mail -n '__mail_command_is send' -l batch -r -F \
 
 # watch
 complete -c mail -n '__mail_command_is watch' -l exec -x -a '(__fish_complete_command)' \
-    -d 'Run this command for each new message (details in MAIL_* variables)'
+    -d 'Run this command for each arrival of new mail (details in MAIL_* variables)'
+complete -c mail -n '__mail_command_is watch' -l exec-timeout -x \
+    -d 'Seconds before a hung --exec command is killed (0: never)'
 complete -c mail -n '__mail_command_is watch' -l json \
     -d 'One JSON object a line for each new message'
 complete -c mail -n '__mail_command_is watch' -l interval -x \

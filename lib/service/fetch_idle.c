@@ -123,6 +123,8 @@ static int on_watch(void *arg, const struct mail_watch_event *ev,
         if (d->io->note && ev->message)
             d->io->note(d->io->arg, ev->message);
         break;
+    case MAIL_WATCH_BATCH:
+        break;
     }
     return 0;
 }

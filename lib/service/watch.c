@@ -22,6 +22,9 @@ struct wfolder {
     uint32_t uidvalidity, next;
     bool known;
     bool news;                    /* NOTIFY: a STATUS came for it */
+    bool gone;                    /* known, then no longer there: asked
+                                     again every interval; what it holds
+                                     when it is back is new */
 };
 
 struct worker {
@@ -32,6 +35,7 @@ struct worker {
     pthread_t thread;
     bool started;
     bool notify;                  /* all folders over NOTIFY */
+    bool selected;                /* a mailbox is EXAMINEd on it */
     bool fallback;                /* NOTIFY missing or refused: IDLE */
 };
 
@@ -126,6 +130,45 @@ static bool permanent(const struct mail_error *err)
     }
 }
 
+/* A folder that was watched and can no longer be opened (deleted, or
+ * renamed away): a note, and the watch goes on for it and the others.
+ * Returns 1 when err said so (err cleared), 0 for another error. */
+static int went_away(struct worker *wk, struct wfolder *f,
+                     struct mail_error *err)
+{
+    struct mail_watch_event ev = { 0 };
+    char msg[MAIL_ERROR_MSG_MAX + 256];
+
+    if (!f->known || !err || err->kind != MAIL_ERR_NOTFOUND ||
+        err->conn_lost)
+        return 0;
+    if (!f->gone) {
+        f->gone = true;
+        mail_snprintf(msg, sizeof msg, "%s; watching imap:%.200s for it to "
+                      "come back (what it then holds is reported)",
+                      err->msg, f->name);
+        ev.kind = MAIL_WATCH_RESET;
+        ev.folder = f->name;
+        ev.uidvalidity = f->uidvalidity;
+        ev.message = msg;
+        mail_error_clear(err);
+        if (emit(wk->w, &ev, err) < 0) {
+            fail(wk->w, err);
+            return 0;
+        }
+    }
+    mail_error_clear(err);
+    return 1;
+}
+
+static bool any_gone(const struct worker *wk)
+{
+    for (size_t i = 0; i < wk->n; i++)
+        if (wk->f[i].gone)
+            return true;
+    return false;
+}
+
 /* ---- reporting new messages ---- */
 
 struct newctx {
@@ -176,10 +219,21 @@ static int fetch_new(struct worker *wk, struct mail_session *s,
                      struct wfolder *f, struct mail_error *err)
 {
     struct newctx c = { wk, f, f->next, false };
+    struct mail_watch_event ev = { 0 };
 
     if (mail_imap_fetch_new(s, f->next, on_new, &c, err) < 0) {
         if (c.cb_failed)
             fail(wk->w, err);   /* the caller's error ends the watch */
+        return -1;
+    }
+    if (f->next == c.from)
+        return 0;               /* nothing new */
+    ev.kind = MAIL_WATCH_BATCH;
+    ev.folder = f->name;
+    ev.uidvalidity = f->uidvalidity;
+    ev.uid = f->next;
+    if (emit(wk->w, &ev, err) < 0) {
+        fail(wk->w, err);
         return -1;
     }
     return 0;
@@ -200,7 +254,21 @@ static int apply_state(struct worker *wk, struct mail_session *s,
     ev.folder = f->name;
     ev.idle = idle;
     ev.notify = wk->notify;
-    if (!f->known || uidvalidity != f->uidvalidity) {
+    if (f->gone) {
+        /* Back (created again): everything in it came after it went. */
+        f->gone = false;
+        mail_snprintf(msg, sizeof msg, "imap:%.200s is there again: its "
+                      "messages are reported", f->name);
+        ev.kind = MAIL_WATCH_RESET;
+        ev.uidvalidity = uidvalidity;
+        ev.message = msg;
+        f->uidvalidity = uidvalidity;
+        f->next = 1;
+        if (emit(wk->w, &ev, err) < 0) {
+            fail(wk->w, err);
+            return -1;
+        }
+    } else if (!f->known || uidvalidity != f->uidvalidity) {
         ev.kind = f->known ? MAIL_WATCH_RESET : MAIL_WATCH_READY;
         if (f->known) {
             mail_snprintf(msg, sizeof msg, "UIDVALIDITY of %.200s changed from %u "
@@ -222,8 +290,12 @@ static int apply_state(struct worker *wk, struct mail_session *s,
     }
     if (uidnext != 0 && uidnext <= f->next)
         return 0;               /* nothing new */
-    if (!selected && mail_imap_examine(s, f->name, &st, err) < 0)
-        return -1;
+    if (!selected) {
+        wk->selected = false;   /* a failed EXAMINE leaves none */
+        if (mail_imap_examine(s, f->name, &st, err) < 0)
+            return -1;
+        wk->selected = true;
+    }
     return fetch_new(wk, s, f, err);
 }
 
@@ -233,8 +305,10 @@ static int sync_folder(struct worker *wk, struct mail_session *s,
 {
     struct mail_imap_mailbox_state st;
 
+    wk->selected = false;
     if (mail_imap_examine(s, f->name, &st, err) < 0)
-        return -1;
+        return went_away(wk, f, err) ? 1 : -1;
+    wk->selected = true;
     if (st.uidnext == 0 || st.uidvalidity == 0) {
         struct mail_imap_mbx_status ms;
 
@@ -269,8 +343,12 @@ static int idle_until(struct worker *wk, struct mail_session *s,
     struct watch *w = wk->w;
     unsigned renew = w->o->idle_renew ? w->o->idle_renew
                                       : MAIL_WATCH_IDLE_RENEW;
+    unsigned interval = w->o->interval ? w->o->interval
+                                       : MAIL_WATCH_INTERVAL;
     long long t0 = mail_monotonic_ms();
 
+    if (any_gone(wk) && interval < renew)
+        renew = interval;       /* a folder that went away: asked again */
     if (mail_imap_idle_start(s, st, err) < 0)
         return -1;
     while (!stopping(w) &&
@@ -285,6 +363,8 @@ static int idle_until(struct worker *wk, struct mail_session *s,
     return mail_imap_idle_done(s, st, err);
 }
 
+static int keepalive(struct mail_session *s, struct mail_error *err);
+
 /* One folder, IDLE: returns 0 when asked to stop, -1 with err. */
 static int idle_loop(struct worker *wk, struct mail_session *s,
                      struct mail_error *err)
@@ -292,9 +372,19 @@ static int idle_loop(struct worker *wk, struct mail_session *s,
     struct watch *w = wk->w;
     struct wfolder *f = &wk->f[0];
     struct mail_imap_idle st;
+    unsigned interval = w->o->interval ? w->o->interval
+                                       : MAIL_WATCH_INTERVAL;
     int rc = 0;
 
-    if (sync_folder(wk, s, f, true, err) < 0)
+    /* Gone: asked again every interval, a NOOP keeping the session. */
+    while ((rc = sync_folder(wk, s, f, true, err)) == 1) {
+        nap(w, (long)interval * 1000);
+        if (stopping(w))
+            return 0;
+        if (keepalive(s, err) < 0)
+            return -1;
+    }
+    if (rc < 0)
         return -1;
     mail_imap_idle_init(&st);
     while (rc == 0 && !stopping(w))
@@ -346,6 +436,8 @@ static int poll_list_status(struct worker *wk, struct mail_session *s,
                 ms = &st[j];
         if ((!ms || ms->uidnext == 0 || ms->uidvalidity == 0) &&
             mail_imap_status(s, wk->f[i].name, (ms = &one), err) < 0) {
+            if (went_away(wk, &wk->f[i], err))
+                continue;
             rc = -1;
             break;
         }
@@ -355,6 +447,19 @@ static int poll_list_status(struct worker *wk, struct mail_session *s,
     free(st);
     mail_imap_mailboxes_release(&l);
     return rc;
+}
+
+/* A polled connection leaves the mailbox it EXAMINEd: STATUS on the
+ * selected mailbox may answer from the session's own, stale view (RFC
+ * 3501 6.3.10; Dovecot still counts a selected mailbox that was deleted
+ * meanwhile). */
+static int leave_mailbox(struct worker *wk, struct mail_session *s,
+                         struct mail_error *err)
+{
+    if (!wk->selected)
+        return 0;
+    wk->selected = false;
+    return mail_imap_unselect(s, err);
 }
 
 /* Several folders (or no IDLE): STATUS (or LIST-STATUS) every interval,
@@ -370,10 +475,13 @@ static int poll_loop(struct worker *wk, struct mail_session *s,
     bool lstatus = wk->n >= 2 && mail_session_has_cap(s, "LIST-STATUS");
     size_t i;
 
+    wk->selected = false;
     for (i = 0; i < wk->n; i++)
         if (sync_folder(wk, s, &wk->f[i], false, err) < 0)
-            return -1;
+            return -1;          /* 1: gone, asked again at each poll */
     for (;;) {
+        if (leave_mailbox(wk, s, err) < 0)
+            return -1;
         long long due = mail_monotonic_ms() + (long long)interval * 1000;
         long long now;
 
@@ -398,8 +506,12 @@ static int poll_loop(struct worker *wk, struct mail_session *s,
         for (i = 0; i < wk->n; i++) {
             struct mail_imap_mbx_status ms;
 
-            if (mail_imap_status(s, wk->f[i].name, &ms, err) < 0 ||
-                apply_state(wk, s, &wk->f[i], ms.uidvalidity, ms.uidnext,
+            if (mail_imap_status(s, wk->f[i].name, &ms, err) < 0) {
+                if (went_away(wk, &wk->f[i], err))
+                    continue;
+                return -1;
+            }
+            if (apply_state(wk, s, &wk->f[i], ms.uidvalidity, ms.uidnext,
                             false, false, err) < 0)
                 return -1;
         }
@@ -428,9 +540,11 @@ static int notify_check(struct worker *wk, struct mail_session *s,
         bool selects;
 
         if (mail_imap_status(s, f->name, &ms, err) < 0)
-            return -1;
-        selects = f->known && ms.uidvalidity == f->uidvalidity &&
-                  (ms.uidnext == 0 || ms.uidnext > f->next);
+            return went_away(wk, f, err) ? 0 : -1;
+        /* A folder back after it went away is fetched from UID 1. */
+        selects = (f->gone || (f->known &&
+                               ms.uidvalidity == f->uidvalidity)) &&
+                  (ms.uidnext == 0 || ms.uidnext > (f->gone ? 1 : f->next));
         if (apply_state(wk, s, f, ms.uidvalidity, ms.uidnext, true, false,
                         err) < 0)
             return -1;
@@ -511,11 +625,13 @@ static void *worker_main(void *arg)
 
     while (!stopping(w)) {
         struct mail_session *s;
+        long long up;
         int rc;
         size_t i;
 
         mail_error_clear(&err);
         s = mail_remote_session(wk->remote, &err);
+        up = mail_monotonic_ms();
         /* NOTIFY (or IDLE) not offered, on the first connection or on a
          * new one after a drop (a server restarted without it): the
          * other way, on this session.  The folders keep their UIDNEXT,
@@ -550,8 +666,12 @@ static void *worker_main(void *arg)
             break;
         }
         mail_remote_drop(wk->remote);
-        if (s)
-            backoff = 1;        /* it was up: not a string of failures */
+        /* A connection that stayed up a while is no string of failures:
+         * the next try comes at once.  One that logs in and is dropped
+         * at once (a server that says BYE to every new session, a folder
+         * it cannot open) keeps the backoff growing. */
+        if (s && mail_monotonic_ms() - up >= MAIL_WATCH_STABLE * 1000LL)
+            backoff = 1;
         {
             struct mail_watch_event ev = { 0 };
             struct mail_error e2;

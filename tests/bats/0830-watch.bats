@@ -49,9 +49,11 @@ deliver_direct() {
 	maildir_add "$MD" "$f" "${2:-}" >/dev/null
 }
 
-# watch_start ARGS...: mail watch in the background, until it is watching.
+# watch_start ARGS...: mail -v watch in the background, until it is
+# watching.
+# (-v: the "watching" line is printed on a terminal or with -v only.)
 watch_start() {
-	"$MAIL" -C "$CONF" watch "$@" >"$OUT" 2>"$ERR" 3>&- &
+	"$MAIL" -C "$CONF" -v watch "$@" >"$OUT" 2>"$ERR" 3>&- &
 	WPID=$!
 	wait_for "$ERR" '^mail: watching' 10
 }
@@ -406,5 +408,179 @@ fake_watch_start() {
 		[ "$(wc -l <"$OUT")" -eq 2 ]
 		watch_stop
 		[ "$WSTATUS" -eq 0 ]
+	done
+}
+
+@test "watch on a non-terminal: quiet except for errors; on a terminal the watching line and the reconnect notes" {
+	fake_idle_start bye
+	"$MAIL" -C "$CONF" watch >"$OUT" 2>"$ERR" 3>&- &
+	WPID=$!
+	wait_for "$FAKE_BASE.log" '^1 A[0-9]+ IDLE$' 10
+	# The BYE during IDLE: reconnected, the message reported, and not a
+	# word on standard error (cron would mail it).
+	echo quiet-after-bye >>"$FAKE_BASE.msgs"
+	wait_for "$OUT" '^imap:INBOX  uid:11  Fake Sender  quiet-after-bye$' 6
+	wait_for "$FAKE_BASE.log" '^2 A[0-9]+ IDLE$' 3
+	watch_stop
+	[ "$WSTATUS" -eq 0 ]
+	[ ! -s "$ERR" ]
+	# The same on a terminal (script(1) gives it a pty): both are shown.
+	fake_stop
+	fake_idle_start bye
+	script -qfec "$(printf '%q ' "$MAIL" -C "$CONF" watch)" "$BATS_TEST_TMPDIR/tty.log" </dev/null >/dev/null 2>&1 3>&- &
+	WPID=$!
+	wait_for "$BATS_TEST_TMPDIR/tty.log" '^mail: watching 1 folder \(1 with IDLE\)' 10
+	echo tty-after-bye >>"$FAKE_BASE.msgs"
+	wait_for "$BATS_TEST_TMPDIR/tty.log" 'BYE shutting down.*connecting again in 1 s' 6
+	wait_for "$BATS_TEST_TMPDIR/tty.log" 'uid:11  Fake Sender  tty-after-bye' 6
+	watch_stop
+}
+
+@test "watch --exec: once per arrival with MAIL_COUNT, MAIL_SUBJECTS and MAIL_UIDS; untrusted bytes made safe in the environment and on the line" {
+	cd "$BATS_TEST_TMPDIR"
+	# A subject with ESC [31m, a newline (unfolded to a space), a bidi
+	# override (U+202E) and a byte that is not UTF-8 (U+FFFD), RFC
+	# 2047-encoded.
+	nasty="=?utf-8?b?$(printf 'red\033[31m\nline2 \342\200\256evil \377end' | base64 -w0)?="
+	watch_start --exec 'n=$(ls runs 2>/dev/null | grep -cv subjects); mkdir -p runs; env | grep "^MAIL_" | sort >runs/$n; printf "%s\n" "$MAIL_SUBJECTS" >runs/$n.subjects'
+	kill -STOP "$WPID"
+	deliver batch-one
+	deliver "$nasty"
+	deliver batch-three
+	kill -CONT "$WPID"
+	wait_for "$OUT" batch-three 5
+	sleep 1.5
+	# One run for the three that came together.
+	[ "$(ls runs | grep -vc subjects)" -eq 1 ]
+	grep -qx 'MAIL_COUNT=3' runs/0
+	grep -qx 'MAIL_FOLDER=imap:INBOX' runs/0
+	grep -qx 'MAIL_SUBJECT=batch-three' runs/0
+	grep -qE '^MAIL_UIDS=[0-9]+ [0-9]+ [0-9]+$' runs/0
+	# The last UID of MAIL_UIDS is MAIL_UID, as printed.
+	uid=$(sed -n 's/^MAIL_UID=//p' runs/0)
+	grep -qE "^MAIL_UIDS=.* $uid\$" runs/0
+	grep -q "uid:$uid  Sender  batch-three" "$OUT"
+	# MAIL_SUBJECTS: one line a message, the nasty one shown safe.
+	[ "$(wc -l <runs/0.subjects)" -eq 3 ]
+	sed -n 1p runs/0.subjects | grep -qx batch-one
+	sed -n 3p runs/0.subjects | grep -qx batch-three
+	sed -n 2p runs/0.subjects | grep -qF 'red^[[31m line2 <U+202E>evil'
+	# No control byte, no bidi override, nothing but UTF-8 anywhere in
+	# the environment it got, nor in the printed line.
+	for f in runs/0 runs/0.subjects "$OUT"; do
+		! LC_ALL=C grep -qP '[\x00-\x08\x0b-\x1f\x7f]' "$f" || false
+		! grep -qF "$(printf '\342\200\256')" "$f" || false
+		iconv -f UTF-8 -t UTF-8 "$f" >/dev/null
+	done
+	grep -qF 'red^[[31m line2 <U+202E>evil' "$OUT"
+	# Each later arrival: a run of its own, MAIL_COUNT=1.
+	deliver alone-later
+	wait_for "$OUT" alone-later 3
+	wait_for runs/1 'MAIL_SUBJECT=alone-later' 3
+	grep -qx 'MAIL_COUNT=1' runs/1
+	grep -qx 'MAIL_SUBJECTS=alone-later' runs/1
+	watch_stop
+	[ "$WSTATUS" -eq 0 ]
+}
+
+@test "watch --exec-timeout: a command that hangs is killed and noted; watching goes on" {
+	cd "$BATS_TEST_TMPDIR"
+	watch_start --exec 'echo "$MAIL_SUBJECT" >>ran.log; exec sleep 300' --exec-timeout 1
+	deliver hang-one
+	wait_for "$ERR" 'still running after 1 s.*killed' 4
+	deliver hang-two
+	wait_for "$OUT" hang-two 4
+	wait_for ran.log hang-two 4
+	[ "$(count "$OUT" hang-one)" -eq 1 ]
+	watch_stop
+	[ "$WSTATUS" -eq 0 ]
+	run --separate-stderr mail -C "$CONF" watch --exec-timeout soon
+	[ "$status" -eq 64 ]
+	[[ $stderr == *--exec-timeout* ]]
+}
+
+@test "watch (fake server dropping every new session at once): the backoff grows 1, 2, 4 s instead of a reconnect a second" {
+	fake_idle_start byeloop
+	watch_start
+	echo drop-them-all >>"$FAKE_BASE.msgs"
+	wait_for "$ERR" 'BYE shutting down.*connecting again in 1 s' 4
+	# Each later connection logs in and is told BYE at once: that is no
+	# success, so the waits grow.
+	wait_for "$ERR" 'too busy.*connecting again in 2 s' 4
+	wait_for "$ERR" 'too busy.*connecting again in 4 s' 6
+	# Connections 1 (the first), then after 1, 2 and 4 s: 2, 3, 4.
+	sleep 1
+	! grep -qE '^6 ' "$FAKE_BASE.log" || false
+	[ "$(count "$ERR" 'connecting again in 1 s')" -eq 1 ]
+	[ ! -s "$OUT" ]
+	watch_stop
+	[ "$WSTATUS" -eq 0 ]
+}
+
+@test "watch: a watched folder deleted on the server, then created again: a note, the other folders go on, and what it holds when back is reported once (NOTIFY, IDLE, polled)" {
+	# NOTIFY; IDLE on a connection each; both polled (LIST-STATUS) on one.
+	for nn in "" --no-notify polled; do
+		mail_reset
+		if [[ $nn == polled ]]; then
+			write_config "$CONF" pop3= timeout=5 watch-connections=1
+			nn=--no-notify
+		fi
+		deliver old-work Work
+		: >"$OUT"
+		watch_start --interval 1 $nn INBOX Work
+		doveadm -c "$(dovecot_conf)" mailbox delete -u "$MAIL_TEST_USER1" Work 3>&- 9>&-
+		wait_for "$ERR" "Work.*watching imap:Work for it to come back" 5
+		deliver inbox-meanwhile
+		wait_for "$OUT" '^imap:INBOX  uid:[0-9]+  Sender  inbox-meanwhile$' 3
+		# Created again and delivered to before the watcher looks: the
+		# message is new all the same.
+		deliver recreated-one Work
+		wait_for "$ERR" 'imap:Work is there again' 5
+		wait_for "$OUT" '^imap:Work  uid:1  Sender  recreated-one$' 3
+		deliver recreated-two Work
+		wait_for "$OUT" '^imap:Work  uid:2  Sender  recreated-two$' 3
+		sleep 1.5
+		[ "$(wc -l <"$OUT")" -eq 3 ]
+		! grep -q old-work "$OUT" || false
+		[ "$(count "$ERR" 'for it to come back')" -eq 1 ]
+		kill -0 "$WPID"
+		watch_stop
+		[ "$WSTATUS" -eq 0 ]
+	done
+}
+
+@test "watch --json: a subject with ESC, a bidi override and a byte that is not UTF-8 is escaped, valid UTF-8 JSON" {
+	nasty="=?utf-8?b?$(printf 'j\033]0;title\007 \342\200\256x \377y' | base64 -w0)?="
+	watch_start --json
+	deliver "$nasty"
+	wait_for "$OUT" '"subject"' 3
+	! LC_ALL=C grep -qP '[\x00-\x1f\x7f]' "$OUT" || false
+	! grep -qF "$(printf '\342\200\256')" "$OUT" || false
+	iconv -f UTF-8 -t UTF-8 "$OUT" >/dev/null
+	run jq -r .subject "$OUT"
+	[ "$status" -eq 0 ]
+	[[ $output == $'j\e]0;title\a \u202ex '* ]]
+	watch_stop
+	[ "$WSTATUS" -eq 0 ]
+}
+
+@test "watch --exec: SIGTERM or SIGINT while the command runs ends both at once, status 0" {
+	cd "$BATS_TEST_TMPDIR"
+	for sig in TERM INT; do
+		rm -f pid
+		watch_start --exec 'echo $$ >pid.tmp; mv pid.tmp pid; exec sleep 300'
+		deliver "stop-while-running-$sig"
+		wait_for pid '^[0-9]+$' 4
+		t0=$SECONDS
+		kill -$sig "$WPID"
+		WSTATUS=0
+		wait "$WPID" || WSTATUS=$?
+		WPID=
+		[ "$WSTATUS" -eq 0 ]
+		# Not the 60 s of --exec-timeout, nor the 300 of the command.
+		[ $((SECONDS - t0)) -le 5 ]
+		sleep 0.3
+		! kill -0 "$(cat pid)" 2>/dev/null || false
+		! grep -q 'warning' "$ERR" || false
 	done
 }

@@ -34,14 +34,21 @@
  * ENVELOPE), only UIDs >= next are reported, and next moves past each one
  * reported: every message is reported once.  A lost connection (also an
  * untagged BYE, a timeout, a refused reconnect) is made again after 1, 2,
- * 4 ... 60 s and the folder resynced from the remembered UIDNEXT, so what
+ * 4 ... 60 s (back to 1 s once a connection has stayed up for
+ * MAIL_WATCH_STABLE seconds) and the folder resynced from the remembered UIDNEXT, so what
  * arrived meanwhile is reported then.  A new UIDVALIDITY reports nothing
  * old: MAIL_WATCH_RESET, and watching goes on from the new UIDNEXT.
+ * A folder examined before that can no longer be opened (EXAMINE or
+ * STATUS answered NO: deleted, renamed away) is MAIL_WATCH_RESET with a
+ * note, and asked again every o->interval seconds while the others go
+ * on; when it is back, MAIL_WATCH_RESET again and every message it
+ * then holds is reported (from UID 1: all came after it went).
  *
  * Errors: until every folder has been examined once, any error ends the
  * watch (a wrong password, a missing folder, a server that is down: the
  * user is told at once).  After that only the permanent ones do
- * (MAIL_ERR_AUTH, MAIL_ERR_NOTFOUND, MAIL_ERR_CONFIG, MAIL_ERR_USAGE,
+ * (MAIL_ERR_AUTH, MAIL_ERR_NOTFOUND other than a folder that went away
+ * (above), MAIL_ERR_CONFIG, MAIL_ERR_USAGE,
  * MAIL_ERR_INTERNAL, and an error returned by the callback); the others
  * are retried with the backoff and reported as MAIL_WATCH_RETRY.
  *
@@ -67,6 +74,7 @@
 #define MAIL_WATCH_CONNECTIONS 5      /* connections per watch */
 #define MAIL_WATCH_INTERVAL 60        /* seconds between STATUS polls */
 #define MAIL_WATCH_IDLE_RENEW (25 * 60)
+#define MAIL_WATCH_STABLE 60          /* seconds up that reset the backoff */
 
 enum mail_watch_event_kind {
     MAIL_WATCH_READY,     /* the folder was examined for the first time:
@@ -75,6 +83,10 @@ enum mail_watch_event_kind {
     MAIL_WATCH_RESET,     /* UIDVALIDITY changed; message says so */
     MAIL_WATCH_RETRY,     /* the connection failed; message says why and
                              when the next try is */
+    MAIL_WATCH_BATCH,     /* the NEW events of the folder so far are what
+                             one look found: after the last of them (a
+                             caller that acts once per arrival, such as
+                             `mail watch --exec`, acts now) */
 };
 
 struct mail_watch_event {
