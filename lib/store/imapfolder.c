@@ -1223,6 +1223,31 @@ static int expunge_plain(struct imf *f, struct mail_session *s, uint32_t *u,
     return 0;
 }
 
+/* A move on a server with neither MOVE nor UIDPLUS (issue 10: "else
+ * EXPUNGE only when no other message is marked deleted"): refused before
+ * anything is changed while another message is marked deleted; else UID
+ * COPY, and only once the copy is made, \Deleted and EXPUNGE
+ * (expunge_plain, which checks again). */
+static int move_plain(struct imf *f, struct mail_session *s, uint32_t *u,
+                      size_t n, const char *dest, struct mail_error *err)
+{
+    struct search_ctx c = { u, n, false };
+
+    qsort(u, n, sizeof *u, cmp_u32);
+    if (run(s, "UID SEARCH DELETED", search_untagged, &c, err,
+            "UID SEARCH DELETED") < 0)
+        return failed(f, err);
+    if (c.others)
+        return mail_error_set(err, MAIL_ERR_UNAVAIL, "%s: the server has "
+                              "neither MOVE nor UIDPLUS and other messages "
+                              "are marked deleted: EXPUNGE would remove "
+                              "them too, so nothing was moved",
+                              f->base.path);
+    if (mail_imap_copy_uids(s, u, n, dest, NULL, NULL, err) < 0)
+        return failed(f, err);
+    return expunge_plain(f, s, u, n, err);
+}
+
 static int imap_expunge_many(struct mail_folder *mf,
                              struct mail_envelope *const *v, size_t n,
                              struct mail_error *err)
@@ -1357,6 +1382,13 @@ static int imap_move_many_keys(struct mail_folder *from,
     if (!nu) {
         free(u);
         return nomem(err);
+    }
+    if (!mail_session_has_cap(s, "MOVE") &&
+        !mail_session_has_cap(s, "UIDPLUS")) {
+        rc = move_plain(f, s, u, n, t->name, err);
+        free(u);
+        free(nu);
+        return rc;
     }
     rc = mail_imap_move_uids(s, u, n, t->name, &uv, nu, err);
     free(u);

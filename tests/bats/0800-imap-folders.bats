@@ -584,3 +584,70 @@ other_ls() { XDG_CACHE_HOME=$BATS_TEST_TMPDIR/other XDG_STATE_HOME=$BATS_TEST_TM
 	[ "$status" -eq 0 ]
 	[[ $output == *"body of for alice"* ]]
 }
+
+@test "imap ls and read (fake server, wire): literals in every string, NIL fields, groups, control bytes, a 5 GB size, a space-padded INTERNALDATE" {
+	fake_folder_start wire
+	run --separate-stderr ls_json imap:INBOX
+	[ "$status" -eq 0 ]
+	[ "$(uids)" = "11 12 13 14" ]
+	# literals everywhere (ENVELOPE of UID 11), 8-bit subject and name
+	[ "$(jq -r '.[0].from[0].address' <<<"$output")" = rene@example.test ]
+	[ "$(jq -r '.[0].message_id' <<<"$output")" = "<eleven@x>" ]
+	[ "$(jq -r '.[0].size' <<<"$output")" = 5000000000 ]
+	[ "$(jq -r '.[0].date' <<<"$output")" = 2026-12-05T10:00:00+00:00 ]
+	[[ $(jq -r '.[0].subject' <<<"$output") == "café "* ]]
+	# keywords and \Recent are no flag words
+	[ "$(jq -c '[.[].flags]' <<<"$output")" = '[["seen"],[],[],["flagged"]]' ]
+	# every nullable ENVELOPE field NIL
+	[ "$(jq -c '.[1] | [.from, .to, .cc, .subject, .message_id, .date]' <<<"$output")" = '[null,null,null,null,null,null]' ]
+	# group syntax: its members, the empty group none
+	[ "$(jq -r '[.[2].to[].address] | join(" ")' <<<"$output")" = "a@x.test b@x.test" ]
+	[[ $(jq -r '.[2].from[0].name' <<<"$output") == "Jürgen "* ]]
+	# attachments from the BODYSTRUCTURE shapes: extension data full,
+	# absent, partial; a message/rfc822 with its own attachment
+	[ "$(jq -c '[.[].attachments]' <<<"$output")" = '[0,0,2,2]' ]
+	# the JSON escapes control bytes
+	! grep -q $'[\x01-\x08\x0b-\x1f\x7f]' <<<"$output" || false
+	run --separate-stderr mail -C "$CONF" ls imap:INBOX
+	[ "$status" -eq 0 ]
+	# no raw control byte reaches the terminal; the space-padded
+	# INTERNALDATE " 5-Dec-2026 23:00:00 -0130" of UID 12 is its date
+	! grep -q $'[\x01-\x08\x0b-\x1f\x7f]' <<<"$output" || false
+	[[ ${lines[1]} == *"(nobody)"*"(no subject)"* ]]
+	[ "$(TZ=UTC mail -C "$CONF" ls -F '%n %S' imap:INBOX | sed -n 1p)" = "1 5000000000" ]
+	# read: the parts from a nested BODYSTRUCTURE (answered in reverse
+	# order, flags of another message in between)
+	run --separate-stderr mail -C "$CONF" read --peek --json imap:INBOX 3
+	[ "$status" -eq 0 ]
+	[ "$(jq -r '.[0].text' <<<"$output")" = "outer text" ]
+	[ "$(jq -r '[.[0].parts[].part] | join(" ")' <<<"$output")" = "1 2 2.1 2.2" ]
+	[ "$(jq -r '.[0].parts[3].filename' <<<"$output")" = in.pdf ]
+	grep -q 'UID FETCH 13 (BODY.PEEK\[1\])$' "$FAKE_LOG"
+	run --separate-stderr mail -C "$CONF" read --peek imap:INBOX 1
+	[ "$status" -eq 0 ]
+	[[ $output == *"eleven body"* ]]
+	! grep -q $'[\x01-\x08\x0b-\x1f\x7f]' <<<"$output" || false
+}
+
+@test "imap mv without MOVE or UIDPLUS (fake server): UID COPY, then \\Deleted and EXPUNGE when no other message is marked deleted" {
+	fake_folder_start wire
+	ls_json imap:INBOX >/dev/null
+	run --separate-stderr mail -C "$CONF" mv -f imap:INBOX 2 imap:Archive
+	echo "$stderr"
+	[ "$status" -eq 0 ]
+	# the copy first, then the mark, a check for others, the EXPUNGE
+	grep -o 'UID SEARCH DELETED\|UID COPY 12 "Archive"\|UID STORE 12 +FLAGS.SILENT (\\Deleted)\|EXPUNGE$' "$FAKE_LOG" >"$BATS_TEST_TMPDIR/seq"
+	[ "$(tr '\n' ',' <"$BATS_TEST_TMPDIR/seq")" = 'UID SEARCH DELETED,UID COPY 12 "Archive",UID STORE 12 +FLAGS.SILENT (\Deleted),UID SEARCH DELETED,EXPUNGE,' ]
+	run --separate-stderr ls_json imap:INBOX
+	[ "$(uids)" = "11 13 14" ]
+}
+
+@test "imap mv without MOVE or UIDPLUS (fake server): refused with nothing copied or marked while another message is marked deleted" {
+	fake_folder_start odd
+	ls_json imap:INBOX >/dev/null
+	run --separate-stderr mail -C "$CONF" mv -f imap:INBOX 1 imap:Archive
+	[ "$status" -eq 69 ]
+	[ "${#stderr_lines[@]}" -eq 1 ]
+	[[ $stderr == *"neither MOVE nor UIDPLUS"*"marked deleted"*"nothing was moved"* ]]
+	! grep -q 'UID COPY\|UID STORE\| EXPUNGE$' "$FAKE_LOG" || false
+}
