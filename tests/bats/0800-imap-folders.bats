@@ -651,3 +651,57 @@ other_ls() { XDG_CACHE_HOME=$BATS_TEST_TMPDIR/other XDG_STATE_HOME=$BATS_TEST_TM
 	[[ $stderr == *"neither MOVE nor UIDPLUS"*"marked deleted"*"nothing was moved"* ]]
 	! grep -q 'UID COPY\|UID STORE\| EXPUNGE$' "$FAKE_LOG" || false
 }
+
+@test "imap folders --remote (fake server, no LIST-STATUS, no SPECIAL-USE): STATUS per folder; odd names and delimiters listed terminal-safe and opened" {
+	fake_folder_start wire
+	run --separate-stderr mail -C "$CONF" folders --remote
+	[ "$status" -eq 0 ]
+	# one STATUS per folder, no LIST-STATUS, no RETURN (SPECIAL-USE)
+	grep -q ' LIST "" "\*"$' "$FAKE_LOG"
+	[ "$(grep -c ' STATUS ' "$FAKE_LOG")" -eq 10 ]
+	! grep -q 'RETURN' "$FAKE_LOG" || false
+	! grep -q $'[\x01-\x08\x0b-\x1f\x7f]' <<<"$output" || false
+	[[ $output == *'quo"te\back '* ]]
+	[[ $output == *'Entwürfe '* ]]
+	[[ $output == *'ctl\x07bel '* ]]
+	run --separate-stderr mail -C "$CONF" folders --remote --json
+	[ "$status" -eq 0 ]
+	[ "$(jq -r '[.[].name] | join("|")' <<<"$output")" = 'INBOX|Lists.dev|Flat|Lit Name|quo"te\back|star*pct%|Entwürfe|'$'\e''[31mesc|ctl\x07bel|../../escape' ]
+	# each name as folders --remote shows it opens the server's folder,
+	# in a new session too (ctl\x07bel: the server's bytes are not
+	# modified UTF-7, so a LIST finds them and the SELECT sends them)
+	for n in Lists.dev Flat 'Lit Name' 'quo"te\back' 'star*pct%' Entwürfe $'\e[31mesc' 'ctl\x07bel' ../../escape; do
+		run --separate-stderr mail -C "$CONF" ls "imap:$n"
+		echo "$n: $status $stderr"
+		[ "$status" -eq 0 ]
+	done
+	grep -q $' EXAMINE {7+}\r$' "$FAKE_LOG"
+	grep -q 'EXAMINE "Entw&APw-rfe"' "$FAKE_LOG"
+	grep -q 'EXAMINE "quo\\"te\\\\back"' "$FAKE_LOG"
+	# the listing caches stay inside the cache directory
+	[ -z "$(find "$HOME" -name '*escape*' ! -path "$XDG_CACHE_HOME/mail/imap/*" ! -path "$BATS_TEST_TMPDIR/fake-*")" ]
+	# a name the server does not have: 66, one line
+	run --separate-stderr mail -C "$CONF" ls 'imap:No\x07such'
+	[ "$status" -eq 66 ]
+	[ "${#stderr_lines[@]}" -eq 1 ]
+}
+
+@test "imap rm (fake server, no SPECIAL-USE): 69 naming trash-folder; with trash-folder = imap:NAME, COPY there and EXPUNGE (no MOVE, no UIDPLUS)" {
+	fake_folder_start wire
+	ls_json imap:INBOX >/dev/null
+	run --separate-stderr mail -C "$CONF" rm -f imap:INBOX 1
+	[ "$status" -eq 69 ]
+	[ "${#stderr_lines[@]}" -eq 1 ]
+	[[ $stderr == *"no trash folder (SPECIAL-USE \\Trash): set 'trash-folder = imap:NAME'"* ]]
+	! grep -q 'UID COPY\|UID STORE' "$FAKE_LOG" || false
+	write_config "$CONF" pop3= smtp= "imap=imap://127.0.0.1:$FAKE_PORT" \
+		tls=none-i-know tls-ca-file= user=u "password-command=echo secret" \
+		trash-folder=imap:Flat
+	run --separate-stderr mail -C "$CONF" rm -f imap:INBOX 1
+	echo "$stderr"
+	[ "$status" -eq 0 ]
+	grep -q 'UID COPY 11 "Flat"$' "$FAKE_LOG"
+	grep -q ' EXPUNGE$' "$FAKE_LOG"
+	run --separate-stderr ls_json imap:INBOX
+	[ "$(uids)" = "12 13 14" ]
+}
