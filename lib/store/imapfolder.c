@@ -1143,19 +1143,27 @@ static int imap_set_flags_many(struct mail_folder *mf,
                                struct mail_error *err)
 {
     struct imf *f = imf_of(mf);
-    struct mail_session *s = selected(f, err);
-    uint32_t *u;
-    int rc;
 
-    if (!s)
-        return -1;
-    u = uids_of(f, v, n, err);
-    if (!u)
-        return -1;
-    rc = mail_imap_store_flags(s, u, n, add, remove, err);
-    free(u);
-    if (rc < 0)
-        return failed(f, err);
+    /* +FLAGS and -FLAGS give the same result twice: a connection lost
+     * in the middle is tried once more on a new one */
+    for (int attempt = 0;; attempt++) {
+        struct mail_session *s = selected(f, err);
+        uint32_t *u;
+        int rc;
+
+        if (!s)
+            return -1;
+        u = uids_of(f, v, n, err);
+        if (!u)
+            return -1;
+        rc = mail_imap_store_flags(s, u, n, add, remove, err);
+        free(u);
+        if (rc == 0)
+            break;
+        failed(f, err);
+        if (attempt || !err->conn_lost)
+            return -1;
+    }
     for (size_t i = 0; i < n; i++)
         v[i]->flags = (v[i]->flags | add) & ~remove;
     return 0;
@@ -1253,24 +1261,31 @@ static int imap_expunge_many(struct mail_folder *mf,
                              struct mail_error *err)
 {
     struct imf *f = imf_of(mf);
-    struct mail_session *s = selected(f, err);
-    uint32_t *u;
-    int rc;
 
-    if (!s)
-        return -1;
-    u = uids_of(f, v, n, err);
-    if (!u)
-        return -1;
-    if (mail_session_has_cap(s, "UIDPLUS")) {
-        rc = mail_imap_expunge_uids(s, u, n, err);
-        if (rc < 0)
-            failed(f, err);
-    } else {
-        rc = expunge_plain(f, s, u, n, err);
+    /* UID EXPUNGE of these UIDs, or the plain EXPUNGE after its check
+     * for others marked deleted, may be sent again: a connection lost in
+     * the middle is tried once more on a new one */
+    for (int attempt = 0;; attempt++) {
+        struct mail_session *s = selected(f, err);
+        uint32_t *u;
+        int rc;
+
+        if (!s)
+            return -1;
+        u = uids_of(f, v, n, err);
+        if (!u)
+            return -1;
+        if (mail_session_has_cap(s, "UIDPLUS")) {
+            rc = mail_imap_expunge_uids(s, u, n, err);
+            if (rc < 0)
+                failed(f, err);
+        } else {
+            rc = expunge_plain(f, s, u, n, err);
+        }
+        free(u);
+        if (rc == 0 || attempt || !err->conn_lost)
+            return rc;
     }
-    free(u);
-    return rc;
 }
 
 static int imap_expunge(struct mail_folder *mf, struct mail_envelope *e,

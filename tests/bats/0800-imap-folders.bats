@@ -705,3 +705,41 @@ other_ls() { XDG_CACHE_HOME=$BATS_TEST_TMPDIR/other XDG_STATE_HOME=$BATS_TEST_TM
 	run --separate-stderr ls_json imap:INBOX
 	[ "$(uids)" = "12 13 14" ]
 }
+
+@test "imap (fake server, wiredrop): a connection lost in UID STORE or EXPUNGE is tried once more; in UID COPY or APPEND it is one line, exit 69, nothing lost and nothing sent twice" {
+	fake_folder_start wiredrop
+	ls_json imap:INBOX >/dev/null
+	# flag: the first UID STORE is cut, the second (new login) is answered
+	run --separate-stderr mail -C "$CONF" flag -f imap:INBOX 2 +flagged
+	echo "$stderr"
+	[ "$status" -eq 0 ]
+	[ "$(grep -c 'UID STORE 12 +FLAGS.SILENT (\\Flagged)$' "$FAKE_LOG")" -eq 2 ]
+	# rm --expunge: the first EXPUNGE is cut; mark, check, EXPUNGE again
+	run --separate-stderr mail -C "$CONF" rm --expunge -f imap:INBOX 1
+	echo "$stderr"
+	[ "$status" -eq 0 ]
+	[ "$(grep -c ' EXPUNGE$' "$FAKE_LOG")" -eq 2 ]
+	run --separate-stderr ls_json imap:INBOX
+	[ "$(uids)" = "12 13 14" ]
+	[ "$(jq -c '.[0].flags' <<<"$output")" = '["flagged"]' ]
+	# mv without MOVE: a UID COPY cut may have copied; not sent again
+	run --separate-stderr mail -C "$CONF" mv -f imap:INBOX 1 imap:Flat
+	[ "$status" -eq 69 ]
+	[ "${#stderr_lines[@]}" -eq 1 ]
+	[[ $stderr == *"UID COPY: connection closed by the server"* ]]
+	[ "$(grep -c 'UID COPY' "$FAKE_LOG")" -eq 1 ]
+	run --separate-stderr ls_json imap:INBOX
+	[ "$(uids)" = "12 13 14" ]
+	# mv local to IMAP: the APPEND cut; the local message stays, no retry
+	mkdir -p "$HOME/L/cur" "$HOME/L/new" "$HOME/L/tmp"
+	msg "$HOME/L/new/1700000000.1.x" local
+	mail -C "$CONF" ls "$HOME/L" >/dev/null
+	run --separate-stderr mail -C "$CONF" mv -f "$HOME/L" 1 imap:INBOX
+	[ "$status" -eq 69 ]
+	[ "${#stderr_lines[@]}" -eq 1 ]
+	[[ $stderr == *"APPEND INBOX: connection closed by the server"* ]]
+	[ "$(grep -c ' APPEND ' "$FAKE_LOG")" -eq 1 ]
+	[ -f "$HOME/L/new/1700000000.1.x" ] || [ -n "$(ls "$HOME/L/cur")" ]
+	run mail -C "$CONF" ls "$HOME/L"
+	[[ $output == *local* ]]
+}
