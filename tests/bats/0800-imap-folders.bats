@@ -743,3 +743,16 @@ other_ls() { XDG_CACHE_HOME=$BATS_TEST_TMPDIR/other XDG_STATE_HOME=$BATS_TEST_TM
 	run mail -C "$CONF" ls "$HOME/L"
 	[[ $output == *local* ]]
 }
+
+@test "imap mv (fake server, wiremove): a connection lost before UID MOVE's OK is tried once more; what the first moved stays moved once" {
+	fake_folder_start wiremove
+	ls_json imap:INBOX >/dev/null
+	run --separate-stderr mail -C "$CONF" mv -f imap:INBOX 2-3 imap:Flat
+	echo "$stderr"
+	[ "$status" -eq 0 ]
+	[ "$(grep -c 'UID MOVE 12:13 "Flat"$' "$FAKE_LOG")" -eq 2 ]
+	[ "$(grep -c ' moved UID ' "$FAKE_LOG")" -eq 2 ]
+	! grep -q 'UID COPY' "$FAKE_LOG" || false
+	run --separate-stderr ls_json imap:INBOX
+	[ "$(uids)" = "11 14" ]
+}
