@@ -13,6 +13,7 @@
 
 #include "mail/flags.h"
 #include "mail/fsutil.h"
+#include "mail/hex.h"
 #include "mail/imap.h"
 #include "mail/imap_compress.h"
 #include "mail/termsafe.h"
@@ -1272,6 +1273,29 @@ static bool quotable(const char *raw)
     return true;
 }
 
+/* Does name hold "\xHH", as mailbox_display_name writes a byte of a
+ * server name that is not modified UTF-7? */
+static bool escaped_name(const char *name)
+{
+    for (const char *p = strstr(name, "\\x"); p; p = strstr(p + 1, "\\x"))
+        if (mail_hex_value(p[2]) >= 0 && mail_hex_value(p[3]) >= 0)
+            return true;
+    return false;
+}
+
+/* A LIST for its aliases (remember_aliases); false when it failed. */
+static bool learn_aliases(struct mail_session *s)
+{
+    struct mail_imap_mailboxes l;
+    struct mail_error e;
+
+    mail_error_clear(&e);
+    if (mail_imap_list(s, &l, &e) < 0)
+        return false;
+    mail_imap_mailboxes_release(&l);
+    return true;
+}
+
 /* "VERB name" with name as UTF-8 (raw NULL) or as the server's own bytes
  * (raw: quoted when it can be, else a literal). */
 static int imap_select_cmd(struct mail_session *s, const char *verb,
@@ -1375,6 +1399,18 @@ static int imap_select_cmd(struct mail_session *s, const char *verb,
         mail_buf_release(&code);
         mail_error_clear(err);
         return imap_select_cmd(s, verb, name, raw, NULL, st, err);
+    } else if (!raw && !err->conn_lost && err->kind == MAIL_ERR_NOTFOUND &&
+               escaped_name(name) && learn_aliases(s) &&
+               alias_raw(s, name)) {
+        /* a name `folders --remote` showed with \xHH (the server's bytes
+         * are not modified UTF-7) in a session that has not listed yet:
+         * the LIST just made knows the server's own bytes */
+        mail_buf_release(&cmd);
+        mail_buf_release(&what);
+        mail_buf_release(&code);
+        mail_error_clear(err);
+        return imap_select_cmd(s, verb, name, alias_raw(s, name), q, st,
+                               err);
     }
 done:
     mail_buf_release(&cmd);

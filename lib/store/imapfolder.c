@@ -1137,25 +1137,61 @@ static uint32_t *uids_of(struct imf *f, struct mail_envelope *const *v,
     return u;
 }
 
+/* An operation on the UIDs of a set on the selected session; -1 with err
+ * (the session dropped by failed() when it is lost). */
+typedef int uids_op(struct imf *f, struct mail_session *s, uint32_t *u,
+                    size_t n, void *arg, struct mail_error *err);
+
+/* op on the UIDs of v, tried once more on a new connection when the first
+ * was lost in the middle: only for an op that gives the same result when
+ * sent twice (+FLAGS, -FLAGS, UID EXPUNGE of these UIDs, the plain
+ * EXPUNGE after its check for others marked deleted, UID MOVE: what the
+ * first one moved is no longer there for the second).  An op returns -2
+ * for a failure not to be tried again. */
+static int uids_retry(struct imf *f, struct mail_envelope *const *v,
+                      size_t n, uids_op *op, void *arg,
+                      struct mail_error *err)
+{
+    for (int attempt = 0;; attempt++) {
+        struct mail_session *s = selected(f, err);
+        uint32_t *u;
+        int rc;
+
+        if (!s)
+            return -1;
+        u = uids_of(f, v, n, err);
+        if (!u)
+            return -1;
+        rc = op(f, s, u, n, arg, err);
+        free(u);
+        if (rc == 0 || rc == -2 || attempt || !err->conn_lost)
+            return rc ? -1 : 0;
+    }
+}
+
+struct store_arg {
+    unsigned add, remove;
+};
+
+static int store_op(struct imf *f, struct mail_session *s, uint32_t *u,
+                    size_t n, void *arg, struct mail_error *err)
+{
+    const struct store_arg *a = arg;
+
+    if (mail_imap_store_flags(s, u, n, a->add, a->remove, err) < 0)
+        return failed(f, err);
+    return 0;
+}
+
 static int imap_set_flags_many(struct mail_folder *mf,
                                struct mail_envelope *const *v, size_t n,
                                unsigned add, unsigned remove,
                                struct mail_error *err)
 {
-    struct imf *f = imf_of(mf);
-    struct mail_session *s = selected(f, err);
-    uint32_t *u;
-    int rc;
+    struct store_arg a = { add, remove };
 
-    if (!s)
+    if (uids_retry(imf_of(mf), v, n, store_op, &a, err) < 0)
         return -1;
-    u = uids_of(f, v, n, err);
-    if (!u)
-        return -1;
-    rc = mail_imap_store_flags(s, u, n, add, remove, err);
-    free(u);
-    if (rc < 0)
-        return failed(f, err);
     for (size_t i = 0; i < n; i++)
         v[i]->flags = (v[i]->flags | add) & ~remove;
     return 0;
@@ -1201,18 +1237,30 @@ static int search_untagged(void *arg, const struct mail_imap_resp *r,
 
 /* Without UIDPLUS: EXPUNGE removes every \Deleted message, so only when
  * ours are the only ones. */
-static int expunge_plain(struct imf *f, struct mail_session *s, uint32_t *u,
-                         size_t n, struct mail_error *err)
+/* Is a message other than u[0..n) marked \Deleted (UID SEARCH DELETED)?
+ * 1 yes, 0 no, -1 with err; sorts u. */
+static int others_deleted(struct imf *f, struct mail_session *s,
+                          uint32_t *u, size_t n, struct mail_error *err)
 {
     struct search_ctx c = { u, n, false };
 
-    if (mail_imap_store_flags(s, u, n, MAIL_FLAG_DELETED, 0, err) < 0)
-        return failed(f, err);
     qsort(u, n, sizeof *u, cmp_u32);
     if (run(s, "UID SEARCH DELETED", search_untagged, &c, err,
             "UID SEARCH DELETED") < 0)
         return failed(f, err);
-    if (c.others)
+    return c.others;
+}
+
+static int expunge_plain(struct imf *f, struct mail_session *s, uint32_t *u,
+                         size_t n, struct mail_error *err)
+{
+    int others;
+
+    if (mail_imap_store_flags(s, u, n, MAIL_FLAG_DELETED, 0, err) < 0)
+        return failed(f, err);
+    if ((others = others_deleted(f, s, u, n, err)) < 0)
+        return -1;
+    if (others)
         return mail_error_set(err, MAIL_ERR_UNAVAIL, "%s: the server has no "
                               "UIDPLUS and other messages are marked "
                               "deleted: EXPUNGE would remove them too, so "
@@ -1223,29 +1271,45 @@ static int expunge_plain(struct imf *f, struct mail_session *s, uint32_t *u,
     return 0;
 }
 
+/* A move on a server with neither MOVE nor UIDPLUS (issue 10: "else
+ * EXPUNGE only when no other message is marked deleted"): refused before
+ * anything is changed while another message is marked deleted; else UID
+ * COPY, and only once the copy is made, \Deleted and EXPUNGE
+ * (expunge_plain, which checks again). */
+static int move_plain(struct imf *f, struct mail_session *s, uint32_t *u,
+                      size_t n, const char *dest, struct mail_error *err)
+{
+    int others = others_deleted(f, s, u, n, err);
+
+    if (others < 0)
+        return -1;
+    if (others)
+        return mail_error_set(err, MAIL_ERR_UNAVAIL, "%s: the server has "
+                              "neither MOVE nor UIDPLUS and other messages "
+                              "are marked deleted: EXPUNGE would remove "
+                              "them too, so nothing was moved",
+                              f->base.path);
+    if (mail_imap_copy_uids(s, u, n, dest, NULL, NULL, err) < 0)
+        return failed(f, err);
+    return expunge_plain(f, s, u, n, err);
+}
+
+static int expunge_op(struct imf *f, struct mail_session *s, uint32_t *u,
+                      size_t n, void *arg, struct mail_error *err)
+{
+    (void)arg;
+    if (!mail_session_has_cap(s, "UIDPLUS"))
+        return expunge_plain(f, s, u, n, err);
+    if (mail_imap_expunge_uids(s, u, n, err) < 0)
+        return failed(f, err);
+    return 0;
+}
+
 static int imap_expunge_many(struct mail_folder *mf,
                              struct mail_envelope *const *v, size_t n,
                              struct mail_error *err)
 {
-    struct imf *f = imf_of(mf);
-    struct mail_session *s = selected(f, err);
-    uint32_t *u;
-    int rc;
-
-    if (!s)
-        return -1;
-    u = uids_of(f, v, n, err);
-    if (!u)
-        return -1;
-    if (mail_session_has_cap(s, "UIDPLUS")) {
-        rc = mail_imap_expunge_uids(s, u, n, err);
-        if (rc < 0)
-            failed(f, err);
-    } else {
-        rc = expunge_plain(f, s, u, n, err);
-    }
-    free(u);
-    return rc;
+    return uids_retry(imf_of(mf), v, n, expunge_op, NULL, err);
 }
 
 static int imap_expunge(struct mail_folder *mf, struct mail_envelope *e,
@@ -1325,6 +1389,30 @@ static int imap_move_many_keys(struct mail_folder *from,
                                struct mail_folder *to, char **new_key,
                                struct mail_error *err);
 
+struct move_arg {
+    struct imf *t;
+    uint32_t uv;
+    uint32_t *nu;
+};
+
+/* UID MOVE (tried again after a lost connection), else UID COPY and
+ * UID EXPUNGE, else move_plain: a COPY cut in the middle may have been
+ * done, so neither is tried again. */
+static int move_op(struct imf *f, struct mail_session *s, uint32_t *u,
+                   size_t n, void *arg, struct mail_error *err)
+{
+    struct move_arg *a = arg;
+    bool move = mail_session_has_cap(s, "MOVE");
+
+    if (!move && !mail_session_has_cap(s, "UIDPLUS"))
+        return move_plain(f, s, u, n, a->t->name, err) < 0 ? -2 : 0;
+    if (mail_imap_move_uids(s, u, n, a->t->name, &a->uv, a->nu, err) < 0) {
+        failed(f, err);
+        return move ? -1 : -2;
+    }
+    return 0;
+}
+
 static int imap_move_many(struct mail_folder *from,
                           struct mail_envelope *const *v, size_t n,
                           struct mail_folder *to, struct mail_error *err)
@@ -1338,8 +1426,8 @@ static int imap_move_many_keys(struct mail_folder *from,
                                struct mail_error *err)
 {
     struct imf *f = imf_of(from), *t;
-    struct mail_session *s;
-    uint32_t *u, *nu, uv = 0;
+    struct move_arg ma = { NULL, 0, NULL };
+    uint32_t *nu, uv = 0;
     int rc;
 
     if (to->drv != &imap_driver)
@@ -1347,22 +1435,16 @@ static int imap_move_many_keys(struct mail_folder *from,
     t = imf_of(to);
     if (t->c.arg != f->c.arg)
         return 1;                /* another account: copy */
-    s = selected(f, err);
-    if (!s)
-        return -1;
-    u = uids_of(f, v, n, err);
-    if (!u)
-        return -1;
     nu = calloc(n ? n : 1, sizeof *nu);
-    if (!nu) {
-        free(u);
+    if (!nu)
         return nomem(err);
-    }
-    rc = mail_imap_move_uids(s, u, n, t->name, &uv, nu, err);
-    free(u);
+    ma.t = t;
+    ma.nu = nu;
+    rc = uids_retry(f, v, n, move_op, &ma, err);
+    uv = ma.uv;
     if (rc < 0) {
         free(nu);
-        return failed(f, err);
+        return -1;
     }
     record_moved(t, (const struct mail_envelope *const *)v, n, uv, nu);
     if (new_key && n == 1 && uv && nu[0] &&

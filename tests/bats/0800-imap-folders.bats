@@ -584,3 +584,175 @@ other_ls() { XDG_CACHE_HOME=$BATS_TEST_TMPDIR/other XDG_STATE_HOME=$BATS_TEST_TM
 	[ "$status" -eq 0 ]
 	[[ $output == *"body of for alice"* ]]
 }
+
+@test "imap ls and read (fake server, wire): literals in every string, NIL fields, groups, control bytes, a 5 GB size, a space-padded INTERNALDATE" {
+	fake_folder_start wire
+	run --separate-stderr ls_json imap:INBOX
+	[ "$status" -eq 0 ]
+	[ "$(uids)" = "11 12 13 14" ]
+	# literals everywhere (ENVELOPE of UID 11), 8-bit subject and name
+	[ "$(jq -r '.[0].from[0].address' <<<"$output")" = rene@example.test ]
+	[ "$(jq -r '.[0].message_id' <<<"$output")" = "<eleven@x>" ]
+	[ "$(jq -r '.[0].size' <<<"$output")" = 5000000000 ]
+	[ "$(jq -r '.[0].date' <<<"$output")" = 2026-12-05T10:00:00+00:00 ]
+	[[ $(jq -r '.[0].subject' <<<"$output") == "café "* ]]
+	# keywords and \Recent are no flag words
+	[ "$(jq -c '[.[].flags]' <<<"$output")" = '[["seen"],[],[],["flagged"]]' ]
+	# every nullable ENVELOPE field NIL
+	[ "$(jq -c '.[1] | [.from, .to, .cc, .subject, .message_id, .date]' <<<"$output")" = '[null,null,null,null,null,null]' ]
+	# group syntax: its members, the empty group none
+	[ "$(jq -r '[.[2].to[].address] | join(" ")' <<<"$output")" = "a@x.test b@x.test" ]
+	[[ $(jq -r '.[2].from[0].name' <<<"$output") == "Jürgen "* ]]
+	# attachments from the BODYSTRUCTURE shapes: extension data full,
+	# absent, partial; a message/rfc822 with its own attachment
+	[ "$(jq -c '[.[].attachments]' <<<"$output")" = '[0,0,2,2]' ]
+	# the JSON escapes control bytes
+	! grep -q $'[\x01-\x08\x0b-\x1f\x7f]' <<<"$output" || false
+	run --separate-stderr mail -C "$CONF" ls imap:INBOX
+	[ "$status" -eq 0 ]
+	# no raw control byte reaches the terminal; the space-padded
+	# INTERNALDATE " 5-Dec-2026 23:00:00 -0130" of UID 12 is its date
+	! grep -q $'[\x01-\x08\x0b-\x1f\x7f]' <<<"$output" || false
+	[[ ${lines[1]} == *"(nobody)"*"(no subject)"* ]]
+	[ "$(TZ=UTC mail -C "$CONF" ls -F '%n %S' imap:INBOX | sed -n 1p)" = "1 5000000000" ]
+	# read: the parts from a nested BODYSTRUCTURE (answered in reverse
+	# order, flags of another message in between)
+	run --separate-stderr mail -C "$CONF" read --peek --json imap:INBOX 3
+	[ "$status" -eq 0 ]
+	[ "$(jq -r '.[0].text' <<<"$output")" = "outer text" ]
+	[ "$(jq -r '[.[0].parts[].part] | join(" ")' <<<"$output")" = "1 2 2.1 2.2" ]
+	[ "$(jq -r '.[0].parts[3].filename' <<<"$output")" = in.pdf ]
+	grep -q 'UID FETCH 13 (BODY.PEEK\[1\])$' "$FAKE_LOG"
+	run --separate-stderr mail -C "$CONF" read --peek imap:INBOX 1
+	[ "$status" -eq 0 ]
+	[[ $output == *"eleven body"* ]]
+	! grep -q $'[\x01-\x08\x0b-\x1f\x7f]' <<<"$output" || false
+}
+
+@test "imap mv without MOVE or UIDPLUS (fake server): UID COPY, then \\Deleted and EXPUNGE when no other message is marked deleted" {
+	fake_folder_start wire
+	ls_json imap:INBOX >/dev/null
+	run --separate-stderr mail -C "$CONF" mv -f imap:INBOX 2 imap:Archive
+	echo "$stderr"
+	[ "$status" -eq 0 ]
+	# the copy first, then the mark, a check for others, the EXPUNGE
+	grep -o 'UID SEARCH DELETED\|UID COPY 12 "Archive"\|UID STORE 12 +FLAGS.SILENT (\\Deleted)\|EXPUNGE$' "$FAKE_LOG" >"$BATS_TEST_TMPDIR/seq"
+	[ "$(tr '\n' ',' <"$BATS_TEST_TMPDIR/seq")" = 'UID SEARCH DELETED,UID COPY 12 "Archive",UID STORE 12 +FLAGS.SILENT (\Deleted),UID SEARCH DELETED,EXPUNGE,' ]
+	run --separate-stderr ls_json imap:INBOX
+	[ "$(uids)" = "11 13 14" ]
+}
+
+@test "imap mv without MOVE or UIDPLUS (fake server): refused with nothing copied or marked while another message is marked deleted" {
+	fake_folder_start odd
+	ls_json imap:INBOX >/dev/null
+	run --separate-stderr mail -C "$CONF" mv -f imap:INBOX 1 imap:Archive
+	[ "$status" -eq 69 ]
+	[ "${#stderr_lines[@]}" -eq 1 ]
+	[[ $stderr == *"neither MOVE nor UIDPLUS"*"marked deleted"*"nothing was moved"* ]]
+	! grep -q 'UID COPY\|UID STORE\| EXPUNGE$' "$FAKE_LOG" || false
+}
+
+@test "imap folders --remote (fake server, no LIST-STATUS, no SPECIAL-USE): STATUS per folder; odd names and delimiters listed terminal-safe and opened" {
+	fake_folder_start wire
+	run --separate-stderr mail -C "$CONF" folders --remote
+	[ "$status" -eq 0 ]
+	# one STATUS per folder, no LIST-STATUS, no RETURN (SPECIAL-USE)
+	grep -q ' LIST "" "\*"$' "$FAKE_LOG"
+	[ "$(grep -c ' STATUS ' "$FAKE_LOG")" -eq 10 ]
+	! grep -q 'RETURN' "$FAKE_LOG" || false
+	! grep -q $'[\x01-\x08\x0b-\x1f\x7f]' <<<"$output" || false
+	[[ $output == *'quo"te\back '* ]]
+	[[ $output == *'Entwürfe '* ]]
+	[[ $output == *'ctl\x07bel '* ]]
+	run --separate-stderr mail -C "$CONF" folders --remote --json
+	[ "$status" -eq 0 ]
+	[ "$(jq -r '[.[].name] | join("|")' <<<"$output")" = 'INBOX|Lists.dev|Flat|Lit Name|quo"te\back|star*pct%|Entwürfe|'$'\e''[31mesc|ctl\x07bel|../../escape' ]
+	# each name as folders --remote shows it opens the server's folder,
+	# in a new session too (ctl\x07bel: the server's bytes are not
+	# modified UTF-7, so a LIST finds them and the SELECT sends them)
+	for n in Lists.dev Flat 'Lit Name' 'quo"te\back' 'star*pct%' Entwürfe $'\e[31mesc' 'ctl\x07bel' ../../escape; do
+		run --separate-stderr mail -C "$CONF" ls "imap:$n"
+		echo "$n: $status $stderr"
+		[ "$status" -eq 0 ]
+	done
+	grep -q $' EXAMINE {7+}\r$' "$FAKE_LOG"
+	grep -q 'EXAMINE "Entw&APw-rfe"' "$FAKE_LOG"
+	grep -q 'EXAMINE "quo\\"te\\\\back"' "$FAKE_LOG"
+	# the listing caches stay inside the cache directory
+	[ -z "$(find "$HOME" -name '*escape*' ! -path "$XDG_CACHE_HOME/mail/imap/*" ! -path "$BATS_TEST_TMPDIR/fake-*")" ]
+	# a name the server does not have: 66, one line
+	run --separate-stderr mail -C "$CONF" ls 'imap:No\x07such'
+	[ "$status" -eq 66 ]
+	[ "${#stderr_lines[@]}" -eq 1 ]
+}
+
+@test "imap rm (fake server, no SPECIAL-USE): 69 naming trash-folder; with trash-folder = imap:NAME, COPY there and EXPUNGE (no MOVE, no UIDPLUS)" {
+	fake_folder_start wire
+	ls_json imap:INBOX >/dev/null
+	run --separate-stderr mail -C "$CONF" rm -f imap:INBOX 1
+	[ "$status" -eq 69 ]
+	[ "${#stderr_lines[@]}" -eq 1 ]
+	[[ $stderr == *"no trash folder (SPECIAL-USE \\Trash): set 'trash-folder = imap:NAME'"* ]]
+	! grep -q 'UID COPY\|UID STORE' "$FAKE_LOG" || false
+	write_config "$CONF" pop3= smtp= "imap=imap://127.0.0.1:$FAKE_PORT" \
+		tls=none-i-know tls-ca-file= user=u "password-command=echo secret" \
+		trash-folder=imap:Flat
+	run --separate-stderr mail -C "$CONF" rm -f imap:INBOX 1
+	echo "$stderr"
+	[ "$status" -eq 0 ]
+	grep -q 'UID COPY 11 "Flat"$' "$FAKE_LOG"
+	grep -q ' EXPUNGE$' "$FAKE_LOG"
+	run --separate-stderr ls_json imap:INBOX
+	[ "$(uids)" = "12 13 14" ]
+}
+
+@test "imap (fake server, wiredrop): a connection lost in UID STORE or EXPUNGE is tried once more; in UID COPY or APPEND it is one line, exit 69, nothing lost and nothing sent twice" {
+	fake_folder_start wiredrop
+	ls_json imap:INBOX >/dev/null
+	# flag: the first UID STORE is cut, the second (new login) is answered
+	run --separate-stderr mail -C "$CONF" flag -f imap:INBOX 2 +flagged
+	echo "$stderr"
+	[ "$status" -eq 0 ]
+	[ "$(grep -c 'UID STORE 12 +FLAGS.SILENT (\\Flagged)$' "$FAKE_LOG")" -eq 2 ]
+	# rm --expunge: the first EXPUNGE is cut; mark, check, EXPUNGE again
+	run --separate-stderr mail -C "$CONF" rm --expunge -f imap:INBOX 1
+	echo "$stderr"
+	[ "$status" -eq 0 ]
+	[ "$(grep -c ' EXPUNGE$' "$FAKE_LOG")" -eq 2 ]
+	run --separate-stderr ls_json imap:INBOX
+	[ "$(uids)" = "12 13 14" ]
+	[ "$(jq -c '.[0].flags' <<<"$output")" = '["flagged"]' ]
+	# mv without MOVE: a UID COPY cut may have copied; not sent again
+	run --separate-stderr mail -C "$CONF" mv -f imap:INBOX 1 imap:Flat
+	[ "$status" -eq 69 ]
+	[ "${#stderr_lines[@]}" -eq 1 ]
+	[[ $stderr == *"UID COPY: connection closed by the server"* ]]
+	[ "$(grep -c 'UID COPY' "$FAKE_LOG")" -eq 1 ]
+	run --separate-stderr ls_json imap:INBOX
+	[ "$(uids)" = "12 13 14" ]
+	# mv local to IMAP: the APPEND cut; the local message stays, no retry
+	mkdir -p "$HOME/L/cur" "$HOME/L/new" "$HOME/L/tmp"
+	msg "$HOME/L/new/1700000000.1.x" local
+	mail -C "$CONF" ls "$HOME/L" >/dev/null
+	run --separate-stderr mail -C "$CONF" mv -f "$HOME/L" 1 imap:INBOX
+	[ "$status" -eq 69 ]
+	[ "${#stderr_lines[@]}" -eq 1 ]
+	[[ $stderr == *"APPEND INBOX: connection closed by the server"* ]]
+	[ "$(grep -c ' APPEND ' "$FAKE_LOG")" -eq 1 ]
+	[ -f "$HOME/L/new/1700000000.1.x" ] || [ -n "$(ls "$HOME/L/cur")" ]
+	run mail -C "$CONF" ls "$HOME/L"
+	[[ $output == *local* ]]
+}
+
+@test "imap mv (fake server, wiremove): a connection lost before UID MOVE's OK is tried once more; what the first moved stays moved once" {
+	fake_folder_start wiremove
+	ls_json imap:INBOX >/dev/null
+	run --separate-stderr mail -C "$CONF" mv -f imap:INBOX 2-3 imap:Flat
+	echo "$stderr"
+	[ "$status" -eq 0 ]
+	[ "$(grep -c 'UID MOVE 12:13 "Flat"$' "$FAKE_LOG")" -eq 2 ]
+	[ "$(grep -c ' moved UID ' "$FAKE_LOG")" -eq 2 ]
+	! grep -q 'UID COPY' "$FAKE_LOG" || false
+	run --separate-stderr ls_json imap:INBOX
+	[ "$(uids)" = "11 14" ]
+}
