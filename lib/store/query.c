@@ -134,6 +134,7 @@ int mail_query_parse_time(const char *s, time_t now, time_t *t)
 {
     char *end;
     long v;
+    int mon;
     struct tm tm;
 
     if (strlen(s) == 10 && s[4] == '-' && s[7] == '-') {
@@ -148,8 +149,10 @@ int mail_query_parse_time(const char *s, time_t now, time_t *t)
         if (tm.tm_mon < 0 || tm.tm_mon > 11 || tm.tm_mday < 1 ||
             tm.tm_mday > 31 || tm.tm_year < 0)
             return -1;
+        mon = tm.tm_mon;
         *t = mktime(&tm);
-        return *t == (time_t)-1 ? -1 : 0;
+        /* mktime makes 2025-02-30 into 2 March: no such day */
+        return *t == (time_t)-1 || tm.tm_mon != mon ? -1 : 0;
     }
     if (s[0] < '0' || s[0] > '9')
         return -1;

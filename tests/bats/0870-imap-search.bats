@@ -171,3 +171,35 @@ same() {
 	same NOT since:2025-12-06 NOT before:2025-12-01 && [ "$SEARCH_RESULT" = "m04 m05 m06 m07 m08" ]
 }
 
+
+@test "search: a syntax error is exit 64 naming the word, before any connection" {
+	# the account's server is a closed port: a query that parses would
+	# fail with 69 (cannot connect), one that does not never gets there
+	write_config "$CONF" pop3= imap=imap://127.0.0.1:1
+	mkdir -p "$T/md/cur" "$T/md/new" "$T/md/tmp"
+	run --separate-stderr mail -C "$CONF" ls imap:INBOX from:a
+	[ "$status" -eq 69 ]
+	local f k
+	local -a words bad=("(from:a" "from:a OR" "NOT" "from:a )" "foo:bar"
+		'subject:"abc' "OR from:a" "from:a AND" "()" "since:2025-02-30"
+		"before:2025-13-01" "since:7x" "before:" "larger:10q" "smaller:1.5k"
+		"flag:purple" "has:pdf")
+	local -a want=("expected ')'" "expected a term after 'OR'"
+		"expected a term after 'NOT'" "unexpected ')'" "unknown field 'foo:'"
+		"unterminated quote" "'OR' needs a term before it"
+		"expected a term after 'AND'" "empty parentheses"
+		"since: takes a date" "before: takes a date" "since: takes a date"
+		"before: takes a date" "larger: takes a size" "smaller: takes a size"
+		"flag: takes" "has: takes")
+	for f in imap:INBOX "$T/md"; do
+		for k in "${!bad[@]}"; do
+			read -ra words <<<"${bad[k]}"
+			run --separate-stderr mail -C "$CONF" ls "$f" "${words[@]}"
+			[ "$status" -eq 64 ] || { echo "$f ${bad[k]}: $status $stderr"; false; }
+			[ "$(wc -l <<<"$stderr")" -eq 1 ]
+			[[ $stderr == *"query: "*"${want[k]}"*"(word "[0-9]*")"* ]] ||
+				{ echo "$f ${bad[k]}: $stderr"; false; }
+			[ -z "$output" ]
+		done
+	done
+}

@@ -265,6 +265,12 @@ static void test_times(void)
     CHECK(mail_query_parse_time("2026-00-10", NOW, &t) < 0);
     CHECK(mail_query_parse_time("20a6-10-10", NOW, &t) < 0);
     CHECK(mail_query_parse_time("", NOW, &t) < 0);
+    /* No such day (mktime would move it into the next month). */
+    CHECK(mail_query_parse_time("2026-02-30", NOW, &t) < 0);
+    CHECK(mail_query_parse_time("2026-04-31", NOW, &t) < 0);
+    CHECK(mail_query_parse_time("2025-02-29", NOW, &t) < 0);
+    CHECK(mail_query_parse_time("2024-02-29", NOW, &t) == 0);
+    CHECK(mail_query_parse_time("2026-12-31", NOW, &t) == 0);
 }
 
 /* ---- matching ---- */
