@@ -203,3 +203,29 @@ same() {
 		done
 	done
 }
+
+@test "search: a server without ESEARCH, 50,000 hits, SEARCH in pieces among other responses" {
+	fake_folder_start search
+	mail -C "$CONF" ls imap:INBOX >/dev/null
+	run --separate-stderr mail -C "$CONF" ls -F '%s' imap:INBOX NOT from:nobody
+	[ "$status" -eq 0 ] || { echo "$stderr"; false; }
+	[ "$(wc -l <<<"$output")" -eq 49950 ]
+	[ "$(sed -n '1p;999p;1000p;49950p' <<<"$output" | tr '\n' ' ')" = "m1 m999 m1001 m49999 " ]
+	# no RETURN (ALL) without ESEARCH; in chunks of 10,000 listed messages
+	! grep -q 'RETURN' "$FAKE_LOG"
+	grep -q ' UID SEARCH UID 1:10000 NOT FROM "nobody"$' "$FAKE_LOG"
+	grep -q ' UID SEARCH UID 40001:50000 NOT FROM "nobody"$' "$FAKE_LOG"
+	[ "$(grep -c ' UID SEARCH ' "$FAKE_LOG")" -eq 5 ]
+}
+
+@test "search: ESEARCH: RETURN (ALL), only the command's own answer (its TAG), none found" {
+	fake_folder_start esearch
+	run --separate-stderr mail -C "$CONF" ls -F '%s' imap:INBOX from:s
+	[ "$status" -eq 0 ] || { echo "$stderr"; false; }
+	[ "$output" = "$(printf 'four\neight')" ]
+	grep -q ' UID SEARCH RETURN (ALL) FROM "s"$' "$FAKE_LOG"
+	run --separate-stderr mail -C "$CONF" ls -F '%s' imap:INBOX subject:nothing
+	[ "$status" -eq 0 ]
+	[ -z "$output" ]
+	[ -z "$stderr" ]
+}
