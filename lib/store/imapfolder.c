@@ -1777,8 +1777,8 @@ int mail_imap_folder_search(struct mail_folder *mf, const struct mail_query *q,
     struct mail_buf cmd = MAIL_BUF_INIT;
     struct hits_ctx c = { NULL, 0, 0, NULL };
     struct mail_buf keys = MAIL_BUF_INIT;
-    const struct mail_envelope_list *l = &f->cache.list;
-    size_t step = l->n > SEARCH_CHUNK ? SEARCH_CHUNK : 0, at = 0;
+    const struct mail_envelope_list *l;
+    size_t step, at = 0;
     bool charset;
     struct mail_session *s;
     unsigned out = 0;
@@ -1793,6 +1793,9 @@ int mail_imap_folder_search(struct mail_folder *mf, const struct mail_query *q,
     if (!s)
         return -1;
     c.tag = s->curtag;
+    /* (f is an imf only now: this is asked of every folder) */
+    l = &f->cache.list;
+    step = l->n > SEARCH_CHUNK ? SEARCH_CHUNK : 0;
     if (mail_query_imap(q, &keys, mail_session_has_cap(s, "LITERAL+")
                                   ? MAIL_QUERY_IMAP_LITERAL_PLUS : 0,
                         &out, err) < 0) {
