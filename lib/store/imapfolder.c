@@ -1780,6 +1780,7 @@ int mail_imap_folder_search(struct mail_folder *mf, const struct mail_query *q,
     const struct mail_envelope_list *l;
     size_t step, at = 0;
     bool charset;
+    int lplus;
     struct mail_session *s;
     unsigned out = 0;
     size_t i, j;
@@ -1796,14 +1797,17 @@ int mail_imap_folder_search(struct mail_folder *mf, const struct mail_query *q,
     /* (f is an imf only now: this is asked of every folder) */
     l = &f->cache.list;
     step = l->n > SEARCH_CHUNK ? SEARCH_CHUNK : 0;
-    if (mail_query_imap(q, &keys, mail_session_has_cap(s, "LITERAL+")
-                                  ? MAIL_QUERY_IMAP_LITERAL_PLUS : 0,
+    /* LITERAL- (RFC 7888, in every IMAP4rev2 server): {N+} up to 4096
+     * bytes; a query's keys are far shorter, else it is matched here */
+    lplus = mail_session_has_cap(s, "LITERAL+") ? 2
+          : mail_session_has_cap(s, "LITERAL-") ? 1 : 0;
+    if (mail_query_imap(q, &keys, lplus ? MAIL_QUERY_IMAP_LITERAL_PLUS : 0,
                         &out, err) < 0) {
         mail_buf_release(&keys);
         return nomem(err);
     }
     if ((out & MAIL_QUERY_IMAP_HAS_LITERAL) &&
-        !mail_session_has_cap(s, "LITERAL+")) {
+        (!lplus || (lplus == 1 && keys.len > 4096))) {
         mail_buf_release(&keys);
         return 1;
     }

@@ -229,3 +229,12 @@ same() {
 	[ -z "$output" ]
 	[ -z "$stderr" ]
 }
+
+@test "search: non-ASCII on a server with LITERAL- (not LITERAL+): CHARSET UTF-8 and a literal, run by the server" {
+	fake_folder_start literalminus
+	run --separate-stderr mail -C "$CONF" ls -F '%s' imap:INBOX from:jürgen
+	[ "$status" -eq 0 ] || { echo "$stderr"; false; }
+	[ "$output" = eight ]
+	grep -qF ' UID SEARCH RETURN (ALL) CHARSET UTF-8 FROM {7+}' "$FAKE_LOG"
+	grep -q 'jürgen' "$FAKE_LOG"
+}
