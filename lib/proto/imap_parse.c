@@ -944,6 +944,22 @@ bad:
                           "%.40s", set);
 }
 
+const char *mail_imap_esearch_tag(const struct mail_imap_resp *r)
+{
+    const struct mail_imap_node *n;
+
+    if (r->kind != MAIL_IMAP_RESP_UNTAGGED || r->type != MAIL_IMAP_T_ESEARCH)
+        return NULL;
+    n = r->args.child;
+    if (!n || n->type != MAIL_IMAP_LIST)
+        return NULL;
+    n = n->child;
+    if (!n || !mail_imap_node_is(n, "TAG") || !n->next ||
+        (n->next->type != MAIL_IMAP_STRING && n->next->type != MAIL_IMAP_ATOM))
+        return NULL;
+    return n->next->data;
+}
+
 const char *mail_imap_esearch_all(const struct mail_imap_resp *r,
                                   bool *found)
 {

@@ -1777,6 +1777,7 @@ int mail_imap_folder_special_use(struct mail_folder *mf, unsigned use,
 struct hits_ctx {
     uint32_t *v;
     size_t n, alloc;
+    const char *tag;     /* the command's tag (s->curtag) */
 };
 
 static int hits_untagged(void *arg, const struct mail_imap_resp *r,
@@ -1788,8 +1789,10 @@ static int hits_untagged(void *arg, const struct mail_imap_resp *r,
         struct mail_imap_uids u = { NULL, 0, 0 };
         bool found;
         const char *all = mail_imap_esearch_all(r, &found);
+        const char *tag = mail_imap_esearch_tag(r);
 
-        if (!all)
+        /* another command's answer (RFC 4731 3.1: the TAG says whose) */
+        if (!all || (tag && c->tag && strcmp(tag, c->tag) != 0))
             return 0;
         if (mail_imap_seqset_parse(all, &u, 16u << 20, err) < 0) {
             mail_imap_uids_release(&u);
@@ -1840,13 +1843,26 @@ static int hits_untagged(void *arg, const struct mail_imap_resp *r,
     return 0;
 }
 
+/* A plain SEARCH answers with one line of every hit, and a line is at
+ * most 256 KiB here (conn.c's buffer): a folder listed with more than
+ * SEARCH_CHUNK messages is searched SEARCH_CHUNK of them at a time, "UID
+ * lo:hi" before the keys (10 digits and a blank a UID: under 128 KiB a
+ * chunk).  ESEARCH's set can be as long (every other message), so it is
+ * searched alike. */
+#define SEARCH_CHUNK 10000
+
 int mail_imap_folder_search(struct mail_folder *mf, const struct mail_query *q,
                             uint32_t **uids, size_t *n, bool *filter,
                             struct mail_error *err)
 {
     struct imf *f = imf_of(mf);
     struct mail_buf cmd = MAIL_BUF_INIT;
-    struct hits_ctx c = { NULL, 0, 0 };
+    struct hits_ctx c = { NULL, 0, 0, NULL };
+    struct mail_buf keys = MAIL_BUF_INIT;
+    const struct mail_envelope_list *l;
+    size_t step, at = 0;
+    bool charset;
+    int lplus;
     struct mail_session *s;
     unsigned out = 0;
     size_t i, j;
@@ -1859,26 +1875,53 @@ int mail_imap_folder_search(struct mail_folder *mf, const struct mail_query *q,
     s = selected(f, err);
     if (!s)
         return -1;
-    /* ESEARCH (RFC 4731): the hits as a sequence set */
-    if (mail_buf_addstr(&cmd, mail_session_has_cap(s, "ESEARCH")
-                              ? "UID SEARCH RETURN (ALL) "
-                              : "UID SEARCH ") < 0 ||
-        mail_query_imap(q, &cmd, mail_session_has_cap(s, "LITERAL+")
-                                 ? MAIL_QUERY_IMAP_LITERAL_PLUS : 0,
+    c.tag = s->curtag;
+    /* (f is an imf only now: this is asked of every folder) */
+    l = &f->cache.list;
+    step = l->n > SEARCH_CHUNK ? SEARCH_CHUNK : 0;
+    /* LITERAL- (RFC 7888, in every IMAP4rev2 server): {N+} up to 4096
+     * bytes; a query's keys are far shorter, else it is matched here */
+    lplus = mail_session_has_cap(s, "LITERAL+") ? 2
+          : mail_session_has_cap(s, "LITERAL-") ? 1 : 0;
+    if (mail_query_imap(q, &keys, lplus ? MAIL_QUERY_IMAP_LITERAL_PLUS : 0,
                         &out, err) < 0) {
-        mail_buf_release(&cmd);
+        mail_buf_release(&keys);
         return nomem(err);
     }
     if ((out & MAIL_QUERY_IMAP_HAS_LITERAL) &&
-        !mail_session_has_cap(s, "LITERAL+")) {
-        mail_buf_release(&cmd);
+        (!lplus || (lplus == 1 && keys.len > 4096))) {
+        mail_buf_release(&keys);
         return 1;
     }
-    if (run(s, "UID SEARCH", hits_untagged, &c, err, cmd.data) < 0) {
-        mail_buf_release(&cmd);
-        free(c.v);
-        return failed(f, err);
-    }
+    charset = strncmp(keys.data, "CHARSET UTF-8 ", 14) == 0;
+    do {
+        /* ESEARCH (RFC 4731): the hits as a sequence set */
+        mail_buf_reset(&cmd);
+        mail_buf_addstr(&cmd, mail_session_has_cap(s, "ESEARCH")
+                              ? "UID SEARCH RETURN (ALL) " : "UID SEARCH ");
+        if (charset)
+            mail_buf_addstr(&cmd, "CHARSET UTF-8 ");
+        if (step) {
+            size_t end = at + step < l->n ? at + step : l->n;
+
+            mail_buf_printf(&cmd, "UID %u:%u ", (unsigned)l->v[at].uid,
+                            (unsigned)l->v[end - 1].uid);
+            at = end;
+        }
+        if (mail_buf_addstr(&cmd, keys.data + (charset ? 14 : 0)) < 0) {
+            mail_buf_release(&keys);
+            mail_buf_release(&cmd);
+            free(c.v);
+            return nomem(err);
+        }
+        if (run(s, "UID SEARCH", hits_untagged, &c, err, cmd.data) < 0) {
+            mail_buf_release(&keys);
+            mail_buf_release(&cmd);
+            free(c.v);
+            return failed(f, err);
+        }
+    } while (step && at < l->n);
+    mail_buf_release(&keys);
     mail_buf_release(&cmd);
     /* Never NULL, so that callers may bsearch an empty result. */
     if (!c.v && !(c.v = malloc(sizeof *c.v)))

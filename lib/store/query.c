@@ -134,6 +134,7 @@ int mail_query_parse_time(const char *s, time_t now, time_t *t)
 {
     char *end;
     long v;
+    int mon;
     struct tm tm;
 
     if (strlen(s) == 10 && s[4] == '-' && s[7] == '-') {
@@ -148,8 +149,10 @@ int mail_query_parse_time(const char *s, time_t now, time_t *t)
         if (tm.tm_mon < 0 || tm.tm_mon > 11 || tm.tm_mday < 1 ||
             tm.tm_mday > 31 || tm.tm_year < 0)
             return -1;
+        mon = tm.tm_mon;
         *t = mktime(&tm);
-        return *t == (time_t)-1 ? -1 : 0;
+        /* mktime makes 2025-02-30 into 2 March: no such day */
+        return *t == (time_t)-1 || tm.tm_mon != mon ? -1 : 0;
     }
     if (s[0] < '0' || s[0] > '9')
         return -1;
@@ -1213,7 +1216,8 @@ static void imap_key(struct imapctx *c, const char *key, const char *s)
     imap_string(c, s);
 }
 
-static void imap_date(struct imapctx *c, const char *key, time_t t)
+static void imap_date(struct imapctx *c, const char *key, time_t t,
+                      int shift)
 {
     static const char *const mon[12] = {
         "Jan", "Feb", "Mar", "Apr", "May", "Jun",
@@ -1222,6 +1226,13 @@ static void imap_date(struct imapctx *c, const char *key, time_t t)
     struct tm tm;
 
     if (!localtime_r(&t, &tm))
+        memset(&tm, 0, sizeof tm);
+    /* the local date of t, shift days on (noon: no DST edge) */
+    tm.tm_mday += shift;
+    tm.tm_hour = 12;
+    tm.tm_min = tm.tm_sec = 0;
+    tm.tm_isdst = -1;
+    if (mktime(&tm) == (time_t)-1 && shift)
         memset(&tm, 0, sizeof tm);
     mail_buf_printf(c->out, "%s %d-%s-%04d", key, tm.tm_mday,
                     mon[tm.tm_mon % 12], tm.tm_year + 1900);
@@ -1285,13 +1296,28 @@ static void imap_node(struct imapctx *c, size_t id, bool positive,
         imap_key(c, "BODY", n->raw);
         break;
     case Q_SINCE:
+    case Q_BEFORE:
         /* SENT*: the Date header, as the local match reads it (with the
          * arrival time only when there is no Date); plain SINCE would
-         * compare the server's INTERNALDATE and answer differently. */
-        imap_date(c, "SENTSINCE", n->t);
-        break;
-    case Q_BEFORE:
-        imap_date(c, "SENTBEFORE", n->t);
+         * compare the server's INTERNALDATE and answer differently.  But
+         * SENTSINCE and SENTBEFORE compare the date as written in the
+         * header's own zone, without the time of day, while since: and
+         * before: compare instants (local midnight, or 7d back from
+         * now): Date: Mon, 10 Nov 2025 23:30 -0800 is 11 Nov in UTC.
+         * Wall clocks of two zones differ by up to 26 hours, so the key
+         * is widened by whole days (a superset where the term counts
+         * as it is, a subset under NOT) and the local pass decides.
+         * A message without a Date: is judged locally by its arrival
+         * time, which SENT* do not read (RFC 3501 leaves it open;
+         * Dovecot answers no): HEADER DATE "" is "has a Date:". */
+        mail_buf_addstr(c->out, positive ? "OR " : "(");
+        if (n->kind == Q_SINCE)
+            imap_date(c, "SENTSINCE", n->t, positive ? -2 : 3);
+        else
+            imap_date(c, "SENTBEFORE", n->t, positive ? 3 : -2);
+        mail_buf_addstr(c->out, positive ? " NOT HEADER DATE \"\""
+                                         : " HEADER DATE \"\")");
+        c->out_flags |= MAIL_QUERY_IMAP_FILTER;
         break;
     case Q_LARGER:
         mail_buf_printf(c->out, "LARGER %llu", (unsigned long long)n->n);

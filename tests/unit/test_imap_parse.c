@@ -603,12 +603,16 @@ static void test_esearch(void)
     all = mail_imap_esearch_all(&p.resp, &found);
     CHECK(found);
     CHECK_STR(all, "9:7,2,4:5,3");
+    CHECK_STR(mail_imap_esearch_tag(&p.resp), "A5");
     CHECK(feed_next(&p, in, sizeof in - 1, &off, &err) == 1);
     CHECK(mail_imap_esearch_all(&p.resp, &found) == NULL && found);
+    CHECK_STR(mail_imap_esearch_tag(&p.resp), "A6");
     CHECK(feed_next(&p, in, sizeof in - 1, &off, &err) == 1);
     CHECK_STR(mail_imap_esearch_all(&p.resp, &found), "1");
+    CHECK(mail_imap_esearch_tag(&p.resp) == NULL);
     CHECK(feed_next(&p, in, sizeof in - 1, &off, &err) == 1);
     CHECK(mail_imap_esearch_all(&p.resp, &found) == NULL && !found);
+    CHECK(mail_imap_esearch_tag(&p.resp) == NULL);
     mail_imap_parser_release(&p);
 }
 

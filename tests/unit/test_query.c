@@ -265,6 +265,12 @@ static void test_times(void)
     CHECK(mail_query_parse_time("2026-00-10", NOW, &t) < 0);
     CHECK(mail_query_parse_time("20a6-10-10", NOW, &t) < 0);
     CHECK(mail_query_parse_time("", NOW, &t) < 0);
+    /* No such day (mktime would move it into the next month). */
+    CHECK(mail_query_parse_time("2026-02-30", NOW, &t) < 0);
+    CHECK(mail_query_parse_time("2026-04-31", NOW, &t) < 0);
+    CHECK(mail_query_parse_time("2025-02-29", NOW, &t) < 0);
+    CHECK(mail_query_parse_time("2024-02-29", NOW, &t) == 0);
+    CHECK(mail_query_parse_time("2026-12-31", NOW, &t) == 0);
 }
 
 /* ---- matching ---- */
@@ -539,11 +545,22 @@ static void test_imap(void)
               "DELETED");
     CHECK_STR(imap("larger:10k smaller:1M", 0, NULL),
               "LARGER 10240 SMALLER 1048576");
-    /* Dates as d-Mon-yyyy; a span becomes the day it falls on. */
-    CHECK_STR(imap("since:2026-11-01 before:2026-12-25", 0, NULL),
-              "SENTSINCE 1-Nov-2026 SENTBEFORE 25-Dec-2026");
-    CHECK_STR(imap("since:7d", 0, NULL), "SENTSINCE 28-Nov-2026");
-    CHECK_STR(imap("since:1y", 0, NULL), "SENTSINCE 5-Dec-2025");
+    /* Dates as d-Mon-yyyy of the day the instant falls on, widened by
+     * whole days (SENT* compares the date in the Date header's own zone,
+     * without the time): a superset, which the caller filters; under NOT
+     * narrowed instead, so that the NOT is a superset again. */
+    CHECK_STR(imap("since:2026-11-01 before:2026-12-25", 0, &of),
+              "OR SENTSINCE 30-Oct-2026 NOT HEADER DATE \"\" "
+              "OR SENTBEFORE 28-Dec-2026 NOT HEADER DATE \"\"");
+    CHECK(of == MAIL_QUERY_IMAP_FILTER);
+    CHECK_STR(imap("since:7d", 0, NULL),
+              "OR SENTSINCE 26-Nov-2026 NOT HEADER DATE \"\"");
+    CHECK_STR(imap("since:1y", 0, NULL),
+              "OR SENTSINCE 3-Dec-2025 NOT HEADER DATE \"\"");
+    CHECK_STR(imap("NOT since:2026-11-01 OR NOT before:2026-03-01", 0, &of),
+              "OR NOT (SENTSINCE 4-Nov-2026 HEADER DATE \"\") "
+              "NOT (SENTBEFORE 27-Feb-2026 HEADER DATE \"\")");
+    CHECK(of == MAIL_QUERY_IMAP_FILTER);
     /* Strings: quoted when plain, else literals; CHARSET when not ASCII. */
     CHECK_STR(imap("subject:\"two_words\"", 0, &of),
               "SUBJECT \"two words\"");

@@ -419,6 +419,9 @@ int mail_imap_seqset_parse(const char *set, struct mail_imap_uids *out,
 /* An ESEARCH response (RFC 4731: "* ESEARCH (TAG "A5") UID ALL 1:3,5
  * COUNT 4"): *found is set when r is one, and the ALL set is returned
  * (NULL when the server matched nothing: ALL is then left out). */
+/* The correlator of an ESEARCH response ("A5" of (TAG "A5")): the tag of
+ * the command it answers (RFC 4731 3.1); NULL when it has none. */
+const char *mail_imap_esearch_tag(const struct mail_imap_resp *r);
 const char *mail_imap_esearch_all(const struct mail_imap_resp *r,
                                   bool *found);
 /* "17-Jul-1996 02:44:25 -0700" (day may be space-padded) to time_t;

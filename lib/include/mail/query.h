@@ -101,7 +101,8 @@ enum {
     /* out: the search key holds literals: send each "{N}\r\n" as a
      * command continuation (wait for "+") unless LITERAL+ was asked */
     MAIL_QUERY_IMAP_HAS_LITERAL = 2,
-    /* out: the query has terms no IMAP key expresses (has:attachment):
+    /* out: the query has terms no IMAP key expresses exactly
+     * (has:attachment, since:, before:):
      * they were widened so that the server's result is a superset; run
      * mail_query_match on what the server returns (a client-side
      * filter) */
@@ -113,9 +114,11 @@ enum {
  * (RFC 3501 6.4.4, RFC 9051 6.4.4), e.g. `CHARSET UTF-8 OR FROM "bob"
  * SUBJECT {5}\r\nCafé`: "CHARSET UTF-8 " first when a string is not
  * ASCII; strings quoted, or literals when they hold non-ASCII bytes,
- * quotes, backslashes or line ends; dates as d-Mon-yyyy of local time
- * (a span becomes the date it falls on, as IMAP dates have no time of
- * day); "ALL" for a query that matches everything.  *out_flags (may be
+ * quotes, backslashes or line ends; since:/before: as SENTSINCE /
+ * SENTBEFORE d-Mon-yyyy widened by days, or'd with "no Date: header"
+ * (IMAP compares the header's own date without time or zone, since:
+ * an instant) and MAIL_QUERY_IMAP_FILTER set; "ALL" for a query that
+ * matches everything.  *out_flags (may be
  * NULL) gets the MAIL_QUERY_IMAP_ out bits.  0, or -1 on ENOMEM/cap.
  */
 int mail_query_imap(const struct mail_query *q, struct mail_buf *out,
