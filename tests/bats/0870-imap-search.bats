@@ -212,7 +212,7 @@ same() {
 	[ "$(wc -l <<<"$output")" -eq 49950 ]
 	[ "$(sed -n '1p;999p;1000p;49950p' <<<"$output" | tr '\n' ' ')" = "m1 m999 m1001 m49999 " ]
 	# no RETURN (ALL) without ESEARCH; in chunks of 10,000 listed messages
-	! grep -q 'RETURN' "$FAKE_LOG"
+	! grep -q 'RETURN' "$FAKE_LOG" || false
 	grep -q ' UID SEARCH UID 1:10000 NOT FROM "nobody"$' "$FAKE_LOG"
 	grep -q ' UID SEARCH UID 40001:50000 NOT FROM "nobody"$' "$FAKE_LOG"
 	[ "$(grep -c ' UID SEARCH ' "$FAKE_LOG")" -eq 5 ]
