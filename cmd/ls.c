@@ -566,13 +566,6 @@ done:
     return rc;
 }
 
-static int cmp_uid(const void *a, const void *b)
-{
-    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-
-    return x < y ? -1 : x > y;
-}
-
 int cmd_ls(struct cmd_ctx *ctx, int argc, char **argv)
 {
     struct mail_envelope_list list = MAIL_ENVELOPE_LIST_INIT;
@@ -583,11 +576,9 @@ int cmd_ls(struct cmd_ctx *ctx, int argc, char **argv)
     struct row *rows = NULL;
     size_t *order = NULL, n = 0, skip;
     const char *display = NULL;
-    int rc, lflags, srv = 1;
-    bool all, filter = false;
+    int rc, lflags;
+    bool all;
     int werr = 0;
-    uint32_t *hits = NULL;
-    size_t nhits = 0;
     struct mail_short_dates dt;
 
     mail_error_clear(&err);
@@ -620,39 +611,29 @@ int cmd_ls(struct cmd_ctx *ctx, int argc, char **argv)
         rc = cmd_fail(&err);
         goto done;
     }
-    /* An imap: folder: the server runs the query (UID SEARCH). */
-    if (!all && (srv = mail_imap_folder_search(f, q, &hits, &nhits, &filter,
-                                               &err)) < 0) {
-        rc = cmd_fail(&err);
-        goto done;
-    }
     rows = calloc(list.n ? list.n : 1, sizeof *rows);
     order = calloc(list.n ? list.n : 1, sizeof *order);
     if (!rows || !order) {
         rc = cmd_failf(EX_SOFTWARE, "out of memory");
         goto done;
     }
+    /* --unread and --since first: the query may read bodies */
     for (size_t i = 0; i < list.n; i++) {
         const struct mail_envelope *e = &list.v[i];
-        int m;
 
         if (o.unread && (e->flags & MAIL_FLAG_SEEN))
             continue;
         if (o.has_since && mail_envelope_when(e) < o.since)
             continue;
-        if (srv == 0 && !bsearch(&e->uid, hits, nhits, sizeof *hits,
-                                 cmp_uid))
-            continue;
-        if (!all && (srv != 0 || filter) &&
-            (m = mail_query_match(q, e, -1, f, &err)) <= 0) {
-            if (m == 0)
-                continue;
-            rc = cmd_fail(&err);
-            goto done;
-        }
-        rows[n].idx = i;
-        rows[n].when = mail_envelope_when(e);
-        n++;
+        order[n++] = i;
+    }
+    if (mail_query_select(q, f, &list, order, &n, NULL, &err) < 0) {
+        rc = cmd_fail(&err);
+        goto done;
+    }
+    for (size_t i = 0; i < n; i++) {
+        rows[i].idx = order[i];
+        rows[i].when = mail_envelope_when(&list.v[order[i]]);
     }
     /* -n: the most recent N, that is the last N delivered. */
     skip = o.last && o.last < n ? n - o.last : 0;
@@ -693,7 +674,6 @@ done:
         mail_folder_close(f, &err);
     mail_envelope_list_release(&list);
     mail_query_free(q);
-    free(hits);
     free(rows);
     free(order);
     if (werr)

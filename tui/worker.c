@@ -320,21 +320,14 @@ static int match_all(struct tui_worker *w, struct tui_req *r)
         return nomem(&r->err);
     if (mail_query_parse_string(r->query, &q, &r->err) < 0)
         goto out;
-    for (size_t i = 0; i < w->list.n; i++) {
-        int m = 1;
-
-        if (__atomic_load_n(&r->cancelled, __ATOMIC_ACQUIRE)) {
-            rc = 0;
-            goto out;
-        }
-        if (!mail_query_is_all(q) &&
-            (m = mail_query_match(q, &w->list.v[i], -1, w->folder,
-                                  &r->err)) < 0)
-            goto out;
-        if (m)
-            r->order[r->norder++] = i;
-    }
-    rc = 0;
+    for (size_t i = 0; i < w->list.n; i++)
+        r->order[i] = i;
+    r->norder = w->list.n;
+    /* as mail ls: the server runs it in an imap: folder; cancelled, the
+     * messages matched so far are answered */
+    if (mail_query_select(q, w->folder, &w->list, r->order, &r->norder,
+                          &r->cancelled, &r->err) >= 0)
+        rc = 0;
 out:
     mail_query_free(q);
     return rc;

@@ -1129,6 +1129,51 @@ done:
     return rc;
 }
 
+static int cmp_uid(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+    return x < y ? -1 : x > y;
+}
+
+int mail_query_select(const struct mail_query *q, struct mail_folder *f,
+                      const struct mail_envelope_list *l, size_t *idx,
+                      size_t *n, const int *cancel, struct mail_error *err)
+{
+    uint32_t *hits = NULL;
+    size_t nhits = 0, kept = 0, i;
+    bool filter = false;
+    int srv, rc = 0;
+
+    if (mail_query_is_all(q))
+        return 0;
+    srv = mail_imap_folder_search(f, q, &hits, &nhits, &filter, err);
+    if (srv < 0)
+        return -1;
+    for (i = 0; i < *n; i++) {
+        const struct mail_envelope *e = &l->v[idx[i]];
+        int m = 1;
+
+        if (cancel && __atomic_load_n(cancel, __ATOMIC_ACQUIRE)) {
+            rc = 1;
+            break;
+        }
+        if (srv == 0 && !bsearch(&e->uid, hits, nhits, sizeof *hits,
+                                 cmp_uid))
+            continue;
+        if ((srv != 0 || filter) &&
+            (m = mail_query_match(q, e, -1, f, err)) < 0) {
+            rc = -1;
+            break;
+        }
+        if (m)
+            idx[kept++] = idx[i];
+    }
+    *n = kept;
+    free(hits);
+    return rc;
+}
+
 int mail_query_match(const struct mail_query *q, const struct mail_envelope *e,
                      int msg_fd, struct mail_folder *folder,
                      struct mail_error *err)

@@ -41,17 +41,17 @@ big_msg() {
     } >"$1"
 }
 
-# dovecot_in_after N: the most bytes a session sent to Dovecot among the
-# sessions that logged out after line N of its log (waits up to 2 s for
-# one to log out).
-dovecot_in_after() {
+# dovecot_bytes_after in|out N: the most bytes a session sent to (in) or
+# got from (out) Dovecot among the sessions that logged out after line N
+# of its log (waits up to 2 s for one to log out).
+dovecot_bytes_after() {
     local i
     for ((i = 0; i < 40; i++)); do
-        tail -n +"$(($1 + 1))" "$MAIL_TEST_DOVECOT_LOG" | grep -q 'Logged out' && break
+        tail -n +"$(($2 + 1))" "$MAIL_TEST_DOVECOT_LOG" | grep -q 'Logged out' && break
         sleep 0.05
     done
-    tail -n +"$(($1 + 1))" "$MAIL_TEST_DOVECOT_LOG" | grep 'Logged out' |
-        grep -o ' in=[0-9]*' | cut -d= -f2 | sort -n | tail -n 1
+    tail -n +"$(($2 + 1))" "$MAIL_TEST_DOVECOT_LOG" | grep 'Logged out' |
+        grep -o " $1=[0-9]*" | cut -d= -f2 | sort -n | tail -n 1
 }
 
 # other_ls ARGS: mail ls with a cache and state of its own (what the
@@ -78,7 +78,7 @@ other_ls() { XDG_CACHE_HOME=$T/other XDG_STATE_HOME=$T/ostate mail -C "$CONF" ls
     quit_tui
     # The reader's session sent commands only: an APPEND would have sent
     # the message's 300 KB.
-    n=$(dovecot_in_after "$before")
+    n=$(dovecot_bytes_after in "$before")
     echo "the reader sent Dovecot $n bytes"
     [ -n "$n" ] && [ "$n" -lt 20000 ]
     # The copy, from the cache (COPYUID): no envelope fetched.
@@ -114,4 +114,30 @@ other_ls() { XDG_CACHE_HOME=$T/other XDG_STATE_HOME=$T/ostate mail -C "$CONF" ls
     grep -q 'UID STORE 4 +FLAGS.SILENT (\\Deleted)' "$FAKE_LOG"
     ! grep -q 'APPEND' "$FAKE_LOG" || false
     ! grep -q 'BODY.PEEK\[\]' "$FAKE_LOG" || false
+}
+
+@test "tui: a limit in imap:INBOX is the server's SEARCH, as mail ls's: a body: word downloads no body (Dovecot out= small) and shows what mail ls shows" {
+    local n before
+    big_msg "$T/big1.eml" first-big
+    big_msg "$T/big2.eml" second-big
+    printf 'From: s@example.test\nSubject: small one\nMessage-ID: <small@example.test>\nDate: Mon, 1 Dec 2025 11:00:00 +0000\n\nthe zebra crossing\n' >"$T/small.eml"
+    maildir_add "$MD" "$T/big1.eml" >/dev/null
+    maildir_add "$MD" "$T/small.eml" >/dev/null
+    maildir_add "$MD" "$T/big2.eml" >/dev/null
+    run mail -C "$CONF" ls -F '%s' imap:INBOX body:zebra
+    [ "$status" -eq 0 ]
+    [ "$output" = "small one" ]
+    before=$(wc -l <"$MAIL_TEST_DOVECOT_LOG")
+    tui_start -C "$CONF" tui imap:INBOX
+    wait_screen "imap:INBOX  3 msgs"
+    wait_screen "second-big"
+    keys l "body:zebra" Enter
+    wait_gone "second-big"
+    wait_screen "small one"
+    ! screen | grep -q "first-big" || false
+    quit_tui
+    # matched on the bodies here, the two 300 KB messages would have come
+    n=$(dovecot_bytes_after out "$before")
+    echo "Dovecot sent the reader $n bytes"
+    [ -n "$n" ] && [ "$n" -lt 100000 ]
 }

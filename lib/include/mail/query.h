@@ -90,6 +90,21 @@ int mail_query_match(const struct mail_query *q, const struct mail_envelope *e,
                      int msg_fd, struct mail_folder *folder,
                      struct mail_error *err);
 
+/*
+ * Keep, of idx[0..*n) (indexes into l, a listing of f), those q matches,
+ * in their order; *n becomes their number.  The one way `mail ls` and
+ * the reader's search and limit choose messages: an imap: folder's server
+ * runs the query (mail_imap_folder_search), and what IMAP cannot decide
+ * (has:attachment, the exact instant of since:/before:) is matched here
+ * on its answer; other folders' messages are matched here, a body: term
+ * reading the message (mail_query_match).  When *cancel (may be NULL)
+ * becomes nonzero between messages: 1, with those kept so far.  0, or -1
+ * with err.
+ */
+int mail_query_select(const struct mail_query *q, struct mail_folder *f,
+                      const struct mail_envelope_list *l, size_t *idx,
+                      size_t *n, const int *cancel, struct mail_error *err);
+
 /* "2026-11-01" (local midnight) or a span back from now (12h, 7d, 2w,
  * 3m, 1y: calendar months and years).  0, or -1 when s is neither. */
 int mail_query_parse_time(const char *s, time_t now, time_t *t);
