@@ -161,20 +161,6 @@ struct pending {
     char *from, *subject, *date;  /* terminal-safe, one line */
 };
 
-/* s as one terminal-safe line (control bytes as ^X, invalid UTF-8 as
- * \xNN, bidi overrides as <U+XXXX>): what --exec's environment gets. */
-static char *safe_dup(const char *s, size_t len)
-{
-    struct mail_buf b = MAIL_BUF_INIT;
-
-    if (mail_term_safe(&b, s, len, MAIL_SAFE_ONELINE) < 0 ||
-        mail_buf_addch(&b, '\0') < 0) {
-        mail_buf_release(&b);
-        return NULL;
-    }
-    return b.data;              /* owned by the caller */
-}
-
 static int queue_exec(struct watch_out *o, const struct mail_watch_event *ev,
                       const char *date)
 {
@@ -195,9 +181,13 @@ static int queue_exec(struct watch_out *o, const struct mail_watch_event *ev,
     p->folder = ev->folder;
     p->uid = ev->uid;
     p->uidvalidity = ev->uidvalidity;
-    p->from = safe_dup(fb.data ? fb.data : "", fb.len);
-    p->subject = safe_dup(ev->subject, strlen(ev->subject));
-    p->date = safe_dup(date ? date : "", date ? strlen(date) : 0);
+    /* one terminal-safe line each: what --exec's environment gets */
+    p->from = mail_term_safe_dup(fb.data ? fb.data : "", fb.len,
+                                 MAIL_SAFE_ONELINE);
+    p->subject = mail_term_safe_dup(ev->subject, strlen(ev->subject),
+                                    MAIL_SAFE_ONELINE);
+    p->date = mail_term_safe_dup(date ? date : "", date ? strlen(date) : 0,
+                                 MAIL_SAFE_ONELINE);
     mail_buf_release(&fb);
     if (!p->from || !p->subject || !p->date) {
         free(p->from);
