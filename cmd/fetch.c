@@ -234,6 +234,7 @@ static int fetch_account(struct cmd_ctx *ctx, const struct fetch_opts *o,
         io.ready = on_idle_ready;
         io.note = on_note_idle;
         io.run_error = on_idle_run_error;
+        io.folder_note = on_note;
         if (mail_fetch_idle(acct, &fopts, &hooks, &io, &err) == 0)
             return 0;
     } else if (mail_fetch_account(acct, &fopts, &hooks, &err) == 0) {

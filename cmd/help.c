@@ -226,7 +226,7 @@ static const struct opt_help fetch_opts[] = {
     { "--idle", "IMAP: after fetching, wait for new mail (NOTIFY, else "
                 "IDLE) and fetch each arrival, until interrupted" },
     { "--keepalive N", "with --idle: re-issue IDLE every N seconds "
-                       "(default 1500)" },
+                       "(default 1500); below 60, poll that often too" },
     { "--no-notify", "with --idle: no IMAP NOTIFY even where offered: "
                      "IDLE on a connection per folder" },
     { NULL, NULL },

@@ -115,8 +115,12 @@ static int on_watch(void *arg, const struct mail_watch_event *ev,
             wake(d, true);
         }
         break;
-    case MAIL_WATCH_NEW:
     case MAIL_WATCH_RESET:
+        if (d->io->folder_note && ev->message)
+            d->io->folder_note(d->io->arg, ev->message);
+        wake(d, true);
+        break;
+    case MAIL_WATCH_NEW:
         wake(d, true);
         break;
     case MAIL_WATCH_RETRY:
@@ -146,6 +150,11 @@ static void *watch_main(void *arg)
     wo.connections = d->acct->watch_connections;
     wo.notify = !d->io->no_notify;
     wo.idle_renew = d->io->keepalive;
+    /* --keepalive below the poll interval polls that often too: the
+     * folders beyond watch-connections, and one deleted on the server
+     * (asked until it is back); fetch --idle has no --interval. */
+    if (d->io->keepalive && d->io->keepalive < MAIL_WATCH_INTERVAL)
+        wo.interval = d->io->keepalive;
     wo.stop = watch_stop;
     wo.stop_arg = d;
     wo.fn = on_watch;
@@ -334,8 +343,10 @@ int mail_fetch_idle(struct mail_account *acct, const struct mail_fetch_opts *o,
     /* The first run: any error ends it, as for a plain fetch. */
     if (mail_fetch_account(acct, &ro, h, err) < 0)
         goto out;
-    /* Later runs wait for a cron fetch that holds the lock. */
+    /* Later runs wait for a cron fetch that holds the lock, and skip a
+     * folder deleted since (the watch says so, and when it is back). */
     ro.wait = true;
+    ro.skip_missing = true;
     if (watched_folders(&d, &folders, &nfolders, err) < 0)
         goto out;
     d.folders = (const char *const *)folders;

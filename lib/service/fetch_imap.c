@@ -104,7 +104,8 @@ static int delete_imap(struct fetch_run *r, struct mail_session *s,
     return mail_imap_move(s, uids, n, trash, err);
 }
 
-/* Fetch one folder; name is its UTF-8 name on the server. */
+/* Fetch one folder; name is its UTF-8 name on the server.  1: it is not
+ * there and r->o->skip_missing says to go on. */
 static int fetch_imap_folder(struct fetch_run *r, struct mail_session *s,
                              const char *name, char delim,
                              struct mail_error *err)
@@ -140,8 +141,14 @@ static int fetch_imap_folder(struct fetch_run *r, struct mail_session *s,
         goto out;
     mail_fetch_src_watch(r->src, &r->wd);
     if ((del ? mail_imap_select(s, name, &st, err)
-             : mail_imap_examine(s, name, &st, err)) < 0)
+             : mail_imap_examine(s, name, &st, err)) < 0) {
+        if (r->o->skip_missing && err->kind == MAIL_ERR_NOTFOUND &&
+            !err->conn_lost) {
+            mail_error_clear(err);
+            rc = 1;
+        }
         goto out;
+    }
     if (mail_fetch_set_uidvalidity(r->src, st.uidvalidity, err) < 0)
         goto out;
     /* With --delete every message we hold is a candidate; else only the
@@ -336,7 +343,7 @@ int fetch_run_imap(struct fetch_run *r, struct mail_error *err)
                 continue;
             for (size_t i = 0; i < npat && !want; i++)
                 want = mail_fetch_pattern_match(pat[i], m->name, m->delim);
-            if (!want || fetch_imap_folder(r, s, m->name, m->delim, err) == 0)
+            if (!want || fetch_imap_folder(r, s, m->name, m->delim, err) >= 0)
                 continue;
             if (!folder_only(err))
                 goto out;

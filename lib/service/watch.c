@@ -145,7 +145,7 @@ static int went_away(struct worker *wk, struct wfolder *f,
     if (!f->gone) {
         f->gone = true;
         mail_snprintf(msg, sizeof msg, "%s; watching imap:%.200s for it to "
-                      "come back (what it then holds is reported)",
+                      "come back",
                       err->msg, f->name);
         ev.kind = MAIL_WATCH_RESET;
         ev.folder = f->name;
@@ -257,8 +257,8 @@ static int apply_state(struct worker *wk, struct mail_session *s,
     if (f->gone) {
         /* Back (created again): everything in it came after it went. */
         f->gone = false;
-        mail_snprintf(msg, sizeof msg, "imap:%.200s is there again: its "
-                      "messages are reported", f->name);
+        mail_snprintf(msg, sizeof msg, "imap:%.200s is there again: all it "
+                      "holds is new", f->name);
         ev.kind = MAIL_WATCH_RESET;
         ev.uidvalidity = uidvalidity;
         ev.message = msg;

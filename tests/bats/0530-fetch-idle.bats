@@ -233,6 +233,44 @@ idle_stop() {
 	[ "$ISTATUS" -eq 0 ]
 }
 
+# deleted_folder [--no-notify]: fetch --idle on INBOX and Work; Work is
+# deleted on the server, then created again and delivered to.
+deleted_folder() {
+	deliver old-work Work
+	"$MAIL" -C "$CONF" -vv fetch --idle --keepalive 2 "$@" --folder INBOX --folder Work >"$OUT" 2>"$ERR" 3>&- &
+	IPID=$!
+	wait_store old-work 10 "$STORE/.Work"
+	wait_for "$ERR" '^imap< \+ idling' 10
+	doveadm -c "$(dovecot_conf)" mailbox delete -u "$MAIL_TEST_USER1" Work 3>&- 9>&-
+	wait_for "$ERR" '^mail: .*Work.*watching imap:Work for it to come back' 10
+	deliver inbox-meanwhile
+	wait_store inbox-meanwhile 8
+	deliver recreated-one Work
+	wait_for "$ERR" '^mail: imap:Work is there again' 10
+	wait_store recreated-one 8 "$STORE/.Work"
+	deliver recreated-two Work
+	wait_store recreated-two 8 "$STORE/.Work"
+	sleep 1.5
+	kill -0 "$IPID"
+	[ "$(count "$ERR" '^mail: .*for it to come back')" -eq 1 ]
+	[ "$(count "$ERR" '^mail: .*there again')" -eq 1 ]
+	[ "$(in_store inbox-meanwhile)" -eq 1 ]
+	[ "$(in_store recreated-one "$STORE/.Work")" -eq 1 ]
+	[ "$(in_store recreated-two "$STORE/.Work")" -eq 1 ]
+	[ "$(maildir_count "$STORE/.Work")" -eq 3 ]
+	[ "$(maildir_count "$STORE")" -eq 1 ]
+	idle_stop TERM
+	[ "$ISTATUS" -eq 0 ]
+}
+
+@test "fetch --idle (NOTIFY): a folder deleted on the server is said once and the others fetched; created again, all it then holds is fetched" {
+	deleted_folder
+}
+
+@test "fetch --idle --no-notify: a folder deleted on the server is said once and the others fetched; created again, all it then holds is fetched" {
+	deleted_folder --no-notify
+}
+
 @test "fetch --idle: a burst of 5 arrivals is one fetch run (at most 2 logins), each message once" {
 	"$MAIL" -C "$CONF" -vv fetch --idle >"$OUT" 2>"$ERR" 3>&- &
 	IPID=$!

@@ -53,6 +53,10 @@ deliver_direct() {
 # watching.
 # (-v: the "watching" line is printed on a terminal or with -v only.)
 watch_start() {
+	# Emptied here, not only by the redirection: that happens in the
+	# child, and until it does, a second watch of the same test would
+	# find the first one's "watching" line.
+	: >"$ERR"
 	"$MAIL" -C "$CONF" -v watch "$@" >"$OUT" 2>"$ERR" 3>&- &
 	WPID=$!
 	wait_for "$ERR" '^mail: watching' 10
@@ -71,11 +75,12 @@ count() { grep -cE -- "$2" "$1" || true; }
 # fake_watch_start MODE HOW: a fresh tests/servers/fake-imap-idle MODE
 # (fake_idle_start) and `mail -v watch` of its INBOX in the background,
 # until it says it is watching 1 folder HOW (a regular expression) and
-# its first connection has sent IDLE; OUT emptied first.
+# its first connection has sent IDLE; OUT and ERR emptied first.
 fake_watch_start() {
 	fake_stop
 	fake_idle_start "$1"
 	: >"$OUT"
+	: >"$ERR"       # (as in watch_start)
 	"$MAIL" -C "$CONF" -v watch >"$OUT" 2>"$ERR" 3>&- &
 	WPID=$!
 	wait_for "$ERR" "^mail: watching 1 folder $2" 10

@@ -457,9 +457,9 @@ wait_for() {
 		sleep 0.05
 	done
 	echo "no '$2' in $1 after $3 s; it holds:" >&2
-	cat "$1" >&2
+	cat "$1" >&2 || true
 	echo "stderr:" >&2
-	cat "${ERR:-/dev/null}" >&2
+	cat "${ERR:-/dev/null}" >&2 || true
 	return 1
 }
 

@@ -257,6 +257,10 @@ struct mail_fetch_opts {
     bool pop3;                 /* the account's POP3 server, not IMAP */
     bool keep, del, catch_up;  /* --keep, --delete, --catch-up */
     bool wait;                 /* wait for another run's lock */
+    bool skip_missing;         /* an IMAP folder named (not a pattern)
+                                  that the server no longer has is
+                                  skipped, not an error: --idle's later
+                                  runs, whose watch tells of it */
     const char *mda;           /* --mda CMD, or NULL: the store */
     const char *const *folders; /* --folder NAME... (IMAP patterns) */
     size_t nfolders;
@@ -290,8 +294,10 @@ struct mail_fetch_idle_opts {
     bool (*stop)(void *arg);    /* asked at least once a second; NULL:
                                    never (the library handles no signal) */
     void *stop_arg;
-    unsigned keepalive;         /* seconds: IDLE renewed, NOOPs (watch.h);
-                                   0: the default */
+    unsigned keepalive;         /* seconds: IDLE renewed, NOOPs (watch.h),
+                                   and the poll interval when shorter
+                                   than MAIL_WATCH_INTERVAL; 0: the
+                                   defaults */
     bool no_notify;             /* no IMAP NOTIFY even where offered
                                    (--no-notify): IDLE per folder */
     void *arg;                  /* for the hooks below, each may be NULL */
@@ -305,6 +311,11 @@ struct mail_fetch_idle_opts {
      * network, the server); it is tried again after `retry` seconds */
     void (*run_error)(void *arg, const struct mail_error *err,
                       unsigned retry);
+    /* a watched folder was deleted on the server (watched for its
+     * return, the other folders fetched meanwhile), is there again, or
+     * was renumbered (UIDVALIDITY): a sentence as for note, to be shown
+     * off a terminal too (mail watch does) */
+    void (*folder_note)(void *arg, const char *text);
 };
 
 /*
@@ -319,7 +330,10 @@ struct mail_fetch_idle_opts {
  * MAIL_FETCH_IDLE_QUIET ms (at most MAIL_FETCH_IDLE_GATHER ms after the
  * first), so that a burst of arrivals costs one run, not one each.  Each
  * run is a whole fetch, so the crash safety is the same.  A password asked for
- * is asked once.  Returns 0 when io->stop says so, -1 with err on a
+ * is asked once.  A folder deleted on the server after the first run
+ * does not end it: io->folder_note tells, the later runs skip it
+ * (o->skip_missing) and fetch all it holds once it is created again.
+ * Returns 0 when io->stop says so, -1 with err on a
  * permanent error (a later run's network or server trouble is retried
  * with backoff and told to io->run_error).  POP3 or o->catch_up:
  * MAIL_ERR_USAGE.
