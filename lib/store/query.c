@@ -1365,10 +1365,18 @@ static void imap_node(struct imapctx *c, size_t id, bool positive,
         c->out_flags |= MAIL_QUERY_IMAP_FILTER;
         break;
     case Q_LARGER:
-        mail_buf_printf(c->out, "LARGER %llu", (unsigned long long)n->n);
-        break;
     case Q_SMALLER:
-        mail_buf_printf(c->out, "SMALLER %llu", (unsigned long long)n->n);
+        /* RFC 3501's number is 32 bits (RFC 9051's number64 is not
+         * sent to a server that may be IMAP4rev1): a larger size is
+         * decided here on the listing's sizes, as has:attachment is. */
+        if (n->n > UINT32_MAX) {
+            mail_buf_addstr(c->out, positive ? "ALL" : "NOT ALL");
+            c->out_flags |= MAIL_QUERY_IMAP_FILTER;
+            break;
+        }
+        mail_buf_printf(c->out, "%s %llu",
+                        n->kind == Q_LARGER ? "LARGER" : "SMALLER",
+                        (unsigned long long)n->n);
         break;
     case Q_FLAG:
     case Q_NOFLAG: {

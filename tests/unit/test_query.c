@@ -543,8 +543,17 @@ static void test_imap(void)
                    0, NULL),
               "SEEN UNSEEN FLAGGED UNFLAGGED ANSWERED UNANSWERED DRAFT "
               "DELETED");
-    CHECK_STR(imap("larger:10k smaller:1M", 0, NULL),
+    CHECK_STR(imap("larger:10k smaller:1M", 0, &of),
               "LARGER 10240 SMALLER 1048576");
+    CHECK(of == 0);
+    /* Above RFC 3501's 32-bit number: decided by the caller. */
+    CHECK_STR(imap("larger:4294967295 smaller:4294967295", 0, &of),
+              "LARGER 4294967295 SMALLER 4294967295");
+    CHECK(of == 0);
+    CHECK_STR(imap("larger:4294967296 from:a", 0, &of), "ALL FROM \"a\"");
+    CHECK(of == MAIL_QUERY_IMAP_FILTER);
+    CHECK_STR(imap("NOT smaller:5G", 0, &of), "NOT NOT ALL");
+    CHECK(of == MAIL_QUERY_IMAP_FILTER);
     /* Dates as d-Mon-yyyy of the day the instant falls on, widened by
      * whole days (SENT* compares the date in the Date header's own zone,
      * without the time): a superset, which the caller filters; under NOT
