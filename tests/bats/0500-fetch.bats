@@ -167,16 +167,35 @@ time.sleep(1.5)
 @test "two fetches at once: the second exits 75 at once, or waits with --wait" {
 	add_messages 2
 	lock=$XDG_STATE_HOME/mail/fetch/test.lock
+	held=$BATS_TEST_TMPDIR/held release=$BATS_TEST_TMPDIR/release
 	mkdir -p "$(dirname "$lock")"
-	flock "$lock" sleep 1.5 3>&- &
+	# The lock is held from when "held" exists until "release" does (a
+	# fixed hold and a fixed pause before the first fetch raced on a
+	# loaded machine: the holder might not have the lock yet, or the
+	# sanitizer build's fetch might get there after it was let go).
+	# (timeout: not left behind when the test fails before the release.)
+	flock "$lock" timeout 60 sh -c ': >"$1"; while [ ! -e "$2" ]; do sleep 0.05; done' \
+		sh "$held" "$release" 3>&- &
 	holder=$!
-	sleep 0.3
+	for ((i = 0; i < 200; i++)); do
+		[ -e "$held" ] && break
+		sleep 0.05
+	done
+	[ -e "$held" ]
 	run mail -C "$CONF" fetch
 	[ "$status" -eq 75 ]
 	[[ $output == *"another mail fetch for account test is running"* ]]
-	run mail -C "$CONF" fetch --wait
-	[ "$status" -eq 0 ]
+	# --wait: still waiting while the lock is held, done once it is free.
+	mail -C "$CONF" fetch --wait 3>&- &
+	waiter=$!
+	sleep 1
+	kill -0 "$waiter"
+	[ "$(maildir_count "$STORE")" -eq 0 ]
+	: >"$release"
 	wait "$holder"
+	st=0
+	wait "$waiter" || st=$?
+	[ "$st" -eq 0 ]
 	[ "$(maildir_count "$STORE")" -eq 2 ]
 }
 

@@ -87,7 +87,9 @@ idle_start() {
 }
 
 idle_stop() {
-	kill -"${1:-TERM}" "$IPID"
+	# (A process that is gone already, a sanitizer's abort, is no reason
+	# to skip the diagnostics below: its status and stderr say why.)
+	kill -"${1:-TERM}" "$IPID" 2>/dev/null || true
 	ISTATUS=0
 	wait "$IPID" || ISTATUS=$?
 	IPID=
@@ -275,9 +277,17 @@ deleted_folder() {
 	"$MAIL" -C "$CONF" -vv fetch --idle >"$OUT" 2>"$ERR" 3>&- &
 	IPID=$!
 	wait_for "$ERR" '^imap> A[0-9]+ NOTIFY SET' 10
-	# The run that follows the watch's start is over.
-	sleep 2.5
+	# The run that follows the watch's start is over: it has logged in
+	# (the first run, the watch, then it) and out again. (A fixed 2.5 s
+	# raced on a loaded machine: the run, which starts a second after
+	# the watch is ready, could log in after "before" was counted.)
+	for ((i = 0; i < 200; i++)); do
+		(($(count "$ERR" '^imap> A[0-9]+ (LOGIN|AUTHENTICATE)') >= 3)) && break
+		sleep 0.05
+	done
+	conns_settle 1
 	before=$(count "$ERR" '^imap> A[0-9]+ (LOGIN|AUTHENTICATE)')
+	[ "$before" -eq 3 ]
 	# A burst: one message every 0.3 s (each would start a run of its
 	# own without the gathering).
 	for i in 1 2 3 4 5; do

@@ -111,7 +111,8 @@ authorize() {
 	# comes within the same second, else 59
 	[[ $output == *"oauth2:       access token valid until "*"(in 59 min)"* ||
 	   $output == *"oauth2:       access token valid until "*"(in 60 min)"* ]]
-	grep -q 'user=<alice>, method=OAUTHBEARER' "$MAIL_TEST_DOVECOT_LOG"
+	# (Dovecot's log process may write the line after check is done.)
+	wait_for "$MAIL_TEST_DOVECOT_LOG" 'user=<alice>, method=OAUTHBEARER' 10
 }
 
 @test "auth --device: authorization_pending twice, then the tokens; XOAUTH2 and POP3 too" {
@@ -174,7 +175,8 @@ authorize() {
 	echo "$output"
 	[ "$status" -eq 0 ]
 	mail_wait "$MAIL_TEST_MAILDIR2" 1
-	grep -q 'sasl_method=OAUTHBEARER, sasl_username=alice' "$MAIL_TEST_POSTFIX_LOG"
+	# (Postfix's postlogd writes the log apart from the delivery.)
+	wait_for "$MAIL_TEST_POSTFIX_LOG" 'sasl_method=OAUTHBEARER, sasl_username=alice' 10
 }
 
 @test "an access token near its expiry is refreshed silently; the rotated refresh token is saved" {

@@ -62,12 +62,15 @@ watch_start() {
 	wait_for "$ERR" '^mail: watching' 10
 }
 
-# watch_stop: SIGTERM; the exit status in WSTATUS.
+# watch_stop: SIGTERM; the exit status in WSTATUS (not 0: the end of
+# stderr is shown, where a sanitizer's report would be).
 watch_stop() {
-	kill -TERM "$WPID"
+	# (A watch that is gone already is no reason to skip that.)
+	kill -TERM "$WPID" 2>/dev/null || true
 	WSTATUS=0
 	wait "$WPID" || WSTATUS=$?
 	WPID=
+	((WSTATUS == 0)) || { echo "exit $WSTATUS; stderr ends:" >&2; tail -n 30 "$ERR" >&2; }
 }
 
 count() { grep -cE -- "$2" "$1" || true; }
@@ -120,9 +123,18 @@ fake_watch_start() {
 	grep -q 'imap> DONE' "$ERR"
 	grep -qE 'imap> A[0-9]+ LOGOUT' "$ERR"
 	! grep -q "$MAIL_TEST_PASS1" "$ERR" || false
+	mark=$(dovecot_mark)
 	"$MAIL" -C "$CONF" -q watch INBOX >"$OUT" 2>"$ERR" 3>&- &
 	WPID=$!
-	sleep 1.5
+	# Quiet, so Dovecot's log says when it has logged in (a fixed 1.5 s
+	# could end a sanitizer build on a loaded machine before it even
+	# got there); a moment more for the watch to begin.
+	for ((i = 0; i < 200; i++)); do
+		tail -n +"$((mark + 1))" "$MAIL_TEST_DOVECOT_LOG" | grep -q 'imap-login: .*Login: user=<alice>' && break
+		sleep 0.05
+	done
+	tail -n +"$((mark + 1))" "$MAIL_TEST_DOVECOT_LOG" | grep -q 'imap-login: .*Login: user=<alice>'
+	sleep 0.5
 	kill -INT "$WPID"
 	WSTATUS=0
 	wait "$WPID" || WSTATUS=$?

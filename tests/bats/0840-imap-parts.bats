@@ -43,12 +43,6 @@ setup() {
 	MD=$MAIL_TEST_MAILDIR1
 }
 
-# out_bytes: what Dovecot sent in the last IMAP session that logged out.
-out_bytes() {
-	grep 'Logged out' "$MAIL_TEST_DOVECOT_LOG" | grep -o ' out=[0-9]*' |
-		tail -n 1 | cut -d= -f2
-}
-
 ls_json() { mail -C "$CONF" ls --json imap:INBOX; }
 
 # add FILE...: the messages into alice's INBOX in this order (a listing
@@ -63,16 +57,12 @@ add() {
 
 @test "imap read: a 50 MB attachment stays on the server; the text and its size are shown" {
 	add "$BATS_FILE_TMPDIR/big.eml"
-	before=$(grep -c 'Logged out' "$MAIL_TEST_DOVECOT_LOG" || true)
+	before=$(dovecot_mark)
 	run --separate-stderr mail -C "$CONF" read imap:INBOX 1
 	[ "$status" -eq 0 ]
 	[ -z "$stderr" ]
-	# The session has logged out once more; it sent under 64 KiB.
-	for _ in $(seq 50); do
-		[ "$(grep -c 'Logged out' "$MAIL_TEST_DOVECOT_LOG")" -gt "$before" ] && break
-		sleep 0.1
-	done
-	n=$(out_bytes)
+	# The session (once Dovecot has logged its end) sent under 64 KiB.
+	n=$(dovecot_bytes_after out "$before")
 	echo "Dovecot sent $n bytes"
 	[ "$n" -lt 65536 ]
 	[[ $output == *"Hello, the figures are attached."* ]]

@@ -41,19 +41,6 @@ big_msg() {
     } >"$1"
 }
 
-# dovecot_bytes_after in|out N: the most bytes a session sent to (in) or
-# got from (out) Dovecot among the sessions that logged out after line N
-# of its log (waits up to 2 s for one to log out).
-dovecot_bytes_after() {
-    local i
-    for ((i = 0; i < 40; i++)); do
-        tail -n +"$(($2 + 1))" "$MAIL_TEST_DOVECOT_LOG" | grep -q 'Logged out' && break
-        sleep 0.05
-    done
-    tail -n +"$(($2 + 1))" "$MAIL_TEST_DOVECOT_LOG" | grep 'Logged out' |
-        grep -o " $1=[0-9]*" | cut -d= -f2 | sort -n | tail -n 1
-}
-
 # other_ls ARGS: mail ls with a cache and state of its own (what the
 # server says, not the listing cache).
 other_ls() { XDG_CACHE_HOME=$T/other XDG_STATE_HOME=$T/ostate mail -C "$CONF" ls "$@"; }
@@ -69,7 +56,7 @@ other_ls() { XDG_CACHE_HOME=$T/other XDG_STATE_HOME=$T/ostate mail -C "$CONF" ls
     # the destination's listing cache, empty
     run mail -C "$CONF" ls imap:Archive
     [ "$status" -eq 0 ]
-    before=$(wc -l <"$MAIL_TEST_DOVECOT_LOG")
+    before=$(dovecot_mark)
     tui_start -C "$CONF" tui imap:INBOX
     wait_screen "imap:INBOX  1 msgs"
     keys Home s "imap:Archive" Enter
@@ -127,7 +114,7 @@ other_ls() { XDG_CACHE_HOME=$T/other XDG_STATE_HOME=$T/ostate mail -C "$CONF" ls
     run mail -C "$CONF" ls -F '%s' imap:INBOX body:zebra
     [ "$status" -eq 0 ]
     [ "$output" = "small one" ]
-    before=$(wc -l <"$MAIL_TEST_DOVECOT_LOG")
+    before=$(dovecot_mark)
     tui_start -C "$CONF" tui imap:INBOX
     wait_screen "imap:INBOX  3 msgs"
     wait_screen "second-big"

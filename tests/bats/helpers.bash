@@ -422,6 +422,35 @@ dovecot_save() {
 	doveadm -c "$conf" save -u "$MAIL_TEST_USER1" -m "${2:-INBOX}" <"$1" 3>&- 9>&-
 }
 
+# dovecot_mark: the number of lines in Dovecot's log so far, for
+# dovecot_bytes_after.
+dovecot_mark() { wc -l <"$MAIL_TEST_DOVECOT_LOG"; }
+
+# dovecot_bytes_after in|out N: the most bytes a session sent to (in) or
+# got from (out) Dovecot, among the IMAP sessions that logged in after
+# line N of its log, once each of them has said it disconnected (up to
+# 10 s): Dovecot writes that line after the client may have exited, so
+# the log's last "Logged out" line, just after a client's end, can be an
+# earlier session's (whose small count would pass any check).  Prints
+# nothing, so that a check of the number fails, when none logged in.
+dovecot_bytes_after() {
+	local what=$1 from=$(($2 + 1)) log=$MAIL_TEST_DOVECOT_LOG i id ids done
+	for ((i = 0; i < 200; i++)); do
+		ids=$(tail -n +"$from" "$log" |
+			sed -n 's/.*imap-login: .*Login: .*session=<\([^>]*\)>.*/\1/p')
+		done=1
+		for id in $ids; do
+			grep -qF "<$id>: Info: Disconnected" "$log" || done=0
+		done
+		[[ -n $ids ]] && ((done)) && break
+		sleep 0.05
+	done
+	[[ -n $ids ]] || { echo "dovecot_bytes_after: no login after line $2" >&2; return 0; }
+	for id in $ids; do
+		grep -F "<$id>: Info: Disconnected" "$log" | grep -o " $what=[0-9]*" | cut -d= -f2
+	done | sort -n | tail -n 1
+}
+
 # dovecot_up, dovecot_down: start and stop the harness's Dovecot (a
 # restart in the middle of a test), waiting for its IMAPS port.
 dovecot_port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
