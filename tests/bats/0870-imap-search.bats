@@ -124,7 +124,10 @@ same() {
 	smaller:280
 	smaller:1k
 	larger:400
-	flag:seen
+	larger:5G
+	smaller:5G
+	NOT larger:5G
+	larger:4294967295 OR from:bob
 	flag:unseen
 	flag:flagged
 	flag:unflagged
@@ -157,6 +160,9 @@ same() {
 	[ "$fails" -eq 0 ]
 	# and they are the right ones (SEARCH_RESULT: the numbers of gen)
 	same from:jürgen && [ "$SEARCH_RESULT" = m02 ]
+	# above RFC 3501's 32-bit number: matched here (not sent as a key)
+	same larger:5G && [ -z "$SEARCH_RESULT" ]
+	same smaller:5G && [ "$(wc -w <<<"$SEARCH_RESULT")" -eq 12 ]
 	same to:René && [ "$SEARCH_RESULT" = m08 ]
 	same subject:議事録 && [ "$SEARCH_RESULT" = m03 ]
 	same body:crème && [ "$SEARCH_RESULT" = m08 ]
@@ -216,6 +222,20 @@ same() {
 	grep -q ' UID SEARCH UID 1:10000 NOT FROM "nobody"$' "$FAKE_LOG"
 	grep -q ' UID SEARCH UID 40001:50000 NOT FROM "nobody"$' "$FAKE_LOG"
 	[ "$(grep -c ' UID SEARCH ' "$FAKE_LOG")" -eq 5 ]
+}
+
+@test "search: a size above 4 GiB is no SEARCH key (RFC 3501's numbers are 32 bits): matched on the listing's sizes" {
+	fake_folder_start search
+	mail -C "$CONF" ls imap:INBOX >/dev/null
+	run --separate-stderr mail -C "$CONF" ls -F '%s' imap:INBOX larger:5G
+	[ "$status" -eq 0 ] || { echo "$stderr"; false; }
+	[ -z "$output" ]
+	run --separate-stderr mail -C "$CONF" ls -F '%s' imap:INBOX smaller:5G NOT from:nobody
+	[ "$status" -eq 0 ] || { echo "$stderr"; false; }
+	[ "$(wc -l <<<"$output")" -eq 49950 ]
+	# (the size is matched here; the server still runs the rest)
+	grep -q ' UID SEARCH UID 1:10000 ALL NOT FROM "nobody"$' "$FAKE_LOG"
+	! grep -qE 'LARGER|SMALLER' "$FAKE_LOG" || false
 }
 
 @test "search: ESEARCH: RETURN (ALL), only the command's own answer (its TAG), none found" {
