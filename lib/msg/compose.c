@@ -1385,6 +1385,7 @@ struct walk {
     size_t depth;
     bool digest[MAX_DEPTH];
     struct mail_buf hdr;          /* the part header being collected */
+    size_t hdr_scan;              /* hdr's last line start (see walk_push) */
     struct mail_encoder enc;
     bool pending_nl;              /* a line break held back: it belongs to
                                      the boundary when one follows */
@@ -1485,6 +1486,7 @@ static int walk_part_header(struct walk *w)
         puts_(w->o, "\n", w->err) < 0)
         return -1;
     mail_buf_reset(&w->hdr);
+    w->hdr_scan = 0;
     w->bol = true;
     w->pending_nl = w->pending_cr = false;
     if (k.multipart) {
@@ -1541,6 +1543,7 @@ static int walk_line_start(struct walk *w, const char *l, size_t n,
     } else {
         w->state = W_HEADER;
         mail_buf_reset(&w->hdr);
+        w->hdr_scan = 0;
     }
     w->bol = true;
     return 1;
@@ -1562,7 +1565,12 @@ static int walk_push(struct walk *w, const char *p, size_t n)
                                       "header is too large");
             i = k;
             if (nl) {
-                mail_header_end(w->hdr.data, w->hdr.len, &found);
+                /* From the last line start, not the header's beginning:
+                 * once per line over the whole header was quadratic in
+                 * the header's size (up to MAIL_HEADER_MAX). */
+                mail_header_end(w->hdr.data + w->hdr_scan,
+                                w->hdr.len - w->hdr_scan, &found);
+                w->hdr_scan = w->hdr.len;
                 if (found || (w->hdr.len <= 2 && (w->hdr.data[0] == '\n' ||
                                                  w->hdr.data[0] == '\r')))
                     if (walk_part_header(w) < 0)

@@ -111,6 +111,7 @@ struct mbox_append {
     time_t received;
     bool header_done;
     struct mail_buf hdr;    /* the header, held until its end is seen */
+    size_t hdr_scan;        /* hdr's last line start: the end is not before */
     /* quoting state: at a line start, '>' seen and "From " matched */
     bool bol;
     size_t gt;
@@ -1810,14 +1811,24 @@ static int mbox_append_write(struct mail_append *base, const char *data,
             return -1;
         return quote_write(a, data + room, len - room, err);
     }
-    /* Only a chunk with a newline can end the header; the scan is over
-     * the whole held header because the empty line may straddle two
-     * writes. */
+    /* Only a chunk with a newline can end the header.  The empty line may
+     * straddle two writes, so the scan starts again at the last line start
+     * of the held header, never at its beginning: a caller that writes a
+     * line at a time (a message from a server, a fuzzer's small chunks)
+     * made that O(header size x writes), minutes for a 1 MiB header. */
     if (!memchr(data, '\n', len))
         return 0;
-    end = mail_header_end(a->hdr.data, a->hdr.len, &found);
+    end = mail_header_end(a->hdr.data + a->hdr_scan,
+                          a->hdr.len - a->hdr_scan, &found);
     if (found)
-        return write_head(a, end, HEAD_COMPLETE, err);
+        return write_head(a, a->hdr_scan + end, HEAD_COMPLETE, err);
+    {
+        const char *nl = memrchr(a->hdr.data + a->hdr_scan, '\n',
+                                 a->hdr.len - a->hdr_scan);
+
+        if (nl)
+            a->hdr_scan = (size_t)(nl - a->hdr.data) + 1;
+    }
     return 0;
 }
 

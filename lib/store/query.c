@@ -1289,7 +1289,10 @@ static void imap_node(struct imapctx *c, size_t id, bool positive,
                       bool single)
 {
     const struct qnode *n = &c->q->v[id];
-    const size_t *kids = c->q->kids + n->first;
+    /* q->kids stays NULL until a list is made (the empty query is a lone
+     * ALL), and NULL + 0 is undefined behaviour: offset it only when it is
+     * there (clang's UBSan stops on it: fuzz_query's empty input). */
+    const size_t *kids = c->q->kids ? c->q->kids + n->first : NULL;
 
     switch (n->kind) {
     case Q_ALL:

@@ -31,11 +31,17 @@ static void check_error(const struct mail_error *err, int argc)
         return;
     if (err->kind != MAIL_ERR_USAGE || strncmp(err->msg, "query: ", 7) != 0)
         abort();
-    w = strstr(err->msg, " (word ");
+    /* The position is the message's suffix " (word N)"; the words quoted
+     * before it are the user's and may hold " (word " themselves (an input
+     * "( (word (m" did): so the last one, and only as the suffix. */
+    w = NULL;
+    for (const char *f = err->msg; (f = strstr(f, " (word ")) != NULL; f++)
+        w = f;
     if (w) {
-        int n = atoi(w + 7);
+        char *end;
+        long n = strtol(w + 7, &end, 10);
 
-        if (n < 1 || n > argc)
+        if (end != w + 7 && strcmp(end, ")") == 0 && (n < 1 || n > argc))
             abort();
     }
 }
