@@ -86,6 +86,9 @@ struct mail_folder;
 int cmd_open_imap_folder(struct cmd_ctx *ctx, const char *name, int mode,
                          struct mail_folder **f);
 
+/* Print "mail: <text>" (terminal-safe) as one line, also when other
+ * threads write to stderr (the watch's -v trace). */
+void cmd_note(const char *text);
 /* Print "mail: <message>" (terminal-safe) and return the exit code for
  * the error's kind. */
 int cmd_fail(const struct mail_error *err);

@@ -152,11 +152,18 @@ void out_safe_str(FILE *f, const char *s)
     out_safe(f, s, strlen(s), MAIL_SAFE_ONELINE);
 }
 
+void cmd_note(const char *text)
+{
+    flockfile(stderr);          /* one line, as in cmd_trace_fn */
+    fputs("mail: ", stderr);
+    out_safe_str(stderr, text);
+    fputc('\n', stderr);
+    funlockfile(stderr);
+}
+
 int cmd_fail(const struct mail_error *err)
 {
-    fputs("mail: ", stderr);
-    out_safe_str(stderr, err->msg[0] ? err->msg : "unknown error");
-    fputc('\n', stderr);
+    cmd_note(err->msg[0] ? err->msg : "unknown error");
     return mail_error_exit_code(err->kind ? err->kind : MAIL_ERR_INTERNAL);
 }
 
@@ -168,9 +175,7 @@ int cmd_failf(int code, const char *fmt, ...)
     va_start(ap, fmt);
     mail_error_setv(&err, MAIL_ERR_INTERNAL, fmt, ap);
     va_end(ap);
-    fputs("mail: ", stderr);
-    out_safe_str(stderr, err.msg);
-    fputc('\n', stderr);
+    cmd_note(err.msg);
     return code;
 }
 
@@ -192,9 +197,14 @@ void cmd_trace_fn(void *arg, char dir, const char *data, size_t len)
 {
     const struct cmd_trace *t = arg;
 
+    /* One line at a time: the watch's connections trace from threads of
+     * their own, and stderr is unbuffered, so without the lock one line
+     * could start inside another ("imap> imap< A1 ..."). */
+    flockfile(stderr);
     fprintf(stderr, "%s%c ", t && t->proto ? t->proto : "", dir);
     out_safe(stderr, data, len, MAIL_SAFE_ONELINE);
     fputc('\n', stderr);
+    funlockfile(stderr);
 }
 
 int cmd_prompt_password(void *arg, const char *prompt, struct mail_buf *out,

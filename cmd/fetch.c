@@ -102,9 +102,7 @@ static void on_note(void *arg, const char *text)
 
     if (fo->ctx->quiet)
         return;
-    fputs("mail: ", stderr);
-    out_safe_str(stderr, text);
-    fputc('\n', stderr);
+    cmd_note(text);
 }
 
 /* --idle: the watch reconnects (on a terminal only, unless -q: a lost
@@ -174,9 +172,11 @@ static void on_idle_run_error(void *arg, const struct mail_error *err,
 
     (void)fo;
     mail_error_prefix(&e, "fetch");
+    flockfile(stderr);          /* one line (cmd_note) */
     fputs("mail: ", stderr);
     out_safe_str(stderr, e.msg);
     fprintf(stderr, "; trying again in %u s\n", retry);
+    funlockfile(stderr);
 }
 
 /* One account; prints its error (one line: account, server, cause) and

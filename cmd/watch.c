@@ -334,16 +334,11 @@ static int on_event(void *arg, const struct mail_watch_event *ev,
         }
         return 0;
     case MAIL_WATCH_RESET:
-        fputs("mail: ", stderr);
-        out_safe_str(stderr, ev->message ? ev->message : "");
-        fputc('\n', stderr);
+        cmd_note(ev->message ? ev->message : "");
         return 0;
     case MAIL_WATCH_RETRY:
-        if (o->notes) {
-            fputs("mail: ", stderr);
-            out_safe_str(stderr, ev->message ? ev->message : "");
-            fputc('\n', stderr);
-        }
+        if (o->notes)
+            cmd_note(ev->message ? ev->message : "");
         return 0;
     case MAIL_WATCH_BATCH:
         if (o->exec)
